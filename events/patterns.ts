@@ -1,0 +1,42 @@
+// EventBridge event patterns, defined once: the CDK rules, the local emulator's rules
+// (ops seed) and the tests all import these objects.
+
+export type EventPattern = Record<string, unknown>;
+
+export const SPOT_WARNING_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning';
+export const REBALANCE_DETAIL_TYPE = 'EC2 Instance Rebalance Recommendation';
+export const ECS_TASK_STATE_CHANGE_DETAIL_TYPE = 'ECS Task State Change';
+
+/** Older documentation shows `TerminationNotice`; current events say `SpotInterruption`. Match both. */
+export const FARGATE_SPOT_STOP_CODES = ['SpotInterruption', 'TerminationNotice'] as const;
+
+export const spotInterruptionWarningPattern: EventPattern = {
+  source: ['aws.ec2'],
+  'detail-type': [SPOT_WARNING_DETAIL_TYPE],
+};
+
+export const rebalanceRecommendationPattern: EventPattern = {
+  source: ['aws.ec2'],
+  'detail-type': [REBALANCE_DETAIL_TYPE],
+};
+
+/** Fargate Spot reclaims, optionally scoped to the managed clusters' ARNs. */
+export function fargateSpotInterruptionPattern(clusterArns?: readonly string[]): EventPattern {
+  return {
+    source: ['aws.ecs'],
+    'detail-type': [ECS_TASK_STATE_CHANGE_DETAIL_TYPE],
+    detail: {
+      stopCode: [...FARGATE_SPOT_STOP_CODES],
+      ...(clusterArns && clusterArns.length > 0 ? { clusterArn: [...clusterArns] } : {}),
+    },
+  };
+}
+
+/** Every pattern that feeds the spot-interruption queue, by rule id. */
+export function spotInterruptionPatterns(clusterArns?: readonly string[]): Record<string, EventPattern> {
+  return {
+    SpotInterruptionWarning: spotInterruptionWarningPattern,
+    RebalanceRecommendation: rebalanceRecommendationPattern,
+    FargateSpotInterruption: fargateSpotInterruptionPattern(clusterArns),
+  };
+}

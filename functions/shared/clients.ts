@@ -1,0 +1,44 @@
+// One place that builds AWS SDK clients for every function and tool.
+// The SDK already honours AWS_ENDPOINT_URL; we read it here too so that a client
+// is rebuilt when a test points the process at another endpoint (the fault proxy).
+// Clients are created lazily on first use: a rarely used client costs nothing at cold start.
+
+type ClientConstructor<C> = new (config: ClientConfig) => C;
+
+export interface ClientConfig {
+  region?: string;
+  endpoint?: string;
+  maxAttempts: number;
+  retryMode: 'standard' | 'adaptive';
+}
+
+const cache = new Map<unknown, { endpoint: string | undefined; client: unknown }>();
+
+/** Retries are how we survive throttling; six attempts with jittered backoff ride out bursts. */
+export const DEFAULT_MAX_ATTEMPTS = 6;
+
+export function clientConfig(): ClientConfig {
+  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const attempts = Number(process.env.AWS_MAX_ATTEMPTS ?? DEFAULT_MAX_ATTEMPTS);
+  return {
+    ...(endpoint ? { endpoint } : {}),
+    ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}),
+    maxAttempts: Number.isFinite(attempts) && attempts > 0 ? attempts : DEFAULT_MAX_ATTEMPTS,
+    retryMode: 'standard',
+  };
+}
+
+/** The shared client of this class for the current endpoint, created on first use. */
+export function awsClient<C>(Ctor: ClientConstructor<C>): C {
+  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const hit = cache.get(Ctor);
+  if (hit && hit.endpoint === endpoint) return hit.client as C;
+  const client = new Ctor(clientConfig());
+  cache.set(Ctor, { endpoint, client });
+  return client;
+}
+
+/** Drops every cached client (tests that switch endpoints or credentials). */
+export function resetClients(): void {
+  cache.clear();
+}

@@ -1,0 +1,92 @@
+// Lease-based locks on a resource (a service, an Auto Scaling group) in DynamoDB.
+// A lease expires on its own, so a crashed holder cannot block others for longer than
+// the lease. Re-acquiring by the same owner extends it (retries are safe).
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Clock } from './clock.ts';
+import { iso } from './clock.ts';
+import { type Db, isConditionFailure, ttlSeconds } from './dynamo.ts';
+import { LockHeldError } from './errors.ts';
+
+export interface LockRequest {
+  resource: string;
+  owner: string;
+  leaseMs: number;
+  reason: string;
+}
+
+export interface Lease {
+  resource: string;
+  owner: string;
+  expiresAtMs: number;
+}
+
+export async function acquireLock(db: Db, table: string, clock: Clock, req: LockRequest): Promise<Lease> {
+  const now = clock.now();
+  const expiresAtMs = now + req.leaseMs;
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          resource: req.resource,
+          owner: req.owner,
+          reason: req.reason,
+          acquiredAt: iso(now),
+          expiresAtMs,
+          // TTL only cleans up; correctness comes from expiresAtMs in the condition.
+          expiresAt: ttlSeconds(expiresAtMs) + 3600,
+        },
+        ConditionExpression: 'attribute_not_exists(#r) OR expiresAtMs < :now OR #o = :owner',
+        ExpressionAttributeNames: { '#r': 'resource', '#o': 'owner' },
+        ExpressionAttributeValues: { ':now': now, ':owner': req.owner },
+      }),
+    );
+    return { resource: req.resource, owner: req.owner, expiresAtMs };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const held = await db.send(
+      new GetCommand({ TableName: table, Key: { resource: req.resource }, ConsistentRead: true }),
+    );
+    const holder = String(held.Item?.owner ?? 'unknown');
+    const until = Number(held.Item?.expiresAtMs ?? now);
+    throw new LockHeldError(req.resource, holder, iso(until));
+  }
+}
+
+/** Releases only our own lease; a lease that already passed to someone else is left alone. */
+export async function releaseLock(
+  db: Db,
+  table: string,
+  lease: Pick<Lease, 'resource' | 'owner'>,
+): Promise<boolean> {
+  try {
+    await db.send(
+      new DeleteCommand({
+        TableName: table,
+        Key: { resource: lease.resource },
+        ConditionExpression: '#o = :owner',
+        ExpressionAttributeNames: { '#o': 'owner' },
+        ExpressionAttributeValues: { ':owner': lease.owner },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+export async function withLock<T>(
+  db: Db,
+  table: string,
+  clock: Clock,
+  req: LockRequest,
+  fn: (lease: Lease) => Promise<T>,
+): Promise<T> {
+  const lease = await acquireLock(db, table, clock, req);
+  try {
+    return await fn(lease);
+  } finally {
+    await releaseLock(db, table, lease);
+  }
+}

@@ -1,0 +1,130 @@
+// Replacement capacity for interrupted spot instances. Normally from the spot group; from the
+// on-demand group when spot is being reclaimed faster than the configured rate (a capacity
+// pool drying up is exactly when more spot requests fail too).
+import {
+  type AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  SetDesiredCapacityCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Clock } from '../shared/clock.ts';
+import { type Db, ttlSeconds } from '../shared/dynamo.ts';
+import { withLock } from '../shared/lock.ts';
+import type { ManagedCluster } from './config.ts';
+
+const MINUTE = 60_000;
+const rateKey = (cluster: string, minute: number) => `spot-rate#${cluster}#${minute}`;
+
+/** Counts interruptions per cluster in one-minute buckets (atomic ADD, expires on its own). */
+export async function recordInterruptions(
+  db: Db,
+  table: string,
+  clock: Clock,
+  cluster: string,
+  count: number,
+) {
+  if (count <= 0) return;
+  const minute = Math.floor(clock.now() / MINUTE);
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: rateKey(cluster, minute) },
+      UpdateExpression: 'ADD interruptions :n SET expiresAt = :ttl',
+      ExpressionAttributeValues: { ':n': count, ':ttl': ttlSeconds(clock.now() + 2 * 3600_000) },
+    }),
+  );
+}
+
+/** Interruptions in the last `windowMinutes` (including the current minute). */
+export async function recentInterruptions(
+  db: Db,
+  table: string,
+  clock: Clock,
+  cluster: string,
+  windowMinutes: number,
+): Promise<number> {
+  const current = Math.floor(clock.now() / MINUTE);
+  const keys = Array.from({ length: windowMinutes }, (_, i) => ({ id: rateKey(cluster, current - i) }));
+  const out = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
+  return (out.Responses?.[table] ?? []).reduce((sum, item) => sum + Number(item.interruptions ?? 0), 0);
+}
+
+export interface CapacityRequest {
+  group: string;
+  market: 'spot' | 'on-demand';
+  requested: number;
+  before: number;
+  after: number;
+  max: number;
+  clamped: boolean;
+}
+
+export interface CapacityDeps {
+  autoscaling: AutoScalingClient;
+  db: Db;
+  locksTable: string;
+  clock: Clock;
+  owner: string;
+}
+
+export function chooseGroup(
+  cluster: ManagedCluster,
+  recent: number,
+  threshold: number,
+): { group: string; market: 'spot' | 'on-demand'; why: string } | undefined {
+  const fallback = recent > threshold && cluster.onDemandAsg !== undefined;
+  if (fallback && cluster.onDemandAsg) {
+    return {
+      group: cluster.onDemandAsg,
+      market: 'on-demand',
+      why: `${recent} spot interruptions in the window exceed ${threshold}: replacing with on-demand`,
+    };
+  }
+  if (cluster.spotAsg) return { group: cluster.spotAsg, market: 'spot', why: 'replacing spot with spot' };
+  if (cluster.onDemandAsg)
+    return { group: cluster.onDemandAsg, market: 'on-demand', why: 'no spot group configured' };
+  return undefined;
+}
+
+/**
+ * Raises the group's desired capacity by `count`, clamped at its maximum. Read-modify-write, so it
+ * runs under a lease on the group: two batches at once must add up, not overwrite each other.
+ */
+export async function requestCapacity(
+  deps: CapacityDeps,
+  group: string,
+  market: 'spot' | 'on-demand',
+  count: number,
+): Promise<CapacityRequest> {
+  return withLock(
+    deps.db,
+    deps.locksTable,
+    deps.clock,
+    {
+      resource: `asg/${group}`,
+      owner: deps.owner,
+      leaseMs: 30_000,
+      reason: `add ${count} replacement instance(s)`,
+    },
+    async () => {
+      const described = await deps.autoscaling.send(
+        new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }),
+      );
+      const asg = described.AutoScalingGroups?.[0];
+      if (!asg) throw new Error(`Auto Scaling group ${group} not found`);
+      const before = asg.DesiredCapacity ?? 0;
+      const max = asg.MaxSize ?? before;
+      const after = Math.min(max, before + count);
+      if (after !== before) {
+        await deps.autoscaling.send(
+          new SetDesiredCapacityCommand({
+            AutoScalingGroupName: group,
+            DesiredCapacity: after,
+            HonorCooldown: false,
+          }),
+        );
+      }
+      return { group, market, requested: count, before, after, max, clamped: after < before + count };
+    },
+  );
+}

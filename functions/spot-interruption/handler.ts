@@ -1,0 +1,63 @@
+// EventBridge (spot warning, rebalance recommendation, Fargate Spot task) -> SQS -> this function.
+import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { awsClient } from '../shared/clients.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { documentClient } from '../shared/dynamo.ts';
+import { parseEnv } from '../shared/env.ts';
+import { InvalidInputError } from '../shared/errors.ts';
+import { logger } from '../shared/logger.ts';
+import { batchResponse, toItems } from '../shared/sqs-batch.ts';
+import { type SpotInterruptionEnv, SpotInterruptionEnvSchema } from './config.ts';
+import { type BatchReport, processSpotBatch } from './process-batch.ts';
+
+let env: SpotInterruptionEnv | undefined;
+
+export function createHandler(options: { clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock;
+  return middy(async (event: unknown, context: Context) => {
+    env ??= parseEnv(SpotInterruptionEnvSchema);
+    const { items, fromSqs } = toItems(event);
+    const report: BatchReport = await processSpotBatch(
+      {
+        ecs: awsClient(ECSClient),
+        autoscaling: awsClient(AutoScalingClient),
+        sfn: awsClient(SFNClient),
+        sns: awsClient(SNSClient),
+        db: documentClient(),
+        clock,
+        env,
+        log: logger,
+        owner: `spot-interruption/${context?.awsRequestId ?? randomUUID()}`,
+      },
+      items,
+    );
+    logger.info('Spot batch processed', { report: summarize(report) });
+    if (fromSqs) return batchResponse(report.failedItemIds);
+    // Invoked directly: a rejected event is an error naming the field, not a quiet success.
+    const invalid = report.invalid[0];
+    if (invalid) throw new InvalidInputError(invalid.field, invalid.problem, invalid.received);
+    return report;
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+function summarize(r: BatchReport) {
+  const by: Record<string, number> = {};
+  for (const i of r.instances) by[i.result] = (by[i.result] ?? 0) + 1;
+  return {
+    received: r.received,
+    invalid: r.invalid.length,
+    instances: by,
+    tasks: r.tasks.length,
+    alerts: r.alerts,
+    drainCalls: r.drainCalls,
+  };
+}
+
+export const handler = createHandler();

@@ -1,0 +1,53 @@
+// The decision step of the spot-surge workflow: `start` validates the input, `check` looks for
+// registered replacements and drains when they are there.
+import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import type { SpotSurgeState } from '../../events/spot-surge-input.ts';
+import { awsClient } from '../shared/clients.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { documentClient } from '../shared/dynamo.ts';
+import { parseEnv } from '../shared/env.ts';
+import { logger } from '../shared/logger.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+import { type SpotSurgeEnv, SpotSurgeEnvSchema } from './config.ts';
+import { checkSurge, startSurge } from './surge.ts';
+
+const StepRequestSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('start'), input: z.unknown() }),
+  z.object({ action: z.literal('check'), surge: z.unknown() }),
+]);
+
+let env: SpotSurgeEnv | undefined;
+
+export function createHandler(options: { clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock;
+  return middy(async (event: unknown, context: Context): Promise<SpotSurgeState> => {
+    const request = parseOrThrow(StepRequestSchema, event);
+    if (request.action === 'start') return startSurge(request.input);
+    env ??= parseEnv(SpotSurgeEnvSchema);
+    const state = await checkSurge(
+      {
+        ecs: awsClient(ECSClient),
+        sns: awsClient(SNSClient),
+        db: documentClient(),
+        clock,
+        env,
+        owner: `spot-surge/${context?.awsRequestId ?? randomUUID()}`,
+      },
+      request.surge,
+    );
+    logger.info('Surge checked', {
+      status: state.status,
+      registered: state.registered,
+      checks: state.checks,
+    });
+    return state;
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+export const handler = createHandler();

@@ -1,0 +1,333 @@
+// Lifecycle of the local AWS emulator (moto in server mode) on 127.0.0.1.
+// Tests start a private emulator per file (startEmulator); the `ops emulator` CLI keeps
+// one long-lived emulator per checkout whose whereabouts live in .ops/emulator.json.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ensurePythonEnv, isProcessAlive, REPO_ROOT, withLockDir } from './python-env.ts';
+
+/** moto's default account: every ARN the emulator returns carries it. */
+export const EMULATOR_ACCOUNT_ID = '123456789012';
+export const EMULATOR_REGION = 'us-east-1';
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 3_000;
+
+export interface Emulator {
+  endpoint: string;
+  port: number;
+  pid: number;
+  /** Kills the server (SIGTERM, then SIGKILL after a grace period) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Drops every resource in every service (moto's /moto-api/reset). */
+  reset(): Promise<void>;
+}
+
+/** The environment a process needs to send its AWS SDK calls to the emulator. */
+export function localAwsEnv(endpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: EMULATOR_REGION,
+    AWS_DEFAULT_REGION: EMULATOR_REGION,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_ACCOUNT_ID: EMULATOR_ACCOUNT_ID,
+  };
+}
+
+// Python run in front of moto's own main(): it exits as soon as its stdin reaches EOF,
+// which happens when the parent dies by any means (even SIGKILL), so a test emulator
+// never outlives its test process. sys.argv[1:] are moto_server's arguments.
+// os.read, not sys.stdin: a thread blocked in a buffered read holds its lock and makes
+// interpreter shutdown on SIGTERM abort after a second.
+const WATCHED_MOTO = [
+  'import os, threading',
+  'def _exit_with_parent():',
+  '    while os.read(0, 65536): pass',
+  '    os._exit(0)',
+  'threading.Thread(target=_exit_with_parent, daemon=True).start()',
+  'from moto.server import main',
+  'main()',
+].join('\n');
+
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killChildrenOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of liveChildren) child.kill('SIGKILL');
+  });
+}
+
+/** Starts a private moto server on a free loopback port and waits until it answers. */
+export async function startEmulator(opts: { port?: number } = {}): Promise<Emulator> {
+  const { python } = await ensurePythonEnv();
+  killChildrenOnExit();
+  // A port we picked can be taken by someone else before moto binds it: pick again.
+  const attempts = opts.port === undefined ? 3 : 1;
+  for (let attempt = 1; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const endpoint = `http://${HOST}:${port}`;
+    const started = Date.now();
+    const child = spawn(python, ['-c', WATCHED_MOTO, '-H', HOST, '-p', String(port)], {
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    liveChildren.add(child);
+    const log = outputTail(child);
+    const exited = new Promise<void>((resolveExit) => {
+      child.once('exit', () => {
+        liveChildren.delete(child);
+        resolveExit();
+      });
+    });
+    const ready = await waitUntilReady(endpoint, child, exited);
+    if (ready === 'ready' && child.pid !== undefined) {
+      return attachedEmulator(child, endpoint, port, exited);
+    }
+    await killAndWait(child, exited);
+    const why = ready === 'exited' ? `exited with code ${child.exitCode}` : `did not answer within ${READY_TIMEOUT_MS} ms`;
+    if (ready === 'exited' && /address already in use/i.test(log()) && attempt < attempts) continue;
+    throw new Error(
+      `moto server on ${endpoint} ${why} (after ${Date.now() - started} ms); its output ends with:\n${log()}`,
+    );
+  }
+}
+
+function attachedEmulator(child: ChildProcess, endpoint: string, port: number, exited: Promise<void>): Emulator {
+  return {
+    endpoint,
+    port,
+    pid: child.pid ?? -1,
+    stop: () => killAndWait(child, exited),
+    reset: () => resetEmulator(endpoint),
+  };
+}
+
+/** Drops every resource the emulator at endpoint holds. */
+export async function resetEmulator(endpoint: string): Promise<void> {
+  const res = await httpCall('POST', `${endpoint}/moto-api/reset`, 10_000);
+  if (res.status !== 200) throw new Error(`moto reset at ${endpoint} answered HTTP ${res.status}: ${res.body}`);
+}
+
+async function killAndWait(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  child.stdin?.destroy();
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+  await exited;
+}
+
+/** Keeps the last few KB of a child's stdout+stderr for error messages (and drains the pipes). */
+function outputTail(child: ChildProcess): () => string {
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => tail;
+}
+
+async function waitUntilReady(
+  endpoint: string,
+  child: ChildProcess | undefined,
+  exited: Promise<void>,
+): Promise<'ready' | 'exited' | 'timeout'> {
+  let hasExited = false;
+  void exited.then(() => {
+    hasExited = true;
+  });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (hasExited || (child && child.exitCode !== null)) return 'exited';
+    if (await answers(endpoint)) return 'ready';
+    await sleep(50);
+  }
+  return 'timeout';
+}
+
+/** True when a moto server answers on endpoint. */
+async function answers(endpoint: string, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    const res = await httpCall('GET', `${endpoint}/moto-api/`, timeoutMs);
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (bind port 0, read it, release it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('could not read the port of a loopback listener'));
+        return;
+      }
+      server.close(() => resolvePort(address.port));
+    });
+  });
+}
+
+// node:http without keep-alive: no pooled socket outlives the emulator it talked to.
+function httpCall(method: string, url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolveCall, reject) => {
+    const req = request(url, { method, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolveCall({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------
+// Daemon mode: one emulator per checkout that outlives the CLI call that started it.
+
+export interface DaemonOptions {
+  /** Where emulator.json and emulator.log live; .ops at the repo root unless given. */
+  stateDir?: string;
+}
+
+interface DaemonState {
+  pid: number;
+  port: number;
+  endpoint: string;
+  startedAt: string;
+}
+
+const stateDirOf = (opts: DaemonOptions) => opts.stateDir ?? join(REPO_ROOT, '.ops');
+const stateFileOf = (opts: DaemonOptions) => join(stateDirOf(opts), 'emulator.json');
+
+async function readState(opts: DaemonOptions): Promise<DaemonState | undefined> {
+  try {
+    const state = JSON.parse(await readFile(stateFileOf(opts), 'utf8')) as Partial<DaemonState>;
+    if (typeof state.pid !== 'number' || typeof state.endpoint !== 'string') return undefined;
+    return state as DaemonState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running means: the state file names a live process and a moto server answers at its endpoint. */
+export async function emulatorStatus(
+  opts: DaemonOptions = {},
+): Promise<{ running: boolean; endpoint?: string; pid?: number }> {
+  const state = await readState(opts);
+  if (!state || !isProcessAlive(state.pid) || !(await answers(state.endpoint))) return { running: false };
+  return { running: true, endpoint: state.endpoint, pid: state.pid };
+}
+
+/** Starts the checkout's emulator in the background, or returns the one already running. */
+export async function startEmulatorDaemon(
+  opts: DaemonOptions = {},
+): Promise<{ endpoint: string; pid: number; alreadyRunning: boolean }> {
+  const stateDir = stateDirOf(opts);
+  await mkdir(stateDir, { recursive: true });
+  // Two `ops emulator start` at once must not start two servers.
+  return withLockDir(
+    join(stateDir, 'emulator.lock'),
+    async () => {
+      const status = await emulatorStatus(opts);
+      if (status.running && status.endpoint && status.pid) {
+        return { endpoint: status.endpoint, pid: status.pid, alreadyRunning: true };
+      }
+      const { bin } = await ensurePythonEnv();
+      const logFile = join(stateDir, 'emulator.log');
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        const endpoint = `http://${HOST}:${port}`;
+        const logFd = openSync(logFile, 'a');
+        const logStart = statSync(logFile).size;
+        let child: ChildProcess;
+        try {
+          child = spawn(bin('moto_server'), ['-H', HOST, '-p', String(port)], {
+            cwd: REPO_ROOT,
+            detached: true,
+            stdio: ['ignore', logFd, logFd],
+          });
+        } finally {
+          closeSync(logFd);
+        }
+        child.unref();
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        const ready = await waitUntilReady(endpoint, child, exited);
+        if (ready === 'ready' && child.pid !== undefined) {
+          const state: DaemonState = { pid: child.pid, port, endpoint, startedAt: new Date().toISOString() };
+          const stateFile = stateFileOf(opts);
+          await writeFile(`${stateFile}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+          await rename(`${stateFile}.tmp`, stateFile);
+          return { endpoint, pid: child.pid, alreadyRunning: false };
+        }
+        if (child.exitCode === null) {
+          child.kill('SIGKILL');
+          await exited;
+        }
+        const output = readLogSince(logFile, logStart).slice(-4000);
+        if (/address already in use/i.test(output) && attempt < 3) continue;
+        throw new Error(`moto server daemon on ${endpoint} did not start (${ready}); ${logFile} ends with:\n${output}`);
+      }
+    },
+    { waitMs: 60_000, staleMs: 120_000 },
+  );
+}
+
+/** Stops the checkout's emulator if the state file names one; stopped is false when none ran. */
+export async function stopEmulatorDaemon(opts: DaemonOptions = {}): Promise<{ stopped: boolean }> {
+  const state = await readState(opts);
+  if (!state) return { stopped: false };
+  let stopped = false;
+  // After a reboot the pid may belong to something else: only signal a moto server.
+  if (isProcessAlive(state.pid) && looksLikeMoto(state.pid)) {
+    process.kill(state.pid, 'SIGTERM');
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (isProcessAlive(state.pid) && Date.now() < deadline) await sleep(50);
+    if (isProcessAlive(state.pid)) process.kill(state.pid, 'SIGKILL');
+    while (isProcessAlive(state.pid)) await sleep(20);
+    stopped = true;
+  }
+  await rm(stateFileOf(opts), { force: true });
+  return { stopped };
+}
+
+function readLogSince(path: string, offset: number): string {
+  try {
+    return readFileSync(path).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+function looksLikeMoto(pid: number): boolean {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return true; // without /proc (not Linux) we cannot tell; trust the state file
+  }
+  return cmdline.includes('moto');
+}

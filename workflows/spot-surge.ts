@@ -1,0 +1,92 @@
+// Surge-then-drain for rebalance recommendations: replacement capacity was requested by
+// the spot-interruption function; this loop waits until replacements have registered
+// (then drains the at-risk instances) or until the interruption warning drained them.
+// One Lambda holds the decisions; the state machine only loops and waits, so state
+// transitions grow with the wait, bounded by the surge deadline in the input.
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+export interface SpotSurgeWorkflowProps {
+  /** functions/spot-surge-step */
+  readonly stepFunction: lambda.IFunction;
+  /** How often to look for registered replacements. */
+  readonly pollInterval?: Duration;
+}
+
+export const SPOT_SURGE_STATES = {
+  validate: 'Validate input',
+  check: 'Check replacements',
+  decide: 'Replacements ready?',
+  wait: 'Wait for replacements',
+  done: 'Surge finished',
+  rejected: 'Input rejected',
+} as const;
+
+export class SpotSurgeWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: SpotSurgeWorkflowProps) {
+    super(scope, id);
+    const S = SPOT_SURGE_STATES;
+
+    const rejected = new sfn.Fail(this, S.rejected, {
+      comment: 'The input failed validation; the error names the field. Nothing was changed.',
+      errorPath: '$.Error',
+      causePath: '$.Cause',
+    });
+
+    const validate = new tasks.LambdaInvoke(this, S.validate, {
+      lambdaFunction: props.stepFunction,
+      payload: sfn.TaskInput.fromObject({ action: 'start', 'input.$': '$' }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    validate.addCatch(rejected, { errors: ['InvalidInput'] });
+
+    const check = new tasks.LambdaInvoke(this, S.check, {
+      lambdaFunction: props.stepFunction,
+      payload: sfn.TaskInput.fromObject({ action: 'check', 'surge.$': '$' }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    check.addRetry({
+      errors: [
+        'ThrottlingException',
+        'Throttling',
+        'ProvisionedThroughputExceededException',
+        'ServiceUnavailable',
+      ],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+
+    const wait = new sfn.Wait(this, S.wait, {
+      time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(15)),
+    });
+    const done = new sfn.Succeed(this, S.done);
+
+    const decide = new sfn.Choice(this, S.decide)
+      .when(sfn.Condition.stringEquals('$.status', 'waiting'), wait.next(check))
+      .otherwise(done);
+
+    const definition = validate.next(check).next(decide);
+
+    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: Duration.hours(2),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        level: sfn.LogLevel.ERROR,
+        includeExecutionData: false,
+      },
+    });
+  }
+}
