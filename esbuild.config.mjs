@@ -56,7 +56,11 @@ export function buildOptions(name, { outdir = DIST_FUNCTIONS_DIR, functionsDir =
  * @param {{ names?: string[], outdir?: string, functionsDir?: string }} [options]
  * @returns {Promise<{ name: string, outfile: string, bytes: number }[]>}
  */
-export async function buildFunctions({ names, outdir = DIST_FUNCTIONS_DIR, functionsDir = FUNCTIONS_DIR } = {}) {
+export async function buildFunctions({
+  names,
+  outdir = DIST_FUNCTIONS_DIR,
+  functionsDir = FUNCTIONS_DIR,
+} = {}) {
   const resolvedOutdir = resolve(outdir);
   const resolvedFunctionsDir = resolve(functionsDir);
   const selected = names ?? (await discoverFunctions(resolvedFunctionsDir));
@@ -84,7 +88,8 @@ export async function buildFunctions({ names, outdir = DIST_FUNCTIONS_DIR, funct
 function formatTable(results, ms) {
   const width = Math.max(8, ...results.map((r) => r.name.length));
   const lines = results.map(
-    (r) => `${r.name.padEnd(width)}  ${(r.bytes / 1024).toFixed(1).padStart(8)} KB  ${relative(REPO_ROOT, r.outfile)}`,
+    (r) =>
+      `${r.name.padEnd(width)}  ${(r.bytes / 1024).toFixed(1).padStart(8)} KB  ${relative(REPO_ROOT, r.outfile)}`,
   );
   const total = results.reduce((sum, r) => sum + r.bytes, 0);
   return [

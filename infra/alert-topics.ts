@@ -8,7 +8,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ControlPlaneEnv } from '../functions/shared/env.ts';
 
-export type AlertTopicsEnv = Pick<ControlPlaneEnv, 'ALERT_TOPIC_CRITICAL' | 'ALERT_TOPIC_WARNING' | 'ALERT_TOPIC_INFO'>;
+export type AlertTopicsEnv = Pick<
+  ControlPlaneEnv,
+  'ALERT_TOPIC_CRITICAL' | 'ALERT_TOPIC_WARNING' | 'ALERT_TOPIC_INFO'
+>;
 
 /** Services that encrypt or decrypt with the key on our behalf. */
 const KEY_USER_SERVICES = ['sns.amazonaws.com', 'events.amazonaws.com', 'cloudwatch.amazonaws.com'];

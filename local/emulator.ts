@@ -149,9 +149,11 @@ async function waitUntilReady(
     hasExited = true;
   });
   const deadline = Date.now() + READY_TIMEOUT_MS;
+  const exitedMeanwhile = exited.then(() => false);
   while (Date.now() < deadline) {
     if (hasExited || (child && child.exitCode !== null)) return 'exited';
-    if (await answers(endpoint)) return 'ready';
+    // Something else may hold the port and never answer: stop waiting as soon as moto exits.
+    if (await Promise.race([answers(endpoint), exitedMeanwhile])) return 'ready';
     await sleep(50);
   }
   return 'timeout';

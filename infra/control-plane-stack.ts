@@ -1,0 +1,61 @@
+// The control plane: its state, its alert topics and the capabilities that operate the
+// web application's ECS stack. The stack only composes constructs; outputs are what the
+// ops CLI reads to find them.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import { AlertTopics } from './alert-topics.ts';
+import { SPOT_INTERRUPTION_OUTPUTS, SpotInterruptionHandling } from './spot-interruption-handling.ts';
+import { StateTables } from './state-tables.ts';
+
+export interface ControlPlaneStackProps extends StackProps {
+  readonly managedClusters: readonly ManagedCluster[];
+  /** dev, staging, prod: in the stack name, alerts and OPS_ENVIRONMENT. */
+  readonly environmentName: string;
+  /** Override of dist/functions for the function bundles (tests build into a temp dir). */
+  readonly assetRoot?: string;
+}
+
+/** Output keys (logical ids), shared with the ops CLI. */
+export const CONTROL_PLANE_OUTPUTS = {
+  ...SPOT_INTERRUPTION_OUTPUTS,
+  journalTable: 'JournalTableName',
+  locksTable: 'LocksTableName',
+  idempotencyTable: 'IdempotencyTableName',
+  criticalTopic: 'AlertTopicCriticalArn',
+  warningTopic: 'AlertTopicWarningArn',
+  infoTopic: 'AlertTopicInfoArn',
+} as const;
+
+export class ControlPlaneStack extends Stack {
+  readonly tables: StateTables;
+  readonly topics: AlertTopics;
+  readonly spotInterruption: SpotInterruptionHandling;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
+    super(scope, id, {
+      description: `ecs-ops control plane (${props.environmentName})`,
+      ...props,
+    });
+    this.tables = new StateTables(this, 'State');
+    this.topics = new AlertTopics(this, 'Alerts', { environmentName: props.environmentName });
+    this.spotInterruption = new SpotInterruptionHandling(this, 'SpotInterruption', {
+      managedClusters: props.managedClusters,
+      tables: this.tables,
+      topics: this.topics,
+      environmentName: props.environmentName,
+      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+    });
+
+    const O = CONTROL_PLANE_OUTPUTS;
+    // The spot capability writes its own outputs (queue, DLQs, state machine) under the same scheme.
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output(O.journalTable, this.tables.journal.tableName, 'Action journal (audit) table');
+    output(O.locksTable, this.tables.locks.tableName, 'Resource lease (lock) table');
+    output(O.idempotencyTable, this.tables.idempotency.tableName, 'Idempotency record table');
+    output(O.criticalTopic, this.topics.critical.topicArn, 'Critical alerts');
+    output(O.warningTopic, this.topics.warning.topicArn, 'Warning alerts');
+    output(O.infoTopic, this.topics.info.topicArn, 'Informational alerts');
+  }
+}

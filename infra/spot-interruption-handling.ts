@@ -1,0 +1,353 @@
+// Spot interruption handling: EventBridge rules (one per pattern from events/patterns.ts)
+// feed one encrypted queue; the spot-interruption function consumes it in batches so a
+// storm of warnings becomes a few invocations; rebalance recommendations in "surge" mode
+// start the surge workflow, whose step function drains once replacements registered.
+import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+import { spotInterruptionPatterns } from '../events/patterns.ts';
+import type { ManagedCluster, SpotInterruptionEnvInput } from '../functions/spot-interruption/config.ts';
+import type { SpotSurgeEnvInput } from '../functions/spot-surge-step/config.ts';
+import { SpotSurgeWorkflow } from '../workflows/spot-surge.ts';
+import type { AlertTopics } from './alert-topics.ts';
+import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
+import type { StateTables } from './state-tables.ts';
+
+export interface SpotInterruptionHandlingProps {
+  readonly managedClusters: readonly ManagedCluster[];
+  readonly tables: StateTables;
+  readonly topics: AlertTopics;
+  /** OPS_ENVIRONMENT of the functions (shown in alerts). */
+  readonly environmentName: string;
+  /** Override of dist/functions for the bundles (tests). */
+  readonly assetRoot?: string;
+}
+
+/** The SQS event source's shape: a storm of warnings arrives as a few large batches. */
+export const SPOT_BATCH = { batchSize: 100, maxBatchingWindow: Duration.seconds(2) } as const;
+/** Receives before a message that keeps failing moves to the queue's DLQ. */
+export const SPOT_MAX_RECEIVE_COUNT = 3;
+
+/** Stack output keys (stable logical ids: the ops CLI reads them). */
+export const SPOT_INTERRUPTION_OUTPUTS = {
+  queueUrl: 'SpotInterruptionQueueUrl',
+  queueDlqUrl: 'SpotInterruptionQueueDlqUrl',
+  deliveryDlqUrl: 'SpotInterruptionDeliveryDlqUrl',
+  surgeStateMachineArn: 'SpotSurgeStateMachineArn',
+} as const;
+
+const INTERRUPTION_TIMEOUT = Duration.seconds(60);
+
+export class SpotInterruptionHandling extends Construct {
+  readonly queue: sqs.Queue;
+  /** Messages the function failed on SPOT_MAX_RECEIVE_COUNT times. */
+  readonly queueDlq: sqs.Queue;
+  /** Events EventBridge could not deliver into the queue. */
+  readonly deliveryDlq: sqs.Queue;
+  readonly rules: events.Rule[];
+  readonly interruptionFunction: BundledFunction;
+  readonly surgeStepFunction: BundledFunction;
+  readonly surgeWorkflow: SpotSurgeWorkflow;
+  /** ECS cluster ARNs of the managed clusters (rule scope and IAM resources). */
+  readonly clusterArns: string[];
+  /** container-instance/<cluster>/* for each managed cluster. */
+  readonly containerInstanceArns: string[];
+  /** The managed spot and on-demand Auto Scaling groups, by name. */
+  readonly asgArns: string[];
+
+  constructor(scope: Construct, id: string, props: SpotInterruptionHandlingProps) {
+    super(scope, id);
+    if (props.managedClusters.length === 0)
+      throw new Error('SpotInterruptionHandling: managedClusters is empty');
+    const stack = Stack.of(this);
+    const key = props.topics.key;
+    this.clusterArns = props.managedClusters.map((c) =>
+      stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: c.name }),
+    );
+    this.containerInstanceArns = props.managedClusters.map((c) =>
+      stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${c.name}/*` }),
+    );
+    this.asgArns = autoScalingGroupArns(stack, props.managedClusters);
+
+    this.queueDlq = encryptedQueue(this, 'QueueDlq', key);
+    this.deliveryDlq = encryptedQueue(this, 'DeliveryDlq', key);
+    this.queue = encryptedQueue(this, 'Queue', key, {
+      // Lambda's guidance: at least 6x the function timeout, plus the batching window.
+      visibilityTimeout: Duration.seconds(
+        6 * INTERRUPTION_TIMEOUT.toSeconds() + SPOT_BATCH.maxBatchingWindow.toSeconds(),
+      ),
+      // A two-minute warning is worth nothing after a day; the journal has what happened.
+      retentionPeriod: Duration.days(1),
+      deadLetterQueue: { queue: this.queueDlq, maxReceiveCount: SPOT_MAX_RECEIVE_COUNT },
+    });
+    for (const dlq of [this.queueDlq, this.deliveryDlq]) {
+      Validations.of(dlq).acknowledge({
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself a dead-letter queue; failed events rest here for inspection and redrive.',
+      });
+    }
+    // EventBridge DLQs are set on rule targets, which cdk-nag does not follow.
+    Validations.of(this.deliveryDlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the EventBridge rule targets below.',
+    });
+
+    this.rules = Object.entries(spotInterruptionPatterns(this.clusterArns)).map(
+      ([ruleId, pattern]) =>
+        new events.Rule(this, ruleId, {
+          description: `ecs-ops ${props.environmentName}: ${ruleId} -> spot-interruption queue`,
+          eventPattern: pattern as events.EventPattern,
+          targets: [
+            new targets.SqsQueue(this.queue, {
+              deadLetterQueue: this.deliveryDlq,
+              // Late spot warnings are still journaled, but not for days.
+              maxEventAge: Duration.hours(1),
+              retryAttempts: 20,
+            }),
+          ],
+        }),
+    );
+
+    const sharedEnv = {
+      ...props.tables.environment(),
+      ...props.topics.environment(),
+      OPS_ENVIRONMENT: props.environmentName,
+      MANAGED_CLUSTERS: JSON.stringify(props.managedClusters),
+    };
+
+    const surgeEnv: SpotSurgeEnvInput = sharedEnv;
+    this.surgeStepFunction = new BundledFunction(this, 'SurgeStep', {
+      name: 'spot-surge-step',
+      description: 'Surge workflow step: checks replacement capacity, then drains at-risk instances',
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      environment: lambdaEnvironment(surgeEnv),
+      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+    });
+
+    this.surgeWorkflow = new SpotSurgeWorkflow(this, 'SurgeWorkflow', {
+      stepFunction: this.surgeStepFunction.function,
+    });
+
+    const interruptionEnv: SpotInterruptionEnvInput = {
+      ...sharedEnv,
+      SURGE_STATE_MACHINE_ARN: this.surgeWorkflow.stateMachine.stateMachineArn,
+    };
+    this.interruptionFunction = new BundledFunction(this, 'Interruption', {
+      name: 'spot-interruption',
+      description: 'Spot interruption warnings, rebalance recommendations and Fargate Spot stops, in batches',
+      // Memory buys CPU for cold starts of the bundled SDK clients during a storm.
+      memorySize: 1024,
+      timeout: INTERRUPTION_TIMEOUT,
+      environment: lambdaEnvironment(interruptionEnv),
+      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+    });
+    this.interruptionFunction.function.addEventSource(
+      new lambdaEvents.SqsEventSource(this.queue, { ...SPOT_BATCH, reportBatchItemFailures: true }),
+    );
+
+    // Permissions: ECS and Auto Scaling statements scoped to the managed clusters and groups.
+    const interruption = this.interruptionFunction;
+    const surgeStep = this.surgeStepFunction;
+    for (const fn of [interruption, surgeStep]) {
+      this.grantDrain(fn);
+      props.tables.grantReadWrite(fn.function);
+      props.topics.grantPublish(fn.function);
+      acknowledgeWildcardResources(
+        fn.role,
+        [`${props.tables.journal.tableArn}/index/*`],
+        'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
+      );
+      acknowledgeWildcardResources(
+        fn.role,
+        this.containerInstanceArns,
+        'Container instance ids are only known at run time; scoped to the managed clusters (and ecs:cluster).',
+      );
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing to the KMS-encrypted alert topics needs the GenerateDataKey family on that one key.',
+      });
+    }
+    // Only the interruption function replaces capacity; the surge step only watches ECS.
+    this.grantDescribeAutoScalingGroups(interruption);
+    this.grantSetDesiredCapacity(interruption);
+    this.surgeWorkflow.stateMachine.grantStartExecution(interruption.function);
+    Validations.of(surgeStep.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    });
+    acknowledgeWildcardResources(
+      interruption.role,
+      this.asgArns,
+      'Auto Scaling group ARNs contain a generated id; scoped to the managed groups by name.',
+    );
+    this.acknowledgeWorkflowFindings();
+    this.acknowledgeFunctionFindings();
+
+    const O = SPOT_INTERRUPTION_OUTPUTS;
+    output(
+      this,
+      O.queueUrl,
+      this.queue.queueUrl,
+      'Spot interruption queue (EventBridge -> spot-interruption)',
+    );
+    output(this, O.queueDlqUrl, this.queueDlq.queueUrl, 'Messages the spot-interruption function failed on');
+    output(
+      this,
+      O.deliveryDlqUrl,
+      this.deliveryDlq.queueUrl,
+      'Events EventBridge could not deliver to the queue',
+    );
+    output(
+      this,
+      O.surgeStateMachineArn,
+      this.surgeWorkflow.stateMachine.stateMachineArn,
+      'Spot surge workflow',
+    );
+  }
+
+  /** List the managed clusters' container instances, describe and drain them. */
+  private grantDrain(fn: BundledFunction): void {
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListManagedClusterInstances',
+        actions: ['ecs:ListContainerInstances'],
+        resources: this.clusterArns,
+      }),
+    );
+    // These two act on container-instance ARNs and support the ecs:cluster condition
+    // (service authorization reference): both must hold.
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeAndDrainManagedClusterInstances',
+        actions: ['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState'],
+        resources: this.containerInstanceArns,
+        conditions: { ArnEquals: { 'ecs:cluster': this.clusterArns } },
+      }),
+    );
+  }
+
+  private grantDescribeAutoScalingGroups(fn: BundledFunction): void {
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeAutoScalingGroups',
+        actions: ['autoscaling:DescribeAutoScalingGroups'],
+        // Describe* actions of Auto Scaling support no resource-level permissions: "*" is required.
+        resources: ['*'],
+      }),
+    );
+    // The same finding also covers X-Ray's PutTraceSegments/PutTelemetryRecords on this role.
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'autoscaling:DescribeAutoScalingGroups and xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    });
+  }
+
+  private grantSetDesiredCapacity(fn: BundledFunction): void {
+    if (this.asgArns.length === 0) return;
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ScaleManagedAutoScalingGroups',
+        actions: ['autoscaling:SetDesiredCapacity'],
+        resources: this.asgArns,
+      }),
+    );
+  }
+
+  private acknowledgeWorkflowFindings(): void {
+    const stateMachine = this.surgeWorkflow.stateMachine;
+    acknowledgeWildcardResources(
+      stateMachine.role,
+      [`${this.surgeStepFunction.function.functionArn}:*`],
+      'Step Functions may invoke the step function by qualified ARN (version/alias); only that function.',
+    );
+    Validations.of(stateMachine).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray and CloudWatch Logs delivery (logs:*LogDelivery*) support no resource-level permissions.',
+      },
+      {
+        id: 'AwsSolutions-SF1',
+        reason:
+          'The surge workflow logs ERROR without execution data: every decision is in the journal, and polling every 15 s at ALL would cost more than it tells.',
+      },
+    );
+  }
+
+  private acknowledgeFunctionFindings(): void {
+    // SQS event sources have no on-failure destination; the queue's redrive policy is that destination.
+    const mapping = this.interruptionFunction.function.node
+      .findAll()
+      .find((c) => c.node.id.startsWith('SqsEventSource'));
+    if (mapping) {
+      Validations.of(mapping).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason: `SQS event sources do not support on-failure destinations; the queue redrives to its DLQ after ${SPOT_MAX_RECEIVE_COUNT} receives.`,
+      });
+    }
+  }
+}
+
+function output(scope: Construct, key: string, value: string, description: string): void {
+  new CfnOutput(scope, key, { value, description }).overrideLogicalId(key);
+}
+
+function encryptedQueue(scope: Construct, id: string, key: kms.IKey, props: sqs.QueueProps = {}): sqs.Queue {
+  return new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    ...props,
+  });
+}
+
+/** arn:...:autoScalingGroup:<uuid>:autoScalingGroupName/<name>: the uuid is unknown, the name is ours. */
+function autoScalingGroupArns(stack: Stack, clusters: readonly ManagedCluster[]): string[] {
+  const names = new Set(clusters.flatMap((c) => [c.spotAsg, c.onDemandAsg]).filter((n) => n !== undefined));
+  return [...names].map((name) =>
+    stack.formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${name}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+  );
+}
+
+/**
+ * Acknowledges cdk-nag's AwsSolutions-IAM5 finding for each wildcard resource ARN. cdk-nag 3
+ * names a finding by the flattened ARN (tokens as <LogicalId.Attr>), so the ids are derived
+ * from the same ARNs the grants use rather than typed by hand.
+ */
+function acknowledgeWildcardResources(scope: IConstruct, arns: readonly string[], reason: string): void {
+  const stack = Stack.of(scope);
+  const ids = new Set(
+    arns.map((arn) => `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(arn))}]`),
+  );
+  for (const id of ids) Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** cdk-nag's rendering of a resolved CloudFormation value: Ref -> <Id>, GetAtt -> <Id.Attr>. */
+function flattenCfnReference(value: unknown): string {
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
+  if (value && typeof value === 'object') {
+    const node = value as Record<string, unknown>;
+    const join = node['Fn::Join'] as [string, unknown[]] | undefined;
+    if (join) return join[1].map(flattenCfnReference).join(join[0]);
+    const getAtt = node['Fn::GetAtt'] as [unknown, unknown] | undefined;
+    if (getAtt) return `<${flattenCfnReference(getAtt[0])}.${flattenCfnReference(getAtt[1])}>`;
+    if ('Ref' in node) return `<${flattenCfnReference(node.Ref)}>`;
+    if ('Fn::Sub' in node) return flattenCfnReference(node['Fn::Sub']);
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,89 @@
+// The control plane on the emulator: synthesize the real CDK app, deploy its template into the
+// emulator, and read back what it did (alerts, journal).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { buildFunctions } from '../esbuild.config.mjs';
+import { awsClient } from '../functions/shared/clients.ts';
+import { documentClient } from '../functions/shared/dynamo.ts';
+import type { JournalRecord } from '../functions/shared/journal.ts';
+import { synthesizeApp } from '../infra/app.ts';
+import { type CfnTemplate, type DeployedStack, deployTemplate } from './deploy.ts';
+
+export interface SynthesizedControlPlane {
+  stackName: string;
+  template: CfnTemplate;
+}
+
+let built: Promise<unknown> | undefined;
+
+/** Bundles the functions (once per process) and synthesizes the control-plane stack. */
+export async function synthControlPlane(environmentName = 'local'): Promise<SynthesizedControlPlane> {
+  built ??= buildFunctions();
+  await built;
+  const assembly = synthesizeApp({ outdir: mkdtempSync(join(tmpdir(), 'ops-synth-')), environmentName });
+  const stack = assembly.stacks.find((s) => s.stackName.endsWith('ControlPlane'));
+  if (!stack) throw new Error(`no control-plane stack in ${assembly.stacks.map((s) => s.stackName).join(', ')}`);
+  return { stackName: stack.stackName, template: stack.template as CfnTemplate };
+}
+
+export async function deployControlPlane(environmentName = 'local'): Promise<DeployedStack> {
+  const { stackName, template } = await synthControlPlane(environmentName);
+  return deployTemplate(stackName, template);
+}
+
+export interface ReceivedAlert {
+  severity: string;
+  subject: string;
+  alert: Record<string, unknown>;
+  attributes: Record<string, string>;
+}
+
+/** Reads and removes every message on an alert queue (SNS envelope unwrapped). */
+export async function takeAlerts(queueUrl: string): Promise<ReceivedAlert[]> {
+  const sqs = awsClient(SQSClient);
+  const alerts: ReceivedAlert[] = [];
+  for (;;) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) break;
+    for (const m of messages) {
+      const envelope = JSON.parse(m.Body ?? '{}') as {
+        Subject?: string;
+        Message?: string;
+        MessageAttributes?: Record<string, { Value: string }>;
+      };
+      let alert: Record<string, unknown>;
+      try {
+        alert = JSON.parse(envelope.Message ?? '{}');
+      } catch {
+        alert = { text: envelope.Message };
+      }
+      const attributes = Object.fromEntries(
+        Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
+      );
+      alerts.push({ severity: attributes.severity ?? 'unknown', subject: envelope.Subject ?? '', alert, attributes });
+    }
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+      }),
+    );
+  }
+  return alerts;
+}
+
+export async function readJournal(table: string): Promise<JournalRecord[]> {
+  const db = documentClient();
+  const records: JournalRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db.send(new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    records.push(...((out.Items ?? []) as JournalRecord[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return records.sort((a, b) => a.at.localeCompare(b.at));
+}

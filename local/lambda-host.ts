@@ -1,0 +1,80 @@
+// Runs a function's handler in this process, with the environment the template gives it,
+// the way Lambda would call it. By default the TypeScript source; `bundled: true` loads the
+// exact bundle that is deployed (dist/functions/<name>/index.mjs).
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import type { Clock } from '../functions/shared/clock.ts';
+import type { DeployedStack } from './deploy.ts';
+import { REPO_ROOT } from './python-env.ts';
+
+export type LocalHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+interface HandlerModule {
+  handler: LocalHandler;
+  createHandler?: (options: { clock?: Clock }) => LocalHandler;
+}
+
+export interface LoadOptions {
+  bundled?: boolean;
+  clock?: Clock;
+}
+
+export async function loadHandler(name: string, opts: LoadOptions = {}): Promise<LocalHandler> {
+  const file = opts.bundled
+    ? join(REPO_ROOT, 'dist', 'functions', name, 'index.mjs')
+    : join(REPO_ROOT, 'functions', name, 'handler.ts');
+  if (!existsSync(file)) {
+    throw new Error(
+      opts.bundled ? `no bundle for ${name} at ${file}: run npm run build` : `no function named ${name} (${file})`,
+    );
+  }
+  const mod = (await import(pathToFileURL(file).href)) as HandlerModule;
+  if (opts.clock && mod.createHandler) return mod.createHandler({ clock: opts.clock });
+  return mod.handler;
+}
+
+export function lambdaContext(functionName: string, arn: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: arn,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Applies the function's deployed environment (names and ARNs of the emulator's resources). */
+export function applyFunctionEnvironment(stack: DeployedStack, name: string): void {
+  const fn = stack.functions[name];
+  if (!fn) throw new Error(`function ${name} is not in stack ${stack.stackName}`);
+  for (const [k, v] of Object.entries(fn.environment)) process.env[k] = v;
+}
+
+export interface LocalFunction {
+  name: string;
+  invoke(event: unknown): Promise<unknown>;
+}
+
+export async function localFunction(stack: DeployedStack, name: string, opts: LoadOptions = {}): Promise<LocalFunction> {
+  const fn = stack.functions[name];
+  if (!fn) throw new Error(`function ${name} is not in stack ${stack.stackName} (known: ${Object.keys(stack.functions).join(', ')})`);
+  applyFunctionEnvironment(stack, name);
+  const handler = await loadHandler(name, opts);
+  return {
+    name,
+    invoke: async (event) => {
+      applyFunctionEnvironment(stack, name);
+      return handler(event, lambdaContext(fn.arn.split(':').pop() ?? name, fn.arn));
+    },
+  };
+}

@@ -1,0 +1,257 @@
+// `ops seed`: a miniature of the deployed stack in the emulator. The control-plane resources
+// come from the synthesized template (deployTemplate); the application side (VPC, cluster,
+// spot and on-demand instances registered as container instances, Auto Scaling groups, a
+// service, an ALB with blue and green target groups) is created here with the real SDK.
+import {
+  AttachInstancesCommand,
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  CreateLaunchConfigurationCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand, type _InstanceType } from '@aws-sdk/client-ec2';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  ECSClient,
+  RegisterContainerInstanceCommand,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { awsClient } from '../functions/shared/clients.ts';
+import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import type { DeployedStack } from './deploy.ts';
+import { EMULATOR_REGION } from './emulator.ts';
+
+export interface SeedOptions {
+  instances?: number;
+  spotFraction?: number;
+  cluster?: ManagedCluster;
+  /** Resource names get this suffix, so several seeds can share one emulator. */
+  suffix?: string;
+}
+
+export interface SeededInstance {
+  ec2InstanceId: string;
+  containerInstanceArn: string;
+  spot: boolean;
+  availabilityZone: string;
+  instanceType: string;
+}
+
+export interface Seed {
+  cluster: string;
+  clusterArn: string;
+  vpcId: string;
+  subnets: { id: string; availabilityZone: string }[];
+  containerInstances: SeededInstance[];
+  autoScalingGroups: { spot: string; onDemand: string };
+  service: { name: string; arn: string; taskDefinition: string };
+  loadBalancer: { arn: string; listenerArn: string; blueTargetGroupArn: string; greenTargetGroupArn: string };
+  alertQueues: Record<'critical' | 'warning' | 'info', string>;
+}
+
+const ZONES = ['a', 'b', 'c'].map((z) => `${EMULATOR_REGION}${z}`);
+const SPOT_TYPES: _InstanceType[] = ['m5.large', 'm5a.large', 'c5.large', 'r5.large'];
+const ON_DEMAND_TYPE: _InstanceType = 'm5.large';
+const AMI = 'ami-12c6146b';
+
+export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promise<Seed> {
+  const count = opts.instances ?? 12;
+  const spotFraction = opts.spotFraction ?? 0.5;
+  const cluster: ManagedCluster = opts.cluster ?? { name: 'web', rebalance: 'surge', spotAsg: 'web-spot', onDemandAsg: 'web-on-demand' };
+  const ec2 = awsClient(EC2Client);
+  const ecs = awsClient(ECSClient);
+  const asg = awsClient(AutoScalingClient);
+
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }));
+  const vpcId = vpc.Vpc?.VpcId as string;
+  const subnets: Seed['subnets'] = [];
+  for (const [i, az] of ZONES.entries()) {
+    const s = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.20.${i * 16}.0/20`, AvailabilityZone: az }));
+    subnets.push({ id: s.Subnet?.SubnetId as string, availabilityZone: az });
+  }
+
+  const created = await ecs.send(new CreateClusterCommand({ clusterName: cluster.name }));
+  const clusterArn = created.cluster?.clusterArn as string;
+
+  // Real EC2 instances, spread over the zones; spot ones across several instance types.
+  const spotCount = Math.round(count * spotFraction);
+  const containerInstances: SeededInstance[] = [];
+  const plan = Array.from({ length: count }, (_, i) => ({
+    spot: i < spotCount,
+    subnet: subnets[i % subnets.length] as Seed['subnets'][number],
+    type: i < spotCount ? (SPOT_TYPES[i % SPOT_TYPES.length] as _InstanceType) : ON_DEMAND_TYPE,
+  }));
+  // Launch in groups of the same (market, subnet, type) to keep the call count low.
+  const groups = new Map<string, typeof plan>();
+  for (const p of plan) {
+    const key = `${p.spot}|${p.subnet.id}|${p.type}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  const launched: { id: string; spot: boolean; az: string; type: string }[] = [];
+  for (const members of groups.values()) {
+    const first = members[0] as (typeof plan)[number];
+    const out = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: AMI,
+        MinCount: members.length,
+        MaxCount: members.length,
+        InstanceType: first.type,
+        SubnetId: first.subnet.id,
+        ...(first.spot ? { InstanceMarketOptions: { MarketType: 'spot' } } : {}),
+      }),
+    );
+    for (const instance of out.Instances ?? []) {
+      launched.push({ id: instance.InstanceId as string, spot: first.spot, az: first.subnet.availabilityZone, type: first.type });
+    }
+  }
+  for (const l of launched) {
+    const reg = await ecs.send(
+      new RegisterContainerInstanceCommand({
+        cluster: cluster.name,
+        instanceIdentityDocument: JSON.stringify({
+          instanceId: l.id,
+          region: EMULATOR_REGION,
+          availabilityZone: l.az,
+          instanceType: l.type,
+          imageId: AMI,
+        }),
+        instanceIdentityDocumentSignature: 'local',
+        totalResources: [
+          { name: 'CPU', type: 'INTEGER', integerValue: 2048 },
+          { name: 'MEMORY', type: 'INTEGER', integerValue: 7680 },
+        ],
+      }),
+    );
+    containerInstances.push({
+      ec2InstanceId: l.id,
+      containerInstanceArn: reg.containerInstance?.containerInstanceArn as string,
+      spot: l.spot,
+      availabilityZone: l.az,
+      instanceType: l.type,
+    });
+  }
+
+  // Auto Scaling groups that own the instances (replacement capacity is requested from them).
+  const spotAsg = cluster.spotAsg ?? `${cluster.name}-spot`;
+  const onDemandAsg = cluster.onDemandAsg ?? `${cluster.name}-on-demand`;
+  await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: `${cluster.name}-lc`, ImageId: AMI, InstanceType: ON_DEMAND_TYPE }));
+  const zones = subnets.map((s) => s.id).join(',');
+  for (const [name, spot] of [[spotAsg, true], [onDemandAsg, false]] as const) {
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: name,
+        LaunchConfigurationName: `${cluster.name}-lc`,
+        MinSize: 0,
+        MaxSize: Math.max(10, count * 2),
+        DesiredCapacity: 0,
+        VPCZoneIdentifier: zones,
+      }),
+    );
+    const members = containerInstances.filter((c) => c.spot === spot).map((c) => c.ec2InstanceId);
+    for (let i = 0; i < members.length; i += 20) {
+      await asg.send(new AttachInstancesCommand({ AutoScalingGroupName: name, InstanceIds: members.slice(i, i + 20) }));
+    }
+  }
+
+  // A service with blue and green target groups behind one listener.
+  const elb = awsClient(ElasticLoadBalancingV2Client);
+  const lb = await elb.send(
+    new CreateLoadBalancerCommand({ Name: `${cluster.name}-alb`, Subnets: subnets.map((s) => s.id), Type: 'application' }),
+  );
+  const lbArn = lb.LoadBalancers?.[0]?.LoadBalancerArn as string;
+  const tg = async (color: string) =>
+    (
+      await elb.send(
+        new CreateTargetGroupCommand({
+          Name: `${cluster.name}-${color}`,
+          Protocol: 'HTTP',
+          Port: 8080,
+          VpcId: vpcId,
+          TargetType: 'ip',
+          HealthCheckPath: '/healthz',
+        }),
+      )
+    ).TargetGroups?.[0]?.TargetGroupArn as string;
+  const blue = await tg('blue');
+  const green = await tg('green');
+  const listener = await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lbArn,
+      Protocol: 'HTTP',
+      Port: 80,
+      DefaultActions: [
+        {
+          Type: 'forward',
+          ForwardConfig: { TargetGroups: [{ TargetGroupArn: blue, Weight: 100 }, { TargetGroupArn: green, Weight: 0 }] },
+        },
+      ],
+    }),
+  );
+  const taskDef = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: `${cluster.name}-api`,
+      containerDefinitions: [{ name: 'app', image: 'public.ecr.aws/nginx/nginx:stable', memory: 512, essential: true }],
+    }),
+  );
+  const service = await ecs.send(
+    new CreateServiceCommand({
+      cluster: cluster.name,
+      serviceName: 'api',
+      taskDefinition: taskDef.taskDefinition?.taskDefinitionArn,
+      desiredCount: 4,
+    }),
+  );
+
+  // An SQS queue behind each alert topic, so alerts can be read back.
+  const alertQueues = await subscribeAlertQueues(stack, opts.suffix ?? '');
+
+  return {
+    cluster: cluster.name,
+    clusterArn,
+    vpcId,
+    subnets,
+    containerInstances,
+    autoScalingGroups: { spot: spotAsg, onDemand: onDemandAsg },
+    service: {
+      name: 'api',
+      arn: service.service?.serviceArn as string,
+      taskDefinition: taskDef.taskDefinition?.taskDefinitionArn as string,
+    },
+    loadBalancer: {
+      arn: lbArn,
+      listenerArn: listener.Listeners?.[0]?.ListenerArn as string,
+      blueTargetGroupArn: blue,
+      greenTargetGroupArn: green,
+    },
+    alertQueues,
+  };
+}
+
+const SEVERITIES = ['critical', 'warning', 'info'] as const;
+
+export async function subscribeAlertQueues(stack: DeployedStack, suffix: string): Promise<Seed['alertQueues']> {
+  const sqs = awsClient(SQSClient);
+  const sns = awsClient(SNSClient);
+  const env = Object.values(stack.functions)[0]?.environment ?? {};
+  const out = {} as Seed['alertQueues'];
+  for (const severity of SEVERITIES) {
+    const topicArn = env[`ALERT_TOPIC_${severity.toUpperCase()}`];
+    if (!topicArn) throw new Error(`stack has no ALERT_TOPIC_${severity.toUpperCase()} in its function environments`);
+    const q = await sqs.send(new CreateQueueCommand({ QueueName: `alerts-${severity}${suffix}` }));
+    const url = q.QueueUrl as string;
+    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+    await sns.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn as string }),
+    );
+    out[severity] = url;
+  }
+  return out;
+}

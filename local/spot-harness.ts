@@ -1,0 +1,89 @@
+// Drives the spot capability the way AWS would: events are put on the emulator's event bus,
+// the deployed rules route them to the queue, and the queue's event source invokes the handler.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { awsClient } from '../functions/shared/clients.ts';
+import type { Clock } from '../functions/shared/clock.ts';
+import type { DeployedStack, EventSourceMapping } from './deploy.ts';
+import { type LocalFunction, localFunction } from './lambda-host.ts';
+import { REPO_ROOT } from './python-env.ts';
+import { drainEventSource, type PollResult } from './sqs-event-source.ts';
+
+export const SAMPLE_INSTANCE_ID = 'i-1234567890abcdef0';
+
+export type SampleName =
+  | 'ec2-spot-instance-interruption-warning'
+  | 'ec2-instance-rebalance-recommendation'
+  | 'ecs-task-state-change-fargate-spot-interruption';
+
+/** A sample event as AWS documents it, with the sample instance id swapped for a seeded one. */
+export function sampleEvent(name: SampleName, instanceId?: string): Record<string, unknown> {
+  const folder = name.startsWith('ecs-task') ? 'constructed' : 'aws';
+  const text = readFileSync(join(REPO_ROOT, 'events', 'samples', folder, `${name}.json`), 'utf8');
+  return JSON.parse(instanceId ? text.split(SAMPLE_INSTANCE_ID).join(instanceId) : text);
+}
+
+/** Puts events on the default bus, as EC2 and ECS do; the stack's rules decide where they go. */
+export async function putEvents(events: Record<string, unknown>[]): Promise<void> {
+  const bus = awsClient(EventBridgeClient);
+  for (let i = 0; i < events.length; i += 10) {
+    const out = await bus.send(
+      new PutEventsCommand({
+        Entries: events.slice(i, i + 10).map((e) => ({
+          Source: String(e.source),
+          DetailType: String(e['detail-type']),
+          Detail: JSON.stringify(e.detail),
+          Resources: (e.resources as string[] | undefined) ?? [],
+          ...(e.time ? { Time: new Date(String(e.time)) } : {}),
+        })),
+      }),
+    );
+    if ((out.FailedEntryCount ?? 0) > 0) throw new Error(`PutEvents failed: ${JSON.stringify(out.Entries)}`);
+  }
+}
+
+export function spotMapping(stack: DeployedStack): EventSourceMapping {
+  const mapping = stack.eventSourceMappings.find((m) => m.functionName === 'spot-interruption');
+  if (!mapping) throw new Error('the stack has no event source mapping for spot-interruption');
+  return mapping;
+}
+
+/** Sends exact copies of events straight to the queue: EventBridge's at-least-once duplicates. */
+export async function enqueueRaw(stack: DeployedStack, events: unknown[]): Promise<void> {
+  const sqs = awsClient(SQSClient);
+  const { queueUrl } = spotMapping(stack);
+  for (let i = 0; i < events.length; i += 10) {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: events.slice(i, i + 10).map((e, j) => ({ Id: String(j), MessageBody: typeof e === 'string' ? e : JSON.stringify(e) })),
+      }),
+    );
+  }
+}
+
+export interface SpotHarness {
+  fn: LocalFunction;
+  /** Invocations so far, each with its SQS batch and what the handler returned. */
+  invocations: { records: number; response: unknown }[];
+  /** Runs the event source until the queue is empty. */
+  process(): Promise<PollResult>;
+}
+
+export async function spotHarness(stack: DeployedStack, opts: { clock?: Clock; bundled?: boolean } = {}): Promise<SpotHarness> {
+  const fn = await localFunction(stack, 'spot-interruption', opts);
+  const invocations: SpotHarness['invocations'] = [];
+  return {
+    fn,
+    invocations,
+    process: () =>
+      drainEventSource(spotMapping(stack), async (event: SQSEvent) => {
+        const response = await fn.invoke(event);
+        invocations.push({ records: event.Records.length, response });
+        return response;
+      }),
+  };
+}

@@ -1,0 +1,218 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientConfig } from '../../functions/shared/clients.ts';
+import {
+  type Emulator,
+  EMULATOR_ACCOUNT_ID,
+  emulatorStatus,
+  localAwsEnv,
+  startEmulator,
+  startEmulatorDaemon,
+  stopEmulatorDaemon,
+} from '../../local/emulator.ts';
+import { isProcessAlive, REPO_ROOT } from '../../local/python-env.ts';
+
+const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+// Two emulators at once: the clients must name their endpoint rather than read it from the env.
+function sqsAt(endpoint: string, maxAttempts?: number): SQSClient {
+  return new SQSClient({
+    ...clientConfig(),
+    region: 'us-east-1',
+    endpoint,
+    credentials,
+    ...(maxAttempts ? { maxAttempts } : {}),
+  });
+}
+
+async function queueNames(endpoint: string, maxAttempts?: number): Promise<string[]> {
+  const out = await sqsAt(endpoint, maxAttempts).send(new ListQueuesCommand({}));
+  return (out.QueueUrls ?? []).map((url) => url.slice(url.lastIndexOf('/') + 1));
+}
+
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    // Drop every connection at once, or close() would wait for the emulator's readiness probes.
+    const server = createServer((socket) => socket.destroy());
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+const closeServer = (server: Server) => new Promise<void>((r) => server.close(() => r()));
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return condition();
+}
+
+describe('startEmulator', () => {
+  let a: Emulator;
+  let b: Emulator;
+  const startMs: number[] = [];
+
+  beforeAll(async () => {
+    for (const assign of [(e: Emulator) => (a = e), (e: Emulator) => (b = e)]) {
+      const started = Date.now();
+      assign(await startEmulator());
+      startMs.push(Date.now() - started);
+    }
+    console.info(`moto start times: ${startMs.join(' ms, ')} ms`);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('serves each emulator on its own loopback port with a live process', () => {
+    expect(a.endpoint).toBe(`http://127.0.0.1:${a.port}`);
+    expect(b.endpoint).toBe(`http://127.0.0.1:${b.port}`);
+    expect(a.port).not.toBe(b.port);
+    expect(isProcessAlive(a.pid)).toBe(true);
+    expect(isProcessAlive(b.pid)).toBe(true);
+    // Generous: this guards against a start that waits on a fixed sleep or a timeout.
+    for (const ms of startMs) expect(ms).toBeLessThan(15_000);
+  });
+
+  it('keeps emulators isolated: a queue created in one is absent in the other', async () => {
+    await sqsAt(a.endpoint).send(new CreateQueueCommand({ QueueName: 'only-in-a' }));
+    await sqsAt(b.endpoint).send(new CreateQueueCommand({ QueueName: 'only-in-b' }));
+    expect(await queueNames(a.endpoint)).toEqual(['only-in-a']);
+    expect(await queueNames(b.endpoint)).toEqual(['only-in-b']);
+  });
+
+  it('reset drops every resource of that emulator only', async () => {
+    await sqsAt(a.endpoint).send(new CreateQueueCommand({ QueueName: 'dropped-by-reset' }));
+    await sqsAt(b.endpoint).send(new CreateQueueCommand({ QueueName: 'kept' }));
+    await a.reset();
+    expect(await queueNames(a.endpoint)).toEqual([]);
+    expect(await queueNames(b.endpoint)).toContain('kept');
+  });
+
+  it('stop ends the process and frees the port', async () => {
+    await b.stop();
+    expect(isProcessAlive(b.pid)).toBe(false);
+    await expect(queueNames(b.endpoint, 1)).rejects.toThrow(/ECONNREFUSED/);
+    const server = await listenOn(b.port);
+    await closeServer(server);
+    await b.stop(); // a second stop is harmless
+  });
+
+  it('starts on a given port and reports a taken port with moto output', async () => {
+    const taken = await listenOn(0);
+    const port = (taken.address() as { port: number }).port;
+    try {
+      await expect(startEmulator({ port })).rejects.toThrow(/in use/i);
+    } finally {
+      await closeServer(taken);
+    }
+    const onPort = await startEmulator({ port });
+    try {
+      expect(onPort.endpoint).toBe(`http://127.0.0.1:${port}`);
+      expect(await queueNames(onPort.endpoint)).toEqual([]);
+    } finally {
+      await onPort.stop();
+    }
+  });
+
+  it('dies with its parent process, even when the parent is killed with SIGKILL', async () => {
+    const script = [
+      `import { startEmulator } from ${JSON.stringify(join(REPO_ROOT, 'local', 'emulator.ts'))};`,
+      'const e = await startEmulator();',
+      'console.log(e.pid);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const motoPid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      parent.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(Number(out.trim()));
+      });
+      parent.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      parent.once('exit', (code) => reject(new Error(`parent exited (${code}) before printing: ${err}`)));
+    });
+    expect(isProcessAlive(motoPid)).toBe(true);
+    parent.kill('SIGKILL');
+    expect(await waitFor(() => !isProcessAlive(motoPid), 10_000)).toBe(true);
+  });
+});
+
+describe('localAwsEnv', () => {
+  it('points the SDK at the endpoint with the emulator region and test credentials', () => {
+    expect(localAwsEnv('http://127.0.0.1:1234')).toEqual({
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:1234',
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_ACCOUNT_ID: EMULATOR_ACCOUNT_ID,
+    });
+  });
+});
+
+describe('emulator daemon (ops emulator start|status|stop)', () => {
+  let stateDir: string;
+
+  beforeAll(async () => {
+    // A private state dir: the test must not touch a developer's running emulator.
+    stateDir = await mkdtemp(join(tmpdir(), 'ops-emulator-'));
+  });
+
+  afterAll(async () => {
+    await stopEmulatorDaemon({ stateDir });
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('starts once, reports the running emulator, and stops it', async () => {
+    expect(await emulatorStatus({ stateDir })).toEqual({ running: false });
+
+    const first = await startEmulatorDaemon({ stateDir });
+    expect(first.alreadyRunning).toBe(false);
+    expect(first.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await queueNames(first.endpoint)).toEqual([]);
+
+    const state = JSON.parse(await readFile(join(stateDir, 'emulator.json'), 'utf8'));
+    expect(state).toMatchObject({ pid: first.pid, endpoint: first.endpoint });
+    expect(existsSync(join(stateDir, 'emulator.log'))).toBe(true);
+
+    const second = await startEmulatorDaemon({ stateDir });
+    expect(second).toEqual({ endpoint: first.endpoint, pid: first.pid, alreadyRunning: true });
+    expect(await emulatorStatus({ stateDir })).toEqual({ running: true, endpoint: first.endpoint, pid: first.pid });
+
+    expect(await stopEmulatorDaemon({ stateDir })).toEqual({ stopped: true });
+    expect(isProcessAlive(first.pid)).toBe(false);
+    expect(await emulatorStatus({ stateDir })).toEqual({ running: false });
+    expect(existsSync(join(stateDir, 'emulator.json'))).toBe(false);
+    expect(await stopEmulatorDaemon({ stateDir })).toEqual({ stopped: false });
+  });
+
+  it('replaces a state file whose process is gone', async () => {
+    const first = await startEmulatorDaemon({ stateDir });
+    process.kill(first.pid, 'SIGKILL');
+    expect(await waitFor(() => !isProcessAlive(first.pid), 5_000)).toBe(true);
+    expect(await emulatorStatus({ stateDir })).toEqual({ running: false });
+
+    const restarted = await startEmulatorDaemon({ stateDir });
+    expect(restarted.alreadyRunning).toBe(false);
+    expect(restarted.pid).not.toBe(first.pid);
+    expect(await emulatorStatus({ stateDir })).toMatchObject({ running: true, pid: restarted.pid });
+    expect(await stopEmulatorDaemon({ stateDir })).toEqual({ stopped: true });
+  });
+});

@@ -1,0 +1,307 @@
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateClusterCommand, ECSClient, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
+import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge';
+import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { CreateTopicCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { awsClient, type ClientConfig, clientConfig } from '../../functions/shared/clients.ts';
+import { identifyOperation, startFaultProxy } from '../../local/fault-proxy.ts';
+import { useEmulator, useFaultProxy } from '../support/emulator.ts';
+
+const emulator = useEmulator();
+const proxy = useFaultProxy({ seed: 42 });
+
+type Ctor<C> = new (config: ClientConfig) => C;
+
+/** A fresh client through the proxy (AWS_ENDPOINT_URL) that makes exactly `maxAttempts` attempts. */
+function throughProxy<C>(Ctor: Ctor<C>, maxAttempts: number): C {
+  return new Ctor({ ...clientConfig(), maxAttempts });
+}
+
+/** A client straight to the emulator, to see what really changed behind the proxy. */
+function direct<C>(Ctor: Ctor<C>): C {
+  return new Ctor({ ...clientConfig(), endpoint: emulator.endpoint, maxAttempts: 1 });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+beforeEach(async () => {
+  await emulator.reset();
+  proxy.setFaults({ throttleRate: 0, serverErrorRate: 0, latencyMs: 0 });
+  proxy.resetStats();
+});
+
+describe('throttling', () => {
+  it('answers JSON-protocol calls with ThrottlingException and forwards nothing (SQS, DynamoDB)', async () => {
+    proxy.setFaults({ throttleRate: 1 });
+    const sqsErr = await rejection(
+      throughProxy(SQSClient, 1).send(new CreateQueueCommand({ QueueName: 'never-created' })),
+    );
+    expect(sqsErr.name).toBe('ThrottlingException');
+    expect(sqsErr.$metadata?.httpStatusCode).toBe(400);
+
+    const ddbErr = await rejection(
+      throughProxy(DynamoDBClient, 1).send(
+        new CreateTableCommand({
+          TableName: 'never-created',
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        }),
+      ),
+    );
+    expect(ddbErr.name).toBe('ThrottlingException');
+
+    expect(proxy.stats()).toEqual({
+      total: 2,
+      forwarded: 0,
+      throttled: 2,
+      serverErrors: 0,
+      byOperation: { 'sqs:CreateQueue': 1, 'dynamodb:CreateTable': 1 },
+    });
+    expect((await direct(SQSClient).send(new ListQueuesCommand({}))).QueueUrls ?? []).toEqual([]);
+    expect((await direct(DynamoDBClient).send(new ListTablesCommand({}))).TableNames).toEqual([]);
+  });
+
+  it('answers query-protocol calls with Throttling (SNS) and EC2 with RequestLimitExceeded', async () => {
+    proxy.setFaults({ throttleRate: 1 });
+    const snsErr = await rejection(throughProxy(SNSClient, 1).send(new CreateTopicCommand({ Name: 'never-created' })));
+    expect(snsErr.name).toBe('Throttling');
+    expect(snsErr.$metadata?.httpStatusCode).toBe(400);
+
+    const asErr = await rejection(throughProxy(AutoScalingClient, 1).send(new DescribeAutoScalingGroupsCommand({})));
+    expect(asErr.name).toBe('Throttling');
+
+    const ec2Err = await rejection(throughProxy(EC2Client, 1).send(new DescribeInstancesCommand({})));
+    expect(ec2Err.name).toBe('RequestLimitExceeded');
+
+    expect(proxy.stats().forwarded).toBe(0);
+    expect((await direct(SNSClient).send(new ListTopicsCommand({}))).Topics).toEqual([]);
+  });
+
+  it('is classified as retryable by the SDK: each attempt reaches the proxy', async () => {
+    proxy.setFaults({ throttleRate: 1 });
+    const jsonErr = await rejection(throughProxy(SQSClient, 3).send(new ListQueuesCommand({})));
+    expect(jsonErr.name).toBe('ThrottlingException');
+    expect(jsonErr.$metadata?.attempts).toBe(3);
+
+    const queryErr = await rejection(throughProxy(SNSClient, 3).send(new ListTopicsCommand({})));
+    expect(queryErr.name).toBe('Throttling');
+    expect(queryErr.$metadata?.attempts).toBe(3);
+
+    expect(proxy.stats().byOperation).toEqual({ 'sqs:ListQueues': 3, 'sns:ListTopics': 3 });
+  });
+
+  it('is ridden out by the shared clients at a 30% rate: 50 writes all land exactly once', async () => {
+    const table = 'ridden-out';
+    await awsClient(DynamoDBClient).send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      }),
+    );
+    proxy.resetStats();
+    proxy.setFaults({ throttleRate: 0.3 });
+
+    const ids = Array.from({ length: 50 }, (_, i) => `item-${i}`);
+    await Promise.all(
+      ids.map((pk) => awsClient(DynamoDBClient).send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk } } }))),
+    );
+
+    const stats = proxy.stats();
+    expect(stats.throttled).toBeGreaterThan(0);
+    expect(stats.forwarded).toBe(50);
+    expect(stats.byOperation).toEqual({ 'dynamodb:PutItem': 50 + stats.throttled });
+    const scan = await direct(DynamoDBClient).send(new ScanCommand({ TableName: table }));
+    expect(scan.Items?.map((item) => item.pk?.S).sort()).toEqual([...ids].sort());
+  });
+});
+
+describe('server errors', () => {
+  it('answers with HTTP 503 ServiceUnavailable in each protocol and forwards nothing', async () => {
+    proxy.setFaults({ serverErrorRate: 1 });
+    const jsonErr = await rejection(throughProxy(SQSClient, 1).send(new CreateQueueCommand({ QueueName: 'nope' })));
+    expect(jsonErr.name).toBe('ServiceUnavailable');
+    expect(jsonErr.$metadata?.httpStatusCode).toBe(503);
+
+    const queryErr = await rejection(throughProxy(SNSClient, 1).send(new CreateTopicCommand({ Name: 'nope' })));
+    expect(queryErr.name).toBe('ServiceUnavailable');
+    expect(queryErr.$metadata?.httpStatusCode).toBe(503);
+
+    const ec2Err = await rejection(throughProxy(EC2Client, 1).send(new DescribeInstancesCommand({})));
+    expect(ec2Err.$metadata?.httpStatusCode).toBe(503);
+
+    expect(proxy.stats()).toMatchObject({ total: 3, forwarded: 0, serverErrors: 3, throttled: 0 });
+    expect((await direct(SQSClient).send(new ListQueuesCommand({}))).QueueUrls ?? []).toEqual([]);
+    expect((await direct(SNSClient).send(new ListTopicsCommand({}))).Topics).toEqual([]);
+  });
+
+  it('is retried by the SDK as a transient error', async () => {
+    proxy.setFaults({ serverErrorRate: 1 });
+    const err = await rejection(throughProxy(DynamoDBClient, 2).send(new ListTablesCommand({})));
+    expect(err.$metadata?.attempts).toBe(2);
+    expect(proxy.stats().serverErrors).toBe(2);
+  });
+});
+
+describe('call counting', () => {
+  it('counts each AWS call by signing service and operation, across protocols', async () => {
+    const cluster = (await awsClient(ECSClient).send(new CreateClusterCommand({ clusterName: 'counted' }))).cluster;
+    for (let i = 0; i < 7; i++) {
+      await awsClient(ECSClient).send(new ListContainerInstancesCommand({ cluster: cluster?.clusterArn }));
+    }
+    await awsClient(SNSClient).send(new ListTopicsCommand({}));
+    await awsClient(CloudWatchClient).send(
+      new PutMetricDataCommand({ Namespace: 'Ops', MetricData: [{ MetricName: 'Drained', Value: 1 }] }),
+    );
+    await awsClient(ElasticLoadBalancingV2Client).send(new DescribeLoadBalancersCommand({}));
+    await awsClient(EC2Client).send(new DescribeInstancesCommand({}));
+    await awsClient(SFNClient).send(new ListStateMachinesCommand({}));
+    await awsClient(EventBridgeClient).send(new ListRulesCommand({}));
+
+    expect(proxy.stats()).toEqual({
+      total: 14,
+      forwarded: 14,
+      throttled: 0,
+      serverErrors: 0,
+      byOperation: {
+        'ecs:CreateCluster': 1,
+        'ecs:ListContainerInstances': 7,
+        'sns:ListTopics': 1,
+        'monitoring:PutMetricData': 1,
+        'elasticloadbalancing:DescribeLoadBalancers': 1,
+        'ec2:DescribeInstances': 1,
+        'states:ListStateMachines': 1,
+        'events:ListRules': 1,
+      },
+    });
+  });
+
+  it('passes the emulator control API through without counting or faulting it', async () => {
+    await awsClient(SQSClient).send(new CreateQueueCommand({ QueueName: 'dropped' }));
+    proxy.resetStats();
+    proxy.setFaults({ throttleRate: 1 });
+    const res = await fetch(`${proxy.endpoint}/moto-api/reset`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(proxy.stats().total).toBe(0);
+    expect((await direct(SQSClient).send(new ListQueuesCommand({}))).QueueUrls ?? []).toEqual([]);
+  });
+
+  it('names the operation from raw requests', () => {
+    const scope = 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host';
+    expect(
+      identifyOperation(
+        'POST',
+        '/',
+        {
+          authorization: scope,
+          'x-amz-target': 'AmazonEC2ContainerServiceV20141113.ListContainerInstances',
+          'content-type': 'application/x-amz-json-1.1',
+        },
+        Buffer.from('{}'),
+      ),
+    ).toEqual({ service: 'ecs', operation: 'ListContainerInstances', protocol: 'json' });
+    // Unsigned: the service comes from the target prefix.
+    expect(identifyOperation('POST', '/', { 'x-amz-target': 'AWSStepFunctions.StartExecution' }, Buffer.alloc(0))).toEqual({
+      service: 'states',
+      operation: 'StartExecution',
+      protocol: 'json',
+    });
+    expect(
+      identifyOperation(
+        'POST',
+        '/',
+        {
+          authorization: scope.replace('/ecs/', '/autoscaling/'),
+          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+        },
+        Buffer.from('Action=SetDesiredCapacity&Version=2011-01-01&AutoScalingGroupName=web'),
+      ),
+    ).toEqual({ service: 'autoscaling', operation: 'SetDesiredCapacity', protocol: 'query' });
+  });
+});
+
+describe('latency and determinism', () => {
+  it('delays each call by the configured latency, fixed or in a range', async () => {
+    const sqs = throughProxy(SQSClient, 1);
+    proxy.setFaults({ latencyMs: 300 });
+    let started = Date.now();
+    await sqs.send(new ListQueuesCommand({}));
+    const fixed = Date.now() - started;
+
+    proxy.setFaults({ latencyMs: [150, 250] });
+    const ranged: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      started = Date.now();
+      await sqs.send(new ListQueuesCommand({}));
+      ranged.push(Date.now() - started);
+    }
+    // Lower bounds are the point; upper bounds only catch a delay that is far off.
+    expect(fixed).toBeGreaterThanOrEqual(295);
+    expect(fixed).toBeLessThan(5_000);
+    for (const ms of ranged) {
+      expect(ms).toBeGreaterThanOrEqual(145);
+      expect(ms).toBeLessThan(5_000);
+    }
+  });
+
+  describe('separate proxies', () => {
+    const extra: { stop(): Promise<void> }[] = [];
+    afterEach(async () => {
+      await Promise.all(extra.splice(0).map((p) => p.stop()));
+    });
+
+    it('repeats the same faults for the same seed and request order', async () => {
+      const outcomes = async (seed: number): Promise<string> => {
+        const own = await startFaultProxy({ target: emulator.endpoint, throttleRate: 0.5, seed });
+        extra.push(own);
+        const sqs = new SQSClient({ ...clientConfig(), endpoint: own.endpoint, maxAttempts: 1 });
+        let pattern = '';
+        for (let i = 0; i < 24; i++) {
+          pattern += await sqs.send(new ListQueuesCommand({})).then(
+            () => '.',
+            () => 'T',
+          );
+        }
+        expect(own.stats().throttled).toBe([...pattern].filter((c) => c === 'T').length);
+        return pattern;
+      };
+      const first = await outcomes(7);
+      expect(await outcomes(7)).toBe(first);
+      expect(await outcomes(8)).not.toBe(first);
+      expect(first).toContain('T');
+      expect(first).toContain('.');
+    });
+
+    it('refuses a target that is not a loopback http address, and rates outside 0..1', async () => {
+      await expect(startFaultProxy({ target: 'http://10.0.0.1:4566' })).rejects.toThrow(/loopback/);
+      await expect(startFaultProxy({ target: 'http://example.com' })).rejects.toThrow(/loopback/);
+      await expect(startFaultProxy({ target: `https://127.0.0.1:${new URL(emulator.endpoint).port}` })).rejects.toThrow(
+        /loopback/,
+      );
+      await expect(startFaultProxy({ target: emulator.endpoint, throttleRate: 1.5 })).rejects.toThrow(RangeError);
+      expect(() => proxy.setFaults({ serverErrorRate: -0.1 })).toThrow(RangeError);
+      expect(new URL(proxy.endpoint).hostname).toBe('127.0.0.1');
+    });
+  });
+});
