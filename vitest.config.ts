@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Function logs (JSON lines) are shown for failing tests only.
+    silent: 'passed-only',
   },
 });

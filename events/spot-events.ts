@@ -9,11 +9,15 @@ import {
   SPOT_WARNING_DETAIL_TYPE,
 } from './patterns.ts';
 
+// We never read `account`; the emulator's EventBridge leaves it out when it delivers to a
+// target, so requiring it would reject events for a field nothing uses.
+const Envelope = EventBridgeSchema.extend({ account: z.string().optional() });
+
 const instanceId = z
   .string()
   .regex(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id like i-0123456789abcdef0');
 
-export const SpotInterruptionWarningSchema = EventBridgeSchema.extend({
+export const SpotInterruptionWarningSchema = Envelope.extend({
   source: z.literal('aws.ec2'),
   'detail-type': z.literal(SPOT_WARNING_DETAIL_TYPE),
   detail: z.object({
@@ -22,13 +26,13 @@ export const SpotInterruptionWarningSchema = EventBridgeSchema.extend({
   }),
 });
 
-export const RebalanceRecommendationSchema = EventBridgeSchema.extend({
+export const RebalanceRecommendationSchema = Envelope.extend({
   source: z.literal('aws.ec2'),
   'detail-type': z.literal(REBALANCE_DETAIL_TYPE),
   detail: z.object({ 'instance-id': instanceId }),
 });
 
-export const FargateSpotTaskInterruptionSchema = EventBridgeSchema.extend({
+export const FargateSpotTaskInterruptionSchema = Envelope.extend({
   source: z.literal('aws.ecs'),
   'detail-type': z.literal(ECS_TASK_STATE_CHANGE_DETAIL_TYPE),
   detail: z.object({

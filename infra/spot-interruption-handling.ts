@@ -62,8 +62,9 @@ export class SpotInterruptionHandling extends Construct {
 
   constructor(scope: Construct, id: string, props: SpotInterruptionHandlingProps) {
     super(scope, id);
-    if (props.managedClusters.length === 0)
+    if (props.managedClusters.length === 0) {
       throw new Error('SpotInterruptionHandling: managedClusters is empty');
+    }
     const stack = Stack.of(this);
     const key = props.topics.key;
     this.clusterArns = props.managedClusters.map((c) =>
@@ -112,6 +113,19 @@ export class SpotInterruptionHandling extends Construct {
             }),
           ],
         }),
+    );
+
+    // CDK leaves the rules' send permission on a KMS-encrypted queue unscoped (a scoped key
+    // policy would be a dependency cycle); the queue policy itself can name our rules.
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyOurRulesMaySend',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { ArnNotEquals: { 'aws:SourceArn': this.rules.map((rule) => rule.ruleArn) } },
+      }),
     );
 
     const sharedEnv = {

@@ -3,8 +3,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { buildFunctions } from '../esbuild.config.mjs';
 import { awsClient } from '../functions/shared/clients.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
@@ -25,7 +25,8 @@ export async function synthControlPlane(environmentName = 'local'): Promise<Synt
   await built;
   const assembly = synthesizeApp({ outdir: mkdtempSync(join(tmpdir(), 'ops-synth-')), environmentName });
   const stack = assembly.stacks.find((s) => s.stackName.endsWith('ControlPlane'));
-  if (!stack) throw new Error(`no control-plane stack in ${assembly.stacks.map((s) => s.stackName).join(', ')}`);
+  if (!stack)
+    throw new Error(`no control-plane stack in ${assembly.stacks.map((s) => s.stackName).join(', ')}`);
   return { stackName: stack.stackName, template: stack.template as CfnTemplate };
 }
 
@@ -46,7 +47,9 @@ export async function takeAlerts(queueUrl: string): Promise<ReceivedAlert[]> {
   const sqs = awsClient(SQSClient);
   const alerts: ReceivedAlert[] = [];
   for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+    );
     const messages = out.Messages ?? [];
     if (messages.length === 0) break;
     for (const m of messages) {
@@ -64,7 +67,12 @@ export async function takeAlerts(queueUrl: string): Promise<ReceivedAlert[]> {
       const attributes = Object.fromEntries(
         Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
       );
-      alerts.push({ severity: attributes.severity ?? 'unknown', subject: envelope.Subject ?? '', alert, attributes });
+      alerts.push({
+        severity: attributes.severity ?? 'unknown',
+        subject: envelope.Subject ?? '',
+        alert,
+        attributes,
+      });
     }
     await sqs.send(
       new DeleteMessageBatchCommand({
@@ -81,7 +89,9 @@ export async function readJournal(table: string): Promise<JournalRecord[]> {
   const records: JournalRecord[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const out = await db.send(new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    const out = await db.send(
+      new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) }),
+    );
     records.push(...((out.Items ?? []) as JournalRecord[]));
     start = out.LastEvaluatedKey;
   } while (start);

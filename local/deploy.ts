@@ -14,7 +14,10 @@ import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from './emulator.ts';
 import { type Attrs, type ResolveContext, resolveTokens } from './template.ts';
 
 export interface CfnTemplate {
-  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+  Resources: Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+  >;
   Outputs?: Record<string, { Value: unknown; Description?: string }>;
 }
 
@@ -40,7 +43,10 @@ export interface DeployedStack {
   accountId: string;
   resources: Record<string, Attrs>;
   functions: Record<string, DeployedFunction>;
-  stateMachines: Record<string, { logicalId: string; arn: string; name: string; definition: Record<string, unknown> }>;
+  stateMachines: Record<
+    string,
+    { logicalId: string; arn: string; name: string; definition: Record<string, unknown> }
+  >;
   eventSourceMappings: EventSourceMapping[];
   outputs: Record<string, string>;
 }
@@ -49,7 +55,11 @@ export interface DeployedStack {
 export function constructPath(resource: { Metadata?: Record<string, unknown> }): string | undefined {
   const path = resource.Metadata?.['aws:cdk:path'];
   if (typeof path !== 'string') return undefined;
-  return path.split('/').slice(1).join('/').replace(/\/Resource$/, '');
+  return path
+    .split('/')
+    .slice(1)
+    .join('/')
+    .replace(/\/Resource$/, '');
 }
 
 const HANDLED = new Set([
@@ -67,7 +77,14 @@ export async function deployTemplate(stackName: string, template: CfnTemplate): 
   const region = EMULATOR_REGION;
   const accountId = EMULATOR_ACCOUNT_ID;
   const resources: Record<string, Attrs> = {};
-  const ctx: ResolveContext = { resources, region, accountId, partition: 'aws', stackName, urlSuffix: 'amazonaws.com' };
+  const ctx: ResolveContext = {
+    resources,
+    region,
+    accountId,
+    partition: 'aws',
+    stackName,
+    urlSuffix: 'amazonaws.com',
+  };
   const deployed: DeployedStack = {
     stackName,
     region,
@@ -115,10 +132,20 @@ export async function deployTemplate(stackName: string, template: CfnTemplate): 
 
   for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
-    const env = resolve(ctx, (r.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {});
-    const variables = Object.fromEntries(Object.entries(env as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    const env = resolve(
+      ctx,
+      (r.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {},
+    );
+    const variables = Object.fromEntries(
+      Object.entries(env as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+    );
     const name = variables.POWERTOOLS_SERVICE_NAME ?? constructPath(r) ?? id;
-    deployed.functions[name] = { logicalId: id, name, arn: (resources[id] as Attrs).Arn as string, environment: variables };
+    deployed.functions[name] = {
+      logicalId: id,
+      name,
+      arn: (resources[id] as Attrs).Arn as string,
+      environment: variables,
+    };
   }
   for (const m of deployed.eventSourceMappings) {
     const fn = Object.values(deployed.functions).find(
@@ -157,7 +184,12 @@ function placeholder(id: string, type: string, region: string, accountId: string
   return { ref: id, Arn: arn, KeyId: id, RoleId: id, GroupId: id, Name: id, LogGroupName: id };
 }
 
-async function deployResource(deployed: DeployedStack, ctx: ResolveContext, id: string, r: CfnTemplate['Resources'][string]) {
+async function deployResource(
+  deployed: DeployedStack,
+  ctx: ResolveContext,
+  id: string,
+  r: CfnTemplate['Resources'][string],
+) {
   const props = (r.Properties ? resolve(ctx, r.Properties) : {}) as Record<string, any>;
   const { region, accountId, stackName, resources } = deployed;
   switch (r.Type) {
@@ -184,7 +216,10 @@ async function deployResource(deployed: DeployedStack, ctx: ResolveContext, id: 
         await awsClient(DynamoDBClient).send(
           new UpdateTimeToLiveCommand({
             TableName: name,
-            TimeToLiveSpecification: { Enabled: true, AttributeName: props.TimeToLiveSpecification.AttributeName },
+            TimeToLiveSpecification: {
+              Enabled: true,
+              AttributeName: props.TimeToLiveSpecification.AttributeName,
+            },
           }),
         );
       }
@@ -194,14 +229,21 @@ async function deployResource(deployed: DeployedStack, ctx: ResolveContext, id: 
     case 'AWS::SQS::Queue': {
       const name = props.QueueName ?? physicalName(stackName, id, 80);
       const attributes: Record<string, string> = {};
-      for (const key of ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds']) {
+      for (const key of [
+        'VisibilityTimeout',
+        'MessageRetentionPeriod',
+        'DelaySeconds',
+        'ReceiveMessageWaitTimeSeconds',
+      ]) {
         if (props[key] !== undefined) attributes[key] = String(props[key]);
       }
       if (props.RedrivePolicy) attributes.RedrivePolicy = JSON.stringify(props.RedrivePolicy);
       const sqs = awsClient(SQSClient);
       const out = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
       const url = out.QueueUrl as string;
-      const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+      const attrs = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+      );
       resources[id] = { ref: url, Arn: attrs.Attributes?.QueueArn as string, QueueName: name, QueueUrl: url };
       return;
     }
@@ -219,7 +261,9 @@ async function deployResource(deployed: DeployedStack, ctx: ResolveContext, id: 
           Endpoint: props.Endpoint,
           Attributes: {
             ...(props.FilterPolicy ? { FilterPolicy: JSON.stringify(props.FilterPolicy) } : {}),
-            ...(props.RawMessageDelivery !== undefined ? { RawMessageDelivery: String(props.RawMessageDelivery) } : {}),
+            ...(props.RawMessageDelivery !== undefined
+              ? { RawMessageDelivery: String(props.RawMessageDelivery) }
+              : {}),
           },
         }),
       );
@@ -273,7 +317,12 @@ async function deployResource(deployed: DeployedStack, ctx: ResolveContext, id: 
       const arn = out.stateMachineArn as string;
       resources[id] = { ref: arn, Arn: arn, Name: name };
       const path = constructPath(r) ?? id;
-      deployed.stateMachines[path.replace(/\/Resource$/, '')] = { logicalId: id, arn, name, definition: JSON.parse(definition) };
+      deployed.stateMachines[path.replace(/\/Resource$/, '')] = {
+        logicalId: id,
+        arn,
+        name,
+        definition: JSON.parse(definition),
+      };
       return;
     }
     case 'AWS::Lambda::EventSourceMapping': {
@@ -284,7 +333,9 @@ async function deployResource(deployed: DeployedStack, ctx: ResolveContext, id: 
         queueUrl: String(queue.QueueUrl ?? queue.ref),
         queueArn: String(props.EventSourceArn),
         batchSize: Number(props.BatchSize ?? 10),
-        reportBatchItemFailures: ((props.FunctionResponseTypes ?? []) as string[]).includes('ReportBatchItemFailures'),
+        reportBatchItemFailures: ((props.FunctionResponseTypes ?? []) as string[]).includes(
+          'ReportBatchItemFailures',
+        ),
       });
       resources[id] = { ref: id };
       return;

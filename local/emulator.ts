@@ -93,7 +93,10 @@ export async function startEmulator(opts: { port?: number } = {}): Promise<Emula
       return attachedEmulator(child, endpoint, port, exited);
     }
     await killAndWait(child, exited);
-    const why = ready === 'exited' ? `exited with code ${child.exitCode}` : `did not answer within ${READY_TIMEOUT_MS} ms`;
+    const why =
+      ready === 'exited'
+        ? `exited with code ${child.exitCode}`
+        : `did not answer within ${READY_TIMEOUT_MS} ms`;
     if (ready === 'exited' && /address already in use/i.test(log()) && attempt < attempts) continue;
     throw new Error(
       `moto server on ${endpoint} ${why} (after ${Date.now() - started} ms); its output ends with:\n${log()}`,
@@ -101,7 +104,12 @@ export async function startEmulator(opts: { port?: number } = {}): Promise<Emula
   }
 }
 
-function attachedEmulator(child: ChildProcess, endpoint: string, port: number, exited: Promise<void>): Emulator {
+function attachedEmulator(
+  child: ChildProcess,
+  endpoint: string,
+  port: number,
+  exited: Promise<void>,
+): Emulator {
   return {
     endpoint,
     port,
@@ -114,7 +122,8 @@ function attachedEmulator(child: ChildProcess, endpoint: string, port: number, e
 /** Drops every resource the emulator at endpoint holds. */
 export async function resetEmulator(endpoint: string): Promise<void> {
   const res = await httpCall('POST', `${endpoint}/moto-api/reset`, 10_000);
-  if (res.status !== 200) throw new Error(`moto reset at ${endpoint} answered HTTP ${res.status}: ${res.body}`);
+  if (res.status !== 200)
+    throw new Error(`moto reset at ${endpoint} answered HTTP ${res.status}: ${res.body}`);
 }
 
 async function killAndWait(child: ChildProcess, exited: Promise<void>): Promise<void> {
@@ -291,7 +300,9 @@ export async function startEmulatorDaemon(
         }
         const output = readLogSince(logFile, logStart).slice(-4000);
         if (/address already in use/i.test(output) && attempt < 3) continue;
-        throw new Error(`moto server daemon on ${endpoint} did not start (${ready}); ${logFile} ends with:\n${output}`);
+        throw new Error(
+          `moto server daemon on ${endpoint} did not start (${ready}); ${logFile} ends with:\n${output}`,
+        );
       }
     },
     { waitMs: 60_000, staleMs: 120_000 },

@@ -40,6 +40,8 @@ export interface ProxyStats {
   serverErrors: number;
   /** Requests received per "service:Operation", e.g. "ecs:ListContainerInstances". */
   byOperation: Record<string, number>;
+  /** Requests that reached the emulator per "service:Operation" (received minus faulted). */
+  forwardedByOperation: Record<string, number>;
 }
 
 export interface FaultProxy {
@@ -217,7 +219,10 @@ function seededRandom(seed: number): () => number {
 
 function isLoopbackHost(hostname: string): boolean {
   return (
-    hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname)
+    hostname === 'localhost' ||
+    hostname === '[::1]' ||
+    hostname === '::1' ||
+    /^127(\.\d{1,3}){3}$/.test(hostname)
   );
 }
 
@@ -228,7 +233,8 @@ function validated(settings: FaultSettings): FaultSettings {
   }
   const latency = settings.latencyMs;
   const [min, max] = typeof latency === 'number' ? [latency, latency] : latency;
-  if (!(min >= 0 && max >= min)) throw new RangeError(`latencyMs must be >= 0 (and min <= max), got ${latency}`);
+  if (!(min >= 0 && max >= min))
+    throw new RangeError(`latencyMs must be >= 0 (and min <= max), got ${latency}`);
   return settings;
 }
 
@@ -279,7 +285,14 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const faultRandom = seededRandom(seed);
   const latencyRandom = seededRandom(seed ^ 0x9e3779b9);
 
-  const emptyStats = (): ProxyStats => ({ total: 0, forwarded: 0, throttled: 0, serverErrors: 0, byOperation: {} });
+  const emptyStats = (): ProxyStats => ({
+    total: 0,
+    forwarded: 0,
+    throttled: 0,
+    serverErrors: 0,
+    byOperation: {},
+    forwardedByOperation: {},
+  });
   let stats = emptyStats();
   const upstreamAgent = new Agent({ keepAlive: true });
 
@@ -341,11 +354,16 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
           : undefined;
     const { latencyMs } = settings;
     const delay =
-      typeof latencyMs === 'number' ? latencyMs : latencyMs[0] + latencyRandom() * (latencyMs[1] - latencyMs[0]);
+      typeof latencyMs === 'number'
+        ? latencyMs
+        : latencyMs[0] + latencyRandom() * (latencyMs[1] - latencyMs[0]);
 
     if (kind === 'throttle') stats.throttled++;
     else if (kind === 'server') stats.serverErrors++;
-    else stats.forwarded++;
+    else {
+      stats.forwarded++;
+      stats.forwardedByOperation[key] = (stats.forwardedByOperation[key] ?? 0) + 1;
+    }
 
     if (delay > 0) await sleep(delay);
     if (kind === undefined) {
@@ -387,7 +405,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     setFaults: (partial) => {
       settings = validated({ ...settings, ...partial });
     },
-    stats: () => ({ ...stats, byOperation: { ...stats.byOperation } }),
+    stats: () => ({
+      ...stats,
+      byOperation: { ...stats.byOperation },
+      forwardedByOperation: { ...stats.forwardedByOperation },
+    }),
     resetStats: () => {
       stats = emptyStats();
     },

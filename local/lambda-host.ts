@@ -28,7 +28,9 @@ export async function loadHandler(name: string, opts: LoadOptions = {}): Promise
     : join(REPO_ROOT, 'functions', name, 'handler.ts');
   if (!existsSync(file)) {
     throw new Error(
-      opts.bundled ? `no bundle for ${name} at ${file}: run npm run build` : `no function named ${name} (${file})`,
+      opts.bundled
+        ? `no bundle for ${name} at ${file}: run npm run build`
+        : `no function named ${name} (${file})`,
     );
   }
   const mod = (await import(pathToFileURL(file).href)) as HandlerModule;
@@ -65,9 +67,16 @@ export interface LocalFunction {
   invoke(event: unknown): Promise<unknown>;
 }
 
-export async function localFunction(stack: DeployedStack, name: string, opts: LoadOptions = {}): Promise<LocalFunction> {
+export async function localFunction(
+  stack: DeployedStack,
+  name: string,
+  opts: LoadOptions = {},
+): Promise<LocalFunction> {
   const fn = stack.functions[name];
-  if (!fn) throw new Error(`function ${name} is not in stack ${stack.stackName} (known: ${Object.keys(stack.functions).join(', ')})`);
+  if (!fn)
+    throw new Error(
+      `function ${name} is not in stack ${stack.stackName} (known: ${Object.keys(stack.functions).join(', ')})`,
+    );
   applyFunctionEnvironment(stack, name);
   const handler = await loadHandler(name, opts);
   return {

@@ -36,9 +36,10 @@ export async function ensurePythonEnv(opts: { quiet?: boolean } = {}): Promise<P
     // Another process may have finished the install while we waited for the lock.
     if (await isUpToDate(wanted)) return;
     if (!opts.quiet) {
-      process.stderr.write(`python-env: installing tools/requirements.txt into ${VENV_DIR} ...\n`);
+      process.stderr.write(
+        `python-env: installing tools/requirements.txt into ${VENV_DIR} (about 30 s when fresh)\n`,
+      );
     }
-    const started = Date.now();
     // Drop the stamp first: an install that dies half way must not look complete.
     await rm(STAMP_FILE, { force: true });
     if (!existsSync(env.python)) {
@@ -53,9 +54,6 @@ export async function ensurePythonEnv(opts: { quiet?: boolean } = {}): Promise<P
       'pip install -r tools/requirements.txt',
     );
     await writeFileAtomic(STAMP_FILE, `${wanted}\n`);
-    if (!opts.quiet) {
-      process.stderr.write(`python-env: ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    }
   });
   return env;
 }
@@ -111,7 +109,11 @@ interface LockOwner {
  * Runs fn while holding a cross-process lock: a directory created with mkdir, which is
  * atomic. A lock whose owner process is gone, or that is older than staleMs, is taken over.
  */
-export async function withLockDir<T>(lockDir: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+export async function withLockDir<T>(
+  lockDir: string,
+  fn: () => Promise<T>,
+  opts: LockOptions = {},
+): Promise<T> {
   const waitMs = opts.waitMs ?? 15 * 60_000;
   const staleMs = opts.staleMs ?? 15 * 60_000;
   const deadline = Date.now() + waitMs;
@@ -129,7 +131,9 @@ export async function withLockDir<T>(lockDir: string, fn: () => Promise<T>, opts
       continue;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${waitMs} ms waiting for lock ${lockDir} (remove it if no install runs)`);
+      throw new Error(
+        `timed out after ${waitMs} ms waiting for lock ${lockDir} (remove it if no install runs)`,
+      );
     }
     await sleep(250);
   }

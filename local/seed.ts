@@ -8,7 +8,13 @@ import {
   CreateAutoScalingGroupCommand,
   CreateLaunchConfigurationCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand, type _InstanceType } from '@aws-sdk/client-ec2';
+import {
+  type _InstanceType,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import {
   CreateClusterCommand,
   CreateServiceCommand,
@@ -65,7 +71,12 @@ const AMI = 'ami-12c6146b';
 export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promise<Seed> {
   const count = opts.instances ?? 12;
   const spotFraction = opts.spotFraction ?? 0.5;
-  const cluster: ManagedCluster = opts.cluster ?? { name: 'web', rebalance: 'surge', spotAsg: 'web-spot', onDemandAsg: 'web-on-demand' };
+  const cluster: ManagedCluster = opts.cluster ?? {
+    name: 'web',
+    rebalance: 'surge',
+    spotAsg: 'web-spot',
+    onDemandAsg: 'web-on-demand',
+  };
   const ec2 = awsClient(EC2Client);
   const ecs = awsClient(ECSClient);
   const asg = awsClient(AutoScalingClient);
@@ -74,7 +85,9 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
   const vpcId = vpc.Vpc?.VpcId as string;
   const subnets: Seed['subnets'] = [];
   for (const [i, az] of ZONES.entries()) {
-    const s = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.20.${i * 16}.0/20`, AvailabilityZone: az }));
+    const s = await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.20.${i * 16}.0/20`, AvailabilityZone: az }),
+    );
     subnets.push({ id: s.Subnet?.SubnetId as string, availabilityZone: az });
   }
 
@@ -109,7 +122,12 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       }),
     );
     for (const instance of out.Instances ?? []) {
-      launched.push({ id: instance.InstanceId as string, spot: first.spot, az: first.subnet.availabilityZone, type: first.type });
+      launched.push({
+        id: instance.InstanceId as string,
+        spot: first.spot,
+        az: first.subnet.availabilityZone,
+        type: first.type,
+      });
     }
   }
   for (const l of launched) {
@@ -142,9 +160,18 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
   // Auto Scaling groups that own the instances (replacement capacity is requested from them).
   const spotAsg = cluster.spotAsg ?? `${cluster.name}-spot`;
   const onDemandAsg = cluster.onDemandAsg ?? `${cluster.name}-on-demand`;
-  await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: `${cluster.name}-lc`, ImageId: AMI, InstanceType: ON_DEMAND_TYPE }));
+  await asg.send(
+    new CreateLaunchConfigurationCommand({
+      LaunchConfigurationName: `${cluster.name}-lc`,
+      ImageId: AMI,
+      InstanceType: ON_DEMAND_TYPE,
+    }),
+  );
   const zones = subnets.map((s) => s.id).join(',');
-  for (const [name, spot] of [[spotAsg, true], [onDemandAsg, false]] as const) {
+  for (const [name, spot] of [
+    [spotAsg, true],
+    [onDemandAsg, false],
+  ] as const) {
     await asg.send(
       new CreateAutoScalingGroupCommand({
         AutoScalingGroupName: name,
@@ -157,14 +184,20 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
     );
     const members = containerInstances.filter((c) => c.spot === spot).map((c) => c.ec2InstanceId);
     for (let i = 0; i < members.length; i += 20) {
-      await asg.send(new AttachInstancesCommand({ AutoScalingGroupName: name, InstanceIds: members.slice(i, i + 20) }));
+      await asg.send(
+        new AttachInstancesCommand({ AutoScalingGroupName: name, InstanceIds: members.slice(i, i + 20) }),
+      );
     }
   }
 
   // A service with blue and green target groups behind one listener.
   const elb = awsClient(ElasticLoadBalancingV2Client);
   const lb = await elb.send(
-    new CreateLoadBalancerCommand({ Name: `${cluster.name}-alb`, Subnets: subnets.map((s) => s.id), Type: 'application' }),
+    new CreateLoadBalancerCommand({
+      Name: `${cluster.name}-alb`,
+      Subnets: subnets.map((s) => s.id),
+      Type: 'application',
+    }),
   );
   const lbArn = lb.LoadBalancers?.[0]?.LoadBalancerArn as string;
   const tg = async (color: string) =>
@@ -190,7 +223,12 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       DefaultActions: [
         {
           Type: 'forward',
-          ForwardConfig: { TargetGroups: [{ TargetGroupArn: blue, Weight: 100 }, { TargetGroupArn: green, Weight: 0 }] },
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: blue, Weight: 100 },
+              { TargetGroupArn: green, Weight: 0 },
+            ],
+          },
         },
       ],
     }),
@@ -198,7 +236,9 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
   const taskDef = await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: `${cluster.name}-api`,
-      containerDefinitions: [{ name: 'app', image: 'public.ecr.aws/nginx/nginx:stable', memory: 512, essential: true }],
+      containerDefinitions: [
+        { name: 'app', image: 'public.ecr.aws/nginx/nginx:stable', memory: 512, essential: true },
+      ],
     }),
   );
   const service = await ecs.send(
@@ -237,19 +277,29 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
 
 const SEVERITIES = ['critical', 'warning', 'info'] as const;
 
-export async function subscribeAlertQueues(stack: DeployedStack, suffix: string): Promise<Seed['alertQueues']> {
+export async function subscribeAlertQueues(
+  stack: DeployedStack,
+  suffix: string,
+): Promise<Seed['alertQueues']> {
   const sqs = awsClient(SQSClient);
   const sns = awsClient(SNSClient);
   const env = Object.values(stack.functions)[0]?.environment ?? {};
   const out = {} as Seed['alertQueues'];
   for (const severity of SEVERITIES) {
     const topicArn = env[`ALERT_TOPIC_${severity.toUpperCase()}`];
-    if (!topicArn) throw new Error(`stack has no ALERT_TOPIC_${severity.toUpperCase()} in its function environments`);
+    if (!topicArn)
+      throw new Error(`stack has no ALERT_TOPIC_${severity.toUpperCase()} in its function environments`);
     const q = await sqs.send(new CreateQueueCommand({ QueueName: `alerts-${severity}${suffix}` }));
     const url = q.QueueUrl as string;
-    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    );
     await sns.send(
-      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn as string }),
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: attrs.Attributes?.QueueArn as string,
+      }),
     );
     out[severity] = url;
   }

@@ -59,7 +59,9 @@ export async function enqueueRaw(stack: DeployedStack, events: unknown[]): Promi
     await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
-        Entries: events.slice(i, i + 10).map((e, j) => ({ Id: String(j), MessageBody: typeof e === 'string' ? e : JSON.stringify(e) })),
+        Entries: events
+          .slice(i, i + 10)
+          .map((e, j) => ({ Id: String(j), MessageBody: typeof e === 'string' ? e : JSON.stringify(e) })),
       }),
     );
   }
@@ -73,7 +75,10 @@ export interface SpotHarness {
   process(): Promise<PollResult>;
 }
 
-export async function spotHarness(stack: DeployedStack, opts: { clock?: Clock; bundled?: boolean } = {}): Promise<SpotHarness> {
+export async function spotHarness(
+  stack: DeployedStack,
+  opts: { clock?: Clock; bundled?: boolean } = {},
+): Promise<SpotHarness> {
   const fn = await localFunction(stack, 'spot-interruption', opts);
   const invocations: SpotHarness['invocations'] = [];
   return {

@@ -72,7 +72,9 @@ export async function drainEventSource(
     try {
       const response = (await invoke(toSqsEvent(messages, mapping.queueArn))) as SQSBatchResponse | undefined;
       failedIds = new Set(
-        mapping.reportBatchItemFailures ? (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier) : [],
+        mapping.reportBatchItemFailures
+          ? (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier)
+          : [],
       );
     } catch (error) {
       // A thrown error fails the whole batch, as on AWS.
@@ -87,7 +89,9 @@ export async function drainEventSource(
       await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: mapping.queueUrl,
-          Entries: ok.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })),
+          Entries: ok
+            .slice(i, i + 10)
+            .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })),
         }),
       );
     }
@@ -97,7 +101,11 @@ export async function drainEventSource(
           QueueUrl: mapping.queueUrl,
           Entries: bad
             .slice(i, i + 10)
-            .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string, VisibilityTimeout: 0 })),
+            .map((m, j) => ({
+              Id: String(j),
+              ReceiptHandle: m.ReceiptHandle as string,
+              VisibilityTimeout: 0,
+            })),
         }),
       );
     }

@@ -77,13 +77,18 @@ export async function claimEpisode(db: Db, table: string, clock: Clock, req: Cla
         TableName: table,
         Key: { id },
         UpdateExpression: fresh
-          ? 'SET subject = :subject, intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt'
-          : 'SET intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, channels = list_append(channels, :channels)',
+          ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt'
+          : 'SET #intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, #channels = list_append(#channels, :channels)',
         // Fresh: nobody else opened it meanwhile. Existing: the record we read is still the record, and unleased.
         ConditionExpression: fresh
           ? 'attribute_not_exists(id) OR expiresAtMs < :now'
           : 'openedAt = :openedAt AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs < :now OR leaseOwner = :owner)',
-        ExpressionAttributeNames: { '#rank': 'rank' },
+        ExpressionAttributeNames: {
+          '#rank': 'rank',
+          '#intent': 'intent',
+          '#channels': 'channels',
+          ...(fresh ? { '#subject': 'subject', '#cluster': 'cluster' } : {}),
+        },
         ExpressionAttributeValues: {
           ':intent': intent,
           ':rank': newRank,
@@ -176,7 +181,8 @@ async function noteChannel(db: Db, table: string, id: string, channel: string): 
     new UpdateCommand({
       TableName: table,
       Key: { id },
-      UpdateExpression: 'SET channels = list_append(if_not_exists(channels, :empty), :c)',
+      UpdateExpression: 'SET #channels = list_append(if_not_exists(#channels, :empty), :c)',
+      ExpressionAttributeNames: { '#channels': 'channels' },
       ExpressionAttributeValues: { ':c': [channel], ':empty': [] },
     }),
   );

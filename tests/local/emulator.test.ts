@@ -8,8 +8,8 @@ import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientConfig } from '../../functions/shared/clients.ts';
 import {
-  type Emulator,
   EMULATOR_ACCOUNT_ID,
+  type Emulator,
   emulatorStatus,
   localAwsEnv,
   startEmulator,
@@ -194,7 +194,11 @@ describe('emulator daemon (ops emulator start|status|stop)', () => {
 
     const second = await startEmulatorDaemon({ stateDir });
     expect(second).toEqual({ endpoint: first.endpoint, pid: first.pid, alreadyRunning: true });
-    expect(await emulatorStatus({ stateDir })).toEqual({ running: true, endpoint: first.endpoint, pid: first.pid });
+    expect(await emulatorStatus({ stateDir })).toEqual({
+      running: true,
+      endpoint: first.endpoint,
+      pid: first.pid,
+    });
 
     expect(await stopEmulatorDaemon({ stateDir })).toEqual({ stopped: true });
     expect(isProcessAlive(first.pid)).toBe(false);

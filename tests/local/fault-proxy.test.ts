@@ -9,7 +9,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, ECSClient, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
-import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -34,7 +37,9 @@ function direct<C>(Ctor: Ctor<C>): C {
   return new Ctor({ ...clientConfig(), endpoint: emulator.endpoint, maxAttempts: 1 });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }> {
+async function rejection(
+  promise: Promise<unknown>,
+): Promise<Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }> {
   try {
     await promise;
   } catch (err) {
@@ -76,6 +81,7 @@ describe('throttling', () => {
       throttled: 2,
       serverErrors: 0,
       byOperation: { 'sqs:CreateQueue': 1, 'dynamodb:CreateTable': 1 },
+      forwardedByOperation: {},
     });
     expect((await direct(SQSClient).send(new ListQueuesCommand({}))).QueueUrls ?? []).toEqual([]);
     expect((await direct(DynamoDBClient).send(new ListTablesCommand({}))).TableNames).toEqual([]);
@@ -83,11 +89,15 @@ describe('throttling', () => {
 
   it('answers query-protocol calls with Throttling (SNS) and EC2 with RequestLimitExceeded', async () => {
     proxy.setFaults({ throttleRate: 1 });
-    const snsErr = await rejection(throughProxy(SNSClient, 1).send(new CreateTopicCommand({ Name: 'never-created' })));
+    const snsErr = await rejection(
+      throughProxy(SNSClient, 1).send(new CreateTopicCommand({ Name: 'never-created' })),
+    );
     expect(snsErr.name).toBe('Throttling');
     expect(snsErr.$metadata?.httpStatusCode).toBe(400);
 
-    const asErr = await rejection(throughProxy(AutoScalingClient, 1).send(new DescribeAutoScalingGroupsCommand({})));
+    const asErr = await rejection(
+      throughProxy(AutoScalingClient, 1).send(new DescribeAutoScalingGroupsCommand({})),
+    );
     expect(asErr.name).toBe('Throttling');
 
     const ec2Err = await rejection(throughProxy(EC2Client, 1).send(new DescribeInstancesCommand({})));
@@ -125,13 +135,16 @@ describe('throttling', () => {
 
     const ids = Array.from({ length: 50 }, (_, i) => `item-${i}`);
     await Promise.all(
-      ids.map((pk) => awsClient(DynamoDBClient).send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk } } }))),
+      ids.map((pk) =>
+        awsClient(DynamoDBClient).send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk } } })),
+      ),
     );
 
     const stats = proxy.stats();
     expect(stats.throttled).toBeGreaterThan(0);
     expect(stats.forwarded).toBe(50);
     expect(stats.byOperation).toEqual({ 'dynamodb:PutItem': 50 + stats.throttled });
+    expect(stats.forwardedByOperation).toEqual({ 'dynamodb:PutItem': 50 });
     const scan = await direct(DynamoDBClient).send(new ScanCommand({ TableName: table }));
     expect(scan.Items?.map((item) => item.pk?.S).sort()).toEqual([...ids].sort());
   });
@@ -140,11 +153,15 @@ describe('throttling', () => {
 describe('server errors', () => {
   it('answers with HTTP 503 ServiceUnavailable in each protocol and forwards nothing', async () => {
     proxy.setFaults({ serverErrorRate: 1 });
-    const jsonErr = await rejection(throughProxy(SQSClient, 1).send(new CreateQueueCommand({ QueueName: 'nope' })));
+    const jsonErr = await rejection(
+      throughProxy(SQSClient, 1).send(new CreateQueueCommand({ QueueName: 'nope' })),
+    );
     expect(jsonErr.name).toBe('ServiceUnavailable');
     expect(jsonErr.$metadata?.httpStatusCode).toBe(503);
 
-    const queryErr = await rejection(throughProxy(SNSClient, 1).send(new CreateTopicCommand({ Name: 'nope' })));
+    const queryErr = await rejection(
+      throughProxy(SNSClient, 1).send(new CreateTopicCommand({ Name: 'nope' })),
+    );
     expect(queryErr.name).toBe('ServiceUnavailable');
     expect(queryErr.$metadata?.httpStatusCode).toBe(503);
 
@@ -166,7 +183,8 @@ describe('server errors', () => {
 
 describe('call counting', () => {
   it('counts each AWS call by signing service and operation, across protocols', async () => {
-    const cluster = (await awsClient(ECSClient).send(new CreateClusterCommand({ clusterName: 'counted' }))).cluster;
+    const cluster = (await awsClient(ECSClient).send(new CreateClusterCommand({ clusterName: 'counted' })))
+      .cluster;
     for (let i = 0; i < 7; i++) {
       await awsClient(ECSClient).send(new ListContainerInstancesCommand({ cluster: cluster?.clusterArn }));
     }
@@ -179,21 +197,23 @@ describe('call counting', () => {
     await awsClient(SFNClient).send(new ListStateMachinesCommand({}));
     await awsClient(EventBridgeClient).send(new ListRulesCommand({}));
 
+    const expected = {
+      'ecs:CreateCluster': 1,
+      'ecs:ListContainerInstances': 7,
+      'sns:ListTopics': 1,
+      'monitoring:PutMetricData': 1,
+      'elasticloadbalancing:DescribeLoadBalancers': 1,
+      'ec2:DescribeInstances': 1,
+      'states:ListStateMachines': 1,
+      'events:ListRules': 1,
+    };
     expect(proxy.stats()).toEqual({
       total: 14,
       forwarded: 14,
       throttled: 0,
       serverErrors: 0,
-      byOperation: {
-        'ecs:CreateCluster': 1,
-        'ecs:ListContainerInstances': 7,
-        'sns:ListTopics': 1,
-        'monitoring:PutMetricData': 1,
-        'elasticloadbalancing:DescribeLoadBalancers': 1,
-        'ec2:DescribeInstances': 1,
-        'states:ListStateMachines': 1,
-        'events:ListRules': 1,
-      },
+      byOperation: expected,
+      forwardedByOperation: expected,
     });
   });
 
@@ -208,7 +228,8 @@ describe('call counting', () => {
   });
 
   it('names the operation from raw requests', () => {
-    const scope = 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host';
+    const scope =
+      'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host';
     expect(
       identifyOperation(
         'POST',
@@ -222,7 +243,9 @@ describe('call counting', () => {
       ),
     ).toEqual({ service: 'ecs', operation: 'ListContainerInstances', protocol: 'json' });
     // Unsigned: the service comes from the target prefix.
-    expect(identifyOperation('POST', '/', { 'x-amz-target': 'AWSStepFunctions.StartExecution' }, Buffer.alloc(0))).toEqual({
+    expect(
+      identifyOperation('POST', '/', { 'x-amz-target': 'AWSStepFunctions.StartExecution' }, Buffer.alloc(0)),
+    ).toEqual({
       service: 'states',
       operation: 'StartExecution',
       protocol: 'json',
@@ -296,10 +319,12 @@ describe('latency and determinism', () => {
     it('refuses a target that is not a loopback http address, and rates outside 0..1', async () => {
       await expect(startFaultProxy({ target: 'http://10.0.0.1:4566' })).rejects.toThrow(/loopback/);
       await expect(startFaultProxy({ target: 'http://example.com' })).rejects.toThrow(/loopback/);
-      await expect(startFaultProxy({ target: `https://127.0.0.1:${new URL(emulator.endpoint).port}` })).rejects.toThrow(
-        /loopback/,
+      await expect(
+        startFaultProxy({ target: `https://127.0.0.1:${new URL(emulator.endpoint).port}` }),
+      ).rejects.toThrow(/loopback/);
+      await expect(startFaultProxy({ target: emulator.endpoint, throttleRate: 1.5 })).rejects.toThrow(
+        RangeError,
       );
-      await expect(startFaultProxy({ target: emulator.endpoint, throttleRate: 1.5 })).rejects.toThrow(RangeError);
       expect(() => proxy.setFaults({ serverErrorRate: -0.1 })).toThrow(RangeError);
       expect(new URL(proxy.endpoint).hostname).toBe('127.0.0.1');
     });

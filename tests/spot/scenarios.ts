@@ -1,6 +1,6 @@
 // The spot-interruption acceptance scenarios, written once and run twice: on a clean emulator
 // and behind the fault proxy (20% throttling). Each scenario uses its own instances.
-import { DescribeAutoScalingGroupsCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeContainerInstancesCommand,
   ECSClient,
@@ -14,7 +14,7 @@ import { InvalidInputError } from '../../functions/shared/errors.ts';
 import { readJournal, takeAlerts } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import type { Seed, SeededInstance } from '../../local/seed.ts';
-import { enqueueRaw, putEvents, sampleEvent, type SpotHarness } from '../../local/spot-harness.ts';
+import { enqueueRaw, putEvents, type SpotHarness, sampleEvent } from '../../local/spot-harness.ts';
 
 export interface SpotWorld {
   stack: DeployedStack;
@@ -28,7 +28,9 @@ const used = new Set<string>();
 
 /** Spot instances no earlier scenario has touched. */
 export function freshSpotInstances(world: SpotWorld, n: number): SeededInstance[] {
-  const picked = world.seed.containerInstances.filter((c) => c.spot && !used.has(c.ec2InstanceId)).slice(0, n);
+  const picked = world.seed.containerInstances
+    .filter((c) => c.spot && !used.has(c.ec2InstanceId))
+    .slice(0, n);
   if (picked.length < n) throw new Error(`seed has only ${picked.length} unused spot instances, need ${n}`);
   for (const p of picked) used.add(p.ec2InstanceId);
   return picked;
@@ -40,7 +42,10 @@ export async function statuses(world: SpotWorld): Promise<Map<string, string>> {
   const arns = world.seed.containerInstances.map((c) => c.containerInstanceArn);
   for (let i = 0; i < arns.length; i += 100) {
     const page = await ecs.send(
-      new DescribeContainerInstancesCommand({ cluster: world.seed.cluster, containerInstances: arns.slice(i, i + 100) }),
+      new DescribeContainerInstancesCommand({
+        cluster: world.seed.cluster,
+        containerInstances: arns.slice(i, i + 100),
+      }),
     );
     for (const ci of page.containerInstances ?? []) out.set(ci.ec2InstanceId as string, ci.status as string);
   }
@@ -48,7 +53,10 @@ export async function statuses(world: SpotWorld): Promise<Map<string, string>> {
 }
 
 export async function draining(world: SpotWorld): Promise<string[]> {
-  return [...(await statuses(world))].filter(([, s]) => s === 'DRAINING').map(([id]) => id).sort();
+  return [...(await statuses(world))]
+    .filter(([, s]) => s === 'DRAINING')
+    .map(([id]) => id)
+    .sort();
 }
 
 async function allAlerts(world: SpotWorld) {
@@ -57,7 +65,9 @@ async function allAlerts(world: SpotWorld) {
 }
 
 async function desired(group: string): Promise<number> {
-  const out = await awsClient(AutoScalingClient).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }));
+  const out = await awsClient(AutoScalingClient).send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }),
+  );
   return out.AutoScalingGroups?.[0]?.DesiredCapacity ?? -1;
 }
 
@@ -73,7 +83,9 @@ export async function sampleWarningDrainsExactlyThatInstance(world: SpotWorld) {
   const nowDraining = (await draining(world)).filter((id) => !before.has(id));
   expect(nowDraining).toEqual([target.ec2InstanceId]);
   const all = await statuses(world);
-  const othersActive = [...all].filter(([id]) => id !== target.ec2InstanceId && !before.has(id)).every(([, s]) => s === 'ACTIVE');
+  const othersActive = [...all]
+    .filter(([id]) => id !== target.ec2InstanceId && !before.has(id))
+    .every(([, s]) => s === 'ACTIVE');
   expect(othersActive).toBe(true);
 
   const alerts = await allAlerts(world);
@@ -82,8 +94,12 @@ export async function sampleWarningDrainsExactlyThatInstance(world: SpotWorld) {
   expect(alerts[0]?.subject.length).toBeLessThanOrEqual(100);
   expect(alerts[0]?.alert.resources).toEqual([target.containerInstanceArn]);
 
-  const journal = await readJournal(world.stack.functions['spot-interruption']?.environment.JOURNAL_TABLE as string);
-  const drained = journal.find((r) => r.action === 'drain-instance' && r.resource.endsWith(target.ec2InstanceId));
+  const journal = await readJournal(
+    world.stack.functions['spot-interruption']?.environment.JOURNAL_TABLE as string,
+  );
+  const drained = journal.find(
+    (r) => r.action === 'drain-instance' && r.resource.endsWith(target.ec2InstanceId),
+  );
   expect(drained?.outcome).toBe('changed');
   expect(drained?.details?.noticeAt).toBe('2026-11-20T10:15:00Z');
   expect(typeof drained?.details?.budgetLeftSeconds).toBe('number');
@@ -110,7 +126,9 @@ export async function duplicatesAreOneAction(world: SpotWorld) {
   await world.harness.process();
   expect((await statuses(world)).get(b.ec2InstanceId)).toBe('ACTIVE');
   const executions = await awsClient(SFNClient).send(
-    new ListExecutionsCommand({ stateMachineArn: world.stack.functions['spot-interruption']?.environment.SURGE_STATE_MACHINE_ARN }),
+    new ListExecutionsCommand({
+      stateMachineArn: world.stack.functions['spot-interruption']?.environment.SURGE_STATE_MACHINE_ARN,
+    }),
   );
   expect(executions.executions?.length ?? 0).toBeGreaterThan(0);
   await putEvents([sampleEvent('ec2-spot-instance-interruption-warning', b.ec2InstanceId)]);
@@ -137,14 +155,20 @@ export async function unmanagedAndAlreadyDrainingChangeNothing(world: SpotWorld)
   // Already draining (an operator did it): no second drain, no alert.
   const [c] = freshSpotInstances(world, 1) as [SeededInstance];
   await awsClient(ECSClient).send(
-    new UpdateContainerInstancesStateCommand({ cluster: world.seed.cluster, containerInstances: [c.containerInstanceArn], status: 'DRAINING' }),
+    new UpdateContainerInstancesStateCommand({
+      cluster: world.seed.cluster,
+      containerInstances: [c.containerInstanceArn],
+      status: 'DRAINING',
+    }),
   );
   const afterManual = world.calls('ecs:UpdateContainerInstancesState');
   await putEvents([sampleEvent('ec2-spot-instance-interruption-warning', c.ec2InstanceId)]);
   await world.harness.process();
   expect(world.calls('ecs:UpdateContainerInstancesState')).toBe(afterManual);
   expect(await allAlerts(world)).toHaveLength(0);
-  const journal = await readJournal(world.stack.functions['spot-interruption']?.environment.JOURNAL_TABLE as string);
+  const journal = await readJournal(
+    world.stack.functions['spot-interruption']?.environment.JOURNAL_TABLE as string,
+  );
   expect(journal.some((r) => r.resource.endsWith(c.ec2InstanceId) && r.outcome === 'unchanged')).toBe(true);
 }
 
@@ -181,7 +205,10 @@ async function queueDepth(world: SpotWorld, pattern: RegExp): Promise<number> {
   const dlq = Object.values(world.stack.resources).find((r) => r.Arn === dlqArn);
   if (!dlq) throw new Error(`no dead-letter queue ${dlqArn} (${pattern})`);
   const depth = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: String(dlq.QueueUrl ?? dlq.ref), AttributeNames: ['ApproximateNumberOfMessages'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: String(dlq.QueueUrl ?? dlq.ref),
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
   );
   return Number(depth.Attributes?.ApproximateNumberOfMessages ?? 0);
 }

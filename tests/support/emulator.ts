@@ -50,7 +50,8 @@ export function useEmulator(): EmulatorHandle {
   });
 
   const started = (): Emulator => {
-    if (!emulator) throw new Error('useEmulator(): the emulator starts in beforeAll; use it from a hook or a test');
+    if (!emulator)
+      throw new Error('useEmulator(): the emulator starts in beforeAll; use it from a hook or a test');
     return emulator;
   };
   return {
@@ -84,7 +85,8 @@ export function useFaultProxy(rates: Partial<FaultSettings> & { seed?: number } 
   });
 
   const started = (): FaultProxy => {
-    if (!proxy) throw new Error('useFaultProxy(): the proxy starts in beforeAll; use it from a hook or a test');
+    if (!proxy)
+      throw new Error('useFaultProxy(): the proxy starts in beforeAll; use it from a hook or a test');
     return proxy;
   };
   return {

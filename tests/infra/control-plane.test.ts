@@ -1,0 +1,351 @@
+// Template assertions on the synthesized control-plane stack, built from the real function
+// bundles (esbuild.config.mjs into a temp dir). Not snapshots: each test states one property
+// the deployed stack must have, and cfn-lint and cdk-nag check the rest.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { type BuiltFunction, buildFunctions } from '../../esbuild.config.mjs';
+import { spotInterruptionPatterns } from '../../events/patterns.ts';
+import { SpotInterruptionEnvSchema } from '../../functions/spot-interruption/config.ts';
+import { SpotSurgeEnvSchema } from '../../functions/spot-surge-step/config.ts';
+import { buildApp, DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
+import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
+import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
+import { ensurePythonEnv } from '../../local/python-env.ts';
+
+const FUNCTION_NAMES = ['spot-interruption', 'spot-surge-step'];
+
+type CfnResource = { Type: string; Properties?: Record<string, unknown> };
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Principal?: unknown };
+
+let workDir: string;
+let built: BuiltFunction[];
+let app: App;
+let stack: ControlPlaneStack;
+let assembly: CloudAssembly;
+let template: Template;
+let resources: Record<string, CfnResource>;
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'infra-test-'));
+  const assetRoot = join(workDir, 'dist');
+  built = await buildFunctions({ names: FUNCTION_NAMES, outdir: assetRoot });
+  ({ app, stack } = buildApp({ outdir: join(workDir, 'cdk.out'), environmentName: 'test', assetRoot }));
+  // Synthesis runs the cdk-nag packs as validation plugins: it throws on any unacknowledged finding.
+  assembly = app.synth();
+  const artifact = assembly.getStackByName(stack.stackName);
+  template = Template.fromJSON(artifact.template);
+  resources = artifact.template.Resources as Record<string, CfnResource>;
+});
+
+afterAll(() => {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+/** The spot-interruption queue: the one queue with a redrive policy (DLQs have none). */
+function spotQueue(): [string, CfnResource] {
+  const queues = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties?.RedrivePolicy);
+  expect(queues).toHaveLength(1);
+  return queues[0] as [string, CfnResource];
+}
+
+function functionByService(service: string): CfnResource {
+  const found = ofType('AWS::Lambda::Function').filter(
+    ([, r]) => envVariables(r).POWERTOOLS_SERVICE_NAME === service,
+  );
+  expect(found, `one function with POWERTOOLS_SERVICE_NAME=${service}`).toHaveLength(1);
+  return (found[0] as [string, CfnResource])[1];
+}
+
+function envVariables(fn: CfnResource): Record<string, unknown> {
+  const env = fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined;
+  return env?.Variables ?? {};
+}
+
+/** CloudFormation intrinsics (Ref, GetAtt, Join) become strings, as they will be once deployed. */
+function withPlaceholders(vars: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : `placeholder:${JSON.stringify(v)}`]),
+  );
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** The statements of a policy document property (PolicyDocument, KeyPolicy). */
+const statementsOf = (resource: CfnResource, property: string): Statement[] =>
+  asArray(
+    (resource.Properties?.[property] as { Statement?: Statement | Statement[] } | undefined)?.Statement,
+  );
+
+describe('function bundles', () => {
+  it('builds one ESM bundle per function with its source map and metafile', () => {
+    expect(built.map((b) => b.name).sort()).toEqual(FUNCTION_NAMES);
+    for (const b of built) {
+      const dir = join(workDir, 'dist', b.name);
+      expect(b.outfile).toBe(join(dir, 'index.mjs'));
+      expect(b.bytes).toBeGreaterThan(0);
+      expect(readFileSync(b.outfile, 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+      expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+      expect(existsSync(join(dir, 'meta.json'))).toBe(true);
+    }
+  });
+
+  it('bundles every dependency, the AWS SDK included: only Node built-ins stay external', () => {
+    for (const b of built) {
+      const meta = JSON.parse(readFileSync(join(workDir, 'dist', b.name, 'meta.json'), 'utf8')) as {
+        inputs: Record<string, unknown>;
+        outputs: Record<string, { imports: { path: string; external?: boolean }[] }>;
+      };
+      const externals = Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.external));
+      expect(externals.filter((i) => !i.path.startsWith('node:')).map((i) => i.path)).toEqual([]);
+      expect(Object.keys(meta.inputs).some((p) => p.includes('node_modules/@aws-sdk/'))).toBe(true);
+    }
+  });
+});
+
+describe('spot interruption events', () => {
+  it('has one rule per pattern, each with exactly the imported pattern', () => {
+    const expected = stack.resolve(spotInterruptionPatterns(stack.spotInterruption.clusterArns)) as Record<
+      string,
+      unknown
+    >;
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties?.EventPattern);
+    expect(rules).toHaveLength(Object.keys(expected).length);
+    for (const pattern of Object.values(expected)) {
+      expect(rules.filter((p) => JSON.stringify(p) === JSON.stringify(pattern))).toHaveLength(1);
+      expect(rules).toContainEqual(pattern);
+    }
+  });
+
+  it('scopes Fargate Spot events to the managed clusters', () => {
+    const fargate = ofType('AWS::Events::Rule')
+      .map(([, r]) => r.Properties?.EventPattern as { source: string[]; detail?: { clusterArn?: unknown[] } })
+      .find((p) => p.source.includes('aws.ecs'));
+    const arns = (fargate?.detail?.clusterArn ?? []).map((a) => JSON.stringify(a));
+    expect(arns).toHaveLength(DEFAULT_MANAGED_CLUSTERS.length);
+    for (const [i, cluster] of DEFAULT_MANAGED_CLUSTERS.entries())
+      expect(arns[i]).toContain(`:cluster/${cluster.name}`);
+  });
+
+  it('gives every rule target a dead-letter queue and a retry policy', () => {
+    const targets = ofType('AWS::Events::Rule').flatMap(([, r]) =>
+      asArray(r.Properties?.Targets as unknown[]),
+    );
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) {
+      expect(target).toMatchObject({
+        DeadLetterConfig: { Arn: expect.anything() },
+        RetryPolicy: {
+          MaximumRetryAttempts: expect.any(Number),
+          MaximumEventAgeInSeconds: expect.any(Number),
+        },
+      });
+    }
+  });
+
+  it('delivers into a KMS-encrypted queue that redrives to its DLQ after 3 receives', () => {
+    const [queueId, queue] = spotQueue();
+    expect(queue.Properties?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringMatching(/QueueDlq/), 'Arn'] },
+      maxReceiveCount: SPOT_MAX_RECEIVE_COUNT,
+    });
+    expect(queue.Properties?.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/AlertsKey/), 'Arn'],
+    });
+    for (const [, rule] of ofType('AWS::Events::Rule')) {
+      expect(rule.Properties?.Targets).toEqual([
+        expect.objectContaining({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } }),
+      ]);
+    }
+    // Lambda's guidance for SQS event sources: visibility timeout at least 6x the function timeout.
+    const timeout = functionByService('spot-interruption').Properties?.Timeout as number;
+    expect(queue.Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('consumes the queue in batches of 100 within 2 s, reporting item failures', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: SPOT_BATCH.batchSize,
+      MaximumBatchingWindowInSeconds: SPOT_BATCH.maxBatchingWindow.toSeconds(),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SpotInterruptionQueue'), 'Arn'] },
+    });
+    expect(SPOT_BATCH.batchSize).toBe(100);
+    expect(SPOT_BATCH.maxBatchingWindow.toSeconds()).toBe(2);
+  });
+});
+
+describe('functions', () => {
+  it('run nodejs24.x on arm64 with tracing, an async DLQ and source maps', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(FUNCTION_NAMES.length);
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Handler: 'index.handler',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        DeadLetterConfig: { TargetArn: expect.anything() },
+        LoggingConfig: { LogGroup: expect.anything() },
+      });
+      expect(envVariables(fn)).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      });
+    }
+  });
+
+  it('sets each function environment so that its own schema parses it', () => {
+    const cases: [string, z.ZodType][] = [
+      ['spot-interruption', SpotInterruptionEnvSchema],
+      ['spot-surge-step', SpotSurgeEnvSchema],
+    ];
+    for (const [service, schema] of cases) {
+      const result = schema.safeParse(withPlaceholders(envVariables(functionByService(service))));
+      expect(result.error?.issues ?? [], service).toEqual([]);
+      expect((result.data as { MANAGED_CLUSTERS: unknown }).MANAGED_CLUSTERS).toEqual(
+        DEFAULT_MANAGED_CLUSTERS,
+      );
+    }
+    const interruption = envVariables(functionByService('spot-interruption'));
+    expect(interruption.SURGE_STATE_MACHINE_ARN).toEqual({ Ref: expect.stringMatching(/SurgeWorkflow/) });
+    expect(envVariables(functionByService('spot-surge-step'))).not.toHaveProperty('SURGE_STATE_MACHINE_ARN');
+  });
+});
+
+describe('permissions', () => {
+  const identityStatements = () =>
+    ofType('AWS::IAM::Policy').flatMap(([id, p]) =>
+      statementsOf(p, 'PolicyDocument').map((s) => ({ id, s })),
+    );
+
+  it('grants no action "*" or "service:*" in any IAM policy', () => {
+    // Inline role policies and managed policies would also count; this stack has none.
+    expect(ofType('AWS::IAM::ManagedPolicy')).toEqual([]);
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties?.Policies).toBeUndefined();
+    for (const [, role] of ofType('AWS::IAM::Role'))
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    const broad = identityStatements().filter(({ s }) =>
+      asArray(s.Action).some((a) => a === '*' || a.endsWith(':*')),
+    );
+    expect(broad).toEqual([]);
+  });
+
+  it('allows broad actions in resource policies only as denials, or the key policy’s account-root statement', () => {
+    const resourcePolicies: [string, string][] = [
+      ['AWS::SQS::QueuePolicy', 'PolicyDocument'],
+      ['AWS::SNS::TopicPolicy', 'PolicyDocument'],
+      ['AWS::KMS::Key', 'KeyPolicy'],
+    ];
+    const broadAllows = resourcePolicies.flatMap(([type, prop]) =>
+      ofType(type).flatMap(([id, r]) =>
+        statementsOf(r, prop)
+          .filter((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a === '*' || a.endsWith(':*')))
+          .map((s) => ({ id, s })),
+      ),
+    );
+    // The default KMS key policy: the account root may administer the key, so IAM policies
+    // (not this key policy) decide who uses it. Without it the key could become unmanageable.
+    expect(broadAllows).toEqual([
+      {
+        id: expect.stringMatching(/AlertsKey/),
+        s: expect.objectContaining({ Action: 'kms:*', Principal: { AWS: expect.anything() }, Resource: '*' }),
+      },
+    ]);
+  });
+
+  it('lets EventBridge send into the spot queue only from the stack’s own rules', () => {
+    const ruleIds = ofType('AWS::Events::Rule').map(([id]) => id);
+    const [queueId] = spotQueue();
+    const policies = ofType('AWS::SQS::QueuePolicy').filter(
+      ([, p]) => JSON.stringify(p.Properties?.Queues) === JSON.stringify([{ Ref: queueId }]),
+    );
+    expect(policies).toHaveLength(1);
+    const deny = statementsOf((policies[0] as [string, CfnResource])[1], 'PolicyDocument').find(
+      (s) => s.Effect === 'Deny' && JSON.stringify(s.Principal).includes('events.amazonaws.com'),
+    ) as (Statement & { Condition: { ArnNotEquals: { 'aws:SourceArn': unknown[] } } }) | undefined;
+    expect(deny?.Action).toBe('sqs:SendMessage');
+    expect(deny?.Condition.ArnNotEquals['aws:SourceArn']).toEqual(
+      ruleIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+    );
+  });
+
+  it('scopes ECS, Auto Scaling and Step Functions actions to the managed resources', () => {
+    const statements = identityStatements().map(({ s }) => s);
+    const withAction = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
+    const text = (value: unknown) => JSON.stringify(value);
+
+    for (const s of withAction('ecs:ListContainerInstances'))
+      expect(text(s.Resource)).toMatch(/:cluster\/web"/);
+    for (const action of ['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState']) {
+      const found = withAction(action);
+      expect(found).toHaveLength(2); // spot-interruption and spot-surge-step
+      for (const s of found) {
+        expect(text(s.Resource)).toMatch(/:container-instance\/web\/\*"/);
+        expect(s).toMatchObject({ Condition: { ArnEquals: { 'ecs:cluster': [expect.anything()] } } });
+      }
+    }
+    const [setDesired] = withAction('autoscaling:SetDesiredCapacity');
+    expect(withAction('autoscaling:SetDesiredCapacity')).toHaveLength(1);
+    expect(text(setDesired?.Resource)).toMatch(/autoScalingGroup:\*:autoScalingGroupName\/web-spot"/);
+    expect(text(setDesired?.Resource)).toMatch(/autoScalingGroup:\*:autoScalingGroupName\/web-on-demand"/);
+    for (const s of withAction('autoscaling:DescribeAutoScalingGroups')) expect(s.Resource).toBe('*');
+    const [start] = withAction('states:StartExecution');
+    expect(withAction('states:StartExecution')).toHaveLength(1);
+    expect(start?.Resource).toEqual({ Ref: expect.stringMatching(/SurgeWorkflow/) });
+  });
+});
+
+describe('checks', () => {
+  it('leaves no unacknowledged cdk-nag finding (AwsSolutions, Serverless)', () => {
+    // cdk-nag 3 reports through CDK's policy-validation plugins, not annotations: ask the packs.
+    const findings = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
+      pack
+        .validateScope(stack)
+        .violations.flatMap((v) =>
+          v.violatingResources.map(
+            (r) => `${v.severity} ${v.ruleName} at ${r.constructPath}: ${v.description}`,
+          ),
+        ),
+    );
+    expect(findings).toEqual([]);
+    // Anything else that annotates constructs (CDK deprecations, nag-style packs added later).
+    const annotations = Annotations.fromStack(stack);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('passes cfn-lint', async () => {
+    const python = await ensurePythonEnv({ quiet: true });
+    const templateFile = assembly.getStackByName(stack.stackName).templateFullPath;
+    // W3005 (redundant DependsOn): CDK makes each function depend on its role's default policy
+    // and role; the role dependency is already implied by the GetAtt. Harmless and not ours to change.
+    const ignored = ['W3005'];
+    const { stdout } = await promisify(execFile)(
+      python.bin('cfn-lint'),
+      ['--format', 'json', '--ignore-checks', ...ignored, '--', templateFile],
+      { maxBuffer: 16 * 1024 * 1024 },
+    ).catch((err: { stdout?: string; code?: number }) => {
+      // Exit codes 2/4/8 mean errors/warnings/informational matches were found: the JSON says which.
+      if (typeof err.stdout === 'string' && typeof err.code === 'number' && err.code > 0 && err.code < 16) {
+        return { stdout: err.stdout };
+      }
+      throw err;
+    });
+    const matches = (
+      JSON.parse(stdout || '[]') as { Level: string; Rule: { Id: string }; Message: string }[]
+    ).map((m) => `${m.Level} ${m.Rule.Id}: ${m.Message}`);
+    expect(matches).toEqual([]);
+  });
+});
