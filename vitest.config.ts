@@ -10,5 +10,7 @@ export default defineConfig({
     pool: 'forks',
     // Function logs (JSON lines) are shown for failing tests only.
     silent: 'passed-only',
+    // Functions log JSON straight to stdout; tests that read logs set their own level.
+    env: { OPS_LOG_LEVEL: 'SILENT' },
   },
 });

@@ -60,6 +60,8 @@ export function applyFunctionEnvironment(stack: DeployedStack, name: string): vo
   const fn = stack.functions[name];
   if (!fn) throw new Error(`function ${name} is not in stack ${stack.stackName}`);
   for (const [k, v] of Object.entries(fn.environment)) process.env[k] = v;
+  // Local runs may turn function logs down (tests, the tour's timeline): OPS_LOG_LEVEL wins.
+  if (process.env.OPS_LOG_LEVEL) process.env.POWERTOOLS_LOG_LEVEL = process.env.OPS_LOG_LEVEL;
 }
 
 export interface LocalFunction {

@@ -99,13 +99,11 @@ export async function drainEventSource(
       await sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: mapping.queueUrl,
-          Entries: bad
-            .slice(i, i + 10)
-            .map((m, j) => ({
-              Id: String(j),
-              ReceiptHandle: m.ReceiptHandle as string,
-              VisibilityTimeout: 0,
-            })),
+          Entries: bad.slice(i, i + 10).map((m, j) => ({
+            Id: String(j),
+            ReceiptHandle: m.ReceiptHandle as string,
+            VisibilityTimeout: 0,
+          })),
         }),
       );
     }

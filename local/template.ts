@@ -245,6 +245,12 @@ export function findByPath(template: CfnTemplateLike, cdkPathSuffix: string): Fo
     throw new Error(`cdk path suffix ${cdkPathSuffix} is ambiguous: ${hits.map((h) => h.path).join(', ')}`);
   }
   const known = all.map(({ path }) => path).filter(Boolean);
+  if (known.length === 0) {
+    throw new Error(
+      `no resource with a cdk path ending in ${cdkPathSuffix}: the template has no aws:cdk:path metadata ` +
+        `(synthesize with the context aws:cdk:enable-path-metadata=true, as the cdk CLI does)`,
+    );
+  }
   throw new Error(
     `no resource with a cdk path ending in ${cdkPathSuffix}; paths in the template: ${known.join(', ')}`,
   );

@@ -28,7 +28,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { awsClient } from '../functions/shared/clients.ts';
+import { awsClient, type ClientConfig } from '../functions/shared/clients.ts';
 
 /** The in-process handler standing in for a Lambda function. */
 export type LambdaBinding = (event: unknown) => Promise<unknown>;
@@ -457,7 +457,7 @@ async function callAws(
 ): Promise<unknown> {
   const module = await loadSdk(service);
   const Command = commandOf(module, service, action);
-  const Client = module[service.client] as new (config: never) => SendingClient;
+  const Client = module[service.client] as new (config: ClientConfig) => SendingClient;
   const operation = new Command({}).schema;
   const inputSchema = operation ? NormalizedSchema.of(operation[4] as never) : undefined;
   const outputSchema = operation ? NormalizedSchema.of(operation[5] as never) : undefined;
@@ -622,7 +622,7 @@ async function statesTimeoutError(): Promise<Error> {
       } as unknown as StateMachineDefinition,
       { validationOptions: { noValidate: true } },
     );
-    let release = () => undefined as void;
+    let release: () => void = () => undefined;
     const hang = new Promise<null>((resolve) => {
       release = () => resolve(null);
     });

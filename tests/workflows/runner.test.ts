@@ -1,0 +1,678 @@
+// The local workflow runner, proven on state machines built with the real CDK constructs and
+// synthesized as `cdk synth` would, executed by aws-local-stepfunctions against a private moto.
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { awsClient } from '../../functions/shared/clients.ts';
+import { InvalidInputError } from '../../functions/shared/errors.ts';
+import {
+  type Attrs,
+  type CfnTemplateLike,
+  findByPath,
+  findResources,
+  functionEnvironment,
+  type ResolveContext,
+  resolveTokens,
+  stateMachineDefinition,
+} from '../../local/template.ts';
+import {
+  abortAfter,
+  type LambdaBinding,
+  nextTaskToken,
+  pendingTaskTokens,
+  runWorkflow,
+  sendTaskFailure,
+  sendTaskSuccess,
+  type VirtualClock,
+  WorkflowHarnessError,
+} from '../../local/workflow-runner.ts';
+import { useEmulator } from '../support/emulator.ts';
+
+useEmulator();
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const TABLE_NAME = 'runner-inventory';
+const CLUSTER_NAME = 'runner-cluster';
+
+// ---------------------------------------------------------------------------------------------
+// The stack under test: a few small workflows, each exercising one kind of task.
+
+function buildTemplate(): CfnTemplateLike {
+  // The cdk CLI adds aws:cdk:path metadata; findByPath relies on it.
+  const app = new App({ context: { 'aws:cdk:enable-path-metadata': true } });
+  const stack = new Stack(app, 'RunnerTest', { env: { account: ACCOUNT, region: REGION } });
+  const code = lambda.Code.fromInline('exports.handler = async () => ({});');
+  const fn = (id: string) =>
+    new lambda.Function(stack, id, {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code,
+      environment: { TABLE_NAME: table.tableName, TOPIC_ARN: topic.topicArn, REGION: stack.region },
+    });
+  const table = new dynamodb.Table(stack, 'Inventory', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+  });
+  const topic = new sns.Topic(stack, 'Events');
+  const pricing = fn('Pricing');
+  const checker = fn('Checker');
+  const clockReader = fn('ClockReader');
+  const approvals = fn('Approvals');
+  const machine = (id: string, definition: sfn.IChainable, timeout?: Duration) =>
+    new sfn.StateMachine(stack, id, {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      ...(timeout ? { timeout } : {}),
+    });
+
+  // Orders: LambdaInvoke with payload in/out, retry on a named error, catch of a named error, a Fail state.
+  {
+    const price = new tasks.LambdaInvoke(stack, 'Price order', {
+      lambdaFunction: pricing,
+      payload: sfn.TaskInput.fromObject({ 'sku.$': '$.sku', 'qty.$': '$.qty' }),
+      resultSelector: {
+        'total.$': '$.Payload.total',
+        'statusCode.$': '$.StatusCode',
+        'version.$': '$.ExecutedVersion',
+      },
+      resultPath: '$.price',
+      retryOnServiceExceptions: false,
+    });
+    price.addRetry({
+      errors: ['PriceServiceBusy'],
+      interval: Duration.seconds(30),
+      maxAttempts: 2,
+      backoffRate: 2,
+    });
+    const check = new tasks.LambdaInvoke(stack, 'Check order', {
+      lambdaFunction: checker,
+      payloadResponseOnly: true,
+      resultPath: '$.check',
+      retryOnServiceExceptions: false,
+    });
+    check.addCatch(new sfn.Pass(stack, 'Rejected'), { errors: ['InvalidInput'], resultPath: '$.rejection' });
+    const route = new sfn.Choice(stack, 'Route')
+      .when(
+        sfn.Condition.stringEquals('$.mode', 'fail'),
+        new sfn.Fail(stack, 'Give up', { error: 'GaveUp', cause: 'asked to fail' }),
+      )
+      .otherwise(price.next(check).next(new sfn.Succeed(stack, 'Accepted')));
+    machine('Orders', route);
+  }
+
+  // Inventory: DynamoDB through the AWS SDK integration and the optimized one.
+  {
+    const save = new tasks.CallAwsService(stack, 'Save item', {
+      service: 'dynamodb',
+      action: 'putItem',
+      parameters: { TableName: table.tableName, Item: { pk: { 'S.$': '$.id' }, qty: { 'N.$': '$.qty' } } },
+      iamResources: [table.tableArn],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const load = new tasks.CallAwsService(stack, 'Load item', {
+      service: 'dynamodb',
+      action: 'getItem',
+      parameters: { TableName: table.tableName, Key: { pk: { 'S.$': '$.id' } } },
+      iamResources: [table.tableArn],
+      resultSelector: { 'qty.$': '$.Item.qty.N' },
+      resultPath: '$.loaded',
+    });
+    const insertSdk = new tasks.CallAwsService(stack, 'Insert once (SDK)', {
+      service: 'dynamodb',
+      action: 'putItem',
+      parameters: {
+        TableName: table.tableName,
+        Item: { pk: { 'S.$': '$.id' } },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+      iamResources: [table.tableArn],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const insertOptimized = new tasks.DynamoPutItem(stack, 'Insert once', {
+      table,
+      item: { pk: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.id')) },
+      conditionExpression: 'attribute_not_exists(pk)',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const done = new sfn.Succeed(stack, 'Stocked');
+    insertSdk.addCatch(new sfn.Pass(stack, 'Already there (SDK)').next(insertOptimized), {
+      errors: ['DynamoDb.ConditionalCheckFailedException'],
+      resultPath: '$.sdkConflict',
+    });
+    insertOptimized.addCatch(new sfn.Pass(stack, 'Already there').next(done), {
+      errors: ['DynamoDB.ConditionalCheckFailedException'],
+      resultPath: '$.conflict',
+    });
+    machine('Stock', save.next(load).next(insertSdk).next(insertOptimized).next(done));
+  }
+
+  // Fleet: an ECS API (camelCase in the JavaScript SDK) through the PascalCase SDK integration.
+  {
+    const describe = new tasks.CallAwsService(stack, 'Describe cluster', {
+      service: 'ecs',
+      action: 'describeClusters',
+      parameters: { 'Clusters.$': 'States.Array($.cluster)' },
+      iamResources: ['*'],
+      resultSelector: { 'name.$': '$.Clusters[0].ClusterName', 'status.$': '$.Clusters[0].Status' },
+      resultPath: '$.cluster',
+    });
+    const scale = new tasks.CallAwsService(stack, 'Scale service', {
+      service: 'ecs',
+      action: 'updateService',
+      parameters: { 'Cluster.$': '$.cluster.name', Service: 'no-such-service', DesiredCount: 2 },
+      iamResources: ['*'],
+      resultPath: '$.scaled',
+    });
+    scale.addCatch(new sfn.Pass(stack, 'No such service'), {
+      errors: ['Ecs.ServiceNotFoundException'],
+      resultPath: '$.scaleError',
+    });
+    machine('Fleet', describe.next(scale));
+  }
+
+  // Notify: SNS publish through the optimized integration.
+  machine(
+    'Notify',
+    new tasks.SnsPublish(stack, 'Publish order', {
+      topic,
+      message: sfn.TaskInput.fromObject({ 'orderId.$': '$.orderId', kind: 'accepted' }),
+      subject: 'order',
+      resultPath: '$.published',
+    }),
+  );
+
+  // Patience: an hour-long Wait, a SecondsPath Wait, then a Lambda that reads the virtual clock.
+  machine(
+    'Patience',
+    new sfn.Wait(stack, 'Wait an hour', { time: sfn.WaitTime.duration(Duration.hours(1)) })
+      .next(new sfn.Wait(stack, 'Wait as asked', { time: sfn.WaitTime.secondsPath('$.extraSeconds') }))
+      .next(
+        new tasks.LambdaInvoke(stack, 'Read clock', {
+          lambdaFunction: clockReader,
+          payloadResponseOnly: true,
+          resultPath: '$.seenAt',
+        }),
+      ),
+    Duration.hours(2),
+  );
+
+  // Approval: two callbacks in a row; States.TaskFailed is caught before States.Timeout.
+  {
+    const ask = new tasks.LambdaInvoke(stack, 'Ask for approval', {
+      lambdaFunction: approvals,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({ token: sfn.JsonPath.taskToken, 'request.$': '$.request' }),
+      taskTimeout: sfn.Timeout.duration(Duration.hours(1)),
+      resultPath: '$.approval',
+      retryOnServiceExceptions: false,
+    });
+    ask.addCatch(new sfn.Pass(stack, 'Approval failed'), {
+      errors: ['States.TaskFailed'],
+      resultPath: '$.failure',
+    });
+    ask.addCatch(new sfn.Pass(stack, 'Approval timed out'), {
+      errors: ['States.Timeout'],
+      resultPath: '$.timeout',
+    });
+    const confirm = new tasks.LambdaInvoke(stack, 'Confirm', {
+      lambdaFunction: approvals,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({ token: sfn.JsonPath.taskToken, step: 'confirm' }),
+      resultPath: '$.confirmation',
+      retryOnServiceExceptions: false,
+    });
+    machine('Approval', ask.next(confirm).next(new sfn.Succeed(stack, 'Approved')));
+  }
+
+  return Template.fromStack(stack).toJSON() as CfnTemplateLike;
+}
+
+const template = buildTemplate();
+
+function functionAttrs(name: string): Attrs {
+  return { ref: name, Arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}` };
+}
+
+// What the emulator holds, by logical id; filled in beforeAll.
+const ctx: ResolveContext = { resources: {}, region: REGION, accountId: ACCOUNT, stackName: 'RunnerTest' };
+let queueUrl = '';
+
+function definitionOf(machineId: string): object {
+  return stateMachineDefinition(template, findByPath(template, `${machineId}/Resource`).logicalId, ctx);
+}
+
+function manualClock(start: number): VirtualClock & { advances: number[] } {
+  let now = start;
+  const advances: number[] = [];
+  return {
+    advances,
+    now: () => now,
+    advance(ms) {
+      now += ms;
+      advances.push(ms);
+    },
+  };
+}
+
+beforeAll(async () => {
+  for (const name of ['Pricing', 'Checker', 'ClockReader', 'Approvals']) {
+    ctx.resources[findByPath(template, `${name}/Resource`).logicalId] = functionAttrs(
+      `runner-${name.toLowerCase()}`,
+    );
+  }
+  await awsClient(DynamoDBClient).send(
+    new CreateTableCommand({
+      TableName: TABLE_NAME,
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const [tableResource] = findResources(template, 'AWS::DynamoDB::Table');
+  ctx.resources[tableResource?.logicalId ?? ''] = {
+    ref: TABLE_NAME,
+    Arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${TABLE_NAME}`,
+  };
+
+  const { TopicArn } = await awsClient(SNSClient).send(new CreateTopicCommand({ Name: 'runner-events' }));
+  ctx.resources[findByPath(template, 'Events/Resource').logicalId] = {
+    ref: TopicArn as string,
+    TopicName: 'runner-events',
+  };
+  const queue = await awsClient(SQSClient).send(new CreateQueueCommand({ QueueName: 'runner-events-tap' }));
+  queueUrl = queue.QueueUrl as string;
+  const attrs = await awsClient(SQSClient).send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await awsClient(SNSClient).send(
+    new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn as string }),
+  );
+
+  await awsClient(ECSClient).send(new CreateClusterCommand({ clusterName: CLUSTER_NAME }));
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('template helpers', () => {
+  const local: ResolveContext = {
+    resources: { Queue: { ref: 'https://sqs/q', Arn: 'arn:aws:sqs:us-east-1:1:q' } },
+    region: 'eu-west-1',
+    accountId: '111122223333',
+    stackName: 'S',
+  };
+
+  it('resolves Ref, GetAtt (both forms), Join, Sub, Select, Split and AWS::NoValue', () => {
+    const resolved = resolveTokens(
+      {
+        url: { Ref: 'Queue' },
+        arn: { 'Fn::GetAtt': ['Queue', 'Arn'] },
+        arn2: { 'Fn::GetAtt': 'Queue.Arn' },
+        joined: { 'Fn::Join': ['-', [{ Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }, 7]] },
+        sub: { 'Fn::Sub': 'arn:${AWS::Partition}:x:${AWS::Region}:${Queue.Arn}:${Name}:${!Literal}' },
+        subVars: { 'Fn::Sub': ['${Who}@${AWS::StackName}', { Who: { Ref: 'Queue' } }] },
+        picked: { 'Fn::Select': [1, { 'Fn::Split': [':', { 'Fn::GetAtt': ['Queue', 'Arn'] }] }] },
+        gone: { Ref: 'AWS::NoValue' },
+        list: ['a', { Ref: 'AWS::NoValue' }, 'b'],
+        suffix: { Ref: 'AWS::URLSuffix' },
+      },
+      { ...local, resources: { ...local.resources, Name: { ref: 'the-name' } } },
+    );
+    expect(resolved).toEqual({
+      url: 'https://sqs/q',
+      arn: 'arn:aws:sqs:us-east-1:1:q',
+      arn2: 'arn:aws:sqs:us-east-1:1:q',
+      joined: 'eu-west-1-111122223333-7',
+      sub: 'arn:aws:x:eu-west-1:arn:aws:sqs:us-east-1:1:q:the-name:${Literal}',
+      subVars: 'https://sqs/q@S',
+      picked: 'aws',
+      list: ['a', 'b'],
+      suffix: 'amazonaws.com',
+    });
+  });
+
+  it('names the missing resource and the unsupported intrinsic with where they were found', () => {
+    expect(() => resolveTokens({ a: [{ Ref: 'Nope' }] }, local)).toThrow(
+      /resource Nope \(referenced at \$\.a\[0\]\.Ref\)/,
+    );
+    expect(() => resolveTokens({ b: { 'Fn::If': ['C', 1, 2] } }, local)).toThrow(
+      /unsupported intrinsic Fn::If at \$\.b/,
+    );
+    expect(() => resolveTokens({ 'Fn::GetAtt': ['Queue', 'Missing'] }, local)).toThrow(
+      /Queue has no attribute Missing/,
+    );
+  });
+
+  it('finds resources by type and by CDK path, and resolves a function environment', () => {
+    expect(findResources(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(6);
+    expect(() => findByPath(template, 'Nothing/Resource')).toThrow(
+      /no resource with a cdk path ending in Nothing\/Resource/,
+    );
+    expect(() => findByPath(template, 'Resource')).toThrow(/ambiguous/);
+    const pricing = findByPath(template, 'Pricing/Resource').logicalId;
+    expect(functionEnvironment(template, pricing, ctx)).toEqual({
+      TABLE_NAME: TABLE_NAME,
+      TOPIC_ARN: ctx.resources[findByPath(template, 'Events/Resource').logicalId]?.ref,
+      REGION: REGION,
+    });
+  });
+
+  it('resolves a state machine definition into plain ASL with the bound ARNs', () => {
+    const definition = definitionOf('Orders') as {
+      States: Record<string, { Parameters?: { FunctionName?: string } }>;
+    };
+    expect(definition.States['Price order']?.Parameters?.FunctionName).toBe(
+      functionAttrs('runner-pricing').Arn,
+    );
+    expect(JSON.stringify(definition)).not.toMatch(/Fn::|"Ref"/);
+  });
+});
+
+describe('Lambda tasks', () => {
+  const pricingCalls: unknown[] = [];
+  const pricing: LambdaBinding = async (event) => {
+    pricingCalls.push(event);
+    if (pricingCalls.length === 1)
+      throw Object.assign(new Error('pricing is busy'), { name: 'PriceServiceBusy' });
+    const { qty } = event as { qty: number };
+    return { total: qty * 10 };
+  };
+
+  it('passes the payload in and out, retries a named error with a compressed interval', async () => {
+    pricingCalls.length = 0;
+    const started = Date.now();
+    const result = await runWorkflow({
+      definition: definitionOf('Orders'),
+      input: { mode: 'normal', sku: 'A-1', qty: 3 },
+      // Bound by name and by full ARN: both forms match the ARN in the definition.
+      lambdas: {
+        'runner-pricing': pricing,
+        [functionAttrs('runner-checker').Arn as string]: async (event) => ({ ok: true, saw: event }),
+      },
+    });
+    expect(Date.now() - started).toBeLessThan(1000); // the 30 s retry interval is compressed
+    expect(result.status).toBe('SUCCEEDED');
+    expect(pricingCalls).toEqual([
+      { sku: 'A-1', qty: 3 },
+      { sku: 'A-1', qty: 3 },
+    ]);
+    expect(result.output).toEqual({
+      mode: 'normal',
+      sku: 'A-1',
+      qty: 3,
+      price: { total: 30, statusCode: 200, version: '$LATEST' },
+      check: {
+        ok: true,
+        saw: {
+          mode: 'normal',
+          sku: 'A-1',
+          qty: 3,
+          price: { total: 30, statusCode: 200, version: '$LATEST' },
+        },
+      },
+    });
+    expect(result.states).toEqual(['Route', 'Price order', 'Check order', 'Accepted']);
+    // Four states entered plus one retry.
+    expect(result.transitions).toBe(5);
+    expect(result.events.filter((e) => (e as { type: string }).type === 'StateRetried')).toHaveLength(1);
+  });
+
+  it('catches a handler error by its name, with the Lambda-shaped JSON cause', async () => {
+    const result = await runWorkflow({
+      definition: definitionOf('Orders'),
+      input: { mode: 'normal', sku: 'A-1', qty: -1 },
+      lambdas: {
+        'runner-pricing': async () => ({ total: 0 }),
+        'runner-checker': async () => {
+          throw new InvalidInputError('qty', 'must be positive', -1);
+        },
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states).toEqual(['Route', 'Price order', 'Check order', 'Rejected']);
+    const rejection = (result.output as { rejection: { Error: string; Cause: string } }).rejection;
+    expect(rejection.Error).toBe('InvalidInput');
+    expect(JSON.parse(rejection.Cause)).toEqual({
+      errorType: 'InvalidInput',
+      errorMessage: 'qty: must be positive (got -1)',
+    });
+  });
+
+  it('fails the run with the error name when nothing catches it', async () => {
+    const result = await runWorkflow({
+      definition: definitionOf('Orders'),
+      input: { mode: 'normal', sku: 'A-1', qty: 1 },
+      lambdas: {
+        'runner-pricing': async () => ({ total: 10 }),
+        'runner-checker': async () => {
+          throw new TypeError('boom');
+        },
+      },
+    });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'TypeError' });
+    expect(JSON.parse(result.cause as string)).toEqual({ errorType: 'TypeError', errorMessage: 'boom' });
+  });
+
+  it('reports a Fail state as the run result', async () => {
+    const result = await runWorkflow({
+      definition: definitionOf('Orders'),
+      input: { mode: 'fail' },
+      lambdas: { 'runner-pricing': pricing, 'runner-checker': pricing },
+    });
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: 'GaveUp',
+      cause: 'asked to fail',
+      transitions: 2,
+    });
+    expect(result.states).toEqual(['Route', 'Give up']);
+  });
+
+  it('refuses to run with a Lambda nobody bound', async () => {
+    await expect(
+      runWorkflow({ definition: definitionOf('Orders'), input: {}, lambdas: { 'runner-pricing': pricing } }),
+    ).rejects.toThrow(
+      /task "Check order" invokes Lambda function .*runner-checker, which has no in-process handler/,
+    );
+  });
+});
+
+describe('AWS SDK and optimized integrations against the emulator', () => {
+  it('writes and reads DynamoDB and catches conditional-check failures by their Step Functions names', async () => {
+    const result = await runWorkflow({ definition: definitionOf('Stock'), input: { id: 'sku-7', qty: '7' } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states).toEqual([
+      'Save item',
+      'Load item',
+      'Insert once (SDK)',
+      'Already there (SDK)',
+      'Insert once',
+      'Already there',
+      'Stocked',
+    ]);
+    const output = result.output as Record<string, { Error?: string; Cause?: string; qty?: string }>;
+    expect(output.loaded).toEqual({ qty: '7' });
+    expect(output.sdkConflict?.Error).toBe('DynamoDb.ConditionalCheckFailedException');
+    expect(output.sdkConflict?.Cause).toMatch(/\(Service: DynamoDb, Status Code: 400, Request ID: /);
+    expect(output.conflict?.Error).toBe('DynamoDB.ConditionalCheckFailedException');
+
+    const stored = await awsClient(DynamoDBClient).send(
+      new GetItemCommand({ TableName: TABLE_NAME, Key: { pk: { S: 'sku-7' } } }),
+    );
+    expect(stored.Item).toEqual({ pk: { S: 'sku-7' }, qty: { N: '7' } });
+  });
+
+  it('speaks PascalCase to camelCase APIs (ECS) and names their errors Ecs.*', async () => {
+    const result = await runWorkflow({ definition: definitionOf('Fleet'), input: { cluster: CLUSTER_NAME } });
+    expect(result.status).toBe('SUCCEEDED');
+    const output = result.output as { cluster: unknown; scaleError: { Error: string } };
+    expect(output.cluster).toEqual({ name: CLUSTER_NAME, status: 'ACTIVE' });
+    expect(output.scaleError.Error).toBe('Ecs.ServiceNotFoundException');
+    expect(result.states).toEqual(['Describe cluster', 'Scale service', 'No such service']);
+  });
+
+  it('publishes to SNS through the optimized integration (seen by a subscribed queue)', async () => {
+    const result = await runWorkflow({ definition: definitionOf('Notify'), input: { orderId: 'o-42' } });
+    expect(result.status).toBe('SUCCEEDED');
+    const messageId = (result.output as { published: { MessageId: string } }).published.MessageId;
+    const received = await awsClient(SQSClient).send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const envelopes = (received.Messages ?? []).map(
+      (m) => JSON.parse(m.Body as string) as Record<string, string>,
+    );
+    const envelope = envelopes.find((e) => e.MessageId === messageId);
+    expect(envelope?.Subject).toBe('order');
+    expect(JSON.parse(envelope?.Message as string)).toEqual({ orderId: 'o-42', kind: 'accepted' });
+  });
+});
+
+describe('Wait states', () => {
+  const start = Date.parse('2025-01-01T00:00:00.000Z');
+
+  it('compresses an hour-long wait and moves the virtual clock by what each wait stands for', async () => {
+    const clock = manualClock(start);
+    const started = Date.now();
+    const result = await runWorkflow({
+      definition: definitionOf('Patience'),
+      input: { extraSeconds: 90 },
+      lambdas: { 'runner-clockreader': async () => clock.now() },
+      clock,
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(clock.advances).toEqual([3_600_000, 90_000]);
+    // The task after the waits already sees the advanced clock.
+    expect((result.output as { seenAt: number }).seenAt).toBe(start + 3_690_000);
+  });
+
+  it('fails with States.Runtime when SecondsPath points nowhere, as Step Functions does', async () => {
+    const reads: unknown[] = [];
+    const result = await runWorkflow({
+      definition: definitionOf('Patience'),
+      input: {},
+      lambdas: { 'runner-clockreader': async (event) => reads.push(event) },
+      clock: manualClock(start),
+    });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(result.cause).toMatch(/\$\.extraSeconds/);
+    expect(reads).toEqual([]);
+  });
+
+  it('times the execution out when compressed time passes its TimeoutSeconds', async () => {
+    const result = await runWorkflow({
+      definition: definitionOf('Patience'),
+      input: { extraSeconds: 7200 },
+      lambdas: { 'runner-clockreader': async () => 0 },
+    });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    expect(result.states).not.toContain('Read clock');
+  });
+});
+
+describe('waitForTaskToken', () => {
+  it('gives each task its own token and resumes on sendTaskSuccess', async () => {
+    const seen: Array<{ token: string }> = [];
+    const running = runWorkflow({
+      definition: definitionOf('Approval'),
+      input: { request: 'deploy v2' },
+      lambdas: { 'runner-approvals': async (event) => seen.push(event as { token: string }) },
+    });
+    const first = await nextTaskToken({ stateName: 'Ask for approval' });
+    sendTaskSuccess(first.token, { approved: true });
+    const second = await nextTaskToken({ stateName: 'Confirm' });
+    sendTaskSuccess(second.token, { confirmed: 'yes' });
+    const result = await running;
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(seen).toEqual([
+      { token: first.token, request: 'deploy v2' },
+      { token: second.token, step: 'confirm' },
+    ]);
+    expect(first.token).not.toBe(second.token);
+    expect(result.output).toEqual({
+      request: 'deploy v2',
+      approval: { approved: true },
+      confirmation: { confirmed: 'yes' },
+    });
+    expect(pendingTaskTokens()).toEqual([]);
+    expect(() => sendTaskSuccess(first.token, {})).toThrow(/is not waiting/);
+  });
+
+  it('times out after the compressed TimeoutSeconds; States.TaskFailed does not match States.Timeout', async () => {
+    const started = Date.now();
+    const result = await runWorkflow({
+      definition: definitionOf('Approval'),
+      input: { request: 'deploy v3' },
+      lambdas: { 'runner-approvals': async () => 'asked' },
+    });
+    expect(Date.now() - started).toBeLessThan(3000); // an hour of TimeoutSeconds, compressed
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states).toEqual(['Ask for approval', 'Approval timed out']);
+    expect((result.output as { timeout: { Error: string } }).timeout.Error).toBe('States.Timeout');
+    expect(pendingTaskTokens()).toEqual([]);
+  });
+
+  it('honours taskTokenTimeoutMs and routes sendTaskFailure through Catch', async () => {
+    const timedOut = await runWorkflow({
+      definition: definitionOf('Approval'),
+      input: { request: 'x' },
+      lambdas: { 'runner-approvals': async () => null },
+      taskTokenTimeoutMs: 20,
+    });
+    expect(timedOut.states).toEqual(['Ask for approval', 'Approval timed out']);
+
+    const running = runWorkflow({
+      definition: definitionOf('Approval'),
+      input: { request: 'y' },
+      lambdas: { 'runner-approvals': async () => null },
+    });
+    sendTaskFailure((await nextTaskToken({ stateName: 'Ask for approval' })).token, 'Rejected', 'not today');
+    const failed = await running;
+    expect(failed.states).toEqual(['Ask for approval', 'Approval failed']);
+    expect((failed.output as { failure: unknown }).failure).toEqual({
+      Error: 'Rejected',
+      Cause: 'not today',
+    });
+  });
+
+  it('can be aborted while a task waits, leaving no token behind', async () => {
+    const result = await runWorkflow({
+      definition: definitionOf('Approval'),
+      input: { request: 'z' },
+      lambdas: { 'runner-approvals': async () => null },
+      taskTokenTimeoutMs: 60_000,
+      signal: abortAfter(50),
+    });
+    expect(result.status).toBe('ABORTED');
+    expect(result.states).toEqual(['Ask for approval']);
+    expect(pendingTaskTokens()).toEqual([]);
+  });
+
+  it('a harness error cannot be caught by the workflow: the run throws', async () => {
+    const definition = definitionOf('Approval') as {
+      States: Record<string, { Parameters: Record<string, unknown> }>;
+    };
+    // FunctionName chosen at run time, so the binding is only missing when the task runs.
+    const ask = definition.States['Ask for approval'];
+    if (ask) {
+      delete ask.Parameters.FunctionName;
+      ask.Parameters['FunctionName.$'] = '$.fn';
+    }
+    await expect(
+      runWorkflow({ definition, input: { request: 'r', fn: 'runner-unknown' }, lambdas: {} }),
+    ).rejects.toBeInstanceOf(WorkflowHarnessError);
+  });
+});
