@@ -191,9 +191,11 @@ interface AslState {
   ErrorPath?: string;
   Cause?: string;
   CausePath?: string;
+  QueryLanguage?: string;
 }
 
 interface AslMachine {
+  QueryLanguage?: string;
   StartAt: string;
   States: Record<string, AslState>;
   TimeoutSeconds?: number;
@@ -201,7 +203,17 @@ interface AslMachine {
 
 /** Every state by name, including those inside Parallel branches and Map iterators. */
 function collectStates(machine: AslMachine, into = new Map<string, AslState>()): Map<string, AslState> {
+  if (machine.QueryLanguage === 'JSONata') {
+    throw new WorkflowHarnessError(
+      'JSONata definitions are not evaluated by aws-local-stepfunctions; use JSONPath',
+    );
+  }
   for (const [name, state] of Object.entries(machine.States ?? {})) {
+    if (state.QueryLanguage === 'JSONata') {
+      throw new WorkflowHarnessError(
+        `state "${name}" uses JSONata, which aws-local-stepfunctions does not evaluate`,
+      );
+    }
     const seen = into.get(name);
     // Overrides are keyed by state name alone, so two different states of one name cannot both be bound.
     if (seen && JSON.stringify(seen) !== JSON.stringify(state)) {

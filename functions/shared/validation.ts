@@ -9,7 +9,11 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, roo
   const issue = result.error.issues[0];
   const path = [root, ...(issue?.path ?? []).map(String)].filter((p) => p !== '').join('.');
   const received = issue ? valueAt(value, issue.path) : undefined;
-  throw new InvalidInputError(path || '(root)', issue?.message ?? 'invalid', received);
+  const problem =
+    issue?.code === 'invalid_type' && received === undefined
+      ? `is required (${issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '')})`
+      : (issue?.message ?? 'invalid');
+  throw new InvalidInputError(path || '(root)', problem, received);
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {

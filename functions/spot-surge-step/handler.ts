@@ -28,8 +28,9 @@ export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
   return middy(async (event: unknown, context: Context): Promise<SpotSurgeState> => {
     const request = parseOrThrow(StepRequestSchema, event);
-    if (request.action === 'start') return startSurge(request.input);
     env ??= parseEnv(SpotSurgeEnvSchema);
+    if (request.action === 'start')
+      return startSurge({ ecs: awsClient(ECSClient), clock, env }, request.input);
     const state = await checkSurge(
       {
         ecs: awsClient(ECSClient),

@@ -3,6 +3,8 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import {
+  DEFAULT_SURGE_MINUTES,
+  MAX_SURGE_MINUTES,
   type SpotSurgeInput,
   SpotSurgeInputSchema,
   type SpotSurgeState,
@@ -12,6 +14,7 @@ import { publishAlert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
+import { InvalidInputError } from '../shared/errors.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { drainContainerInstances } from '../spot-interruption/drain.ts';
@@ -34,17 +37,57 @@ export interface SurgeDeps {
   owner: string;
 }
 
-export function startSurge(input: unknown): SpotSurgeState {
+/** Validates the input (the workflow's first state): shape, then that the instances are ours. */
+export async function startSurge(
+  deps: Pick<SurgeDeps, 'ecs' | 'clock' | 'env'>,
+  input: unknown,
+): Promise<SpotSurgeState> {
   const parsed: SpotSurgeInput = parseOrThrow(SpotSurgeInputSchema, input, 'input');
-  if (Date.parse(parsed.deadline) <= Date.parse(parsed.startedAt)) {
-    return parseOrThrow(SpotSurgeStateSchema, {
-      ...parsed,
-      status: 'expired',
-      checks: 0,
-      note: 'deadline before start',
-    });
+  if (!deps.env.MANAGED_CLUSTERS.some((c) => c.name === parsed.cluster)) {
+    const known = deps.env.MANAGED_CLUSTERS.map((c) => c.name).join(', ');
+    throw new InvalidInputError(
+      'input.cluster',
+      `is not a managed cluster (managed: ${known})`,
+      parsed.cluster,
+    );
   }
-  return { ...parsed, status: parsed.replacements === 0 ? 'no-replacements' : 'waiting', checks: 0 };
+  const described = await describe(
+    deps.ecs,
+    parsed.cluster,
+    parsed.instances.map((i) => i.containerInstanceArn),
+  );
+  for (const [n, instance] of parsed.instances.entries()) {
+    const found = described.find((d) => d.containerInstanceArn === instance.containerInstanceArn);
+    if (!found) {
+      throw new InvalidInputError(
+        `input.instances.${n}.containerInstanceArn`,
+        `is not a container instance of cluster ${parsed.cluster}`,
+        instance.containerInstanceArn,
+      );
+    }
+    if (found.ec2InstanceId !== instance.instanceId) {
+      throw new InvalidInputError(
+        `input.instances.${n}.instanceId`,
+        `does not match the container instance (its EC2 instance is ${found.ec2InstanceId})`,
+        instance.instanceId,
+      );
+    }
+  }
+  const clock = deps.clock;
+  const startedAt = parsed.startedAt ?? iso(clock.now());
+  const deadline = parsed.deadline ?? iso(Date.parse(startedAt) + DEFAULT_SURGE_MINUTES * 60_000);
+  const minutes = (Date.parse(deadline) - Date.parse(startedAt)) / 60_000;
+  if (minutes <= 0) throw new InvalidInputError('input.deadline', 'must be after startedAt', deadline);
+  // The state machine times out after two hours; the surge must end well before.
+  if (minutes > MAX_SURGE_MINUTES) {
+    throw new InvalidInputError(
+      'input.deadline',
+      `must be at most ${MAX_SURGE_MINUTES} minutes after startedAt`,
+      deadline,
+    );
+  }
+  const status = parsed.replacements === 0 ? 'no-replacements' : 'waiting';
+  return { ...parsed, startedAt, deadline, status, checks: 0 };
 }
 
 /** Counts ACTIVE container instances registered after the surge started (the replacements). */

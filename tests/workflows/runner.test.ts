@@ -2,6 +2,8 @@
 // synthesized as `cdk synth` would, executed by aws-local-stepfunctions against a private moto.
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -14,6 +16,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +51,7 @@ const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const TABLE_NAME = 'runner-inventory';
 const CLUSTER_NAME = 'runner-cluster';
+const CHILD_MACHINE = 'runner-child';
 
 // ---------------------------------------------------------------------------------------------
 // The stack under test: a few small workflows, each exercising one kind of task.
@@ -237,6 +241,52 @@ function buildTemplate(): CfnTemplateLike {
     machine('Approval', ask.next(confirm).next(new sfn.Succeed(stack, 'Approved')));
   }
 
+  // Fanout: tasks and waits inside a Map iterator and Parallel branches, and a plain Lambda ARN resource.
+  {
+    const perItem = new sfn.Map(stack, 'Each item', { itemsPath: '$.items', resultPath: '$.priced' });
+    perItem.itemProcessor(
+      new sfn.Wait(stack, 'Pause per item', { time: sfn.WaitTime.duration(Duration.minutes(1)) }).next(
+        new tasks.LambdaInvoke(stack, 'Price item', { lambdaFunction: pricing, payloadResponseOnly: true }),
+      ),
+    );
+    const both = new sfn.Parallel(stack, 'Both checks', { resultPath: '$.checks' })
+      .branch(new sfn.Pass(stack, 'Static check', { result: sfn.Result.fromObject({ static: true }) }))
+      .branch(
+        new sfn.CustomState(stack, 'Legacy check', {
+          stateJson: { Type: 'Task', Resource: checker.functionArn },
+        }),
+      );
+    machine('Fanout', perItem.next(both));
+  }
+
+  // Handoff: SQS send with a task token, EventBridge put, and a child execution.
+  {
+    const work = new sqs.Queue(stack, 'Work');
+    const handOff = new tasks.SqsSendMessage(stack, 'Hand off', {
+      queue: work,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      messageBody: sfn.TaskInput.fromObject({ token: sfn.JsonPath.taskToken, 'job.$': '$.job' }),
+      resultPath: '$.handoff',
+    });
+    const announce = new tasks.EventBridgePutEvents(stack, 'Announce', {
+      entries: [
+        {
+          source: 'runner.test',
+          detailType: 'JobDone',
+          detail: sfn.TaskInput.fromObject({ 'job.$': '$.job', 'result.$': '$.handoff' }),
+        },
+      ],
+      resultPath: '$.announced',
+    });
+    const child = new tasks.StepFunctionsStartExecution(stack, 'Start child', {
+      stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Child', CHILD_MACHINE),
+      input: sfn.TaskInput.fromObject({ 'job.$': '$.job' }),
+      resultSelector: { 'arn.$': '$.ExecutionArn' },
+      resultPath: '$.child',
+    });
+    machine('Handoff', handOff.next(announce).next(child));
+  }
+
   return Template.fromStack(stack).toJSON() as CfnTemplateLike;
 }
 
@@ -249,12 +299,14 @@ function functionAttrs(name: string): Attrs {
 // What the emulator holds, by logical id; filled in beforeAll.
 const ctx: ResolveContext = { resources: {}, region: REGION, accountId: ACCOUNT, stackName: 'RunnerTest' };
 let queueUrl = '';
+let workQueueUrl = '';
+let busTapUrl = '';
 
 function definitionOf(machineId: string): object {
   return stateMachineDefinition(template, findByPath(template, `${machineId}/Resource`).logicalId, ctx);
 }
 
-function manualClock(start: number): VirtualClock & { advances: number[] } {
+function manualClock(start: number): Required<VirtualClock> & { advances: number[] } {
   let now = start;
   const advances: number[] = [];
   return {
@@ -302,7 +354,41 @@ beforeAll(async () => {
   );
 
   await awsClient(ECSClient).send(new CreateClusterCommand({ clusterName: CLUSTER_NAME }));
+
+  const work = await awsClient(SQSClient).send(new CreateQueueCommand({ QueueName: 'runner-work' }));
+  workQueueUrl = work.QueueUrl as string;
+  ctx.resources[findByPath(template, 'Work/Resource').logicalId] = {
+    ref: workQueueUrl,
+    Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:runner-work`,
+    QueueName: 'runner-work',
+    QueueUrl: workQueueUrl,
+  };
+  const busTap = await awsClient(SQSClient).send(new CreateQueueCommand({ QueueName: 'runner-bus-tap' }));
+  busTapUrl = busTap.QueueUrl as string;
+  await awsClient(EventBridgeClient).send(
+    new PutRuleCommand({ Name: 'runner-jobs', EventPattern: JSON.stringify({ source: ['runner.test'] }) }),
+  );
+  await awsClient(EventBridgeClient).send(
+    new PutTargetsCommand({
+      Rule: 'runner-jobs',
+      Targets: [{ Id: 'tap', Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:runner-bus-tap` }],
+    }),
+  );
+  await awsClient(SFNClient).send(
+    new CreateStateMachineCommand({
+      name: CHILD_MACHINE,
+      definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/runner-child`,
+    }),
+  );
 });
+
+async function receiveAll(url: string): Promise<string[]> {
+  const out = await awsClient(SQSClient).send(
+    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  return (out.Messages ?? []).map((m) => m.Body as string);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -321,7 +407,9 @@ describe('template helpers', () => {
         arn: { 'Fn::GetAtt': ['Queue', 'Arn'] },
         arn2: { 'Fn::GetAtt': 'Queue.Arn' },
         joined: { 'Fn::Join': ['-', [{ Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }, 7]] },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not a JS template
         sub: { 'Fn::Sub': 'arn:${AWS::Partition}:x:${AWS::Region}:${Queue.Arn}:${Name}:${!Literal}' },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not a JS template
         subVars: { 'Fn::Sub': ['${Who}@${AWS::StackName}', { Who: { Ref: 'Queue' } }] },
         picked: { 'Fn::Select': [1, { 'Fn::Split': [':', { 'Fn::GetAtt': ['Queue', 'Arn'] }] }] },
         gone: { Ref: 'AWS::NoValue' },
@@ -335,6 +423,7 @@ describe('template helpers', () => {
       arn: 'arn:aws:sqs:us-east-1:1:q',
       arn2: 'arn:aws:sqs:us-east-1:1:q',
       joined: 'eu-west-1-111122223333-7',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not a JS template
       sub: 'arn:aws:x:eu-west-1:arn:aws:sqs:us-east-1:1:q:the-name:${Literal}',
       subVars: 'https://sqs/q@S',
       picked: 'aws',
@@ -356,7 +445,7 @@ describe('template helpers', () => {
   });
 
   it('finds resources by type and by CDK path, and resolves a function environment', () => {
-    expect(findResources(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(6);
+    expect(findResources(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(8);
     expect(() => findByPath(template, 'Nothing/Resource')).toThrow(
       /no resource with a cdk path ending in Nothing\/Resource/,
     );
@@ -523,6 +612,41 @@ describe('AWS SDK and optimized integrations against the emulator', () => {
     expect(result.states).toEqual(['Describe cluster', 'Scale service', 'No such service']);
   });
 
+  it('rejects a parameter the API does not have, as Step Functions rejects the definition', async () => {
+    const definition = definitionOf('Fleet') as {
+      States: Record<string, { Parameters: Record<string, unknown> }>;
+    };
+    const describe = definition.States['Describe cluster'];
+    if (describe) describe.Parameters = { 'clusters.$': 'States.Array($.cluster)' };
+    await expect(runWorkflow({ definition, input: { cluster: CLUSTER_NAME } })).rejects.toThrow(
+      /Ecs\.describeClusters: unknown parameter clusters \(expected one of Clusters, Include\)/,
+    );
+  });
+
+  it('sends to SQS with a task token, puts an event and starts a child execution', async () => {
+    const running = runWorkflow({ definition: definitionOf('Handoff'), input: { job: 'j-1' } });
+    const [body] = await receiveAll(workQueueUrl);
+    const message = JSON.parse(body as string) as { token: string; job: string };
+    expect(message.job).toBe('j-1');
+    sendTaskSuccess(message.token, { built: true });
+    const result = await running;
+
+    expect(result.status).toBe('SUCCEEDED');
+    const output = result.output as { announced: { FailedEntryCount: number }; child: { arn: string } };
+    expect(output.announced.FailedEntryCount).toBe(0);
+    const [event] = await receiveAll(busTapUrl);
+    expect(JSON.parse(event as string)).toMatchObject({
+      source: 'runner.test',
+      'detail-type': 'JobDone',
+      detail: { job: 'j-1', result: { built: true } },
+    });
+    const child = await awsClient(SFNClient).send(
+      new DescribeExecutionCommand({ executionArn: output.child.arn }),
+    );
+    expect(child.stateMachineArn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${CHILD_MACHINE}`);
+    expect(JSON.parse(child.input as string)).toEqual({ job: 'j-1' });
+  });
+
   it('publishes to SNS through the optimized integration (seen by a subscribed queue)', async () => {
     const result = await runWorkflow({ definition: definitionOf('Notify'), input: { orderId: 'o-42' } });
     expect(result.status).toBe('SUCCEEDED');
@@ -579,6 +703,39 @@ describe('Wait states', () => {
     });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
     expect(result.states).not.toContain('Read clock');
+  });
+});
+
+describe('Map and Parallel', () => {
+  it('binds tasks and waits inside Map iterators and Parallel branches, and plain Lambda ARN tasks', async () => {
+    const clock = manualClock(0);
+    const legacyEvents: unknown[] = [];
+    const result = await runWorkflow({
+      definition: definitionOf('Fanout'),
+      input: { items: [{ qty: 1 }, { qty: 2 }] },
+      lambdas: {
+        'runner-pricing': async (event) => ({ total: (event as { qty: number }).qty * 10 }),
+        'runner-checker': async (event) => {
+          legacyEvents.push(event);
+          return { legacy: true };
+        },
+      },
+      clock,
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual({
+      items: [{ qty: 1 }, { qty: 2 }],
+      priced: [{ total: 10 }, { total: 20 }],
+      checks: [{ static: true }, { legacy: true }],
+    });
+    // A plain Lambda ARN resource gets the state input itself, no Payload wrapping.
+    expect(legacyEvents).toEqual([
+      { items: [{ qty: 1 }, { qty: 2 }], priced: [{ total: 10 }, { total: 20 }] },
+    ]);
+    // Concurrent iterations each report their own wait.
+    expect(clock.advances).toEqual([60_000, 60_000]);
+    expect(result.states.filter((s) => s === 'Price item')).toHaveLength(2);
+    expect(result.states).toContain('Legacy check');
   });
 });
 

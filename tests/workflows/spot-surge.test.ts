@@ -112,3 +112,69 @@ describe('spot-surge workflow', () => {
 });
 
 import { deployControlPlane } from '../../local/control-plane.ts';
+
+describe('spot-surge input checks against the cluster', () => {
+  useEmulator();
+  let stack: DeployedStack;
+  let world: Seed;
+  beforeAll(async () => {
+    stack = await deployControlPlane();
+    world = await seed(stack, { instances: 4, spotFraction: 1 });
+  });
+
+  it.each([
+    ['an unmanaged cluster', (i: Record<string, unknown>) => ({ ...i, cluster: 'other' }), 'input.cluster'],
+    [
+      'an instance that is not in the cluster',
+      (i: Record<string, unknown>) => ({
+        ...i,
+        instances: [
+          {
+            instanceId: 'i-0123456789abcdef0',
+            containerInstanceArn:
+              'arn:aws:ecs:us-east-1:123456789012:container-instance/web/00000000000000000000000000000000',
+          },
+        ],
+      }),
+      'input.instances.0.containerInstanceArn',
+    ],
+    [
+      'an instance id that does not match its container instance',
+      (i: Record<string, unknown>) => ({
+        ...i,
+        instances: [
+          {
+            instanceId: 'i-0123456789abcdef0',
+            containerInstanceArn: world.containerInstances[0]!.containerInstanceArn,
+          },
+        ],
+      }),
+      'input.instances.0.instanceId',
+    ],
+    [
+      'a deadline beyond 90 minutes',
+      (i: Record<string, unknown>) => ({
+        ...i,
+        startedAt: '2026-01-01T00:00:00Z',
+        deadline: '2026-01-01T02:00:00Z',
+      }),
+      'input.deadline',
+    ],
+  ])('rejects %s', async (_label, mutate, field) => {
+    const valid = {
+      cluster: 'web',
+      instances: [
+        {
+          instanceId: world.containerInstances[0]!.ec2InstanceId,
+          containerInstanceArn: world.containerInstances[0]!.containerInstanceArn,
+        },
+      ],
+      replacements: 1,
+    };
+    const result = await runDeployedWorkflow(stack, 'spot-surge', mutate(valid));
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('InvalidInput');
+    expect(result.cause).toContain(field);
+    expect(result.states).toEqual(['Validate input', 'Input rejected']);
+  });
+});

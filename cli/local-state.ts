@@ -1,0 +1,49 @@
+// What `ops seed` made in the emulator, kept in .ops/local.json so later commands
+// (invoke, run, alerts, journal) in other processes find the same resources.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resetClients } from '../functions/shared/clients.ts';
+import type { DeployedStack } from '../local/deploy.ts';
+import { emulatorStatus, localAwsEnv } from '../local/emulator.ts';
+import { REPO_ROOT } from '../local/python-env.ts';
+import type { Seed } from '../local/seed.ts';
+
+export const STATE_DIR = join(REPO_ROOT, '.ops');
+const STATE_FILE = join(STATE_DIR, 'local.json');
+
+export interface LocalState {
+  endpoint: string;
+  seededAt: string;
+  stack: DeployedStack;
+  seed: Seed;
+}
+
+export function saveLocalState(state: LocalState): void {
+  mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+export class NextStepError extends Error {
+  override readonly name = 'NotReady';
+}
+
+/** The seeded world, with this process pointed at its emulator. */
+export async function loadLocalState(): Promise<LocalState> {
+  const status = await emulatorStatus();
+  if (!status.running || !status.endpoint) {
+    throw new NextStepError('the local emulator is not running: run `ops emulator start` and `ops seed` first');
+  }
+  if (!existsSync(STATE_FILE)) throw new NextStepError('nothing is seeded yet: run `ops seed` first');
+  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LocalState;
+  if (state.endpoint !== status.endpoint) {
+    throw new NextStepError(`the emulator was restarted since the last seed: run \`ops seed\` again`);
+  }
+  pointAt(state.endpoint);
+  return state;
+}
+
+export function pointAt(endpoint: string): void {
+  Object.assign(process.env, localAwsEnv(endpoint));
+  for (const key of ['AWS_PROFILE', 'AWS_SESSION_TOKEN']) delete process.env[key];
+  resetClients();
+}

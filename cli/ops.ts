@@ -1,0 +1,237 @@
+// ops: the local front door to the control plane.
+//   ops emulator start|stop|status        the local AWS emulator (moto server)
+//   ops seed [--instances N] [--spot-fraction F]   deploy the control plane + a miniature stack into it
+//   ops invoke <function> --event <file|->   run a function's handler against the emulator
+//   ops run <workflow> --input <file|->      run a synthesized workflow against the emulator
+//   ops alerts                               alerts published since the last read
+//   ops journal                              the action journal
+// Add --json to any command for machine-readable output.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { resetEmulator } from '../local/emulator.ts';
+import { emulatorStatus, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
+import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
+import { localFunction } from '../local/lambda-host.ts';
+import { seed } from '../local/seed.ts';
+import { VirtualClock } from '../local/virtual-clock.ts';
+import { isWorkflowName, runDeployedWorkflow, WORKFLOWS } from '../local/workflows.ts';
+import { loadLocalState, pointAt, saveLocalState } from './local-state.ts';
+
+const HELP = `ops — the local front door to the ECS operations control plane
+
+Usage:
+  ops emulator start|stop|status         Start (idempotent), stop or show the local AWS emulator
+  ops seed [--instances N] [--spot-fraction F]
+                                          Reset the emulator, deploy the control plane from the
+                                          synthesized template, and create a miniature stack
+  ops invoke <function> --event <file|-> [--bundled]
+                                          Run a function's handler against the emulator
+  ops run <workflow> --input <file|->     Run a synthesized workflow against the emulator
+  ops alerts                              Print (and acknowledge) alerts published so far
+  ops journal [--limit N]                 Print the action journal, oldest first
+  ops help                                This text
+
+Every command takes --json for machine-readable output and --verbose to show function logs.
+Functions: spot-interruption, spot-surge-step. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
+Examples:
+  ops emulator start && ops seed --instances 40 --spot-fraction 0.75
+  ops invoke spot-interruption --event events/samples/aws/ec2-spot-instance-interruption-warning.json
+  ops run spot-surge --input events/inputs/spot-surge.json
+`;
+
+type Flags = {
+  json?: boolean;
+  instances?: string;
+  'spot-fraction'?: string;
+  event?: string;
+  input?: string;
+  bundled?: boolean;
+  limit?: string;
+  help?: boolean;
+};
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      instances: { type: 'string' },
+      'spot-fraction': { type: 'string' },
+      event: { type: 'string' },
+      input: { type: 'string' },
+      bundled: { type: 'boolean' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      verbose: { type: 'boolean', short: 'v' },
+    },
+  });
+  // Function logs would mix with the command's output: shown only with --verbose.
+  if (!values.verbose) process.env.OPS_LOG_LEVEL ??= 'SILENT';
+  const flags = values as Flags;
+  const [command, ...rest] = positionals;
+  const out = (human: string, data: unknown) => console.log(flags.json ? JSON.stringify(data, null, 2) : human);
+
+  if (!command || command === 'help' || flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  switch (command) {
+    case 'emulator':
+      return emulator(rest[0], out);
+    case 'seed':
+      return seedCommand(flags, out);
+    case 'invoke':
+      return invoke(rest[0], flags, out);
+    case 'run':
+      return run(rest[0], flags, out);
+    case 'alerts':
+      return alerts(out);
+    case 'journal':
+      return journal(flags, out);
+    default:
+      throw new UsageError(`unknown command "${command}"; run \`ops help\` for the list`);
+  }
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+type Out = (human: string, data: unknown) => void;
+
+async function emulator(action: string | undefined, out: Out): Promise<number> {
+  if (action === 'start') {
+    const started = await startEmulatorDaemon();
+    out(`${started.alreadyRunning ? 'already running' : 'started'}: ${started.endpoint} (pid ${started.pid})`, started);
+    return 0;
+  }
+  if (action === 'stop') {
+    const stopped = await stopEmulatorDaemon();
+    out(stopped.stopped ? 'stopped' : 'was not running', stopped);
+    return 0;
+  }
+  if (action === 'status') {
+    const status = await emulatorStatus();
+    out(status.running ? `running: ${status.endpoint} (pid ${status.pid})` : 'not running', status);
+    return 0;
+  }
+  throw new UsageError('ops emulator takes start, stop or status');
+}
+
+async function seedCommand(flags: Flags, out: Out): Promise<number> {
+  const instances = flags.instances === undefined ? 12 : Number(flags.instances);
+  const spotFraction = flags['spot-fraction'] === undefined ? 0.5 : Number(flags['spot-fraction']);
+  if (!Number.isInteger(instances) || instances < 1 || instances > 5000) {
+    throw new UsageError(`--instances must be a whole number from 1 to 5000 (got ${flags.instances})`);
+  }
+  if (!(spotFraction >= 0 && spotFraction <= 1)) {
+    throw new UsageError(`--spot-fraction must be between 0 and 1 (got ${flags['spot-fraction']})`);
+  }
+  const { endpoint } = await startEmulatorDaemon();
+  await resetEmulator(endpoint);
+  pointAt(endpoint);
+  const stack = await deployControlPlane();
+  const world = await seed(stack, { instances, spotFraction });
+  saveLocalState({ endpoint, seededAt: new Date().toISOString(), stack, seed: world });
+  const spot = world.containerInstances.filter((c) => c.spot).length;
+  out(
+    [
+      `emulator ${endpoint} (reset)`,
+      `control plane ${stack.stackName}: ${Object.keys(stack.functions).length} functions, ${Object.keys(stack.stateMachines).length} workflow(s), ${stack.eventSourceMappings.length} event source(s)`,
+      `cluster ${world.cluster}: ${world.containerInstances.length} container instances (${spot} spot, ${world.containerInstances.length - spot} on-demand)`,
+      `auto scaling groups: ${world.autoScalingGroups.spot}, ${world.autoScalingGroups.onDemand}`,
+      `service ${world.service.name}; load balancer with blue and green target groups`,
+      `alert queues: ${Object.keys(world.alertQueues).join(', ')}`,
+      'next: ops invoke spot-interruption --event <file>, ops alerts, ops journal (--json for everything)',
+    ].join('\n'),
+    { endpoint, stackName: stack.stackName, outputs: stack.outputs, ...world },
+  );
+  return 0;
+}
+
+function readJsonArg(flag: string, value: string | undefined): unknown {
+  if (!value) throw new UsageError(`--${flag} <file|-> is required`);
+  const text = value === '-' ? readFileSync(0, 'utf8') : readFileSync(value, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--${flag} ${value} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+async function invoke(name: string | undefined, flags: Flags, out: Out): Promise<number> {
+  if (!name) throw new UsageError('ops invoke <function> --event <file|->');
+  const event = readJsonArg('event', flags.event);
+  const { stack } = await loadLocalState();
+  if (!stack.functions[name]) {
+    throw new UsageError(`unknown function "${name}"; known: ${Object.keys(stack.functions).join(', ')}`);
+  }
+  const fn = await localFunction(stack, name, { bundled: flags.bundled ?? false });
+  const result = await fn.invoke(event);
+  out(JSON.stringify(result, null, 2), result);
+  return 0;
+}
+
+async function run(name: string | undefined, flags: Flags, out: Out): Promise<number> {
+  if (!name || !isWorkflowName(name)) {
+    throw new UsageError(`ops run <workflow> --input <file|->; workflows: ${Object.keys(WORKFLOWS).join(', ')}`);
+  }
+  const input = readJsonArg('input', flags.input);
+  const { stack } = await loadLocalState();
+  const result = await runDeployedWorkflow(stack, name, input, { clock: new VirtualClock() });
+  const human = [
+    `${name}: ${result.status} after ${result.transitions} state transitions`,
+    `states: ${abbreviate(result.states)}`,
+    result.status === 'SUCCEEDED'
+      ? `output: ${JSON.stringify(result.output, null, 2)}`
+      : `error: ${result.error}\ncause: ${result.cause}`,
+  ].join('\n');
+  out(human, result);
+  return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** A long loop of states reads better as its start, its end and a count. */
+function abbreviate(states: string[]): string {
+  if (states.length <= 12) return states.join(' -> ');
+  return `${states.slice(0, 6).join(' -> ')} -> … ${states.length - 9} more … -> ${states.slice(-3).join(' -> ')}`;
+}
+
+async function alerts(out: Out): Promise<number> {
+  const { seed: world } = await loadLocalState();
+  const all = [];
+  for (const [severity, url] of Object.entries(world.alertQueues)) {
+    for (const a of await takeAlerts(url)) all.push({ ...a, queue: severity });
+  }
+  const human =
+    all.length === 0
+      ? 'no new alerts'
+      : all.map((a) => `${a.subject}\n  ${String(a.alert.summary ?? '')}\n  ${String(a.alert.whatWeDid ?? '')}`).join('\n');
+  out(human, all);
+  return 0;
+}
+
+async function journal(flags: Flags, out: Out): Promise<number> {
+  const { stack } = await loadLocalState();
+  const table = stack.outputs.JournalTableName;
+  if (!table) throw new Error('the deployed stack has no JournalTableName output');
+  const records = await readJournal(table);
+  const limit = flags.limit ? Number(flags.limit) : records.length;
+  const shown = records.slice(-limit);
+  const human =
+    shown.length === 0
+      ? 'the journal is empty'
+      : shown.map((r) => `${r.at.slice(0, 23)}  ${r.outcome.padEnd(9)} ${r.action.padEnd(22)} ${r.resource}\n    ${r.reason}`).join('\n');
+  out(human, shown);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    console.error(`${error.name}: ${error.message}`);
+    process.exitCode = error.name === 'UsageError' ? 2 : 1;
+  },
+);
