@@ -8,7 +8,8 @@ import { emulatorStatus, localAwsEnv } from '../local/emulator.ts';
 import { REPO_ROOT } from '../local/python-env.ts';
 import type { Seed } from '../local/seed.ts';
 
-export const STATE_DIR = join(REPO_ROOT, '.ops');
+/** Where the CLI keeps its local state (the emulator daemon's pid and endpoint, what was seeded). */
+export const STATE_DIR = process.env.OPS_STATE_DIR ?? join(REPO_ROOT, '.ops');
 const STATE_FILE = join(STATE_DIR, 'local.json');
 
 export interface LocalState {
@@ -29,9 +30,11 @@ export class NextStepError extends Error {
 
 /** The seeded world, with this process pointed at its emulator. */
 export async function loadLocalState(): Promise<LocalState> {
-  const status = await emulatorStatus();
+  const status = await emulatorStatus({ stateDir: STATE_DIR });
   if (!status.running || !status.endpoint) {
-    throw new NextStepError('the local emulator is not running: run `ops emulator start` and `ops seed` first');
+    throw new NextStepError(
+      'the local emulator is not running: run `ops emulator start` and `ops seed` first',
+    );
   }
   if (!existsSync(STATE_FILE)) throw new NextStepError('nothing is seeded yet: run `ops seed` first');
   const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LocalState;

@@ -8,14 +8,13 @@
 // Add --json to any command for machine-readable output.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resetEmulator } from '../local/emulator.ts';
-import { emulatorStatus, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
 import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
+import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
 import { localFunction } from '../local/lambda-host.ts';
 import { seed } from '../local/seed.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { isWorkflowName, runDeployedWorkflow, WORKFLOWS } from '../local/workflows.ts';
-import { loadLocalState, pointAt, saveLocalState } from './local-state.ts';
+import { loadLocalState, pointAt, STATE_DIR, saveLocalState } from './local-state.ts';
 
 const HELP = `ops — the local front door to the ECS operations control plane
 
@@ -70,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
   if (!values.verbose) process.env.OPS_LOG_LEVEL ??= 'SILENT';
   const flags = values as Flags;
   const [command, ...rest] = positionals;
-  const out = (human: string, data: unknown) => console.log(flags.json ? JSON.stringify(data, null, 2) : human);
+  const out = (human: string, data: unknown) =>
+    console.log(flags.json ? JSON.stringify(data, null, 2) : human);
 
   if (!command || command === 'help' || flags.help) {
     console.log(HELP);
@@ -102,17 +102,20 @@ type Out = (human: string, data: unknown) => void;
 
 async function emulator(action: string | undefined, out: Out): Promise<number> {
   if (action === 'start') {
-    const started = await startEmulatorDaemon();
-    out(`${started.alreadyRunning ? 'already running' : 'started'}: ${started.endpoint} (pid ${started.pid})`, started);
+    const started = await startEmulatorDaemon({ stateDir: STATE_DIR });
+    out(
+      `${started.alreadyRunning ? 'already running' : 'started'}: ${started.endpoint} (pid ${started.pid})`,
+      started,
+    );
     return 0;
   }
   if (action === 'stop') {
-    const stopped = await stopEmulatorDaemon();
+    const stopped = await stopEmulatorDaemon({ stateDir: STATE_DIR });
     out(stopped.stopped ? 'stopped' : 'was not running', stopped);
     return 0;
   }
   if (action === 'status') {
-    const status = await emulatorStatus();
+    const status = await emulatorStatus({ stateDir: STATE_DIR });
     out(status.running ? `running: ${status.endpoint} (pid ${status.pid})` : 'not running', status);
     return 0;
   }
@@ -128,7 +131,7 @@ async function seedCommand(flags: Flags, out: Out): Promise<number> {
   if (!(spotFraction >= 0 && spotFraction <= 1)) {
     throw new UsageError(`--spot-fraction must be between 0 and 1 (got ${flags['spot-fraction']})`);
   }
-  const { endpoint } = await startEmulatorDaemon();
+  const { endpoint } = await startEmulatorDaemon({ stateDir: STATE_DIR });
   await resetEmulator(endpoint);
   pointAt(endpoint);
   const stack = await deployControlPlane();
@@ -175,7 +178,9 @@ async function invoke(name: string | undefined, flags: Flags, out: Out): Promise
 
 async function run(name: string | undefined, flags: Flags, out: Out): Promise<number> {
   if (!name || !isWorkflowName(name)) {
-    throw new UsageError(`ops run <workflow> --input <file|->; workflows: ${Object.keys(WORKFLOWS).join(', ')}`);
+    throw new UsageError(
+      `ops run <workflow> --input <file|->; workflows: ${Object.keys(WORKFLOWS).join(', ')}`,
+    );
   }
   const input = readJsonArg('input', flags.input);
   const { stack } = await loadLocalState();
@@ -206,7 +211,11 @@ async function alerts(out: Out): Promise<number> {
   const human =
     all.length === 0
       ? 'no new alerts'
-      : all.map((a) => `${a.subject}\n  ${String(a.alert.summary ?? '')}\n  ${String(a.alert.whatWeDid ?? '')}`).join('\n');
+      : all
+          .map(
+            (a) => `${a.subject}\n  ${String(a.alert.summary ?? '')}\n  ${String(a.alert.whatWeDid ?? '')}`,
+          )
+          .join('\n');
   out(human, all);
   return 0;
 }
@@ -221,7 +230,12 @@ async function journal(flags: Flags, out: Out): Promise<number> {
   const human =
     shown.length === 0
       ? 'the journal is empty'
-      : shown.map((r) => `${r.at.slice(0, 23)}  ${r.outcome.padEnd(9)} ${r.action.padEnd(22)} ${r.resource}\n    ${r.reason}`).join('\n');
+      : shown
+          .map(
+            (r) =>
+              `${r.at.slice(0, 23)}  ${r.outcome.padEnd(9)} ${r.action.padEnd(22)} ${r.resource}\n    ${r.reason}`,
+          )
+          .join('\n');
   out(human, shown);
   return 0;
 }

@@ -1,0 +1,235 @@
+// `npm start`: the main job on the local emulator. Deploys the control plane from the
+// synthesized template, seeds a miniature stack, and plays a spot interruption storm
+// through the real path (EventBridge rules -> SQS -> handler -> ECS, Auto Scaling, SNS,
+// DynamoDB), printing a timeline and what an operator would check next.
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { awsClient, resetClients } from '../functions/shared/clients.ts';
+import { describe, listArns } from '../functions/spot-interruption/locate.ts';
+import { deployControlPlane, readJournal, takeAlerts } from './control-plane.ts';
+import { registerGroupInstances } from './ecs-agent.ts';
+import { localAwsEnv, resetEmulator, startEmulatorDaemon } from './emulator.ts';
+import { startFaultProxy } from './fault-proxy.ts';
+import { seed } from './seed.ts';
+import { enqueueRaw, putEvents, sampleEvent, spotHarness } from './spot-harness.ts';
+import { createTimeline, type Timeline } from './timeline.ts';
+import { VirtualClock } from './virtual-clock.ts';
+import { deployedWorkflow, runDeployedWorkflow } from './workflows.ts';
+
+export interface TourOptions {
+  /** An emulator to use; default: the `ops emulator` daemon (started if needed, then reset). */
+  endpoint?: string;
+  instances?: number;
+  storm?: number;
+  write?: (line: string) => void;
+}
+
+export interface TourResult {
+  draining: number;
+  active: number;
+  drainCalls: number;
+  alerts: { subject: string; severity: string }[];
+  journalRecords: number;
+  deadLettered: number;
+  surgeStatus: string;
+  lines: string[];
+}
+
+export async function runSpotStormTour(opts: TourOptions = {}): Promise<TourResult> {
+  const tl = createTimeline(opts.write);
+  const instances = opts.instances ?? 60;
+  const stormSize = opts.storm ?? 25;
+  process.env.OPS_LOG_LEVEL ??= 'SILENT';
+
+  tl.act('ECS operations control plane: a spot interruption storm, on the local AWS emulator');
+  let endpoint = opts.endpoint;
+  if (!endpoint) {
+    const daemon = await startEmulatorDaemon();
+    endpoint = daemon.endpoint;
+    await resetEmulator(endpoint);
+    tl.step(`emulator ${endpoint} ${daemon.alreadyRunning ? '(already running, reset)' : '(started)'}`);
+  } else {
+    tl.step(`emulator ${endpoint}`);
+  }
+  // Every AWS call goes through a counting proxy (no faults), so the story can show call counts.
+  const proxy = await startFaultProxy({ target: endpoint });
+  Object.assign(process.env, localAwsEnv(proxy.endpoint));
+  resetClients();
+  try {
+    const stack = await deployControlPlane();
+    tl.step(
+      `control plane deployed from the synthesized CDK template (${stack.stackName})`,
+      `${Object.keys(stack.functions).length} functions, ${Object.keys(stack.stateMachines).length} workflow, ${stack.eventSourceMappings.length} queue event source, rules for: spot warning, rebalance recommendation, Fargate Spot task`,
+    );
+    const world = await seed(stack, { instances, spotFraction: 0.75 });
+    const spot = world.containerInstances.filter((c) => c.spot);
+    const types = new Set(spot.map((s) => s.instanceType));
+    tl.step(
+      `seeded cluster ${world.cluster}: ${world.containerInstances.length} container instances in 3 AZs`,
+      `${spot.length} spot (${[...types].join(', ')}), ${world.containerInstances.length - spot.length} on-demand; groups ${world.autoScalingGroups.spot}, ${world.autoScalingGroups.onDemand}`,
+    );
+    const harness = await spotHarness(stack);
+    const drainCalls = () => proxy.stats().forwardedByOperation['ecs:UpdateContainerInstancesState'] ?? 0;
+
+    // Act 1: a rebalance recommendation: surge first, drain when the replacement is in.
+    tl.act('1. A rebalance recommendation (the early, often false, alarm)');
+    const atRisk = spot[0];
+    if (!atRisk) throw new Error('the seed has no spot instances');
+    await putEvents([sampleEvent('ec2-instance-rebalance-recommendation', atRisk.ec2InstanceId)]);
+    tl.step(`EC2 -> EventBridge: rebalance recommendation for ${atRisk.ec2InstanceId}`);
+    await harness.process();
+    tl.step(
+      `handler: rebalance mode "surge": replacement requested, ${world.autoScalingGroups.spot} desired ${await desired(world.autoScalingGroups.spot)}; instance stays ACTIVE`,
+    );
+    const surgeAlerts = await allAlerts(world.alertQueues);
+    for (const a of surgeAlerts) tl.step(`alert ${a.subject}`, String(a.alert.whatWeDid ?? ''));
+    const surgeInput = await surgeExecutionInput(stack, atRisk.ec2InstanceId);
+    const registered = await registerGroupInstances(world.cluster, world.autoScalingGroups.spot);
+    tl.step(`ECS agent on the new instance registers it with the cluster (${registered.join(', ')})`);
+    const surge = await runDeployedWorkflow(stack, 'spot-surge', surgeInput, { clock: new VirtualClock() });
+    const surgeStatus = String((surge.output as { status?: string } | undefined)?.status ?? surge.status);
+    tl.step(
+      `spot-surge workflow (synthesized definition, run locally): ${surge.status}, ${surgeStatus} after ${surge.transitions} state transitions`,
+    );
+
+    // Act 2: the storm.
+    tl.act(`2. A storm: ${stormSize} spot interruption warnings within seconds`);
+    const storm = spot.slice(1, 1 + stormSize);
+    const callsBefore = drainCalls();
+    await putEvents(storm.map((s) => sampleEvent('ec2-spot-instance-interruption-warning', s.ec2InstanceId)));
+    tl.step(`EC2 -> EventBridge: ${storm.length} warnings (two minutes each) -> rule -> SQS queue`);
+    const polled = await harness.process();
+    tl.step(
+      `handler: ${polled.batches} batch of ${polled.delivered} events -> ${drainCalls() - callsBefore} UpdateContainerInstancesState calls (10 instances each)`,
+    );
+    const stormAlerts = await allAlerts(world.alertQueues);
+    for (const a of stormAlerts) {
+      const counts = a.alert.counts as Record<string, Record<string, number>> | undefined;
+      tl.step(
+        `alert ${a.subject}`,
+        [
+          String(a.alert.whatWeDid ?? ''),
+          ...Object.entries(counts ?? {}).map(
+            ([by, c]) =>
+              `by ${by}: ${Object.entries(c)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(', ')}`,
+          ),
+        ].join('\n'),
+      );
+    }
+
+    // Act 3: at-least-once delivery.
+    tl.act('3. The same storm delivered again (EventBridge delivers at least once)');
+    const dupCalls = drainCalls();
+    await enqueueRaw(
+      stack,
+      storm.map((s) => sampleEvent('ec2-spot-instance-interruption-warning', s.ec2InstanceId)),
+    );
+    await harness.process();
+    const dupAlerts = await allAlerts(world.alertQueues);
+    tl.step(
+      `${storm.length} duplicates -> ${drainCalls() - dupCalls} drain calls, ${dupAlerts.length} alerts (each episode was already handled)`,
+    );
+
+    // Act 4: Fargate Spot and a malformed event.
+    tl.act('4. A Fargate Spot task reclaimed, and a malformed event');
+    const fargate = sampleEvent('ecs-task-state-change-fargate-spot-interruption');
+    await putEvents([fargate]);
+    await harness.process();
+    const fargateAlerts = await allAlerts(world.alertQueues);
+    tl.step(`Fargate Spot task event -> ${fargateAlerts.map((a) => a.subject).join('; ') || 'no alert'}`);
+    const bad = sampleEvent('ec2-spot-instance-interruption-warning');
+    delete (bad.detail as Record<string, unknown>)['instance-id'];
+    await enqueueRaw(stack, [bad]);
+    for (let i = 0; i < 4; i++) await harness.process();
+    const deadLettered = await deadLetterDepth(stack);
+    tl.step(
+      `event without detail.instance-id -> rejected ("detail.instance-id: is required"), retried, then ${deadLettered} message in the dead-letter queue; nothing changed`,
+    );
+
+    // The end state, and what an operator would look at.
+    tl.act('Result');
+    const ecs = (await import('@aws-sdk/client-ecs')).ECSClient;
+    const all = await describe(awsClient(ecs), world.cluster, await listArns(awsClient(ecs), world.cluster));
+    const draining = all.filter((c) => c.status === 'DRAINING').length;
+    const active = all.filter((c) => c.status === 'ACTIVE').length;
+    tl.note(tl.bar('DRAINING', draining, all.length));
+    tl.note(tl.bar('ACTIVE', active, all.length));
+    const journal = await readJournal(stack.outputs.JournalTableName as string);
+    const alerts = [...surgeAlerts, ...stormAlerts, ...dupAlerts, ...fargateAlerts];
+    tl.note(
+      `alerts published: ${alerts.length} (${alerts.map((a) => a.severity).join(', ')}); journal records: ${journal.length}`,
+    );
+    tl.note(
+      `capacity: ${world.autoScalingGroups.spot} desired ${await desired(world.autoScalingGroups.spot)}, ${world.autoScalingGroups.onDemand} desired ${await desired(world.autoScalingGroups.onDemand)} (storm above the fallback rate -> on-demand)`,
+    );
+    tl.act('What an operator would check next');
+    tl.note('npx ops journal            every decision, including "did nothing, because"');
+    tl.note('npx ops alerts             alerts as subscribers received them (--json for the full body)');
+    tl.note('npx ops emulator stop      when you are done');
+    return {
+      draining,
+      active,
+      drainCalls: drainCalls(),
+      alerts: alerts.map((a) => ({ subject: a.subject, severity: a.severity })),
+      journalRecords: journal.length,
+      deadLettered,
+      surgeStatus,
+      lines: tl.lines,
+    };
+  } finally {
+    await proxy.stop();
+  }
+}
+
+async function desired(group: string): Promise<number> {
+  const out = await awsClient(AutoScalingClient).send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }),
+  );
+  return out.AutoScalingGroups?.[0]?.DesiredCapacity ?? 0;
+}
+
+async function allAlerts(queues: Record<string, string>) {
+  const out = [];
+  for (const url of Object.values(queues)) out.push(...(await takeAlerts(url)));
+  return out;
+}
+
+async function surgeExecutionInput(
+  stack: Awaited<ReturnType<typeof deployControlPlane>>,
+  instanceId: string,
+) {
+  const sfn = awsClient(SFNClient);
+  const { arn } = deployedWorkflow(stack, 'spot-surge');
+  const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn }));
+  for (const e of listed.executions ?? []) {
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+    const input = JSON.parse(d.input ?? '{}') as { instances?: { instanceId: string }[] };
+    if (input.instances?.some((i) => i.instanceId === instanceId)) return input;
+  }
+  throw new Error(`no surge execution was started for ${instanceId}`);
+}
+
+async function deadLetterDepth(stack: Awaited<ReturnType<typeof deployControlPlane>>): Promise<number> {
+  const url = stack.outputs.SpotInterruptionQueueDlqUrl;
+  if (!url) return 0;
+  const out = await awsClient(SQSClient).send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+  return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+}
+
+const invoked = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'));
+if (invoked) {
+  runSpotStormTour().then(
+    () => {
+      process.exitCode = 0;
+    },
+    (error: Error) => {
+      console.error(`\n${error.name}: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,98 @@
+// The ops CLI as a user runs it: a separate process, its own emulator daemon (in a temp state dir).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../local/python-env.ts';
+
+const run = promisify(execFile);
+const stateDir = mkdtempSync(join(tmpdir(), 'ops-cli-'));
+
+async function ops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const out = await run(process.execPath, [join(REPO_ROOT, 'bin', 'ops.mjs'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, OPS_STATE_DIR: stateDir, AWS_ENDPOINT_URL: '' },
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    return { code: 0, stdout: out.stdout, stderr: out.stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('ops CLI', () => {
+  beforeAll(async () => {
+    const started = await ops('emulator', 'start', '--json');
+    expect(started.code).toBe(0);
+  });
+  afterAll(async () => {
+    await ops('emulator', 'stop');
+  });
+
+  it('starts the emulator idempotently and reports its status', async () => {
+    const again = JSON.parse((await ops('emulator', 'start', '--json')).stdout);
+    expect(again.alreadyRunning).toBe(true);
+    const status = JSON.parse((await ops('emulator', 'status', '--json')).stdout);
+    expect(status).toMatchObject({ running: true, endpoint: again.endpoint });
+  });
+
+  it('seeds, invokes, reads alerts and the journal, and fails clearly on bad input', async () => {
+    const seeded = await ops('seed', '--instances', '8', '--spot-fraction', '0.5', '--json');
+    expect(seeded.code).toBe(0);
+    const world = JSON.parse(seeded.stdout);
+    const spot = world.containerInstances.filter((c: { spot: boolean }) => c.spot);
+    expect(world.containerInstances).toHaveLength(8);
+    expect(spot).toHaveLength(4);
+    expect(spot[0].containerInstanceArn).toMatch(/^arn:aws:ecs:/);
+
+    const sample = readFileSync(
+      join(REPO_ROOT, 'events/samples/aws/ec2-spot-instance-interruption-warning.json'),
+      'utf8',
+    );
+    const eventFile = join(stateDir, 'warning.json');
+    writeFileSync(eventFile, sample.split('i-1234567890abcdef0').join(spot[0].ec2InstanceId));
+    const invoked = await ops('invoke', 'spot-interruption', '--event', eventFile, '--json');
+    expect(invoked.code).toBe(0);
+    const report = JSON.parse(invoked.stdout);
+    expect(report.instances).toEqual([
+      expect.objectContaining({ instanceId: spot[0].ec2InstanceId, result: 'drained' }),
+    ]);
+
+    const alerts = JSON.parse((await ops('alerts', '--json')).stdout);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0].subject).toContain('draining 1 instance');
+    const journal = JSON.parse((await ops('journal', '--json')).stdout);
+    expect(journal.map((r: { action: string }) => r.action).sort()).toEqual([
+      'drain-instance',
+      'request-capacity',
+    ]);
+
+    const badFile = join(stateDir, 'bad.json');
+    writeFileSync(badFile, sample.replace('"instance-action": "terminate"', '"instance-action": "explode"'));
+    const bad = await ops('invoke', 'spot-interruption', '--event', badFile);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('InvalidInput: detail.instance-action');
+    expect(JSON.parse((await ops('alerts', '--json')).stdout)).toHaveLength(0);
+  });
+
+  it('runs a workflow and exits non-zero when it fails', async () => {
+    const input = join(stateDir, 'surge.json');
+    writeFileSync(input, JSON.stringify({ cluster: 'nope', instances: [], replacements: 1 }));
+    const failed = await ops('run', 'spot-surge', '--input', input);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain('FAILED');
+    expect(failed.stdout).toContain('input.instances');
+  });
+
+  it('explains usage errors and unknown commands', async () => {
+    const unknown = await ops('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const help = await ops('help');
+    expect(help.stdout).toContain('ops seed');
+  });
+});
