@@ -190,6 +190,7 @@ async function deployResource(
   id: string,
   r: CfnTemplate['Resources'][string],
 ) {
+  // biome-ignore lint/suspicious/noExplicitAny: resolved CloudFormation properties are untyped JSON, checked by the API they go to
   const props = (r.Properties ? resolve(ctx, r.Properties) : {}) as Record<string, any>;
   const { region, accountId, stackName, resources } = deployed;
   switch (r.Type) {
@@ -203,11 +204,13 @@ async function deployResource(
           BillingMode: 'PAY_PER_REQUEST',
           ...(props.GlobalSecondaryIndexes
             ? {
-                GlobalSecondaryIndexes: props.GlobalSecondaryIndexes.map((g: any) => ({
-                  IndexName: g.IndexName,
-                  KeySchema: g.KeySchema,
-                  Projection: g.Projection,
-                })),
+                GlobalSecondaryIndexes: (props.GlobalSecondaryIndexes as Record<string, never>[]).map(
+                  (g) => ({
+                    IndexName: g.IndexName,
+                    KeySchema: g.KeySchema,
+                    Projection: g.Projection,
+                  }),
+                ),
               }
             : {}),
         }),
@@ -281,7 +284,7 @@ async function deployResource(
           ...(props.Description ? { Description: props.Description } : {}),
         }),
       );
-      const targets = (props.Targets ?? []) as any[];
+      const targets = (props.Targets ?? []) as Record<string, string>[];
       if (targets.length > 0) {
         await events.send(
           new PutTargetsCommand({
