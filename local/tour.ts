@@ -13,7 +13,7 @@ import { localAwsEnv, resetEmulator, startEmulatorDaemon } from './emulator.ts';
 import { startFaultProxy } from './fault-proxy.ts';
 import { seed } from './seed.ts';
 import { enqueueRaw, putEvents, sampleEvent, spotHarness } from './spot-harness.ts';
-import { createTimeline, type Timeline } from './timeline.ts';
+import { createTimeline } from './timeline.ts';
 import { VirtualClock } from './virtual-clock.ts';
 import { deployedWorkflow, runDeployedWorkflow } from './workflows.ts';
 
