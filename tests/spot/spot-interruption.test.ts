@@ -1,22 +1,10 @@
-import { beforeAll, describe, it } from 'vitest';
-import { deployControlPlane } from '../../local/control-plane.ts';
-import { seed } from '../../local/seed.ts';
-import { spotHarness } from '../../local/spot-harness.ts';
-import { useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { describe, it } from 'vitest';
 import * as scenario from './scenarios.ts';
+import { useSpotWorld } from './world.ts';
 
 describe('spot interruption handling on the emulator', () => {
-  useEmulator();
   // No faults here: the proxy only counts the calls that reach the emulator.
-  const proxy = useFaultProxy({ throttleRate: 0 });
-  const world = {} as scenario.SpotWorld;
-
-  beforeAll(async () => {
-    world.stack = await deployControlPlane();
-    world.seed = await seed(world.stack, { instances: 40, spotFraction: 0.75 });
-    world.harness = await spotHarness(world.stack);
-    world.calls = (op) => proxy.stats().forwardedByOperation?.[op] ?? 0;
-  });
+  const { world } = useSpotWorld({ instances: 40, spotFraction: 0.75 });
 
   it('drains exactly the instance named by the AWS sample warning', () =>
     scenario.sampleWarningDrainsExactlyThatInstance(world));
