@@ -3,13 +3,20 @@
 //   ops seed [--instances N] [--spot-fraction F]   deploy the control plane + a miniature stack into it
 //   ops invoke <function> --event <file|->   run a function's handler against the emulator
 //   ops run <workflow> --input <file|->      run a synthesized workflow against the emulator
-//   ops alerts                               alerts published since the last read
+//   ops alerts                               run the alert router, then alerts published since the last read
+//   ops silence --service S|--kind K|--dedup-key D --for 2h --reason "..."   silence alerts for a while
+//   ops silences / ops unsilence <id>        list silences / end one now
 //   ops journal                              the action journal
 // Add --json to any command for machine-readable output.
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { addSilence, expireSilence, isActive, listSilences, type Silence } from '../functions/alert-router/silences.ts';
+import { systemClock } from '../functions/shared/clock.ts';
+import { documentClient } from '../functions/shared/dynamo.ts';
 import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
+import { eventSources } from '../local/event-sources.ts';
 import { localFunction } from '../local/lambda-host.ts';
 import { seed } from '../local/seed.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
@@ -26,16 +33,23 @@ Usage:
   ops invoke <function> --event <file|-> [--bundled]
                                           Run a function's handler against the emulator
   ops run <workflow> --input <file|->     Run a synthesized workflow against the emulator
-  ops alerts                              Print (and acknowledge) alerts published so far
+  ops alerts                              Run the alert router over raised alerts (waiting for group
+                                          windows), then print (and acknowledge) what was published
+  ops silence (--service S | --kind K | --dedup-key D) --for 2h --reason "..."
+                                          Silence matching alerts for a while (at most 7 days);
+                                          silenced alerts are not published and are journaled
+  ops silences                            List silences (active and recently ended)
+  ops unsilence <id>                      End a silence now
   ops journal [--limit N]                 Print the action journal, oldest first
   ops help                                This text
 
 Every command takes --json for machine-readable output and --verbose to show function logs.
-Functions: spot-interruption, spot-surge-step. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
+Functions: spot-interruption, spot-surge-step, alert-router. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
 Examples:
   ops emulator start && ops seed --instances 40 --spot-fraction 0.75
   ops invoke spot-interruption --event events/samples/aws/ec2-spot-instance-interruption-warning.json
   ops run spot-surge --input events/inputs/spot-surge.json
+  ops silence --service api --for 2h --reason "deploying a fix for the health check"
 `;
 
 type Flags = {
@@ -47,6 +61,11 @@ type Flags = {
   bundled?: boolean;
   limit?: string;
   help?: boolean;
+  service?: string;
+  kind?: string;
+  'dedup-key'?: string;
+  for?: string;
+  reason?: string;
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -61,6 +80,11 @@ async function main(argv: string[]): Promise<number> {
       input: { type: 'string' },
       bundled: { type: 'boolean' },
       limit: { type: 'string' },
+      service: { type: 'string' },
+      kind: { type: 'string' },
+      'dedup-key': { type: 'string' },
+      for: { type: 'string' },
+      reason: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean', short: 'v' },
     },
@@ -87,6 +111,12 @@ async function main(argv: string[]): Promise<number> {
       return run(rest[0], flags, out);
     case 'alerts':
       return alerts(out);
+    case 'silence':
+      return silence(flags, out);
+    case 'silences':
+      return silences(out);
+    case 'unsilence':
+      return unsilence(rest[0], out);
     case 'journal':
       return journal(flags, out);
     default:
@@ -203,7 +233,9 @@ function abbreviate(states: string[]): string {
 }
 
 async function alerts(out: Out): Promise<number> {
-  const { seed: world } = await loadLocalState();
+  const { stack, seed: world } = await loadLocalState();
+  // What Lambda would have done meanwhile: the alert router takes raised alerts off its queue.
+  await eventSources(stack).run();
   const all = [];
   for (const [severity, url] of Object.entries(world.alertQueues)) {
     for (const a of await takeAlerts(url)) all.push({ ...a, queue: severity });
@@ -217,6 +249,82 @@ async function alerts(out: Out): Promise<number> {
           )
           .join('\n');
   out(human, all);
+  return 0;
+}
+
+/** 90s, 15m, 2h, 1d -> milliseconds. */
+function parseDuration(text: string | undefined): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text?.trim() ?? '');
+  if (!match) throw new UsageError(`--for takes a duration such as 30m, 2h or 1d (got ${text ?? 'nothing'})`);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+async function alertsTable(): Promise<string> {
+  const { stack } = await loadLocalState();
+  const table = stack.outputs.AlertStateTableName;
+  if (!table) throw new Error('the deployed stack has no AlertStateTableName output');
+  return table;
+}
+
+async function silence(flags: Flags, out: Out): Promise<number> {
+  const matcher = {
+    ...(flags.service ? { service: flags.service } : {}),
+    ...(flags.kind ? { kind: flags.kind } : {}),
+    ...(flags['dedup-key'] ? { dedupKey: flags['dedup-key'] } : {}),
+  };
+  if (Object.keys(matcher).length === 0) {
+    throw new UsageError('ops silence needs --service S, --kind K or --dedup-key D');
+  }
+  const durationMs = parseDuration(flags.for);
+  if (!flags.reason?.trim()) throw new UsageError('ops silence needs --reason "why", for the next person');
+  const table = await alertsTable();
+  const created = await addSilence(documentClient(), table, systemClock, {
+    matcher,
+    durationMs,
+    reason: flags.reason,
+    createdBy: `ops-cli/${userInfo().username}`,
+  }).catch((error: Error) => {
+    throw error.name === 'InvalidInput' ? new UsageError(error.message) : error;
+  });
+  out(`${created.id}: silenced ${describeMatcher(created)} until ${created.endsAt} (${created.reason})`, created);
+  return 0;
+}
+
+function describeMatcher(s: Silence): string {
+  const m = s.matcher;
+  return [
+    m.service ? `service ${m.service}` : '',
+    m.kind ? `kind ${m.kind}` : '',
+    m.dedupKey ? `dedup key ${m.dedupKey}` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+}
+
+async function silences(out: Out): Promise<number> {
+  const table = await alertsTable();
+  const now = Date.now();
+  const all = (await listSilences(documentClient(), table)).map((s) => ({ ...s, active: isActive(s, now) }));
+  const human =
+    all.length === 0
+      ? 'no silences'
+      : all
+          .map(
+            (s) =>
+              `${s.id}  ${s.active ? 'active ' : 'ended  '} ${describeMatcher(s)} until ${s.endsAt}\n    ${s.reason} (${s.createdBy})`,
+          )
+          .join('\n');
+  out(human, all);
+  return 0;
+}
+
+async function unsilence(id: string | undefined, out: Out): Promise<number> {
+  if (!id) throw new UsageError('ops unsilence <id> (see ops silences)');
+  const table = await alertsTable();
+  const ended = await expireSilence(documentClient(), table, systemClock, id);
+  if (!ended) throw new UsageError(`no silence ${id} (see ops silences)`);
+  out(`${id}: ended`, { id, ended: true });
   return 0;
 }
 

@@ -6,12 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { ControlPlaneEnv } from '../functions/shared/env.ts';
-
-export type AlertTopicsEnv = Pick<
-  ControlPlaneEnv,
-  'ALERT_TOPIC_CRITICAL' | 'ALERT_TOPIC_WARNING' | 'ALERT_TOPIC_INFO'
->;
+import type { AlertTopicsEnv } from '../functions/alert-router/config.ts';
 
 /** Services that encrypt or decrypt with the key on our behalf. */
 const KEY_USER_SERVICES = ['sns.amazonaws.com', 'events.amazonaws.com', 'cloudwatch.amazonaws.com'];
@@ -76,7 +71,7 @@ export class AlertTopics extends Construct {
     for (const t of [this.critical, this.warning, this.info]) t.grantPublish(grantee);
   }
 
-  /** The topic-ARN keys of ControlPlaneEnvSchema. */
+  /** The topic-ARN keys of the alert router's environment (only the router publishes). */
   environment(): AlertTopicsEnv {
     return {
       ALERT_TOPIC_CRITICAL: this.critical.topicArn,

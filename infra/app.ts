@@ -7,11 +7,13 @@ import { App, Validations } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import { buildEnvironmentStacks, type EnvironmentStacks, managedClustersFor } from './app-stacks.ts';
+import { configuredEnvironments, type EnvironmentConfig, hasConfig, loadConfig, parseConfig } from './config.ts';
 import { ControlPlaneStack } from './control-plane-stack.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Until the typed per-environment config lands: the one web cluster with its spot and on-demand groups. */
+/** The control plane's clusters in environments without a config file (local, test). */
 export const DEFAULT_MANAGED_CLUSTERS: readonly ManagedCluster[] = [
   { name: 'web', rebalance: 'surge', spotAsg: 'web-spot', onDemandAsg: 'web-on-demand' },
 ];
@@ -20,8 +22,19 @@ export const DEFAULT_ENVIRONMENT_NAME = 'dev';
 export interface AppOptions {
   /** Cloud assembly directory; default $CDK_OUTDIR (set by the cdk CLI) or ./cdk.out. */
   readonly outdir?: string;
-  /** Default: context `environment` (`cdk synth -c environment=prod`), else "dev". */
+  /**
+   * One environment. Default: context `environment` (`cdk synth -c environment=prod`, comma
+   * separated for several), else every environment with a config/<name>.json (dev and prod).
+   */
   readonly environmentName?: string;
+  /** Several environments in one assembly (stack names carry the environment). */
+  readonly environmentNames?: readonly string[];
+  /**
+   * A config object instead of config/<environmentName>.json (tests use modified copies);
+   * parsed and validated exactly like the file.
+   */
+  readonly config?: unknown;
+  /** Overrides the control plane's clusters; default: from the config, or DEFAULT_MANAGED_CLUSTERS without one. */
   readonly managedClusters?: readonly ManagedCluster[];
   /** Override of dist/functions for the function bundles. */
   readonly assetRoot?: string;
@@ -29,26 +42,65 @@ export interface AppOptions {
 
 export const controlPlaneStackName = (environmentName: string) => `EcsOps-${environmentName}-ControlPlane`;
 
-/** The app and its stack, not yet synthesized (tests inspect the construct tree). */
-export function buildApp(options: AppOptions = {}): { app: App; stack: ControlPlaneStack } {
-  const app = new App({ outdir: options.outdir ?? process.env.CDK_OUTDIR ?? join(REPO_ROOT, 'cdk.out') });
-  const contextEnvironment: unknown = app.node.tryGetContext('environment');
-  const environmentName =
-    options.environmentName ??
-    (typeof contextEnvironment === 'string' ? contextEnvironment : DEFAULT_ENVIRONMENT_NAME);
+export interface BuiltEnvironment {
+  readonly name: string;
+  readonly controlPlane: ControlPlaneStack;
+  /** Absent for environments without a config file: only the control plane is built. */
+  readonly config?: EnvironmentConfig;
+  readonly stacks?: EnvironmentStacks;
+}
 
-  const stack = new ControlPlaneStack(app, controlPlaneStackName(environmentName), {
-    environmentName,
-    managedClusters: options.managedClusters ?? DEFAULT_MANAGED_CLUSTERS,
-    // Environment-agnostic unless the cdk CLI resolved an account and region.
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-    ...(options.assetRoot ? { assetRoot: options.assetRoot } : {}),
+/** The app and its stacks, not yet synthesized (tests inspect the construct tree). */
+export function buildApp(options: AppOptions = {}): {
+  app: App;
+  /** The control-plane stack of the first environment. */
+  stack: ControlPlaneStack;
+  environments: BuiltEnvironment[];
+} {
+  const app = new App({ outdir: options.outdir ?? process.env.CDK_OUTDIR ?? join(REPO_ROOT, 'cdk.out') });
+  const names = environmentNamesFor(app, options);
+  if (options.config !== undefined && names.length !== 1) {
+    throw new Error('buildApp: options.config needs exactly one environment (options.environmentName)');
+  }
+
+  const environments = names.map((environmentName): BuiltEnvironment => {
+    const config =
+      options.config !== undefined
+        ? parseConfig(options.config, `(config for ${environmentName})`)
+        : hasConfig(environmentName)
+          ? loadConfig(environmentName)
+          : undefined;
+    const controlPlane = new ControlPlaneStack(app, controlPlaneStackName(environmentName), {
+      environmentName,
+      managedClusters: options.managedClusters ?? (config ? managedClustersFor(config) : DEFAULT_MANAGED_CLUSTERS),
+      // A configured environment names its account and region; otherwise environment-agnostic
+      // unless the cdk CLI resolved an account and region.
+      env: config
+        ? { account: config.account, region: config.region }
+        : { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+      ...(options.assetRoot ? { assetRoot: options.assetRoot } : {}),
+    });
+    if (!config) return { name: environmentName, controlPlane };
+    return { name: environmentName, controlPlane, config, stacks: buildEnvironmentStacks(app, config, controlPlane) };
   });
 
   // cdk-nag 3 packs are policy-validation plugins (they replaced the v2 Aspects);
   // acknowledgements sit next to the constructs they concern, each with a reason.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-  return { app, stack };
+  const first = environments[0];
+  if (!first) throw new Error('buildApp: no environment to build');
+  return { app, stack: first.controlPlane, environments };
+}
+
+function environmentNamesFor(app: App, options: AppOptions): string[] {
+  if (options.environmentName) return [options.environmentName];
+  if (options.environmentNames && options.environmentNames.length > 0) return [...options.environmentNames];
+  const fromContext: unknown = app.node.tryGetContext('environment');
+  if (typeof fromContext === 'string' && fromContext.trim() !== '') {
+    return fromContext.split(',').map((n) => n.trim());
+  }
+  const configured = configuredEnvironments();
+  return configured.length > 0 ? configured : [DEFAULT_ENVIRONMENT_NAME];
 }
 
 export function synthesizeApp(options: AppOptions = {}): CloudAssembly {

@@ -1,9 +1,10 @@
 // The control plane: its state, its alert topics and the capabilities that operate the
 // web application's ECS stack. The stack only composes constructs; outputs are what the
 // ops CLI reads to find them.
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import { ALERTING_OUTPUTS, Alerting } from './alerting.ts';
 import { AlertTopics } from './alert-topics.ts';
 import { SPOT_INTERRUPTION_OUTPUTS, SpotInterruptionHandling } from './spot-interruption-handling.ts';
 import { StateTables } from './state-tables.ts';
@@ -14,11 +15,14 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly environmentName: string;
   /** Override of dist/functions for the function bundles (tests build into a temp dir). */
   readonly assetRoot?: string;
+  /** Alerts of one group inside this window become one message (default 30 s). */
+  readonly alertGroupWindow?: Duration;
 }
 
 /** Output keys (logical ids), shared with the ops CLI. */
 export const CONTROL_PLANE_OUTPUTS = {
   ...SPOT_INTERRUPTION_OUTPUTS,
+  ...ALERTING_OUTPUTS,
   journalTable: 'JournalTableName',
   locksTable: 'LocksTableName',
   idempotencyTable: 'IdempotencyTableName',
@@ -30,6 +34,7 @@ export const CONTROL_PLANE_OUTPUTS = {
 export class ControlPlaneStack extends Stack {
   readonly tables: StateTables;
   readonly topics: AlertTopics;
+  readonly alerting: Alerting;
   readonly spotInterruption: SpotInterruptionHandling;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
@@ -39,16 +44,24 @@ export class ControlPlaneStack extends Stack {
     });
     this.tables = new StateTables(this, 'State');
     this.topics = new AlertTopics(this, 'Alerts', { environmentName: props.environmentName });
+    this.alerting = new Alerting(this, 'Alerting', {
+      topics: this.topics,
+      tables: this.tables,
+      environmentName: props.environmentName,
+      ...(props.alertGroupWindow ? { groupWindow: props.alertGroupWindow } : {}),
+      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+    });
     this.spotInterruption = new SpotInterruptionHandling(this, 'SpotInterruption', {
       managedClusters: props.managedClusters,
       tables: this.tables,
       topics: this.topics,
+      alerting: this.alerting,
       environmentName: props.environmentName,
       ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
     });
 
     const O = CONTROL_PLANE_OUTPUTS;
-    // The spot capability writes its own outputs (queue, DLQs, state machine) under the same scheme.
+    // The spot and alerting capabilities write their own outputs (queues, DLQs, state machine, table).
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     output(O.journalTable, this.tables.journal.tableName, 'Action journal (audit) table');

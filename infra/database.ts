@@ -5,11 +5,14 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config.ts';
 import { MYSQL_PORT } from './network.ts';
+
+/** Logs exported to CloudWatch: audit (see server_audit_events), errors, slow queries. */
+const LOG_EXPORTS = ['audit', 'error', 'slowquery'] as const;
 
 export interface DatabaseProps {
   readonly clusterIdentifier: string;
@@ -79,12 +82,25 @@ export class Database extends Construct {
       iamAuthentication: true,
       backup: { retention: Duration.days(config.backupRetentionDays), preferredWindow: '02:00-03:00' },
       preferredMaintenanceWindow: 'sun:03:30-sun:04:30',
-      cloudwatchLogsExports: ['audit', 'error', 'slowquery'],
-      cloudwatchLogsRetention: props.logRetention,
+      cloudwatchLogsExports: [...LOG_EXPORTS],
       deletionProtection: config.deletionProtection,
       removalPolicy: config.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT,
       copyTagsToSnapshot: true,
       monitoringInterval: Duration.seconds(60),
+    });
+    // The export log groups are created here with retention (CDK's cloudwatchLogsRetention would deploy a
+    // function to set it); the cluster waits for them so RDS finds them instead of creating its own.
+    for (const exported of LOG_EXPORTS) {
+      const group = new logs.LogGroup(this, `${exported}Logs`, {
+        logGroupName: `/aws/rds/cluster/${props.clusterIdentifier}/${exported}`,
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      this.cluster.node.addDependency(group);
+    }
+    Validations.of(this.cluster).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+      reason: 'Enhanced monitoring requires this AWS-managed policy on its role (RDS documentation); it only writes to RDSOSMetrics.',
     });
     const cfnCluster = this.cluster.node.defaultChild as rds.CfnDBCluster;
     this.masterSecretArn = cfnCluster.attrMasterUserSecretSecretArn;

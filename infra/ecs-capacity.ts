@@ -95,11 +95,18 @@ export class EcsCapacity extends Construct {
         groupMetrics: [autoscaling.GroupMetrics.all()],
         defaultInstanceWarmup: Duration.seconds(60),
       });
-      Validations.of(asg).acknowledge({
-        id: 'AwsSolutions-AS3',
+      Validations.of(asg).acknowledge(
+        {
+          id: 'AwsSolutions-EC26',
+          reason:
+            'The launch template above encrypts the root volume (encrypted gp3); the rule cannot follow a mixed-instances launch template reference.',
+        },
+        {
+          id: 'AwsSolutions-AS3',
         reason:
           'Scaling events reach the control plane through EventBridge (Auto Scaling and ECS events), which journals and alerts; SNS notifications would duplicate them.',
-      });
+        },
+      );
       return asg;
     };
     this.spotGroup = group('SpotGroup', config.spot, true);
@@ -114,7 +121,6 @@ export class EcsCapacity extends Construct {
         targetCapacityPercent: config.targetCapacityPercent,
         enableManagedTerminationProtection: true,
         enableManagedDraining: true,
-        canContainersAccessInstanceRole: false,
       });
       this.cluster.addAsgCapacityProvider(created);
       return created;

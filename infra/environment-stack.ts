@@ -1,7 +1,7 @@
 // Base of the application stacks: the environment (account and region from the config),
 // tags, and CDK's recommended feature flags. The flags are set on these stacks only: the
 // control-plane stack keeps the behaviour its own tests pin down.
-import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CrossStackReferences, ReferenceStrength, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config.ts';
@@ -35,6 +35,9 @@ export class EnvironmentStack extends Stack {
       if (flag.startsWith('@aws-cdk/core:') && !CORE_FLAGS_FOR_STACKS.has(flag)) continue;
       this.node.setContext(flag, value);
     }
+    // Exports protect a producer from deletion while a consumer needs it; stacks that must not be
+    // locked (CloudFront's cross-region inputs, the control plane's topics) opt into weak references.
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
     Tags.of(this).add('ecs-ops:stack', id);
   }
 }

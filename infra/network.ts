@@ -71,19 +71,16 @@ export class Network extends Construct {
     // The ALB is internal: CloudFront's VPC origin and the VPC link both reach it from inside the VPC.
     for (const port of props.listenerPorts) {
       this.loadBalancerSecurityGroup.addIngressRule(
-        ec2.Peer.ipv4(this.vpc.vpcCidrBlock),
+        ec2.Peer.ipv4(props.cidr),
         ec2.Port.tcp(port),
         `Listener ${port} from inside the VPC (CloudFront VPC origin, VPC link)`,
       );
       this.vpcLinkSecurityGroup.addEgressRule(this.loadBalancerSecurityGroup, ec2.Port.tcp(port), `To listener ${port}`);
     }
     this.loadBalancerSecurityGroup.connections.allowTo(this.instanceSecurityGroup, EPHEMERAL_PORTS, 'ALB to tasks');
-    this.instanceSecurityGroup.connections.allowTo(
-      this.databaseSecurityGroup,
-      ec2.Port.tcp(MYSQL_PORT),
-      'Tasks to Aurora',
-    );
-    this.instanceSecurityGroup.connections.allowTo(this.cacheSecurityGroup, ec2.Port.tcp(REDIS_PORT), 'Tasks to Redis');
+    // Ingress only: the instances' outbound is open (image pulls, AWS APIs through the NAT gateways).
+    this.databaseSecurityGroup.addIngressRule(this.instanceSecurityGroup, ec2.Port.tcp(MYSQL_PORT), 'Tasks to Aurora');
+    this.cacheSecurityGroup.addIngressRule(this.instanceSecurityGroup, ec2.Port.tcp(REDIS_PORT), 'Tasks to Redis');
   }
 
   /** Subnets of the databases: no route to or from the internet. */

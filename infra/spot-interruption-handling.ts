@@ -14,6 +14,7 @@ import { spotInterruptionPatterns } from '../events/patterns.ts';
 import type { ManagedCluster, SpotInterruptionEnvInput } from '../functions/spot-interruption/config.ts';
 import type { SpotSurgeEnvInput } from '../functions/spot-surge-step/config.ts';
 import { SpotSurgeWorkflow } from '../workflows/spot-surge.ts';
+import type { Alerting } from './alerting.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import type { StateTables } from './state-tables.ts';
@@ -21,7 +22,10 @@ import type { StateTables } from './state-tables.ts';
 export interface SpotInterruptionHandlingProps {
   readonly managedClusters: readonly ManagedCluster[];
   readonly tables: StateTables;
+  /** Its key encrypts the queues (EventBridge must be able to use it). */
   readonly topics: AlertTopics;
+  /** Where the functions raise their alerts. */
+  readonly alerting: Alerting;
   /** OPS_ENVIRONMENT of the functions (shown in alerts). */
   readonly environmentName: string;
   /** Override of dist/functions for the bundles (tests). */
@@ -130,7 +134,7 @@ export class SpotInterruptionHandling extends Construct {
 
     const sharedEnv = {
       ...props.tables.environment(),
-      ...props.topics.environment(),
+      ...props.alerting.producerEnvironment(),
       OPS_ENVIRONMENT: props.environmentName,
       MANAGED_CLUSTERS: JSON.stringify(props.managedClusters),
     };
@@ -172,7 +176,7 @@ export class SpotInterruptionHandling extends Construct {
     for (const fn of [interruption, surgeStep]) {
       this.grantDrain(fn);
       props.tables.grantReadWrite(fn.function);
-      props.topics.grantPublish(fn.function);
+      props.alerting.grantRaise(fn.function);
       acknowledgeWildcardResources(
         fn.role,
         [`${props.tables.journal.tableArn}/index/*`],
@@ -183,11 +187,6 @@ export class SpotInterruptionHandling extends Construct {
         this.containerInstanceArns,
         'Container instance ids are only known at run time; scoped to the managed clusters (and ecs:cluster).',
       );
-      Validations.of(fn.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason:
-          'Publishing to the KMS-encrypted alert topics needs the GenerateDataKey family on that one key.',
-      });
     }
     // Only the interruption function replaces capacity; the surge step only watches ECS.
     this.grantDescribeAutoScalingGroups(interruption);

@@ -1,5 +1,5 @@
 // The control plane on the emulator: synthesize the real CDK app, deploy its template into the
-// emulator, and read back what it did (alerts, journal).
+// emulator, and read back what it did (alerts as subscribers received them, journal).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +30,31 @@ export async function synthControlPlane(environmentName = 'local'): Promise<Synt
   return { stackName: stack.stackName, template: stack.template as CfnTemplate };
 }
 
-export async function deployControlPlane(environmentName = 'local'): Promise<DeployedStack> {
+/**
+ * Local runs wait for alert group windows in real time (the flush is a delayed SQS message), so
+ * they compress the window as Wait states are compressed: 30 s in the template, 1 s here.
+ */
+export const LOCAL_ALERT_GROUP_WINDOW_SECONDS = 1;
+
+export interface LocalDeployOptions {
+  /** The alert router's ALERT_GROUP_WINDOW_SECONDS in this deployment (default 1). */
+  alertGroupWindowSeconds?: number;
+}
+
+export async function deployControlPlane(
+  environmentName = 'local',
+  opts: LocalDeployOptions = {},
+): Promise<DeployedStack> {
   const { stackName, template } = await synthControlPlane(environmentName);
-  return deployTemplate(stackName, template);
+  const stack = await deployTemplate(stackName, template);
+  setAlertGroupWindow(stack, opts.alertGroupWindowSeconds ?? LOCAL_ALERT_GROUP_WINDOW_SECONDS);
+  return stack;
+}
+
+/** Changes the deployed alert router's group window, as editing the function's environment would. */
+export function setAlertGroupWindow(stack: DeployedStack, seconds: number): void {
+  const router = stack.functions['alert-router'];
+  if (router) router.environment.ALERT_GROUP_WINDOW_SECONDS = String(seconds);
 }
 
 export interface ReceivedAlert {
@@ -40,6 +62,8 @@ export interface ReceivedAlert {
   subject: string;
   alert: Record<string, unknown>;
   attributes: Record<string, string>;
+  /** Size of the body this subscriber received. */
+  bytes: number;
 }
 
 /** Reads and removes every message on an alert queue (SNS envelope unwrapped). */
@@ -72,6 +96,7 @@ export async function takeAlerts(queueUrl: string): Promise<ReceivedAlert[]> {
         subject: envelope.Subject ?? '',
         alert,
         attributes,
+        bytes: Buffer.byteLength(envelope.Message ?? '', 'utf8'),
       });
     }
     await sqs.send(

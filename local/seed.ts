@@ -283,12 +283,12 @@ export async function subscribeAlertQueues(
 ): Promise<Seed['alertQueues']> {
   const sqs = awsClient(SQSClient);
   const sns = awsClient(SNSClient);
-  const env = Object.values(stack.functions)[0]?.environment ?? {};
+  // Only the alert router publishes, so only its environment names the topics.
+  const env = stack.functions['alert-router']?.environment ?? {};
   const out = {} as Seed['alertQueues'];
   for (const severity of SEVERITIES) {
     const topicArn = env[`ALERT_TOPIC_${severity.toUpperCase()}`];
-    if (!topicArn)
-      throw new Error(`stack has no ALERT_TOPIC_${severity.toUpperCase()} in its function environments`);
+    if (!topicArn) throw new Error(`stack has no ALERT_TOPIC_${severity.toUpperCase()} in the alert-router environment`);
     const q = await sqs.send(new CreateQueueCommand({ QueueName: `alerts-${severity}${suffix}` }));
     const url = q.QueueUrl as string;
     const attrs = await sqs.send(

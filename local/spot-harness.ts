@@ -1,16 +1,18 @@
 // Drives the spot capability the way AWS would: events are put on the emulator's event bus,
 // the deployed rules route them to the queue, and the queue's event source invokes the handler.
+// The handler raises alerts onto the alert queue, whose event source runs the alert router: one
+// process() runs every event source of the stack until all queues are quiet (local/event-sources.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import type { DeployedStack, EventSourceMapping } from './deploy.ts';
+import { emptyPollResult, eventSources } from './event-sources.ts';
 import { type LocalFunction, localFunction } from './lambda-host.ts';
 import { REPO_ROOT } from './python-env.ts';
-import { drainEventSource, type PollResult } from './sqs-event-source.ts';
+import type { PollResult } from './sqs-event-source.ts';
 
 export const SAMPLE_INSTANCE_ID = 'i-1234567890abcdef0';
 
@@ -71,24 +73,28 @@ export interface SpotHarness {
   fn: LocalFunction;
   /** Invocations so far, each with its SQS batch and what the handler returned. */
   invocations: { records: number; response: unknown }[];
-  /** Runs the event source until the queue is empty. */
+  /**
+   * Runs every event source of the stack until all queues are quiet (alerts included, group
+   * windows waited for); returns what the spot-interruption function's event source did.
+   */
   process(): Promise<PollResult>;
 }
 
 export async function spotHarness(
   stack: DeployedStack,
-  opts: { clock?: Clock; bundled?: boolean } = {},
+  opts: { clock?: Clock; bundled?: boolean; clocks?: Record<string, Clock> } = {},
 ): Promise<SpotHarness> {
   const fn = await localFunction(stack, 'spot-interruption', opts);
   const invocations: SpotHarness['invocations'] = [];
+  const sources = eventSources(stack, {
+    ...opts,
+    onInvoke: (name, event, response) => {
+      if (name === 'spot-interruption') invocations.push({ records: event.Records.length, response });
+    },
+  });
   return {
     fn,
     invocations,
-    process: () =>
-      drainEventSource(spotMapping(stack), async (event: SQSEvent) => {
-        const response = await fn.invoke(event);
-        invocations.push({ records: event.Records.length, response });
-        return response;
-      }),
+    process: async () => (await sources.run()).byFunction['spot-interruption'] ?? emptyPollResult(),
   };
 }

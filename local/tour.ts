@@ -1,7 +1,8 @@
 // `npm start`: the main job on the local emulator. Deploys the control plane from the
 // synthesized template, seeds a miniature stack, and plays a spot interruption storm
-// through the real path (EventBridge rules -> SQS -> handler -> ECS, Auto Scaling, SNS,
-// DynamoDB), printing a timeline and what an operator would check next.
+// through the real path (EventBridge rules -> SQS -> handler -> ECS, Auto Scaling, DynamoDB;
+// alerts -> alert queue -> alert router -> SNS topics), printing a timeline and what an operator
+// would check next.
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -60,7 +61,7 @@ export async function runSpotStormTour(opts: TourOptions = {}): Promise<TourResu
     const stack = await deployControlPlane();
     tl.step(
       `control plane deployed from the synthesized CDK template (${stack.stackName})`,
-      `${Object.keys(stack.functions).length} functions, ${Object.keys(stack.stateMachines).length} workflow, ${stack.eventSourceMappings.length} queue event source, rules for: spot warning, rebalance recommendation, Fargate Spot task`,
+      `${Object.keys(stack.functions).length} functions, ${Object.keys(stack.stateMachines).length} workflow, ${stack.eventSourceMappings.length} queue event sources (${stack.eventSourceMappings.map((m) => m.functionName).join(', ')}), rules for: spot warning, rebalance recommendation, Fargate Spot task`,
     );
     const world = await seed(stack, { instances, spotFraction: 0.75 });
     const spot = world.containerInstances.filter((c) => c.spot);
@@ -168,6 +169,7 @@ export async function runSpotStormTour(opts: TourOptions = {}): Promise<TourResu
     tl.act('What an operator would check next');
     tl.note('npx ops journal            every decision, including "did nothing, because"');
     tl.note('npx ops alerts             alerts as subscribers received them (--json for the full body)');
+    tl.note('npx ops silence --service api --for 2h --reason "…"   pause alerts while you work on it');
     tl.note('npx ops emulator stop      when you are done');
     return {
       draining,

@@ -5,14 +5,15 @@ import { parseOrThrow } from './validation.ts';
 
 const nonEmpty = z.string().min(1);
 
-/** What every control-plane function needs: state tables and alert topics. */
+/**
+ * What every control-plane function needs: state tables and the alert queue. Producers raise
+ * alerts onto the queue; only the alert-router knows the topics (functions/alert-router/config.ts).
+ */
 export const ControlPlaneEnvSchema = z.object({
   JOURNAL_TABLE: nonEmpty,
   LOCKS_TABLE: nonEmpty,
   IDEMPOTENCY_TABLE: nonEmpty,
-  ALERT_TOPIC_CRITICAL: nonEmpty,
-  ALERT_TOPIC_WARNING: nonEmpty,
-  ALERT_TOPIC_INFO: nonEmpty,
+  ALERT_QUEUE_URL: nonEmpty,
   /** Free-form name of the deployment (dev, prod), shown in alerts. */
   OPS_ENVIRONMENT: z.string().default('local'),
 });

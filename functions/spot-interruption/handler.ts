@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { awsClient } from '../shared/clients.ts';
@@ -29,7 +29,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
         ecs: awsClient(ECSClient),
         autoscaling: awsClient(AutoScalingClient),
         sfn: awsClient(SFNClient),
-        sns: awsClient(SNSClient),
+        sqs: awsClient(SQSClient),
         db: documentClient(),
         clock,
         env,

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import { type Alert, publishAlert } from '../shared/alerts.ts';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { type Alert, consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
@@ -39,7 +39,8 @@ export interface SpotDeps {
   ecs: ECSClient;
   autoscaling: AutoScalingClient;
   sfn: SFNClient;
-  sns: SNSClient;
+  /** Alerts go onto the alert queue; the alert-router publishes them. */
+  sqs: SQSClient;
   db: Db;
   clock: Clock;
   env: SpotInterruptionEnv;
@@ -397,6 +398,7 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
   const toSurge = active.filter(
     (c) => c.intent === 'surge' && !c.episode.surgeStartedAt && !c.episode.drainedAt,
   );
+  let surgeExecutionArn: string | undefined;
   if (toSurge.length > 0) {
     const startedAt = iso(deps.clock.now());
     const subjects = toSurge.map((c) => c.where.instanceId).sort();
@@ -425,6 +427,7 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
       if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
     }
     if (executionArn) report.surgeExecutions.push(executionArn);
+    surgeExecutionArn = executionArn;
     for (const c of toSurge) {
       set(c.where.instanceId, { surgeStartedAt: startedAt });
       report.instances.push(outcome(c, 'surging', 'replacement capacity requested; drain follows'));
@@ -461,12 +464,16 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
   await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, journal);
   if (alertable.length > 0) {
     try {
-      await publishAlert(deps.sns, deps.env, buildAlert(deps, cluster, alertable, capacityNote));
+      await raiseAlert(
+        deps.sqs,
+        deps.env.ALERT_QUEUE_URL,
+        buildAlert(deps, cluster, alertable, capacityNote, surgeExecutionArn),
+      );
       report.alerts++;
       for (const c of alertable) set(c.where.instanceId, { alertedAt: iso(deps.clock.now()) });
     } catch (error) {
       // Not announced: retry the items so the alert is not lost (the actions themselves are recorded).
-      deps.log.error('Alert publish failed; items will be retried', { error: (error as Error).message });
+      deps.log.error('Raising the alert failed; items will be retried', { error: (error as Error).message });
       for (const c of alertable) for (const id of c.itemIds) failed.add(id);
     }
   }
@@ -527,7 +534,13 @@ function countBy(items: Claimed[], key: (c: Claimed) => string): Record<string, 
   return out;
 }
 
-function buildAlert(deps: SpotDeps, cluster: ManagedCluster, items: Claimed[], capacityNote: string): Alert {
+function buildAlert(
+  deps: SpotDeps,
+  cluster: ManagedCluster,
+  items: Claimed[],
+  capacityNote: string,
+  surgeExecutionArn: string | undefined,
+): Alert {
   const draining = items.filter((c) => c.intent === 'drain');
   const surging = items.filter((c) => c.intent === 'surge');
   const observed = items.filter((c) => c.intent === 'observe');
@@ -571,6 +584,7 @@ function buildAlert(deps: SpotDeps, cluster: ManagedCluster, items: Claimed[], c
       'availability zone': countBy(items, (c) => c.where.availabilityZone),
       'instance type': countBy(items, (c) => c.where.instanceType),
     },
+    links: consoleLinks(process.env.AWS_REGION, { cluster: cluster.name, executionArn: surgeExecutionArn }),
     at: iso(deps.clock.now()),
   };
 }
@@ -639,7 +653,7 @@ async function processTasks(
     }
     let alerted = false;
     try {
-      await publishAlert(deps.sns, deps.env, {
+      await raiseAlert(deps.sqs, deps.env.ALERT_QUEUE_URL, {
         severity: 'info',
         state: 'firing',
         kind: 'fargate-spot-interruption',
@@ -660,12 +674,13 @@ async function processTasks(
           .digest('hex')
           .slice(0, 16)}`,
         counts: { group: groups, 'availability zone': zones },
+        links: consoleLinks(process.env.AWS_REGION, { cluster }),
         at: iso(deps.clock.now()),
       });
       report.alerts++;
       alerted = true;
     } catch (error) {
-      deps.log.error('Alert publish failed; items will be retried', { error: (error as Error).message });
+      deps.log.error('Raising the alert failed; items will be retried', { error: (error as Error).message });
     }
     for (const { signal, episode } of list) {
       if (alerted) {

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
@@ -34,7 +34,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
     const state = await checkSurge(
       {
         ecs: awsClient(ECSClient),
-        sns: awsClient(SNSClient),
+        sqs: awsClient(SQSClient),
         db: documentClient(),
         clock,
         env,

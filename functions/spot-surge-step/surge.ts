@@ -1,7 +1,7 @@
 // Decisions of the surge workflow: have the replacements registered yet? Then drain the
 // at-risk instances that a warning has not drained already.
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import {
   DEFAULT_SURGE_MINUTES,
   MAX_SURGE_MINUTES,
@@ -10,7 +10,7 @@ import {
   type SpotSurgeState,
   SpotSurgeStateSchema,
 } from '../../events/spot-surge-input.ts';
-import { publishAlert } from '../shared/alerts.ts';
+import { consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
@@ -30,7 +30,8 @@ import type { SpotSurgeEnv } from './config.ts';
 
 export interface SurgeDeps {
   ecs: ECSClient;
-  sns: SNSClient;
+  /** Alerts go onto the alert queue; the alert-router publishes them. */
+  sqs: SQSClient;
   db: Db;
   clock: Clock;
   env: SpotSurgeEnv;
@@ -138,7 +139,7 @@ export async function checkSurge(deps: SurgeDeps, raw: unknown): Promise<SpotSur
   if (now >= Date.parse(state.deadline)) {
     const reason = `only ${registered} of ${state.replacements} replacement(s) registered by ${state.deadline}; instances left ACTIVE, a warning will still drain them`;
     await journalAll(deps, state, 'surge-expired', 'unchanged', reason);
-    await publishAlert(deps.sns, deps.env, {
+    await raiseAlert(deps.sqs, deps.env.ALERT_QUEUE_URL, {
       severity: 'warning',
       state: 'firing',
       kind: 'spot-surge-expired',
@@ -151,6 +152,7 @@ export async function checkSurge(deps: SurgeDeps, raw: unknown): Promise<SpotSur
       whatWeDid: 'Left the at-risk instances ACTIVE (draining without replacements would cut capacity).',
       nextSteps: ['Check the Auto Scaling group activity for launch failures (spot capacity, quotas, AMI).'],
       dedupKey: `spot-surge-expired/${state.cluster}/${state.startedAt}`,
+      links: consoleLinks(process.env.AWS_REGION, { cluster: state.cluster }),
       at: iso(now),
     });
     return { ...state, checks, registered, status: 'expired', note: reason };

@@ -14,14 +14,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { type BuiltFunction, buildFunctions } from '../../esbuild.config.mjs';
 import { spotInterruptionPatterns } from '../../events/patterns.ts';
+import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
+import { ControlPlaneEnvSchema } from '../../functions/shared/env.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/spot-interruption/config.ts';
 import { SpotSurgeEnvSchema } from '../../functions/spot-surge-step/config.ts';
 import { buildApp, DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
+import { ALERT_MAX_RECEIVE_COUNT, ALERT_ROUTER_BATCH, DEFAULT_GROUP_WINDOW } from '../../infra/alerting.ts';
 import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
 import { ensurePythonEnv } from '../../local/python-env.ts';
 
-const FUNCTION_NAMES = ['spot-interruption', 'spot-surge-step'];
+const FUNCTION_NAMES = ['alert-router', 'spot-interruption', 'spot-surge-step'];
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };
 type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Principal?: unknown };
@@ -52,11 +55,27 @@ afterAll(() => {
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
-/** The spot-interruption queue: the one queue with a redrive policy (DLQs have none). */
-function spotQueue(): [string, CfnResource] {
-  const queues = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties?.RedrivePolicy);
+/** A queue with a redrive policy (DLQs have none) whose logical id names its construct. */
+function queueWithRedrive(idPattern: RegExp): [string, CfnResource] {
+  const queues = ofType('AWS::SQS::Queue').filter(([id, q]) => q.Properties?.RedrivePolicy && idPattern.test(id));
   expect(queues).toHaveLength(1);
   return queues[0] as [string, CfnResource];
+}
+
+/** The spot-interruption queue (EventBridge rules -> spot-interruption). */
+const spotQueue = () => queueWithRedrive(/^SpotInterruption/);
+/** The alert queue (producers -> alert-router). */
+const alertQueue = () => queueWithRedrive(/^Alerting/);
+
+/** Identity-policy statements attached to a function's role. */
+function roleStatements(service: string): Statement[] {
+  const fn = functionByService(service);
+  const roleRef = JSON.stringify(fn.Properties?.Role);
+  const roleId = (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  expect(roleRef).toContain(roleId);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap(([, p]) => statementsOf(p, 'PolicyDocument'));
 }
 
 function functionByService(service: string): CfnResource {
@@ -174,7 +193,7 @@ describe('spot interruption events', () => {
   });
 
   it('consumes the queue in batches of 100 within 2 s, reporting item failures', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2); // spot-interruption, alert-router
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: SPOT_BATCH.batchSize,
       MaximumBatchingWindowInSeconds: SPOT_BATCH.maxBatchingWindow.toSeconds(),
@@ -218,6 +237,16 @@ describe('functions', () => {
         DEFAULT_MANAGED_CLUSTERS,
       );
     }
+    const router = AlertRouterEnvSchema.safeParse(withPlaceholders(envVariables(functionByService('alert-router'))));
+    expect(router.error?.issues ?? []).toEqual([]);
+    expect(router.data?.ALERT_GROUP_WINDOW_SECONDS).toBe(DEFAULT_GROUP_WINDOW.toSeconds());
+    // Producers know the alert queue and no topic; only the router knows the topics.
+    for (const service of ['spot-interruption', 'spot-surge-step']) {
+      const vars = envVariables(functionByService(service));
+      expect(vars.ALERT_QUEUE_URL, service).toEqual({ Ref: alertQueue()[0] });
+      expect(Object.keys(vars).filter((k) => k.startsWith('ALERT_TOPIC_')), service).toEqual([]);
+    }
+    expect(Object.keys(ControlPlaneEnvSchema.shape)).toContain('ALERT_QUEUE_URL');
     const interruption = envVariables(functionByService('spot-interruption'));
     expect(interruption.SURGE_STATE_MACHINE_ARN).toEqual({ Ref: expect.stringMatching(/SurgeWorkflow/) });
     expect(envVariables(functionByService('spot-surge-step'))).not.toHaveProperty('SURGE_STATE_MACHINE_ARN');
@@ -304,6 +333,68 @@ describe('permissions', () => {
     const [start] = withAction('states:StartExecution');
     expect(withAction('states:StartExecution')).toHaveLength(1);
     expect(start?.Resource).toEqual({ Ref: expect.stringMatching(/SurgeWorkflow/) });
+  });
+});
+
+describe('alerting', () => {
+  it('routes alerts through a KMS-encrypted queue that redrives to its own DLQ', () => {
+    const [queueId, queue] = alertQueue();
+    expect(queue.Properties?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^AlertingQueueDlq/), 'Arn'] },
+      maxReceiveCount: ALERT_MAX_RECEIVE_COUNT,
+    });
+    expect(queue.Properties?.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/AlertsKey/), 'Arn'] });
+    const dlqId = (queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string] } })
+      .deadLetterTargetArn['Fn::GetAtt'][0];
+    expect(resources[dlqId]?.Properties?.KmsMasterKeyId).toEqual(queue.Properties?.KmsMasterKeyId);
+    const timeout = functionByService('alert-router').Properties?.Timeout as number;
+    expect(queue.Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * timeout);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: ALERT_ROUTER_BATCH.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    });
+    // An alert that could not be published pages the critical topic directly.
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, a]) =>
+      JSON.stringify(a.Properties?.Dimensions).includes(dlqId),
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.[1].Properties?.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlertsCritical/) }]);
+  });
+
+  it('keeps router state in its own table: pk id, TTL expiresAt, point-in-time recovery', () => {
+    const tableName = envVariables(functionByService('alert-router')).ALERTS_TABLE as { Ref: string };
+    const table = resources[tableName.Ref];
+    expect(table?.Type).toBe('AWS::DynamoDB::Table');
+    expect(table?.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('lets producers only send to the alert queue, and only the router publish to the topics', () => {
+    const [queueId] = alertQueue();
+    for (const service of ['spot-interruption', 'spot-surge-step']) {
+      const statements = roleStatements(service);
+      const actions = statements.flatMap((s) => asArray(s.Action));
+      expect(actions.filter((a) => a.startsWith('sns:')), service).toEqual([]);
+      // Besides the alert queue, Lambda itself sends failed asynchronous invocations to the function's DLQ.
+      const send = statements
+        .filter((s) => asArray(s.Action).includes('sqs:SendMessage'))
+        .map((s) => JSON.stringify(s.Resource));
+      expect(send, service).toHaveLength(2);
+      expect(send, service).toContain(JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
+      expect(send.filter((r) => !r.includes(queueId)), service).toEqual([expect.stringMatching(/AsyncDlq/)]);
+    }
+    const router = roleStatements('alert-router');
+    const publish = router.filter((s) => asArray(s.Action).includes('sns:Publish'));
+    expect(publish).toHaveLength(1);
+    expect(asArray(publish[0]?.Resource as unknown[]).map((r) => JSON.stringify(r)).sort()).toEqual(
+      ['AlertsCritical', 'AlertsInfo', 'AlertsWarning'].map((t) => expect.stringContaining(t)),
+    );
+    const kms = router.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('kms:'));
+    expect(new Set(kms)).toEqual(new Set(['kms:Decrypt', 'kms:GenerateDataKey']));
   });
 });
 

@@ -73,6 +73,8 @@ describe('spot-surge workflow', () => {
     expect((result.output as { status: string }).status).toBe('expired');
     expect(clock.now() - started).toBeGreaterThanOrEqual(30 * 60_000 - 1000);
     expect((await statuses(view())).get(target.ec2InstanceId)).toBe('ACTIVE');
+    // The step raised its alert onto the alert queue; the router's event source publishes it.
+    await harness.process();
     const alerts = await takeAlerts(world.alertQueues.warning);
     expect(alerts.map((a) => a.alert.kind)).toEqual(['spot-surge-expired']);
     // The loop is bounded by the deadline: 30 minutes of 15-second polls.

@@ -1,0 +1,37 @@
+// Amazon Q Developer in chat applications (formerly AWS Chatbot) custom notification, written down
+// from "Custom notifications using Amazon Q Developer in chat applications", section "Event schema"
+// and "Parameter details" (docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html).
+// A message on a topic mapped to a chat channel that does not follow this schema is dropped
+// without an error, so the router's chat body is validated against it in tests.
+//
+// From the documentation: version (required, must be "1.0"), source (required, must be
+// "custom"), id (optional, unique event identifier), content.textType (optional, only
+// "client-markdown" is supported), content.title, content.description, content.nextSteps and
+// content.keywords (lists of strings), metadata.threadId (notifications with the same threadId
+// are threaded in the channel), metadata.summary, metadata.eventType, metadata.relatedResources
+// (list of strings) and metadata.additionalContext (string to string map).
+// The documentation gives no lengths; the router keeps every field short on its own.
+import { z } from 'zod';
+
+export const ChatNotificationSchema = z.strictObject({
+  version: z.literal('1.0'),
+  source: z.literal('custom'),
+  id: z.string().min(1).optional(),
+  content: z.strictObject({
+    textType: z.literal('client-markdown').optional(),
+    title: z.string().min(1).optional(),
+    description: z.string().min(1),
+    nextSteps: z.array(z.string()).optional(),
+    keywords: z.array(z.string()).optional(),
+  }),
+  metadata: z
+    .strictObject({
+      threadId: z.string().min(1).optional(),
+      summary: z.string().optional(),
+      eventType: z.string().optional(),
+      relatedResources: z.array(z.string()).optional(),
+      additionalContext: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+});
+export type ChatNotification = z.infer<typeof ChatNotificationSchema>;

@@ -1,0 +1,393 @@
+// Input of the blue-green-rollout workflow (console, `ops rollout`), the plan it normalizes to,
+// and the state the workflow carries from state to state. Defined once: the workflow's first
+// state, the CLI, the tests and the bench all parse with these schemas.
+import { z } from 'zod';
+
+/** Step Functions executions of this workflow time out after 8 days; a plan must fit in 7. */
+export const MAX_PLAN_SECONDS = 7 * 24 * 3600;
+const DAY = 24 * 3600;
+
+const Seconds = (max: number) => z.number().int('must be whole seconds').min(0).max(max);
+const Percent = z.number().int('must be a whole percent');
+
+export const StepSchema = z.object({
+  /** Percent of production traffic on green during this step. */
+  weight: Percent.min(1).max(100),
+  /** How long to hold this weight before analysing it. */
+  bakeSeconds: Seconds(DAY),
+});
+export type Step = z.infer<typeof StepSchema>;
+
+export const StrategySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('all-at-once') }),
+  z.object({
+    type: z.literal('canary'),
+    percent: Percent.min(1).max(99),
+    bakeSeconds: Seconds(DAY),
+  }),
+  z.object({
+    type: z.literal('linear'),
+    stepPercent: Percent.min(1).max(50),
+    intervalSeconds: Seconds(DAY),
+  }),
+  z.object({
+    type: z.literal('steps'),
+    steps: z
+      .array(StepSchema)
+      .min(1)
+      .max(20)
+      .superRefine((steps, ctx) => {
+        steps.forEach((step, i) => {
+          const previous = steps[i - 1];
+          if (previous && step.weight <= previous.weight) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'weight'],
+              message: `must be greater than the previous step's weight (${previous.weight})`,
+            });
+          }
+        });
+        const last = steps[steps.length - 1];
+        if (last && last.weight !== 100) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [steps.length - 1, 'weight'],
+            message: 'the last step must send 100% of traffic to green',
+          });
+        }
+      }),
+  }),
+]);
+export type Strategy = z.infer<typeof StrategySchema>;
+
+export const GateDecisionSchema = z.enum(['approve', 'reject']);
+
+export const BaselineSchema = z.object({
+  enabled: z.boolean().default(true),
+  /** One-sided Mann-Whitney U: green worse than blue when p < 1 - confidence. */
+  confidence: z.number().min(0.5).max(0.999).default(0.95),
+  /** Fewer per-period samples than this (green or blue) is "inconclusive", not a guess. */
+  minSamples: z.number().int().min(3).max(1440).default(5),
+  /** A significant difference smaller than this (green median vs blue median) still passes. */
+  tolerancePercent: z.number().min(0).max(1000).default(10),
+  metrics: z.array(z.enum(['errorRate', 'latency'])).min(1).default(['errorRate', 'latency']),
+  /** An inconclusive verdict pauses for a human; without an answer this happens. */
+  inconclusive: z
+    .object({
+      timeoutSeconds: Seconds(DAY).min(1).default(3600),
+      defaultAction: GateDecisionSchema.default('reject'),
+    })
+    .default({ timeoutSeconds: 3600, defaultAction: 'reject' }),
+});
+
+export const AnalysisSchema = z.object({
+  /** CloudWatch alarm names that must be OK after every bake. */
+  alarms: z.array(z.string().min(1).max(255)).max(100).default([]),
+  /** Highest share of green's requests answered with 5xx by its targets, 0..1 (0.01 = 1%). */
+  maxErrorRate: z.number().min(0).max(1).optional(),
+  /** Highest p95 of green's target response time, in milliseconds. */
+  maxP95LatencyMs: z.number().positive().optional(),
+  /** Green compared with blue on the same metrics over the bake window. */
+  baseline: BaselineSchema.optional(),
+  /** Metric period; ALB metrics have one-minute resolution. */
+  periodSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(3600)
+    .refine((s) => s % 60 === 0, 'must be a multiple of 60')
+    .default(60),
+});
+
+export const ApprovalSchema = z.preprocess(
+  // Console shorthand: "approval": "before-traffic".
+  (value) => (typeof value === 'string' ? { gate: value } : value),
+  z.object({
+    gate: z.enum(['none', 'before-traffic', 'before-finalize']).default('none'),
+    timeoutSeconds: Seconds(DAY).min(1).default(3600),
+    defaultAction: GateDecisionSchema.default('reject'),
+  }),
+);
+
+export const RolloutInputSchema = z
+  .object({
+    cluster: z.string().min(1).max(255),
+    service: z.string().min(1).max(255),
+    /** New image for the service's container; the task definition is copied with it. */
+    image: z.string().min(1).max(1024).optional(),
+    /** Or a registered task definition (family:revision or ARN), used as is. */
+    taskDefinition: z.string().min(1).max(1024).optional(),
+    /** The container that gets the image; default: the one behind the load balancer. */
+    container: z.string().min(1).max(255).optional(),
+    strategy: StrategySchema,
+    analysis: AnalysisSchema.default({ alarms: [], periodSeconds: 60 }),
+    approval: ApprovalSchema.default({ gate: 'none', timeoutSeconds: 3600, defaultAction: 'reject' }),
+    /** After promotion blue stays scaled up this long; `ops rollback` flips back within it. */
+    rollbackWindowSeconds: Seconds(DAY).default(900),
+    /** After the window blue is scaled to zero, and deleted this much later. */
+    terminationWaitSeconds: Seconds(DAY).default(300),
+    /** What a failure does: go back to blue, or stop where it is (e.g. after a schema migration). */
+    onFailure: z.enum(['rollback', 'freeze']).default('rollback'),
+    /** How long green may take to become steady with healthy targets. */
+    greenReadyTimeoutSeconds: Seconds(3600).min(30).default(600),
+    /** Who asked, for the journal (the CLI fills it in). */
+    requestedBy: z.string().min(1).max(255).optional(),
+  })
+  .superRefine((input, ctx) => {
+    if ((input.image === undefined) === (input.taskDefinition === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [input.image === undefined ? 'image' : 'taskDefinition'],
+        message: 'give exactly one of image or taskDefinition',
+      });
+    }
+  });
+export type RolloutInput = z.infer<typeof RolloutInputSchema>;
+export type RolloutInputDraft = z.input<typeof RolloutInputSchema>;
+
+/** The strategy as explicit steps, the last one at 100%. */
+export function stepsOf(strategy: Strategy): Step[] {
+  switch (strategy.type) {
+    case 'all-at-once':
+      return [{ weight: 100, bakeSeconds: 0 }];
+    case 'canary':
+      return [
+        { weight: strategy.percent, bakeSeconds: strategy.bakeSeconds },
+        { weight: 100, bakeSeconds: 0 },
+      ];
+    case 'linear': {
+      const steps: Step[] = [];
+      for (let w = strategy.stepPercent; w < 100; w += strategy.stepPercent)
+        steps.push({ weight: w, bakeSeconds: strategy.intervalSeconds });
+      steps.push({ weight: 100, bakeSeconds: 0 });
+      return steps;
+    }
+    case 'steps':
+      return strategy.steps;
+  }
+}
+
+/** The longest a plan can take: every bake, every gate to its timeout, window, termination wait. */
+export function planSeconds(input: RolloutInput): number {
+  const steps = stepsOf(input.strategy);
+  const bakes = steps.reduce((sum, s) => sum + s.bakeSeconds, 0);
+  const gates = input.approval.gate === 'none' ? 0 : input.approval.timeoutSeconds;
+  const inconclusive = input.analysis.baseline?.enabled
+    ? steps.length * input.analysis.baseline.inconclusive.timeoutSeconds
+    : 0;
+  return (
+    input.greenReadyTimeoutSeconds +
+    bakes +
+    gates +
+    inconclusive +
+    input.rollbackWindowSeconds +
+    input.terminationWaitSeconds
+  );
+}
+
+/**
+ * `ops rollout --strategy` shorthand: `all-at-once`, `canary:10:5m`, `linear:25:10m`,
+ * `steps:10@5m,50@10m,100@0`. Durations take s, m or h (plain numbers are seconds).
+ */
+export function parseStrategyShorthand(text: string): Strategy {
+  const [type, ...args] = text.split(':');
+  const seconds = (value: string | undefined, what: string): number => {
+    const m = /^(\d+)(s|m|h)?$/.exec(value ?? '');
+    if (!m) throw new Error(`${what}: expected a duration like 30s, 5m or 1h (got ${value ?? 'nothing'})`);
+    return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  };
+  const int = (value: string | undefined, what: string): number => {
+    if (!/^\d+$/.test(value ?? '')) throw new Error(`${what}: expected a whole number (got ${value ?? 'nothing'})`);
+    return Number(value);
+  };
+  switch (type) {
+    case 'all-at-once':
+      return { type: 'all-at-once' };
+    case 'canary':
+      return { type: 'canary', percent: int(args[0], 'canary percent'), bakeSeconds: seconds(args[1], 'canary bake') };
+    case 'linear':
+      return {
+        type: 'linear',
+        stepPercent: int(args[0], 'linear step percent'),
+        intervalSeconds: seconds(args[1], 'linear interval'),
+      };
+    case 'steps':
+      return {
+        type: 'steps',
+        steps: args
+          .join(':')
+          .split(',')
+          .map((part) => {
+            const [weight, bake] = part.split('@');
+            return { weight: int(weight, 'step weight'), bakeSeconds: seconds(bake ?? '0', 'step bake') };
+          }),
+      };
+    default:
+      throw new Error(
+        `unknown strategy "${type}": use all-at-once, canary:PERCENT:BAKE, linear:STEP:INTERVAL or steps:W@BAKE,...`,
+      );
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// The workflow's state: what the first state makes of the input, and what each step adds.
+
+export const RouteSchema = z.object({
+  /** The listener's default action, or one of its rules, forwards to blue and green. */
+  kind: z.enum(['listener', 'rule']),
+  arn: z.string(),
+  listenerArn: z.string(),
+});
+export type Route = z.infer<typeof RouteSchema>;
+
+export const TopologySchema = z.object({
+  loadBalancerArn: z.string(),
+  loadBalancerName: z.string(),
+  route: RouteSchema,
+  blueTargetGroupArn: z.string(),
+  greenTargetGroupArn: z.string(),
+  stickiness: z.object({ Enabled: z.boolean(), DurationSeconds: z.number().optional() }).optional(),
+});
+export type Topology = z.infer<typeof TopologySchema>;
+
+export const MetricNumbersSchema = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  errorRate: z.number().nullable(),
+  p95LatencyMs: z.number().nullable(),
+  /** Per-period samples the comparison used. */
+  errorRateSamples: z.array(z.number()),
+  latencySamples: z.array(z.number()),
+  /** `p95`, or `Maximum` where the data source returned no percentile (see the verdict's notes). */
+  latencyStatistic: z.string(),
+});
+export type MetricNumbers = z.infer<typeof MetricNumbersSchema>;
+
+export const ComparisonSchema = z.object({
+  metric: z.enum(['errorRate', 'latency']),
+  verdict: z.enum(['pass', 'fail', 'inconclusive']),
+  u: z.number().nullable(),
+  pValue: z.number().nullable(),
+  greenMedian: z.number().nullable(),
+  blueMedian: z.number().nullable(),
+  samples: z.object({ green: z.number(), blue: z.number() }),
+  note: z.string(),
+});
+export type Comparison = z.infer<typeof ComparisonSchema>;
+
+export const VerdictSchema = z.object({
+  verdict: z.enum(['pass', 'fail', 'inconclusive', 'aborted']),
+  step: z.number().int(),
+  weight: z.number(),
+  reasons: z.array(z.string()),
+  window: z.object({ start: z.string(), end: z.string() }),
+  alarms: z.array(z.object({ name: z.string(), state: z.string() })),
+  green: MetricNumbersSchema.optional(),
+  blue: MetricNumbersSchema.optional(),
+  comparisons: z.array(ComparisonSchema),
+  at: z.string(),
+});
+export type Verdict = z.infer<typeof VerdictSchema>;
+
+export const GateKindSchema = z.enum(['before-traffic', 'inconclusive', 'before-finalize']);
+export type GateKind = z.infer<typeof GateKindSchema>;
+
+export const GateAnswerSchema = z.object({
+  decision: z.enum(['approve', 'reject', 'abort', 'rollback']),
+  by: z.string().default('unknown'),
+  reason: z.string().optional(),
+  at: z.string().optional(),
+});
+export type GateAnswer = z.infer<typeof GateAnswerSchema>;
+
+export const StopSchema = z.object({
+  cause: z.enum([
+    'analysis',
+    'alarm',
+    'comparison',
+    'approval-rejected',
+    'approval-timeout',
+    'abort',
+    'operator-rollback',
+    'green-not-ready',
+    'error',
+  ]),
+  reason: z.string(),
+});
+export type Stop = z.infer<typeof StopSchema>;
+
+export const RolloutPlanSchema = z.object({
+  id: z.string(),
+  execution: z.string(),
+  cluster: z.string(),
+  service: z.string(),
+  image: z.string().optional(),
+  taskDefinition: z.string().optional(),
+  container: z.string(),
+  steps: z.array(StepSchema),
+  analysis: AnalysisSchema,
+  approval: z.object({
+    gate: z.enum(['none', 'before-traffic', 'before-finalize']),
+    timeoutSeconds: z.number(),
+    defaultAction: GateDecisionSchema,
+  }),
+  rollbackWindowSeconds: z.number(),
+  terminationWaitSeconds: z.number(),
+  onFailure: z.enum(['rollback', 'freeze']),
+  greenReadyTimeoutSeconds: z.number(),
+  requestedBy: z.string(),
+  startedAt: z.string(),
+  /** The longest the plan can take (planSeconds); the lease on the service covers it. */
+  maxSeconds: z.number(),
+});
+export type RolloutPlan = z.infer<typeof RolloutPlanSchema>;
+
+export const RolloutStateSchema = z.object({
+  rollout: RolloutPlanSchema,
+  topology: TopologySchema,
+  blue: z.object({
+    taskSetArn: z.string(),
+    taskDefinition: z.string(),
+    image: z.string().optional(),
+    desiredCount: z.number(),
+    loadBalancer: z.object({ containerName: z.string(), containerPort: z.number() }),
+  }),
+  green: z
+    .object({
+      taskSetArn: z.string().optional(),
+      taskDefinition: z.string().optional(),
+      status: z.enum(['creating', 'waiting', 'ready', 'failed']),
+      checks: z.number().int(),
+      readyBy: z.string(),
+      note: z.string().optional(),
+    })
+    .optional(),
+  progress: z.object({
+    /** Index of the step the listener is at (or is about to be set to). */
+    index: z.number().int(),
+    weight: z.number(),
+    bakeSeconds: z.number(),
+    bakeStartedAt: z.string().optional(),
+    last: z.boolean(),
+  }),
+  lease: z.object({ resource: z.string(), owner: z.string(), expiresAtMs: z.number() }).optional(),
+  verdict: VerdictSchema.optional(),
+  gate: z
+    .object({ kind: GateKindSchema, timeoutSeconds: z.number(), defaultAction: GateDecisionSchema })
+    .optional(),
+  answer: z.unknown().optional(),
+  gateTimeout: z.unknown().optional(),
+  outcome: z
+    .object({
+      decision: z.enum(['approve', 'reject', 'abort', 'rollback', 'finalize', 'revert']),
+      by: z.string(),
+      timedOut: z.boolean(),
+    })
+    .optional(),
+  stop: StopSchema.optional(),
+  /** What a Catch put here: { Error, Cause }. */
+  failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
+  /** What the rollback's own Catch put here when it gave up. */
+  rollbackError: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
+});
+export type RolloutState = z.infer<typeof RolloutStateSchema>;

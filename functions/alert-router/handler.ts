@@ -1,0 +1,42 @@
+// Alert queue -> this function -> SNS topics per severity. Producers raise alerts onto the queue;
+// the router silences, inhibits, deduplicates, groups and renders them (route-batch.ts).
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import { awsClient } from '../shared/clients.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { documentClient } from '../shared/dynamo.ts';
+import { parseEnv } from '../shared/env.ts';
+import { InvalidInputError } from '../shared/errors.ts';
+import { logger } from '../shared/logger.ts';
+import { batchResponse, toItems } from '../shared/sqs-batch.ts';
+import { type AlertRouterEnv, AlertRouterEnvSchema } from './config.ts';
+import { type RouteReport, routeAlertBatch } from './route-batch.ts';
+
+export function createHandler(options: { clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock;
+  return middy(async (event: unknown) => {
+    // Parsed per invocation (microseconds): local runs change the group window between invocations.
+    const env: AlertRouterEnv = parseEnv(AlertRouterEnvSchema);
+    const { items, fromSqs } = toItems(event);
+    const report: RouteReport = await routeAlertBatch(
+      { db: documentClient(), sqs: awsClient(SQSClient), sns: awsClient(SNSClient), clock, env, log: logger },
+      items,
+    );
+    logger.info('Alert batch routed', { report: summarize(report) });
+    if (fromSqs) return batchResponse(report.failedItemIds);
+    // Invoked directly: a rejected message is an error naming the field, not a quiet success.
+    const invalid = report.invalid[0];
+    if (invalid) throw new InvalidInputError(invalid.field, invalid.problem);
+    return report;
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+function summarize(r: RouteReport) {
+  const by: Record<string, number> = {};
+  for (const o of r.outcomes) by[o.result] = (by[o.result] ?? 0) + 1;
+  return { received: r.received, outcomes: by, sent: r.sent.length, failed: r.failedItemIds.length };
+}
+
+export const handler = createHandler();

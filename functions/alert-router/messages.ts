@@ -1,0 +1,22 @@
+// What the alert queue carries: alerts raised by producers (the Alert JSON itself), and the
+// router's own delayed flush messages, one per grouping window.
+import { z } from 'zod';
+import { type Alert, AlertSchema } from '../shared/alerts.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+
+export const FlushMessageSchema = z.object({
+  flush: z.object({ group: z.string().min(1), window: z.string().min(1) }),
+  /** The alert that opened the window: a flush that ends in the dead-letter queue still holds it. */
+  alert: AlertSchema,
+});
+export type FlushMessage = z.infer<typeof FlushMessageSchema>;
+
+export type QueueMessage = { type: 'alert'; alert: Alert } | { type: 'flush'; flush: FlushMessage };
+
+/** Parses one queue message body; a bad one is an InvalidInputError naming the field. */
+export function parseQueueMessage(body: unknown): QueueMessage {
+  if (body !== null && typeof body === 'object' && 'flush' in body) {
+    return { type: 'flush', flush: parseOrThrow(FlushMessageSchema, body) };
+  }
+  return { type: 'alert', alert: parseOrThrow(AlertSchema, body) };
+}

@@ -1,0 +1,532 @@
+// The alert router's decisions for one batch of alert-queue messages, in order:
+//   1. silenced (an active silence matches service, kind or dedup key): not sent, journaled;
+//   2. inhibited (a warning for a service while a critical for it fires): not sent, journaled;
+//   3. deduplicated (the same dedup key while firing): counted, sent again as a reminder only
+//      after ALERT_REMINDER_MINUTES;
+//   4. grouped (same severity, kind, service, cluster): the first alert of a group opens a window
+//      and schedules a delayed flush on this queue; later alerts only add to the window's counters;
+//      the flush sends one message for the window;
+//   5. resolved: ends the episode; when the group's last firing alert resolves, one `resolved` goes
+//      out at once (after the window's message if that is still pending).
+// A message whose publish fails is reported as failed: SQS retries it, then dead-letters it intact.
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Alert } from '../shared/alerts.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Db } from '../shared/dynamo.ts';
+import { ttlSeconds } from '../shared/dynamo.ts';
+import { InvalidInputError } from '../shared/errors.ts';
+import { type JournalEntry, writeJournal } from '../shared/journal.ts';
+import type { Log } from '../shared/logger.ts';
+import type { Item } from '../shared/sqs-batch.ts';
+import { type AlertRouterEnv, topicFor } from './config.ts';
+import { type Notification, type NotificationKind, renderForSns } from './formats.ts';
+import { type FlushMessage, parseQueueMessage, type QueueMessage } from './messages.ts';
+import { resolvedNotification, windowNotification } from './notifications.ts';
+import { findSilence, listSilences, type Silence } from './silences.ts';
+import {
+  addRepeatsToOpenWindow,
+  claimReminder,
+  clearPendingResolved,
+  closeWindow,
+  criticalFiring,
+  type EpisodeRecord,
+  episodeId,
+  type GroupRecord,
+  getItem,
+  getMany,
+  groupId,
+  groupKeyOf,
+  joinWindow,
+  markWindow,
+  newThreadId,
+  openEpisode,
+  type PendingResolved,
+  recordRepeats,
+  resolveEpisode,
+  type ServiceRecord,
+  serviceId,
+  type TimeSettings,
+  type WindowContribution,
+} from './state.ts';
+
+export interface RouterDeps {
+  db: Db;
+  sqs: SQSClient;
+  sns: SNSClient;
+  clock: Clock;
+  env: AlertRouterEnv;
+  log: Log;
+}
+
+export type RouteResult =
+  | 'grouped'
+  | 'repeat-suppressed'
+  | 'silenced'
+  | 'inhibited'
+  | 'resolved-sent'
+  | 'resolved-recorded'
+  | 'resolved-deferred'
+  | 'resolved-not-firing'
+  | 'flushed'
+  | 'flush-duplicate'
+  | 'failed';
+
+export interface RouteOutcome {
+  itemId: string;
+  result: RouteResult;
+  dedupKey?: string;
+  detail?: string;
+}
+
+export interface SentNotification {
+  kind: NotificationKind;
+  severity: Alert['severity'];
+  subject: string;
+  topicArn: string;
+  messageId?: string;
+  threadId: string;
+  bytes: number;
+  truncated: boolean;
+  /** Alerts the message stands for (a window's count; 1 for a single alert). */
+  alerts: number;
+}
+
+export interface RouteReport {
+  received: number;
+  invalid: { id: string; field: string; problem: string; message: string }[];
+  outcomes: RouteOutcome[];
+  sent: SentNotification[];
+  /** Items to hand back to SQS for a retry (and, after the last retry, the dead-letter queue). */
+  failedItemIds: string[];
+}
+
+const ACTOR = 'alert-router';
+
+export async function routeAlertBatch(deps: RouterDeps, items: readonly Item[]): Promise<RouteReport> {
+  const router = new BatchRouter(deps);
+  return router.run(items);
+}
+
+interface PendingContribution extends WindowContribution {
+  itemIds: string[];
+}
+
+class BatchRouter {
+  private readonly report: RouteReport = {
+    received: 0,
+    invalid: [],
+    outcomes: [],
+    sent: [],
+    failedItemIds: [],
+  };
+  private readonly failed = new Set<string>();
+  private readonly episodes = new Map<string, EpisodeRecord | undefined>();
+  /** Whether a critical alert fires for a service (inhibition), read once per batch and kept current. */
+  private readonly criticalByService = new Map<string, boolean>();
+  private readonly pending = new Map<string, PendingContribution>();
+  private readonly repeats = new Map<string, { count: number; itemIds: string[] }>();
+  private readonly journal: { entry: JournalEntry; itemId: string }[] = [];
+  private silences: Silence[] = [];
+  private readonly table: string;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.table = deps.env.ALERTS_TABLE;
+  }
+
+  private time(): TimeSettings & { windowSeconds: number } {
+    return {
+      now: this.deps.clock.now(),
+      episodeMs: this.deps.env.ALERT_EPISODE_HOURS * 3600_000,
+      windowSeconds: this.deps.env.ALERT_GROUP_WINDOW_SECONDS,
+    };
+  }
+
+  async run(items: readonly Item[]): Promise<RouteReport> {
+    this.report.received = items.length;
+    const parsed: { id: string; message: QueueMessage }[] = [];
+    for (const item of items) {
+      try {
+        parsed.push({ id: item.id, message: parseQueueMessage(item.body) });
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        this.deps.log.error('Rejected malformed alert-queue message', { itemId: item.id, error: error.message });
+        this.report.invalid.push({ id: item.id, field: error.field, problem: error.problem, message: error.message });
+        this.fail(item.id, error.message);
+      }
+    }
+    const alerts = parsed.flatMap((p) => (p.message.type === 'alert' ? [p.message.alert] : []));
+    if (alerts.length > 0) {
+      this.silences = await listSilences(this.deps.db, this.table);
+      const found = await getMany<EpisodeRecord>(
+        this.deps.db,
+        this.table,
+        alerts.map((a) => episodeId(a.dedupKey)),
+      );
+      for (const a of alerts) this.episodes.set(a.dedupKey, found.get(episodeId(a.dedupKey)));
+    }
+
+    for (const { id, message } of parsed) {
+      try {
+        if (message.type === 'flush') {
+          await this.commitGroup(message.flush.flush.group);
+          await this.flush(id, message.flush);
+        } else if (message.alert.state === 'resolved') {
+          await this.commitGroup(groupKeyOf(message.alert));
+          await this.resolve(id, message.alert);
+        } else {
+          await this.firing(id, message.alert);
+        }
+      } catch (error) {
+        this.deps.log.error('Alert-queue message failed; it will be retried', {
+          itemId: id,
+          error: (error as Error).message,
+        });
+        this.fail(id, (error as Error).message);
+      }
+    }
+    for (const groupKey of [...this.pending.keys()]) {
+      try {
+        await this.commitGroup(groupKey);
+      } catch {
+        // commitGroup reported its items as failed.
+      }
+    }
+    await this.commitRepeats();
+    await this.commitJournal();
+    this.report.failedItemIds = [...this.failed];
+    return this.report;
+  }
+
+  private fail(itemId: string, detail: string) {
+    this.failed.add(itemId);
+    this.report.outcomes.push({ itemId, result: 'failed', detail });
+  }
+
+  private outcome(itemId: string, result: RouteResult, alert?: Alert, detail?: string) {
+    this.report.outcomes.push({
+      itemId,
+      result,
+      ...(alert ? { dedupKey: alert.dedupKey } : {}),
+      ...(detail ? { detail } : {}),
+    });
+  }
+
+  private async firing(itemId: string, alert: Alert): Promise<void> {
+    const t = this.time();
+    const silence = findSilence(this.silences, alert, t.now);
+    if (silence) {
+      this.journalSuppressed(itemId, alert, 'silence-alert', `silenced by ${silence.id} until ${silence.endsAt}: ${silence.reason}`, { silence });
+      this.outcome(itemId, 'silenced', alert, silence.id);
+      return;
+    }
+    if (alert.severity === 'warning' && alert.service && (await this.criticalFires(alert, t))) {
+      this.journalSuppressed(
+        itemId,
+        alert,
+        'inhibit-alert',
+        `a critical alert for service ${alert.service} is firing; its warnings wait until it resolves`,
+      );
+      this.outcome(itemId, 'inhibited', alert);
+      return;
+    }
+
+    let episode = this.episodes.get(alert.dedupKey);
+    const live = episode !== undefined && episode.expiresAt > ttlSeconds(t.now);
+    if (episode && live && episode.lastMessageId === itemId) {
+      // A redelivery of the message that decided to send it: carry on where it failed.
+      this.contribute(itemId, alert, episode.lastDecision, episode.repeatsAtReminder ?? 0);
+      this.outcome(itemId, 'grouped', alert, `resumed ${episode.lastDecision}`);
+      return;
+    }
+    if (!live) {
+      const opened = await openEpisode(this.deps.db, this.table, t, alert, itemId, episode);
+      if (opened.result === 'opened') {
+        this.episodes.set(alert.dedupKey, opened.episode);
+        if (alert.severity === 'critical' && alert.service) {
+          this.criticalByService.set(serviceId(alert.cluster, alert.service), true);
+        }
+        this.contribute(itemId, alert, 'new', 0);
+        this.outcome(itemId, 'grouped', alert, 'new');
+        return;
+      }
+      // Someone opened it first (or this message did, before a failure): read what was decided.
+      episode = await getItem<EpisodeRecord>(this.deps.db, this.table, episodeId(alert.dedupKey));
+      this.episodes.set(alert.dedupKey, episode);
+      if (episode?.lastMessageId === itemId) {
+        this.contribute(itemId, alert, episode.lastDecision, episode.repeatsAtReminder ?? 0);
+        this.outcome(itemId, 'grouped', alert, `resumed ${episode.lastDecision}`);
+        return;
+      }
+      if (!episode) throw new Error(`episode ${alert.dedupKey} neither opened nor found; retrying`);
+    }
+    const current = episode as EpisodeRecord;
+    const reminderMs = this.deps.env.ALERT_REMINDER_MINUTES * 60_000;
+    if (t.now - current.lastSentAtMs >= reminderMs && (await claimReminder(this.deps.db, this.table, t, current, itemId))) {
+      const earlier = current.repeats + (this.repeats.get(alert.dedupKey)?.count ?? 0);
+      this.repeats.delete(alert.dedupKey);
+      this.episodes.set(alert.dedupKey, {
+        ...current,
+        lastSentAtMs: t.now,
+        lastSeenAtMs: t.now,
+        lastMessageId: itemId,
+        lastDecision: 'reminder',
+        repeatsAtReminder: earlier,
+        repeats: 0,
+      });
+      this.contribute(itemId, alert, 'reminder', earlier);
+      this.outcome(itemId, 'grouped', alert, 'reminder');
+      return;
+    }
+    const counted = this.repeats.get(alert.dedupKey) ?? { count: 0, itemIds: [] };
+    counted.count++;
+    counted.itemIds.push(itemId);
+    this.repeats.set(alert.dedupKey, counted);
+    // Still inside the window it was sent in: the window's message says how often it came.
+    if (t.now - current.lastSentAtMs < t.windowSeconds * 1000) this.contributeRepeat(itemId, current.groupKey);
+    this.outcome(
+      itemId,
+      'repeat-suppressed',
+      alert,
+      `sent ${Math.round((t.now - current.lastSentAtMs) / 1000)} s ago; next reminder after ${this.deps.env.ALERT_REMINDER_MINUTES} min`,
+    );
+  }
+
+  private async criticalFires(alert: Alert, t: TimeSettings): Promise<boolean> {
+    const key = serviceId(alert.cluster, alert.service as string);
+    let fires = this.criticalByService.get(key);
+    if (fires === undefined) {
+      fires = criticalFiring(await getItem<ServiceRecord>(this.deps.db, this.table, key), t);
+      this.criticalByService.set(key, fires);
+    }
+    return fires;
+  }
+
+  private contribution(itemId: string, groupKey: string): PendingContribution {
+    let entry = this.pending.get(groupKey);
+    if (!entry) {
+      entry = {
+        alerts: [],
+        newAlerts: 0,
+        reminders: 0,
+        repeats: 0,
+        earlierRepeats: 0,
+        firstMessageId: itemId,
+        itemIds: [],
+      };
+      this.pending.set(groupKey, entry);
+    }
+    return entry;
+  }
+
+  private contribute(itemId: string, alert: Alert, decision: 'new' | 'reminder', earlierRepeats: number) {
+    const entry = this.contribution(itemId, groupKeyOf(alert));
+    entry.alerts.push(alert);
+    if (decision === 'new') entry.newAlerts++;
+    else {
+      entry.reminders++;
+      entry.earlierRepeats += earlierRepeats;
+    }
+    entry.itemIds.push(itemId);
+  }
+
+  private contributeRepeat(itemId: string, groupKey: string) {
+    const entry = this.contribution(itemId, groupKey);
+    entry.repeats++;
+    entry.itemIds.push(itemId);
+  }
+
+  /** Writes what this batch added to a group's window, and schedules the window's flush once. */
+  private async commitGroup(groupKey: string): Promise<void> {
+    const entry = this.pending.get(groupKey);
+    if (!entry) return;
+    this.pending.delete(groupKey);
+    try {
+      if (entry.alerts.length === 0) {
+        await addRepeatsToOpenWindow(this.deps.db, this.table, groupKey, entry.repeats);
+        return;
+      }
+      const t = this.time();
+      const { window } = await joinWindow(this.deps.db, this.table, t, groupKey, entry);
+      if (window.flushQueued) return;
+      const openedAtMs = window.openedAtMs ?? t.now;
+      const remainingMs = t.windowSeconds * 1000 - (t.now - openedAtMs);
+      const flush: FlushMessage = {
+        flush: { group: groupKey, window: window.windowId },
+        alert: JSON.parse(window.first ?? JSON.stringify(entry.alerts[0])) as Alert,
+      };
+      await this.deps.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.deps.env.ALERT_QUEUE_URL,
+          MessageBody: JSON.stringify(flush),
+          DelaySeconds: Math.min(900, Math.max(0, Math.ceil(remainingMs / 1000))),
+        }),
+      );
+      await markWindow(this.deps.db, this.table, groupKey, window.windowId, { flushQueued: true });
+    } catch (error) {
+      this.deps.log.error('Adding alerts to their group window failed; they will be retried', {
+        groupKey,
+        error: (error as Error).message,
+      });
+      for (const id of entry.itemIds) this.fail(id, (error as Error).message);
+      throw error;
+    }
+  }
+
+  private async commitRepeats(): Promise<void> {
+    const t = this.time();
+    for (const [dedupKey, { count, itemIds }] of this.repeats) {
+      try {
+        await recordRepeats(this.deps.db, this.table, t, dedupKey, count);
+      } catch (error) {
+        for (const id of itemIds) this.fail(id, (error as Error).message);
+      }
+    }
+  }
+
+  private journalSuppressed(
+    itemId: string,
+    alert: Alert,
+    action: 'silence-alert' | 'inhibit-alert',
+    reason: string,
+    details: Record<string, unknown> = {},
+  ) {
+    this.journal.push({
+      itemId,
+      entry: {
+        resource: `alert/${alert.dedupKey}`,
+        action,
+        outcome: 'unchanged',
+        reason,
+        trigger: { kind: 'alert', id: alert.dedupKey, source: alert.kind, at: alert.at },
+        actor: ACTOR,
+        details: {
+          severity: alert.severity,
+          state: alert.state,
+          title: alert.title,
+          ...(alert.service ? { service: alert.service } : {}),
+          ...(alert.cluster ? { cluster: alert.cluster } : {}),
+          ...details,
+        },
+      },
+    });
+  }
+
+  private async commitJournal(): Promise<void> {
+    if (this.journal.length === 0) return;
+    try {
+      await writeJournal(
+        this.deps.db,
+        this.deps.env.JOURNAL_TABLE,
+        this.deps.clock,
+        this.journal.map((j) => j.entry),
+      );
+    } catch (error) {
+      // Suppressed without evidence is not allowed: retry them.
+      for (const j of this.journal) this.fail(j.itemId, `journal: ${(error as Error).message}`);
+    }
+  }
+
+  private async resolve(itemId: string, alert: Alert): Promise<void> {
+    const t = this.time();
+    const groupKey = groupKeyOf(alert);
+    const episode = this.episodes.get(alert.dedupKey);
+    if (!episode || episode.expiresAt <= ttlSeconds(t.now)) {
+      // A redelivery of a resolve whose publish failed finds its notification waiting on the group.
+      const group = await getItem<GroupRecord>(this.deps.db, this.table, groupId(groupKey));
+      if (group?.pendingResolved?.messageId === itemId) {
+        await this.sendResolved(groupKey, group.pendingResolved);
+        this.outcome(itemId, 'resolved-sent', alert, 'resent');
+        return;
+      }
+      this.outcome(itemId, 'resolved-not-firing', alert, 'no firing episode for this dedup key');
+      return;
+    }
+    const result = await resolveEpisode(this.deps.db, this.table, t, alert, episode, itemId);
+    this.episodes.delete(alert.dedupKey);
+    if (episode.severity === 'critical' && episode.service) {
+      this.criticalByService.delete(serviceId(episode.cluster, episode.service));
+    }
+    switch (result.result) {
+      case 'not-firing':
+        this.outcome(itemId, 'resolved-not-firing', alert, 'resolved concurrently');
+        return;
+      case 'recorded':
+        this.outcome(itemId, 'resolved-recorded', alert, `${result.firing} other alert(s) of the group still firing`);
+        return;
+      case 'deferred':
+        this.outcome(itemId, 'resolved-deferred', alert, 'sent after the open window’s message');
+        return;
+      case 'resolved':
+        await this.sendResolved(groupKey, result.pending);
+        this.outcome(itemId, 'resolved-sent', alert);
+        return;
+    }
+  }
+
+  private async sendResolved(groupKey: string, pending: PendingResolved): Promise<void> {
+    await this.publish(resolvedNotification(pending, this.deps.env.OPS_ENVIRONMENT), pending.keys);
+    await clearPendingResolved(this.deps.db, this.table, groupKey, pending.messageId);
+  }
+
+  private async flush(itemId: string, message: FlushMessage): Promise<void> {
+    const t = this.time();
+    const { group, window } = message.flush;
+    const record = await closeWindow(this.deps.db, this.table, t.now, group, window);
+    if (record?.publishedAt && (!record.resolveAfter || record.resolvedPublishedAt)) {
+      this.outcome(itemId, 'flush-duplicate', message.alert, `already sent at ${record.publishedAt}`);
+      return;
+    }
+    if (!record?.publishedAt) {
+      const notification = windowNotification(record, message.alert, {
+        environment: this.deps.env.OPS_ENVIRONMENT,
+        windowSeconds: t.windowSeconds,
+        now: t.now,
+        fallbackThreadId: newThreadId(group, t.now),
+      });
+      const sent = await this.publish(notification, record?.alerts ?? 1);
+      if (record) {
+        await markWindow(this.deps.db, this.table, group, window, {
+          publishedAt: new Date(t.now).toISOString(),
+          ...(sent.messageId ? { messageId: sent.messageId } : {}),
+        });
+      }
+    }
+    if (record?.resolveAfter && !record.resolvedPublishedAt) {
+      await this.sendResolved(group, record.resolveAfter);
+      await markWindow(this.deps.db, this.table, group, window, {
+        resolvedPublishedAt: new Date(this.deps.clock.now()).toISOString(),
+      });
+    }
+    this.outcome(itemId, 'flushed', message.alert, `${record?.alerts ?? 1} alert(s)`);
+  }
+
+  private async publish(notification: Notification, alerts: number): Promise<SentNotification> {
+    const rendered = renderForSns(notification);
+    const topicArn = topicFor(this.deps.env, rendered.alert.severity);
+    // The SDK retries throttling and 5xx with backoff; what still fails fails the item (SQS retries it).
+    const out = await this.deps.sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: rendered.subject,
+        Message: rendered.message,
+        MessageStructure: 'json',
+        MessageAttributes: rendered.attributes,
+      }),
+    );
+    const sent: SentNotification = {
+      kind: notification.kind,
+      severity: rendered.alert.severity,
+      subject: rendered.subject,
+      topicArn,
+      ...(out.MessageId ? { messageId: out.MessageId } : {}),
+      threadId: notification.threadId,
+      bytes: rendered.bytes,
+      truncated: rendered.truncated,
+      alerts,
+    };
+    this.report.sent.push(sent);
+    this.deps.log.info('Notification sent', { ...sent });
+    return sent;
+  }
+}

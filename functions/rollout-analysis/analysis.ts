@@ -1,0 +1,179 @@
+// The verdict on one bake: configured alarms must be OK; green's 5xx rate and p95 latency must
+// be within the thresholds; and, when the baseline comparison is on, green must not be worse than
+// blue over the same window (one-sided Mann-Whitney U per metric). Too few samples to tell is
+// "inconclusive", which pauses the rollout for a human instead of guessing.
+import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import type { Comparison, RolloutState, Stop, Verdict } from '../../events/rollout-input.ts';
+import { iso } from '../shared/clock.ts';
+import { describeVerdict, type EvidenceDeps, journal } from '../rollout-step/notify.ts';
+import { getRolloutRecord, updateRolloutRecord } from '../rollout-step/record.ts';
+import type { RolloutEnv } from '../rollout-step/config.ts';
+import { mannWhitneyGreater, median } from './mann-whitney.ts';
+import { readTargetGroupMetrics } from './metrics.ts';
+
+export interface AnalysisDeps extends EvidenceDeps {
+  cloudwatch: CloudWatchClient;
+  env: RolloutEnv;
+}
+
+/** Differences smaller than these never fail a comparison, whatever the p-value. */
+const ABSOLUTE_FLOOR = { errorRate: 0.001, latency: 1 } as const;
+
+export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const { analysis } = plan;
+  const end = deps.clock.now();
+  const start = Date.parse(state.progress.bakeStartedAt ?? iso(end));
+  const base = {
+    step: state.progress.index,
+    weight: state.progress.weight,
+    window: { start: iso(start), end: iso(end) },
+    at: iso(end),
+  };
+
+  const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+  const abort = record?.execution === plan.execution ? record.abortRequested : undefined;
+  if (abort) {
+    const verdict: Verdict = { ...base, verdict: 'aborted', reasons: [`aborted by ${abort.by}`], alarms: [], comparisons: [] };
+    return finish(deps, state, verdict, { cause: 'abort', reason: `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` });
+  }
+
+  const reasons: string[] = [];
+  let cause: Stop['cause'] | undefined;
+  const alarms = await alarmStates(deps.cloudwatch, analysis.alarms);
+  for (const a of alarms.filter((x) => x.state !== 'OK')) {
+    reasons.push(`alarm ${a.name} is ${a.state}`);
+    cause ??= 'alarm';
+  }
+
+  const comparisons: Comparison[] = [];
+  let green: Verdict['green'];
+  let blue: Verdict['blue'];
+  const measurable = end - start >= analysis.periodSeconds * 1000;
+  if (measurable) {
+    const metrics = await readTargetGroupMetrics(
+      deps.cloudwatch,
+      state.topology.loadBalancerArn,
+      { green: state.topology.greenTargetGroupArn, blue: state.topology.blueTargetGroupArn },
+      { start: new Date(start), end: new Date(end), periodSeconds: analysis.periodSeconds },
+    );
+    green = metrics.green;
+    blue = metrics.blue;
+    if (analysis.maxErrorRate !== undefined && green.errorRate !== null && green.errorRate > analysis.maxErrorRate) {
+      reasons.push(
+        `green 5xx rate ${(green.errorRate * 100).toFixed(2)}% (${green.errors} of ${green.requests} requests) is above the maximum ${(analysis.maxErrorRate * 100).toFixed(2)}%`,
+      );
+      cause ??= 'analysis';
+    }
+    if (analysis.maxP95LatencyMs !== undefined && green.p95LatencyMs !== null && green.p95LatencyMs > analysis.maxP95LatencyMs) {
+      reasons.push(`green p95 latency ${Math.round(green.p95LatencyMs)} ms is above the maximum ${analysis.maxP95LatencyMs} ms`);
+      cause ??= 'analysis';
+    }
+    const baseline = analysis.baseline;
+    // At 100% green blue serves nothing: there is no baseline left to compare with.
+    if (baseline?.enabled && state.progress.weight < 100) {
+      for (const metric of baseline.metrics) {
+        const c = compare(
+          metric,
+          metric === 'errorRate' ? green.errorRateSamples : green.latencySamples,
+          metric === 'errorRate' ? blue.errorRateSamples : blue.latencySamples,
+          baseline,
+        );
+        comparisons.push(c);
+        if (c.verdict === 'fail') {
+          reasons.push(`green ${metric} is worse than blue's: ${c.note}`);
+          cause ??= 'comparison';
+        }
+      }
+    }
+  }
+
+  const verdictName: Verdict['verdict'] =
+    reasons.length > 0 ? 'fail' : comparisons.some((c) => c.verdict === 'inconclusive') ? 'inconclusive' : 'pass';
+  if (!measurable) reasons.push(`bake of ${Math.round((end - start) / 1000)}s is shorter than one metric period: only alarms checked`);
+  const verdict: Verdict = {
+    ...base,
+    verdict: verdictName,
+    reasons,
+    alarms,
+    ...(green ? { green } : {}),
+    ...(blue ? { blue } : {}),
+    comparisons,
+  };
+  const stop = verdictName === 'fail' ? { cause: cause ?? 'analysis', reason: reasons.join('; ') } : undefined;
+  return finish(deps, state, verdict, stop);
+}
+
+async function finish(deps: AnalysisDeps, state: RolloutState, verdict: Verdict, stop: Stop | undefined): Promise<RolloutState> {
+  const plan = state.rollout;
+  await updateRolloutRecord(
+    deps.db,
+    deps.env.IDEMPOTENCY_TABLE,
+    deps.clock,
+    { cluster: plan.cluster, service: plan.service, execution: plan.execution },
+    {
+      appendVerdict: { step: verdict.step, weight: verdict.weight, verdict: verdict.verdict, reasons: verdict.reasons, at: verdict.at },
+    },
+  );
+  await journal(deps, plan, 'analyse-step', 'unchanged', describeVerdict(verdict), { details: { verdict } });
+  const { stop: _previous, ...rest } = state;
+  return { ...rest, verdict, ...(stop ? { stop } : {}) };
+}
+
+export function compare(
+  metric: Comparison['metric'],
+  green: number[],
+  blue: number[],
+  baseline: { confidence: number; minSamples: number; tolerancePercent: number },
+): Comparison {
+  const samples = { green: green.length, blue: blue.length };
+  const greenMedian = median(green);
+  const blueMedian = median(blue);
+  if (green.length < baseline.minSamples || blue.length < baseline.minSamples) {
+    return {
+      metric,
+      verdict: 'inconclusive',
+      u: null,
+      pValue: null,
+      greenMedian,
+      blueMedian,
+      samples,
+      note: `only ${green.length} green and ${blue.length} blue samples; at least ${baseline.minSamples} each are needed`,
+    };
+  }
+  const test = mannWhitneyGreater(green, blue);
+  const alpha = 1 - baseline.confidence;
+  const difference = (greenMedian ?? 0) - (blueMedian ?? 0);
+  const tolerated = Math.max(((blueMedian ?? 0) * baseline.tolerancePercent) / 100, ABSOLUTE_FLOOR[metric]);
+  const significant = test.pValue < alpha;
+  const fail = significant && difference > tolerated;
+  const unit = (x: number | null) =>
+    x === null ? 'n/a' : metric === 'errorRate' ? `${(x * 100).toFixed(2)}%` : `${Math.round(x)} ms`;
+  return {
+    metric,
+    verdict: fail ? 'fail' : 'pass',
+    u: test.u,
+    pValue: test.pValue,
+    greenMedian,
+    blueMedian,
+    samples,
+    note: `median green ${unit(greenMedian)} vs blue ${unit(blueMedian)}; p=${test.pValue.toPrecision(3)} (${test.method}, ${significant ? 'significant' : 'not significant'} at ${baseline.confidence})${significant && !fail ? `, within the tolerance of ${unit(tolerated)}` : ''}`,
+  };
+}
+
+async function alarmStates(cloudwatch: CloudWatchClient, names: readonly string[]) {
+  if (names.length === 0) return [];
+  const states = new Map<string, string>();
+  let nextToken: string | undefined;
+  do {
+    const out = await cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: [...names], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken: nextToken }),
+    );
+    for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
+      if (a.AlarmName) states.set(a.AlarmName, a.StateValue ?? 'UNKNOWN');
+    }
+    nextToken = out.NextToken;
+  } while (nextToken);
+  // An alarm deleted since the rollout started cannot vouch for anything.
+  return names.map((name) => ({ name, state: states.get(name) ?? 'MISSING' }));
+}

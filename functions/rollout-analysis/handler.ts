@@ -1,0 +1,48 @@
+// The analysis step of the blue-green-rollout workflow: the verdict on one bake.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { type RolloutEnv, RolloutEnvSchema } from '../rollout-step/config.ts';
+import { parseState } from '../rollout-step/steps.ts';
+import { awsClient } from '../shared/clients.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { documentClient } from '../shared/dynamo.ts';
+import { parseEnv } from '../shared/env.ts';
+import { logger } from '../shared/logger.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+import { analyseStep } from './analysis.ts';
+
+const RequestSchema = z.object({ action: z.literal('analyse'), state: z.unknown() });
+
+let env: RolloutEnv | undefined;
+
+export function createHandler(options: { clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock;
+  return middy(async (event: unknown) => {
+    const request = parseOrThrow(RequestSchema, event);
+    env ??= parseEnv(RolloutEnvSchema);
+    const state = parseState(request.state);
+    const next = await analyseStep(
+      {
+        cloudwatch: awsClient(CloudWatchClient),
+        sqs: () => awsClient(SQSClient),
+        db: documentClient(),
+        clock,
+        env,
+      },
+      state,
+    );
+    logger.info('Step analysed', {
+      rollout: state.rollout.id,
+      step: state.progress.index,
+      weight: state.progress.weight,
+      verdict: next.verdict?.verdict,
+      reasons: next.verdict?.reasons,
+    });
+    return next;
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+export const handler = createHandler();

@@ -1,0 +1,19 @@
+// Configuration of the rollout functions (rollout-step, rollout-analysis), defined once for
+// infra, handlers and tests.
+import { z } from 'zod';
+import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
+
+/** A service the control plane may roll out, and the load balancer it may re-weigh for it. */
+export const ManagedServiceSchema = z.object({
+  cluster: z.string().min(1),
+  service: z.string().min(1),
+  /** Name of the ALB whose listener forwards to the service's blue and green target groups. */
+  loadBalancerName: z.string().min(1),
+});
+export type ManagedService = z.infer<typeof ManagedServiceSchema>;
+
+export const RolloutEnvSchema = ControlPlaneEnvSchema.extend({
+  MANAGED_SERVICES: jsonEnv(z.array(ManagedServiceSchema).min(1)),
+});
+export type RolloutEnv = z.infer<typeof RolloutEnvSchema>;
+export type RolloutEnvInput = z.input<typeof RolloutEnvSchema>;

@@ -1,0 +1,117 @@
+// The decision steps of the blue-green-rollout workflow: one function, one action per task.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { awsClient } from '../shared/clients.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { documentClient } from '../shared/dynamo.ts';
+import { parseEnv } from '../shared/env.ts';
+import { InvalidInputError } from '../shared/errors.ts';
+import { logger } from '../shared/logger.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+import { type RolloutEnv, RolloutEnvSchema } from './config.ts';
+import * as steps from './steps.ts';
+
+/** The actions a Lambda task of the workflow asks for (workflows/blue-green-rollout.ts). */
+export const ROLLOUT_STEP_ACTIONS = [
+  'validate',
+  'lock',
+  'prepare',
+  'green-status',
+  'shift',
+  'open-gate',
+  'close-gate',
+  'promote',
+  'open-window',
+  'close-window',
+  'finish',
+  'restore-blue',
+  'remove-green',
+  'rolled-back',
+  'freeze',
+  'rollback-failed',
+] as const;
+export type RolloutStepAction = (typeof ROLLOUT_STEP_ACTIONS)[number];
+
+const RequestSchema = z.object({
+  action: z.enum(ROLLOUT_STEP_ACTIONS),
+  /** validate: the console input and the execution ($$.Execution.Id and .Name). */
+  input: z.unknown().optional(),
+  execution: z.object({ id: z.string().min(1), name: z.string().min(1) }).optional(),
+  /** Every other action: the workflow state. */
+  state: z.unknown().optional(),
+  /** open-gate and open-window: the task token the gate waits on. */
+  token: z.string().min(1).optional(),
+});
+
+let env: RolloutEnv | undefined;
+
+export function createHandler(options: { clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock;
+  return middy(async (event: unknown): Promise<unknown> => {
+    const request = parseOrThrow(RequestSchema, event);
+    env ??= parseEnv(RolloutEnvSchema);
+    const deps: steps.StepDeps = {
+      ecs: awsClient(ECSClient),
+      elb: awsClient(ElasticLoadBalancingV2Client),
+      cloudwatch: () => awsClient(CloudWatchClient),
+      sqs: () => awsClient(SQSClient),
+      db: documentClient(),
+      clock,
+      env,
+    };
+    if (request.action === 'validate') {
+      if (!request.execution) throw new InvalidInputError('execution', 'is required for validate');
+      return steps.validate(deps, request.input, request.execution);
+    }
+    const state = steps.parseState(request.state);
+    const token = () => {
+      if (!request.token) throw new InvalidInputError('token', `is required for ${request.action}`);
+      return request.token;
+    };
+    logger.info('Rollout step', {
+      action: request.action,
+      rollout: state.rollout.id,
+      step: state.progress.index,
+      weight: state.progress.weight,
+    });
+    switch (request.action) {
+      case 'open-gate':
+        return steps.openGate(deps, state, token());
+      case 'open-window':
+        return steps.openWindow(deps, state, token());
+      case 'lock':
+        return steps.lock(deps, state);
+      case 'prepare':
+        return steps.prepare(deps, state);
+      case 'green-status':
+        return steps.greenStatus(deps, state);
+      case 'shift':
+        return steps.shift(deps, state);
+      case 'close-gate':
+        return steps.closeGate(deps, state);
+      case 'promote':
+        return steps.promote(deps, state);
+      case 'close-window':
+        return steps.closeWindow(deps, state);
+      case 'finish':
+        return steps.finish(deps, state);
+      case 'restore-blue':
+        return steps.restoreBlue(deps, state);
+      case 'remove-green':
+        return steps.removeGreenStep(deps, state);
+      case 'rolled-back':
+        return steps.rolledBack(deps, state);
+      case 'freeze':
+        return steps.freeze(deps, state);
+      case 'rollback-failed':
+        return steps.rollbackFailed(deps, state);
+    }
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+export const handler = createHandler();

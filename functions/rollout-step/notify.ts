@@ -1,0 +1,107 @@
+// Evidence of a rollout: one journal record per decision (resource `service/<cluster>/<service>`,
+// trigger = the execution), and alerts raised onto the alert queue for start, gates and end.
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { RolloutPlan, Verdict } from '../../events/rollout-input.ts';
+import { type Alert, consoleLinks, raiseAlert, type Severity } from '../shared/alerts.ts';
+import type { Clock } from '../shared/clock.ts';
+import { iso } from '../shared/clock.ts';
+import type { Db } from '../shared/dynamo.ts';
+import { type JournalEntry, type Outcome, writeJournal } from '../shared/journal.ts';
+import { serviceLockResource } from '../shared/service-lock.ts';
+
+export interface EvidenceDeps {
+  db: Db;
+  clock: Clock;
+  env: { JOURNAL_TABLE: string; ALERT_QUEUE_URL: string; OPS_ENVIRONMENT?: string };
+  /** Created on first use: most steps raise no alert. */
+  sqs: () => SQSClient;
+}
+
+export async function journal(
+  deps: EvidenceDeps,
+  plan: Pick<RolloutPlan, 'cluster' | 'service' | 'execution' | 'id' | 'startedAt' | 'requestedBy'>,
+  action: string,
+  outcome: Outcome,
+  reason: string,
+  extra: Pick<JournalEntry, 'before' | 'after' | 'details'> = {},
+): Promise<void> {
+  await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
+    {
+      resource: serviceLockResource(plan.cluster, plan.service),
+      action,
+      outcome,
+      reason,
+      trigger: { kind: 'blue-green-rollout', id: plan.execution, source: plan.requestedBy, at: plan.startedAt },
+      actor: `blue-green-rollout/${plan.id}`,
+      ...extra,
+      details: { execution: plan.execution, ...extra.details },
+    },
+  ]);
+}
+
+export async function alert(
+  deps: EvidenceDeps,
+  plan: Pick<RolloutPlan, 'cluster' | 'service' | 'execution' | 'id'>,
+  fields: {
+    severity: Severity;
+    kind: string;
+    title: string;
+    summary: string;
+    whatHappened: string;
+    whatWeDid: string;
+    nextSteps: string[];
+    resources?: string[];
+    state?: Alert['state'];
+  },
+): Promise<void> {
+  const env = deps.env.OPS_ENVIRONMENT ? `[${deps.env.OPS_ENVIRONMENT}] ` : '';
+  await raiseAlert(deps.sqs(), deps.env.ALERT_QUEUE_URL, {
+    severity: fields.severity,
+    state: fields.state ?? 'firing',
+    kind: fields.kind,
+    title: `${env}${fields.title}`,
+    summary: fields.summary,
+    cluster: plan.cluster,
+    service: plan.service,
+    resources: fields.resources ?? [plan.execution],
+    whatHappened: fields.whatHappened,
+    whatWeDid: fields.whatWeDid,
+    nextSteps: fields.nextSteps,
+    // One episode per rollout and kind: repeats of a retried step collapse into one.
+    dedupKey: `${fields.kind}/${plan.cluster}/${plan.service}/${plan.id}`,
+    links: consoleLinks(process.env.AWS_REGION, {
+      cluster: plan.cluster,
+      service: plan.service,
+      executionArn: plan.execution,
+    }),
+    at: iso(deps.clock.now()),
+  });
+}
+
+const pct = (x: number | null | undefined, digits = 2) =>
+  x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(digits)}%`;
+const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${Math.round(x)} ms`);
+
+/** A verdict's numbers in one line: what a human needs to judge it. */
+export function describeVerdict(verdict: Verdict): string {
+  const parts = [`step ${verdict.step + 1} at ${verdict.weight}% green: ${verdict.verdict}`];
+  if (verdict.green) {
+    parts.push(
+      `green 5xx ${pct(verdict.green.errorRate)} (${verdict.green.errors} of ${verdict.green.requests} requests), p95 ${ms(verdict.green.p95LatencyMs)}`,
+    );
+  }
+  if (verdict.blue) {
+    parts.push(
+      `blue 5xx ${pct(verdict.blue.errorRate)} (${verdict.blue.errors} of ${verdict.blue.requests}), p95 ${ms(verdict.blue.p95LatencyMs)}`,
+    );
+  }
+  for (const c of verdict.comparisons) {
+    parts.push(
+      `${c.metric} vs blue: ${c.verdict}${c.pValue === null ? '' : ` (p=${c.pValue.toPrecision(3)}, U=${c.u})`}`,
+    );
+  }
+  const firing = verdict.alarms.filter((a) => a.state !== 'OK');
+  if (firing.length > 0) parts.push(`alarms: ${firing.map((a) => `${a.name}=${a.state}`).join(', ')}`);
+  if (verdict.reasons.length > 0) parts.push(`why: ${verdict.reasons.join('; ')}`);
+  return parts.join('; ');
+}

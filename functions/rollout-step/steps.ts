@@ -1,0 +1,705 @@
+// The decisions of the blue-green-rollout workflow, one function per Lambda task. Each takes the
+// workflow state and returns the next one; each is safe to repeat (the state machine retries
+// throttled calls), and each leaves a journal record of what it decided and why.
+import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { type ECSClient, UpdateServicePrimaryTaskSetCommand } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  GateAnswerSchema,
+  MAX_PLAN_SECONDS,
+  planSeconds,
+  type RolloutInput,
+  RolloutInputSchema,
+  type RolloutPlan,
+  type RolloutState,
+  RolloutStateSchema,
+  type Stop,
+  stepsOf,
+} from '../../events/rollout-input.ts';
+import { iso } from '../shared/clock.ts';
+import { InvalidInputError, OpsError } from '../shared/errors.ts';
+import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+import type { RolloutEnv } from './config.ts';
+import { alert, describeVerdict, type EvidenceDeps, journal } from './notify.ts';
+import { getRolloutRecord, putRolloutRecord, type RolloutPhase, updateRolloutRecord } from './record.ts';
+import {
+  checkCapacity,
+  containerImage,
+  createGreenTaskSet,
+  describeTaskDefinition,
+  describeTaskSets,
+  greenReadiness,
+  InsufficientCapacityError,
+  inspectService,
+  PreconditionFailedError,
+  registerWithImage,
+  removeGreen,
+} from './service.ts';
+import { readWeights, setWeights } from './traffic.ts';
+
+export interface StepDeps extends EvidenceDeps {
+  ecs: ECSClient;
+  elb: ElasticLoadBalancingV2Client;
+  /** Only validation reads alarms here (analysis has its own function). */
+  cloudwatch: () => CloudWatchClient;
+  env: RolloutEnv;
+}
+
+/** `ops abort` was asked for this rollout. */
+export class RolloutAbortedError extends OpsError {
+  override readonly name = 'RolloutAborted';
+}
+
+/** Extra time on the lease beyond the longest the plan can take. */
+const LEASE_MARGIN_SECONDS = 3600;
+
+export const parseState = (raw: unknown): RolloutState => parseOrThrow(RolloutStateSchema, raw, 'state');
+
+// ------------------------------------------------------------------------------------------
+// First state: validate the input against the schema and the live service; change nothing.
+
+export async function validate(
+  deps: StepDeps,
+  raw: unknown,
+  execution: { id: string; name: string },
+): Promise<RolloutState> {
+  const input: RolloutInput = parseOrThrow(RolloutInputSchema, raw, 'input');
+  const managed = deps.env.MANAGED_SERVICES.find((m) => m.cluster === input.cluster && m.service === input.service);
+  const known = deps.env.MANAGED_SERVICES.map((m) => `${m.cluster}/${m.service}`).join(', ');
+  if (!managed) {
+    const field = deps.env.MANAGED_SERVICES.some((m) => m.cluster === input.cluster) ? 'input.service' : 'input.cluster';
+    throw new InvalidInputError(
+      field,
+      `is not a service the control plane rolls out (managed: ${known})`,
+      field === 'input.service' ? input.service : input.cluster,
+    );
+  }
+  const view = await inspectService(deps.ecs, deps.elb, managed);
+  const blueTaskDefinition = await describeTaskDefinition(deps.ecs, view.primary.taskDefinition as string);
+  if (!blueTaskDefinition) throw new PreconditionFailedError(`blue's task definition ${view.primary.taskDefinition} is gone`);
+  const container = input.container ?? view.loadBalancer.containerName;
+  const containers = (blueTaskDefinition.containerDefinitions ?? []).map((c) => c.name);
+  if (!containers.includes(container)) {
+    throw new InvalidInputError('input.container', `is not a container of ${blueTaskDefinition.family} (containers: ${containers.join(', ')})`, container);
+  }
+  if (input.taskDefinition) {
+    const given = await describeTaskDefinition(deps.ecs, input.taskDefinition);
+    if (!given) throw new InvalidInputError('input.taskDefinition', 'is not a registered task definition', input.taskDefinition);
+    if (!given.containerDefinitions?.some((c) => c.name === view.loadBalancer.containerName)) {
+      throw new InvalidInputError(
+        'input.taskDefinition',
+        `has no container ${view.loadBalancer.containerName} (the one behind the load balancer)`,
+        input.taskDefinition,
+      );
+    }
+  }
+  await checkAlarmsExist(deps, input.analysis.alarms);
+  const maxSeconds = planSeconds(input);
+  if (maxSeconds > MAX_PLAN_SECONDS) {
+    throw new InvalidInputError(
+      'input',
+      `the plan can take ${Math.round(maxSeconds / 3600)} h (bakes, gate timeouts, window, termination wait); at most ${MAX_PLAN_SECONDS / 3600} h`,
+    );
+  }
+  const steps = stepsOf(input.strategy);
+  const plan: RolloutPlan = {
+    id: execution.name,
+    execution: execution.id,
+    cluster: input.cluster,
+    service: input.service,
+    ...(input.image ? { image: input.image } : {}),
+    ...(input.taskDefinition ? { taskDefinition: input.taskDefinition } : {}),
+    container,
+    steps,
+    analysis: input.analysis,
+    approval: input.approval,
+    rollbackWindowSeconds: input.rollbackWindowSeconds,
+    terminationWaitSeconds: input.terminationWaitSeconds,
+    onFailure: input.onFailure,
+    greenReadyTimeoutSeconds: input.greenReadyTimeoutSeconds,
+    requestedBy: input.requestedBy ?? 'console',
+    startedAt: iso(deps.clock.now()),
+    maxSeconds,
+  };
+  const blueImage = containerImage(blueTaskDefinition, container);
+  return {
+    rollout: plan,
+    topology: view.topology,
+    blue: {
+      taskSetArn: view.primary.taskSetArn as string,
+      taskDefinition: view.primary.taskDefinition as string,
+      ...(blueImage ? { image: blueImage } : {}),
+      desiredCount: view.service.desiredCount ?? 0,
+      loadBalancer: { containerName: view.loadBalancer.containerName, containerPort: view.loadBalancer.containerPort },
+    },
+    progress: { index: -1, weight: 0, bakeSeconds: 0, last: false },
+  };
+}
+
+async function checkAlarmsExist(deps: StepDeps, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  const found = new Set<string>();
+  let nextToken: string | undefined;
+  do {
+    const out = await deps
+      .cloudwatch()
+      .send(new DescribeAlarmsCommand({ AlarmNames: [...names], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken: nextToken }));
+    for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) if (a.AlarmName) found.add(a.AlarmName);
+    nextToken = out.NextToken;
+  } while (nextToken);
+  const missing = names.findIndex((n) => !found.has(n));
+  if (missing >= 0) throw new InvalidInputError(`input.analysis.alarms.${missing}`, 'is not a CloudWatch alarm', names[missing]);
+}
+
+// ------------------------------------------------------------------------------------------
+// Lock, then green.
+
+export async function lock(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const target = plan.image ?? plan.taskDefinition ?? '?';
+  const lease = await acquireServiceLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+    leaseMs: (plan.maxSeconds + LEASE_MARGIN_SECONDS) * 1000,
+    reason: `blue/green rollout ${plan.id} of ${target}`,
+  });
+  try {
+    await putRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, {
+      execution: plan.execution,
+      executionName: plan.id,
+      cluster: plan.cluster,
+      service: plan.service,
+      phase: 'starting',
+      weights: { blue: 100, green: 0 },
+      step: { index: -1, total: plan.steps.length },
+      plan: { weights: plan.steps.map((s) => s.weight), strategy: strategyText(plan) },
+      verdicts: [],
+      topology: state.topology,
+      blue: {
+        taskSetArn: state.blue.taskSetArn,
+        taskDefinition: state.blue.taskDefinition,
+        ...(state.blue.image ? { image: state.blue.image } : {}),
+      },
+      ...(plan.image ? { image: plan.image } : {}),
+      requestedBy: plan.requestedBy,
+      startedAt: plan.startedAt,
+    });
+    await journal(deps, plan, 'rollout-started', 'changed', `took the service lock; plan ${strategyText(plan)}`, {
+      before: { image: state.blue.image, taskDefinition: state.blue.taskDefinition },
+      after: { image: plan.image, taskDefinition: plan.taskDefinition },
+      details: { plan: plan.steps, analysis: plan.analysis, approval: plan.approval, onFailure: plan.onFailure },
+    });
+    await alert(deps, plan, {
+      severity: 'info',
+      kind: 'rollout-started',
+      title: `Rollout of ${plan.cluster}/${plan.service} started`,
+      summary: `${target} replaces ${state.blue.image ?? state.blue.taskDefinition}: ${strategyText(plan)}`,
+      whatHappened: `${plan.requestedBy} started a blue/green rollout (${plan.id}).`,
+      whatWeDid: 'Took the service lock; scaling and remediation leave the service alone until the rollout ends.',
+      nextSteps: [`ops abort ${plan.id} stops it and goes back to blue`],
+    });
+  } catch (error) {
+    await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { cluster: plan.cluster, service: plan.service, owner: plan.execution });
+    throw error;
+  }
+  return { ...state, lease: { resource: lease.resource, owner: lease.owner, expiresAtMs: lease.expiresAtMs } };
+}
+
+export function strategyText(plan: Pick<RolloutPlan, 'steps'>): string {
+  return plan.steps.map((s) => `${s.weight}%${s.bakeSeconds > 0 ? `/${s.bakeSeconds}s` : ''}`).join(' -> ');
+}
+
+export async function prepare(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const key = recordKey(plan);
+  await setPhase(deps, plan, 'preparing');
+  const sets = await describeTaskSets(deps.ecs, plan.cluster, plan.service);
+  const others = sets.filter((t) => t.taskSetArn !== state.blue.taskSetArn && t.externalId !== plan.id);
+  if (others.length > 0) {
+    throw new PreconditionFailedError(
+      `the service has ${others.length} task set(s) besides blue: ${others.map((t) => `${t.taskSetArn} (externalId ${t.externalId ?? '-'})`).join(', ')}; finish or remove them first`,
+    );
+  }
+  const weights = await readWeights(deps.elb, state.topology);
+  if (weights.green !== 0) {
+    throw new PreconditionFailedError(`the listener already sends ${weights.green}% to ${state.topology.greenTargetGroupArn}`);
+  }
+
+  const blueTd = await describeTaskDefinition(deps.ecs, state.blue.taskDefinition);
+  if (!blueTd) throw new PreconditionFailedError(`blue's task definition ${state.blue.taskDefinition} is gone`);
+  const like = sets.find((t) => t.taskSetArn === state.blue.taskSetArn);
+  if (!like) throw new PreconditionFailedError(`blue's task set ${state.blue.taskSetArn} is gone`);
+  let capacityNote = 'capacity is managed by the capacity provider strategy';
+  const usesCapacityProviders = (like.capacityProviderStrategy ?? []).length > 0;
+  if (!usesCapacityProviders && like.launchType === 'EC2') {
+    const capacity = await checkCapacity(deps.ecs, plan.cluster, blueTd, state.blue.desiredCount);
+    capacityNote = capacity.note;
+    if (capacity.fits < capacity.needed) throw new InsufficientCapacityError(`green does not fit: ${capacity.note}`);
+  }
+
+  const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+  let taskDefinition = plan.taskDefinition ?? (record?.execution === plan.execution ? record.green?.taskDefinition : undefined);
+  if (!taskDefinition) {
+    taskDefinition = await registerWithImage(deps.ecs, blueTd, plan.container, plan.image as string, plan.id);
+    await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key, {
+      set: { green: { taskDefinition, ...(plan.image ? { image: plan.image } : {}) } },
+    });
+  }
+  const green = await createGreenTaskSet(deps.ecs, {
+    cluster: plan.cluster,
+    service: plan.service,
+    rolloutId: plan.id,
+    taskDefinition,
+    targetGroupArn: state.topology.greenTargetGroupArn,
+    loadBalancer: state.blue.loadBalancer,
+    like,
+  });
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key, {
+    set: {
+      phase: 'waiting-for-green',
+      green: { taskSetArn: green.taskSetArn, taskDefinition, ...(plan.image ? { image: plan.image } : {}) },
+    },
+  });
+  await journal(deps, plan, 'create-green', 'changed', `green task set behind ${state.topology.greenTargetGroupArn} at ${state.blue.desiredCount} task(s); ${capacityNote}`, {
+    after: { taskSet: green.taskSetArn, taskDefinition },
+  });
+  return {
+    ...state,
+    green: {
+      taskSetArn: green.taskSetArn as string,
+      taskDefinition,
+      status: 'waiting',
+      checks: 0,
+      readyBy: iso(deps.clock.now() + plan.greenReadyTimeoutSeconds * 1000),
+    },
+  };
+}
+
+export async function greenStatus(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const green = state.green;
+  if (!green?.taskSetArn) throw new PreconditionFailedError('green was not created');
+  const aborted = await abortRequest(deps, plan);
+  if (aborted) {
+    return {
+      ...state,
+      green: { ...green, status: 'failed', note: 'aborted' },
+      stop: { cause: 'abort', reason: `aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}` },
+    };
+  }
+  const readiness = await greenReadiness(deps.ecs, deps.elb, {
+    cluster: plan.cluster,
+    service: plan.service,
+    taskSetArn: green.taskSetArn,
+    targetGroupArn: state.topology.greenTargetGroupArn,
+  });
+  const checks = green.checks + 1;
+  if (readiness.ready) {
+    await journal(deps, plan, 'green-ready', 'unchanged', `green is steady with healthy targets: ${readiness.note}`);
+    return { ...state, green: { ...green, status: 'ready', checks, note: readiness.note } };
+  }
+  if (deps.clock.now() >= Date.parse(green.readyBy)) {
+    const reason = `green was not ready by ${green.readyBy}: ${readiness.note}`;
+    await journal(deps, plan, 'green-not-ready', 'failed', reason);
+    return { ...state, green: { ...green, status: 'failed', checks, note: readiness.note }, stop: { cause: 'green-not-ready', reason } };
+  }
+  return { ...state, green: { ...green, status: 'waiting', checks, note: readiness.note } };
+}
+
+// ------------------------------------------------------------------------------------------
+// Traffic steps.
+
+export async function shift(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const index = state.progress.index + 1;
+  const step = plan.steps[index];
+  if (!step) throw new PreconditionFailedError(`no step ${index + 1} in a plan of ${plan.steps.length}`);
+  const aborted = await abortRequest(deps, plan);
+  if (aborted) throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
+  const before = { blue: 100 - state.progress.weight, green: state.progress.weight };
+  const after = await setWeights(deps.elb, state.topology, step.weight);
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: 'baking', weights: after, step: { index, total: plan.steps.length } },
+  });
+  await journal(
+    deps,
+    plan,
+    'shift-traffic',
+    'changed',
+    `step ${index + 1} of ${plan.steps.length}: ${step.weight}% to green, read back from the ${state.topology.route.kind}; bake ${step.bakeSeconds}s`,
+    { before, after, details: { step: index, route: state.topology.route.arn } },
+  );
+  const { verdict: _v, outcome: _o, gate: _g, answer: _a, gateTimeout: _t, ...rest } = state;
+  return {
+    ...rest,
+    progress: {
+      index,
+      weight: step.weight,
+      bakeSeconds: step.bakeSeconds,
+      bakeStartedAt: iso(deps.clock.now()),
+      last: index === plan.steps.length - 1,
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------
+// Gates: the task waits for `ops approve|reject`, or times out into the default action.
+
+export async function openGate(deps: StepDeps, state: RolloutState, token: string): Promise<{ opened: string }> {
+  const plan = state.rollout;
+  const gate = state.gate;
+  if (!gate) throw new PreconditionFailedError('no gate to open');
+  const now = deps.clock.now();
+  const expiresAt = iso(now + gate.timeoutSeconds * 1000);
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: {
+      phase: 'gate',
+      gate: { kind: gate.kind, token, openedAt: iso(now), expiresAt, defaultAction: gate.defaultAction },
+    },
+    remove: ['answer'],
+  });
+  const question = {
+    'before-traffic': `Green (${plan.image ?? plan.taskDefinition}) is running with healthy targets and no traffic. Send it production traffic (${strategyText(plan)})?`,
+    inconclusive: `The analysis of step ${state.progress.index + 1} (${state.progress.weight}% green) is inconclusive: ${state.verdict ? describeVerdict(state.verdict) : 'no verdict'}. Continue?`,
+    'before-finalize': `Green serves 100% of traffic and passed every analysis. Make it primary and retire blue?`,
+  }[gate.kind];
+  await journal(deps, plan, 'open-gate', 'unchanged', `${gate.kind} gate waits for an answer until ${expiresAt} (then: ${gate.defaultAction})`, {
+    details: { gate: gate.kind, verdict: state.verdict },
+  });
+  await alert(deps, plan, {
+    severity: 'warning',
+    kind: 'rollout-approval',
+    title: `Rollout of ${plan.cluster}/${plan.service} waits for a decision (${gate.kind})`,
+    summary: question,
+    whatHappened: `The rollout ${plan.id} reached its ${gate.kind} gate.`,
+    whatWeDid: `Paused. Without an answer by ${expiresAt} the rollout will ${gate.defaultAction === 'approve' ? 'continue' : 'roll back'}.`,
+    nextSteps: [
+      `ops approve ${plan.id}   (continue)`,
+      `ops reject ${plan.id}    (roll back to blue)`,
+    ],
+  });
+  return { opened: gate.kind };
+}
+
+export async function closeGate(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const gate = state.gate;
+  if (!gate) throw new PreconditionFailedError('no gate to close');
+  const timedOut = state.gateTimeout !== undefined && state.answer === undefined;
+  const answer = state.answer === undefined ? undefined : parseOrThrow(GateAnswerSchema, state.answer, 'answer');
+  const decision = answer?.decision ?? gate.defaultAction;
+  const by = answer?.by ?? `timeout after ${gate.timeoutSeconds}s (default: ${gate.defaultAction})`;
+  const approved = decision === 'approve';
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: approved ? 'shifting' : 'rolling-back' },
+    remove: ['gate', 'answer'],
+  });
+  await journal(
+    deps,
+    plan,
+    timedOut ? 'gate-timed-out' : 'gate-answered',
+    'unchanged',
+    `${gate.kind} gate: ${decision} by ${by}${answer?.reason ? ` (${answer.reason})` : ''}`,
+    { details: { gate: gate.kind, decision, by, timedOut } },
+  );
+  const { answer: _a, gateTimeout: _t, ...rest } = state;
+  const outcomeDecision = decision === 'rollback' ? 'reject' : decision;
+  const next: RolloutState = { ...rest, outcome: { decision: outcomeDecision, by, timedOut } };
+  if (approved) return next;
+  const stop: Stop =
+    decision === 'abort'
+      ? { cause: 'abort', reason: `aborted by ${by} at the ${gate.kind} gate` }
+      : timedOut
+        ? { cause: 'approval-timeout', reason: `the ${gate.kind} gate timed out after ${gate.timeoutSeconds}s; default action: ${gate.defaultAction}` }
+        : { cause: 'approval-rejected', reason: `${by} rejected the rollout at the ${gate.kind} gate${answer?.reason ? `: ${answer.reason}` : ''}` };
+  return { ...next, stop };
+}
+
+// ------------------------------------------------------------------------------------------
+// Promotion, the rollback window, the end.
+
+export async function promote(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const green = state.green;
+  if (!green?.taskSetArn) throw new PreconditionFailedError('green was not created');
+  await deps.ecs.send(
+    new UpdateServicePrimaryTaskSetCommand({ cluster: plan.cluster, service: plan.service, primaryTaskSet: green.taskSetArn }),
+  );
+  const windowEndsAt = iso(deps.clock.now() + plan.rollbackWindowSeconds * 1000);
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: 'finalizing', weights: { blue: 0, green: 100 }, windowEndsAt },
+  });
+  await journal(deps, plan, 'promote', 'changed', `green is primary at 100%; blue stays scaled up until ${windowEndsAt}`, {
+    before: { primaryTaskSet: state.blue.taskSetArn },
+    after: { primaryTaskSet: green.taskSetArn },
+    details: { verdicts: state.verdict ? [state.verdict] : [] },
+  });
+  const window = plan.rollbackWindowSeconds > 0;
+  await alert(deps, plan, {
+    severity: 'info',
+    kind: 'rollout-promoted',
+    title: `Rollout of ${plan.cluster}/${plan.service}: green is primary`,
+    summary: `${plan.image ?? plan.taskDefinition} serves 100% of traffic.${window ? ` Blue stays ready until ${windowEndsAt}.` : ''}`,
+    whatHappened: `Every step of ${strategyText(plan)} passed its analysis.`,
+    whatWeDid: 'Made green the primary task set.',
+    nextSteps: window
+      ? [`ops rollback ${plan.cluster}/${plan.service} before ${windowEndsAt} flips traffic back to blue at once`]
+      : [],
+  });
+  return state;
+}
+
+export async function openWindow(deps: StepDeps, state: RolloutState, token: string): Promise<{ opened: string }> {
+  const plan = state.rollout;
+  const now = deps.clock.now();
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: {
+      phase: 'window',
+      windowEndsAt: iso(now + plan.rollbackWindowSeconds * 1000),
+      gate: {
+        kind: 'window',
+        token,
+        openedAt: iso(now),
+        expiresAt: iso(now + plan.rollbackWindowSeconds * 1000),
+        defaultAction: 'finalize',
+      },
+    },
+    remove: ['answer'],
+  });
+  return { opened: 'window' };
+}
+
+/** End of the window: finalize, unless an operator rolled back inside it (they win the race or we do). */
+export async function closeWindow(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const answer = state.answer === undefined ? undefined : parseOrThrow(GateAnswerSchema, state.answer, 'answer');
+  const { answer: _a, gateTimeout: _t, ...rest } = state;
+  if (answer?.decision === 'rollback' || answer?.decision === 'abort') {
+    const revert = answer.decision === 'rollback';
+    return {
+      ...rest,
+      outcome: { decision: revert ? 'revert' : 'abort', by: answer.by, timedOut: false },
+      stop: {
+        cause: revert ? 'operator-rollback' : 'abort',
+        reason: `${answer.by} ${revert ? 'rolled back' : 'aborted'} inside the rollback window${answer.reason ? `: ${answer.reason}` : ''}`,
+      },
+    };
+  }
+  const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: 'finalizing' },
+    remove: ['gate'],
+    condition: { expression: '#phase <> :reverting', names: { '#phase': 'phase' }, values: { ':reverting': 'reverting' } },
+  });
+  if (!claimed) {
+    const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+    if (record?.execution === plan.execution && record.phase === 'reverting') {
+      const by = record.answer?.by ?? 'an operator';
+      return {
+        ...rest,
+        outcome: { decision: 'revert', by, timedOut: true },
+        stop: { cause: 'operator-rollback', reason: `${by} rolled back as the rollback window closed` },
+      };
+    }
+    throw new PreconditionFailedError(`the rollout record of ${plan.cluster}/${plan.service} belongs to another execution`);
+  }
+  await journal(deps, plan, 'close-rollback-window', 'unchanged', 'the rollback window closed without a rollback: blue is retired');
+  return { ...rest, outcome: { decision: 'finalize', by: 'window timeout', timedOut: true } };
+}
+
+export async function finish(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const cleanupFailed = state.failure ? `${state.failure.Error}: ${causeText(state.failure.Cause)}` : undefined;
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: 'finalized', finishedAt: iso(deps.clock.now()), outcome: cleanupFailed ? 'succeeded; blue not removed' : 'succeeded' },
+    remove: ['gate', 'answer'],
+  });
+  await journal(
+    deps,
+    plan,
+    'rollout-complete',
+    cleanupFailed ? 'failed' : 'changed',
+    cleanupFailed
+      ? `green is primary; removing blue failed (${cleanupFailed})`
+      : `green is primary; blue task set ${state.blue.taskSetArn} scaled to zero and deleted after ${plan.terminationWaitSeconds}s`,
+    { before: { taskSet: state.blue.taskSetArn }, after: { taskSet: state.green?.taskSetArn } },
+  );
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { cluster: plan.cluster, service: plan.service, owner: plan.execution });
+  await alert(deps, plan, {
+    severity: cleanupFailed ? 'warning' : 'info',
+    state: cleanupFailed ? 'firing' : 'resolved',
+    kind: 'rollout-complete',
+    title: `Rollout of ${plan.cluster}/${plan.service} complete`,
+    summary: `${plan.image ?? plan.taskDefinition} serves all traffic.${cleanupFailed ? ` Blue could not be removed: ${cleanupFailed}` : ''}`,
+    whatHappened: `${strategyText(plan)} passed; the rollback window closed.`,
+    whatWeDid: cleanupFailed ? 'Released the service lock; blue was left in place.' : 'Retired blue and released the service lock.',
+    nextSteps: cleanupFailed ? [`Delete task set ${state.blue.taskSetArn} once nothing needs it.`] : [],
+  });
+  const { failure: _f, ...rest } = state;
+  return rest;
+}
+
+// ------------------------------------------------------------------------------------------
+// Going back: traffic first (read back), then green, then the record, lock and alert.
+
+export async function restoreBlue(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const stop = state.stop ?? stopFromFailure(state.failure);
+  await setPhase(deps, plan, 'rolling-back');
+  const after = await setWeights(deps.elb, state.topology, 0);
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), { set: { weights: after } });
+  await journal(deps, plan, 'restore-blue', 'changed', `100% of traffic back on blue (read back from the ${state.topology.route.kind}): ${stop.reason}`, {
+    before: { blue: 100 - state.progress.weight, green: state.progress.weight },
+    after,
+  });
+  return { ...state, stop };
+}
+
+export async function removeGreenStep(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const stop = state.stop ?? stopFromFailure(state.failure);
+  const removed = await removeGreen(deps.ecs, {
+    cluster: plan.cluster,
+    service: plan.service,
+    rolloutId: plan.id,
+    blueTaskSetArn: state.blue.taskSetArn,
+    ...(state.green?.taskSetArn ? { greenTaskSetArn: state.green.taskSetArn } : {}),
+  });
+  await journal(
+    deps,
+    plan,
+    'remove-green',
+    removed.deleted ? 'changed' : 'unchanged',
+    removed.deleted
+      ? `deleted green task set${removed.primaryRestored ? ' after making blue primary again' : ''}`
+      : 'no green task set to delete',
+    { before: { greenTaskSet: removed.deleted }, after: { primaryTaskSet: state.blue.taskSetArn } },
+  );
+  return { ...state, stop };
+}
+
+export async function rolledBack(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const stop = state.stop ?? stopFromFailure(state.failure);
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: 'rolled-back', finishedAt: iso(deps.clock.now()), outcome: `rolled back: ${stop.reason}`, weights: { blue: 100, green: 0 } },
+    remove: ['gate', 'answer'],
+  });
+  const numbers = state.verdict && state.verdict.verdict !== 'pass' ? describeVerdict(state.verdict) : undefined;
+  await journal(deps, plan, 'rollout-rolled-back', 'changed', `rolled back (${stop.cause}): ${stop.reason}`, {
+    after: { weights: { blue: 100, green: 0 }, primaryTaskSet: state.blue.taskSetArn },
+    details: { stop, verdict: state.verdict },
+  });
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { cluster: plan.cluster, service: plan.service, owner: plan.execution });
+  const byOperator = stop.cause === 'operator-rollback' || stop.cause === 'approval-rejected' || stop.cause === 'abort';
+  await alert(deps, plan, {
+    severity: byOperator ? 'warning' : 'critical',
+    kind: 'rollout-rolled-back',
+    title: `Rollout of ${plan.cluster}/${plan.service} rolled back (${stop.cause})`,
+    summary: numbers ? `${stop.reason}. ${numbers}` : stop.reason,
+    whatHappened: `${plan.image ?? plan.taskDefinition} was ${stepText(state)} when the rollout stopped: ${stop.reason}.`,
+    whatWeDid: 'Put 100% of traffic back on blue (read back from the load balancer), removed green, released the service lock.',
+    nextSteps: [
+      'ops journal shows every step and verdict of this rollout',
+      `Fix and roll out again: ops rollout --service ${plan.service} --image <fixed image>`,
+    ],
+  });
+  return { ...state, stop };
+}
+
+export async function freeze(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const stop = state.stop ?? stopFromFailure(state.failure);
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: 'frozen', finishedAt: iso(deps.clock.now()), outcome: `frozen: ${stop.reason}` },
+    remove: ['gate', 'answer'],
+  });
+  await journal(deps, plan, 'rollout-frozen', 'unchanged', `onFailure=freeze: left traffic at ${state.progress.weight}% green and both task sets in place: ${stop.reason}`, {
+    details: { stop, verdict: state.verdict },
+  });
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { cluster: plan.cluster, service: plan.service, owner: plan.execution });
+  await alert(deps, plan, {
+    severity: 'critical',
+    kind: 'rollout-frozen',
+    title: `Rollout of ${plan.cluster}/${plan.service} frozen at ${state.progress.weight}% green`,
+    summary: `${stop.reason}${state.verdict && state.verdict.verdict !== 'pass' ? `. ${describeVerdict(state.verdict)}` : ''}`,
+    whatHappened: `The rollout failed (${stop.cause}) and was started with onFailure=freeze: it must not go back on its own.`,
+    whatWeDid: 'Changed nothing: weights and both task sets stay as they are. Released the service lock.',
+    nextSteps: [
+      'Decide: fix forward with a new ops rollout, or move traffic by hand',
+      'ops journal shows what happened at every step',
+    ],
+  });
+  return { ...state, stop };
+}
+
+/** The rollback itself kept failing: release the lock no matter what and page someone. */
+export async function rollbackFailed(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const stop = state.stop ?? stopFromFailure(state.failure);
+  const rollbackError = state.rollbackError;
+  const why = rollbackError ? `${rollbackError.Error}: ${causeText(rollbackError.Cause)}` : 'unknown error';
+  const released = await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+  });
+  // Evidence is best effort from here on: the lock is what must not stay behind.
+  const attempts = [
+    updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+      set: { phase: 'rollback-failed', finishedAt: iso(deps.clock.now()), outcome: `rollback failed: ${why}` },
+    }),
+    journal(deps, plan, 'rollback-failed', 'failed', `rolling back after "${stop.reason}" failed: ${why}`, { details: { released } }),
+    alert(deps, plan, {
+      severity: 'critical',
+      kind: 'rollout-rollback-failed',
+      title: `Rollout of ${plan.cluster}/${plan.service}: ROLLBACK FAILED`,
+      summary: `Going back to blue after "${stop.reason}" failed after retries: ${why}`,
+      whatHappened: `The rollout stopped (${stop.cause}) and the automatic rollback could not finish.`,
+      whatWeDid: 'Released the service lock. Traffic may still reach green.',
+      nextSteps: [
+        `Check the listener: blue ${state.topology.blueTargetGroupArn} must have weight 100`,
+        `Delete green task set ${state.green?.taskSetArn ?? '(see ops journal)'} once traffic is on blue`,
+      ],
+    }),
+  ];
+  await Promise.allSettled(attempts);
+  return { ...state, stop: { ...stop, reason: `${stop.reason}; rollback failed: ${why}` } };
+}
+
+// ------------------------------------------------------------------------------------------
+
+function stepText(state: RolloutState): string {
+  return state.progress.index < 0
+    ? 'not yet receiving traffic'
+    : `at step ${state.progress.index + 1} of ${state.rollout.steps.length} (${state.progress.weight}% of traffic)`;
+}
+
+export function causeText(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+export function stopFromFailure(failure: RolloutState['failure']): Stop {
+  const error = failure?.Error ?? 'UnknownError';
+  const cause = causeText(failure?.Cause);
+  if (error === 'RolloutAborted') return { cause: 'abort', reason: cause };
+  return { cause: 'error', reason: `${error}${cause ? `: ${cause}` : ''}` };
+}
+
+const recordKey = (plan: RolloutPlan) => ({ cluster: plan.cluster, service: plan.service, execution: plan.execution });
+
+async function setPhase(deps: StepDeps, plan: RolloutPlan, phase: RolloutPhase): Promise<void> {
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), { set: { phase } });
+}
+
+async function abortRequest(deps: StepDeps, plan: RolloutPlan) {
+  const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+  return record?.execution === plan.execution ? record.abortRequested : undefined;
+}

@@ -1,0 +1,82 @@
+// Listener weights between blue and green: set them, then read them back and fail if the load
+// balancer does not report exactly what was asked (verify, don't assume). The route is the
+// listener's default action or one of its rules, whichever forwards to the two target groups.
+import {
+  type Action,
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  type ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Topology } from '../../events/rollout-input.ts';
+import { VerificationFailedError } from '../shared/errors.ts';
+
+export interface Weights {
+  blue: number;
+  green: number;
+}
+
+/** What the route forwards to blue and green right now. */
+export async function readWeights(elb: ElasticLoadBalancingV2Client, topology: Topology): Promise<Weights> {
+  const actions = await routeActions(elb, topology);
+  return weightsOf(actions, topology);
+}
+
+export async function routeActions(elb: ElasticLoadBalancingV2Client, topology: Topology): Promise<Action[]> {
+  const { route } = topology;
+  if (route.kind === 'listener') {
+    const out = await elb.send(new DescribeListenersCommand({ ListenerArns: [route.arn] }));
+    return out.Listeners?.[0]?.DefaultActions ?? [];
+  }
+  const out = await elb.send(new DescribeRulesCommand({ RuleArns: [route.arn] }));
+  return out.Rules?.[0]?.Actions ?? [];
+}
+
+export function weightsOf(actions: readonly Action[], topology: Pick<Topology, 'blueTargetGroupArn' | 'greenTargetGroupArn'>): Weights {
+  const forward = actions.find((a) => a.Type === 'forward');
+  const groups =
+    forward?.ForwardConfig?.TargetGroups ??
+    (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
+  const total = groups.reduce((sum, g) => sum + (g.Weight ?? 1), 0);
+  const share = (arn: string) => {
+    const weight = groups.filter((g) => g.TargetGroupArn === arn).reduce((sum, g) => sum + (g.Weight ?? 1), 0);
+    // A plain forward to one group carries no weights: it gets everything.
+    return total === 0 ? 0 : Math.round((weight / total) * 100);
+  };
+  return { blue: share(topology.blueTargetGroupArn), green: share(topology.greenTargetGroupArn) };
+}
+
+/**
+ * Sends `green` percent to green and the rest to blue with one modify call, then reads the
+ * route back; throws VerificationFailed if it does not report those weights.
+ */
+export async function setWeights(
+  elb: ElasticLoadBalancingV2Client,
+  topology: Topology,
+  green: number,
+): Promise<Weights> {
+  const wanted: Weights = { blue: 100 - green, green };
+  const forward: Action = {
+    Type: 'forward',
+    ForwardConfig: {
+      TargetGroups: [
+        { TargetGroupArn: topology.blueTargetGroupArn, Weight: wanted.blue },
+        { TargetGroupArn: topology.greenTargetGroupArn, Weight: wanted.green },
+      ],
+      ...(topology.stickiness ? { TargetGroupStickinessConfig: topology.stickiness } : {}),
+    },
+  };
+  if (topology.route.kind === 'listener') {
+    await elb.send(new ModifyListenerCommand({ ListenerArn: topology.route.arn, DefaultActions: [forward] }));
+  } else {
+    await elb.send(new ModifyRuleCommand({ RuleArn: topology.route.arn, Actions: [forward] }));
+  }
+  const after = await readWeights(elb, topology);
+  if (after.blue !== wanted.blue || after.green !== wanted.green) {
+    throw new VerificationFailedError(
+      `${topology.route.kind} ${topology.route.arn} reads back blue ${after.blue}% / green ${after.green}% after setting blue ${wanted.blue}% / green ${wanted.green}%`,
+    );
+  }
+  return after;
+}

@@ -1,0 +1,540 @@
+// The deployed application stack of one environment, as CloudFormation stacks that only
+// compose constructs: Network -> Data -> Ingress -> Compute -> Edge(+EdgeGlobal in us-east-1)
+// -> Observability. The control-plane stack stays separate (deployable alone; it finds the
+// cluster and Auto Scaling groups by the names in the config) and gets its own alarms and
+// the operator/viewer policies composed into it here.
+import { CfnOutput, CrossStackReferences, Duration, ReferenceStrength, type Stack, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct, IConstruct } from 'constructs';
+import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import { Alarms } from './alarms.ts';
+import { AppTable } from './app-table.ts';
+import { AuditTrail } from './audit-trail.ts';
+import { Cache } from './cache.ts';
+import { Cdn } from './cdn.ts';
+import { acknowledgeCdkProvidedFunctions, deployTimeCallLogGroup } from './cdk-internals.ts';
+import { type EnvironmentConfig, resourcePrefix } from './config.ts';
+import type { ControlPlaneStack } from './control-plane-stack.ts';
+import { OpsDashboard } from './dashboard.ts';
+import { Database } from './database.ts';
+import { EcsCapacity } from './ecs-capacity.ts';
+import { EdgeProtection } from './edge-protection.ts';
+import { EnvironmentStack } from './environment-stack.ts';
+import { HttpApi } from './http-api.ts';
+import { LoadBalancer, listenerPorts } from './load-balancer.ts';
+import { Network } from './network.ts';
+import { OperatorPolicies } from './operator-policies.ts';
+import { secureBucket } from './secure-bucket.ts';
+import { WebService } from './web-service.ts';
+
+/** CloudFront takes its certificate and web ACL from this region only. */
+export const CLOUDFRONT_REGION = 'us-east-1';
+
+export const appStackName = (environmentName: string, part: string) => `EcsOps-${environmentName}-${part}`;
+
+/** The control plane manages exactly the cluster and groups the compute stack names from the same config. */
+export function managedClustersFor(config: EnvironmentConfig): ManagedCluster[] {
+  return [
+    {
+      name: config.compute.clusterName,
+      rebalance: config.service.rebalance,
+      spotAsg: config.compute.spot.asgName,
+      onDemandAsg: config.compute.onDemand.asgName,
+    },
+  ];
+}
+
+interface Props {
+  readonly config: EnvironmentConfig;
+}
+
+export class NetworkStack extends EnvironmentStack {
+  readonly network: Network;
+
+  constructor(scope: Construct, id: string, props: Props) {
+    super(scope, id, { config: props.config, description: `ecs-ops ${props.config.name}: VPC and security groups` });
+    const ports = listenerPorts(props.config.domain !== null);
+    this.network = new Network(this, 'Network', {
+      cidr: props.config.network.cidr,
+      availabilityZones: props.config.network.availabilityZones,
+      natGateways: props.config.network.natGateways,
+      listenerPorts: [ports.production, ports.test],
+      logRetention: props.config.logRetentionDays,
+    });
+    acknowledgeCdkProvidedFunctions(this);
+  }
+}
+
+export class DataStack extends EnvironmentStack {
+  readonly key: kms.Key;
+  readonly database: Database;
+  readonly cache: Cache;
+  readonly appTable: AppTable;
+  /** S3 server access logs, ALB access logs, CloudFront standard logs. */
+  readonly accessLogs: s3.Bucket;
+  readonly backups: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: Props & { readonly network: Network }) {
+    super(scope, id, {
+      config: props.config,
+      description: `ecs-ops ${props.config.name}: Aurora MySQL, Redis, DynamoDB, S3`,
+    });
+    const { config, network } = props;
+    const prefix = resourcePrefix(config);
+    this.key = new kms.Key(this, 'DataKey', {
+      description: `${prefix}: application data at rest (Aurora, Redis, DynamoDB, backups, secrets)`,
+      enableKeyRotation: true,
+    });
+
+    this.accessLogs = secureBucket(this, 'AccessLogs', {
+      versioned: false,
+      // CloudFront standard logs are still delivered with an ACL grant.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(config.logRetentionDays) }],
+    });
+    this.backups = secureBucket(this, 'Backups', {
+      encryptionKey: this.key,
+      versioned: true,
+      accessLogs: { bucket: this.accessLogs, prefix: 's3/backups/' },
+      lifecycleRules: [
+        {
+          id: 'archive-backups',
+          transitions: [{ storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(30) }],
+          noncurrentVersionExpiration: Duration.days(90),
+        },
+      ],
+    });
+
+    this.database = new Database(this, 'Database', {
+      clusterIdentifier: `${prefix}-aurora`,
+      config: config.data.aurora,
+      vpc: network.vpc,
+      subnets: network.isolatedSubnets,
+      securityGroup: network.databaseSecurityGroup,
+      encryptionKey: this.key,
+      logRetention: config.logRetentionDays,
+    });
+    this.cache = new Cache(this, 'Cache', {
+      replicationGroupId: `${prefix}-redis`,
+      config: config.data.redis,
+      vpc: network.vpc,
+      subnets: network.isolatedSubnets,
+      availabilityZones: config.network.availabilityZones,
+      securityGroup: network.cacheSecurityGroup,
+      encryptionKey: this.key,
+      logRetention: config.logRetentionDays,
+    });
+    this.appTable = new AppTable(this, 'AppTable', {
+      tableName: `${prefix}-app`,
+      encryptionKey: this.key,
+      deletionProtection: config.data.appTableDeletionProtection,
+    });
+
+    output(this, 'DatabaseEndpoint', this.database.cluster.clusterEndpoint.hostname, 'Aurora writer endpoint');
+    output(this, 'DatabaseSecretArn', this.database.masterSecretArn, 'Aurora master credentials (RDS-managed)');
+    output(this, 'RedisEndpoint', this.cache.replicationGroup.attrPrimaryEndPointAddress, 'Redis primary endpoint');
+    output(this, 'AppTableName', this.appTable.table.tableName, 'Application DynamoDB table');
+    output(this, 'BackupsBucketName', this.backups.bucketName, 'Backups bucket');
+    acknowledgeCdkProvidedFunctions(this);
+  }
+}
+
+export class IngressStack extends EnvironmentStack {
+  readonly loadBalancer: LoadBalancer;
+  readonly api?: HttpApi;
+  /** With a domain: the name CloudFront and API Gateway use to reach (and verify) the ALB. */
+  readonly originDomainName?: string;
+
+  constructor(scope: Construct, id: string, props: Props & { readonly network: Network; readonly data: DataStack }) {
+    super(scope, id, {
+      config: props.config,
+      description: `ecs-ops ${props.config.name}: internal ALB (blue/green) and API Gateway`,
+    });
+    const { config, network } = props;
+    const prefix = resourcePrefix(config);
+    let certificate: acm.ICertificate | undefined;
+    let zone: route53.IHostedZone | undefined;
+    if (config.domain) {
+      zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+        hostedZoneId: config.domain.hostedZoneId,
+        zoneName: config.domain.zoneName,
+      });
+      this.originDomainName = `origin.${config.domain.appRecord}.${config.domain.zoneName}`;
+      certificate = new acm.Certificate(this, 'OriginCertificate', {
+        domainName: this.originDomainName,
+        validation: acm.CertificateValidation.fromDns(zone),
+      });
+    }
+    const deployTimeCallLogs = deployTimeCallLogGroup(this, config.logRetentionDays);
+    this.loadBalancer = new LoadBalancer(this, 'LoadBalancer', {
+      vpc: network.vpc,
+      subnets: network.privateSubnets,
+      securityGroup: network.loadBalancerSecurityGroup,
+      service: config.service,
+      ...(certificate ? { certificate } : {}),
+      accessLogs: { bucket: props.data.accessLogs, prefix: 'alb' },
+      deployTimeCallLogs,
+    });
+    if (zone && this.originDomainName) {
+      // Resolves to the ALB's private addresses: only useful inside the VPC, which is the point.
+      new route53.ARecord(this, 'OriginRecord', {
+        zone,
+        recordName: this.originDomainName,
+        target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(this.loadBalancer.alb)),
+      });
+    }
+    if (config.features.apiGateway) {
+      this.api = new HttpApi(this, 'Api', {
+        apiName: `${prefix}-api`,
+        vpc: network.vpc,
+        subnets: network.privateSubnets,
+        securityGroup: network.vpcLinkSecurityGroup,
+        listener: this.loadBalancer.productionListener,
+        ...(this.originDomainName ? { serverName: this.originDomainName } : {}),
+        logRetention: config.logRetentionDays,
+      });
+      output(this, 'ApiUrl', this.api.api.apiEndpoint, 'API Gateway endpoint (VPC link to the ALB)');
+    }
+    const lb = this.loadBalancer;
+    output(this, 'ProductionListenerArn', lb.productionListener.listenerArn, 'Production listener');
+    output(this, 'TestListenerArn', lb.testListener.listenerArn, 'Test listener');
+    output(this, 'ProductionRuleArn', lb.productionRule.ruleArn, 'Production traffic rule (owned by the rollout)');
+    output(this, 'TestRuleArn', lb.testRule.ruleArn, 'Test traffic rule (owned by the rollout)');
+    output(this, 'BlueTargetGroupArn', lb.blue.targetGroupArn, 'Blue target group');
+    output(this, 'GreenTargetGroupArn', lb.green.targetGroupArn, 'Green target group');
+    acknowledgeCdkProvidedFunctions(this);
+  }
+}
+
+export class ComputeStack extends EnvironmentStack {
+  readonly capacity: EcsCapacity;
+  readonly web: WebService;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: Props & { readonly network: Network; readonly data: DataStack; readonly ingress: IngressStack },
+  ) {
+    super(scope, id, {
+      config: props.config,
+      description: `ecs-ops ${props.config.name}: ECS cluster, capacity and the web service`,
+    });
+    const { config, network, data, ingress } = props;
+    this.capacity = new EcsCapacity(this, 'Capacity', {
+      config: config.compute,
+      vpc: network.vpc,
+      subnets: network.privateSubnets,
+      securityGroup: network.instanceSecurityGroup,
+      containerStopTimeout: Duration.seconds(config.service.stopTimeoutSeconds),
+    });
+    // Task sets that name no strategy (and one-off tasks) get the same on-demand base and spot share.
+    this.capacity.cluster.addDefaultCapacityProviderStrategy(this.capacity.defaultStrategy(config.service));
+    const lb = ingress.loadBalancer;
+    // Imported by ARN: granting on the data stack's own objects would write these roles into its key policy.
+    const databaseSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'DatabaseSecret', data.database.masterSecretArn);
+    const redisToken = secretsmanager.Secret.fromSecretCompleteArn(this, 'RedisToken', data.cache.authToken.secretArn);
+    this.web = new WebService(this, 'Web', {
+      config,
+      capacity: this.capacity,
+      targetGroups: { blue: lb.blue, green: lb.green, deregistrationDelay: lb.deregistrationDelay },
+      listeners: {
+        productionListenerArn: lb.productionListener.listenerArn,
+        testListenerArn: lb.testListener.listenerArn,
+        productionRuleArn: lb.productionRule.ruleArn,
+        testRuleArn: lb.testRule.ruleArn,
+      },
+      environment: {
+        DB_HOST: data.database.cluster.clusterEndpoint.hostname,
+        DB_READER_HOST: data.database.cluster.clusterReadEndpoint.hostname,
+        DB_PORT: String(data.database.cluster.clusterEndpoint.port),
+        REDIS_HOST: data.cache.replicationGroup.attrPrimaryEndPointAddress,
+        REDIS_PORT: data.cache.replicationGroup.attrPrimaryEndPointPort,
+        APP_TABLE: data.appTable.table.tableName,
+      },
+      secrets: {
+        DB_USERNAME: { secret: databaseSecret, field: 'username' },
+        DB_PASSWORD: { secret: databaseSecret, field: 'password' },
+        REDIS_AUTH_TOKEN: { secret: redisToken },
+      },
+      deployTimeCallLogs: deployTimeCallLogGroup(this, config.logRetentionDays),
+    });
+    // Identity-side grants only: a grant through the data key's policy would make the data stack
+    // reference these roles, and the compute stack already references the data stack.
+    const executionRole = this.web.taskDefinition.obtainExecutionRole();
+    executionRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptSecretsWithTheDataKey',
+        actions: ['kms:Decrypt'],
+        resources: [data.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+      }),
+    );
+    const taskRole = this.web.taskDefinition.taskRole;
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteTheAppTable',
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+        ],
+        resources: [data.appTable.table.tableArn],
+      }),
+    );
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseTheDataKeyThroughDynamoDB',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [data.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
+      }),
+    );
+
+    output(this, 'ClusterName', this.capacity.cluster.clusterName, 'ECS cluster');
+    output(this, 'ServiceName', this.web.serviceName, 'Web service (EXTERNAL deployment controller)');
+    output(this, 'ServiceTopologyParameter', this.web.topology.parameterName, 'What the rollout needs to know');
+    acknowledgeCdkProvidedFunctions(this);
+  }
+}
+
+/** us-east-1: what CloudFront can only take from there. */
+export class EdgeGlobalStack extends EnvironmentStack {
+  readonly protection: EdgeProtection;
+
+  constructor(scope: Construct, id: string, props: Props) {
+    super(scope, id, {
+      config: props.config,
+      region: CLOUDFRONT_REGION,
+      description: `ecs-ops ${props.config.name}: CloudFront WAF web ACL and certificate (us-east-1)`,
+    });
+    this.protection = new EdgeProtection(this, 'Protection', {
+      namePrefix: resourcePrefix(props.config),
+      rateLimit: props.config.features.wafRateLimit,
+      domain: props.config.domain,
+    });
+    acknowledgeCdkProvidedFunctions(this);
+  }
+}
+
+export class EdgeStack extends EnvironmentStack {
+  readonly cdn: Cdn;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: Props & { readonly global: EdgeGlobalStack; readonly ingress: IngressStack; readonly data: DataStack },
+  ) {
+    super(scope, id, {
+      config: props.config,
+      description: `ecs-ops ${props.config.name}: CloudFront, static assets, DNS records`,
+    });
+    // The us-east-1 values arrive through Fn::GetStackOutput: no export locks, no SSM relay functions.
+    CrossStackReferences.of(this).consume(ReferenceStrength.WEAK);
+    const { config, ingress } = props;
+    const ports = listenerPorts(config.domain !== null);
+    this.cdn = new Cdn(this, 'Cdn', {
+      namePrefix: resourcePrefix(config),
+      loadBalancer: ingress.loadBalancer.alb,
+      origin: {
+        port: ports.production,
+        tls: config.domain !== null,
+        ...(ingress.originDomainName ? { domainName: ingress.originDomainName } : {}),
+      },
+      webAclArn: props.global.protection.webAcl.attrArn,
+      domain: config.domain,
+      ...(props.global.protection.certificate ? { certificate: props.global.protection.certificate } : {}),
+      accessLogs: props.data.accessLogs,
+    });
+    output(this, 'DistributionDomainName', this.cdn.distribution.distributionDomainName, 'CloudFront domain');
+    output(this, 'StaticAssetsBucketName', this.cdn.staticAssets.bucketName, 'Static assets (served under /static/)');
+    if (this.cdn.appDomainName) output(this, 'AppUrl', `https://${this.cdn.appDomainName}`, 'Application URL');
+    acknowledgeCdkProvidedFunctions(this);
+  }
+}
+
+export class ObservabilityStack extends EnvironmentStack {
+  readonly alarms: Alarms;
+  readonly dashboard: OpsDashboard;
+  readonly trail?: AuditTrail;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: Props & {
+      readonly data: DataStack;
+      readonly ingress: IngressStack;
+      readonly compute: ComputeStack;
+      readonly controlPlane: ControlPlaneStack;
+      readonly controlPlaneAlarms: Alarms;
+    },
+  ) {
+    super(scope, id, {
+      config: props.config,
+      description: `ecs-ops ${props.config.name}: alarms, dashboard, CloudTrail`,
+    });
+    const { config, data, ingress, compute, controlPlane } = props;
+    const prefix = resourcePrefix(config);
+    const topics = controlPlane.topics;
+    this.alarms = new Alarms(this, 'Alarms', {
+      namePrefix: prefix,
+      topics: { critical: topics.critical, warning: topics.warning },
+    });
+    const targetGroups: { label: string; group: elbv2.IApplicationTargetGroup }[] = [
+      { label: 'blue', group: ingress.loadBalancer.blue },
+      { label: 'green', group: ingress.loadBalancer.green },
+    ];
+    for (const { label, group } of targetGroups) this.alarms.addTargetGroup(`${config.service.name}-${label}`, group);
+    this.alarms.addEcsService(config.compute.clusterName, compute.web.serviceName);
+    this.alarms.addDatabase(data.database.cluster, config.data.aurora.readers > 0);
+    this.alarms.addCache(data.cache.nodeIds);
+    this.alarms.addTable('app-table', data.appTable.table);
+
+    if (config.alerts.emails.length > 0) {
+      // Undeliverable alert e-mails (bounces after SNS's retries) rest here instead of vanishing.
+      const undelivered = new sqs.Queue(this, 'UndeliveredAlertEmails', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      Validations.of(undelivered).acknowledge(
+        { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the alert e-mail subscriptions.' },
+        { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself a dead-letter queue; nothing consumes it.' },
+      );
+      for (const [i, email] of config.alerts.emails.entries()) {
+        new sns.Subscription(this, `CriticalEmail${i + 1}`, {
+          topic: topics.critical,
+          protocol: sns.SubscriptionProtocol.EMAIL,
+          endpoint: email,
+          deadLetterQueue: undelivered,
+        });
+      }
+    }
+    if (config.features.cloudTrail) {
+      this.trail = new AuditTrail(this, 'AuditTrail', {
+        trailName: `${prefix}-trail`,
+        accessLogs: data.accessLogs,
+        logRetention: config.logRetentionDays,
+        retainDays: Math.max(365, config.logRetentionDays),
+      });
+    }
+    const alarms: cloudwatch.IAlarm[] = [...this.alarms.alarms, ...props.controlPlaneAlarms.alarms];
+    this.dashboard = new OpsDashboard(this, 'Dashboard', {
+      dashboardName: prefix,
+      alarms,
+      targetGroups,
+      service: { clusterName: config.compute.clusterName, serviceName: compute.web.serviceName },
+      database: data.database.cluster,
+      cacheNodeIds: data.cache.nodeIds,
+    });
+    acknowledgeCdkProvidedFunctions(this);
+  }
+}
+
+/** What the control plane gets in a configured environment: alarms on itself and who may operate it. */
+export function extendControlPlane(
+  controlPlane: ControlPlaneStack,
+  config: EnvironmentConfig,
+): { alarms: Alarms; operatorPolicies: OperatorPolicies } {
+  const prefix = resourcePrefix(config);
+  const found = <T>(type: abstract new (...args: never[]) => T): { construct: T & IConstruct; label: string }[] =>
+    controlPlane.node
+      .findAll()
+      .filter((c): c is T & IConstruct => c instanceof type)
+      .map((construct) => ({ construct, label: labelOf(controlPlane, construct) }));
+
+  const functions = found(lambda.Function);
+  const stateMachines = found(sfn.StateMachine);
+  const tables = found(dynamodb.Table);
+  const topics = found(sns.Topic);
+
+  // What other stacks read from the control plane arrives as plain outputs (Fn::GetStackOutput):
+  // exports would lock the control plane's topics and alarms against replacement.
+  for (const { construct } of topics) CrossStackReferences.of(construct).produce(ReferenceStrength.WEAK);
+  const alarms = new Alarms(controlPlane, 'OpsAlarms', {
+    namePrefix: `${prefix}-control-plane`,
+    topics: { critical: controlPlane.topics.critical, warning: controlPlane.topics.warning },
+  });
+  for (const { construct, label } of functions) alarms.addFunction(label, construct);
+  for (const { construct, label } of stateMachines) alarms.addStateMachine(label, construct);
+  for (const { construct, label } of tables) alarms.addTable(label, construct);
+  for (const alarm of alarms.alarms) CrossStackReferences.of(alarm).produce(ReferenceStrength.WEAK);
+
+  const silences = tables.find((t) => /silence/i.test(t.construct.node.path));
+  const operatorPolicies = new OperatorPolicies(controlPlane, 'OperatorAccess', {
+    namePrefix: prefix,
+    stateMachines: stateMachines.map((s) => s.construct),
+    tables: tables.filter((t) => t !== silences).map((t) => t.construct),
+    ...(silences ? { silencesTable: silences.construct } : {}),
+    topics: topics.map((t) => t.construct),
+  });
+  return { alarms, operatorPolicies };
+}
+
+/** "SpotInterruption/SurgeWorkflow/StateMachine" -> "spot-interruption-surge-workflow". */
+function labelOf(stack: Stack, construct: IConstruct): string {
+  const parts = construct.node.scopes.slice(stack.node.scopes.length).map((s) => s.node.id);
+  const meaningful = parts.filter((p) => !['Resource', 'Function', 'StateMachine', 'Table'].includes(p) || parts.length === 1);
+  return meaningful
+    .join('-')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+function output(scope: Stack, id: string, value: string, description: string): void {
+  new CfnOutput(scope, id, { value, description });
+}
+
+export interface EnvironmentStacks {
+  network: NetworkStack;
+  data: DataStack;
+  ingress: IngressStack;
+  compute: ComputeStack;
+  edgeGlobal: EdgeGlobalStack;
+  edge: EdgeStack;
+  observability: ObservabilityStack;
+  controlPlaneAlarms: Alarms;
+  operatorPolicies: OperatorPolicies;
+}
+
+/** Every application stack of one environment, next to its (already built) control plane. */
+export function buildEnvironmentStacks(
+  scope: Construct,
+  config: EnvironmentConfig,
+  controlPlane: ControlPlaneStack,
+): EnvironmentStacks {
+  const name = (part: string) => appStackName(config.name, part);
+  const network = new NetworkStack(scope, name('Network'), { config });
+  const data = new DataStack(scope, name('Data'), { config, network: network.network });
+  const ingress = new IngressStack(scope, name('Ingress'), { config, network: network.network, data });
+  const compute = new ComputeStack(scope, name('Compute'), { config, network: network.network, data, ingress });
+  const edgeGlobal = new EdgeGlobalStack(scope, name('EdgeGlobal'), { config });
+  const edge = new EdgeStack(scope, name('Edge'), { config, global: edgeGlobal, ingress, data });
+  const { alarms: controlPlaneAlarms, operatorPolicies } = extendControlPlane(controlPlane, config);
+  const observability = new ObservabilityStack(scope, name('Observability'), {
+    config,
+    data,
+    ingress,
+    compute,
+    controlPlane,
+    controlPlaneAlarms,
+  });
+  return { network, data, ingress, compute, edgeGlobal, edge, observability, controlPlaneAlarms, operatorPolicies };
+}

@@ -1,0 +1,198 @@
+// The per-environment config and the spot drain budget: bad config fails before any construct
+// is built, naming every bad key; a spot-backed service that cannot drain inside the
+// two-minute warning fails synth with a message that says what to change.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app.ts';
+import {
+  ConfigError,
+  configuredEnvironments,
+  type EnvironmentConfigInput,
+  loadConfig,
+  parseConfig,
+} from '../../infra/config.ts';
+import {
+  SPOT_INTERRUPTION_WARNING_SECONDS,
+  SpotDrainBudgetError,
+  type SpotDrainInput,
+  spotDrainBudget,
+} from '../../infra/spot-drain-budget.ts';
+import { bundleFunctions } from './synth-support.ts';
+
+let work: { workDir: string; assetRoot: string };
+beforeAll(async () => {
+  work = await bundleFunctions();
+}, 120_000);
+afterAll(() => rmSync(work.workDir, { recursive: true, force: true }));
+
+/** A deep copy of an example config, changed by `edit`. */
+function variant(env: 'dev' | 'prod', edit: (c: EnvironmentConfigInput) => void): EnvironmentConfigInput {
+  const copy = structuredClone(loadConfig(env)) as EnvironmentConfigInput;
+  edit(copy);
+  return copy;
+}
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const build = (env: string, config: unknown) =>
+  buildApp({ environmentName: env, config, outdir: join(work.workDir, 'cdk.out'), assetRoot: work.assetRoot });
+
+describe('config', () => {
+  it('has a dev and a prod example, both valid, dev cheap and prod highly available', () => {
+    expect(configuredEnvironments()).toEqual(['dev', 'prod']);
+    const dev = loadConfig('dev');
+    const prod = loadConfig('prod');
+    expect(dev.network.natGateways).toBe(1);
+    expect(dev.data.aurora.instances.kind).toBe('serverless');
+    expect(dev.domain).toBeNull();
+    expect(prod.network.natGateways).toBe(prod.network.availabilityZones.length);
+    expect(prod.data.aurora.readers).toBeGreaterThanOrEqual(1);
+    expect(prod.data.redis.replicas).toBeGreaterThanOrEqual(2);
+  });
+
+  it('names the key of a spot group with too few instance types', () => {
+    const err = configError(() =>
+      parseConfig(variant('prod', (c) => void (c.compute.spot.instanceTypes = ['m7g.large', 'm6g.large']))),
+    );
+    expect(err.problems).toEqual([
+      {
+        key: 'compute.spot.instanceTypes',
+        message: 'a spot group needs at least 3 instance types (capacity-optimized allocation needs pools)',
+      },
+    ]);
+  });
+
+  it('lists every bad key at once, by path', () => {
+    const err = configError(() =>
+      parseConfig(
+        variant('prod', (c) => {
+          c.account = '12345';
+          c.network.availabilityZones = ['eu-west-1a', 'us-east-1b'];
+          c.compute.onDemand.instanceTypes = ['m7i.large'];
+          c.service.minTasks = 40;
+        }),
+        'config/prod.json',
+      ),
+    );
+    expect(err.problems.map((p) => p.key).sort()).toEqual([
+      'account',
+      'compute.onDemand.instanceTypes.0',
+      'network.availabilityZones.1',
+      'network.natGateways', // three NAT gateways no longer fit two AZs
+      'service.minTasks',
+    ]);
+    expect(err.message).toMatch(/^invalid config config\/prod\.json:\n/);
+    expect(err.message).toContain('  - compute.onDemand.instanceTypes.0: m7i.large does not run arm64 (compute.architecture)');
+    expect(err.message).toContain('  - network.availabilityZones.1: is not in eu-west-1');
+  });
+
+  it('names a missing key and a key of the wrong type', () => {
+    const err = configError(() =>
+      parseConfig(
+        variant('dev', (c) => {
+          delete (c as Partial<EnvironmentConfigInput>).logRetentionDays;
+          (c.features as Record<string, unknown>).apiGateway = 'yes';
+        }),
+      ),
+    );
+    expect(err.problems.map((p) => p.key).sort()).toEqual(['features.apiGateway', 'logRetentionDays']);
+  });
+
+  it('refuses a config file whose name does not match the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    try {
+      writeFileSync(join(dir, 'staging.json'), JSON.stringify(loadConfig('dev')));
+      expect(configError(() => loadConfig('staging', dir)).problems).toEqual([
+        { key: 'name', message: 'must be "staging" (the file name)' },
+      ]);
+      writeFileSync(join(dir, 'broken.json'), '{ "name": ');
+      expect(configError(() => loadConfig('broken', dir)).problems[0]?.key).toBe('(file)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails the app build on bad config, before any stack exists', () => {
+    const bad = variant('prod', (c) => void (c.compute.targetCapacityPercent = 0));
+    expect(() => build('prod', bad)).toThrow(/compute\.targetCapacityPercent: Too small/);
+  });
+});
+
+describe('spot drain budget', () => {
+  const base: SpotDrainInput = {
+    service: 'web',
+    deregistrationDelaySeconds: 45,
+    stopTimeoutSeconds: 30,
+    minimumHealthyPercent: 50,
+    maximumPercent: 200,
+    minTasks: 6,
+    marginSeconds: 20,
+    replacementSeconds: 50,
+  };
+
+  it('fits the example configs: deregistration plus stop timeout inside the warning minus the margin', () => {
+    const budget = spotDrainBudget(base);
+    expect(budget).toEqual({
+      budgetSeconds: SPOT_INTERRUPTION_WARNING_SECONDS - 20,
+      drainSeconds: 75,
+      stoppableAtOnce: 3,
+      waitsForReplacements: false,
+      problems: [],
+    });
+  });
+
+  it('rejects a deregistration delay plus stop timeout beyond the budget', () => {
+    const budget = spotDrainBudget({ ...base, deregistrationDelaySeconds: 90 });
+    expect(budget.problems).toEqual([
+      'deregistration delay 90 s + container stop timeout 30 s = 120 s, but a spot instance gets a 120 s warning and 20 s stay reserved as margin (spotDrain.marginSeconds), leaving 100 s. Lower service.deregistrationDelaySeconds or service.stopTimeoutSeconds.',
+    ]);
+  });
+
+  it('counts the wait for healthy replacements when minimumHealthyPercent lets no task stop at once', () => {
+    // 2 tasks at 60%: both must stay, so the replacement must be healthy before anything stops.
+    const budget = spotDrainBudget({ ...base, minTasks: 2, minimumHealthyPercent: 60 });
+    expect(budget).toMatchObject({ stoppableAtOnce: 0, waitsForReplacements: true, drainSeconds: 125 });
+    expect(budget.problems[0]).toMatch(/^minimumHealthyPercent 60 at 2 tasks lets ECS stop no task before its replacement is healthy: replacement 50 s/);
+    // A faster start fits again.
+    expect(spotDrainBudget({ ...base, minTasks: 2, minimumHealthyPercent: 60, replacementSeconds: 20 }).problems).toEqual([]);
+  });
+
+  it('calls 100/100 impossible: ECS may neither stop nor start a task', () => {
+    const budget = spotDrainBudget({ ...base, minimumHealthyPercent: 100, maximumPercent: 100 });
+    expect(budget.problems[0]).toContain('a draining instance never empties');
+  });
+
+  it('fails synth of a deliberately unsafe spot config with the message', () => {
+    const unsafe = variant('prod', (c) => void (c.service.deregistrationDelaySeconds = 110));
+    expect(() => build('prod', unsafe)).toThrow(SpotDrainBudgetError);
+    expect(() => build('prod', unsafe)).toThrow(
+      'spot drain budget exceeded for service "web": deregistration delay 110 s + container stop timeout 30 s = 140 s, but a spot instance gets a 120 s warning and 20 s stay reserved as margin (spotDrain.marginSeconds), leaving 100 s. Lower service.deregistrationDelaySeconds or service.stopTimeoutSeconds.',
+    );
+    const stubborn = variant('prod', (c) => {
+      c.service.minimumHealthyPercent = 100;
+      c.service.maximumPercent = 100;
+    });
+    expect(() => build('prod', stubborn)).toThrow(/minimumHealthyPercent 100 with maximumPercent 100 at 6 tasks/);
+  });
+
+  it('does not hold an on-demand-only service to the spot budget', () => {
+    const onDemandOnly = variant('prod', (c) => {
+      c.service.spotPercent = 0;
+      c.service.deregistrationDelaySeconds = 300;
+    });
+    const { environments } = build('prod', onDemandOnly);
+    expect(environments[0]?.stacks?.compute.web.drainBudget).toBeUndefined();
+    const safe = build('prod', loadConfig('prod'));
+    expect(safe.environments[0]?.stacks?.compute.web.drainBudget?.drainSeconds).toBe(75);
+  });
+});

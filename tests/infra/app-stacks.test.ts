@@ -1,0 +1,520 @@
+// Template assertions on the deployed application stack, for both example configs (dev and
+// prod), synthesized once the way `npm run synth` does. Each test states one property the
+// deployed stack must have; cdk-nag and cfn-lint check the rest on every template.
+import type { Stack } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appStackName, CLOUDFRONT_REGION } from '../../infra/app-stacks.ts';
+import type { BuiltEnvironment } from '../../infra/app.ts';
+import { loadConfig } from '../../infra/config.ts';
+import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/edge-protection.ts';
+import { ROLLOUT_OWNED_TAG } from '../../infra/handed-over-listener-rule.ts';
+import { listenerPorts } from '../../infra/load-balancer.ts';
+import { cfnLint, type Synthesized, synthesize } from './synth-support.ts';
+
+type CfnResource = {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
+};
+type Template = { Resources: Record<string, CfnResource>; Outputs?: Record<string, { Value: unknown }> };
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: unknown };
+
+const ENVIRONMENTS = ['dev', 'prod'] as const;
+const PARTS = ['Network', 'Data', 'Ingress', 'Compute', 'EdgeGlobal', 'Edge', 'Observability', 'ControlPlane'];
+
+let synth: Synthesized;
+
+beforeAll(async () => {
+  synth = await synthesize({ environmentNames: [...ENVIRONMENTS] });
+}, 240_000);
+
+afterAll(() => synth?.cleanup());
+
+const template = (env: string, part: string): Template =>
+  synth.assembly.getStackByName(appStackName(env, part)).template as Template;
+const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+const onlyOfType = (t: Template, type: string): [string, CfnResource] => {
+  const found = ofType(t, type);
+  expect(found, type).toHaveLength(1);
+  return found[0] as [string, CfnResource];
+};
+const allTemplates = () =>
+  synth.assembly.stacks.map((s) => ({ name: s.stackName, template: s.template as Template }));
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const statementsOf = (r: CfnResource): Statement[] =>
+  asArray((r.Properties?.PolicyDocument as { Statement?: Statement | Statement[] } | undefined)?.Statement);
+const text = (v: unknown) => JSON.stringify(v);
+const environment = (name: string): BuiltEnvironment => {
+  const found = synth.environments.find((e) => e.name === name);
+  if (!found) throw new Error(`no environment ${name}`);
+  return found;
+};
+
+describe('synthesis', () => {
+  it('writes every stack of both environments into one assembly, named by environment', () => {
+    const names = synth.assembly.stacks.map((s) => s.stackName).sort();
+    expect(names).toEqual(ENVIRONMENTS.flatMap((env) => PARTS.map((p) => appStackName(env, p))).sort());
+  });
+
+  it('puts each environment in its configured account and region, and the CloudFront parts in us-east-1', () => {
+    for (const env of ENVIRONMENTS) {
+      const config = loadConfig(env);
+      for (const part of PARTS) {
+        const artifact = synth.assembly.getStackByName(appStackName(env, part));
+        const region = part === 'EdgeGlobal' ? CLOUDFRONT_REGION : config.region;
+        expect(artifact.environment, `${env} ${part}`).toMatchObject({ account: config.account, region });
+      }
+    }
+  });
+});
+
+describe('data', () => {
+  it('runs Aurora MySQL across AZs in isolated subnets, not publicly accessible, encrypted, RDS-managed rotating secret', () => {
+    const t = template('prod', 'Data');
+    const [, cluster] = onlyOfType(t, 'AWS::RDS::DBCluster');
+    expect(cluster.Properties).toMatchObject({
+      Engine: 'aurora-mysql',
+      StorageEncrypted: true,
+      ManageMasterUserPassword: true,
+      DeletionProtection: true,
+      EnableIAMDatabaseAuthentication: true,
+    });
+    expect(cluster.Properties).not.toHaveProperty('MasterUserPassword');
+    const instances = ofType(t, 'AWS::RDS::DBInstance');
+    expect(instances.length).toBeGreaterThanOrEqual(2); // a writer and a failover target in another AZ
+    for (const [, instance] of instances) expect(instance.Properties?.PubliclyAccessible).toBe(false);
+    const [, subnets] = onlyOfType(t, 'AWS::RDS::DBSubnetGroup');
+    const subnetIds = subnets.Properties?.SubnetIds as unknown[];
+    expect(subnetIds).toHaveLength(loadConfig('prod').network.availabilityZones.length);
+    for (const id of subnetIds) expect(text(id)).toMatch(/isolatedSubnet/);
+  });
+
+  it('keeps dev on Aurora Serverless v2 with a reader, pausing when idle', () => {
+    const t = template('dev', 'Data');
+    const [, cluster] = onlyOfType(t, 'AWS::RDS::DBCluster');
+    expect(cluster.Properties?.ServerlessV2ScalingConfiguration).toMatchObject({ MinCapacity: 0, MaxCapacity: 2 });
+    expect(ofType(t, 'AWS::RDS::DBInstance')).toHaveLength(2);
+  });
+
+  it('encrypts Redis in transit (required) and at rest, with AUTH and multi-AZ failover', () => {
+    for (const env of ENVIRONMENTS) {
+      const [, group] = onlyOfType(template(env, 'Data'), 'AWS::ElastiCache::ReplicationGroup');
+      expect(group.Properties, env).toMatchObject({
+        TransitEncryptionEnabled: true,
+        TransitEncryptionMode: 'required',
+        AtRestEncryptionEnabled: true,
+        KmsKeyId: expect.anything(),
+        MultiAZEnabled: true,
+        AutomaticFailoverEnabled: true,
+      });
+      expect(group.Properties?.NumCacheClusters as number).toBeGreaterThanOrEqual(2);
+      expect(text(group.Properties?.AuthToken)).toContain('{{resolve:secretsmanager:');
+    }
+  });
+
+  it('gives the application table point-in-time recovery and a customer-managed key', () => {
+    const [, table] = onlyOfType(template('prod', 'Data'), 'AWS::DynamoDB::Table');
+    expect(table.Properties).toMatchObject({
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it('makes every bucket of every stack encrypted, TLS-only, public-access-blocked, with a lifecycle', () => {
+    let buckets = 0;
+    for (const { name, template: t } of allTemplates()) {
+      for (const [id, bucket] of ofType(t, 'AWS::S3::Bucket')) {
+        buckets += 1;
+        expect(bucket.Properties, `${name}/${id}`).toMatchObject({
+          BucketEncryption: { ServerSideEncryptionConfiguration: [expect.anything()] },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
+          LifecycleConfiguration: { Rules: expect.arrayContaining([expect.anything()]) },
+        });
+        const policies = ofType(t, 'AWS::S3::BucketPolicy').filter(
+          ([, p]) => text(p.Properties?.Bucket) === text({ Ref: id }),
+        );
+        expect(policies, `${name}/${id} policy`).toHaveLength(1);
+        const denyInsecure = statementsOf((policies[0] as [string, CfnResource])[1]).find(
+          (s) => s.Effect === 'Deny' && text(s.Condition).includes('"aws:SecureTransport":"false"'),
+        );
+        expect(denyInsecure, `${name}/${id} denies plain HTTP`).toBeDefined();
+      }
+    }
+    expect(buckets).toBeGreaterThanOrEqual(ENVIRONMENTS.length * 4); // logs, backups, static, trail
+  });
+
+  it('versions the buckets whose objects matter (backups, static assets, trail)', () => {
+    const versioned = (env: string, part: string) =>
+      ofType(template(env, part), 'AWS::S3::Bucket').filter(
+        ([, b]) => (b.Properties?.VersioningConfiguration as { Status?: string } | undefined)?.Status === 'Enabled',
+      ).length;
+    expect(versioned('prod', 'Data')).toBe(1);
+    expect(versioned('prod', 'Edge')).toBe(1);
+    expect(versioned('prod', 'Observability')).toBe(1);
+  });
+});
+
+describe('compute', () => {
+  it('runs a spot group over at least three instance types, capacity-optimized, and an on-demand group', () => {
+    for (const env of ENVIRONMENTS) {
+      const config = loadConfig(env);
+      const groups = ofType(template(env, 'Compute'), 'AWS::AutoScaling::AutoScalingGroup').map(([, g]) => g);
+      const spot = groups.find((g) => g.Properties?.AutoScalingGroupName === config.compute.spot.asgName);
+      const onDemand = groups.find((g) => g.Properties?.AutoScalingGroupName === config.compute.onDemand.asgName);
+      const spotPolicy = spot?.Properties?.MixedInstancesPolicy as {
+        InstancesDistribution: Record<string, unknown>;
+        LaunchTemplate: { Overrides: { InstanceType: string }[] };
+      };
+      expect(spotPolicy.LaunchTemplate.Overrides.length, env).toBeGreaterThanOrEqual(3);
+      expect(spotPolicy.InstancesDistribution).toMatchObject({
+        OnDemandPercentageAboveBaseCapacity: 0,
+        SpotAllocationStrategy: 'capacity-optimized',
+      });
+      expect(spot?.Properties?.CapacityRebalance).toBe(true);
+      expect(
+        (onDemand?.Properties?.MixedInstancesPolicy as { InstancesDistribution: Record<string, unknown> })
+          .InstancesDistribution,
+      ).toMatchObject({ OnDemandPercentageAboveBaseCapacity: 100 });
+    }
+  });
+
+  it('puts each group behind a capacity provider with managed scaling, termination protection and draining', () => {
+    const t = template('prod', 'Compute');
+    const providers = ofType(t, 'AWS::ECS::CapacityProvider');
+    expect(providers).toHaveLength(2);
+    for (const [, p] of providers) {
+      expect(p.Properties?.AutoScalingGroupProvider).toMatchObject({
+        ManagedDraining: 'ENABLED',
+        ManagedTerminationProtection: 'ENABLED',
+        ManagedScaling: { Status: 'ENABLED', TargetCapacity: 90 },
+      });
+    }
+    const [, association] = onlyOfType(t, 'AWS::ECS::ClusterCapacityProviderAssociations');
+    expect(association.Properties?.CapacityProviders).toEqual(
+      expect.arrayContaining(['FARGATE', 'FARGATE_SPOT', ...providers.map(([id]) => ({ Ref: id }))]),
+    );
+    expect(text(association.Properties?.DefaultCapacityProviderStrategy)).toContain('"Base":2');
+  });
+
+  it('drains spot instances on the two-minute warning and blocks containers from instance credentials', () => {
+    for (const [, lt] of ofType(template('prod', 'Compute'), 'AWS::EC2::LaunchTemplate')) {
+      const data = lt.Properties?.LaunchTemplateData as Record<string, unknown>;
+      expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+      expect(text(data.BlockDeviceMappings)).toContain('"Encrypted":true');
+      expect(text(data.UserData)).toContain('ECS_CONTAINER_STOP_TIMEOUT=30s');
+    }
+    const spotTemplate = ofType(template('prod', 'Compute'), 'AWS::EC2::LaunchTemplate').filter(([, lt]) =>
+      text(lt.Properties).includes('ECS_ENABLE_SPOT_INSTANCE_DRAINING=true'),
+    );
+    expect(spotTemplate).toHaveLength(1);
+  });
+
+  it('turns on Container Insights', () => {
+    const [, cluster] = onlyOfType(template('prod', 'Compute'), 'AWS::ECS::Cluster');
+    expect(cluster.Properties?.ClusterSettings).toEqual([{ Name: 'containerInsights', Value: 'enhanced' }]);
+  });
+
+  it('creates the web service with the EXTERNAL controller and leaves task sets, image and count to the control plane', () => {
+    const t = template('prod', 'Compute');
+    const [serviceId, service] = onlyOfType(t, 'AWS::ECS::Service');
+    expect(service.Properties).toMatchObject({
+      DeploymentController: { Type: 'EXTERNAL' },
+      DeploymentConfiguration: { MinimumHealthyPercent: 50, MaximumPercent: 200 },
+    });
+    for (const owned of ['TaskDefinition', 'LoadBalancers', 'DesiredCount', 'LaunchType', 'NetworkConfiguration'])
+      expect(service.Properties, owned).not.toHaveProperty(owned);
+    for (const type of ['AWS::ECS::TaskSet', 'AWS::ECS::PrimaryTaskSet', 'AWS::ElasticLoadBalancingV2::ListenerRule'])
+      expect(ofType(t, type), type).toEqual([]);
+    // Service auto scaling on the desired count, tracking CPU.
+    const [, target] = onlyOfType(t, 'AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(target.Properties).toMatchObject({ ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 6, MaxCapacity: 30 });
+    expect(asArray(target.DependsOn)).toContain(serviceId);
+    const [, policy] = onlyOfType(t, 'AWS::ApplicationAutoScaling::ScalingPolicy');
+    expect(text(policy.Properties)).toContain('ECSServiceAverageCPUUtilization');
+  });
+
+  it('creates the first task set once, behind blue, with no update call', () => {
+    const t = template('prod', 'Compute');
+    const [, initial] = onlyOfType(t, 'Custom::InitialTaskSet');
+    expect(initial.Properties).not.toHaveProperty('Update');
+    expect(initial.Properties).not.toHaveProperty('Delete');
+    const create = text(initial.Properties?.Create);
+    expect(create).toContain('CreateTaskSet');
+    expect(create).toContain('LoadBalancerBlue');
+    expect(create).not.toContain('LoadBalancerGreen');
+    const [, primary] = onlyOfType(t, 'Custom::InitialPrimaryTaskSet');
+    expect(primary.Properties).not.toHaveProperty('Update');
+  });
+
+  it('publishes the service topology the rollout workflow reads', () => {
+    const [, parameter] = onlyOfType(template('prod', 'Compute'), 'AWS::SSM::Parameter');
+    expect(parameter.Properties?.Name).toBe('/ecs-ops/prod/services/web');
+    const value = text(parameter.Properties?.Value);
+    for (const key of ['blueTargetGroupArn', 'greenTargetGroupArn', 'productionRuleArn', 'testRuleArn', 'capacityProviderStrategy'])
+      expect(value).toContain(key);
+  });
+});
+
+describe('ingress', () => {
+  it('has two target groups with a spot-fit deregistration delay, and a production and a test listener', () => {
+    for (const env of ENVIRONMENTS) {
+      const config = loadConfig(env);
+      const t = template(env, 'Ingress');
+      const groups = ofType(t, 'AWS::ElasticLoadBalancingV2::TargetGroup');
+      expect(groups, env).toHaveLength(2);
+      for (const [, g] of groups) {
+        expect(g.Properties?.TargetGroupAttributes).toContainEqual({
+          Key: 'deregistration_delay.timeout_seconds',
+          Value: String(config.service.deregistrationDelaySeconds),
+        });
+      }
+      const ports = listenerPorts(config.domain !== null);
+      const listeners = ofType(t, 'AWS::ElasticLoadBalancingV2::Listener').map(([, l]) => l.Properties);
+      expect(listeners.map((l) => l?.Port).sort()).toEqual([ports.production, ports.test].sort());
+      expect(listeners.map((l) => l?.Protocol)).toEqual(env === 'prod' ? ['HTTPS', 'HTTPS'] : ['HTTP', 'HTTP']);
+    }
+  });
+
+  it('routes each listener through one handed-over rule that forwards to both groups (production: blue)', () => {
+    const t = template('prod', 'Ingress');
+    const rules = ofType(t, 'Custom::HandedOverListenerRule');
+    expect(rules).toHaveLength(2);
+    const [blueId, greenId] = ['LoadBalancerBlue', 'LoadBalancerGreen'].map(
+      (prefix) => ofType(t, 'AWS::ElasticLoadBalancingV2::TargetGroup').find(([id]) => id.startsWith(prefix))?.[0],
+    );
+    for (const [, rule] of rules) {
+      expect(rule.Properties).not.toHaveProperty('Update');
+      const create = text(rule.Properties?.Create);
+      expect(create).toContain(`{"Ref":"${blueId}"}`);
+      expect(create).toContain(`{"Ref":"${greenId}"}`);
+      expect(create).toContain(ROLLOUT_OWNED_TAG.value);
+    }
+    const production = rules.find(([id]) => id.startsWith('LoadBalancerProductionTraffic'))?.[1];
+    expect(text(production?.Properties?.Create)).toMatch(new RegExp(`${blueId}"\\},"\\\\",\\\\"Weight\\\\":100`));
+    // The listeners' own default action is a fixed 503 that nobody changes.
+    for (const [, l] of ofType(t, 'AWS::ElasticLoadBalancingV2::Listener'))
+      expect(l.Properties?.DefaultActions).toEqual([expect.objectContaining({ Type: 'fixed-response' })]);
+  });
+
+  it('keeps the ALB internal with access logs, and lets only the VPC reach it', () => {
+    const [, alb] = onlyOfType(template('prod', 'Ingress'), 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+    expect(alb.Properties?.Scheme).toBe('internal');
+    expect(alb.Properties?.LoadBalancerAttributes).toContainEqual({ Key: 'access_logs.s3.enabled', Value: 'true' });
+    const network = template('prod', 'Network');
+    const albGroup = ofType(network, 'AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('NetworkLoadBalancer'));
+    const ingress = asArray(albGroup?.[1].Properties?.SecurityGroupIngress as Record<string, unknown>[]);
+    expect(ingress.map((r) => r.CidrIp)).toEqual(['10.30.0.0/16', '10.30.0.0/16']);
+  });
+
+  it('fronts the ALB with API Gateway through a VPC link', () => {
+    const t = template('prod', 'Ingress');
+    const [linkId] = onlyOfType(t, 'AWS::ApiGatewayV2::VpcLink');
+    const [, integration] = onlyOfType(t, 'AWS::ApiGatewayV2::Integration');
+    expect(integration.Properties).toMatchObject({
+      ConnectionType: 'VPC_LINK',
+      ConnectionId: { Ref: linkId },
+      IntegrationUri: { Ref: expect.stringMatching(/LoadBalancerAlbProduction/) },
+      TlsConfig: { ServerNameToVerify: 'origin.app.example.com' },
+    });
+    const [, stage] = onlyOfType(t, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties).toMatchObject({
+      AccessLogSettings: { DestinationArn: expect.anything() },
+      DefaultRouteSettings: { ThrottlingRateLimit: expect.any(Number) },
+    });
+  });
+});
+
+describe('edge', () => {
+  it('associates the us-east-1 WAF web ACL (managed rule groups and a rate rule) with CloudFront', () => {
+    for (const env of ENVIRONMENTS) {
+      const [aclId, acl] = onlyOfType(template(env, 'EdgeGlobal'), 'AWS::WAFv2::WebACL');
+      expect(acl.Properties?.Scope).toBe('CLOUDFRONT');
+      const rules = acl.Properties?.Rules as { Name: string; Statement: Record<string, unknown> }[];
+      expect(rules.map((r) => r.Name)).toEqual([...MANAGED_RULE_GROUPS, RATE_RULE_NAME]);
+      expect(rules.at(-1)?.Statement).toMatchObject({
+        RateBasedStatement: { Limit: loadConfig(env).features.wafRateLimit, AggregateKeyType: 'IP' },
+      });
+      const [, distribution] = onlyOfType(template(env, 'Edge'), 'AWS::CloudFront::Distribution');
+      const webAcl = (distribution.Properties?.DistributionConfig as { WebACLId: unknown }).WebACLId;
+      // Read from the us-east-1 stack's output that publishes the ACL's ARN.
+      expect(webAcl).toEqual({
+        'Fn::GetStackOutput': {
+          StackName: appStackName(env, 'EdgeGlobal'),
+          Region: CLOUDFRONT_REGION,
+          OutputName: expect.stringContaining(`${aclId}Arn`),
+        },
+      });
+    }
+  });
+
+  it('serves static assets through origin access control and the app through a VPC origin', () => {
+    const t = template('prod', 'Edge');
+    const [, distribution] = onlyOfType(t, 'AWS::CloudFront::Distribution');
+    const config = distribution.Properties?.DistributionConfig as Record<string, unknown>;
+    const origins = config.Origins as Record<string, unknown>[];
+    expect(origins.some((o) => o.OriginAccessControlId && o.S3OriginConfig)).toBe(true);
+    expect(origins.some((o) => o.VpcOriginConfig)).toBe(true);
+    expect(config).toMatchObject({
+      Logging: { Prefix: 'cloudfront/' },
+      ViewerCertificate: { MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' },
+      Aliases: ['app.example.com'],
+    });
+    const [, vpcOrigin] = onlyOfType(t, 'AWS::CloudFront::VpcOrigin');
+    expect(vpcOrigin.Properties?.VpcOriginEndpointConfig).toMatchObject({ OriginProtocolPolicy: 'https-only' });
+  });
+
+  it('with a domain: a DNS-validated certificate in us-east-1 and alias records', () => {
+    const [, cert] = onlyOfType(template('prod', 'EdgeGlobal'), 'AWS::CertificateManager::Certificate');
+    expect(cert.Properties).toMatchObject({ DomainName: 'app.example.com', ValidationMethod: 'DNS' });
+    const records = ofType(template('prod', 'Edge'), 'AWS::Route53::RecordSet').map(([, r]) => r.Properties?.Type);
+    expect(records.sort()).toEqual(['A', 'AAAA']);
+  });
+
+  it('without a domain: no certificate, no records, and still a distribution', () => {
+    expect(ofType(template('dev', 'EdgeGlobal'), 'AWS::CertificateManager::Certificate')).toEqual([]);
+    expect(ofType(template('dev', 'Ingress'), 'AWS::CertificateManager::Certificate')).toEqual([]);
+    expect(ofType(template('dev', 'Edge'), 'AWS::Route53::RecordSet')).toEqual([]);
+    onlyOfType(template('dev', 'Edge'), 'AWS::CloudFront::Distribution');
+  });
+});
+
+describe('observability', () => {
+  it('has the alarms the issue lists, with stable names, each notifying a severity topic', () => {
+    const names = (env: string, part: string) =>
+      ofType(template(env, part), 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties?.AlarmName as string);
+    const app = names('prod', 'Observability');
+    const expected = [
+      'ecs-ops-prod-web-blue-5xx',
+      'ecs-ops-prod-web-green-5xx',
+      'ecs-ops-prod-web-blue-latency-p95',
+      'ecs-ops-prod-web-green-latency-p95',
+      'ecs-ops-prod-web-blue-unhealthy-hosts',
+      'ecs-ops-prod-web-cpu',
+      'ecs-ops-prod-web-memory',
+      'ecs-ops-prod-aurora-cpu',
+      'ecs-ops-prod-aurora-connections',
+      'ecs-ops-prod-aurora-replica-lag',
+      'ecs-ops-prod-ecs-ops-prod-redis-001-evictions',
+      'ecs-ops-prod-ecs-ops-prod-redis-001-engine-cpu',
+      'ecs-ops-prod-app-table-throttles',
+    ];
+    expect(app).toEqual(expect.arrayContaining(expected));
+    const controlPlane = names('prod', 'ControlPlane');
+    expect(controlPlane.filter((n) => n.endsWith('-errors')).length).toBeGreaterThanOrEqual(2); // one per function
+    expect(controlPlane.filter((n) => n.endsWith('-failed')).length).toBeGreaterThanOrEqual(1); // one per workflow
+    expect(controlPlane.filter((n) => n.endsWith('-throttles')).length).toBeGreaterThanOrEqual(3); // one per table
+    for (const part of ['Observability', 'ControlPlane']) {
+      for (const [, alarm] of ofType(template('prod', part), 'AWS::CloudWatch::Alarm')) {
+        expect(asArray(alarm.Properties?.AlarmActions as unknown[])).toHaveLength(1);
+        expect(alarm.Properties?.TreatMissingData).toBe('notBreaching');
+      }
+    }
+  });
+
+  it('has a dashboard, a multi-region CloudTrail with file validation, and e-mail alerts with a DLQ', () => {
+    const t = template('prod', 'Observability');
+    onlyOfType(t, 'AWS::CloudWatch::Dashboard');
+    const [, trail] = onlyOfType(t, 'AWS::CloudTrail::Trail');
+    expect(trail.Properties).toMatchObject({ IsMultiRegionTrail: true, EnableLogFileValidation: true, IsLogging: true });
+    const [, subscription] = onlyOfType(t, 'AWS::SNS::Subscription');
+    expect(subscription.Properties).toMatchObject({ Protocol: 'email', RedrivePolicy: expect.anything() });
+  });
+
+  it('sets a retention on every log group of every stack', () => {
+    for (const { name, template: t } of allTemplates()) {
+      for (const [id, group] of ofType(t, 'AWS::Logs::LogGroup'))
+        expect(group.Properties?.RetentionInDays, `${name}/${id}`).toEqual(expect.any(Number));
+    }
+  });
+});
+
+describe('permissions', () => {
+  it('grants no "*" or "service:*" action in any identity policy of any stack', () => {
+    for (const { name, template: t } of allTemplates()) {
+      const policies = [...ofType(t, 'AWS::IAM::Policy'), ...ofType(t, 'AWS::IAM::ManagedPolicy')];
+      for (const [id, p] of policies) {
+        const broad = statementsOf(p).filter((s) => asArray(s.Action).some((a) => a === '*' || a.endsWith(':*')));
+        expect(broad, `${name}/${id}`).toEqual([]);
+      }
+    }
+  });
+
+  it('gives operators and viewers managed policies scoped to the environment’s workflows, tables and topics', () => {
+    const t = template('prod', 'ControlPlane');
+    const policies = Object.fromEntries(
+      ofType(t, 'AWS::IAM::ManagedPolicy').map(([, p]) => [p.Properties?.ManagedPolicyName as string, p]),
+    );
+    expect(Object.keys(policies).sort()).toEqual(['ecs-ops-prod-operator', 'ecs-ops-prod-viewer']);
+    const actions = (name: string) =>
+      statementsOf(policies[name] as CfnResource).flatMap((s) => asArray(s.Action).map((a) => ({ a, s })));
+    const viewer = actions('ecs-ops-prod-viewer').map(({ a }) => a);
+    expect(viewer).not.toContain('states:StartExecution');
+    expect(viewer.filter((a) => /:(Put|Update|Delete|Start|Stop|Send)/.test(a))).toEqual([]);
+    const operator = actions('ecs-ops-prod-operator');
+    const start = operator.find(({ a }) => a === 'states:StartExecution');
+    expect(text(start?.s.Resource)).toMatch(/SpotInterruptionSurgeWorkflow/);
+    const stop = operator.find(({ a }) => a === 'states:StopExecution');
+    expect(text(stop?.s.Resource)).toContain(':execution:');
+    for (const { a, s } of operator.filter(({ s }) => s.Resource === '*'))
+      expect(['states:ListStateMachines', 'cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'states:SendTaskSuccess', 'states:SendTaskFailure'], text(s)).toContain(a);
+  });
+
+  it('lets the web task read only its own secrets and table', () => {
+    const t = template('prod', 'Compute');
+    const statements = ofType(t, 'AWS::IAM::Policy').flatMap(([, p]) => statementsOf(p));
+    const secretReads = statements.filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'));
+    expect(secretReads.length).toBeGreaterThan(0);
+    for (const s of secretReads) expect(text(s.Resource)).not.toContain('"*"');
+    const kms = statements.filter((s) => asArray(s.Action).includes('kms:Decrypt'));
+    for (const s of kms) expect(text(s.Condition)).toContain('kms:ViaService');
+  });
+});
+
+describe('checks', () => {
+  it('leaves no unacknowledged cdk-nag finding (AwsSolutions, Serverless) in any stack', () => {
+    const stacks = synth.environments.flatMap((e) => [
+      e.controlPlane,
+      ...Object.values(e.stacks ?? {}).filter((s): s is Stack => 'templateOptions' in (s as object)),
+    ]);
+    expect(stacks).toHaveLength(ENVIRONMENTS.length * PARTS.length);
+    const findings = stacks.flatMap((stack) =>
+      [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
+        pack
+          .validateScope(stack)
+          .violations.flatMap((v) =>
+            v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}: ${v.description}`),
+          ),
+      ),
+    );
+    expect(findings).toEqual([]);
+    // Anything else that annotates constructs (CDK deprecations and warnings), as written to the assembly
+    // (Annotations.fromStack would synthesize the app a second time).
+    const messages = synth.assembly.stacks.flatMap((artifact) =>
+      artifact.messages
+        .filter((m) => m.level === 'error' || m.level === 'warning')
+        .map((m) => `${m.level} at ${m.id}: ${String(m.entry.data)}`),
+    );
+    expect(messages).toEqual([]);
+  });
+
+  it('passes cfn-lint on every template of both environments', async () => {
+    const files = synth.assembly.stacks.map((s) => s.templateFullPath);
+    // W3005 (redundant DependsOn): CDK adds DependsOn next to a GetAtt that implies it; harmless, not ours.
+    // W3010 (hardcoded availability zones): the config names the AZs on purpose, so synth needs no
+    //   AWS lookups and a template never changes because an account's AZ list did.
+    const matches = await cfnLint(files, ['W3005', 'W3010']);
+    expect(matches.map((m) => `${m.level} ${m.rule} ${m.file}: ${m.message}`)).toEqual([]);
+  });
+
+  it('built the environments from their config files', () => {
+    for (const env of ENVIRONMENTS) expect(environment(env).config).toEqual(loadConfig(env));
+  });
+});
