@@ -1,7 +1,7 @@
 // One interruption episode per EC2 instance (or Fargate task): the idempotency record.
 // Every channel (rebalance, warning, task event, redelivery) advances the same record with
 // a conditional write, so the strongest intent is acted on once, by one invocation at a time.
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
@@ -50,11 +50,18 @@ export interface ClaimRequest {
  * recorded action never completed). An expired episode (older than its TTL) counts as absent:
  * the same instance may be interrupted again another day.
  */
-export async function claimEpisode(db: Db, table: string, clock: Clock, req: ClaimRequest): Promise<Claim> {
+export async function claimEpisode(
+  db: Db,
+  table: string,
+  clock: Clock,
+  req: ClaimRequest,
+  /** The record as read in bulk just before (see getEpisodes); read here when not given. */
+  known?: { episode: Episode | undefined },
+): Promise<Claim> {
   const now = clock.now();
   const id = episodeId(req.subject);
   const rank = INTENT_RANK[req.intent];
-  const current = await getEpisode(db, table, id);
+  const current = known ? known.episode : await getEpisode(db, table, id);
   const live = current && current.expiresAtMs > now ? current : undefined;
 
   if (live) {
@@ -168,6 +175,28 @@ export async function completeEpisode(
 /** Gives the lease back without recording progress (the action failed; a retry will redo it). */
 export async function abandonEpisode(db: Db, table: string, subject: string, owner: string): Promise<void> {
   await completeEpisode(db, table, subject, owner, {});
+}
+
+/** Reads many episodes at once (100 keys per call), strongly consistent, by subject. */
+export async function getEpisodes(
+  db: Db,
+  table: string,
+  subjects: readonly string[],
+): Promise<Map<string, Episode>> {
+  const found = new Map<string, Episode>();
+  for (let i = 0; i < subjects.length; i += 100) {
+    let keys: Record<string, unknown>[] = subjects.slice(i, i + 100).map((s) => ({ id: episodeId(s) }));
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 8) throw new Error(`episodes: ${keys.length} keys still unprocessed after retries`);
+      const out = await db.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of out.Responses?.[table] ?? []) found.set(String(item.subject), item as Episode);
+      keys = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      if (keys.length > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+    }
+  }
+  return found;
 }
 
 export async function getEpisode(db: Db, table: string, id: string): Promise<Episode | undefined> {
