@@ -3,7 +3,7 @@
 // which machine, commit and command produced the numbers.
 // The pure parts (median, table rendering, argument parsing) are exported for tests/bench.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -53,6 +53,8 @@ export interface SuiteReport extends SuiteResult {
   name: string;
   description: string;
   durationSeconds: number;
+  /** When, by which command and at which commit this suite's numbers were produced. */
+  producedBy?: { command: string; date: string; commit: string; dirty: boolean; runs: number };
 }
 
 export interface BenchReport {
@@ -128,7 +130,13 @@ export function renderMarkdown(report: BenchReport): string {
       lines.push('', 'Notes:', '');
       for (const note of suite.notes) lines.push(`- ${note}`);
     }
-    lines.push('', `Suite took ${suite.durationSeconds.toFixed(0)} s.`);
+    const by = suite.producedBy;
+    lines.push(
+      '',
+      by
+        ? `Suite took ${suite.durationSeconds.toFixed(0)} s; produced by \`${by.command}\` on ${by.date} at \`${by.commit.slice(0, 12)}\`${by.dirty ? ' (uncommitted changes)' : ''}.`
+        : `Suite took ${suite.durationSeconds.toFixed(0)} s.`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -212,6 +220,8 @@ async function main(): Promise<void> {
   if (suites.length === 0)
     throw new Error(`no suite matches ${args.filters.join(', ')} (have ${files.join(', ')})`);
 
+  const git = gitState(benchDir);
+  const command = commandLine(process.argv.slice(2));
   const reports: SuiteReport[] = [];
   for (const { suite } of suites) {
     log(`suite ${suite.name}: ${suite.description}`);
@@ -224,19 +234,45 @@ async function main(): Promise<void> {
       description: suite.description,
       durationSeconds: (performance.now() - t) / 1000,
       ...result,
+      producedBy: {
+        command,
+        date: new Date().toISOString(),
+        commit: git.commit,
+        dirty: git.dirty,
+        runs: args.runs,
+      },
     });
+  }
+  const out = join(benchDir, 'results');
+  // A filtered run replaces only its suites; the others keep the numbers they had.
+  if (args.filters.length > 0 && existsSync(join(out, 'latest.json'))) {
+    const previous = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchReport;
+    const fresh = new Set(reports.map((r) => r.name));
+    const kept = previous.suites.filter((s) => !fresh.has(s.name));
+    reports.unshift(
+      ...kept.map((s) => ({
+        ...s,
+        producedBy: s.producedBy ?? {
+          command: previous.command,
+          date: previous.date,
+          commit: previous.git.commit,
+          dirty: previous.git.dirty,
+          runs: previous.runs,
+        },
+      })),
+    );
+    reports.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   const report: BenchReport = {
-    command: commandLine(process.argv.slice(2)),
+    command,
     date: new Date().toISOString(),
-    git: gitState(benchDir),
+    git,
     machine: machine(),
     runs: args.runs,
     durationSeconds: (performance.now() - started) / 1000,
     suites: reports,
   };
-  const out = join(benchDir, 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   const markdown = renderMarkdown(report);

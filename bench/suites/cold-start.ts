@@ -1,0 +1,144 @@
+// Cold start: per function, bundle size and module init time (importing the bundle in a fresh
+// Node process), against a bundle of only the AWS SDK clients that function uses, built the same
+// way (the irreducible part), and against an empty handler.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { buildFunctions, buildOptions, DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
+import { REPO_ROOT } from '../../local/python-env.ts';
+import { median, type SuiteContext, type SuiteResult } from '../run.ts';
+
+export const name = 'cold-start';
+export const description =
+  'Bundle size and module init time per function, against the bare AWS SDK clients it uses and an empty handler (fresh Node process per import).';
+
+interface Metafile {
+  outputs: Record<string, { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }>;
+}
+
+/** Bytes in the bundle per package (the project's own code as "(project)"). */
+export function bytesByPackage(meta: Metafile): Record<string, number> {
+  const out = Object.values(meta.outputs).find((o) => o.entryPoint);
+  const by: Record<string, number> = {};
+  for (const [path, { bytesInOutput }] of Object.entries(out?.inputs ?? {})) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+    const pkg = m?.[1] ?? '(project)';
+    by[pkg] = (by[pkg] ?? 0) + bytesInOutput;
+  }
+  return by;
+}
+
+/** The @aws-sdk/client-* packages a bundle contains. */
+export function sdkClients(by: Record<string, number>): string[] {
+  return Object.keys(by)
+    .filter((p) => /^@aws-sdk\/client-/.test(p))
+    .sort();
+}
+
+async function clientClassName(pkg: string): Promise<string> {
+  const mod = (await import(pkg)) as Record<string, unknown>;
+  const name = Object.keys(mod).find(
+    (k) => k.endsWith('Client') && typeof mod[k] === 'function' && k !== 'Client',
+  );
+  if (!name) throw new Error(`no client class in ${pkg}`);
+  return name;
+}
+
+/** Import time in ms of one module in a fresh Node process. */
+function importMs(file: string): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: 'us-east-1' },
+  });
+  return Number(out);
+}
+
+async function bundleEntry(dir: string, label: string, source: string): Promise<string> {
+  const entryDir = join(dir, label);
+  mkdirSync(entryDir, { recursive: true });
+  writeFileSync(join(entryDir, 'handler.ts'), source);
+  const options = buildOptions(label, { outdir: dir, functionsDir: dir });
+  await build({ ...options, nodePaths: [join(REPO_ROOT, 'node_modules')] });
+  return join(dir, label, 'index.mjs');
+}
+
+export async function run(ctx: SuiteContext): Promise<SuiteResult> {
+  const runs = Math.max(ctx.runs, 5);
+  const built = await buildFunctions();
+  const scratch = mkdtempSync(join(tmpdir(), 'cold-start-'));
+  const empty = await bundleEntry(
+    scratch,
+    'empty-handler',
+    'export const handler = async () => ({ ok: true });\n',
+  );
+  const emptyMs = median(Array.from({ length: runs }, () => importMs(empty)));
+  const emptyBytes = statSync(empty).size;
+
+  const rows: SuiteResult['rows'] = [];
+  const checks: SuiteResult['checks'] = [];
+  const notes: string[] = [];
+  for (const fn of built) {
+    const meta = JSON.parse(readFileSync(join(DIST_FUNCTIONS_DIR, fn.name, 'meta.json'), 'utf8')) as Metafile;
+    const by = bytesByPackage(meta);
+    const clients = sdkClients(by);
+    const names = await Promise.all(clients.map(clientClassName));
+    const bareSource = `${clients.map((c, i) => `import { ${names[i]} as C${i} } from '${c}';`).join('\n')}\nexport const clients = [${clients.map((_, i) => `C${i}`).join(', ')}];\nexport const handler = async () => clients.length;\n`;
+    const bare = await bundleEntry(scratch, `bare-${fn.name}`, bareSource);
+    ctx.log(`${fn.name}: timing ${runs} imports each of the bundle and the bare clients`);
+    const ours = median(Array.from({ length: runs }, () => importMs(fn.outfile)));
+    const bareMs = median(Array.from({ length: runs }, () => importMs(bare)));
+    const bareBytes = statSync(bare).size;
+    const top = Object.entries(by)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([p, b]) => `${p} ${(b / 1024).toFixed(0)} KB`)
+      .join(', ');
+    const sizeRatio = fn.bytes / bareBytes;
+    const timeRatio = ours / bareMs;
+    rows.push({
+      function: fn.name,
+      clients: clients.map((c) => c.replace('@aws-sdk/client-', '')).join(', '),
+      'bundle KB': Number((fn.bytes / 1024).toFixed(1)),
+      'bare clients KB': Number((bareBytes / 1024).toFixed(1)),
+      'size ratio': Number(sizeRatio.toFixed(2)),
+      'init ms': Number(ours.toFixed(1)),
+      'bare clients init ms': Number(bareMs.toFixed(1)),
+      'init ratio': Number(timeRatio.toFixed(2)),
+      'empty handler init ms': Number(emptyMs.toFixed(1)),
+      'largest parts': top,
+    });
+    checks.push({
+      name: `${fn.name}: our code and middleware add at most 20% init time over the bare clients`,
+      ok: timeRatio <= 1.2,
+      detail: `${ours.toFixed(1)} ms vs ${bareMs.toFixed(1)} ms (x${timeRatio.toFixed(2)})`,
+    });
+  }
+  notes.push(
+    `Init time is the time to import the bundle in a fresh Node ${process.version} process (median of ${runs}); the handler is not invoked.`,
+    `The bare bundle imports only the client class of each @aws-sdk/client-* package found in the function's metafile, built with the same esbuild options; commands add a little on top of it.`,
+    `Empty handler: ${(emptyBytes / 1024).toFixed(1)} KB, ${emptyMs.toFixed(1)} ms.`,
+    'Clients are created on first use (functions/shared/clients.ts), so a function pays for constructing only the clients a given invocation needs.',
+  );
+  return {
+    title: 'bundle size and module init time per function',
+    columns: [
+      { key: 'function', label: 'function' },
+      { key: 'clients', label: 'SDK clients' },
+      { key: 'bundle KB', label: 'bundle KB' },
+      { key: 'bare clients KB', label: 'bare clients KB' },
+      { key: 'size ratio', label: 'size ratio' },
+      { key: 'init ms', label: 'init ms (median)' },
+      { key: 'bare clients init ms', label: 'bare clients init ms' },
+      { key: 'init ratio', label: 'init ratio' },
+      { key: 'empty handler init ms', label: 'empty handler init ms' },
+      { key: 'largest parts', label: 'largest parts of the bundle' },
+    ],
+    rows,
+    notes,
+    checks,
+  };
+}
