@@ -7,11 +7,20 @@
 //   ops silence --service S|--kind K|--dedup-key D --for 2h --reason "..."   silence alerts for a while
 //   ops silences / ops unsilence <id>        list silences / end one now
 //   ops journal                              the action journal
+//   ops scale --service S --to N | --by +N|-N|+P% [--dry-run]   scale a service inside its guardrails
+//   ops rollout --service S --image I --strategy canary:10:5m [--watch]   blue/green rollout
+//   ops approve|reject|abort <execution>, ops rollback <service>          answer or stop a rollout
 // Add --json to any command for machine-readable output.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { addSilence, expireSilence, isActive, listSilences, type Silence } from '../functions/alert-router/silences.ts';
+import {
+  addSilence,
+  expireSilence,
+  isActive,
+  listSilences,
+  type Silence,
+} from '../functions/alert-router/silences.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
@@ -22,6 +31,15 @@ import { seed } from '../local/seed.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { isWorkflowName, runDeployedWorkflow, WORKFLOWS } from '../local/workflows.ts';
 import { loadLocalState, pointAt, STATE_DIR, saveLocalState } from './local-state.ts';
+import { operatorCommand, type RolloutFlags, rolloutCommand } from './rollout.ts';
+import {
+  describeScaleRun,
+  joinNegativeValues,
+  type ScaleFlags,
+  scaledServices,
+  scaleInputFromFlags,
+  scaleRunJson,
+} from './scale.ts';
 
 const HELP = `ops — the local front door to the ECS operations control plane
 
@@ -41,15 +59,30 @@ Usage:
   ops silences                            List silences (active and recently ended)
   ops unsilence <id>                      End a silence now
   ops journal [--limit N]                 Print the action journal, oldest first
+  ops scale --service [CLUSTER/]S (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."]
+                                          Run the scale-service workflow: guardrails, capacity,
+                                          verification; prints every decision in plain words
+  ops rollout --service [CLUSTER/]S (--image I | --task-definition TD) --strategy S [--watch]
+              [--approval none|before-traffic|before-finalize] [--input <file>] [--gate-wait 30s]
+              [--aws --outputs <cdk outputs file>]
+                                          Blue/green rollout; strategies: all-at-once, canary:10:5m,
+                                          linear:25:10m, steps:10@5m,50@10m,100@0. Locally it runs on
+                                          the emulator here; --watch shows weights, steps, verdicts
+  ops approve|reject <execution> [--reason "..."]
+                                          Answer the gate a rollout waits at
+  ops abort <execution> [--reason "..."]  Stop a rollout: traffic back on blue at once, green removed
+  ops rollback [CLUSTER/]SERVICE          Inside the rollback window after promotion: 100% back on
+                                          blue at once (one listener update, read back)
   ops help                                This text
 
 Every command takes --json for machine-readable output and --verbose to show function logs.
-Functions: spot-interruption, spot-surge-step, alert-router. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
+Functions: spot-interruption, spot-surge-step, alert-router, scale-service-step, scale-alarm. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
 Examples:
   ops emulator start && ops seed --instances 40 --spot-fraction 0.75
   ops invoke spot-interruption --event events/samples/aws/ec2-spot-instance-interruption-warning.json
   ops run spot-surge --input events/inputs/spot-surge.json
   ops silence --service api --for 2h --reason "deploying a fix for the health check"
+  ops rollout --service api --image registry.local/api:2 --strategy canary:10:5m --watch
 `;
 
 type Flags = {
@@ -66,11 +99,12 @@ type Flags = {
   'dedup-key'?: string;
   for?: string;
   reason?: string;
-};
+} & ScaleFlags &
+  RolloutFlags;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv, ['--by']),
     allowPositionals: true,
     options: {
       json: { type: 'boolean' },
@@ -85,6 +119,18 @@ async function main(argv: string[]): Promise<number> {
       'dedup-key': { type: 'string' },
       for: { type: 'string' },
       reason: { type: 'string' },
+      to: { type: 'string' },
+      by: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      cluster: { type: 'string' },
+      image: { type: 'string' },
+      'task-definition': { type: 'string' },
+      strategy: { type: 'string' },
+      approval: { type: 'string' },
+      watch: { type: 'boolean' },
+      aws: { type: 'boolean' },
+      outputs: { type: 'string' },
+      'gate-wait': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean', short: 'v' },
     },
@@ -119,6 +165,15 @@ async function main(argv: string[]): Promise<number> {
       return unsilence(rest[0], out);
     case 'journal':
       return journal(flags, out);
+    case 'scale':
+      return scale(flags, out);
+    case 'rollout':
+      return rolloutCommand(flags, out, (file) => readJsonArg('input', file));
+    case 'approve':
+    case 'reject':
+    case 'abort':
+    case 'rollback':
+      return operatorCommand(command, rest[0], flags, out);
     default:
       throw new UsageError(`unknown command "${command}"; run \`ops help\` for the list`);
   }
@@ -287,7 +342,10 @@ async function silence(flags: Flags, out: Out): Promise<number> {
   }).catch((error: Error) => {
     throw error.name === 'InvalidInput' ? new UsageError(error.message) : error;
   });
-  out(`${created.id}: silenced ${describeMatcher(created)} until ${created.endsAt} (${created.reason})`, created);
+  out(
+    `${created.id}: silenced ${describeMatcher(created)} until ${created.endsAt} (${created.reason})`,
+    created,
+  );
   return 0;
 }
 
@@ -346,6 +404,21 @@ async function journal(flags: Flags, out: Out): Promise<number> {
           .join('\n');
   out(human, shown);
   return 0;
+}
+
+async function scale(flags: Flags, out: Out): Promise<number> {
+  const { stack } = await loadLocalState();
+  let input: ReturnType<typeof scaleInputFromFlags>;
+  try {
+    input = scaleInputFromFlags(flags, scaledServices(stack));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const result = await runDeployedWorkflow(stack, 'scale-service', input, { clock: new VirtualClock() });
+  out(describeScaleRun(result), scaleRunJson(result));
+  if (result.status !== 'SUCCEEDED') return 1;
+  // A refusal is an answer, not a failure of the command, but scripts may want to tell it apart.
+  return (result.output as { decision?: string } | undefined)?.decision === 'refused' ? 3 : 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -70,7 +70,10 @@ export const BaselineSchema = z.object({
   minSamples: z.number().int().min(3).max(1440).default(5),
   /** A significant difference smaller than this (green median vs blue median) still passes. */
   tolerancePercent: z.number().min(0).max(1000).default(10),
-  metrics: z.array(z.enum(['errorRate', 'latency'])).min(1).default(['errorRate', 'latency']),
+  metrics: z
+    .array(z.enum(['errorRate', 'latency']))
+    .min(1)
+    .default(['errorRate', 'latency']),
   /** An inconclusive verdict pauses for a human; without an answer this happens. */
   inconclusive: z
     .object({
@@ -197,14 +200,19 @@ export function parseStrategyShorthand(text: string): Strategy {
     return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
   };
   const int = (value: string | undefined, what: string): number => {
-    if (!/^\d+$/.test(value ?? '')) throw new Error(`${what}: expected a whole number (got ${value ?? 'nothing'})`);
+    if (!/^\d+$/.test(value ?? ''))
+      throw new Error(`${what}: expected a whole number (got ${value ?? 'nothing'})`);
     return Number(value);
   };
   switch (type) {
     case 'all-at-once':
       return { type: 'all-at-once' };
     case 'canary':
-      return { type: 'canary', percent: int(args[0], 'canary percent'), bakeSeconds: seconds(args[1], 'canary bake') };
+      return {
+        type: 'canary',
+        percent: int(args[0], 'canary percent'),
+        bakeSeconds: seconds(args[1], 'canary bake'),
+      };
     case 'linear':
       return {
         type: 'linear',
@@ -388,6 +396,9 @@ export const RolloutStateSchema = z.object({
   /** What a Catch put here: { Error, Cause }. */
   failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
   /** What the rollback's own Catch put here when it gave up. */
-  rollbackError: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
+  rollbackError: z
+    .object({ Error: z.string().optional(), Cause: z.string().optional() })
+    .passthrough()
+    .optional(),
 });
 export type RolloutState = z.infer<typeof RolloutStateSchema>;

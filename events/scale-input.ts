@@ -3,6 +3,11 @@
 // the alarm trigger, the schedules in infra and the tests all use these schemas.
 import { z } from 'zod';
 
+/** Application Auto Scaling's dimension for an ECS service's desired count. */
+export const DESIRED_COUNT_DIMENSION = 'ecs:service:DesiredCount';
+/** Application Auto Scaling's resource id of an ECS service. */
+export const scalableTargetId = (cluster: string, service: string) => `service/${cluster}/${service}`;
+
 /** The ways to say what the service should become; exactly one per request (min and max may go together). */
 export const SCALE_MODES = ['desiredCount', 'delta', 'percent', 'min', 'max'] as const;
 
@@ -161,6 +166,10 @@ export const ScalePlanSchema = z.object({
       raise: z.array(CapacityRaiseSchema),
     })
     .optional(),
+  /** True when Auto Scaling groups must be raised before the service grows. */
+  needsCapacity: z.boolean(),
+  /** The service's Application Auto Scaling resource id, `service/<cluster>/<service>`. */
+  resourceId: z.string(),
   /** Leases this execution holds until it finishes. */
   leases: z.array(z.object({ resource: z.string(), owner: z.string() })),
   verification: z

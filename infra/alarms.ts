@@ -49,7 +49,10 @@ export class Alarms extends Construct {
   addTargetGroup(label: string, targetGroup: elbv2.IApplicationTargetGroup): void {
     const m = targetGroup.metrics;
     this.alarm(`${label}-5xx`, 'critical', {
-      metric: m.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: Duration.minutes(1), statistic: 'Sum' }),
+      metric: m.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
+        period: Duration.minutes(1),
+        statistic: 'Sum',
+      }),
       threshold: THRESHOLDS.target5xxPerMinute,
       evaluationPeriods: 5,
       datapointsToAlarm: 3,
@@ -190,7 +193,10 @@ export class Alarms extends Construct {
   private alarm(
     name: string,
     severity: Severity,
-    props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'comparisonOperator' | 'treatMissingData' | 'alarmDescription'> & {
+    props: Omit<
+      cloudwatch.AlarmProps,
+      'alarmName' | 'comparisonOperator' | 'treatMissingData' | 'alarmDescription'
+    > & {
       description: string;
     },
   ): cloudwatch.Alarm {

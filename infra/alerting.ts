@@ -67,7 +67,9 @@ export class Alerting extends Construct {
     this.key = key;
     const groupWindow = props.groupWindow ?? DEFAULT_GROUP_WINDOW;
     if (groupWindow.toSeconds() > 900) {
-      throw new Error(`Alerting: groupWindow is at most 900 s (SQS DelaySeconds), got ${groupWindow.toSeconds()} s`);
+      throw new Error(
+        `Alerting: groupWindow is at most 900 s (SQS DelaySeconds), got ${groupWindow.toSeconds()} s`,
+      );
     }
 
     this.queueDlq = new sqs.Queue(this, 'QueueDlq', {
@@ -78,7 +80,8 @@ export class Alerting extends Construct {
     });
     Validations.of(this.queueDlq).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
-      reason: 'This queue is itself the dead-letter queue of the alert queue; alerts rest here for inspection and redrive.',
+      reason:
+        'This queue is itself the dead-letter queue of the alert queue; alerts rest here for inspection and redrive.',
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.KMS,
@@ -131,7 +134,11 @@ export class Alerting extends Construct {
     iam.Grant.addToPrincipal({
       grantee: fn,
       actions: ['sns:Publish'],
-      resourceArns: [props.topics.critical.topicArn, props.topics.warning.topicArn, props.topics.info.topicArn],
+      resourceArns: [
+        props.topics.critical.topicArn,
+        props.topics.warning.topicArn,
+        props.topics.info.topicArn,
+      ],
     });
     this.table.grantReadWriteData(fn);
     iam.Grant.addToPrincipal({
@@ -169,7 +176,11 @@ export class Alerting extends Construct {
       new CfnOutput(this, outputId, { value, description }).overrideLogicalId(outputId);
     output(ALERTING_OUTPUTS.queueUrl, this.queue.queueUrl, 'Alert queue (producers -> alert-router)');
     output(ALERTING_OUTPUTS.queueDlqUrl, this.queueDlq.queueUrl, 'Alerts the router could not publish');
-    output(ALERTING_OUTPUTS.stateTable, this.table.tableName, 'Alert router state and silences (ops silence)');
+    output(
+      ALERTING_OUTPUTS.stateTable,
+      this.table.tableName,
+      'Alert router state and silences (ops silence)',
+    );
   }
 
   /** What a producer needs to raise alerts: sqs:SendMessage on the alert queue and use of its key. */

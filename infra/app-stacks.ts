@@ -3,12 +3,19 @@
 // -> Observability. The control-plane stack stays separate (deployable alone; it finds the
 // cluster and Auto Scaling groups by the names in the config) and gets its own alarms and
 // the operator/viewer policies composed into it here.
-import { CfnOutput, CrossStackReferences, Duration, ReferenceStrength, type Stack, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  CrossStackReferences,
+  Duration,
+  ReferenceStrength,
+  type Stack,
+  Validations,
+} from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -19,13 +26,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
+import { SILENCES_ID } from '../functions/alert-router/silences.ts';
+import type { ManagedService } from '../functions/rollout-step/config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import { Alarms } from './alarms.ts';
 import { AppTable } from './app-table.ts';
 import { AuditTrail } from './audit-trail.ts';
 import { Cache } from './cache.ts';
-import { Cdn } from './cdn.ts';
 import { acknowledgeCdkProvidedFunctions, deployTimeCallLogGroup } from './cdk-internals.ts';
+import { Cdn } from './cdn.ts';
 import { type EnvironmentConfig, resourcePrefix } from './config.ts';
 import type { ControlPlaneStack } from './control-plane-stack.ts';
 import { OpsDashboard } from './dashboard.ts';
@@ -57,6 +66,20 @@ export function managedClustersFor(config: EnvironmentConfig): ManagedCluster[] 
   ];
 }
 
+/** The web service's ALB, named so the control plane can find it without a lookup. */
+export const loadBalancerNameFor = (config: EnvironmentConfig): string => `${resourcePrefix(config)}-alb`;
+
+/** The rolled-out service as the rollout workflow knows it (cluster, service, load balancer). */
+export function rolloutServicesFor(config: EnvironmentConfig): ManagedService[] {
+  return [
+    {
+      cluster: config.compute.clusterName,
+      service: config.service.name,
+      loadBalancerName: loadBalancerNameFor(config),
+    },
+  ];
+}
+
 interface Props {
   readonly config: EnvironmentConfig;
 }
@@ -65,7 +88,10 @@ export class NetworkStack extends EnvironmentStack {
   readonly network: Network;
 
   constructor(scope: Construct, id: string, props: Props) {
-    super(scope, id, { config: props.config, description: `ecs-ops ${props.config.name}: VPC and security groups` });
+    super(scope, id, {
+      config: props.config,
+      description: `ecs-ops ${props.config.name}: VPC and security groups`,
+    });
     const ports = listenerPorts(props.config.domain !== null);
     this.network = new Network(this, 'Network', {
       cidr: props.config.network.cidr,
@@ -112,7 +138,9 @@ export class DataStack extends EnvironmentStack {
       lifecycleRules: [
         {
           id: 'archive-backups',
-          transitions: [{ storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(30) }],
+          transitions: [
+            { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(30) },
+          ],
           noncurrentVersionExpiration: Duration.days(90),
         },
       ],
@@ -143,9 +171,24 @@ export class DataStack extends EnvironmentStack {
       deletionProtection: config.data.appTableDeletionProtection,
     });
 
-    output(this, 'DatabaseEndpoint', this.database.cluster.clusterEndpoint.hostname, 'Aurora writer endpoint');
-    output(this, 'DatabaseSecretArn', this.database.masterSecretArn, 'Aurora master credentials (RDS-managed)');
-    output(this, 'RedisEndpoint', this.cache.replicationGroup.attrPrimaryEndPointAddress, 'Redis primary endpoint');
+    output(
+      this,
+      'DatabaseEndpoint',
+      this.database.cluster.clusterEndpoint.hostname,
+      'Aurora writer endpoint',
+    );
+    output(
+      this,
+      'DatabaseSecretArn',
+      this.database.masterSecretArn,
+      'Aurora master credentials (RDS-managed)',
+    );
+    output(
+      this,
+      'RedisEndpoint',
+      this.cache.replicationGroup.attrPrimaryEndPointAddress,
+      'Redis primary endpoint',
+    );
     output(this, 'AppTableName', this.appTable.table.tableName, 'Application DynamoDB table');
     output(this, 'BackupsBucketName', this.backups.bucketName, 'Backups bucket');
     acknowledgeCdkProvidedFunctions(this);
@@ -158,7 +201,11 @@ export class IngressStack extends EnvironmentStack {
   /** With a domain: the name CloudFront and API Gateway use to reach (and verify) the ALB. */
   readonly originDomainName?: string;
 
-  constructor(scope: Construct, id: string, props: Props & { readonly network: Network; readonly data: DataStack }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: Props & { readonly network: Network; readonly data: DataStack },
+  ) {
     super(scope, id, {
       config: props.config,
       description: `ecs-ops ${props.config.name}: internal ALB (blue/green) and API Gateway`,
@@ -180,6 +227,7 @@ export class IngressStack extends EnvironmentStack {
     }
     const deployTimeCallLogs = deployTimeCallLogGroup(this, config.logRetentionDays);
     this.loadBalancer = new LoadBalancer(this, 'LoadBalancer', {
+      loadBalancerName: loadBalancerNameFor(config),
       vpc: network.vpc,
       subnets: network.privateSubnets,
       securityGroup: network.loadBalancerSecurityGroup,
@@ -211,7 +259,12 @@ export class IngressStack extends EnvironmentStack {
     const lb = this.loadBalancer;
     output(this, 'ProductionListenerArn', lb.productionListener.listenerArn, 'Production listener');
     output(this, 'TestListenerArn', lb.testListener.listenerArn, 'Test listener');
-    output(this, 'ProductionRuleArn', lb.productionRule.ruleArn, 'Production traffic rule (owned by the rollout)');
+    output(
+      this,
+      'ProductionRuleArn',
+      lb.productionRule.ruleArn,
+      'Production traffic rule (owned by the rollout)',
+    );
     output(this, 'TestRuleArn', lb.testRule.ruleArn, 'Test traffic rule (owned by the rollout)');
     output(this, 'BlueTargetGroupArn', lb.blue.targetGroupArn, 'Blue target group');
     output(this, 'GreenTargetGroupArn', lb.green.targetGroupArn, 'Green target group');
@@ -244,8 +297,16 @@ export class ComputeStack extends EnvironmentStack {
     this.capacity.cluster.addDefaultCapacityProviderStrategy(this.capacity.defaultStrategy(config.service));
     const lb = ingress.loadBalancer;
     // Imported by ARN: granting on the data stack's own objects would write these roles into its key policy.
-    const databaseSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'DatabaseSecret', data.database.masterSecretArn);
-    const redisToken = secretsmanager.Secret.fromSecretCompleteArn(this, 'RedisToken', data.cache.authToken.secretArn);
+    const databaseSecret = secretsmanager.Secret.fromSecretCompleteArn(
+      this,
+      'DatabaseSecret',
+      data.database.masterSecretArn,
+    );
+    const redisToken = secretsmanager.Secret.fromSecretCompleteArn(
+      this,
+      'RedisToken',
+      data.cache.authToken.secretArn,
+    );
     this.web = new WebService(this, 'Web', {
       config,
       capacity: this.capacity,
@@ -310,7 +371,12 @@ export class ComputeStack extends EnvironmentStack {
 
     output(this, 'ClusterName', this.capacity.cluster.clusterName, 'ECS cluster');
     output(this, 'ServiceName', this.web.serviceName, 'Web service (EXTERNAL deployment controller)');
-    output(this, 'ServiceTopologyParameter', this.web.topology.parameterName, 'What the rollout needs to know');
+    output(
+      this,
+      'ServiceTopologyParameter',
+      this.web.topology.parameterName,
+      'What the rollout needs to know',
+    );
     acknowledgeCdkProvidedFunctions(this);
   }
 }
@@ -340,7 +406,11 @@ export class EdgeStack extends EnvironmentStack {
   constructor(
     scope: Construct,
     id: string,
-    props: Props & { readonly global: EdgeGlobalStack; readonly ingress: IngressStack; readonly data: DataStack },
+    props: Props & {
+      readonly global: EdgeGlobalStack;
+      readonly ingress: IngressStack;
+      readonly data: DataStack;
+    },
   ) {
     super(scope, id, {
       config: props.config,
@@ -364,8 +434,14 @@ export class EdgeStack extends EnvironmentStack {
       accessLogs: props.data.accessLogs,
     });
     output(this, 'DistributionDomainName', this.cdn.distribution.distributionDomainName, 'CloudFront domain');
-    output(this, 'StaticAssetsBucketName', this.cdn.staticAssets.bucketName, 'Static assets (served under /static/)');
-    if (this.cdn.appDomainName) output(this, 'AppUrl', `https://${this.cdn.appDomainName}`, 'Application URL');
+    output(
+      this,
+      'StaticAssetsBucketName',
+      this.cdn.staticAssets.bucketName,
+      'Static assets (served under /static/)',
+    );
+    if (this.cdn.appDomainName)
+      output(this, 'AppUrl', `https://${this.cdn.appDomainName}`, 'Application URL');
     acknowledgeCdkProvidedFunctions(this);
   }
 }
@@ -401,7 +477,8 @@ export class ObservabilityStack extends EnvironmentStack {
       { label: 'blue', group: ingress.loadBalancer.blue },
       { label: 'green', group: ingress.loadBalancer.green },
     ];
-    for (const { label, group } of targetGroups) this.alarms.addTargetGroup(`${config.service.name}-${label}`, group);
+    for (const { label, group } of targetGroups)
+      this.alarms.addTargetGroup(`${config.service.name}-${label}`, group);
     this.alarms.addEcsService(config.compute.clusterName, compute.web.serviceName);
     this.alarms.addDatabase(data.database.cluster, config.data.aurora.readers > 0);
     this.alarms.addCache(data.cache.nodeIds);
@@ -415,8 +492,14 @@ export class ObservabilityStack extends EnvironmentStack {
         retentionPeriod: Duration.days(14),
       });
       Validations.of(undelivered).acknowledge(
-        { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the alert e-mail subscriptions.' },
-        { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself a dead-letter queue; nothing consumes it.' },
+        {
+          id: 'AwsSolutions-SQS3',
+          reason: 'This queue is itself the dead-letter queue of the alert e-mail subscriptions.',
+        },
+        {
+          id: 'Serverless-SQSRedrivePolicy',
+          reason: 'This queue is itself a dead-letter queue; nothing consumes it.',
+        },
       );
       for (const [i, email] of config.alerts.emails.entries()) {
         new sns.Subscription(this, `CriticalEmail${i + 1}`, {
@@ -454,7 +537,9 @@ export function extendControlPlane(
   config: EnvironmentConfig,
 ): { alarms: Alarms; operatorPolicies: OperatorPolicies } {
   const prefix = resourcePrefix(config);
-  const found = <T>(type: abstract new (...args: never[]) => T): { construct: T & IConstruct; label: string }[] =>
+  const found = <T>(
+    type: abstract new (...args: never[]) => T,
+  ): { construct: T & IConstruct; label: string }[] =>
     controlPlane.node
       .findAll()
       .filter((c): c is T & IConstruct => c instanceof type)
@@ -477,12 +562,11 @@ export function extendControlPlane(
   for (const { construct, label } of tables) alarms.addTable(label, construct);
   for (const alarm of alarms.alarms) CrossStackReferences.of(alarm).produce(ReferenceStrength.WEAK);
 
-  const silences = tables.find((t) => /silence/i.test(t.construct.node.path));
   const operatorPolicies = new OperatorPolicies(controlPlane, 'OperatorAccess', {
     namePrefix: prefix,
     stateMachines: stateMachines.map((s) => s.construct),
-    tables: tables.filter((t) => t !== silences).map((t) => t.construct),
-    ...(silences ? { silencesTable: silences.construct } : {}),
+    tables: tables.map((t) => t.construct),
+    silences: { table: controlPlane.alerting.table, itemKeys: [SILENCES_ID] },
     topics: topics.map((t) => t.construct),
   });
   return { alarms, operatorPolicies };
@@ -491,7 +575,9 @@ export function extendControlPlane(
 /** "SpotInterruption/SurgeWorkflow/StateMachine" -> "spot-interruption-surge-workflow". */
 function labelOf(stack: Stack, construct: IConstruct): string {
   const parts = construct.node.scopes.slice(stack.node.scopes.length).map((s) => s.node.id);
-  const meaningful = parts.filter((p) => !['Resource', 'Function', 'StateMachine', 'Table'].includes(p) || parts.length === 1);
+  const meaningful = parts.filter(
+    (p) => !['Resource', 'Function', 'StateMachine', 'Table'].includes(p) || parts.length === 1,
+  );
   return meaningful
     .join('-')
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
@@ -524,7 +610,12 @@ export function buildEnvironmentStacks(
   const network = new NetworkStack(scope, name('Network'), { config });
   const data = new DataStack(scope, name('Data'), { config, network: network.network });
   const ingress = new IngressStack(scope, name('Ingress'), { config, network: network.network, data });
-  const compute = new ComputeStack(scope, name('Compute'), { config, network: network.network, data, ingress });
+  const compute = new ComputeStack(scope, name('Compute'), {
+    config,
+    network: network.network,
+    data,
+    ingress,
+  });
   const edgeGlobal = new EdgeGlobalStack(scope, name('EdgeGlobal'), { config });
   const edge = new EdgeStack(scope, name('Edge'), { config, global: edgeGlobal, ingress, data });
   const { alarms: controlPlaneAlarms, operatorPolicies } = extendControlPlane(controlPlane, config);
@@ -536,5 +627,15 @@ export function buildEnvironmentStacks(
     controlPlane,
     controlPlaneAlarms,
   });
-  return { network, data, ingress, compute, edgeGlobal, edge, observability, controlPlaneAlarms, operatorPolicies };
+  return {
+    network,
+    data,
+    ingress,
+    compute,
+    edgeGlobal,
+    edge,
+    observability,
+    controlPlaneAlarms,
+    operatorPolicies,
+  };
 }

@@ -1,14 +1,28 @@
 // The CDK app. `tsx infra/app.ts` (or `cdk synth`, see cdk.json) writes cdk.out; tests call
-// buildApp()/synthesizeApp() in-process. cdk-nag's AwsSolutions and Serverless packs check
-// every stack at synth: an unacknowledged finding fails synthesis.
+// buildApp()/synthesizeApp() in-process. Every environment with a config/<name>.json (dev,
+// prod) gets the application stacks and its control plane, in one assembly with the
+// environment in each stack name (`cdk synth -c environment=prod` picks one); environments
+// without a config file (local, test) get the control plane alone. cdk-nag's AwsSolutions and
+// Serverless packs check every stack at synth: an unacknowledged finding fails synthesis.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
-import { buildEnvironmentStacks, type EnvironmentStacks, managedClustersFor } from './app-stacks.ts';
-import { configuredEnvironments, type EnvironmentConfig, hasConfig, loadConfig, parseConfig } from './config.ts';
+import {
+  buildEnvironmentStacks,
+  type EnvironmentStacks,
+  managedClustersFor,
+  rolloutServicesFor,
+} from './app-stacks.ts';
+import {
+  configuredEnvironments,
+  type EnvironmentConfig,
+  hasConfig,
+  loadConfig,
+  parseConfig,
+} from './config.ts';
 import { ControlPlaneStack } from './control-plane-stack.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,7 +86,10 @@ export function buildApp(options: AppOptions = {}): {
           : undefined;
     const controlPlane = new ControlPlaneStack(app, controlPlaneStackName(environmentName), {
       environmentName,
-      managedClusters: options.managedClusters ?? (config ? managedClustersFor(config) : DEFAULT_MANAGED_CLUSTERS),
+      managedClusters:
+        options.managedClusters ?? (config ? managedClustersFor(config) : DEFAULT_MANAGED_CLUSTERS),
+      // The rollout workflow operates the service the compute stack creates, found by configured names.
+      ...(config ? { rolloutServices: rolloutServicesFor(config) } : {}),
       // A configured environment names its account and region; otherwise environment-agnostic
       // unless the cdk CLI resolved an account and region.
       env: config
@@ -81,7 +98,12 @@ export function buildApp(options: AppOptions = {}): {
       ...(options.assetRoot ? { assetRoot: options.assetRoot } : {}),
     });
     if (!config) return { name: environmentName, controlPlane };
-    return { name: environmentName, controlPlane, config, stacks: buildEnvironmentStacks(app, config, controlPlane) };
+    return {
+      name: environmentName,
+      controlPlane,
+      config,
+      stacks: buildEnvironmentStacks(app, config, controlPlane),
+    };
   });
 
   // cdk-nag 3 packs are policy-validation plugins (they replaced the v2 Aspects);

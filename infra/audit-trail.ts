@@ -28,7 +28,9 @@ export class AuditTrail extends Construct {
       lifecycleRules: [
         {
           id: 'archive-then-expire',
-          transitions: [{ storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(90) }],
+          transitions: [
+            { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(90) },
+          ],
           expiration: Duration.days(props.retainDays),
           noncurrentVersionExpiration: Duration.days(30),
         },

@@ -53,7 +53,10 @@ export class Cache extends Construct {
     });
 
     const nodeCount = 1 + config.replicas;
-    this.nodeIds = Array.from({ length: nodeCount }, (_, i) => `${props.replicationGroupId}-${String(i + 1).padStart(3, '0')}`);
+    this.nodeIds = Array.from(
+      { length: nodeCount },
+      (_, i) => `${props.replicationGroupId}-${String(i + 1).padStart(3, '0')}`,
+    );
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'ReplicationGroup', {
       replicationGroupId: props.replicationGroupId,
       replicationGroupDescription: `${props.replicationGroupId}: application cache`,

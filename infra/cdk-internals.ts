@@ -42,7 +42,10 @@ export function acknowledgeCdkProvidedFunctions(stack: Stack): void {
         reason: `${REASON}: CDK attaches the AWS basic execution policy to its role.`,
       },
       { id: 'AwsSolutions-L1', reason: `${REASON}: CDK pins the runtime it was tested with.` },
-      { id: 'Serverless-LambdaDLQ', reason: `${REASON}: CloudFormation waits for its answer; there is no async path.` },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: `${REASON}: CloudFormation waits for its answer; there is no async path.`,
+      },
       {
         id: 'Serverless-LambdaAsyncFailureDestination',
         reason: `${REASON}: CloudFormation waits for its answer; there is no async path.`,
@@ -55,5 +58,7 @@ export function acknowledgeCdkProvidedFunctions(stack: Stack): void {
 }
 
 function providers(stack: Stack): IConstruct[] {
-  return PROVIDER_IDS.map((id) => stack.node.tryFindChild(id)).filter((c): c is IConstruct => c !== undefined);
+  return PROVIDER_IDS.map((id) => stack.node.tryFindChild(id)).filter(
+    (c): c is IConstruct => c !== undefined,
+  );
 }

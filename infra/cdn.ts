@@ -91,7 +91,8 @@ export class Cdn extends Construct {
 
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR1',
-      reason: 'The application serves every country; the WAF rate rule and managed rule groups carry the abuse protection.',
+      reason:
+        'The application serves every country; the WAF rate rule and managed rule groups carry the abuse protection.',
     });
     if (!props.certificate) {
       Validations.of(this.distribution).acknowledge({

@@ -66,7 +66,11 @@ const ComputeSchema = z
       });
     }
     if (c.spot.asgName === c.onDemand.asgName) {
-      ctx.addIssue({ code: 'custom', path: ['onDemand', 'asgName'], message: 'must differ from spot.asgName' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['onDemand', 'asgName'],
+        message: 'must differ from spot.asgName',
+      });
     }
   });
 
@@ -100,7 +104,10 @@ const ServiceSchema = z
     /** What a rebalance recommendation does to this cluster's instances (control plane). */
     rebalance: RebalanceModeSchema,
   })
-  .refine((s) => s.minTasks <= s.maxTasks, { message: 'minTasks must not exceed maxTasks', path: ['minTasks'] })
+  .refine((s) => s.minTasks <= s.maxTasks, {
+    message: 'minTasks must not exceed maxTasks',
+    path: ['minTasks'],
+  })
   .refine((s) => s.healthCheck.timeoutSeconds < s.healthCheck.intervalSeconds, {
     message: 'must be shorter than healthCheck.intervalSeconds',
     path: ['healthCheck', 'timeoutSeconds'],
@@ -151,7 +158,10 @@ export const EnvironmentConfigSchema = z
       .object({
         cidr: Name('an IPv4 CIDR such as 10.20.0.0/16', /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/),
         /** Named, not looked up: synth needs no AWS credentials and the template never changes under us. */
-        availabilityZones: z.array(Name('an availability zone such as eu-west-1a', /^[a-z0-9-]+[a-z]$/)).min(2).max(3),
+        availabilityZones: z
+          .array(Name('an availability zone such as eu-west-1a', /^[a-z0-9-]+[a-z]$/))
+          .min(2)
+          .max(3),
         natGateways: z.number().int().min(1).max(3),
       })
       .refine((n) => n.natGateways <= n.availabilityZones.length, {
@@ -184,7 +194,11 @@ export const EnvironmentConfigSchema = z
   .superRefine((c, ctx) => {
     c.network.availabilityZones.forEach((az, i) => {
       if (!az.startsWith(c.region)) {
-        ctx.addIssue({ code: 'custom', path: ['network', 'availabilityZones', i], message: `is not in ${c.region}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'availabilityZones', i],
+          message: `is not in ${c.region}`,
+        });
       }
     });
     if (c.service.onDemandBaseTasks > c.service.maxTasks) {
@@ -197,7 +211,11 @@ export const EnvironmentConfigSchema = z
     if (c.data.aurora.instances.kind === 'serverless') {
       const { minAcu, maxAcu } = c.data.aurora.instances;
       if (minAcu > maxAcu)
-        ctx.addIssue({ code: 'custom', path: ['data', 'aurora', 'instances', 'minAcu'], message: 'exceeds maxAcu' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data', 'aurora', 'instances', 'minAcu'],
+          message: 'exceeds maxAcu',
+        });
     }
   });
 

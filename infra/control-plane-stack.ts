@@ -3,9 +3,13 @@
 // ops CLI reads to find them.
 import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { ManagedService } from '../functions/rollout-step/config.ts';
+import type { ScaledService } from '../functions/scale-service-step/config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
-import { ALERTING_OUTPUTS, Alerting } from './alerting.ts';
 import { AlertTopics } from './alert-topics.ts';
+import { ALERTING_OUTPUTS, Alerting } from './alerting.ts';
+import { DEFAULT_ROLLOUT_SERVICES, ROLLOUT_OUTPUTS, Rollouts } from './rollouts.ts';
+import { loadScalingConfig, SCALING_OUTPUTS, Scaling } from './scaling.ts';
 import { SPOT_INTERRUPTION_OUTPUTS, SpotInterruptionHandling } from './spot-interruption-handling.ts';
 import { StateTables } from './state-tables.ts';
 
@@ -17,12 +21,18 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly assetRoot?: string;
   /** Alerts of one group inside this window become one message (default 30 s). */
   readonly alertGroupWindow?: Duration;
+  /** Services the rollout workflow may roll out (default DEFAULT_ROLLOUT_SERVICES). */
+  readonly rolloutServices?: readonly ManagedService[];
+  /** Scaled services and their guardrails (default: config/scaling/<environmentName>.json; none, no scaling). */
+  readonly scaledServices?: readonly ScaledService[];
 }
 
 /** Output keys (logical ids), shared with the ops CLI. */
 export const CONTROL_PLANE_OUTPUTS = {
   ...SPOT_INTERRUPTION_OUTPUTS,
   ...ALERTING_OUTPUTS,
+  ...ROLLOUT_OUTPUTS,
+  ...SCALING_OUTPUTS,
   journalTable: 'JournalTableName',
   locksTable: 'LocksTableName',
   idempotencyTable: 'IdempotencyTableName',
@@ -36,6 +46,9 @@ export class ControlPlaneStack extends Stack {
   readonly topics: AlertTopics;
   readonly alerting: Alerting;
   readonly spotInterruption: SpotInterruptionHandling;
+  readonly rollouts: Rollouts;
+  /** Absent when the environment scales no service. */
+  readonly scaling?: Scaling;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, {
@@ -59,6 +72,26 @@ export class ControlPlaneStack extends Stack {
       environmentName: props.environmentName,
       ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
     });
+    this.rollouts = new Rollouts(this, 'Rollouts', {
+      managedServices: props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES,
+      tables: this.tables,
+      alerting: this.alerting,
+      environmentName: props.environmentName,
+      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+    });
+
+    const scaledServices = props.scaledServices ?? loadScalingConfig(props.environmentName) ?? [];
+    if (scaledServices.length > 0) {
+      this.scaling = new Scaling(this, 'Scaling', {
+        services: scaledServices,
+        managedClusters: props.managedClusters,
+        tables: this.tables,
+        topics: this.topics,
+        alerting: this.alerting,
+        environmentName: props.environmentName,
+        ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      });
+    }
 
     const O = CONTROL_PLANE_OUTPUTS;
     // The spot and alerting capabilities write their own outputs (queues, DLQs, state machine, table).

@@ -41,7 +41,14 @@ export class OpsDashboard extends Construct {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.hours(3),
       widgets: [
-        [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 24, height: 6 })],
+        [
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Alarms',
+            alarms: [...props.alarms],
+            width: 24,
+            height: 6,
+          }),
+        ],
         [
           perGroup('Requests per target group', (g) => g.metrics.requestCount({ statistic: 'Sum' })),
           perGroup('Target 5xx', (g) =>

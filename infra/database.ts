@@ -100,7 +100,8 @@ export class Database extends Construct {
     }
     Validations.of(this.cluster).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
-      reason: 'Enhanced monitoring requires this AWS-managed policy on its role (RDS documentation); it only writes to RDSOSMetrics.',
+      reason:
+        'Enhanced monitoring requires this AWS-managed policy on its role (RDS documentation); it only writes to RDSOSMetrics.',
     });
     const cfnCluster = this.cluster.node.defaultChild as rds.CfnDBCluster;
     this.masterSecretArn = cfnCluster.attrMasterUserSecretSecretArn;
@@ -120,7 +121,8 @@ export class Database extends Construct {
     if (!config.deletionProtection) {
       Validations.of(this.cluster).acknowledge({
         id: 'AwsSolutions-RDS10',
-        reason: 'Deletion protection is off by configuration in this environment (data.aurora.deletionProtection); a final snapshot is still taken.',
+        reason:
+          'Deletion protection is off by configuration in this environment (data.aurora.deletionProtection); a final snapshot is still taken.',
       });
     }
   }

@@ -35,7 +35,9 @@ export class EcsCapacity extends Construct {
       clusterName: config.clusterName,
       vpc: props.vpc,
       containerInsightsV2:
-        config.containerInsights === 'enhanced' ? ecs.ContainerInsights.ENHANCED : ecs.ContainerInsights.ENABLED,
+        config.containerInsights === 'enhanced'
+          ? ecs.ContainerInsights.ENHANCED
+          : ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: true,
     });
 
@@ -66,7 +68,10 @@ export class EcsCapacity extends Construct {
         blockDevices: [
           {
             deviceName: '/dev/xvda',
-            volume: ec2.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+            volume: ec2.BlockDeviceVolume.ebs(30, {
+              encrypted: true,
+              volumeType: ec2.EbsDeviceVolumeType.GP3,
+            }),
           },
         ],
       });
@@ -78,7 +83,9 @@ export class EcsCapacity extends Construct {
         maxCapacity: group.maxCapacity,
         mixedInstancesPolicy: {
           launchTemplate,
-          launchTemplateOverrides: group.instanceTypes.map((type) => ({ instanceType: new ec2.InstanceType(type) })),
+          launchTemplateOverrides: group.instanceTypes.map((type) => ({
+            instanceType: new ec2.InstanceType(type),
+          })),
           instancesDistribution: spot
             ? {
                 onDemandBaseCapacity: 0,
@@ -103,8 +110,8 @@ export class EcsCapacity extends Construct {
         },
         {
           id: 'AwsSolutions-AS3',
-        reason:
-          'Scaling events reach the control plane through EventBridge (Auto Scaling and ECS events), which journals and alerts; SNS notifications would duplicate them.',
+          reason:
+            'Scaling events reach the control plane through EventBridge (Auto Scaling and ECS events), which journals and alerts; SNS notifications would duplicate them.',
         },
       );
       return asg;

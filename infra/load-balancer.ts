@@ -22,6 +22,8 @@ export function listenerPorts(tls: boolean): { production: number; test: number 
 export const TRAFFIC_RULE_PRIORITY = 10;
 
 export interface LoadBalancerProps {
+  /** Physical name: the control plane finds the load balancer of a rolled-out service by it. */
+  readonly loadBalancerName: string;
   readonly vpc: ec2.IVpc;
   readonly subnets: ec2.SubnetSelection;
   readonly securityGroup: ec2.ISecurityGroup;
@@ -51,6 +53,7 @@ export class LoadBalancer extends Construct {
     const ports = listenerPorts(tls);
 
     this.alb = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
+      loadBalancerName: props.loadBalancerName,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       internetFacing: false,

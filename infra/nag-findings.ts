@@ -6,8 +6,14 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js'
 import type { IConstruct } from 'constructs';
 
 /** Acknowledges AwsSolutions-IAM5 for each wildcard ARN (same-stack tokens only: resolved here). */
-export function acknowledgeWildcardResources(scope: IConstruct, arns: readonly string[], reason: string): void {
+export function acknowledgeWildcardResources(
+  scope: IConstruct,
+  arns: readonly string[],
+  reason: string,
+): void {
   const stack = Stack.of(scope);
-  const ids = new Set(arns.map((arn) => `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(arn))}]`));
+  const ids = new Set(
+    arns.map((arn) => `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(arn))}]`),
+  );
   for (const id of ids) Validations.of(scope).acknowledge({ id, reason });
 }

@@ -62,8 +62,16 @@ export class Network extends Construct {
 
     const group = (groupId: string, description: string, allowAllOutbound: boolean) =>
       new ec2.SecurityGroup(this, groupId, { vpc: this.vpc, description, allowAllOutbound });
-    this.loadBalancerSecurityGroup = group('LoadBalancer', 'Internal ALB: CloudFront VPC origin, VPC link', false);
-    this.instanceSecurityGroup = group('Instances', 'ECS container instances and their bridge-mode tasks', true);
+    this.loadBalancerSecurityGroup = group(
+      'LoadBalancer',
+      'Internal ALB: CloudFront VPC origin, VPC link',
+      false,
+    );
+    this.instanceSecurityGroup = group(
+      'Instances',
+      'ECS container instances and their bridge-mode tasks',
+      true,
+    );
     this.databaseSecurityGroup = group('Database', 'Aurora MySQL: from the tasks only', false);
     this.cacheSecurityGroup = group('Cache', 'ElastiCache Redis: from the tasks only', false);
     this.vpcLinkSecurityGroup = group('VpcLink', 'API Gateway VPC link: to the ALB only', false);
@@ -75,12 +83,28 @@ export class Network extends Construct {
         ec2.Port.tcp(port),
         `Listener ${port} from inside the VPC (CloudFront VPC origin, VPC link)`,
       );
-      this.vpcLinkSecurityGroup.addEgressRule(this.loadBalancerSecurityGroup, ec2.Port.tcp(port), `To listener ${port}`);
+      this.vpcLinkSecurityGroup.addEgressRule(
+        this.loadBalancerSecurityGroup,
+        ec2.Port.tcp(port),
+        `To listener ${port}`,
+      );
     }
-    this.loadBalancerSecurityGroup.connections.allowTo(this.instanceSecurityGroup, EPHEMERAL_PORTS, 'ALB to tasks');
+    this.loadBalancerSecurityGroup.connections.allowTo(
+      this.instanceSecurityGroup,
+      EPHEMERAL_PORTS,
+      'ALB to tasks',
+    );
     // Ingress only: the instances' outbound is open (image pulls, AWS APIs through the NAT gateways).
-    this.databaseSecurityGroup.addIngressRule(this.instanceSecurityGroup, ec2.Port.tcp(MYSQL_PORT), 'Tasks to Aurora');
-    this.cacheSecurityGroup.addIngressRule(this.instanceSecurityGroup, ec2.Port.tcp(REDIS_PORT), 'Tasks to Redis');
+    this.databaseSecurityGroup.addIngressRule(
+      this.instanceSecurityGroup,
+      ec2.Port.tcp(MYSQL_PORT),
+      'Tasks to Aurora',
+    );
+    this.cacheSecurityGroup.addIngressRule(
+      this.instanceSecurityGroup,
+      ec2.Port.tcp(REDIS_PORT),
+      'Tasks to Redis',
+    );
   }
 
   /** Subnets of the databases: no route to or from the internet. */

@@ -17,16 +17,26 @@ export interface OperatorPoliciesProps {
   readonly stateMachines: readonly sfn.StateMachine[];
   /** Read by both: journal, locks, idempotency records. */
   readonly tables: readonly dynamodb.ITable[];
-  /** Written by operators (silences), when the control plane has such a table. */
-  readonly silencesTable?: dynamodb.ITable;
+  /** Where silences live (`ops silence`): operators may write these items of this table, nothing else. */
+  readonly silences?: { readonly table: dynamodb.ITable; readonly itemKeys: readonly string[] };
   readonly topics: readonly sns.ITopic[];
 }
 
 /** Read-only actions per resource type; the operator policy repeats them (policies are attached alone). */
 const READ = {
   stateMachine: ['states:DescribeStateMachine', 'states:ListExecutions'],
-  execution: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:DescribeStateMachineForExecution'],
-  table: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'],
+  execution: [
+    'states:DescribeExecution',
+    'states:GetExecutionHistory',
+    'states:DescribeStateMachineForExecution',
+  ],
+  table: [
+    'dynamodb:DescribeTable',
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+  ],
   topic: ['sns:GetTopicAttributes', 'sns:ListSubscriptionsByTopic'],
   alarm: ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
   /** No resource-level permissions exist for these. */
@@ -42,18 +52,44 @@ export class OperatorPolicies extends Construct {
     const stack = Stack.of(this);
     const stateMachineArns = props.stateMachines.map((m) => m.stateMachineArn);
     const executionArns = props.stateMachines.map((m) =>
-      stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${m.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${m.stateMachineName}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     );
     const tableArns = props.tables.flatMap((t) => [t.tableArn, `${t.tableArn}/index/*`]);
     const alarmArns = [
-      stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${props.namePrefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: `${props.namePrefix}-*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     ];
 
     const readStatements = (): iam.PolicyStatement[] => [
-      new iam.PolicyStatement({ sid: 'ReadWorkflows', actions: [...READ.stateMachine], resources: stateMachineArns }),
-      new iam.PolicyStatement({ sid: 'ReadWorkflowRuns', actions: [...READ.execution], resources: executionArns }),
-      new iam.PolicyStatement({ sid: 'ReadJournalLocksAndRecords', actions: [...READ.table], resources: tableArns }),
-      new iam.PolicyStatement({ sid: 'ReadAlertTopics', actions: [...READ.topic], resources: props.topics.map((t) => t.topicArn) }),
+      new iam.PolicyStatement({
+        sid: 'ReadWorkflows',
+        actions: [...READ.stateMachine],
+        resources: stateMachineArns,
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadWorkflowRuns',
+        actions: [...READ.execution],
+        resources: executionArns,
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadJournalLocksAndRecords',
+        actions: [...READ.table],
+        resources: tableArns,
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadAlertTopics',
+        actions: [...READ.topic],
+        resources: props.topics.map((t) => t.topicArn),
+      }),
       new iam.PolicyStatement({ sid: 'ReadAlarms', actions: [...READ.alarm], resources: alarmArns }),
       new iam.PolicyStatement({ sid: 'ListAndReadMetrics', actions: [...READ.unscoped], resources: ['*'] }),
     ];
@@ -66,7 +102,11 @@ export class OperatorPolicies extends Construct {
 
     const operatorStatements = [
       ...readStatements(),
-      new iam.PolicyStatement({ sid: 'StartWorkflows', actions: ['states:StartExecution'], resources: stateMachineArns }),
+      new iam.PolicyStatement({
+        sid: 'StartWorkflows',
+        actions: ['states:StartExecution'],
+        resources: stateMachineArns,
+      }),
       new iam.PolicyStatement({
         sid: 'AbortAndRedriveWorkflowRuns',
         actions: ['states:StopExecution', 'states:RedriveExecution'],
@@ -78,12 +118,16 @@ export class OperatorPolicies extends Construct {
         actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
         resources: ['*'],
       }),
-      ...(props.silencesTable
+      ...(props.silences
         ? [
             new iam.PolicyStatement({
               sid: 'ManageSilences',
-              actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-              resources: [props.silencesTable.tableArn],
+              actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+              resources: [props.silences.table.tableArn],
+              // Only the silence items: the rest of the table is the alert router's state.
+              conditions: {
+                'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...props.silences.itemKeys] },
+              },
             }),
           ]
         : []),
@@ -105,7 +149,11 @@ export class OperatorPolicies extends Construct {
         props.tables.map((t) => `${t.tableArn}/index/*`),
         'Journal queries go through its indexes; the grant covers these tables’ indexes only.',
       );
-      acknowledgeWildcardResources(policy, alarmArns, 'Alarms are named <prefix>-<what>; the grant covers this environment’s alarms only.');
+      acknowledgeWildcardResources(
+        policy,
+        alarmArns,
+        'Alarms are named <prefix>-<what>; the grant covers this environment’s alarms only.',
+      );
       Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:

@@ -14,8 +14,8 @@ import { spotInterruptionPatterns } from '../events/patterns.ts';
 import type { ManagedCluster, SpotInterruptionEnvInput } from '../functions/spot-interruption/config.ts';
 import type { SpotSurgeEnvInput } from '../functions/spot-surge-step/config.ts';
 import { SpotSurgeWorkflow } from '../workflows/spot-surge.ts';
-import type { Alerting } from './alerting.ts';
 import type { AlertTopics } from './alert-topics.ts';
+import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import type { StateTables } from './state-tables.ts';
 

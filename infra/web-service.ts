@@ -84,7 +84,11 @@ export class WebService extends Construct {
     const stack = Stack.of(this);
     const clusterName = config.compute.clusterName;
     this.serviceName = svc.name;
-    this.serviceArn = stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${clusterName}/${svc.name}` });
+    this.serviceArn = stack.formatArn({
+      service: 'ecs',
+      resource: 'service',
+      resourceName: `${clusterName}/${svc.name}`,
+    });
 
     // Synth fails here when a spot-backed service cannot be out of the load balancer and stopped in time.
     this.drainBudget =
@@ -98,7 +102,8 @@ export class WebService extends Construct {
             minTasks: svc.minTasks,
             marginSeconds: config.spotDrain.marginSeconds,
             replacementSeconds:
-              config.spotDrain.taskStartSeconds + svc.healthCheck.healthyThresholdCount * svc.healthCheck.intervalSeconds,
+              config.spotDrain.taskStartSeconds +
+              svc.healthCheck.healthyThresholdCount * svc.healthCheck.intervalSeconds,
           })
         : undefined;
 
@@ -117,7 +122,10 @@ export class WebService extends Construct {
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: svc.name }),
       environment: { ...props.environment },
       secrets: Object.fromEntries(
-        Object.entries(props.secrets).map(([name, s]) => [name, ecs.Secret.fromSecretsManager(s.secret, s.field)]),
+        Object.entries(props.secrets).map(([name, s]) => [
+          name,
+          ecs.Secret.fromSecretsManager(s.secret, s.field),
+        ]),
       ),
       readonlyRootFilesystem: false,
     });
@@ -235,7 +243,10 @@ export class WebService extends Construct {
         outputPaths: ['taskSet.taskSetArn'],
       },
       policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ actions: ['ecs:UpdateServicePrimaryTaskSet'], resources: [this.serviceArn] }),
+        new iam.PolicyStatement({
+          actions: ['ecs:UpdateServicePrimaryTaskSet'],
+          resources: [this.serviceArn],
+        }),
       ]),
       installLatestAwsSdk: false,
       logGroup: props.deployTimeCallLogs,

@@ -17,13 +17,24 @@ export interface SynthesizedControlPlane {
   template: CfnTemplate;
 }
 
-let built: Promise<unknown> | undefined;
+let built: Promise<string> | undefined;
 
 /** Bundles the functions (once per process) and synthesizes the control-plane stack. */
 export async function synthControlPlane(environmentName = 'local'): Promise<SynthesizedControlPlane> {
-  built ??= buildFunctions();
-  await built;
-  const assembly = synthesizeApp({ outdir: mkdtempSync(join(tmpdir(), 'ops-synth-')), environmentName });
+  // Each process bundles into its own directory: test files run in parallel, and a build empties a
+  // function's directory before writing it, so another process's synth could find a shared
+  // dist/functions half-built.
+  built ??= (async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'ops-bundles-'));
+    await buildFunctions({ outdir });
+    return outdir;
+  })();
+  const assetRoot = await built;
+  const assembly = synthesizeApp({
+    outdir: mkdtempSync(join(tmpdir(), 'ops-synth-')),
+    environmentName,
+    assetRoot,
+  });
   const stack = assembly.stacks.find((s) => s.stackName.endsWith('ControlPlane'));
   if (!stack)
     throw new Error(`no control-plane stack in ${assembly.stacks.map((s) => s.stackName).join(', ')}`);

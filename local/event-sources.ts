@@ -25,6 +25,14 @@ export interface EventSourcesOptions {
   pollMs?: number;
 }
 
+export interface RunOptions {
+  /**
+   * false: return once no message is visible, leaving delayed ones (open group windows) for a
+   * later run. Default true: wait until they are delivered too.
+   */
+  waitForDelayed?: boolean;
+}
+
 export interface EventSourcesRun {
   /** Per function: batches, delivered and failed messages, errors thrown by the handler. */
   byFunction: Record<string, PollResult>;
@@ -36,7 +44,7 @@ export interface EventSourcesRun {
 export interface EventSources {
   mappings: EventSourceMapping[];
   /** Drains every mapped queue into its function until all are quiet. */
-  run(): Promise<EventSourcesRun>;
+  run(runOpts?: RunOptions): Promise<EventSourcesRun>;
 }
 
 export function eventSources(stack: DeployedStack, opts: EventSourcesOptions = {}): EventSources {
@@ -45,7 +53,10 @@ export function eventSources(stack: DeployedStack, opts: EventSourcesOptions = {
     let fn = functions.get(name);
     if (!fn) {
       const clock = opts.clocks?.[name] ?? opts.clock;
-      fn = localFunction(stack, name, { ...(clock ? { clock } : {}), ...(opts.bundled ? { bundled: true } : {}) });
+      fn = localFunction(stack, name, {
+        ...(clock ? { clock } : {}),
+        ...(opts.bundled ? { bundled: true } : {}),
+      });
       functions.set(name, fn);
     }
     return fn;
@@ -54,7 +65,7 @@ export function eventSources(stack: DeployedStack, opts: EventSourcesOptions = {
 
   return {
     mappings,
-    async run() {
+    async run(runOpts = {}) {
       const started = Date.now();
       const timeoutMs = opts.timeoutMs ?? 120_000;
       const byFunction: Record<string, PollResult> = {};
@@ -63,21 +74,30 @@ export function eventSources(stack: DeployedStack, opts: EventSourcesOptions = {
       for (;;) {
         rounds++;
         let delivered = 0;
-        for (const mapping of mappings) {
-          const fn = await load(mapping.functionName);
-          const result = await drainEventSource(mapping, async (event) => {
-            const response = await fn.invoke(event);
-            opts.onInvoke?.(mapping.functionName, event, response);
-            return response;
-          });
-          byFunction[mapping.functionName] = merge(byFunction[mapping.functionName], result);
-          delivered += result.batches;
+        let waiting: number;
+        try {
+          for (const mapping of mappings) {
+            const fn = await load(mapping.functionName);
+            const result = await drainEventSource(mapping, async (event) => {
+              const response = await fn.invoke(event);
+              opts.onInvoke?.(mapping.functionName, event, response);
+              return response;
+            });
+            byFunction[mapping.functionName] = merge(byFunction[mapping.functionName], result);
+            delivered += result.batches;
+          }
+          if (delivered > 0) continue;
+          waiting = await messagesStillComing(mappings, runOpts.waitForDelayed ?? true);
+        } catch (error) {
+          // Lambda's poller polls again after a throttled or failed SQS call; so does this one.
+          if (!isRetryable(error) || Date.now() - started > timeoutMs) throw error;
+          waiting = 1;
         }
-        if (delivered > 0) continue;
-        const waiting = await messagesStillComing(mappings);
         if (waiting === 0) return { byFunction, rounds, waitedMs };
         if (Date.now() - started > timeoutMs) {
-          throw new Error(`event sources not quiet after ${timeoutMs} ms: ${waiting} message(s) still delayed or in flight`);
+          throw new Error(
+            `event sources not quiet after ${timeoutMs} ms: ${waiting} message(s) still delayed or in flight`,
+          );
         }
         const pause = opts.pollMs ?? 200;
         await new Promise((r) => setTimeout(r, pause));
@@ -87,20 +107,40 @@ export function eventSources(stack: DeployedStack, opts: EventSourcesOptions = {
   };
 }
 
-/** Delayed messages (group windows) and messages in flight elsewhere, over every mapped queue. */
-async function messagesStillComing(mappings: readonly EventSourceMapping[]): Promise<number> {
+function isRetryable(error: unknown): boolean {
+  const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  return (
+    e?.$retryable !== undefined ||
+    /Throttl|RequestLimitExceeded|ServiceUnavailable/.test(e?.name ?? '') ||
+    (e?.$metadata?.httpStatusCode ?? 0) >= 500
+  );
+}
+
+/**
+ * Messages still to come, over every mapped queue: visible ones (a delayed flush that just became
+ * visible), delayed ones (group windows), and ones in flight (received, not yet deleted or released).
+ */
+async function messagesStillComing(
+  mappings: readonly EventSourceMapping[],
+  countDelayed: boolean,
+): Promise<number> {
   const sqs = awsClient(SQSClient);
   let total = 0;
   for (const queueUrl of new Set(mappings.map((m) => m.queueUrl))) {
     const out = await sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'],
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesDelayed',
+          'ApproximateNumberOfMessagesNotVisible',
+        ],
       }),
     );
     total +=
       Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
-      Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
+      (countDelayed ? Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) : 0) +
+      Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   }
   return total;
 }

@@ -23,6 +23,11 @@ export interface FaultSettings {
   serverErrorRate: number;
   /** Delay before a request is answered or forwarded: fixed, or uniform in [min, max]. */
   latencyMs: number | [number, number];
+  /**
+   * Only requests to these services (SigV4 names: `sns`, `dynamodb`, ...) are faulted; default
+   * all. One service down while the others answer, e.g. SNS unreachable for the alert router.
+   */
+  services?: readonly string[];
 }
 
 export interface FaultProxyOptions extends Partial<FaultSettings> {
@@ -346,8 +351,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 
     // Decide at arrival, with one draw per request, so the fault sequence follows request order.
     const draw = faultRandom();
-    const kind: FaultKind | undefined =
-      draw < settings.throttleRate
+    const eligible = settings.services === undefined || settings.services.includes(op.service);
+    const kind: FaultKind | undefined = !eligible
+      ? undefined
+      : draw < settings.throttleRate
         ? 'throttle'
         : draw < settings.throttleRate + settings.serverErrorRate
           ? 'server'

@@ -18,9 +18,11 @@ import {
 import {
   CreateClusterCommand,
   CreateServiceCommand,
+  CreateTaskSetCommand,
   ECSClient,
   RegisterContainerInstanceCommand,
   RegisterTaskDefinitionCommand,
+  UpdateServicePrimaryTaskSetCommand,
 } from '@aws-sdk/client-ecs';
 import {
   CreateListenerCommand,
@@ -58,7 +60,7 @@ export interface Seed {
   subnets: { id: string; availabilityZone: string }[];
   containerInstances: SeededInstance[];
   autoScalingGroups: { spot: string; onDemand: string };
-  service: { name: string; arn: string; taskDefinition: string };
+  service: { name: string; arn: string; taskDefinition: string; blueTaskSetArn: string };
   loadBalancer: { arn: string; listenerArn: string; blueTargetGroupArn: string; greenTargetGroupArn: string };
   alertQueues: Record<'critical' | 'warning' | 'info', string>;
 }
@@ -237,16 +239,43 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
     new RegisterTaskDefinitionCommand({
       family: `${cluster.name}-api`,
       containerDefinitions: [
-        { name: 'app', image: 'public.ecr.aws/nginx/nginx:stable', memory: 512, essential: true },
+        {
+          name: 'app',
+          image: 'public.ecr.aws/nginx/nginx:stable',
+          memory: 512,
+          essential: true,
+          portMappings: [{ containerPort: 8080 }],
+        },
       ],
     }),
   );
+  // As deployed (infra/web-service.ts): the EXTERNAL deployment controller, one task set behind
+  // blue as primary; rollouts create, weigh and delete task sets from there.
   const service = await ecs.send(
     new CreateServiceCommand({
       cluster: cluster.name,
       serviceName: 'api',
-      taskDefinition: taskDef.taskDefinition?.taskDefinitionArn,
       desiredCount: 4,
+      deploymentController: { type: 'EXTERNAL' },
+    }),
+  );
+  const blueTaskSet = await ecs.send(
+    new CreateTaskSetCommand({
+      cluster: cluster.name,
+      service: 'api',
+      taskDefinition: taskDef.taskDefinition?.taskDefinitionArn,
+      externalId: 'seed-initial',
+      loadBalancers: [{ targetGroupArn: blue, containerName: 'app', containerPort: 8080 }],
+      launchType: 'EC2',
+      scale: { unit: 'PERCENT', value: 100 },
+    }),
+  );
+  const blueTaskSetArn = blueTaskSet.taskSet?.taskSetArn as string;
+  await ecs.send(
+    new UpdateServicePrimaryTaskSetCommand({
+      cluster: cluster.name,
+      service: 'api',
+      primaryTaskSet: blueTaskSetArn,
     }),
   );
 
@@ -264,6 +293,7 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       name: 'api',
       arn: service.service?.serviceArn as string,
       taskDefinition: taskDef.taskDefinition?.taskDefinitionArn as string,
+      blueTaskSetArn,
     },
     loadBalancer: {
       arn: lbArn,
@@ -288,7 +318,8 @@ export async function subscribeAlertQueues(
   const out = {} as Seed['alertQueues'];
   for (const severity of SEVERITIES) {
     const topicArn = env[`ALERT_TOPIC_${severity.toUpperCase()}`];
-    if (!topicArn) throw new Error(`stack has no ALERT_TOPIC_${severity.toUpperCase()} in the alert-router environment`);
+    if (!topicArn)
+      throw new Error(`stack has no ALERT_TOPIC_${severity.toUpperCase()} in the alert-router environment`);
     const q = await sqs.send(new CreateQueueCommand({ QueueName: `alerts-${severity}${suffix}` }));
     const url = q.QueueUrl as string;
     const attrs = await sqs.send(

@@ -9,6 +9,8 @@ import { type LambdaBinding, runWorkflow, type WorkflowResult } from './workflow
 /** Workflow names (as in workflows/<name>.ts) and the stack output that holds each state machine's ARN. */
 export const WORKFLOWS = {
   'spot-surge': CONTROL_PLANE_OUTPUTS.surgeStateMachineArn,
+  'blue-green-rollout': CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn,
+  'scale-service': CONTROL_PLANE_OUTPUTS.scaleStateMachineArn,
 } as const;
 export type WorkflowName = keyof typeof WORKFLOWS;
 
@@ -28,6 +30,12 @@ export interface LocalRunOptions {
   clock?: Clock & { advance(ms: number): void };
   executionName?: string;
   signal?: AbortSignal;
+  /**
+   * How long a .waitForTaskToken task waits for its callback here, whatever its timeout: a
+   * TimeoutSecondsPath (a rollout's approval gate, its rollback window) is otherwise waited
+   * for in real time.
+   */
+  taskTokenTimeoutMs?: number;
 }
 
 export async function runDeployedWorkflow(
@@ -50,5 +58,6 @@ export async function runDeployedWorkflow(
     ...(opts.executionName ? { executionName: opts.executionName } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.taskTokenTimeoutMs !== undefined ? { taskTokenTimeoutMs: opts.taskTokenTimeoutMs } : {}),
   });
 }

@@ -22,7 +22,12 @@ export const AlertRouterEnvSchema = ControlPlaneEnvSchema.pick({
     /** A firing alert repeated is suppressed until this long after it was last sent. */
     ALERT_REMINDER_MINUTES: z.coerce.number().int().min(1).default(240),
     /** A firing episode that is neither repeated nor resolved for this long ends on its own. */
-    ALERT_EPISODE_HOURS: z.coerce.number().int().min(1).max(14 * 24).default(24),
+    ALERT_EPISODE_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(14 * 24)
+      .default(24),
   })
   .superRefine((env, ctx) => {
     // Reminders keep a group alive; an episode that ends before its first reminder never gets one.

@@ -53,7 +53,11 @@ export interface RenderedMessage {
 export const SNS_BUDGET_BYTES = 256 * 1024 - 4 * 1024;
 export const SUBJECT_MAX = 100;
 
-const SEVERITY_MARK = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':information_source:' };
+const SEVERITY_MARK = {
+  critical: ':red_circle:',
+  warning: ':large_orange_circle:',
+  info: ':information_source:',
+};
 
 export function subjectOf(n: Notification): string {
   const a = n.alert;
@@ -82,7 +86,11 @@ export function textOf(n: Notification): string {
   if (a.counts) {
     lines.push('');
     for (const [by, counts] of Object.entries(a.counts)) {
-      lines.push(`By ${by}: ${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+      lines.push(
+        `By ${by}: ${Object.entries(counts)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')}`,
+      );
     }
   }
   const total = a.truncated?.resources ?? a.resources.length;
@@ -192,7 +200,8 @@ function messageOf(n: Notification): string {
 function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
   // SNS counts name, data type and value of each attribute.
   return Object.entries(attributes).reduce(
-    (sum, [name, v]) => sum + byteLength(name) + byteLength(v.DataType ?? '') + byteLength(v.StringValue ?? ''),
+    (sum, [name, v]) =>
+      sum + byteLength(name) + byteLength(v.DataType ?? '') + byteLength(v.StringValue ?? ''),
     0,
   );
 }

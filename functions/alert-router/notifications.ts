@@ -64,7 +64,9 @@ export function windowNotification(
     counts: { alerts: alertCounts, ...countsOf(window) },
     ...(first.links ? { links: first.links } : {}),
     at: iso(opts.now),
-    ...(resourceCount > sample.length ? { truncated: { resources: resourceCount, fields: ['resources'] } } : {}),
+    ...(resourceCount > sample.length
+      ? { truncated: { resources: resourceCount, fields: ['resources'] } }
+      : {}),
   };
   return {
     kind: 'group',

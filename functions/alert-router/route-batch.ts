@@ -38,6 +38,8 @@ import {
   groupId,
   groupKeyOf,
   joinWindow,
+  keyHash,
+  markCriticalFiring,
   markWindow,
   newThreadId,
   openEpisode,
@@ -110,6 +112,8 @@ export async function routeAlertBatch(deps: RouterDeps, items: readonly Item[]):
 
 interface PendingContribution extends WindowContribution {
   itemIds: string[];
+  /** Critical alerts sent, by service record id: their services' warnings are inhibited. */
+  critical: Map<string, string[]>;
 }
 
 class BatchRouter {
@@ -150,8 +154,16 @@ class BatchRouter {
         parsed.push({ id: item.id, message: parseQueueMessage(item.body) });
       } catch (error) {
         if (!(error instanceof InvalidInputError)) throw error;
-        this.deps.log.error('Rejected malformed alert-queue message', { itemId: item.id, error: error.message });
-        this.report.invalid.push({ id: item.id, field: error.field, problem: error.problem, message: error.message });
+        this.deps.log.error('Rejected malformed alert-queue message', {
+          itemId: item.id,
+          error: error.message,
+        });
+        this.report.invalid.push({
+          id: item.id,
+          field: error.field,
+          problem: error.problem,
+          message: error.message,
+        });
         this.fail(item.id, error.message);
       }
     }
@@ -216,7 +228,13 @@ class BatchRouter {
     const t = this.time();
     const silence = findSilence(this.silences, alert, t.now);
     if (silence) {
-      this.journalSuppressed(itemId, alert, 'silence-alert', `silenced by ${silence.id} until ${silence.endsAt}: ${silence.reason}`, { silence });
+      this.journalSuppressed(
+        itemId,
+        alert,
+        'silence-alert',
+        `silenced by ${silence.id} until ${silence.endsAt}: ${silence.reason}`,
+        { silence },
+      );
       this.outcome(itemId, 'silenced', alert, silence.id);
       return;
     }
@@ -240,12 +258,9 @@ class BatchRouter {
       return;
     }
     if (!live) {
-      const opened = await openEpisode(this.deps.db, this.table, t, alert, itemId, episode);
+      const opened = await openEpisode(this.deps.db, this.table, t, alert, itemId);
       if (opened.result === 'opened') {
         this.episodes.set(alert.dedupKey, opened.episode);
-        if (alert.severity === 'critical' && alert.service) {
-          this.criticalByService.set(serviceId(alert.cluster, alert.service), true);
-        }
         this.contribute(itemId, alert, 'new', 0);
         this.outcome(itemId, 'grouped', alert, 'new');
         return;
@@ -262,7 +277,10 @@ class BatchRouter {
     }
     const current = episode as EpisodeRecord;
     const reminderMs = this.deps.env.ALERT_REMINDER_MINUTES * 60_000;
-    if (t.now - current.lastSentAtMs >= reminderMs && (await claimReminder(this.deps.db, this.table, t, current, itemId))) {
+    if (
+      t.now - current.lastSentAtMs >= reminderMs &&
+      (await claimReminder(this.deps.db, this.table, t, current, itemId))
+    ) {
       const earlier = current.repeats + (this.repeats.get(alert.dedupKey)?.count ?? 0);
       this.repeats.delete(alert.dedupKey);
       this.episodes.set(alert.dedupKey, {
@@ -283,7 +301,8 @@ class BatchRouter {
     counted.itemIds.push(itemId);
     this.repeats.set(alert.dedupKey, counted);
     // Still inside the window it was sent in: the window's message says how often it came.
-    if (t.now - current.lastSentAtMs < t.windowSeconds * 1000) this.contributeRepeat(itemId, current.groupKey);
+    if (t.now - current.lastSentAtMs < t.windowSeconds * 1000)
+      this.contributeRepeat(itemId, current.groupKey);
     this.outcome(
       itemId,
       'repeat-suppressed',
@@ -307,6 +326,8 @@ class BatchRouter {
     if (!entry) {
       entry = {
         alerts: [],
+        firingKeyHashes: [],
+        critical: new Map(),
         newAlerts: 0,
         reminders: 0,
         repeats: 0,
@@ -322,6 +343,14 @@ class BatchRouter {
   private contribute(itemId: string, alert: Alert, decision: 'new' | 'reminder', earlierRepeats: number) {
     const entry = this.contribution(itemId, groupKeyOf(alert));
     entry.alerts.push(alert);
+    const hash = keyHash(alert.dedupKey);
+    entry.firingKeyHashes.push(hash);
+    if (alert.severity === 'critical' && alert.service) {
+      const service = serviceId(alert.cluster, alert.service);
+      entry.critical.set(service, [...(entry.critical.get(service) ?? []), hash]);
+      // Later warnings of this batch see it at once; later batches read the service record.
+      this.criticalByService.set(service, true);
+    }
     if (decision === 'new') entry.newAlerts++;
     else {
       entry.reminders++;
@@ -347,6 +376,9 @@ class BatchRouter {
         return;
       }
       const t = this.time();
+      for (const [service, hashes] of entry.critical) {
+        await markCriticalFiring(this.deps.db, this.table, t, service, hashes);
+      }
       const { window } = await joinWindow(this.deps.db, this.table, t, groupKey, entry);
       if (window.flushQueued) return;
       const openedAtMs = window.openedAtMs ?? t.now;
@@ -432,10 +464,12 @@ class BatchRouter {
     const groupKey = groupKeyOf(alert);
     const episode = this.episodes.get(alert.dedupKey);
     if (!episode || episode.expiresAt <= ttlSeconds(t.now)) {
-      // A redelivery of a resolve whose publish failed finds its notification waiting on the group.
+      // A redelivery (or a redrive from the DLQ) of a resolve whose publish failed finds its
+      // notification waiting on the group.
       const group = await getItem<GroupRecord>(this.deps.db, this.table, groupId(groupKey));
-      if (group?.pendingResolved?.messageId === itemId) {
-        await this.sendResolved(groupKey, group.pendingResolved);
+      const pending = group?.pendingResolved;
+      if (pending && (pending.messageId === itemId || pending.dedupKey === alert.dedupKey)) {
+        await this.sendResolved(groupKey, pending);
         this.outcome(itemId, 'resolved-sent', alert, 'resent');
         return;
       }
@@ -448,11 +482,13 @@ class BatchRouter {
       this.criticalByService.delete(serviceId(episode.cluster, episode.service));
     }
     switch (result.result) {
-      case 'not-firing':
-        this.outcome(itemId, 'resolved-not-firing', alert, 'resolved concurrently');
-        return;
       case 'recorded':
-        this.outcome(itemId, 'resolved-recorded', alert, `${result.firing} other alert(s) of the group still firing`);
+        this.outcome(
+          itemId,
+          'resolved-recorded',
+          alert,
+          `${result.firing} other alert(s) of the group still firing`,
+        );
         return;
       case 'deferred':
         this.outcome(itemId, 'resolved-deferred', alert, 'sent after the open window’s message');

@@ -43,7 +43,10 @@ export interface NewSilence {
 /** At most a week: a silence is a pause while someone works on it, not a way to switch alerts off. */
 export const MAX_SILENCE_MS = 7 * 24 * 3600 * 1000;
 
-export function silenceMatches(silence: Silence, alert: Pick<Alert, 'service' | 'kind' | 'dedupKey'>): boolean {
+export function silenceMatches(
+  silence: Silence,
+  alert: Pick<Alert, 'service' | 'kind' | 'dedupKey'>,
+): boolean {
   const m = silence.matcher;
   return (
     (m.service === undefined || m.service === alert.service) &&
@@ -67,18 +70,24 @@ export function findSilence(
 
 /** Every stored silence (expired ones too, until the next addSilence prunes them). */
 export async function listSilences(db: Db, table: string): Promise<Silence[]> {
-  const out = await db.send(new GetCommand({ TableName: table, Key: { id: SILENCES_ID }, ConsistentRead: true }));
+  const out = await db.send(
+    new GetCommand({ TableName: table, Key: { id: SILENCES_ID }, ConsistentRead: true }),
+  );
   const entries = (out.Item?.entries ?? {}) as Record<string, Silence>;
-  return Object.values(entries).sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id));
+  return Object.values(entries).sort(
+    (a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id),
+  );
 }
 
 export async function addSilence(db: Db, table: string, clock: Clock, input: NewSilence): Promise<Silence> {
   const matcher = SilenceMatcherSchema.safeParse(input.matcher);
-  if (!matcher.success) throw new InvalidInputError('matcher', 'name a service, a kind or a dedup key', input.matcher);
+  if (!matcher.success)
+    throw new InvalidInputError('matcher', 'name a service, a kind or a dedup key', input.matcher);
   if (!(input.durationMs > 0 && input.durationMs <= MAX_SILENCE_MS)) {
     throw new InvalidInputError('duration', 'must be more than 0 and at most 7 days', input.durationMs);
   }
-  if (input.reason.trim() === '') throw new InvalidInputError('reason', 'is required: say why, for the next person');
+  if (input.reason.trim() === '')
+    throw new InvalidInputError('reason', 'is required: say why, for the next person');
   const now = clock.now();
   const silence: Silence = {
     id: `silence-${randomUUID().slice(0, 8)}`,
@@ -98,7 +107,7 @@ export async function addSilence(db: Db, table: string, clock: Clock, input: New
       ExpressionAttributeValues: { ':empty': {} },
     }),
   );
-  const expired = (await listSilences(db, table)).filter((s) => Date.parse(s.endsAt) <= now).slice(0, 50);
+  const expired = (await listSilences(db, table)).filter((s) => Date.parse(s.endsAt) <= now).slice(0, 20);
   const names: Record<string, string> = { '#new': silence.id };
   expired.forEach((s, i) => {
     names[`#old${i}`] = s.id;
@@ -130,7 +139,10 @@ export async function expireSilence(db: Db, table: string, clock: Clock, id: str
     );
     return true;
   } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException' || (error as Error).name === 'ValidationException')
+    if (
+      (error as Error).name === 'ConditionalCheckFailedException' ||
+      (error as Error).name === 'ValidationException'
+    )
       return false;
     throw error;
   }

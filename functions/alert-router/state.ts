@@ -1,18 +1,14 @@
 // The router's state in the alerts table (pk `id`, TTL `expiresAt`), one item per:
 //   episode#<dedupKey>                 a firing alert: when it was last sent, repeats since
-//   group#<groupKey>                   firing episodes of the group, its thread, its open window
+//   group#<groupKey>                   the group's firing alerts (a set of dedup-key hashes), its
+//                                      thread, its open window
 //   window#<groupKey>#<windowId>       one grouping window: counters, a bounded sample, the first alert
-//   service#<cluster>/<service>        firing critical episodes of a service (inhibition)
-// Every decision is a conditional write, so redeliveries and concurrent invocations agree on it.
+//   service#<cluster>/<service>        the service's firing critical alerts (inhibition)
+// Decisions are conditional writes and memberships are set ADD/DELETE, which are idempotent: a
+// redelivered message repeats its steps without counting twice. (No multi-item transactions: the
+// episode record is the ledger a redelivery resumes from.)
 import { createHash } from 'node:crypto';
-import {
-  BatchGetCommand,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
@@ -38,7 +34,9 @@ export interface EpisodeRecord {
 }
 
 export interface PendingResolved {
+  /** The queue message of the resolved alert, and its dedup key (a redriven copy has a new message id). */
   messageId: string;
+  dedupKey: string;
   threadId: string;
   /** Distinct alerts the group's episode had. */
   keys: number;
@@ -48,9 +46,10 @@ export interface PendingResolved {
 export interface GroupRecord {
   id: string;
   groupKey: string;
-  firing?: number;
+  /** Hashes of the dedup keys firing in this group; absent when none fire. */
+  firingKeys?: Set<string>;
+  /** Distinct alerts in the group's current episode (for the resolved message). */
   keys?: number;
-  ver?: number;
   threadId?: string;
   openedAt?: string;
   lastAtMs?: number;
@@ -87,7 +86,8 @@ export interface WindowRecord {
 export const episodeId = (dedupKey: string) => `episode#${dedupKey}`;
 export const groupId = (groupKey: string) => `group#${groupKey}`;
 export const windowId = (groupKey: string, window: string) => `window#${groupKey}#${window}`;
-export const serviceId = (cluster: string | undefined, service: string) => `service#${cluster ?? ''}/${service}`;
+export const serviceId = (cluster: string | undefined, service: string) =>
+  `service#${cluster ?? ''}/${service}`;
 
 /** Alerts with the same severity, kind, service and cluster share a group (one message per window). */
 export function groupKeyOf(alert: Pick<Alert, 'severity' | 'kind' | 'service' | 'cluster'>): string {
@@ -144,10 +144,13 @@ export interface TimeSettings {
 
 export type OpenResult = { result: 'opened'; episode: EpisodeRecord } | { result: 'exists' };
 
+/** Short, fixed-size member of the group and service sets (dedup keys can be long). */
+export const keyHash = (dedupKey: string): string =>
+  createHash('sha256').update(dedupKey).digest('hex').slice(0, 20);
+
 /**
- * Opens the episode of a firing alert and counts it in its group (and, for a critical alert of a
- * service, in the service's inhibition record), in one transaction. `replaces` is an expired
- * episode of the same key whose slot in the group is reused.
+ * Opens the episode of a firing alert (or replaces an expired one). The group and service sets
+ * learn about it when the batch's window contribution is written (joinWindow, markCriticalFiring).
  */
 export async function openEpisode(
   db: Db,
@@ -155,13 +158,11 @@ export async function openEpisode(
   t: TimeSettings,
   alert: Alert,
   messageId: string,
-  replaces: EpisodeRecord | undefined,
 ): Promise<OpenResult> {
-  const groupKey = groupKeyOf(alert);
   const episode: EpisodeRecord = {
     id: episodeId(alert.dedupKey),
     dedupKey: alert.dedupKey,
-    groupKey,
+    groupKey: groupKeyOf(alert),
     severity: alert.severity,
     kind: alert.kind,
     ...(alert.service ? { service: alert.service } : {}),
@@ -174,74 +175,42 @@ export async function openEpisode(
     lastDecision: 'new',
     expiresAt: ttlSeconds(t.now + t.episodeMs),
   };
-  // An expired episode of this group still counts as firing there: reuse its slot.
-  const firingDelta = replaces && replaces.groupKey === groupKey ? 0 : 1;
-  const staleBefore = t.now - t.episodeMs;
-  for (let attempt = 0; ; attempt++) {
-    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
-      {
-        Put: {
-          TableName: table,
-          Item: episode,
-          ConditionExpression: 'attribute_not_exists(id) OR expiresAt < :nowSeconds',
-          ExpressionAttributeValues: { ':nowSeconds': ttlSeconds(t.now) },
-        },
-      },
-      {
-        Update: {
-          TableName: table,
-          Key: { id: groupId(groupKey) },
-          UpdateExpression:
-            'SET groupKey = :g, lastAtMs = :now, threadId = if_not_exists(threadId, :thread), ' +
-            'openedAt = if_not_exists(openedAt, :nowIso), expiresAt = :expires ADD firing :delta, #keys :one, ver :one',
-          // A group nobody touched for an episode's lifetime is over, even if nothing resolved it.
-          ConditionExpression: 'attribute_not_exists(id) OR lastAtMs >= :stale',
-          ExpressionAttributeNames: { '#keys': 'keys' },
-          ExpressionAttributeValues: {
-            ':g': groupKey,
-            ':now': t.now,
-            ':thread': newThreadId(groupKey, t.now),
-            ':nowIso': iso(t.now),
-            ':expires': ttlSeconds(t.now + 2 * t.episodeMs),
-            ':delta': firingDelta,
-            ':one': 1,
-            ':stale': staleBefore,
-          },
-        },
-      },
-    ];
-    if (alert.severity === 'critical' && alert.service) {
-      items.push({
-        Update: {
-          TableName: table,
-          Key: { id: serviceId(alert.cluster, alert.service) },
-          UpdateExpression: 'SET lastCriticalAtMs = :now, expiresAt = :expires ADD criticalFiring :one',
-          ExpressionAttributeValues: {
-            ':now': t.now,
-            ':expires': ttlSeconds(t.now + 2 * t.episodeMs),
-            ':one': 1,
-          },
-        },
-      });
-    }
-    try {
-      await db.send(new TransactWriteCommand({ TransactItems: items }));
-      return { result: 'opened', episode };
-    } catch (error) {
-      const reasons = cancellationCodes(error);
-      if (!reasons) throw error;
-      if (reasons[0] === 'ConditionalCheckFailed') return { result: 'exists' };
-      if (reasons[1] === 'ConditionalCheckFailed' && attempt < 3) {
-        await resetStaleGroup(db, table, groupKey, staleBefore);
-        continue;
-      }
-      if (reasons.some((r) => r === 'TransactionConflict') && attempt < 5) {
-        await sleep(20 * 2 ** attempt);
-        continue;
-      }
-      throw error;
-    }
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: episode,
+        ConditionExpression: 'attribute_not_exists(id) OR expiresAt < :nowSeconds',
+        ExpressionAttributeValues: { ':nowSeconds': ttlSeconds(t.now) },
+      }),
+    );
+    return { result: 'opened', episode };
+  } catch (error) {
+    if (isConditionFailure(error)) return { result: 'exists' };
+    throw error;
   }
+}
+
+/** A critical alert of a service fires: its warnings are inhibited until the set is empty again. */
+export async function markCriticalFiring(
+  db: Db,
+  table: string,
+  t: TimeSettings,
+  service: string,
+  hashes: readonly string[],
+): Promise<void> {
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: service },
+      UpdateExpression: 'SET lastCriticalAtMs = :now, expiresAt = :expires ADD criticalKeys :keys',
+      ExpressionAttributeValues: {
+        ':now': t.now,
+        ':expires': ttlSeconds(t.now + 2 * t.episodeMs),
+        ':keys': new Set(hashes),
+      },
+    }),
+  );
 }
 
 async function resetStaleGroup(db: Db, table: string, groupKey: string, staleBefore: number): Promise<void> {
@@ -249,7 +218,7 @@ async function resetStaleGroup(db: Db, table: string, groupKey: string, staleBef
     await db.send(
       new PutCommand({
         TableName: table,
-        Item: { id: groupId(groupKey), groupKey, firing: 0, keys: 0, ver: 0, lastAtMs: staleBefore },
+        Item: { id: groupId(groupKey), groupKey, lastAtMs: staleBefore },
         ConditionExpression: 'lastAtMs < :stale',
         ExpressionAttributeValues: { ':stale': staleBefore },
       }),
@@ -274,7 +243,11 @@ export async function recordRepeats(
         Key: { id: episodeId(dedupKey) },
         UpdateExpression: 'SET lastSeenAtMs = :now, expiresAt = :expires ADD repeats :n',
         ConditionExpression: 'attribute_exists(id)',
-        ExpressionAttributeValues: { ':now': t.now, ':expires': ttlSeconds(t.now + t.episodeMs), ':n': count },
+        ExpressionAttributeValues: {
+          ':now': t.now,
+          ':expires': ttlSeconds(t.now + t.episodeMs),
+          ':n': count,
+        },
       }),
     );
   } catch (error) {
@@ -319,6 +292,8 @@ export async function claimReminder(
 
 export interface WindowContribution {
   alerts: Alert[];
+  /** Hashes of the dedup keys sent (new and reminders): members of the group's firing set. */
+  firingKeyHashes: string[];
   newAlerts: number;
   reminders: number;
   repeats: number;
@@ -335,7 +310,8 @@ export interface JoinedWindow {
 
 const SAMPLE_RESOURCES = 50;
 const SAMPLE_TITLES = 10;
-const MAX_COUNT_ATTRIBUTES = 200;
+/** Count attributes one join may add: DynamoDB caps an expression at 4 KB; the largest counts win. */
+const MAX_COUNT_ATTRIBUTES = 40;
 /** Windows outlive the alert queue's DLQ retention, so a redriven flush still finds its window. */
 export const WINDOW_RETENTION_MS = 15 * 24 * 3600 * 1000;
 
@@ -353,24 +329,42 @@ export async function joinWindow(
   const first = contribution.alerts[0];
   for (let attempt = 0; ; attempt++) {
     const candidate = `${t.now.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-    const group = await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { id: groupId(groupKey) },
-        UpdateExpression:
-          'SET groupKey = :g, openWindow = if_not_exists(openWindow, :w), lastAtMs = :now, ' +
-          'threadId = if_not_exists(threadId, :thread), expiresAt = :expires',
-        ExpressionAttributeValues: {
-          ':g': groupKey,
-          ':w': candidate,
-          ':now': t.now,
-          ':thread': newThreadId(groupKey, t.now),
-          ':expires': ttlSeconds(t.now + 2 * t.episodeMs),
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const g = group.Attributes as GroupRecord;
+    const staleBefore = t.now - t.episodeMs;
+    const newKeys = contribution.firingKeyHashes.length > 0;
+    let g: GroupRecord;
+    try {
+      const group = await db.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { id: groupId(groupKey) },
+          UpdateExpression:
+            'SET groupKey = :g, openWindow = if_not_exists(openWindow, :w), lastAtMs = :now, ' +
+            'threadId = if_not_exists(threadId, :thread), openedAt = if_not_exists(openedAt, :nowIso), ' +
+            `expiresAt = :expires${newKeys ? ' ADD firingKeys :keys, #keys :newCount' : ''}`,
+          // A group nobody touched for an episode's lifetime is over, even if nothing resolved it.
+          ConditionExpression: 'attribute_not_exists(lastAtMs) OR lastAtMs >= :stale',
+          ...(newKeys ? { ExpressionAttributeNames: { '#keys': 'keys' } } : {}),
+          ExpressionAttributeValues: {
+            ':g': groupKey,
+            ':w': candidate,
+            ':now': t.now,
+            ':nowIso': iso(t.now),
+            ':thread': newThreadId(groupKey, t.now),
+            ':expires': ttlSeconds(t.now + 2 * t.episodeMs),
+            ':stale': staleBefore,
+            ...(newKeys
+              ? { ':keys': new Set(contribution.firingKeyHashes), ':newCount': contribution.newAlerts }
+              : {}),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      g = group.Attributes as GroupRecord;
+    } catch (error) {
+      if (!isConditionFailure(error) || attempt >= 3) throw error;
+      await resetStaleGroup(db, table, groupKey, staleBefore);
+      continue;
+    }
     const window = g.openWindow as string;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
@@ -387,7 +381,10 @@ export async function joinWindow(
       ':reminders': contribution.reminders,
       ':repeats': contribution.repeats,
       ':earlier': contribution.earlierRepeats,
-      ':resources': contribution.alerts.reduce((n, a) => n + (a.truncated?.resources ?? a.resources.length), 0),
+      ':resources': contribution.alerts.reduce(
+        (n, a) => n + (a.truncated?.resources ?? a.resources.length),
+        0,
+      ),
     };
     const adds = [
       'alerts :alerts',
@@ -399,7 +396,8 @@ export async function joinWindow(
     ];
     names['#repeats'] = 'repeats';
     let n = 0;
-    for (const [attribute, count] of mergeCounts(contribution.alerts)) {
+    const counts = [...mergeCounts(contribution.alerts)].sort((x, y) => y[1] - x[1]);
+    for (const [attribute, count] of counts) {
       if (n >= MAX_COUNT_ATTRIBUTES) break;
       names[`#c${n}`] = attribute;
       values[`:c${n}`] = count;
@@ -457,7 +455,10 @@ async function addSamples(
 ): Promise<void> {
   const haveResources = record.sample?.size ?? 0;
   const haveTitles = record.titles?.size ?? 0;
-  const resources = [...new Set(alerts.flatMap((a) => a.resources))].slice(0, SAMPLE_RESOURCES - haveResources);
+  const resources = [...new Set(alerts.flatMap((a) => a.resources))].slice(
+    0,
+    SAMPLE_RESOURCES - haveResources,
+  );
   const titles = [...new Set(alerts.map((a) => a.title))].slice(0, SAMPLE_TITLES - haveTitles);
   const adds: string[] = [];
   const values: Record<string, unknown> = {};
@@ -508,7 +509,12 @@ export async function addRepeatsToOpenWindow(
   }
 }
 
-export async function clearOpenWindow(db: Db, table: string, groupKey: string, window: string): Promise<void> {
+export async function clearOpenWindow(
+  db: Db,
+  table: string,
+  groupKey: string,
+  window: string,
+): Promise<void> {
   try {
     await db.send(
       new UpdateCommand({
@@ -574,7 +580,6 @@ export async function closeWindow(
 }
 
 export type ResolveResult =
-  | { result: 'not-firing' }
   /** Other alerts of the group still fire: recorded, nothing to send. */
   | { result: 'recorded'; firing: number }
   /** The group's last firing alert resolved while its window is still open: the flush sends it. */
@@ -582,10 +587,10 @@ export type ResolveResult =
   | { result: 'resolved'; pending: PendingResolved };
 
 /**
- * Ends the episode of a resolved alert. When it was the group's last firing one, the group's
- * episode ends too and the resolved notification is stored as pending in the same transaction
- * (sent by the caller, or by the flush when the window is still open), so a failed publish is
- * retried from the record instead of lost.
+ * Ends the episode of a resolved alert. When it was the group's last firing alert, the group's
+ * episode ends too: the resolved notification is stored on the group (and on the open window, if
+ * there is one, so it follows that window's message) before the episode record is deleted, so a
+ * failed publish is retried from the record instead of lost. Every step is safe to repeat.
  */
 export async function resolveEpisode(
   db: Db,
@@ -596,83 +601,103 @@ export async function resolveEpisode(
   messageId: string,
 ): Promise<ResolveResult> {
   const groupKey = episode.groupKey;
-  for (let attempt = 0; ; attempt++) {
-    const group = (await getItem<GroupRecord>(db, table, groupId(groupKey))) ?? { id: groupId(groupKey), groupKey };
-    const firing = Math.max(0, (group.firing ?? 1) - 1);
-    const last = firing === 0;
-    const pending: PendingResolved = {
-      messageId,
-      threadId: group.threadId ?? newThreadId(groupKey, t.now),
-      keys: Math.max(1, group.keys ?? 1),
-      alert: JSON.stringify(alert),
-    };
-    const version = group.ver;
-    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
-      {
-        Delete: {
-          TableName: table,
-          Key: { id: episode.id },
-          ConditionExpression: 'attribute_exists(id)',
-        },
-      },
-      {
-        Update: {
-          TableName: table,
-          Key: { id: groupId(groupKey) },
-          UpdateExpression: last
-            ? 'SET firing = :firing, ver = :next, lastAtMs = :now, pendingResolved = :pending, groupKey = :g ' +
-              'REMOVE threadId, openedAt, #keys'
-            : 'SET firing = :firing, ver = :next, lastAtMs = :now, groupKey = :g',
-          ConditionExpression: version === undefined ? 'attribute_not_exists(ver)' : 'ver = :ver',
-          ...(last ? { ExpressionAttributeNames: { '#keys': 'keys' } } : {}),
-          ExpressionAttributeValues: {
-            ':firing': firing,
-            ':next': (version ?? 0) + 1,
-            ':now': t.now,
-            ':g': groupKey,
-            ...(version === undefined ? {} : { ':ver': version }),
-            ...(last ? { ':pending': pending } : {}),
-          },
-        },
-      },
-    ];
-    if (episode.severity === 'critical' && episode.service) {
-      items.push({
-        Update: {
-          TableName: table,
-          Key: { id: serviceId(episode.cluster, episode.service) },
-          UpdateExpression: 'ADD criticalFiring :minus',
-          ExpressionAttributeValues: { ':minus': -1 },
-        },
-      });
+  const hash = keyHash(episode.dedupKey);
+  const out = await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: groupId(groupKey) },
+      UpdateExpression: 'SET groupKey = :g, lastAtMs = :now DELETE firingKeys :key',
+      ExpressionAttributeValues: { ':g': groupKey, ':now': t.now, ':key': new Set([hash]) },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  const group = out.Attributes as GroupRecord;
+  if (episode.severity === 'critical' && episode.service) {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: serviceId(episode.cluster, episode.service) },
+        UpdateExpression: 'DELETE criticalKeys :key',
+        ExpressionAttributeValues: { ':key': new Set([hash]) },
+      }),
+    );
+  }
+  const firing = group.firingKeys?.size ?? 0;
+  let result: ResolveResult = { result: 'recorded', firing };
+  if (firing === 0) {
+    // A redelivery finds what the first attempt stored (the thread id is gone from the group by then).
+    const pending: PendingResolved =
+      group.pendingResolved?.messageId === messageId
+        ? group.pendingResolved
+        : {
+            messageId,
+            dedupKey: episode.dedupKey,
+            threadId: group.threadId ?? newThreadId(groupKey, t.now),
+            keys: Math.max(1, group.keys ?? 1),
+            alert: JSON.stringify(alert),
+          };
+    const ended = await endGroupEpisode(db, table, groupKey, pending);
+    if (ended) {
+      const deferred = group.openWindow
+        ? await deferToWindow(db, table, groupKey, group.openWindow, pending)
+        : false;
+      result = deferred ? { result: 'deferred', pending } : { result: 'resolved', pending };
+    } else {
+      // Another alert of the group started firing in between: the group's episode goes on.
+      result = { result: 'recorded', firing: 1 };
     }
-    const deferTo = last ? group.openWindow : undefined;
-    if (deferTo) {
-      items.push({
-        Update: {
-          TableName: table,
-          Key: { id: windowId(groupKey, deferTo) },
-          UpdateExpression: 'SET resolveAfter = :pending',
-          ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(closedAtMs)',
-          ExpressionAttributeValues: { ':pending': pending },
-        },
-      });
-    }
-    try {
-      await db.send(new TransactWriteCommand({ TransactItems: items }));
-      if (!last) return { result: 'recorded', firing };
-      return deferTo ? { result: 'deferred', pending } : { result: 'resolved', pending };
-    } catch (error) {
-      const reasons = cancellationCodes(error);
-      if (!reasons) throw error;
-      if (reasons[0] === 'ConditionalCheckFailed') return { result: 'not-firing' };
-      // The group changed (another alert opened or resolved, or the window closed): read again.
-      if (attempt < 8) {
-        await sleep(10 * 2 ** Math.min(attempt, 5));
-        continue;
-      }
-      throw error;
-    }
+  }
+  await db.send(new DeleteCommand({ TableName: table, Key: { id: episode.id } }));
+  return result;
+}
+
+/** Stores the resolved notification and ends the thread, unless the group fires again meanwhile. */
+async function endGroupEpisode(
+  db: Db,
+  table: string,
+  groupKey: string,
+  pending: PendingResolved,
+): Promise<boolean> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: groupId(groupKey) },
+        UpdateExpression: 'SET pendingResolved = :pending REMOVE threadId, openedAt, #keys',
+        ConditionExpression: 'attribute_not_exists(firingKeys)',
+        ExpressionAttributeNames: { '#keys': 'keys' },
+        ExpressionAttributeValues: { ':pending': pending },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+async function deferToWindow(
+  db: Db,
+  table: string,
+  groupKey: string,
+  window: string,
+  pending: PendingResolved,
+): Promise<boolean> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: windowId(groupKey, window) },
+        UpdateExpression: 'SET resolveAfter = :pending',
+        ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(closedAtMs)',
+        ExpressionAttributeValues: { ':pending': pending },
+      }),
+    );
+    return true;
+  } catch (error) {
+    // The window's flush already closed it: send the resolved now.
+    if (isConditionFailure(error)) return false;
+    throw error;
   }
 }
 
@@ -695,18 +720,13 @@ export async function clearPendingResolved(db: Db, table: string, groupKey: stri
 
 export interface ServiceRecord {
   id: string;
-  criticalFiring?: number;
+  criticalKeys?: Set<string>;
   lastCriticalAtMs?: number;
 }
 
+/** A critical alert of the service fires (and one was raised within an episode's lifetime). */
 export function criticalFiring(record: ServiceRecord | undefined, t: TimeSettings): boolean {
-  return (record?.criticalFiring ?? 0) > 0 && (record?.lastCriticalAtMs ?? 0) > t.now - t.episodeMs;
-}
-
-function cancellationCodes(error: unknown): string[] | undefined {
-  if ((error as Error | undefined)?.name !== 'TransactionCanceledException') return undefined;
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-  return (reasons ?? []).map((r) => r.Code ?? 'None');
+  return (record?.criticalKeys?.size ?? 0) > 0 && (record?.lastCriticalAtMs ?? 0) > t.now - t.episodeMs;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,10 +4,10 @@
 // "inconclusive", which pauses the rollout for a human instead of guessing.
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { Comparison, RolloutState, Stop, Verdict } from '../../events/rollout-input.ts';
-import { iso } from '../shared/clock.ts';
+import type { RolloutEnv } from '../rollout-step/config.ts';
 import { describeVerdict, type EvidenceDeps, journal } from '../rollout-step/notify.ts';
 import { getRolloutRecord, updateRolloutRecord } from '../rollout-step/record.ts';
-import type { RolloutEnv } from '../rollout-step/config.ts';
+import { iso } from '../shared/clock.ts';
 import { mannWhitneyGreater, median } from './mann-whitney.ts';
 import { readTargetGroupMetrics } from './metrics.ts';
 
@@ -34,8 +34,17 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
   const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
   const abort = record?.execution === plan.execution ? record.abortRequested : undefined;
   if (abort) {
-    const verdict: Verdict = { ...base, verdict: 'aborted', reasons: [`aborted by ${abort.by}`], alarms: [], comparisons: [] };
-    return finish(deps, state, verdict, { cause: 'abort', reason: `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}` });
+    const verdict: Verdict = {
+      ...base,
+      verdict: 'aborted',
+      reasons: [`aborted by ${abort.by}`],
+      alarms: [],
+      comparisons: [],
+    };
+    return finish(deps, state, verdict, {
+      cause: 'abort',
+      reason: `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}`,
+    });
   }
 
   const reasons: string[] = [];
@@ -59,14 +68,24 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
     );
     green = metrics.green;
     blue = metrics.blue;
-    if (analysis.maxErrorRate !== undefined && green.errorRate !== null && green.errorRate > analysis.maxErrorRate) {
+    if (
+      analysis.maxErrorRate !== undefined &&
+      green.errorRate !== null &&
+      green.errorRate > analysis.maxErrorRate
+    ) {
       reasons.push(
         `green 5xx rate ${(green.errorRate * 100).toFixed(2)}% (${green.errors} of ${green.requests} requests) is above the maximum ${(analysis.maxErrorRate * 100).toFixed(2)}%`,
       );
       cause ??= 'analysis';
     }
-    if (analysis.maxP95LatencyMs !== undefined && green.p95LatencyMs !== null && green.p95LatencyMs > analysis.maxP95LatencyMs) {
-      reasons.push(`green p95 latency ${Math.round(green.p95LatencyMs)} ms is above the maximum ${analysis.maxP95LatencyMs} ms`);
+    if (
+      analysis.maxP95LatencyMs !== undefined &&
+      green.p95LatencyMs !== null &&
+      green.p95LatencyMs > analysis.maxP95LatencyMs
+    ) {
+      reasons.push(
+        `green p95 latency ${Math.round(green.p95LatencyMs)} ms is above the maximum ${analysis.maxP95LatencyMs} ms`,
+      );
       cause ??= 'analysis';
     }
     const baseline = analysis.baseline;
@@ -89,8 +108,17 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
   }
 
   const verdictName: Verdict['verdict'] =
-    reasons.length > 0 ? 'fail' : comparisons.some((c) => c.verdict === 'inconclusive') ? 'inconclusive' : 'pass';
-  if (!measurable) reasons.push(`bake of ${Math.round((end - start) / 1000)}s is shorter than one metric period: only alarms checked`);
+    reasons.length > 0
+      ? 'fail'
+      : comparisons.some((c) => c.verdict === 'inconclusive')
+        ? 'inconclusive'
+        : 'pass';
+  if (!measurable)
+    reasons.push(
+      `bake of ${Math.round((end - start) / 1000)}s is shorter than one metric period: only alarms checked`,
+    );
+  else if (green?.requests === 0)
+    reasons.push('green received no requests in the bake window: the thresholds had nothing to judge');
   const verdict: Verdict = {
     ...base,
     verdict: verdictName,
@@ -100,11 +128,17 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
     ...(blue ? { blue } : {}),
     comparisons,
   };
-  const stop = verdictName === 'fail' ? { cause: cause ?? 'analysis', reason: reasons.join('; ') } : undefined;
+  const stop =
+    verdictName === 'fail' ? { cause: cause ?? 'analysis', reason: reasons.join('; ') } : undefined;
   return finish(deps, state, verdict, stop);
 }
 
-async function finish(deps: AnalysisDeps, state: RolloutState, verdict: Verdict, stop: Stop | undefined): Promise<RolloutState> {
+async function finish(
+  deps: AnalysisDeps,
+  state: RolloutState,
+  verdict: Verdict,
+  stop: Stop | undefined,
+): Promise<RolloutState> {
   const plan = state.rollout;
   await updateRolloutRecord(
     deps.db,
@@ -112,7 +146,13 @@ async function finish(deps: AnalysisDeps, state: RolloutState, verdict: Verdict,
     deps.clock,
     { cluster: plan.cluster, service: plan.service, execution: plan.execution },
     {
-      appendVerdict: { step: verdict.step, weight: verdict.weight, verdict: verdict.verdict, reasons: verdict.reasons, at: verdict.at },
+      appendVerdict: {
+        step: verdict.step,
+        weight: verdict.weight,
+        verdict: verdict.verdict,
+        reasons: verdict.reasons,
+        at: verdict.at,
+      },
     },
   );
   await journal(deps, plan, 'analyse-step', 'unchanged', describeVerdict(verdict), { details: { verdict } });
@@ -167,7 +207,11 @@ async function alarmStates(cloudwatch: CloudWatchClient, names: readonly string[
   let nextToken: string | undefined;
   do {
     const out = await cloudwatch.send(
-      new DescribeAlarmsCommand({ AlarmNames: [...names], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken: nextToken }),
+      new DescribeAlarmsCommand({
+        AlarmNames: [...names],
+        AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+        NextToken: nextToken,
+      }),
     );
     for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
       if (a.AlarmName) states.set(a.AlarmName, a.StateValue ?? 'UNKNOWN');

@@ -19,7 +19,8 @@ const EXACT_MAX_N = 40;
 export function mannWhitneyGreater(x: readonly number[], y: readonly number[]): MannWhitneyResult {
   const n1 = x.length;
   const n2 = y.length;
-  if (n1 === 0 || n2 === 0) throw new RangeError('mannWhitneyGreater needs at least one value in each sample');
+  if (n1 === 0 || n2 === 0)
+    throw new RangeError('mannWhitneyGreater needs at least one value in each sample');
   const { ranks, tieGroups } = rank([...x, ...y]);
   const r1 = ranks.slice(0, n1).reduce((sum, r) => sum + r, 0);
   const u = r1 - (n1 * (n1 + 1)) / 2;
@@ -50,7 +51,10 @@ function rank(values: readonly number[]): { ranks: number[]; tieGroups: number[]
   const tieGroups: number[] = [];
   for (let i = 0; i < order.length; ) {
     let j = i;
-    while (j + 1 < order.length && (order[j + 1] as { value: number }).value === (order[i] as { value: number }).value)
+    while (
+      j + 1 < order.length &&
+      (order[j + 1] as { value: number }).value === (order[i] as { value: number }).value
+    )
       j++;
     const average = (i + j) / 2 + 1;
     for (let k = i; k <= j; k++) ranks[(order[k] as { index: number }).index] = average;
@@ -104,7 +108,11 @@ function erfc(x: number): number {
               (0.37409196 +
                 t *
                   (0.09678418 +
-                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }

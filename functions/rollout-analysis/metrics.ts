@@ -1,7 +1,11 @@
 // Green's and blue's load balancer metrics over a bake window, in one GetMetricData call:
 // request and 5xx counts per period (error-rate samples), p95 target response time per period
 // (latency samples) and over the whole window (the threshold check).
-import { type CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import {
+  type CloudWatchClient,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
 import type { MetricNumbers } from '../../events/rollout-input.ts';
 
 export const ALB_NAMESPACE = 'AWS/ApplicationELB';
@@ -43,7 +47,11 @@ export async function readTargetGroupMetrics(
     const dimensions = targetGroupDimensions(targetGroupArn, loadBalancerArn);
     const query = (id: string, metric: string, stat: string, period: number): MetricDataQuery => ({
       Id: `${color}_${id}`,
-      MetricStat: { Metric: { Namespace: ALB_NAMESPACE, MetricName: metric, Dimensions: dimensions }, Period: period, Stat: stat },
+      MetricStat: {
+        Metric: { Namespace: ALB_NAMESPACE, MetricName: metric, Dimensions: dimensions },
+        Period: period,
+        Stat: stat,
+      },
       ReturnData: true,
     });
     queries.push(

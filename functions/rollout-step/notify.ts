@@ -31,7 +31,12 @@ export async function journal(
       action,
       outcome,
       reason,
-      trigger: { kind: 'blue-green-rollout', id: plan.execution, source: plan.requestedBy, at: plan.startedAt },
+      trigger: {
+        kind: 'blue-green-rollout',
+        id: plan.execution,
+        source: plan.requestedBy,
+        at: plan.startedAt,
+      },
       actor: `blue-green-rollout/${plan.id}`,
       ...extra,
       details: { execution: plan.execution, ...extra.details },

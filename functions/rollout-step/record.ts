@@ -5,8 +5,8 @@
 // never changed by a late step of an older one. The journal keeps the full history.
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { GateKind, Topology } from '../../events/rollout-input.ts';
-import { iso } from '../shared/clock.ts';
 import type { Clock } from '../shared/clock.ts';
+import { iso } from '../shared/clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
 
 export type RolloutPhase =
@@ -26,7 +26,12 @@ export type RolloutPhase =
   | 'rollback-failed';
 
 /** Phases after which nothing of this rollout runs any more. */
-export const TERMINAL_PHASES: readonly RolloutPhase[] = ['finalized', 'rolled-back', 'frozen', 'rollback-failed'];
+export const TERMINAL_PHASES: readonly RolloutPhase[] = [
+  'finalized',
+  'rolled-back',
+  'frozen',
+  'rollback-failed',
+];
 
 export interface VerdictSummary {
   step: number;
@@ -92,13 +97,21 @@ export async function getRolloutRecord(
   service: string,
 ): Promise<RolloutRecord | undefined> {
   const out = await db.send(
-    new GetCommand({ TableName: table, Key: { id: rolloutRecordId(cluster, service) }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: table,
+      Key: { id: rolloutRecordId(cluster, service) },
+      ConsistentRead: true,
+    }),
   );
   return out.Item as RolloutRecord | undefined;
 }
 
 /** The record of an execution (ARN or name) or a service (`cluster/service`, or a service name). */
-export async function findRolloutRecord(db: Db, table: string, ref: string): Promise<RolloutRecord | undefined> {
+export async function findRolloutRecord(
+  db: Db,
+  table: string,
+  ref: string,
+): Promise<RolloutRecord | undefined> {
   const records: RolloutRecord[] = [];
   let start: Record<string, unknown> | undefined;
   // A handful of items per managed service: a scan is the simple answer for an operator command.
@@ -202,7 +215,11 @@ export async function updateRolloutRecord(
   return true;
 }
 
-async function trimVerdicts(db: Db, table: string, key: { cluster: string; service: string; execution: string }) {
+async function trimVerdicts(
+  db: Db,
+  table: string,
+  key: { cluster: string; service: string; execution: string },
+) {
   const record = await getRolloutRecord(db, table, key.cluster, key.service);
   if (!record || record.execution !== key.execution || record.verdicts.length <= MAX_VERDICTS) return;
   await db.send(
@@ -211,7 +228,10 @@ async function trimVerdicts(db: Db, table: string, key: { cluster: string; servi
       Key: { id: record.id },
       UpdateExpression: 'SET verdicts = :kept',
       ConditionExpression: 'execution = :execution',
-      ExpressionAttributeValues: { ':kept': record.verdicts.slice(-MAX_VERDICTS), ':execution': key.execution },
+      ExpressionAttributeValues: {
+        ':kept': record.verdicts.slice(-MAX_VERDICTS),
+        ':execution': key.execution,
+      },
     }),
   );
 }

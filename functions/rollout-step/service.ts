@@ -42,7 +42,11 @@ export class InsufficientCapacityError extends OpsError {
   override readonly name = 'InsufficientCapacity';
 }
 
-export async function describeService(ecs: ECSClient, cluster: string, service: string): Promise<Service | undefined> {
+export async function describeService(
+  ecs: ECSClient,
+  cluster: string,
+  service: string,
+): Promise<Service | undefined> {
   const out = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
   const found = out.services?.find((s) => s.serviceName === service && s.status !== 'INACTIVE');
   return found;
@@ -70,7 +74,8 @@ export async function inspectService(
       throw new InvalidInputError('input.cluster', 'no such ECS cluster', cluster);
     throw error;
   }
-  if (!service) throw new InvalidInputError('input.service', `is not a service of cluster ${cluster}`, managed.service);
+  if (!service)
+    throw new InvalidInputError('input.service', `is not a service of cluster ${cluster}`, managed.service);
   const controller = service.deploymentController?.type ?? 'ECS';
   if (controller !== 'EXTERNAL') {
     throw new InvalidInputError(
@@ -85,13 +90,21 @@ export async function inspectService(
   }
   const lb = primary.loadBalancers?.[0];
   if (!lb?.targetGroupArn || !lb.containerName || lb.containerPort === undefined) {
-    throw new InvalidInputError('input.service', 'its primary task set is not behind a target group', managed.service);
+    throw new InvalidInputError(
+      'input.service',
+      'its primary task set is not behind a target group',
+      managed.service,
+    );
   }
   const topology = await discoverRoute(elb, lb.targetGroupArn, managed);
   return {
     service,
     primary,
-    loadBalancer: { targetGroupArn: lb.targetGroupArn, containerName: lb.containerName, containerPort: lb.containerPort },
+    loadBalancer: {
+      targetGroupArn: lb.targetGroupArn,
+      containerName: lb.containerName,
+      containerPort: lb.containerPort,
+    },
     topology,
   };
 }
@@ -116,7 +129,9 @@ async function discoverRoute(
   let marker: string | undefined;
   const listeners = [];
   do {
-    const out = await elb.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn, Marker: marker }));
+    const out = await elb.send(
+      new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn, Marker: marker }),
+    );
     listeners.push(...(out.Listeners ?? []));
     marker = out.NextMarker;
   } while (marker);
@@ -175,7 +190,9 @@ function pickRoute(
           ? {
               stickiness: {
                 Enabled: stickiness.Enabled,
-                ...(stickiness.DurationSeconds !== undefined ? { DurationSeconds: stickiness.DurationSeconds } : {}),
+                ...(stickiness.DurationSeconds !== undefined
+                  ? { DurationSeconds: stickiness.DurationSeconds }
+                  : {}),
               },
             }
           : {}),
@@ -189,9 +206,13 @@ function pickRoute(
   return rest;
 }
 
-export const loadBalancerNameOf = (arn: string): string => arn.split(':loadbalancer/')[1]?.split('/')[1] ?? '';
+export const loadBalancerNameOf = (arn: string): string =>
+  arn.split(':loadbalancer/')[1]?.split('/')[1] ?? '';
 
-export async function describeTaskDefinition(ecs: ECSClient, taskDefinition: string): Promise<TaskDefinition | undefined> {
+export async function describeTaskDefinition(
+  ecs: ECSClient,
+  taskDefinition: string,
+): Promise<TaskDefinition | undefined> {
   try {
     const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
     return out.taskDefinition;
@@ -287,9 +308,13 @@ export async function createGreenTaskSet(
       taskDefinition: params.taskDefinition,
       externalId: params.rolloutId,
       loadBalancers: [{ targetGroupArn: params.targetGroupArn, ...params.loadBalancer }],
-      ...(like.networkConfiguration?.awsvpcConfiguration ? { networkConfiguration: like.networkConfiguration } : {}),
+      ...(like.networkConfiguration?.awsvpcConfiguration
+        ? { networkConfiguration: like.networkConfiguration }
+        : {}),
       ...capacity,
-      ...(like.launchType === 'FARGATE' && like.platformVersion ? { platformVersion: like.platformVersion } : {}),
+      ...(like.launchType === 'FARGATE' && like.platformVersion
+        ? { platformVersion: like.platformVersion }
+        : {}),
       scale: { unit: 'PERCENT', value: 100 },
       // At most 36 characters; the rollout id (an execution name) can be longer.
       clientToken: createHash('sha256').update(params.rolloutId).digest('hex').slice(0, 32),
@@ -351,7 +376,11 @@ export async function greenReadiness(
   params: { cluster: string; service: string; taskSetArn: string; targetGroupArn: string },
 ): Promise<{ ready: boolean; note: string }> {
   const sets = await ecs.send(
-    new DescribeTaskSetsCommand({ cluster: params.cluster, service: params.service, taskSets: [params.taskSetArn] }),
+    new DescribeTaskSetsCommand({
+      cluster: params.cluster,
+      service: params.service,
+      taskSets: [params.taskSetArn],
+    }),
   );
   const green = sets.taskSets?.[0];
   if (!green) return { ready: false, note: 'green task set not found' };
@@ -368,11 +397,19 @@ export async function greenReadiness(
 /** Blue primary again (if green had become primary), then green deleted. Safe to repeat. */
 export async function removeGreen(
   ecs: ECSClient,
-  params: { cluster: string; service: string; rolloutId: string; blueTaskSetArn: string; greenTaskSetArn?: string },
+  params: {
+    cluster: string;
+    service: string;
+    rolloutId: string;
+    blueTaskSetArn: string;
+    greenTaskSetArn?: string;
+  },
 ): Promise<{ deleted?: string; primaryRestored: boolean }> {
   const sets = await describeTaskSets(ecs, params.cluster, params.service);
   const green = sets.find(
-    (t) => (params.greenTaskSetArn && t.taskSetArn === params.greenTaskSetArn) || t.externalId === params.rolloutId,
+    (t) =>
+      (params.greenTaskSetArn && t.taskSetArn === params.greenTaskSetArn) ||
+      t.externalId === params.rolloutId,
   );
   let primaryRestored = false;
   if (green?.status === 'PRIMARY') {
@@ -388,7 +425,12 @@ export async function removeGreen(
   if (!green?.taskSetArn) return { primaryRestored };
   try {
     await ecs.send(
-      new DeleteTaskSetCommand({ cluster: params.cluster, service: params.service, taskSet: green.taskSetArn, force: true }),
+      new DeleteTaskSetCommand({
+        cluster: params.cluster,
+        service: params.service,
+        taskSet: green.taskSetArn,
+        force: true,
+      }),
     );
   } catch (error) {
     if ((error as Error).name !== 'TaskSetNotFoundException') throw error;

@@ -65,10 +65,14 @@ export async function validate(
   execution: { id: string; name: string },
 ): Promise<RolloutState> {
   const input: RolloutInput = parseOrThrow(RolloutInputSchema, raw, 'input');
-  const managed = deps.env.MANAGED_SERVICES.find((m) => m.cluster === input.cluster && m.service === input.service);
+  const managed = deps.env.MANAGED_SERVICES.find(
+    (m) => m.cluster === input.cluster && m.service === input.service,
+  );
   const known = deps.env.MANAGED_SERVICES.map((m) => `${m.cluster}/${m.service}`).join(', ');
   if (!managed) {
-    const field = deps.env.MANAGED_SERVICES.some((m) => m.cluster === input.cluster) ? 'input.service' : 'input.cluster';
+    const field = deps.env.MANAGED_SERVICES.some((m) => m.cluster === input.cluster)
+      ? 'input.service'
+      : 'input.cluster';
     throw new InvalidInputError(
       field,
       `is not a service the control plane rolls out (managed: ${known})`,
@@ -77,15 +81,25 @@ export async function validate(
   }
   const view = await inspectService(deps.ecs, deps.elb, managed);
   const blueTaskDefinition = await describeTaskDefinition(deps.ecs, view.primary.taskDefinition as string);
-  if (!blueTaskDefinition) throw new PreconditionFailedError(`blue's task definition ${view.primary.taskDefinition} is gone`);
+  if (!blueTaskDefinition)
+    throw new PreconditionFailedError(`blue's task definition ${view.primary.taskDefinition} is gone`);
   const container = input.container ?? view.loadBalancer.containerName;
   const containers = (blueTaskDefinition.containerDefinitions ?? []).map((c) => c.name);
   if (!containers.includes(container)) {
-    throw new InvalidInputError('input.container', `is not a container of ${blueTaskDefinition.family} (containers: ${containers.join(', ')})`, container);
+    throw new InvalidInputError(
+      'input.container',
+      `is not a container of ${blueTaskDefinition.family} (containers: ${containers.join(', ')})`,
+      container,
+    );
   }
   if (input.taskDefinition) {
     const given = await describeTaskDefinition(deps.ecs, input.taskDefinition);
-    if (!given) throw new InvalidInputError('input.taskDefinition', 'is not a registered task definition', input.taskDefinition);
+    if (!given)
+      throw new InvalidInputError(
+        'input.taskDefinition',
+        'is not a registered task definition',
+        input.taskDefinition,
+      );
     if (!given.containerDefinitions?.some((c) => c.name === view.loadBalancer.containerName)) {
       throw new InvalidInputError(
         'input.taskDefinition',
@@ -131,7 +145,10 @@ export async function validate(
       taskDefinition: view.primary.taskDefinition as string,
       ...(blueImage ? { image: blueImage } : {}),
       desiredCount: view.service.desiredCount ?? 0,
-      loadBalancer: { containerName: view.loadBalancer.containerName, containerPort: view.loadBalancer.containerPort },
+      loadBalancer: {
+        containerName: view.loadBalancer.containerName,
+        containerPort: view.loadBalancer.containerPort,
+      },
     },
     progress: { index: -1, weight: 0, bakeSeconds: 0, last: false },
   };
@@ -142,14 +159,24 @@ async function checkAlarmsExist(deps: StepDeps, names: readonly string[]): Promi
   const found = new Set<string>();
   let nextToken: string | undefined;
   do {
-    const out = await deps
-      .cloudwatch()
-      .send(new DescribeAlarmsCommand({ AlarmNames: [...names], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken: nextToken }));
-    for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) if (a.AlarmName) found.add(a.AlarmName);
+    const out = await deps.cloudwatch().send(
+      new DescribeAlarmsCommand({
+        AlarmNames: [...names],
+        AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+        NextToken: nextToken,
+      }),
+    );
+    for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])])
+      if (a.AlarmName) found.add(a.AlarmName);
     nextToken = out.NextToken;
   } while (nextToken);
   const missing = names.findIndex((n) => !found.has(n));
-  if (missing >= 0) throw new InvalidInputError(`input.analysis.alarms.${missing}`, 'is not a CloudWatch alarm', names[missing]);
+  if (missing >= 0)
+    throw new InvalidInputError(
+      `input.analysis.alarms.${missing}`,
+      'is not a CloudWatch alarm',
+      names[missing],
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -186,25 +213,45 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
       requestedBy: plan.requestedBy,
       startedAt: plan.startedAt,
     });
-    await journal(deps, plan, 'rollout-started', 'changed', `took the service lock; plan ${strategyText(plan)}`, {
-      before: { image: state.blue.image, taskDefinition: state.blue.taskDefinition },
-      after: { image: plan.image, taskDefinition: plan.taskDefinition },
-      details: { plan: plan.steps, analysis: plan.analysis, approval: plan.approval, onFailure: plan.onFailure },
-    });
+    await journal(
+      deps,
+      plan,
+      'rollout-started',
+      'changed',
+      `took the service lock; plan ${strategyText(plan)}`,
+      {
+        before: { image: state.blue.image, taskDefinition: state.blue.taskDefinition },
+        after: { image: plan.image, taskDefinition: plan.taskDefinition },
+        details: {
+          plan: plan.steps,
+          analysis: plan.analysis,
+          approval: plan.approval,
+          onFailure: plan.onFailure,
+        },
+      },
+    );
     await alert(deps, plan, {
       severity: 'info',
       kind: 'rollout-started',
       title: `Rollout of ${plan.cluster}/${plan.service} started`,
       summary: `${target} replaces ${state.blue.image ?? state.blue.taskDefinition}: ${strategyText(plan)}`,
       whatHappened: `${plan.requestedBy} started a blue/green rollout (${plan.id}).`,
-      whatWeDid: 'Took the service lock; scaling and remediation leave the service alone until the rollout ends.',
+      whatWeDid:
+        'Took the service lock; scaling and remediation leave the service alone until the rollout ends.',
       nextSteps: [`ops abort ${plan.id} stops it and goes back to blue`],
     });
   } catch (error) {
-    await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { cluster: plan.cluster, service: plan.service, owner: plan.execution });
+    await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+      cluster: plan.cluster,
+      service: plan.service,
+      owner: plan.execution,
+    });
     throw error;
   }
-  return { ...state, lease: { resource: lease.resource, owner: lease.owner, expiresAtMs: lease.expiresAtMs } };
+  return {
+    ...state,
+    lease: { resource: lease.resource, owner: lease.owner, expiresAtMs: lease.expiresAtMs },
+  };
 }
 
 export function strategyText(plan: Pick<RolloutPlan, 'steps'>): string {
@@ -224,11 +271,14 @@ export async function prepare(deps: StepDeps, state: RolloutState): Promise<Roll
   }
   const weights = await readWeights(deps.elb, state.topology);
   if (weights.green !== 0) {
-    throw new PreconditionFailedError(`the listener already sends ${weights.green}% to ${state.topology.greenTargetGroupArn}`);
+    throw new PreconditionFailedError(
+      `the listener already sends ${weights.green}% to ${state.topology.greenTargetGroupArn}`,
+    );
   }
 
   const blueTd = await describeTaskDefinition(deps.ecs, state.blue.taskDefinition);
-  if (!blueTd) throw new PreconditionFailedError(`blue's task definition ${state.blue.taskDefinition} is gone`);
+  if (!blueTd)
+    throw new PreconditionFailedError(`blue's task definition ${state.blue.taskDefinition} is gone`);
   const like = sets.find((t) => t.taskSetArn === state.blue.taskSetArn);
   if (!like) throw new PreconditionFailedError(`blue's task set ${state.blue.taskSetArn} is gone`);
   let capacityNote = 'capacity is managed by the capacity provider strategy';
@@ -236,11 +286,13 @@ export async function prepare(deps: StepDeps, state: RolloutState): Promise<Roll
   if (!usesCapacityProviders && like.launchType === 'EC2') {
     const capacity = await checkCapacity(deps.ecs, plan.cluster, blueTd, state.blue.desiredCount);
     capacityNote = capacity.note;
-    if (capacity.fits < capacity.needed) throw new InsufficientCapacityError(`green does not fit: ${capacity.note}`);
+    if (capacity.fits < capacity.needed)
+      throw new InsufficientCapacityError(`green does not fit: ${capacity.note}`);
   }
 
   const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
-  let taskDefinition = plan.taskDefinition ?? (record?.execution === plan.execution ? record.green?.taskDefinition : undefined);
+  let taskDefinition =
+    plan.taskDefinition ?? (record?.execution === plan.execution ? record.green?.taskDefinition : undefined);
   if (!taskDefinition) {
     taskDefinition = await registerWithImage(deps.ecs, blueTd, plan.container, plan.image as string, plan.id);
     await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key, {
@@ -262,9 +314,16 @@ export async function prepare(deps: StepDeps, state: RolloutState): Promise<Roll
       green: { taskSetArn: green.taskSetArn, taskDefinition, ...(plan.image ? { image: plan.image } : {}) },
     },
   });
-  await journal(deps, plan, 'create-green', 'changed', `green task set behind ${state.topology.greenTargetGroupArn} at ${state.blue.desiredCount} task(s); ${capacityNote}`, {
-    after: { taskSet: green.taskSetArn, taskDefinition },
-  });
+  await journal(
+    deps,
+    plan,
+    'create-green',
+    'changed',
+    `green task set behind ${state.topology.greenTargetGroupArn} at ${state.blue.desiredCount} task(s); ${capacityNote}`,
+    {
+      after: { taskSet: green.taskSetArn, taskDefinition },
+    },
+  );
   return {
     ...state,
     green: {
@@ -286,7 +345,10 @@ export async function greenStatus(deps: StepDeps, state: RolloutState): Promise<
     return {
       ...state,
       green: { ...green, status: 'failed', note: 'aborted' },
-      stop: { cause: 'abort', reason: `aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}` },
+      stop: {
+        cause: 'abort',
+        reason: `aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`,
+      },
     };
   }
   const readiness = await greenReadiness(deps.ecs, deps.elb, {
@@ -297,13 +359,23 @@ export async function greenStatus(deps: StepDeps, state: RolloutState): Promise<
   });
   const checks = green.checks + 1;
   if (readiness.ready) {
-    await journal(deps, plan, 'green-ready', 'unchanged', `green is steady with healthy targets: ${readiness.note}`);
+    await journal(
+      deps,
+      plan,
+      'green-ready',
+      'unchanged',
+      `green is steady with healthy targets: ${readiness.note}`,
+    );
     return { ...state, green: { ...green, status: 'ready', checks, note: readiness.note } };
   }
   if (deps.clock.now() >= Date.parse(green.readyBy)) {
     const reason = `green was not ready by ${green.readyBy}: ${readiness.note}`;
     await journal(deps, plan, 'green-not-ready', 'failed', reason);
-    return { ...state, green: { ...green, status: 'failed', checks, note: readiness.note }, stop: { cause: 'green-not-ready', reason } };
+    return {
+      ...state,
+      green: { ...green, status: 'failed', checks, note: readiness.note },
+      stop: { cause: 'green-not-ready', reason },
+    };
   }
   return { ...state, green: { ...green, status: 'waiting', checks, note: readiness.note } };
 }
@@ -317,7 +389,8 @@ export async function shift(deps: StepDeps, state: RolloutState): Promise<Rollou
   const step = plan.steps[index];
   if (!step) throw new PreconditionFailedError(`no step ${index + 1} in a plan of ${plan.steps.length}`);
   const aborted = await abortRequest(deps, plan);
-  if (aborted) throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
+  if (aborted)
+    throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
   const before = { blue: 100 - state.progress.weight, green: state.progress.weight };
   const after = await setWeights(deps.elb, state.topology, step.weight);
   await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
@@ -347,7 +420,11 @@ export async function shift(deps: StepDeps, state: RolloutState): Promise<Rollou
 // ------------------------------------------------------------------------------------------
 // Gates: the task waits for `ops approve|reject`, or times out into the default action.
 
-export async function openGate(deps: StepDeps, state: RolloutState, token: string): Promise<{ opened: string }> {
+export async function openGate(
+  deps: StepDeps,
+  state: RolloutState,
+  token: string,
+): Promise<{ opened: string }> {
   const plan = state.rollout;
   const gate = state.gate;
   if (!gate) throw new PreconditionFailedError('no gate to open');
@@ -365,9 +442,16 @@ export async function openGate(deps: StepDeps, state: RolloutState, token: strin
     inconclusive: `The analysis of step ${state.progress.index + 1} (${state.progress.weight}% green) is inconclusive: ${state.verdict ? describeVerdict(state.verdict) : 'no verdict'}. Continue?`,
     'before-finalize': `Green serves 100% of traffic and passed every analysis. Make it primary and retire blue?`,
   }[gate.kind];
-  await journal(deps, plan, 'open-gate', 'unchanged', `${gate.kind} gate waits for an answer until ${expiresAt} (then: ${gate.defaultAction})`, {
-    details: { gate: gate.kind, verdict: state.verdict },
-  });
+  await journal(
+    deps,
+    plan,
+    'open-gate',
+    'unchanged',
+    `${gate.kind} gate waits for an answer until ${expiresAt} (then: ${gate.defaultAction})`,
+    {
+      details: { gate: gate.kind, verdict: state.verdict },
+    },
+  );
   await alert(deps, plan, {
     severity: 'warning',
     kind: 'rollout-approval',
@@ -375,10 +459,7 @@ export async function openGate(deps: StepDeps, state: RolloutState, token: strin
     summary: question,
     whatHappened: `The rollout ${plan.id} reached its ${gate.kind} gate.`,
     whatWeDid: `Paused. Without an answer by ${expiresAt} the rollout will ${gate.defaultAction === 'approve' ? 'continue' : 'roll back'}.`,
-    nextSteps: [
-      `ops approve ${plan.id}   (continue)`,
-      `ops reject ${plan.id}    (roll back to blue)`,
-    ],
+    nextSteps: [`ops approve ${plan.id}   (continue)`, `ops reject ${plan.id}    (roll back to blue)`],
   });
   return { opened: gate.kind };
 }
@@ -388,7 +469,8 @@ export async function closeGate(deps: StepDeps, state: RolloutState): Promise<Ro
   const gate = state.gate;
   if (!gate) throw new PreconditionFailedError('no gate to close');
   const timedOut = state.gateTimeout !== undefined && state.answer === undefined;
-  const answer = state.answer === undefined ? undefined : parseOrThrow(GateAnswerSchema, state.answer, 'answer');
+  const answer =
+    state.answer === undefined ? undefined : parseOrThrow(GateAnswerSchema, state.answer, 'answer');
   const decision = answer?.decision ?? gate.defaultAction;
   const by = answer?.by ?? `timeout after ${gate.timeoutSeconds}s (default: ${gate.defaultAction})`;
   const approved = decision === 'approve';
@@ -412,8 +494,14 @@ export async function closeGate(deps: StepDeps, state: RolloutState): Promise<Ro
     decision === 'abort'
       ? { cause: 'abort', reason: `aborted by ${by} at the ${gate.kind} gate` }
       : timedOut
-        ? { cause: 'approval-timeout', reason: `the ${gate.kind} gate timed out after ${gate.timeoutSeconds}s; default action: ${gate.defaultAction}` }
-        : { cause: 'approval-rejected', reason: `${by} rejected the rollout at the ${gate.kind} gate${answer?.reason ? `: ${answer.reason}` : ''}` };
+        ? {
+            cause: 'approval-timeout',
+            reason: `the ${gate.kind} gate timed out after ${gate.timeoutSeconds}s; default action: ${gate.defaultAction}`,
+          }
+        : {
+            cause: 'approval-rejected',
+            reason: `${by} rejected the rollout at the ${gate.kind} gate${answer?.reason ? `: ${answer.reason}` : ''}`,
+          };
   return { ...next, stop };
 }
 
@@ -425,17 +513,28 @@ export async function promote(deps: StepDeps, state: RolloutState): Promise<Roll
   const green = state.green;
   if (!green?.taskSetArn) throw new PreconditionFailedError('green was not created');
   await deps.ecs.send(
-    new UpdateServicePrimaryTaskSetCommand({ cluster: plan.cluster, service: plan.service, primaryTaskSet: green.taskSetArn }),
+    new UpdateServicePrimaryTaskSetCommand({
+      cluster: plan.cluster,
+      service: plan.service,
+      primaryTaskSet: green.taskSetArn,
+    }),
   );
   const windowEndsAt = iso(deps.clock.now() + plan.rollbackWindowSeconds * 1000);
   await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
     set: { phase: 'finalizing', weights: { blue: 0, green: 100 }, windowEndsAt },
   });
-  await journal(deps, plan, 'promote', 'changed', `green is primary at 100%; blue stays scaled up until ${windowEndsAt}`, {
-    before: { primaryTaskSet: state.blue.taskSetArn },
-    after: { primaryTaskSet: green.taskSetArn },
-    details: { verdicts: state.verdict ? [state.verdict] : [] },
-  });
+  await journal(
+    deps,
+    plan,
+    'promote',
+    'changed',
+    `green is primary at 100%; blue stays scaled up until ${windowEndsAt}`,
+    {
+      before: { primaryTaskSet: state.blue.taskSetArn },
+      after: { primaryTaskSet: green.taskSetArn },
+      details: { verdicts: state.verdict ? [state.verdict] : [] },
+    },
+  );
   const window = plan.rollbackWindowSeconds > 0;
   await alert(deps, plan, {
     severity: 'info',
@@ -445,13 +544,19 @@ export async function promote(deps: StepDeps, state: RolloutState): Promise<Roll
     whatHappened: `Every step of ${strategyText(plan)} passed its analysis.`,
     whatWeDid: 'Made green the primary task set.',
     nextSteps: window
-      ? [`ops rollback ${plan.cluster}/${plan.service} before ${windowEndsAt} flips traffic back to blue at once`]
+      ? [
+          `ops rollback ${plan.cluster}/${plan.service} before ${windowEndsAt} flips traffic back to blue at once`,
+        ]
       : [],
   });
   return state;
 }
 
-export async function openWindow(deps: StepDeps, state: RolloutState, token: string): Promise<{ opened: string }> {
+export async function openWindow(
+  deps: StepDeps,
+  state: RolloutState,
+  token: string,
+): Promise<{ opened: string }> {
   const plan = state.rollout;
   const now = deps.clock.now();
   await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
@@ -474,7 +579,8 @@ export async function openWindow(deps: StepDeps, state: RolloutState, token: str
 /** End of the window: finalize, unless an operator rolled back inside it (they win the race or we do). */
 export async function closeWindow(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
   const plan = state.rollout;
-  const answer = state.answer === undefined ? undefined : parseOrThrow(GateAnswerSchema, state.answer, 'answer');
+  const answer =
+    state.answer === undefined ? undefined : parseOrThrow(GateAnswerSchema, state.answer, 'answer');
   const { answer: _a, gateTimeout: _t, ...rest } = state;
   if (answer?.decision === 'rollback' || answer?.decision === 'abort') {
     const revert = answer.decision === 'rollback';
@@ -487,32 +593,58 @@ export async function closeWindow(deps: StepDeps, state: RolloutState): Promise<
       },
     };
   }
-  const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
-    set: { phase: 'finalizing' },
-    remove: ['gate'],
-    condition: { expression: '#phase <> :reverting', names: { '#phase': 'phase' }, values: { ':reverting': 'reverting' } },
-  });
+  const claimed = await updateRolloutRecord(
+    deps.db,
+    deps.env.IDEMPOTENCY_TABLE,
+    deps.clock,
+    recordKey(plan),
+    {
+      set: { phase: 'finalizing' },
+      remove: ['gate'],
+      condition: {
+        expression: '#phase <> :reverting',
+        names: { '#phase': 'phase' },
+        values: { ':reverting': 'reverting' },
+      },
+    },
+  );
   if (!claimed) {
     const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
     if (record?.execution === plan.execution && record.phase === 'reverting') {
+      // The operator claimed the rollback as the window closed; their read-back did not reach
+      // us, so the way back starts with traffic again (the full rollback path).
       const by = record.answer?.by ?? 'an operator';
       return {
         ...rest,
-        outcome: { decision: 'revert', by, timedOut: true },
+        outcome: { decision: 'abort', by, timedOut: true },
         stop: { cause: 'operator-rollback', reason: `${by} rolled back as the rollback window closed` },
       };
     }
-    throw new PreconditionFailedError(`the rollout record of ${plan.cluster}/${plan.service} belongs to another execution`);
+    throw new PreconditionFailedError(
+      `the rollout record of ${plan.cluster}/${plan.service} belongs to another execution`,
+    );
   }
-  await journal(deps, plan, 'close-rollback-window', 'unchanged', 'the rollback window closed without a rollback: blue is retired');
+  await journal(
+    deps,
+    plan,
+    'close-rollback-window',
+    'unchanged',
+    'the rollback window closed without a rollback: blue is retired',
+  );
   return { ...rest, outcome: { decision: 'finalize', by: 'window timeout', timedOut: true } };
 }
 
 export async function finish(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
   const plan = state.rollout;
-  const cleanupFailed = state.failure ? `${state.failure.Error}: ${causeText(state.failure.Cause)}` : undefined;
+  const cleanupFailed = state.failure
+    ? `${state.failure.Error}: ${causeText(state.failure.Cause)}`
+    : undefined;
   await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
-    set: { phase: 'finalized', finishedAt: iso(deps.clock.now()), outcome: cleanupFailed ? 'succeeded; blue not removed' : 'succeeded' },
+    set: {
+      phase: 'finalized',
+      finishedAt: iso(deps.clock.now()),
+      outcome: cleanupFailed ? 'succeeded; blue not removed' : 'succeeded',
+    },
     remove: ['gate', 'answer'],
   });
   await journal(
@@ -525,7 +657,11 @@ export async function finish(deps: StepDeps, state: RolloutState): Promise<Rollo
       : `green is primary; blue task set ${state.blue.taskSetArn} scaled to zero and deleted after ${plan.terminationWaitSeconds}s`,
     { before: { taskSet: state.blue.taskSetArn }, after: { taskSet: state.green?.taskSetArn } },
   );
-  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { cluster: plan.cluster, service: plan.service, owner: plan.execution });
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+  });
   await alert(deps, plan, {
     severity: cleanupFailed ? 'warning' : 'info',
     state: cleanupFailed ? 'firing' : 'resolved',
@@ -533,7 +669,9 @@ export async function finish(deps: StepDeps, state: RolloutState): Promise<Rollo
     title: `Rollout of ${plan.cluster}/${plan.service} complete`,
     summary: `${plan.image ?? plan.taskDefinition} serves all traffic.${cleanupFailed ? ` Blue could not be removed: ${cleanupFailed}` : ''}`,
     whatHappened: `${strategyText(plan)} passed; the rollback window closed.`,
-    whatWeDid: cleanupFailed ? 'Released the service lock; blue was left in place.' : 'Retired blue and released the service lock.',
+    whatWeDid: cleanupFailed
+      ? 'Released the service lock; blue was left in place.'
+      : 'Retired blue and released the service lock.',
     nextSteps: cleanupFailed ? [`Delete task set ${state.blue.taskSetArn} once nothing needs it.`] : [],
   });
   const { failure: _f, ...rest } = state;
@@ -548,11 +686,20 @@ export async function restoreBlue(deps: StepDeps, state: RolloutState): Promise<
   const stop = state.stop ?? stopFromFailure(state.failure);
   await setPhase(deps, plan, 'rolling-back');
   const after = await setWeights(deps.elb, state.topology, 0);
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), { set: { weights: after } });
-  await journal(deps, plan, 'restore-blue', 'changed', `100% of traffic back on blue (read back from the ${state.topology.route.kind}): ${stop.reason}`, {
-    before: { blue: 100 - state.progress.weight, green: state.progress.weight },
-    after,
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { weights: after },
   });
+  await journal(
+    deps,
+    plan,
+    'restore-blue',
+    'changed',
+    `100% of traffic back on blue (read back from the ${state.topology.route.kind}): ${stop.reason}`,
+    {
+      before: { blue: 100 - state.progress.weight, green: state.progress.weight },
+      after,
+    },
+  );
   return { ...state, stop };
 }
 
@@ -583,23 +730,35 @@ export async function rolledBack(deps: StepDeps, state: RolloutState): Promise<R
   const plan = state.rollout;
   const stop = state.stop ?? stopFromFailure(state.failure);
   await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
-    set: { phase: 'rolled-back', finishedAt: iso(deps.clock.now()), outcome: `rolled back: ${stop.reason}`, weights: { blue: 100, green: 0 } },
+    set: {
+      phase: 'rolled-back',
+      finishedAt: iso(deps.clock.now()),
+      outcome: `rolled back: ${stop.reason}`,
+      weights: { blue: 100, green: 0 },
+    },
     remove: ['gate', 'answer'],
   });
-  const numbers = state.verdict && state.verdict.verdict !== 'pass' ? describeVerdict(state.verdict) : undefined;
+  const numbers =
+    state.verdict && state.verdict.verdict !== 'pass' ? describeVerdict(state.verdict) : undefined;
   await journal(deps, plan, 'rollout-rolled-back', 'changed', `rolled back (${stop.cause}): ${stop.reason}`, {
     after: { weights: { blue: 100, green: 0 }, primaryTaskSet: state.blue.taskSetArn },
     details: { stop, verdict: state.verdict },
   });
-  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { cluster: plan.cluster, service: plan.service, owner: plan.execution });
-  const byOperator = stop.cause === 'operator-rollback' || stop.cause === 'approval-rejected' || stop.cause === 'abort';
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+  });
+  const byOperator =
+    stop.cause === 'operator-rollback' || stop.cause === 'approval-rejected' || stop.cause === 'abort';
   await alert(deps, plan, {
     severity: byOperator ? 'warning' : 'critical',
     kind: 'rollout-rolled-back',
     title: `Rollout of ${plan.cluster}/${plan.service} rolled back (${stop.cause})`,
     summary: numbers ? `${stop.reason}. ${numbers}` : stop.reason,
     whatHappened: `${plan.image ?? plan.taskDefinition} was ${stepText(state)} when the rollout stopped: ${stop.reason}.`,
-    whatWeDid: 'Put 100% of traffic back on blue (read back from the load balancer), removed green, released the service lock.',
+    whatWeDid:
+      'Put 100% of traffic back on blue (read back from the load balancer), removed green, released the service lock.',
     nextSteps: [
       'ops journal shows every step and verdict of this rollout',
       `Fix and roll out again: ops rollout --service ${plan.service} --image <fixed image>`,
@@ -615,10 +774,21 @@ export async function freeze(deps: StepDeps, state: RolloutState): Promise<Rollo
     set: { phase: 'frozen', finishedAt: iso(deps.clock.now()), outcome: `frozen: ${stop.reason}` },
     remove: ['gate', 'answer'],
   });
-  await journal(deps, plan, 'rollout-frozen', 'unchanged', `onFailure=freeze: left traffic at ${state.progress.weight}% green and both task sets in place: ${stop.reason}`, {
-    details: { stop, verdict: state.verdict },
+  await journal(
+    deps,
+    plan,
+    'rollout-frozen',
+    'unchanged',
+    `onFailure=freeze: left traffic at ${state.progress.weight}% green and both task sets in place: ${stop.reason}`,
+    {
+      details: { stop, verdict: state.verdict },
+    },
+  );
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
   });
-  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { cluster: plan.cluster, service: plan.service, owner: plan.execution });
   await alert(deps, plan, {
     severity: 'critical',
     kind: 'rollout-frozen',
@@ -648,9 +818,15 @@ export async function rollbackFailed(deps: StepDeps, state: RolloutState): Promi
   // Evidence is best effort from here on: the lock is what must not stay behind.
   const attempts = [
     updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
-      set: { phase: 'rollback-failed', finishedAt: iso(deps.clock.now()), outcome: `rollback failed: ${why}` },
+      set: {
+        phase: 'rollback-failed',
+        finishedAt: iso(deps.clock.now()),
+        outcome: `rollback failed: ${why}`,
+      },
     }),
-    journal(deps, plan, 'rollback-failed', 'failed', `rolling back after "${stop.reason}" failed: ${why}`, { details: { released } }),
+    journal(deps, plan, 'rollback-failed', 'failed', `rolling back after "${stop.reason}" failed: ${why}`, {
+      details: { released },
+    }),
     alert(deps, plan, {
       severity: 'critical',
       kind: 'rollout-rollback-failed',
@@ -693,10 +869,16 @@ export function stopFromFailure(failure: RolloutState['failure']): Stop {
   return { cause: 'error', reason: `${error}${cause ? `: ${cause}` : ''}` };
 }
 
-const recordKey = (plan: RolloutPlan) => ({ cluster: plan.cluster, service: plan.service, execution: plan.execution });
+const recordKey = (plan: RolloutPlan) => ({
+  cluster: plan.cluster,
+  service: plan.service,
+  execution: plan.execution,
+});
 
 async function setPhase(deps: StepDeps, plan: RolloutPlan, phase: RolloutPhase): Promise<void> {
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), { set: { phase } });
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: { phase },
+  });
 }
 
 async function abortRequest(deps: StepDeps, plan: RolloutPlan) {

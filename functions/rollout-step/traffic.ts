@@ -33,14 +33,19 @@ export async function routeActions(elb: ElasticLoadBalancingV2Client, topology: 
   return out.Rules?.[0]?.Actions ?? [];
 }
 
-export function weightsOf(actions: readonly Action[], topology: Pick<Topology, 'blueTargetGroupArn' | 'greenTargetGroupArn'>): Weights {
+export function weightsOf(
+  actions: readonly Action[],
+  topology: Pick<Topology, 'blueTargetGroupArn' | 'greenTargetGroupArn'>,
+): Weights {
   const forward = actions.find((a) => a.Type === 'forward');
   const groups =
     forward?.ForwardConfig?.TargetGroups ??
     (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
   const total = groups.reduce((sum, g) => sum + (g.Weight ?? 1), 0);
   const share = (arn: string) => {
-    const weight = groups.filter((g) => g.TargetGroupArn === arn).reduce((sum, g) => sum + (g.Weight ?? 1), 0);
+    const weight = groups
+      .filter((g) => g.TargetGroupArn === arn)
+      .reduce((sum, g) => sum + (g.Weight ?? 1), 0);
     // A plain forward to one group carries no weights: it gets everything.
     return total === 0 ? 0 : Math.round((weight / total) * 100);
   };

@@ -35,12 +35,10 @@ const GuardrailsShape = z.object({
    */
   capacityGroups: z.array(Name).optional(),
 });
-const minWithinMax = [
-  (g: { minTasks: number; maxTasks: number }) => g.minTasks <= g.maxTasks,
-  { message: 'must not exceed maxTasks', path: ['minTasks'] },
-] as const;
+const minWithinMax = (g: { minTasks: number; maxTasks: number }) => g.minTasks <= g.maxTasks;
+const minWithinMaxIssue = { message: 'must not exceed maxTasks', path: ['minTasks'] };
 
-export const GuardrailsSchema = GuardrailsShape.refine(...minWithinMax);
+export const GuardrailsSchema = GuardrailsShape.refine(minWithinMax, minWithinMaxIssue);
 export type Guardrails = z.infer<typeof GuardrailsSchema>;
 export type GuardrailsInput = z.input<typeof GuardrailsSchema>;
 
@@ -100,7 +98,7 @@ const AlarmTriggerSchema = z.object({
 export const ScaledServiceSchema = GuardrailsShape.extend({
   schedules: z.array(ScheduleSchema).default([]),
   alarms: z.array(AlarmTriggerSchema).default([]),
-}).refine(...minWithinMax);
+}).refine(minWithinMax, minWithinMaxIssue);
 export type ScaledService = z.infer<typeof ScaledServiceSchema>;
 export type ScaledServiceInput = z.input<typeof ScaledServiceSchema>;
 

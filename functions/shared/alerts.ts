@@ -42,7 +42,11 @@ export type Alert = z.infer<typeof AlertSchema>;
 export const ALERT_QUEUE_BUDGET_BYTES = 200 * 1024;
 
 /** Puts the alert on the alert queue; the router takes it from there. */
-export async function raiseAlert(sqs: SQSClient, queueUrl: string, alert: Alert): Promise<string | undefined> {
+export async function raiseAlert(
+  sqs: SQSClient,
+  queueUrl: string,
+  alert: Alert,
+): Promise<string | undefined> {
   const fitted = fitAlert(alert, ALERT_QUEUE_BUDGET_BYTES, (a) => byteLength(JSON.stringify(a)));
   const out = await sqs.send(
     new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(fitted.alert) }),
@@ -155,7 +159,8 @@ export function consoleLinks(
       `${base}/states/home?region=${region}#/v2/executions/details/${e(targets.executionArn)}`;
   }
   if (targets.alarmName) {
-    links['CloudWatch alarm'] = `${base}/cloudwatch/home?region=${region}#alarmsV2:alarm/${e(targets.alarmName)}`;
+    links['CloudWatch alarm'] =
+      `${base}/cloudwatch/home?region=${region}#alarmsV2:alarm/${e(targets.alarmName)}`;
   }
   return links;
 }

@@ -9,7 +9,8 @@ import { LockHeldError } from './errors.ts';
 import { acquireLock, type Lease, releaseLock } from './lock.ts';
 
 /** The lock resource of an ECS service: `service/<cluster>/<service>`. */
-export const serviceLockResource = (cluster: string, service: string): string => `service/${cluster}/${service}`;
+export const serviceLockResource = (cluster: string, service: string): string =>
+  `service/${cluster}/${service}`;
 
 export interface ServiceLockHolder {
   resource: string;
@@ -63,7 +64,12 @@ export interface ServiceLockRequest {
   reason: string;
 }
 
-export function acquireServiceLock(db: Db, table: string, clock: Clock, req: ServiceLockRequest): Promise<Lease> {
+export function acquireServiceLock(
+  db: Db,
+  table: string,
+  clock: Clock,
+  req: ServiceLockRequest,
+): Promise<Lease> {
   return acquireLock(db, table, clock, {
     resource: serviceLockResource(req.cluster, req.service),
     owner: req.owner,
@@ -77,7 +83,10 @@ export function releaseServiceLock(
   table: string,
   lease: { cluster: string; service: string; owner: string },
 ): Promise<boolean> {
-  return releaseLock(db, table, { resource: serviceLockResource(lease.cluster, lease.service), owner: lease.owner });
+  return releaseLock(db, table, {
+    resource: serviceLockResource(lease.cluster, lease.service),
+    owner: lease.owner,
+  });
 }
 
 /** Runs `fn` holding the service's lease (scaling and remediation use this). */

@@ -45,7 +45,12 @@ function configError(run: () => unknown): ConfigError {
 }
 
 const build = (env: string, config: unknown) =>
-  buildApp({ environmentName: env, config, outdir: join(work.workDir, 'cdk.out'), assetRoot: work.assetRoot });
+  buildApp({
+    environmentName: env,
+    config,
+    outdir: join(work.workDir, 'cdk.out'),
+    assetRoot: work.assetRoot,
+  });
 
 describe('config', () => {
   it('has a dev and a prod example, both valid, dev cheap and prod highly available', () => {
@@ -62,7 +67,11 @@ describe('config', () => {
 
   it('names the key of a spot group with too few instance types', () => {
     const err = configError(() =>
-      parseConfig(variant('prod', (c) => void (c.compute.spot.instanceTypes = ['m7g.large', 'm6g.large']))),
+      parseConfig(
+        variant('prod', (c) => {
+          c.compute.spot.instanceTypes = ['m7g.large', 'm6g.large'];
+        }),
+      ),
     );
     expect(err.problems).toEqual([
       {
@@ -92,7 +101,9 @@ describe('config', () => {
       'service.minTasks',
     ]);
     expect(err.message).toMatch(/^invalid config config\/prod\.json:\n/);
-    expect(err.message).toContain('  - compute.onDemand.instanceTypes.0: m7i.large does not run arm64 (compute.architecture)');
+    expect(err.message).toContain(
+      '  - compute.onDemand.instanceTypes.0: m7i.large does not run arm64 (compute.architecture)',
+    );
     expect(err.message).toContain('  - network.availabilityZones.1: is not in eu-west-1');
   });
 
@@ -123,7 +134,9 @@ describe('config', () => {
   });
 
   it('fails the app build on bad config, before any stack exists', () => {
-    const bad = variant('prod', (c) => void (c.compute.targetCapacityPercent = 0));
+    const bad = variant('prod', (c) => {
+      c.compute.targetCapacityPercent = 0;
+    });
     expect(() => build('prod', bad)).toThrow(/compute\.targetCapacityPercent: Too small/);
   });
 });
@@ -162,9 +175,13 @@ describe('spot drain budget', () => {
     // 2 tasks at 60%: both must stay, so the replacement must be healthy before anything stops.
     const budget = spotDrainBudget({ ...base, minTasks: 2, minimumHealthyPercent: 60 });
     expect(budget).toMatchObject({ stoppableAtOnce: 0, waitsForReplacements: true, drainSeconds: 125 });
-    expect(budget.problems[0]).toMatch(/^minimumHealthyPercent 60 at 2 tasks lets ECS stop no task before its replacement is healthy: replacement 50 s/);
+    expect(budget.problems[0]).toMatch(
+      /^minimumHealthyPercent 60 at 2 tasks lets ECS stop no task before its replacement is healthy: replacement 50 s/,
+    );
     // A faster start fits again.
-    expect(spotDrainBudget({ ...base, minTasks: 2, minimumHealthyPercent: 60, replacementSeconds: 20 }).problems).toEqual([]);
+    expect(
+      spotDrainBudget({ ...base, minTasks: 2, minimumHealthyPercent: 60, replacementSeconds: 20 }).problems,
+    ).toEqual([]);
   });
 
   it('calls 100/100 impossible: ECS may neither stop nor start a task', () => {
@@ -173,7 +190,9 @@ describe('spot drain budget', () => {
   });
 
   it('fails synth of a deliberately unsafe spot config with the message', () => {
-    const unsafe = variant('prod', (c) => void (c.service.deregistrationDelaySeconds = 110));
+    const unsafe = variant('prod', (c) => {
+      c.service.deregistrationDelaySeconds = 110;
+    });
     expect(() => build('prod', unsafe)).toThrow(SpotDrainBudgetError);
     expect(() => build('prod', unsafe)).toThrow(
       'spot drain budget exceeded for service "web": deregistration delay 110 s + container stop timeout 30 s = 140 s, but a spot instance gets a 120 s warning and 20 s stay reserved as margin (spotDrain.marginSeconds), leaving 100 s. Lower service.deregistrationDelaySeconds or service.stopTimeoutSeconds.',
@@ -182,7 +201,9 @@ describe('spot drain budget', () => {
       c.service.minimumHealthyPercent = 100;
       c.service.maximumPercent = 100;
     });
-    expect(() => build('prod', stubborn)).toThrow(/minimumHealthyPercent 100 with maximumPercent 100 at 6 tasks/);
+    expect(() => build('prod', stubborn)).toThrow(
+      /minimumHealthyPercent 100 with maximumPercent 100 at 6 tasks/,
+    );
   });
 
   it('does not hold an on-demand-only service to the spot budget', () => {

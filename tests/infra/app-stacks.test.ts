@@ -4,8 +4,9 @@
 import type { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appStackName, CLOUDFRONT_REGION } from '../../infra/app-stacks.ts';
+import { SILENCES_ID } from '../../functions/alert-router/silences.ts';
 import type { BuiltEnvironment } from '../../infra/app.ts';
+import { appStackName, CLOUDFRONT_REGION } from '../../infra/app-stacks.ts';
 import { loadConfig } from '../../infra/config.ts';
 import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/edge-protection.ts';
 import { ROLLOUT_OWNED_TAG } from '../../infra/handed-over-listener-rule.ts';
@@ -21,7 +22,16 @@ type Template = { Resources: Record<string, CfnResource>; Outputs?: Record<strin
 type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: unknown };
 
 const ENVIRONMENTS = ['dev', 'prod'] as const;
-const PARTS = ['Network', 'Data', 'Ingress', 'Compute', 'EdgeGlobal', 'Edge', 'Observability', 'ControlPlane'];
+const PARTS = [
+  'Network',
+  'Data',
+  'Ingress',
+  'Compute',
+  'EdgeGlobal',
+  'Edge',
+  'Observability',
+  'ControlPlane',
+];
 
 let synth: Synthesized;
 
@@ -94,7 +104,10 @@ describe('data', () => {
   it('keeps dev on Aurora Serverless v2 with a reader, pausing when idle', () => {
     const t = template('dev', 'Data');
     const [, cluster] = onlyOfType(t, 'AWS::RDS::DBCluster');
-    expect(cluster.Properties?.ServerlessV2ScalingConfiguration).toMatchObject({ MinCapacity: 0, MaxCapacity: 2 });
+    expect(cluster.Properties?.ServerlessV2ScalingConfiguration).toMatchObject({
+      MinCapacity: 0,
+      MaxCapacity: 2,
+    });
     expect(ofType(t, 'AWS::RDS::DBInstance')).toHaveLength(2);
   });
 
@@ -154,7 +167,8 @@ describe('data', () => {
   it('versions the buckets whose objects matter (backups, static assets, trail)', () => {
     const versioned = (env: string, part: string) =>
       ofType(template(env, part), 'AWS::S3::Bucket').filter(
-        ([, b]) => (b.Properties?.VersioningConfiguration as { Status?: string } | undefined)?.Status === 'Enabled',
+        ([, b]) =>
+          (b.Properties?.VersioningConfiguration as { Status?: string } | undefined)?.Status === 'Enabled',
       ).length;
     expect(versioned('prod', 'Data')).toBe(1);
     expect(versioned('prod', 'Edge')).toBe(1);
@@ -168,7 +182,9 @@ describe('compute', () => {
       const config = loadConfig(env);
       const groups = ofType(template(env, 'Compute'), 'AWS::AutoScaling::AutoScalingGroup').map(([, g]) => g);
       const spot = groups.find((g) => g.Properties?.AutoScalingGroupName === config.compute.spot.asgName);
-      const onDemand = groups.find((g) => g.Properties?.AutoScalingGroupName === config.compute.onDemand.asgName);
+      const onDemand = groups.find(
+        (g) => g.Properties?.AutoScalingGroupName === config.compute.onDemand.asgName,
+      );
       const spotPolicy = spot?.Properties?.MixedInstancesPolicy as {
         InstancesDistribution: Record<string, unknown>;
         LaunchTemplate: { Overrides: { InstanceType: string }[] };
@@ -180,8 +196,11 @@ describe('compute', () => {
       });
       expect(spot?.Properties?.CapacityRebalance).toBe(true);
       expect(
-        (onDemand?.Properties?.MixedInstancesPolicy as { InstancesDistribution: Record<string, unknown> })
-          .InstancesDistribution,
+        (
+          onDemand?.Properties?.MixedInstancesPolicy as
+            | { InstancesDistribution?: Record<string, unknown> }
+            | undefined
+        )?.InstancesDistribution,
       ).toMatchObject({ OnDemandPercentageAboveBaseCapacity: 100 });
     }
   });
@@ -229,13 +248,27 @@ describe('compute', () => {
       DeploymentController: { Type: 'EXTERNAL' },
       DeploymentConfiguration: { MinimumHealthyPercent: 50, MaximumPercent: 200 },
     });
-    for (const owned of ['TaskDefinition', 'LoadBalancers', 'DesiredCount', 'LaunchType', 'NetworkConfiguration'])
+    for (const owned of [
+      'TaskDefinition',
+      'LoadBalancers',
+      'DesiredCount',
+      'LaunchType',
+      'NetworkConfiguration',
+    ])
       expect(service.Properties, owned).not.toHaveProperty(owned);
-    for (const type of ['AWS::ECS::TaskSet', 'AWS::ECS::PrimaryTaskSet', 'AWS::ElasticLoadBalancingV2::ListenerRule'])
+    for (const type of [
+      'AWS::ECS::TaskSet',
+      'AWS::ECS::PrimaryTaskSet',
+      'AWS::ElasticLoadBalancingV2::ListenerRule',
+    ])
       expect(ofType(t, type), type).toEqual([]);
     // Service auto scaling on the desired count, tracking CPU.
     const [, target] = onlyOfType(t, 'AWS::ApplicationAutoScaling::ScalableTarget');
-    expect(target.Properties).toMatchObject({ ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 6, MaxCapacity: 30 });
+    expect(target.Properties).toMatchObject({
+      ScalableDimension: 'ecs:service:DesiredCount',
+      MinCapacity: 6,
+      MaxCapacity: 30,
+    });
     expect(asArray(target.DependsOn)).toContain(serviceId);
     const [, policy] = onlyOfType(t, 'AWS::ApplicationAutoScaling::ScalingPolicy');
     expect(text(policy.Properties)).toContain('ECSServiceAverageCPUUtilization');
@@ -258,7 +291,13 @@ describe('compute', () => {
     const [, parameter] = onlyOfType(template('prod', 'Compute'), 'AWS::SSM::Parameter');
     expect(parameter.Properties?.Name).toBe('/ecs-ops/prod/services/web');
     const value = text(parameter.Properties?.Value);
-    for (const key of ['blueTargetGroupArn', 'greenTargetGroupArn', 'productionRuleArn', 'testRuleArn', 'capacityProviderStrategy'])
+    for (const key of [
+      'blueTargetGroupArn',
+      'greenTargetGroupArn',
+      'productionRuleArn',
+      'testRuleArn',
+      'capacityProviderStrategy',
+    ])
       expect(value).toContain(key);
   });
 });
@@ -279,7 +318,9 @@ describe('ingress', () => {
       const ports = listenerPorts(config.domain !== null);
       const listeners = ofType(t, 'AWS::ElasticLoadBalancingV2::Listener').map(([, l]) => l.Properties);
       expect(listeners.map((l) => l?.Port).sort()).toEqual([ports.production, ports.test].sort());
-      expect(listeners.map((l) => l?.Protocol)).toEqual(env === 'prod' ? ['HTTPS', 'HTTPS'] : ['HTTP', 'HTTP']);
+      expect(listeners.map((l) => l?.Protocol)).toEqual(
+        env === 'prod' ? ['HTTPS', 'HTTPS'] : ['HTTP', 'HTTP'],
+      );
     }
   });
 
@@ -288,7 +329,8 @@ describe('ingress', () => {
     const rules = ofType(t, 'Custom::HandedOverListenerRule');
     expect(rules).toHaveLength(2);
     const [blueId, greenId] = ['LoadBalancerBlue', 'LoadBalancerGreen'].map(
-      (prefix) => ofType(t, 'AWS::ElasticLoadBalancingV2::TargetGroup').find(([id]) => id.startsWith(prefix))?.[0],
+      (prefix) =>
+        ofType(t, 'AWS::ElasticLoadBalancingV2::TargetGroup').find(([id]) => id.startsWith(prefix))?.[0],
     );
     for (const [, rule] of rules) {
       expect(rule.Properties).not.toHaveProperty('Update');
@@ -298,7 +340,9 @@ describe('ingress', () => {
       expect(create).toContain(ROLLOUT_OWNED_TAG.value);
     }
     const production = rules.find(([id]) => id.startsWith('LoadBalancerProductionTraffic'))?.[1];
-    expect(text(production?.Properties?.Create)).toMatch(new RegExp(`${blueId}"\\},"\\\\",\\\\"Weight\\\\":100`));
+    expect(text(production?.Properties?.Create)).toMatch(
+      new RegExp(`${blueId}"\\},"\\\\",\\\\"Weight\\\\":100`),
+    );
     // The listeners' own default action is a fixed 503 that nobody changes.
     for (const [, l] of ofType(t, 'AWS::ElasticLoadBalancingV2::Listener'))
       expect(l.Properties?.DefaultActions).toEqual([expect.objectContaining({ Type: 'fixed-response' })]);
@@ -307,9 +351,14 @@ describe('ingress', () => {
   it('keeps the ALB internal with access logs, and lets only the VPC reach it', () => {
     const [, alb] = onlyOfType(template('prod', 'Ingress'), 'AWS::ElasticLoadBalancingV2::LoadBalancer');
     expect(alb.Properties?.Scheme).toBe('internal');
-    expect(alb.Properties?.LoadBalancerAttributes).toContainEqual({ Key: 'access_logs.s3.enabled', Value: 'true' });
+    expect(alb.Properties?.LoadBalancerAttributes).toContainEqual({
+      Key: 'access_logs.s3.enabled',
+      Value: 'true',
+    });
     const network = template('prod', 'Network');
-    const albGroup = ofType(network, 'AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('NetworkLoadBalancer'));
+    const albGroup = ofType(network, 'AWS::EC2::SecurityGroup').find(([id]) =>
+      id.startsWith('NetworkLoadBalancer'),
+    );
     const ingress = asArray(albGroup?.[1].Properties?.SecurityGroupIngress as Record<string, unknown>[]);
     expect(ingress.map((r) => r.CidrIp)).toEqual(['10.30.0.0/16', '10.30.0.0/16']);
   });
@@ -343,7 +392,8 @@ describe('edge', () => {
         RateBasedStatement: { Limit: loadConfig(env).features.wafRateLimit, AggregateKeyType: 'IP' },
       });
       const [, distribution] = onlyOfType(template(env, 'Edge'), 'AWS::CloudFront::Distribution');
-      const webAcl = (distribution.Properties?.DistributionConfig as { WebACLId: unknown }).WebACLId;
+      const webAcl = (distribution.Properties?.DistributionConfig as { WebACLId?: unknown } | undefined)
+        ?.WebACLId;
       // Read from the us-east-1 stack's output that publishes the ACL's ARN.
       expect(webAcl).toEqual({
         'Fn::GetStackOutput': {
@@ -368,13 +418,17 @@ describe('edge', () => {
       Aliases: ['app.example.com'],
     });
     const [, vpcOrigin] = onlyOfType(t, 'AWS::CloudFront::VpcOrigin');
-    expect(vpcOrigin.Properties?.VpcOriginEndpointConfig).toMatchObject({ OriginProtocolPolicy: 'https-only' });
+    expect(vpcOrigin.Properties?.VpcOriginEndpointConfig).toMatchObject({
+      OriginProtocolPolicy: 'https-only',
+    });
   });
 
   it('with a domain: a DNS-validated certificate in us-east-1 and alias records', () => {
     const [, cert] = onlyOfType(template('prod', 'EdgeGlobal'), 'AWS::CertificateManager::Certificate');
     expect(cert.Properties).toMatchObject({ DomainName: 'app.example.com', ValidationMethod: 'DNS' });
-    const records = ofType(template('prod', 'Edge'), 'AWS::Route53::RecordSet').map(([, r]) => r.Properties?.Type);
+    const records = ofType(template('prod', 'Edge'), 'AWS::Route53::RecordSet').map(
+      ([, r]) => r.Properties?.Type,
+    );
     expect(records.sort()).toEqual(['A', 'AAAA']);
   });
 
@@ -389,7 +443,9 @@ describe('edge', () => {
 describe('observability', () => {
   it('has the alarms the issue lists, with stable names, each notifying a severity topic', () => {
     const names = (env: string, part: string) =>
-      ofType(template(env, part), 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties?.AlarmName as string);
+      ofType(template(env, part), 'AWS::CloudWatch::Alarm')
+        .map(([, a]) => a.Properties?.AlarmName)
+        .filter((n): n is string => typeof n === 'string');
     const app = names('prod', 'Observability');
     const expected = [
       'ecs-ops-prod-web-blue-5xx',
@@ -412,7 +468,10 @@ describe('observability', () => {
     expect(controlPlane.filter((n) => n.endsWith('-failed')).length).toBeGreaterThanOrEqual(1); // one per workflow
     expect(controlPlane.filter((n) => n.endsWith('-throttles')).length).toBeGreaterThanOrEqual(3); // one per table
     for (const part of ['Observability', 'ControlPlane']) {
-      for (const [, alarm] of ofType(template('prod', part), 'AWS::CloudWatch::Alarm')) {
+      const ours = ofType(template('prod', part), 'AWS::CloudWatch::Alarm').filter(([, a]) =>
+        String(a.Properties?.AlarmName).startsWith('ecs-ops-prod-'),
+      );
+      for (const [, alarm] of ours) {
         expect(asArray(alarm.Properties?.AlarmActions as unknown[])).toHaveLength(1);
         expect(alarm.Properties?.TreatMissingData).toBe('notBreaching');
       }
@@ -423,7 +482,11 @@ describe('observability', () => {
     const t = template('prod', 'Observability');
     onlyOfType(t, 'AWS::CloudWatch::Dashboard');
     const [, trail] = onlyOfType(t, 'AWS::CloudTrail::Trail');
-    expect(trail.Properties).toMatchObject({ IsMultiRegionTrail: true, EnableLogFileValidation: true, IsLogging: true });
+    expect(trail.Properties).toMatchObject({
+      IsMultiRegionTrail: true,
+      EnableLogFileValidation: true,
+      IsLogging: true,
+    });
     const [, subscription] = onlyOfType(t, 'AWS::SNS::Subscription');
     expect(subscription.Properties).toMatchObject({ Protocol: 'email', RedrivePolicy: expect.anything() });
   });
@@ -436,12 +499,44 @@ describe('observability', () => {
   });
 });
 
+describe('control plane', () => {
+  it('gives every EventBridge rule target of every stack a dead-letter queue and a retry policy', () => {
+    let targets = 0;
+    for (const { name, template: t } of allTemplates()) {
+      for (const [id, rule] of ofType(t, 'AWS::Events::Rule')) {
+        for (const target of asArray(rule.Properties?.Targets as Record<string, unknown>[])) {
+          targets += 1;
+          expect(target, `${name}/${id}`).toMatchObject({
+            DeadLetterConfig: { Arn: expect.anything() },
+            RetryPolicy: expect.anything(),
+          });
+        }
+      }
+    }
+    expect(targets).toBeGreaterThan(0);
+  });
+
+  it('manages the cluster and groups the compute stack creates, by their configured names', () => {
+    const config = loadConfig('prod');
+    const text = JSON.stringify(template('prod', 'ControlPlane'));
+    expect(text).toContain(`:cluster/${config.compute.clusterName}`);
+    expect(text).toContain(`autoScalingGroupName/${config.compute.spot.asgName}`);
+    expect(text).toContain(`autoScalingGroupName/${config.compute.onDemand.asgName}`);
+    // The rollout workflow knows the web service by cluster, service and the ALB's (configured) name.
+    const [, alb] = onlyOfType(template('prod', 'Ingress'), 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+    expect(alb.Properties?.Name).toBe('ecs-ops-prod-alb');
+    expect(text).toContain('ecs-ops-prod-alb');
+  });
+});
+
 describe('permissions', () => {
   it('grants no "*" or "service:*" action in any identity policy of any stack', () => {
     for (const { name, template: t } of allTemplates()) {
       const policies = [...ofType(t, 'AWS::IAM::Policy'), ...ofType(t, 'AWS::IAM::ManagedPolicy')];
       for (const [id, p] of policies) {
-        const broad = statementsOf(p).filter((s) => asArray(s.Action).some((a) => a === '*' || a.endsWith(':*')));
+        const broad = statementsOf(p).filter((s) =>
+          asArray(s.Action).some((a) => a === '*' || a.endsWith(':*')),
+        );
         expect(broad, `${name}/${id}`).toEqual([]);
       }
     }
@@ -463,8 +558,22 @@ describe('permissions', () => {
     expect(text(start?.s.Resource)).toMatch(/SpotInterruptionSurgeWorkflow/);
     const stop = operator.find(({ a }) => a === 'states:StopExecution');
     expect(text(stop?.s.Resource)).toContain(':execution:');
+    const silences = operator.find(({ a }) => a === 'dynamodb:UpdateItem')?.s;
+    expect(silences?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SILENCES_ID] },
+    });
+    expect(text(silences?.Resource)).toMatch(/AlertingState/);
     for (const { a, s } of operator.filter(({ s }) => s.Resource === '*'))
-      expect(['states:ListStateMachines', 'cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'states:SendTaskSuccess', 'states:SendTaskFailure'], text(s)).toContain(a);
+      expect(
+        [
+          'states:ListStateMachines',
+          'cloudwatch:GetMetricData',
+          'cloudwatch:ListMetrics',
+          'states:SendTaskSuccess',
+          'states:SendTaskFailure',
+        ],
+        text(s),
+      ).toContain(a);
   });
 
   it('lets the web task read only its own secrets and table', () => {
@@ -490,7 +599,9 @@ describe('checks', () => {
         pack
           .validateScope(stack)
           .violations.flatMap((v) =>
-            v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}: ${v.description}`),
+            v.violatingResources.map(
+              (r) => `${v.severity} ${v.ruleName} at ${r.constructPath}: ${v.description}`,
+            ),
           ),
       ),
     );

@@ -18,13 +18,19 @@ import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
 import { ControlPlaneEnvSchema } from '../../functions/shared/env.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/spot-interruption/config.ts';
 import { SpotSurgeEnvSchema } from '../../functions/spot-surge-step/config.ts';
+import { ALERT_MAX_RECEIVE_COUNT, ALERT_ROUTER_BATCH, DEFAULT_GROUP_WINDOW } from '../../infra/alerting.ts';
 import { buildApp, DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
-import { ALERT_MAX_RECEIVE_COUNT, ALERT_ROUTER_BATCH, DEFAULT_GROUP_WINDOW } from '../../infra/alerting.ts';
 import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
 import { ensurePythonEnv } from '../../local/python-env.ts';
 
-const FUNCTION_NAMES = ['alert-router', 'spot-interruption', 'spot-surge-step'];
+const FUNCTION_NAMES = [
+  'alert-router',
+  'rollout-analysis',
+  'rollout-step',
+  'spot-interruption',
+  'spot-surge-step',
+];
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };
 type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Principal?: unknown };
@@ -57,7 +63,9 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 
 /** A queue with a redrive policy (DLQs have none) whose logical id names its construct. */
 function queueWithRedrive(idPattern: RegExp): [string, CfnResource] {
-  const queues = ofType('AWS::SQS::Queue').filter(([id, q]) => q.Properties?.RedrivePolicy && idPattern.test(id));
+  const queues = ofType('AWS::SQS::Queue').filter(
+    ([id, q]) => q.Properties?.RedrivePolicy && idPattern.test(id),
+  );
   expect(queues).toHaveLength(1);
   return queues[0] as [string, CfnResource];
 }
@@ -71,7 +79,7 @@ const alertQueue = () => queueWithRedrive(/^Alerting/);
 function roleStatements(service: string): Statement[] {
   const fn = functionByService(service);
   const roleRef = JSON.stringify(fn.Properties?.Role);
-  const roleId = (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const roleId = (fn.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   expect(roleRef).toContain(roleId);
   return ofType('AWS::IAM::Policy')
     .filter(([, p]) => JSON.stringify(p.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
@@ -237,14 +245,19 @@ describe('functions', () => {
         DEFAULT_MANAGED_CLUSTERS,
       );
     }
-    const router = AlertRouterEnvSchema.safeParse(withPlaceholders(envVariables(functionByService('alert-router'))));
+    const router = AlertRouterEnvSchema.safeParse(
+      withPlaceholders(envVariables(functionByService('alert-router'))),
+    );
     expect(router.error?.issues ?? []).toEqual([]);
     expect(router.data?.ALERT_GROUP_WINDOW_SECONDS).toBe(DEFAULT_GROUP_WINDOW.toSeconds());
     // Producers know the alert queue and no topic; only the router knows the topics.
     for (const service of ['spot-interruption', 'spot-surge-step']) {
       const vars = envVariables(functionByService(service));
       expect(vars.ALERT_QUEUE_URL, service).toEqual({ Ref: alertQueue()[0] });
-      expect(Object.keys(vars).filter((k) => k.startsWith('ALERT_TOPIC_')), service).toEqual([]);
+      expect(
+        Object.keys(vars).filter((k) => k.startsWith('ALERT_TOPIC_')),
+        service,
+      ).toEqual([]);
     }
     expect(Object.keys(ControlPlaneEnvSchema.shape)).toContain('ALERT_QUEUE_URL');
     const interruption = envVariables(functionByService('spot-interruption'));
@@ -319,7 +332,8 @@ describe('permissions', () => {
       expect(text(s.Resource)).toMatch(/:cluster\/web"/);
     for (const action of ['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState']) {
       const found = withAction(action);
-      expect(found).toHaveLength(2); // spot-interruption and spot-surge-step
+      // spot-interruption and spot-surge-step; rollout-step also reads instances (capacity check).
+      expect(found).toHaveLength(action === 'ecs:DescribeContainerInstances' ? 3 : 2);
       for (const s of found) {
         expect(text(s.Resource)).toMatch(/:container-instance\/web\/\*"/);
         expect(s).toMatchObject({ Condition: { ArnEquals: { 'ecs:cluster': [expect.anything()] } } });
@@ -343,8 +357,10 @@ describe('alerting', () => {
       deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^AlertingQueueDlq/), 'Arn'] },
       maxReceiveCount: ALERT_MAX_RECEIVE_COUNT,
     });
-    expect(queue.Properties?.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/AlertsKey/), 'Arn'] });
-    const dlqId = (queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string] } })
+    expect(queue.Properties?.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/AlertsKey/), 'Arn'],
+    });
+    const dlqId = (queue.Properties!.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string] } })
       .deadLetterTargetArn['Fn::GetAtt'][0];
     expect(resources[dlqId]?.Properties?.KmsMasterKeyId).toEqual(queue.Properties?.KmsMasterKeyId);
     const timeout = functionByService('alert-router').Properties?.Timeout as number;
@@ -359,7 +375,9 @@ describe('alerting', () => {
       JSON.stringify(a.Properties?.Dimensions).includes(dlqId),
     );
     expect(alarms).toHaveLength(1);
-    expect(alarms[0]?.[1].Properties?.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlertsCritical/) }]);
+    expect(alarms[0]?.[1].Properties?.AlarmActions).toEqual([
+      { Ref: expect.stringMatching(/AlertsCritical/) },
+    ]);
   });
 
   it('keeps router state in its own table: pk id, TTL expiresAt, point-in-time recovery', () => {
@@ -378,21 +396,29 @@ describe('alerting', () => {
     for (const service of ['spot-interruption', 'spot-surge-step']) {
       const statements = roleStatements(service);
       const actions = statements.flatMap((s) => asArray(s.Action));
-      expect(actions.filter((a) => a.startsWith('sns:')), service).toEqual([]);
+      expect(
+        actions.filter((a) => a.startsWith('sns:')),
+        service,
+      ).toEqual([]);
       // Besides the alert queue, Lambda itself sends failed asynchronous invocations to the function's DLQ.
       const send = statements
         .filter((s) => asArray(s.Action).includes('sqs:SendMessage'))
         .map((s) => JSON.stringify(s.Resource));
       expect(send, service).toHaveLength(2);
       expect(send, service).toContain(JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
-      expect(send.filter((r) => !r.includes(queueId)), service).toEqual([expect.stringMatching(/AsyncDlq/)]);
+      expect(
+        send.filter((r) => !r.includes(queueId)),
+        service,
+      ).toEqual([expect.stringMatching(/AsyncDlq/)]);
     }
     const router = roleStatements('alert-router');
     const publish = router.filter((s) => asArray(s.Action).includes('sns:Publish'));
     expect(publish).toHaveLength(1);
-    expect(asArray(publish[0]?.Resource as unknown[]).map((r) => JSON.stringify(r)).sort()).toEqual(
-      ['AlertsCritical', 'AlertsInfo', 'AlertsWarning'].map((t) => expect.stringContaining(t)),
-    );
+    expect(
+      asArray(publish[0]?.Resource as unknown[])
+        .map((r) => JSON.stringify(r))
+        .sort(),
+    ).toEqual(['AlertsCritical', 'AlertsInfo', 'AlertsWarning'].map((t) => expect.stringContaining(t)));
     const kms = router.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('kms:'));
     expect(new Set(kms)).toEqual(new Set(['kms:Decrypt', 'kms:GenerateDataKey']));
   });

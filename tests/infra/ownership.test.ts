@@ -75,7 +75,13 @@ interface Deployed {
 }
 
 function context(): ResolveContext {
-  return { resources: {}, region: EMULATOR_REGION, accountId: EMULATOR_ACCOUNT_ID, partition: 'aws', urlSuffix: 'amazonaws.com' };
+  return {
+    resources: {},
+    region: EMULATOR_REGION,
+    accountId: EMULATOR_ACCOUNT_ID,
+    partition: 'aws',
+    urlSuffix: 'amazonaws.com',
+  };
 }
 
 /** Fn::ImportValue is not in the shared resolver: replace each by the producer's resolved export. */
@@ -96,7 +102,9 @@ const at = (value: unknown, path: string): unknown =>
 
 /** Runs an AwsCustomResource's Create call exactly as the template spells it. */
 async function runCreateCall(resource: CfnResource, ctx: ResolveContext, exported: Record<string, unknown>) {
-  const call = JSON.parse(resolveTokens(inlineImports(resource.Properties?.Create, exported), ctx) as string) as {
+  const call = JSON.parse(
+    resolveTokens(inlineImports(resource.Properties?.Create, exported), ctx) as string,
+  ) as {
     service: string;
     action: string;
     parameters: Json;
@@ -136,18 +144,28 @@ async function deployFromTemplates(s: Synthesized): Promise<Deployed> {
   const subnets = await Promise.all(
     ['a', 'b'].map(async (az, i) => {
       const out = await ec2.send(
-        new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.20.${i}.0/24`, AvailabilityZone: `us-east-1${az}` }),
+        new CreateSubnetCommand({
+          VpcId: vpcId,
+          CidrBlock: `10.20.${i}.0/24`,
+          AvailabilityZone: `us-east-1${az}`,
+        }),
       );
       return out.Subnet?.SubnetId as string;
     }),
   );
 
-  const [albId] = ofType(ingressTemplate, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0] as [string, CfnResource];
+  const [albId] = ofType(ingressTemplate, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0] as [
+    string,
+    CfnResource,
+  ];
   const alb = await elb.send(
     new CreateLoadBalancerCommand({ Name: 'web', Subnets: subnets, Scheme: 'internal', Type: 'application' }),
   );
   const albArn = alb.LoadBalancers?.[0]?.LoadBalancerArn as string;
-  ingress.resources[albId] = { ref: albArn, LoadBalancerFullName: albArn.split(':loadbalancer/')[1] as string };
+  ingress.resources[albId] = {
+    ref: albArn,
+    LoadBalancerFullName: albArn.split(':loadbalancer/')[1] as string,
+  };
 
   const targetGroups: Record<string, string> = {};
   for (const [i, [id, tg]] of ofType(ingressTemplate, 'AWS::ElasticLoadBalancingV2::TargetGroup').entries()) {
@@ -198,7 +216,10 @@ async function deployFromTemplates(s: Synthesized): Promise<Deployed> {
 
   // Compute: the cluster, one container instance (the emulator places task-set tasks on it), the
   // task definition CloudFormation owns, the service shell, then the two create-once calls.
-  const [clusterId, clusterResource] = ofType(computeTemplate, 'AWS::ECS::Cluster')[0] as [string, CfnResource];
+  const [clusterId, clusterResource] = ofType(computeTemplate, 'AWS::ECS::Cluster')[0] as [
+    string,
+    CfnResource,
+  ];
   const cluster = clusterResource.Properties?.ClusterName as string;
   await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
   compute.resources[clusterId] = { ref: cluster };
@@ -227,7 +248,10 @@ async function deployFromTemplates(s: Synthesized): Promise<Deployed> {
   const registered = await ecs.send(new RegisterTaskDefinitionCommand(taskDefinitionInput(task, undefined)));
   compute.resources[taskId] = { ref: registered.taskDefinition?.taskDefinitionArn as string };
 
-  const [serviceId, serviceResource] = ofType(computeTemplate, 'AWS::ECS::Service')[0] as [string, CfnResource];
+  const [serviceId, serviceResource] = ofType(computeTemplate, 'AWS::ECS::Service')[0] as [
+    string,
+    CfnResource,
+  ];
   const sp = resolveTokens(serviceResource.Properties, compute) as Json;
   const created = await ecs.send(
     new CreateServiceCommand({
@@ -244,12 +268,20 @@ async function deployFromTemplates(s: Synthesized): Promise<Deployed> {
   const service = created.service?.serviceName as string;
   compute.resources[serviceId] = { ref: created.service?.serviceArn as string, Name: service };
   // What registering the scalable target does: the count comes up to the configured minimum.
-  const [, target] = ofType(computeTemplate, 'AWS::ApplicationAutoScaling::ScalableTarget')[0] as [string, CfnResource];
-  await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: target.Properties?.MinCapacity as number }));
+  const [, target] = ofType(computeTemplate, 'AWS::ApplicationAutoScaling::ScalableTarget')[0] as [
+    string,
+    CfnResource,
+  ];
+  await ecs.send(
+    new UpdateServiceCommand({ cluster, service, desiredCount: target.Properties?.MinCapacity as number }),
+  );
 
   const [initialId, initial] = ofType(computeTemplate, 'Custom::InitialTaskSet')[0] as [string, CfnResource];
   compute.resources[initialId] = await runCreateCall(initial, compute, exported);
-  const [primaryId, primary] = ofType(computeTemplate, 'Custom::InitialPrimaryTaskSet')[0] as [string, CfnResource];
+  const [primaryId, primary] = ofType(computeTemplate, 'Custom::InitialPrimaryTaskSet')[0] as [
+    string,
+    CfnResource,
+  ];
   compute.resources[primaryId] = await runCreateCall(primary, compute, exported);
 
   return {
@@ -303,12 +335,18 @@ async function snapshot(d: Deployed): Promise<Snapshot> {
     const rules = (await elb.send(new DescribeRulesCommand({ ListenerArn: arn }))).Rules ?? [];
     for (const [ruleId, ruleArn] of Object.entries(d.rules)) {
       const rule = rules.find((r) => r.RuleArn === ruleArn);
-      if (rule) out[`rule:${ruleId}`] = { Actions: rule.Actions, Conditions: rule.Conditions, Priority: rule.Priority };
+      if (rule)
+        out[`rule:${ruleId}`] = {
+          Actions: rule.Actions,
+          Conditions: rule.Conditions,
+          Priority: rule.Priority,
+        };
     }
   }
   const service = (await ecs.send(new DescribeServicesCommand({ cluster: d.cluster, services: [d.service] })))
     .services?.[0];
-  const taskSets = (await ecs.send(new DescribeTaskSetsCommand({ cluster: d.cluster, service: d.service }))).taskSets ?? [];
+  const taskSets =
+    (await ecs.send(new DescribeTaskSetsCommand({ cluster: d.cluster, service: d.service }))).taskSets ?? [];
   const primary = taskSets.find((t) => t.status === 'PRIMARY');
   out.service = {
     desiredCount: service?.desiredCount,
@@ -329,7 +367,9 @@ async function rollOut(d: Deployed, s: Synthesized): Promise<void> {
   const elb = awsClient(ElasticLoadBalancingV2Client);
   const ecs = awsClient(ECSClient);
   const [, task] = ofType(templateOf(s, 'Compute'), 'AWS::ECS::TaskDefinition')[0] as [string, CfnResource];
-  const revision = await ecs.send(new RegisterTaskDefinitionCommand(taskDefinitionInput(task, 'example/app:v2')));
+  const revision = await ecs.send(
+    new RegisterTaskDefinitionCommand(taskDefinitionInput(task, 'example/app:v2')),
+  );
   const [blue, green] = Object.entries(d.targetGroups)
     .sort(([a], [b]) => (a.includes('Blue') ? -1 : b.includes('Blue') ? 1 : 0))
     .map(([, arn]) => arn) as [string, string];
@@ -357,7 +397,8 @@ async function rollOut(d: Deployed, s: Synthesized): Promise<void> {
   const [productionRule, testRule] = Object.entries(d.rules)
     .sort(([a]) => (a.includes('Production') ? -1 : 1))
     .map(([, arn]) => arn) as [string, string];
-  for (const step of [90, 50, 0]) await elb.send(new ModifyRuleCommand({ RuleArn: productionRule, Actions: weights(step) }));
+  for (const step of [90, 50, 0])
+    await elb.send(new ModifyRuleCommand({ RuleArn: productionRule, Actions: weights(step) }));
   // After promotion the test listener points at the old (now idle) colour for the next rollout.
   await elb.send(new ModifyRuleCommand({ RuleArn: testRule, Actions: weights(100) }));
   await ecs.send(
@@ -367,7 +408,14 @@ async function rollOut(d: Deployed, s: Synthesized): Promise<void> {
       primaryTaskSet: greenSet.taskSet?.taskSetArn as string,
     }),
   );
-  await ecs.send(new DeleteTaskSetCommand({ cluster: d.cluster, service: d.service, taskSet: d.initialTaskSet, force: true }));
+  await ecs.send(
+    new DeleteTaskSetCommand({
+      cluster: d.cluster,
+      service: d.service,
+      taskSet: d.initialTaskSet,
+      force: true,
+    }),
+  );
   // Scaling during the rollout (auto scaling or the scaling workflow) changes the count too.
   await ecs.send(new UpdateServiceCommand({ cluster: d.cluster, service: d.service, desiredCount: 4 }));
 }
@@ -377,7 +425,8 @@ function changedFields(before: Snapshot, after: Snapshot): string[] {
   const changed: string[] = [];
   for (const [object, fields] of Object.entries(after)) {
     for (const [field, value] of Object.entries(fields)) {
-      if (JSON.stringify(before[object]?.[field]) !== JSON.stringify(value)) changed.push(`${object}.${field}`);
+      if (JSON.stringify(before[object]?.[field]) !== JSON.stringify(value))
+        changed.push(`${object}.${field}`);
     }
   }
   return changed.sort();
@@ -403,16 +452,19 @@ function managedFields(templates: Template[]): string[] {
       const props = r.Properties ?? {};
       switch (r.Type) {
         case 'AWS::ElasticLoadBalancingV2::Listener':
-          for (const key of ['DefaultActions', 'Port', 'Protocol']) if (key in props) fields.push(`listener:${id}.${key}`);
+          for (const key of ['DefaultActions', 'Port', 'Protocol'])
+            if (key in props) fields.push(`listener:${id}.${key}`);
           break;
         case 'AWS::ElasticLoadBalancingV2::ListenerRule':
-          for (const key of ['Actions', 'Conditions', 'Priority']) if (key in props) fields.push(`rule:${id}.${key}`);
+          for (const key of ['Actions', 'Conditions', 'Priority'])
+            if (key in props) fields.push(`rule:${id}.${key}`);
           break;
         case 'Custom::HandedOverListenerRule':
           if ('Update' in props) fields.push(`rule:${id}.Actions`);
           break;
         case 'AWS::ECS::Service':
-          for (const [key, field] of Object.entries(SERVICE_FIELDS)) if (key in props) fields.push(`service.${field}`);
+          for (const [key, field] of Object.entries(SERVICE_FIELDS))
+            if (key in props) fields.push(`service.${field}`);
           break;
         case 'AWS::ECS::TaskSet':
         case 'Custom::InitialTaskSet':
@@ -451,7 +503,9 @@ describe('infra and the rollout do not fight', () => {
   it('deploys from the templates: production on blue, the first task set primary behind blue', () => {
     const production = Object.keys(deployed.rules).find((id) => id.includes('Production')) as string;
     const blue = Object.entries(deployed.targetGroups).find(([id]) => id.includes('Blue'))?.[1];
-    expect(JSON.stringify(before[`rule:${production}`]?.Actions)).toContain(`"TargetGroupArn":"${blue}","Weight":100`);
+    expect(JSON.stringify(before[`rule:${production}`]?.Actions)).toContain(
+      `"TargetGroupArn":"${blue}","Weight":100`,
+    );
     expect(before.service).toMatchObject({
       desiredCount: 2,
       primaryTaskSet: deployed.initialTaskSet,
@@ -486,7 +540,11 @@ describe('infra and the rollout do not fight', () => {
 
   it('sends the create-once resources nothing: their properties did not change between the two synths', () => {
     for (const part of ['Ingress', 'Compute']) {
-      for (const type of ['Custom::HandedOverListenerRule', 'Custom::InitialTaskSet', 'Custom::InitialPrimaryTaskSet']) {
+      for (const type of [
+        'Custom::HandedOverListenerRule',
+        'Custom::InitialTaskSet',
+        'Custom::InitialPrimaryTaskSet',
+      ]) {
         for (const [id, r] of ofType(templateOf(next, part), type)) {
           expect(r.Properties, id).not.toHaveProperty('Update');
           expect(r.Properties).toEqual(templateOf(first, part).Resources[id]?.Properties);
@@ -496,7 +554,10 @@ describe('infra and the rollout do not fight', () => {
   });
 
   it('what the templates do manage on touched objects still matches the live state after the rollout', () => {
-    for (const [id, listener] of ofType(templateOf(next, 'Ingress'), 'AWS::ElasticLoadBalancingV2::Listener')) {
+    for (const [id, listener] of ofType(
+      templateOf(next, 'Ingress'),
+      'AWS::ElasticLoadBalancingV2::Listener',
+    )) {
       const declared = resolveTokens(listener.Properties?.DefaultActions, deployed.ingress);
       expect(after[`listener:${id}`]?.DefaultActions).toEqual(declared);
     }
@@ -517,6 +578,8 @@ describe('infra and the rollout do not fight', () => {
     const [, service] = ofType(compute, 'AWS::ECS::Service')[0] as [string, CfnResource];
     Object.assign(service.Properties as Json, { DesiredCount: 2, TaskDefinition: { Ref: 'WebTask' } });
     const overlap = managedFields([ingress, compute]).filter((f) => changedFields(before, after).includes(f));
-    expect(overlap).toEqual([`rule:${production}.Actions`, 'service.desiredCount', 'service.taskDefinition'].sort());
+    expect(overlap).toEqual(
+      [`rule:${production}.Actions`, 'service.desiredCount', 'service.taskDefinition'].sort(),
+    );
   });
 });

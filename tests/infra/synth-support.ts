@@ -51,7 +51,10 @@ export interface LintMatch {
 }
 
 /** Runs the pinned cfn-lint over the given templates in one process. */
-export async function cfnLint(templateFiles: readonly string[], ignoreChecks: readonly string[]): Promise<LintMatch[]> {
+export async function cfnLint(
+  templateFiles: readonly string[],
+  ignoreChecks: readonly string[],
+): Promise<LintMatch[]> {
   const python = await ensurePythonEnv({ quiet: true });
   const { stdout } = await promisify(execFile)(
     python.bin('cfn-lint'),

@@ -79,6 +79,58 @@ describe('ops CLI', () => {
     expect(JSON.parse((await ops('alerts', '--json')).stdout)).toHaveLength(0);
   });
 
+  it('silences alerts by kind: not published, journaled, listed; unsilence ends it', async () => {
+    const world = JSON.parse(
+      (await ops('seed', '--instances', '4', '--spot-fraction', '1', '--json')).stdout,
+    );
+    const usage = await ops('silence', '--kind', 'spot-interruption', '--for', '2h');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--reason');
+    const created = await ops(
+      'silence',
+      '--kind',
+      'spot-interruption',
+      '--for',
+      '2h',
+      '--reason',
+      'spot capacity game day',
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    const silence = JSON.parse(created.stdout);
+    expect(silence).toMatchObject({
+      matcher: { kind: 'spot-interruption' },
+      reason: 'spot capacity game day',
+    });
+    const listed = JSON.parse((await ops('silences', '--json')).stdout);
+    expect(listed).toEqual([expect.objectContaining({ id: silence.id, active: true })]);
+
+    const sample = readFileSync(
+      join(REPO_ROOT, 'events/samples/aws/ec2-spot-instance-interruption-warning.json'),
+      'utf8',
+    );
+    const eventFile = join(stateDir, 'silenced-warning.json');
+    writeFileSync(
+      eventFile,
+      sample.split('i-1234567890abcdef0').join(world.containerInstances[0].ec2InstanceId),
+    );
+    expect((await ops('invoke', 'spot-interruption', '--event', eventFile)).code).toBe(0);
+    expect(JSON.parse((await ops('alerts', '--json')).stdout)).toEqual([]);
+    const journal = JSON.parse((await ops('journal', '--json')).stdout) as {
+      action: string;
+      reason: string;
+    }[];
+    const silenced = journal.filter((r) => r.action === 'silence-alert');
+    expect(silenced).toHaveLength(1);
+    expect(silenced[0]?.reason).toContain(silence.id);
+
+    expect((await ops('unsilence', silence.id)).code).toBe(0);
+    const after = JSON.parse((await ops('silences', '--json')).stdout);
+    expect(after).toEqual([expect.objectContaining({ id: silence.id, active: false })]);
+    const help = await ops('help');
+    expect(help.stdout).toContain('ops silence (--service S | --kind K | --dedup-key D)');
+  });
+
   it('runs a workflow and exits non-zero when it fails', async () => {
     const input = join(stateDir, 'surge.json');
     writeFileSync(input, JSON.stringify({ cluster: 'nope', instances: [], replacements: 1 }));

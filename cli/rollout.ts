@@ -1,0 +1,258 @@
+// `ops rollout | approve | reject | abort | rollback`: blue/green rollouts from the command line.
+// Locally (the default) the synthesized workflow runs on the emulator in this process; operators
+// in another terminal answer it through the rollout's record, which this process relays to the
+// waiting task. With --aws --outputs <cdk outputs file> the same commands start and answer the
+// deployed state machine (StartExecution, SendTaskSuccess).
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeExecutionCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { parseStrategyShorthand, type RolloutInputDraft } from '../events/rollout-input.ts';
+import {
+  abortRollout,
+  answerGate,
+  type OperatorDeps,
+  type OperatorResult,
+  rollbackService,
+} from '../functions/rollout-step/operator.ts';
+import { getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
+import { awsClient } from '../functions/shared/clients.ts';
+import { systemClock } from '../functions/shared/clock.ts';
+import { documentClient } from '../functions/shared/dynamo.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
+import { localOperatorDeps, newExecutionName, runRollout } from '../local/rollouts.ts';
+import { VirtualClock } from '../local/virtual-clock.ts';
+import { loadLocalState } from './local-state.ts';
+
+export interface RolloutFlags {
+  service?: string;
+  image?: string;
+  'task-definition'?: string;
+  strategy?: string;
+  approval?: string;
+  input?: string;
+  reason?: string;
+  watch?: boolean;
+  aws?: boolean;
+  outputs?: string;
+  'gate-wait'?: string;
+}
+
+export class RolloutUsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+type Out = (human: string, data: unknown) => void;
+
+const operator = () => `ops-cli/${userInfo().username}`;
+
+/** The rollout input from flags (and --input, whose fields the flags override). */
+export function rolloutInputFromFlags(
+  flags: RolloutFlags,
+  readInput: (file: string) => unknown,
+): RolloutInputDraft {
+  const base = (flags.input ? readInput(flags.input) : {}) as Partial<RolloutInputDraft>;
+  const target =
+    flags.service ?? (base.cluster && base.service ? `${base.cluster}/${base.service}` : base.service);
+  if (!target)
+    throw new RolloutUsageError(
+      'ops rollout needs --service [CLUSTER/]SERVICE (or an --input file naming one)',
+    );
+  const [cluster, service] = target.includes('/')
+    ? (target.split('/') as [string, string])
+    : [base.cluster ?? 'web', target];
+  let strategy = base.strategy;
+  if (flags.strategy) {
+    try {
+      strategy = parseStrategyShorthand(flags.strategy);
+    } catch (error) {
+      throw new RolloutUsageError(`--strategy ${(error as Error).message}`);
+    }
+  }
+  if (!strategy)
+    throw new RolloutUsageError(
+      'ops rollout needs --strategy (all-at-once, canary:10:5m, linear:25:10m, steps:10@5m,100@0)',
+    );
+  const image = flags.image ?? base.image;
+  const taskDefinition = flags['task-definition'] ?? base.taskDefinition;
+  return {
+    ...base,
+    cluster,
+    service,
+    ...(image ? { image } : {}),
+    ...(taskDefinition ? { taskDefinition } : {}),
+    strategy,
+    ...(flags.approval ? { approval: flags.approval as never } : {}),
+    requestedBy: base.requestedBy ?? operator(),
+  };
+}
+
+/** Seconds from 30s / 5m / 1h (plain numbers are seconds). */
+function seconds(text: string, flag: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(text.trim());
+  if (!m) throw new RolloutUsageError(`--${flag} takes a duration such as 30s, 5m or 1h (got ${text})`);
+  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+}
+
+/** One line per change of the rollout's record: weights, step, verdicts, gates. */
+export function describeRecord(record: RolloutRecord, previous?: RolloutRecord): string[] {
+  const lines: string[] = [];
+  const w = record.weights;
+  if (!previous || previous.phase !== record.phase || previous.weights.green !== w.green) {
+    const step = record.step.index >= 0 ? ` step ${record.step.index + 1}/${record.step.total}` : '';
+    lines.push(
+      `${record.phase.padEnd(18)} blue ${String(w.blue).padStart(3)}% / green ${String(w.green).padStart(3)}%${step}`,
+    );
+  }
+  for (const v of record.verdicts.slice(previous?.verdicts.length ?? 0)) {
+    lines.push(
+      `  verdict step ${v.step + 1} at ${v.weight}%: ${v.verdict}${v.reasons.length ? ` (${v.reasons.join('; ')})` : ''}`,
+    );
+  }
+  if (record.gate && record.gate.token !== previous?.gate?.token) {
+    lines.push(
+      record.gate.kind === 'window'
+        ? `  rollback window open until ${record.gate.expiresAt}: ops rollback ${record.cluster}/${record.service}`
+        : `  waiting at the ${record.gate.kind} gate until ${record.gate.expiresAt} (then: ${record.gate.defaultAction}): ops approve|reject ${record.executionName}`,
+    );
+  }
+  return lines;
+}
+
+export async function rolloutCommand(
+  flags: RolloutFlags,
+  out: Out,
+  readInput: (file: string) => unknown,
+): Promise<number> {
+  const input = rolloutInputFromFlags(flags, readInput);
+  if (flags.aws) return startOnAws(flags, input, out);
+  const { stack } = await loadLocalState();
+  const gateWaitMs = seconds(flags['gate-wait'] ?? '30s', 'gate-wait') * 1000;
+  let previous: RolloutRecord | undefined;
+  const clock = new VirtualClock();
+  const result = await runRollout(stack, input as Record<string, unknown>, {
+    clock,
+    taskTokenTimeoutMs: gateWaitMs,
+    relay: true,
+    ...(flags.watch
+      ? {
+          onRecord: (record: RolloutRecord) => {
+            if (!previous) console.log(`${record.executionName}: ${record.plan.strategy}`);
+            for (const line of describeRecord(record, previous)) console.log(line);
+            previous = record;
+          },
+        }
+      : {}),
+  });
+  const human = [
+    `${result.executionName}: ${result.status} after ${result.transitions} state transitions`,
+    result.status === 'SUCCEEDED' ? 'green is primary; blue was retired' : `${result.error}: ${result.cause}`,
+    `(gates and the rollback window wait ${gateWaitMs / 1000} s here; bakes are compressed; see ops journal)`,
+  ].join('\n');
+  out(human, result);
+  return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+// ------------------------------------------------------------------------------------------
+// On AWS: the deployed state machine, found through `cdk deploy --outputs-file`.
+
+function awsOutputs(flags: RolloutFlags): Record<string, string> {
+  if (!flags.outputs)
+    throw new RolloutUsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
+  const parsed = JSON.parse(readFileSync(flags.outputs, 'utf8')) as Record<string, Record<string, string>>;
+  const stack = Object.values(parsed).find((o) => o[CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn]);
+  if (!stack)
+    throw new RolloutUsageError(
+      `${flags.outputs} has no ${CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn} output`,
+    );
+  return stack;
+}
+
+async function startOnAws(flags: RolloutFlags, input: RolloutInputDraft, out: Out): Promise<number> {
+  const outputs = awsOutputs(flags);
+  const sfn = awsClient(SFNClient);
+  const name = newExecutionName(input.service);
+  const started = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: outputs[CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn],
+      name,
+      input: JSON.stringify(input),
+    }),
+  );
+  out(`started ${started.executionArn}`, started);
+  if (!flags.watch) return 0;
+  const table = outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string;
+  let previous: RolloutRecord | undefined;
+  for (;;) {
+    const record = await getRolloutRecord(documentClient(), table, input.cluster, input.service);
+    if (record?.executionName === name) {
+      for (const line of describeRecord(record, previous)) console.log(line);
+      previous = record;
+    }
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    if (execution.status !== 'RUNNING') {
+      out(
+        `${name}: ${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`,
+        execution,
+      );
+      return execution.status === 'SUCCEEDED' ? 0 : 1;
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}
+
+async function operatorDeps(flags: RolloutFlags): Promise<OperatorDeps> {
+  if (!flags.aws) {
+    const { stack } = await loadLocalState();
+    return localOperatorDeps(stack, systemClock);
+  }
+  const outputs = awsOutputs(flags);
+  const sfn = awsClient(SFNClient);
+  return {
+    db: documentClient(),
+    elb: awsClient(ElasticLoadBalancingV2Client),
+    clock: systemClock,
+    env: {
+      IDEMPOTENCY_TABLE: outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string,
+      JOURNAL_TABLE: outputs[CONTROL_PLANE_OUTPUTS.journalTable] as string,
+    },
+    callbacks: {
+      async success(token, output) {
+        await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }));
+      },
+    },
+  };
+}
+
+export async function operatorCommand(
+  action: 'approve' | 'reject' | 'abort' | 'rollback',
+  ref: string | undefined,
+  flags: RolloutFlags,
+  out: Out,
+): Promise<number> {
+  if (!ref) {
+    throw new RolloutUsageError(
+      action === 'rollback' ? 'ops rollback <[CLUSTER/]SERVICE>' : `ops ${action} <execution> (name or ARN)`,
+    );
+  }
+  const deps = await operatorDeps(flags);
+  let result: OperatorResult;
+  try {
+    if (action === 'rollback') result = await rollbackService(deps, ref, operator());
+    else if (action === 'abort') result = await abortRollout(deps, ref, operator(), flags.reason);
+    else result = await answerGate(deps, ref, action, operator(), flags.reason);
+  } catch (error) {
+    if ((error as Error).name === 'Refused') {
+      out((error as Error).message, { refused: true, message: (error as Error).message });
+      return 3;
+    }
+    throw error;
+  }
+  out(`${result.execution}: ${result.message}`, result);
+  return 0;
+}

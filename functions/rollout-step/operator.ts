@@ -1,0 +1,234 @@
+// What operators do to a running rollout (`ops approve|reject|abort|rollback`), through its
+// record: answer a gate, abort, or roll back inside the window after promotion. Every action is
+// claimed on the record first (a conditional write), so two operators, or an operator and the
+// closing window, cannot both win. The answer reaches the waiting task through `callbacks`
+// (Step Functions SendTaskSuccess on AWS; the local runner's registry on the emulator).
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { GateAnswer } from '../../events/rollout-input.ts';
+import type { Clock } from '../shared/clock.ts';
+import { iso } from '../shared/clock.ts';
+import type { Db } from '../shared/dynamo.ts';
+import { OpsError } from '../shared/errors.ts';
+import { writeJournal } from '../shared/journal.ts';
+import { serviceLockResource } from '../shared/service-lock.ts';
+import { findRolloutRecord, type RolloutRecord, TERMINAL_PHASES, updateRolloutRecord } from './record.ts';
+import { setWeights, type Weights } from './traffic.ts';
+
+/** The operator's request cannot be carried out; the message says why and what to do instead. */
+export class OperatorRefusedError extends OpsError {
+  override readonly name = 'Refused';
+}
+
+export interface TaskCallbacks {
+  /** Resumes the task waiting on `token` with `output`. */
+  success(token: string, output: GateAnswer): Promise<void>;
+}
+
+export interface OperatorDeps {
+  db: Db;
+  elb: ElasticLoadBalancingV2Client;
+  clock: Clock;
+  env: { IDEMPOTENCY_TABLE: string; JOURNAL_TABLE: string };
+  callbacks: TaskCallbacks;
+}
+
+export interface OperatorResult {
+  execution: string;
+  service: string;
+  action: string;
+  /** Listener weights read back after the operator's own change, if it made one. */
+  weights?: Weights;
+  message: string;
+}
+
+async function recordFor(deps: OperatorDeps, ref: string): Promise<RolloutRecord> {
+  const record = await findRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, ref);
+  if (!record)
+    throw new OperatorRefusedError(`no rollout matches "${ref}" (an execution ARN or name, or a service)`);
+  return record;
+}
+
+const key = (r: RolloutRecord) => ({ cluster: r.cluster, service: r.service, execution: r.execution });
+
+/** `ops approve|reject <execution>`: answers the gate the rollout waits at. */
+export async function answerGate(
+  deps: OperatorDeps,
+  ref: string,
+  decision: 'approve' | 'reject',
+  by: string,
+  reason?: string,
+): Promise<OperatorResult> {
+  const record = await recordFor(deps, ref);
+  const gate = record.gate;
+  if (record.phase !== 'gate' || !gate || gate.kind === 'window') {
+    throw new OperatorRefusedError(
+      gate?.kind === 'window'
+        ? `rollout ${record.executionName} is in its rollback window, not at a gate: use ops rollback ${record.cluster}/${record.service} to go back`
+        : `rollout ${record.executionName} is not waiting at a gate (phase: ${record.phase})`,
+    );
+  }
+  const answer: GateAnswer = { decision, by, at: iso(deps.clock.now()), ...(reason ? { reason } : {}) };
+  const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+    set: {
+      answer: { token: gate.token, decision, by, at: answer.at as string, ...(reason ? { reason } : {}) },
+    },
+    condition: {
+      expression: '#gate.#token = :token AND attribute_not_exists(#answer)',
+      names: { '#gate': 'gate', '#token': 'token', '#answer': 'answer' },
+      values: { ':token': gate.token },
+    },
+  });
+  if (!claimed)
+    throw new OperatorRefusedError(`the ${gate.kind} gate of ${record.executionName} was already answered`);
+  await deps.callbacks.success(gate.token, answer);
+  return {
+    execution: record.execution,
+    service: `${record.cluster}/${record.service}`,
+    action: decision,
+    message: `${decision === 'approve' ? 'approved' : 'rejected'} the ${gate.kind} gate of ${record.executionName}`,
+  };
+}
+
+/**
+ * `ops rollback <service>`: inside the rollback window after promotion, puts 100% of traffic
+ * back on blue at once (one listener update, read back) and tells the workflow, which then
+ * removes green. Outside the window it refuses and says why.
+ */
+export async function rollbackService(deps: OperatorDeps, ref: string, by: string): Promise<OperatorResult> {
+  const record = await recordFor(deps, ref);
+  const now = deps.clock.now();
+  const gate = record.gate;
+  const windowOpen =
+    record.phase === 'window' &&
+    gate?.kind === 'window' &&
+    record.windowEndsAt !== undefined &&
+    now < Date.parse(record.windowEndsAt);
+  if (!windowOpen || !gate) throw new OperatorRefusedError(refusal(record, now));
+
+  const at = iso(now);
+  const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+    set: { phase: 'reverting', answer: { token: gate.token, decision: 'rollback', by, at } },
+    condition: {
+      expression: '#phase = :window AND #gate.#token = :token',
+      names: { '#phase': 'phase', '#gate': 'gate', '#token': 'token' },
+      values: { ':window': 'window', ':token': gate.token },
+    },
+  });
+  if (!claimed)
+    throw new OperatorRefusedError(
+      `the rollback window of ${record.executionName} closed just now; nothing was changed`,
+    );
+
+  let weights: Weights;
+  try {
+    weights = await setWeights(deps.elb, record.topology, 0);
+  } catch (error) {
+    // Traffic is not known to be on blue: the workflow must do the full rollback itself.
+    await deps.callbacks.success(gate.token, {
+      decision: 'abort',
+      by,
+      at,
+      reason: `ops rollback failed: ${(error as Error).message}`,
+    });
+    throw error;
+  }
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+    set: { weights },
+  });
+  await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
+    {
+      resource: serviceLockResource(record.cluster, record.service),
+      action: 'operator-rollback',
+      outcome: 'changed',
+      reason: `${by} rolled back inside the rollback window (until ${record.windowEndsAt}): 100% on blue, read back from the ${record.topology.route.kind}`,
+      trigger: { kind: 'operator', id: record.execution, source: by, at },
+      actor: by,
+      before: { blue: 0, green: 100 },
+      after: weights,
+      details: { execution: record.execution },
+    },
+  ]);
+  await deps.callbacks.success(gate.token, { decision: 'rollback', by, at });
+  return {
+    execution: record.execution,
+    service: `${record.cluster}/${record.service}`,
+    action: 'rollback',
+    weights,
+    message: `traffic is 100% on blue again (read back: blue ${weights.blue}% / green ${weights.green}%); the rollout removes green`,
+  };
+}
+
+/**
+ * `ops abort <execution>`: the rollout stops and goes back to blue. Traffic leaves green at once
+ * (read back); a waiting gate is answered; a running bake ends in a rollback when it is analysed.
+ */
+export async function abortRollout(
+  deps: OperatorDeps,
+  ref: string,
+  by: string,
+  reason?: string,
+): Promise<OperatorResult> {
+  const record = await recordFor(deps, ref);
+  if (TERMINAL_PHASES.includes(record.phase)) {
+    throw new OperatorRefusedError(
+      `rollout ${record.executionName} already ended (${record.outcome ?? record.phase})`,
+    );
+  }
+  if (record.phase === 'window') return rollbackService(deps, record.execution, by);
+  const at = iso(deps.clock.now());
+  const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+    set: { abortRequested: { by, at, ...(reason ? { reason } : {}) } },
+    condition: { expression: 'attribute_not_exists(#abort)', names: { '#abort': 'abortRequested' } },
+  });
+  if (!claimed) throw new OperatorRefusedError(`rollout ${record.executionName} is already being aborted`);
+  let weights: Weights | undefined;
+  if (record.weights.green > 0) {
+    weights = await setWeights(deps.elb, record.topology, 0);
+    await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+      set: { weights },
+    });
+  }
+  await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
+    {
+      resource: serviceLockResource(record.cluster, record.service),
+      action: 'operator-abort',
+      outcome: weights ? 'changed' : 'unchanged',
+      reason: `${by} aborted the rollout${reason ? `: ${reason}` : ''}${weights ? '; traffic put back on blue at once (read back)' : ''}`,
+      trigger: { kind: 'operator', id: record.execution, source: by, at },
+      actor: by,
+      ...(weights ? { before: record.weights, after: weights } : {}),
+      details: { execution: record.execution, phase: record.phase },
+    },
+  ]);
+  const gate = record.gate;
+  if (record.phase === 'gate' && gate) {
+    await deps.callbacks.success(gate.token, { decision: 'abort', by, at, ...(reason ? { reason } : {}) });
+  }
+  return {
+    execution: record.execution,
+    service: `${record.cluster}/${record.service}`,
+    action: 'abort',
+    ...(weights ? { weights } : {}),
+    message: `abort requested${weights ? '; traffic is 100% on blue' : ''}; the rollout removes green and releases the service`,
+  };
+}
+
+function refusal(record: RolloutRecord, now: number): string {
+  const name = record.executionName;
+  const svc = `${record.cluster}/${record.service}`;
+  switch (record.phase) {
+    case 'finalized':
+      return `refused: the rollback window of rollout ${name} closed at ${record.windowEndsAt ?? record.finishedAt}; blue was retired${record.finishedAt ? ` (${record.finishedAt})` : ''}. Roll forward instead: ops rollout --service ${record.service} --image ${record.blue.image ?? '<previous image>'}`;
+    case 'rolled-back':
+      return `refused: rollout ${name} of ${svc} was already rolled back (${record.outcome ?? 'rolled back'})`;
+    case 'frozen':
+      return `refused: rollout ${name} froze on failure (onFailure=freeze: it must not go back on its own); move traffic by hand if you are sure`;
+    case 'window':
+    case 'finalizing':
+      return `refused: the rollback window of rollout ${name} closed at ${record.windowEndsAt} (now ${iso(now)}); blue is being retired`;
+    case 'reverting':
+      return `refused: rollout ${name} is already being rolled back`;
+    default:
+      return `refused: rollout ${name} of ${svc} is still in progress (${record.phase}, green at ${record.weights.green}%): use ops abort ${name} to stop it and go back to blue`;
+  }
+}

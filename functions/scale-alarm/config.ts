@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { AlarmMappingSchema } from '../scale-service-step/config.ts';
+import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
+
+export const ScaleAlarmEnvSchema = ControlPlaneEnvSchema.extend({
+  /** Which alarm scales which service, and by how much (from config/scaling/<environment>.json). */
+  SCALE_ALARMS: jsonEnv(z.array(AlarmMappingSchema)),
+  /** The scale-service workflow this function starts. */
+  SCALE_STATE_MACHINE_ARN: z.string().min(1),
+});
+export type ScaleAlarmEnv = z.infer<typeof ScaleAlarmEnvSchema>;
+export type ScaleAlarmEnvInput = z.input<typeof ScaleAlarmEnvSchema>;

@@ -1,0 +1,95 @@
+// The decision step of the scale-service workflow: one function, one action per state
+// (validate, decide, raise-capacity, verify, finish, abort); see scale.ts.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import { z } from 'zod';
+import type { ScalePlan, ScaleRequest } from '../../events/scale-input.ts';
+import { awsClient } from '../shared/clients.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { documentClient } from '../shared/dynamo.ts';
+import { parseEnv } from '../shared/env.ts';
+import { logger } from '../shared/logger.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+import { type ScaleStepEnv, ScaleStepEnvSchema } from './config.ts';
+import {
+  abortScale,
+  decideScale,
+  finishScale,
+  raiseCapacity,
+  type ScaleDeps,
+  validateRequest,
+  verifyScale,
+} from './scale.ts';
+
+const StepRequestSchema = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('validate'),
+    input: z.unknown(),
+    execution: z.object({ id: z.string().min(1), name: z.string().min(1) }),
+  }),
+  z.object({ action: z.literal('decide'), request: z.unknown() }),
+  z.object({ action: z.literal('raise-capacity'), plan: z.unknown() }),
+  z.object({ action: z.literal('verify'), plan: z.unknown() }),
+  z.object({ action: z.literal('finish'), plan: z.unknown() }),
+  z.object({
+    action: z.literal('abort'),
+    plan: z.unknown(),
+    failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+  }),
+]);
+
+let env: ScaleStepEnv | undefined;
+
+export function createHandler(options: { clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock;
+  return middy(async (event: unknown): Promise<ScaleRequest | ScalePlan> => {
+    const step = parseOrThrow(StepRequestSchema, event);
+    env ??= parseEnv(ScaleStepEnvSchema);
+    if (step.action === 'validate') {
+      return validateRequest({ ecs: awsClient(ECSClient), clock, env }, step.input, step.execution);
+    }
+    const deps: ScaleDeps = {
+      ecs: awsClient(ECSClient),
+      autoscaling: awsClient(AutoScalingClient),
+      aas: awsClient(ApplicationAutoScalingClient),
+      sqs: awsClient(SQSClient),
+      db: documentClient(),
+      clock,
+      env,
+    };
+    let plan: ScalePlan;
+    switch (step.action) {
+      case 'decide':
+        plan = await decideScale(deps, step.request);
+        break;
+      case 'raise-capacity':
+        plan = await raiseCapacity(deps, step.plan);
+        break;
+      case 'verify':
+        plan = await verifyScale(deps, step.plan);
+        break;
+      case 'finish':
+        plan = await finishScale(deps, step.plan);
+        break;
+      case 'abort':
+        plan = await abortScale(deps, {
+          plan: step.plan,
+          ...(step.failure ? { failure: step.failure } : {}),
+        });
+        break;
+    }
+    logger.info('Scale step', {
+      action: step.action,
+      decision: plan.decision,
+      summary: plan.summary,
+      verification: plan.verification?.status,
+    });
+    return plan;
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+export const handler = createHandler();

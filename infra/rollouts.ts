@@ -1,0 +1,222 @@
+// Blue/green rollouts: the blue-green-rollout state machine and its two functions (rollout-step
+// for decisions, rollout-analysis for verdicts). Permissions are scoped to the managed services:
+// their task sets, the listeners and rules of their load balancer, their clusters' instances.
+import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import type { ManagedService, RolloutEnvInput } from '../functions/rollout-step/config.ts';
+import { BlueGreenRolloutWorkflow } from '../workflows/blue-green-rollout.ts';
+import type { Alerting } from './alerting.ts';
+import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
+import { acknowledgeWildcardResources } from './nag-findings.ts';
+import type { StateTables } from './state-tables.ts';
+
+/** Until services come from the environment config: the seeded `web/api` behind `web-alb`. */
+export const DEFAULT_ROLLOUT_SERVICES: readonly ManagedService[] = [
+  { cluster: 'web', service: 'api', loadBalancerName: 'web-alb' },
+];
+
+/** Stack output keys (stable logical ids: the ops CLI reads them). */
+export const ROLLOUT_OUTPUTS = {
+  rolloutStateMachineArn: 'RolloutStateMachineArn',
+} as const;
+
+export interface RolloutsProps {
+  readonly managedServices: readonly ManagedService[];
+  readonly tables: StateTables;
+  readonly alerting: Alerting;
+  /** OPS_ENVIRONMENT of the functions (shown in alerts). */
+  readonly environmentName: string;
+  /** Override of dist/functions for the bundles (tests). */
+  readonly assetRoot?: string;
+}
+
+export class Rollouts extends Construct {
+  readonly stepFunction: BundledFunction;
+  readonly analysisFunction: BundledFunction;
+  readonly workflow: BlueGreenRolloutWorkflow;
+  readonly serviceArns: string[];
+  readonly taskSetArns: string[];
+
+  constructor(scope: Construct, id: string, props: RolloutsProps) {
+    super(scope, id);
+    if (props.managedServices.length === 0) throw new Error('Rollouts: managedServices is empty');
+    const stack = Stack.of(this);
+    const services = props.managedServices;
+    const clusters = [...new Set(services.map((s) => s.cluster))];
+    const loadBalancers = [...new Set(services.map((s) => s.loadBalancerName))];
+    this.serviceArns = services.map((s) =>
+      stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${s.cluster}/${s.service}` }),
+    );
+    this.taskSetArns = services.map((s) =>
+      stack.formatArn({ service: 'ecs', resource: 'task-set', resourceName: `${s.cluster}/${s.service}/*` }),
+    );
+    const clusterArns = clusters.map((c) =>
+      stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: c }),
+    );
+    const containerInstanceArns = clusters.map((c) =>
+      stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${c}/*` }),
+    );
+    const elbArn = (resource: string, name: string) =>
+      stack.formatArn({
+        service: 'elasticloadbalancing',
+        resource,
+        resourceName: `app/${name}/*`,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      });
+    const listenerArns = loadBalancers.flatMap((lb) => [elbArn('listener', lb), elbArn('listener-rule', lb)]);
+
+    const env: RolloutEnvInput = {
+      ...props.tables.environment(),
+      ...props.alerting.producerEnvironment(),
+      OPS_ENVIRONMENT: props.environmentName,
+      MANAGED_SERVICES: JSON.stringify(services),
+    };
+    const assetRoot = props.assetRoot ? { assetRoot: props.assetRoot } : {};
+    this.stepFunction = new BundledFunction(this, 'Step', {
+      name: 'rollout-step',
+      description:
+        'Blue/green rollout steps: validate, lock, green, traffic weights (read back), gates, rollback',
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+      environment: lambdaEnvironment(env),
+      ...assetRoot,
+    });
+    this.analysisFunction = new BundledFunction(this, 'Analysis', {
+      name: 'rollout-analysis',
+      description: 'Blue/green rollout analysis: alarms, green thresholds, Mann-Whitney comparison with blue',
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      environment: lambdaEnvironment(env),
+      ...assetRoot,
+    });
+
+    this.workflow = new BlueGreenRolloutWorkflow(this, 'Workflow', {
+      stepFunction: this.stepFunction.function,
+      analysisFunction: this.analysisFunction.function,
+      serviceArns: this.serviceArns,
+      taskSetArns: this.taskSetArns,
+    });
+
+    // ---- rollout-step ---------------------------------------------------------------------
+    const step = this.stepFunction;
+    const allow = (
+      fn: BundledFunction,
+      sid: string,
+      actions: string[],
+      resources: string[],
+      conditions?: iam.Conditions,
+    ) =>
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+      );
+    allow(
+      step,
+      'ManagedServicesAndTaskSets',
+      [
+        'ecs:DescribeServices',
+        'ecs:DescribeTaskSets',
+        'ecs:CreateTaskSet',
+        'ecs:UpdateServicePrimaryTaskSet',
+        'ecs:DeleteTaskSet',
+      ],
+      [...this.serviceArns, ...this.taskSetArns],
+    );
+    allow(
+      step,
+      'ReadAndRegisterTaskDefinitions',
+      ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
+      ['*'],
+    );
+    allow(step, 'TagWhatTheRolloutCreates', ['ecs:TagResource'], ['*'], {
+      StringEquals: { 'ecs:CreateAction': ['CreateTaskSet', 'RegisterTaskDefinition'] },
+    });
+    // A new revision keeps blue's task and execution roles.
+    allow(step, 'PassTaskRolesToEcsTasks', ['iam:PassRole'], ['*'], {
+      StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+    });
+    allow(step, 'ListManagedClusterInstances', ['ecs:ListContainerInstances'], clusterArns);
+    allow(
+      step,
+      'DescribeManagedClusterInstances',
+      ['ecs:DescribeContainerInstances'],
+      containerInstanceArns,
+      {
+        ArnEquals: { 'ecs:cluster': clusterArns },
+      },
+    );
+    allow(
+      step,
+      'DescribeLoadBalancing',
+      [
+        'elasticloadbalancing:DescribeListeners',
+        'elasticloadbalancing:DescribeRules',
+        'elasticloadbalancing:DescribeTargetGroups',
+        'elasticloadbalancing:DescribeTargetHealth',
+      ],
+      ['*'],
+    );
+    allow(
+      step,
+      'ReweighManagedListeners',
+      ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule'],
+      listenerArns,
+    );
+    allow(step, 'CheckAlarmsExist', ['cloudwatch:DescribeAlarms'], ['*']);
+    props.alerting.grantRaise(step.function);
+
+    // ---- rollout-analysis -------------------------------------------------------------------
+    allow(
+      this.analysisFunction,
+      'ReadMetricsAndAlarms',
+      ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms'],
+      ['*'],
+    );
+
+    for (const fn of [step, this.analysisFunction]) {
+      props.tables.grantReadWrite(fn.function);
+      acknowledgeWildcardResources(
+        fn.role,
+        [`${props.tables.journal.tableArn}/index/*`],
+        'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
+      );
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Describe* of ECS task definitions, Elastic Load Balancing and CloudWatch, cloudwatch:GetMetricData, X-Ray, and registering a task definition revision (family known at run time) support no resource-level permissions; PassRole and TagResource are conditioned on the ECS service and create action.',
+      });
+    }
+    Validations.of(step.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'Raising alerts onto the KMS-encrypted alert queue needs the GenerateDataKey family on that one key.',
+    });
+    acknowledgeWildcardResources(
+      step.role,
+      [...this.taskSetArns, ...containerInstanceArns, ...listenerArns],
+      'Task set, container instance, listener and rule ids are generated; scoped to the managed services, their clusters and their load balancers by name.',
+    );
+
+    // ---- the state machine --------------------------------------------------------------------
+    const stateMachine = this.workflow.stateMachine;
+    acknowledgeWildcardResources(
+      stateMachine.role,
+      [
+        `${step.function.functionArn}:*`,
+        `${this.analysisFunction.function.functionArn}:*`,
+        ...this.taskSetArns,
+      ],
+      'Step Functions may invoke the rollout functions by qualified ARN, and scale and delete task sets of the managed services only.',
+    );
+    Validations.of(stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray and CloudWatch Logs delivery (logs:*LogDelivery*) support no resource-level permissions.',
+    });
+
+    new CfnOutput(this, ROLLOUT_OUTPUTS.rolloutStateMachineArn, {
+      value: stateMachine.stateMachineArn,
+      description: 'Blue/green rollout workflow',
+    }).overrideLogicalId(ROLLOUT_OUTPUTS.rolloutStateMachineArn);
+  }
+}

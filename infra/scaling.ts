@@ -1,0 +1,487 @@
+// Scaling: the scale-service workflow and its decision step, the scheduled runs from config
+// (EventBridge Scheduler, one schedule per entry, in its own time zone), and fast alarm-driven
+// scale-out (mapped alarms entering ALARM -> EventBridge rule -> queue -> scale-alarm function ->
+// the workflow, with a step computed from the alarm's datapoint). The guardrails come from
+// config/scaling/<environment>.json; the construct is composed only where that file exists.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ArnFormat, CfnOutput, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { alarmScaleOutPattern } from '../events/scale-alarm.ts';
+import { ScaleInputSchema } from '../events/scale-input.ts';
+import type { ScaleAlarmEnvInput } from '../functions/scale-alarm/config.ts';
+import {
+  alarmMappingsOf,
+  guardrailsOf,
+  type ScaledService,
+  type ScaleStepEnvInput,
+  ScalingConfigSchema,
+  type ScalingSchedule,
+} from '../functions/scale-service-step/config.ts';
+import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import { ScaleServiceWorkflow } from '../workflows/scale-service.ts';
+import type { AlertTopics } from './alert-topics.ts';
+import type { Alerting } from './alerting.ts';
+import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
+import { CONFIG_DIR, ConfigError } from './config.ts';
+import { acknowledgeWildcardResources } from './nag-findings.ts';
+import type { StateTables } from './state-tables.ts';
+
+export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
+
+/** config/scaling/<environment>.json, parsed; undefined when the environment scales nothing. */
+export function loadScalingConfig(
+  environmentName: string,
+  dir = SCALING_CONFIG_DIR,
+): ScaledService[] | undefined {
+  const file = join(dir, `${environmentName}.json`);
+  if (!existsSync(file)) return undefined;
+  const source = relative(process.cwd(), file) || file;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(source, [{ key: '(file)', message: `not JSON: ${(err as Error).message}` }]);
+  }
+  const parsed = ScalingConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      source,
+      parsed.error.issues.map((i) => ({ key: i.path.map(String).join('.') || '(root)', message: i.message })),
+    );
+  }
+  return parsed.data.services;
+}
+
+export interface ScalingProps {
+  readonly services: readonly ScaledService[];
+  /** Scaled services must run in managed clusters: their Auto Scaling groups are the EC2 capacity. */
+  readonly managedClusters: readonly ManagedCluster[];
+  readonly tables: StateTables;
+  /** Its key encrypts the alarm queue (EventBridge must be able to use it). */
+  readonly topics: AlertTopics;
+  readonly alerting: Alerting;
+  readonly environmentName: string;
+  readonly assetRoot?: string;
+}
+
+/** Stack output keys (stable logical ids: the ops CLI reads them). */
+export const SCALING_OUTPUTS = {
+  scaleStateMachineArn: 'ScaleServiceStateMachineArn',
+  scaleAlarmQueueUrl: 'ScaleAlarmQueueUrl',
+  scaleAlarmQueueDlqUrl: 'ScaleAlarmQueueDlqUrl',
+  scaleAlarmDeliveryDlqUrl: 'ScaleAlarmDeliveryDlqUrl',
+} as const;
+
+/** Alarm events are few and urgent: no batching window. */
+export const SCALE_ALARM_BATCH = { batchSize: 10 } as const;
+export const SCALE_ALARM_MAX_RECEIVE_COUNT = 3;
+const ALARM_TIMEOUT = Duration.seconds(30);
+
+export class Scaling extends Construct {
+  readonly stepFunction: BundledFunction;
+  readonly alarmFunction: BundledFunction;
+  readonly workflow: ScaleServiceWorkflow;
+  readonly alarmQueue: sqs.Queue;
+  readonly alarmQueueDlq: sqs.Queue;
+  readonly deliveryDlq: sqs.Queue;
+  readonly alarmRule?: events.Rule;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly schedules: scheduler.Schedule[] = [];
+
+  constructor(scope: Construct, id: string, props: ScalingProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    for (const [i, s] of props.services.entries()) {
+      if (!props.managedClusters.some((c) => c.name === s.cluster)) {
+        throw new ConfigError(`config/scaling/${props.environmentName}.json`, [
+          {
+            key: `services.${i}.cluster`,
+            message: `${s.cluster} is not a managed cluster (${props.managedClusters.map((c) => c.name).join(', ')})`,
+          },
+        ]);
+      }
+    }
+    const clusters = [...new Set(props.services.map((s) => s.cluster))];
+    const clusterArns = clusters.map((c) =>
+      stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: c }),
+    );
+    const serviceArns = props.services.map((s) =>
+      stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${s.cluster}/${s.service}` }),
+    );
+    const containerInstanceArns = clusters.map((c) =>
+      stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${c}/*` }),
+    );
+    const groupArns = autoScalingGroupArns(stack, capacityGroupNames(props.services, props.managedClusters));
+
+    const sharedEnv = {
+      ...props.tables.environment(),
+      ...props.alerting.producerEnvironment(),
+      OPS_ENVIRONMENT: props.environmentName,
+    };
+    const stepEnv: ScaleStepEnvInput = {
+      ...sharedEnv,
+      MANAGED_CLUSTERS: JSON.stringify(props.managedClusters),
+      SCALED_SERVICES: JSON.stringify(props.services.map(guardrailsOf)),
+    };
+    this.stepFunction = new BundledFunction(this, 'Step', {
+      name: 'scale-service-step',
+      description: 'Scale-service workflow step: guardrails, capacity, verification, journal and alerts',
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+      environment: lambdaEnvironment(stepEnv),
+      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+    });
+    this.workflow = new ScaleServiceWorkflow(this, 'Workflow', {
+      stepFunction: this.stepFunction.function,
+      serviceArns,
+    });
+    this.grantStep(this.stepFunction, { clusterArns, serviceArns, containerInstanceArns, groupArns, props });
+    this.grantWorkflow(serviceArns);
+
+    // Alarm-driven scale-out: rule -> queue -> function, as the spot events are.
+    const key = props.topics.key;
+    this.alarmQueueDlq = encryptedQueue(this, 'AlarmQueueDlq', key);
+    this.deliveryDlq = encryptedQueue(this, 'AlarmDeliveryDlq', key);
+    this.alarmQueue = encryptedQueue(this, 'AlarmQueue', key, {
+      visibilityTimeout: Duration.seconds(6 * ALARM_TIMEOUT.toSeconds()),
+      // An alarm that could not scale out within an hour is stale; the next state change counts.
+      retentionPeriod: Duration.hours(1),
+      deadLetterQueue: { queue: this.alarmQueueDlq, maxReceiveCount: SCALE_ALARM_MAX_RECEIVE_COUNT },
+    });
+    for (const dlq of [this.alarmQueueDlq, this.deliveryDlq]) {
+      Validations.of(dlq).acknowledge({
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself a dead-letter queue; failed alarm events rest here for inspection and redrive.',
+      });
+    }
+    Validations.of(this.deliveryDlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the alarm rule target below.',
+    });
+
+    const mappings = alarmMappingsOf(props.services);
+    for (const s of props.services) {
+      for (const a of s.alarms) {
+        if (!a.create) continue;
+        this.alarms.push(
+          new cloudwatch.Alarm(this, `Alarm-${s.cluster}-${s.service}-${a.alarmName}`, {
+            alarmName: a.alarmName,
+            alarmDescription: `ecs-ops ${props.environmentName}: scales ${s.cluster}/${s.service} out at once (scale-alarm)`,
+            metric: new cloudwatch.Metric({
+              namespace: 'AWS/ECS',
+              metricName: a.create.metric,
+              dimensionsMap: { ClusterName: s.cluster, ServiceName: s.service },
+              statistic: 'Average',
+              period: Duration.minutes(1),
+            }),
+            threshold: a.create.threshold,
+            // 1 of 1 one-minute datapoints: fast, where target tracking waits several.
+            evaluationPeriods: 1,
+            datapointsToAlarm: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+        );
+      }
+    }
+    if (mappings.length > 0) {
+      this.alarmRule = new events.Rule(this, 'AlarmRule', {
+        description: `ecs-ops ${props.environmentName}: mapped alarms entering ALARM -> scale-alarm queue`,
+        eventPattern: alarmScaleOutPattern(mappings.map((m) => m.alarmName)) as events.EventPattern,
+        targets: [
+          new eventTargets.SqsQueue(this.alarmQueue, {
+            deadLetterQueue: this.deliveryDlq,
+            maxEventAge: Duration.hours(1),
+            retryAttempts: 20,
+          }),
+        ],
+      });
+      this.alarmQueue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyOurRuleMaySend',
+          effect: iam.Effect.DENY,
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [this.alarmQueue.queueArn],
+          conditions: { ArnNotEquals: { 'aws:SourceArn': this.alarmRule.ruleArn } },
+        }),
+      );
+    }
+
+    const alarmEnv: ScaleAlarmEnvInput = {
+      ...sharedEnv,
+      SCALE_ALARMS: JSON.stringify(mappings),
+      SCALE_STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
+    };
+    this.alarmFunction = new BundledFunction(this, 'Alarm', {
+      name: 'scale-alarm',
+      description: 'Mapped alarms entering ALARM: starts the scale-service workflow with a computed step',
+      memorySize: 256,
+      timeout: ALARM_TIMEOUT,
+      environment: lambdaEnvironment(alarmEnv),
+      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+    });
+    this.alarmFunction.function.addEventSource(
+      new lambdaEvents.SqsEventSource(this.alarmQueue, {
+        ...SCALE_ALARM_BATCH,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.workflow.stateMachine.grantStartExecution(this.alarmFunction.function);
+    props.tables.grantReadWrite(this.alarmFunction.function);
+    acknowledgeWildcardResources(
+      this.alarmFunction.role,
+      [`${props.tables.journal.tableArn}/index/*`],
+      'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
+    );
+    Validations.of(this.alarmFunction.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    });
+    const mapping = this.alarmFunction.function.node
+      .findAll()
+      .find((c) => c.node.id.startsWith('SqsEventSource'));
+    if (mapping) {
+      Validations.of(mapping).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason: `SQS event sources do not support on-failure destinations; the queue redrives to its DLQ after ${SCALE_ALARM_MAX_RECEIVE_COUNT} receives.`,
+      });
+    }
+
+    this.addSchedules(props.services);
+
+    const O = SCALING_OUTPUTS;
+    output(
+      this,
+      O.scaleStateMachineArn,
+      this.workflow.stateMachine.stateMachineArn,
+      'Scale-service workflow',
+    );
+    output(
+      this,
+      O.scaleAlarmQueueUrl,
+      this.alarmQueue.queueUrl,
+      'Alarm events that scale out (EventBridge -> scale-alarm)',
+    );
+    output(
+      this,
+      O.scaleAlarmQueueDlqUrl,
+      this.alarmQueueDlq.queueUrl,
+      'Alarm events the scale-alarm function failed on',
+    );
+    output(
+      this,
+      O.scaleAlarmDeliveryDlqUrl,
+      this.deliveryDlq.queueUrl,
+      'Alarm events EventBridge could not deliver',
+    );
+  }
+
+  /** One EventBridge Scheduler schedule per configured entry, starting the workflow with a fixed input. */
+  private addSchedules(services: readonly ScaledService[]): void {
+    const entries = services.flatMap((s) => s.schedules.map((schedule) => ({ s, schedule })));
+    if (entries.length === 0) return;
+    const dlq = new sqs.Queue(this, 'ScheduleDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(dlq).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is itself the dead-letter queue of the scaling schedules.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason: 'This queue is itself a dead-letter queue; nothing consumes it.',
+      },
+    );
+    for (const { s, schedule } of entries) {
+      const input = scheduledInput(s, schedule, scheduler.ContextAttribute.scheduledTime);
+      this.schedules.push(
+        new scheduler.Schedule(this, `Schedule-${s.cluster}-${s.service}-${schedule.name}`, {
+          description: `${s.cluster}/${s.service}: ${schedule.reason}`.slice(0, 512),
+          schedule: scheduler.ScheduleExpression.expression(
+            schedule.expression,
+            TimeZone.of(schedule.timezone),
+          ),
+          target: new schedulerTargets.StepFunctionsStartExecution(this.workflow.stateMachine, {
+            input: scheduler.ScheduleTargetInput.fromObject(input),
+            deadLetterQueue: dlq,
+            retryAttempts: 3,
+            maxEventAge: Duration.hours(1),
+          }),
+        }),
+      );
+    }
+  }
+
+  private grantStep(
+    fn: BundledFunction,
+    scope: {
+      clusterArns: string[];
+      serviceArns: string[];
+      containerInstanceArns: string[];
+      groupArns: string[];
+      props: ScalingProps;
+    },
+  ): void {
+    const add = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+      );
+    if (scope.serviceArns.length > 0)
+      add('DescribeScaledServices', ['ecs:DescribeServices'], scope.serviceArns);
+    if (scope.clusterArns.length > 0) {
+      add('ListScaledClusterInstances', ['ecs:ListContainerInstances'], scope.clusterArns);
+      add('DescribeScaledClusterInstances', ['ecs:DescribeContainerInstances'], scope.containerInstanceArns, {
+        ArnEquals: { 'ecs:cluster': scope.clusterArns },
+      });
+    }
+    if (scope.groupArns.length > 0)
+      add('RaiseCapacityGroups', ['autoscaling:SetDesiredCapacity'], scope.groupArns);
+    // These support no resource-level permissions (service authorization reference).
+    add(
+      'DescribeUnscopable',
+      [
+        'ecs:DescribeTaskDefinition',
+        'autoscaling:DescribeAutoScalingGroups',
+        'application-autoscaling:DescribeScalableTargets',
+      ],
+      ['*'],
+    );
+    scope.props.tables.grantReadWrite(fn.function);
+    scope.props.alerting.grantRaise(fn.function);
+    acknowledgeWildcardResources(
+      fn.role,
+      [`${scope.props.tables.journal.tableArn}/index/*`],
+      'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
+    );
+    acknowledgeWildcardResources(
+      fn.role,
+      scope.containerInstanceArns,
+      'Container instance ids are only known at run time; scoped to the scaled clusters (and ecs:cluster).',
+    );
+    acknowledgeWildcardResources(
+      fn.role,
+      scope.groupArns,
+      'Auto Scaling group ARNs contain a generated id; scoped to the capacity groups by name.',
+    );
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecs:DescribeTaskDefinition, autoscaling:DescribeAutoScalingGroups, application-autoscaling:DescribeScalableTargets and X-Ray support no resource-level permissions.',
+    });
+  }
+
+  private grantWorkflow(serviceArns: string[]): void {
+    const machine = this.workflow.stateMachine;
+    const stack = Stack.of(this);
+    // RegisterScalableTarget reads the service and, the first time in an account, creates
+    // Application Auto Scaling's service-linked role for ECS.
+    if (serviceArns.length > 0) {
+      machine.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadScaledServices',
+          actions: ['ecs:DescribeServices'],
+          resources: serviceArns,
+        }),
+      );
+    }
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateAutoScalingServiceLinkedRole',
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [
+          stack.formatArn({
+            service: 'iam',
+            region: '',
+            resource: 'role',
+            resourceName:
+              'aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService',
+          }),
+        ],
+        conditions: { StringLike: { 'iam:AWSServiceName': 'ecs.application-autoscaling.amazonaws.com' } },
+      }),
+    );
+    acknowledgeWildcardResources(
+      machine.role,
+      [`${this.stepFunction.function.functionArn}:*`],
+      'Step Functions may invoke the step function by qualified ARN (version/alias); only that function.',
+    );
+    Validations.of(machine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'application-autoscaling:RegisterScalableTarget (scalable target ARNs carry a generated id), X-Ray and CloudWatch Logs delivery support no resource-level permissions.',
+    });
+  }
+}
+
+/** The fixed input a schedule starts the workflow with; `scheduledTime` makes each run's request id unique. */
+export function scheduledInput(service: ScaledService, schedule: ScalingSchedule, scheduledTime: string) {
+  const input = {
+    cluster: service.cluster,
+    service: service.service,
+    ...schedule.set,
+    reason: `schedule ${schedule.name}: ${schedule.reason}`,
+    requestId: `schedule-${schedule.name}-${scheduledTime}`,
+    trigger: { kind: 'schedule', id: schedule.name, at: scheduledTime },
+  };
+  // Checked at synth with a sample time: a schedule must never start a run that fails validation.
+  ScaleInputSchema.parse({
+    ...input,
+    requestId: `schedule-${schedule.name}-2030-01-01T00:00:00Z`,
+    trigger: { ...input.trigger, at: '2030-01-01T00:00:00Z' },
+  });
+  return input;
+}
+
+function capacityGroupNames(
+  services: readonly ScaledService[],
+  clusters: readonly ManagedCluster[],
+): string[] {
+  const names = new Set<string>();
+  for (const s of services) {
+    const cluster = clusters.find((c) => c.name === s.cluster);
+    const groups = s.capacityGroups ?? [cluster?.spotAsg, cluster?.onDemandAsg];
+    for (const g of groups) if (g) names.add(g);
+  }
+  return [...names];
+}
+
+/** arn:...:autoScalingGroup:<uuid>:autoScalingGroupName/<name>: the uuid is unknown, the name is ours. */
+function autoScalingGroupArns(stack: Stack, names: readonly string[]): string[] {
+  return names.map((name) =>
+    stack.formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${name}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+  );
+}
+
+function encryptedQueue(scope: Construct, id: string, key: kms.IKey, props: sqs.QueueProps = {}): sqs.Queue {
+  return new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    ...props,
+  });
+}
+
+function output(scope: Construct, key: string, value: string, description: string): void {
+  new CfnOutput(scope, key, { value, description }).overrideLogicalId(key);
+}

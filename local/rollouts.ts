@@ -1,0 +1,245 @@
+// The rollout rig on the emulator: runs the synthesized blue-green-rollout workflow (via the
+// workflow runner) with operators able to answer it from this process or another one, writes
+// load balancer metrics into the emulator's CloudWatch, and stands in for the one CloudWatch
+// feature the emulator lacks (percentile statistics).
+import { randomBytes } from 'node:crypto';
+import {
+  CloudWatchClient,
+  type MetricDataQuery,
+  type MetricDatum,
+  PutMetricDataCommand,
+} from '@aws-sdk/client-cloudwatch';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ALB_NAMESPACE, METRICS, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
+import type { OperatorDeps, TaskCallbacks } from '../functions/rollout-step/operator.ts';
+import { getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
+import type { Alert } from '../functions/shared/alerts.ts';
+import { awsClient } from '../functions/shared/clients.ts';
+import type { Clock } from '../functions/shared/clock.ts';
+import { documentClient } from '../functions/shared/dynamo.ts';
+import type { DeployedStack } from './deploy.ts';
+import { pendingTaskTokens, sendTaskSuccess, type WorkflowResult } from './workflow-runner.ts';
+import { runDeployedWorkflow } from './workflows.ts';
+
+export const ROLLOUT_FUNCTION = 'rollout-step';
+
+/** The rollout functions' environment in the deployed stack (table names, alert queue). */
+export function rolloutEnvironment(stack: DeployedStack): Record<string, string> {
+  const fn = stack.functions[ROLLOUT_FUNCTION];
+  if (!fn) throw new Error(`stack ${stack.stackName} has no ${ROLLOUT_FUNCTION} function`);
+  return fn.environment;
+}
+
+// ------------------------------------------------------------------------------------------
+// Percentiles: moto 5.2.5 computes no percentile statistics (GetMetricData fails with a 500 on
+// `p95`). This stand-in rewrites percentile stats of GetMetricData queries into `Maximum` before
+// they reach the emulator, so the data still comes from the emulator's CloudWatch. Maximum is an
+// upper bound of any percentile; tests write one latency value per minute, where both agree.
+
+const patched = new WeakSet<object>();
+
+export function installPercentileStandIn(): void {
+  const client = awsClient(CloudWatchClient);
+  if (patched.has(client)) return;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { MetricDataQueries?: MetricDataQuery[] };
+      if (input.MetricDataQueries) {
+        args.input = {
+          ...input,
+          MetricDataQueries: input.MetricDataQueries.map((q) =>
+            q.MetricStat && /^p\d/.test(q.MetricStat.Stat ?? '')
+              ? { ...q, MetricStat: { ...q.MetricStat, Stat: 'Maximum' } }
+              : q,
+          ),
+        } as typeof args.input;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'emulatorPercentileStandIn' },
+  );
+  patched.add(client);
+}
+
+// ------------------------------------------------------------------------------------------
+// Answers from operators.
+
+/** Operators in this process answer the runner's waiting tasks directly. */
+export const localCallbacks: TaskCallbacks = {
+  async success(token, output) {
+    // Another process's rollout: the answer is on its record, which that process relays.
+    if (!pendingTaskTokens().some((t) => t.token === token)) return;
+    sendTaskSuccess(token, output);
+  },
+};
+
+export function localOperatorDeps(stack: DeployedStack, clock: Clock): OperatorDeps {
+  const env = rolloutEnvironment(stack);
+  return {
+    db: documentClient(),
+    elb: awsClient(ElasticLoadBalancingV2Client),
+    clock,
+    env: { IDEMPOTENCY_TABLE: env.IDEMPOTENCY_TABLE as string, JOURNAL_TABLE: env.JOURNAL_TABLE as string },
+    callbacks: localCallbacks,
+  };
+}
+
+export interface LocalRolloutOptions {
+  clock: Clock & { advance(ms: number): void };
+  executionName?: string;
+  /** How long gates and the rollback window wait for an answer here (default 2 s). */
+  taskTokenTimeoutMs?: number;
+  /** Called with the rollout's record as it changes (ops rollout --watch). */
+  onRecord?: (record: RolloutRecord) => void;
+  /** Relay answers written to the record by other processes (the CLI). Default: off. */
+  relay?: boolean;
+  pollMs?: number;
+}
+
+export const newExecutionName = (service: string, now = Date.now()): string =>
+  `rollout-${service}-${new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`;
+
+/** Runs the deployed blue-green-rollout workflow locally on `input`. */
+export async function runRollout(
+  stack: DeployedStack,
+  input: Record<string, unknown>,
+  opts: LocalRolloutOptions,
+): Promise<WorkflowResult & { executionName: string }> {
+  installPercentileStandIn();
+  const service = typeof input.service === 'string' ? input.service : 'service';
+  const cluster = typeof input.cluster === 'string' ? input.cluster : '';
+  const executionName = opts.executionName ?? newExecutionName(service, opts.clock.now());
+  const env = rolloutEnvironment(stack);
+  let done = false;
+  const watching = opts.onRecord || opts.relay;
+  const watcher = (async () => {
+    let last = '';
+    // One last look after the run ended, so a watcher sees the final phase.
+    for (let finished = false; watching && !finished; ) {
+      finished = done;
+      try {
+        const record = await getRolloutRecord(
+          documentClient(),
+          env.IDEMPOTENCY_TABLE as string,
+          cluster,
+          service,
+        );
+        if (record?.executionName === executionName) {
+          const text = JSON.stringify(record);
+          if (text !== last) {
+            last = text;
+            opts.onRecord?.(record);
+          }
+          const answer = record.answer;
+          if (opts.relay && answer && pendingTaskTokens().some((t) => t.token === answer.token)) {
+            sendTaskSuccess(answer.token, { decision: answer.decision, by: answer.by, at: answer.at });
+          }
+        }
+      } catch {
+        // Watching is best effort; the workflow's own result is what counts.
+      }
+      if (!finished) await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
+    }
+  })();
+  try {
+    const result = await runDeployedWorkflow(stack, 'blue-green-rollout', input, {
+      clock: opts.clock,
+      executionName,
+      taskTokenTimeoutMs: opts.taskTokenTimeoutMs ?? 2_000,
+    });
+    return { ...result, executionName };
+  } finally {
+    done = true;
+    await watcher;
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Load balancer metrics, written as the ALB would publish them (one datapoint per minute).
+
+export interface MinuteOfTraffic {
+  requests: number;
+  /** Target 5xx responses (no datapoint is written for zero, as the ALB does). */
+  errors: number;
+  /** Every request's target response time this minute. */
+  latencyMs: number;
+}
+
+export async function putTargetGroupMetrics(params: {
+  loadBalancerArn: string;
+  targetGroupArn: string;
+  from: number;
+  to: number;
+  traffic: (minute: number, at: number) => MinuteOfTraffic;
+}): Promise<number> {
+  const dimensions = targetGroupDimensions(params.targetGroupArn, params.loadBalancerArn);
+  const data: MetricDatum[] = [];
+  const first = Math.floor(params.from / 60_000) * 60_000;
+  for (let at = first, minute = 0; at <= params.to; at += 60_000, minute++) {
+    const t = params.traffic(minute, at);
+    const timestamp = new Date(at + 30_000);
+    data.push({
+      MetricName: METRICS.requests,
+      Dimensions: dimensions,
+      Timestamp: timestamp,
+      Value: t.requests,
+      Unit: 'Count',
+    });
+    if (t.errors > 0)
+      data.push({
+        MetricName: METRICS.errors,
+        Dimensions: dimensions,
+        Timestamp: timestamp,
+        Value: t.errors,
+        Unit: 'Count',
+      });
+    if (t.requests > 0) {
+      data.push({
+        MetricName: METRICS.latency,
+        Dimensions: dimensions,
+        Timestamp: timestamp,
+        Values: [t.latencyMs / 1000],
+        Counts: [t.requests],
+        Unit: 'Seconds',
+      });
+    }
+  }
+  const cloudwatch = awsClient(CloudWatchClient);
+  for (let i = 0; i < data.length; i += 500) {
+    await cloudwatch.send(
+      new PutMetricDataCommand({ Namespace: ALB_NAMESPACE, MetricData: data.slice(i, i + 500) }),
+    );
+  }
+  return data.length;
+}
+
+// ------------------------------------------------------------------------------------------
+// Alerts as raised (the alert queue, before the router groups them).
+
+export async function takeRaisedAlerts(queueUrl: string): Promise<Alert[]> {
+  const sqs = awsClient(SQSClient);
+  const alerts: Alert[] = [];
+  for (;;) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+    );
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) break;
+    for (const m of messages) {
+      try {
+        const body = JSON.parse(m.Body ?? '{}') as Partial<Alert>;
+        if (body.severity && body.kind) alerts.push(body as Alert);
+      } catch {
+        // Not an alert (the router's own flush messages).
+      }
+    }
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+      }),
+    );
+  }
+  return alerts;
+}

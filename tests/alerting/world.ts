@@ -1,0 +1,246 @@
+// One alerting world per test file: a private emulator, the control plane deployed from the
+// synthesized template, and subscribers on the alert topics as people and machines would have them:
+// SQS queues with the README's filter policies, an unfiltered queue per topic, and an HTTP endpoint
+// subscribed as `https` (what Amazon Q Developer in chat subscribes with) and as `http` (the plain
+// text body, as email gets it). Alerts are raised the way producers raise them.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll } from 'vitest';
+import { pageOnCriticalFor, WARNING_DIGEST } from '../../events/alert-filter-policies.ts';
+import { type Alert, raiseAlert, SEVERITIES, type Severity } from '../../functions/shared/alerts.ts';
+import { awsClient } from '../../functions/shared/clients.ts';
+import type { Clock } from '../../functions/shared/clock.ts';
+import {
+  deployControlPlane,
+  type ReceivedAlert,
+  readJournal,
+  takeAlerts,
+} from '../../local/control-plane.ts';
+import type { DeployedStack } from '../../local/deploy.ts';
+import { type EventSourcesRun, eventSources } from '../../local/event-sources.ts';
+import { subscribeAlertQueues } from '../../local/seed.ts';
+import { type EmulatorHandle, useEmulator } from '../support/emulator.ts';
+
+export const PAGED_SERVICE = 'api';
+
+export interface HttpDelivery {
+  protocol: 'https' | 'http';
+  subject: string;
+  /** The body SNS chose for this protocol (MessageStructure=json). */
+  message: string;
+  topicArn: string;
+}
+
+export interface AlertWorld {
+  emulator: EmulatorHandle;
+  stack: DeployedStack;
+  /** Filter policy pageOnCriticalFor('api') on all three topics. */
+  pagerQueue: string;
+  /** Filter policy WARNING_DIGEST on all three topics. */
+  digestQueue: string;
+  /** One unfiltered queue per topic. */
+  topicQueues: Record<Severity, string>;
+  http: HttpDelivery[];
+  raise(...alerts: Alert[]): Promise<void>;
+  /** Runs the stack's event sources (the alert router) until the queues are quiet. */
+  route(opts?: { clock?: Clock }): Promise<EventSourcesRun>;
+  /** Every message on the unfiltered topic queues, read and removed. */
+  published(): Promise<ReceivedAlert[]>;
+  /** Drops what subscribers hold (between tests). */
+  clear(): Promise<void>;
+  journal(): ReturnType<typeof readJournal>;
+  queueDepth(url: string): Promise<number>;
+}
+
+let serial = 0;
+
+/** An alert with sensible defaults; every call gets its own dedup key unless given one. */
+export function alert(overrides: Partial<Alert> = {}): Alert {
+  serial++;
+  return {
+    severity: 'warning',
+    state: 'firing',
+    kind: 'task-unhealthy',
+    service: PAGED_SERVICE,
+    cluster: 'web',
+    title: `Task ${serial} failed its health checks`,
+    summary: `Task ${serial} of service api was stopped after failing ALB health checks.`,
+    resources: [`arn:aws:ecs:us-east-1:123456789012:task/web/${serial.toString(16).padStart(32, '0')}`],
+    whatHappened: 'The target failed three consecutive health checks.',
+    whatWeDid: 'Nothing yet: ECS replaces the task.',
+    nextSteps: ['Check the task logs for the failing health check path.'],
+    dedupKey: `task-unhealthy/web/api/${serial}`,
+    at: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+export function useAlertWorld(opts: { groupWindowSeconds?: number } = {}): AlertWorld {
+  const emulator = useEmulator();
+  const http: HttpDelivery[] = [];
+  let server: Server | undefined;
+  const world = { emulator, http } as AlertWorld;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const envelope = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, string>;
+        http.push({
+          protocol: req.url === '/chat' ? 'https' : 'http',
+          subject: envelope.Subject ?? '',
+          message: envelope.Message ?? '',
+          topicArn: envelope.TopicArn ?? '',
+        });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+
+    world.stack = await deployControlPlane(
+      'local',
+      opts.groupWindowSeconds === undefined ? {} : { alertGroupWindowSeconds: opts.groupWindowSeconds },
+    );
+    const env = world.stack.functions['alert-router']?.environment ?? {};
+    const topics = SEVERITIES.map((s) => env[`ALERT_TOPIC_${s.toUpperCase()}`] as string);
+    const sns = awsClient(SNSClient);
+    const subscribeQueue = async (name: string, policy: Record<string, string[]>) => {
+      const url = (await awsClient(SQSClient).send(new CreateQueueCommand({ QueueName: name })))
+        .QueueUrl as string;
+      const arn = await queueArn(url);
+      for (const topic of topics) {
+        await sns.send(
+          new SubscribeCommand({
+            TopicArn: topic,
+            Protocol: 'sqs',
+            Endpoint: arn,
+            Attributes: { FilterPolicy: JSON.stringify(policy) },
+          }),
+        );
+      }
+      return url;
+    };
+    world.pagerQueue = await subscribeQueue('pager', pageOnCriticalFor(PAGED_SERVICE));
+    world.digestQueue = await subscribeQueue('warning-digest', WARNING_DIGEST);
+    world.topicQueues = await subscribeAlertQueues(world.stack, '');
+    for (const topic of topics) {
+      // Amazon Q Developer subscribes over HTTPS; the emulator posts to whatever URL it is given.
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn: topic,
+          Protocol: 'https',
+          Endpoint: `http://127.0.0.1:${port}/chat`,
+        }),
+      );
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn: topic,
+          Protocol: 'http',
+          Endpoint: `http://127.0.0.1:${port}/text`,
+        }),
+      );
+    }
+
+    const queueUrl = world.stack.outputs.AlertQueueUrl as string;
+    world.raise = async (...alerts) => {
+      if (alerts.length === 1) {
+        await raiseAlert(awsClient(SQSClient), queueUrl, alerts[0] as Alert);
+        return;
+      }
+      // Many producers at once: the same bodies raiseAlert sends, ten per call.
+      for (let i = 0; i < alerts.length; i += 10) {
+        await awsClient(SQSClient).send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: alerts
+              .slice(i, i + 10)
+              .map((a, j) => ({ Id: String(j), MessageBody: JSON.stringify(a) })),
+          }),
+        );
+      }
+    };
+    world.route = (routeOpts = {}) =>
+      eventSources(world.stack, routeOpts.clock ? { clocks: { 'alert-router': routeOpts.clock } } : {}).run();
+    world.published = async () => {
+      const all: ReceivedAlert[] = [];
+      for (const url of Object.values(world.topicQueues)) all.push(...(await takeAlerts(url)));
+      return all;
+    };
+    world.clear = async () => {
+      await world.published();
+      await takeAlerts(world.pagerQueue);
+      await takeAlerts(world.digestQueue);
+      http.length = 0;
+    };
+    world.journal = () => readJournal(world.stack.outputs.JournalTableName as string);
+    world.queueDepth = async (url) => {
+      const out = await awsClient(SQSClient).send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return (
+        Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+      );
+    };
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  });
+  return world;
+}
+
+async function queueArn(url: string): Promise<string> {
+  const out = await awsClient(SQSClient).send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  return out.Attributes?.QueueArn as string;
+}
+
+/** Every message on a queue, left on it (dead-letter inspection): read, then made visible again. */
+export async function peekAll(url: string): Promise<{ body: string; receiveCount: number }[]> {
+  const sqs = awsClient(SQSClient);
+  const out: { body: string; receiveCount: number }[] = [];
+  const handles: string[] = [];
+  for (;;) {
+    const got = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 30,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+    const messages = got.Messages ?? [];
+    if (messages.length === 0) break;
+    for (const m of messages) {
+      out.push({ body: m.Body ?? '', receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0) });
+      handles.push(m.ReceiptHandle as string);
+    }
+  }
+  for (let i = 0; i < handles.length; i += 10) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: handles
+          .slice(i, i + 10)
+          .map((h, j) => ({ Id: String(j), ReceiptHandle: h, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+// Blue/green rollouts on the emulator (issue 5 acceptance), from the synthesized definition.
+import { describe, it } from 'vitest';
+import * as scenario from './scenarios.ts';
+import { useRolloutWorld } from './world.ts';
+
+describe('blue/green rollouts on the emulator', () => {
+  // No faults here: the proxy only counts the calls that reach the emulator.
+  const { world } = useRolloutWorld();
+
+  it('rejects bad input in the first state, naming the field, changing nothing', () =>
+    scenario.badInputChangesNothing(world));
+  it('canary reaches 100% green: 10 -> 100, blue gone after the termination wait', () =>
+    scenario.strategyReachesGreen(
+      world,
+      'canary',
+      { type: 'canary', percent: 10, bakeSeconds: 300 },
+      [10, 100],
+    ));
+  it('linear reaches 100% green: 25 -> 50 -> 75 -> 100', () =>
+    scenario.strategyReachesGreen(
+      world,
+      'linear',
+      { type: 'linear', stepPercent: 25, intervalSeconds: 600 },
+      [25, 50, 75, 100],
+    ));
+  it('explicit steps reach 100% green: 5 -> 30 -> 60 -> 100', () =>
+    scenario.strategyReachesGreen(
+      world,
+      'steps',
+      {
+        type: 'steps',
+        steps: [
+          { weight: 5, bakeSeconds: 300 },
+          { weight: 30, bakeSeconds: 300 },
+          { weight: 60, bakeSeconds: 600 },
+          { weight: 100, bakeSeconds: 0 },
+        ],
+      },
+      [5, 30, 60, 100],
+    ));
+  it('all-at-once reaches 100% green in one step', () =>
+    scenario.strategyReachesGreen(world, 'all-at-once', { type: 'all-at-once' }, [100]));
+  it('rolls back on a high green 5xx rate: 100% blue read back, green deleted, lock free, one critical alert', () =>
+    scenario.high5xxRollsBack(world));
+  it('rolls back when a configured alarm is in ALARM during the bake', () =>
+    scenario.alarmDuringBakeRollsBack(world));
+  it('rolls back when green is significantly worse than blue (Mann-Whitney), within thresholds', () =>
+    scenario.worseThanBlueRollsBack(world));
+  it('rolls back on a rejected approval, before any traffic', () =>
+    scenario.rejectedApprovalRollsBack(world));
+  it('takes the default action of a timed-out approval (approve, then reject)', () =>
+    scenario.timedOutApprovalTakesDefault(world));
+  it('pauses an inconclusive verdict for a human, who approves', () =>
+    scenario.inconclusivePausesForAHuman(world));
+  it('freezes without rolling back when onFailure is freeze', () =>
+    scenario.freezeStopsWithoutRollback(world));
+  it('fails a second rollout of the same service fast, naming the running one', () =>
+    scenario.concurrentRolloutFailsFast(world));
+  it('ops rollback inside the window: one listener update and a read-back, then green is removed', () =>
+    scenario.opsRollbackInsideTheWindow(world));
+  it('ops rollback outside the window refuses with a clear message', () =>
+    scenario.opsRollbackOutsideTheWindowRefuses(world));
+  it('ops abort at a gate takes traffic off green at once and rolls back', () =>
+    scenario.abortAtAGateRollsBack(world));
+  it('takes as many state transitions for a 60-minute bake as for a 1-minute one', () =>
+    scenario.transitionsDoNotGrowWithBakeTime(world));
+});

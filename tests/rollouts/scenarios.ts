@@ -1,0 +1,782 @@
+// The blue/green rollout acceptance scenarios (issue 5), written once and run twice: on a clean
+// emulator and behind the fault proxy with 20% of calls throttled. Every scenario runs the
+// synthesized blue-green-rollout definition through the workflow runner, with load balancer
+// metrics it writes into the emulator's CloudWatch, and asserts on the emulator's end state:
+// listener weights (read with DescribeListeners), task sets, the lock, the record, the journal
+// and the alerts raised. Scenarios run in order on one world; each leaves the service with one
+// primary task set and the listener at 100% on it.
+import {
+  CloudWatchClient,
+  DeleteAlarmsCommand,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListTaskDefinitionsCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  DescribeListenersCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'vitest';
+import type { RolloutInputDraft } from '../../events/rollout-input.ts';
+import {
+  abortRollout,
+  answerGate,
+  OperatorRefusedError,
+  rollbackService,
+} from '../../functions/rollout-step/operator.ts';
+import { getRolloutRecord, type RolloutRecord } from '../../functions/rollout-step/record.ts';
+import { removeGreen } from '../../functions/rollout-step/service.ts';
+import { setWeights } from '../../functions/rollout-step/traffic.ts';
+import type { Alert } from '../../functions/shared/alerts.ts';
+import { awsClient } from '../../functions/shared/clients.ts';
+import { documentClient } from '../../functions/shared/dynamo.ts';
+import type { JournalRecord } from '../../functions/shared/journal.ts';
+import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
+import { readJournal } from '../../local/control-plane.ts';
+import {
+  localOperatorDeps,
+  type MinuteOfTraffic,
+  putTargetGroupMetrics,
+  rolloutEnvironment,
+  runRollout,
+  takeRaisedAlerts,
+} from '../../local/rollouts.ts';
+import { VirtualClock } from '../../local/virtual-clock.ts';
+import type { WorkflowResult } from '../../local/workflow-runner.ts';
+import { nextTaskToken } from '../../local/workflow-runner.ts';
+import type { RolloutWorld } from './world.ts';
+
+const HOUR = 3_600_000;
+const CLUSTER = 'web';
+const SERVICE = 'api';
+
+// ------------------------------------------------------------------------------------------
+// Reading the world.
+
+let slot = 0;
+/** Each scenario lives hours after the previous one: its metrics never fall in another's bake window. */
+function scenarioClock(): VirtualClock {
+  const clock = new VirtualClock();
+  clock.advance(++slot * 6 * HOUR);
+  return clock;
+}
+
+const env = (world: RolloutWorld) => rolloutEnvironment(world.stack) as Record<string, string>;
+
+interface ServiceState {
+  taskSets: { arn: string; status: string; externalId: string; targetGroup: string; image: string }[];
+  primary: { arn: string; targetGroup: string; image: string };
+  /** The target group not behind the primary task set: where the next green goes. */
+  idleTargetGroup: string;
+}
+
+async function serviceState(world: RolloutWorld): Promise<ServiceState> {
+  const ecs = awsClient(ECSClient);
+  const out = await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: [SERVICE] }));
+  const sets = out.services?.[0]?.taskSets ?? [];
+  const taskSets = [];
+  for (const s of sets) {
+    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: s.taskDefinition }));
+    taskSets.push({
+      arn: s.taskSetArn as string,
+      status: s.status as string,
+      externalId: s.externalId ?? '',
+      targetGroup: s.loadBalancers?.[0]?.targetGroupArn as string,
+      image: td.taskDefinition?.containerDefinitions?.[0]?.image as string,
+    });
+  }
+  const primary = taskSets.find((t) => t.status === 'PRIMARY');
+  if (!primary) throw new Error('the service has no primary task set');
+  const lb = world.seed.loadBalancer;
+  const idleTargetGroup =
+    primary.targetGroup === lb.blueTargetGroupArn ? lb.greenTargetGroupArn : lb.blueTargetGroupArn;
+  return { taskSets, primary, idleTargetGroup };
+}
+
+/** Listener weights by target group ARN, as the load balancer reports them. */
+async function listenerWeights(world: RolloutWorld): Promise<Record<string, number>> {
+  const out = await awsClient(ElasticLoadBalancingV2Client).send(
+    new DescribeListenersCommand({ ListenerArns: [world.seed.loadBalancer.listenerArn] }),
+  );
+  const groups = out.Listeners?.[0]?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups ?? [];
+  return Object.fromEntries(groups.map((g) => [g.TargetGroupArn as string, g.Weight ?? 0]));
+}
+
+async function journalOf(world: RolloutWorld, result: WorkflowResult): Promise<JournalRecord[]> {
+  const all = await readJournal(env(world).JOURNAL_TABLE as string);
+  return all.filter((r) => r.details?.execution === result.executionArn);
+}
+
+/** Green's weight after every shift, as read back from the listener and journaled. */
+const shiftedWeights = (journal: JournalRecord[]) =>
+  journal.filter((r) => r.action === 'shift-traffic').map((r) => (r.after as { green: number }).green);
+
+async function record(world: RolloutWorld): Promise<RolloutRecord | undefined> {
+  return getRolloutRecord(documentClient(), env(world).IDEMPOTENCY_TABLE as string, CLUSTER, SERVICE);
+}
+
+async function lockHolder(world: RolloutWorld, clock: VirtualClock) {
+  return serviceLockHolder(documentClient(), env(world).LOCKS_TABLE as string, clock, CLUSTER, SERVICE);
+}
+
+const takeAlerts = (world: RolloutWorld): Promise<Alert[]> =>
+  takeRaisedAlerts(env(world).ALERT_QUEUE_URL as string);
+
+/** The first alert of `kind` raised from now on (others raised meanwhile are dropped). */
+async function waitForAlert(world: RolloutWorld, kind: string, timeoutMs = 20_000): Promise<Alert> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await takeAlerts(world)).find((a) => a.kind === kind);
+    if (found) return found;
+    if (Date.now() > until) throw new Error(`no ${kind} alert within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Everything a rejected input must leave untouched. */
+async function snapshot(world: RolloutWorld) {
+  const db = documentClient();
+  const scan = async (table: string) =>
+    ((await db.send(new ScanCommand({ TableName: table }))).Items ?? []).map((i) => JSON.stringify(i)).sort();
+  const definitions = await awsClient(ECSClient).send(new ListTaskDefinitionsCommand({}));
+  return {
+    weights: await listenerWeights(world),
+    service: await serviceState(world),
+    taskDefinitions: definitions.taskDefinitionArns?.length,
+    locks: await scan(env(world).LOCKS_TABLE as string),
+    records: await scan(env(world).IDEMPOTENCY_TABLE as string),
+    journal: (await readJournal(env(world).JOURNAL_TABLE as string)).length,
+  };
+}
+
+// ------------------------------------------------------------------------------------------
+// Traffic the scenarios write: one datapoint per minute per target group, as the ALB publishes.
+
+const healthy = (minute: number): MinuteOfTraffic => ({
+  requests: 1000 + (minute % 7) * 13,
+  errors: minute % 3 === 0 ? 1 : 0,
+  latencyMs: 48 + (minute % 5),
+});
+
+async function writeTraffic(
+  world: RolloutWorld,
+  clock: VirtualClock,
+  profiles: { live?: (minute: number) => MinuteOfTraffic; next?: (minute: number) => MinuteOfTraffic },
+): Promise<ServiceState> {
+  const state = await serviceState(world);
+  const from = clock.now() - 2 * 60_000;
+  const to = clock.now() + 2 * HOUR;
+  const loadBalancerArn = world.seed.loadBalancer.arn;
+  await putTargetGroupMetrics({
+    loadBalancerArn,
+    targetGroupArn: state.primary.targetGroup,
+    from,
+    to,
+    traffic: profiles.live ?? healthy,
+  });
+  await putTargetGroupMetrics({
+    loadBalancerArn,
+    targetGroupArn: state.idleTargetGroup,
+    from,
+    to,
+    traffic: profiles.next ?? healthy,
+  });
+  return state;
+}
+
+const ANALYSIS = {
+  maxErrorRate: 0.02,
+  maxP95LatencyMs: 400,
+  baseline: { enabled: true, confidence: 0.95, minSamples: 5 },
+};
+
+function input(image: string, extra: Partial<RolloutInputDraft> = {}): RolloutInputDraft {
+  return {
+    cluster: CLUSTER,
+    service: SERVICE,
+    image,
+    strategy: { type: 'canary', percent: 10, bakeSeconds: 300 },
+    analysis: ANALYSIS,
+    rollbackWindowSeconds: 600,
+    terminationWaitSeconds: 300,
+    requestedBy: 'scenario',
+    ...extra,
+  };
+}
+
+/** A rollout whose gates and window nobody answers: they time out quickly. */
+const quick = (clock: VirtualClock) => ({ clock, taskTokenTimeoutMs: 100 });
+
+async function waitForRecord(
+  world: RolloutWorld,
+  executionName: string,
+  ready: (r: RolloutRecord) => boolean,
+  timeoutMs = 20_000,
+): Promise<RolloutRecord> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await record(world);
+    if (r?.executionName === executionName && ready(r)) return r;
+    if (Date.now() > until) throw new Error(`record of ${executionName} never got there (last: ${r?.phase})`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Ends a scenario with the service back to one primary task set at 100%. */
+async function expectSettled(world: RolloutWorld, clock: VirtualClock, primaryImage: string) {
+  const state = await serviceState(world);
+  expect(state.taskSets.map((t) => t.status)).toEqual(['PRIMARY']);
+  expect(state.primary.image).toBe(primaryImage);
+  const weights = await listenerWeights(world);
+  expect(weights[state.primary.targetGroup]).toBe(100);
+  expect(weights[state.idleTargetGroup]).toBe(0);
+  expect(await lockHolder(world, clock)).toBeUndefined();
+}
+
+// ------------------------------------------------------------------------------------------
+// Strategies reach 100% green; blue is gone after the termination wait.
+
+export async function strategyReachesGreen(
+  world: RolloutWorld,
+  name: string,
+  strategy: RolloutInputDraft['strategy'],
+  expectedWeights: number[],
+) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  await takeAlerts(world);
+  const image = `registry.local/api:${name}-${world.throttleRate}`;
+  const started = clock.now();
+  const result = await runRollout(
+    world.stack,
+    input(image, { strategy }) as Record<string, unknown>,
+    quick(clock),
+  );
+  expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+
+  const journal = await journalOf(world, result);
+  expect(shiftedWeights(journal)).toEqual(expectedWeights);
+  // Every shift was verified: what the listener reported after it, blue and green add up.
+  for (const r of journal.filter((j) => j.action === 'shift-traffic')) {
+    const after = r.after as { blue: number; green: number };
+    expect(after.blue + after.green).toBe(100);
+  }
+  expect(journal.filter((r) => r.action === 'analyse-step').length).toBe(expectedWeights.length);
+
+  // Green is primary at 100% behind what was the idle target group; blue's task set is gone.
+  await expectSettled(world, clock, image);
+  const after = await serviceState(world);
+  expect(after.primary.targetGroup).toBe(before.idleTargetGroup);
+  expect(after.taskSets.map((t) => t.arn)).not.toContain(before.primary.arn);
+  const order = result.states.slice(result.states.indexOf('Scale blue to zero'));
+  expect(order).toEqual([
+    'Scale blue to zero',
+    'Termination wait',
+    'Delete blue',
+    'Finish',
+    'Rollout complete',
+  ]);
+  const complete = journal.find((r) => r.action === 'rollout-complete');
+  const promoted = journal.find((r) => r.action === 'promote');
+  expect(
+    Date.parse(complete?.at.slice(0, 24) ?? '') - Date.parse(promoted?.at.slice(0, 24) ?? ''),
+  ).toBeGreaterThanOrEqual(300_000);
+  // Virtual time moved by every bake and the termination wait (each one Wait state).
+  expect(clock.now() - started).toBeGreaterThanOrEqual((bakeTotal(strategy) + 300) * 1000);
+
+  const r = await record(world);
+  expect(r?.phase).toBe('finalized');
+  const alerts = await takeAlerts(world);
+  expect(alerts.map((a) => `${a.severity}:${a.kind}`).sort()).toEqual([
+    'info:rollout-complete',
+    'info:rollout-promoted',
+    'info:rollout-started',
+  ]);
+  return result;
+}
+
+function bakeTotal(strategy: RolloutInputDraft['strategy']): number {
+  switch (strategy.type) {
+    case 'all-at-once':
+      return 0;
+    case 'canary':
+      return strategy.bakeSeconds;
+    case 'linear':
+      return Math.ceil(100 / strategy.stepPercent - 1) * strategy.intervalSeconds;
+    case 'steps':
+      return strategy.steps.reduce((s, x) => s + x.bakeSeconds, 0);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Failures roll back: traffic first (read back), then green; the lock is freed.
+
+export async function high5xxRollsBack(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {
+    next: (m) => ({ requests: 1000, errors: 120 + (m % 4), latencyMs: 50 }),
+  });
+  await takeAlerts(world);
+  const result = await runRollout(
+    world.stack,
+    input(`registry.local/api:bad-5xx-${world.throttleRate}`, {
+      strategy: { type: 'canary', percent: 20, bakeSeconds: 300 },
+      analysis: { ...ANALYSIS, maxErrorRate: 0.01 },
+    }) as Record<string, unknown>,
+    quick(clock),
+  );
+  expect(result.status).toBe('FAILED');
+  expect(result.error).toBe('RolledBack');
+  expect(result.cause).toContain('5xx rate');
+  expect(result.states).toContain('Restore blue traffic');
+
+  const journal = await journalOf(world, result);
+  expect(shiftedWeights(journal)).toEqual([20]);
+  const restore = journal.find((r) => r.action === 'restore-blue');
+  expect(restore?.after).toEqual({ blue: 100, green: 0 });
+  expect(journal.map((r) => r.action).slice(-3)).toEqual([
+    'restore-blue',
+    'remove-green',
+    'rollout-rolled-back',
+  ]);
+
+  await expectSettled(world, clock, before.primary.image);
+  expect((await serviceState(world)).primary.arn).toBe(before.primary.arn);
+  expect((await record(world))?.phase).toBe('rolled-back');
+
+  const alerts = await takeAlerts(world);
+  const critical = alerts.filter((a) => a.severity === 'critical');
+  expect(critical).toHaveLength(1);
+  expect(critical[0]?.kind).toBe('rollout-rolled-back');
+  // The verdict's numbers: green's 5xx rate and request count, blue's for comparison.
+  expect(critical[0]?.summary).toMatch(/green 5xx 12\.\d\d% \(\d+ of \d+ requests\)/);
+  expect(critical[0]?.summary).toContain('above the maximum 1.00%');
+  return result;
+}
+
+export async function alarmDuringBakeRollsBack(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  const cloudwatch = awsClient(CloudWatchClient);
+  const alarm = `api-p99-latency-${world.throttleRate}`;
+  await cloudwatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: alarm,
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'TargetResponseTime',
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
+  );
+  await cloudwatch.send(
+    new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'ALARM', StateReason: 'latency above 1 s' }),
+  );
+  await takeAlerts(world);
+  try {
+    const result = await runRollout(
+      world.stack,
+      input(`registry.local/api:alarm-${world.throttleRate}`, {
+        analysis: { ...ANALYSIS, alarms: [alarm] },
+      }) as Record<string, unknown>,
+      quick(clock),
+    );
+    expect(result.error).toBe('RolledBack');
+    expect(result.cause).toContain(`alarm ${alarm} is ALARM`);
+    const journal = await journalOf(world, result);
+    // Traffic reached green (10%), the bake's analysis found the alarm, traffic went back.
+    expect(shiftedWeights(journal)).toEqual([10]);
+    expect(journal.find((r) => r.action === 'restore-blue')?.after).toEqual({ blue: 100, green: 0 });
+    await expectSettled(world, clock, before.primary.image);
+    const critical = (await takeAlerts(world)).filter((a) => a.severity === 'critical');
+    expect(critical.map((a) => a.kind)).toEqual(['rollout-rolled-back']);
+    expect(critical[0]?.summary).toContain(`${alarm}=ALARM`);
+  } finally {
+    await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [alarm] }));
+  }
+}
+
+export async function worseThanBlueRollsBack(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {
+    // Within the 400 ms threshold, but three times blue's latency: only the comparison sees it.
+    next: (m) => ({ requests: 1000, errors: 0, latencyMs: 150 + (m % 5) }),
+  });
+  const result = await runRollout(
+    world.stack,
+    input(`registry.local/api:slow-${world.throttleRate}`) as Record<string, unknown>,
+    quick(clock),
+  );
+  expect(result.error).toBe('RolledBack');
+  expect(result.cause).toContain('green latency is worse than blue');
+  const journal = await journalOf(world, result);
+  const verdict = journal.find((r) => r.action === 'analyse-step')?.details?.verdict as {
+    comparisons: { metric: string; verdict: string; pValue: number }[];
+  };
+  const latency = verdict.comparisons.find((c) => c.metric === 'latency');
+  expect(latency?.verdict).toBe('fail');
+  expect(latency?.pValue).toBeLessThan(0.05);
+  await expectSettled(world, clock, before.primary.image);
+  await takeAlerts(world);
+}
+
+// ------------------------------------------------------------------------------------------
+// Gates.
+
+export async function rejectedApprovalRollsBack(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  await takeAlerts(world);
+  const run = runRollout(
+    world.stack,
+    input(`registry.local/api:rejected-${world.throttleRate}`, {
+      approval: { gate: 'before-traffic', timeoutSeconds: 3600, defaultAction: 'approve' },
+    }) as Record<string, unknown>,
+    { clock, taskTokenTimeoutMs: 30_000 },
+  );
+  const token = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 30_000 });
+  const gate = await waitForRecord(world, token.executionName, (r) => r.gate?.token === token.token);
+  expect(gate.gate?.kind).toBe('before-traffic');
+  // The gate's alert says what to decide and how to answer.
+  const approval = await waitForAlert(world, 'rollout-approval');
+  expect(approval?.nextSteps.join('\n')).toContain(`ops reject ${token.executionName}`);
+
+  await answerGate(
+    localOperatorDeps(world.stack, clock),
+    token.executionName,
+    'reject',
+    'alice',
+    'not today',
+  );
+  const result = await run;
+  expect(result.error).toBe('RolledBack');
+  expect(result.cause).toContain('alice rejected the rollout at the before-traffic gate: not today');
+  const journal = await journalOf(world, result);
+  expect(shiftedWeights(journal)).toEqual([]);
+  expect(journal.find((r) => r.action === 'gate-answered')?.reason).toContain('reject by alice');
+  await expectSettled(world, clock, before.primary.image);
+  const alerts = await takeAlerts(world);
+  expect(alerts.filter((a) => a.severity === 'critical')).toEqual([]);
+  expect(alerts.map((a) => a.kind)).toContain('rollout-rolled-back');
+}
+
+export async function timedOutApprovalTakesDefault(world: RolloutWorld) {
+  // Default approve: nobody answers the finalize gate, the rollout completes.
+  let clock = scenarioClock();
+  await writeTraffic(world, clock, {});
+  const approveImage = `registry.local/api:default-approve-${world.throttleRate}`;
+  const approved = await runRollout(
+    world.stack,
+    input(approveImage, {
+      approval: { gate: 'before-finalize', timeoutSeconds: 900, defaultAction: 'approve' },
+    }) as Record<string, unknown>,
+    quick(clock),
+  );
+  expect(approved.status).toBe('SUCCEEDED');
+  const approvedJournal = await journalOf(world, approved);
+  expect(approvedJournal.find((r) => r.action === 'gate-timed-out')?.reason).toContain(
+    'before-finalize gate: approve',
+  );
+  await expectSettled(world, clock, approveImage);
+
+  // Default reject: nobody answers the traffic gate, the rollout goes back before any traffic.
+  clock = scenarioClock();
+  await writeTraffic(world, clock, {});
+  const rejected = await runRollout(
+    world.stack,
+    input(`registry.local/api:default-reject-${world.throttleRate}`, {
+      approval: { gate: 'before-traffic', timeoutSeconds: 900, defaultAction: 'reject' },
+    }) as Record<string, unknown>,
+    quick(clock),
+  );
+  expect(rejected.error).toBe('RolledBack');
+  expect(rejected.cause).toContain('timed out after 900s; default action: reject');
+  expect(shiftedWeights(await journalOf(world, rejected))).toEqual([]);
+  await expectSettled(world, clock, approveImage);
+  await takeAlerts(world);
+}
+
+export async function inconclusivePausesForAHuman(world: RolloutWorld) {
+  const clock = scenarioClock();
+  await writeTraffic(world, clock, {});
+  const image = `registry.local/api:inconclusive-${world.throttleRate}`;
+  const run = runRollout(
+    world.stack,
+    input(image, {
+      // Three minutes give three samples per color; ten are asked for.
+      strategy: { type: 'canary', percent: 10, bakeSeconds: 180 },
+      analysis: { ...ANALYSIS, baseline: { enabled: true, minSamples: 10 } },
+      // No window: the only wait that needs an answer is the inconclusive gate.
+      rollbackWindowSeconds: 0,
+    }) as Record<string, unknown>,
+    { clock, taskTokenTimeoutMs: 30_000 },
+  );
+  const token = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 30_000 });
+  const paused = await waitForRecord(world, token.executionName, (r) => r.gate?.token === token.token);
+  expect(paused.gate?.kind).toBe('inconclusive');
+  expect(paused.verdicts.at(-1)?.verdict).toBe('inconclusive');
+  await answerGate(localOperatorDeps(world.stack, clock), token.executionName, 'approve', 'bob');
+  const result = await run;
+  expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+  const journal = await journalOf(world, result);
+  expect(journal.find((r) => r.action === 'gate-answered')?.reason).toContain(
+    'inconclusive gate: approve by bob',
+  );
+  await expectSettled(world, clock, image);
+  await takeAlerts(world);
+}
+
+// ------------------------------------------------------------------------------------------
+// Freeze, concurrency, operators.
+
+export async function freezeStopsWithoutRollback(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {
+    next: () => ({ requests: 1000, errors: 200, latencyMs: 50 }),
+  });
+  await takeAlerts(world);
+  const image = `registry.local/api:frozen-${world.throttleRate}`;
+  const result = await runRollout(
+    world.stack,
+    input(image, { onFailure: 'freeze' }) as Record<string, unknown>,
+    quick(clock),
+  );
+  expect(result.error).toBe('RolloutFrozen');
+  expect(result.states).not.toContain('Restore blue traffic');
+  expect(result.states).not.toContain('Remove green');
+  // Left as it was: 10% on green, both task sets, lock released.
+  const weights = await listenerWeights(world);
+  expect(weights[before.primary.targetGroup]).toBe(90);
+  expect(weights[before.idleTargetGroup]).toBe(10);
+  const state = await serviceState(world);
+  expect(state.taskSets).toHaveLength(2);
+  expect(state.primary.arn).toBe(before.primary.arn);
+  expect(await lockHolder(world, clock)).toBeUndefined();
+  expect((await record(world))?.phase).toBe('frozen');
+  const critical = (await takeAlerts(world)).filter((a) => a.severity === 'critical');
+  expect(critical.map((a) => a.kind)).toEqual(['rollout-frozen']);
+  // ops rollback does not undo a freeze on its own.
+  await expect(
+    rollbackService(localOperatorDeps(world.stack, clock), `${CLUSTER}/${SERVICE}`, 'carol'),
+  ).rejects.toThrow(/froze on failure/);
+
+  // A human decides; here: back to blue by hand, so the next scenario starts clean.
+  const r = await record(world);
+  if (!r) throw new Error('no record');
+  await setWeights(awsClient(ElasticLoadBalancingV2Client), r.topology, 0);
+  await removeGreen(awsClient(ECSClient), {
+    cluster: CLUSTER,
+    service: SERVICE,
+    rolloutId: r.executionName,
+    blueTaskSetArn: r.blue.taskSetArn,
+  });
+  await expectSettled(world, clock, before.primary.image);
+}
+
+export async function concurrentRolloutFailsFast(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  const first = runRollout(
+    world.stack,
+    input(`registry.local/api:first-${world.throttleRate}`, {
+      approval: { gate: 'before-traffic', timeoutSeconds: 3600, defaultAction: 'reject' },
+    }) as Record<string, unknown>,
+    { clock, taskTokenTimeoutMs: 60_000 },
+  );
+  const token = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 30_000 });
+  await waitForRecord(world, token.executionName, (r) => r.gate?.token === token.token);
+  const during = await snapshot(world);
+
+  const second = await runRollout(
+    world.stack,
+    input(`registry.local/api:second-${world.throttleRate}`) as Record<string, unknown>,
+    quick(clock),
+  );
+  expect(second.status).toBe('FAILED');
+  expect(second.error).toBe('LockHeld');
+  expect(second.cause).toContain(`:execution:`);
+  expect(second.cause).toContain(token.executionName);
+  expect(second.states).toEqual(['Validate input', 'Take service lock', 'Another rollout is running']);
+  // The second rollout changed nothing.
+  expect(await snapshot(world)).toEqual(during);
+
+  await answerGate(localOperatorDeps(world.stack, clock), token.executionName, 'reject', 'dave');
+  const result = await first;
+  expect(result.error).toBe('RolledBack');
+  await expectSettled(world, clock, before.primary.image);
+  await takeAlerts(world);
+}
+
+export async function opsRollbackInsideTheWindow(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  const image = `registry.local/api:rolled-back-by-hand-${world.throttleRate}`;
+  const run = runRollout(
+    world.stack,
+    input(image, { rollbackWindowSeconds: 1800 }) as Record<string, unknown>,
+    { clock, taskTokenTimeoutMs: 60_000 },
+  );
+  const window = await nextTaskToken({ stateName: 'Rollback window', timeoutMs: 30_000 });
+  await waitForRecord(world, window.executionName, (r) => r.phase === 'window');
+  // Promoted: 100% green and green primary, blue still scaled up.
+  expect((await listenerWeights(world))[before.idleTargetGroup]).toBe(100);
+  expect((await serviceState(world)).primary.image).toBe(image);
+
+  const modifies = world.calls('elasticloadbalancing:ModifyListener');
+  const reads = world.calls('elasticloadbalancing:DescribeListeners');
+  const done = await rollbackService(localOperatorDeps(world.stack, clock), SERVICE, 'erin');
+  // One listener update and one read-back, nothing else on the load balancer.
+  expect(world.calls('elasticloadbalancing:ModifyListener') - modifies).toBe(1);
+  expect(world.calls('elasticloadbalancing:DescribeListeners') - reads).toBe(1);
+  expect(done.weights).toEqual({ blue: 100, green: 0 });
+  expect((await listenerWeights(world))[before.primary.targetGroup]).toBe(100);
+
+  const result = await run;
+  expect(result.error).toBe('RolledBack');
+  expect(result.cause).toContain('erin rolled back inside the rollback window');
+  // The workflow trusted the operator's read-back: no second listener update.
+  expect(world.calls('elasticloadbalancing:ModifyListener') - modifies).toBe(1);
+  expect(result.states).not.toContain('Restore blue traffic');
+  expect(result.states.slice(-3)).toEqual(['Remove green', 'Record rollback', 'Rolled back']);
+  await expectSettled(world, clock, before.primary.image);
+  expect((await serviceState(world)).primary.arn).toBe(before.primary.arn);
+  await takeAlerts(world);
+}
+
+export async function opsRollbackOutsideTheWindowRefuses(world: RolloutWorld) {
+  const clock = scenarioClock();
+  await writeTraffic(world, clock, {});
+  const image = `registry.local/api:kept-${world.throttleRate}`;
+  const result = await runRollout(world.stack, input(image) as Record<string, unknown>, quick(clock));
+  expect(result.status).toBe('SUCCEEDED');
+  const weights = await listenerWeights(world);
+  const modifies = world.calls('elasticloadbalancing:ModifyListener');
+  const refused = rollbackService(localOperatorDeps(world.stack, clock), `${CLUSTER}/${SERVICE}`, 'frank');
+  await expect(refused).rejects.toBeInstanceOf(OperatorRefusedError);
+  await expect(refused).rejects.toThrow(
+    /rollback window of rollout rollout-api-\S+ closed at .*Roll forward instead: ops rollout --service api --image/,
+  );
+  expect(world.calls('elasticloadbalancing:ModifyListener')).toBe(modifies);
+  expect(await listenerWeights(world)).toEqual(weights);
+  await expectSettled(world, clock, image);
+  await takeAlerts(world);
+}
+
+export async function abortAtAGateRollsBack(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  const run = runRollout(
+    world.stack,
+    input(`registry.local/api:aborted-${world.throttleRate}`, {
+      strategy: { type: 'linear', stepPercent: 50, intervalSeconds: 300 },
+      approval: { gate: 'before-finalize', timeoutSeconds: 3600, defaultAction: 'approve' },
+    }) as Record<string, unknown>,
+    { clock, taskTokenTimeoutMs: 60_000 },
+  );
+  const token = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 30_000 });
+  await waitForRecord(world, token.executionName, (r) => r.gate?.token === token.token);
+  // At the finalize gate green already serves 100%: abort takes it off at once.
+  const aborted = await abortRollout(
+    localOperatorDeps(world.stack, clock),
+    token.executionName,
+    'grace',
+    'pager went off',
+  );
+  expect(aborted.weights).toEqual({ blue: 100, green: 0 });
+  const result = await run;
+  expect(result.error).toBe('RolledBack');
+  expect(result.cause).toContain('aborted by grace');
+  await expectSettled(world, clock, before.primary.image);
+  await takeAlerts(world);
+}
+
+// ------------------------------------------------------------------------------------------
+// Bad input fails in the first state, naming the field, and changes nothing.
+
+export async function badInputChangesNothing(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['an unknown service', { ...input('registry.local/api:x'), service: 'nope' }, 'input.service'],
+    ['an unmanaged cluster', { ...input('registry.local/api:x'), cluster: 'other' }, 'input.cluster'],
+    [
+      'steps not ending at 100',
+      {
+        ...input('registry.local/api:x'),
+        strategy: {
+          type: 'steps',
+          steps: [
+            { weight: 10, bakeSeconds: 60 },
+            { weight: 50, bakeSeconds: 60 },
+          ],
+        },
+      },
+      'input.strategy.steps.1.weight',
+    ],
+    [
+      'a negative bake',
+      { ...input('registry.local/api:x'), strategy: { type: 'canary', percent: 10, bakeSeconds: -5 } },
+      'input.strategy.bakeSeconds',
+    ],
+    [
+      'neither image nor task definition',
+      { ...input('registry.local/api:x'), image: undefined },
+      'input.image',
+    ],
+    [
+      'an alarm that does not exist',
+      { ...input('registry.local/api:x'), analysis: { alarms: ['no-such-alarm'] } },
+      'input.analysis.alarms.0',
+    ],
+  ];
+  const before = await snapshot(world);
+  for (const [label, bad, field] of cases) {
+    const result = await runRollout(world.stack, bad, quick(clock));
+    expect(result.status, label).toBe('FAILED');
+    expect(result.error, label).toBe('InvalidInput');
+    expect(result.cause, label).toContain(field);
+    expect(result.states, label).toEqual(['Validate input', 'Input rejected']);
+  }
+  expect(await snapshot(world)).toEqual(before);
+}
+
+// ------------------------------------------------------------------------------------------
+// State transitions grow with the number of steps, not with bake time.
+
+export async function transitionsDoNotGrowWithBakeTime(world: RolloutWorld) {
+  const transitions: Record<string, number> = {};
+  for (const [label, strategy] of [
+    ['canary, 1 min bake', { type: 'canary', percent: 10, bakeSeconds: 60 }],
+    ['canary, 60 min bake', { type: 'canary', percent: 10, bakeSeconds: 3600 }],
+    ['linear 4 steps, 1 min', { type: 'linear', stepPercent: 25, intervalSeconds: 60 }],
+    ['linear 4 steps, 60 min', { type: 'linear', stepPercent: 25, intervalSeconds: 3600 }],
+  ] as const) {
+    const clock = scenarioClock();
+    await writeTraffic(world, clock, {});
+    const result = await runRollout(
+      world.stack,
+      input(`registry.local/api:transitions-${Object.keys(transitions).length}`, {
+        strategy,
+        // A one-minute bake gives one sample per color: thresholds only, no comparison.
+        analysis: { maxErrorRate: 0.02, maxP95LatencyMs: 400 },
+      }) as Record<string, unknown>,
+      quick(clock),
+    );
+    expect(result.status, `${label}: ${result.error} ${result.cause}`).toBe('SUCCEEDED');
+    transitions[label] = result.transitions;
+  }
+  expect(transitions['canary, 60 min bake']).toBe(transitions['canary, 1 min bake']);
+  expect(transitions['linear 4 steps, 60 min']).toBe(transitions['linear 4 steps, 1 min']);
+  // Two more steps cost the same few states each: shift, bake, analyse, verdict, next.
+  expect(
+    (transitions['linear 4 steps, 1 min'] as number) - (transitions['canary, 1 min bake'] as number),
+  ).toBe(2 * 5);
+  await takeAlerts(world);
+}

@@ -1,0 +1,39 @@
+// One rollout world per test file: a private emulator behind a counting fault proxy, the control
+// plane deployed from the synthesized template, the seeded `web/api` service (EXTERNAL deployment
+// controller, blue task set primary behind web-blue, listener 100/0 over web-blue and web-green).
+import { beforeAll } from 'vitest';
+import { deployControlPlane } from '../../local/control-plane.ts';
+import type { DeployedStack } from '../../local/deploy.ts';
+import { installPercentileStandIn } from '../../local/rollouts.ts';
+import { type Seed, seed } from '../../local/seed.ts';
+import { type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
+
+export interface RolloutWorld {
+  stack: DeployedStack;
+  seed: Seed;
+  /** Calls of one operation that reached the emulator so far, e.g. `elasticloadbalancing:ModifyListener`. */
+  calls(operation: string): number;
+  /** The fault proxy's throttle rate in this file (0 when clean). */
+  throttleRate: number;
+}
+
+export function useRolloutWorld(opts: { throttleRate?: number } = {}): {
+  world: RolloutWorld;
+  proxy: FaultProxyHandle;
+} {
+  useEmulator();
+  const proxy = useFaultProxy({ throttleRate: 0, seed: 55 });
+  const world = { throttleRate: opts.throttleRate ?? 0 } as RolloutWorld;
+  beforeAll(async () => {
+    world.stack = await deployControlPlane();
+    // Twelve instances leave room for the tasks of every green the scenarios create.
+    world.seed = await seed(world.stack, { instances: 12, spotFraction: 0.5 });
+    world.calls = (op) => proxy.stats().forwardedByOperation?.[op] ?? 0;
+    // The proxy's endpoint is set by now; moto has no percentile statistics (see local/rollouts.ts).
+    installPercentileStandIn();
+    // Faults start after setup: the rollouts are under test, not the seeding.
+    if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
+    proxy.resetStats();
+  });
+  return { world, proxy };
+}

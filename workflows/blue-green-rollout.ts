@@ -1,0 +1,367 @@
+// Blue/green rollout of an ECS service with the EXTERNAL deployment controller: take the service
+// lock, create green beside blue, move production traffic in steps (each set on the listener and
+// read back), bake, analyse, ask humans where the plan says so, promote, keep blue for a rollback
+// window, retire blue. Any failure goes back to blue (traffic first, read back, then green) or,
+// with onFailure=freeze, stops where it is. Decisions live in the rollout-step and
+// rollout-analysis functions; the state machine only sequences, waits and retries.
+// State transitions grow with the number of steps, never with bake time: one Wait per bake.
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+export interface BlueGreenRolloutWorkflowProps {
+  /** functions/rollout-step */
+  readonly stepFunction: lambda.IFunction;
+  /** functions/rollout-analysis */
+  readonly analysisFunction: lambda.IFunction;
+  /** ECS service and task-set ARNs (patterns) the state machine may promote, scale and delete in. */
+  readonly serviceArns: string[];
+  readonly taskSetArns: string[];
+  /** How often to look at green while it starts. */
+  readonly greenPollInterval?: Duration;
+}
+
+export const ROLLOUT_STATES = {
+  validate: 'Validate input',
+  rejected: 'Input rejected',
+  lock: 'Take service lock',
+  alreadyRunning: 'Another rollout is running',
+  prepare: 'Create green',
+  greenStatus: 'Check green',
+  greenReady: 'Green ready?',
+  waitGreen: 'Wait for green',
+  approvalBeforeTraffic: 'Approval before traffic?',
+  gateBeforeTraffic: 'Gate: before traffic',
+  shift: 'Shift traffic',
+  bake: 'Bake',
+  analyse: 'Analyse',
+  verdict: 'Verdict?',
+  gateInconclusive: 'Gate: inconclusive verdict',
+  moreSteps: 'More steps?',
+  approvalBeforeFinalize: 'Approval before finalize?',
+  gateBeforeFinalize: 'Gate: before finalize',
+  waitForApproval: 'Wait for approval',
+  closeGate: 'Record the answer',
+  gateDecision: 'Approved?',
+  promote: 'Promote green',
+  keepBlue: 'Rollback window?',
+  window: 'Rollback window',
+  closeWindow: 'Close rollback window',
+  windowOutcome: 'Rolled back in the window?',
+  scaleDownBlue: 'Scale blue to zero',
+  terminationWait: 'Termination wait',
+  deleteBlue: 'Delete blue',
+  finish: 'Finish',
+  complete: 'Rollout complete',
+  onFailure: 'Roll back or freeze?',
+  freeze: 'Freeze',
+  frozen: 'Rollout frozen',
+  restoreBlue: 'Restore blue traffic',
+  removeGreen: 'Remove green',
+  recordRollback: 'Record rollback',
+  rolledBack: 'Rolled back',
+  rollbackFailed: 'Rollback failed',
+  rollbackIncomplete: 'Rollback incomplete',
+} as const;
+
+/** Errors of AWS calls that are worth another try (after the SDK's own retries gave up). */
+export const TRANSIENT_ERRORS = [
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'ServerException',
+];
+
+/** What a gate's wait ends with when nobody answers in time. */
+const GATE_TIMEOUT_ERRORS = ['States.HeartbeatTimeout', 'States.Timeout'];
+
+export class BlueGreenRolloutWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: BlueGreenRolloutWorkflowProps) {
+    super(scope, id);
+    const S = ROLLOUT_STATES;
+
+    const step = (name: string, action: string) => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: props.stepFunction,
+        payload: sfn.TaskInput.fromObject({ action, 'state.$': '$' }),
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: true,
+      });
+      task.addRetry({
+        errors: TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 5,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+    /** A step of the way back: any error is retried with backoff before the rollback gives up. */
+    const rollbackStep = (name: string, action: string) => {
+      const task = step(name, action);
+      task.addRetry({
+        errors: ['States.ALL'],
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 4,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+    const gateTask = (name: string, action: string, timeoutPath: string) =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: props.stepFunction,
+        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: sfn.TaskInput.fromObject({ action, 'state.$': '$', token: sfn.JsonPath.taskToken }),
+        resultPath: '$.answer',
+        // Nothing sends heartbeats, so this is the gate's timeout. (A TimeoutSecondsPath would do
+        // on AWS too, but the local executor evaluates it against the task's parameters.)
+        heartbeatTimeout: sfn.Timeout.at(timeoutPath),
+      });
+    const catchAll = { errors: ['States.ALL'], resultPath: '$.failure' };
+
+    // ---- the way back (or not) -----------------------------------------------------------------
+    const rollbackFailed = rollbackStep(S.rollbackFailed, 'rollback-failed').next(
+      new sfn.Fail(this, S.rollbackIncomplete, {
+        comment: 'Going back to blue failed after retries; the lock is released and a critical alert raised.',
+        error: 'RollbackFailed',
+        causePath: '$.stop.reason',
+      }),
+    );
+    const restoreBlue = rollbackStep(S.restoreBlue, 'restore-blue');
+    const removeGreen = rollbackStep(S.removeGreen, 'remove-green');
+    const recordRollback = rollbackStep(S.recordRollback, 'rolled-back');
+    for (const task of [restoreBlue, removeGreen, recordRollback])
+      task.addCatch(rollbackFailed, { errors: ['States.ALL'], resultPath: '$.rollbackError' });
+    restoreBlue
+      .next(removeGreen)
+      .next(recordRollback)
+      .next(new sfn.Fail(this, S.rolledBack, { error: 'RolledBack', causePath: '$.stop.reason' }));
+    const freeze = rollbackStep(S.freeze, 'freeze');
+    freeze.addCatch(rollbackFailed, { errors: ['States.ALL'], resultPath: '$.rollbackError' });
+    freeze.next(new sfn.Fail(this, S.frozen, { error: 'RolloutFrozen', causePath: '$.stop.reason' }));
+    const onFailure = new sfn.Choice(this, S.onFailure)
+      .when(sfn.Condition.stringEquals('$.rollout.onFailure', 'freeze'), freeze)
+      .otherwise(restoreBlue);
+
+    // ---- start -------------------------------------------------------------------------------
+    const validate = new tasks.LambdaInvoke(this, S.validate, {
+      lambdaFunction: props.stepFunction,
+      payload: sfn.TaskInput.fromObject({
+        action: 'validate',
+        'input.$': '$',
+        execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
+      }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    validate.addRetry({
+      errors: TRANSIENT_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+    });
+    validate.addCatch(
+      new sfn.Fail(this, S.rejected, {
+        comment: 'The input failed validation; the error names the field. Nothing was changed.',
+        errorPath: '$.Error',
+        causePath: '$.Cause',
+      }),
+      { errors: ['InvalidInput'] },
+    );
+    const lock = step(S.lock, 'lock');
+    lock.addCatch(
+      new sfn.Fail(this, S.alreadyRunning, {
+        comment: 'Another execution holds the service lock; the cause names it. Nothing was changed.',
+        errorPath: '$.Error',
+        causePath: '$.Cause',
+      }),
+      { errors: ['LockHeld'] },
+    );
+
+    const prepare = step(S.prepare, 'prepare');
+    const greenStatus = step(S.greenStatus, 'green-status');
+    const shift = step(S.shift, 'shift');
+    const analyse = new tasks.LambdaInvoke(this, S.analyse, {
+      lambdaFunction: props.analysisFunction,
+      payload: sfn.TaskInput.fromObject({ action: 'analyse', 'state.$': '$' }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    analyse.addRetry({
+      errors: TRANSIENT_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+    });
+    const closeGate = step(S.closeGate, 'close-gate');
+    const promote = step(S.promote, 'promote');
+    const closeWindow = step(S.closeWindow, 'close-window');
+    const finish = step(S.finish, 'finish');
+    finish.addRetry({
+      errors: ['States.ALL'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+    });
+    // Every failure on the way forward is handled the same way: back to blue, or freeze.
+    for (const task of [prepare, greenStatus, shift, analyse, closeGate, promote])
+      task.addCatch(onFailure, catchAll);
+    finish.next(new sfn.Succeed(this, S.complete));
+
+    // ---- gates -------------------------------------------------------------------------------
+    const waitForApproval = gateTask(S.waitForApproval, 'open-gate', '$.gate.timeoutSeconds');
+    waitForApproval.addCatch(closeGate, { errors: GATE_TIMEOUT_ERRORS, resultPath: '$.gateTimeout' });
+    waitForApproval.addCatch(onFailure, catchAll);
+    waitForApproval.next(closeGate);
+    const gate = (name: string, kind: string, timeoutPath: string, defaultPath: string) =>
+      new sfn.Pass(this, name, {
+        parameters: { kind, 'timeoutSeconds.$': timeoutPath, 'defaultAction.$': defaultPath },
+        resultPath: '$.gate',
+      }).next(waitForApproval);
+    const gateBeforeTraffic = gate(
+      S.gateBeforeTraffic,
+      'before-traffic',
+      '$.rollout.approval.timeoutSeconds',
+      '$.rollout.approval.defaultAction',
+    );
+    const gateBeforeFinalize = gate(
+      S.gateBeforeFinalize,
+      'before-finalize',
+      '$.rollout.approval.timeoutSeconds',
+      '$.rollout.approval.defaultAction',
+    );
+    const gateInconclusive = gate(
+      S.gateInconclusive,
+      'inconclusive',
+      '$.rollout.analysis.baseline.inconclusive.timeoutSeconds',
+      '$.rollout.analysis.baseline.inconclusive.defaultAction',
+    );
+
+    // ---- promotion, window, retirement ------------------------------------------------------------
+    const blueTaskSet = {
+      Cluster: sfn.JsonPath.stringAt('$.rollout.cluster'),
+      Service: sfn.JsonPath.stringAt('$.rollout.service'),
+      TaskSet: sfn.JsonPath.stringAt('$.blue.taskSetArn'),
+    };
+    const ecsRetry: sfn.RetryProps = {
+      errors: ['Ecs.ThrottlingException', 'Ecs.ServerException', 'Ecs.SdkClientException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+      jitterStrategy: sfn.JitterType.FULL,
+    };
+    const scaleDownBlue = new tasks.CallAwsService(this, S.scaleDownBlue, {
+      service: 'ecs',
+      action: 'updateTaskSet',
+      parameters: { ...blueTaskSet, Scale: { Unit: 'PERCENT', Value: 0 } },
+      iamResources: props.taskSetArns,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const deleteBlue = new tasks.CallAwsService(this, S.deleteBlue, {
+      service: 'ecs',
+      action: 'deleteTaskSet',
+      parameters: blueTaskSet,
+      iamResources: props.taskSetArns,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    for (const task of [scaleDownBlue, deleteBlue]) {
+      task.addRetry(ecsRetry);
+      // Blue left behind is reported by Finish; it never undoes a promotion.
+      task.addCatch(finish, catchAll);
+    }
+    scaleDownBlue
+      .next(
+        new sfn.Wait(this, S.terminationWait, {
+          time: sfn.WaitTime.secondsPath('$.rollout.terminationWaitSeconds'),
+        }),
+      )
+      .next(deleteBlue)
+      .next(finish);
+
+    const window = gateTask(S.window, 'open-window', '$.rollout.rollbackWindowSeconds');
+    // The window ends by timing out; a bookkeeping failure must not undo a good release either.
+    window.addCatch(closeWindow, { errors: ['States.ALL'], resultPath: '$.gateTimeout' });
+    window.next(closeWindow);
+    closeWindow.addCatch(onFailure, catchAll);
+    closeWindow.next(
+      new sfn.Choice(this, S.windowOutcome)
+        .when(sfn.Condition.stringEquals('$.outcome.decision', 'finalize'), scaleDownBlue)
+        // The operator already put traffic on blue and read it back.
+        .when(sfn.Condition.stringEquals('$.outcome.decision', 'revert'), removeGreen)
+        .otherwise(onFailure),
+    );
+    promote.next(
+      new sfn.Choice(this, S.keepBlue)
+        .when(sfn.Condition.numberGreaterThan('$.rollout.rollbackWindowSeconds', 0), window)
+        .otherwise(closeWindow),
+    );
+
+    // ---- the steps -------------------------------------------------------------------------------
+    const approvalBeforeFinalize = new sfn.Choice(this, S.approvalBeforeFinalize)
+      .when(sfn.Condition.stringEquals('$.rollout.approval.gate', 'before-finalize'), gateBeforeFinalize)
+      .otherwise(promote);
+    const moreSteps = new sfn.Choice(this, S.moreSteps)
+      .when(sfn.Condition.booleanEquals('$.progress.last', false), shift)
+      .otherwise(approvalBeforeFinalize);
+    shift
+      .next(new sfn.Wait(this, S.bake, { time: sfn.WaitTime.secondsPath('$.progress.bakeSeconds') }))
+      .next(analyse)
+      .next(
+        new sfn.Choice(this, S.verdict)
+          .when(sfn.Condition.stringEquals('$.verdict.verdict', 'pass'), moreSteps)
+          .when(sfn.Condition.stringEquals('$.verdict.verdict', 'inconclusive'), gateInconclusive)
+          .otherwise(onFailure),
+      );
+    const approved = (kind: string) =>
+      sfn.Condition.and(
+        sfn.Condition.stringEquals('$.outcome.decision', 'approve'),
+        sfn.Condition.stringEquals('$.gate.kind', kind),
+      );
+    closeGate.next(
+      new sfn.Choice(this, S.gateDecision)
+        .when(approved('before-traffic'), shift)
+        .when(approved('inconclusive'), moreSteps)
+        .when(approved('before-finalize'), promote)
+        .otherwise(onFailure),
+    );
+
+    const approvalBeforeTraffic = new sfn.Choice(this, S.approvalBeforeTraffic)
+      .when(sfn.Condition.stringEquals('$.rollout.approval.gate', 'before-traffic'), gateBeforeTraffic)
+      .otherwise(shift);
+    const waitGreen = new sfn.Wait(this, S.waitGreen, {
+      time: sfn.WaitTime.duration(props.greenPollInterval ?? Duration.seconds(15)),
+    });
+    const greenReady = new sfn.Choice(this, S.greenReady)
+      .when(sfn.Condition.stringEquals('$.green.status', 'ready'), approvalBeforeTraffic)
+      .when(sfn.Condition.stringEquals('$.green.status', 'waiting'), waitGreen.next(greenStatus))
+      .otherwise(onFailure);
+
+    const definition = validate.next(lock).next(prepare).next(greenStatus).next(greenReady);
+
+    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // The input's plan must fit in 7 days (MAX_PLAN_SECONDS); this is the backstop.
+      timeout: Duration.days(8),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR }),
+        level: sfn.LogLevel.ALL,
+        // States carry task tokens (the answer to a gate): kept out of the logs.
+        includeExecutionData: false,
+      },
+    });
+  }
+}

@@ -1,0 +1,205 @@
+// Scale one ECS service inside its safety envelope. The Lambda step decides (guardrails, leases,
+// capacity), the change itself goes through SDK integrations (ecs:updateService for the desired
+// count, application-autoscaling:registerScalableTarget for min/max), then the step reads the
+// service back until it reached the new count or the verification deadline, and journals and
+// alerts from what to what and why. Decisions that change nothing end early with the reason.
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { DESIRED_COUNT_DIMENSION } from '../events/scale-input.ts';
+
+export interface ScaleServiceWorkflowProps {
+  /** functions/scale-service-step */
+  readonly stepFunction: lambda.IFunction;
+  /** ECS service ARNs the workflow may update (the scaled services). */
+  readonly serviceArns: readonly string[];
+  /** How often to read the service back while it moves to the new count. */
+  readonly pollInterval?: Duration;
+}
+
+export const SCALE_SERVICE_STATES = {
+  validate: 'Validate input',
+  rejected: 'Input rejected',
+  decide: 'Decide',
+  route: 'What to do?',
+  reported: 'Decision reported',
+  raiseCapacity: 'Raise capacity first',
+  setDesired: 'Set desired count',
+  setLimits: 'Set scalable target limits',
+  verify: 'Read back',
+  reached: 'Reached?',
+  wait: 'Wait for the service',
+  finish: 'Journal and alert',
+  verified: 'Verified?',
+  notReached: 'Not reached in time',
+  scaled: 'Scaled',
+  abort: 'Clean up after failure',
+  failed: 'Scaling failed',
+} as const;
+
+/** Errors worth another try: throttling and transient service faults, from our code or an SDK integration. */
+const TRANSIENT_ERRORS = [
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'ServiceUnavailable',
+  'LockHeld',
+];
+const SDK_TRANSIENT_ERRORS = [
+  // Step Functions names an SDK error <Service>.<Exception>; unmodeled ones (throttling) <Service>.<Service>Exception.
+  'Ecs.EcsException',
+  'Ecs.ServerException',
+  'Ecs.ThrottlingException',
+  'Ecs.SdkClientException',
+  'ApplicationAutoScaling.ApplicationAutoScalingException',
+  'ApplicationAutoScaling.ConcurrentUpdateException',
+  'ApplicationAutoScaling.InternalServiceException',
+  'ApplicationAutoScaling.SdkClientException',
+];
+
+export class ScaleServiceWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: ScaleServiceWorkflowProps) {
+    super(scope, id);
+    const S = SCALE_SERVICE_STATES;
+
+    const step = (stateId: string, action: string, payload: Record<string, unknown>, resultPath?: string) => {
+      const task = new tasks.LambdaInvoke(this, stateId, {
+        lambdaFunction: props.stepFunction,
+        payload: sfn.TaskInput.fromObject({ action, ...payload }),
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: true,
+        ...(resultPath ? { resultPath } : {}),
+      });
+      task.addRetry({
+        errors: TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 5,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+    const sdkRetry = {
+      errors: SDK_TRANSIENT_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+    };
+
+    const rejected = new sfn.Fail(this, S.rejected, {
+      comment: 'The input failed validation; the error names the field. Nothing was changed.',
+      errorPath: '$.Error',
+      causePath: '$.Cause',
+    });
+    const validate = step(S.validate, 'validate', {
+      'input.$': '$',
+      execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
+    });
+    validate.addCatch(rejected, { errors: ['InvalidInput'] });
+
+    const decide = step(S.decide, 'decide', { 'request.$': '$' });
+
+    // Failures after the decision: release the leases, journal and alert, then fail visibly.
+    const failed = new sfn.Fail(this, S.failed, {
+      errorPath: '$.failure.Error',
+      causePath: '$.failure.Cause',
+    });
+    // Keeps $.failure for the Fail state: the cleanup's own result goes beside it.
+    const abort = step(S.abort, 'abort', { 'plan.$': '$', 'failure.$': '$.failure' }, '$.cleanup');
+    abort.addCatch(failed, { resultPath: sfn.JsonPath.DISCARD });
+    const cleanup = abort.next(failed);
+    const onFailure = { resultPath: '$.failure' };
+
+    const raiseCapacity = step(S.raiseCapacity, 'raise-capacity', { 'plan.$': '$' });
+    raiseCapacity.addCatch(cleanup, onFailure);
+
+    const setDesired = new tasks.CallAwsService(this, S.setDesired, {
+      service: 'ecs',
+      action: 'updateService',
+      iamAction: 'ecs:UpdateService',
+      parameters: {
+        Cluster: sfn.JsonPath.stringAt('$.request.cluster'),
+        Service: sfn.JsonPath.stringAt('$.request.service'),
+        DesiredCount: sfn.JsonPath.numberAt('$.to.desiredCount'),
+      },
+      iamResources: [...props.serviceArns],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    setDesired.addRetry(sdkRetry);
+    setDesired.addCatch(cleanup, onFailure);
+
+    const setLimits = new tasks.CallAwsService(this, S.setLimits, {
+      service: 'applicationautoscaling',
+      action: 'registerScalableTarget',
+      iamAction: 'application-autoscaling:RegisterScalableTarget',
+      parameters: {
+        ServiceNamespace: 'ecs',
+        ScalableDimension: DESIRED_COUNT_DIMENSION,
+        ResourceId: sfn.JsonPath.stringAt('$.resourceId'),
+        MinCapacity: sfn.JsonPath.numberAt('$.to.min'),
+        MaxCapacity: sfn.JsonPath.numberAt('$.to.max'),
+      },
+      // Scalable target ARNs carry a generated id: the action cannot be scoped to a name.
+      iamResources: ['*'],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    setLimits.addRetry(sdkRetry);
+    setLimits.addCatch(cleanup, onFailure);
+
+    const verify = step(S.verify, 'verify', { 'plan.$': '$' });
+    verify.addCatch(cleanup, onFailure);
+    const wait = new sfn.Wait(this, S.wait, {
+      time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(10)),
+    });
+    const finish = step(S.finish, 'finish', { 'plan.$': '$' });
+    finish.addCatch(cleanup, onFailure);
+
+    const verified = new sfn.Choice(this, S.verified)
+      .when(
+        sfn.Condition.stringEquals('$.verification.status', 'timed-out'),
+        new sfn.Fail(this, S.notReached, { error: 'VerificationFailed', causePath: '$.summary' }),
+      )
+      .otherwise(new sfn.Succeed(this, S.scaled));
+    const reached = new sfn.Choice(this, S.reached)
+      .when(sfn.Condition.stringEquals('$.verification.status', 'waiting'), wait.next(verify))
+      .otherwise(finish.next(verified));
+    setDesired.next(verify);
+    setLimits.next(verify);
+    verify.next(reached);
+
+    const route = new sfn.Choice(this, S.route)
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.stringEquals('$.decision', 'scale'),
+          sfn.Condition.booleanEquals('$.needsCapacity', true),
+        ),
+        raiseCapacity.next(setDesired),
+      )
+      .when(sfn.Condition.stringEquals('$.decision', 'scale'), setDesired)
+      .when(sfn.Condition.stringEquals('$.decision', 'set-limits'), setLimits)
+      .otherwise(
+        new sfn.Succeed(this, S.reported, { comment: 'no-change, refused or dry-run: the output says why' }),
+      );
+
+    const definition = validate.next(decide).next(route);
+
+    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // The verification deadline is at most an hour; this only stops a run that lost its way.
+      timeout: Duration.hours(2),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+  }
+}
