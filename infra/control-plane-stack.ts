@@ -3,11 +3,13 @@
 // ops CLI reads to find them.
 import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { RemediationConfig } from '../functions/remediate-step/config.ts';
 import type { ManagedService } from '../functions/rollout-step/config.ts';
-import type { ScaledService } from '../functions/scale-service-step/config.ts';
+import { alarmMappingsOf, type ScaledService } from '../functions/scale-service-step/config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import { AlertTopics } from './alert-topics.ts';
 import { ALERTING_OUTPUTS, Alerting } from './alerting.ts';
+import { loadRemediationConfig, REMEDIATION_OUTPUTS, Remediation } from './remediation.ts';
 import { DEFAULT_ROLLOUT_SERVICES, ROLLOUT_OUTPUTS, Rollouts } from './rollouts.ts';
 import { loadScalingConfig, SCALING_OUTPUTS, Scaling } from './scaling.ts';
 import { SPOT_INTERRUPTION_OUTPUTS, SpotInterruptionHandling } from './spot-interruption-handling.ts';
@@ -25,6 +27,8 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly rolloutServices?: readonly ManagedService[];
   /** Scaled services and their guardrails (default: config/scaling/<environmentName>.json; none, no scaling). */
   readonly scaledServices?: readonly ScaledService[];
+  /** The runbook registry (default: config/remediation/<environmentName>.json; none, no remediation). */
+  readonly remediation?: RemediationConfig;
 }
 
 /** Output keys (logical ids), shared with the ops CLI. */
@@ -33,6 +37,7 @@ export const CONTROL_PLANE_OUTPUTS = {
   ...ALERTING_OUTPUTS,
   ...ROLLOUT_OUTPUTS,
   ...SCALING_OUTPUTS,
+  ...REMEDIATION_OUTPUTS,
   journalTable: 'JournalTableName',
   locksTable: 'LocksTableName',
   idempotencyTable: 'IdempotencyTableName',
@@ -49,6 +54,8 @@ export class ControlPlaneStack extends Stack {
   readonly rollouts: Rollouts;
   /** Absent when the environment scales no service. */
   readonly scaling?: Scaling;
+  /** Absent when the environment has no runbook registry. */
+  readonly remediation?: Remediation;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, {
@@ -85,6 +92,24 @@ export class ControlPlaneStack extends Stack {
       this.scaling = new Scaling(this, 'Scaling', {
         services: scaledServices,
         managedClusters: props.managedClusters,
+        tables: this.tables,
+        topics: this.topics,
+        alerting: this.alerting,
+        environmentName: props.environmentName,
+        ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      });
+    }
+
+    const remediation = props.remediation ?? loadRemediationConfig(props.environmentName);
+    if (remediation) {
+      const rolloutServices = props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES;
+      this.remediation = new Remediation(this, 'Remediation', {
+        config: remediation,
+        managedClusters: props.managedClusters,
+        rolloutServices,
+        rolloutStateMachine: this.rollouts.workflow.stateMachine,
+        ...(this.scaling ? { scaleStateMachine: this.scaling.workflow.stateMachine } : {}),
+        scaleAlarmNames: alarmMappingsOf(scaledServices).map((m) => m.alarmName),
         tables: this.tables,
         topics: this.topics,
         alerting: this.alerting,

@@ -5,12 +5,11 @@
 // config/scaling/<environment>.json; the construct is composed only where that file exists.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ArnFormat, CfnOutput, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -34,6 +33,7 @@ import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
+import { encryptedQueue, stableOutput } from './queue-helpers.ts';
 import type { StateTables } from './state-tables.ts';
 
 export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
@@ -262,25 +262,25 @@ export class Scaling extends Construct {
     this.addSchedules(props.services);
 
     const O = SCALING_OUTPUTS;
-    output(
+    stableOutput(
       this,
       O.scaleStateMachineArn,
       this.workflow.stateMachine.stateMachineArn,
       'Scale-service workflow',
     );
-    output(
+    stableOutput(
       this,
       O.scaleAlarmQueueUrl,
       this.alarmQueue.queueUrl,
       'Alarm events that scale out (EventBridge -> scale-alarm)',
     );
-    output(
+    stableOutput(
       this,
       O.scaleAlarmQueueDlqUrl,
       this.alarmQueueDlq.queueUrl,
       'Alarm events the scale-alarm function failed on',
     );
-    output(
+    stableOutput(
       this,
       O.scaleAlarmDeliveryDlqUrl,
       this.deliveryDlq.queueUrl,
@@ -470,18 +470,4 @@ function autoScalingGroupArns(stack: Stack, names: readonly string[]): string[] 
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     }),
   );
-}
-
-function encryptedQueue(scope: Construct, id: string, key: kms.IKey, props: sqs.QueueProps = {}): sqs.Queue {
-  return new sqs.Queue(scope, id, {
-    encryption: sqs.QueueEncryption.KMS,
-    encryptionMasterKey: key,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-    ...props,
-  });
-}
-
-function output(scope: Construct, key: string, value: string, description: string): void {
-  new CfnOutput(scope, key, { value, description }).overrideLogicalId(key);
 }

@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { buildFunctions } from '../esbuild.config.mjs';
-import { awsClient } from '../functions/shared/clients.ts';
-import { documentClient } from '../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import { synthesizeApp } from '../infra/app.ts';
 import { type CfnTemplate, type DeployedStack, deployTemplate } from './deploy.ts';
+import { observerClient, observerDocumentClient } from './observer.ts';
 
 export interface SynthesizedControlPlane {
   stackName: string;
@@ -79,7 +78,7 @@ export interface ReceivedAlert {
 
 /** Reads and removes every message on an alert queue (SNS envelope unwrapped). */
 export async function takeAlerts(queueUrl: string): Promise<ReceivedAlert[]> {
-  const sqs = awsClient(SQSClient);
+  const sqs = observerClient(SQSClient);
   const alerts: ReceivedAlert[] = [];
   for (;;) {
     const out = await sqs.send(
@@ -121,7 +120,7 @@ export async function takeAlerts(queueUrl: string): Promise<ReceivedAlert[]> {
 }
 
 export async function readJournal(table: string): Promise<JournalRecord[]> {
-  const db = documentClient();
+  const db = observerDocumentClient();
   const records: JournalRecord[] = [];
   let start: Record<string, unknown> | undefined;
   do {

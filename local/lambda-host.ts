@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import type { TaskCallbacks } from '../functions/rollout-step/operator.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import type { DeployedStack } from './deploy.ts';
 import { REPO_ROOT } from './python-env.ts';
@@ -14,12 +15,14 @@ export type LocalHandler = (event: unknown, context: Context) => Promise<unknown
 
 interface HandlerModule {
   handler: LocalHandler;
-  createHandler?: (options: { clock?: Clock }) => LocalHandler;
+  createHandler?: (options: { clock?: Clock; callbacks?: TaskCallbacks }) => LocalHandler;
 }
 
 export interface LoadOptions {
   bundled?: boolean;
   clock?: Clock;
+  /** For functions that answer other workflows' waiting tasks (default: Step Functions). */
+  callbacks?: TaskCallbacks;
 }
 
 export async function loadHandler(name: string, opts: LoadOptions = {}): Promise<LocalHandler> {
@@ -34,7 +37,12 @@ export async function loadHandler(name: string, opts: LoadOptions = {}): Promise
     );
   }
   const mod = (await import(pathToFileURL(file).href)) as HandlerModule;
-  if (opts.clock && mod.createHandler) return mod.createHandler({ clock: opts.clock });
+  if ((opts.clock || opts.callbacks) && mod.createHandler) {
+    return mod.createHandler({
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.callbacks ? { callbacks: opts.callbacks } : {}),
+    });
+  }
   return mod.handler;
 }
 

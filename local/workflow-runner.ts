@@ -56,7 +56,15 @@ export interface RunWorkflowOptions {
   signal?: AbortSignal;
   /** Validate the definition with asl-validator first (the library's default). */
   validate?: boolean;
+  /**
+   * State machines a `states:startExecution.sync` task may start, keyed by ARN: each runs the
+   * child to its end here, as Step Functions runs a nested execution and waits for it.
+   */
+  childWorkflows?: Record<string, ChildWorkflowRunner>;
 }
+
+/** Runs a nested execution to its end (see RunWorkflowOptions.childWorkflows). */
+export type ChildWorkflowRunner = (input: unknown, executionName: string) => Promise<WorkflowResult>;
 
 export interface WorkflowResult {
   status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
@@ -328,7 +336,9 @@ type Integration =
   | { kind: 'lambda-invoke'; token: boolean }
   | { kind: 'lambda-arn'; functionRef: string }
   | { kind: 'sdk'; service: string; action: string; token: boolean }
-  | { kind: 'optimized'; key: string; action: string; token: boolean };
+  | { kind: 'optimized'; key: string; action: string; token: boolean }
+  /** A nested execution; `.sync:2` returns its output as JSON, `.sync` as text. */
+  | { kind: 'child'; outputAsJson: boolean };
 
 function parseResource(stateName: string, resource: string | undefined): Integration {
   if (!resource) throw new WorkflowHarnessError(`task "${stateName}" has no Resource`);
@@ -342,6 +352,8 @@ function parseResource(stateName: string, resource: string | undefined): Integra
   if (spec.endsWith('.waitForTaskToken')) {
     token = true;
     spec = spec.slice(0, -'.waitForTaskToken'.length);
+  } else if (spec === 'states:startExecution.sync' || spec === 'states:startExecution.sync:2') {
+    return { kind: 'child', outputAsJson: spec.endsWith(':2') };
   } else if (/\.sync(:\d+)?$/.test(spec)) {
     throw new WorkflowHarnessError(
       `task "${stateName}": the run-a-job pattern (${resource}) is not supported locally`,
@@ -679,7 +691,7 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
   for (const [name, state] of states) {
     if (state.Type === 'Task') integrations.set(name, parseResource(name, state.Resource));
   }
-  await checkBindings(integrations, states, lambdas);
+  await checkBindings(integrations, states, lambdas, opts.childWorkflows ?? {});
 
   let harnessFailure: WorkflowHarnessError | undefined;
   let forcedFailure: { error: string; cause: string } | undefined;
@@ -792,6 +804,9 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
             call = () => callAws(service, integration.action, input, sdkNaming(service));
             break;
           }
+          case 'child':
+            call = () => runChild(opts.childWorkflows ?? {}, stateName, params, integration.outputAsJson);
+            break;
           case 'optimized': {
             const spec = OPTIMIZED[integration.key] as OptimizedIntegration;
             const service = SDK_SERVICES[spec.service] as SdkService;
@@ -940,6 +955,41 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
   return result;
 }
 
+/**
+ * A `states:startExecution.sync` task: the child runs to its end; its DescribeExecution is the
+ * task's result, and a child that did not succeed fails the task with States.TaskFailed and that
+ * description as the cause, as Step Functions reports it.
+ */
+async function runChild(
+  children: Record<string, ChildWorkflowRunner>,
+  stateName: string,
+  params: Record<string, unknown>,
+  outputAsJson: boolean,
+): Promise<unknown> {
+  const arn = params.StateMachineArn;
+  const child = typeof arn === 'string' ? children[arn] : undefined;
+  if (!child)
+    throw new WorkflowHarnessError(`task "${stateName}": no local state machine bound for ${String(arn)}`);
+  const input = typeof params.Input === 'string' ? JSON.parse(params.Input) : (params.Input ?? {});
+  const name = typeof params.Name === 'string' ? params.Name : randomUUID();
+  const startDate = Date.now();
+  const result = await child(input, name);
+  const description = {
+    ExecutionArn: result.executionArn,
+    StateMachineArn: arn,
+    Name: name,
+    Status: result.status,
+    StartDate: startDate,
+    StopDate: Date.now(),
+    Input: outputAsJson ? input : JSON.stringify(input),
+    ...(result.status === 'SUCCEEDED'
+      ? { Output: outputAsJson ? (result.output ?? null) : JSON.stringify(result.output ?? null) }
+      : { Error: result.error, Cause: result.cause }),
+  };
+  if (result.status !== 'SUCCEEDED') throw stateError('States.TaskFailed', JSON.stringify(description));
+  return description;
+}
+
 /** A Fail state without Error/Cause reports none (the library fills in defaults). */
 function describeFailState(result: WorkflowResult, events: unknown[], states: Map<string, AslState>): void {
   const failed = [...events].reverse().find((e) => (e as StateEvent).type === 'StateFailed') as
@@ -993,12 +1043,18 @@ async function checkBindings(
   integrations: Map<string, Integration>,
   states: Map<string, AslState>,
   lambdas: Record<string, LambdaBinding>,
+  childWorkflows: Record<string, ChildWorkflowRunner>,
 ): Promise<void> {
   for (const [name, integration] of integrations) {
     let ref: unknown;
     if (integration.kind === 'lambda-arn') ref = integration.functionRef;
     if (integration.kind === 'lambda-invoke') ref = states.get(name)?.Parameters?.FunctionName;
     // A FunctionName chosen at run time (FunctionName.$) is checked when the task runs.
+    if (integration.kind === 'child') {
+      const arn = states.get(name)?.Parameters?.StateMachineArn;
+      if (typeof arn === 'string' && !childWorkflows[arn])
+        throw new WorkflowHarnessError(`task "${name}" starts ${arn}, which has no local state machine`);
+    }
     if (typeof ref === 'string' && !findBinding(lambdas, ref)) {
       throw new WorkflowHarnessError(
         `task "${name}" invokes Lambda function ${ref}, which has no in-process handler (bound: ${Object.keys(lambdas).join(', ') || 'none'})`,

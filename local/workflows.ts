@@ -1,16 +1,25 @@
 // Runs a deployed workflow locally: its definition as synthesized (and deployed into the
 // emulator), its Lambda tasks bound to the in-process handlers with the same environment.
+import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
 import type { DeployedStack } from './deploy.ts';
 import { localFunction } from './lambda-host.ts';
-import { type LambdaBinding, runWorkflow, type WorkflowResult } from './workflow-runner.ts';
+import { localTaskCallbacks } from './task-callbacks.ts';
+import {
+  type ChildWorkflowRunner,
+  type LambdaBinding,
+  runWorkflow,
+  type WorkflowResult,
+} from './workflow-runner.ts';
 
 /** Workflow names (as in workflows/<name>.ts) and the stack output that holds each state machine's ARN. */
 export const WORKFLOWS = {
   'spot-surge': CONTROL_PLANE_OUTPUTS.surgeStateMachineArn,
   'blue-green-rollout': CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn,
   'scale-service': CONTROL_PLANE_OUTPUTS.scaleStateMachineArn,
+  'remediate-alarm': CONTROL_PLANE_OUTPUTS.remediationStateMachineArn,
 } as const;
 export type WorkflowName = keyof typeof WORKFLOWS;
 
@@ -36,6 +45,13 @@ export interface LocalRunOptions {
    * for in real time.
    */
   taskTokenTimeoutMs?: number;
+  /**
+   * Called before each Lambda task with the function's name and event: tests play the world's
+   * reaction there (an alarm's metric recovering once a runbook acted) at the moment it matters.
+   */
+  beforeLambda?: (functionName: string, event: unknown) => Promise<void>;
+  /** Real duration of each compressed Wait state (default 1 ms). */
+  waitMs?: number;
 }
 
 export async function runDeployedWorkflow(
@@ -44,20 +60,75 @@ export async function runDeployedWorkflow(
   input: unknown,
   opts: LocalRunOptions = {},
 ): Promise<WorkflowResult> {
-  const machine = deployedWorkflow(stack, name);
+  return runMachine(stack, deployedWorkflow(stack, name), input, opts);
+}
+
+async function runMachine(
+  stack: DeployedStack,
+  machine: DeployedStack['stateMachines'][string],
+  input: unknown,
+  opts: LocalRunOptions,
+): Promise<WorkflowResult> {
   const lambdas: Record<string, LambdaBinding> = {};
   for (const fn of Object.values(stack.functions)) {
-    const local = await localFunction(stack, fn.name, opts.clock ? { clock: opts.clock } : {});
-    lambdas[fn.arn] = (event) => local.invoke(event);
+    const local = await localFunction(stack, fn.name, {
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      callbacks: localTaskCallbacks,
+    });
+    lambdas[fn.arn] = async (event) => {
+      await opts.beforeLambda?.(fn.name, event);
+      return local.invoke(event);
+    };
+  }
+  // Nested executions (states:startExecution.sync) run here too, sharing the clock and hooks.
+  const childWorkflows: Record<string, ChildWorkflowRunner> = {};
+  for (const child of Object.values(stack.stateMachines)) {
+    childWorkflows[child.arn] = (childInput, executionName) =>
+      runMachine(stack, child, childInput, { ...opts, executionName });
   }
   return runWorkflow({
     definition: machine.definition,
     input,
     lambdas,
+    childWorkflows,
     stateMachineName: machine.name,
+    ...(opts.waitMs !== undefined ? { waitMs: opts.waitMs } : {}),
     ...(opts.executionName ? { executionName: opts.executionName } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.taskTokenTimeoutMs !== undefined ? { taskTokenTimeoutMs: opts.taskTokenTimeoutMs } : {}),
   });
+}
+
+/**
+ * Executions that functions started in the emulator (moto records a StartExecution but runs
+ * nothing) are run here, from the synthesized definition, with their name and input. `seen`
+ * holds the ARNs already run, so each execution runs once.
+ */
+export async function runStartedExecutions(
+  stack: DeployedStack,
+  name: WorkflowName,
+  seen: Set<string>,
+  opts: Omit<LocalRunOptions, 'executionName'> = {},
+): Promise<(WorkflowResult & { executionName: string; input: unknown })[]> {
+  const sfn = awsClient(SFNClient);
+  const arn = deployedWorkflow(stack, name).arn;
+  const listed: { executionArn?: string; name?: string }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, nextToken }));
+    listed.push(...(out.executions ?? []));
+    nextToken = out.nextToken;
+  } while (nextToken);
+  const results: (WorkflowResult & { executionName: string; input: unknown })[] = [];
+  // Oldest first, as they were started.
+  for (const execution of listed.reverse()) {
+    if (!execution.executionArn || !execution.name || seen.has(execution.executionArn)) continue;
+    seen.add(execution.executionArn);
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
+    const input = JSON.parse(described.input ?? '{}') as unknown;
+    const result = await runDeployedWorkflow(stack, name, input, { ...opts, executionName: execution.name });
+    results.push({ ...result, executionName: execution.name, input });
+  }
+  return results;
 }

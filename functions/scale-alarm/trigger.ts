@@ -3,9 +3,7 @@
 // the alarm ARN and the state's timestamp, so the same event delivered twice starts one
 // execution (Step Functions refuses a second execution of the same name); the request id is the
 // same name, so even a second execution would scale once (the workflow dedups on it).
-import { createHash } from 'node:crypto';
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import {
   AlarmReasonDataSchema,
   type AlarmStateChange,
@@ -14,11 +12,11 @@ import {
 import { type ScaleInput, ScaleInputSchema } from '../../events/scale-input.ts';
 import type { AlarmMapping } from '../scale-service-step/config.ts';
 import type { Clock } from '../shared/clock.ts';
-import { iso } from '../shared/clock.ts';
-import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
+import type { Db } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
+import { executionNameFor as namedExecution, startNamedExecution } from '../shared/named-executions.ts';
 import type { Item } from '../shared/sqs-batch.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import type { ScaleAlarmEnv } from './config.ts';
@@ -40,12 +38,8 @@ export interface AlarmReport {
   failedItemIds: string[];
 }
 
-/** Execution names: at most 80 characters of letters, digits, - and _. */
-export function executionNameFor(alarmName: string, alarmArn: string, stateTimestamp: string): string {
-  const hash = createHash('sha256').update(`${alarmArn}|${stateTimestamp}`).digest('hex').slice(0, 32);
-  const readable = alarmName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40);
-  return `alarm-${readable}-${hash}`;
-}
+export const executionNameFor = (alarmName: string, alarmArn: string, stateTimestamp: string): string =>
+  namedExecution('alarm', alarmName, alarmArn, stateTimestamp);
 
 /** The step an alarm asks for, and why, in plain words. */
 export function stepFor(
@@ -165,21 +159,15 @@ async function startScaleOut(
     actor: 'scale-alarm',
   };
 
-  let executionArn: string | undefined;
-  try {
-    const out = await deps.sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: deps.env.SCALE_STATE_MACHINE_ARN,
-        name: executionName,
-        input: JSON.stringify(input),
-      }),
-    );
-    executionArn = out.executionArn;
-  } catch (error) {
-    if (!(error instanceof ExecutionAlreadyExists)) throw error;
-  }
-  // Step Functions answers a repeat of a running execution with the same ARN: the record tells.
-  const first = executionArn !== undefined && (await recordStart(deps, executionName, executionArn));
+  const { first, executionArn } = await startNamedExecution(
+    { sfn: deps.sfn, db: deps.db, clock: deps.clock, idempotencyTable: deps.env.IDEMPOTENCY_TABLE },
+    {
+      stateMachineArn: deps.env.SCALE_STATE_MACHINE_ARN,
+      name: executionName,
+      input,
+      recordPrefix: 'alarm-scale-out',
+    },
+  );
   if (!first) {
     report.duplicates.push({ alarmName, executionName });
     return {
@@ -197,31 +185,4 @@ async function startScaleOut(
     reason: `alarm ${alarmName} entered ALARM: started a scale-out of ${mapping.cluster}/${mapping.service} by ${'percent' in amount ? `${amount.percent}%` : `+${amount.delta}`} (${why})`,
     details: { executionArn, executionName, input },
   };
-}
-
-/** True the first time this execution is recorded as started. */
-async function recordStart(
-  deps: AlarmTriggerDeps,
-  executionName: string,
-  executionArn: string,
-): Promise<boolean> {
-  const now = deps.clock.now();
-  try {
-    await deps.db.send(
-      new PutCommand({
-        TableName: deps.env.IDEMPOTENCY_TABLE,
-        Item: {
-          id: `alarm-scale-out#${executionName}`,
-          executionArn,
-          at: iso(now),
-          expiresAt: ttlSeconds(now + 7 * 86_400_000),
-        },
-        ConditionExpression: 'attribute_not_exists(id)',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
 }

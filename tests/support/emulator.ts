@@ -6,6 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { resetClients } from '../../functions/shared/clients.ts';
 import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';
 import { type FaultProxy, type FaultSettings, startFaultProxy } from '../../local/fault-proxy.ts';
+import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
 
 export interface EmulatorHandle {
   /** The emulator's endpoint; readable from beforeAll on. */
@@ -35,7 +36,8 @@ export function useEmulator(): EmulatorHandle {
   beforeAll(async () => {
     emulator = await startEmulator();
     fileEmulator = emulator;
-    const env = localAwsEnv(emulator.endpoint);
+    // The rig's read-backs (alerts, journal) go straight to the emulator, past any fault proxy.
+    const env = { ...localAwsEnv(emulator.endpoint), [OBSERVER_ENDPOINT_VAR]: emulator.endpoint };
     for (const key of [...Object.keys(env), ...SHADOWING_VARS]) saved[key] = process.env[key];
     for (const key of SHADOWING_VARS) delete process.env[key];
     Object.assign(process.env, env);

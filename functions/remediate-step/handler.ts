@@ -1,0 +1,131 @@
+// The decision steps of the remediate-alarm workflow: one function, one action per state
+// (validate, decide, open-gate, close-gate, execute, record, verify, finish, abort); see remediate.ts.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import { z } from 'zod';
+import type { RemediationPlan } from '../../events/remediation-input.ts';
+import type { TaskCallbacks } from '../rollout-step/operator.ts';
+import { awsClient } from '../shared/clients.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { documentClient } from '../shared/dynamo.ts';
+import { parseEnv } from '../shared/env.ts';
+import { logger } from '../shared/logger.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+import { type RemediateStepEnv, RemediateStepEnvSchema } from './config.ts';
+import {
+  abortRemediation,
+  closeApprovalGate,
+  decideRemediation,
+  executeRunbook,
+  finishRemediation,
+  openApprovalGate,
+  type RemediateDeps,
+  recordRunbookResult,
+  validateRemediation,
+  verifyRemediation,
+} from './remediate.ts';
+
+const StepRequestSchema = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('validate'),
+    input: z.unknown(),
+    execution: z.object({ id: z.string().min(1), name: z.string().min(1) }),
+  }),
+  z.object({ action: z.literal('decide'), plan: z.unknown() }),
+  z.object({ action: z.literal('open-gate'), plan: z.unknown(), token: z.string().min(1) }),
+  z.object({ action: z.literal('close-gate'), plan: z.unknown() }),
+  z.object({ action: z.literal('execute'), plan: z.unknown() }),
+  z.object({ action: z.literal('record'), plan: z.unknown() }),
+  z.object({ action: z.literal('verify'), plan: z.unknown() }),
+  z.object({ action: z.literal('finish'), plan: z.unknown() }),
+  z.object({
+    action: z.literal('abort'),
+    plan: z.unknown(),
+    failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+  }),
+]);
+
+/** On AWS a rollout's waiting task is answered through Step Functions. */
+export const sfnCallbacks = (): TaskCallbacks => ({
+  async success(token, output) {
+    await awsClient(SFNClient).send(
+      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }),
+    );
+  },
+});
+
+let env: RemediateStepEnv | undefined;
+
+export function createHandler(options: { clock?: Clock; callbacks?: TaskCallbacks } = {}) {
+  const clock = options.clock ?? systemClock;
+  const callbacks = options.callbacks ?? sfnCallbacks();
+  return middy(async (event: unknown): Promise<RemediationPlan> => {
+    const step = parseOrThrow(StepRequestSchema, event);
+    env ??= parseEnv(RemediateStepEnvSchema);
+    if (step.action === 'validate') {
+      return validateRemediation(
+        { cloudwatch: awsClient(CloudWatchClient), clock },
+        step.input,
+        step.execution,
+      );
+    }
+    const deps: RemediateDeps = {
+      cloudwatch: awsClient(CloudWatchClient),
+      ecs: awsClient(ECSClient),
+      elb: awsClient(ElasticLoadBalancingV2Client),
+      sqs: awsClient(SQSClient),
+      db: documentClient(),
+      clock,
+      env,
+      callbacks,
+    };
+    // The workflow passes its own state back: typed by the step that wrote it.
+    const plan = step.plan as RemediationPlan;
+    let out: RemediationPlan;
+    switch (step.action) {
+      case 'decide':
+        out = await decideRemediation(deps, plan);
+        break;
+      case 'open-gate':
+        out = await openApprovalGate(deps, plan, step.token);
+        break;
+      case 'close-gate':
+        out = await closeApprovalGate(deps, plan);
+        break;
+      case 'execute':
+        out = await executeRunbook(deps, plan);
+        break;
+      case 'record':
+        out = await recordRunbookResult(deps, plan);
+        break;
+      case 'verify':
+        out = await verifyRemediation(deps, plan);
+        break;
+      case 'finish':
+        out = await finishRemediation(deps, plan);
+        break;
+      case 'abort':
+        out = await abortRemediation(deps, {
+          plan: step.plan,
+          ...(step.failure ? { failure: step.failure } : {}),
+        });
+        break;
+    }
+    logger.info('Remediation step', {
+      action: step.action,
+      alarm: out.alarm?.name,
+      decision: out.decision,
+      outcome: out.outcome,
+      verification: out.verification?.status,
+      summary: out.summary,
+    });
+    return out;
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+export const handler = createHandler();

@@ -1,0 +1,394 @@
+// Alarm-triggered remediation: every alarm state change (but those the fast scale-out already
+// answers) -> EventBridge rule -> queue -> remediate-alarm function -> the remediate-alarm
+// workflow, one execution per transition. The runbook registry comes from
+// config/remediation/<environment>.json; the construct is composed only where that file exists.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { alarmRemediationPattern } from '../events/remediation-input.ts';
+import {
+  type RemediateStepEnvInput,
+  type RemediationConfig,
+  RemediationConfigSchema,
+  type RemediationTriggerEnvInput,
+} from '../functions/remediate-step/config.ts';
+import type { ManagedService } from '../functions/rollout-step/config.ts';
+import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import { RemediateAlarmWorkflow } from '../workflows/remediate-alarm.ts';
+import type { AlertTopics } from './alert-topics.ts';
+import type { Alerting } from './alerting.ts';
+import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
+import { CONFIG_DIR, ConfigError } from './config.ts';
+import { acknowledgeWildcardResources } from './nag-findings.ts';
+import { encryptedQueue, stableOutput } from './queue-helpers.ts';
+import type { StateTables } from './state-tables.ts';
+
+export const REMEDIATION_CONFIG_DIR = join(CONFIG_DIR, 'remediation');
+
+/** config/remediation/<environment>.json, parsed; undefined when the environment remediates nothing. */
+export function loadRemediationConfig(
+  environmentName: string,
+  dir = REMEDIATION_CONFIG_DIR,
+): RemediationConfig | undefined {
+  const file = join(dir, `${environmentName}.json`);
+  if (!existsSync(file)) return undefined;
+  const source = relative(process.cwd(), file) || file;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(source, [{ key: '(file)', message: `not JSON: ${(err as Error).message}` }]);
+  }
+  const parsed = RemediationConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      source,
+      parsed.error.issues.map((i) => ({ key: i.path.map(String).join('.') || '(root)', message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+export interface RemediationProps {
+  readonly config: RemediationConfig;
+  readonly managedClusters: readonly ManagedCluster[];
+  /** Services rollouts manage (rollback-rollout acts on their rollouts only). */
+  readonly rolloutServices: readonly ManagedService[];
+  /** The rollout workflow: rollback-rollout answers its waiting tasks. */
+  readonly rolloutStateMachine: sfn.IStateMachine;
+  /** The scaling workflow, where services are scaled: scale-out runs it. */
+  readonly scaleStateMachine?: sfn.IStateMachine;
+  /** Alarms the scale-alarm function answers: left out of the remediation rule. */
+  readonly scaleAlarmNames: readonly string[];
+  readonly tables: StateTables;
+  readonly topics: AlertTopics;
+  readonly alerting: Alerting;
+  readonly environmentName: string;
+  readonly assetRoot?: string;
+}
+
+/** Stack output keys (stable logical ids: the ops CLI reads them). */
+export const REMEDIATION_OUTPUTS = {
+  remediationStateMachineArn: 'RemediationStateMachineArn',
+  remediationQueueUrl: 'RemediationQueueUrl',
+  remediationQueueDlqUrl: 'RemediationQueueDlqUrl',
+  remediationDeliveryDlqUrl: 'RemediationDeliveryDlqUrl',
+} as const;
+
+export const REMEDIATION_BATCH = { batchSize: 10 } as const;
+export const REMEDIATION_MAX_RECEIVE_COUNT = 3;
+const TRIGGER_TIMEOUT = Duration.seconds(30);
+
+export class Remediation extends Construct {
+  readonly stepFunction: BundledFunction;
+  readonly triggerFunction: BundledFunction;
+  readonly workflow: RemediateAlarmWorkflow;
+  readonly queue: sqs.Queue;
+  readonly queueDlq: sqs.Queue;
+  readonly deliveryDlq: sqs.Queue;
+  readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: RemediationProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { config } = props;
+    const source = `config/remediation/${props.environmentName}.json`;
+    for (const [i, r] of config.runbooks.entries()) {
+      if (!props.managedClusters.some((c) => c.name === r.cluster)) {
+        throw new ConfigError(source, [
+          {
+            key: `runbooks.${i}.cluster`,
+            message: `${r.cluster} is not a managed cluster (${props.managedClusters.map((c) => c.name).join(', ')})`,
+          },
+        ]);
+      }
+      if (r.runbook === 'scale-out' && !props.scaleStateMachine) {
+        throw new ConfigError(source, [
+          { key: `runbooks.${i}.runbook`, message: 'scale-out needs a scaled service (config/scaling)' },
+        ]);
+      }
+    }
+    const clusters = [...new Set(config.runbooks.map((r) => r.cluster))];
+    const clusterArns = clusters.map((c) =>
+      stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: c }),
+    );
+    const inCluster = (resource: string) =>
+      clusters.map((c) => stack.formatArn({ service: 'ecs', resource, resourceName: `${c}/*` }));
+    const serviceArnOf = (cluster: string, service: string) =>
+      stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${cluster}/${service}` });
+    const runbookServices = config.runbooks.filter((r) => r.service);
+    const serviceArns = [
+      ...new Set(runbookServices.map((r) => serviceArnOf(r.cluster, r.service as string))),
+    ];
+    const forcedServiceArns = [
+      ...new Set(
+        runbookServices
+          .filter((r) => r.runbook === 'force-new-deployment')
+          .map((r) => serviceArnOf(r.cluster, r.service as string)),
+      ),
+    ];
+
+    const sharedEnv = {
+      ...props.tables.environment(),
+      ...props.alerting.producerEnvironment(),
+      OPS_ENVIRONMENT: props.environmentName,
+    };
+    const stepEnv: RemediateStepEnvInput = {
+      ...sharedEnv,
+      REMEDIATION_CONFIG: JSON.stringify(config),
+      MANAGED_SERVICES: JSON.stringify(props.rolloutServices),
+    };
+    const assetRoot = props.assetRoot ? { assetRoot: props.assetRoot } : {};
+    this.stepFunction = new BundledFunction(this, 'Step', {
+      name: 'remediate-step',
+      description:
+        'Remediate-alarm workflow step: runbook choice, guards, runbooks, verification, escalation',
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+      environment: lambdaEnvironment(stepEnv),
+      ...assetRoot,
+    });
+    this.workflow = new RemediateAlarmWorkflow(this, 'Workflow', {
+      stepFunction: this.stepFunction.function,
+      ...(props.scaleStateMachine ? { scaleStateMachine: props.scaleStateMachine } : {}),
+      serviceArns: forcedServiceArns,
+    });
+    this.grantStep(props, { clusterArns, serviceArns, inCluster });
+    this.grantWorkflow(props.scaleStateMachine);
+
+    // Alarm state changes: rule -> queue -> trigger, as the spot and scale-out events are.
+    const key = props.topics.key;
+    this.queueDlq = encryptedQueue(this, 'QueueDlq', key);
+    this.deliveryDlq = encryptedQueue(this, 'DeliveryDlq', key);
+    this.queue = encryptedQueue(this, 'Queue', key, {
+      visibilityTimeout: Duration.seconds(6 * TRIGGER_TIMEOUT.toSeconds()),
+      // A transition not acted on within an hour is stale: the next one counts.
+      retentionPeriod: Duration.hours(1),
+      deadLetterQueue: { queue: this.queueDlq, maxReceiveCount: REMEDIATION_MAX_RECEIVE_COUNT },
+    });
+    for (const dlq of [this.queueDlq, this.deliveryDlq]) {
+      Validations.of(dlq).acknowledge({
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself a dead-letter queue; failed alarm events rest here for inspection and redrive.',
+      });
+    }
+    Validations.of(this.deliveryDlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the remediation rule target below.',
+    });
+    this.rule = new events.Rule(this, 'AlarmRule', {
+      description: `ecs-ops ${props.environmentName}: alarm state changes -> remediation queue`,
+      eventPattern: alarmRemediationPattern(props.scaleAlarmNames) as events.EventPattern,
+      targets: [
+        new eventTargets.SqsQueue(this.queue, {
+          deadLetterQueue: this.deliveryDlq,
+          maxEventAge: Duration.hours(1),
+          retryAttempts: 20,
+        }),
+      ],
+    });
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyOurRuleMaySend',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { ArnNotEquals: { 'aws:SourceArn': this.rule.ruleArn } },
+      }),
+    );
+
+    const triggerEnv: RemediationTriggerEnvInput = {
+      ...sharedEnv,
+      REMEDIATION_STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
+    };
+    this.triggerFunction = new BundledFunction(this, 'Trigger', {
+      name: 'remediate-alarm',
+      description: 'Alarm state changes: starts the remediate-alarm workflow, one execution per transition',
+      memorySize: 256,
+      timeout: TRIGGER_TIMEOUT,
+      environment: lambdaEnvironment(triggerEnv),
+      ...assetRoot,
+    });
+    this.triggerFunction.function.addEventSource(
+      new lambdaEvents.SqsEventSource(this.queue, { ...REMEDIATION_BATCH, reportBatchItemFailures: true }),
+    );
+    this.workflow.stateMachine.grantStartExecution(this.triggerFunction.function);
+    props.tables.grantReadWrite(this.triggerFunction.function);
+    acknowledgeWildcardResources(
+      this.triggerFunction.role,
+      [`${props.tables.journal.tableArn}/index/*`],
+      'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
+    );
+    Validations.of(this.triggerFunction.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    });
+    const mapping = this.triggerFunction.function.node
+      .findAll()
+      .find((c) => c.node.id.startsWith('SqsEventSource'));
+    if (mapping) {
+      Validations.of(mapping).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason: `SQS event sources do not support on-failure destinations; the queue redrives to its DLQ after ${REMEDIATION_MAX_RECEIVE_COUNT} receives.`,
+      });
+    }
+
+    const O = REMEDIATION_OUTPUTS;
+    stableOutput(
+      this,
+      O.remediationStateMachineArn,
+      this.workflow.stateMachine.stateMachineArn,
+      'Remediate-alarm workflow',
+    );
+    stableOutput(
+      this,
+      O.remediationQueueUrl,
+      this.queue.queueUrl,
+      'Alarm state changes (EventBridge -> remediate-alarm)',
+    );
+    stableOutput(
+      this,
+      O.remediationQueueDlqUrl,
+      this.queueDlq.queueUrl,
+      'Alarm events the remediate-alarm function failed on',
+    );
+    stableOutput(
+      this,
+      O.remediationDeliveryDlqUrl,
+      this.deliveryDlq.queueUrl,
+      'Alarm events EventBridge could not deliver',
+    );
+  }
+
+  private grantStep(
+    props: RemediationProps,
+    scope: { clusterArns: string[]; serviceArns: string[]; inCluster: (resource: string) => string[] },
+  ): void {
+    const fn = this.stepFunction;
+    const stack = Stack.of(this);
+    const add = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+      );
+    const taskArns = scope.inCluster('task');
+    const containerInstanceArns = scope.inCluster('container-instance');
+    const alarmArns = [
+      stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: '*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    ];
+    if (scope.serviceArns.length > 0)
+      add('DescribeRunbookServices', ['ecs:DescribeServices'], scope.serviceArns);
+    add(
+      'ListRunbookClusters',
+      ['ecs:ListTasks', 'ecs:ListContainerInstances'],
+      [...scope.clusterArns, ...containerInstanceArns],
+    );
+    add('RunbookTasks', ['ecs:DescribeTasks', 'ecs:StopTask'], taskArns, {
+      ArnEquals: { 'ecs:cluster': scope.clusterArns },
+    });
+    add(
+      'RunbookContainerInstances',
+      ['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState'],
+      containerInstanceArns,
+      { ArnEquals: { 'ecs:cluster': scope.clusterArns } },
+    );
+    add('AlarmTags', ['cloudwatch:ListTagsForResource'], alarmArns);
+    // A rollback-rollout runbook puts traffic back on blue and answers the rollout's waiting task.
+    const loadBalancers = [...new Set(props.rolloutServices.map((s) => s.loadBalancerName))];
+    const listenerArns = loadBalancers.flatMap((lb) =>
+      ['listener', 'listener-rule'].map((resource) =>
+        stack.formatArn({
+          service: 'elasticloadbalancing',
+          resource,
+          resourceName: `app/${lb}/*`,
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ),
+    );
+    if (listenerArns.length > 0)
+      add(
+        'RollBackManagedListeners',
+        ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule'],
+        listenerArns,
+      );
+    add('AnswerRolloutGates', ['states:SendTaskSuccess'], [props.rolloutStateMachine.stateMachineArn]);
+    // These support no resource-level permissions (service authorization reference).
+    add(
+      'DescribeUnscopable',
+      [
+        'cloudwatch:DescribeAlarms',
+        'elasticloadbalancing:DescribeTargetHealth',
+        'elasticloadbalancing:DescribeListeners',
+        'elasticloadbalancing:DescribeRules',
+      ],
+      ['*'],
+    );
+    props.tables.grantReadWrite(fn.function);
+    props.alerting.grantRaise(fn.function);
+    acknowledgeWildcardResources(
+      fn.role,
+      [`${props.tables.journal.tableArn}/index/*`],
+      'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
+    );
+    acknowledgeWildcardResources(
+      fn.role,
+      [...taskArns, ...containerInstanceArns, ...listenerArns, ...alarmArns],
+      'Task, container instance, listener and rule ids are generated; scoped to the runbooks’ clusters (and ecs:cluster) and the managed load balancers by name. Alarms are matched by name pattern or tag at run time.',
+    );
+    Validations.of(fn.role).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'cloudwatch:DescribeAlarms, elasticloadbalancing:Describe* and X-Ray support no resource-level permissions.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Raising alerts onto the KMS-encrypted alert queue needs the GenerateDataKey family on that one key.',
+      },
+    );
+  }
+
+  private grantWorkflow(scaleStateMachine: sfn.IStateMachine | undefined): void {
+    const machine = this.workflow.stateMachine;
+    acknowledgeWildcardResources(
+      machine.role,
+      [`${this.stepFunction.function.functionArn}:*`],
+      'Step Functions may invoke the step function by qualified ARN (version/alias); only that function.',
+    );
+    if (scaleStateMachine) {
+      // What CDK grants for a nested .sync execution: its executions, named at run time.
+      const stack = Stack.of(this);
+      const childName = Fn.select(6, Fn.split(':', scaleStateMachine.stateMachineArn));
+      acknowledgeWildcardResources(
+        machine.role,
+        [
+          stack.formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: `${childName}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+        'Waiting for the nested scale-service execution (DescribeExecution, StopExecution) needs its executions, whose names are only known at run time; scoped to that state machine.',
+      );
+    }
+    Validations.of(machine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray and CloudWatch Logs delivery support no resource-level permissions.',
+    });
+  }
+}
