@@ -10,6 +10,7 @@
 //   ops scale --service S --to N | --by +N|-N|+P% [--dry-run]   scale a service inside its guardrails
 //   ops rollout --service S --image I --strategy canary:10:5m [--watch]   blue/green rollout
 //   ops approve|reject|abort <execution>, ops rollback <service>          answer or stop a rollout
+//   ops remediate --alarm NAME [--dry-run]   run the alarm's runbook by hand, guarded and verified
 // Add --json to any command for machine-readable output.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -31,6 +32,7 @@ import { seed } from '../local/seed.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { isWorkflowName, runDeployedWorkflow, WORKFLOWS } from '../local/workflows.ts';
 import { loadLocalState, pointAt, STATE_DIR, saveLocalState } from './local-state.ts';
+import { answerRemediationCommand, remediateCommand } from './remediate.ts';
 import { operatorCommand, type RolloutFlags, rolloutCommand } from './rollout.ts';
 import {
   describeScaleRun,
@@ -68,21 +70,26 @@ Usage:
                                           Blue/green rollout; strategies: all-at-once, canary:10:5m,
                                           linear:25:10m, steps:10@5m,50@10m,100@0. Locally it runs on
                                           the emulator here; --watch shows weights, steps, verdicts
+  ops remediate --alarm NAME [--dry-run] [--reason "..."] [--gate-wait 30s] [--aws --outputs <file>]
+                                          Run the alarm's runbook the way an alarm would: registry,
+                                          guards, approval, runbook, verification, escalation
   ops approve|reject <execution> [--reason "..."]
-                                          Answer the gate a rollout waits at
+                                          Answer the gate a rollout or a remediation waits at
   ops abort <execution> [--reason "..."]  Stop a rollout: traffic back on blue at once, green removed
   ops rollback [CLUSTER/]SERVICE          Inside the rollback window after promotion: 100% back on
                                           blue at once (one listener update, read back)
   ops help                                This text
 
 Every command takes --json for machine-readable output and --verbose to show function logs.
-Functions: spot-interruption, spot-surge-step, alert-router, scale-service-step, scale-alarm. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
+Functions: spot-interruption, spot-surge-step, alert-router, scale-service-step, scale-alarm,
+remediate-alarm, remediate-step, rollout-step, rollout-analysis. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
 Examples:
   ops emulator start && ops seed --instances 40 --spot-fraction 0.75
   ops invoke spot-interruption --event events/samples/aws/ec2-spot-instance-interruption-warning.json
   ops run spot-surge --input events/inputs/spot-surge.json
   ops silence --service api --for 2h --reason "deploying a fix for the health check"
   ops rollout --service api --image registry.local/api:2 --strategy canary:10:5m --watch
+  ops remediate --alarm web-api-cpu-high --dry-run
 `;
 
 type Flags = {
@@ -99,6 +106,7 @@ type Flags = {
   'dedup-key'?: string;
   for?: string;
   reason?: string;
+  alarm?: string;
 } & ScaleFlags &
   RolloutFlags;
 
@@ -131,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
       aws: { type: 'boolean' },
       outputs: { type: 'string' },
       'gate-wait': { type: 'string' },
+      alarm: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean', short: 'v' },
     },
@@ -169,8 +178,14 @@ async function main(argv: string[]): Promise<number> {
       return scale(flags, out);
     case 'rollout':
       return rolloutCommand(flags, out, (file) => readJsonArg('input', file));
+    case 'remediate':
+      return remediateCommand(flags, out);
     case 'approve':
-    case 'reject':
+    case 'reject': {
+      // A remediation waiting for approval answers to its execution name; anything else is a rollout's.
+      const answered = rest[0] ? await answerRemediationCommand(command, rest[0], flags, out) : undefined;
+      return answered ?? operatorCommand(command, rest[0], flags, out);
+    }
     case 'abort':
     case 'rollback':
       return operatorCommand(command, rest[0], flags, out);

@@ -4,11 +4,13 @@
 // environment in each stack name (`cdk synth -c environment=prod` picks one); environments
 // without a config file (local, test) get the control plane alone. cdk-nag's AwsSolutions and
 // Serverless packs check every stack at synth: an unacknowledged finding fails synthesis.
+
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { RemediationConfig } from '../functions/remediate-step/config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import {
   buildEnvironmentStacks,
@@ -52,6 +54,8 @@ export interface AppOptions {
   readonly managedClusters?: readonly ManagedCluster[];
   /** Override of dist/functions for the function bundles. */
   readonly assetRoot?: string;
+  /** A runbook registry instead of config/remediation/<environmentName>.json (tests). */
+  readonly remediation?: RemediationConfig;
 }
 
 export const controlPlaneStackName = (environmentName: string) => `EcsOps-${environmentName}-ControlPlane`;
@@ -96,6 +100,7 @@ export function buildApp(options: AppOptions = {}): {
         ? { account: config.account, region: config.region }
         : { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
       ...(options.assetRoot ? { assetRoot: options.assetRoot } : {}),
+      ...(options.remediation ? { remediation: options.remediation } : {}),
     });
     if (!config) return { name: environmentName, controlPlane };
     return {

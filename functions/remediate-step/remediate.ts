@@ -180,7 +180,8 @@ export async function decideRemediation(
       ...describePlan(runbookPlan),
     ];
     if (plan.dryRun) {
-      return await conclude(deps, { ...leased, runbook: runbookPlan }, runbook, 'dry-run', 'unchanged', [
+      await releaseLock(deps.db, deps.env.LOCKS_TABLE, leased.lease as { resource: string; owner: string });
+      return await conclude(deps, { ...plan, runbook: runbookPlan }, runbook, 'dry-run', 'unchanged', [
         ...explanation,
         'dry run: nothing was changed',
       ]);

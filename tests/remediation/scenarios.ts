@@ -18,6 +18,7 @@ import {
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { RolloutInputDraft } from '../../events/rollout-input.ts';
 import { getRolloutRecord } from '../../functions/rollout-step/record.ts';
@@ -42,6 +43,17 @@ export async function desired(service = API): Promise<number> {
 
 const locks = (world: RemediationWorld) => ({
   service: () => serviceLockHolder(documentClient(), world.env('LOCKS_TABLE'), world.clock, CLUSTER, API),
+  /** The remediation lease on web/api, if anyone holds it (every run must leave it free). */
+  remediation: async () =>
+    (
+      await documentClient().send(
+        new GetCommand({
+          TableName: world.env('LOCKS_TABLE'),
+          Key: { resource: `remediation/${CLUSTER}/${API}` },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item,
 });
 
 /** Past every cooldown and rate window an earlier scenario left. */
@@ -103,6 +115,7 @@ export async function fiveHundredsDuringRolloutRollBack(world: RemediationWorld)
   expect(await readWeights(elb, before.topology)).toEqual({ blue: 100, green: 0 });
   expect((await rolloutRecord(world))?.phase).toBe('rolled-back');
   expect(await locks(world).service()).toBeUndefined();
+  expect(await locks(world).remediation()).toBeUndefined();
 
   const actions = (await world.journalOf(remediation?.executionName as string)).map((r) => r.action);
   expect(actions).toEqual(['start-remediation', 'run-rollback-rollout', 'remediation-verified']);
@@ -174,6 +187,7 @@ export async function alarmStayingInAlarmEscalatesOnce(world: RemediationWorld) 
   const actions = (await world.journalOf(run?.executionName as string)).map((r) => r.action);
   expect(actions).toEqual(['start-remediation', 'run-scale-out', 'escalate-remediation']);
   expect(run?.states.filter((s) => s === 'Scale out')).toHaveLength(1);
+  expect(await locks(world).remediation()).toBeUndefined();
   await world.setAlarm(alarm, 'OK');
 }
 
@@ -234,6 +248,8 @@ export async function guardAlarmAbortsAndDryRunChangesNothing(world: Remediation
   expect(dry.plan?.decision).toBe('dry-run');
   expect(dry.plan?.runbook?.scaleInput).toMatchObject({ cluster: CLUSTER, service: API, delta: 2 });
   expect(dry.plan?.explanation?.at(-1)).toBe('dry run: nothing was changed');
+  expect(dry.plan?.lease).toBeUndefined();
+  expect(await locks(world).remediation()).toBeUndefined();
   expect(await desired()).toBe(from);
   expect(dry.states).not.toContain('Scale out');
   await world.setAlarm(alarm, 'OK');
@@ -291,7 +307,9 @@ export async function replaceUnhealthyTasksStaysInsideBlastRadius(world: Remedia
       tasks: tasks.map((t) => t.taskArn),
     }),
   );
-  const stoppedNow = (described.tasks ?? []).filter((t) => t.desiredStatus === 'STOPPED').map((t) => t.taskArn);
+  const stoppedNow = (described.tasks ?? [])
+    .filter((t) => t.desiredStatus === 'STOPPED')
+    .map((t) => t.taskArn);
   expect(stoppedNow.sort()).toEqual([...stopped].sort());
   for (const arn of stoppedNow) {
     expect(sick).toContain(tasks.find((t) => t.taskArn === arn)?.instanceId);

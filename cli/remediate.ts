@@ -1,0 +1,242 @@
+// `ops remediate --alarm NAME [--dry-run]`: the same path an alarm takes, started by hand. Locally
+// the remediate-alarm workflow runs on the emulator in this process (an approval gate waits
+// `--gate-wait` for `ops approve|reject` from another terminal); with `--aws --outputs <file>` it
+// starts the deployed state machine and follows it with DescribeExecution.
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import {
+  DescribeExecutionCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { RemediationInputDraft, RemediationPlan } from '../events/remediation-input.ts';
+import {
+  answerRemediationGate,
+  findRemediationGate,
+  type GateDeps,
+  RemediationGateRefusedError,
+} from '../functions/remediate-step/operator.ts';
+import { awsClient } from '../functions/shared/clients.ts';
+import { systemClock } from '../functions/shared/clock.ts';
+import { documentClient } from '../functions/shared/dynamo.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
+import type { DeployedStack } from '../local/deploy.ts';
+import { localTaskCallbacks } from '../local/task-callbacks.ts';
+import { VirtualClock } from '../local/virtual-clock.ts';
+import { pendingTaskTokens, sendTaskSuccess, type WorkflowResult } from '../local/workflow-runner.ts';
+import { runDeployedWorkflow } from '../local/workflows.ts';
+import { loadLocalState } from './local-state.ts';
+
+export interface RemediateFlags {
+  alarm?: string;
+  'dry-run'?: boolean;
+  reason?: string;
+  aws?: boolean;
+  outputs?: string;
+  'gate-wait'?: string;
+}
+
+type Out = (human: string, data: unknown) => void;
+
+export class RemediateUsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const REMEDIATE_USAGE =
+  'ops remediate --alarm NAME [--dry-run] [--reason "..."] [--aws --outputs <file>]';
+
+export function remediateInputFromFlags(
+  flags: RemediateFlags,
+  operator = userInfo().username,
+): RemediationInputDraft {
+  if (!flags.alarm) throw new RemediateUsageError(`--alarm is required: ${REMEDIATE_USAGE}`);
+  return {
+    alarmName: flags.alarm,
+    dryRun: flags['dry-run'] ?? false,
+    reason: flags.reason ?? `started by ${operator} (ops remediate)`,
+    trigger: { kind: 'operator', id: operator },
+  };
+}
+
+/** The workflow's own words: summary, every decision, the outcome. */
+export function describeRemediation(
+  result: { status: string; error?: string; cause?: string; executionArn: string },
+  plan?: RemediationPlan,
+): string {
+  const lines = plan
+    ? [plan.summary ?? plan.decision ?? '', ...(plan.explanation ?? []).slice(1).map((l) => `  - ${l}`)]
+    : [`${result.status}: ${result.error ?? ''}${result.cause ? ` ${causeText(result.cause)}` : ''}`];
+  if (plan?.action?.done) lines.push(`  done: ${plan.action.done}`);
+  lines.push(`execution: ${result.executionArn} (${result.status})`);
+  return lines.join('\n');
+}
+
+function causeText(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorType?: string; errorMessage?: string };
+    if (parsed.errorMessage) return `${parsed.errorType ?? ''}: ${parsed.errorMessage}`;
+  } catch {
+    // A Fail state's own cause.
+  }
+  return cause;
+}
+
+/** 0 decided or remediated, 3 refused (an answer, not a failure), 1 failed or escalated. */
+export function exitCodeOf(status: string, plan?: RemediationPlan): number {
+  if (status !== 'SUCCEEDED') return 1;
+  return plan?.decision === 'refused' ? 3 : 0;
+}
+
+export async function remediateCommand(flags: RemediateFlags, out: Out): Promise<number> {
+  const input = remediateInputFromFlags(flags);
+  if (flags.aws) return remediateOnAws(flags, input, out);
+  const { stack } = await loadLocalState();
+  const result = await runLocally(stack, input, flags);
+  const plan = result.status === 'SUCCEEDED' ? (result.output as RemediationPlan) : undefined;
+  out(describeRemediation(result, plan), {
+    status: result.status,
+    executionArn: result.executionArn,
+    error: result.error,
+    cause: result.cause,
+    plan,
+  });
+  return exitCodeOf(result.status, plan);
+}
+
+async function runLocally(
+  stack: DeployedStack,
+  input: RemediationInputDraft,
+  flags: RemediateFlags,
+): Promise<WorkflowResult> {
+  const executionName = `remediate-manual-${input.alarmName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now()}`;
+  const table = stack.outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string;
+  let done = false;
+  // Answers from other terminals land on the gate's record: relay them to the waiting task here.
+  const relay = (async () => {
+    while (!done) {
+      const gate = await findRemediationGate(
+        { db: documentClient(), env: { IDEMPOTENCY_TABLE: table } },
+        executionName,
+      ).catch(() => undefined);
+      if (gate?.answer && pendingTaskTokens().some((t) => t.token === gate.token)) {
+        sendTaskSuccess(gate.token, gate.answer);
+      } else if (gate && !gate.answer && pendingTaskTokens().some((t) => t.token === gate.token)) {
+        console.error(`waiting for approval: ops approve ${executionName} (or ops reject ${executionName})`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  try {
+    return await runDeployedWorkflow(stack, 'remediate-alarm', input, {
+      clock: new VirtualClock(),
+      executionName,
+      taskTokenTimeoutMs: parseSeconds(flags['gate-wait'] ?? '30s') * 1000,
+    });
+  } finally {
+    done = true;
+    await relay;
+  }
+}
+
+function parseSeconds(text: string): number {
+  const m = /^(\d+)(s|m)?$/.exec(text);
+  if (!m) throw new RemediateUsageError(`--gate-wait takes 30s or 5m (got ${text})`);
+  return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
+}
+
+function awsOutputs(flags: RemediateFlags): Record<string, string> {
+  if (!flags.outputs)
+    throw new RemediateUsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
+  const parsed = JSON.parse(readFileSync(flags.outputs, 'utf8')) as Record<string, Record<string, string>>;
+  const stack = Object.values(parsed).find((o) => o[CONTROL_PLANE_OUTPUTS.remediationStateMachineArn]);
+  if (!stack) {
+    throw new RemediateUsageError(
+      `${flags.outputs} has no ${CONTROL_PLANE_OUTPUTS.remediationStateMachineArn} output (is remediation configured for this environment?)`,
+    );
+  }
+  return stack;
+}
+
+async function remediateOnAws(
+  flags: RemediateFlags,
+  input: RemediationInputDraft,
+  out: Out,
+): Promise<number> {
+  const outputs = awsOutputs(flags);
+  const sfn = awsClient(SFNClient);
+  const name = `remediate-manual-${input.alarmName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now()}`;
+  const started = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: outputs[CONTROL_PLANE_OUTPUTS.remediationStateMachineArn],
+      name,
+      input: JSON.stringify(input),
+    }),
+  );
+  console.error(`started ${started.executionArn}`);
+  for (;;) {
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    if (execution.status !== 'RUNNING') {
+      const plan = execution.output ? (JSON.parse(execution.output) as RemediationPlan) : undefined;
+      const status = execution.status ?? 'UNKNOWN';
+      out(
+        describeRemediation(
+          {
+            status,
+            executionArn: started.executionArn as string,
+            ...(execution.error ? { error: execution.error } : {}),
+            ...(execution.cause ? { cause: execution.cause } : {}),
+          },
+          plan,
+        ),
+        { status, executionArn: started.executionArn, error: execution.error, cause: execution.cause, plan },
+      );
+      return exitCodeOf(status, plan);
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}
+
+/** `ops approve|reject <execution>` when the execution is a remediation; undefined when it is not. */
+export async function answerRemediationCommand(
+  action: 'approve' | 'reject',
+  ref: string,
+  flags: RemediateFlags,
+  out: Out,
+): Promise<number | undefined> {
+  const deps = await gateDeps(flags);
+  if (!(await findRemediationGate(deps, ref))) return undefined;
+  try {
+    const result = await answerRemediationGate(deps, ref, action, userInfo().username, flags.reason);
+    out(`${result.execution}: ${result.message}`, result);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof RemediationGateRefusedError)) throw error;
+    out(error.message, { refused: true, message: error.message });
+    return 3;
+  }
+}
+
+async function gateDeps(flags: RemediateFlags): Promise<GateDeps> {
+  if (!flags.aws) {
+    const { stack } = await loadLocalState();
+    return {
+      db: documentClient(),
+      clock: systemClock,
+      env: { IDEMPOTENCY_TABLE: stack.outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string },
+      callbacks: localTaskCallbacks,
+    };
+  }
+  const outputs = awsOutputs(flags);
+  const sfn = awsClient(SFNClient);
+  return {
+    db: documentClient(),
+    clock: systemClock,
+    env: { IDEMPOTENCY_TABLE: outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string },
+    callbacks: {
+      async success(token, output) {
+        await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }));
+      },
+    },
+  };
+}
