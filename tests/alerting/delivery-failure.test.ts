@@ -1,16 +1,19 @@
 // SNS unreachable (the fault proxy answers every SNS call with 503, every other service works):
 // the SDK retries each publish with backoff, SQS redelivers, and the alerts end in the alert DLQ
-// intact. Redriven once SNS is back, they are delivered: nothing is lost.
+// intact. Redriven once SNS is back, they are delivered: nothing is lost, grouped windows included.
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { FlushMessageSchema } from '../../functions/alert-router/messages.ts';
+import { windowId } from '../../functions/alert-router/state.ts';
 import { AlertSchema } from '../../functions/shared/alerts.ts';
 import { awsClient, DEFAULT_MAX_ATTEMPTS } from '../../functions/shared/clients.ts';
+import { documentClient } from '../../functions/shared/dynamo.ts';
 import { ALERT_MAX_RECEIVE_COUNT } from '../../infra/alerting.ts';
 import { takeAlerts } from '../../local/control-plane.ts';
 import { useFaultProxy } from '../support/emulator.ts';
@@ -104,5 +107,64 @@ describe('alert delivery when SNS is unreachable', () => {
     );
     expect((await takeAlerts(world.pagerQueue)).map((a) => a.alert.dedupKey)).toEqual([critical.dedupKey]);
     expect(await world.queueDepth(dlq)).toBe(0);
+  });
+
+  it('dead-letters a grouped window as its one flush and, redriven, delivers it once with the full count', async () => {
+    const dlq = world.stack.outputs.AlertQueueDlqUrl as string;
+    const queue = world.stack.outputs.AlertQueueUrl as string;
+    await world.clear();
+    proxy.setFaults({ serverErrorRate: 1, services: ['sns'] });
+    const zones = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+    const burst = Array.from({ length: 25 }, (_, i) =>
+      alert({
+        severity: 'warning',
+        service: 'orders',
+        kind: 'oom-killed',
+        counts: { 'availability zone': { [zones[i % 3] as string]: 1 } },
+      }),
+    );
+    await world.raise(...burst);
+    await world.route();
+    expect(await world.published()).toEqual([]);
+
+    // The alerts were taken off the queue into the window's counters; what failed and rests in
+    // the DLQ is the window's flush, carrying the first alert.
+    const dead = await peekAll(dlq);
+    expect(dead).toHaveLength(1);
+    const flush = FlushMessageSchema.parse(JSON.parse(dead[0]?.body ?? ''));
+    expect(burst.map((a) => a.dedupKey)).toContain(flush.alert.dedupKey);
+    expect(dead[0]?.receiveCount).toBeGreaterThanOrEqual(ALERT_MAX_RECEIVE_COUNT);
+    expect(await world.queueDepth(queue)).toBe(0);
+    // The count lives in the window record, kept beyond the DLQ's retention, so a redrive finds it.
+    const window = await documentClient().send(
+      new GetCommand({
+        TableName: world.stack.outputs.AlertStateTableName as string,
+        Key: { id: windowId(flush.flush.group, flush.flush.window) },
+      }),
+    );
+    expect(window.Item).toMatchObject({ alerts: burst.length, newAlerts: burst.length });
+    expect(window.Item?.publishedAt).toBeUndefined();
+
+    proxy.setFaults({ serverErrorRate: 0 });
+    expect(await redrive(dlq, queue)).toBe(1);
+    await world.route();
+    const delivered = await world.published();
+    expect(delivered).toHaveLength(1);
+    const [grouped] = delivered;
+    expect(grouped?.subject).toBe(`[WARNING] ${burst.length} oom-killed alerts for orders in web`);
+    expect(grouped?.alert).toMatchObject({
+      notification: 'group',
+      group: { alerts: burst.length, newAlerts: burst.length, resources: burst.length },
+    });
+    const sent = AlertSchema.parse(grouped?.alert);
+    expect(new Set(sent.resources)).toEqual(new Set(burst.flatMap((a) => a.resources)));
+    expect(sent.counts?.['availability zone']).toEqual(
+      Object.fromEntries(zones.map((z, i) => [z, burst.filter((_, j) => j % 3 === i).length])),
+    );
+    // Digest readers get it too, once; nothing is left to redrive.
+    expect((await takeAlerts(world.digestQueue)).map((a) => a.subject)).toEqual([grouped?.subject]);
+    expect(await world.queueDepth(dlq)).toBe(0);
+    await world.route();
+    expect(await world.published()).toEqual([]);
   });
 });

@@ -5,10 +5,10 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ChatNotificationSchema } from '../../events/chat-notification.ts';
-import { addSilence, expireSilence } from '../../functions/alert-router/silences.ts';
+import { addSilence, expireSilence, isActive, listSilences } from '../../functions/alert-router/silences.ts';
 import { episodeId } from '../../functions/alert-router/state.ts';
 import { ALERT_QUEUE_BUDGET_BYTES, AlertSchema } from '../../functions/shared/alerts.ts';
-import { systemClock } from '../../functions/shared/clock.ts';
+import { iso, systemClock } from '../../functions/shared/clock.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { takeAlerts } from '../../local/control-plane.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
@@ -27,6 +27,7 @@ describe('alert routing on the emulator', () => {
       severity: 'warning',
       service: 'catalog',
       kind: 'latency',
+      cluster: 'shop',
       title: 'Catalog p99 above 2 s',
     });
     await world.raise(critical);
@@ -41,8 +42,17 @@ describe('alert routing on the emulator', () => {
       severity: 'critical',
       service: PAGED_SERVICE,
       state: 'firing',
+      kind: critical.kind,
+      cluster: critical.cluster,
     });
     expect(digest.map((a) => a.alert.dedupKey)).toEqual([warning.dedupKey]);
+    // Filter policies can also match on kind and cluster: each alert carries its own.
+    expect(digest[0]?.attributes).toMatchObject({
+      severity: 'warning',
+      service: warning.service,
+      kind: warning.kind,
+      cluster: warning.cluster,
+    });
     // Every alert went to its severity's topic.
     const published = await world.published();
     expect(published.map((a) => [a.severity, a.alert.dedupKey]).sort()).toEqual(
@@ -167,6 +177,56 @@ describe('alert routing on the emulator', () => {
     expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([silenced.dedupKey]);
   });
 
+  it('silences by dedup key only that alert, not others of its service and kind', async () => {
+    const target = alert({ severity: 'critical', service: 'ledger', kind: 'disk-full' });
+    const sibling = alert({ severity: 'critical', service: 'ledger', kind: 'disk-full' });
+    const silence = await addSilence(documentClient(), alertsTable(), systemClock, {
+      matcher: { dedupKey: target.dedupKey },
+      durationMs: 3600_000,
+      reason: 'known bad volume, replacement ordered',
+      createdBy: 'test',
+    });
+    await world.raise(target);
+    await world.raise(sibling);
+    await world.route();
+    expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([sibling.dedupKey]);
+    const journal = await world.journal();
+    expect(journal.filter((r) => r.resource === `alert/${target.dedupKey}`)).toEqual([
+      expect.objectContaining({ action: 'silence-alert', reason: expect.stringContaining(silence.id) }),
+    ]);
+    expect(journal.filter((r) => r.resource === `alert/${sibling.dedupKey}`)).toEqual([]);
+  });
+
+  it('publishes again once a silence’s end passes on the router’s clock, with nobody ending it', async () => {
+    const clock = new VirtualClock();
+    const db = documentClient();
+    const silence = await addSilence(db, alertsTable(), clock, {
+      matcher: { service: 'reports', kind: 'job-failed' },
+      durationMs: 30 * 60_000,
+      reason: 'nightly job rerun',
+      createdBy: 'test',
+    });
+    const firing = alert({ severity: 'warning', service: 'reports', kind: 'job-failed' });
+    // Minutes of margin either side of the end: real time passes while routing too.
+    clock.advance(25 * 60_000);
+    await world.raise({ ...firing, at: iso(clock.now()) });
+    await world.route({ clock });
+    expect(await world.published()).toEqual([]);
+
+    clock.advance(10 * 60_000);
+    await world.raise({ ...firing, at: iso(clock.now()) });
+    await world.route({ clock });
+    expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([firing.dedupKey]);
+    const silenced = (await world.journal()).filter((r) => r.resource === `alert/${firing.dedupKey}`);
+    expect(silenced).toEqual([
+      expect.objectContaining({ action: 'silence-alert', reason: expect.stringContaining(silence.endsAt) }),
+    ]);
+    // It ended by its own endsAt: still stored as set, no longer active.
+    const stored = (await listSilences(db, alertsTable())).find((s) => s.id === silence.id);
+    expect(stored?.endsAt).toBe(silence.endsAt);
+    expect(stored && isActive(stored, clock.now())).toBe(false);
+  });
+
   it('inhibits warnings for a service while a critical alert for it fires', async () => {
     const critical = alert({ severity: 'critical', service: 'checkout', kind: 'error-rate' });
     const warning = alert({ severity: 'warning', service: 'checkout', kind: 'latency' });
@@ -235,7 +295,8 @@ describe('alert routing on the emulator', () => {
     expect(Buffer.byteLength(JSON.stringify(big))).toBeGreaterThan(150_000);
     expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThan(ALERT_QUEUE_BUDGET_BYTES);
     await world.raise(big);
-    await world.route();
+    const [measured, ...more] = (await world.routeReports()).flatMap((r) => r.sent);
+    expect(more).toEqual([]);
 
     const [delivered] = await takeAlerts(world.pagerQueue);
     expect(delivered?.alert.dedupKey).toBe(big.dedupKey);
@@ -244,18 +305,39 @@ describe('alert routing on the emulator', () => {
     expect(sent.truncated?.fields).toContain('resources');
     expect(sent.resources.length).toBeLessThan(1500);
     expect(sent.resources).toEqual(resources.slice(0, sent.resources.length));
-    // Under SNS's 256 KiB for all protocol bodies together: each one is well under it.
+    // What the router measured (all protocol bodies, subject and attributes, as SNS counts them)
+    // is under SNS's 256 KiB, and so is what the SQS subscriber got.
+    expect(measured).toMatchObject({ kind: 'alert', truncated: true, subject: delivered?.subject });
+    expect(measured?.bytes).toBeLessThan(256 * 1024);
     expect(delivered?.bytes).toBeLessThan(256 * 1024);
     const chat = world.http.find((d) => d.protocol === 'https');
+    const text = world.http.find((d) => d.protocol === 'http');
     expect(ChatNotificationSchema.safeParse(JSON.parse(chat?.message ?? '')).success).toBe(true);
-    expect(world.http.find((d) => d.protocol === 'http')?.message).toContain('more');
+    expect(text?.message).toContain('more');
+    // Every body delivered was part of what the router measured: sqs and lambda (the same
+    // machine body), https and the default text body, plus the subject.
+    const bodies = [
+      delivered?.bytes ?? 0,
+      delivered?.bytes ?? 0,
+      chat?.message,
+      text?.message,
+      text?.subject,
+    ];
+    const deliveredBytes = bodies.reduce<number>(
+      (n, b) => n + (typeof b === 'number' ? b : Buffer.byteLength(b ?? '')),
+      0,
+    );
+    expect(deliveredBytes).toBeLessThanOrEqual(measured?.bytes ?? 0);
 
     // Bigger than the queue itself takes: raiseAlert cuts it before sending, nothing fails.
     const huge = alert({ severity: 'critical', whatHappened: 'y'.repeat(400_000) });
     await world.raise(huge);
-    await world.route();
+    const hugeSent = (await world.routeReports()).flatMap((r) => r.sent);
+    expect(hugeSent).toHaveLength(1);
+    expect(hugeSent[0]?.bytes).toBeLessThan(256 * 1024);
     const [hugeDelivered] = await takeAlerts(world.pagerQueue);
     expect(hugeDelivered?.alert.dedupKey).toBe(huge.dedupKey);
     expect(AlertSchema.parse(hugeDelivered?.alert).truncated?.fields).toContain('whatHappened');
+    expect(hugeDelivered?.bytes).toBeLessThan(256 * 1024);
   });
 });

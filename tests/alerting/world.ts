@@ -5,6 +5,8 @@
 // text body, as email gets it). Alerts are raised the way producers raise them.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -16,9 +18,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
 import { pageOnCriticalFor, WARNING_DIGEST } from '../../events/alert-filter-policies.ts';
+import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
+import { type RouteReport, routeAlertBatch } from '../../functions/alert-router/route-batch.ts';
 import { type Alert, raiseAlert, SEVERITIES, type Severity } from '../../functions/shared/alerts.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
-import type { Clock } from '../../functions/shared/clock.ts';
+import { type Clock, systemClock } from '../../functions/shared/clock.ts';
+import { documentClient } from '../../functions/shared/dynamo.ts';
+import { parseEnv } from '../../functions/shared/env.ts';
+import { batchResponse, toItems } from '../../functions/shared/sqs-batch.ts';
 import {
   deployControlPlane,
   type ReceivedAlert,
@@ -28,6 +35,7 @@ import {
 import type { DeployedStack } from '../../local/deploy.ts';
 import { type EventSourcesRun, eventSources } from '../../local/event-sources.ts';
 import { subscribeAlertQueues } from '../../local/seed.ts';
+import { drainEventSource } from '../../local/sqs-event-source.ts';
 import { type EmulatorHandle, useEmulator } from '../support/emulator.ts';
 
 export const PAGED_SERVICE = 'api';
@@ -53,12 +61,18 @@ export interface AlertWorld {
   raise(...alerts: Alert[]): Promise<void>;
   /** Runs the stack's event sources (the alert router) until the queues are quiet. */
   route(opts?: { clock?: Clock }): Promise<EventSourcesRun>;
+  /**
+   * Routes the alert queue as route() does, delayed flushes included, but calls the router's batch
+   * function itself and returns its reports: invoked by SQS, the handler returns only failed items.
+   */
+  routeReports(opts?: { clock?: Clock }): Promise<RouteReport[]>;
   /** Every message on the unfiltered topic queues, read and removed. */
   published(): Promise<ReceivedAlert[]>;
   /** Drops what subscribers hold (between tests). */
   clear(): Promise<void>;
   journal(): ReturnType<typeof readJournal>;
-  queueDepth(url: string): Promise<number>;
+  /** Visible and in-flight messages; with `delayed`, delayed ones too. */
+  queueDepth(url: string, opts?: { delayed?: boolean }): Promise<number>;
 }
 
 let serial = 0;
@@ -172,6 +186,34 @@ export function useAlertWorld(opts: { groupWindowSeconds?: number } = {}): Alert
     };
     world.route = (routeOpts = {}) =>
       eventSources(world.stack, routeOpts.clock ? { clocks: { 'alert-router': routeOpts.clock } } : {}).run();
+    world.routeReports = async (routeOpts = {}) => {
+      const mapping = world.stack.eventSourceMappings.find((m) => m.functionName === 'alert-router');
+      if (!mapping) throw new Error('the stack maps no queue to alert-router');
+      const deps = {
+        db: documentClient(),
+        sqs: awsClient(SQSClient),
+        sns: awsClient(SNSClient),
+        clock: routeOpts.clock ?? systemClock,
+        env: parseEnv(AlertRouterEnvSchema, world.stack.functions['alert-router']?.environment),
+        // Not the function's module logger: that one takes its level when first imported, before
+        // the function's environment (OPS_LOG_LEVEL) is applied.
+        log: new Logger({
+          serviceName: 'alert-router',
+          logLevel: (process.env.OPS_LOG_LEVEL ?? 'INFO') as LogLevel,
+        }),
+      };
+      const reports: RouteReport[] = [];
+      for (;;) {
+        await drainEventSource(mapping, async (event) => {
+          const report = await routeAlertBatch(deps, toItems(event).items);
+          reports.push(report);
+          return batchResponse(report.failedItemIds);
+        });
+        // Open group windows: their flushes are delayed messages on the same queue.
+        if ((await world.queueDepth(mapping.queueUrl, { delayed: true })) === 0) return reports;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
     world.published = async () => {
       const all: ReceivedAlert[] = [];
       for (const url of Object.values(world.topicQueues)) all.push(...(await takeAlerts(url)));
@@ -184,16 +226,21 @@ export function useAlertWorld(opts: { groupWindowSeconds?: number } = {}): Alert
       http.length = 0;
     };
     world.journal = () => readJournal(world.stack.outputs.JournalTableName as string);
-    world.queueDepth = async (url) => {
+    world.queueDepth = async (url, depthOpts = {}) => {
       const out = await awsClient(SQSClient).send(
         new GetQueueAttributesCommand({
           QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
         }),
       );
       return (
         Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
-        Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+        Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) +
+        (depthOpts.delayed ? Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) : 0)
       );
     };
   });

@@ -380,6 +380,31 @@ describe('alerting', () => {
     ]);
   });
 
+  it('encrypts every topic with the stack’s own rotating customer-managed key, not alias/aws/sns', () => {
+    const topics = ofType('AWS::SNS::Topic');
+    expect(topics.map(([id]) => id).sort()).toEqual(
+      ['AlertsCritical', 'AlertsInfo', 'AlertsWarning'].map((t) => expect.stringContaining(t)),
+    );
+    // The AWS-managed aws/sns key cannot be granted to CloudWatch alarms and EventBridge, which
+    // publish to these topics: each must name a key defined in this stack.
+    const keyIds = new Set(
+      topics.map(([id, topic]) => {
+        const keyRef = topic.Properties?.KmsMasterKeyId;
+        expect(keyRef, id).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
+        return (keyRef as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      }),
+    );
+    expect(keyIds.size).toBe(1);
+    const [keyId] = [...keyIds] as [string];
+    const key = resources[keyId];
+    expect(key?.Type).toBe('AWS::KMS::Key');
+    expect(key?.Properties?.EnableKeyRotation).toBe(true);
+    // SNS encrypts only with symmetric keys.
+    expect(key?.Properties?.KeySpec ?? 'SYMMETRIC_DEFAULT').toBe('SYMMETRIC_DEFAULT');
+    // The same key as the alert queue's, which the router is granted.
+    expect(alertQueue()[1].Properties?.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
   it('keeps router state in its own table: pk id, TTL expiresAt, point-in-time recovery', () => {
     const tableName = envVariables(functionByService('alert-router')).ALERTS_TABLE as { Ref: string };
     const table = resources[tableName.Ref];
