@@ -24,6 +24,7 @@ import {
 } from '../functions/alert-router/silences.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
 import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
 import { eventSources } from '../local/event-sources.ts';
@@ -42,6 +43,8 @@ import {
   scaleInputFromFlags,
   scaleRunJson,
 } from './scale.ts';
+import { statusCommand } from './status.ts';
+import { controlPlaneOutputs, executionNameFor, onAws, outputOf, startAndFollow } from './target.ts';
 
 const HELP = `ops — the local front door to the ECS operations control plane
 
@@ -61,6 +64,8 @@ Usage:
   ops silences                            List silences (active and recently ended)
   ops unsilence <id>                      End a silence now
   ops journal [--limit N]                 Print the action journal, oldest first
+  ops status [--limit N]                  What is in flight: running executions, rollouts, approvals
+                                          waiting, held locks, active silences, latest journal entries
   ops scale --service [CLUSTER/]S (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."]
                                           Run the scale-service workflow: guardrails, capacity,
                                           verification; prints every decision in plain words
@@ -81,6 +86,9 @@ Usage:
   ops help                                This text
 
 Every command takes --json for machine-readable output and --verbose to show function logs.
+Against a real account: add --aws --outputs <file> (from cdk deploy --outputs-file), or --profile P
+(implies --aws). Workflow commands then start and follow the deployed state machines; status,
+journal and silences read and write the stack's tables. Nothing runs locally.
 Functions: spot-interruption, spot-surge-step, alert-router, scale-service-step, scale-alarm,
 remediate-alarm, remediate-step, rollout-step, rollout-analysis. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
 Examples:
@@ -107,6 +115,7 @@ type Flags = {
   for?: string;
   reason?: string;
   alarm?: string;
+  profile?: string;
 } & ScaleFlags &
   RolloutFlags;
 
@@ -140,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
       outputs: { type: 'string' },
       'gate-wait': { type: 'string' },
       alarm: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean', short: 'v' },
     },
@@ -147,6 +157,11 @@ async function main(argv: string[]): Promise<number> {
   // Function logs would mix with the command's output: shown only with --verbose.
   if (!values.verbose) process.env.OPS_LOG_LEVEL ??= 'SILENT';
   const flags = values as Flags;
+  // --profile P means a real account through that profile: every command then acts as with --aws.
+  if (flags.profile) {
+    flags.aws = true;
+    process.env.AWS_PROFILE = flags.profile;
+  }
   const [command, ...rest] = positionals;
   const out = (human: string, data: unknown) =>
     console.log(flags.json ? JSON.stringify(data, null, 2) : human);
@@ -169,9 +184,11 @@ async function main(argv: string[]): Promise<number> {
     case 'silence':
       return silence(flags, out);
     case 'silences':
-      return silences(out);
+      return silences(flags, out);
     case 'unsilence':
-      return unsilence(rest[0], out);
+      return unsilence(rest[0], flags, out);
+    case 'status':
+      return statusCommand(flags, out);
     case 'journal':
       return journal(flags, out);
     case 'scale':
@@ -330,11 +347,9 @@ function parseDuration(text: string | undefined): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-async function alertsTable(): Promise<string> {
-  const { stack } = await loadLocalState();
-  const table = stack.outputs.AlertStateTableName;
-  if (!table) throw new Error('the deployed stack has no AlertStateTableName output');
-  return table;
+async function alertsTable(flags: Flags): Promise<string> {
+  const outputs = await controlPlaneOutputs(flags);
+  return outputOf(outputs, CONTROL_PLANE_OUTPUTS.stateTable, 'alerting');
 }
 
 async function silence(flags: Flags, out: Out): Promise<number> {
@@ -348,7 +363,7 @@ async function silence(flags: Flags, out: Out): Promise<number> {
   }
   const durationMs = parseDuration(flags.for);
   if (!flags.reason?.trim()) throw new UsageError('ops silence needs --reason "why", for the next person');
-  const table = await alertsTable();
+  const table = await alertsTable(flags);
   const created = await addSilence(documentClient(), table, systemClock, {
     matcher,
     durationMs,
@@ -375,8 +390,8 @@ function describeMatcher(s: Silence): string {
     .join(' and ');
 }
 
-async function silences(out: Out): Promise<number> {
-  const table = await alertsTable();
+async function silences(flags: Flags, out: Out): Promise<number> {
+  const table = await alertsTable(flags);
   const now = Date.now();
   const all = (await listSilences(documentClient(), table)).map((s) => ({ ...s, active: isActive(s, now) }));
   const human =
@@ -392,9 +407,9 @@ async function silences(out: Out): Promise<number> {
   return 0;
 }
 
-async function unsilence(id: string | undefined, out: Out): Promise<number> {
+async function unsilence(id: string | undefined, flags: Flags, out: Out): Promise<number> {
   if (!id) throw new UsageError('ops unsilence <id> (see ops silences)');
-  const table = await alertsTable();
+  const table = await alertsTable(flags);
   const ended = await expireSilence(documentClient(), table, systemClock, id);
   if (!ended) throw new UsageError(`no silence ${id} (see ops silences)`);
   out(`${id}: ended`, { id, ended: true });
@@ -402,9 +417,7 @@ async function unsilence(id: string | undefined, out: Out): Promise<number> {
 }
 
 async function journal(flags: Flags, out: Out): Promise<number> {
-  const { stack } = await loadLocalState();
-  const table = stack.outputs.JournalTableName;
-  if (!table) throw new Error('the deployed stack has no JournalTableName output');
+  const table = outputOf(await controlPlaneOutputs(flags), CONTROL_PLANE_OUTPUTS.journalTable, 'the journal');
   const records = await readJournal(table);
   const limit = flags.limit ? Number(flags.limit) : records.length;
   const shown = records.slice(-limit);
@@ -422,6 +435,7 @@ async function journal(flags: Flags, out: Out): Promise<number> {
 }
 
 async function scale(flags: Flags, out: Out): Promise<number> {
+  if (onAws(flags)) return scaleOnAws(flags, out);
   const { stack } = await loadLocalState();
   let input: ReturnType<typeof scaleInputFromFlags>;
   try {
@@ -434,6 +448,48 @@ async function scale(flags: Flags, out: Out): Promise<number> {
   if (result.status !== 'SUCCEEDED') return 1;
   // A refusal is an answer, not a failure of the command, but scripts may want to tell it apart.
   return (result.output as { decision?: string } | undefined)?.decision === 'refused' ? 3 : 0;
+}
+
+/** On AWS: the deployed scale-service workflow, started and followed; the guardrails are its own. */
+async function scaleOnAws(flags: Flags, out: Out): Promise<number> {
+  const outputs = await controlPlaneOutputs(flags);
+  const [cluster, service] = (flags.service ?? '').includes('/')
+    ? (flags.service as string).split('/')
+    : [flags.cluster, flags.service];
+  if (!cluster || !service)
+    throw new UsageError('on AWS, name the service as --service CLUSTER/SERVICE (or add --cluster)');
+  let input: ReturnType<typeof scaleInputFromFlags>;
+  try {
+    input = scaleInputFromFlags({ ...flags, service: `${cluster}/${service}` }, [{ cluster, service }]);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const arn = outputOf(outputs, CONTROL_PLANE_OUTPUTS.scaleStateMachineArn, 'scaling');
+  const execution = await startAndFollow(arn, executionNameFor('scale', service), input, (started) =>
+    console.error(`started ${started}`),
+  );
+  const plan = execution.output
+    ? (JSON.parse(execution.output) as { decision?: string; summary?: string; explanation?: string[] })
+    : undefined;
+  const human = plan
+    ? [
+        plan.summary ?? '',
+        ...(plan.explanation ?? []).map((l) => `  - ${l}`),
+        `execution: ${execution.executionArn} (${execution.status})`,
+      ]
+    : [
+        `${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`.trim(),
+        `execution: ${execution.executionArn}`,
+      ];
+  out(human.join('\n'), {
+    status: execution.status,
+    executionArn: execution.executionArn,
+    error: execution.error,
+    cause: execution.cause,
+    plan,
+  });
+  if (execution.status !== 'SUCCEEDED') return 1;
+  return plan?.decision === 'refused' ? 3 : 0;
 }
 
 main(process.argv.slice(2)).then(

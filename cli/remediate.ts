@@ -2,7 +2,6 @@
 // the remediate-alarm workflow runs on the emulator in this process (an approval gate waits
 // `--gate-wait` for `ops approve|reject` from another terminal); with `--aws --outputs <file>` it
 // starts the deployed state machine and follows it with DescribeExecution.
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import {
   DescribeExecutionCommand,
@@ -27,13 +26,19 @@ import { VirtualClock } from '../local/virtual-clock.ts';
 import { pendingTaskTokens, sendTaskSuccess, type WorkflowResult } from '../local/workflow-runner.ts';
 import { runDeployedWorkflow } from '../local/workflows.ts';
 import { loadLocalState } from './local-state.ts';
+import {
+  controlPlaneOutputs,
+  executionNameFor,
+  onAws,
+  outputOf,
+  startAndFollow,
+  type TargetFlags,
+} from './target.ts';
 
-export interface RemediateFlags {
+export interface RemediateFlags extends TargetFlags {
   alarm?: string;
   'dry-run'?: boolean;
   reason?: string;
-  aws?: boolean;
-  outputs?: string;
   'gate-wait'?: string;
 }
 
@@ -90,7 +95,7 @@ export function exitCodeOf(status: string, plan?: RemediationPlan): number {
 
 export async function remediateCommand(flags: RemediateFlags, out: Out): Promise<number> {
   const input = remediateInputFromFlags(flags);
-  if (flags.aws) return remediateOnAws(flags, input, out);
+  if (onAws(flags)) return remediateOnAws(flags, input, out);
   const { stack } = await loadLocalState();
   const result = await runLocally(stack, input, flags);
   const plan = result.status === 'SUCCEEDED' ? (result.output as RemediationPlan) : undefined;
@@ -145,56 +150,29 @@ function parseSeconds(text: string): number {
   return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
 }
 
-function awsOutputs(flags: RemediateFlags): Record<string, string> {
-  if (!flags.outputs)
-    throw new RemediateUsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
-  const parsed = JSON.parse(readFileSync(flags.outputs, 'utf8')) as Record<string, Record<string, string>>;
-  const stack = Object.values(parsed).find((o) => o[CONTROL_PLANE_OUTPUTS.remediationStateMachineArn]);
-  if (!stack) {
-    throw new RemediateUsageError(
-      `${flags.outputs} has no ${CONTROL_PLANE_OUTPUTS.remediationStateMachineArn} output (is remediation configured for this environment?)`,
-    );
-  }
-  return stack;
-}
-
 async function remediateOnAws(
   flags: RemediateFlags,
   input: RemediationInputDraft,
   out: Out,
 ): Promise<number> {
-  const outputs = awsOutputs(flags);
-  const sfn = awsClient(SFNClient);
-  const name = `remediate-manual-${input.alarmName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now()}`;
-  const started = await sfn.send(
-    new StartExecutionCommand({
-      stateMachineArn: outputs[CONTROL_PLANE_OUTPUTS.remediationStateMachineArn],
-      name,
-      input: JSON.stringify(input),
-    }),
+  const outputs = await controlPlaneOutputs(flags);
+  const arn = outputOf(outputs, CONTROL_PLANE_OUTPUTS.remediationStateMachineArn, 'remediation');
+  const execution = await startAndFollow(
+    arn,
+    executionNameFor('remediate-manual', input.alarmName),
+    input,
+    (started) => console.error(`started ${started}`),
   );
-  console.error(`started ${started.executionArn}`);
-  for (;;) {
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    if (execution.status !== 'RUNNING') {
-      const plan = execution.output ? (JSON.parse(execution.output) as RemediationPlan) : undefined;
-      const status = execution.status ?? 'UNKNOWN';
-      out(
-        describeRemediation(
-          {
-            status,
-            executionArn: started.executionArn as string,
-            ...(execution.error ? { error: execution.error } : {}),
-            ...(execution.cause ? { cause: execution.cause } : {}),
-          },
-          plan,
-        ),
-        { status, executionArn: started.executionArn, error: execution.error, cause: execution.cause, plan },
-      );
-      return exitCodeOf(status, plan);
-    }
-    await new Promise((r) => setTimeout(r, 5000));
-  }
+  const plan = execution.output ? (JSON.parse(execution.output) as RemediationPlan) : undefined;
+  const status = execution.status ?? 'UNKNOWN';
+  const result = {
+    status,
+    executionArn: execution.executionArn as string,
+    ...(execution.error ? { error: execution.error } : {}),
+    ...(execution.cause ? { cause: execution.cause } : {}),
+  };
+  out(describeRemediation(result, plan), { ...result, plan });
+  return exitCodeOf(status, plan);
 }
 
 /** `ops approve|reject <execution>` when the execution is a remediation; undefined when it is not. */
@@ -218,21 +196,16 @@ export async function answerRemediationCommand(
 }
 
 async function gateDeps(flags: RemediateFlags): Promise<GateDeps> {
-  if (!flags.aws) {
-    const { stack } = await loadLocalState();
-    return {
-      db: documentClient(),
-      clock: systemClock,
-      env: { IDEMPOTENCY_TABLE: stack.outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string },
-      callbacks: localTaskCallbacks,
-    };
-  }
-  const outputs = awsOutputs(flags);
+  const outputs = await controlPlaneOutputs(flags);
+  const env = {
+    IDEMPOTENCY_TABLE: outputOf(outputs, CONTROL_PLANE_OUTPUTS.idempotencyTable, 'the control plane'),
+  };
+  if (!onAws(flags)) return { db: documentClient(), clock: systemClock, env, callbacks: localTaskCallbacks };
   const sfn = awsClient(SFNClient);
   return {
     db: documentClient(),
     clock: systemClock,
-    env: { IDEMPOTENCY_TABLE: outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string },
+    env,
     callbacks: {
       async success(token, output) {
         await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }));

@@ -1,0 +1,210 @@
+// `ops status`: what is in flight right now. Running executions of every workflow, rollouts not
+// yet ended (a local rollout runs in an `ops` process, not in Step Functions), remediations
+// waiting for approval, held leases, active silences and the latest journal entries.
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { isActive, listSilences, type Silence } from '../functions/alert-router/silences.ts';
+import type { RemediationGateRecord } from '../functions/remediate-step/operator.ts';
+import { type RolloutRecord, TERMINAL_PHASES } from '../functions/rollout-step/record.ts';
+import { awsClient } from '../functions/shared/clients.ts';
+import { iso } from '../functions/shared/clock.ts';
+import { type Db, documentClient } from '../functions/shared/dynamo.ts';
+import type { JournalRecord } from '../functions/shared/journal.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
+import { JOURNAL_BY_DAY_INDEX } from '../infra/state-tables.ts';
+import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
+
+type Out = (human: string, data: unknown) => void;
+
+export interface Status {
+  at: string;
+  executions: { workflow: string; name: string; executionArn: string; startedAt?: string }[];
+  rollouts: {
+    execution: string;
+    service: string;
+    phase: string;
+    weights: { blue: number; green: number };
+    step: string;
+    gate?: string;
+  }[];
+  approvals: { execution: string; alarm: string; runbook?: string; closesAt: string }[];
+  locks: { resource: string; owner: string; reason: string; expiresAt: string }[];
+  silences: Silence[];
+  journal: Pick<JournalRecord, 'at' | 'resource' | 'action' | 'outcome' | 'reason' | 'actor'>[];
+}
+
+const WORKFLOW_OUTPUTS: Record<string, string> = {
+  'spot-surge': CONTROL_PLANE_OUTPUTS.surgeStateMachineArn,
+  'blue-green-rollout': CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn,
+  'scale-service': CONTROL_PLANE_OUTPUTS.scaleStateMachineArn,
+  'remediate-alarm': CONTROL_PLANE_OUTPUTS.remediationStateMachineArn,
+};
+
+export async function collectStatus(
+  outputs: Record<string, string>,
+  now: number,
+  journalLimit = 10,
+): Promise<Status> {
+  const db = documentClient();
+  const sfn = awsClient(SFNClient);
+  const executions: Status['executions'] = [];
+  for (const [workflow, key] of Object.entries(WORKFLOW_OUTPUTS)) {
+    const arn = outputs[key];
+    if (!arn) continue;
+    const out = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'RUNNING', maxResults: 50 }),
+    );
+    for (const e of out.executions ?? []) {
+      executions.push({
+        workflow,
+        name: e.name ?? '',
+        executionArn: e.executionArn ?? '',
+        ...(e.startDate ? { startedAt: e.startDate.toISOString() } : {}),
+      });
+    }
+  }
+  const idempotency = outputOf(outputs, CONTROL_PLANE_OUTPUTS.idempotencyTable, 'the idempotency table');
+  const rollouts = (await scanPrefix<RolloutRecord>(db, idempotency, 'rollout/'))
+    .filter((r) => !TERMINAL_PHASES.includes(r.phase))
+    .map((r) => ({
+      execution: r.executionName,
+      service: `${r.cluster}/${r.service}`,
+      phase: r.phase,
+      weights: r.weights,
+      step: `${r.step.index}/${r.step.total}`,
+      ...(r.gate ? { gate: r.gate.kind } : {}),
+    }));
+  const approvals = (await scanPrefix<RemediationGateRecord>(db, idempotency, 'remediation-gate/'))
+    .filter((g) => !g.answer && Date.parse(g.closesAt) > now)
+    .map((g) => ({
+      execution: g.executionName,
+      alarm: g.alarm,
+      ...(g.runbook ? { runbook: g.runbook } : {}),
+      closesAt: g.closesAt,
+    }));
+  const lockTable = outputOf(outputs, CONTROL_PLANE_OUTPUTS.locksTable, 'the locks table');
+  const locks = (await scanAll<Record<string, unknown>>(db, lockTable))
+    .filter((l) => Number(l.expiresAtMs ?? 0) > now)
+    .map((l) => ({
+      resource: String(l.resource),
+      owner: String(l.owner),
+      reason: String(l.reason ?? ''),
+      expiresAt: iso(Number(l.expiresAtMs)),
+    }))
+    .sort((a, b) => a.resource.localeCompare(b.resource));
+  const alertTable = outputs[CONTROL_PLANE_OUTPUTS.stateTable];
+  const silences = alertTable ? (await listSilences(db, alertTable)).filter((s) => isActive(s, now)) : [];
+  const journal = await latestJournal(
+    db,
+    outputOf(outputs, CONTROL_PLANE_OUTPUTS.journalTable, 'the journal'),
+    now,
+    journalLimit,
+  );
+  return { at: iso(now), executions, rollouts, approvals, locks, silences, journal };
+}
+
+async function scanAll<T>(db: Db, table: string, filter?: { prefix: string }): Promise<T[]> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db.send(
+      new ScanCommand({
+        TableName: table,
+        ...(filter
+          ? {
+              FilterExpression: 'begins_with(id, :prefix)',
+              ExpressionAttributeValues: { ':prefix': filter.prefix },
+            }
+          : {}),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...((out.Items ?? []) as T[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+const scanPrefix = <T>(db: Db, table: string, prefix: string) => scanAll<T>(db, table, { prefix });
+
+/** Today's and yesterday's records through the byDay index, newest first: never a table scan. */
+async function latestJournal(db: Db, table: string, now: number, limit: number): Promise<Status['journal']> {
+  const records: JournalRecord[] = [];
+  for (const day of [iso(now).slice(0, 10), iso(now - 86_400_000).slice(0, 10)]) {
+    if (records.length >= limit) break;
+    const out = await db.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: JOURNAL_BY_DAY_INDEX,
+        KeyConditionExpression: '#day = :day',
+        ExpressionAttributeNames: { '#day': 'day' },
+        ExpressionAttributeValues: { ':day': day },
+        ScanIndexForward: false,
+        Limit: limit - records.length,
+      }),
+    );
+    records.push(...((out.Items ?? []) as JournalRecord[]));
+  }
+  return records.map(({ at, resource, action, outcome, reason, actor }) => ({
+    at,
+    resource,
+    action,
+    outcome,
+    reason,
+    actor,
+  }));
+}
+
+export function describeStatus(s: Status): string {
+  const section = (title: string, lines: string[]) => [
+    `${title} (${lines.length})`,
+    ...(lines.length ? lines.map((l) => `  ${l}`) : ['  none']),
+  ];
+  const bar = (green: number) =>
+    `${'█'.repeat(Math.round(green / 10))}${'░'.repeat(10 - Math.round(green / 10))}`;
+  return [
+    `ops status at ${s.at}`,
+    ...section(
+      'executions running',
+      s.executions.map(
+        (e) => `${e.workflow.padEnd(18)} ${e.name}${e.startedAt ? `  since ${e.startedAt}` : ''}`,
+      ),
+    ),
+    ...section(
+      'rollouts in flight',
+      s.rollouts.map(
+        (r) =>
+          `${r.service.padEnd(16)} ${r.execution}  ${r.phase}${r.gate ? ` (${r.gate} gate)` : ''}  step ${r.step}  green ${bar(r.weights.green)} ${r.weights.green}%`,
+      ),
+    ),
+    ...section(
+      'remediations waiting for approval',
+      s.approvals.map(
+        (a) => `${a.execution}  alarm ${a.alarm}  until ${a.closesAt}  -> ops approve|reject ${a.execution}`,
+      ),
+    ),
+    ...section(
+      'held locks',
+      s.locks.map(
+        (l) => `${l.resource.padEnd(28)} ${l.owner.split(':').pop()}  until ${l.expiresAt}  ${l.reason}`,
+      ),
+    ),
+    ...section(
+      'active silences',
+      s.silences.map((x) => `${x.id}  until ${x.endsAt}  ${x.reason}`),
+    ),
+    ...section(
+      'latest journal entries',
+      s.journal.map(
+        (j) => `${j.at.slice(0, 19)}  ${j.outcome.padEnd(9)} ${j.action.padEnd(26)} ${j.resource}`,
+      ),
+    ),
+  ].join('\n');
+}
+
+export async function statusCommand(flags: TargetFlags & { limit?: string }, out: Out): Promise<number> {
+  const outputs = await controlPlaneOutputs(flags);
+  const status = await collectStatus(outputs, Date.now(), flags.limit ? Number(flags.limit) : 10);
+  out(describeStatus(status), status);
+  return 0;
+}

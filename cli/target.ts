@@ -1,0 +1,81 @@
+// Where an `ops` command acts: the local emulator (default: what `ops seed` deployed there), or a
+// real account with `--aws --outputs <cdk outputs file>` (or `--profile P`, which implies --aws).
+// On AWS the CLI only starts and follows the deployed state machines and reads the stack's
+// tables; it never runs the control plane's logic itself.
+import { readFileSync } from 'node:fs';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { awsClient, resetClients } from '../functions/shared/clients.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
+import { loadLocalState } from './local-state.ts';
+
+export interface TargetFlags {
+  aws?: boolean;
+  profile?: string;
+  outputs?: string;
+}
+
+export class TargetUsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const onAws = (flags: TargetFlags): boolean => Boolean(flags.aws || flags.profile);
+
+/** The control-plane stack's outputs (table names, state machine ARNs) where the command acts. */
+export async function controlPlaneOutputs(flags: TargetFlags): Promise<Record<string, string>> {
+  if (!onAws(flags)) return (await loadLocalState()).stack.outputs;
+  if (flags.profile) {
+    process.env.AWS_PROFILE = flags.profile;
+    resetClients();
+  }
+  if (!flags.outputs) {
+    throw new TargetUsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
+  }
+  const parsed = JSON.parse(readFileSync(flags.outputs, 'utf8')) as Record<string, Record<string, string>>;
+  const stack = Object.values(parsed).find((o) => o[CONTROL_PLANE_OUTPUTS.journalTable]);
+  if (!stack)
+    throw new TargetUsageError(
+      `${flags.outputs} holds no control-plane stack (no ${CONTROL_PLANE_OUTPUTS.journalTable} output)`,
+    );
+  return stack;
+}
+
+export function outputOf(outputs: Record<string, string>, key: string, what: string): string {
+  const value = outputs[key];
+  if (!value)
+    throw new TargetUsageError(
+      `the control-plane stack has no ${key} output (${what} is not deployed there)`,
+    );
+  return value;
+}
+
+/** How often a followed execution is described (OPS_POLL_MS for tests; 5 s by default). */
+const pollMs = () => Number(process.env.OPS_POLL_MS ?? 5000);
+
+/** Starts a deployed state machine and follows it with DescribeExecution until it ends. */
+export async function startAndFollow(
+  stateMachineArn: string,
+  name: string,
+  input: unknown,
+  onStarted: (executionArn: string) => void = () => undefined,
+): Promise<DescribeExecutionCommandOutput> {
+  const sfn = awsClient(SFNClient);
+  const started = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+  );
+  onStarted(started.executionArn as string);
+  for (;;) {
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') return execution;
+    await new Promise((r) => setTimeout(r, pollMs()));
+  }
+}
+
+export function executionNameFor(prefix: string, subject: string, now = Date.now()): string {
+  const stamp = new Date(now).toISOString().replace(/[-:.]/g, '').slice(0, 15);
+  return `${prefix}-${subject.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 50)}-${stamp}-${Math.random().toString(16).slice(2, 6)}`;
+}
