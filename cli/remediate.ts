@@ -3,12 +3,7 @@
 // `--gate-wait` for `ops approve|reject` from another terminal); with `--aws --outputs <file>` it
 // starts the deployed state machine and follows it with DescribeExecution.
 import { userInfo } from 'node:os';
-import {
-  DescribeExecutionCommand,
-  SendTaskSuccessCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { RemediationInputDraft, RemediationPlan } from '../events/remediation-input.ts';
 import {
   answerRemediationGate,
