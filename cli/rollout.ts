@@ -21,6 +21,7 @@ import {
   rollbackService,
 } from '../functions/rollout-step/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
+import { causeText } from '../functions/rollout-step/steps.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
@@ -131,6 +132,12 @@ export async function rolloutCommand(
 ): Promise<number> {
   const input = rolloutInputFromFlags(flags, readInput);
   if (flags.aws) return startOnAws(flags, input, out);
+  // Refused before anything runs: halfway, the run would stop with green created and the lock held.
+  if (input.preTraffic?.hookFunctionArn) {
+    throw new RolloutUsageError(
+      'a pre-traffic hook runs on AWS only (--aws --outputs <file>): the emulator cannot run Lambda code; locally, drop preTraffic.hookFunctionArn (testTraffic alone works)',
+    );
+  }
   const { stack } = await loadLocalState();
   const gateWaitMs = seconds(flags['gate-wait'] ?? '30s', 'gate-wait') * 1000;
   let previous: RolloutRecord | undefined;
@@ -151,7 +158,10 @@ export async function rolloutCommand(
   });
   const human = [
     `${result.executionName}: ${result.status} after ${result.transitions} state transitions`,
-    result.status === 'SUCCEEDED' ? 'green is primary; blue was retired' : `${result.error}: ${result.cause}`,
+    result.status === 'SUCCEEDED'
+      ? 'green is primary; blue was retired'
+      : // A Lambda error's cause is JSON ({errorType, errorMessage}): the message is what a human reads.
+        `${result.error}: ${causeText(result.cause)}`,
     `(gates and the rollback window wait ${gateWaitMs / 1000} s here; bakes are compressed; see ops journal)`,
   ].join('\n');
   out(human, result);

@@ -102,6 +102,63 @@ export const AnalysisSchema = z.object({
     .default(60),
 });
 
+/**
+ * Pre-traffic hooks are Lambda functions whose name starts with this: the state machine may
+ * invoke those (in its own account and region) and no others.
+ */
+export const PRE_TRAFFIC_HOOK_PREFIX = 'rollout-hook-';
+const LAMBDA_FUNCTION_ARN =
+  /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]{1,64})(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
+
+/** What a Lambda function ARN names: its region and function name (undefined: not an ARN). */
+export function lambdaArnParts(arn: string): { region: string; name: string } | undefined {
+  const m = LAMBDA_FUNCTION_ARN.exec(arn);
+  return m ? { region: m[1] as string, name: m[3] as string } : undefined;
+}
+
+export const PreTrafficSchema = z.object({
+  /** Point the service's test listener at green (read back) before any production traffic. */
+  testTraffic: z.boolean().default(false),
+  /** A Lambda function that checks green before production traffic; it answers {"status": ...}. */
+  hookFunctionArn: z
+    .string()
+    .max(512)
+    .superRefine((arn, ctx) => {
+      const parts = lambdaArnParts(arn);
+      if (!parts) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])',
+        });
+      } else if (!parts.name.startsWith(PRE_TRAFFIC_HOOK_PREFIX)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must name a function whose name starts with ${PRE_TRAFFIC_HOOK_PREFIX} (the only ones the rollout may invoke)`,
+        });
+      }
+    })
+    .optional(),
+});
+export type PreTraffic = z.infer<typeof PreTrafficSchema>;
+
+export const SpotStormSchema = z.object({
+  /** Off: a failing verdict during a spot storm rolls back like any other. */
+  enabled: z.boolean().default(true),
+  /** Spot interruptions on the service's cluster (as spot-interruption counts them) that make a storm... */
+  minInterruptions: z.number().int().min(1).max(100_000).default(3),
+  /** ...within this many minutes up to the verdict. */
+  windowMinutes: z.number().int().min(1).max(60).default(10),
+  /** Holds for storms add up to at most this over the whole rollout; then verdicts stand. */
+  maxPauseSeconds: Seconds(DAY).default(1800),
+});
+export type SpotStorm = z.infer<typeof SpotStormSchema>;
+const SPOT_STORM_DEFAULTS: SpotStorm = {
+  enabled: true,
+  minInterruptions: 3,
+  windowMinutes: 10,
+  maxPauseSeconds: 1800,
+};
+
 export const ApprovalSchema = z.preprocess(
   // Console shorthand: "approval": "before-traffic".
   (value) => (typeof value === 'string' ? { gate: value } : value),
@@ -125,6 +182,10 @@ export const RolloutInputSchema = z
     strategy: StrategySchema,
     analysis: AnalysisSchema.default({ alarms: [], periodSeconds: 60 }),
     approval: ApprovalSchema.default({ gate: 'none', timeoutSeconds: 3600, defaultAction: 'reject' }),
+    /** Before any production traffic: test traffic on the test listener, a hook that checks green. */
+    preTraffic: PreTrafficSchema.optional(),
+    /** A failing verdict while spot instances of the cluster are being reclaimed holds instead. */
+    spotStorm: SpotStormSchema.default(SPOT_STORM_DEFAULTS),
     /** After promotion blue stays scaled up this long; `ops rollback` flips back within it. */
     rollbackWindowSeconds: Seconds(DAY).default(900),
     /** After the window blue is scaled to zero, and deleted this much later. */
@@ -178,11 +239,13 @@ export function planSeconds(input: RolloutInput): number {
   const inconclusive = input.analysis.baseline?.enabled
     ? steps.length * input.analysis.baseline.inconclusive.timeoutSeconds
     : 0;
+  const stormPauses = input.spotStorm.enabled ? input.spotStorm.maxPauseSeconds : 0;
   return (
     input.greenReadyTimeoutSeconds +
     bakes +
     gates +
     inconclusive +
+    stormPauses +
     input.rollbackWindowSeconds +
     input.terminationWaitSeconds
   );
@@ -248,13 +311,26 @@ export const RouteSchema = z.object({
 });
 export type Route = z.infer<typeof RouteSchema>;
 
+const StickinessSchema = z.object({ Enabled: z.boolean(), DurationSeconds: z.number().optional() });
+
+/** The test listener's route over blue and green (only looked up when test traffic is asked for). */
+export const TestRouteSchema = z.object({
+  route: RouteSchema,
+  port: z.number(),
+  /** Where a hook reaches green through the test listener, e.g. http://internal-web-alb-1.elb.amazonaws.com:8080. */
+  endpoint: z.string(),
+  stickiness: StickinessSchema.optional(),
+});
+export type TestRoute = z.infer<typeof TestRouteSchema>;
+
 export const TopologySchema = z.object({
   loadBalancerArn: z.string(),
   loadBalancerName: z.string(),
   route: RouteSchema,
   blueTargetGroupArn: z.string(),
   greenTargetGroupArn: z.string(),
-  stickiness: z.object({ Enabled: z.boolean(), DurationSeconds: z.number().optional() }).optional(),
+  stickiness: StickinessSchema.optional(),
+  test: TestRouteSchema.optional(),
 });
 export type Topology = z.infer<typeof TopologySchema>;
 
@@ -284,7 +360,8 @@ export const ComparisonSchema = z.object({
 export type Comparison = z.infer<typeof ComparisonSchema>;
 
 export const VerdictSchema = z.object({
-  verdict: z.enum(['pass', 'fail', 'inconclusive', 'aborted']),
+  /** `paused`: it would have failed, but a spot storm is on: hold at this weight and bake again. */
+  verdict: z.enum(['pass', 'fail', 'inconclusive', 'aborted', 'paused']),
   step: z.number().int(),
   weight: z.number(),
   reasons: z.array(z.string()),
@@ -318,6 +395,7 @@ export const StopSchema = z.object({
     'abort',
     'operator-rollback',
     'green-not-ready',
+    'pre-traffic-hook',
     'error',
   ]),
   reason: z.string(),
@@ -339,6 +417,8 @@ export const RolloutPlanSchema = z.object({
     timeoutSeconds: z.number(),
     defaultAction: GateDecisionSchema,
   }),
+  preTraffic: PreTrafficSchema.optional(),
+  spotStorm: SpotStormSchema,
   rollbackWindowSeconds: z.number(),
   terminationWaitSeconds: z.number(),
   onFailure: z.enum(['rollback', 'freeze']),
@@ -377,7 +457,33 @@ export const RolloutStateSchema = z.object({
     bakeSeconds: z.number(),
     bakeStartedAt: z.string().optional(),
     last: z.boolean(),
+    /** How long a spot-storm pause holds this weight before the next analysis. */
+    holdSeconds: z.number().int().min(0).optional(),
   }),
+  /** Pauses for spot storms so far (their total is bounded by spotStorm.maxPauseSeconds). */
+  storm: z
+    .object({
+      pausedSeconds: z.number(),
+      pauses: z.number().int(),
+      /** A pause is on now (set by a paused verdict, cleared by the next other one). */
+      holding: z.boolean(),
+      since: z.string().optional(),
+    })
+    .optional(),
+  /** The pre-traffic phase: the hook's request, then its response or error, then the result. */
+  preTraffic: z
+    .object({
+      request: z.record(z.string(), z.unknown()).optional(),
+      response: z.unknown().optional(),
+      error: z
+        .object({ Error: z.string().optional(), Cause: z.string().optional() })
+        .passthrough()
+        .optional(),
+      result: z
+        .object({ status: z.enum(['passed', 'failed']), reason: z.string(), at: z.string() })
+        .optional(),
+    })
+    .optional(),
   lease: z.object({ resource: z.string(), owner: z.string(), expiresAtMs: z.number() }).optional(),
   verdict: VerdictSchema.optional(),
   gate: z

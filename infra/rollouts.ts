@@ -4,6 +4,7 @@
 import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { PRE_TRAFFIC_HOOK_PREFIX } from '../events/rollout-input.ts';
 import type { ManagedService, RolloutEnvInput } from '../functions/rollout-step/config.ts';
 import { BlueGreenRolloutWorkflow } from '../workflows/blue-green-rollout.ts';
 import type { Alerting } from './alerting.ts';
@@ -37,6 +38,8 @@ export class Rollouts extends Construct {
   readonly workflow: BlueGreenRolloutWorkflow;
   readonly serviceArns: string[];
   readonly taskSetArns: string[];
+  /** Pre-traffic hooks: this account's and region's functions named rollout-hook-*, any qualifier. */
+  readonly preTrafficHookArns: string[];
 
   constructor(scope: Construct, id: string, props: RolloutsProps) {
     super(scope, id);
@@ -64,6 +67,13 @@ export class Rollouts extends Construct {
         resourceName: `app/${name}/*`,
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       });
+    const hookArn = stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: `${PRE_TRAFFIC_HOOK_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.preTrafficHookArns = [hookArn, `${hookArn}:*`];
     const listenerArns = loadBalancers.flatMap((lb) => [elbArn('listener', lb), elbArn('listener-rule', lb)]);
 
     const env: RolloutEnvInput = {
@@ -96,6 +106,7 @@ export class Rollouts extends Construct {
       analysisFunction: this.analysisFunction.function,
       serviceArns: this.serviceArns,
       taskSetArns: this.taskSetArns,
+      preTrafficHookArns: this.preTrafficHookArns,
     });
 
     // ---- rollout-step ---------------------------------------------------------------------
@@ -150,6 +161,7 @@ export class Rollouts extends Construct {
       'DescribeLoadBalancing',
       [
         'elasticloadbalancing:DescribeListeners',
+        'elasticloadbalancing:DescribeLoadBalancers',
         'elasticloadbalancing:DescribeRules',
         'elasticloadbalancing:DescribeTargetGroups',
         'elasticloadbalancing:DescribeTargetHealth',
@@ -205,8 +217,9 @@ export class Rollouts extends Construct {
         `${step.function.functionArn}:*`,
         `${this.analysisFunction.function.functionArn}:*`,
         ...this.taskSetArns,
+        ...this.preTrafficHookArns,
       ],
-      'Step Functions may invoke the rollout functions by qualified ARN, and scale and delete task sets of the managed services only.',
+      `Step Functions may invoke the rollout functions by qualified ARN, pre-traffic hooks named ${PRE_TRAFFIC_HOOK_PREFIX}* of this account and region (the input names one), and scale and delete task sets of the managed services only.`,
     );
     Validations.of(stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -9,7 +9,11 @@ import {
   type MetricDatum,
   PutMetricDataCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateListenerCommand,
+  CreateRuleCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ALB_NAMESPACE, METRICS, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
 import type { OperatorDeps, TaskCallbacks } from '../functions/rollout-step/operator.ts';
@@ -19,8 +23,17 @@ import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import type { DeployedStack } from './deploy.ts';
-import { pendingTaskTokens, sendTaskSuccess, type WorkflowResult } from './workflow-runner.ts';
-import { runDeployedWorkflow } from './workflows.ts';
+import { localFunction } from './lambda-host.ts';
+import { observerClient } from './observer.ts';
+import type { Seed } from './seed.ts';
+import {
+  type LambdaBinding,
+  pendingTaskTokens,
+  runWorkflow,
+  sendTaskSuccess,
+  type WorkflowResult,
+} from './workflow-runner.ts';
+import { deployedWorkflow, runDeployedWorkflow } from './workflows.ts';
 
 export const ROLLOUT_FUNCTION = 'rollout-step';
 
@@ -95,6 +108,11 @@ export interface LocalRolloutOptions {
   /** Relay answers written to the record by other processes (the CLI). Default: off. */
   relay?: boolean;
   pollMs?: number;
+  /**
+   * Lambda functions besides the stack's, by ARN: a pre-traffic hook the input names. (The
+   * emulator runs Lambda code only in Docker; the hook's handler runs in this process instead.)
+   */
+  lambdas?: Record<string, LambdaBinding>;
 }
 
 export const newExecutionName = (service: string, now = Date.now()): string =>
@@ -133,7 +151,12 @@ export async function runRollout(
           }
           const answer = record.answer;
           if (opts.relay && answer && pendingTaskTokens().some((t) => t.token === answer.token)) {
-            sendTaskSuccess(answer.token, { decision: answer.decision, by: answer.by, at: answer.at });
+            sendTaskSuccess(answer.token, {
+              decision: answer.decision,
+              by: answer.by,
+              at: answer.at,
+              ...(answer.reason ? { reason: answer.reason } : {}),
+            });
           }
         }
       } catch {
@@ -143,16 +166,86 @@ export async function runRollout(
     }
   })();
   try {
-    const result = await runDeployedWorkflow(stack, 'blue-green-rollout', input, {
-      clock: opts.clock,
-      executionName,
-      taskTokenTimeoutMs: opts.taskTokenTimeoutMs ?? 2_000,
-    });
+    const run = { clock: opts.clock, executionName, taskTokenTimeoutMs: opts.taskTokenTimeoutMs ?? 2_000 };
+    const result = opts.lambdas
+      ? await runWithExtraLambdas(stack, input, opts.lambdas, run)
+      : await runDeployedWorkflow(stack, 'blue-green-rollout', input, run);
     return { ...result, executionName };
   } finally {
     done = true;
     await watcher;
   }
+}
+
+/** As runDeployedWorkflow, with more Lambda bindings than the stack's functions. */
+async function runWithExtraLambdas(
+  stack: DeployedStack,
+  input: unknown,
+  extra: Record<string, LambdaBinding>,
+  run: { clock: LocalRolloutOptions['clock']; executionName: string; taskTokenTimeoutMs: number },
+): Promise<WorkflowResult> {
+  const machine = deployedWorkflow(stack, 'blue-green-rollout');
+  const lambdas: Record<string, LambdaBinding> = {};
+  for (const fn of Object.values(stack.functions)) {
+    const local = await localFunction(stack, fn.name, { clock: run.clock });
+    lambdas[fn.arn] = (event) => local.invoke(event);
+  }
+  return runWorkflow({
+    definition: machine.definition,
+    input,
+    lambdas: { ...lambdas, ...extra },
+    stateMachineName: machine.name,
+    executionName: run.executionName,
+    clock: run.clock,
+    taskTokenTimeoutMs: run.taskTokenTimeoutMs,
+  });
+}
+
+// ------------------------------------------------------------------------------------------
+// The test listener, as infra/load-balancer.ts makes it: port 8080, a fixed 503 by default and
+// one rule that forwards everything to green (blue 0 / green 100). `ops seed` has production only.
+
+export async function addTestListener(seed: Seed): Promise<{ listenerArn: string; ruleArn: string }> {
+  const elb = awsClient(ElasticLoadBalancingV2Client);
+  const lb = seed.loadBalancer;
+  const listener = await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.arn,
+      Protocol: 'HTTP',
+      Port: 8080,
+      DefaultActions: [
+        {
+          Type: 'fixed-response',
+          FixedResponseConfig: {
+            StatusCode: '503',
+            ContentType: 'text/plain',
+            MessageBody: 'no deployment is serving this listener',
+          },
+        },
+      ],
+    }),
+  );
+  const listenerArn = listener.Listeners?.[0]?.ListenerArn as string;
+  const rule = await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: 10,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
+      Actions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: lb.blueTargetGroupArn, Weight: 0 },
+              { TargetGroupArn: lb.greenTargetGroupArn, Weight: 100 },
+            ],
+            TargetGroupStickinessConfig: { Enabled: false },
+          },
+        },
+      ],
+    }),
+  );
+  return { listenerArn, ruleArn: rule.Rules?.[0]?.RuleArn as string };
 }
 
 // ------------------------------------------------------------------------------------------
@@ -218,7 +311,7 @@ export async function putTargetGroupMetrics(params: {
 // Alerts as raised (the alert queue, before the router groups them).
 
 export async function takeRaisedAlerts(queueUrl: string): Promise<Alert[]> {
-  const sqs = awsClient(SQSClient);
+  const sqs = observerClient(SQSClient);
   const alerts: Alert[] = [];
   for (;;) {
     const out = await sqs.send(

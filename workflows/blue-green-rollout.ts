@@ -4,8 +4,12 @@
 // window, retire blue. Any failure goes back to blue (traffic first, read back, then green) or,
 // with onFailure=freeze, stops where it is. Decisions live in the rollout-step and
 // rollout-analysis functions; the state machine only sequences, waits and retries.
+// Before production traffic it can point the test listener at green and ask a pre-traffic hook
+// (a Lambda function named in the input) whether green is fit. A verdict that would fail during
+// a spot storm holds the weight and bakes again, within a bound.
 // State transitions grow with the number of steps, never with bake time: one Wait per bake.
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -20,6 +24,8 @@ export interface BlueGreenRolloutWorkflowProps {
   /** ECS service and task-set ARNs (patterns) the state machine may promote, scale and delete in. */
   readonly serviceArns: string[];
   readonly taskSetArns: string[];
+  /** Lambda functions (ARN patterns) the state machine may invoke as pre-traffic hooks. */
+  readonly preTrafficHookArns: string[];
   /** How often to look at green while it starts. */
   readonly greenPollInterval?: Duration;
 }
@@ -33,12 +39,18 @@ export const ROLLOUT_STATES = {
   greenStatus: 'Check green',
   greenReady: 'Green ready?',
   waitGreen: 'Wait for green',
+  preTraffic: 'Pre-traffic checks',
+  hookChoice: 'Pre-traffic hook?',
+  runHook: 'Run pre-traffic hook',
+  hookResult: 'Check pre-traffic hook',
+  hookPassed: 'Pre-traffic hook passed?',
   approvalBeforeTraffic: 'Approval before traffic?',
   gateBeforeTraffic: 'Gate: before traffic',
   shift: 'Shift traffic',
   bake: 'Bake',
   analyse: 'Analyse',
   verdict: 'Verdict?',
+  stormHold: 'Hold for the spot storm',
   gateInconclusive: 'Gate: inconclusive verdict',
   moreSteps: 'More steps?',
   approvalBeforeFinalize: 'Approval before finalize?',
@@ -79,6 +91,15 @@ export const TRANSIENT_ERRORS = [
   'ServiceUnavailableException',
   'InternalFailure',
   'ServerException',
+];
+
+/** Lambda's own transient errors (those lambda:invoke integrations retry). */
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
 ];
 
 /** What a gate's wait ends with when nobody answers in time. */
@@ -315,6 +336,10 @@ export class BlueGreenRolloutWorkflow extends Construct {
     const moreSteps = new sfn.Choice(this, S.moreSteps)
       .when(sfn.Condition.booleanEquals('$.progress.last', false), shift)
       .otherwise(approvalBeforeFinalize);
+    // A spot storm: hold the weight (one Wait, whatever its length), then analyse again.
+    const stormHold = new sfn.Wait(this, S.stormHold, {
+      time: sfn.WaitTime.secondsPath('$.progress.holdSeconds'),
+    });
     shift
       .next(new sfn.Wait(this, S.bake, { time: sfn.WaitTime.secondsPath('$.progress.bakeSeconds') }))
       .next(analyse)
@@ -322,8 +347,10 @@ export class BlueGreenRolloutWorkflow extends Construct {
         new sfn.Choice(this, S.verdict)
           .when(sfn.Condition.stringEquals('$.verdict.verdict', 'pass'), moreSteps)
           .when(sfn.Condition.stringEquals('$.verdict.verdict', 'inconclusive'), gateInconclusive)
+          .when(sfn.Condition.stringEquals('$.verdict.verdict', 'paused'), stormHold)
           .otherwise(onFailure),
       );
+    stormHold.next(analyse);
     const approved = (kind: string) =>
       sfn.Condition.and(
         sfn.Condition.stringEquals('$.outcome.decision', 'approve'),
@@ -343,8 +370,53 @@ export class BlueGreenRolloutWorkflow extends Construct {
     const waitGreen = new sfn.Wait(this, S.waitGreen, {
       time: sfn.WaitTime.duration(props.greenPollInterval ?? Duration.seconds(15)),
     });
+
+    // ---- before production traffic: test listener, pre-traffic hook ----------------------------
+    const preTraffic = step(S.preTraffic, 'pre-traffic');
+    const hookResult = step(S.hookResult, 'pre-traffic-result');
+    // The hook's ARN comes from the input, so the task is written out: LambdaInvoke needs a
+    // function known at synth. The hook gets the request the previous step built (see README).
+    const runHook = new sfn.CustomState(this, S.runHook, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Aws.PARTITION}:states:::lambda:invoke`,
+        Parameters: {
+          'FunctionName.$': '$.rollout.preTraffic.hookFunctionArn',
+          'Payload.$': '$.preTraffic.request',
+        },
+        ResultSelector: { 'Payload.$': '$.Payload', 'StatusCode.$': '$.StatusCode' },
+        ResultPath: '$.preTraffic.response',
+        // A hook that hangs fails the rollout; Lambda itself stops it at 15 minutes.
+        TimeoutSeconds: 960,
+      },
+    });
+    runHook.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    // Whatever went wrong (function error, timeout, no such function, no permission) is judged.
+    runHook.addCatch(hookResult, { errors: ['States.ALL'], resultPath: '$.preTraffic.error' });
+    runHook.next(hookResult);
+    for (const task of [preTraffic, hookResult]) task.addCatch(onFailure, catchAll);
+    preTraffic.next(
+      new sfn.Choice(this, S.hookChoice)
+        .when(sfn.Condition.isPresent('$.rollout.preTraffic.hookFunctionArn'), runHook)
+        .otherwise(approvalBeforeTraffic),
+    );
+    hookResult.next(
+      new sfn.Choice(this, S.hookPassed)
+        .when(sfn.Condition.isPresent('$.stop'), onFailure)
+        .otherwise(approvalBeforeTraffic),
+    );
+
+    const ready = sfn.Condition.stringEquals('$.green.status', 'ready');
     const greenReady = new sfn.Choice(this, S.greenReady)
-      .when(sfn.Condition.stringEquals('$.green.status', 'ready'), approvalBeforeTraffic)
+      // In this Choice, not one of its own: rollouts without pre-traffic checks pay no transition.
+      .when(sfn.Condition.and(ready, sfn.Condition.isPresent('$.rollout.preTraffic')), preTraffic)
+      .when(ready, approvalBeforeTraffic)
       .when(sfn.Condition.stringEquals('$.green.status', 'waiting'), waitGreen.next(greenStatus))
       .otherwise(onFailure);
 
@@ -363,5 +435,12 @@ export class BlueGreenRolloutWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokePreTrafficHooks',
+        actions: ['lambda:InvokeFunction'],
+        resources: props.preTrafficHookArns,
+      }),
+    );
   }
 }

@@ -1,15 +1,18 @@
 // The verdict on one bake: configured alarms must be OK; green's 5xx rate and p95 latency must
 // be within the thresholds; and, when the baseline comparison is on, green must not be worse than
 // blue over the same window (one-sided Mann-Whitney U per metric). Too few samples to tell is
-// "inconclusive", which pauses the rollout for a human instead of guessing.
+// "inconclusive", which pauses the rollout for a human instead of guessing. A verdict that would
+// fail while a spot storm is on holds the weight and bakes again instead (bounded in total):
+// a storm's 5xx and alarms are the storm's, not green's.
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { Comparison, RolloutState, Stop, Verdict } from '../../events/rollout-input.ts';
 import type { RolloutEnv } from '../rollout-step/config.ts';
-import { describeVerdict, type EvidenceDeps, journal } from '../rollout-step/notify.ts';
+import { alert, describeVerdict, type EvidenceDeps, journal } from '../rollout-step/notify.ts';
 import { getRolloutRecord, updateRolloutRecord } from '../rollout-step/record.ts';
 import { iso } from '../shared/clock.ts';
 import { mannWhitneyGreater, median } from './mann-whitney.ts';
 import { readTargetGroupMetrics } from './metrics.ts';
+import { describeStorm, type StormSignal, spotStormSignal } from './spot-storm.ts';
 
 export interface AnalysisDeps extends EvidenceDeps {
   cloudwatch: CloudWatchClient;
@@ -41,7 +44,7 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
       alarms: [],
       comparisons: [],
     };
-    return finish(deps, state, verdict, {
+    return finish(deps, await endStormHold(deps, state, verdict), verdict, {
       cause: 'abort',
       reason: `aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}`,
     });
@@ -128,10 +131,138 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
     ...(blue ? { blue } : {}),
     comparisons,
   };
+  if (verdictName === 'fail' && cause !== undefined) {
+    const held = await holdForSpotStorm(deps, state, verdict);
+    if (held) return held;
+  }
   const stop =
     verdictName === 'fail' ? { cause: cause ?? 'analysis', reason: reasons.join('; ') } : undefined;
-  return finish(deps, state, verdict, stop);
+  return finish(deps, await endStormHold(deps, state, verdict), verdict, stop);
 }
+
+/**
+ * A failing verdict during a spot storm: hold this weight and bake again (at least one metric
+ * period), as long as the rollout's pauses stay within spotStorm.maxPauseSeconds. Undefined when
+ * there is no storm or no pause left: then the verdict stands (its reasons say why).
+ */
+async function holdForSpotStorm(
+  deps: AnalysisDeps,
+  state: RolloutState,
+  verdict: Verdict,
+): Promise<RolloutState | undefined> {
+  const plan = state.rollout;
+  const config = plan.spotStorm;
+  if (!config.enabled) return undefined;
+  const signal = await spotStormSignal(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, plan.cluster, config);
+  if (!signal.storming) return undefined;
+  const paused = state.storm?.pausedSeconds ?? 0;
+  const hold = Math.max(state.progress.bakeSeconds, plan.analysis.periodSeconds);
+  if (paused + hold > config.maxPauseSeconds) {
+    verdict.reasons.push(
+      `${describeStorm(signal)}, but the rollout already held ${paused}s of at most ${config.maxPauseSeconds}s for spot storms: the verdict stands`,
+    );
+    return undefined;
+  }
+  const now = deps.clock.now();
+  const held: Verdict = {
+    ...verdict,
+    verdict: 'paused',
+    reasons: [
+      ...verdict.reasons,
+      `paused for a spot storm: ${describeStorm(signal)}; holding ${state.progress.weight}% on green for ${hold}s, then baking again (${paused + hold}s of at most ${config.maxPauseSeconds}s held)`,
+    ],
+  };
+  const first = state.storm?.holding !== true;
+  await updateRolloutRecord(
+    deps.db,
+    deps.env.IDEMPOTENCY_TABLE,
+    deps.clock,
+    { cluster: plan.cluster, service: plan.service, execution: plan.execution },
+    { set: { phase: 'paused' }, appendVerdict: summary(held) },
+  );
+  await journal(deps, plan, 'spot-storm-pause', 'unchanged', describeVerdict(held), {
+    details: { verdict: held, storm: signal, holdSeconds: hold, pausedSeconds: paused + hold },
+  });
+  // One alert when the pause starts; the journal has every hold.
+  if (first) await stormAlert(deps, state, 'firing', signal, held);
+  const { stop: _stop, ...rest } = state;
+  return {
+    ...rest,
+    verdict: held,
+    progress: { ...state.progress, bakeStartedAt: iso(now), holdSeconds: hold },
+    storm: {
+      pausedSeconds: paused + hold,
+      pauses: (state.storm?.pauses ?? 0) + 1,
+      holding: true,
+      since: state.storm?.holding ? (state.storm.since ?? iso(now)) : iso(now),
+    },
+  };
+}
+
+/** The first verdict after a pause that is not a pause ends it: journaled, alert resolved. */
+async function endStormHold(
+  deps: AnalysisDeps,
+  state: RolloutState,
+  verdict: Verdict,
+): Promise<RolloutState> {
+  if (!state.storm?.holding) return state;
+  const plan = state.rollout;
+  await journal(
+    deps,
+    plan,
+    'spot-storm-pause-ended',
+    'unchanged',
+    `the spot-storm pause since ${state.storm.since ?? '?'} ended after ${state.storm.pausedSeconds}s of holds: step ${verdict.step + 1} at ${verdict.weight}% is now ${verdict.verdict}`,
+    { details: { storm: state.storm, verdict: verdict.verdict } },
+  );
+  await stormAlert(deps, state, 'resolved', undefined, verdict);
+  const { holdSeconds: _h, ...progress } = state.progress;
+  return { ...state, progress, storm: { ...state.storm, holding: false } };
+}
+
+async function stormAlert(
+  deps: AnalysisDeps,
+  state: RolloutState,
+  firing: 'firing' | 'resolved',
+  signal: StormSignal | undefined,
+  verdict: Verdict,
+) {
+  const plan = state.rollout;
+  const where = `${plan.cluster}/${plan.service}`;
+  await alert(deps, plan, {
+    severity: firing === 'firing' ? 'warning' : 'info',
+    state: firing,
+    kind: 'rollout-paused',
+    title:
+      firing === 'firing'
+        ? `Rollout of ${where} paused for a spot storm at ${state.progress.weight}% green`
+        : `Rollout of ${where} resumed after a spot storm`,
+    summary:
+      firing === 'firing' && signal
+        ? `${describeStorm(signal)}. The analysis of step ${verdict.step + 1} would have failed: ${describeVerdict(verdict)}`
+        : `The rollout held ${state.storm?.pausedSeconds ?? 0}s for spot storms; step ${verdict.step + 1} is now ${verdict.verdict}.`,
+    whatHappened:
+      firing === 'firing'
+        ? 'Spot instances of the cluster are being reclaimed while green is analysed: its errors may be the storm’s.'
+        : 'The verdict after the pause is no longer a storm pause.',
+    whatWeDid:
+      firing === 'firing'
+        ? `Holding traffic where it is and baking again; after at most ${plan.spotStorm.maxPauseSeconds}s of pauses the verdict stands (rollback on failure).`
+        : 'Continued with the verdict as it now is.',
+    nextSteps:
+      firing === 'firing'
+        ? [`ops abort ${plan.id} goes back to blue now`, 'ops journal shows every hold']
+        : [],
+  });
+}
+
+const summary = (v: Verdict) => ({
+  step: v.step,
+  weight: v.weight,
+  verdict: v.verdict,
+  reasons: v.reasons,
+  at: v.at,
+});
 
 async function finish(
   deps: AnalysisDeps,
@@ -145,15 +276,7 @@ async function finish(
     deps.env.IDEMPOTENCY_TABLE,
     deps.clock,
     { cluster: plan.cluster, service: plan.service, execution: plan.execution },
-    {
-      appendVerdict: {
-        step: verdict.step,
-        weight: verdict.weight,
-        verdict: verdict.verdict,
-        reasons: verdict.reasons,
-        at: verdict.at,
-      },
-    },
+    { appendVerdict: summary(verdict) },
   );
   await journal(deps, plan, 'analyse-step', 'unchanged', describeVerdict(verdict), { details: { verdict } });
   const { stop: _previous, ...rest } = state;

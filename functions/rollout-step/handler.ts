@@ -22,6 +22,8 @@ export const ROLLOUT_STEP_ACTIONS = [
   'lock',
   'prepare',
   'green-status',
+  'pre-traffic',
+  'pre-traffic-result',
   'shift',
   'open-gate',
   'close-gate',
@@ -90,6 +92,10 @@ export function createHandler(options: { clock?: Clock } = {}) {
         return steps.prepare(deps, state);
       case 'green-status':
         return steps.greenStatus(deps, state);
+      case 'pre-traffic':
+        return steps.preTraffic(deps, state);
+      case 'pre-traffic-result':
+        return steps.preTrafficResult(deps, state);
       case 'shift':
         return steps.shift(deps, state);
       case 'close-gate':

@@ -202,7 +202,18 @@ export async function abortRollout(
   ]);
   const gate = record.gate;
   if (record.phase === 'gate' && gate) {
-    await deps.callbacks.success(gate.token, { decision: 'abort', by, at, ...(reason ? { reason } : {}) });
+    // Claimed on the record like any answer: a rollout running in another process (ops rollout
+    // on the emulator) takes its answers from there. Already answered: the next step sees the abort.
+    const answered = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+      set: { answer: { token: gate.token, decision: 'abort', by, at, ...(reason ? { reason } : {}) } },
+      condition: {
+        expression: '#gate.#token = :token AND attribute_not_exists(#answer)',
+        names: { '#gate': 'gate', '#token': 'token', '#answer': 'answer' },
+        values: { ':token': gate.token },
+      },
+    });
+    if (answered)
+      await deps.callbacks.success(gate.token, { decision: 'abort', by, at, ...(reason ? { reason } : {}) });
   }
   return {
     execution: record.execution,

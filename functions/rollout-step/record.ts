@@ -13,8 +13,11 @@ export type RolloutPhase =
   | 'starting'
   | 'preparing'
   | 'waiting-for-green'
+  | 'pre-traffic'
   | 'shifting'
   | 'baking'
+  /** Holding the current weight through a spot storm, then baking again. */
+  | 'paused'
   | 'gate'
   | 'window'
   | 'finalizing'

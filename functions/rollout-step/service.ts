@@ -23,12 +23,14 @@ import {
 import {
   type Action,
   DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
+  type Listener,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Route, Topology } from '../../events/rollout-input.ts';
+import type { Route, TestRoute, Topology } from '../../events/rollout-input.ts';
 import { InvalidInputError, OpsError } from '../shared/errors.ts';
 import type { ManagedService } from './config.ts';
 
@@ -125,37 +127,20 @@ async function discoverRoute(
       managed.service,
     );
   }
-  const candidates: { route: Route; actions: Action[] }[] = [];
-  let marker: string | undefined;
-  const listeners = [];
-  do {
-    const out = await elb.send(
-      new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn, Marker: marker }),
-    );
-    listeners.push(...(out.Listeners ?? []));
-    marker = out.NextMarker;
-  } while (marker);
+  const listeners = await listenersOf(elb, loadBalancerArn);
+  const candidates: RouteCandidate[] = [];
   for (const listener of listeners) {
     if (!listener.ListenerArn) continue;
     candidates.push({
       route: { kind: 'listener', arn: listener.ListenerArn, listenerArn: listener.ListenerArn },
       actions: listener.DefaultActions ?? [],
+      port: listener.Port ?? 0,
     });
   }
   let route = pickRoute(candidates, blueTargetGroupArn);
   if (!route) {
     // A fixed default action and rules that forward (CloudFormation hands the rules over to us).
-    for (const listener of listeners) {
-      if (!listener.ListenerArn) continue;
-      const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn }));
-      for (const rule of rules.Rules ?? []) {
-        if (rule.IsDefault || !rule.RuleArn) continue;
-        candidates.push({
-          route: { kind: 'rule', arn: rule.RuleArn, listenerArn: listener.ListenerArn },
-          actions: rule.Actions ?? [],
-        });
-      }
-    }
+    candidates.push(...(await ruleCandidates(elb, listeners)));
     route = pickRoute(candidates, blueTargetGroupArn);
   }
   if (!route) {
@@ -168,42 +153,129 @@ async function discoverRoute(
   return { loadBalancerArn, loadBalancerName: managed.loadBalancerName, ...route };
 }
 
+/** A listener's default action or a rule, with the listener's port. */
+export interface RouteCandidate {
+  route: Route;
+  actions: Action[];
+  port: number;
+}
+
+async function listenersOf(elb: ElasticLoadBalancingV2Client, loadBalancerArn: string): Promise<Listener[]> {
+  let marker: string | undefined;
+  const listeners: Listener[] = [];
+  do {
+    const out = await elb.send(
+      new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn, Marker: marker }),
+    );
+    listeners.push(...(out.Listeners ?? []));
+    marker = out.NextMarker;
+  } while (marker);
+  return listeners;
+}
+
+async function ruleCandidates(
+  elb: ElasticLoadBalancingV2Client,
+  listeners: readonly Listener[],
+): Promise<RouteCandidate[]> {
+  const candidates: RouteCandidate[] = [];
+  for (const listener of listeners) {
+    if (!listener.ListenerArn) continue;
+    const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn }));
+    for (const rule of rules.Rules ?? []) {
+      if (rule.IsDefault || !rule.RuleArn) continue;
+      candidates.push({
+        route: { kind: 'rule', arn: rule.RuleArn, listenerArn: listener.ListenerArn },
+        actions: rule.Actions ?? [],
+        port: listener.Port ?? 0,
+      });
+    }
+  }
+  return candidates;
+}
+
+const stickinessOf = (action: Action | undefined) => {
+  const stickiness = action?.ForwardConfig?.TargetGroupStickinessConfig;
+  if (stickiness?.Enabled === undefined) return {};
+  return {
+    stickiness: {
+      Enabled: stickiness.Enabled,
+      ...(stickiness.DurationSeconds !== undefined ? { DurationSeconds: stickiness.DurationSeconds } : {}),
+    },
+  };
+};
+
 /** The production route: one forward action over blue and one other group, blue serving. */
-function pickRoute(
-  candidates: readonly { route: Route; actions: Action[] }[],
+export function pickRoute(
+  candidates: readonly RouteCandidate[],
   blue: string,
 ): Omit<Topology, 'loadBalancerArn' | 'loadBalancerName'> | undefined {
-  const eligible = candidates.flatMap(({ route, actions }) => {
+  const eligible = candidates.flatMap(({ route, actions, port }) => {
     if (actions.length !== 1 || actions[0]?.Type !== 'forward') return [];
     const groups = actions[0].ForwardConfig?.TargetGroups ?? [];
     const others = groups.filter((g) => g.TargetGroupArn !== blue);
     const blueGroup = groups.find((g) => g.TargetGroupArn === blue);
     if (!blueGroup || others.length !== 1 || !others[0]?.TargetGroupArn) return [];
-    const stickiness = actions[0].ForwardConfig?.TargetGroupStickinessConfig;
     return [
       {
         route,
+        port,
         blueTargetGroupArn: blue,
         greenTargetGroupArn: others[0].TargetGroupArn,
         blueWeight: blueGroup.Weight ?? 1,
-        ...(stickiness?.Enabled !== undefined
-          ? {
-              stickiness: {
-                Enabled: stickiness.Enabled,
-                ...(stickiness.DurationSeconds !== undefined
-                  ? { DurationSeconds: stickiness.DurationSeconds }
-                  : {}),
-              },
-            }
-          : {}),
+        ...stickinessOf(actions[0]),
       },
     ];
   });
-  // A test listener forwards to green only; production is where blue serves.
-  const chosen = eligible.sort((a, b) => b.blueWeight - a.blueWeight)[0];
+  // A test listener forwards to green only; production is where blue serves. After a rollout the
+  // test listener may serve the new blue too: then the production port (80/443) is below the
+  // test port (8080/8443, infra/load-balancer.ts).
+  const chosen = eligible.sort((a, b) => b.blueWeight - a.blueWeight || a.port - b.port)[0];
   if (!chosen) return undefined;
-  const { blueWeight: _weight, ...rest } = chosen;
+  const { blueWeight: _weight, port: _port, ...rest } = chosen;
   return rest;
+}
+
+/**
+ * The test listener's route: on another listener of the same load balancer, its default action
+ * or a rule forwarding to blue and/or green and nothing else. Undefined when there is none.
+ */
+export async function discoverTestRoute(
+  elb: ElasticLoadBalancingV2Client,
+  topology: Topology,
+): Promise<TestRoute | undefined> {
+  const listeners = (await listenersOf(elb, topology.loadBalancerArn)).filter(
+    (l) => l.ListenerArn && l.ListenerArn !== topology.route.listenerArn,
+  );
+  const ours = new Set([topology.blueTargetGroupArn, topology.greenTargetGroupArn]);
+  const forwardsToOurs = (actions: readonly Action[]) => {
+    if (actions.length !== 1 || actions[0]?.Type !== 'forward') return false;
+    const forward = actions[0];
+    const groups = forward.ForwardConfig?.TargetGroups?.map((g) => g.TargetGroupArn) ?? [
+      forward.TargetGroupArn,
+    ];
+    return groups.length > 0 && groups.every((arn) => arn !== undefined && ours.has(arn));
+  };
+  const byListener: RouteCandidate[] = listeners.map((l) => ({
+    route: { kind: 'listener', arn: l.ListenerArn as string, listenerArn: l.ListenerArn as string },
+    actions: l.DefaultActions ?? [],
+    port: l.Port ?? 0,
+  }));
+  const found =
+    byListener.find((c) => forwardsToOurs(c.actions)) ??
+    (await ruleCandidates(elb, listeners)).find((c) => forwardsToOurs(c.actions));
+  if (!found) return undefined;
+  const listener = listeners.find((l) => l.ListenerArn === found.route.listenerArn);
+  const lbs = await elb.send(
+    new DescribeLoadBalancersCommand({ LoadBalancerArns: [topology.loadBalancerArn] }),
+  );
+  const dns = lbs.LoadBalancers?.[0]?.DNSName ?? topology.loadBalancerName;
+  const scheme = listener?.Protocol === 'HTTPS' ? 'https' : 'http';
+  return {
+    route: found.route,
+    port: found.port,
+    endpoint: `${scheme}://${dns}:${found.port}`,
+    ...stickinessOf(found.actions[0]),
+  };
 }
 
 export const loadBalancerNameOf = (arn: string): string =>

@@ -6,6 +6,7 @@ import { type ECSClient, UpdateServicePrimaryTaskSetCommand } from '@aws-sdk/cli
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   GateAnswerSchema,
+  lambdaArnParts,
   MAX_PLAN_SECONDS,
   planSeconds,
   type RolloutInput,
@@ -22,6 +23,7 @@ import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.t
 import { parseOrThrow } from '../shared/validation.ts';
 import type { RolloutEnv } from './config.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from './notify.ts';
+import { hookName, hookRequest, judgeHook } from './pre-traffic.ts';
 import { getRolloutRecord, putRolloutRecord, type RolloutPhase, updateRolloutRecord } from './record.ts';
 import {
   checkCapacity,
@@ -29,6 +31,7 @@ import {
   createGreenTaskSet,
   describeTaskDefinition,
   describeTaskSets,
+  discoverTestRoute,
   greenReadiness,
   InsufficientCapacityError,
   inspectService,
@@ -109,6 +112,27 @@ export async function validate(
     }
   }
   await checkAlarmsExist(deps, input.analysis.alarms);
+  const hook = input.preTraffic?.hookFunctionArn;
+  const region = process.env.AWS_REGION;
+  if (hook && region && lambdaArnParts(hook)?.region !== region) {
+    throw new InvalidInputError(
+      'input.preTraffic.hookFunctionArn',
+      `must be a function in ${region}, the region of the rollout (the state machine may invoke its own region's hooks only)`,
+      hook,
+    );
+  }
+  let topology = view.topology;
+  if (input.preTraffic?.testTraffic) {
+    const test = await discoverTestRoute(deps.elb, topology);
+    if (!test) {
+      throw new InvalidInputError(
+        'input.preTraffic.testTraffic',
+        `${managed.loadBalancerName} has no test listener: no other listener (or rule) forwards to ${topology.blueTargetGroupArn} and ${topology.greenTargetGroupArn} only`,
+        true,
+      );
+    }
+    topology = { ...topology, test };
+  }
   const maxSeconds = planSeconds(input);
   if (maxSeconds > MAX_PLAN_SECONDS) {
     throw new InvalidInputError(
@@ -128,6 +152,8 @@ export async function validate(
     steps,
     analysis: input.analysis,
     approval: input.approval,
+    ...(input.preTraffic ? { preTraffic: input.preTraffic } : {}),
+    spotStorm: input.spotStorm,
     rollbackWindowSeconds: input.rollbackWindowSeconds,
     terminationWaitSeconds: input.terminationWaitSeconds,
     onFailure: input.onFailure,
@@ -139,7 +165,7 @@ export async function validate(
   const blueImage = containerImage(blueTaskDefinition, container);
   return {
     rollout: plan,
-    topology: view.topology,
+    topology,
     blue: {
       taskSetArn: view.primary.taskSetArn as string,
       taskDefinition: view.primary.taskDefinition as string,
@@ -378,6 +404,68 @@ export async function greenStatus(deps: StepDeps, state: RolloutState): Promise<
     };
   }
   return { ...state, green: { ...green, status: 'waiting', checks, note: readiness.note } };
+}
+
+// ------------------------------------------------------------------------------------------
+// Before production traffic: test traffic on the test listener, then the pre-traffic hook.
+
+/** Points the test listener at green (read back) if asked, and prepares what the hook is sent. */
+export async function preTraffic(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const aborted = await abortRequest(deps, plan);
+  if (aborted)
+    throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
+  await setPhase(deps, plan, 'pre-traffic');
+  const test = state.topology.test;
+  if (plan.preTraffic?.testTraffic) {
+    if (!test) throw new PreconditionFailedError('test traffic was asked for, but no test route was found');
+    const before = await readWeights(deps.elb, { ...state.topology, route: test.route });
+    const after = await setWeights(
+      deps.elb,
+      { ...state.topology, route: test.route, stickiness: test.stickiness },
+      100,
+    );
+    await journal(
+      deps,
+      plan,
+      'test-traffic',
+      'changed',
+      `test listener (port ${test.port}) sends 100% to green, read back from the ${test.route.kind}; production traffic is still 100% blue; green answers at ${test.endpoint}`,
+      { before, after, details: { route: test.route.arn, endpoint: test.endpoint } },
+    );
+  }
+  const { preTraffic: _p, ...rest } = state;
+  return { ...rest, preTraffic: { request: { ...hookRequest(state) } } };
+}
+
+/** Judges the hook's answer (or its failure); a failed hook stops the rollout before any traffic. */
+export async function preTrafficResult(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const arn = plan.preTraffic?.hookFunctionArn;
+  if (!arn) throw new PreconditionFailedError('no pre-traffic hook to judge');
+  const verdict = judgeHook(hookName(arn), state.preTraffic?.response, state.preTraffic?.error);
+  await journal(
+    deps,
+    plan,
+    'pre-traffic-hook',
+    verdict.status === 'passed' ? 'unchanged' : 'failed',
+    verdict.reason,
+    {
+      details: {
+        hook: arn,
+        response: state.preTraffic?.response,
+        error: state.preTraffic?.error,
+        testTraffic: state.topology.test?.endpoint,
+      },
+    },
+  );
+  const next: RolloutState = {
+    ...state,
+    preTraffic: { result: { ...verdict, at: iso(deps.clock.now()) } },
+  };
+  return verdict.status === 'passed'
+    ? next
+    : { ...next, stop: { cause: 'pre-traffic-hook', reason: verdict.reason } };
 }
 
 // ------------------------------------------------------------------------------------------
@@ -639,6 +727,7 @@ export async function finish(deps: StepDeps, state: RolloutState): Promise<Rollo
   const cleanupFailed = state.failure
     ? `${state.failure.Error}: ${causeText(state.failure.Cause)}`
     : undefined;
+  await resetTestTraffic(deps, state);
   await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
     set: {
       phase: 'finalized',
@@ -676,6 +765,40 @@ export async function finish(deps: StepDeps, state: RolloutState): Promise<Rollo
   });
   const { failure: _f, ...rest } = state;
   return rest;
+}
+
+/**
+ * After a promotion the test listener goes to the now idle group (blue's), where the next green
+ * will be, as infra creates it. Best effort: it must not fail a good release.
+ */
+async function resetTestTraffic(deps: StepDeps, state: RolloutState): Promise<void> {
+  const test = state.topology.test;
+  if (!test) return;
+  const plan = state.rollout;
+  try {
+    const after = await setWeights(
+      deps.elb,
+      { ...state.topology, route: test.route, stickiness: test.stickiness },
+      0,
+    );
+    await journal(
+      deps,
+      plan,
+      'test-traffic',
+      'changed',
+      `test listener (port ${test.port}) back on ${state.topology.blueTargetGroupArn}, now idle: the next rollout's green goes there`,
+      { after, details: { route: test.route.arn } },
+    );
+  } catch (error) {
+    await journal(
+      deps,
+      plan,
+      'test-traffic',
+      'failed',
+      `could not point the test listener (port ${test.port}) back at the idle group: ${(error as Error).message}; the next rollout with test traffic sets it again`,
+      { details: { route: test.route.arn } },
+    );
+  }
 }
 
 // ------------------------------------------------------------------------------------------

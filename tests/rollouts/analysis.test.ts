@@ -18,6 +18,8 @@ import {
   upperTailNormal,
 } from '../../functions/rollout-analysis/mann-whitney.ts';
 import { targetGroupDimensions } from '../../functions/rollout-analysis/metrics.ts';
+import { judgeHook } from '../../functions/rollout-step/pre-traffic.ts';
+import { pickRoute } from '../../functions/rollout-step/service.ts';
 import { weightsOf } from '../../functions/rollout-step/traffic.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 
@@ -215,6 +217,7 @@ describe('rollout plans', () => {
       'rollout-all-at-once.json',
       'rollout-canary.json',
       'rollout-linear.json',
+      'rollout-pre-traffic.json',
       'rollout-steps.json',
     ]);
     for (const file of files) {
@@ -227,16 +230,94 @@ describe('rollout plans', () => {
     }
   });
 
-  it('bounds a plan by its bakes, gates, window and termination wait', () => {
-    const input = RolloutInputSchema.parse({
+  it('bounds a plan by its bakes, gates, spot-storm pauses, window and termination wait', () => {
+    const draft = {
       ...base,
       strategy: { type: 'canary', percent: 10, bakeSeconds: 300 },
       approval: { gate: 'before-finalize', timeoutSeconds: 600 },
       rollbackWindowSeconds: 900,
       terminationWaitSeconds: 60,
       greenReadyTimeoutSeconds: 120,
+    };
+    // Storm pauses are on by default, at most 1800 s in all.
+    expect(planSeconds(RolloutInputSchema.parse(draft))).toBe(120 + 300 + 600 + 1800 + 900 + 60);
+    const unheld = RolloutInputSchema.parse({ ...draft, spotStorm: { enabled: false } });
+    expect(planSeconds(unheld)).toBe(120 + 300 + 600 + 900 + 60);
+  });
+
+  it('names the bad field of pre-traffic and spot-storm settings', () => {
+    const fieldOf = (value: unknown) => {
+      try {
+        parseOrThrow(RolloutInputSchema, value, 'input');
+        return 'valid';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const all = { ...base, strategy: { type: 'all-at-once' } };
+    expect(fieldOf({ ...all, preTraffic: { hookFunctionArn: 'my-hook' } })).toMatch(
+      /^input\.preTraffic\.hookFunctionArn: must be a Lambda function ARN/,
+    );
+    expect(
+      fieldOf({
+        ...all,
+        preTraffic: { hookFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:x' },
+      }),
+    ).toMatch(
+      /^input\.preTraffic\.hookFunctionArn: must name a function whose name starts with rollout-hook-/,
+    );
+    expect(fieldOf({ ...all, preTraffic: { testTraffic: 'yes' } })).toMatch(
+      /^input\.preTraffic\.testTraffic:/,
+    );
+    expect(fieldOf({ ...all, spotStorm: { maxPauseSeconds: -1 } })).toMatch(
+      /^input\.spotStorm\.maxPauseSeconds:/,
+    );
+    expect(fieldOf({ ...all, spotStorm: { windowMinutes: 0 } })).toMatch(/^input\.spotStorm\.windowMinutes:/);
+    expect(
+      fieldOf({
+        ...all,
+        preTraffic: {
+          testTraffic: true,
+          hookFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rollout-hook-smoke:live',
+        },
+      }),
+    ).toBe('valid');
+  });
+});
+
+describe('the pre-traffic hook’s answer', () => {
+  it('passes only on {"status": "SUCCEEDED"}, and says why otherwise', () => {
+    expect(
+      judgeHook('h', { Payload: { status: 'SUCCEEDED', reason: 'ok' }, StatusCode: 200 }, undefined),
+    ).toEqual({
+      status: 'passed',
+      reason: 'pre-traffic hook h passed: ok',
     });
-    expect(planSeconds(input)).toBe(120 + 300 + 600 + 900 + 60);
+    expect(judgeHook('h', { Payload: { status: 'succeeded' } }, undefined).status).toBe('passed');
+    expect(judgeHook('h', { Payload: { status: 'FAILED', reason: 'login 502' } }, undefined)).toEqual({
+      status: 'failed',
+      reason: 'pre-traffic hook h failed: login 502',
+    });
+    expect(judgeHook('h', { Payload: null }, undefined)).toEqual({
+      status: 'failed',
+      reason: 'pre-traffic hook h answered null; expected {"status": "SUCCEEDED"} or {"status": "FAILED"}',
+    });
+    // Through the SDK integration a function error comes back in the response.
+    expect(
+      judgeHook('h', { FunctionError: 'Unhandled', Payload: '{"errorMessage":"boom"}' }, undefined).reason,
+    ).toBe('pre-traffic hook h failed: Unhandled: "{\\"errorMessage\\":\\"boom\\"}"');
+    expect(
+      judgeHook('h', undefined, {
+        Error: 'Lambda.ResourceNotFoundException',
+        Cause: 'Function not found: rollout-hook-x',
+      }).reason,
+    ).toBe('pre-traffic hook h failed: Lambda.ResourceNotFoundException: Function not found: rollout-hook-x');
+    expect(
+      judgeHook('h', undefined, {
+        Error: 'SmokeTestError',
+        Cause: JSON.stringify({ errorType: 'SmokeTestError', errorMessage: 'no answer on 8080' }),
+      }).reason,
+    ).toBe('pre-traffic hook h failed: SmokeTestError: no answer on 8080');
   });
 });
 
@@ -264,6 +345,37 @@ describe('load balancer routing', () => {
       blue: 0,
       green: 100,
     });
+  });
+
+  it('picks the production route where blue serves; on a tie (test listener on the new blue) the lower port', () => {
+    const forward = (blue: number, green: number) => [
+      {
+        Type: 'forward' as const,
+        ForwardConfig: {
+          TargetGroups: [
+            { TargetGroupArn: 'tg/blue', Weight: blue },
+            { TargetGroupArn: 'tg/green', Weight: green },
+          ],
+        },
+      },
+    ];
+    const rule = (arn: string, port: number, actions: ReturnType<typeof forward>) => ({
+      route: { kind: 'rule' as const, arn, listenerArn: `listener/${port}` },
+      actions,
+      port,
+    });
+    // Fresh from infra: production 100/0, test 0/100.
+    expect(
+      pickRoute([rule('rule/test', 8080, forward(0, 100)), rule('rule/prod', 80, forward(100, 0))], 'tg/blue')
+        ?.route.arn,
+    ).toBe('rule/prod');
+    // After a rollout the test rule may forward to the new blue too.
+    expect(
+      pickRoute(
+        [rule('rule/test', 8443, forward(100, 0)), rule('rule/prod', 443, forward(100, 0))],
+        'tg/blue',
+      )?.route.arn,
+    ).toBe('rule/prod');
   });
 
   it('names the ALB metric dimensions by the ARN suffixes', () => {

@@ -85,10 +85,20 @@ describe('the blue-green-rollout state machine', () => {
     const waits = Object.entries(states).filter(([, s]) => s.Type === 'Wait');
     const bakes = waits.filter(([, s]) => s.SecondsPath === '$.progress.bakeSeconds');
     expect(bakes.map(([name]) => name)).toEqual([ROLLOUT_STATES.bake]);
-    // No loop polls during a bake: the only other waits are green's start-up and blue's termination.
+    // No loop polls during a bake: the only other waits are green's start-up, a spot-storm hold
+    // (one Wait of its own length, between two analyses) and blue's termination.
     expect(waits.map(([name]) => name).sort()).toEqual(
-      [ROLLOUT_STATES.bake, ROLLOUT_STATES.terminationWait, ROLLOUT_STATES.waitGreen].sort(),
+      [
+        ROLLOUT_STATES.bake,
+        ROLLOUT_STATES.stormHold,
+        ROLLOUT_STATES.terminationWait,
+        ROLLOUT_STATES.waitGreen,
+      ].sort(),
     );
+    expect(states[ROLLOUT_STATES.stormHold]).toMatchObject({
+      SecondsPath: '$.progress.holdSeconds',
+      Next: ROLLOUT_STATES.analyse,
+    });
   });
 
   it('waits for approvals and the rollback window on a task token with the input’s timeout', () => {
@@ -101,6 +111,29 @@ describe('the blue-green-rollout state machine', () => {
       expect(state?.HeartbeatSecondsPath).toBe(path);
       expect(text(state?.Parameters)).toContain('$$.Task.Token');
     }
+  });
+
+  it('invokes the pre-traffic hook named in the input, judging its failures instead of failing on them', () => {
+    const hook = states[ROLLOUT_STATES.runHook] as unknown as {
+      Resource: string;
+      Parameters: Record<string, unknown>;
+      Retry: { ErrorEquals: string[] }[];
+      Catch: { ErrorEquals: string[]; Next: string; ResultPath: string }[];
+      Next: string;
+    };
+    expect(hook.Resource).toBe('arn:aws:states:::lambda:invoke');
+    expect(hook.Parameters).toEqual({
+      'FunctionName.$': '$.rollout.preTraffic.hookFunctionArn',
+      'Payload.$': '$.preTraffic.request',
+    });
+    expect(hook.Retry[0]?.ErrorEquals).toContain('Lambda.ServiceException');
+    expect(hook.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], Next: ROLLOUT_STATES.hookResult, ResultPath: '$.preTraffic.error' },
+    ]);
+    expect(hook.Next).toBe(ROLLOUT_STATES.hookResult);
+    // Before any production traffic: the checks come between green ready and the traffic gate.
+    expect(text(states[ROLLOUT_STATES.greenReady])).toContain(ROLLOUT_STATES.preTraffic);
+    expect(text(states[ROLLOUT_STATES.hookPassed])).toContain(ROLLOUT_STATES.approvalBeforeTraffic);
   });
 
   it('goes back to blue traffic first, then removes green, with retries and a last resort that frees the lock', () => {
@@ -130,6 +163,15 @@ describe('rollout permissions and wiring', () => {
     const scope = text(modify[0]?.Resource);
     expect(scope).toContain(':listener/app/web-alb/*');
     expect(scope).toContain(':listener-rule/app/web-alb/*');
+    expect(scope).not.toContain('"*"');
+  });
+
+  it('lets the state machine invoke pre-traffic hooks named rollout-hook-* of its account and region only', () => {
+    const invoke = statementsOf('RolloutsWorkflow').filter((s) => s.Sid === 'InvokePreTrafficHooks');
+    expect(invoke).toHaveLength(1);
+    expect(actions(invoke[0] as Statement)).toEqual(['lambda:InvokeFunction']);
+    const scope = text(invoke[0]?.Resource);
+    expect(scope).toContain(':function:rollout-hook-*');
     expect(scope).not.toContain('"*"');
   });
 

@@ -57,6 +57,8 @@ describe('blue/green rollouts with 20% throttling', () => {
     scenario.opsRollbackInsideTheWindow(world));
   it('ops rollback outside the window refuses with a clear message', () =>
     scenario.opsRollbackOutsideTheWindowRefuses(world));
+  it('points the test listener at green and runs the pre-traffic hook before any production traffic', () =>
+    scenario.preTrafficHookPasses(world));
   it('really injected faults', () => {
     const stats = proxy.stats();
     expect(stats.throttled).toBeGreaterThan(0.1 * stats.total);

@@ -62,6 +62,14 @@ describe('blue/green rollouts on the emulator', () => {
     scenario.opsRollbackOutsideTheWindowRefuses(world));
   it('ops abort at a gate takes traffic off green at once and rolls back', () =>
     scenario.abortAtAGateRollsBack(world));
+  it('points the test listener at green and runs the pre-traffic hook before any production traffic', () =>
+    scenario.preTrafficHookPasses(world));
+  it('rolls back before production traffic when the pre-traffic hook fails, throws or says nothing', () =>
+    scenario.preTrafficHookFailureRollsBack(world));
+  it('holds a failing verdict during a spot storm, bakes again, and goes on when it passes', () =>
+    scenario.spotStormPausesThenResumes(world));
+  it('holds for a spot storm at most maxPauseSeconds, then the verdict stands; disabled, it never holds', () =>
+    scenario.spotStormPauseIsBounded(world));
   it('takes as many state transitions for a 60-minute bake as for a 1-minute one', () =>
     scenario.transitionsDoNotGrowWithBakeTime(world));
 });

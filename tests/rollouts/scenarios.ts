@@ -16,10 +16,13 @@ import {
   DescribeTaskDefinitionCommand,
   ECSClient,
   ListTaskDefinitionsCommand,
+  UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
+  DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
@@ -30,6 +33,7 @@ import {
   OperatorRefusedError,
   rollbackService,
 } from '../../functions/rollout-step/operator.ts';
+import type { PreTrafficHookRequest } from '../../functions/rollout-step/pre-traffic.ts';
 import { getRolloutRecord, type RolloutRecord } from '../../functions/rollout-step/record.ts';
 import { removeGreen } from '../../functions/rollout-step/service.ts';
 import { setWeights } from '../../functions/rollout-step/traffic.ts';
@@ -39,6 +43,9 @@ import { documentClient } from '../../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
 import { readJournal } from '../../local/control-plane.ts';
+import { EMULATOR_REGION } from '../../local/emulator.ts';
+import { localFunction } from '../../local/lambda-host.ts';
+import { observerClient } from '../../local/observer.ts';
 import {
   localOperatorDeps,
   type MinuteOfTraffic,
@@ -47,8 +54,9 @@ import {
   runRollout,
   takeRaisedAlerts,
 } from '../../local/rollouts.ts';
+import { sampleEvent } from '../../local/spot-harness.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
-import type { WorkflowResult } from '../../local/workflow-runner.ts';
+import type { LambdaBinding, WorkflowResult } from '../../local/workflow-runner.ts';
 import { nextTaskToken } from '../../local/workflow-runner.ts';
 import type { RolloutWorld } from './world.ts';
 
@@ -102,6 +110,24 @@ async function serviceState(world: RolloutWorld): Promise<ServiceState> {
 /** Listener weights by target group ARN, as the load balancer reports them. */
 async function listenerWeights(world: RolloutWorld): Promise<Record<string, number>> {
   const out = await awsClient(ElasticLoadBalancingV2Client).send(
+    new DescribeListenersCommand({ ListenerArns: [world.seed.loadBalancer.listenerArn] }),
+  );
+  const groups = out.Listeners?.[0]?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups ?? [];
+  return Object.fromEntries(groups.map((g) => [g.TargetGroupArn as string, g.Weight ?? 0]));
+}
+
+/** The test listener rule's weights by target group ARN, read straight from the emulator. */
+async function testRouteWeights(world: RolloutWorld): Promise<Record<string, number>> {
+  const out = await observerClient(ElasticLoadBalancingV2Client).send(
+    new DescribeRulesCommand({ RuleArns: [world.testListener.ruleArn] }),
+  );
+  const groups = out.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
+  return Object.fromEntries(groups.map((g) => [g.TargetGroupArn as string, g.Weight ?? 0]));
+}
+
+/** Production listener weights, read past the fault proxy (for reads inside a hook). */
+async function observedListenerWeights(world: RolloutWorld): Promise<Record<string, number>> {
+  const out = await observerClient(ElasticLoadBalancingV2Client).send(
     new DescribeListenersCommand({ ListenerArns: [world.seed.loadBalancer.listenerArn] }),
   );
   const groups = out.Listeners?.[0]?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups ?? [];
@@ -167,7 +193,10 @@ const healthy = (minute: number): MinuteOfTraffic => ({
 async function writeTraffic(
   world: RolloutWorld,
   clock: VirtualClock,
-  profiles: { live?: (minute: number) => MinuteOfTraffic; next?: (minute: number) => MinuteOfTraffic },
+  profiles: {
+    live?: (minute: number, at: number) => MinuteOfTraffic;
+    next?: (minute: number, at: number) => MinuteOfTraffic;
+  },
 ): Promise<ServiceState> {
   const state = await serviceState(world);
   const from = clock.now() - 2 * 60_000;
@@ -335,6 +364,8 @@ export async function high5xxRollsBack(world: RolloutWorld) {
   expect(result.error).toBe('RolledBack');
   expect(result.cause).toContain('5xx rate');
   expect(result.states).toContain('Restore blue traffic');
+  // No spot storm on the cluster: the failing verdict is not held.
+  expect(result.states).not.toContain('Hold for the spot storm');
 
   const journal = await journalOf(world, result);
   expect(shiftedWeights(journal)).toEqual([20]);
@@ -593,6 +624,9 @@ export async function concurrentRolloutFailsFast(world: RolloutWorld) {
   );
   const token = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 30_000 });
   await waitForRecord(world, token.executionName, (r) => r.gate?.token === token.token);
+  // The gate journals after it opens on the record and alerts last: once the alert is there,
+  // the first rollout writes nothing more until it is answered (throttled writes land late).
+  await waitForAlert(world, 'rollout-approval');
   const during = await snapshot(world);
 
   const second = await runRollout(
@@ -735,6 +769,27 @@ export async function badInputChangesNothing(world: RolloutWorld) {
       { ...input('registry.local/api:x'), analysis: { alarms: ['no-such-alarm'] } },
       'input.analysis.alarms.0',
     ],
+    [
+      'a pre-traffic hook that is not a Lambda ARN',
+      { ...input('registry.local/api:x'), preTraffic: { hookFunctionArn: 'rollout-hook-smoke' } },
+      'input.preTraffic.hookFunctionArn: must be a Lambda function ARN',
+    ],
+    [
+      'a pre-traffic hook the rollout may not invoke',
+      {
+        ...input('registry.local/api:x'),
+        preTraffic: { hookFunctionArn: `arn:aws:lambda:${EMULATOR_REGION}:123456789012:function:smoke` },
+      },
+      'input.preTraffic.hookFunctionArn: must name a function whose name starts with rollout-hook-',
+    ],
+    [
+      'a pre-traffic hook in another region',
+      {
+        ...input('registry.local/api:x'),
+        preTraffic: { hookFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:rollout-hook-smoke' },
+      },
+      `input.preTraffic.hookFunctionArn: must be a function in ${EMULATOR_REGION}`,
+    ],
   ];
   const before = await snapshot(world);
   for (const [label, bad, field] of cases) {
@@ -779,4 +834,326 @@ export async function transitionsDoNotGrowWithBakeTime(world: RolloutWorld) {
     (transitions['linear 4 steps, 1 min'] as number) - (transitions['canary, 1 min bake'] as number),
   ).toBe(2 * 5);
   await takeAlerts(world);
+}
+
+// ------------------------------------------------------------------------------------------
+// Before production traffic: test traffic on the test listener and a pre-traffic hook.
+// moto runs Lambda code only inside Docker, so the hook's handler runs in this process, bound by
+// its ARN in the workflow runner; the lambda:invoke task, its retries and its Catch are the
+// synthesized ones.
+
+export const HOOK_ARN = `arn:aws:lambda:${EMULATOR_REGION}:123456789012:function:rollout-hook-smoke`;
+
+interface HookCall {
+  payload: PreTrafficHookRequest;
+  /** What the load balancer said while the hook ran. */
+  test: Record<string, number>;
+  production: Record<string, number>;
+}
+
+function recordingHook(
+  world: RolloutWorld,
+  answer: () => unknown,
+): { calls: HookCall[]; hook: LambdaBinding } {
+  const calls: HookCall[] = [];
+  const hook: LambdaBinding = async (payload) => {
+    calls.push({
+      payload: payload as PreTrafficHookRequest,
+      test: await testRouteWeights(world),
+      production: await observedListenerWeights(world),
+    });
+    return answer();
+  };
+  return { calls, hook };
+}
+
+export async function preTrafficHookPasses(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  await takeAlerts(world);
+  // As after a rollout that promoted green: the test rule forwards to what is now blue.
+  await observerClient(ElasticLoadBalancingV2Client).send(
+    new ModifyRuleCommand({
+      RuleArn: world.testListener.ruleArn,
+      Actions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: before.primary.targetGroup, Weight: 100 },
+              { TargetGroupArn: before.idleTargetGroup, Weight: 0 },
+            ],
+          },
+        },
+      ],
+    }),
+  );
+  const { calls, hook } = recordingHook(world, () => ({ status: 'SUCCEEDED', reason: 'smoke tests passed' }));
+  const image = `registry.local/api:hooked-${world.throttleRate}`;
+  const result = await runRollout(
+    world.stack,
+    input(image, { preTraffic: { testTraffic: true, hookFunctionArn: HOOK_ARN } }) as Record<string, unknown>,
+    { ...quick(clock), lambdas: { [HOOK_ARN]: hook } },
+  );
+  expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+  expect(calls).toHaveLength(1);
+  const call = calls[0] as HookCall;
+  // While the hook ran: the test listener sent everything to green, production nothing.
+  expect(call.test).toEqual({ [before.primary.targetGroup]: 0, [before.idleTargetGroup]: 100 });
+  expect(call.production).toEqual({ [before.primary.targetGroup]: 100, [before.idleTargetGroup]: 0 });
+  expect(call.payload).toMatchObject({
+    kind: 'pre-traffic',
+    rollout: {
+      id: result.executionName,
+      execution: result.executionArn,
+      cluster: CLUSTER,
+      service: SERVICE,
+      image,
+    },
+    green: { targetGroupArn: before.idleTargetGroup, taskSetArn: expect.stringMatching(/:task-set\//) },
+    blue: { taskSetArn: before.primary.arn, targetGroupArn: before.primary.targetGroup },
+    testTraffic: {
+      endpoint: expect.stringMatching(/^http:\/\/.+:8080$/),
+      listenerArn: world.testListener.listenerArn,
+      routeArn: world.testListener.ruleArn,
+    },
+  });
+
+  const journal = await journalOf(world, result);
+  const actions = journal.map((r) => r.action);
+  // Test traffic (read back), then the hook, then the first production shift.
+  expect(actions.indexOf('test-traffic')).toBeLessThan(actions.indexOf('pre-traffic-hook'));
+  expect(actions.indexOf('pre-traffic-hook')).toBeLessThan(actions.indexOf('shift-traffic'));
+  const [tested, reset] = journal.filter((r) => r.action === 'test-traffic');
+  expect(tested?.before).toEqual({ blue: 100, green: 0 });
+  expect(tested?.after).toEqual({ blue: 0, green: 100 });
+  // Once blue is retired the test listener goes to its group, idle now: where the next green goes.
+  expect(reset?.after).toEqual({ blue: 100, green: 0 });
+  expect(actions.indexOf('rollout-complete')).toBeGreaterThan(actions.lastIndexOf('test-traffic'));
+  expect(await testRouteWeights(world)).toEqual({
+    [before.primary.targetGroup]: 100,
+    [before.idleTargetGroup]: 0,
+  });
+  const judged = journal.find((r) => r.action === 'pre-traffic-hook');
+  expect(judged?.outcome).toBe('unchanged');
+  expect(judged?.reason).toBe('pre-traffic hook rollout-hook-smoke passed: smoke tests passed');
+  expect(shiftedWeights(journal)).toEqual([10, 100]);
+  expect(
+    result.states.slice(result.states.indexOf('Green ready?'), result.states.indexOf('Shift traffic')),
+  ).toEqual([
+    'Green ready?',
+    'Pre-traffic checks',
+    'Pre-traffic hook?',
+    'Run pre-traffic hook',
+    'Check pre-traffic hook',
+    'Pre-traffic hook passed?',
+    'Approval before traffic?',
+  ]);
+  await expectSettled(world, clock, image);
+  await takeAlerts(world);
+}
+
+export async function preTrafficHookFailureRollsBack(world: RolloutWorld) {
+  const cases: [string, () => unknown, string][] = [
+    [
+      'answers FAILED',
+      () => ({ status: 'FAILED', reason: 'login smoke test got 502' }),
+      'pre-traffic hook rollout-hook-smoke failed: login smoke test got 502',
+    ],
+    [
+      'throws (a function error)',
+      () => {
+        throw Object.assign(new Error('could not reach the test listener'), { name: 'SmokeTestError' });
+      },
+      'pre-traffic hook rollout-hook-smoke failed: SmokeTestError: could not reach the test listener',
+    ],
+    [
+      'answers without a status',
+      () => ({ ok: true }),
+      'pre-traffic hook rollout-hook-smoke answered {"ok":true}; expected {"status": "SUCCEEDED"}',
+    ],
+  ];
+  for (const [label, answer, reason] of cases) {
+    const clock = scenarioClock();
+    const before = await writeTraffic(world, clock, {});
+    await takeAlerts(world);
+    const { calls, hook } = recordingHook(world, answer);
+    const result = await runRollout(
+      world.stack,
+      input(`registry.local/api:hook-fails-${world.throttleRate}`, {
+        preTraffic: { testTraffic: true, hookFunctionArn: HOOK_ARN },
+      }) as Record<string, unknown>,
+      { ...quick(clock), lambdas: { [HOOK_ARN]: hook } },
+    );
+    expect(result.error, label).toBe('RolledBack');
+    expect(result.cause, label).toContain(reason);
+    expect(calls, label).toHaveLength(1);
+    const journal = await journalOf(world, result);
+    // No production traffic ever reached green.
+    expect(shiftedWeights(journal), label).toEqual([]);
+    expect(journal.find((r) => r.action === 'pre-traffic-hook')?.outcome, label).toBe('failed');
+    expect(journal.map((r) => r.action).slice(-3), label).toEqual([
+      'restore-blue',
+      'remove-green',
+      'rollout-rolled-back',
+    ]);
+    await expectSettled(world, clock, before.primary.image);
+    expect((await serviceState(world)).primary.arn, label).toBe(before.primary.arn);
+    // Like a failed analysis: one critical alert saying why.
+    const critical = (await takeAlerts(world)).filter((a) => a.severity === 'critical');
+    expect(
+      critical.map((a) => a.kind),
+      label,
+    ).toEqual(['rollout-rolled-back']);
+    expect(critical[0]?.title, label).toContain('(pre-traffic-hook)');
+    expect(critical[0]?.summary, label).toContain(reason);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Spot storms pause a rollout instead of failing it: the storm is real, handled by the deployed
+// spot-interruption function (it drains the instances and counts the interruptions per minute).
+
+async function spotStorm(world: RolloutWorld, clock: VirtualClock, instances: number[]): Promise<string[]> {
+  const spot = world.seed.containerInstances.filter((c) => c.spot);
+  const hit = instances.map((i) => spot[i] as (typeof spot)[number]);
+  const fn = await localFunction(world.stack, 'spot-interruption', { clock });
+  const response = (await fn.invoke({
+    Records: hit.map((c, i) => ({
+      messageId: `storm-${slot}-${i}`,
+      body: JSON.stringify(sampleEvent('ec2-spot-instance-interruption-warning', c.ec2InstanceId)),
+    })),
+  })) as { batchItemFailures: unknown[] };
+  expect(response.batchItemFailures).toEqual([]);
+  return hit.map((c) => c.containerInstanceArn);
+}
+
+/** The storm is over: the drained instances serve again (the next scenarios need the room). */
+async function afterTheStorm(containerInstances: string[]) {
+  await awsClient(ECSClient).send(
+    new UpdateContainerInstancesStateCommand({ cluster: CLUSTER, containerInstances, status: 'ACTIVE' }),
+  );
+}
+
+const rolloutAlerts = async (world: RolloutWorld) =>
+  (await takeAlerts(world))
+    .filter((a) => a.kind.startsWith('rollout-'))
+    .map((a) => `${a.severity}:${a.kind}:${a.state}`);
+
+export async function spotStormPausesThenResumes(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const t0 = clock.now();
+  // Green's 5xx come with the storm: 12% in its first four minutes, healthy from then on.
+  const before = await writeTraffic(world, clock, {
+    next: (minute, at) =>
+      at + 30_000 < t0 + 4 * 60_000 ? { requests: 1000, errors: 120, latencyMs: 50 } : healthy(minute),
+  });
+  const drained = await spotStorm(world, clock, [0, 1, 2]);
+  await takeAlerts(world);
+  try {
+    const image = `registry.local/api:storm-resumes-${world.throttleRate}`;
+    const started = clock.now();
+    const result = await runRollout(world.stack, input(image) as Record<string, unknown>, quick(clock));
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+
+    const journal = await journalOf(world, result);
+    const actions = journal.map((r) => r.action);
+    // The first bake would have failed; the rollout held 10%, baked again, and went on.
+    expect(actions.filter((a) => a === 'spot-storm-pause')).toHaveLength(1);
+    expect(shiftedWeights(journal)).toEqual([10, 100]);
+    const pause = journal.find((r) => r.action === 'spot-storm-pause');
+    // Most of the first bake fell into the storm's minutes (how many depends on the minute edges).
+    expect(pause?.reason).toMatch(
+      /green 5xx rate \d+\.\d\d% \(\d+ of \d+ requests\) is above the maximum 2\.00%/,
+    );
+    expect(pause?.reason).toContain(
+      'paused for a spot storm: 3 spot interruption(s) on cluster web in the last 10 min',
+    );
+    expect(pause?.details).toMatchObject({ holdSeconds: 300, storm: { interruptions: 3, storming: true } });
+    const shiftAt = (weight: number) =>
+      journal.findIndex(
+        (r) => r.action === 'shift-traffic' && (r.after as { green: number }).green === weight,
+      );
+    const pauseAt = actions.indexOf('spot-storm-pause');
+    const resumeAt = actions.indexOf('spot-storm-pause-ended');
+    expect(shiftAt(10)).toBeLessThan(pauseAt);
+    expect(pauseAt).toBeLessThan(resumeAt);
+    expect(resumeAt).toBeLessThan(shiftAt(100));
+    expect(journal[resumeAt]?.reason).toContain('step 1 at 10% is now pass');
+    expect(result.states.filter((s) => s === 'Hold for the spot storm')).toHaveLength(1);
+    // Virtual time: the bake, the hold (a second bake) and the termination wait.
+    expect(clock.now() - started).toBeGreaterThanOrEqual((300 + 300 + 300) * 1000);
+    expect((await record(world))?.verdicts.map((v) => v.verdict)).toEqual(['paused', 'pass', 'pass']);
+
+    await expectSettled(world, clock, image);
+    expect((await serviceState(world)).primary.targetGroup).toBe(before.idleTargetGroup);
+    expect((await rolloutAlerts(world)).sort()).toEqual([
+      'info:rollout-complete:resolved',
+      'info:rollout-paused:resolved',
+      'info:rollout-promoted:firing',
+      'info:rollout-started:firing',
+      'warning:rollout-paused:firing',
+    ]);
+  } finally {
+    await afterTheStorm(drained);
+  }
+}
+
+export async function spotStormPauseIsBounded(world: RolloutWorld) {
+  const stormy = { enabled: true, minInterruptions: 3, windowMinutes: 60, maxPauseSeconds: 600 };
+  const bad = () => ({ requests: 1000, errors: 120, latencyMs: 50 });
+
+  // The storm lasts longer than the rollout may hold: after 600 s of holds the verdict stands.
+  let clock = scenarioClock();
+  let before = await writeTraffic(world, clock, { next: bad });
+  const drained = await spotStorm(world, clock, [3, 4, 5]);
+  await takeAlerts(world);
+  try {
+    const held = await runRollout(
+      world.stack,
+      input(`registry.local/api:storm-bounded-${world.throttleRate}`, { spotStorm: stormy }) as Record<
+        string,
+        unknown
+      >,
+      quick(clock),
+    );
+    expect(held.error).toBe('RolledBack');
+    expect(held.cause).toContain('green 5xx rate 12.00%');
+    expect(held.cause).toContain(
+      'the rollout already held 600s of at most 600s for spot storms: the verdict stands',
+    );
+    const journal = await journalOf(world, held);
+    expect(journal.filter((r) => r.action === 'spot-storm-pause')).toHaveLength(2);
+    expect(shiftedWeights(journal)).toEqual([10]);
+    expect(journal.find((r) => r.action === 'restore-blue')?.after).toEqual({ blue: 100, green: 0 });
+    expect(held.states.filter((s) => s === 'Hold for the spot storm')).toHaveLength(2);
+    await expectSettled(world, clock, before.primary.image);
+    expect((await rolloutAlerts(world)).sort()).toEqual([
+      'critical:rollout-rolled-back:firing',
+      'info:rollout-paused:resolved',
+      'info:rollout-started:firing',
+      'warning:rollout-paused:firing',
+    ]);
+
+    // The same storm with spotStorm.enabled false: the failing verdict rolls back at once.
+    // (The same instances, serving again; their episodes expired in the six hours between.)
+    await afterTheStorm(drained);
+    clock = scenarioClock();
+    before = await writeTraffic(world, clock, { next: bad });
+    await spotStorm(world, clock, [3, 4, 5]);
+    const unheld = await runRollout(
+      world.stack,
+      input(`registry.local/api:storm-ignored-${world.throttleRate}`, {
+        spotStorm: { ...stormy, enabled: false },
+      }) as Record<string, unknown>,
+      quick(clock),
+    );
+    expect(unheld.error).toBe('RolledBack');
+    expect(unheld.states).not.toContain('Hold for the spot storm');
+    expect((await journalOf(world, unheld)).filter((r) => r.action === 'spot-storm-pause')).toEqual([]);
+    await expectSettled(world, clock, before.primary.image);
+    await takeAlerts(world);
+  } finally {
+    await afterTheStorm(drained);
+  }
 }
