@@ -395,7 +395,13 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
           actor: deps.owner,
           before: { desired: capacity.before },
           after: { desired: capacity.after },
-          details: { instances: needCapacity.map((c) => c.where.instanceId), recentInterruptions: recent },
+          details: {
+            instances: needCapacity.map((c) => c.where.instanceId),
+            market: choice.market,
+            recentInterruptions: recent,
+            fallbackThreshold: deps.env.SPOT_FALLBACK_THRESHOLD,
+            windowMinutes: deps.env.SPOT_FALLBACK_WINDOW_MINUTES,
+          },
         });
       } catch (error) {
         // The drain matters more than the replacement: record the failure, keep going, say so in the alert.
@@ -473,12 +479,14 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
     journal.push(entry(deps, c, 'observe-instance', 'unchanged', 'rebalance mode is observe: recorded only'));
   }
 
-  // One alert for this cluster's batch, for instances not yet announced in their episode.
+  // One alert for this cluster's batch, for instances not yet announced in their episode. A drain
+  // after an observed recommendation is announced too: that info alert said nothing was done.
   for (const c of active) {
     const failedHere = report.instances.some(
       (o) => o.instanceId === c.where.instanceId && o.result === 'failed',
     );
-    if (!c.episode.alertedAt && !failedHere) alertable.push(c);
+    const drainAfterObserve = c.intent === 'drain' && c.previous?.intent === 'observe';
+    if ((!c.episode.alertedAt || drainAfterObserve) && !failedHere) alertable.push(c);
   }
   await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, journal);
   if (alertable.length > 0) {
@@ -598,7 +606,9 @@ function buildAlert(
       `Check the service's running count recovers: ops journal --json, or the ECS console for cluster ${cluster.name}.`,
       'If interruptions keep coming, consider more instance types in the spot group or a larger on-demand base.',
     ],
-    dedupKey: `spot-interruption/${cluster.name}/${createHash('sha256').update(subjects.join(',')).digest('hex').slice(0, 16)}`,
+    // Keyed by what was done too: the drain that follows an observed recommendation is news, not a
+    // repeat the router may fold into the info alert of the same instances.
+    dedupKey: `spot-interruption/${cluster.name}/${draining.length > 0 ? 'drain' : surging.length > 0 ? 'surge' : 'observe'}/${createHash('sha256').update(subjects.join(',')).digest('hex').slice(0, 16)}`,
     counts: {
       'availability zone': countBy(items, (c) => c.where.availabilityZone),
       'instance type': countBy(items, (c) => c.where.instanceType),
@@ -616,7 +626,14 @@ async function processTasks(
   failed: Set<string>,
 ) {
   const announce = new Map<string, { signal: TaskSignal; episode: Episode }[]>();
+  // One claim per task: a duplicate in the same batch would re-claim under our own lease.
+  const byTask = new Map<string, { signal: TaskSignal; itemIds: string[] }>();
   for (const { signal, itemId } of signals) {
+    const entry = byTask.get(signal.taskArn);
+    if (entry) entry.itemIds.push(itemId);
+    else byTask.set(signal.taskArn, { signal, itemIds: [itemId] });
+  }
+  for (const { signal, itemIds } of byTask.values()) {
     if (!clusters.has(signal.clusterName)) {
       deps.log.info('Task is not in a managed cluster; nothing to do', { taskArn: signal.taskArn });
       report.tasks.push({ taskArn: signal.taskArn, cluster: signal.clusterName, result: 'unmanaged' });
@@ -639,7 +656,7 @@ async function processTasks(
     });
     if (claim.result !== 'claimed') {
       report.tasks.push({ taskArn: signal.taskArn, cluster: signal.clusterName, result: claim.result });
-      if (claim.result === 'busy') failed.add(itemId);
+      if (claim.result === 'busy') for (const id of itemIds) failed.add(id);
       continue;
     }
     const list = announce.get(signal.clusterName) ?? [];

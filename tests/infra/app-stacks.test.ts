@@ -1,6 +1,8 @@
 // Template assertions on the deployed application stack, for both example configs (dev and
 // prod), synthesized once the way `npm run synth` does. Each test states one property the
 // deployed stack must have; cdk-nag and cfn-lint check the rest on every template.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,7 +82,61 @@ describe('synthesis', () => {
   });
 });
 
+describe('network', () => {
+  // Which NAT gateway each private subnet's default route goes through, by the subnets' AZs.
+  const egress = (env: string) => {
+    const t = template(env, 'Network');
+    const ref = (value: unknown) => (value as { Ref: string } | undefined)?.Ref ?? '';
+    const az = (subnetRef: unknown) => t.Resources[ref(subnetRef)]?.Properties?.AvailabilityZone as string;
+    const natAz = new Map(
+      ofType(t, 'AWS::EC2::NatGateway').map(([id, n]) => [id, az(n.Properties?.SubnetId)]),
+    );
+    const tableAz = new Map(
+      ofType(t, 'AWS::EC2::SubnetRouteTableAssociation').map(([, a]) => [
+        ref(a.Properties?.RouteTableId),
+        az(a.Properties?.SubnetId),
+      ]),
+    );
+    const routes = ofType(t, 'AWS::EC2::Route')
+      .filter(([, r]) => r.Properties?.NatGatewayId !== undefined)
+      .map(([, r]) => ({
+        subnetAz: tableAz.get(ref(r.Properties?.RouteTableId)),
+        natAz: natAz.get(ref(r.Properties?.NatGatewayId)),
+      }));
+    return { natAzs: [...natAz.values()].sort(), routes };
+  };
+
+  it('gives dev exactly one NAT gateway, which every private subnet uses', () => {
+    const config = loadConfig('dev');
+    expect(config.network.natGateways).toBe(1);
+    const { natAzs, routes } = egress('dev');
+    expect(natAzs).toHaveLength(1);
+    expect(routes).toHaveLength(config.network.availabilityZones.length);
+    for (const r of routes) expect(r.natAz).toBe(natAzs[0]);
+  });
+
+  it('gives prod one NAT gateway per AZ, each private subnet leaving through its own AZ', () => {
+    const config = loadConfig('prod');
+    const { natAzs, routes } = egress('prod');
+    expect(natAzs).toEqual([...config.network.availabilityZones].sort());
+    expect(config.network.natGateways).toBe(config.network.availabilityZones.length);
+    expect(routes.map((r) => r.subnetAz).sort()).toEqual(natAzs);
+    for (const r of routes) expect(r.natAz, `private subnet in ${r.subnetAz}`).toBe(r.subnetAz);
+  });
+});
+
 describe('data', () => {
+  it('keeps Aurora backups in every environment as configured, at least a week in prod', () => {
+    for (const env of ENVIRONMENTS) {
+      const [, cluster] = onlyOfType(template(env, 'Data'), 'AWS::RDS::DBCluster');
+      const retention = cluster.Properties?.BackupRetentionPeriod;
+      expect(retention, env).toBe(loadConfig(env).data.aurora.backupRetentionDays);
+      expect(retention as number, env).toBeGreaterThan(0);
+    }
+    const [, prod] = onlyOfType(template('prod', 'Data'), 'AWS::RDS::DBCluster');
+    expect(prod.Properties?.BackupRetentionPeriod as number).toBeGreaterThanOrEqual(7);
+  });
+
   it('runs Aurora MySQL across AZs in isolated subnets, not publicly accessible, encrypted, RDS-managed rotating secret', () => {
     const t = template('prod', 'Data');
     const [, cluster] = onlyOfType(t, 'AWS::RDS::DBCluster');
@@ -623,6 +679,32 @@ describe('checks', () => {
     //   AWS lookups and a template never changes because an account's AZ list did.
     const matches = await cfnLint(files, ['W3005', 'W3010']);
     expect(matches.map((m) => `${m.level} ${m.rule} ${m.file}: ${m.message}`)).toEqual([]);
+  });
+
+  it("takes only cfn-lint's documented exit codes for findings, and fails when the tool fails", async () => {
+    const write = (name: string, t: unknown) => {
+      const file = join(synth.workDir, name);
+      writeFileSync(file, JSON.stringify(t));
+      return file;
+    };
+    const clean = write('lint-clean.json', { Resources: { Topic: { Type: 'AWS::SNS::Topic' } } });
+    const unusedParameter = write('lint-warning.json', {
+      Parameters: { Unused: { Type: 'String' } },
+      Resources: { Topic: { Type: 'AWS::SNS::Topic' } },
+    });
+    expect(await cfnLint([clean], [])).toEqual([]);
+    // Exit 4: a warning, returned as a match for the caller to judge.
+    expect((await cfnLint([unusedParameter], [])).map((m) => `${m.level} ${m.rule}`)).toEqual([
+      'Warning W2001',
+    ]);
+    expect(await cfnLint([unusedParameter], ['W2001'])).toEqual([]);
+    // Exit 1 (bad arguments) and 32 (unsupported region), with nothing on stdout: failures, with stderr.
+    await expect(cfnLint([clean], [], ['--no-such-option'])).rejects.toThrow(
+      /cfn-lint failed \(exit 1\): .*unrecognized arguments: --no-such-option/s,
+    );
+    await expect(cfnLint([clean], [], ['--regions', 'xx-nowhere-1'])).rejects.toThrow(
+      /cfn-lint failed \(exit 32\): .*unsupported/s,
+    );
   });
 
   it('built the environments from their config files', () => {

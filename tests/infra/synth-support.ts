@@ -50,24 +50,60 @@ export interface LintMatch {
   file: string;
 }
 
-/** Runs the pinned cfn-lint over the given templates in one process. */
+/**
+ * cfn-lint's documented exit codes: 0 clean, else the OR of 2 (errors), 4 (warnings) and
+ * 8 (informational matches) found. Anything else is the tool failing (1 for bad arguments or
+ * configuration, 32 for unsupported regions, a signal), never "no findings".
+ */
+const LEVEL_BITS: Record<string, number> = { Error: 2, Warning: 4, Informational: 8 };
+const FINDING_BITS = 2 | 4 | 8;
+
+/**
+ * Runs the pinned cfn-lint over the given templates in one process and returns its matches.
+ * Rejects, with cfn-lint's stderr, on an exit code that is not a combination of the finding bits,
+ * on output that is not its JSON, and when the exit code and the matches disagree.
+ */
 export async function cfnLint(
   templateFiles: readonly string[],
   ignoreChecks: readonly string[],
+  extraArgs: readonly string[] = [],
 ): Promise<LintMatch[]> {
   const python = await ensurePythonEnv({ quiet: true });
-  const { stdout } = await promisify(execFile)(
-    python.bin('cfn-lint'),
-    ['--format', 'json', '--ignore-checks', ...ignoreChecks, '--', ...templateFiles],
-    { maxBuffer: 64 * 1024 * 1024 },
-  ).catch((err: { stdout?: string; code?: number }) => {
-    // Exit codes 2/4/8 mean errors/warnings/informational matches were found: the JSON says which.
-    if (typeof err.stdout === 'string' && typeof err.code === 'number' && err.code > 0 && err.code < 16) {
-      return { stdout: err.stdout };
-    }
-    throw err;
-  });
-  return (
-    JSON.parse(stdout || '[]') as { Level: string; Rule: { Id: string }; Message: string; Filename: string }[]
-  ).map((m) => ({ level: m.Level, rule: m.Rule.Id, message: m.Message, file: m.Filename }));
+  const args = [
+    '--format',
+    'json',
+    // An empty --ignore-checks is an argument error (exit 1), not "ignore nothing".
+    ...(ignoreChecks.length > 0 ? ['--ignore-checks', ...ignoreChecks] : []),
+    ...extraArgs,
+    '--',
+    ...templateFiles,
+  ];
+  const run = await promisify(execFile)(python.bin('cfn-lint'), args, { maxBuffer: 64 * 1024 * 1024 }).then(
+    (out) => ({ code: 0 as number | string | undefined, signal: undefined, ...out }),
+    (err: { code?: number | string; signal?: string; stdout?: string; stderr?: string }) => ({
+      code: err.code,
+      signal: err.signal,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    }),
+  );
+  const failed = (why: string) =>
+    new Error(`cfn-lint ${why}: ${run.stderr.trim() || run.stdout.trim() || '(no output)'}`);
+  if (typeof run.code !== 'number' || (run.code & ~FINDING_BITS) !== 0) {
+    throw failed(`failed (exit ${run.code ?? `signal ${run.signal}`})`);
+  }
+  let raw: { Level: string; Rule: { Id: string }; Message: string; Filename: string }[];
+  try {
+    raw = JSON.parse(run.stdout);
+  } catch {
+    throw failed(`exited ${run.code} without its JSON output`);
+  }
+  if (!Array.isArray(raw)) throw failed(`exited ${run.code} with output that is not a list of matches`);
+  const bits = raw.reduce((b, m) => b | (LEVEL_BITS[m.Level] ?? 0), 0);
+  if (bits !== run.code) {
+    throw failed(
+      `exited ${run.code} but reported levels ${[...new Set(raw.map((m) => m.Level))].join(', ') || 'none'}`,
+    );
+  }
+  return raw.map((m) => ({ level: m.Level, rule: m.Rule.Id, message: m.Message, file: m.Filename }));
 }

@@ -9,16 +9,27 @@ import {
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'vitest';
-import { awsClient } from '../../functions/shared/clients.ts';
 import { InvalidInputError } from '../../functions/shared/errors.ts';
-import { readJournal, takeAlerts } from '../../local/control-plane.ts';
+import type { JournalRecord } from '../../functions/shared/journal.ts';
+import { type ManagedCluster, SpotInterruptionEnvSchema } from '../../functions/spot-interruption/config.ts';
+import { type ReceivedAlert, readJournal, takeAlerts } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
+import { observerClient } from '../../local/observer.ts';
 import type { Seed, SeededInstance } from '../../local/seed.ts';
-import { enqueueRaw, putEvents, type SpotHarness, sampleEvent } from '../../local/spot-harness.ts';
+import {
+  enqueueRaw,
+  putEvents,
+  type SpotHarness,
+  sampleEvent,
+  spotMapping,
+} from '../../local/spot-harness.ts';
 
 export interface SpotWorld {
   stack: DeployedStack;
+  /** The template's own cluster (`web`). */
   seed: Seed;
+  /** Every seeded managed cluster by name, `seed` included (see useSpotWorld's extraClusters). */
+  clusters?: Record<string, Seed>;
   harness: SpotHarness;
   /** Successful (forwarded) calls of one operation so far, e.g. `ecs:UpdateContainerInstancesState`. */
   calls(operation: string): number;
@@ -26,24 +37,68 @@ export interface SpotWorld {
 
 const used = new Set<string>();
 
-/** Spot instances no earlier scenario has touched. */
-export function freshSpotInstances(world: SpotWorld, n: number): SeededInstance[] {
-  const picked = world.seed.containerInstances
-    .filter((c) => c.spot && !used.has(c.ec2InstanceId))
+/**
+ * Clusters beside `web` for the per-cluster behaviour: rebalance modes as MANAGED_CLUSTERS sets
+ * them, and a cluster whose interruption rate no other scenario has moved (on-demand fallback).
+ */
+export const EXTRA_CLUSTERS: { cluster: ManagedCluster; instances: number }[] = [
+  {
+    cluster: {
+      name: 'drain-mode',
+      rebalance: 'drain',
+      spotAsg: 'drain-spot',
+      onDemandAsg: 'drain-on-demand',
+    },
+    instances: 3,
+  },
+  {
+    cluster: {
+      name: 'observe-mode',
+      rebalance: 'observe',
+      spotAsg: 'observe-spot',
+      onDemandAsg: 'observe-on-demand',
+    },
+    instances: 3,
+  },
+  {
+    cluster: {
+      name: 'fallback',
+      rebalance: 'surge',
+      spotAsg: 'fallback-spot',
+      onDemandAsg: 'fallback-on-demand',
+    },
+    instances: 8,
+  },
+];
+
+function clusterSeed(world: SpotWorld, cluster?: string): Seed {
+  if (cluster === undefined) return world.seed;
+  const found = world.clusters?.[cluster];
+  if (!found) throw new Error(`cluster ${cluster} is not seeded in this world (useSpotWorld extraClusters)`);
+  return found;
+}
+
+/** Spot instances no earlier scenario has touched (in `cluster`, default the `web` seed). */
+export function freshSpotInstances(world: SpotWorld, n: number, cluster?: string): SeededInstance[] {
+  const picked = clusterSeed(world, cluster)
+    .containerInstances.filter((c) => c.spot && !used.has(c.ec2InstanceId))
     .slice(0, n);
   if (picked.length < n) throw new Error(`seed has only ${picked.length} unused spot instances, need ${n}`);
   for (const p of picked) used.add(p.ec2InstanceId);
   return picked;
 }
 
-export async function statuses(world: SpotWorld): Promise<Map<string, string>> {
-  const ecs = awsClient(ECSClient);
+// The rig's own reads and set-up calls use observer clients: straight to the emulator, with their
+// own retry budget, so injected faults test the handler and not the read-backs.
+export async function statuses(world: SpotWorld, cluster?: string): Promise<Map<string, string>> {
+  const ecs = observerClient(ECSClient);
+  const where = clusterSeed(world, cluster);
   const out = new Map<string, string>();
-  const arns = world.seed.containerInstances.map((c) => c.containerInstanceArn);
+  const arns = where.containerInstances.map((c) => c.containerInstanceArn);
   for (let i = 0; i < arns.length; i += 100) {
     const page = await ecs.send(
       new DescribeContainerInstancesCommand({
-        cluster: world.seed.cluster,
+        cluster: where.cluster,
         containerInstances: arns.slice(i, i + 100),
       }),
     );
@@ -52,14 +107,15 @@ export async function statuses(world: SpotWorld): Promise<Map<string, string>> {
   return out;
 }
 
-export async function draining(world: SpotWorld): Promise<string[]> {
-  return [...(await statuses(world))]
+export async function draining(world: SpotWorld, cluster?: string): Promise<string[]> {
+  return [...(await statuses(world, cluster))]
     .filter(([, s]) => s === 'DRAINING')
     .map(([id]) => id)
     .sort();
 }
 
-async function allAlerts(world: SpotWorld) {
+/** What subscribers received since the last call, on every severity topic. */
+export async function allAlerts(world: SpotWorld): Promise<ReceivedAlert[]> {
   // A router item that failed under injected faults is visible again only now: give the event
   // sources one more pass so it is delivered (or dead-lettered) before we count.
   await world.harness.process();
@@ -67,11 +123,42 @@ async function allAlerts(world: SpotWorld) {
   return [...(await takeAlerts(q.critical)), ...(await takeAlerts(q.warning)), ...(await takeAlerts(q.info))];
 }
 
-async function desired(group: string): Promise<number> {
-  const out = await awsClient(AutoScalingClient).send(
+export async function desired(group: string): Promise<number> {
+  const out = await observerClient(AutoScalingClient).send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }),
   );
   return out.AutoScalingGroups?.[0]?.DesiredCapacity ?? -1;
+}
+
+const spotEnv = (world: SpotWorld) => world.stack.functions['spot-interruption']?.environment ?? {};
+
+/** The fallback threshold exactly as the handler reads it (schema default when unset). */
+export function fallbackThreshold(world: SpotWorld): number {
+  return SpotInterruptionEnvSchema.shape.SPOT_FALLBACK_THRESHOLD.parse(
+    spotEnv(world).SPOT_FALLBACK_THRESHOLD,
+  );
+}
+
+export async function journal(world: SpotWorld): Promise<JournalRecord[]> {
+  return readJournal(spotEnv(world).JOURNAL_TABLE as string);
+}
+
+const warningFor = (i: SeededInstance) =>
+  sampleEvent('ec2-spot-instance-interruption-warning', i.ec2InstanceId);
+const rebalanceFor = (i: SeededInstance) =>
+  sampleEvent('ec2-instance-rebalance-recommendation', i.ec2InstanceId);
+
+/** The capacity requests journaled for one Auto Scaling group: market, count it decided on, delta. */
+async function capacityRequests(world: SpotWorld, group: string) {
+  return (await journal(world))
+    .filter(
+      (r) => r.action === 'request-capacity' && r.resource === `asg/${group}` && r.outcome === 'changed',
+    )
+    .map((r) => ({
+      market: r.details?.market,
+      recent: Number(r.details?.recentInterruptions),
+      added: (r.after as { desired: number }).desired - (r.before as { desired: number }).desired,
+    }));
 }
 
 export async function sampleWarningDrainsExactlyThatInstance(world: SpotWorld) {
@@ -128,7 +215,7 @@ export async function duplicatesAreOneAction(world: SpotWorld) {
   await putEvents([sampleEvent('ec2-instance-rebalance-recommendation', b.ec2InstanceId)]);
   await world.harness.process();
   expect((await statuses(world)).get(b.ec2InstanceId)).toBe('ACTIVE');
-  const executions = await awsClient(SFNClient).send(
+  const executions = await observerClient(SFNClient).send(
     new ListExecutionsCommand({
       stateMachineArn: world.stack.functions['spot-interruption']?.environment.SURGE_STATE_MACHINE_ARN,
     }),
@@ -157,7 +244,7 @@ export async function unmanagedAndAlreadyDrainingChangeNothing(world: SpotWorld)
 
   // Already draining (an operator did it): no second drain, no alert.
   const [c] = freshSpotInstances(world, 1) as [SeededInstance];
-  await awsClient(ECSClient).send(
+  await observerClient(ECSClient).send(
     new UpdateContainerInstancesStateCommand({
       cluster: world.seed.cluster,
       containerInstances: [c.containerInstanceArn],
@@ -200,7 +287,7 @@ export async function malformedEventNamesFieldAndEndsInDlq(world: SpotWorld) {
 
 async function queueDepth(world: SpotWorld, pattern: RegExp): Promise<number> {
   const mapping = world.stack.eventSourceMappings.find((m) => m.functionName === 'spot-interruption');
-  const sqs = awsClient(SQSClient);
+  const sqs = observerClient(SQSClient);
   const attrs = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: mapping?.queueUrl, AttributeNames: ['RedrivePolicy'] }),
   );
@@ -217,19 +304,240 @@ async function queueDepth(world: SpotWorld, pattern: RegExp): Promise<number> {
 }
 
 export async function stormIsBatchedIntoOneAlert(world: SpotWorld, size: number) {
+  // A storm is above the fallback rate by itself (the rate counts this batch too), whatever
+  // earlier scenarios added to it: every replacement must come from the on-demand group.
+  expect(size).toBeGreaterThan(fallbackThreshold(world));
   const before = new Set(await draining(world));
   const targets = freshSpotInstances(world, size);
   const drainsBefore = world.calls('ecs:UpdateContainerInstancesState');
-  await putEvents(targets.map((t) => sampleEvent('ec2-spot-instance-interruption-warning', t.ec2InstanceId)));
+  const groups = world.seed.autoScalingGroups;
+  const spotBefore = await desired(groups.spot);
+  const onDemandBefore = await desired(groups.onDemand);
+  await putEvents(targets.map(warningFor));
   await world.harness.process();
 
   const nowDraining = (await draining(world)).filter((id) => !before.has(id));
   expect(nowDraining).toEqual(targets.map((t) => t.ec2InstanceId).sort());
   expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(Math.ceil(size / 10));
+  expect(await desired(groups.onDemand)).toBe(onDemandBefore + size);
+  expect(await desired(groups.spot)).toBe(spotBefore);
   const alerts = await allAlerts(world);
   expect(alerts).toHaveLength(1);
+  expect(String(alerts[0]?.alert.whatWeDid)).toContain(
+    `replacing with on-demand; ${groups.onDemand} desired`,
+  );
   const counts = alerts[0]?.alert.counts as Record<string, Record<string, number>>;
   const byZone = Object.values(counts['availability zone'] ?? {}).reduce((a, b) => a + b, 0);
   expect(byZone).toBe(size);
   expect(Object.keys(counts['instance type'] ?? {}).length).toBeGreaterThan(1);
+}
+
+/**
+ * SPOT_FALLBACK_THRESHOLD: up to the threshold, replacements come from the spot group; the
+ * interruption past it (in the window) is replaced from the on-demand group. In a cluster whose
+ * rate no other scenario has moved, so the count starts at zero.
+ */
+export async function fallbackFollowsTheInterruptionRate(world: SpotWorld) {
+  const threshold = fallbackThreshold(world);
+  const { autoScalingGroups: groups } = clusterSeed(world, 'fallback');
+  const upToThreshold = freshSpotInstances(world, threshold, 'fallback');
+  const [pastIt] = freshSpotInstances(world, 1, 'fallback') as [SeededInstance];
+  const spotBefore = await desired(groups.spot);
+  const onDemandBefore = await desired(groups.onDemand);
+  expect(await capacityRequests(world, groups.spot)).toEqual([]);
+
+  await putEvents(upToThreshold.map(warningFor));
+  await world.harness.process();
+  expect(await desired(groups.spot)).toBe(spotBefore + threshold);
+  expect(await desired(groups.onDemand)).toBe(onDemandBefore);
+  const first = await allAlerts(world);
+  expect(first.length).toBeGreaterThan(0);
+  for (const a of first) {
+    expect(a.alert.cluster).toBe('fallback');
+    expect(String(a.alert.whatWeDid)).toContain(`replacing spot with spot; ${groups.spot} desired`);
+  }
+
+  await putEvents([warningFor(pastIt)]);
+  await world.harness.process();
+  expect(await desired(groups.onDemand)).toBe(onDemandBefore + 1);
+  expect(await desired(groups.spot)).toBe(spotBefore + threshold);
+  const second = await allAlerts(world);
+  expect(second).toHaveLength(1);
+  expect(String(second[0]?.alert.whatWeDid)).toContain(
+    `${threshold + 1} spot interruptions in the window exceed ${threshold}: replacing with on-demand; ${groups.onDemand} desired ${onDemandBefore} -> ${onDemandBefore + 1}`,
+  );
+
+  // The journal keeps the decision and the count it was made on.
+  const spotRequests = await capacityRequests(world, groups.spot);
+  expect(spotRequests.reduce((n, r) => n + r.added, 0)).toBe(threshold);
+  for (const r of spotRequests) {
+    expect(r.market).toBe('spot');
+    expect(r.recent).toBeLessThanOrEqual(threshold);
+  }
+  expect(await capacityRequests(world, groups.onDemand)).toEqual([
+    { market: 'on-demand', recent: threshold + 1, added: 1 },
+  ]);
+  expect(await draining(world, 'fallback')).toEqual(
+    [...upToThreshold, pastIt].map((i) => i.ec2InstanceId).sort(),
+  );
+}
+
+/** Rebalance mode `drain`: the recommendation drains at once, like a warning, and says so. */
+export async function rebalanceInDrainModeDrainsAtOnce(world: SpotWorld) {
+  const [target] = freshSpotInstances(world, 1, 'drain-mode') as [SeededInstance];
+  const { autoScalingGroups: groups } = clusterSeed(world, 'drain-mode');
+  const before = await statuses(world, 'drain-mode');
+  const drainsBefore = world.calls('ecs:UpdateContainerInstancesState');
+  const surgesBefore = world.calls('states:StartExecution');
+  const spotBefore = await desired(groups.spot);
+
+  await putEvents([rebalanceFor(target)]);
+  await world.harness.process();
+
+  expect(await statuses(world, 'drain-mode')).toEqual(
+    new Map([...before, [target.ec2InstanceId, 'DRAINING']]),
+  );
+  expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(1);
+  // No surge: nothing waits for replacements before draining.
+  expect(world.calls('states:StartExecution')).toBe(surgesBefore);
+  expect(await desired(groups.spot)).toBe(spotBefore + 1);
+  const alerts = await allAlerts(world);
+  expect(alerts).toHaveLength(1);
+  expect(alerts[0]).toMatchObject({ severity: 'warning', alert: { cluster: 'drain-mode' } });
+  expect(String(alerts[0]?.alert.title)).toBe('Spot interruption in drain-mode: draining 1 instance');
+  expect(alerts[0]?.alert.resources).toEqual([target.containerInstanceArn]);
+  const drained = (await journal(world)).filter(
+    (r) => r.resource === `container-instance/drain-mode/${target.ec2InstanceId}`,
+  );
+  expect(drained.map((r) => [r.action, r.outcome, r.reason])).toEqual([
+    ['drain-instance', 'changed', 'rebalance recommendation with rebalance mode drain'],
+  ]);
+  expect(drained[0]?.details).toMatchObject({ channels: ['rebalance'], budgetLeftSeconds: null });
+
+  // The warning that follows is the same episode: no second drain, no second alert.
+  await putEvents([warningFor(target)]);
+  await world.harness.process();
+  expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(1);
+  expect(await allAlerts(world)).toHaveLength(0);
+}
+
+/** Rebalance mode `observe`: nothing changes; a journal record and an info alert, once. */
+export async function rebalanceInObserveModeOnlyRecords(world: SpotWorld) {
+  const [target] = freshSpotInstances(world, 1, 'observe-mode') as [SeededInstance];
+  const { autoScalingGroups: groups } = clusterSeed(world, 'observe-mode');
+  const before = await statuses(world, 'observe-mode');
+  const drainsBefore = world.calls('ecs:UpdateContainerInstancesState');
+  const surgesBefore = world.calls('states:StartExecution');
+  const capacityBefore = [await desired(groups.spot), await desired(groups.onDemand)];
+  const resource = `container-instance/observe-mode/${target.ec2InstanceId}`;
+
+  await putEvents([rebalanceFor(target)]);
+  await world.harness.process();
+
+  expect(await statuses(world, 'observe-mode')).toEqual(before);
+  expect(world.calls('ecs:UpdateContainerInstancesState')).toBe(drainsBefore);
+  expect(world.calls('states:StartExecution')).toBe(surgesBefore);
+  expect([await desired(groups.spot), await desired(groups.onDemand)]).toEqual(capacityBefore);
+  const records = await journal(world);
+  expect(records.filter((r) => r.resource === resource).map((r) => [r.action, r.outcome, r.reason])).toEqual([
+    ['observe-instance', 'unchanged', 'rebalance mode is observe: recorded only'],
+  ]);
+  expect(records.filter((r) => r.resource.startsWith('asg/observe-'))).toEqual([]);
+  const alerts = await allAlerts(world);
+  expect(alerts).toHaveLength(1);
+  expect(alerts[0]).toMatchObject({ severity: 'info', alert: { cluster: 'observe-mode' } });
+  expect(String(alerts[0]?.alert.title)).toBe('Spot interruption in observe-mode: observing 1 instance');
+  expect(String(alerts[0]?.alert.whatWeDid)).toBe('Recorded 1 recommendation(s) only (observe mode).');
+
+  // Delivered again: the same episode, nothing new.
+  await enqueueRaw(world.stack, [rebalanceFor(target)]);
+  await world.harness.process();
+  expect(await allAlerts(world)).toHaveLength(0);
+  expect((await journal(world)).filter((r) => r.resource === resource)).toHaveLength(1);
+
+  // The warning is the interruption itself: it drains, once, and is announced as a drain (the
+  // info alert said nothing was done).
+  await putEvents([warningFor(target)]);
+  await world.harness.process();
+  expect((await statuses(world, 'observe-mode')).get(target.ec2InstanceId)).toBe('DRAINING');
+  expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(1);
+  const drained = await allAlerts(world);
+  expect(drained).toHaveLength(1);
+  expect(drained[0]?.severity).toBe('warning');
+  expect(String(drained[0]?.alert.title)).toBe('Spot interruption in observe-mode: draining 1 instance');
+  await enqueueRaw(world.stack, [warningFor(target)]);
+  await world.harness.process();
+  expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(1);
+  expect(await allAlerts(world)).toHaveLength(0);
+}
+
+/** Fargate Spot: nothing to drain (ECS replaces the task); recorded and announced once. */
+export async function fargateSpotTaskIsAnnouncedOnce(world: SpotWorld) {
+  const event = sampleEvent('ecs-task-state-change-fargate-spot-interruption');
+  const taskArn = String((event.detail as Record<string, unknown>).taskArn);
+  const resource = `task/web/${taskArn.split('/').pop()}`;
+  const before = await statuses(world);
+  const drainsBefore = world.calls('ecs:UpdateContainerInstancesState');
+
+  // Delivered twice at once: through the rule, and a duplicate of it straight onto the queue.
+  await putEvents([event]);
+  await enqueueRaw(world.stack, [event]);
+  const polled = await world.harness.process();
+  expect(polled.delivered).toBe(2);
+
+  const alerts = await allAlerts(world);
+  expect(alerts).toHaveLength(1);
+  expect(alerts[0]).toMatchObject({
+    severity: 'info',
+    alert: { kind: 'fargate-spot-interruption', cluster: 'web', resources: [taskArn] },
+  });
+  expect(String(alerts[0]?.alert.title)).toBe('Fargate Spot reclaimed 1 task(s) in web');
+  const noted = (await journal(world)).filter((r) => r.resource === resource);
+  expect(noted.map((r) => [r.action, r.outcome])).toEqual([['note-fargate-spot-interruption', 'unchanged']]);
+  expect(await statuses(world)).toEqual(before);
+  expect(world.calls('ecs:UpdateContainerInstancesState')).toBe(drainsBefore);
+
+  // Delivered again later: still the one alert and the one record.
+  await enqueueRaw(world.stack, [event]);
+  await world.harness.process();
+  expect(await allAlerts(world)).toHaveLength(0);
+  expect((await journal(world)).filter((r) => r.resource === resource)).toHaveLength(1);
+}
+
+/**
+ * A storm larger than one SQS batch (100): each handler invocation raises its own alert, and the
+ * alert router folds them into one published message, with the counts of the whole storm. Here
+ * both batches run before the router polls, so it sees both alerts at once; a router invocation
+ * joining an open window later is tests/alerting/grouping.test.ts (1,000 alerts, 100 per batch).
+ */
+export async function stormAcrossBatchesIsOneMessage(world: SpotWorld, size: number) {
+  const batchSize = spotMapping(world.stack).batchSize;
+  expect(size).toBeGreaterThan(batchSize);
+  const before = new Set(await draining(world));
+  const targets = freshSpotInstances(world, size);
+  const invocationsBefore = world.harness.invocations.length;
+  await putEvents(targets.map(warningFor));
+  const polled = await world.harness.process();
+
+  expect(polled).toMatchObject({ delivered: size, failed: 0 });
+  const invocations = world.harness.invocations.slice(invocationsBefore);
+  expect(invocations.map((i) => i.records)).toEqual([batchSize, size - batchSize]);
+  expect((await draining(world)).filter((id) => !before.has(id))).toEqual(
+    targets.map((t) => t.ec2InstanceId).sort(),
+  );
+  const alerts = await allAlerts(world);
+  expect(alerts).toHaveLength(1);
+  expect(alerts[0]).toMatchObject({
+    severity: 'warning',
+    subject: `[WARNING] ${invocations.length} spot-interruption alerts for web`,
+    alert: {
+      notification: 'group',
+      kind: 'spot-interruption',
+      cluster: 'web',
+      group: { alerts: invocations.length, newAlerts: invocations.length, resources: size },
+    },
+  });
+  const counts = alerts[0]?.alert.counts as Record<string, Record<string, number>>;
+  expect(Object.values(counts['availability zone'] ?? {}).reduce((a, b) => a + b, 0)).toBe(size);
+  expect(Object.values(counts['instance type'] ?? {}).reduce((a, b) => a + b, 0)).toBe(size);
 }

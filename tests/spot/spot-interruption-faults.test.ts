@@ -5,7 +5,12 @@ import * as scenario from './scenarios.ts';
 import { useSpotWorld } from './world.ts';
 
 describe('spot interruption handling with 20% throttling', () => {
-  const { world, proxy } = useSpotWorld({ instances: 40, spotFraction: 0.75, throttleRate: 0.2 });
+  const { world, proxy } = useSpotWorld({
+    instances: 40,
+    spotFraction: 0.75,
+    throttleRate: 0.2,
+    extraClusters: scenario.EXTRA_CLUSTERS,
+  });
 
   it('drains exactly the instance named by the AWS sample warning', () =>
     scenario.sampleWarningDrainsExactlyThatInstance(world));
@@ -15,8 +20,16 @@ describe('spot interruption handling with 20% throttling', () => {
     scenario.unmanagedAndAlreadyDrainingChangeNothing(world));
   it('rejects a malformed event by field name and dead-letters it', () =>
     scenario.malformedEventNamesFieldAndEndsInDlq(world));
-  it('batches a storm of 20 into one alert and two drain calls', () =>
+  it('batches a storm of 20 into one alert and two drain calls, replaced from on-demand', () =>
     scenario.stormIsBatchedIntoOneAlert(world, 20));
+  it('replaces from the spot group up to SPOT_FALLBACK_THRESHOLD and from on-demand past it', () =>
+    scenario.fallbackFollowsTheInterruptionRate(world));
+  it('drains at once on a rebalance recommendation in a cluster in drain mode', () =>
+    scenario.rebalanceInDrainModeDrainsAtOnce(world));
+  it('only records and announces a rebalance recommendation in a cluster in observe mode', () =>
+    scenario.rebalanceInObserveModeOnlyRecords(world));
+  it('records and announces a Fargate Spot interruption once, however often it is delivered', () =>
+    scenario.fargateSpotTaskIsAnnouncedOnce(world));
   it('really injected faults', () => {
     const stats = proxy.stats();
     expect(stats.throttled).toBeGreaterThan(0.1 * stats.total);

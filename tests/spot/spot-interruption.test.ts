@@ -4,7 +4,11 @@ import { useSpotWorld } from './world.ts';
 
 describe('spot interruption handling on the emulator', () => {
   // No faults here: the proxy only counts the calls that reach the emulator.
-  const { world } = useSpotWorld({ instances: 40, spotFraction: 0.75 });
+  const { world } = useSpotWorld({
+    instances: 40,
+    spotFraction: 0.75,
+    extraClusters: scenario.EXTRA_CLUSTERS,
+  });
 
   it('drains exactly the instance named by the AWS sample warning', () =>
     scenario.sampleWarningDrainsExactlyThatInstance(world));
@@ -14,6 +18,14 @@ describe('spot interruption handling on the emulator', () => {
     scenario.unmanagedAndAlreadyDrainingChangeNothing(world));
   it('rejects a malformed event by field name and dead-letters it', () =>
     scenario.malformedEventNamesFieldAndEndsInDlq(world));
-  it('batches a storm of 20 into one alert and two drain calls', () =>
+  it('batches a storm of 20 into one alert and two drain calls, replaced from on-demand', () =>
     scenario.stormIsBatchedIntoOneAlert(world, 20));
+  it('replaces from the spot group up to SPOT_FALLBACK_THRESHOLD and from on-demand past it', () =>
+    scenario.fallbackFollowsTheInterruptionRate(world));
+  it('drains at once on a rebalance recommendation in a cluster in drain mode', () =>
+    scenario.rebalanceInDrainModeDrainsAtOnce(world));
+  it('only records and announces a rebalance recommendation in a cluster in observe mode', () =>
+    scenario.rebalanceInObserveModeOnlyRecords(world));
+  it('records and announces a Fargate Spot interruption once, however often it is delivered', () =>
+    scenario.fargateSpotTaskIsAnnouncedOnce(world));
 });
