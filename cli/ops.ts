@@ -34,6 +34,7 @@ import { VirtualClock } from '../local/virtual-clock.ts';
 import { isWorkflowName, runDeployedWorkflow, WORKFLOWS } from '../local/workflows.ts';
 import { loadLocalState, pointAt, STATE_DIR, saveLocalState } from './local-state.ts';
 import { answerRemediationCommand, remediateCommand } from './remediate.ts';
+import { reportCommand } from './report.ts';
 import { operatorCommand, type RolloutFlags, rolloutCommand } from './rollout.ts';
 import {
   describeScaleRun,
@@ -78,6 +79,10 @@ Usage:
   ops remediate --alarm NAME [--dry-run] [--reason "..."] [--gate-wait 30s] [--aws --outputs <file>]
                                           Run the alarm's runbook the way an alarm would: registry,
                                           guards, approval, runbook, verification, escalation
+  ops report <execution|[CLUSTER/]SERVICE> [--out FILE.html]
+                                          Write a rollout's report: one self-contained HTML page
+                                          (listener weights, green/blue 5xx and p95 over time,
+                                          every verdict, gate answers, outcome); prints its path
   ops approve|reject <execution> [--reason "..."]
                                           Answer the gate a rollout or a remediation waits at
   ops abort <execution> [--reason "..."]  Stop a rollout: traffic back on blue at once, green removed
@@ -116,6 +121,7 @@ type Flags = {
   reason?: string;
   alarm?: string;
   profile?: string;
+  out?: string;
 } & ScaleFlags &
   RolloutFlags;
 
@@ -150,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
       'gate-wait': { type: 'string' },
       alarm: { type: 'string' },
       profile: { type: 'string' },
+      out: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean', short: 'v' },
     },
@@ -189,6 +196,8 @@ async function main(argv: string[]): Promise<number> {
       return unsilence(rest[0], flags, out);
     case 'status':
       return statusCommand(flags, out);
+    case 'report':
+      return reportCommand(rest[0], flags, out);
     case 'journal':
       return journal(flags, out);
     case 'scale':

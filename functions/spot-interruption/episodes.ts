@@ -127,11 +127,15 @@ export async function claimEpisode(
   }
 }
 
-/** An episode is complete when what its intent asks for has been done. */
+/**
+ * An episode is complete when what its intent asks for has been done and announced: a drain whose
+ * alert could not be raised is retried until the alert is out (the drain itself is not repeated).
+ */
 export function isComplete(e: Episode): boolean {
-  if (e.intent === 'drain') return e.drainedAt !== undefined;
-  if (e.intent === 'surge') return e.surgeStartedAt !== undefined || e.drainedAt !== undefined;
-  return e.alertedAt !== undefined;
+  const announced = e.alertedAt !== undefined;
+  if (e.intent === 'drain') return e.drainedAt !== undefined && announced;
+  if (e.intent === 'surge') return (e.surgeStartedAt !== undefined || e.drainedAt !== undefined) && announced;
+  return announced;
 }
 
 export interface Completion {

@@ -179,7 +179,10 @@ async function drainPending(
       leaseMs: 60_000,
       episodeTtlMs: deps.env.EPISODE_TTL_MINUTES * 60_000,
     });
-    if (claim.result === 'claimed' && !claim.episode.drainedAt) mine.push(instance);
+    if (claim.result !== 'claimed') continue;
+    if (!claim.episode.drainedAt) mine.push(instance);
+    // Drained already (its alert may still be owed): give the lease straight back to the handler.
+    else await abandonEpisode(deps.db, table, instance.instanceId, deps.owner);
   }
   if (mine.length === 0) return 0;
   const result = await drainContainerInstances(

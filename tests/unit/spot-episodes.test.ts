@@ -1,0 +1,31 @@
+// When an interruption episode counts as done: acted on and announced. A drain whose alert could
+// not be raised must be retried for the alert (and must not be drained twice).
+import { describe, expect, it } from 'vitest';
+import { type Episode, isComplete } from '../../functions/spot-interruption/episodes.ts';
+
+const episode = (patch: Partial<Episode>): Episode => ({
+  id: 'spot-episode#i-0abc',
+  subject: 'i-0abc',
+  intent: 'drain',
+  rank: 3,
+  openedAt: '2026-12-02T03:00:00.000Z',
+  noticeAt: '2026-12-02T03:00:00.000Z',
+  channels: ['warning'],
+  expiresAtMs: Date.parse('2026-12-02T09:00:00.000Z'),
+  ...patch,
+});
+
+describe('interruption episodes', () => {
+  it('are complete once acted on and announced', () => {
+    expect(isComplete(episode({ drainedAt: 't', alertedAt: 't' }))).toBe(true);
+    expect(isComplete(episode({ drainedAt: 't', alertedAt: 'not-needed' }))).toBe(true);
+    expect(isComplete(episode({ intent: 'surge', surgeStartedAt: 't', alertedAt: 't' }))).toBe(true);
+    expect(isComplete(episode({ intent: 'observe', alertedAt: 't' }))).toBe(true);
+  });
+
+  it('are not complete while the alert is owed, so a redelivery announces it', () => {
+    expect(isComplete(episode({ drainedAt: 't' }))).toBe(false);
+    expect(isComplete(episode({ intent: 'surge', surgeStartedAt: 't' }))).toBe(false);
+    expect(isComplete(episode({}))).toBe(false);
+  });
+});
