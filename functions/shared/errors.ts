@@ -40,6 +40,16 @@ export class VerificationFailedError extends OpsError {
 }
 
 function preview(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value ?? null);
+  let text: string;
+  try {
+    text = JSON.stringify(value ?? null) ?? String(value);
+  } catch {
+    // Not JSON (a BigInt, a cycle): still say what came rather than fail to say it.
+    try {
+      text = String(value);
+    } catch {
+      text = `a ${typeof value}`;
+    }
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
