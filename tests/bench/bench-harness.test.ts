@@ -202,7 +202,8 @@ function warningCalls(describes: number): OperationCounts {
     [DESCRIBE_OP]: describes,
     'ecs:ListContainerInstances': 1,
     'ecs:UpdateContainerInstancesState': 1,
-    'sns:Publish': 1,
+    // The handler raises its alert onto the alert queue; the router publishes it.
+    'sqs:SendMessage': 1,
   };
 }
 
@@ -242,12 +243,13 @@ describe('spot suite: table rows', () => {
       describeEmulator: 50,
       describeAws: 1,
       dynamodb: 8,
-      sns: 1,
+      sns: 0,
       autoscaling: 2,
       sfn: 0,
       drainCalls: 1,
       drainCallsOk: true,
       alerts: 1,
+      published: 1,
       oneAlert: true,
       runsAgree: true,
       handlerMs: 3_700,
@@ -263,13 +265,14 @@ describe('spot suite: table rows', () => {
     expect(scenarioRow(result(5_000, [run(warningCalls(50), 1)])).runsAgree).toBeNull();
   });
 
-  it('checks UpdateContainerInstancesState against ceil(n/10) and the alert count for a storm', () => {
+  it('checks UpdateContainerInstancesState against ceil(n/10), and one message to subscribers for a storm', () => {
     const storm = {
       ...warningCalls(100),
       'ecs:UpdateContainerInstancesState': 50,
-      'sns:Publish': 5,
+      'sqs:SendMessage': 5,
       'ecs:ListContainerInstances': 10,
     };
+    // Five batches raise five alerts; the router's group window makes them one message.
     const row = scenarioRow(result(1_000, [run(storm, 20_000, [100, 100, 100, 100, 100])], 500));
     expect(row).toMatchObject({
       scenario: 'storm of 500',
@@ -277,19 +280,24 @@ describe('spot suite: table rows', () => {
       describeAws: 10,
       drainCallsOk: true,
       alerts: 5,
-      oneAlert: false,
+      published: 1,
+      oneAlert: true,
     });
+    const split = scenarioRow(
+      result(1_000, [{ ...run(storm, 1, [100, 100, 100, 100, 100]), alertsReceived: 2 }], 500),
+    );
+    expect(split.oneAlert).toBe(false);
     expect(row.totalAws).toBe((row.totalEmulator as number) - 100 + 10);
   });
 
   it('compares the same scenario across cluster sizes, describes aside', () => {
     const small = result(10, [run(warningCalls(1), 1)]);
     const large = result(5_000, [run(warningCalls(50), 1)]);
-    const odd = result(1_000, [run({ ...warningCalls(10), 'sns:Publish': 2 }, 1)]);
+    const odd = result(1_000, [run({ ...warningCalls(10), 'sqs:SendMessage': 2 }, 1)]);
     const verdicts = sizeComparisons([small, large, odd]);
     expect(verdicts.get(small)).toEqual([]);
     expect(verdicts.get(large)).toEqual([]);
-    expect(verdicts.get(odd)).toEqual(['sns:Publish: 1 vs 2 (10 vs 1000 instances)']);
+    expect(verdicts.get(odd)).toEqual(['sqs:SendMessage: 1 vs 2 (10 vs 1000 instances)']);
     // A scenario with nothing to compare against gets no verdict.
     expect(sizeComparisons([small]).get(small)).toBeUndefined();
   });
