@@ -1,0 +1,386 @@
+// Synth: the time to bundle the functions and to synthesize every environment's stacks, each in
+// a fresh Node process (the module cache of one run must not hide the next one's import cost),
+// with the number of stacks and resources per environment; and the test suite's time, measured
+// only when asked (BENCH_TEST_SUITE=1, it takes ~20 minutes) and otherwise the last recorded one.
+// The child processes run this file with `--child`: see child() at the end.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type Cell, median, type SuiteContext, type SuiteResult } from '../run.ts';
+
+export const name = 'synth';
+export const description =
+  'Time to bundle the functions (esbuild) and to synthesize all stacks of each environment (buildApp + app.synth(), cdk-nag included), each in a fresh Node process; stacks and resources per environment; the test suite wall time.';
+
+const SELF = fileURLToPath(import.meta.url);
+const REPO_ROOT = join(dirname(SELF), '..', '..');
+const RESULT_MARK = 'BENCH_SYNTH_RESULT ';
+/** Set to 1 to run `vitest run` here and record its wall time (about 20 minutes on 2 cores). */
+export const TEST_SUITE_ENV = 'BENCH_TEST_SUITE';
+
+/** `all` is what `npm run synth` builds: every environment with a config file, in one assembly. */
+export const ENVIRONMENTS = ['local', 'dev', 'prod', 'all'] as const;
+type Target = (typeof ENVIRONMENTS)[number];
+
+interface SynthRun {
+  importMs: number;
+  buildMs: number;
+  synthMs: number;
+  stacks: { name: string; resources: number }[];
+}
+
+interface BundleRun {
+  importMs: number;
+  buildMs: number;
+  bundles: number;
+  bytes: number;
+}
+
+/** Runs this file in a fresh Node process (tsx loader) and returns its result and wall time. */
+function inChild<T>(args: string[]): { result: T; wallMs: number } {
+  const t = performance.now();
+  let out: string;
+  try {
+    out = execFileSync(process.execPath, ['--import', 'tsx', SELF, '--child', ...args], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      // CDK warnings go to stderr; only the result line on stdout matters, stderr only on failure.
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    });
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').slice(-2000);
+    throw new Error(`child ${args.join(' ')} failed: ${stderr}`);
+  }
+  const wallMs = performance.now() - t;
+  const line = out
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(RESULT_MARK));
+  if (!line) throw new Error(`child ${args.join(' ')} printed no result`);
+  return { result: JSON.parse(line.slice(RESULT_MARK.length)) as T, wallMs };
+}
+
+export interface TestSuiteRecord {
+  /** ISO date of the run. */
+  date: string;
+  wallSeconds: number;
+  files: number;
+  tests: number;
+  failedTests: number;
+  command: string;
+}
+
+/** `npx vitest run --reporter=json` in a child, timed from start to exit. */
+function measureTestSuite(ctx: SuiteContext): TestSuiteRecord {
+  const outputFile = join(mkdtempSync(join(os.tmpdir(), 'bench-vitest-')), 'results.json');
+  const command = 'npx vitest run --reporter=json';
+  ctx.log(`${TEST_SUITE_ENV}=1: running ${command} (about 20 minutes)`);
+  const started = new Date();
+  const t = performance.now();
+  spawnSync('npx', ['vitest', 'run', '--reporter=json', `--outputFile=${outputFile}`], {
+    cwd: REPO_ROOT,
+    stdio: 'ignore',
+  });
+  const wallSeconds = (performance.now() - t) / 1000;
+  const report = existsSync(outputFile)
+    ? (JSON.parse(readFileSync(outputFile, 'utf8')) as {
+        numTotalTests?: number;
+        numFailedTests?: number;
+        testResults?: unknown[];
+      })
+    : {};
+  return {
+    date: started.toISOString(),
+    wallSeconds,
+    files: report.testResults?.length ?? 0,
+    tests: report.numTotalTests ?? 0,
+    failedTests: report.numFailedTests ?? 0,
+    command,
+  };
+}
+
+/** The last measured record, kept in bench/results/latest.json by an earlier run of this suite. */
+function lastRecorded(): TestSuiteRecord | undefined {
+  const file = join(REPO_ROOT, 'bench', 'results', 'latest.json');
+  if (!existsSync(file)) return undefined;
+  const report = JSON.parse(readFileSync(file, 'utf8')) as {
+    suites?: { name: string; details?: { testSuite?: { measured?: TestSuiteRecord } } }[];
+  };
+  return report.suites?.find((s) => s.name === name)?.details?.testSuite?.measured;
+}
+
+export interface VitestCache {
+  file: string;
+  date: string;
+  files: number;
+  failedFiles: number;
+  /** Per-file durations summed: the time spent in test files, not wall time (files run in parallel). */
+  summedSeconds: number;
+  slowest: { file: string; seconds: number }[];
+}
+
+/** What vitest itself writes after every run (node_modules/.vite/vitest/<hash>/results.json). */
+export function readVitestCache(root = REPO_ROOT): VitestCache | undefined {
+  const dir = join(root, 'node_modules', '.vite', 'vitest');
+  if (!existsSync(dir)) return undefined;
+  const files = readdirSync(dir)
+    .map((d) => join(dir, d, 'results.json'))
+    .filter((f) => existsSync(f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  const file = files[0];
+  if (!file) return undefined;
+  return parseVitestCache(readFileSync(file, 'utf8'), file, statSync(file).mtime.toISOString());
+}
+
+export function parseVitestCache(text: string, file: string, date: string): VitestCache {
+  const raw = JSON.parse(text) as {
+    results?: [string, { duration?: number; failed?: boolean }][] | Record<string, [boolean, number]>;
+  };
+  // Vitest 4 stores [":path", { duration, failed }] pairs; older versions { path: [failed, duration] }.
+  const entries = Array.isArray(raw.results)
+    ? raw.results.map(([f, r]) => ({
+        file: f.replace(/^:/, ''),
+        ms: r.duration ?? 0,
+        failed: r.failed === true,
+      }))
+    : Object.entries(raw.results ?? {}).map(([f, [failed, ms]]) => ({ file: f, ms, failed }));
+  return {
+    file,
+    date,
+    files: entries.length,
+    failedFiles: entries.filter((e) => e.failed).length,
+    summedSeconds: entries.reduce((n, e) => n + e.ms, 0) / 1000,
+    slowest: [...entries]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3)
+      .map((e) => ({ file: e.file, seconds: Math.round(e.ms / 1000) })),
+  };
+}
+
+const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
+const spread = (values: number[]) =>
+  `${(Math.min(...values) / 1000).toFixed(1)}–${(Math.max(...values) / 1000).toFixed(1)}`;
+
+export async function run(ctx: SuiteContext): Promise<SuiteResult> {
+  const rows: Record<string, Cell>[] = [];
+  const checks: SuiteResult['checks'] = [];
+  const load = os.loadavg().map((l) => l.toFixed(1));
+
+  ctx.log(`bundling the functions, ${ctx.runs} fresh processes`);
+  const bundles: { result: BundleRun; wallMs: number; outdir: string }[] = [];
+  for (let i = 0; i < ctx.runs; i++) {
+    const outdir = mkdtempSync(join(os.tmpdir(), 'bench-bundles-'));
+    bundles.push({ ...inChild<BundleRun>(['bundle', outdir]), outdir });
+  }
+  const firstBundle = bundles[0] as (typeof bundles)[number];
+  rows.push({
+    step: 'bundle functions (esbuild.config.mjs buildFunctions)',
+    runs: ctx.runs,
+    wallS: seconds(median(bundles.map((b) => b.wallMs))),
+    range: spread(bundles.map((b) => b.wallMs)),
+    importS: seconds(median(bundles.map((b) => b.result.importMs))),
+    workS: seconds(median(bundles.map((b) => b.result.buildMs))),
+    synthS: null,
+    stacks: null,
+    resources: null,
+    controlPlane: null,
+    output: `${firstBundle.result.bundles} bundles, ${(firstBundle.result.bytes / 1024).toFixed(0)} KB`,
+  });
+
+  const counts = new Map<Target, SynthRun['stacks']>();
+  for (const env of ENVIRONMENTS) {
+    ctx.log(`synthesizing ${env}, ${ctx.runs} fresh processes`);
+    const runs: { result: SynthRun; wallMs: number }[] = [];
+    for (let i = 0; i < ctx.runs; i++) {
+      const outdir = mkdtempSync(join(os.tmpdir(), 'bench-synth-'));
+      runs.push(inChild<SynthRun>(['synth', env, firstBundle.outdir, outdir]));
+    }
+    const first = (runs[0] as (typeof runs)[number]).result;
+    counts.set(env, first.stacks);
+    const resources = first.stacks.reduce((n, s) => n + s.resources, 0);
+    const controlPlane = first.stacks
+      .filter((s) => s.name.endsWith('ControlPlane'))
+      .reduce((n, s) => n + s.resources, 0);
+    ctx.log(`${env}: ${first.stacks.length} stacks, ${resources} resources`);
+    rows.push({
+      step:
+        env === 'all'
+          ? 'synth all configured environments (dev + prod in one assembly, as npm run synth)'
+          : `synth ${env}`,
+      runs: ctx.runs,
+      wallS: seconds(median(runs.map((r) => r.wallMs))),
+      range: spread(runs.map((r) => r.wallMs)),
+      importS: seconds(median(runs.map((r) => r.result.importMs))),
+      workS: seconds(median(runs.map((r) => r.result.buildMs))),
+      synthS: seconds(median(runs.map((r) => r.result.synthMs))),
+      stacks: first.stacks.length,
+      resources,
+      controlPlane,
+      output: first.stacks.map((s) => `${s.name.replace(/^EcsOps-/, '')} ${s.resources}`).join(', '),
+    });
+    checks.push({
+      name: `synth ${env}: every run produced the same stacks and resources`,
+      ok: runs.every((r) => JSON.stringify(r.result.stacks) === JSON.stringify(first.stacks)),
+    });
+  }
+  const total = (env: Target) => (counts.get(env) ?? []).reduce((n, s) => n + s.resources, 0);
+  checks.push({
+    name: 'the dev + prod assembly holds exactly the dev stacks and the prod stacks',
+    ok:
+      total('all') === total('dev') + total('prod') &&
+      (counts.get('all')?.length ?? 0) ===
+        (counts.get('dev')?.length ?? 0) + (counts.get('prod')?.length ?? 0),
+    detail: `${total('all')} = ${total('dev')} + ${total('prod')} resources`,
+  });
+  checks.push({
+    name: 'local synthesizes the control plane alone',
+    ok: counts.get('local')?.length === 1 && counts.get('local')?.[0]?.name.endsWith('ControlPlane') === true,
+  });
+
+  const asked = process.env[TEST_SUITE_ENV] === '1';
+  const measured = asked ? measureTestSuite(ctx) : lastRecorded();
+  const cache = readVitestCache();
+  const testFiles = countTestFiles(join(REPO_ROOT, 'tests'));
+  if (measured) {
+    rows.push({
+      step: `test suite: ${measured.command}${asked ? ' (measured in this run)' : ` (last recorded ${measured.date.slice(0, 10)})`}`,
+      runs: 1,
+      wallS: Number(measured.wallSeconds.toFixed(0)),
+      range: null,
+      importS: null,
+      workS: null,
+      synthS: null,
+      stacks: null,
+      resources: null,
+      controlPlane: null,
+      output: `${measured.files} files, ${measured.tests} tests, ${measured.failedTests} failed; ${measured.date}`,
+    });
+  }
+  if (cache) {
+    rows.push({
+      step: `test files, summed durations (vitest's own cache, ${cache.date.slice(0, 10)})`,
+      runs: null,
+      wallS: Number(cache.summedSeconds.toFixed(0)),
+      range: null,
+      importS: null,
+      workS: null,
+      synthS: null,
+      stacks: null,
+      resources: null,
+      controlPlane: null,
+      output: `${cache.files} of ${testFiles} files, ${cache.failedFiles} failed; slowest: ${cache.slowest.map((s) => `${s.file} ${s.seconds} s`).join(', ')}`,
+    });
+  }
+
+  const notes = [
+    `Each figure is the median of ${ctx.runs} runs, each in a fresh \`node --import tsx\` process (import + construct + synth, timed inside the child; "wall" is the child from spawn to exit as the parent saw it, Node and tsx start-up included). tsx keeps its transform cache on disk between runs, as it does for \`npm run synth\`.`,
+    'Bundling: buildFunctions into a fresh temporary directory (all functions in parallel, minified, with source maps and metafiles); its output is the asset root the synth runs use. `npm test` and `npm run synth` both bundle first.',
+    'Synth: buildApp (constructs, config validation) then app.synth() (templates, assets, and the cdk-nag AwsSolutions and Serverless packs as validation plugins). local and test have no config file, so they get the control plane alone; dev and prod get their application stacks too.',
+    `Machine load while timing: load average ${load.join(', ')} (1, 5, 15 min) on ${os.cpus().length} cores; other work on the machine slows these figures, the range column shows how much they varied.`,
+    measured
+      ? asked
+        ? `Test suite: measured in this run with ${TEST_SUITE_ENV}=1 (\`${measured.command}\`, wall time from spawn to exit, without \`npm test\`'s bundling step).`
+        : `Test suite: the last value recorded by \`${TEST_SUITE_ENV}=1 npm run bench -- synth\` on ${measured.date}, carried over; it is not re-measured by default because the full suite takes about 20 minutes.`
+      : `Test suite: no wall time recorded yet; run \`${TEST_SUITE_ENV}=1 npm run bench -- synth\` to measure it (about 20 minutes). Not measured by default: the full suite takes about 20 minutes.`,
+    cache
+      ? `The summed durations come from the results cache vitest writes after every run (${cache.file.replace(`${REPO_ROOT}/`, '')}, last written ${cache.date}), so reading them costs \`npm test\` nothing. They add up each file's own duration: with files running in parallel workers, wall time is lower, and files of earlier partial runs may be mixed in.`
+      : 'No vitest results cache found (node_modules/.vite/vitest): no test run on this checkout yet.',
+  ];
+  return {
+    title: 'bundle and synth time per environment; test suite time',
+    columns: [
+      { key: 'step', label: 'step' },
+      { key: 'runs', label: 'runs' },
+      { key: 'wallS', label: 'wall s (median)' },
+      { key: 'range', label: 'wall s (min–max)', align: 'right' },
+      { key: 'importS', label: 'import s' },
+      { key: 'workS', label: 'build / construct s' },
+      { key: 'synthS', label: 'app.synth() s' },
+      { key: 'stacks', label: 'stacks' },
+      { key: 'resources', label: 'resources' },
+      { key: 'controlPlane', label: 'control-plane resources' },
+      { key: 'output', label: 'output' },
+    ],
+    rows,
+    notes,
+    checks,
+    details: {
+      stacks: Object.fromEntries(counts),
+      bundles: bundles.map((b) => ({ ...b.result, wallMs: b.wallMs })),
+      loadAverage: os.loadavg(),
+      testSuite: { ...(measured ? { measured } : {}), ...(cache ? { vitestCache: cache } : {}) },
+    },
+  };
+}
+
+function countTestFiles(dir: string): number {
+  let n = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) n += countTestFiles(join(dir, entry.name));
+    else if (entry.name.endsWith('.test.ts')) n++;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The child: `node --import tsx bench/suites/synth.ts --child synth <env> <assetRoot> <outdir>`
+// or `... --child bundle <outdir>`; prints one result line.
+
+async function child(args: string[]): Promise<void> {
+  const [mode, ...rest] = args;
+  if (mode === 'bundle') {
+    const [outdir] = rest;
+    let t = performance.now();
+    const config = (await import(pathToFileURL(join(REPO_ROOT, 'esbuild.config.mjs')).href)) as {
+      buildFunctions(o: { outdir?: string }): Promise<{ bytes: number }[]>;
+    };
+    const importMs = performance.now() - t;
+    t = performance.now();
+    const built = await config.buildFunctions({ ...(outdir ? { outdir } : {}) });
+    const result: BundleRun = {
+      importMs,
+      buildMs: performance.now() - t,
+      bundles: built.length,
+      bytes: built.reduce((n, b) => n + b.bytes, 0),
+    };
+    process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`);
+    return;
+  }
+  if (mode === 'synth') {
+    const [env, assetRoot, outdir] = rest as [Target, string, string];
+    let t = performance.now();
+    const { buildApp } = await import('../../infra/app.ts');
+    const importMs = performance.now() - t;
+    t = performance.now();
+    const { app } = buildApp({ outdir, assetRoot, ...(env === 'all' ? {} : { environmentName: env }) });
+    const buildMs = performance.now() - t;
+    t = performance.now();
+    const assembly = app.synth();
+    const result: SynthRun = {
+      importMs,
+      buildMs,
+      synthMs: performance.now() - t,
+      stacks: assembly.stacks.map((s) => ({
+        name: s.stackName,
+        resources: Object.keys((s.template as { Resources?: object }).Resources ?? {}).length,
+      })),
+    };
+    process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`);
+    return;
+  }
+  throw new Error(`unknown child mode ${mode}`);
+}
+
+if (process.argv[1] === SELF && process.argv[2] === '--child') {
+  child(process.argv.slice(3)).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
