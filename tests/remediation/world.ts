@@ -20,6 +20,7 @@ import { awsClient } from '../../functions/shared/clients.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { deployControlPlane, readJournal } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
+import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { localFunction } from '../../local/lambda-host.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import { takeRaisedAlerts } from '../../local/rollouts.ts';
@@ -73,7 +74,7 @@ export interface RemediationWorld {
 
 const SAMPLE = join(REPO_ROOT, 'events/samples/aws/cloudwatch-alarm-state-change.json');
 
-export function useRemediationWorld(opts: { throttleRate?: number } = {}): {
+export function useRemediationWorld(opts: { throttleRate?: number; faults?: Partial<FaultSettings> } = {}): {
   world: RemediationWorld;
   proxy: FaultProxyHandle;
 } {
@@ -166,6 +167,7 @@ export function useRemediationWorld(opts: { throttleRate?: number } = {}): {
       );
     // Faults start after setup: the scenarios are under test, not the seeding.
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
+    if (opts.faults) proxy.setFaults(opts.faults);
     proxy.resetStats();
   });
   return { world, proxy };

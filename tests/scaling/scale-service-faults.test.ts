@@ -1,12 +1,14 @@
 // The same scenarios with the emulator behind the fault proxy: one request in five is
-// throttled (and never reaches the emulator). Every scenario asserts exact end states, so
+// throttled and one in twenty answered with a 5xx (neither reaches the emulator), every call delayed
+// by up to 5 ms. Every scenario asserts exact end states, so
 // passing here means the same end states as in scale-service.test.ts.
 import { describe, expect, it } from 'vitest';
+import { RELIABILITY_FAULTS } from '../support/emulator.ts';
 import * as scenario from './scenarios.ts';
 import { useScalingWorld } from './world.ts';
 
-describe('scale-service workflow with 20% throttling', () => {
-  const { world, proxy } = useScalingWorld({ throttleRate: 0.2 });
+describe('scale-service workflow with 20% throttling, 5% 5xx and latency', () => {
+  const { world, proxy } = useScalingWorld({ faults: RELIABILITY_FAULTS });
 
   it('scales within the guardrails and alerts from what to what and why', () =>
     scenario.manualScaleWithinGuardrails(world));
@@ -29,5 +31,6 @@ describe('scale-service workflow with 20% throttling', () => {
   it('really injected faults', () => {
     const stats = proxy.stats();
     expect(stats.throttled).toBeGreaterThan(0.1 * stats.total);
+    expect(stats.serverErrors).toBeGreaterThan(0.01 * stats.total);
   });
 });

@@ -10,6 +10,7 @@ import type { Alert } from '../../functions/shared/alerts.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
+import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { type Seed, seed } from '../../local/seed.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import type { WorkflowResult } from '../../local/workflow-runner.ts';
@@ -33,7 +34,7 @@ export interface ScaleRun extends WorkflowResult {
 
 export const WORKER = 'worker';
 
-export function useScalingWorld(opts: { throttleRate?: number } = {}): {
+export function useScalingWorld(opts: { throttleRate?: number; faults?: Partial<FaultSettings> } = {}): {
   world: ScalingWorld;
   proxy: FaultProxyHandle;
 } {
@@ -60,6 +61,7 @@ export function useScalingWorld(opts: { throttleRate?: number } = {}): {
     world.raisedAlerts = () => takeRaisedAlerts(world.env('ALERT_QUEUE_URL'));
     // Faults start after setup: the scenarios are under test, not the seeding.
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
+    if (opts.faults) proxy.setFaults(opts.faults);
     proxy.resetStats();
   });
   return { world, proxy };

@@ -1,14 +1,16 @@
 // The same scenarios with the emulator behind the fault proxy: one request in five is
-// throttled (and never reaches the emulator). End states must be identical.
+// throttled and one in twenty answered with a 5xx (neither reaches the emulator), every call delayed
+// by up to 5 ms. End states must be identical.
 import { describe, expect, it } from 'vitest';
+import { RELIABILITY_FAULTS } from '../support/emulator.ts';
 import * as scenario from './scenarios.ts';
 import { useSpotWorld } from './world.ts';
 
-describe('spot interruption handling with 20% throttling', () => {
+describe('spot interruption handling with 20% throttling, 5% 5xx and latency', () => {
   const { world, proxy } = useSpotWorld({
     instances: 40,
     spotFraction: 0.75,
-    throttleRate: 0.2,
+    faults: RELIABILITY_FAULTS,
     extraClusters: scenario.EXTRA_CLUSTERS,
   });
 
@@ -33,5 +35,6 @@ describe('spot interruption handling with 20% throttling', () => {
   it('really injected faults', () => {
     const stats = proxy.stats();
     expect(stats.throttled).toBeGreaterThan(0.1 * stats.total);
+    expect(stats.serverErrors).toBeGreaterThan(0.01 * stats.total);
   });
 });

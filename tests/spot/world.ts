@@ -3,6 +3,7 @@
 import { beforeAll } from 'vitest';
 import type { ManagedCluster } from '../../functions/spot-interruption/config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
+import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { type Seed, seed } from '../../local/seed.ts';
 import { spotHarness } from '../../local/spot-harness.ts';
 import { type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
@@ -12,6 +13,8 @@ export interface SpotWorldOptions {
   instances: number;
   spotFraction: number;
   throttleRate?: number;
+  /** Faults beyond throttling (5xx, latency), set after setup like the throttle rate. */
+  faults?: Partial<FaultSettings>;
   /**
    * More managed clusters beside the template's `web`, each seeded with `instances` spot
    * instances and its own rebalance mode, as an operator would add them to MANAGED_CLUSTERS.
@@ -54,6 +57,7 @@ export function useSpotWorld(opts: SpotWorldOptions): { world: SpotWorld; proxy:
     world.calls = (op) => proxy.stats().forwardedByOperation?.[op] ?? 0;
     // Faults start after setup: the scenarios are under test, not the seeding.
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
+    if (opts.faults) proxy.setFaults(opts.faults);
     proxy.resetStats();
   });
   return { world, proxy };

@@ -23,6 +23,13 @@ export interface FaultProxyHandle {
   resetStats(): void;
 }
 
+/** The reliability suite's faults: 20% throttling, 5% 5xx responses, up to 5 ms added to every call. */
+export const RELIABILITY_FAULTS: Partial<FaultSettings> = {
+  throttleRate: 0.2,
+  serverErrorRate: 0.05,
+  latencyMs: [0, 5],
+};
+
 // Credentials from the developer's own setup would override ours or reach for a real account.
 const SHADOWING_VARS = ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_MAX_ATTEMPTS'];
 
