@@ -2,11 +2,12 @@
 // reaches the emulator): every scenario must end in the same state. (The comparison, inconclusive
 // and abort scenarios run clean only: each throttled rollout costs 10-20 s of SDK backoff.)
 import { describe, expect, it } from 'vitest';
+import { RELIABILITY_FAULTS } from '../support/emulator.ts';
 import * as scenario from './scenarios.ts';
 import { useRolloutWorld } from './world.ts';
 
-describe('blue/green rollouts with 20% throttling', () => {
-  const { world, proxy } = useRolloutWorld({ throttleRate: 0.2 });
+describe('blue/green rollouts with 20% throttling, 5% 5xx and latency', () => {
+  const { world, proxy } = useRolloutWorld({ faults: RELIABILITY_FAULTS });
 
   it('rejects bad input in the first state, naming the field, changing nothing', () =>
     scenario.badInputChangesNothing(world));
@@ -62,5 +63,6 @@ describe('blue/green rollouts with 20% throttling', () => {
   it('really injected faults', () => {
     const stats = proxy.stats();
     expect(stats.throttled).toBeGreaterThan(0.1 * stats.total);
+    expect(stats.serverErrors).toBeGreaterThan(0.01 * stats.total);
   });
 });

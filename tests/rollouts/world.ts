@@ -5,6 +5,7 @@
 import { beforeAll } from 'vitest';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
+import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { addTestListener, installPercentileStandIn } from '../../local/rollouts.ts';
 import { type Seed, seed } from '../../local/seed.ts';
 import { type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
@@ -20,13 +21,13 @@ export interface RolloutWorld {
   throttleRate: number;
 }
 
-export function useRolloutWorld(opts: { throttleRate?: number } = {}): {
+export function useRolloutWorld(opts: { throttleRate?: number; faults?: Partial<FaultSettings> } = {}): {
   world: RolloutWorld;
   proxy: FaultProxyHandle;
 } {
   useEmulator();
   const proxy = useFaultProxy({ throttleRate: 0, seed: 55 });
-  const world = { throttleRate: opts.throttleRate ?? 0 } as RolloutWorld;
+  const world = { throttleRate: opts.throttleRate ?? opts.faults?.throttleRate ?? 0 } as RolloutWorld;
   beforeAll(async () => {
     world.stack = await deployControlPlane();
     // Twelve instances leave room for the tasks of every green the scenarios create.
@@ -37,6 +38,7 @@ export function useRolloutWorld(opts: { throttleRate?: number } = {}): {
     installPercentileStandIn();
     // Faults start after setup: the rollouts are under test, not the seeding.
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
+    if (opts.faults) proxy.setFaults(opts.faults);
     proxy.resetStats();
   });
   return { world, proxy };
