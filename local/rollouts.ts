@@ -33,7 +33,7 @@ import {
   sendTaskSuccess,
   type WorkflowResult,
 } from './workflow-runner.ts';
-import { deployedWorkflow, runDeployedWorkflow } from './workflows.ts';
+import { deployedWorkflow, type LocalRunOptions, runDeployedWorkflow } from './workflows.ts';
 
 export const ROLLOUT_FUNCTION = 'rollout-step';
 
@@ -113,6 +113,11 @@ export interface LocalRolloutOptions {
    * emulator runs Lambda code only in Docker; the hook's handler runs in this process instead.)
    */
   lambdas?: Record<string, LambdaBinding>;
+  /**
+   * Called before each Lambda task of the stack's functions (as runDeployedWorkflow's option):
+   * throwing from it fails the task as the function failing would.
+   */
+  beforeLambda?: LocalRunOptions['beforeLambda'];
 }
 
 export const newExecutionName = (service: string, now = Date.now()): string =>
@@ -166,7 +171,12 @@ export async function runRollout(
     }
   })();
   try {
-    const run = { clock: opts.clock, executionName, taskTokenTimeoutMs: opts.taskTokenTimeoutMs ?? 2_000 };
+    const run = {
+      clock: opts.clock,
+      executionName,
+      taskTokenTimeoutMs: opts.taskTokenTimeoutMs ?? 2_000,
+      ...(opts.beforeLambda ? { beforeLambda: opts.beforeLambda } : {}),
+    };
     const result = opts.lambdas
       ? await runWithExtraLambdas(stack, input, opts.lambdas, run)
       : await runDeployedWorkflow(stack, 'blue-green-rollout', input, run);
@@ -182,13 +192,21 @@ async function runWithExtraLambdas(
   stack: DeployedStack,
   input: unknown,
   extra: Record<string, LambdaBinding>,
-  run: { clock: LocalRolloutOptions['clock']; executionName: string; taskTokenTimeoutMs: number },
+  run: {
+    clock: LocalRolloutOptions['clock'];
+    executionName: string;
+    taskTokenTimeoutMs: number;
+    beforeLambda?: LocalRunOptions['beforeLambda'];
+  },
 ): Promise<WorkflowResult> {
   const machine = deployedWorkflow(stack, 'blue-green-rollout');
   const lambdas: Record<string, LambdaBinding> = {};
   for (const fn of Object.values(stack.functions)) {
     const local = await localFunction(stack, fn.name, { clock: run.clock });
-    lambdas[fn.arn] = (event) => local.invoke(event);
+    lambdas[fn.arn] = async (event) => {
+      await run.beforeLambda?.(fn.name, event);
+      return local.invoke(event);
+    };
   }
   return runWorkflow({
     definition: machine.definition,

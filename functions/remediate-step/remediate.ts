@@ -10,7 +10,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type RemediationInput,
   RemediationInputSchema,
@@ -72,6 +72,8 @@ export const episodeKey = (alarmName: string) => `remediation/${alarmName}`;
 export const escalationKey = (alarmName: string) => `remediation/${alarmName}/escalated`;
 const historyKey = (runbookId: string) => `remediation-history#${runbookId}`;
 const transitionKey = (alarmArn: string, at: string) => `remediation-transition#${alarmArn}#${at}`;
+/** The newest transition of an alarm that an execution has taken up (any state). */
+const latestTransitionKey = (alarmArn: string) => `remediation-latest-transition#${alarmArn}`;
 export const gateRecordId = (executionName: string) => `remediation-gate/${executionName}`;
 
 // -------------------------------------------------------------------------------------------
@@ -118,6 +120,14 @@ export async function decideRemediation(
   const { alarm } = plan;
   const runbook = await chooseRunbook(deps, plan);
 
+  // Events arrive in no particular order: a transition older than one already taken up must not
+  // undo it (an ALARM running a runbook after the newer OK, an OK closing a newer ALARM's episode).
+  // ALARM is checked below, after the deploy-noise check.
+  const checkOrder = plan.trigger.kind === 'alarm' && !plan.dryRun;
+  if (checkOrder && alarm.state.value !== 'ALARM') {
+    const stale = await staleTransition(deps, plan);
+    if (stale) return conclude(deps, plan, runbook, 'skipped', 'unchanged', [stale]);
+  }
   if (alarm.state.value === 'OK') return closeEpisode(deps, plan, runbook);
   if (alarm.state.value === 'INSUFFICIENT_DATA') {
     return conclude(deps, plan, runbook, 'skipped', 'unchanged', [
@@ -146,7 +156,9 @@ export async function decideRemediation(
 
   // One run per alarm transition: the trigger names executions after it, and this record also
   // catches a second execution of the same transition (a redelivery after the first ended).
-  if (plan.trigger.kind === 'alarm' && !plan.dryRun) {
+  if (checkOrder) {
+    const stale = await staleTransition(deps, plan);
+    if (stale) return conclude(deps, plan, runbook, 'skipped', 'unchanged', [stale]);
     const claim = await claimTransition(deps, plan);
     if (claim) return conclude(deps, plan, runbook, 'skipped', 'unchanged', [claim]);
   }
@@ -260,6 +272,49 @@ async function claimTransition(deps: RemediateDeps, plan: RemediationPlan): Prom
       new GetCommand({ TableName: deps.env.IDEMPOTENCY_TABLE, Key: { id }, ConsistentRead: true }),
     );
     return `the transition of ${plan.alarm.name} to ALARM at ${plan.alarm.state.timestamp} was already handled by ${String(out.Item?.execution ?? 'another execution')}: delivered again, acted on once`;
+  }
+}
+
+/** An alarm timestamp (CloudWatch writes `+0000` offsets) in epoch milliseconds. */
+const transitionMs = (timestamp: string) => Date.parse(timestamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+
+/**
+ * Records this transition as the alarm's newest one taken up, unless a newer one already was:
+ * then it is stale and the reason says which newer transition, handled by whom, supersedes it.
+ * The same transition again (a retried step, a second execution) is not stale: claimTransition
+ * tells those apart.
+ */
+async function staleTransition(deps: RemediateDeps, plan: RemediationPlan): Promise<string | undefined> {
+  const { state } = plan.alarm;
+  const atMs = transitionMs(state.timestamp);
+  if (Number.isNaN(atMs)) return undefined;
+  const now = deps.clock.now();
+  const id = latestTransitionKey(plan.alarm.arn);
+  try {
+    await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.env.IDEMPOTENCY_TABLE,
+        Key: { id },
+        UpdateExpression:
+          'SET atMs = :at, stateValue = :value, stateAt = :ts, execution = :me, expiresAt = :ttl',
+        ConditionExpression: 'attribute_not_exists(id) OR atMs <= :at',
+        ExpressionAttributeValues: {
+          ':at': atMs,
+          ':value': state.value,
+          ':ts': state.timestamp,
+          ':me': plan.execution.id,
+          ':ttl': ttlSeconds(now + 7 * 24 * HOUR),
+        },
+      }),
+    );
+    return undefined;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const out = await deps.db.send(
+      new GetCommand({ TableName: deps.env.IDEMPOTENCY_TABLE, Key: { id }, ConsistentRead: true }),
+    );
+    const newer = out.Item ?? {};
+    return `the transition of ${plan.alarm.name} to ${state.value} at ${state.timestamp} is older than its transition to ${String(newer.stateValue ?? '?')} at ${String(newer.stateAt ?? '?')}, already handled by ${String(newer.execution ?? 'another execution')}: delivered late, nothing done`;
   }
 }
 

@@ -712,14 +712,29 @@ export async function closeWindow(deps: StepDeps, state: RolloutState): Promise<
       `the rollout record of ${plan.cluster}/${plan.service} belongs to another execution`,
     );
   }
+  // The window task ends by timing out; anything else means it never opened (its step failed),
+  // so nobody could roll back in it. The release still stands, but the journal must say so.
+  const notOpened = windowFailure(state.gateTimeout);
   await journal(
     deps,
     plan,
     'close-rollback-window',
-    'unchanged',
-    'the rollback window closed without a rollback: blue is retired',
+    notOpened ? 'failed' : 'unchanged',
+    notOpened
+      ? `the rollback window could not be opened (${notOpened}): no rollback was offered; blue is retired`
+      : 'the rollback window closed without a rollback: blue is retired',
   );
   return { ...rest, outcome: { decision: 'finalize', by: 'window timeout', timedOut: true } };
+}
+
+/** Why the rollback window task failed, unless it simply timed out (its normal end). */
+function windowFailure(caught: unknown): string | undefined {
+  if (!caught || typeof caught !== 'object') return undefined;
+  const { Error: error, Cause: cause } = caught as { Error?: unknown; Cause?: unknown };
+  if (typeof error !== 'string' || error === 'States.HeartbeatTimeout' || error === 'States.Timeout')
+    return undefined;
+  const text = causeText(typeof cause === 'string' ? cause : undefined);
+  return `${error}${text ? `: ${text}` : ''}`;
 }
 
 export async function finish(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
