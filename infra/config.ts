@@ -233,6 +233,29 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A capability's config file (config/scaling/<env>.json, config/remediation/<env>.json), parsed
+ * with its schema; undefined when the environment has none. Bad JSON or keys fail naming them.
+ */
+export function loadConfigFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> | undefined {
+  if (!existsSync(file)) return undefined;
+  const source = relative(process.cwd(), file) || file;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(source, [{ key: '(file)', message: `not JSON: ${(err as Error).message}` }]);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      source,
+      parsed.error.issues.map((i) => ({ key: i.path.map(String).join('.') || '(root)', message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
 /** Parses an already-loaded config object (tests pass modified copies of the examples). */
 export function parseConfig(raw: unknown, source = '(inline config)'): EnvironmentConfig {
   const result = EnvironmentConfigSchema.safeParse(raw);

@@ -2,8 +2,7 @@
 // answers) -> EventBridge rule -> queue -> remediate-alarm function -> the remediate-alarm
 // workflow, one execution per transition. The runbook registry comes from
 // config/remediation/<environment>.json; the construct is composed only where that file exists.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -25,7 +24,7 @@ import { RemediateAlarmWorkflow } from '../workflows/remediate-alarm.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { CONFIG_DIR, ConfigError } from './config.ts';
+import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { encryptedQueue, stableOutput } from './queue-helpers.ts';
 import type { StateTables } from './state-tables.ts';
@@ -37,23 +36,7 @@ export function loadRemediationConfig(
   environmentName: string,
   dir = REMEDIATION_CONFIG_DIR,
 ): RemediationConfig | undefined {
-  const file = join(dir, `${environmentName}.json`);
-  if (!existsSync(file)) return undefined;
-  const source = relative(process.cwd(), file) || file;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(source, [{ key: '(file)', message: `not JSON: ${(err as Error).message}` }]);
-  }
-  const parsed = RemediationConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      source,
-      parsed.error.issues.map((i) => ({ key: i.path.map(String).join('.') || '(root)', message: i.message })),
-    );
-  }
-  return parsed.data;
+  return loadConfigFile(join(dir, `${environmentName}.json`), RemediationConfigSchema);
 }
 
 export interface RemediationProps {

@@ -3,8 +3,7 @@
 // scale-out (mapped alarms entering ALARM -> EventBridge rule -> queue -> scale-alarm function ->
 // the workflow, with a step computed from the alarm's datapoint). The guardrails come from
 // config/scaling/<environment>.json; the construct is composed only where that file exists.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { ArnFormat, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -31,7 +30,7 @@ import { ScaleServiceWorkflow } from '../workflows/scale-service.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { CONFIG_DIR, ConfigError } from './config.ts';
+import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { encryptedQueue, stableOutput } from './queue-helpers.ts';
 import type { StateTables } from './state-tables.ts';
@@ -43,23 +42,7 @@ export function loadScalingConfig(
   environmentName: string,
   dir = SCALING_CONFIG_DIR,
 ): ScaledService[] | undefined {
-  const file = join(dir, `${environmentName}.json`);
-  if (!existsSync(file)) return undefined;
-  const source = relative(process.cwd(), file) || file;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(source, [{ key: '(file)', message: `not JSON: ${(err as Error).message}` }]);
-  }
-  const parsed = ScalingConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      source,
-      parsed.error.issues.map((i) => ({ key: i.path.map(String).join('.') || '(root)', message: i.message })),
-    );
-  }
-  return parsed.data.services;
+  return loadConfigFile(join(dir, `${environmentName}.json`), ScalingConfigSchema)?.services;
 }
 
 export interface ScalingProps {

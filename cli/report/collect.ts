@@ -2,17 +2,14 @@
 // record in the idempotency table (phase, topology, outcome), and the target groups' load balancer
 // metrics over the rollout's time range. Clients come in, so the same code reads the emulator and
 // a deployed stack; `assembleReport` is the pure part (journal + record + metrics -> ReportData).
-import {
-  type CloudWatchClient,
-  GetMetricDataCommand,
-  type MetricDataQuery,
-} from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Comparison, MetricNumbers } from '../../events/rollout-input.ts';
 import {
   ALB_NAMESPACE,
   LATENCY_STATISTIC,
   METRICS,
+  metricSeries,
   targetGroupDimensions,
 } from '../../functions/rollout-analysis/metrics.ts';
 import {
@@ -251,29 +248,7 @@ async function readMetrics(
       query('latency', METRICS.latency, LATENCY_STATISTIC),
     );
   }
-  const series = new Map<string, Map<number, number>>();
-  let nextToken: string | undefined;
-  do {
-    const out = await cloudwatch.send(
-      new GetMetricDataCommand({
-        StartTime: new Date(from),
-        EndTime: new Date(to),
-        MetricDataQueries: queries,
-        ScanBy: 'TimestampAscending',
-        NextToken: nextToken,
-      }),
-    );
-    for (const result of out.MetricDataResults ?? []) {
-      if (!result.Id) continue;
-      const points = series.get(result.Id) ?? new Map<number, number>();
-      (result.Timestamps ?? []).forEach((t, i) => {
-        const value = result.Values?.[i];
-        if (typeof value === 'number' && Number.isFinite(value)) points.set(new Date(t).getTime(), value);
-      });
-      series.set(result.Id, points);
-    }
-    nextToken = out.NextToken;
-  } while (nextToken);
+  const series = await metricSeries(cloudwatch, queries, new Date(from), new Date(to));
 
   const points = (color: string): MetricPoint[] => {
     const requests = series.get(`${color}_requests`) ?? new Map<number, number>();

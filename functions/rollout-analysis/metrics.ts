@@ -61,29 +61,7 @@ export async function readTargetGroupMetrics(
       query('latency_window', METRICS.latency, LATENCY_STATISTIC, wholeWindow),
     );
   }
-  const series = new Map<string, Map<number, number>>();
-  let nextToken: string | undefined;
-  do {
-    const out = await cloudwatch.send(
-      new GetMetricDataCommand({
-        StartTime: window.start,
-        EndTime: window.end,
-        MetricDataQueries: queries,
-        ScanBy: 'TimestampAscending',
-        NextToken: nextToken,
-      }),
-    );
-    for (const result of out.MetricDataResults ?? []) {
-      if (!result.Id) continue;
-      const points = series.get(result.Id) ?? new Map<number, number>();
-      (result.Timestamps ?? []).forEach((t, i) => {
-        const value = result.Values?.[i];
-        if (typeof value === 'number' && Number.isFinite(value)) points.set(new Date(t).getTime(), value);
-      });
-      series.set(result.Id, points);
-    }
-    nextToken = out.NextToken;
-  } while (nextToken);
+  const series = await metricSeries(cloudwatch, queries, window.start, window.end);
 
   const numbers = (color: string): MetricNumbers => {
     const requests = series.get(`${color}_requests`) ?? new Map();
@@ -117,3 +95,36 @@ export async function readTargetGroupMetrics(
 }
 
 const sum = (values: number[]): number => values.reduce((total, v) => total + v, 0);
+
+/** Every page of a GetMetricData query, as points (epoch ms -> value) per query id. */
+export async function metricSeries(
+  cloudwatch: CloudWatchClient,
+  queries: MetricDataQuery[],
+  start: Date,
+  end: Date,
+): Promise<Map<string, Map<number, number>>> {
+  const series = new Map<string, Map<number, number>>();
+  let nextToken: string | undefined;
+  do {
+    const out = await cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: end,
+        MetricDataQueries: queries,
+        ScanBy: 'TimestampAscending',
+        NextToken: nextToken,
+      }),
+    );
+    for (const result of out.MetricDataResults ?? []) {
+      if (!result.Id) continue;
+      const points = series.get(result.Id) ?? new Map<number, number>();
+      (result.Timestamps ?? []).forEach((t, i) => {
+        const value = result.Values?.[i];
+        if (typeof value === 'number' && Number.isFinite(value)) points.set(new Date(t).getTime(), value);
+      });
+      series.set(result.Id, points);
+    }
+    nextToken = out.NextToken;
+  } while (nextToken);
+  return series;
+}
