@@ -7,12 +7,10 @@ import { type AlarmStateChange, AlarmStateChangeSchema } from '../../events/scal
 import type { RemediationTriggerEnv } from '../remediate-step/config.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { InvalidInputError } from '../shared/errors.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
 import { executionNameFor, startNamedExecution } from '../shared/named-executions.ts';
-import type { Item } from '../shared/sqs-batch.ts';
-import { parseOrThrow } from '../shared/validation.ts';
+import { type Item, parseItem } from '../shared/sqs-batch.ts';
 
 export interface RemediationTriggerDeps {
   sfn: SFNClient;
@@ -65,20 +63,8 @@ export async function processRemediationBatch(
   };
   const journal: JournalEntry[] = [];
   for (const item of items) {
-    let event: AlarmStateChange;
-    try {
-      event = parseOrThrow(AlarmStateChangeSchema, item.body);
-    } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
-      report.invalid.push({
-        id: item.id,
-        field: error.field,
-        problem: error.problem,
-        received: error.received,
-      });
-      report.failedItemIds.push(item.id);
-      continue;
-    }
+    const event = parseItem(AlarmStateChangeSchema, item, report);
+    if (!event) continue;
     const { alarmName, state } = event.detail;
     const alarmArn = event.resources[0] as string;
     const executionName = remediationExecutionName(alarmName, alarmArn, state.timestamp);

@@ -13,12 +13,10 @@ import { type ScaleInput, ScaleInputSchema } from '../../events/scale-input.ts';
 import type { AlarmMapping } from '../scale-service-step/config.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { InvalidInputError } from '../shared/errors.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
 import { executionNameFor as namedExecution, startNamedExecution } from '../shared/named-executions.ts';
-import type { Item } from '../shared/sqs-batch.ts';
-import { parseOrThrow } from '../shared/validation.ts';
+import { type Item, parseItem } from '../shared/sqs-batch.ts';
 import type { ScaleAlarmEnv } from './config.ts';
 
 export interface AlarmTriggerDeps {
@@ -98,20 +96,8 @@ export async function processAlarmBatch(
   };
   const journal: JournalEntry[] = [];
   for (const item of items) {
-    let event: AlarmStateChange;
-    try {
-      event = parseOrThrow(AlarmStateChangeSchema, item.body);
-    } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
-      report.invalid.push({
-        id: item.id,
-        field: error.field,
-        problem: error.problem,
-        received: error.received,
-      });
-      report.failedItemIds.push(item.id);
-      continue;
-    }
+    const event = parseItem(AlarmStateChangeSchema, item, report);
+    if (!event) continue;
     const { alarmName, state } = event.detail;
     const mapping = deps.env.SCALE_ALARMS.find((m) => m.alarmName === alarmName);
     // The rule only lets mapped alarms in ALARM through; anything else means the config moved on.

@@ -1,6 +1,9 @@
 // A handler fed by an SQS queue (EventBridge rule -> queue -> Lambda) may also be invoked with a
 // single event directly (console test, `ops invoke`). Both become a list of items.
 import type { SQSBatchResponse } from 'aws-lambda';
+import type { z } from 'zod';
+import { InvalidInputError } from './errors.ts';
+import { parseOrThrow } from './validation.ts';
 
 export interface Item {
   id: string;
@@ -38,5 +41,32 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return text;
+  }
+}
+
+/** Items of a batch that failed their schema: reported per item, with the field named. */
+export interface BatchRejections {
+  invalid: { id: string; field: string; problem: string; received?: unknown }[];
+  failedItemIds: string[];
+}
+
+/** The item's body parsed with `schema`, or undefined after recording why it was rejected. */
+export function parseItem<S extends z.ZodType>(
+  schema: S,
+  item: Item,
+  rejections: BatchRejections,
+): z.infer<S> | undefined {
+  try {
+    return parseOrThrow(schema, item.body);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    rejections.invalid.push({
+      id: item.id,
+      field: error.field,
+      problem: error.problem,
+      received: error.received,
+    });
+    rejections.failedItemIds.push(item.id);
+    return undefined;
   }
 }
