@@ -10,7 +10,9 @@
 //   ops scale --service S --to N | --by +N|-N|+P% [--dry-run]   scale a service inside its guardrails
 //   ops rollout --service S --image I --strategy canary:10:5m [--watch]   blue/green rollout
 //   ops approve|reject|abort <execution>, ops rollback <service>          answer or stop a rollout
+//   ops traffic --green errors:12            load balancer metrics for a local rollout to judge
 //   ops remediate --alarm NAME [--dry-run]   run the alarm's runbook by hand, guarded and verified
+
 // Add --json to any command for machine-readable output.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -46,6 +48,7 @@ import {
 } from './scale.ts';
 import { statusCommand } from './status.ts';
 import { controlPlaneOutputs, executionNameFor, onAws, outputOf, startAndFollow } from './target.ts';
+import { TRAFFIC_PROFILES, type TrafficFlags, trafficCommand } from './traffic.ts';
 
 const HELP = `ops — the local front door to the ECS operations control plane
 
@@ -70,12 +73,20 @@ Usage:
   ops scale --service [CLUSTER/]S (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."]
                                           Run the scale-service workflow: guardrails, capacity,
                                           verification; prints every decision in plain words
-  ops rollout --service [CLUSTER/]S (--image I | --task-definition TD) --strategy S [--watch]
+  ops rollout --service [CLUSTER/]S (--image I | --task-definition TD) [--strategy S] [--watch]
               [--approval none|before-traffic|before-finalize] [--input <file>] [--gate-wait 30s]
-              [--aws --outputs <cdk outputs file>]
+              [--no-analysis] [--aws --outputs <cdk outputs file>]
                                           Blue/green rollout; strategies: all-at-once, canary:10:5m,
-                                          linear:25:10m, steps:10@5m,50@10m,100@0. Locally it runs on
-                                          the emulator here; --watch shows weights, steps, verdicts
+                                          linear:25:10m, steps:10@5m,50@10m,100@0 (default: the
+                                          service's, else canary:10:5m). Every step is analysed
+                                          against blue unless --no-analysis (a blind rollout, alerted
+                                          as a warning); the plan is printed before it starts.
+                                          Locally it runs on the emulator here; --watch shows
+                                          weights, steps, verdicts
+  ops traffic [--green P] [--blue P] [--hours 2]
+                                          Write the seeded service's load balancer metrics into the
+                                          emulator (P: ${TRAFFIC_PROFILES}),
+                                          so a local rollout has data to judge (no data is no pass)
   ops remediate --alarm NAME [--dry-run] [--reason "..."] [--gate-wait 30s] [--aws --outputs <file>]
                                           Run the alarm's runbook the way an alarm would: registry,
                                           guards, approval, runbook, verification, escalation
@@ -101,7 +112,7 @@ Examples:
   ops invoke spot-interruption --event events/samples/aws/ec2-spot-instance-interruption-warning.json
   ops run spot-surge --input events/inputs/spot-surge.json
   ops silence --service api --for 2h --reason "deploying a fix for the health check"
-  ops rollout --service api --image registry.local/api:2 --strategy canary:10:5m --watch
+  ops traffic --green errors:12 && ops rollout --service api --image registry.local/api:2 --strategy canary:10:5m --watch
   ops remediate --alarm web-api-cpu-high --dry-run
 `;
 
@@ -123,7 +134,8 @@ type Flags = {
   profile?: string;
   out?: string;
 } & ScaleFlags &
-  RolloutFlags;
+  RolloutFlags &
+  TrafficFlags;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -154,6 +166,10 @@ async function main(argv: string[]): Promise<number> {
       aws: { type: 'boolean' },
       outputs: { type: 'string' },
       'gate-wait': { type: 'string' },
+      'no-analysis': { type: 'boolean' },
+      green: { type: 'string' },
+      blue: { type: 'string' },
+      hours: { type: 'string' },
       alarm: { type: 'string' },
       profile: { type: 'string' },
       out: { type: 'string', short: 'o' },
@@ -204,6 +220,8 @@ async function main(argv: string[]): Promise<number> {
       return scale(flags, out);
     case 'rollout':
       return rolloutCommand(flags, out, (file) => readJsonArg('input', file));
+    case 'traffic':
+      return trafficCommand(flags, out);
     case 'remediate':
       return remediateCommand(flags, out);
     case 'approve':

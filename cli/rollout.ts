@@ -13,6 +13,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { parseStrategyShorthand, type RolloutInputDraft } from '../events/rollout-input.ts';
+import { effectivePlan } from '../functions/rollout-step/defaults.ts';
 import {
   abortRollout,
   answerGate,
@@ -26,7 +27,7 @@ import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
-import { localOperatorDeps, newExecutionName, runRollout } from '../local/rollouts.ts';
+import { localOperatorDeps, newExecutionName, rolloutEnvironment, runRollout } from '../local/rollouts.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { loadLocalState } from './local-state.ts';
 
@@ -42,6 +43,10 @@ export interface RolloutFlags {
   aws?: boolean;
   outputs?: string;
   'gate-wait'?: string;
+  /** A blind rollout: analysis.enabled false (journaled, alerted as a warning, in the report). */
+  'no-analysis'?: boolean;
+  json?: boolean;
+  cluster?: string;
 }
 
 export class RolloutUsageError extends Error {
@@ -64,9 +69,10 @@ export function rolloutInputFromFlags(
     throw new RolloutUsageError(
       'ops rollout needs --service [CLUSTER/]SERVICE (or an --input file naming one)',
     );
+  // Without a cluster the first state finds the one managed service of that name.
   const [cluster, service] = target.includes('/')
     ? (target.split('/') as [string, string])
-    : [base.cluster ?? 'web', target];
+    : [flags.cluster ?? base.cluster, target];
   let strategy = base.strategy;
   if (flags.strategy) {
     try {
@@ -75,19 +81,18 @@ export function rolloutInputFromFlags(
       throw new RolloutUsageError(`--strategy ${(error as Error).message}`);
     }
   }
-  if (!strategy)
-    throw new RolloutUsageError(
-      'ops rollout needs --strategy (all-at-once, canary:10:5m, linear:25:10m, steps:10@5m,100@0)',
-    );
   const image = flags.image ?? base.image;
   const taskDefinition = flags['task-definition'] ?? base.taskDefinition;
+  const analysis = flags['no-analysis'] ? { ...(base.analysis ?? {}), enabled: false } : base.analysis;
   return {
     ...base,
-    cluster,
+    ...(cluster ? { cluster } : {}),
     service,
     ...(image ? { image } : {}),
     ...(taskDefinition ? { taskDefinition } : {}),
-    strategy,
+    // No strategy: the service's default, else canary 10% for 5 minutes.
+    ...(strategy ? { strategy } : {}),
+    ...(analysis ? { analysis } : {}),
     ...(flags.approval ? { approval: flags.approval as never } : {}),
     requestedBy: base.requestedBy ?? operator(),
   };
@@ -140,6 +145,10 @@ export async function rolloutCommand(
   }
   const { stack } = await loadLocalState();
   const gateWaitMs = seconds(flags['gate-wait'] ?? '30s', 'gate-wait') * 1000;
+  // What every step will judge, before anything runs. A bad input is left to the first state,
+  // which rejects it naming the field, as it would on AWS.
+  const plan = effectivePlan(rolloutEnvironment(stack).MANAGED_SERVICES, input);
+  if (plan && !flags.json) for (const line of plan) console.log(line);
   let previous: RolloutRecord | undefined;
   const clock = new VirtualClock();
   const result = await runRollout(stack, input as Record<string, unknown>, {
@@ -149,7 +158,10 @@ export async function rolloutCommand(
     ...(flags.watch
       ? {
           onRecord: (record: RolloutRecord) => {
-            if (!previous) console.log(`${record.executionName}: ${record.plan.strategy}`);
+            if (!previous)
+              console.log(
+                `${record.executionName}: ${record.plan.strategy}${record.plan.blind ? ' (BLIND: analysis off)' : ''}`,
+              );
             for (const line of describeRecord(record, previous)) console.log(line);
             previous = record;
           },
@@ -164,7 +176,7 @@ export async function rolloutCommand(
         `${result.error}: ${causeText(result.cause)}`,
     `(gates and the rollback window wait ${gateWaitMs / 1000} s here; bakes are compressed; see ops journal)`,
   ].join('\n');
-  out(human, result);
+  out(human, { ...result, ...(plan ? { analysis: plan } : {}) });
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
@@ -194,13 +206,20 @@ async function startOnAws(flags: RolloutFlags, input: RolloutInputDraft, out: Ou
       input: JSON.stringify(input),
     }),
   );
-  out(`started ${started.executionArn}`, started);
+  out(
+    `started ${started.executionArn}\n(the service's rollout defaults in the deployed stack fill in what the input leaves out${flags.watch ? '; the analysis of each step follows once the first state ran' : '; --watch shows the analysis of each step'})`,
+    started,
+  );
   if (!flags.watch) return 0;
   const table = outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string;
   let previous: RolloutRecord | undefined;
+  if (!input.cluster) console.log('(name the cluster, --service CLUSTER/SERVICE, to follow its steps here)');
   for (;;) {
-    const record = await getRolloutRecord(documentClient(), table, input.cluster, input.service);
+    const record = input.cluster
+      ? await getRolloutRecord(documentClient(), table, input.cluster, input.service)
+      : undefined;
     if (record?.executionName === name) {
+      if (!previous) for (const line of record.plan.analysis ?? []) console.log(`  ${line}`);
       for (const line of describeRecord(record, previous)) console.log(line);
       previous = record;
     }

@@ -26,6 +26,8 @@ export interface Status {
     weights: { blue: number; green: number };
     step: string;
     gate?: string;
+    /** Its analysis was switched off. */
+    blind?: boolean;
   }[];
   approvals: { execution: string; alarm: string; runbook?: string; closesAt: string }[];
   locks: { resource: string; owner: string; reason: string; expiresAt: string }[];
@@ -73,6 +75,7 @@ export async function collectStatus(
       weights: r.weights,
       step: `${r.step.index}/${r.step.total}`,
       ...(r.gate ? { gate: r.gate.kind } : {}),
+      ...(r.plan.blind ? { blind: true } : {}),
     }));
   const approvals = (await scanPrefix<RemediationGateRecord>(db, idempotency, 'remediation-gate/'))
     .filter((g) => !g.answer && Date.parse(g.closesAt) > now)
@@ -174,7 +177,7 @@ export function describeStatus(s: Status): string {
       'rollouts in flight',
       s.rollouts.map(
         (r) =>
-          `${r.service.padEnd(16)} ${r.execution}  ${r.phase}${r.gate ? ` (${r.gate} gate)` : ''}  step ${r.step}  green ${bar(r.weights.green)} ${r.weights.green}%`,
+          `${r.service.padEnd(16)} ${r.execution}  ${r.phase}${r.gate ? ` (${r.gate} gate)` : ''}${r.blind ? '  BLIND (analysis off)' : ''}  step ${r.step}  green ${bar(r.weights.green)} ${r.weights.green}%`,
       ),
     ),
     ...section(

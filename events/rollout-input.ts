@@ -10,7 +10,7 @@ const DAY = 24 * 3600;
 const Seconds = (max: number) => z.number().int('must be whole seconds').min(0).max(max);
 const Percent = z.number().int('must be a whole percent');
 
-export const StepSchema = z.object({
+export const StepSchema = z.strictObject({
   /** Percent of production traffic on green during this step. */
   weight: Percent.min(1).max(100),
   /** How long to hold this weight before analysing it. */
@@ -19,18 +19,18 @@ export const StepSchema = z.object({
 export type Step = z.infer<typeof StepSchema>;
 
 export const StrategySchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('all-at-once') }),
-  z.object({
+  z.strictObject({ type: z.literal('all-at-once') }),
+  z.strictObject({
     type: z.literal('canary'),
     percent: Percent.min(1).max(99),
     bakeSeconds: Seconds(DAY),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal('linear'),
     stepPercent: Percent.min(1).max(50),
     intervalSeconds: Seconds(DAY),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal('steps'),
     steps: z
       .array(StepSchema)
@@ -62,7 +62,8 @@ export type Strategy = z.infer<typeof StrategySchema>;
 
 export const GateDecisionSchema = z.enum(['approve', 'reject']);
 
-export const BaselineSchema = z.object({
+export const BaselineSchema = z.strictObject({
+  /** On by default: green is compared with blue unless this is switched off. */
   enabled: z.boolean().default(true),
   /** One-sided Mann-Whitney U: green worse than blue when p < 1 - confidence. */
   confidence: z.number().min(0.5).max(0.999).default(0.95),
@@ -74,24 +75,52 @@ export const BaselineSchema = z.object({
     .array(z.enum(['errorRate', 'latency']))
     .min(1)
     .default(['errorRate', 'latency']),
-  /** An inconclusive verdict pauses for a human; without an answer this happens. */
-  inconclusive: z
-    .object({
-      timeoutSeconds: Seconds(DAY).min(1).default(3600),
-      defaultAction: GateDecisionSchema.default('reject'),
-    })
-    .default({ timeoutSeconds: 3600, defaultAction: 'reject' }),
+});
+export type Baseline = z.infer<typeof BaselineSchema>;
+
+/**
+ * Limits relative to blue over the same bake window, on by default (see docs/rollout-analysis.md):
+ * green's 5xx rate at most max(errorRateFloor, errorRateMultiple x blue's), and its p95 at most
+ * max(latencyFloorMs, latencyMultiple x blue's). Floors keep a near-perfect blue from making
+ * noise a failure.
+ */
+export const RelativeLimitsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  errorRateMultiple: z.number().min(1).max(100).default(2),
+  /** 0..1: 0.01 = 1%. */
+  errorRateFloor: z.number().min(0).max(1).default(0.01),
+  latencyMultiple: z.number().min(1).max(100).default(2),
+  latencyFloorMs: z.number().min(0).max(600_000).default(50),
+});
+export type RelativeLimits = z.infer<typeof RelativeLimitsSchema>;
+
+export const InconclusiveSchema = z.strictObject({
+  timeoutSeconds: Seconds(DAY).min(1).default(3600),
+  defaultAction: GateDecisionSchema.default('reject'),
 });
 
-export const AnalysisSchema = z.object({
+export const AnalysisSchema = z.strictObject({
+  /**
+   * false: a blind rollout. No metric is judged (configured alarms still are); the start is
+   * journaled and alerted as a warning, and every verdict and the report say so.
+   */
+  enabled: z.boolean().default(true),
   /** CloudWatch alarm names that must be OK after every bake. */
   alarms: z.array(z.string().min(1).max(255)).max(100).default([]),
-  /** Highest share of green's requests answered with 5xx by its targets, 0..1 (0.01 = 1%). */
+  /** A ceiling on green's 5xx share, 0..1 (0.01 = 1%), whatever blue does. */
   maxErrorRate: z.number().min(0).max(1).optional(),
-  /** Highest p95 of green's target response time, in milliseconds. */
+  /** A ceiling on the p95 of green's target response time, in milliseconds, whatever blue does. */
   maxP95LatencyMs: z.number().positive().optional(),
-  /** Green compared with blue on the same metrics over the bake window. */
-  baseline: BaselineSchema.optional(),
+  relativeLimits: RelativeLimitsSchema.prefault({}),
+  /** Green compared with blue on the same metrics over the bake window (on unless switched off). */
+  baseline: BaselineSchema.prefault({}),
+  /**
+   * A bake with no green requests in its window, or shorter than one metric period, has nothing
+   * to judge: by default the verdict is inconclusive (a human decides at a gate).
+   */
+  noData: z.enum(['inconclusive', 'fail', 'pass']).default('inconclusive'),
+  /** An inconclusive verdict waits for a human this long; without an answer this happens. */
+  inconclusive: InconclusiveSchema.prefault({}),
   /** Metric period; ALB metrics have one-minute resolution. */
   periodSeconds: z
     .number()
@@ -101,6 +130,8 @@ export const AnalysisSchema = z.object({
     .refine((s) => s % 60 === 0, 'must be a multiple of 60')
     .default(60),
 });
+export type Analysis = z.infer<typeof AnalysisSchema>;
+export type AnalysisDraft = z.input<typeof AnalysisSchema>;
 
 /**
  * Pre-traffic hooks are Lambda functions whose name starts with this: the state machine may
@@ -116,7 +147,7 @@ export function lambdaArnParts(arn: string): { region: string; name: string } | 
   return m ? { region: m[1] as string, name: m[3] as string } : undefined;
 }
 
-export const PreTrafficSchema = z.object({
+export const PreTrafficSchema = z.strictObject({
   /** Point the service's test listener at green (read back) before any production traffic. */
   testTraffic: z.boolean().default(false),
   /** A Lambda function that checks green before production traffic; it answers {"status": ...}. */
@@ -141,7 +172,7 @@ export const PreTrafficSchema = z.object({
 });
 export type PreTraffic = z.infer<typeof PreTrafficSchema>;
 
-export const SpotStormSchema = z.object({
+export const SpotStormSchema = z.strictObject({
   /** Off: a failing verdict during a spot storm rolls back like any other. */
   enabled: z.boolean().default(true),
   /** Spot interruptions on the service's cluster (as spot-interruption counts them) that make a storm... */
@@ -152,26 +183,41 @@ export const SpotStormSchema = z.object({
   maxPauseSeconds: Seconds(DAY).default(1800),
 });
 export type SpotStorm = z.infer<typeof SpotStormSchema>;
-const SPOT_STORM_DEFAULTS: SpotStorm = {
-  enabled: true,
-  minInterruptions: 3,
-  windowMinutes: 10,
-  maxPauseSeconds: 1800,
-};
 
 export const ApprovalSchema = z.preprocess(
   // Console shorthand: "approval": "before-traffic".
   (value) => (typeof value === 'string' ? { gate: value } : value),
-  z.object({
+  z.strictObject({
     gate: z.enum(['none', 'before-traffic', 'before-finalize']).default('none'),
     timeoutSeconds: Seconds(DAY).min(1).default(3600),
     defaultAction: GateDecisionSchema.default('reject'),
   }),
 );
 
+/** The strategy of a rollout that names none and whose service sets none: 10% for 5 minutes, analysed. */
+export const DEFAULT_STRATEGY: Strategy = { type: 'canary', percent: 10, bakeSeconds: 300 };
+
+/**
+ * What a service's rollout defaults may set (config/rollouts/<env>.json, validated at synth). A
+ * rollout's input overrides them field by field; the built-in defaults fill in the rest.
+ */
+export const RolloutDefaultsSchema = z.strictObject({
+  strategy: StrategySchema.optional(),
+  analysis: AnalysisSchema.optional(),
+  approval: ApprovalSchema.optional(),
+  preTraffic: PreTrafficSchema.optional(),
+  spotStorm: SpotStormSchema.optional(),
+  rollbackWindowSeconds: Seconds(DAY).optional(),
+  terminationWaitSeconds: Seconds(DAY).optional(),
+  onFailure: z.enum(['rollback', 'freeze']).optional(),
+  greenReadyTimeoutSeconds: Seconds(3600).min(30).optional(),
+});
+export type RolloutDefaults = z.input<typeof RolloutDefaultsSchema>;
+
 export const RolloutInputSchema = z
-  .object({
-    cluster: z.string().min(1).max(255),
+  .strictObject({
+    /** Optional when exactly one managed service has this name. */
+    cluster: z.string().min(1).max(255).optional(),
     service: z.string().min(1).max(255),
     /** New image for the service's container; the task definition is copied with it. */
     image: z.string().min(1).max(1024).optional(),
@@ -179,13 +225,15 @@ export const RolloutInputSchema = z
     taskDefinition: z.string().min(1).max(1024).optional(),
     /** The container that gets the image; default: the one behind the load balancer. */
     container: z.string().min(1).max(255).optional(),
-    strategy: StrategySchema,
-    analysis: AnalysisSchema.default({ alarms: [], periodSeconds: 60 }),
-    approval: ApprovalSchema.default({ gate: 'none', timeoutSeconds: 3600, defaultAction: 'reject' }),
+    /** Default: the service's, else DEFAULT_STRATEGY. */
+    strategy: StrategySchema.default(DEFAULT_STRATEGY),
+    /** Default: the service's defaults, else analysis on with every built-in limit. */
+    analysis: AnalysisSchema.prefault({}),
+    approval: ApprovalSchema.prefault({}),
     /** Before any production traffic: test traffic on the test listener, a hook that checks green. */
     preTraffic: PreTrafficSchema.optional(),
     /** A failing verdict while spot instances of the cluster are being reclaimed holds instead. */
-    spotStorm: SpotStormSchema.default(SPOT_STORM_DEFAULTS),
+    spotStorm: SpotStormSchema.prefault({}),
     /** After promotion blue stays scaled up this long; `ops rollback` flips back within it. */
     rollbackWindowSeconds: Seconds(DAY).default(900),
     /** After the window blue is scaled to zero, and deleted this much later. */
@@ -205,9 +253,37 @@ export const RolloutInputSchema = z
         message: 'give exactly one of image or taskDefinition',
       });
     }
+    // A bake shorter than one metric period can never be judged: refuse it up front rather than
+    // wait at an inconclusive gate. 0 means "no bake" (alarms only at that step).
+    if (input.analysis.enabled) {
+      const period = input.analysis.periodSeconds;
+      for (const { path, seconds } of bakeFields(input.strategy)) {
+        if (seconds > 0 && seconds < period) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['strategy', ...path],
+            message: `a bake of ${seconds}s is shorter than the analysis period (${period}s) and could never be judged: use 0 (no bake, alarms only) or at least ${period}`,
+          });
+        }
+      }
+    }
   });
 export type RolloutInput = z.infer<typeof RolloutInputSchema>;
 export type RolloutInputDraft = z.input<typeof RolloutInputSchema>;
+
+/** Where a strategy keeps its bake times, for error messages that name the field. */
+function bakeFields(strategy: Strategy): { path: (string | number)[]; seconds: number }[] {
+  switch (strategy.type) {
+    case 'all-at-once':
+      return [];
+    case 'canary':
+      return [{ path: ['bakeSeconds'], seconds: strategy.bakeSeconds }];
+    case 'linear':
+      return [{ path: ['intervalSeconds'], seconds: strategy.intervalSeconds }];
+    case 'steps':
+      return strategy.steps.map((s, i) => ({ path: ['steps', i, 'bakeSeconds'], seconds: s.bakeSeconds }));
+  }
+}
 
 /** The strategy as explicit steps, the last one at 100%. */
 export function stepsOf(strategy: Strategy): Step[] {
@@ -236,8 +312,9 @@ export function planSeconds(input: RolloutInput): number {
   const steps = stepsOf(input.strategy);
   const bakes = steps.reduce((sum, s) => sum + s.bakeSeconds, 0);
   const gates = input.approval.gate === 'none' ? 0 : input.approval.timeoutSeconds;
-  const inconclusive = input.analysis.baseline?.enabled
-    ? steps.length * input.analysis.baseline.inconclusive.timeoutSeconds
+  // Any analysed step can end inconclusive (too few samples, no data) and wait at a gate.
+  const inconclusive = input.analysis.enabled
+    ? steps.filter((s) => s.bakeSeconds > 0).length * input.analysis.inconclusive.timeoutSeconds
     : 0;
   const stormPauses = input.spotStorm.enabled ? input.spotStorm.maxPauseSeconds : 0;
   return (
@@ -249,6 +326,67 @@ export function planSeconds(input: RolloutInput): number {
     input.rollbackWindowSeconds +
     input.terminationWaitSeconds
   );
+}
+
+/** A plan's steps in one line: `10%/300s -> 100%`. */
+export function strategyText(plan: { steps: readonly Step[] }): string {
+  return plan.steps.map((s) => `${s.weight}%${s.bakeSeconds > 0 ? `/${s.bakeSeconds}s` : ''}`).join(' -> ');
+}
+
+const percentText = (x: number) => `${Number((x * 100).toFixed(2))}%`;
+const durationText = (s: number) =>
+  s % 3600 === 0 && s > 0 ? `${s / 3600}h` : s % 60 === 0 && s > 0 ? `${s / 60}m` : `${s}s`;
+
+/**
+ * What the analysis of each step will apply, in words: printed by `ops rollout` before it starts,
+ * kept on the rollout's record for --watch and the report, and journaled with the start.
+ */
+export function describeAnalysis(plan: { steps: readonly Step[]; analysis: Analysis }): string[] {
+  const a = plan.analysis;
+  const alarms = a.alarms.length > 0 ? a.alarms.join(', ') : 'none named';
+  if (!a.enabled) {
+    return [
+      'analysis OFF: a blind rollout; no metric is judged, only alarms',
+      `alarms that must be OK after every bake: ${alarms}`,
+      ...plan.steps.map(
+        (s, i) =>
+          `step ${i + 1}: ${s.weight}%${s.bakeSeconds > 0 ? ` for ${durationText(s.bakeSeconds)}` : ''}, alarms only`,
+      ),
+    ];
+  }
+  const lines = [`alarms that must be OK after every bake: ${alarms}`];
+  const r = a.relativeLimits;
+  const errorRate: string[] = [];
+  const latency: string[] = [];
+  if (r.enabled) {
+    errorRate.push(`max(${percentText(r.errorRateFloor)}, ${r.errorRateMultiple}x blue's)`);
+    latency.push(`max(${r.latencyFloorMs} ms, ${r.latencyMultiple}x blue's)`);
+  }
+  if (a.maxErrorRate !== undefined) errorRate.push(percentText(a.maxErrorRate));
+  if (a.maxP95LatencyMs !== undefined) latency.push(`${a.maxP95LatencyMs} ms`);
+  lines.push(
+    `green 5xx rate at most ${errorRate.length > 0 ? errorRate.join(' and ') : 'anything (no limit)'}`,
+  );
+  lines.push(
+    `green p95 latency at most ${latency.length > 0 ? latency.join(' and ') : 'anything (no limit)'}`,
+  );
+  const b = a.baseline;
+  lines.push(
+    b.enabled
+      ? `compared with blue (${b.metrics.join(', ')}): one-sided Mann-Whitney at ${b.confidence}, at least ${b.minSamples} samples a side, tolerance ${b.tolerancePercent}%`
+      : 'not compared with blue (baseline off)',
+  );
+  lines.push(
+    `no green requests, or a window shorter than ${a.periodSeconds}s: ${a.noData === 'inconclusive' ? `inconclusive (a human decides within ${durationText(a.inconclusive.timeoutSeconds)}, else ${a.inconclusive.defaultAction})` : a.noData}`,
+  );
+  plan.steps.forEach((s, i) => {
+    lines.push(
+      s.bakeSeconds > 0
+        ? `step ${i + 1}: ${s.weight}% for ${durationText(s.bakeSeconds)}, all of the above${s.weight === 100 ? ' (no blue traffic left to compare with: limits without blue)' : ''}`
+        : `step ${i + 1}: ${s.weight}%, no bake: alarms only`,
+    );
+  });
+  return lines;
 }
 
 /**
@@ -370,6 +508,14 @@ export const VerdictSchema = z.object({
   green: MetricNumbersSchema.optional(),
   blue: MetricNumbersSchema.optional(),
   comparisons: z.array(ComparisonSchema),
+  /** The limits this verdict held green to (null: none applied), and how each was set. */
+  limits: z
+    .object({
+      errorRate: z.number().nullable(),
+      p95LatencyMs: z.number().nullable(),
+      basis: z.array(z.string()),
+    })
+    .optional(),
   at: z.string(),
 });
 export type Verdict = z.infer<typeof VerdictSchema>;
@@ -388,6 +534,7 @@ export type GateAnswer = z.infer<typeof GateAnswerSchema>;
 export const StopSchema = z.object({
   cause: z.enum([
     'analysis',
+    'no-data',
     'alarm',
     'comparison',
     'approval-rejected',

@@ -99,5 +99,15 @@ export function lambdaEnvironment(env: Readonly<Record<string, unknown>>): Recor
     if (value === undefined) continue;
     out[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
+  // Lambda refuses a function whose variables add up to more than 4 KB (keys and values).
+  const size = Object.entries(out).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (size > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+    const largest = Object.entries(out).sort((a, b) => b[1].length - a[1].length)[0]?.[0];
+    throw new Error(
+      `the function's environment is ${size} bytes; Lambda allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} (largest: ${largest})`,
+    );
+  }
   return out;
 }
+
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;

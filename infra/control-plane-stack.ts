@@ -10,7 +10,7 @@ import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import { AlertTopics } from './alert-topics.ts';
 import { ALERTING_OUTPUTS, Alerting } from './alerting.ts';
 import { loadRemediationConfig, REMEDIATION_OUTPUTS, Remediation } from './remediation.ts';
-import { DEFAULT_ROLLOUT_SERVICES, ROLLOUT_OUTPUTS, Rollouts } from './rollouts.ts';
+import { DEFAULT_ROLLOUT_SERVICES, ROLLOUT_OUTPUTS, Rollouts, withRolloutDefaults } from './rollouts.ts';
 import { loadScalingConfig, SCALING_OUTPUTS, Scaling } from './scaling.ts';
 import { SPOT_INTERRUPTION_OUTPUTS, SpotInterruptionHandling } from './spot-interruption-handling.ts';
 import { StateTables } from './state-tables.ts';
@@ -79,8 +79,12 @@ export class ControlPlaneStack extends Stack {
       environmentName: props.environmentName,
       ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
     });
+    const rolloutServices = withRolloutDefaults(
+      props.environmentName,
+      props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES,
+    );
     this.rollouts = new Rollouts(this, 'Rollouts', {
-      managedServices: props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES,
+      managedServices: rolloutServices,
       tables: this.tables,
       alerting: this.alerting,
       environmentName: props.environmentName,
@@ -102,11 +106,11 @@ export class ControlPlaneStack extends Stack {
 
     const remediation = props.remediation ?? loadRemediationConfig(props.environmentName);
     if (remediation) {
-      const rolloutServices = props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES;
       this.remediation = new Remediation(this, 'Remediation', {
         config: remediation,
         managedClusters: props.managedClusters,
-        rolloutServices,
+        // Remediation names services only; the rollout defaults stay with the rollout functions.
+        rolloutServices: rolloutServices.map(({ defaults: _defaults, ...service }) => service),
         rolloutStateMachine: this.rollouts.workflow.stateMachine,
         ...(this.scaling ? { scaleStateMachine: this.scaling.workflow.stateMachine } : {}),
         scaleAlarmNames: alarmMappingsOf(scaledServices).map((m) => m.alarmName),

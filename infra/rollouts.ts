@@ -1,14 +1,17 @@
 // Blue/green rollouts: the blue-green-rollout state machine and its two functions (rollout-step
 // for decisions, rollout-analysis for verdicts). Permissions are scoped to the managed services:
 // their task sets, the listeners and rules of their load balancer, their clusters' instances.
+import { join, relative } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { PRE_TRAFFIC_HOOK_PREFIX } from '../events/rollout-input.ts';
+import { z } from 'zod';
+import { PRE_TRAFFIC_HOOK_PREFIX, RolloutDefaultsSchema } from '../events/rollout-input.ts';
 import type { ManagedService, RolloutEnvInput } from '../functions/rollout-step/config.ts';
 import { BlueGreenRolloutWorkflow } from '../workflows/blue-green-rollout.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
+import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import type { StateTables } from './state-tables.ts';
 
@@ -16,6 +19,50 @@ import type { StateTables } from './state-tables.ts';
 export const DEFAULT_ROLLOUT_SERVICES: readonly ManagedService[] = [
   { cluster: 'web', service: 'api', loadBalancerName: 'web-alb' },
 ];
+
+export const ROLLOUT_CONFIG_DIR = join(CONFIG_DIR, 'rollouts');
+
+/** config/rollouts/<env>.json: per service, the defaults every rollout of it starts from. */
+export const RolloutConfigSchema = z.strictObject({
+  services: z.array(
+    z.strictObject({
+      cluster: z.string().min(1),
+      service: z.string().min(1),
+      defaults: RolloutDefaultsSchema,
+    }),
+  ),
+});
+export type RolloutConfig = z.infer<typeof RolloutConfigSchema>;
+
+/**
+ * The environment's rolled-out services with their defaults attached. Unknown keys, bad values
+ * and services the environment does not roll out fail synth, naming the key. (The defaults are
+ * kept as written: the first state applies the built-in ones to what they leave out.)
+ */
+export function withRolloutDefaults(
+  environmentName: string,
+  services: readonly ManagedService[],
+  dir = ROLLOUT_CONFIG_DIR,
+): ManagedService[] {
+  const file = join(dir, `${environmentName}.json`);
+  const config = loadConfigFile(file, RolloutConfigSchema);
+  if (!config) return [...services];
+  const raw = (loadConfigFile(file, z.unknown()) as { services: { defaults: unknown }[] }).services;
+  config.services.forEach((entry, i) => {
+    if (!services.some((s) => s.cluster === entry.cluster && s.service === entry.service)) {
+      throw new ConfigError(relative(process.cwd(), file) || file, [
+        {
+          key: `services.${i}.service`,
+          message: `${entry.cluster}/${entry.service} is not a service this environment rolls out (${services.map((s) => `${s.cluster}/${s.service}`).join(', ')})`,
+        },
+      ]);
+    }
+  });
+  return services.map((s) => {
+    const i = config.services.findIndex((e) => e.cluster === s.cluster && e.service === s.service);
+    return i < 0 ? { ...s } : { ...s, defaults: raw[i]?.defaults as ManagedService['defaults'] };
+  });
+}
 
 /** Stack output keys (stable logical ids: the ops CLI reads them). */
 export const ROLLOUT_OUTPUTS = {

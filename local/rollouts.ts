@@ -15,7 +15,10 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
 import { ALB_NAMESPACE, METRICS, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
+import { ManagedServiceSchema } from '../functions/rollout-step/config.ts';
+import { findManagedService } from '../functions/rollout-step/defaults.ts';
 import type { OperatorDeps, TaskCallbacks } from '../functions/rollout-step/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
 import type { Alert } from '../functions/shared/alerts.ts';
@@ -131,9 +134,10 @@ export async function runRollout(
 ): Promise<WorkflowResult & { executionName: string }> {
   installPercentileStandIn();
   const service = typeof input.service === 'string' ? input.service : 'service';
-  const cluster = typeof input.cluster === 'string' ? input.cluster : '';
-  const executionName = opts.executionName ?? newExecutionName(service, opts.clock.now());
   const env = rolloutEnvironment(stack);
+  // The input may leave the cluster out; the first state finds it as this does.
+  const cluster = typeof input.cluster === 'string' ? input.cluster : (clusterOf(env, input) ?? '');
+  const executionName = opts.executionName ?? newExecutionName(service, opts.clock.now());
   let done = false;
   const watching = opts.onRecord || opts.relay;
   const watcher = (async () => {
@@ -184,6 +188,15 @@ export async function runRollout(
   } finally {
     done = true;
     await watcher;
+  }
+}
+
+function clusterOf(env: Record<string, string>, input: Record<string, unknown>): string | undefined {
+  try {
+    const services = z.array(ManagedServiceSchema).parse(JSON.parse(env.MANAGED_SERVICES ?? '[]'));
+    return findManagedService(services, input).cluster;
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,13 +6,14 @@ import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { RemediationPlan } from '../events/remediation-input.ts';
+import { effectivePlan } from '../functions/rollout-step/defaults.ts';
 import type { RolloutRecord } from '../functions/rollout-step/record.ts';
 import { readWeights, type Weights } from '../functions/rollout-step/traffic.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { readJournal, takeAlerts } from './control-plane.ts';
 import type { DeployedStack } from './deploy.ts';
 import { eventSources } from './event-sources.ts';
-import { type MinuteOfTraffic, putTargetGroupMetrics, runRollout } from './rollouts.ts';
+import { type MinuteOfTraffic, putTargetGroupMetrics, rolloutEnvironment, runRollout } from './rollouts.ts';
 import type { Seed } from './seed.ts';
 import { putEvents } from './spot-harness.ts';
 import type { Timeline } from './timeline.ts';
@@ -109,21 +110,20 @@ async function rolloutAct(
   const { stack, tl } = world;
   await writeTraffic(world, green);
   await takeAlerts(world.seed.alertQueues.critical);
+  // No analysis spelled out: the service's defaults and the built-in ones judge every step.
   const input = {
     cluster: CLUSTER,
     service: SERVICE,
     image,
     strategy: { type: 'canary', percent: 10, bakeSeconds: 300 },
-    analysis: {
-      maxErrorRate: 0.02,
-      maxP95LatencyMs: 400,
-      baseline: { enabled: true, confidence: 0.95, minSamples: 5 },
-    },
     rollbackWindowSeconds: 600,
     terminationWaitSeconds: 300,
     requestedBy: 'tour',
   };
-  tl.step(`ops rollout --service ${SERVICE} --image ${image} --strategy canary:10:5m`);
+  tl.step(
+    `ops rollout --service ${SERVICE} --image ${image} --strategy canary:10:5m`,
+    (effectivePlan(rolloutEnvironment(stack).MANAGED_SERVICES, input) ?? []).join('\n'),
+  );
   let record: RolloutRecord | undefined;
   const print = recordPrinter(tl);
   const result = await runRollout(stack, input, {

@@ -266,8 +266,8 @@ export class BlueGreenRolloutWorkflow extends Construct {
     const gateInconclusive = gate(
       S.gateInconclusive,
       'inconclusive',
-      '$.rollout.analysis.baseline.inconclusive.timeoutSeconds',
-      '$.rollout.analysis.baseline.inconclusive.defaultAction',
+      '$.rollout.analysis.inconclusive.timeoutSeconds',
+      '$.rollout.analysis.inconclusive.defaultAction',
     );
 
     // ---- promotion, window, retirement ------------------------------------------------------------

@@ -127,8 +127,8 @@ const input = (
     service: 'api',
     image,
     strategy,
-    // A one-minute bake gives one sample per color: thresholds only, no baseline comparison.
-    analysis: { maxErrorRate: 0.01, maxP95LatencyMs: 400 },
+    // A one-minute bake gives one sample per color: limits only, the comparison switched off.
+    analysis: { maxErrorRate: 0.01, maxP95LatencyMs: 400, baseline: { enabled: false } },
     rollbackWindowSeconds: 900,
     terminationWaitSeconds: 300,
     requestedBy: 'bench',

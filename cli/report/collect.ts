@@ -367,6 +367,10 @@ export function assembleReport(input: {
     ...(record ? { phase: record.phase } : {}),
     outcome: outcomeOf(terminal, record),
     analysis: {
+      ...(analysis.enabled === false || record?.plan.blind ? { blind: true } : {}),
+      ...(Array.isArray(details.analysisPlan) || record?.plan.analysis
+        ? { plan: (record?.plan.analysis ?? (details.analysisPlan as string[])).map(String) }
+        : {}),
       alarms: Array.isArray(analysis.alarms) ? (analysis.alarms as string[]) : [],
       ...(num(analysis.maxErrorRate) !== undefined ? { maxErrorRate: num(analysis.maxErrorRate) } : {}),
       ...(num(analysis.maxP95LatencyMs) !== undefined

@@ -90,6 +90,10 @@ export interface ReportData {
   phase?: string;
   outcome: ReportOutcome;
   analysis: {
+    /** The analysis was switched off: a blind rollout. */
+    blind?: boolean;
+    /** What each step judged, in words (describeAnalysis), when the rollout recorded it. */
+    plan?: string[];
     alarms: string[];
     maxErrorRate?: number;
     maxP95LatencyMs?: number;

@@ -130,7 +130,13 @@ export function renderReport(data: ReportData): string {
   <span class="banner-icon" aria-hidden="true">${status.icon}</span>
   <div><p class="banner-title">${data.outcome.summary}</p>${data.outcome.detail ? html`<p class="banner-detail">${data.outcome.detail}</p>` : ''}</div>
 </section>
+${
+  data.analysis.blind
+    ? html`<section class="banner banner-blind" aria-label="Blind rollout"><span class="banner-icon" aria-hidden="true">!</span><div><p class="banner-title">Blind rollout: analysis was switched off</p><p class="banner-detail">No metric of green was judged; only alarms could stop it (journaled and alerted as a warning when it started).</p></div></section>`
+    : ''
+}
 ${facts(data, start, end)}
+${analysisPlan(data)}
 <section aria-labelledby="chart-h">
   <h2 id="chart-h">Traffic and health over time</h2>
   ${legend(data)}
@@ -175,7 +181,16 @@ function facts(data: ReportData, start: number, end: number): Markup {
     ],
     ['Duration', `${humanDuration(end - start)}${data.finishedAt ? '' : ' so far'}`],
     ['Requested by', data.requestedBy ?? 'unknown'],
-    ['Analysis', limits.length > 0 ? limits.join(' · ') : 'alarms only (none configured)'],
+    [
+      'Analysis',
+      a.blind
+        ? html`<span class="badge badge-fail">OFF: blind rollout</span>`
+        : limits.length > 0
+          ? limits.join(' · ')
+          : a.plan
+            ? 'limits relative to blue (see below)'
+            : 'alarms only (none configured)',
+    ],
     ['Baseline', a.baseline ?? 'off'],
     ['Approval gate', data.approval ?? 'none'],
     ['On failure', data.onFailure ?? 'rollback'],
@@ -184,6 +199,16 @@ function facts(data: ReportData, start: number, end: number): Markup {
 }
 
 const serviceName = (data: ReportData) => `${data.cluster}/${data.service}`;
+
+/** What each step judged, as the rollout planned it (service defaults and input applied). */
+function analysisPlan(data: ReportData): Markup | string {
+  const plan = data.analysis.plan;
+  if (!plan || plan.length === 0) return '';
+  return html`<section aria-labelledby="analysis-h">
+  <h2 id="analysis-h">What the analysis judged${data.analysis.blind ? ' (analysis off)' : ''}</h2>
+  <ul class="plan">${plan.map((line) => html`<li>${line}</li>`)}</ul>
+</section>`;
+}
 
 function legend(data: ReportData): Markup {
   return html`<ul class="legend" aria-label="Chart legend">
@@ -793,6 +818,8 @@ th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--bor
 thead th { background: var(--panel); font-weight: 650; border-bottom: 2px solid var(--border); }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }
+.banner-blind { background: #fff1e5; border-color: #fb8f44; }
+.plan { margin: 0 0 8px 0; padding-left: 20px; }
 .badge { display: inline-block; padding: 1px 9px; border-radius: 999px; font-weight: 650; font-size: 12.5px; white-space: nowrap; border: 1px solid; }
 .badge-pass { background: #dafbe1; color: #116329; border-color: #4ac26b; }
 .badge-fail { background: #ffebe9; color: #a40e26; border-color: #ff8182; }

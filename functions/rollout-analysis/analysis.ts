@@ -10,6 +10,7 @@ import type { RolloutEnv } from '../rollout-step/config.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from '../rollout-step/notify.ts';
 import { getRolloutRecord, updateRolloutRecord } from '../rollout-step/record.ts';
 import { iso } from '../shared/clock.ts';
+import { greenLimits } from './limits.ts';
 import { mannWhitneyGreater, median } from './mann-whitney.ts';
 import { readTargetGroupMetrics } from './metrics.ts';
 import { describeStorm, type StormSignal, spotStormSignal } from './spot-storm.ts';
@@ -61,8 +62,18 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
   const comparisons: Comparison[] = [];
   let green: Verdict['green'];
   let blue: Verdict['blue'];
-  const measurable = end - start >= analysis.periodSeconds * 1000;
-  if (measurable) {
+  let limits: Verdict['limits'];
+  /** Why there was nothing to judge (then analysis.noData decides). */
+  let noData: string | undefined;
+  /** Why only alarms were checked, by plan (blind rollout, a step without a bake). */
+  let alarmsOnly: string | undefined;
+  if (!analysis.enabled) {
+    alarmsOnly = 'analysis is off (a blind rollout): no metric was judged, only alarms';
+  } else if (state.progress.bakeSeconds === 0) {
+    alarmsOnly = 'this step has no bake: only alarms checked';
+  } else if (end - start < analysis.periodSeconds * 1000) {
+    noData = `the window of ${Math.round((end - start) / 1000)}s is shorter than one metric period (${analysis.periodSeconds}s)`;
+  } else {
     const metrics = await readTargetGroupMetrics(
       deps.cloudwatch,
       state.topology.loadBalancerArn,
@@ -71,29 +82,29 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
     );
     green = metrics.green;
     blue = metrics.blue;
-    if (
-      analysis.maxErrorRate !== undefined &&
-      green.errorRate !== null &&
-      green.errorRate > analysis.maxErrorRate
-    ) {
+    if (green.requests === 0) noData = 'green received no requests in the bake window';
+  }
+  if (green && noData === undefined) {
+    limits = greenLimits(analysis, state.progress.weight < 100 ? blue : undefined);
+    if (limits.errorRate !== null && green.errorRate !== null && green.errorRate > limits.errorRate) {
       reasons.push(
-        `green 5xx rate ${(green.errorRate * 100).toFixed(2)}% (${green.errors} of ${green.requests} requests) is above the maximum ${(analysis.maxErrorRate * 100).toFixed(2)}%`,
+        `green 5xx rate ${(green.errorRate * 100).toFixed(2)}% (${green.errors} of ${green.requests} requests) is above its limit ${(limits.errorRate * 100).toFixed(2)}% (${limits.basis.filter((b) => b.startsWith('5xx')).join('; ')})`,
       );
       cause ??= 'analysis';
     }
     if (
-      analysis.maxP95LatencyMs !== undefined &&
+      limits.p95LatencyMs !== null &&
       green.p95LatencyMs !== null &&
-      green.p95LatencyMs > analysis.maxP95LatencyMs
+      green.p95LatencyMs > limits.p95LatencyMs
     ) {
       reasons.push(
-        `green p95 latency ${Math.round(green.p95LatencyMs)} ms is above the maximum ${analysis.maxP95LatencyMs} ms`,
+        `green p95 latency ${Math.round(green.p95LatencyMs)} ms is above its limit ${Math.round(limits.p95LatencyMs)} ms (${limits.basis.filter((b) => b.startsWith('p95')).join('; ')})`,
       );
       cause ??= 'analysis';
     }
     const baseline = analysis.baseline;
     // At 100% green blue serves nothing: there is no baseline left to compare with.
-    if (baseline?.enabled && state.progress.weight < 100) {
+    if (baseline.enabled && state.progress.weight < 100 && blue) {
       for (const metric of baseline.metrics) {
         const c = compare(
           metric,
@@ -110,18 +121,26 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
     }
   }
 
-  const verdictName: Verdict['verdict'] =
+  let verdictName: Verdict['verdict'] =
     reasons.length > 0
       ? 'fail'
       : comparisons.some((c) => c.verdict === 'inconclusive')
         ? 'inconclusive'
         : 'pass';
-  if (!measurable)
-    reasons.push(
-      `bake of ${Math.round((end - start) / 1000)}s is shorter than one metric period: only alarms checked`,
-    );
-  else if (green?.requests === 0)
-    reasons.push('green received no requests in the bake window: the thresholds had nothing to judge');
+  if (alarmsOnly) reasons.push(alarmsOnly);
+  if (noData !== undefined && verdictName !== 'fail') {
+    // No data is never a pass unless the rollout (or its service's defaults) says so.
+    if (analysis.noData === 'fail') {
+      verdictName = 'fail';
+      cause = 'no-data';
+      reasons.push(`${noData}: nothing to judge, and analysis.noData is fail`);
+    } else if (analysis.noData === 'pass') {
+      reasons.push(`${noData}: nothing to judge; passed because analysis.noData is pass`);
+    } else {
+      verdictName = 'inconclusive';
+      reasons.push(`${noData}: nothing to judge, so a human decides (analysis.noData is inconclusive)`);
+    }
+  }
   const verdict: Verdict = {
     ...base,
     verdict: verdictName,
@@ -130,6 +149,7 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
     ...(green ? { green } : {}),
     ...(blue ? { blue } : {}),
     comparisons,
+    ...(limits ? { limits } : {}),
   };
   if (verdictName === 'fail' && cause !== undefined) {
     const held = await holdForSpotStorm(deps, state, verdict);

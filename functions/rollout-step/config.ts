@@ -1,6 +1,7 @@
 // Configuration of the rollout functions (rollout-step, rollout-analysis), defined once for
 // infra, handlers and tests.
 import { z } from 'zod';
+import { RolloutDefaultsSchema } from '../../events/rollout-input.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 
 /** A service the control plane may roll out, and the load balancer it may re-weigh for it. */
@@ -9,8 +10,10 @@ export const ManagedServiceSchema = z.object({
   service: z.string().min(1),
   /** Name of the ALB whose listener forwards to the service's blue and green target groups. */
   loadBalancerName: z.string().min(1),
+  /** The service's rollout defaults (config/rollouts/<env>.json), as written there. */
+  defaults: RolloutDefaultsSchema.optional(),
 });
-export type ManagedService = z.infer<typeof ManagedServiceSchema>;
+export type ManagedService = z.input<typeof ManagedServiceSchema>;
 
 export const RolloutEnvSchema = ControlPlaneEnvSchema.extend({
   MANAGED_SERVICES: jsonEnv(z.array(ManagedServiceSchema).min(1)),

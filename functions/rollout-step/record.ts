@@ -69,7 +69,8 @@ export interface RolloutRecord {
   phase: RolloutPhase;
   weights: { blue: number; green: number };
   step: { index: number; total: number };
-  plan: { weights: number[]; strategy: string };
+  /** analysis: what each step's analysis applies, in words (describeAnalysis); blind: it is off. */
+  plan: { weights: number[]; strategy: string; analysis?: string[]; blind?: boolean };
   verdicts: VerdictSummary[];
   gate?: GateRecord;
   answer?: AnswerRecord;

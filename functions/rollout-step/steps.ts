@@ -5,23 +5,24 @@ import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cl
 import { type ECSClient, UpdateServicePrimaryTaskSetCommand } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
+  describeAnalysis,
   GateAnswerSchema,
   lambdaArnParts,
   MAX_PLAN_SECONDS,
   planSeconds,
-  type RolloutInput,
-  RolloutInputSchema,
   type RolloutPlan,
   type RolloutState,
   RolloutStateSchema,
   type Stop,
   stepsOf,
+  strategyText,
 } from '../../events/rollout-input.ts';
 import { iso } from '../shared/clock.ts';
 import { InvalidInputError, OpsError } from '../shared/errors.ts';
 import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import type { RolloutEnv } from './config.ts';
+import { resolveRolloutInput } from './defaults.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from './notify.ts';
 import { hookName, hookRequest, judgeHook } from './pre-traffic.ts';
 import { getRolloutRecord, putRolloutRecord, type RolloutPhase, updateRolloutRecord } from './record.ts';
@@ -67,21 +68,7 @@ export async function validate(
   raw: unknown,
   execution: { id: string; name: string },
 ): Promise<RolloutState> {
-  const input: RolloutInput = parseOrThrow(RolloutInputSchema, raw, 'input');
-  const managed = deps.env.MANAGED_SERVICES.find(
-    (m) => m.cluster === input.cluster && m.service === input.service,
-  );
-  const known = deps.env.MANAGED_SERVICES.map((m) => `${m.cluster}/${m.service}`).join(', ');
-  if (!managed) {
-    const field = deps.env.MANAGED_SERVICES.some((m) => m.cluster === input.cluster)
-      ? 'input.service'
-      : 'input.cluster';
-    throw new InvalidInputError(
-      field,
-      `is not a service the control plane rolls out (managed: ${known})`,
-      field === 'input.service' ? input.service : input.cluster,
-    );
-  }
+  const { input, managed } = resolveRolloutInput(deps.env.MANAGED_SERVICES, raw);
   const view = await inspectService(deps.ecs, deps.elb, managed);
   const blueTaskDefinition = await describeTaskDefinition(deps.ecs, view.primary.taskDefinition as string);
   if (!blueTaskDefinition)
@@ -227,7 +214,12 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
       phase: 'starting',
       weights: { blue: 100, green: 0 },
       step: { index: -1, total: plan.steps.length },
-      plan: { weights: plan.steps.map((s) => s.weight), strategy: strategyText(plan) },
+      plan: {
+        weights: plan.steps.map((s) => s.weight),
+        strategy: strategyText(plan),
+        analysis: describeAnalysis(plan),
+        blind: !plan.analysis.enabled,
+      },
       verdicts: [],
       topology: state.topology,
       blue: {
@@ -244,18 +236,20 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
       plan,
       'rollout-started',
       'changed',
-      `took the service lock; plan ${strategyText(plan)}`,
+      `took the service lock; plan ${strategyText(plan)}; ${plan.analysis.enabled ? 'analysis on' : 'analysis OFF (a blind rollout)'}`,
       {
         before: { image: state.blue.image, taskDefinition: state.blue.taskDefinition },
         after: { image: plan.image, taskDefinition: plan.taskDefinition },
         details: {
           plan: plan.steps,
           analysis: plan.analysis,
+          analysisPlan: describeAnalysis(plan),
           approval: plan.approval,
           onFailure: plan.onFailure,
         },
       },
     );
+    if (!plan.analysis.enabled) await announceBlind(deps, plan);
     await alert(deps, plan, {
       severity: 'info',
       kind: 'rollout-started',
@@ -280,8 +274,27 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
   };
 }
 
-export function strategyText(plan: Pick<RolloutPlan, 'steps'>): string {
-  return plan.steps.map((s) => `${s.weight}%${s.bakeSeconds > 0 ? `/${s.bakeSeconds}s` : ''}`).join(' -> ');
+/** A rollout with its analysis switched off: journaled on its own and alerted as a warning. */
+async function announceBlind(deps: StepDeps, plan: RolloutPlan): Promise<void> {
+  const where = `${plan.cluster}/${plan.service}`;
+  await journal(
+    deps,
+    plan,
+    'analysis-off',
+    'unchanged',
+    `${plan.requestedBy} switched the analysis off: no metric of green is judged during ${plan.id}; only alarms (${plan.analysis.alarms.length > 0 ? plan.analysis.alarms.join(', ') : 'none named'})`,
+    { details: { analysis: plan.analysis } },
+  );
+  await alert(deps, plan, {
+    severity: 'warning',
+    kind: 'rollout-blind',
+    title: `Blind rollout of ${where}: analysis is off`,
+    summary: `${plan.requestedBy} started ${plan.id} (${strategyText(plan)}) with analysis.enabled false: green's errors and latency are not judged; only alarms can stop it.`,
+    whatHappened:
+      'A rollout started with its analysis switched off (--no-analysis or analysis.enabled: false).',
+    whatWeDid: 'Started it as asked, and recorded that it runs blind in the journal and its report.',
+    nextSteps: [`ops abort ${plan.id} stops it and goes back to blue`, `ops report ${plan.id} when it ends`],
+  });
 }
 
 export async function prepare(deps: StepDeps, state: RolloutState): Promise<RolloutState> {

@@ -111,6 +111,10 @@ describe('ops rollout, approve, reject, abort, rollback', () => {
   beforeAll(async () => {
     expect((await ops('emulator', 'start')).code).toBe(0);
     expect((await ops('seed', '--instances', '4')).code).toBe(0);
+    // Healthy traffic for both target groups: no data is not a pass.
+    const traffic = await ops('traffic', '--hours', '6');
+    expect(traffic.code, traffic.stderr).toBe(0);
+    expect(traffic.stdout).toMatch(/^wrote \d+ datapoints for web\/api until \S+: blue healthy/);
   }, 240_000);
   afterAll(async () => {
     for (const b of background) b.kill();
@@ -132,11 +136,20 @@ describe('ops rollout, approve, reject, abort, rollback', () => {
     );
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
-    const name = lines[0]?.match(/^(rollout-api-\d{8}T\d{6}-[0-9a-f]{4}): 50%\/300s -> 100%$/)?.[1];
-    if (!name) throw new Error(`no plan line first:\n${run.stdout}`);
-    expect(lines).toContain(
-      '  verdict step 1 at 50%: pass (green received no requests in the bake window: the thresholds had nothing to judge)',
-    );
+    // Before anything runs: the plan and what each step's analysis will judge (defaults applied).
+    expect(lines.slice(0, 8)).toEqual([
+      'plan for web/api: 50%/300s -> 100%',
+      '  alarms that must be OK after every bake: none named',
+      "  green 5xx rate at most max(1%, 2x blue's)",
+      "  green p95 latency at most max(50 ms, 2x blue's) and 1000 ms",
+      '  compared with blue (errorRate, latency): one-sided Mann-Whitney at 0.95, at least 5 samples a side, tolerance 10%',
+      '  no green requests, or a window shorter than 60s: inconclusive (a human decides within 1h, else reject)',
+      '  step 1: 50% for 5m, all of the above',
+      '  step 2: 100%, no bake: alarms only',
+    ]);
+    const name = lines[8]?.match(/^(rollout-api-\d{8}T\d{6}-[0-9a-f]{4}): 50%\/300s -> 100%$/)?.[1];
+    if (!name) throw new Error(`no execution line after the plan:\n${run.stdout}`);
+    expect(lines).toContain('  verdict step 1 at 50%: pass');
     expect(lines.some((l) => l.startsWith('  verdict step 2 at 100%: pass'))).toBe(true);
     expect(lines).toContainEqual(expect.stringMatching(/^window\s+blue {3}0% \/ green 100% step 2\/2$/));
     expect(lines).toContainEqual(
@@ -244,9 +257,6 @@ describe('ops rollout, approve, reject, abort, rollback', () => {
     const noRef = await ops('approve');
     expect(noRef.code).toBe(2);
     expect(noRef.stderr).toContain('UsageError: ops approve <execution> (name or ARN)');
-    const noStrategy = await ops('rollout', '--service', 'api', '--image', 'registry.local/api:6');
-    expect(noStrategy.code).toBe(2);
-    expect(noStrategy.stderr).toContain('UsageError: ops rollout needs --strategy');
     const badStrategy = await ops(
       'rollout',
       '--service',
@@ -297,5 +307,43 @@ describe('ops rollout, approve, reject, abort, rollback', () => {
     expect(invalid.stdout).toContain(
       'InvalidInput: input.preTraffic.testTraffic: web-alb has no test listener',
     );
+  }, 180_000);
+
+  it("the README's command against a failing green rolls back by default; --no-analysis runs blind, labelled", async () => {
+    const failing = await ops('traffic', '--green', 'errors:50', '--hours', '6');
+    expect(failing.code, failing.stderr).toBe(0);
+    const run = await ops(
+      'rollout',
+      '--service',
+      'api',
+      '--image',
+      'registry.local/api:8',
+      '--strategy',
+      'canary:10:5m',
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /RolledBack: green 5xx rate \d+\.\d\d% \(\d+ of \d+ requests\) is above its limit 1\.00%/,
+    );
+    const blind = await ops(
+      'rollout',
+      '--service',
+      'api',
+      '--image',
+      'registry.local/api:9',
+      '--strategy',
+      'canary:10:5m',
+      '--no-analysis',
+      '--gate-wait',
+      '1s',
+    );
+    expect(blind.code, blind.stdout).toBe(0);
+    expect(blind.stdout).toContain('  analysis OFF: a blind rollout; no metric is judged, only alarms');
+    const name = blind.stdout.match(/^(rollout-api-\S+): SUCCEEDED/m)?.[1] as string;
+    const journal = await journalOf(name);
+    expect(journal.find((r) => r.action === 'analysis-off')?.reason).toContain('switched the analysis off');
+    const usage = await ops('traffic', '--green', 'lots');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('UsageError: --green takes healthy, errors:PERCENT');
   }, 180_000);
 });

@@ -287,7 +287,7 @@ describe('ops report', () => {
     expect(page).toContain(`<title>Rollout of web/api: rolled back — ${rolledBack.executionName}</title>`);
     expect(page).toContain('class="banner banner-rolled-back"');
     expect(page).toContain('registry.local/api:2.4.0');
-    expect(page).toMatch(/green 5xx rate \d+\.\d\d% \(\d+ of \d+ requests\) is above the maximum 2\.00%/);
+    expect(page).toMatch(/green 5xx rate \d+\.\d\d% \(\d+ of \d+ requests\) is above its limit 1\.00%/);
     expect(page).toContain('before-traffic: approve (alice)');
     expect(page).toContain('green answers on the test listener');
     const verdicts = page.slice(page.indexOf('id="verdicts-h"'), page.indexOf('id="gates-h"'));

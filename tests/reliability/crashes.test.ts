@@ -137,8 +137,8 @@ const base = (image: string): RolloutInputDraft => ({
   service: SERVICE,
   image,
   strategy: { type: 'canary', percent: 10, bakeSeconds: 60 },
-  // One-minute bakes: thresholds only, no comparison with blue.
-  analysis: { maxErrorRate: 0.02, maxP95LatencyMs: 400 },
+  // One-minute bakes give one sample a side: limits only, the comparison with blue switched off.
+  analysis: { maxErrorRate: 0.02, maxP95LatencyMs: 400, baseline: { enabled: false } },
   rollbackWindowSeconds: 60,
   terminationWaitSeconds: 60,
   requestedBy: 'crash-test',

@@ -77,6 +77,8 @@ export async function fiveHundredsDuringRolloutRollBack(world: RemediationWorld)
     service: API,
     image: 'registry.local/api:bad',
     strategy: { type: 'canary', percent: 20, bakeSeconds: 60 },
+    // No metrics are written here: the rollout's own analysis is off, the alarm catches green.
+    analysis: { enabled: false },
     approval: { gate: 'before-finalize', timeoutSeconds: 3600, defaultAction: 'approve' },
     rollbackWindowSeconds: 300,
     terminationWaitSeconds: 60,

@@ -239,10 +239,13 @@ describe('rollout plans', () => {
       terminationWaitSeconds: 60,
       greenReadyTimeoutSeconds: 120,
     };
-    // Storm pauses are on by default, at most 1800 s in all.
-    expect(planSeconds(RolloutInputSchema.parse(draft))).toBe(120 + 300 + 600 + 1800 + 900 + 60);
+    // Storm pauses are on by default, at most 1800 s in all; the one baked step may end
+    // inconclusive and wait an hour at its gate (analysis is on by default).
+    expect(planSeconds(RolloutInputSchema.parse(draft))).toBe(120 + 300 + 600 + 3600 + 1800 + 900 + 60);
     const unheld = RolloutInputSchema.parse({ ...draft, spotStorm: { enabled: false } });
-    expect(planSeconds(unheld)).toBe(120 + 300 + 600 + 900 + 60);
+    expect(planSeconds(unheld)).toBe(120 + 300 + 600 + 3600 + 900 + 60);
+    const blind = RolloutInputSchema.parse({ ...draft, analysis: { enabled: false } });
+    expect(planSeconds(blind)).toBe(120 + 300 + 600 + 1800 + 900 + 60);
   });
 
   it('names the bad field of pre-traffic and spot-storm settings', () => {

@@ -70,6 +70,14 @@ describe('blue/green rollouts on the emulator', () => {
     scenario.spotStormPausesThenResumes(world));
   it('holds for a spot storm at most maxPauseSeconds, then the verdict stands; disabled, it never holds', () =>
     scenario.spotStormPauseIsBounded(world));
+  it("the README's command, naming no analysis, rolls a failing green back with the numbers in one critical alert", () =>
+    scenario.readmeCommandRollsBackAFailingGreen(world));
+  it("a console input naming only service and image gets the service's defaults", () =>
+    scenario.consoleInputGetsServiceDefaults(world));
+  it('an explicitly blind rollout runs, labelled in the journal, a warning alert and the record', () =>
+    scenario.blindRolloutIsLabelled(world));
+  it('no green data is not a pass: inconclusive by default, or fail or pass as configured', () =>
+    scenario.noDataIsNotAPass(world));
   it('takes as many state transitions for a 60-minute bake as for a 1-minute one', () =>
     scenario.transitionsDoNotGrowWithBakeTime(world));
 });

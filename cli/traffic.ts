@@ -1,0 +1,83 @@
+// `ops traffic`: load balancer metrics for the seeded service, written into the local emulator's
+// CloudWatch as the ALB publishes them (one datapoint per minute), so a local `ops rollout` has
+// something to judge. No data is not a pass: without traffic a rollout's analysis is
+// inconclusive and waits for a human.
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { awsClient } from '../functions/shared/clients.ts';
+import { type MinuteOfTraffic, putTargetGroupMetrics } from '../local/rollouts.ts';
+import { loadLocalState } from './local-state.ts';
+
+export interface TrafficFlags {
+  green?: string;
+  blue?: string;
+  hours?: string;
+}
+
+export class TrafficUsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const TRAFFIC_PROFILES = 'healthy, errors:PERCENT (e.g. errors:12) or slow:MS (e.g. slow:900)';
+
+/** A traffic profile: `healthy`, `errors:12` (12% 5xx), `slow:900` (900 ms responses). */
+export function trafficProfile(text: string, flag: string): (minute: number) => MinuteOfTraffic {
+  const [kind, value] = text.split(':');
+  const requests = (m: number) => 1000 + (m % 7) * 13;
+  if (kind === 'healthy' && value === undefined)
+    return (m) => ({ requests: requests(m), errors: m % 3 === 0 ? 1 : 0, latencyMs: 48 + (m % 5) });
+  const n = Number(value);
+  if (kind === 'errors' && Number.isFinite(n) && n >= 0 && n <= 100)
+    return (m) => ({ requests: requests(m), errors: Math.round((requests(m) * n) / 100), latencyMs: 50 });
+  if (kind === 'slow' && Number.isFinite(n) && n > 0)
+    return (m) => ({ requests: requests(m), errors: 0, latencyMs: n + (m % 5) });
+  throw new TrafficUsageError(`--${flag} takes ${TRAFFIC_PROFILES} (got ${text})`);
+}
+
+export async function trafficCommand(
+  flags: TrafficFlags,
+  out: (human: string, data: unknown) => void,
+): Promise<number> {
+  const green = trafficProfile(flags.green ?? 'healthy', 'green');
+  const blue = trafficProfile(flags.blue ?? 'healthy', 'blue');
+  const hours = Number(flags.hours ?? '2');
+  if (!Number.isFinite(hours) || hours <= 0 || hours > 48)
+    throw new TrafficUsageError(`--hours takes a number of hours from 1 to 48 (got ${flags.hours})`);
+  const { seed } = await loadLocalState();
+  // Blue is the target group behind the primary task set; green the listener's other one.
+  const described = await awsClient(ECSClient).send(
+    new DescribeServicesCommand({ cluster: seed.cluster, services: [seed.service.name] }),
+  );
+  const primary = described.services?.[0]?.taskSets?.find((t) => t.status === 'PRIMARY');
+  const lb = seed.loadBalancer;
+  const live = primary?.loadBalancers?.[0]?.targetGroupArn ?? lb.blueTargetGroupArn;
+  const idle = live === lb.blueTargetGroupArn ? lb.greenTargetGroupArn : lb.blueTargetGroupArn;
+  // A local rollout's clock starts at the real time it is started: cover from now on.
+  const from = Date.now() - 2 * 60_000;
+  const to = Date.now() + hours * 3_600_000;
+  const points =
+    (await putTargetGroupMetrics({
+      loadBalancerArn: lb.arn,
+      targetGroupArn: live,
+      from,
+      to,
+      traffic: blue,
+    })) +
+    (await putTargetGroupMetrics({
+      loadBalancerArn: lb.arn,
+      targetGroupArn: idle,
+      from,
+      to,
+      traffic: green,
+    }));
+  const until = new Date(to).toISOString();
+  out(
+    `wrote ${points} datapoints for ${seed.cluster}/${seed.service.name} until ${until}: blue ${flags.blue ?? 'healthy'} (${live.split(':').at(-1)}), green ${flags.green ?? 'healthy'} (${idle.split(':').at(-1)})`,
+    {
+      points,
+      until,
+      blue: { targetGroup: live, profile: flags.blue ?? 'healthy' },
+      green: { targetGroup: idle, profile: flags.green ?? 'healthy' },
+    },
+  );
+  return 0;
+}

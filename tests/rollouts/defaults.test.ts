@@ -1,0 +1,253 @@
+// Safe by default, without the emulator: what a rollout that names no analysis gets, the limits
+// relative to blue, the service's defaults under the input, the plan in words, and the config
+// file's errors at synth.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  describeAnalysis,
+  RolloutDefaultsSchema,
+  RolloutInputSchema,
+  stepsOf,
+} from '../../events/rollout-input.ts';
+import { greenLimits } from '../../functions/rollout-analysis/limits.ts';
+import type { ManagedService } from '../../functions/rollout-step/config.ts';
+import { resolveRolloutInput } from '../../functions/rollout-step/defaults.ts';
+import { parseOrThrow } from '../../functions/shared/validation.ts';
+import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, lambdaEnvironment } from '../../infra/bundled-function.ts';
+import { DEFAULT_ROLLOUT_SERVICES, withRolloutDefaults } from '../../infra/rollouts.ts';
+
+const message = (run: () => unknown): string => {
+  try {
+    run();
+    return 'valid';
+  } catch (error) {
+    return (error as Error).message;
+  }
+};
+
+const SERVICES: ManagedService[] = [
+  {
+    cluster: 'web',
+    service: 'api',
+    loadBalancerName: 'web-alb',
+    defaults: {
+      strategy: { type: 'linear', stepPercent: 25, intervalSeconds: 600 },
+      analysis: { alarms: ['api-5xx'], maxP95LatencyMs: 900, baseline: { minSamples: 8 } },
+      rollbackWindowSeconds: 1200,
+    },
+  },
+  { cluster: 'web', service: 'worker', loadBalancerName: 'web-alb' },
+  { cluster: 'batch', service: 'worker', loadBalancerName: 'batch-alb' },
+];
+
+describe('a rollout that names no analysis', () => {
+  const minimal = RolloutInputSchema.parse({ service: 'api', image: 'registry.local/api:2' });
+
+  it('is analysed: limits relative to blue, the comparison with blue, no data is not a pass', () => {
+    expect(minimal.strategy).toEqual({ type: 'canary', percent: 10, bakeSeconds: 300 });
+    expect(minimal.analysis).toMatchObject({
+      enabled: true,
+      relativeLimits: {
+        enabled: true,
+        errorRateMultiple: 2,
+        errorRateFloor: 0.01,
+        latencyMultiple: 2,
+        latencyFloorMs: 50,
+      },
+      baseline: { enabled: true, confidence: 0.95, minSamples: 5 },
+      noData: 'inconclusive',
+      inconclusive: { timeoutSeconds: 3600, defaultAction: 'reject' },
+    });
+  });
+
+  it('fails the issue’s green (50% 5xx at 2.7 s) against its blue (0.07% at 70 ms)', () => {
+    const limits = greenLimits(minimal.analysis, { requests: 4525, errorRate: 3 / 4525, p95LatencyMs: 70 });
+    expect(limits.errorRate).toBe(0.01);
+    expect(limits.p95LatencyMs).toBe(140);
+    expect(0.5).toBeGreaterThan(limits.errorRate ?? 1);
+    expect(2700).toBeGreaterThan(limits.p95LatencyMs ?? Infinity);
+    expect(limits.basis).toEqual([
+      "5xx rate 1.00% = max(1.00%, 2x blue's 0.07%)",
+      "p95 140 ms = max(50 ms, 2x blue's 70 ms)",
+    ]);
+  });
+
+  it('follows a worse blue up to twice its rate, and keeps the lower of a ceiling and the relative limit', () => {
+    const blue = { requests: 1000, errorRate: 0.03, p95LatencyMs: 400 };
+    expect(greenLimits(minimal.analysis, blue)).toMatchObject({ errorRate: 0.06, p95LatencyMs: 800 });
+    const capped = RolloutInputSchema.parse({
+      service: 'api',
+      image: 'x',
+      analysis: { maxErrorRate: 0.02, maxP95LatencyMs: 500 },
+    }).analysis;
+    expect(greenLimits(capped, blue)).toMatchObject({ errorRate: 0.02, p95LatencyMs: 500 });
+    // Blue served nothing (100% green): the error-rate floor still holds; latency has only its ceiling.
+    expect(greenLimits(capped, undefined)).toMatchObject({ errorRate: 0.01, p95LatencyMs: 500 });
+    expect(greenLimits(minimal.analysis, undefined)).toMatchObject({ errorRate: 0.01, p95LatencyMs: null });
+    const off = RolloutInputSchema.parse({
+      service: 'api',
+      image: 'x',
+      analysis: { relativeLimits: { enabled: false } },
+    }).analysis;
+    expect(greenLimits(off, blue)).toMatchObject({ errorRate: null, p95LatencyMs: null });
+  });
+
+  it('says in words what every step will judge', () => {
+    const lines = describeAnalysis({ steps: stepsOf(minimal.strategy), analysis: minimal.analysis });
+    expect(lines).toEqual([
+      'alarms that must be OK after every bake: none named',
+      "green 5xx rate at most max(1%, 2x blue's)",
+      "green p95 latency at most max(50 ms, 2x blue's)",
+      'compared with blue (errorRate, latency): one-sided Mann-Whitney at 0.95, at least 5 samples a side, tolerance 10%',
+      'no green requests, or a window shorter than 60s: inconclusive (a human decides within 1h, else reject)',
+      'step 1: 10% for 5m, all of the above',
+      'step 2: 100%, no bake: alarms only',
+    ]);
+    const blind = RolloutInputSchema.parse({ service: 'api', image: 'x', analysis: { enabled: false } });
+    expect(describeAnalysis({ steps: stepsOf(blind.strategy), analysis: blind.analysis })[0]).toBe(
+      'analysis OFF: a blind rollout; no metric is judged, only alarms',
+    );
+  });
+
+  it('refuses a bake shorter than the analysis period, and a misspelt key, naming the field', () => {
+    const parse = (input: unknown) => message(() => parseOrThrow(RolloutInputSchema, input, 'input'));
+    expect(
+      parse({ service: 'api', image: 'x', strategy: { type: 'canary', percent: 10, bakeSeconds: 30 } }),
+    ).toMatch(/^input\.strategy\.bakeSeconds: a bake of 30s is shorter than the analysis period \(60s\)/);
+    expect(
+      parse({
+        service: 'api',
+        image: 'x',
+        strategy: {
+          type: 'steps',
+          steps: [
+            { weight: 50, bakeSeconds: 120 },
+            { weight: 100, bakeSeconds: 10 },
+          ],
+        },
+      }),
+    ).toMatch(/^input\.strategy\.steps\.1\.bakeSeconds: a bake of 10s/);
+    // A blind rollout judges no metric: any bake will do.
+    expect(
+      parse({
+        service: 'api',
+        image: 'x',
+        strategy: { type: 'canary', percent: 10, bakeSeconds: 30 },
+        analysis: { enabled: false },
+      }),
+    ).toBe('valid');
+    // A typo of a safety limit must not be dropped in silence.
+    expect(parse({ service: 'api', image: 'x', analysis: { maxErrorRat: 0.01 } })).toMatch(
+      /^input\.analysis\.maxErrorRat: is not a field of this input/,
+    );
+    expect(parse({ service: 'api', image: 'x', analysis: { baseline: { enable: false } } })).toMatch(
+      /^input\.analysis\.baseline\.enable: is not a field/,
+    );
+  });
+});
+
+describe("a service's rollout defaults", () => {
+  it('fill in what a console input naming only service and image leaves out', () => {
+    const { input, managed } = resolveRolloutInput(SERVICES, {
+      service: 'api',
+      image: 'registry.local/api:2',
+    });
+    expect(managed.service).toBe('api');
+    expect(input.cluster).toBe('web');
+    expect(input.strategy).toEqual({ type: 'linear', stepPercent: 25, intervalSeconds: 600 });
+    expect(input.analysis.alarms).toEqual(['api-5xx']);
+    expect(input.analysis.maxP95LatencyMs).toBe(900);
+    expect(input.analysis.baseline).toMatchObject({ enabled: true, minSamples: 8, confidence: 0.95 });
+    expect(input.analysis.relativeLimits.enabled).toBe(true);
+    expect(input.rollbackWindowSeconds).toBe(1200);
+    expect(input.terminationWaitSeconds).toBe(300);
+  });
+
+  it('give way to the rollout field by field; a strategy is replaced whole', () => {
+    const { input } = resolveRolloutInput(SERVICES, {
+      cluster: 'web',
+      service: 'api',
+      image: 'x',
+      strategy: { type: 'canary', percent: 5, bakeSeconds: 600 },
+      analysis: { baseline: { confidence: 0.99 }, alarms: [] },
+      rollbackWindowSeconds: 0,
+    });
+    expect(input.strategy).toEqual({ type: 'canary', percent: 5, bakeSeconds: 600 });
+    expect(input.analysis.alarms).toEqual([]);
+    expect(input.analysis.maxP95LatencyMs).toBe(900);
+    expect(input.analysis.baseline).toMatchObject({ confidence: 0.99, minSamples: 8 });
+    expect(input.rollbackWindowSeconds).toBe(0);
+    const blind = resolveRolloutInput(SERVICES, { service: 'api', image: 'x', analysis: { enabled: false } });
+    expect(blind.input.analysis).toMatchObject({ enabled: false, alarms: ['api-5xx'] });
+  });
+
+  it('need the cluster only where the service name is not unique, and name the field otherwise', () => {
+    expect(
+      resolveRolloutInput(SERVICES, { service: 'worker', cluster: 'batch', image: 'x' }).input.cluster,
+    ).toBe('batch');
+    expect(message(() => resolveRolloutInput(SERVICES, { service: 'worker', image: 'x' }))).toBe(
+      'input.cluster: is required: worker runs in web and batch',
+    );
+    expect(message(() => resolveRolloutInput(SERVICES, { service: 'nope', image: 'x' }))).toMatch(
+      /^input\.service: is not a service the control plane rolls out \(managed: web\/api, web\/worker, batch\/worker\)/,
+    );
+    expect(
+      message(() => resolveRolloutInput(SERVICES, { service: 'api', cluster: 'other', image: 'x' })),
+    ).toMatch(/^input\.cluster: is not a service the control plane rolls out/);
+    expect(message(() => resolveRolloutInput(SERVICES, 'api'))).toMatch(/^input\.service: is required/);
+  });
+
+  it('fail synth naming the bad key, or a service the environment does not roll out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-config-'));
+    const write = (name: string, body: unknown) =>
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify(body));
+    const entry = (defaults: unknown, service = 'api') => ({
+      services: [{ cluster: 'web', service, defaults }],
+    });
+    try {
+      write('typo', entry({ analysis: { maxErrorRat: 0.01 } }));
+      expect(message(() => withRolloutDefaults('typo', DEFAULT_ROLLOUT_SERVICES, dir))).toMatch(
+        /services\.0\.defaults\.analysis: Unrecognized key: "maxErrorRat"/,
+      );
+      write('range', entry({ analysis: { relativeLimits: { errorRateMultiple: 0.5 } } }));
+      expect(message(() => withRolloutDefaults('range', DEFAULT_ROLLOUT_SERVICES, dir))).toMatch(
+        /services\.0\.defaults\.analysis\.relativeLimits\.errorRateMultiple: Too small/,
+      );
+      write('stranger', entry({ rollbackWindowSeconds: 60 }, 'nope'));
+      expect(message(() => withRolloutDefaults('stranger', DEFAULT_ROLLOUT_SERVICES, dir))).toMatch(
+        /services\.0\.service: web\/nope is not a service this environment rolls out \(web\/api\)/,
+      );
+      write('good', entry({ analysis: { maxP95LatencyMs: 700 } }));
+      expect(withRolloutDefaults('good', DEFAULT_ROLLOUT_SERVICES, dir)).toEqual([
+        { ...DEFAULT_ROLLOUT_SERVICES[0], defaults: { analysis: { maxP95LatencyMs: 700 } } },
+      ]);
+      expect(withRolloutDefaults('absent', DEFAULT_ROLLOUT_SERVICES, dir)).toEqual(DEFAULT_ROLLOUT_SERVICES);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('of every environment in config/rollouts are valid', () => {
+    for (const env of ['local', 'dev', 'prod']) {
+      const services =
+        env === 'local'
+          ? DEFAULT_ROLLOUT_SERVICES
+          : [{ cluster: `ecs-ops-${env}`, service: 'web', loadBalancerName: `ecs-ops-${env}-alb` }];
+      const [service] = withRolloutDefaults(env, services);
+      expect(RolloutDefaultsSchema.safeParse(service?.defaults).success, env).toBe(true);
+    }
+  });
+
+  it('travel in MANAGED_SERVICES, and synth refuses an environment Lambda would refuse (over 4 KB)', () => {
+    const fits = lambdaEnvironment({ MANAGED_SERVICES: JSON.stringify(SERVICES) });
+    expect(JSON.parse(fits.MANAGED_SERVICES as string)).toEqual(SERVICES);
+    const many = Array.from({ length: 40 }, (_, i) => ({ ...SERVICES[0], service: `api-${i}` }));
+    expect(message(() => lambdaEnvironment({ MANAGED_SERVICES: JSON.stringify(many), OTHER: 'x' }))).toMatch(
+      new RegExp(
+        `^the function's environment is \\d+ bytes; Lambda allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} \\(largest: MANAGED_SERVICES\\)$`,
+      ),
+    );
+  });
+});
