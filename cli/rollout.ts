@@ -21,7 +21,7 @@ import {
   type OperatorResult,
   rollbackService,
 } from '../functions/rollout-step/operator.ts';
-import { getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
+import { findRolloutRecord, getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
 import { causeText } from '../functions/rollout-step/steps.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
@@ -213,11 +213,13 @@ async function startOnAws(flags: RolloutFlags, input: RolloutInputDraft, out: Ou
   if (!flags.watch) return 0;
   const table = outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string;
   let previous: RolloutRecord | undefined;
-  if (!input.cluster) console.log('(name the cluster, --service CLUSTER/SERVICE, to follow its steps here)');
+  let cluster = input.cluster;
   for (;;) {
-    const record = input.cluster
-      ? await getRolloutRecord(documentClient(), table, input.cluster, input.service)
-      : undefined;
+    // Without a cluster the first state found it: the record, once written, names it.
+    const record = cluster
+      ? await getRolloutRecord(documentClient(), table, cluster, input.service)
+      : await findRolloutRecord(documentClient(), table, name);
+    if (record?.executionName === name) cluster = record.cluster;
     if (record?.executionName === name) {
       if (!previous) for (const line of record.plan.analysis ?? []) console.log(`  ${line}`);
       for (const line of describeRecord(record, previous)) console.log(line);

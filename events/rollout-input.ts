@@ -91,6 +91,11 @@ export const RelativeLimitsSchema = z.strictObject({
   errorRateFloor: z.number().min(0).max(1).default(0.01),
   latencyMultiple: z.number().min(1).max(100).default(2),
   latencyFloorMs: z.number().min(0).max(600_000).default(50),
+  /**
+   * Fewer green 5xx than this never fail the relative limit on their own: 2 errors in 100
+   * requests is 2%, and chance alone. (Ceilings and the comparison with blue still apply.)
+   */
+  minErrors: z.number().int().min(0).max(100_000).default(5),
 });
 export type RelativeLimits = z.infer<typeof RelativeLimitsSchema>;
 
@@ -194,8 +199,12 @@ export const ApprovalSchema = z.preprocess(
   }),
 );
 
-/** The strategy of a rollout that names none and whose service sets none: 10% for 5 minutes, analysed. */
-export const DEFAULT_STRATEGY: Strategy = { type: 'canary', percent: 10, bakeSeconds: 300 };
+/**
+ * The strategy of a rollout that names none and whose service sets none: 10% for 10 minutes,
+ * analysed. Ten one-minute periods leave the comparison its five samples a side even when the
+ * load balancer's last datapoints arrive late.
+ */
+export const DEFAULT_STRATEGY: Strategy = { type: 'canary', percent: 10, bakeSeconds: 600 };
 
 /**
  * What a service's rollout defaults may set (config/rollouts/<env>.json, validated at synth). A
@@ -337,6 +346,16 @@ const percentText = (x: number) => `${Number((x * 100).toFixed(2))}%`;
 const durationText = (s: number) =>
   s % 3600 === 0 && s > 0 ? `${s / 3600}h` : s % 60 === 0 && s > 0 ? `${s / 60}m` : `${s}s`;
 
+/** Why a plan judges no metric of green at all (undefined: it does). */
+export function blindReason(plan: {
+  steps: readonly Step[];
+  analysis: Pick<Analysis, 'enabled'>;
+}): string | undefined {
+  if (!plan.analysis.enabled) return 'analysis.enabled is false';
+  if (plan.steps.every((s) => s.bakeSeconds === 0)) return 'no step has a bake, so no metric can be judged';
+  return undefined;
+}
+
 /**
  * What the analysis of each step will apply, in words: printed by `ops rollout` before it starts,
  * kept on the rollout's record for --watch and the report, and journaled with the start.
@@ -344,9 +363,10 @@ const durationText = (s: number) =>
 export function describeAnalysis(plan: { steps: readonly Step[]; analysis: Analysis }): string[] {
   const a = plan.analysis;
   const alarms = a.alarms.length > 0 ? a.alarms.join(', ') : 'none named';
-  if (!a.enabled) {
+  const blind = blindReason(plan);
+  if (blind) {
     return [
-      'analysis OFF: a blind rollout; no metric is judged, only alarms',
+      `analysis OFF: a blind rollout (${blind}); only alarms are checked`,
       `alarms that must be OK after every bake: ${alarms}`,
       ...plan.steps.map(
         (s, i) =>
@@ -359,7 +379,9 @@ export function describeAnalysis(plan: { steps: readonly Step[]; analysis: Analy
   const errorRate: string[] = [];
   const latency: string[] = [];
   if (r.enabled) {
-    errorRate.push(`max(${percentText(r.errorRateFloor)}, ${r.errorRateMultiple}x blue's)`);
+    errorRate.push(
+      `max(${percentText(r.errorRateFloor)}, ${r.errorRateMultiple}x blue's)${r.minErrors > 0 ? ` once ${r.minErrors} or more fail` : ''}`,
+    );
     latency.push(`max(${r.latencyFloorMs} ms, ${r.latencyMultiple}x blue's)`);
   }
   if (a.maxErrorRate !== undefined) errorRate.push(percentText(a.maxErrorRate));
@@ -380,9 +402,14 @@ export function describeAnalysis(plan: { steps: readonly Step[]; analysis: Analy
     `no green requests, or a window shorter than ${a.periodSeconds}s: ${a.noData === 'inconclusive' ? `inconclusive (a human decides within ${durationText(a.inconclusive.timeoutSeconds)}, else ${a.inconclusive.defaultAction})` : a.noData}`,
   );
   plan.steps.forEach((s, i) => {
+    const samples = Math.floor(s.bakeSeconds / a.periodSeconds);
+    const few =
+      b.enabled && s.weight < 100 && samples < b.minSamples
+        ? `; at most ${samples} samples a side, fewer than the comparison's ${b.minSamples}: it will be inconclusive`
+        : '';
     lines.push(
       s.bakeSeconds > 0
-        ? `step ${i + 1}: ${s.weight}% for ${durationText(s.bakeSeconds)}, all of the above${s.weight === 100 ? ' (no blue traffic left to compare with: limits without blue)' : ''}`
+        ? `step ${i + 1}: ${s.weight}% for ${durationText(s.bakeSeconds)}, all of the above${s.weight === 100 ? ' (no blue traffic left to compare with: limits without blue)' : ''}${few}`
         : `step ${i + 1}: ${s.weight}%, no bake: alarms only`,
     );
   });
@@ -549,6 +576,33 @@ export const StopSchema = z.object({
 });
 export type Stop = z.infer<typeof StopSchema>;
 
+/**
+ * A plan's analysis as the workflow carries it: what the first state wrote, kept whole on every
+ * round trip (unknown keys pass through). A plan written before analysis was on by default (no
+ * `enabled`) keeps the behaviour it started with: no relative limits, no comparison unless it
+ * named one, no data passes, and its `baseline.inconclusive` gate settings stay where that
+ * execution's definition reads them.
+ */
+const PlanAnalysisSchema = z.preprocess(
+  (raw) => {
+    if (typeof raw !== 'object' || raw === null || 'enabled' in raw) return raw;
+    const old = raw as Record<string, unknown> & { baseline?: Record<string, unknown> };
+    return {
+      ...old,
+      enabled: true,
+      relativeLimits: { enabled: false },
+      baseline: old.baseline ?? { enabled: false },
+      noData: 'pass',
+      inconclusive: old.baseline?.inconclusive ?? {},
+    };
+  },
+  AnalysisSchema.extend({
+    baseline: BaselineSchema.loose().prefault({}),
+    relativeLimits: RelativeLimitsSchema.loose().prefault({}),
+    inconclusive: InconclusiveSchema.loose().prefault({}),
+  }).loose(),
+);
+
 export const RolloutPlanSchema = z.object({
   id: z.string(),
   execution: z.string(),
@@ -558,7 +612,7 @@ export const RolloutPlanSchema = z.object({
   taskDefinition: z.string().optional(),
   container: z.string(),
   steps: z.array(StepSchema),
-  analysis: AnalysisSchema,
+  analysis: PlanAnalysisSchema,
   approval: z.object({
     gate: z.enum(['none', 'before-traffic', 'before-finalize']),
     timeoutSeconds: z.number(),

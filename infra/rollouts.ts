@@ -8,6 +8,8 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import { PRE_TRAFFIC_HOOK_PREFIX, RolloutDefaultsSchema } from '../events/rollout-input.ts';
 import type { ManagedService, RolloutEnvInput } from '../functions/rollout-step/config.ts';
+import { resolveRolloutInput } from '../functions/rollout-step/defaults.ts';
+import { InvalidInputError } from '../functions/shared/errors.ts';
 import { BlueGreenRolloutWorkflow } from '../workflows/blue-green-rollout.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
@@ -58,10 +60,24 @@ export function withRolloutDefaults(
       ]);
     }
   });
-  return services.map((s) => {
+  const withDefaults = services.map((s) => {
     const i = config.services.findIndex((e) => e.cluster === s.cluster && e.service === s.service);
     return i < 0 ? { ...s } : { ...s, defaults: raw[i]?.defaults as ManagedService['defaults'] };
   });
+  // The rules across fields (a bake the analysis can judge, a plan that fits in 7 days) are the
+  // first state's: a rollout naming only service and image must pass them with these defaults.
+  config.services.forEach((entry, i) => {
+    const probe = { cluster: entry.cluster, service: entry.service, image: 'synth-check' };
+    try {
+      resolveRolloutInput(withDefaults, probe);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      throw new ConfigError(relative(process.cwd(), file) || file, [
+        { key: `services.${i}.defaults${error.field.replace(/^input/, '')}`, message: error.problem },
+      ]);
+    }
+  });
+  return withDefaults;
 }
 
 /** Stack output keys (stable logical ids: the ops CLI reads them). */

@@ -165,8 +165,8 @@ ${metricTable(data, start)}
 function facts(data: ReportData, start: number, end: number): Markup {
   const a = data.analysis;
   const limits = [
-    a.maxErrorRate !== undefined ? `5xx ≤ ${pct(a.maxErrorRate)}` : '',
-    a.maxP95LatencyMs !== undefined ? `p95 ≤ ${a.maxP95LatencyMs} ms` : '',
+    a.maxErrorRate !== undefined ? `5xx ceiling ${pct(a.maxErrorRate)}` : '',
+    a.maxP95LatencyMs !== undefined ? `p95 ceiling ${a.maxP95LatencyMs} ms` : '',
     a.alarms.length > 0 ? `alarms OK: ${a.alarms.join(', ')}` : '',
   ].filter(Boolean);
   const rows: [string, Part][] = [
@@ -185,13 +185,13 @@ function facts(data: ReportData, start: number, end: number): Markup {
       'Analysis',
       a.blind
         ? html`<span class="badge badge-fail">OFF: blind rollout</span>`
-        : limits.length > 0
-          ? limits.join(' · ')
-          : a.plan
-            ? 'limits relative to blue (see below)'
+        : a.plan
+          ? ['on: every step as listed under “What the analysis judged”', ...limits].join(' · ')
+          : limits.length > 0
+            ? limits.join(' · ')
             : 'alarms only (none configured)',
     ],
-    ['Baseline', a.baseline ?? 'off'],
+    ['Baseline', a.blind ? 'off (analysis off)' : (a.baseline ?? 'off')],
     ['Approval gate', data.approval ?? 'none'],
     ['On failure', data.onFailure ?? 'rollback'],
   ];

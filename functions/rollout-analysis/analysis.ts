@@ -85,7 +85,7 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
     if (green.requests === 0) noData = 'green received no requests in the bake window';
   }
   if (green && noData === undefined) {
-    limits = greenLimits(analysis, state.progress.weight < 100 ? blue : undefined);
+    limits = greenLimits(analysis, state.progress.weight < 100 ? blue : undefined, green);
     if (limits.errorRate !== null && green.errorRate !== null && green.errorRate > limits.errorRate) {
       reasons.push(
         `green 5xx rate ${(green.errorRate * 100).toFixed(2)}% (${green.errors} of ${green.requests} requests) is above its limit ${(limits.errorRate * 100).toFixed(2)}% (${limits.basis.filter((b) => b.startsWith('5xx')).join('; ')})`,

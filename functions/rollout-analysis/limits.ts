@@ -16,11 +16,17 @@ function lowest(candidates: { value: number; why: string }[]): { value: number |
 export function greenLimits(
   analysis: Pick<Analysis, 'maxErrorRate' | 'maxP95LatencyMs' | 'relativeLimits'>,
   blue: Pick<MetricNumbers, 'requests' | 'errorRate' | 'p95LatencyMs'> | undefined,
+  green: Pick<MetricNumbers, 'errors'> = { errors: Number.POSITIVE_INFINITY },
 ): GreenLimits {
   const errorRate: { value: number; why: string }[] = [];
   const latency: { value: number; why: string }[] = [];
   const r = analysis.relativeLimits;
-  if (r.enabled) {
+  const notes: string[] = [];
+  if (r.enabled && green.errors < r.minErrors) {
+    notes.push(
+      `only ${green.errors} green 5xx (fewer than ${r.minErrors}): the relative 5xx limit does not apply`,
+    );
+  } else if (r.enabled) {
     // Blue served nothing (e.g. at 100% green): its share of errors counts as zero, so the floor holds.
     const blueRate = blue?.errorRate ?? 0;
     const relative = Math.max(r.errorRateFloor, r.errorRateMultiple * blueRate);
@@ -28,6 +34,8 @@ export function greenLimits(
       value: relative,
       why: `5xx rate ${pct(relative)} = max(${pct(r.errorRateFloor)}, ${r.errorRateMultiple}x blue's ${blue?.errorRate === null || blue === undefined ? 'n/a' : pct(blueRate)})`,
     });
+  }
+  if (r.enabled) {
     const blueP95 = blue?.p95LatencyMs ?? null;
     if (blueP95 !== null) {
       const limit = Math.max(r.latencyFloorMs, r.latencyMultiple * blueP95);
@@ -43,7 +51,7 @@ export function greenLimits(
     latency.push({ value: analysis.maxP95LatencyMs, why: `p95 ceiling ${analysis.maxP95LatencyMs} ms` });
   const e = lowest(errorRate);
   const l = lowest(latency);
-  const basis = [...e.why, ...l.why];
+  const basis = [...e.why, ...l.why, ...notes];
   if (r.enabled && (blue?.p95LatencyMs ?? null) === null)
     basis.push('blue served no requests: its p95 sets no limit');
   return { errorRate: e.value, p95LatencyMs: l.value, basis };

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import {
   describeAnalysis,
+  MAX_PLAN_SECONDS,
+  planSeconds,
   type RolloutDefaults,
   type RolloutInput,
   RolloutInputSchema,
@@ -17,8 +19,8 @@ import { type ManagedService, ManagedServiceSchema } from './config.ts';
 
 export type ResolvedRolloutInput = RolloutInput & { cluster: string };
 
-/** Fields replaced whole when the rollout names them: their variants do not mix. */
-const REPLACED_WHOLE = new Set(['strategy', 'approval']);
+/** Replaced whole when the rollout names it: a canary's fields do not mix with linear's. */
+const REPLACED_WHOLE = new Set(['strategy']);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -36,10 +38,25 @@ function merge(under: Record<string, unknown>, over: Record<string, unknown>, de
   return out;
 }
 
-/** The service's defaults under the rollout's own input (which must be a JSON object). */
+/** `"approval": "before-traffic"` is short for `{ "gate": "before-traffic" }`: merge the long form. */
+const approvalObject = (input: Record<string, unknown>) =>
+  typeof input.approval === 'string' ? { ...input, approval: { gate: input.approval } } : input;
+
+/**
+ * The service's defaults under the rollout's own input (which must be a JSON object). The
+ * service's alarms always apply: a rollout's `analysis.alarms` adds to them.
+ */
 export function withServiceDefaults(defaults: RolloutDefaults | undefined, raw: unknown): unknown {
   if (!isPlainObject(raw) || !defaults) return raw;
-  return merge(defaults as Record<string, unknown>, raw, 0);
+  const under = approvalObject(defaults as Record<string, unknown>);
+  const over = approvalObject(raw);
+  const merged = merge(under, over, 0);
+  const serviceAlarms = defaults.analysis?.alarms ?? [];
+  const own = isPlainObject(over.analysis) ? over.analysis.alarms : undefined;
+  if (serviceAlarms.length > 0 && Array.isArray(own) && isPlainObject(merged.analysis)) {
+    merged.analysis = { ...merged.analysis, alarms: [...new Set([...serviceAlarms, ...own])] };
+  }
+  return merged;
 }
 
 /** The managed service an input names; the cluster may be left out when the name is unique. */
@@ -78,6 +95,13 @@ export function resolveRolloutInput(
   const managed = findManagedService(services, raw);
   const merged = withServiceDefaults(managed.defaults, raw);
   const input = parseOrThrow(RolloutInputSchema, merged, 'input');
+  const maxSeconds = planSeconds(input);
+  if (maxSeconds > MAX_PLAN_SECONDS) {
+    throw new InvalidInputError(
+      'input',
+      `the plan can take ${Math.round(maxSeconds / 3600)} h (bakes, gate timeouts, window, termination wait); at most ${MAX_PLAN_SECONDS / 3600} h`,
+    );
+  }
   return { input: { ...input, cluster: managed.cluster }, managed };
 }
 

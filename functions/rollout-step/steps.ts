@@ -5,10 +5,10 @@ import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cl
 import { type ECSClient, UpdateServicePrimaryTaskSetCommand } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
+  blindReason,
   describeAnalysis,
   GateAnswerSchema,
   lambdaArnParts,
-  MAX_PLAN_SECONDS,
   planSeconds,
   type RolloutPlan,
   type RolloutState,
@@ -121,12 +121,6 @@ export async function validate(
     topology = { ...topology, test };
   }
   const maxSeconds = planSeconds(input);
-  if (maxSeconds > MAX_PLAN_SECONDS) {
-    throw new InvalidInputError(
-      'input',
-      `the plan can take ${Math.round(maxSeconds / 3600)} h (bakes, gate timeouts, window, termination wait); at most ${MAX_PLAN_SECONDS / 3600} h`,
-    );
-  }
   const steps = stepsOf(input.strategy);
   const plan: RolloutPlan = {
     id: execution.name,
@@ -218,7 +212,7 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
         weights: plan.steps.map((s) => s.weight),
         strategy: strategyText(plan),
         analysis: describeAnalysis(plan),
-        blind: !plan.analysis.enabled,
+        blind: blindReason(plan) !== undefined,
       },
       verdicts: [],
       topology: state.topology,
@@ -236,7 +230,7 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
       plan,
       'rollout-started',
       'changed',
-      `took the service lock; plan ${strategyText(plan)}; ${plan.analysis.enabled ? 'analysis on' : 'analysis OFF (a blind rollout)'}`,
+      `took the service lock; plan ${strategyText(plan)}; ${blindReason(plan) === undefined ? 'analysis on' : 'analysis OFF (a blind rollout)'}`,
       {
         before: { image: state.blue.image, taskDefinition: state.blue.taskDefinition },
         after: { image: plan.image, taskDefinition: plan.taskDefinition },
@@ -249,7 +243,8 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
         },
       },
     );
-    if (!plan.analysis.enabled) await announceBlind(deps, plan);
+    const blind = blindReason(plan);
+    if (blind) await announceBlind(deps, plan, blind);
     await alert(deps, plan, {
       severity: 'info',
       kind: 'rollout-started',
@@ -274,24 +269,25 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
   };
 }
 
-/** A rollout with its analysis switched off: journaled on its own and alerted as a warning. */
-async function announceBlind(deps: StepDeps, plan: RolloutPlan): Promise<void> {
+/** A rollout that judges no metric: journaled on its own and alerted as a warning. */
+async function announceBlind(deps: StepDeps, plan: RolloutPlan, why: string): Promise<void> {
   const where = `${plan.cluster}/${plan.service}`;
+  const alarms = plan.analysis.alarms.length > 0 ? plan.analysis.alarms.join(', ') : 'none named';
   await journal(
     deps,
     plan,
     'analysis-off',
     'unchanged',
-    `${plan.requestedBy} switched the analysis off: no metric of green is judged during ${plan.id}; only alarms (${plan.analysis.alarms.length > 0 ? plan.analysis.alarms.join(', ') : 'none named'})`,
-    { details: { analysis: plan.analysis } },
+    `${plan.requestedBy} started ${plan.id} blind (${why}): no metric of green is judged; only alarms (${alarms})`,
+    { details: { analysis: plan.analysis, why } },
   );
   await alert(deps, plan, {
     severity: 'warning',
     kind: 'rollout-blind',
     title: `Blind rollout of ${where}: analysis is off`,
-    summary: `${plan.requestedBy} started ${plan.id} (${strategyText(plan)}) with analysis.enabled false: green's errors and latency are not judged; only alarms can stop it.`,
+    summary: `${plan.requestedBy} started ${plan.id} (${strategyText(plan)}) blind, because ${why}: green's errors and latency are not judged; only alarms (${alarms}) can stop it.`,
     whatHappened:
-      'A rollout started with its analysis switched off (--no-analysis or analysis.enabled: false).',
+      'A rollout started that judges no metric of green (--no-analysis, analysis.enabled: false, or no step with a bake).',
     whatWeDid: 'Started it as asked, and recorded that it runs blind in the journal and its report.',
     nextSteps: [`ops abort ${plan.id} stops it and goes back to blue`, `ops report ${plan.id} when it ends`],
   });

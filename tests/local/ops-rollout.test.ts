@@ -140,7 +140,7 @@ describe('ops rollout, approve, reject, abort, rollback', () => {
     expect(lines.slice(0, 8)).toEqual([
       'plan for web/api: 50%/300s -> 100%',
       '  alarms that must be OK after every bake: none named',
-      "  green 5xx rate at most max(1%, 2x blue's)",
+      "  green 5xx rate at most max(1%, 2x blue's) once 5 or more fail",
       "  green p95 latency at most max(50 ms, 2x blue's) and 1000 ms",
       '  compared with blue (errorRate, latency): one-sided Mann-Whitney at 0.95, at least 5 samples a side, tolerance 10%',
       '  no green requests, or a window shorter than 60s: inconclusive (a human decides within 1h, else reject)',
@@ -338,10 +338,14 @@ describe('ops rollout, approve, reject, abort, rollback', () => {
       '1s',
     );
     expect(blind.code, blind.stdout).toBe(0);
-    expect(blind.stdout).toContain('  analysis OFF: a blind rollout; no metric is judged, only alarms');
+    expect(blind.stdout).toContain(
+      '  analysis OFF: a blind rollout (analysis.enabled is false); only alarms are checked',
+    );
     const name = blind.stdout.match(/^(rollout-api-\S+): SUCCEEDED/m)?.[1] as string;
     const journal = await journalOf(name);
-    expect(journal.find((r) => r.action === 'analysis-off')?.reason).toContain('switched the analysis off');
+    expect(journal.find((r) => r.action === 'analysis-off')?.reason).toContain(
+      'blind (analysis.enabled is false)',
+    );
     const usage = await ops('traffic', '--green', 'lots');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('UsageError: --green takes healthy, errors:PERCENT');

@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  blindReason,
   describeAnalysis,
   RolloutDefaultsSchema,
   RolloutInputSchema,
+  RolloutPlanSchema,
   stepsOf,
 } from '../../events/rollout-input.ts';
 import { greenLimits } from '../../functions/rollout-analysis/limits.ts';
@@ -46,7 +48,7 @@ describe('a rollout that names no analysis', () => {
   const minimal = RolloutInputSchema.parse({ service: 'api', image: 'registry.local/api:2' });
 
   it('is analysed: limits relative to blue, the comparison with blue, no data is not a pass', () => {
-    expect(minimal.strategy).toEqual({ type: 'canary', percent: 10, bakeSeconds: 300 });
+    expect(minimal.strategy).toEqual({ type: 'canary', percent: 10, bakeSeconds: 600 });
     expect(minimal.analysis).toMatchObject({
       enabled: true,
       relativeLimits: {
@@ -98,16 +100,16 @@ describe('a rollout that names no analysis', () => {
     const lines = describeAnalysis({ steps: stepsOf(minimal.strategy), analysis: minimal.analysis });
     expect(lines).toEqual([
       'alarms that must be OK after every bake: none named',
-      "green 5xx rate at most max(1%, 2x blue's)",
+      "green 5xx rate at most max(1%, 2x blue's) once 5 or more fail",
       "green p95 latency at most max(50 ms, 2x blue's)",
       'compared with blue (errorRate, latency): one-sided Mann-Whitney at 0.95, at least 5 samples a side, tolerance 10%',
       'no green requests, or a window shorter than 60s: inconclusive (a human decides within 1h, else reject)',
-      'step 1: 10% for 5m, all of the above',
+      'step 1: 10% for 10m, all of the above',
       'step 2: 100%, no bake: alarms only',
     ]);
     const blind = RolloutInputSchema.parse({ service: 'api', image: 'x', analysis: { enabled: false } });
     expect(describeAnalysis({ steps: stepsOf(blind.strategy), analysis: blind.analysis })[0]).toBe(
-      'analysis OFF: a blind rollout; no metric is judged, only alarms',
+      'analysis OFF: a blind rollout (analysis.enabled is false); only alarms are checked',
     );
   });
 
@@ -175,7 +177,8 @@ describe("a service's rollout defaults", () => {
       rollbackWindowSeconds: 0,
     });
     expect(input.strategy).toEqual({ type: 'canary', percent: 5, bakeSeconds: 600 });
-    expect(input.analysis.alarms).toEqual([]);
+    // The service's alarms always apply: a rollout adds alarms, it cannot drop them.
+    expect(input.analysis.alarms).toEqual(['api-5xx']);
     expect(input.analysis.maxP95LatencyMs).toBe(900);
     expect(input.analysis.baseline).toMatchObject({ confidence: 0.99, minSamples: 8 });
     expect(input.rollbackWindowSeconds).toBe(0);
@@ -249,5 +252,137 @@ describe("a service's rollout defaults", () => {
         `^the function's environment is \\d+ bytes; Lambda allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} \\(largest: MANAGED_SERVICES\\)$`,
       ),
     );
+  });
+});
+
+describe('safe by default, at the edges', () => {
+  const parse = (input: unknown) => RolloutInputSchema.parse(input);
+
+  it('leaves a handful of green errors to the comparison: the relative 5xx limit needs minErrors', () => {
+    const { analysis } = parse({ service: 'api', image: 'x' });
+    const blue = { requests: 1000, errorRate: 0.005, p95LatencyMs: 60 };
+    // 2 of 100 is 2%, above max(1%, 2x 0.5%), and chance alone: no 5xx limit yet.
+    expect(greenLimits(analysis, blue, { errors: 2 })).toMatchObject({ errorRate: null });
+    expect(greenLimits(analysis, blue, { errors: 2 }).basis).toContain(
+      'only 2 green 5xx (fewer than 5): the relative 5xx limit does not apply',
+    );
+    expect(greenLimits(analysis, blue, { errors: 5 })).toMatchObject({ errorRate: 0.01 });
+    // A ceiling the rollout names still holds whatever the count.
+    const capped = parse({ service: 'api', image: 'x', analysis: { maxErrorRate: 0.01 } }).analysis;
+    expect(greenLimits(capped, blue, { errors: 2 })).toMatchObject({ errorRate: 0.01 });
+  });
+
+  it('calls a plan in which no step bakes blind, and says why', () => {
+    const all = parse({ service: 'api', image: 'x', strategy: { type: 'all-at-once' } });
+    expect(blindReason({ steps: stepsOf(all.strategy), analysis: all.analysis })).toBe(
+      'no step has a bake, so no metric can be judged',
+    );
+    expect(describeAnalysis({ steps: stepsOf(all.strategy), analysis: all.analysis })[0]).toBe(
+      'analysis OFF: a blind rollout (no step has a bake, so no metric can be judged); only alarms are checked',
+    );
+    const canary = parse({ service: 'api', image: 'x' });
+    expect(blindReason({ steps: stepsOf(canary.strategy), analysis: canary.analysis })).toBeUndefined();
+  });
+
+  it('warns in the plan when a bake gives the comparison too few samples', () => {
+    const short = parse({
+      service: 'api',
+      image: 'x',
+      strategy: { type: 'canary', percent: 10, bakeSeconds: 180 },
+    });
+    expect(describeAnalysis({ steps: stepsOf(short.strategy), analysis: short.analysis })).toContain(
+      "step 1: 10% for 3m, all of the above; at most 3 samples a side, fewer than the comparison's 5: it will be inconclusive",
+    );
+  });
+
+  it("keeps the service's approval gate when a rollout changes only its timeout, and its alarms when it adds one", () => {
+    const services: ManagedService[] = [
+      {
+        cluster: 'web',
+        service: 'api',
+        loadBalancerName: 'web-alb',
+        defaults: { approval: 'before-finalize', analysis: { alarms: ['api-5xx'] } },
+      },
+    ];
+    const { input } = resolveRolloutInput(services, {
+      service: 'api',
+      image: 'x',
+      approval: { timeoutSeconds: 600 },
+      analysis: { alarms: ['api-p99'] },
+    });
+    expect(input.approval).toEqual({ gate: 'before-finalize', timeoutSeconds: 600, defaultAction: 'reject' });
+    expect(input.analysis.alarms).toEqual(['api-5xx', 'api-p99']);
+    // The shorthand on either side merges the same way.
+    const short = resolveRolloutInput(services, { service: 'api', image: 'x', approval: 'before-traffic' });
+    expect(short.input.approval.gate).toBe('before-traffic');
+  });
+
+  it('carries a plan started before analysis was on by default as it began, gate settings where its definition reads them', () => {
+    const plan = {
+      id: 'rollout-api-1',
+      execution: 'arn:aws:states:us-east-1:123456789012:execution:x:rollout-api-1',
+      cluster: 'web',
+      service: 'api',
+      image: 'x',
+      container: 'app',
+      steps: [{ weight: 10, bakeSeconds: 300 }],
+      analysis: {
+        alarms: [],
+        maxErrorRate: 0.02,
+        baseline: {
+          enabled: true,
+          confidence: 0.95,
+          minSamples: 5,
+          tolerancePercent: 10,
+          metrics: ['errorRate'],
+          inconclusive: { timeoutSeconds: 600, defaultAction: 'approve' },
+        },
+        periodSeconds: 60,
+      },
+      approval: { gate: 'none', timeoutSeconds: 3600, defaultAction: 'reject' },
+      spotStorm: { enabled: true, minInterruptions: 3, windowMinutes: 10, maxPauseSeconds: 1800 },
+      rollbackWindowSeconds: 900,
+      terminationWaitSeconds: 300,
+      onFailure: 'rollback',
+      greenReadyTimeoutSeconds: 600,
+      requestedBy: 'before',
+      startedAt: '2026-12-01T00:00:00.000Z',
+      maxSeconds: 5000,
+    };
+    const parsed = RolloutPlanSchema.parse(plan);
+    expect(parsed.analysis).toMatchObject({
+      enabled: true,
+      relativeLimits: { enabled: false },
+      noData: 'pass',
+      inconclusive: { timeoutSeconds: 600, defaultAction: 'approve' },
+      baseline: { enabled: true, inconclusive: { timeoutSeconds: 600, defaultAction: 'approve' } },
+    });
+    // Parsed again (every step does), it stays the same.
+    expect(RolloutPlanSchema.parse(parsed)).toEqual(parsed);
+    const noBaseline = RolloutPlanSchema.parse({ ...plan, analysis: { alarms: [], periodSeconds: 60 } });
+    expect(noBaseline.analysis.baseline.enabled).toBe(false);
+  });
+
+  it('fails synth on defaults no rollout could start with, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollout-config-'));
+    try {
+      writeFileSync(
+        join(dir, 'short.json'),
+        JSON.stringify({
+          services: [
+            {
+              cluster: 'web',
+              service: 'api',
+              defaults: { strategy: { type: 'canary', percent: 10, bakeSeconds: 30 } },
+            },
+          ],
+        }),
+      );
+      expect(message(() => withRolloutDefaults('short', DEFAULT_ROLLOUT_SERVICES, dir))).toMatch(
+        /services\.0\.defaults\.strategy\.bakeSeconds: a bake of 30s is shorter than the analysis period/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

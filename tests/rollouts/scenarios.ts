@@ -331,6 +331,8 @@ export async function strategyReachesGreen(
     'info:rollout-complete',
     'info:rollout-promoted',
     'info:rollout-started',
+    // No step of all-at-once bakes: nothing can be judged, and it says so.
+    ...(strategy.type === 'all-at-once' ? ['warning:rollout-blind'] : []),
   ]);
   return result;
 }
@@ -1267,7 +1269,9 @@ export async function blindRolloutIsLabelled(world: RolloutWorld) {
     'analysis OFF (a blind rollout)',
   );
   const off = journal.find((r) => r.action === 'analysis-off');
-  expect(off?.reason).toMatch(/switched the analysis off: no metric of green is judged/);
+  expect(off?.reason).toMatch(
+    /started \S+ blind \(analysis.enabled is false\): no metric of green is judged/,
+  );
   const verdicts = journal
     .filter((r) => r.action === 'analyse-step')
     .map((r) => r.details?.verdict as Verdict);
@@ -1278,7 +1282,9 @@ export async function blindRolloutIsLabelled(world: RolloutWorld) {
   expect(verdicts[0]?.green).toBeUndefined();
   const r = await record(world);
   expect(r?.plan.blind).toBe(true);
-  expect(r?.plan.analysis?.[0]).toBe('analysis OFF: a blind rollout; no metric is judged, only alarms');
+  expect(r?.plan.analysis?.[0]).toBe(
+    'analysis OFF: a blind rollout (analysis.enabled is false); only alarms are checked',
+  );
   const alerts = await takeAlerts(world);
   const blind = alerts.filter((a) => a.kind === 'rollout-blind');
   expect(blind.map((a) => a.severity)).toEqual(['warning']);
@@ -1293,7 +1299,9 @@ export async function blindRolloutIsLabelled(world: RolloutWorld) {
   const page = renderReport(data);
   expect(page).toContain('Blind rollout: analysis was switched off');
   expect(page).toContain('OFF: blind rollout');
-  expect(page).toContain('analysis OFF: a blind rollout; no metric is judged, only alarms');
+  expect(page).toContain(
+    'analysis OFF: a blind rollout (analysis.enabled is false); only alarms are checked',
+  );
   await expectSettled(world, clock, image);
   return result;
 }
