@@ -92,6 +92,9 @@ export function resolveRolloutInput(
   services: readonly ManagedService[],
   raw: unknown,
 ): { input: ResolvedRolloutInput; managed: ManagedService } {
+  // The input alone first: what is wrong with it is named as the schema names it, before any
+  // service's defaults are mixed in.
+  parseOrThrow(RolloutInputSchema, raw, 'input');
   const managed = findManagedService(services, raw);
   const merged = withServiceDefaults(managed.defaults, raw);
   const input = parseOrThrow(RolloutInputSchema, merged, 'input');

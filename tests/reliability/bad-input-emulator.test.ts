@@ -108,7 +108,12 @@ describe('bad input against the deployed control plane', () => {
     it('fails fuzzed console input in its first state with InvalidInput, naming the field, changing nothing', async () => {
       const before = await snapshot();
       const root = workflowRoot(workflow);
-      const inputs = badInputs(examplesOf(workflow)).filter((v) => isInvalid(entry.schema, v));
+      // aws-local-stepfunctions evaluates `$` of a falsy root ("", 0, false) as no value and fails
+      // the run with States.Runtime; Step Functions passes it to the first state, which rejects it.
+      // Those inputs are left to the schema fuzzing of tests/reliability/bad-input.test.ts (README, Testing).
+      const inputs = badInputs(examplesOf(workflow)).filter(
+        (v) => isInvalid(entry.schema, v) && !(v === '' || v === 0 || v === false),
+      );
       await fc.assert(
         fc.asyncProperty(inputs, async (input) => {
           const expected = rejectionOf(entry.schema, input, root);
@@ -116,7 +121,7 @@ describe('bad input against the deployed control plane', () => {
             clock: new VirtualClock(),
           });
           expect(result.status).toBe('FAILED');
-          expect(result.error).toBe('InvalidInput');
+          expect(result.error, result.cause).toBe('InvalidInput');
           expect(result.states).toEqual(['Validate input', 'Input rejected']);
           // The console shows Lambda's error JSON; its message is the one parseOrThrow wrote.
           expect(JSON.parse(result.cause ?? '{}').errorMessage).toBe(expected?.message);

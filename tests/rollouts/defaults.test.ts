@@ -199,7 +199,10 @@ describe("a service's rollout defaults", () => {
     expect(
       message(() => resolveRolloutInput(SERVICES, { service: 'api', cluster: 'other', image: 'x' })),
     ).toMatch(/^input\.cluster: is not a service the control plane rolls out/);
-    expect(message(() => resolveRolloutInput(SERVICES, 'api'))).toMatch(/^input\.service: is required/);
+    // What is wrong with the input itself is named as the schema names it.
+    expect(message(() => resolveRolloutInput(SERVICES, 'api'))).toMatch(
+      /^input: Invalid input: expected object/,
+    );
   });
 
   it('fail synth naming the bad key, or a service the environment does not roll out', () => {
