@@ -90,7 +90,7 @@ export function rolloutInputFromFlags(
     service,
     ...(image ? { image } : {}),
     ...(taskDefinition ? { taskDefinition } : {}),
-    // No strategy: the service's default, else canary 10% for 5 minutes.
+    // No strategy: the service's default, else DEFAULT_STRATEGY (the first state applies them).
     ...(strategy ? { strategy } : {}),
     ...(analysis ? { analysis } : {}),
     ...(flags.approval ? { approval: flags.approval as never } : {}),
@@ -219,8 +219,8 @@ async function startOnAws(flags: RolloutFlags, input: RolloutInputDraft, out: Ou
     const record = cluster
       ? await getRolloutRecord(documentClient(), table, cluster, input.service)
       : await findRolloutRecord(documentClient(), table, name);
-    if (record?.executionName === name) cluster = record.cluster;
     if (record?.executionName === name) {
+      cluster = record.cluster;
       if (!previous) for (const line of record.plan.analysis ?? []) console.log(`  ${line}`);
       for (const line of describeRecord(record, previous)) console.log(line);
       previous = record;

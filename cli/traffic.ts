@@ -4,7 +4,7 @@
 // inconclusive and waits for a human.
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { awsClient } from '../functions/shared/clients.ts';
-import { type MinuteOfTraffic, putTargetGroupMetrics } from '../local/rollouts.ts';
+import { healthyTraffic, type MinuteOfTraffic, putTargetGroupMetrics } from '../local/rollouts.ts';
 import { loadLocalState } from './local-state.ts';
 
 export interface TrafficFlags {
@@ -22,9 +22,8 @@ export const TRAFFIC_PROFILES = 'healthy, errors:PERCENT (e.g. errors:12) or slo
 /** A traffic profile: `healthy`, `errors:12` (12% 5xx), `slow:900` (900 ms responses). */
 export function trafficProfile(text: string, flag: string): (minute: number) => MinuteOfTraffic {
   const [kind, value] = text.split(':');
-  const requests = (m: number) => 1000 + (m % 7) * 13;
-  if (kind === 'healthy' && value === undefined)
-    return (m) => ({ requests: requests(m), errors: m % 3 === 0 ? 1 : 0, latencyMs: 48 + (m % 5) });
+  const requests = (m: number) => healthyTraffic(m).requests;
+  if (kind === 'healthy' && value === undefined) return healthyTraffic;
   const n = Number(value);
   if (kind === 'errors' && Number.isFinite(n) && n >= 0 && n <= 100)
     return (m) => ({ requests: requests(m), errors: Math.round((requests(m) * n) / 100), latencyMs: 50 });
@@ -41,7 +40,9 @@ export async function trafficCommand(
   const blue = trafficProfile(flags.blue ?? 'healthy', 'blue');
   const hours = Number(flags.hours ?? '2');
   if (!Number.isFinite(hours) || hours <= 0 || hours > 48)
-    throw new TrafficUsageError(`--hours takes a number of hours from 1 to 48 (got ${flags.hours})`);
+    throw new TrafficUsageError(
+      `--hours takes a number of hours above 0 and at most 48 (got ${flags.hours})`,
+    );
   const { seed } = await loadLocalState();
   // Blue is the target group behind the primary task set; green the listener's other one.
   const described = await awsClient(ECSClient).send(

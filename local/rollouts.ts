@@ -15,9 +15,8 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
 import { ALB_NAMESPACE, METRICS, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
-import { ManagedServiceSchema } from '../functions/rollout-step/config.ts';
+import { ManagedServicesSchema } from '../functions/rollout-step/config.ts';
 import { findManagedService } from '../functions/rollout-step/defaults.ts';
 import type { OperatorDeps, TaskCallbacks } from '../functions/rollout-step/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
@@ -193,8 +192,7 @@ export async function runRollout(
 
 function clusterOf(env: Record<string, string>, input: Record<string, unknown>): string | undefined {
   try {
-    const services = z.array(ManagedServiceSchema).parse(JSON.parse(env.MANAGED_SERVICES ?? '[]'));
-    return findManagedService(services, input).cluster;
+    return findManagedService(ManagedServicesSchema.parse(env.MANAGED_SERVICES), input).cluster;
   } catch {
     return undefined;
   }
@@ -289,6 +287,13 @@ export interface MinuteOfTraffic {
   /** Every request's target response time this minute. */
   latencyMs: number;
 }
+
+/** About a thousand requests a minute, one 5xx every third minute, about 50 ms. */
+export const healthyTraffic = (minute: number): MinuteOfTraffic => ({
+  requests: 1000 + (minute % 7) * 13,
+  errors: minute % 3 === 0 ? 1 : 0,
+  latencyMs: 48 + (minute % 5),
+});
 
 export async function putTargetGroupMetrics(params: {
   loadBalancerArn: string;

@@ -13,7 +13,13 @@ import { awsClient } from '../functions/shared/clients.ts';
 import { readJournal, takeAlerts } from './control-plane.ts';
 import type { DeployedStack } from './deploy.ts';
 import { eventSources } from './event-sources.ts';
-import { type MinuteOfTraffic, putTargetGroupMetrics, rolloutEnvironment, runRollout } from './rollouts.ts';
+import {
+  healthyTraffic,
+  type MinuteOfTraffic,
+  putTargetGroupMetrics,
+  rolloutEnvironment,
+  runRollout,
+} from './rollouts.ts';
 import type { Seed } from './seed.ts';
 import { putEvents } from './spot-harness.ts';
 import type { Timeline } from './timeline.ts';
@@ -47,11 +53,6 @@ const HOUR = 3_600_000;
 const CLUSTER = 'web';
 const SERVICE = 'api';
 
-const healthy = (minute: number): MinuteOfTraffic => ({
-  requests: 1000 + (minute % 7) * 13,
-  errors: minute % 3 === 0 ? 1 : 0,
-  latencyMs: 48 + (minute % 5),
-});
 const failing = (minute: number): MinuteOfTraffic => ({
   requests: 1000 + (minute % 7) * 13,
   errors: 120 + (minute % 4),
@@ -76,7 +77,7 @@ async function writeTraffic(world: TourWorld, green: (minute: number) => MinuteO
   const from = world.clock.now() - 2 * 60_000;
   const to = world.clock.now() + 2 * HOUR;
   const loadBalancerArn = world.seed.loadBalancer.arn;
-  await putTargetGroupMetrics({ loadBalancerArn, targetGroupArn: live, from, to, traffic: healthy });
+  await putTargetGroupMetrics({ loadBalancerArn, targetGroupArn: live, from, to, traffic: healthyTraffic });
   await putTargetGroupMetrics({ loadBalancerArn, targetGroupArn: idle, from, to, traffic: green });
 }
 
@@ -159,7 +160,7 @@ async function rolloutAct(
 
 export async function canaryThatSucceeds(world: TourWorld): Promise<RolloutActResult> {
   world.tl.act('A canary rollout that succeeds: 10% for five minutes, analysed against blue, then 100%');
-  const result = await rolloutAct(world, 'registry.local/api:2.1.0', healthy);
+  const result = await rolloutAct(world, 'registry.local/api:2.1.0', healthyTraffic);
   world.tl.note('check: ops journal (every shift with its read-back, every verdict), ops report <execution>');
   return result;
 }

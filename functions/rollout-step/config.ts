@@ -15,8 +15,11 @@ export const ManagedServiceSchema = z.object({
 });
 export type ManagedService = z.input<typeof ManagedServiceSchema>;
 
+/** MANAGED_SERVICES: the rollout functions read it, and so do the CLI and the tour. */
+export const ManagedServicesSchema = jsonEnv(z.array(ManagedServiceSchema).min(1));
+
 export const RolloutEnvSchema = ControlPlaneEnvSchema.extend({
-  MANAGED_SERVICES: jsonEnv(z.array(ManagedServiceSchema).min(1)),
+  MANAGED_SERVICES: ManagedServicesSchema,
 });
 export type RolloutEnv = z.infer<typeof RolloutEnvSchema>;
 export type RolloutEnvInput = z.input<typeof RolloutEnvSchema>;

@@ -2,7 +2,6 @@
 // the rollout itself says, then the built-in defaults of the schema. One resolution for the
 // workflow's first state and for `ops rollout`, so what the CLI prints is what will run.
 // Pure: no I/O.
-import { z } from 'zod';
 import {
   describeAnalysis,
   MAX_PLAN_SECONDS,
@@ -15,7 +14,7 @@ import {
 } from '../../events/rollout-input.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { parseOrThrow } from '../shared/validation.ts';
-import { type ManagedService, ManagedServiceSchema } from './config.ts';
+import { type ManagedService, ManagedServicesSchema } from './config.ts';
 
 export type ResolvedRolloutInput = RolloutInput & { cluster: string };
 
@@ -94,10 +93,11 @@ export function resolveRolloutInput(
 ): { input: ResolvedRolloutInput; managed: ManagedService } {
   // The input alone first: what is wrong with it is named as the schema names it, before any
   // service's defaults are mixed in.
-  parseOrThrow(RolloutInputSchema, raw, 'input');
+  const own = parseOrThrow(RolloutInputSchema, raw, 'input');
   const managed = findManagedService(services, raw);
-  const merged = withServiceDefaults(managed.defaults, raw);
-  const input = parseOrThrow(RolloutInputSchema, merged, 'input');
+  const input = managed.defaults
+    ? parseOrThrow(RolloutInputSchema, withServiceDefaults(managed.defaults, raw), 'input')
+    : own;
   const maxSeconds = planSeconds(input);
   if (maxSeconds > MAX_PLAN_SECONDS) {
     throw new InvalidInputError(
@@ -115,8 +115,7 @@ export function resolveRolloutInput(
  */
 export function effectivePlan(managedServices: string | undefined, input: unknown): string[] | undefined {
   try {
-    const services = z.array(ManagedServiceSchema).parse(JSON.parse(managedServices ?? '[]'));
-    const { input: resolved } = resolveRolloutInput(services, input);
+    const { input: resolved } = resolveRolloutInput(ManagedServicesSchema.parse(managedServices), input);
     const steps = stepsOf(resolved.strategy);
     return [
       `plan for ${resolved.cluster}/${resolved.service}: ${strategyText({ steps })}`,

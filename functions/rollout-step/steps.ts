@@ -199,6 +199,8 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
     leaseMs: (plan.maxSeconds + LEASE_MARGIN_SECONDS) * 1000,
     reason: `blue/green rollout ${plan.id} of ${target}`,
   });
+  const blind = blindReason(plan);
+  const analysisPlan = describeAnalysis(plan);
   try {
     await putRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, {
       execution: plan.execution,
@@ -211,8 +213,8 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
       plan: {
         weights: plan.steps.map((s) => s.weight),
         strategy: strategyText(plan),
-        analysis: describeAnalysis(plan),
-        blind: blindReason(plan) !== undefined,
+        analysis: analysisPlan,
+        blind: blind !== undefined,
       },
       verdicts: [],
       topology: state.topology,
@@ -230,20 +232,19 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
       plan,
       'rollout-started',
       'changed',
-      `took the service lock; plan ${strategyText(plan)}; ${blindReason(plan) === undefined ? 'analysis on' : 'analysis OFF (a blind rollout)'}`,
+      `took the service lock; plan ${strategyText(plan)}; ${blind === undefined ? 'analysis on' : 'analysis OFF (a blind rollout)'}`,
       {
         before: { image: state.blue.image, taskDefinition: state.blue.taskDefinition },
         after: { image: plan.image, taskDefinition: plan.taskDefinition },
         details: {
           plan: plan.steps,
           analysis: plan.analysis,
-          analysisPlan: describeAnalysis(plan),
+          analysisPlan,
           approval: plan.approval,
           onFailure: plan.onFailure,
         },
       },
     );
-    const blind = blindReason(plan);
     if (blind) await announceBlind(deps, plan, blind);
     await alert(deps, plan, {
       severity: 'info',
