@@ -2,6 +2,7 @@
 // the remediate-alarm workflow runs on the emulator in this process (an approval gate waits
 // `--gate-wait` for `ops approve|reject` from another terminal); with `--aws --outputs <file>` it
 // starts the deployed state machine and follows it with DescribeExecution.
+
 import { userInfo } from 'node:os';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { RemediationInputDraft, RemediationPlan } from '../events/remediation-input.ts';
@@ -14,6 +15,7 @@ import {
 import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
+import { executionName as newExecutionName } from '../functions/shared/execution-names.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import { localTaskCallbacks } from '../local/task-callbacks.ts';
@@ -109,7 +111,7 @@ async function runLocally(
   input: RemediationInputDraft,
   flags: RemediateFlags,
 ): Promise<WorkflowResult> {
-  const executionName = `remediate-manual-${input.alarmName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${Date.now()}`;
+  const executionName = newExecutionName('remediate-manual', input.alarmName, String(Date.now()));
   const table = stack.outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string;
   let done = false;
   // Answers from other terminals land on the gate's record: relay them to the waiting task here.

@@ -86,6 +86,8 @@ export interface RunbookPlan {
   service?: string;
   /** scale-out: the scale-service workflow's input. */
   scaleInput?: Record<string, unknown>;
+  /** scale-out: the nested scale-service execution's name (at most 80 characters). */
+  scaleExecutionName?: string;
   /** replace-unhealthy-tasks, drain-instance: what will be touched, within the blast radius. */
   targets?: string[];
   /** drain-instance: the EC2 instance behind the alarm. */

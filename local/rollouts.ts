@@ -2,6 +2,7 @@
 // workflow runner) with operators able to answer it from this process or another one, writes
 // load balancer metrics into the emulator's CloudWatch, and stands in for the one CloudWatch
 // feature the emulator lacks (percentile statistics).
+
 import { randomBytes } from 'node:crypto';
 import {
   CloudWatchClient,
@@ -24,6 +25,7 @@ import type { Alert } from '../functions/shared/alerts.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
+import { executionName } from '../functions/shared/execution-names.ts';
 import type { DeployedStack } from './deploy.ts';
 import { localFunction } from './lambda-host.ts';
 import { observerClient } from './observer.ts';
@@ -122,8 +124,13 @@ export interface LocalRolloutOptions {
   beforeLambda?: LocalRunOptions['beforeLambda'];
 }
 
+/** rollout-<service>-<UTC time>-<random>: the service's name is cut to keep within 80 characters. */
 export const newExecutionName = (service: string, now = Date.now()): string =>
-  `rollout-${service}-${new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`;
+  executionName(
+    'rollout',
+    service,
+    `${new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`,
+  );
 
 /** Runs the deployed blue-green-rollout workflow locally on `input`. */
 export async function runRollout(

@@ -29,6 +29,16 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { awsClient, type ClientConfig } from '../functions/shared/clients.ts';
+import { executionNameProblem } from '../functions/shared/execution-names.ts';
+import {
+  dataLimitCause,
+  historyEventsFor,
+  MAX_HISTORY_EVENTS,
+  payloadOverLimit,
+  retryIntervalMs,
+  taskTimeouts,
+  withoutTaskTimeouts,
+} from './sfn-rules.ts';
 
 /** The in-process handler standing in for a Lambda function. */
 export type LambdaBinding = (event: unknown) => Promise<unknown>;
@@ -111,15 +121,57 @@ export function abortAfter(ms: number): AbortSignal {
   return AbortSignal.timeout(ms);
 }
 
+/**
+ * StartExecution refused the run before it began (a bad name, a name already used, an input over
+ * 256 KiB): `name` is the SFN API's error code. runWorkflow throws it; a nested start turns it
+ * into the task's error (StepFunctions.<code>Exception).
+ */
+export class StartExecutionRefused extends Error {
+  constructor(
+    readonly code: 'InvalidName' | 'ExecutionAlreadyExists' | 'ValidationException',
+    message: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+// Every execution started in this process, by ARN: a name is used once per state machine, and a
+// repeated start with the same input while it runs is that same execution.
+const executions = new Map<string, { input: string; running?: Promise<WorkflowResult> }>();
+
+function admitExecution(
+  executionArn: string,
+  executionName: string,
+  input: unknown,
+): { joined: Promise<WorkflowResult> } | { input: string } {
+  const problem = executionNameProblem(executionName);
+  if (problem) throw new StartExecutionRefused('InvalidName', `Invalid Name: '${executionName}': ${problem}`);
+  const text = JSON.stringify(input ?? {});
+  const size = payloadOverLimit(input ?? {});
+  if (size !== undefined)
+    throw new StartExecutionRefused('ValidationException', dataLimitCause('execution input', size));
+  const existing = executions.get(executionArn);
+  if (existing?.running && existing.input === text) return { joined: existing.running };
+  if (existing)
+    throw new StartExecutionRefused('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+  return { input: text };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Task tokens: one registry per process, so tests and handlers can answer any waiting task.
 
 interface TokenEntry extends PendingTaskToken {
   runId: string;
   settle(outcome: { output: unknown } | { error: Error }): void;
+  /** SendTaskHeartbeat: restarts the heartbeat timer. */
+  beat(): void;
 }
 
 const tokenRegistry = new Map<string, TokenEntry>();
+// Tokens whose task has ended (answered, timed out, or its run over): answering one again is
+// refused with TaskTimedOut, as Step Functions does.
+const closedTokens = new Set<string>();
 const tokenListeners = new Set<(entry: PendingTaskToken) => void>();
 
 /** Tokens of tasks waiting for a callback right now, oldest first. */
@@ -133,12 +185,19 @@ export function pendingTaskTokens(): PendingTaskToken[] {
 
 /** Resumes the task waiting on `token` with `output` (the value itself, not JSON text). */
 export function sendTaskSuccess(token: string, output: unknown): void {
+  const size = payloadOverLimit(output);
+  if (size !== undefined) throw callbackError('InvalidOutput', dataLimitCause('task output', size));
   takeEntry(token).settle({ output: toJson(output) });
 }
 
 /** Fails the task waiting on `token`; Retry/Catch match on `error`. */
 export function sendTaskFailure(token: string, error?: string, cause?: string): void {
   takeEntry(token).settle({ error: stateError(error ?? '', cause ?? '') });
+}
+
+/** SendTaskHeartbeat: the task waiting on `token` is alive; its HeartbeatSeconds start again. */
+export function sendTaskHeartbeat(token: string): void {
+  findEntry(token).beat();
 }
 
 /** Resolves with the first pending token (of `stateName`, if given), waiting up to timeoutMs for one. */
@@ -167,14 +226,32 @@ export function nextTaskToken(
   });
 }
 
-function takeEntry(token: string): TokenEntry {
+/** An error as the SFN API answers a callback: `name` is its error code. */
+function callbackError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+// The errors Step Functions gives a callback: a malformed token, a task that has already ended,
+// a token it never issued.
+function findEntry(token: string): TokenEntry {
   const entry = tokenRegistry.get(token);
-  if (!entry) {
-    throw Object.assign(new Error(`task token ${token} is not waiting (unknown, answered or timed out)`), {
-      name: 'TaskDoesNotExist',
-    });
-  }
+  if (entry) return entry;
+  if (typeof token !== 'string' || token.length === 0 || token.length > 1024)
+    throw callbackError('InvalidToken', 'Invalid Token: the task token must have 1 to 1024 characters');
+  if (closedTokens.has(token))
+    throw callbackError(
+      'TaskTimedOut',
+      `the task of token ${token} has already ended (answered or timed out)`,
+    );
+  throw callbackError('TaskDoesNotExist', `task token ${token} was not issued to any waiting task`);
+}
+
+function takeEntry(token: string): TokenEntry {
+  const entry = findEntry(token);
   tokenRegistry.delete(token);
+  closedTokens.add(token);
   return entry;
 }
 
@@ -186,7 +263,11 @@ interface AslState {
   Resource?: string;
   Parameters?: Record<string, unknown>;
   TimeoutSeconds?: number;
-  Retry?: unknown[];
+  TimeoutSecondsPath?: string;
+  HeartbeatSeconds?: number;
+  HeartbeatSecondsPath?: string;
+  Retry?: { ErrorEquals: string[] }[];
+  Catch?: { ErrorEquals: string[] }[];
   Branches?: AslMachine[];
   Iterator?: AslMachine;
   ItemProcessor?: AslMachine;
@@ -382,6 +463,29 @@ function stateError(name: string, cause: string): Error {
   const error = new Error(cause);
   error.name = name;
   return error;
+}
+
+/**
+ * States.DataLimitExceeded is terminal: States.ALL and States.TaskFailed do not match it, only a
+ * retrier or catcher that names it (and comes before any wildcard) does.
+ */
+function dataLimitError(state: AslState | undefined, cause: string): Error {
+  const namedFirst = (handlers: { ErrorEquals: string[] }[] | undefined) => {
+    for (const handler of handlers ?? []) {
+      if (handler.ErrorEquals.includes('States.DataLimitExceeded')) return true;
+      if (handler.ErrorEquals.some((e) => e === 'States.ALL' || e === 'States.TaskFailed')) return false;
+    }
+    return false;
+  };
+  return Object.assign(stateError('States.DataLimitExceeded', cause), {
+    isRetryable: namedFirst(state?.Retry),
+    isCatchable: namedFirst(state?.Catch),
+  });
+}
+
+/** States.Runtime: neither retried nor caught; the execution fails. */
+function runtimeError(cause: string): Error {
+  return Object.assign(stateError('States.Runtime', cause), { isRetryable: false, isCatchable: false });
 }
 
 /** What Step Functions reports for a failed Lambda: Error = errorType, Cause = the JSON error. */
@@ -670,21 +774,60 @@ type TaskOverride = (input: unknown) => Promise<unknown>;
 
 interface StateEvent {
   type: string;
-  state?: { name: string; type: string; input: unknown };
+  state?: { name: string; type: string; input: unknown; output?: unknown };
+  retry?: {
+    retrier: { IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number };
+    attempt: number;
+  };
 }
 
 /** Runs `definition` to completion (or abort) and reports how it ended; a FAILED run returns, not throws. */
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowResult> {
-  const definition = opts.definition as AslMachine;
-  const lambdas = opts.lambdas ?? {};
-  const waitMs = Math.max(0, opts.waitMs ?? 1);
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const accountId = process.env.AWS_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID;
   const stateMachineName = opts.stateMachineName ?? 'LocalStateMachine';
   const executionName = opts.executionName ?? randomUUID();
   const stateMachineArn = `arn:aws:states:${region}:${accountId}:stateMachine:${stateMachineName}`;
   const executionArn = `arn:aws:states:${region}:${accountId}:execution:${stateMachineName}:${executionName}`;
+  // StartExecution's checks come first: a refused start runs nothing and takes no name.
+  const admitted = admitExecution(executionArn, executionName, opts.input);
+  if ('joined' in admitted) return admitted.joined;
+  const entry: { input: string; running?: Promise<WorkflowResult> } = { input: admitted.input };
+  executions.set(executionArn, entry);
+  entry.running = runExecution(opts, {
+    accountId,
+    stateMachineName,
+    stateMachineArn,
+    executionName,
+    executionArn,
+  });
+  try {
+    return await entry.running;
+  } finally {
+    delete entry.running;
+  }
+}
+
+async function runExecution(
+  opts: RunWorkflowOptions,
+  ids: {
+    accountId: string;
+    stateMachineName: string;
+    stateMachineArn: string;
+    executionName: string;
+    executionArn: string;
+  },
+): Promise<WorkflowResult> {
+  const { accountId, stateMachineName, stateMachineArn, executionName, executionArn } = ids;
+  const definition = opts.definition as AslMachine;
+  const lambdas = opts.lambdas ?? {};
+  const waitMs = Math.max(0, opts.waitMs ?? 1);
   const runId = randomUUID();
+  const virtualNow = () => opts.clock?.now?.() ?? Date.now();
+  // Each Task's input as it entered (before InputPath and Parameters), for its timeout paths.
+  const enteredInputs = new Map<string, unknown>();
+  // Set once the run has started (below): moves the virtual clock and checks the execution timeout.
+  let advanceClock: (ms: number) => void = (ms) => opts.clock?.advance(ms);
 
   const states = collectStates(definition);
   const integrations = new Map<string, Integration>();
@@ -722,40 +865,95 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
     Task: taskContext,
   };
 
-  const waitForCallback = async (token: string, stateName: string, call: () => Promise<unknown>) => {
+  // A callback task waits in compressed real time: its nearer limit (heartbeat or timeout) takes
+  // at most COMPRESSED_TASK_TIMEOUT_MS (or taskTokenTimeoutMs), the other is scaled alike; when
+  // a limit passes, the virtual clock is moved to it and the task fails as Step Functions fails it.
+  const waitForCallback = async (
+    token: string,
+    stateName: string,
+    limits: { timeoutSeconds?: number; heartbeatSeconds?: number },
+    call: () => Promise<unknown>,
+  ) => {
     let settle: TokenEntry['settle'] = () => undefined;
     const outcome = new Promise<{ output: unknown } | { error: Error }>((resolve) => {
       settle = resolve;
     });
+    const startedAt = virtualNow();
+    let lastBeatAt = startedAt;
+    let limitHit: (which: 'timeout' | 'heartbeat') => void = () => undefined;
+    const timedOut = new Promise<'timeout' | 'heartbeat'>((resolve) => {
+      limitHit = resolve;
+    });
+    const nearest = Math.min(limits.timeoutSeconds ?? Infinity, limits.heartbeatSeconds ?? Infinity);
+    const msPerSecond = Number.isFinite(nearest)
+      ? (opts.taskTokenTimeoutMs ?? Math.min(nearest * 1000, COMPRESSED_TASK_TIMEOUT_MS)) / nearest
+      : undefined;
+    // Beyond setTimeout's range (about 24.8 days) a timer would fire at once: such a limit never
+    // passes in a local run.
+    const after = (seconds: number | undefined, which: 'timeout' | 'heartbeat') => {
+      if (seconds === undefined || msPerSecond === undefined) return undefined;
+      const ms = seconds * msPerSecond;
+      return ms <= 2_147_483_647 ? setTimeout(() => limitHit(which), ms) : undefined;
+    };
+    let heartbeatTimer: NodeJS.Timeout | undefined;
+    const armHeartbeat = () => {
+      clearTimeout(heartbeatTimer);
+      heartbeatTimer = after(limits.heartbeatSeconds, 'heartbeat');
+    };
     // Registered before the call, so a handler may answer from inside it.
-    const entry: TokenEntry = { token, stateName, executionName, runId, settle };
+    const entry: TokenEntry = {
+      token,
+      stateName,
+      executionName,
+      runId,
+      settle,
+      beat: () => {
+        lastBeatAt = virtualNow();
+        armHeartbeat();
+      },
+    };
     tokenRegistry.set(token, entry);
     for (const listener of [...tokenListeners]) listener({ token, stateName, executionName });
-    let timer: NodeJS.Timeout | undefined;
+    let timeoutTimer: NodeJS.Timeout | undefined;
     try {
       await call();
-      const state = states.get(stateName);
-      const timeoutMs =
-        opts.taskTokenTimeoutMs ??
-        (typeof state?.TimeoutSeconds === 'number'
-          ? Math.min(state.TimeoutSeconds * 1000, COMPRESSED_TASK_TIMEOUT_MS)
-          : undefined);
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
+      timeoutTimer = after(limits.timeoutSeconds, 'timeout');
+      armHeartbeat();
       const result = await Promise.race([outcome, timedOut]);
-      if (result === 'timeout') throw await statesTimeoutError();
+      if (result === 'timeout' || result === 'heartbeat') {
+        tokenRegistry.delete(token);
+        closedTokens.add(token);
+        const deadline =
+          result === 'timeout'
+            ? startedAt + (limits.timeoutSeconds ?? 0) * 1000
+            : lastBeatAt + (limits.heartbeatSeconds ?? 0) * 1000;
+        const behind = deadline - virtualNow();
+        if (behind > 0) advanceClock(behind);
+        if (result === 'heartbeat')
+          throw stateError('States.HeartbeatTimeout', `no heartbeat within ${limits.heartbeatSeconds} s`);
+        throw await statesTimeoutError();
+      }
       if ('error' in result) throw result.error;
       return result.output;
     } finally {
-      clearTimeout(timer);
-      if (tokenRegistry.get(token) === entry) tokenRegistry.delete(token);
+      clearTimeout(timeoutTimer);
+      clearTimeout(heartbeatTimer);
+      if (tokenRegistry.get(token) === entry) {
+        tokenRegistry.delete(token);
+        closedTokens.add(token);
+      }
     }
   };
 
   const invokeBinding = async (ref: string, payload: unknown): Promise<unknown> => {
     const binding = findBinding(lambdas, ref);
-    if (!binding) throw new WorkflowHarnessError(`no in-process handler bound for Lambda function ${ref}`);
+    // Static references are checked before the run; one chosen at run time may name nothing.
+    if (!binding) {
+      throw stateError(
+        'Lambda.ResourceNotFoundException',
+        `Function not found: ${ref} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: null; Proxy: null)`,
+      );
+    }
     let result: unknown;
     try {
       // Lambda hands the function a parsed copy of the JSON payload, never the caller's object.
@@ -766,13 +964,33 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
     return toJson(result);
   };
 
+  // TimeoutSecondsPath and HeartbeatSecondsPath point into the state's input (after InputPath).
+  const timeoutsOf = (stateName: string, state: AslState | undefined) => {
+    const raw = enteredInputs.get(stateName);
+    const pathContext = { ...context, Execution: { ...context.Execution, Input: opts.input } };
+    let input: unknown = raw;
+    if (state?.InputPath === null) input = {};
+    else if (state?.InputPath !== undefined) input = referencePath(state.InputPath, raw, pathContext).value;
+    const limits = taskTimeouts(state ?? {}, (path) => referencePath(path, input, pathContext));
+    if ('error' in limits) throw runtimeError(limits.error);
+    return limits;
+  };
+
   const override = (stateName: string, integration: Integration): TaskOverride => {
     return async (input: unknown) => {
       // Taken synchronously: the library evaluated this task's Parameters just before calling us.
       const token = 'token' in integration && integration.token ? takeToken() : undefined;
       if (!token) mintedToken = undefined;
       try {
+        // The event log catches up first: a Wait or retry before this task moves the clock, and
+        // this task's input as it entered is noted for its timeout paths.
+        await new Promise((resolve) => setImmediate(resolve));
         if (aborted) throw new RunEnded('the run was aborted');
+        const state = states.get(stateName);
+        const inputSize = payloadOverLimit(input);
+        if (inputSize !== undefined)
+          throw dataLimitError(state, dataLimitCause(`input of ${stateName} after Parameters`, inputSize));
+        const limits = timeoutsOf(stateName, state);
         const params = (input ?? {}) as Record<string, unknown>;
         let call: () => Promise<unknown>;
         switch (integration.kind) {
@@ -805,7 +1023,7 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
             break;
           }
           case 'child':
-            call = () => runChild(opts.childWorkflows ?? {}, stateName, params, integration.outputAsJson);
+            call = () => runChild(opts.childWorkflows ?? {}, params, integration.outputAsJson);
             break;
           case 'optimized': {
             const spec = OPTIMIZED[integration.key] as OptimizedIntegration;
@@ -816,7 +1034,29 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
             break;
           }
         }
-        return token ? await waitForCallback(token, stateName, call) : await call();
+        const startedAt = virtualNow();
+        const result = token
+          ? await waitForCallback(
+              token,
+              stateName,
+              {
+                ...(limits.explicitTimeout || opts.taskTokenTimeoutMs !== undefined
+                  ? { timeoutSeconds: limits.timeoutSeconds }
+                  : {}),
+                ...(limits.heartbeatSeconds !== undefined
+                  ? { heartbeatSeconds: limits.heartbeatSeconds }
+                  : {}),
+              },
+              call,
+            )
+          : await call();
+        // A task that ran past its TimeoutSeconds on the virtual clock timed out.
+        if (!token && limits.explicitTimeout && virtualNow() - startedAt > limits.timeoutSeconds * 1000)
+          throw await statesTimeoutError();
+        const resultSize = payloadOverLimit(result);
+        if (resultSize !== undefined)
+          throw dataLimitError(state, dataLimitCause(`result of ${stateName}`, resultSize));
+        return result;
       } catch (error) {
         if (error instanceof WorkflowHarnessError) harnessFailure ??= error;
         throw error;
@@ -834,7 +1074,7 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
     if (state.Retry) retryIntervalOverrides[name] = waitMs;
   }
 
-  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+  const machine = new StateMachine(withoutTaskTimeouts(definition) as unknown as StateMachineDefinition, {
     validationOptions: opts.validate === false ? { noValidate: true } : { checkPaths: true, checkArn: true },
   });
   const startedAt = Date.now();
@@ -871,6 +1111,22 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
   let virtualElapsedMs = 0;
   const executionTimeoutMs =
     typeof definition.TimeoutSeconds === 'number' ? definition.TimeoutSeconds * 1000 : undefined;
+  // Waits, retries and callback timeouts move the virtual clock; the execution's own
+  // TimeoutSeconds is measured on it (plus the real time the run took).
+  advanceClock = (ms: number) => {
+    virtualElapsedMs += ms;
+    opts.clock?.advance(ms);
+    if (
+      executionTimeoutMs !== undefined &&
+      virtualElapsedMs + (Date.now() - startedAt) >= executionTimeoutMs
+    ) {
+      forcedFailure ??= {
+        error: 'States.Timeout',
+        cause: `the execution exceeded its TimeoutSeconds (${definition.TimeoutSeconds})`,
+      };
+      abort();
+    }
+  };
 
   const onWaitEntered = (stateName: string, rawInput: unknown) => {
     const state = states.get(stateName);
@@ -887,29 +1143,37 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
       abort();
       return;
     }
-    if (intended.ms <= 0) return;
-    virtualElapsedMs += intended.ms;
-    opts.clock?.advance(intended.ms);
-    if (
-      executionTimeoutMs !== undefined &&
-      virtualElapsedMs + (Date.now() - startedAt) >= executionTimeoutMs
-    ) {
-      forcedFailure ??= {
-        error: 'States.Timeout',
-        cause: `the execution exceeded its TimeoutSeconds (${definition.TimeoutSeconds})`,
-      };
-      abort();
-    }
+    if (intended.ms > 0) advanceClock(intended.ms);
   };
 
+  const failWith = (error: string, cause: string) => {
+    forcedFailure ??= { error, cause };
+    abort();
+  };
+  let historyEvents = 0;
   const consumeEvents = (async () => {
     for await (const event of execution.eventLogs) {
       events.push(event);
       const e = event as StateEvent;
-      if (e.type === 'StateRetried') transitions++;
+      historyEvents += historyEventsFor(e);
+      if (historyEvents > MAX_HISTORY_EVENTS) {
+        failWith('States.Runtime', `the execution history would pass ${MAX_HISTORY_EVENTS} events`);
+      }
+      if (e.type === 'StateRetried') {
+        transitions++;
+        // The retry waited its interval (compressed in real time): the clock moves by it.
+        if (e.retry) advanceClock(retryIntervalMs(e.retry.retrier, e.retry.attempt));
+      }
+      if (e.type === 'StateExited' && e.state) {
+        // Terminal: a state's output over 256 KiB fails the execution.
+        const size = payloadOverLimit(e.state.output);
+        if (size !== undefined)
+          failWith('States.DataLimitExceeded', dataLimitCause(`output of ${e.state.name}`, size));
+      }
       if (e.type !== 'StateEntered' || !e.state) continue;
       transitions++;
       entered.push(e.state.name);
+      if (e.state.type === 'Task') enteredInputs.set(e.state.name, e.state.input);
       if (e.state.type === 'Wait') onWaitEntered(e.state.name, e.state.input);
     }
   })();
@@ -962,18 +1226,32 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRes
  */
 async function runChild(
   children: Record<string, ChildWorkflowRunner>,
-  stateName: string,
   params: Record<string, unknown>,
   outputAsJson: boolean,
 ): Promise<unknown> {
   const arn = params.StateMachineArn;
+  const naming = optimizedNaming(OPTIMIZED['states:startExecution'] as OptimizedIntegration);
+  // StartExecution's refusals reach the task as the integration names them (catchable).
+  const refused = (code: string, message: string) =>
+    stateError(
+      `StepFunctions.${code.endsWith('Exception') ? code : `${code}Exception`}`,
+      naming.cause(message, 400, code, undefined),
+    );
   const child = typeof arn === 'string' ? children[arn] : undefined;
-  if (!child)
-    throw new WorkflowHarnessError(`task "${stateName}": no local state machine bound for ${String(arn)}`);
+  if (!child) {
+    // A static ARN is checked before the run (checkBindings); one chosen at run time may name nothing.
+    throw refused('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(arn)}'`);
+  }
   const input = typeof params.Input === 'string' ? JSON.parse(params.Input) : (params.Input ?? {});
   const name = typeof params.Name === 'string' ? params.Name : randomUUID();
   const startDate = Date.now();
-  const result = await child(input, name);
+  let result: WorkflowResult;
+  try {
+    result = await child(input, name);
+  } catch (error) {
+    if (error instanceof StartExecutionRefused) throw refused(error.code, error.message);
+    throw error;
+  }
   const description = {
     ExecutionArn: result.executionArn,
     StateMachineArn: arn,

@@ -163,12 +163,13 @@ export class RemediateAlarmWorkflow extends Construct {
       forceDeployment,
     );
     if (props.scaleStateMachine) {
-      // The scaling workflow's guardrails decide how far; its execution is named after ours (idempotent).
+      // The scaling workflow's guardrails decide how far; its execution is named after ours
+      // (idempotent), by the step, which keeps the name within 80 characters.
       const scaleOut = new tasks.StepFunctionsStartExecution(this, S.scaleOut, {
         stateMachine: props.scaleStateMachine,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
         input: sfn.TaskInput.fromJsonPathAt('$.runbook.scaleInput'),
-        name: sfn.JsonPath.format('{}-scale', sfn.JsonPath.stringAt('$$.Execution.Name')),
+        name: sfn.JsonPath.stringAt('$.runbook.scaleExecutionName'),
         associateWithParent: false,
         resultSelector: { 'Output.$': '$.Output', 'ExecutionArn.$': '$.ExecutionArn' },
         resultPath: '$.result',

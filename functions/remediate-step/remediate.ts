@@ -6,6 +6,7 @@
 // `record` notes their result); `verify` watches the alarm until it is OK or the window ends;
 // `finish` and `abort` release the lease, journal and alert. Every decision is explained in plain
 // words, also "did nothing, because".
+
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -28,6 +29,7 @@ import { type Alert, consoleLinks, raiseAlert, type Severity } from '../shared/a
 import { type Clock, iso } from '../shared/clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
 import { InvalidInputError, LockHeldError } from '../shared/errors.ts';
+import { childExecutionName } from '../shared/execution-names.ts';
 import { type JournalEntry, type Outcome, writeJournal } from '../shared/journal.ts';
 import { acquireLock, releaseLock } from '../shared/lock.ts';
 import { serviceLockHolder, serviceLockResource } from '../shared/service-lock.ts';
@@ -433,6 +435,8 @@ async function planRunbook(
           requestId: plan.execution.name,
           trigger: { kind: 'alarm', id: plan.alarm.arn, at: plan.alarm.state.timestamp },
         },
+        // `<ours>-scale` passes 80 characters once an alarm's name has 37 or more.
+        scaleExecutionName: childExecutionName(plan.execution.name, 'scale'),
       };
     }
     case 'rollback-rollout': {

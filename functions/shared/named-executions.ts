@@ -2,22 +2,20 @@
 // ARN and its state's timestamp), Step Functions refuses a second execution of one name, and a
 // conditional record tells a first start from a repeat (a repeat of a running execution with the
 // same input is answered with the same ARN, not an error).
-import { createHash } from 'node:crypto';
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type Clock, iso } from './clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from './dynamo.ts';
+import { digest, executionName } from './execution-names.ts';
 
-/** Execution names: at most 80 characters of letters, digits, - and _. */
+/** Execution names: at most 80 characters of letters, digits, - and _, unique per alarm transition. */
 export function executionNameFor(
   prefix: string,
   alarmName: string,
   alarmArn: string,
   stateTimestamp: string,
 ): string {
-  const hash = createHash('sha256').update(`${alarmArn}|${stateTimestamp}`).digest('hex').slice(0, 32);
-  const readable = alarmName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 78 - prefix.length - 32);
-  return `${prefix}-${readable}-${hash}`;
+  return executionName(prefix, alarmName, digest(`${alarmArn}|${stateTimestamp}`, 32));
 }
 
 export interface NamedStart {

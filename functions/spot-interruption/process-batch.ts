@@ -11,6 +11,7 @@ import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
+import { digest, executionName } from '../shared/execution-names.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
 import {
@@ -427,7 +428,8 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
   if (toSurge.length > 0) {
     const startedAt = iso(deps.clock.now());
     const subjects = toSurge.map((c) => c.where.instanceId).sort();
-    const name = `surge-${cluster.name}-${createHash('sha256').update(subjects.join(',')).digest('hex').slice(0, 16)}`;
+    // The digest of what is surged keeps the name unique however long the cluster's name.
+    const name = executionName('surge', cluster.name, digest(subjects.join(',')));
     const input = {
       cluster: cluster.name,
       instances: toSurge.map((c) => ({
@@ -443,7 +445,7 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
       const out = await deps.sfn.send(
         new StartExecutionCommand({
           stateMachineArn: deps.env.SURGE_STATE_MACHINE_ARN,
-          name: name.slice(0, 80),
+          name,
           input: JSON.stringify(input),
         }),
       );

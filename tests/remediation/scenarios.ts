@@ -436,6 +436,30 @@ export async function riskyRunbookWaitsForApproval(world: RemediationWorld) {
   await world.setAlarm(quiet, 'OK');
 }
 
+/**
+ * Alarm names may have 255 characters. The scale-out's nested execution is named after the
+ * remediation's own (80 characters once the alarm's name has 37 or more): the name must stay
+ * valid, or Step Functions refuses the nested start and nothing scales.
+ */
+export async function longAlarmNameScalesOutUnderAValidChildName(world: RemediationWorld) {
+  fresh(world);
+  const alarm = `web-api-cpu-high-${'in-the-checkout-path-of-eu-west-1-'.repeat(7)}`.slice(0, 255);
+  await world.putAlarm(alarm, { namespace: 'AWS/ECS', metricName: 'CPUUtilization' });
+  await world.setAlarm(alarm, 'ALARM');
+  const from = await desired();
+  const [run] = await deliverAndRun(world, alarm, 'ALARM', {
+    beforeLambda: onVerify(
+      async () => (await desired()) >= from + 2,
+      () => world.setAlarm(alarm, 'OK', 'CPU back under the threshold'),
+    ),
+  });
+  expect(run?.executionName.length).toBe(80);
+  expect(run?.status, run?.cause).toBe('SUCCEEDED');
+  expect(run?.plan?.outcome, JSON.stringify(run?.plan?.action)).toBe('remediated');
+  expect(await desired()).toBe(from + 2);
+  await deliverAndRun(world, alarm, 'OK');
+}
+
 async function deliverAndRun(
   world: RemediationWorld,
   alarm: string,
@@ -464,6 +488,8 @@ export const SCENARIOS = {
   'a mapped 5xx alarm during a rollout rolls that rollout back': fiveHundredsDuringRolloutRollBack,
   'a mapped CPU alarm scales out through the scaling workflow; OK resolves the episode':
     cpuAlarmScalesOutAndOkResolves,
+  'an alarm with a 255-character name scales out through a nested execution whose name is valid':
+    longAlarmNameScalesOutUnderAValidChildName,
   'an alarm that stays in ALARM escalates with one critical alert, no second attempt':
     alarmStayingInAlarmEscalatesOnce,
   'the same event twice runs once; a transition inside the cooldown does nothing and says why':

@@ -765,7 +765,8 @@ describe('waitForTaskToken', () => {
       confirmation: { confirmed: 'yes' },
     });
     expect(pendingTaskTokens()).toEqual([]);
-    expect(() => sendTaskSuccess(first.token, {})).toThrow(/is not waiting/);
+    // Answered already: refused as Step Functions refuses a closed task.
+    expect(() => sendTaskSuccess(first.token, {})).toThrow(expect.objectContaining({ name: 'TaskTimedOut' }));
   });
 
   it('times out after the compressed TimeoutSeconds; States.TaskFailed does not match States.Timeout', async () => {
@@ -818,18 +819,31 @@ describe('waitForTaskToken', () => {
     expect(pendingTaskTokens()).toEqual([]);
   });
 
-  it('a harness error cannot be caught by the workflow: the run throws', async () => {
+  it('a function named at run time that does not exist fails the task as Lambda.ResourceNotFoundException (catchable)', async () => {
     const definition = definitionOf('Approval') as {
       States: Record<string, { Parameters: Record<string, unknown> }>;
     };
-    // FunctionName chosen at run time, so the binding is only missing when the task runs.
+    // FunctionName chosen at run time, so only the run can find it missing.
     const ask = definition.States['Ask for approval'];
     if (ask) {
       delete ask.Parameters.FunctionName;
       ask.Parameters['FunctionName.$'] = '$.fn';
     }
+    const result = await runWorkflow({
+      definition,
+      input: { request: 'r', fn: 'runner-unknown' },
+      lambdas: { 'runner-approvals': async () => null },
+    });
+    expect(result.states).toEqual(['Ask for approval', 'Approval failed']);
+    expect((result.output as { failure: { Error: string } }).failure.Error).toBe(
+      'Lambda.ResourceNotFoundException',
+    );
+  });
+
+  it('a harness error cannot be caught by the workflow: the run throws', async () => {
+    // A statically named function with no in-process handler is a gap in the rig's setup.
     await expect(
-      runWorkflow({ definition, input: { request: 'r', fn: 'runner-unknown' }, lambdas: {} }),
+      runWorkflow({ definition: definitionOf('Approval'), input: { request: 'r' }, lambdas: {} }),
     ).rejects.toBeInstanceOf(WorkflowHarnessError);
   });
 });
