@@ -1,7 +1,8 @@
 // ops: the local front door to the control plane.
 //   ops emulator start|stop|status        the local AWS emulator (moto server)
 //   ops seed [--instances N] [--spot-fraction F]   deploy the control plane + a miniature stack into it
-//   ops invoke <function> --event <file|->   run a function's handler against the emulator
+//   ops invoke <function> --event <file|->   run a function's handler against the emulator, then
+//                                            the executions it started
 //   ops run <workflow> --input <file|->      run a synthesized workflow against the emulator
 //   ops alerts                               run the alert router, then alerts published since the last read
 //   ops silence --service S|--kind K|--dedup-key D --for 2h --reason "..."   silence alerts for a while
@@ -33,7 +34,14 @@ import { eventSources } from '../local/event-sources.ts';
 import { localFunction } from '../local/lambda-host.ts';
 import { seed } from '../local/seed.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
-import { isWorkflowName, runDeployedWorkflow, WORKFLOWS } from '../local/workflows.ts';
+import {
+  isWorkflowName,
+  listExecutions,
+  runDeployedWorkflow,
+  runStartedExecutions,
+  WORKFLOWS,
+  type WorkflowName,
+} from '../local/workflows.ts';
 import { loadLocalState, pointAt, STATE_DIR, saveLocalState } from './local-state.ts';
 import { answerRemediationCommand, remediateCommand } from './remediate.ts';
 import { reportCommand } from './report.ts';
@@ -58,7 +66,9 @@ Usage:
                                           Reset the emulator, deploy the control plane from the
                                           synthesized template, and create a miniature stack
   ops invoke <function> --event <file|-> [--bundled]
-                                          Run a function's handler against the emulator
+                                          Run a function's handler against the emulator, then
+                                          the executions it started (scale-alarm,
+                                          remediate-alarm, spot-interruption)
   ops run <workflow> --input <file|->     Run a synthesized workflow against the emulator
   ops alerts                              Run the alert router over raised alerts (waiting for group
                                           windows), then print (and acknowledge) what was published
@@ -315,10 +325,43 @@ async function invoke(name: string | undefined, flags: Flags, out: Out): Promise
     throw new UsageError(`unknown function "${name}"; known: ${Object.keys(stack.functions).join(', ')}`);
   }
   const fn = await localFunction(stack, name, { bundled: flags.bundled ?? false });
+  // A trigger starts executions that the emulator records but does not run: they run here,
+  // so an event's path can be followed to its end (as ops remediate does).
+  const started = TRIGGERS[name];
+  const seen = new Set<string>();
+  if (started) {
+    for (const execution of await listExecutions(stack, started))
+      if (execution.executionArn) seen.add(execution.executionArn);
+  }
   const result = await fn.invoke(event);
-  out(JSON.stringify(result, null, 2), result);
-  return 0;
+  const runs = started ? await runStartedExecutions(stack, started, seen, { clock: new VirtualClock() }) : [];
+  const human = [
+    JSON.stringify(result, null, 2),
+    ...runs.map(
+      (run) =>
+        `${started} ${run.executionName}: ${run.status}${run.status === 'SUCCEEDED' ? '' : ` (${run.error}: ${run.cause})`}`,
+    ),
+  ].join('\n');
+  out(human, {
+    result,
+    executions: runs.map((run) => ({
+      workflow: started,
+      name: run.executionName,
+      status: run.status,
+      output: run.output,
+      error: run.error,
+      cause: run.cause,
+    })),
+  });
+  return runs.every((run) => run.status === 'SUCCEEDED') ? 0 : 1;
 }
+
+/** The workflow each trigger function starts. */
+const TRIGGERS: Record<string, WorkflowName | undefined> = {
+  'scale-alarm': 'scale-service',
+  'remediate-alarm': 'remediate-alarm',
+  'spot-interruption': 'spot-surge',
+};
 
 async function run(name: string | undefined, flags: Flags, out: Out): Promise<number> {
   if (!name || !isWorkflowName(name)) {

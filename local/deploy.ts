@@ -35,6 +35,8 @@ export interface EventSourceMapping {
   queueArn: string;
   batchSize: number;
   reportBatchItemFailures: boolean;
+  /** ScalingConfig.MaximumConcurrency, when the mapping sets one. */
+  maximumConcurrency?: number;
 }
 
 export interface DeployedStack {
@@ -339,6 +341,13 @@ async function deployResource(
         reportBatchItemFailures: ((props.FunctionResponseTypes ?? []) as string[]).includes(
           'ReportBatchItemFailures',
         ),
+        ...((props.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency
+          ? {
+              maximumConcurrency: Number(
+                (props.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency,
+              ),
+            }
+          : {}),
       });
       resources[id] = { ref: id };
       return;

@@ -1,8 +1,11 @@
 // A loopback reverse proxy in front of the emulator. It counts every AWS call by
 // service and operation (benchmarks measure calls per scenario with it) and injects
 // throttling errors, 5xx responses and latency at chosen rates, decided by a seeded
-// PRNG so that a run can be repeated. A faulted request is answered by the proxy and
-// never reaches the emulator, so it changes nothing, just as a throttled AWS call.
+// PRNG so that a run can be repeated. A throttled or 5xx request is answered by the proxy
+// and never reaches the emulator, so it changes nothing, just as a throttled AWS call.
+// Ambiguous faults are the other kind: the call reaches the emulator and is applied, then
+// its response is lost (a 5xx or a reset connection instead) or arrives after the SDK gave
+// up on it. The caller cannot tell them from a call that did nothing.
 
 import { randomUUID } from 'node:crypto';
 import {
@@ -23,6 +26,12 @@ export interface FaultSettings {
   serverErrorRate: number;
   /** Delay before a request is answered or forwarded: fixed, or uniform in [min, max]. */
   latencyMs: number | [number, number];
+  /** Share of requests applied by the emulator whose response is lost (a 503 or a reset), 0..1. */
+  lostResponseRate: number;
+  /** Share of requests applied by the emulator whose response comes `slowResponseMs` late, 0..1. */
+  slowResponseRate: number;
+  /** How late a slow response comes: past the SDK's request timeout. */
+  slowResponseMs: number;
   /**
    * Only requests to these services (SigV4 names: `sns`, `dynamodb`, ...) are faulted; default
    * all. One service down while the others answer, e.g. SNS unreachable for the alert router.
@@ -43,6 +52,10 @@ export interface ProxyStats {
   forwarded: number;
   throttled: number;
   serverErrors: number;
+  /** Applied by the emulator, response lost on the way back. */
+  lostResponses: number;
+  /** Applied by the emulator, response held back past the SDK's timeout. */
+  slowResponses: number;
   /** Requests received per "service:Operation", e.g. "ecs:ListContainerInstances". */
   byOperation: Record<string, number>;
   /** Requests that reached the emulator per "service:Operation" (received minus faulted). */
@@ -127,10 +140,14 @@ interface Fault {
   body: Buffer;
 }
 
-type FaultKind = 'throttle' | 'server';
+type FaultKind = 'throttle' | 'server' | 'lost' | 'slow';
 
 /** The error AWS itself sends for this protocol, so the SDK parses and classifies it as for real. */
-export function faultResponse(kind: FaultKind, op: AwsOperation, requestContentType: string): Fault {
+export function faultResponse(
+  kind: 'throttle' | 'server',
+  op: AwsOperation,
+  requestContentType: string,
+): Fault {
   const requestId = randomUUID();
   const throttle = kind === 'throttle';
   switch (op.protocol) {
@@ -232,10 +249,15 @@ function isLoopbackHost(hostname: string): boolean {
 }
 
 function validated(settings: FaultSettings): FaultSettings {
-  for (const key of ['throttleRate', 'serverErrorRate'] as const) {
+  for (const key of ['throttleRate', 'serverErrorRate', 'lostResponseRate', 'slowResponseRate'] as const) {
     const rate = settings[key];
     if (!(rate >= 0 && rate <= 1)) throw new RangeError(`${key} must be between 0 and 1, got ${rate}`);
   }
+  const total =
+    settings.throttleRate + settings.serverErrorRate + settings.lostResponseRate + settings.slowResponseRate;
+  if (total > 1) throw new RangeError(`the fault rates add up to ${total}, more than 1`);
+  if (!(settings.slowResponseMs >= 0))
+    throw new RangeError(`slowResponseMs must be >= 0, got ${settings.slowResponseMs}`);
   const latency = settings.latencyMs;
   const [min, max] = typeof latency === 'number' ? [latency, latency] : latency;
   if (!(min >= 0 && max >= min))
@@ -284,24 +306,37 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     throttleRate: opts.throttleRate ?? 0,
     serverErrorRate: opts.serverErrorRate ?? 0,
     latencyMs: opts.latencyMs ?? 0,
+    lostResponseRate: opts.lostResponseRate ?? 0,
+    slowResponseRate: opts.slowResponseRate ?? 0,
+    slowResponseMs: opts.slowResponseMs ?? 1_500,
   });
   const seed = opts.seed ?? DEFAULT_SEED;
   // Separate streams: changing the latency settings must not shift which requests fail.
   const faultRandom = seededRandom(seed);
   const latencyRandom = seededRandom(seed ^ 0x9e3779b9);
+  // Which lost responses are a reset connection rather than a 503: its own stream, so that
+  // choosing does not shift which requests fail.
+  const lostRandom = seededRandom(seed ^ 0x85ebca6b);
 
   const emptyStats = (): ProxyStats => ({
     total: 0,
     forwarded: 0,
     throttled: 0,
     serverErrors: 0,
+    lostResponses: 0,
+    slowResponses: 0,
     byOperation: {},
     forwardedByOperation: {},
   });
   let stats = emptyStats();
   const upstreamAgent = new Agent({ keepAlive: true });
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    ambiguity?: { kind: 'lost' | 'slow'; op: AwsOperation },
+  ) => {
     const headers = endToEndHeaders(req.headers);
     if (body.length > 0 || req.headers['content-length'] !== undefined || req.headers['transfer-encoding']) {
       headers['content-length'] = String(body.length);
@@ -317,9 +352,38 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         agent: upstreamAgent,
       },
       (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, endToEndHeaders(upRes.headers));
-        upRes.pipe(res);
+        if (!ambiguity) {
+          res.writeHead(upRes.statusCode ?? 502, endToEndHeaders(upRes.headers));
+          upRes.pipe(res);
+          upRes.on('error', () => res.destroy());
+          return;
+        }
+        // The emulator applied the call; read its whole answer, then lose it or hold it back.
+        const chunks: Buffer[] = [];
+        upRes.on('data', (chunk: Buffer) => chunks.push(chunk));
         upRes.on('error', () => res.destroy());
+        upRes.on('end', () => {
+          if (ambiguity.kind === 'lost') {
+            if (lostRandom() < 0.5) {
+              res.destroy();
+              return;
+            }
+            const fault = faultResponse('server', ambiguity.op, String(req.headers['content-type'] ?? ''));
+            res.writeHead(fault.status, { ...fault.headers, 'content-length': String(fault.body.length) });
+            res.end(fault.body);
+            return;
+          }
+          const timer = setTimeout(() => {
+            if (res.destroyed) return;
+            const out = Buffer.concat(chunks);
+            res.writeHead(upRes.statusCode ?? 502, {
+              ...endToEndHeaders(upRes.headers),
+              'content-length': String(out.length),
+            });
+            res.end(out);
+          }, settings.slowResponseMs);
+          res.on('close', () => clearTimeout(timer));
+        });
       },
     );
     upstream.on('error', (err) => {
@@ -352,13 +416,21 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     // Decide at arrival, with one draw per request, so the fault sequence follows request order.
     const draw = faultRandom();
     const eligible = settings.services === undefined || settings.services.includes(op.service);
-    const kind: FaultKind | undefined = !eligible
-      ? undefined
-      : draw < settings.throttleRate
-        ? 'throttle'
-        : draw < settings.throttleRate + settings.serverErrorRate
-          ? 'server'
-          : undefined;
+    const bounds: [FaultKind, number][] = [
+      ['throttle', settings.throttleRate],
+      ['server', settings.serverErrorRate],
+      ['lost', settings.lostResponseRate],
+      ['slow', settings.slowResponseRate],
+    ];
+    let kind: FaultKind | undefined;
+    let below = 0;
+    for (const [candidate, rate] of eligible ? bounds : []) {
+      below += rate;
+      if (draw < below) {
+        kind = candidate;
+        break;
+      }
+    }
     const { latencyMs } = settings;
     const delay =
       typeof latencyMs === 'number'
@@ -368,13 +440,16 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     if (kind === 'throttle') stats.throttled++;
     else if (kind === 'server') stats.serverErrors++;
     else {
+      // Lost and slow responses were applied: they reached the emulator.
+      if (kind === 'lost') stats.lostResponses++;
+      if (kind === 'slow') stats.slowResponses++;
       stats.forwarded++;
       stats.forwardedByOperation[key] = (stats.forwardedByOperation[key] ?? 0) + 1;
     }
 
     if (delay > 0) await sleep(delay);
-    if (kind === undefined) {
-      forward(req, res, body);
+    if (kind === undefined || kind === 'lost' || kind === 'slow') {
+      forward(req, res, body, kind ? { kind, op } : undefined);
       return;
     }
     const fault = faultResponse(kind, op, String(req.headers['content-type'] ?? ''));

@@ -55,58 +55,121 @@ export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
   };
 }
 
-/** Polls until the queue is empty (or maxBatches), invoking `invoke` once per batch. */
+/**
+ * Batches of one queue in flight at once: Lambda's SQS event source starts with five concurrent
+ * invocations for a standard queue (and scales up from there), or fewer when the mapping sets a
+ * maximum concurrency.
+ */
+export const DEFAULT_SQS_CONCURRENCY = 5;
+
+/**
+ * Polls until the queue is empty (or maxBatches), invoking `invoke` once per batch, with up to
+ * `concurrency` batches in flight, as Lambda runs them: each poller receives, invokes, deletes
+ * what succeeded and releases what failed, on its own. It stops only when no poller holds a
+ * batch and the queue answers empty, so a batch released by one poller is picked up by another.
+ */
 export async function drainEventSource(
   mapping: EventSourceMapping,
   invoke: (event: SQSEvent) => Promise<unknown>,
-  opts: { maxBatches?: number } = {},
+  opts: { maxBatches?: number; concurrency?: number } = {},
 ): Promise<PollResult> {
-  const sqs = awsClient(SQSClient);
   const result: PollResult = { batches: 0, delivered: 0, failed: 0, errors: [] };
   const maxBatches = opts.maxBatches ?? 100;
-  while (result.batches < maxBatches) {
-    const messages = await receiveBatch(mapping.queueUrl, mapping.batchSize);
-    if (messages.length === 0) break;
-    result.batches++;
-    let failedIds: Set<string>;
-    try {
-      const response = (await invoke(toSqsEvent(messages, mapping.queueArn))) as SQSBatchResponse | undefined;
-      failedIds = new Set(
-        mapping.reportBatchItemFailures
-          ? (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier)
-          : [],
-      );
-    } catch (error) {
-      // A thrown error fails the whole batch, as on AWS.
-      result.errors.push(`${(error as Error).name}: ${(error as Error).message}`);
-      failedIds = new Set(messages.map((m) => m.MessageId as string));
+  const concurrency = Math.max(1, opts.concurrency ?? mapping.maximumConcurrency ?? DEFAULT_SQS_CONCURRENCY);
+  // An idle poller waits for a busy one to end its batch (as Lambda's pollers long-poll) rather
+  // than asking the emulator again and again; the last one to find the queue empty ends them all.
+  let busy = 0;
+  let wake: () => void = () => undefined;
+  let batchEnded = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const notify = () => {
+    const waking = wake;
+    batchEnded = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    waking();
+  };
+  const poller = async () => {
+    while (result.batches < maxBatches) {
+      busy++;
+      let messages: Message[];
+      try {
+        messages = await receiveBatch(mapping.queueUrl, mapping.batchSize);
+      } catch (error) {
+        busy--;
+        notify();
+        throw error;
+      }
+      if (messages.length === 0) {
+        busy--;
+        if (busy === 0) {
+          notify();
+          return;
+        }
+        // A batch another poller fails comes back: wait for it to end, then look again.
+        await batchEnded;
+        continue;
+      }
+      result.batches++;
+      try {
+        await deliver(mapping, messages, invoke, result);
+      } finally {
+        busy--;
+        notify();
+      }
     }
-    const ok = messages.filter((m) => !failedIds.has(m.MessageId as string));
-    const bad = messages.filter((m) => failedIds.has(m.MessageId as string));
-    result.delivered += ok.length;
-    result.failed += bad.length;
-    for (let i = 0; i < ok.length; i += 10) {
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: mapping.queueUrl,
-          Entries: ok
-            .slice(i, i + 10)
-            .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })),
-        }),
-      );
-    }
-    for (let i = 0; i < bad.length; i += 10) {
-      await sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: mapping.queueUrl,
-          Entries: bad.slice(i, i + 10).map((m, j) => ({
-            Id: String(j),
-            ReceiptHandle: m.ReceiptHandle as string,
-            VisibilityTimeout: 0,
-          })),
-        }),
-      );
-    }
-  }
+  };
+  // Every poller ends before the drain does, even when one of them failed.
+  const ended = await Promise.allSettled(Array.from({ length: concurrency }, poller));
+  const failed = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+  if (failed) throw failed.reason;
   return result;
+}
+
+/** One batch: invoke, delete what succeeded, make what failed visible again at once. */
+async function deliver(
+  mapping: EventSourceMapping,
+  messages: Message[],
+  invoke: (event: SQSEvent) => Promise<unknown>,
+  result: PollResult,
+): Promise<void> {
+  const sqs = awsClient(SQSClient);
+  let failedIds: Set<string>;
+  try {
+    const response = (await invoke(toSqsEvent(messages, mapping.queueArn))) as SQSBatchResponse | undefined;
+    failedIds = new Set(
+      mapping.reportBatchItemFailures ? (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier) : [],
+    );
+  } catch (error) {
+    // A thrown error fails the whole batch, as on AWS.
+    result.errors.push(`${(error as Error).name}: ${(error as Error).message}`);
+    failedIds = new Set(messages.map((m) => m.MessageId as string));
+  }
+  const ok = messages.filter((m) => !failedIds.has(m.MessageId as string));
+  const bad = messages.filter((m) => failedIds.has(m.MessageId as string));
+  result.delivered += ok.length;
+  result.failed += bad.length;
+  for (let i = 0; i < ok.length; i += 10) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: mapping.queueUrl,
+        Entries: ok
+          .slice(i, i + 10)
+          .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })),
+      }),
+    );
+  }
+  for (let i = 0; i < bad.length; i += 10) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: mapping.queueUrl,
+        Entries: bad.slice(i, i + 10).map((m, j) => ({
+          Id: String(j),
+          ReceiptHandle: m.ReceiptHandle as string,
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+  }
 }

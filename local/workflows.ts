@@ -100,6 +100,23 @@ async function runMachine(
   });
 }
 
+/** Every execution of a deployed workflow the emulator has recorded, newest first. */
+export async function listExecutions(
+  stack: DeployedStack,
+  name: WorkflowName,
+): Promise<{ executionArn?: string; name?: string }[]> {
+  const sfn = awsClient(SFNClient);
+  const arn = deployedWorkflow(stack, name).arn;
+  const listed: { executionArn?: string; name?: string }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, nextToken }));
+    listed.push(...(out.executions ?? []));
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return listed;
+}
+
 /**
  * Executions that functions started in the emulator (moto records a StartExecution but runs
  * nothing) are run here, from the synthesized definition, with their name and input. `seen`
@@ -112,14 +129,7 @@ export async function runStartedExecutions(
   opts: Omit<LocalRunOptions, 'executionName'> = {},
 ): Promise<(WorkflowResult & { executionName: string; input: unknown })[]> {
   const sfn = awsClient(SFNClient);
-  const arn = deployedWorkflow(stack, name).arn;
-  const listed: { executionArn?: string; name?: string }[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, nextToken }));
-    listed.push(...(out.executions ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
+  const listed = await listExecutions(stack, name);
   const results: (WorkflowResult & { executionName: string; input: unknown })[] = [];
   // Oldest first, as they were started.
   for (const execution of listed.reverse()) {

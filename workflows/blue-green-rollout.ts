@@ -8,6 +8,7 @@
 // (a Lambda function named in the input) whether green is fit. A verdict that would fail during
 // a spot storm holds the weight and bakes again, within a bound.
 // State transitions grow with the number of steps, never with bake time: one Wait per bake.
+
 import { Aws, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -15,6 +16,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import {
+  catchEverything,
+  FUNCTION_TRANSIENT_ERRORS,
+  LAMBDA_SERVICE_ERRORS,
+  sdkTransientErrors,
+} from './error-handling.ts';
 
 export interface BlueGreenRolloutWorkflowProps {
   /** functions/rollout-step */
@@ -35,6 +42,8 @@ export const ROLLOUT_STATES = {
   rejected: 'Input rejected',
   lock: 'Take service lock',
   alreadyRunning: 'Another rollout is running',
+  startFailed: 'Release lock after failed start',
+  notStarted: 'Start failed',
   prepare: 'Create green',
   greenStatus: 'Check green',
   greenReady: 'Green ready?',
@@ -79,29 +88,6 @@ export const ROLLOUT_STATES = {
   rollbackIncomplete: 'Rollback incomplete',
 } as const;
 
-/** Errors of AWS calls that are worth another try (after the SDK's own retries gave up). */
-export const TRANSIENT_ERRORS = [
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'ServerException',
-];
-
-/** Lambda's own transient errors (those lambda:invoke integrations retry). */
-const LAMBDA_SERVICE_ERRORS = [
-  'Lambda.ClientExecutionTimeoutException',
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
-
 /** What a gate's wait ends with when nobody answers in time. */
 const GATE_TIMEOUT_ERRORS = ['States.HeartbeatTimeout', 'States.Timeout'];
 
@@ -120,7 +106,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
         retryOnServiceExceptions: true,
       });
       task.addRetry({
-        errors: TRANSIENT_ERRORS,
+        errors: FUNCTION_TRANSIENT_ERRORS,
         interval: Duration.seconds(2),
         backoffRate: 2,
         maxAttempts: 5,
@@ -150,7 +136,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
         // on AWS too, but the local executor evaluates it against the task's parameters.)
         heartbeatTimeout: sfn.Timeout.at(timeoutPath),
       });
-    const catchAll = { errors: ['States.ALL'], resultPath: '$.failure' };
+    const onFailureProps = { resultPath: '$.failure' };
 
     // ---- the way back (or not) -----------------------------------------------------------------
     const rollbackFailed = rollbackStep(S.rollbackFailed, 'rollback-failed').next(
@@ -164,13 +150,13 @@ export class BlueGreenRolloutWorkflow extends Construct {
     const removeGreen = rollbackStep(S.removeGreen, 'remove-green');
     const recordRollback = rollbackStep(S.recordRollback, 'rolled-back');
     for (const task of [restoreBlue, removeGreen, recordRollback])
-      task.addCatch(rollbackFailed, { errors: ['States.ALL'], resultPath: '$.rollbackError' });
+      catchEverything(task, rollbackFailed, { resultPath: '$.rollbackError' });
     restoreBlue
       .next(removeGreen)
       .next(recordRollback)
       .next(new sfn.Fail(this, S.rolledBack, { error: 'RolledBack', causePath: '$.stop.reason' }));
     const freeze = rollbackStep(S.freeze, 'freeze');
-    freeze.addCatch(rollbackFailed, { errors: ['States.ALL'], resultPath: '$.rollbackError' });
+    catchEverything(freeze, rollbackFailed, { resultPath: '$.rollbackError' });
     freeze.next(new sfn.Fail(this, S.frozen, { error: 'RolloutFrozen', causePath: '$.stop.reason' }));
     const onFailure = new sfn.Choice(this, S.onFailure)
       .when(sfn.Condition.stringEquals('$.rollout.onFailure', 'freeze'), freeze)
@@ -188,7 +174,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
       retryOnServiceExceptions: true,
     });
     validate.addRetry({
-      errors: TRANSIENT_ERRORS,
+      errors: FUNCTION_TRANSIENT_ERRORS,
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 5,
@@ -210,6 +196,16 @@ export class BlueGreenRolloutWorkflow extends Construct {
       }),
       { errors: ['LockHeld'] },
     );
+    // Any other failure of the lock step may come after the lock was taken (a timeout after its
+    // work): the lock is given back before the execution fails with the step's error.
+    const startFailed = rollbackStep(S.startFailed, 'start-failed').next(
+      new sfn.Fail(this, S.notStarted, {
+        comment: 'The lock step failed; the lock was released. Nothing else had changed.',
+        errorPath: '$.failure.Error',
+        causePath: '$.failure.Cause',
+      }),
+    );
+    catchEverything(lock, startFailed, { resultPath: '$.failure' });
 
     const prepare = step(S.prepare, 'prepare');
     const greenStatus = step(S.greenStatus, 'green-status');
@@ -221,7 +217,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
       retryOnServiceExceptions: true,
     });
     analyse.addRetry({
-      errors: TRANSIENT_ERRORS,
+      errors: FUNCTION_TRANSIENT_ERRORS,
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 5,
@@ -238,13 +234,13 @@ export class BlueGreenRolloutWorkflow extends Construct {
     });
     // Every failure on the way forward is handled the same way: back to blue, or freeze.
     for (const task of [prepare, greenStatus, shift, analyse, closeGate, promote])
-      task.addCatch(onFailure, catchAll);
+      catchEverything(task, onFailure, onFailureProps);
     finish.next(new sfn.Succeed(this, S.complete));
 
     // ---- gates -------------------------------------------------------------------------------
     const waitForApproval = gateTask(S.waitForApproval, 'open-gate', '$.gate.timeoutSeconds');
     waitForApproval.addCatch(closeGate, { errors: GATE_TIMEOUT_ERRORS, resultPath: '$.gateTimeout' });
-    waitForApproval.addCatch(onFailure, catchAll);
+    catchEverything(waitForApproval, onFailure, onFailureProps);
     waitForApproval.next(closeGate);
     const gate = (name: string, kind: string, timeoutPath: string, defaultPath: string) =>
       new sfn.Pass(this, name, {
@@ -277,7 +273,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
       TaskSet: sfn.JsonPath.stringAt('$.blue.taskSetArn'),
     };
     const ecsRetry: sfn.RetryProps = {
-      errors: ['Ecs.ThrottlingException', 'Ecs.ServerException', 'Ecs.SdkClientException'],
+      errors: sdkTransientErrors('Ecs'),
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 5,
@@ -300,7 +296,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
     for (const task of [scaleDownBlue, deleteBlue]) {
       task.addRetry(ecsRetry);
       // Blue left behind is reported by Finish; it never undoes a promotion.
-      task.addCatch(finish, catchAll);
+      catchEverything(task, finish, onFailureProps);
     }
     scaleDownBlue
       .next(
@@ -313,9 +309,9 @@ export class BlueGreenRolloutWorkflow extends Construct {
 
     const window = gateTask(S.window, 'open-window', '$.rollout.rollbackWindowSeconds');
     // The window ends by timing out; a bookkeeping failure must not undo a good release either.
-    window.addCatch(closeWindow, { errors: ['States.ALL'], resultPath: '$.gateTimeout' });
+    catchEverything(window, closeWindow, { resultPath: '$.gateTimeout' });
     window.next(closeWindow);
-    closeWindow.addCatch(onFailure, catchAll);
+    catchEverything(closeWindow, onFailure, onFailureProps);
     closeWindow.next(
       new sfn.Choice(this, S.windowOutcome)
         .when(sfn.Condition.stringEquals('$.outcome.decision', 'finalize'), scaleDownBlue)
@@ -397,10 +393,11 @@ export class BlueGreenRolloutWorkflow extends Construct {
       maxAttempts: 5,
       jitterStrategy: sfn.JitterType.FULL,
     });
-    // Whatever went wrong (function error, timeout, no such function, no permission) is judged.
-    runHook.addCatch(hookResult, { errors: ['States.ALL'], resultPath: '$.preTraffic.error' });
+    // Whatever went wrong (function error, timeout, no such function, no permission, an answer
+    // over 256 KiB) is judged.
+    catchEverything(runHook, hookResult, { resultPath: '$.preTraffic.error' });
     runHook.next(hookResult);
-    for (const task of [preTraffic, hookResult]) task.addCatch(onFailure, catchAll);
+    for (const task of [preTraffic, hookResult]) catchEverything(task, onFailure, onFailureProps);
     preTraffic.next(
       new sfn.Choice(this, S.hookChoice)
         .when(sfn.Condition.isPresent('$.rollout.preTraffic.hookFunctionArn'), runHook)

@@ -3,12 +3,14 @@
 // scale-service execution, force-new-deployment as an SDK task, the others in the step), then
 // the alarm is watched until it is OK or the window ends; if it is not OK, the workflow escalates
 // once and ends FAILED with NotRemediated. It never retries a runbook: no loop acts twice.
+
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { catchEverything, FUNCTION_TRANSIENT_ERRORS, sdkTransientErrors } from './error-handling.ts';
 
 export interface RemediateAlarmWorkflowProps {
   /** functions/remediate-step */
@@ -47,20 +49,6 @@ export const REMEDIATE_ALARM_STATES = {
   failed: 'Remediation failed',
 } as const;
 
-const TRANSIENT_ERRORS = [
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'ServiceUnavailable',
-];
-const SDK_TRANSIENT_ERRORS = [
-  'Ecs.EcsException',
-  'Ecs.ServerException',
-  'Ecs.ThrottlingException',
-  'Ecs.SdkClientException',
-];
-
 export class RemediateAlarmWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
 
@@ -77,7 +65,7 @@ export class RemediateAlarmWorkflow extends Construct {
         ...(resultPath ? { resultPath } : {}),
       });
       task.addRetry({
-        errors: TRANSIENT_ERRORS,
+        errors: FUNCTION_TRANSIENT_ERRORS,
         interval: Duration.seconds(2),
         backoffRate: 2,
         maxAttempts: 5,
@@ -110,7 +98,7 @@ export class RemediateAlarmWorkflow extends Construct {
 
     // Verification: watch the alarm until it is OK or the window ends; then journal and alert once.
     const finish = step(S.finish, 'finish', { 'plan.$': '$' });
-    finish.addCatch(cleanup, onFailure);
+    catchEverything(finish, cleanup, onFailure);
     const outcome = new sfn.Choice(this, S.outcome)
       .when(
         sfn.Condition.stringEquals('$.outcome', 'escalated'),
@@ -119,7 +107,7 @@ export class RemediateAlarmWorkflow extends Construct {
       .otherwise(new sfn.Succeed(this, S.remediated));
     finish.next(outcome);
     const verify = step(S.verify, 'verify', { 'plan.$': '$' });
-    verify.addCatch(cleanup, onFailure);
+    catchEverything(verify, cleanup, onFailure);
     const wait = new sfn.Wait(this, S.wait, { time: sfn.WaitTime.secondsPath('$.verification.pollSeconds') });
     const recovered = new sfn.Choice(this, S.recovered)
       .when(sfn.Condition.stringEquals('$.verification.status', 'waiting'), wait)
@@ -131,10 +119,10 @@ export class RemediateAlarmWorkflow extends Construct {
       .otherwise(wait);
 
     const runStep = step(S.runStep, 'execute', { 'plan.$': '$' });
-    runStep.addCatch(cleanup, onFailure);
+    catchEverything(runStep, cleanup, onFailure);
     runStep.next(ended);
     const record = step(S.record, 'record', { 'plan.$': '$' });
-    record.addCatch(cleanup, onFailure);
+    catchEverything(record, cleanup, onFailure);
     record.next(ended);
 
     const forceDeployment = new tasks.CallAwsService(this, S.forceDeployment, {
@@ -150,12 +138,12 @@ export class RemediateAlarmWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     forceDeployment.addRetry({
-      errors: SDK_TRANSIENT_ERRORS,
+      errors: sdkTransientErrors('Ecs'),
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 6,
     });
-    forceDeployment.addCatch(cleanup, onFailure);
+    catchEverything(forceDeployment, cleanup, onFailure);
     forceDeployment.next(record);
 
     const whichRunbook = new sfn.Choice(this, S.whichRunbook).when(
@@ -174,7 +162,7 @@ export class RemediateAlarmWorkflow extends Construct {
         resultSelector: { 'Output.$': '$.Output', 'ExecutionArn.$': '$.ExecutionArn' },
         resultPath: '$.result',
       });
-      scaleOut.addCatch(cleanup, onFailure);
+      catchEverything(scaleOut, cleanup, onFailure);
       scaleOut.next(record);
       whichRunbook.when(sfn.Condition.stringEquals('$.runbook.kind', 'scale-out'), scaleOut);
     }
@@ -198,12 +186,12 @@ export class RemediateAlarmWorkflow extends Construct {
       resultPath: '$.answer',
     });
     const closeGate = step(S.closeGate, 'close-gate', { 'plan.$': '$' });
-    closeGate.addCatch(cleanup, onFailure);
+    catchEverything(closeGate, cleanup, onFailure);
     gate.addCatch(timedOut, {
       errors: ['States.HeartbeatTimeout', 'States.Timeout'],
       resultPath: '$.timeout',
     });
-    gate.addCatch(cleanup, onFailure);
+    catchEverything(gate, cleanup, onFailure);
     timedOut.next(closeGate);
     gate.next(closeGate);
     const approved = new sfn.Choice(this, S.approved)

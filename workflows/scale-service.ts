@@ -3,6 +3,7 @@
 // count, application-autoscaling:registerScalableTarget for min/max), then the step reads the
 // service back until it reached the new count or the verification deadline, and journals and
 // alerts from what to what and why. Decisions that change nothing end early with the reason.
+
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,6 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DESIRED_COUNT_DIMENSION } from '../events/scale-input.ts';
+import { catchEverything, FUNCTION_TRANSIENT_ERRORS, sdkTransientErrors } from './error-handling.ts';
 
 export interface ScaleServiceWorkflowProps {
   /** functions/scale-service-step */
@@ -40,26 +42,9 @@ export const SCALE_SERVICE_STATES = {
   failed: 'Scaling failed',
 } as const;
 
-/** Errors worth another try: throttling and transient service faults, from our code or an SDK integration. */
-const TRANSIENT_ERRORS = [
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'ServiceUnavailable',
-  'LockHeld',
-];
-const SDK_TRANSIENT_ERRORS = [
-  // Step Functions names an SDK error <Service>.<Exception>; unmodeled ones (throttling) <Service>.<Service>Exception.
-  'Ecs.EcsException',
-  'Ecs.ServerException',
-  'Ecs.ThrottlingException',
-  'Ecs.SdkClientException',
-  'ApplicationAutoScaling.ApplicationAutoScalingException',
-  'ApplicationAutoScaling.ConcurrentUpdateException',
-  'ApplicationAutoScaling.InternalServiceException',
-  'ApplicationAutoScaling.SdkClientException',
-];
+// A step that meets another workflow's lease (LockHeld) tries again, besides the transient errors.
+const STEP_RETRY_ERRORS = [...FUNCTION_TRANSIENT_ERRORS, 'LockHeld'];
+const SDK_TRANSIENT_ERRORS = [...sdkTransientErrors('Ecs'), ...sdkTransientErrors('ApplicationAutoScaling')];
 
 export class ScaleServiceWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -77,7 +62,7 @@ export class ScaleServiceWorkflow extends Construct {
         ...(resultPath ? { resultPath } : {}),
       });
       task.addRetry({
-        errors: TRANSIENT_ERRORS,
+        errors: STEP_RETRY_ERRORS,
         interval: Duration.seconds(2),
         backoffRate: 2,
         maxAttempts: 5,
@@ -117,7 +102,7 @@ export class ScaleServiceWorkflow extends Construct {
     const onFailure = { resultPath: '$.failure' };
 
     const raiseCapacity = step(S.raiseCapacity, 'raise-capacity', { 'plan.$': '$' });
-    raiseCapacity.addCatch(cleanup, onFailure);
+    catchEverything(raiseCapacity, cleanup, onFailure);
 
     const setDesired = new tasks.CallAwsService(this, S.setDesired, {
       service: 'ecs',
@@ -132,7 +117,7 @@ export class ScaleServiceWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     setDesired.addRetry(sdkRetry);
-    setDesired.addCatch(cleanup, onFailure);
+    catchEverything(setDesired, cleanup, onFailure);
 
     const setLimits = new tasks.CallAwsService(this, S.setLimits, {
       service: 'applicationautoscaling',
@@ -150,15 +135,15 @@ export class ScaleServiceWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     setLimits.addRetry(sdkRetry);
-    setLimits.addCatch(cleanup, onFailure);
+    catchEverything(setLimits, cleanup, onFailure);
 
     const verify = step(S.verify, 'verify', { 'plan.$': '$' });
-    verify.addCatch(cleanup, onFailure);
+    catchEverything(verify, cleanup, onFailure);
     const wait = new sfn.Wait(this, S.wait, {
       time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(10)),
     });
     const finish = step(S.finish, 'finish', { 'plan.$': '$' });
-    finish.addCatch(cleanup, onFailure);
+    catchEverything(finish, cleanup, onFailure);
 
     const verified = new sfn.Choice(this, S.verified)
       .when(

@@ -3,12 +3,14 @@
 // (then drains the at-risk instances) or until the interruption warning drained them.
 // One Lambda holds the decisions; the state machine only loops and waits, so state
 // transitions grow with the wait, bounded by the surge deadline in the input.
+
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { FUNCTION_TRANSIENT_ERRORS } from './error-handling.ts';
 
 export interface SpotSurgeWorkflowProps {
   /** functions/spot-surge-step */
@@ -54,12 +56,7 @@ export class SpotSurgeWorkflow extends Construct {
       retryOnServiceExceptions: true,
     });
     check.addRetry({
-      errors: [
-        'ThrottlingException',
-        'Throttling',
-        'ProvisionedThroughputExceededException',
-        'ServiceUnavailable',
-      ],
+      errors: FUNCTION_TRANSIENT_ERRORS,
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 5,

@@ -658,7 +658,20 @@ export async function closeApprovalGate(
   deps: RemediateDeps,
   plan: RemediationPlan & { answer?: { decision?: string; by?: string; reason?: string } },
 ): Promise<RemediationPlan> {
-  const answer = plan.answer ?? {};
+  let answer = plan.answer ?? {};
+  if (answer.by === 'timeout') {
+    // An operator's answer claimed on the gate record still counts when its callback never
+    // reached the task (lost, throttled, or sent as the gate timed out).
+    const gate = await deps.db.send(
+      new GetCommand({
+        TableName: deps.env.IDEMPOTENCY_TABLE,
+        Key: { id: gateRecordId(plan.execution.name) },
+        ConsistentRead: true,
+      }),
+    );
+    const claimed = gate.Item?.answer as typeof answer | undefined;
+    if (claimed?.decision) answer = claimed;
+  }
   const approved = answer.decision === 'approve';
   const why = `${answer.by === 'timeout' ? `no answer in time: the default (${answer.decision})` : `${answer.by ?? 'someone'} chose to ${answer.decision ?? 'reject'}`}${answer.reason ? ` (${answer.reason})` : ''}`;
   const { answer: _answer, ...rest } = plan;

@@ -20,6 +20,7 @@ import * as steps from './steps.ts';
 export const ROLLOUT_STEP_ACTIONS = [
   'validate',
   'lock',
+  'start-failed',
   'prepare',
   'green-status',
   'pre-traffic',
@@ -88,6 +89,8 @@ export function createHandler(options: { clock?: Clock } = {}) {
         return steps.openWindow(deps, state, token());
       case 'lock':
         return steps.lock(deps, state);
+      case 'start-failed':
+        return steps.startFailed(deps, state);
       case 'prepare':
         return steps.prepare(deps, state);
       case 'green-status':

@@ -40,7 +40,7 @@ import {
   registerWithImage,
   removeGreen,
 } from './service.ts';
-import { readWeights, setWeights } from './traffic.ts';
+import { driftOf, ListenerDriftError, readWeights, setWeights } from './traffic.ts';
 
 export interface StepDeps extends EvidenceDeps {
   ecs: ECSClient;
@@ -270,6 +270,51 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
   };
 }
 
+/**
+ * The lock step failed in a way the workflow does not retry (a timeout after its work, an error
+ * after the lock was taken): give the lock back at once, or the service stays locked until the
+ * lease ends. Nothing else had changed yet. Safe to repeat: the release is conditional on the
+ * owner, and the evidence is written only while the record still says the rollout is starting.
+ */
+export async function startFailed(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const stop = stopFromFailure(state.failure);
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+  });
+  const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+  // No record of this execution: the lock step failed before taking the lock (or gave it back).
+  if (record?.execution !== plan.execution || record.phase !== 'starting') return { ...state, stop };
+  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    set: {
+      phase: 'rolled-back',
+      finishedAt: iso(deps.clock.now()),
+      outcome: `start failed: ${stop.reason}`,
+      weights: { blue: 100, green: 0 },
+    },
+  });
+  await journal(
+    deps,
+    plan,
+    'rollout-rolled-back',
+    'unchanged',
+    `the start failed after taking the service lock (${stop.reason}); nothing had changed; released the lock`,
+    { details: { stop } },
+  );
+  await alert(deps, plan, {
+    severity: 'warning',
+    kind: 'rollout-start-failed',
+    title: `Rollout of ${plan.cluster}/${plan.service} failed to start`,
+    summary: stop.reason,
+    whatHappened: `The rollout's first step failed after it took the service lock: ${stop.reason}.`,
+    whatWeDid: 'Changed nothing on the service; released the service lock.',
+    nextSteps: [`Start it again: ops rollout --service ${plan.service} --image ${plan.image ?? '<image>'}`],
+  });
+  return { ...state, stop };
+}
+
 /** A rollout that judges no metric: journaled on its own and alerted as a warning. */
 async function announceBlind(deps: StepDeps, plan: RolloutPlan, why: string): Promise<void> {
   const where = `${plan.cluster}/${plan.service}`;
@@ -490,6 +535,12 @@ export async function shift(deps: StepDeps, state: RolloutState): Promise<Rollou
   if (aborted)
     throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
   const before = { blue: 100 - state.progress.weight, green: state.progress.weight };
+  // A route changed by someone else since the last step stops the rollout before it shifts.
+  const drift = driftOf(await readWeights(deps.elb, state.topology), before, {
+    blue: 100 - step.weight,
+    green: step.weight,
+  });
+  if (drift) throw new ListenerDriftError(`before step ${index + 1}, ${drift}`);
   const after = await setWeights(deps.elb, state.topology, step.weight);
   await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
     set: { phase: 'baking', weights: after, step: { index, total: plan.steps.length } },
@@ -566,9 +617,18 @@ export async function closeGate(deps: StepDeps, state: RolloutState): Promise<Ro
   const plan = state.rollout;
   const gate = state.gate;
   if (!gate) throw new PreconditionFailedError('no gate to close');
-  const timedOut = state.gateTimeout !== undefined && state.answer === undefined;
-  const answer =
+  let answer =
     state.answer === undefined ? undefined : parseOrThrow(GateAnswerSchema, state.answer, 'answer');
+  if (answer === undefined) {
+    // An operator's answer claimed on the record still decides the gate when its callback
+    // never reached the task (lost, throttled, or sent as the gate timed out).
+    const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+    if (record?.execution === plan.execution && record.phase === 'gate' && record.answer) {
+      const { token: _token, ...claimed } = record.answer;
+      answer = parseOrThrow(GateAnswerSchema, claimed, 'answer');
+    }
+  }
+  const timedOut = state.gateTimeout !== undefined && answer === undefined;
   const decision = answer?.decision ?? gate.defaultAction;
   const by = answer?.by ?? `timeout after ${gate.timeoutSeconds}s (default: ${gate.defaultAction})`;
   const approved = decision === 'approve';

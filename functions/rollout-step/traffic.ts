@@ -10,11 +10,28 @@ import {
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Topology } from '../../events/rollout-input.ts';
-import { VerificationFailedError } from '../shared/errors.ts';
+import { OpsError, VerificationFailedError } from '../shared/errors.ts';
 
 export interface Weights {
   blue: number;
   green: number;
+}
+
+/** Someone else changed the route's weights between two of the rollout's steps. */
+export class ListenerDriftError extends OpsError {
+  override readonly name = 'ListenerDrift';
+}
+
+const same = (a: Weights, b: Weights) => a.blue === b.blue && a.green === b.green;
+
+/**
+ * Why the route's weights are not where the rollout left them, or undefined when they are. The
+ * weights this step sets also count as expected: a retried step whose first attempt shifted
+ * (and lost its answer) finds its own change.
+ */
+export function driftOf(current: Weights, left: Weights, next: Weights): string | undefined {
+  if (same(current, left) || same(current, next)) return undefined;
+  return `the route reads blue ${current.blue}% / green ${current.green}% where this rollout left blue ${left.blue}% / green ${left.green}%: someone else changed it`;
 }
 
 /** What the route forwards to blue and green right now. */

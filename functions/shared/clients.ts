@@ -10,21 +10,34 @@ export interface ClientConfig {
   endpoint?: string;
   maxAttempts: number;
   retryMode: 'standard' | 'adaptive';
+  requestHandler?: { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean };
 }
 
 const cache = new Map<unknown, { endpoint: string | undefined; client: unknown }>();
 
 /** Retries are how we survive throttling; six attempts with jittered backoff ride out bursts. */
 export const DEFAULT_MAX_ATTEMPTS = 6;
+/**
+ * A call with no answer after this long is given up and retried (a TimeoutError), rather than
+ * holding the function until its own timeout. None of our calls long-polls.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export function clientConfig(): ClientConfig {
   const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
   const attempts = Number(process.env.AWS_MAX_ATTEMPTS ?? DEFAULT_MAX_ATTEMPTS);
+  const timeout = Number(process.env.AWS_REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS);
   return {
     ...(endpoint ? { endpoint } : {}),
     ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}),
     maxAttempts: Number.isFinite(attempts) && attempts > 0 ? attempts : DEFAULT_MAX_ATTEMPTS,
     retryMode: 'standard',
+    requestHandler: {
+      requestTimeout: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_REQUEST_TIMEOUT_MS,
+      connectionTimeout: 3_000,
+      // Without it the handler only warns when the timeout passes and goes on waiting.
+      throwOnRequestTimeout: true,
+    },
   };
 }
 

@@ -90,3 +90,35 @@ export async function withLock<T>(
     await releaseLock(db, table, lease);
   }
 }
+
+/**
+ * As withLock, but a held lease is waited for (jittered backoff, `attempts` tries, about 20 s at
+ * most by default): for short read-modify-write sections where giving up would lose the work,
+ * such as concurrent batches each adding replacement capacity to one group.
+ */
+export async function withLockWaiting<T>(
+  db: Db,
+  table: string,
+  clock: Clock,
+  req: LockRequest,
+  fn: (lease: Lease) => Promise<T>,
+  opts: { attempts?: number; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<T> {
+  const attempts = opts.attempts ?? 30;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 1; ; attempt++) {
+    let lease: Lease;
+    try {
+      lease = await acquireLock(db, table, clock, req);
+    } catch (error) {
+      if (!(error instanceof LockHeldError) || attempt >= attempts) throw error;
+      await sleep(Math.min(1_000, 25 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2));
+      continue;
+    }
+    try {
+      return await fn(lease);
+    } finally {
+      await releaseLock(db, table, lease);
+    }
+  }
+}

@@ -9,7 +9,7 @@ import {
 import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../shared/clock.ts';
 import { type Db, ttlSeconds } from '../shared/dynamo.ts';
-import { withLock } from '../shared/lock.ts';
+import { withLockWaiting } from '../shared/lock.ts';
 import type { ManagedCluster } from './config.ts';
 
 const MINUTE = 60_000;
@@ -88,7 +88,8 @@ export function chooseGroup(
 
 /**
  * Raises the group's desired capacity by `count`, clamped at its maximum. Read-modify-write, so it
- * runs under a lease on the group: two batches at once must add up, not overwrite each other.
+ * runs under a lease on the group: two batches at once must add up, not overwrite each other, and
+ * a batch that finds the lease held waits for it rather than dropping its replacements.
  */
 export async function requestCapacity(
   deps: CapacityDeps,
@@ -96,7 +97,7 @@ export async function requestCapacity(
   market: 'spot' | 'on-demand',
   count: number,
 ): Promise<CapacityRequest> {
-  return withLock(
+  return withLockWaiting(
     deps.db,
     deps.locksTable,
     deps.clock,

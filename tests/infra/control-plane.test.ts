@@ -23,6 +23,7 @@ import { buildApp, DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
 import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
 import { ensurePythonEnv } from '../../local/python-env.ts';
+import { FUNCTION_TRANSIENT_ERRORS } from '../../workflows/error-handling.ts';
 
 const FUNCTION_NAMES = [
   'alert-router',
@@ -446,6 +447,74 @@ describe('alerting', () => {
     ).toEqual(['AlertsCritical', 'AlertsInfo', 'AlertsWarning'].map((t) => expect.stringContaining(t)));
     const kms = router.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('kms:'));
     expect(new Set(kms)).toEqual(new Set(['kms:Decrypt', 'kms:GenerateDataKey']));
+  });
+});
+
+describe('workflow error handling', () => {
+  interface AslState {
+    Type: string;
+    Resource?: string;
+    Retry?: { ErrorEquals: string[] }[];
+    Catch?: { ErrorEquals: string[]; Next: string }[];
+    States?: Record<string, AslState>;
+    Branches?: { States: Record<string, AslState> }[];
+    ItemProcessor?: { States: Record<string, AslState> };
+  }
+  /** Every state of every state machine, by "machine/state"; tokens are left as TOKEN. */
+  const allStates = (): [string, AslState][] =>
+    ofType('AWS::StepFunctions::StateMachine').flatMap(([id, machine]) => {
+      const definition = machine.Properties?.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+      const text =
+        typeof definition === 'string'
+          ? definition
+          : definition['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+      const out: [string, AslState][] = [];
+      const walk = (states: Record<string, AslState>) => {
+        for (const [name, state] of Object.entries(states)) {
+          out.push([`${id}/${name}`, state]);
+          for (const branch of state.Branches ?? []) walk(branch.States);
+          if (state.ItemProcessor) walk(state.ItemProcessor.States);
+        }
+      };
+      walk((JSON.parse(text) as { States: Record<string, AslState> }).States);
+      return out;
+    });
+  const PREFIX: Record<string, string> = { ecs: 'Ecs', applicationautoscaling: 'ApplicationAutoScaling' };
+
+  it('retries every AWS SDK task on the names its throttling and lost responses arrive as', () => {
+    const sdkTasks = allStates().filter(([, s]) => s.Type === 'Task' && s.Resource?.includes(':aws-sdk:'));
+    expect(sdkTasks.length).toBeGreaterThan(3);
+    for (const [where, state] of sdkTasks) {
+      const service = /:aws-sdk:([a-z0-9]+):/.exec(state.Resource ?? '')?.[1] ?? '';
+      const prefix = PREFIX[service];
+      expect(prefix, `${where}: ${service} has a known prefix`).toBeDefined();
+      const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      // ECS throttling is not modeled: Step Functions names it Ecs.EcsException.
+      expect(retried, where).toEqual(
+        expect.arrayContaining([`${prefix}.${prefix}Exception`, `${prefix}.SdkClientException`]),
+      );
+    }
+  });
+
+  it('retries every Lambda step on one list of transient AWS errors', () => {
+    const retriers = allStates()
+      .flatMap(([where, s]) => (s.Retry ?? []).map((r) => [where, r.ErrorEquals] as const))
+      .filter(([, errors]) => errors.includes('ThrottlingException'));
+    expect(retriers.length).toBeGreaterThan(10);
+    for (const [where, errors] of retriers)
+      expect(errors, where).toEqual(expect.arrayContaining(FUNCTION_TRANSIENT_ERRORS));
+  });
+
+  it('sends States.DataLimitExceeded wherever States.ALL goes, since States.ALL does not match it', () => {
+    const catching = allStates().filter(([, s]) =>
+      s.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')),
+    );
+    expect(catching.length).toBeGreaterThan(10);
+    for (const [where, state] of catching) {
+      const all = state.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
+      const limit = state.Catch?.find((c) => c.ErrorEquals.includes('States.DataLimitExceeded'));
+      expect(limit?.Next, where).toBe(all?.Next);
+    }
   });
 });
 

@@ -50,7 +50,13 @@ async function rejection(
 
 beforeEach(async () => {
   await emulator.reset();
-  proxy.setFaults({ throttleRate: 0, serverErrorRate: 0, latencyMs: 0 });
+  proxy.setFaults({
+    throttleRate: 0,
+    serverErrorRate: 0,
+    latencyMs: 0,
+    lostResponseRate: 0,
+    slowResponseRate: 0,
+  });
   proxy.resetStats();
 });
 
@@ -178,6 +184,76 @@ describe('server errors', () => {
     const err = await rejection(throughProxy(DynamoDBClient, 2).send(new ListTablesCommand({})));
     expect(err.$metadata?.attempts).toBe(2);
     expect(proxy.stats().serverErrors).toBe(2);
+  });
+});
+
+describe('ambiguous faults: applied, then the answer is lost or late', () => {
+  const table = 'ambiguous';
+  const createTable = () =>
+    direct(DynamoDBClient).send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      }),
+    );
+  const stored = async () =>
+    ((await direct(DynamoDBClient).send(new ScanCommand({ TableName: table }))).Items ?? [])
+      .map((item) => item.pk?.S)
+      .sort();
+
+  it('applies a call whose response is then lost: the caller sees a 503 or a reset, the emulator has the write', async () => {
+    await createTable();
+    proxy.setFaults({ lostResponseRate: 1 });
+    const seen = new Set<string>();
+    for (const pk of ['a', 'b', 'c', 'd', 'e', 'f']) {
+      const err = await rejection(
+        throughProxy(DynamoDBClient, 1).send(
+          new PutItemCommand({ TableName: table, Item: { pk: { S: pk } } }),
+        ),
+      );
+      seen.add(err.$metadata?.httpStatusCode === 503 ? '503' : 'reset');
+    }
+    expect(await stored()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect([...seen].sort()).toEqual(['503', 'reset']);
+    expect(proxy.stats()).toMatchObject({ lostResponses: 6, forwarded: 6 });
+  });
+
+  it('holds a response past the SDK request timeout: the call times out, the emulator has the write', async () => {
+    await createTable();
+    proxy.setFaults({ slowResponseRate: 1, slowResponseMs: 600 });
+    const client = new DynamoDBClient({
+      ...clientConfig(),
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: 200, connectionTimeout: 1_000, throwOnRequestTimeout: true },
+    });
+    const err = await rejection(
+      client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'late' } } })),
+    );
+    expect(err.name).toBe('TimeoutError');
+    expect(await stored()).toEqual(['late']);
+    expect(proxy.stats()).toMatchObject({ slowResponses: 1 });
+  });
+
+  it('turns the retry of a conditional write that had succeeded into ConditionalCheckFailed: the code must read back', async () => {
+    await createTable();
+    const write = () =>
+      throughProxy(DynamoDBClient, 1).send(
+        new PutItemCommand({
+          TableName: table,
+          Item: { pk: { S: 'once' } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    proxy.setFaults({ lostResponseRate: 1 });
+    const lost = await rejection(write());
+    expect(lost.name).not.toBe('ConditionalCheckFailedException');
+    // The retry (the SDK's, or the caller's) finds the item its first attempt wrote.
+    proxy.setFaults({ lostResponseRate: 0 });
+    const retried = await rejection(write());
+    expect(retried.name).toBe('ConditionalCheckFailedException');
+    expect(await stored()).toEqual(['once']);
   });
 });
 
@@ -326,6 +402,7 @@ describe('latency and determinism', () => {
         RangeError,
       );
       expect(() => proxy.setFaults({ serverErrorRate: -0.1 })).toThrow(RangeError);
+      expect(() => proxy.setFaults({ throttleRate: 0.6, lostResponseRate: 0.6 })).toThrow(/add up to/);
       expect(new URL(proxy.endpoint).hostname).toBe('127.0.0.1');
     });
   });

@@ -57,7 +57,7 @@ describe('ops CLI', () => {
     writeFileSync(eventFile, sample.split('i-1234567890abcdef0').join(spot[0].ec2InstanceId));
     const invoked = await ops('invoke', 'spot-interruption', '--event', eventFile, '--json');
     expect(invoked.code).toBe(0);
-    const report = JSON.parse(invoked.stdout);
+    const report = JSON.parse(invoked.stdout).result;
     expect(report.instances).toEqual([
       expect.objectContaining({ instanceId: spot[0].ec2InstanceId, result: 'drained' }),
     ]);
@@ -77,6 +77,38 @@ describe('ops CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('InvalidInput: detail.instance-action');
     expect(JSON.parse((await ops('alerts', '--json')).stdout)).toHaveLength(0);
+  });
+
+  it('invokes an alarm trigger and runs the executions it started, printing their outcome', async () => {
+    expect((await ops('seed', '--instances', '4', '--json')).code).toBe(0);
+    const sample = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'events/samples/aws/cloudwatch-alarm-state-change.json'), 'utf8'),
+    ) as { time: string; detail: { state: { timestamp: string } } };
+    sample.time = new Date().toISOString();
+    sample.detail.state.timestamp = sample.time;
+    const eventFile = join(stateDir, 'alarm-sqs.json');
+    writeFileSync(
+      eventFile,
+      JSON.stringify({ Records: [{ messageId: 'm-1', body: JSON.stringify(sample) }] }),
+    );
+    const invoked = await ops('invoke', 'remediate-alarm', '--event', eventFile, '--json');
+    const shown = JSON.parse(invoked.stdout) as {
+      result: { batchItemFailures: unknown[] };
+      executions: { workflow: string; name: string; status: string; error?: string; cause?: string }[];
+    };
+    expect(shown.result.batchItemFailures).toEqual([]);
+    // The trigger started one execution; it ran here, and its first state refused the alarm,
+    // which CloudWatch does not have: the outcome is printed and the exit code says so.
+    expect(shown.executions).toEqual([
+      expect.objectContaining({ workflow: 'remediate-alarm', status: 'FAILED', error: 'InvalidInput' }),
+    ]);
+    expect(shown.executions[0]?.name).toMatch(/^remediate-ServerCpuTooHigh-[0-9a-f]{32}$/);
+    expect(shown.executions[0]?.cause).toContain('alarmName: no CloudWatch alarm of this name exists');
+    expect(invoked.code).toBe(1);
+    // Delivered again: the trigger starts nothing, so nothing runs and nothing failed.
+    const again = await ops('invoke', 'remediate-alarm', '--event', eventFile);
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('remediate-alarm remediate-');
   });
 
   it('silences alerts by kind: not published, journaled, listed; unsilence ends it', async () => {

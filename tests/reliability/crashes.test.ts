@@ -20,7 +20,6 @@ import { getRolloutRecord, TERMINAL_PHASES } from '../../functions/rollout-step/
 import { removeGreen } from '../../functions/rollout-step/service.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
-import { releaseServiceLock } from '../../functions/shared/service-lock.ts';
 import { EMULATOR_REGION } from '../../local/emulator.ts';
 import { localFunction } from '../../local/lambda-host.ts';
 import { rolloutEnvironment, runRollout, takeRaisedAlerts } from '../../local/rollouts.ts';
@@ -77,17 +76,6 @@ const MODES: Record<'error' | 'timeout' | 'timeoutAfterWork', CrashMode> = {
   },
 };
 
-/**
- * Known bugs this suite found that are not fixed here (the fix is in the workflow definition),
- * by mode and action: the loop skips them and a test below shows each one, failing once fixed.
- */
-const KNOWN_BUGS: Partial<Record<keyof typeof MODES, Record<string, string>>> = {
-  timeoutAfterWork: {
-    'rollout-step:lock':
-      'Take service lock catches only LockHeld: a lock step that took the lock and then timed out fails the execution with the lock held until its lease ends (plan + 1 h)',
-  },
-};
-
 function failure(mode: CrashMode, target: string): Error {
   return Object.assign(new Error(mode.message(target)), { name: mode.name });
 }
@@ -120,7 +108,8 @@ function injector(opts: {
 // ------------------------------------------------------------------------------------------
 // Routes through the workflow.
 
-type Outcome = 'SUCCEEDED' | 'RolledBack' | 'RolloutFrozen' | 'RollbackFailed';
+/** How a route ends: a workflow outcome, or the error of a start that failed ('Error'). */
+type Outcome = 'SUCCEEDED' | 'RolledBack' | 'RolloutFrozen' | 'RollbackFailed' | 'Error';
 
 interface Route {
   name: string;
@@ -173,10 +162,21 @@ const ROUTES: Route[] = [
     input: base,
     broken: 'rollout-step:rolled-back',
   },
+  {
+    // The lock step keeps failing: the lock is released and the execution fails with its error.
+    name: 'start that fails',
+    outcome: 'Error',
+    greenErrors: false,
+    input: base,
+    broken: 'rollout-step:lock',
+  },
 ];
 
-/** The journal record that ends each outcome. */
-const LAST_RECORD: Record<Outcome, string> = {
+/**
+ * The journal record that ends each outcome. A start that failed after the lock step's work
+ * (the execution fails with that step's error) ends rolled back: nothing had changed.
+ */
+const LAST_RECORD: Partial<Record<string, string>> = {
   SUCCEEDED: 'rollout-complete',
   RolledBack: 'rollout-rolled-back',
   RolloutFrozen: 'rollout-frozen',
@@ -272,7 +272,9 @@ async function expectWhole(world: ServiceWorld, label: string, run: Run): Promis
   const journal = await rolloutJournal(world.stack, result.executionArn, run.startedAt);
   if (journal.length > 0) {
     expect(journal[0]?.action, `${label}: first journal record`).toBe('rollout-started');
-    expect(journal.at(-1)?.action, `${label}: last journal record`).toBe(LAST_RECORD[outcome as Outcome]);
+    expect(journal.at(-1)?.action, `${label}: last journal record`).toBe(
+      LAST_RECORD[outcome] ?? 'rollout-rolled-back',
+    );
     const record = await getRolloutRecord(
       documentClient(),
       rolloutEnvironment(world.stack).IDEMPOTENCY_TABLE as string,
@@ -319,12 +321,11 @@ describe('reliability: a function crashing at any step of a rollout', () => {
     expect(unreached, 'actions no route reaches').toEqual([]);
   }, 120_000);
 
-  for (const [modeName, mode] of Object.entries(MODES) as [keyof typeof MODES, CrashMode][]) {
-    const known = KNOWN_BUGS[modeName] ?? {};
+  for (const mode of Object.values(MODES)) {
     it(`every action failing at its first call with ${mode.label} (${mode.name}) leaves the listener 100/0 or 0/100, one primary task set behind it, the lock free and the journal explaining`, async () => {
       expect(definitionActions.length, 'the enumeration ran first').toBeGreaterThan(0);
       const outcomes: Record<string, string> = {};
-      for (const target of definitionActions.filter((k) => !(k in known))) {
+      for (const target of definitionActions) {
         const reached = reach.get(target);
         if (!reached) throw new Error(`no route reaches ${target}`);
         const { route, clean, actions } = reached;
@@ -340,10 +341,15 @@ describe('reliability: a function crashing at any step of a rollout', () => {
         const retried = run.calls.filter((c) => c === target).length > 1;
         outcomes[target] = `${outcomeOf(result)}${retried ? ' (retried)' : ''}`;
         if (journal.length === 0) {
-          // It failed before the lock was taken: the execution's error is the crash, nothing changed.
+          // It failed before the lock was taken: the execution's error is the crash (or, when the
+          // step was retried, the route's own), nothing changed.
           expect(result.status, label).toBe('FAILED');
-          expect(result.error, label).toBe(mode.name);
-          expect(result.cause, label).toContain(message);
+          if (retried) {
+            expect(outcomeOf(result), label).toBe(outcomeOf(clean.result));
+          } else {
+            expect(result.error, label).toBe(mode.name);
+            expect(result.cause, label).toContain(message);
+          }
           expect(run.after, `${label}: nothing changed`).toEqual(run.before);
           expect(await serviceLockItem(world.stack), `${label}: the service lock`).toBeUndefined();
           continue;
@@ -381,34 +387,19 @@ describe('reliability: a function crashing at any step of a rollout', () => {
     }, 240_000);
   }
 
-  // Known bugs, one test each: it shows the bug today and fails once the bug is fixed (then move
-  // the action out of KNOWN_BUGS so the loop above covers it).
-  for (const [modeName, bugs] of Object.entries(KNOWN_BUGS) as [
-    keyof typeof MODES,
-    Record<string, string>,
-  ][]) {
-    for (const [target, bug] of Object.entries(bugs)) {
-      const mode = MODES[modeName];
-      it(`known bug, not fixed here: ${target} failing with ${mode.label}: ${bug}`, async () => {
-        const reached = reach.get(target);
-        if (!reached) throw new Error(`no route reaches ${target}`);
-        const run = await runRoute(world, reached.route, { target, mode });
-        try {
-          expect(run.injected).toBe(1);
-          expect(run.result.status).toBe('FAILED');
-          expect(run.result.error).toBe(mode.name);
-          // Traffic and task sets are untouched; only the lock is left behind, owned by a failed execution.
-          expect(run.after).toEqual(run.before);
-          expect((await serviceLockItem(world.stack))?.owner).toBe(run.result.executionArn);
-        } finally {
-          // Free the service for whatever runs next, as an operator would once the lease is found.
-          await releaseServiceLock(documentClient(), rolloutEnvironment(world.stack).LOCKS_TABLE as string, {
-            cluster: CLUSTER,
-            service: SERVICE,
-            owner: run.result.executionArn,
-          });
-        }
-      });
-    }
-  }
+  it('a lock step that took the lock and then timed out gives the lock back at once: the service is free, nothing changed', async () => {
+    const mode = MODES.timeoutAfterWork;
+    const target = 'rollout-step:lock';
+    const reached = reach.get(target);
+    if (!reached) throw new Error(`no route reaches ${target}`);
+    const run = await runRoute(world, reached.route, { target, mode });
+    expect(run.injected).toBe(1);
+    expect([run.result.status, run.result.error]).toEqual(['FAILED', mode.name]);
+    expect(run.result.states.slice(-2)).toEqual(['Release lock after failed start', 'Start failed']);
+    expect(run.after).toEqual(run.before);
+    expect(await serviceLockItem(world.stack)).toBeUndefined();
+    const journal = await rolloutJournal(world.stack, run.result.executionArn, run.startedAt);
+    expect(journal.map((r) => r.action)).toEqual(['rollout-started', 'rollout-rolled-back']);
+    expect(journal.at(-1)?.reason).toContain(`${mode.name}: ${mode.message(target)}`);
+  });
 });

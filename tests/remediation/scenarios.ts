@@ -21,6 +21,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { RolloutInputDraft } from '../../events/rollout-input.ts';
+import { answerRemediationGate, findRemediationGate } from '../../functions/remediate-step/operator.ts';
 import { getRolloutRecord } from '../../functions/rollout-step/record.ts';
 import { readWeights } from '../../functions/rollout-step/traffic.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
@@ -434,6 +435,46 @@ export async function riskyRunbookWaitsForApproval(world: RemediationWorld) {
   expect(timedOut?.plan?.summary).toContain('no answer in time');
   expect(await status(ignoredOne.containerInstanceArn)).toBe('ACTIVE');
   await world.setAlarm(quiet, 'OK');
+
+  // Approved, but the answer's SendTaskSuccess is lost: the answer claimed on the gate record
+  // decides when the gate times out, not the default (reject).
+  const lostOne = world.seed.containerInstances[8];
+  if (!lostOne) throw new Error('the seed has too few instances');
+  const lostAlarm = `web-instance-impaired-${lostOne.ec2InstanceId}`;
+  await world.putAlarm(lostAlarm, {
+    namespace: 'AWS/EC2',
+    metricName: 'StatusCheckFailed',
+    dimensions: { InstanceId: lostOne.ec2InstanceId },
+  });
+  await world.setAlarm(lostAlarm, 'ALARM');
+  world.clock.advance(HOUR);
+  await world.deliver([world.alarmEvent(lostAlarm, 'ALARM')]);
+  const lostRun = world.runStarted({
+    taskTokenTimeoutMs: 2_000,
+    beforeLambda: onVerify(
+      async () => (await status(lostOne.containerInstanceArn)) === 'DRAINING',
+      () => world.setAlarm(lostAlarm, 'OK'),
+    ),
+  });
+  const lost = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+  const gateDeps = {
+    db: documentClient(),
+    clock: world.clock,
+    env: { IDEMPOTENCY_TABLE: world.env('IDEMPOTENCY_TABLE') },
+    callbacks: {
+      success: async () => {
+        throw lost;
+      },
+    },
+  };
+  const waiting = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 60_000 });
+  await until(async () => findRemediationGate(gateDeps, waiting.executionName), 'no gate record');
+  await expect(answerRemediationGate(gateDeps, waiting.executionName, 'approve', 'zoe')).rejects.toBe(lost);
+  const [claimed] = await lostRun;
+  expect(claimed?.status, claimed?.cause).toBe('SUCCEEDED');
+  expect(claimed?.plan?.outcome).toBe('remediated');
+  expect(await status(lostOne.containerInstanceArn)).toBe('DRAINING');
+  await world.setAlarm(lostAlarm, 'OK');
 }
 
 /**

@@ -42,6 +42,12 @@ describe('blue/green rollouts on the emulator', () => {
     scenario.strategyReachesGreen(world, 'all-at-once', { type: 'all-at-once' }, [100]));
   it('rolls back on a high green 5xx rate: 100% blue read back, green deleted, lock free, one critical alert', () =>
     scenario.high5xxRollsBack(world));
+  it('waits for a green that takes time to stabilize and pass its health checks', () =>
+    scenario.greenTakesTimeToBecomeReady(world));
+  it('goes back to blue when green never passes its health checks', () =>
+    scenario.greenNeverHealthyRollsBack(world));
+  it('stops before the next shift when someone else changed the listener, and goes back to blue', () =>
+    scenario.listenerDriftStopsTheRollout(world));
   it('rolls back when a configured alarm is in ALARM during the bake', () =>
     scenario.alarmDuringBakeRollsBack(world));
   it('rolls back when green is significantly worse than blue (Mann-Whitney), within thresholds', () =>
@@ -50,6 +56,8 @@ describe('blue/green rollouts on the emulator', () => {
     scenario.rejectedApprovalRollsBack(world));
   it('takes the default action of a timed-out approval (approve, then reject)', () =>
     scenario.timedOutApprovalTakesDefault(world));
+  it('decides a gate by the answer claimed on the record when its callback was lost, not by the default', () =>
+    scenario.claimedAnswerSurvivesALostCallback(world));
   it('pauses an inconclusive verdict for a human, who approves', () =>
     scenario.inconclusivePausesForAHuman(world));
   it('freezes without rolling back when onFailure is freeze', () =>

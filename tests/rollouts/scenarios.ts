@@ -47,6 +47,7 @@ import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import { EMULATOR_REGION } from '../../local/emulator.ts';
+import { scriptGreenReadiness } from '../../local/green-readiness.ts';
 import { localFunction } from '../../local/lambda-host.ts';
 import { observerClient } from '../../local/observer.ts';
 import {
@@ -398,6 +399,125 @@ export async function high5xxRollsBack(world: RolloutWorld) {
   return result;
 }
 
+/**
+ * Green takes time to come up (a documented stand-in scripts what moto cannot: the task set
+ * stabilizes after 90 s, its targets are `initial` for a minute, then healthy): the rollout
+ * waits for it, checking every 15 s, and only then shifts traffic.
+ */
+export async function greenTakesTimeToBecomeReady(world: RolloutWorld) {
+  const clock = scenarioClock();
+  await writeTraffic(world, clock, {});
+  await takeAlerts(world);
+  const { idleTargetGroup } = await serviceState(world);
+  const stop = scriptGreenReadiness(clock, {
+    targetGroupArn: idleTargetGroup,
+    tasks: 2,
+    steadyAfterMs: 90_000,
+    targets: [
+      [0, 'initial'],
+      [60_000, 'healthy'],
+    ],
+  });
+  try {
+    const image = `registry.local/api:slow-start-${world.throttleRate}`;
+    const result = await runRollout(world.stack, input(image) as Record<string, unknown>, quick(clock));
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    expect(result.states.filter((s) => s === 'Check green').length).toBeGreaterThanOrEqual(7);
+    const journal = await journalOf(world, result);
+    expect(journal.find((r) => r.action === 'green-ready')?.reason).toContain(
+      'STEADY_STATE; 2 of 2 task(s) running; targets 2 healthy of 2',
+    );
+    await expectSettled(world, clock, image);
+  } finally {
+    stop();
+  }
+  await takeAlerts(world);
+}
+
+/** Green's targets never pass their health checks: no traffic moves, and the rollout goes back. */
+export async function greenNeverHealthyRollsBack(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  await takeAlerts(world);
+  const { idleTargetGroup } = await serviceState(world);
+  const stop = scriptGreenReadiness(clock, {
+    targetGroupArn: idleTargetGroup,
+    tasks: 2,
+    steadyAfterMs: 0,
+    targets: [
+      [0, 'initial'],
+      [30_000, 'unhealthy'],
+    ],
+  });
+  try {
+    const result = await runRollout(
+      world.stack,
+      input(`registry.local/api:never-healthy-${world.throttleRate}`, {
+        greenReadyTimeoutSeconds: 120,
+      }) as Record<string, unknown>,
+      quick(clock),
+    );
+    expect(result.error).toBe('RolledBack');
+    expect(result.cause).toContain('green was not ready by');
+    expect(result.cause).toContain('targets 0 healthy of 2');
+    const journal = await journalOf(world, result);
+    expect(shiftedWeights(journal)).toEqual([]);
+    expect(journal.map((r) => r.action)).toContain('green-not-ready');
+    await expectSettled(world, clock, before.primary.image);
+  } finally {
+    stop();
+  }
+  const critical = (await takeAlerts(world)).filter((a) => a.severity === 'critical');
+  expect(critical.map((a) => a.kind)).toEqual(['rollout-rolled-back']);
+}
+
+/**
+ * Someone changes the production listener between two shifts (a hand edit, a stack update that
+ * resets the weights): the next shift notices before it changes anything, and the rollout goes
+ * back to blue with one critical alert naming the drift.
+ */
+export async function listenerDriftStopsTheRollout(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  await takeAlerts(world);
+  let drifted = false;
+  const result = await runRollout(
+    world.stack,
+    input(`registry.local/api:drift-${world.throttleRate}`, {
+      strategy: { type: 'linear', stepPercent: 25, intervalSeconds: 300 },
+      analysis: ANALYSIS,
+    }) as Record<string, unknown>,
+    {
+      ...quick(clock),
+      beforeLambda: async (fn, event) => {
+        const step = event as {
+          action?: string;
+          state?: { progress?: { index?: number }; topology?: never };
+        };
+        if (fn !== 'rollout-step' || step.action !== 'shift' || step.state?.progress?.index !== 0 || drifted)
+          return;
+        drifted = true;
+        // Someone else puts 60% on green by hand.
+        const r = await record(world);
+        if (!r) throw new Error('no record');
+        await setWeights(observerClient(ElasticLoadBalancingV2Client), r.topology, 60);
+      },
+    },
+  );
+  expect(drifted).toBe(true);
+  expect(result.error).toBe('RolledBack');
+  expect(result.cause).toContain('ListenerDrift');
+  expect(result.cause).toContain('blue 40% / green 60% where this rollout left blue 75% / green 25%');
+  const journal = await journalOf(world, result);
+  // The second shift never happened: the drift was noticed first.
+  expect(shiftedWeights(journal)).toEqual([25]);
+  expect(journal.find((r) => r.action === 'restore-blue')?.after).toEqual({ blue: 100, green: 0 });
+  await expectSettled(world, clock, before.primary.image);
+  const critical = (await takeAlerts(world)).filter((a) => a.severity === 'critical');
+  expect(critical.map((a) => a.kind)).toEqual(['rollout-rolled-back']);
+  expect(critical[0]?.summary).toContain('someone else changed it');
+}
+
 export async function alarmDuringBakeRollsBack(world: RolloutWorld) {
   const clock = scenarioClock();
   const before = await writeTraffic(world, clock, {});
@@ -504,6 +624,44 @@ export async function rejectedApprovalRollsBack(world: RolloutWorld) {
   const alerts = await takeAlerts(world);
   expect(alerts.filter((a) => a.severity === 'critical')).toEqual([]);
   expect(alerts.map((a) => a.kind)).toContain('rollout-rolled-back');
+}
+
+/**
+ * The operator's answer is claimed on the record, then its SendTaskSuccess is lost: the gate
+ * times out, and the claimed answer, not the default, decides it.
+ */
+export async function claimedAnswerSurvivesALostCallback(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  await takeAlerts(world);
+  const run = runRollout(
+    world.stack,
+    input(`registry.local/api:lost-answer-${world.throttleRate}`, {
+      approval: { gate: 'before-traffic', timeoutSeconds: 3600, defaultAction: 'approve' },
+    }) as Record<string, unknown>,
+    { clock, taskTokenTimeoutMs: 2_000 },
+  );
+  const token = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 30_000 });
+  await waitForRecord(world, token.executionName, (r) => r.gate?.token === token.token);
+  const lost = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+  const operator = {
+    ...localOperatorDeps(world.stack, clock),
+    callbacks: {
+      success: async () => {
+        throw lost;
+      },
+    },
+  };
+  await expect(answerGate(operator, token.executionName, 'reject', 'alice', 'not today')).rejects.toBe(lost);
+  const result = await run;
+  expect(result.error).toBe('RolledBack');
+  expect(result.cause).toContain('alice rejected the rollout at the before-traffic gate: not today');
+  const journal = await journalOf(world, result);
+  expect(journal.find((r) => r.action === 'gate-answered')?.reason).toContain('reject by alice');
+  expect(journal.map((r) => r.action)).not.toContain('gate-timed-out');
+  expect(shiftedWeights(journal)).toEqual([]);
+  await expectSettled(world, clock, before.primary.image);
+  await takeAlerts(world);
 }
 
 export async function timedOutApprovalTakesDefault(world: RolloutWorld) {
@@ -979,6 +1137,12 @@ export async function preTrafficHookFailureRollsBack(world: RolloutWorld) {
       'answers without a status',
       () => ({ ok: true }),
       'pre-traffic hook rollout-hook-smoke answered {"ok":true}; expected {"status": "SUCCEEDED"}',
+    ],
+    [
+      // Over Step Functions' 256 KiB: States.ALL does not catch that, the workflow names it.
+      'answers with more than 256 KiB',
+      () => ({ status: 'SUCCEEDED', log: 'x'.repeat(300 * 1024) }),
+      'pre-traffic hook rollout-hook-smoke failed: States.DataLimitExceeded',
     ],
   ];
   for (const [label, answer, reason] of cases) {

@@ -8,7 +8,7 @@ describe('a 100-instance storm in a 500-instance cluster', () => {
   // 350 spot instances: two storms of 100 and one of 150, each on instances not touched before.
   const { world, proxy } = useSpotWorld({ instances: 500, spotFraction: 0.7 });
 
-  it('drains all 100 with ten drain calls and publishes one grouped alert', () =>
+  it('drains all 100 with one drain call per ten instances of each batch and publishes one grouped alert', () =>
     scenario.stormIsBatchedIntoOneAlert(world, 100));
 
   it('does the same with 20% of calls throttled', async () => {
@@ -16,7 +16,7 @@ describe('a 100-instance storm in a 500-instance cluster', () => {
     await scenario.stormIsBatchedIntoOneAlert(world, 100);
   });
 
-  it('publishes one grouped message for a storm of 150 handled in two batches', async () => {
+  it('publishes one grouped message for a storm of 150 handled in concurrent batches', async () => {
     // Clean: a throttled receive leaves its messages in flight for 30 s, past the local window.
     proxy.setFaults({ throttleRate: 0 });
     await scenario.stormAcrossBatchesIsOneMessage(world, 150);

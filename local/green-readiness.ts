@@ -1,0 +1,123 @@
+// Stand-in (README, Testing): moto reports every task set STEADY_STATE the moment it exists and
+// registers no targets, so green is ready at its first check and "wait for green" never waits.
+// A scenario scripts how green comes up instead, on the virtual clock: the task set stabilizes
+// after a while, and its targets move through initial -> healthy or unhealthy (or draining) as
+// ECS and the load balancer would move them. The script rewrites only what the emulator cannot
+// know (stabilityStatus, task counts, target states) in the responses of DescribeTaskSets and
+// DescribeTargetHealth that the in-process functions receive; every call still reaches the
+// emulator.
+import { ECSClient, type TaskSet } from '@aws-sdk/client-ecs';
+import {
+  ElasticLoadBalancingV2Client,
+  type TargetHealthStateEnum,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { awsClient } from '../functions/shared/clients.ts';
+import type { Clock } from '../functions/shared/clock.ts';
+
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining';
+
+export interface GreenReadinessScript {
+  /** The green target group the script speaks for. */
+  targetGroupArn: string;
+  /** How many tasks (and targets) green runs. */
+  tasks: number;
+  /** Virtual ms after green is first looked at until ECS calls its task set steady. */
+  steadyAfterMs: number;
+  /** The targets' state from each moment on (virtual ms after the first look), in order. */
+  targets: [afterMs: number, state: TargetState][];
+}
+
+interface Active extends GreenReadinessScript {
+  clock: Clock;
+  firstLookAt?: number;
+}
+
+let active: Active | undefined;
+const patched = new WeakSet<object>();
+
+/** Plays `script` until the returned function is called (or another script replaces it). */
+export function scriptGreenReadiness(clock: Clock, script: GreenReadinessScript): () => void {
+  const mine: Active = { ...script, clock };
+  active = mine;
+  installReadinessStandIn();
+  return () => {
+    if (active === mine) active = undefined;
+  };
+}
+
+const elapsed = (script: Active): number => {
+  const now = script.clock.now();
+  script.firstLookAt ??= now;
+  return now - script.firstLookAt;
+};
+
+function targetState(script: Active, at: number): TargetState {
+  let state: TargetState = 'initial';
+  for (const [after, next] of script.targets) if (at >= after) state = next;
+  return state;
+}
+
+/** Adds the rewriting middleware to the shared clients the functions use (once per client). */
+export function installReadinessStandIn(): void {
+  const ecs = awsClient(ECSClient);
+  if (!patched.has(ecs)) {
+    ecs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const script = active;
+        if (!script || context.commandName !== 'DescribeTaskSetsCommand') return out;
+        const output = out.output as { taskSets?: TaskSet[] };
+        for (const set of output.taskSets ?? []) {
+          if (set.loadBalancers?.[0]?.targetGroupArn !== script.targetGroupArn || set.status === 'PRIMARY')
+            continue;
+          const at = elapsed(script);
+          const steady = at >= script.steadyAfterMs;
+          set.stabilityStatus = steady ? 'STEADY_STATE' : 'STABILIZING';
+          set.computedDesiredCount = script.tasks;
+          set.runningCount = steady ? script.tasks : 0;
+          set.pendingCount = steady ? 0 : script.tasks;
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'greenReadinessTaskSets' },
+    );
+    patched.add(ecs);
+  }
+  const elb = awsClient(ElasticLoadBalancingV2Client);
+  if (!patched.has(elb)) {
+    elb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const script = active;
+        const input = args.input as { TargetGroupArn?: string };
+        if (
+          !script ||
+          context.commandName !== 'DescribeTargetHealthCommand' ||
+          input.TargetGroupArn !== script.targetGroupArn
+        )
+          return out;
+        const state = targetState(script, elapsed(script));
+        const output = out.output as { TargetHealthDescriptions?: unknown[] };
+        output.TargetHealthDescriptions = Array.from({ length: script.tasks }, (_, i) => ({
+          Target: { Id: `10.0.${Math.floor(i / 250)}.${(i % 250) + 4}`, Port: 8080 },
+          HealthCheckPort: '8080',
+          TargetHealth: {
+            State: state as TargetHealthStateEnum,
+            ...(state === 'healthy'
+              ? {}
+              : {
+                  Reason: {
+                    initial: 'Elb.RegistrationInProgress',
+                    unhealthy: 'Target.FailedHealthChecks',
+                    draining: 'Target.DeregistrationInProgress',
+                  }[state],
+                }),
+          },
+        }));
+        return out;
+      },
+      { step: 'initialize', name: 'greenReadinessTargets' },
+    );
+    patched.add(elb);
+  }
+}
