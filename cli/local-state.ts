@@ -7,6 +7,7 @@ import type { DeployedStack } from '../local/deploy.ts';
 import { emulatorStatus, localAwsEnv } from '../local/emulator.ts';
 import { REPO_ROOT } from '../local/python-env.ts';
 import type { Seed } from '../local/seed.ts';
+import { useStepFunctionsEndpoint } from '../local/step-functions-endpoint.ts';
 
 /** Where the CLI keeps its local state (the emulator daemon's pid and endpoint, what was seeded). */
 export const STATE_DIR = process.env.OPS_STATE_DIR ?? join(REPO_ROOT, '.ops');
@@ -41,12 +42,14 @@ export async function loadLocalState(): Promise<LocalState> {
   if (state.endpoint !== status.endpoint) {
     throw new NextStepError(`the emulator was restarted since the last seed: run \`ops seed\` again`);
   }
-  pointAt(state.endpoint);
+  await pointAt(state.endpoint);
   return state;
 }
 
-export function pointAt(endpoint: string): void {
+/** Points this process's SDK at the emulator, and Step Functions at this process's rig endpoint. */
+export async function pointAt(endpoint: string): Promise<void> {
   Object.assign(process.env, localAwsEnv(endpoint));
   for (const key of ['AWS_PROFILE', 'AWS_SESSION_TOKEN']) delete process.env[key];
+  await useStepFunctionsEndpoint(endpoint);
   resetClients();
 }

@@ -287,7 +287,7 @@ async function seedCommand(flags: Flags, out: Out): Promise<number> {
   }
   const { endpoint } = await startEmulatorDaemon({ stateDir: STATE_DIR });
   await resetEmulator(endpoint);
-  pointAt(endpoint);
+  await pointAt(endpoint);
   const stack = await deployControlPlane();
   const world = await seed(stack, { instances, spotFraction });
   saveLocalState({ endpoint, seededAt: new Date().toISOString(), stack, seed: world });

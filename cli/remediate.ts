@@ -4,7 +4,7 @@
 // starts the deployed state machine and follows it with DescribeExecution.
 
 import { userInfo } from 'node:os';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { RemediationInputDraft, RemediationPlan } from '../events/remediation-input.ts';
 import {
   answerRemediationGate,
@@ -16,11 +16,11 @@ import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { executionName as newExecutionName } from '../functions/shared/execution-names.ts';
+import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
 import type { DeployedStack } from '../local/deploy.ts';
-import { localTaskCallbacks } from '../local/task-callbacks.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
-import { pendingTaskTokens, sendTaskSuccess, type WorkflowResult } from '../local/workflow-runner.ts';
+import { nextTaskToken, type WorkflowResult } from '../local/workflow-runner.ts';
 import { runDeployedWorkflow } from '../local/workflows.ts';
 import { loadLocalState } from './local-state.ts';
 import {
@@ -112,33 +112,19 @@ async function runLocally(
   flags: RemediateFlags,
 ): Promise<WorkflowResult> {
   const executionName = newExecutionName('remediate-manual', input.alarmName, String(Date.now()));
-  const table = stack.outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string;
-  let done = false;
-  // Answers from other terminals land on the gate's record: relay them to the waiting task here.
-  const relay = (async () => {
-    while (!done) {
-      const gate = await findRemediationGate(
-        { db: documentClient(), env: { IDEMPOTENCY_TABLE: table } },
-        executionName,
-      ).catch(() => undefined);
-      if (gate?.answer && pendingTaskTokens().some((t) => t.token === gate.token)) {
-        sendTaskSuccess(gate.token, gate.answer);
-      } else if (gate && !gate.answer && pendingTaskTokens().some((t) => t.token === gate.token)) {
-        console.error(`waiting for approval: ops approve ${executionName} (or ops reject ${executionName})`);
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  })();
-  try {
-    return await runDeployedWorkflow(stack, 'remediate-alarm', input, {
-      clock: new VirtualClock(),
-      executionName,
-      taskTokenTimeoutMs: parseSeconds(flags['gate-wait'] ?? '30s') * 1000,
-    });
-  } finally {
-    done = true;
-    await relay;
-  }
+  // The answer comes from another terminal through SendTaskSuccess, to this process's endpoint.
+  const announceGate = nextTaskToken({ timeoutMs: 2 ** 31 - 1 }).then(
+    () =>
+      console.error(`waiting for approval: ops approve ${executionName} (or ops reject ${executionName})`),
+    () => undefined,
+  );
+  const result = await runDeployedWorkflow(stack, 'remediate-alarm', input, {
+    clock: new VirtualClock(),
+    executionName,
+    taskTokenTimeoutMs: parseSeconds(flags['gate-wait'] ?? '30s') * 1000,
+  });
+  void announceGate;
+  return result;
 }
 
 function parseSeconds(text: string): number {
@@ -197,16 +183,10 @@ async function gateDeps(flags: RemediateFlags): Promise<GateDeps> {
   const env = {
     IDEMPOTENCY_TABLE: outputOf(outputs, CONTROL_PLANE_OUTPUTS.idempotencyTable, 'the control plane'),
   };
-  if (!onAws(flags)) return { db: documentClient(), clock: systemClock, env, callbacks: localTaskCallbacks };
-  const sfn = awsClient(SFNClient);
   return {
     db: documentClient(),
     clock: systemClock,
     env,
-    callbacks: {
-      async success(token, output) {
-        await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }));
-      },
-    },
+    callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),
   };
 }

@@ -1,17 +1,12 @@
 // `ops rollout | approve | reject | abort | rollback`: blue/green rollouts from the command line.
 // Locally (the default) the synthesized workflow runs on the emulator in this process; operators
-// in another terminal answer it through the rollout's record, which this process relays to the
-// waiting task. With --aws --outputs <cdk outputs file> the same commands start and answer the
-// deployed state machine (StartExecution, SendTaskSuccess).
+// in another terminal answer its gates with SendTaskSuccess, which the rig's Step Functions
+// endpoint delivers to this process's waiting task, as AWS would. With --aws --outputs <cdk
+// outputs file> the same commands start and answer the deployed state machine.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import {
-  DescribeExecutionCommand,
-  SendTaskSuccessCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { parseStrategyShorthand, type RolloutInputDraft } from '../events/rollout-input.ts';
 import { effectivePlan } from '../functions/rollout-step/defaults.ts';
 import {
@@ -26,6 +21,7 @@ import { causeText } from '../functions/rollout-step/steps.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
+import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
 import { localOperatorDeps, newExecutionName, rolloutEnvironment, runRollout } from '../local/rollouts.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
@@ -154,7 +150,6 @@ export async function rolloutCommand(
   const result = await runRollout(stack, input as Record<string, unknown>, {
     clock,
     taskTokenTimeoutMs: gateWaitMs,
-    relay: true,
     ...(flags.watch
       ? {
           onRecord: (record: RolloutRecord) => {
@@ -243,7 +238,6 @@ async function operatorDeps(flags: RolloutFlags): Promise<OperatorDeps> {
     return localOperatorDeps(stack, systemClock);
   }
   const outputs = awsOutputs(flags);
-  const sfn = awsClient(SFNClient);
   return {
     db: documentClient(),
     elb: awsClient(ElasticLoadBalancingV2Client),
@@ -252,11 +246,7 @@ async function operatorDeps(flags: RolloutFlags): Promise<OperatorDeps> {
       IDEMPOTENCY_TABLE: outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string,
       JOURNAL_TABLE: outputs[CONTROL_PLANE_OUTPUTS.journalTable] as string,
     },
-    callbacks: {
-      async success(token, output) {
-        await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }));
-      },
-    },
+    callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),
   };
 }
 

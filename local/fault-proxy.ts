@@ -42,6 +42,11 @@ export interface FaultSettings {
 export interface FaultProxyOptions extends Partial<FaultSettings> {
   /** The emulator's endpoint, e.g. http://127.0.0.1:5000. Must be a loopback address. */
   target: string;
+  /**
+   * Other loopback endpoints for some services, by SigV4 name: `states` to the rig's Step
+   * Functions endpoint, which answers task tokens. Their calls are counted and faulted alike.
+   */
+  routes?: Record<string, string>;
   /** PRNG seed; the same seed and the same request order give the same faults. */
   seed?: number;
 }
@@ -60,6 +65,12 @@ export interface ProxyStats {
   byOperation: Record<string, number>;
   /** Requests that reached the emulator per "service:Operation" (received minus faulted). */
   forwardedByOperation: Record<string, number>;
+  /**
+   * Calls the code made that reached the emulator at least once, per "service:Operation": the
+   * SDK's retries of one call (one `amz-sdk-invocation-id`) count once. Under ambiguous faults a
+   * call can be applied twice; this still counts what the code asked for.
+   */
+  appliedCallsByOperation: Record<string, number>;
 }
 
 export interface FaultProxy {
@@ -298,10 +309,16 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Starts the proxy on a free 127.0.0.1 port in front of target (a loopback emulator). */
 export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultProxy> {
-  const target = new URL(opts.target);
-  if (target.protocol !== 'http:' || !isLoopbackHost(target.hostname)) {
-    throw new Error(`fault proxy only forwards to a loopback http:// target, got ${opts.target}`);
-  }
+  const loopbackTarget = (endpoint: string): URL => {
+    const url = new URL(endpoint);
+    if (url.protocol !== 'http:' || !isLoopbackHost(url.hostname))
+      throw new Error(`fault proxy only forwards to a loopback http:// target, got ${endpoint}`);
+    return url;
+  };
+  const defaultTarget = loopbackTarget(opts.target);
+  const routes = new Map(
+    Object.entries(opts.routes ?? {}).map(([service, url]) => [service, loopbackTarget(url)]),
+  );
   let settings = validated({
     throttleRate: opts.throttleRate ?? 0,
     serverErrorRate: opts.serverErrorRate ?? 0,
@@ -327,8 +344,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     slowResponses: 0,
     byOperation: {},
     forwardedByOperation: {},
+    appliedCallsByOperation: {},
   });
   let stats = emptyStats();
+  // Invocations already counted in appliedCallsByOperation (a request without the header is its own call).
+  let appliedInvocations = new Set<string>();
   const upstreamAgent = new Agent({ keepAlive: true });
 
   const forward = (
@@ -336,6 +356,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     res: ServerResponse,
     body: Buffer,
     ambiguity?: { kind: 'lost' | 'slow'; op: AwsOperation },
+    target: URL = defaultTarget,
   ) => {
     const headers = endToEndHeaders(req.headers);
     if (body.length > 0 || req.headers['content-length'] !== undefined || req.headers['transfer-encoding']) {
@@ -392,7 +413,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         return;
       }
       res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ __type: 'ProxyUpstreamError', message: `${opts.target}: ${err.message}` }));
+      res.end(JSON.stringify({ __type: 'ProxyUpstreamError', message: `${target.origin}: ${err.message}` }));
     });
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
@@ -445,11 +466,17 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       if (kind === 'slow') stats.slowResponses++;
       stats.forwarded++;
       stats.forwardedByOperation[key] = (stats.forwardedByOperation[key] ?? 0) + 1;
+      const invocation = req.headers['amz-sdk-invocation-id'];
+      const call = typeof invocation === 'string' ? `${key} ${invocation}` : randomUUID();
+      if (!appliedInvocations.has(call)) {
+        appliedInvocations.add(call);
+        stats.appliedCallsByOperation[key] = (stats.appliedCallsByOperation[key] ?? 0) + 1;
+      }
     }
 
     if (delay > 0) await sleep(delay);
     if (kind === undefined || kind === 'lost' || kind === 'slow') {
-      forward(req, res, body, kind ? { kind, op } : undefined);
+      forward(req, res, body, kind ? { kind, op } : undefined, routes.get(op.service));
       return;
     }
     const fault = faultResponse(kind, op, String(req.headers['content-type'] ?? ''));
@@ -491,9 +518,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       ...stats,
       byOperation: { ...stats.byOperation },
       forwardedByOperation: { ...stats.forwardedByOperation },
+      appliedCallsByOperation: { ...stats.appliedCallsByOperation },
     }),
     resetStats: () => {
       stats = emptyStats();
+      appliedInvocations = new Set();
     },
   };
 }

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import type { TaskCallbacks } from '../functions/rollout-step/operator.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import type { DeployedStack } from './deploy.ts';
 import { REPO_ROOT } from './python-env.ts';
@@ -15,14 +14,12 @@ export type LocalHandler = (event: unknown, context: Context) => Promise<unknown
 
 interface HandlerModule {
   handler: LocalHandler;
-  createHandler?: (options: { clock?: Clock; callbacks?: TaskCallbacks }) => LocalHandler;
+  createHandler?: (options: { clock?: Clock }) => LocalHandler;
 }
 
 export interface LoadOptions {
   bundled?: boolean;
   clock?: Clock;
-  /** For functions that answer other workflows' waiting tasks (default: Step Functions). */
-  callbacks?: TaskCallbacks;
 }
 
 export async function loadHandler(name: string, opts: LoadOptions = {}): Promise<LocalHandler> {
@@ -37,12 +34,7 @@ export async function loadHandler(name: string, opts: LoadOptions = {}): Promise
     );
   }
   const mod = (await import(pathToFileURL(file).href)) as HandlerModule;
-  if ((opts.clock || opts.callbacks) && mod.createHandler) {
-    return mod.createHandler({
-      ...(opts.clock ? { clock: opts.clock } : {}),
-      ...(opts.callbacks ? { callbacks: opts.callbacks } : {}),
-    });
-  }
+  if (opts.clock && mod.createHandler) return mod.createHandler({ clock: opts.clock });
   return mod.handler;
 }
 

@@ -20,7 +20,16 @@ export function observerClient<C>(Ctor: new (config: ClientConfig) => C): C {
   const endpoint = observerEndpoint();
   const hit = cache.get(Ctor);
   if (hit && hit.endpoint === endpoint) return hit.client as C;
-  const client = new Ctor({ ...clientConfig(), ...(endpoint ? { endpoint } : {}), maxAttempts: 10 });
+  const config = clientConfig();
+  // The rig's reads wait as long as they must: a fault suite's short request timeout is for the
+  // code under test.
+  const requestHandler = config.requestHandler && { ...config.requestHandler, requestTimeout: 30_000 };
+  const client = new Ctor({
+    ...config,
+    ...(requestHandler ? { requestHandler } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    maxAttempts: 10,
+  });
   cache.set(Ctor, { endpoint, client });
   return client;
 }

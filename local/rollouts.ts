@@ -15,28 +15,24 @@ import {
   CreateRuleCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ALB_NAMESPACE, METRICS, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
 import { ManagedServicesSchema } from '../functions/rollout-step/config.ts';
 import { findManagedService } from '../functions/rollout-step/defaults.ts';
-import type { OperatorDeps, TaskCallbacks } from '../functions/rollout-step/operator.ts';
+import type { OperatorDeps } from '../functions/rollout-step/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
 import type { Alert } from '../functions/shared/alerts.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { executionName } from '../functions/shared/execution-names.ts';
+import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import type { DeployedStack } from './deploy.ts';
 import { localFunction } from './lambda-host.ts';
 import { observerClient } from './observer.ts';
 import type { Seed } from './seed.ts';
-import {
-  type LambdaBinding,
-  pendingTaskTokens,
-  runWorkflow,
-  sendTaskSuccess,
-  type WorkflowResult,
-} from './workflow-runner.ts';
+import { type LambdaBinding, runWorkflow, type WorkflowResult } from './workflow-runner.ts';
 import { deployedWorkflow, type LocalRunOptions, runDeployedWorkflow } from './workflows.ts';
 
 export const ROLLOUT_FUNCTION = 'rollout-step';
@@ -82,15 +78,6 @@ export function installPercentileStandIn(): void {
 // ------------------------------------------------------------------------------------------
 // Answers from operators.
 
-/** Operators in this process answer the runner's waiting tasks directly. */
-export const localCallbacks: TaskCallbacks = {
-  async success(token, output) {
-    // Another process's rollout: the answer is on its record, which that process relays.
-    if (!pendingTaskTokens().some((t) => t.token === token)) return;
-    sendTaskSuccess(token, output);
-  },
-};
-
 export function localOperatorDeps(stack: DeployedStack, clock: Clock): OperatorDeps {
   const env = rolloutEnvironment(stack);
   return {
@@ -98,7 +85,7 @@ export function localOperatorDeps(stack: DeployedStack, clock: Clock): OperatorD
     elb: awsClient(ElasticLoadBalancingV2Client),
     clock,
     env: { IDEMPOTENCY_TABLE: env.IDEMPOTENCY_TABLE as string, JOURNAL_TABLE: env.JOURNAL_TABLE as string },
-    callbacks: localCallbacks,
+    callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),
   };
 }
 
@@ -109,8 +96,6 @@ export interface LocalRolloutOptions {
   taskTokenTimeoutMs?: number;
   /** Called with the rollout's record as it changes (ops rollout --watch). */
   onRecord?: (record: RolloutRecord) => void;
-  /** Relay answers written to the record by other processes (the CLI). Default: off. */
-  relay?: boolean;
   pollMs?: number;
   /**
    * Lambda functions besides the stack's, by ARN: a pre-traffic hook the input names. (The
@@ -145,7 +130,7 @@ export async function runRollout(
   const cluster = typeof input.cluster === 'string' ? input.cluster : (clusterOf(env, input) ?? '');
   const executionName = opts.executionName ?? newExecutionName(service, opts.clock.now());
   let done = false;
-  const watching = opts.onRecord || opts.relay;
+  const watching = opts.onRecord;
   const watcher = (async () => {
     let last = '';
     // One last look after the run ended, so a watcher sees the final phase.
@@ -163,15 +148,6 @@ export async function runRollout(
           if (text !== last) {
             last = text;
             opts.onRecord?.(record);
-          }
-          const answer = record.answer;
-          if (opts.relay && answer && pendingTaskTokens().some((t) => t.token === answer.token)) {
-            sendTaskSuccess(answer.token, {
-              decision: answer.decision,
-              by: answer.by,
-              at: answer.at,
-              ...(answer.reason ? { reason: answer.reason } : {}),
-            });
           }
         }
       } catch {

@@ -72,7 +72,7 @@ export async function enqueueRaw(stack: DeployedStack, events: unknown[]): Promi
 export interface SpotHarness {
   fn: LocalFunction;
   /** Invocations so far, each with its SQS batch and what the handler returned. */
-  invocations: { records: number; response: unknown }[];
+  invocations: { records: number; messageIds: string[]; response: unknown }[];
   /**
    * Runs every event source of the stack until all queues are quiet (alerts included, group
    * windows waited for); returns what the spot-interruption function's event source did.
@@ -89,7 +89,12 @@ export async function spotHarness(
   const sources = eventSources(stack, {
     ...opts,
     onInvoke: (name, event, response) => {
-      if (name === 'spot-interruption') invocations.push({ records: event.Records.length, response });
+      if (name === 'spot-interruption')
+        invocations.push({
+          records: event.Records.length,
+          messageIds: event.Records.map((r) => r.messageId),
+          response,
+        });
     },
   });
   return {

@@ -2,6 +2,8 @@
 // batch, invoke the handler with an SQS event, delete what succeeded, hand back what failed.
 // Failed messages become visible again at once (time compressed), so redrive to the
 // dead-letter queue after maxReceiveCount happens in the emulator, as it would on AWS.
+// The poller is part of Lambda, not of the code under test: its calls go to the emulator past any
+// fault proxy (a lost receive would hide a batch for the whole visibility timeout).
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -10,8 +12,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { awsClient } from '../functions/shared/clients.ts';
 import type { EventSourceMapping } from './deploy.ts';
+import { observerClient } from './observer.ts';
 
 export interface PollResult {
   batches: number;
@@ -21,7 +23,7 @@ export interface PollResult {
 }
 
 export async function receiveBatch(queueUrl: string, batchSize: number): Promise<Message[]> {
-  const sqs = awsClient(SQSClient);
+  const sqs = observerClient(SQSClient);
   const batch: Message[] = [];
   while (batch.length < batchSize) {
     const out = await sqs.send(
@@ -134,7 +136,7 @@ async function deliver(
   invoke: (event: SQSEvent) => Promise<unknown>,
   result: PollResult,
 ): Promise<void> {
-  const sqs = awsClient(SQSClient);
+  const sqs = observerClient(SQSClient);
   let failedIds: Set<string>;
   try {
     const response = (await invoke(toSqsEvent(messages, mapping.queueArn))) as SQSBatchResponse | undefined;

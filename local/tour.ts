@@ -14,6 +14,7 @@ import { localAwsEnv, resetEmulator, startEmulatorDaemon } from './emulator.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import { type Seed, seed } from './seed.ts';
 import { enqueueRaw, putEvents, sampleEvent, spotHarness } from './spot-harness.ts';
+import { useStepFunctionsEndpoint } from './step-functions-endpoint.ts';
 import { createTimeline, type Timeline } from './timeline.ts';
 import {
   type AlarmActResult,
@@ -78,6 +79,7 @@ export async function runTour(opts: TourOptions = {}): Promise<TourResult> {
   // Every AWS call goes through a counting proxy (no faults), so the story can show call counts.
   const proxy = await startFaultProxy({ target: endpoint });
   Object.assign(process.env, localAwsEnv(proxy.endpoint));
+  await useStepFunctionsEndpoint(proxy.endpoint);
   resetClients();
   try {
     const stack = await deployControlPlane();

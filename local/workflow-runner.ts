@@ -173,6 +173,20 @@ const tokenRegistry = new Map<string, TokenEntry>();
 // refused with TaskTimedOut, as Step Functions does.
 const closedTokens = new Set<string>();
 const tokenListeners = new Set<(entry: PendingTaskToken) => void>();
+// The port of this process's Step Functions endpoint (local/step-functions-endpoint.ts), carried
+// in every token it mints so that a SendTaskSuccess from any process on the rig finds the task.
+let tokenOwnerPort = 0;
+
+/** Tokens minted from now on name `port` as the endpoint that answers them. */
+export function setTaskTokenOwner(port: number): void {
+  tokenOwnerPort = port;
+}
+
+/** The port a token names as its owner's endpoint, or undefined for a token the rig never minted. */
+export function taskTokenOwner(token: string): number | undefined {
+  const match = /^local-task-token-(\d{1,5})-[0-9a-f-]{36}$/.exec(token);
+  return match ? Number(match[1]) : undefined;
+}
 
 /** Tokens of tasks waiting for a callback right now, oldest first. */
 export function pendingTaskTokens(): PendingTaskToken[] {
@@ -222,6 +236,8 @@ export function nextTaskToken(
         ),
       );
     }, opts.timeoutMs ?? 5000);
+    // Waiting for a token never keeps a process alive by itself.
+    timer.unref();
     tokenListeners.add(listener);
   });
 }
@@ -842,7 +858,7 @@ async function runExecution(
 
   // $$.Task.Token: minted when a task's Parameters read it, taken by that task's override.
   let mintedToken: string | undefined;
-  const newToken = () => `local-task-token-${randomUUID()}`;
+  const newToken = () => `local-task-token-${tokenOwnerPort}-${randomUUID()}`;
   const taskContext = Object.defineProperty({}, 'Token', {
     enumerable: true,
     get: () => {

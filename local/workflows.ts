@@ -6,7 +6,6 @@ import type { Clock } from '../functions/shared/clock.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
 import type { DeployedStack } from './deploy.ts';
 import { localFunction } from './lambda-host.ts';
-import { localTaskCallbacks } from './task-callbacks.ts';
 import {
   type ChildWorkflowRunner,
   type LambdaBinding,
@@ -71,10 +70,7 @@ async function runMachine(
 ): Promise<WorkflowResult> {
   const lambdas: Record<string, LambdaBinding> = {};
   for (const fn of Object.values(stack.functions)) {
-    const local = await localFunction(stack, fn.name, {
-      ...(opts.clock ? { clock: opts.clock } : {}),
-      callbacks: localTaskCallbacks,
-    });
+    const local = await localFunction(stack, fn.name, opts.clock ? { clock: opts.clock } : {});
     lambdas[fn.arn] = async (event) => {
       await opts.beforeLambda?.(fn.name, event);
       return local.invoke(event);

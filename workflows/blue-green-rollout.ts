@@ -21,7 +21,7 @@ import {
   FUNCTION_TRANSIENT_ERRORS,
   LAMBDA_SERVICE_ERRORS,
   sdkTransientErrors,
-} from './error-handling.ts';
+} from './shared/error-handling.ts';
 
 export interface BlueGreenRolloutWorkflowProps {
   /** functions/rollout-step */

@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { catchEverything, FUNCTION_TRANSIENT_ERRORS, sdkTransientErrors } from './error-handling.ts';
+import { catchEverything, FUNCTION_TRANSIENT_ERRORS, sdkTransientErrors } from './shared/error-handling.ts';
 
 export interface RemediateAlarmWorkflowProps {
   /** functions/remediate-step */

@@ -11,7 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DESIRED_COUNT_DIMENSION } from '../events/scale-input.ts';
-import { catchEverything, FUNCTION_TRANSIENT_ERRORS, sdkTransientErrors } from './error-handling.ts';
+import { catchEverything, FUNCTION_TRANSIENT_ERRORS, sdkTransientErrors } from './shared/error-handling.ts';
 
 export interface ScaleServiceWorkflowProps {
   /** functions/scale-service-step */

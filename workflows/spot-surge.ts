@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { FUNCTION_TRANSIENT_ERRORS } from './error-handling.ts';
+import { FUNCTION_TRANSIENT_ERRORS } from './shared/error-handling.ts';
 
 export interface SpotSurgeWorkflowProps {
   /** functions/spot-surge-step */

@@ -7,6 +7,7 @@ import { deployControlPlane } from '../../local/control-plane.ts';
 import { localAwsEnv, startEmulator } from '../../local/emulator.ts';
 import { startFaultProxy } from '../../local/fault-proxy.ts';
 import { subscribeAlertQueues } from '../../local/seed.ts';
+import { useStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
 import type { SuiteContext, SuiteResult } from '../run.ts';
 
 export const name = 'alerting';
@@ -28,6 +29,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     try {
       for (const key of SHADOWING_VARS) delete process.env[key];
       Object.assign(process.env, localAwsEnv(proxy.endpoint));
+      await useStepFunctionsEndpoint(proxy.endpoint);
       resetClients();
       const stack = await deployControlPlane('local', { alertGroupWindowSeconds: WINDOW_SECONDS });
       const queues = await subscribeAlertQueues(stack, '');

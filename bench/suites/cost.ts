@@ -45,7 +45,7 @@ import {
 import { type Seed, seed } from '../../local/seed.ts';
 import { putEvents, sampleEvent } from '../../local/spot-harness.ts';
 import { drainEventSource } from '../../local/sqs-event-source.ts';
-import { localTaskCallbacks } from '../../local/task-callbacks.ts';
+import { useStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { type LambdaBinding, runWorkflow, type WorkflowResult } from '../../local/workflow-runner.ts';
 import { deployedWorkflow, type WorkflowName } from '../../local/workflows.ts';
@@ -426,6 +426,7 @@ async function openWorld(ctx: SuiteContext): Promise<World> {
   const proxy = await startFaultProxy({ target: emulator.endpoint, throttleRate: 0 });
   for (const key of SHADOWING_VARS) delete process.env[key];
   Object.assign(process.env, localAwsEnv(proxy.endpoint));
+  await useStepFunctionsEndpoint(proxy.endpoint);
   resetClients();
   ctx.log('synthesizing the local control plane and deploying it into the emulator');
   const local = await synthControlPlane('local');
@@ -471,7 +472,7 @@ async function meteredFunction(world: World, fnName: string, clock: Clock): Prom
   }
   const cached = byName.get(fnName);
   if (cached) return cached;
-  const local = await localFunction(world.stack, fnName, { clock, callbacks: localTaskCallbacks });
+  const local = await localFunction(world.stack, fnName, { clock });
   const fn: LocalFunction = {
     name: fnName,
     invoke: async (event) => {

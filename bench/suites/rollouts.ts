@@ -22,6 +22,7 @@ import {
   runRollout,
 } from '../../local/rollouts.ts';
 import { type Seed, seed } from '../../local/seed.ts';
+import { useStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { type LambdaBinding, nextTaskToken, runWorkflow } from '../../local/workflow-runner.ts';
 import { deployedWorkflow } from '../../local/workflows.ts';
@@ -76,6 +77,7 @@ async function openWorld(): Promise<World> {
   const proxy = await startFaultProxy({ target: emulator.endpoint, throttleRate: 0 });
   for (const key of SHADOWING_VARS) delete process.env[key];
   Object.assign(process.env, localAwsEnv(proxy.endpoint));
+  await useStepFunctionsEndpoint(proxy.endpoint);
   process.env.OPS_LOG_LEVEL ??= 'SILENT';
   resetClients();
   const stack = await deployControlPlane();

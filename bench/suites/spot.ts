@@ -38,6 +38,7 @@ import { type LocalFunction, localFunction } from '../../local/lambda-host.ts';
 import { type Seed, type SeededInstance, subscribeAlertQueues } from '../../local/seed.ts';
 import { putEvents, sampleEvent, spotMapping } from '../../local/spot-harness.ts';
 import { drainEventSource } from '../../local/sqs-event-source.ts';
+import { useStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
 import { type Cell, type Column, median, type SuiteContext, type SuiteResult } from '../run.ts';
 
 export const name = 'spot';
@@ -193,6 +194,7 @@ async function openWorld(template: SynthesizedControlPlane, clusterSize: number)
     proxy = await startFaultProxy({ target: emulator.endpoint, throttleRate: 0 });
     for (const key of SHADOWING_VARS) delete process.env[key];
     Object.assign(process.env, localAwsEnv(proxy.endpoint));
+    await useStepFunctionsEndpoint(proxy.endpoint);
     resetClients();
     const stack = await deployTemplate(template.stackName, template.template);
     // As every local deployment: the router's group window compressed from 30 s to 1 s.

@@ -4,17 +4,17 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import { z } from 'zod';
 import type { RemediationPlan } from '../../events/remediation-input.ts';
-import type { TaskCallbacks } from '../rollout-step/operator.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
 import { logger } from '../shared/logger.ts';
+import { stepFunctionsCallbacks } from '../shared/task-callbacks.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { type RemediateStepEnv, RemediateStepEnvSchema } from './config.ts';
 import {
@@ -50,20 +50,11 @@ const StepRequestSchema = z.discriminatedUnion('action', [
   }),
 ]);
 
-/** On AWS a rollout's waiting task is answered through Step Functions. */
-export const sfnCallbacks = (): TaskCallbacks => ({
-  async success(token, output) {
-    await awsClient(SFNClient).send(
-      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }),
-    );
-  },
-});
-
 let env: RemediateStepEnv | undefined;
 
-export function createHandler(options: { clock?: Clock; callbacks?: TaskCallbacks } = {}) {
+export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  const callbacks = options.callbacks ?? sfnCallbacks();
+  const callbacks = stepFunctionsCallbacks(awsClient(SFNClient));
   return middy(async (event: unknown): Promise<RemediationPlan> => {
     const step = parseOrThrow(StepRequestSchema, event);
     env ??= parseEnv(RemediateStepEnvSchema);

@@ -1,11 +1,11 @@
 // `ops approve|reject <execution>` for a remediation waiting at its approval gate: the answer is
 // claimed on the gate's record first (a conditional write, so two operators cannot both answer),
-// then handed to the waiting task (SendTaskSuccess on AWS; locally the running process relays it).
+// then handed to the waiting task (Step Functions' SendTaskSuccess).
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { TaskCallbacks } from '../rollout-step/operator.ts';
 import { type Clock, iso } from '../shared/clock.ts';
 import { type Db, isConditionFailure } from '../shared/dynamo.ts';
 import { OpsError } from '../shared/errors.ts';
+import type { TaskCallbacks } from '../shared/task-callbacks.ts';
 import { gateRecordId } from './remediate.ts';
 
 export class RemediationGateRefusedError extends OpsError {

@@ -18,12 +18,7 @@ import {
   type RemediationPlan,
   type RunbookPlan,
 } from '../../events/remediation-input.ts';
-import {
-  abortRollout,
-  type OperatorDeps,
-  rollbackService,
-  type TaskCallbacks,
-} from '../rollout-step/operator.ts';
+import { abortRollout, type OperatorDeps, rollbackService } from '../rollout-step/operator.ts';
 import { getRolloutRecord, TERMINAL_PHASES } from '../rollout-step/record.ts';
 import { type Alert, consoleLinks, raiseAlert, type Severity } from '../shared/alerts.ts';
 import { type Clock, iso } from '../shared/clock.ts';
@@ -33,6 +28,7 @@ import { childExecutionName } from '../shared/execution-names.ts';
 import { type JournalEntry, type Outcome, writeJournal } from '../shared/journal.ts';
 import { acquireLock, releaseLock } from '../shared/lock.ts';
 import { serviceLockHolder, serviceLockResource } from '../shared/service-lock.ts';
+import type { TaskCallbacks } from '../shared/task-callbacks.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { drainContainerInstances } from '../spot-interruption/drain.ts';
 import { locateContainerInstances } from '../spot-interruption/locate.ts';

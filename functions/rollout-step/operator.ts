@@ -2,7 +2,7 @@
 // record: answer a gate, abort, or roll back inside the window after promotion. Every action is
 // claimed on the record first (a conditional write), so two operators, or an operator and the
 // closing window, cannot both win. The answer reaches the waiting task through `callbacks`
-// (Step Functions SendTaskSuccess on AWS; the local runner's registry on the emulator).
+// (Step Functions' SendTaskSuccess, on AWS and on the rig alike).
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { GateAnswer } from '../../events/rollout-input.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -11,17 +11,13 @@ import type { Db } from '../shared/dynamo.ts';
 import { OpsError } from '../shared/errors.ts';
 import { writeJournal } from '../shared/journal.ts';
 import { serviceLockResource } from '../shared/service-lock.ts';
+import type { TaskCallbacks } from '../shared/task-callbacks.ts';
 import { findRolloutRecord, type RolloutRecord, TERMINAL_PHASES, updateRolloutRecord } from './record.ts';
 import { setWeights, type Weights } from './traffic.ts';
 
 /** The operator's request cannot be carried out; the message says why and what to do instead. */
 export class OperatorRefusedError extends OpsError {
   override readonly name = 'Refused';
-}
-
-export interface TaskCallbacks {
-  /** Resumes the task waiting on `token` with `output`. */
-  success(token: string, output: GateAnswer): Promise<void>;
 }
 
 export interface OperatorDeps {

@@ -1,6 +1,6 @@
 // One place that builds AWS SDK clients for every function and tool.
-// The SDK already honours AWS_ENDPOINT_URL; we read it here too so that a client
-// is rebuilt when a test points the process at another endpoint (the fault proxy).
+// The SDK itself reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (the rig points Step
+// Functions at its own endpoint); a client is rebuilt when they change (a test's fault proxy).
 // Clients are created lazily on first use: a rarely used client costs nothing at cold start.
 
 type ClientConstructor<C> = new (config: ClientConfig) => C;
@@ -13,7 +13,16 @@ export interface ClientConfig {
   requestHandler?: { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean };
 }
 
-const cache = new Map<unknown, { endpoint: string | undefined; client: unknown }>();
+const cache = new Map<unknown, { endpoints: string; client: unknown }>();
+
+/** Every endpoint override in the environment, as one text: a client is built for one set. */
+function endpointOverrides(): string {
+  return Object.keys(process.env)
+    .filter((key) => key.startsWith('AWS_ENDPOINT_URL'))
+    .sort()
+    .map((key) => `${key}=${process.env[key]}`)
+    .join(' ');
+}
 
 /** Retries are how we survive throttling; six attempts with jittered backoff ride out bursts. */
 export const DEFAULT_MAX_ATTEMPTS = 6;
@@ -24,11 +33,9 @@ export const DEFAULT_MAX_ATTEMPTS = 6;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export function clientConfig(): ClientConfig {
-  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
   const attempts = Number(process.env.AWS_MAX_ATTEMPTS ?? DEFAULT_MAX_ATTEMPTS);
   const timeout = Number(process.env.AWS_REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS);
   return {
-    ...(endpoint ? { endpoint } : {}),
     ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}),
     maxAttempts: Number.isFinite(attempts) && attempts > 0 ? attempts : DEFAULT_MAX_ATTEMPTS,
     retryMode: 'standard',
@@ -43,11 +50,11 @@ export function clientConfig(): ClientConfig {
 
 /** The shared client of this class for the current endpoint, created on first use. */
 export function awsClient<C>(Ctor: ClientConstructor<C>): C {
-  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const endpoints = endpointOverrides();
   const hit = cache.get(Ctor);
-  if (hit && hit.endpoint === endpoint) return hit.client as C;
+  if (hit && hit.endpoints === endpoints) return hit.client as C;
   const client = new Ctor(clientConfig());
-  cache.set(Ctor, { endpoint, client });
+  cache.set(Ctor, { endpoints, client });
   return client;
 }
 

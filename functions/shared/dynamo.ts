@@ -1,21 +1,54 @@
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClient } from './clients.ts';
+import { awsClient, clientConfig } from './clients.ts';
+import { markOwnWrite, ownWriteOutput } from './own-writes.ts';
 
 export type Db = DynamoDBDocumentClient;
 
 let cached: { base: DynamoDBClient; doc: DynamoDBDocumentClient } | undefined;
 
-/** The document client over the shared DynamoDB client (rebuilt when the endpoint changes). */
+/** The document client (rebuilt when the endpoint changes); its conditional writes know their own. */
 export function documentClient(): Db {
+  // The shared client only tells when the endpoint changed; the document client has its own, so
+  // that the own-write marks apply to document commands only.
   const base = awsClient(DynamoDBClient);
   if (cached?.base !== base) {
+    const own = new DynamoDBClient(clientConfig());
+    recognizeOwnWrites(own);
     cached = {
       base,
-      doc: DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } }),
+      doc: DynamoDBDocumentClient.from(own, { marshallOptions: { removeUndefinedValues: true } }),
     };
   }
   return cached.doc;
+}
+
+/**
+ * A conditional write whose answer is lost is retried by the SDK, and the retry fails its
+ * condition because the first attempt applied. Each conditional Put or Update is marked with a
+ * fresh id (see own-writes.ts); a failed condition on an item that carries our id is answered as
+ * the success it was. Runs once per call (initialize step), outside the SDK's retries.
+ */
+function recognizeOwnWrites(client: DynamoDBClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const marked = markOwnWrite(
+        context.commandName ?? '',
+        args.input as Record<string, unknown>,
+        randomUUID(),
+      );
+      if (!marked) return next(args);
+      try {
+        return await next({ ...args, input: marked.input });
+      } catch (error) {
+        const output = ownWriteOutput(marked, error);
+        if (!output) throw error;
+        return { output: { $metadata: {}, ...output } as never, response: {} };
+      }
+    },
+    { step: 'initialize', name: 'recognizeOwnWrites' },
+  );
 }
 
 export function isConditionFailure(error: unknown): boolean {

@@ -34,9 +34,16 @@ import {
 } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import { type EventSourcesRun, eventSources } from '../../local/event-sources.ts';
+import type { FaultSettings } from '../../local/fault-proxy.ts';
+import { observerClient } from '../../local/observer.ts';
 import { subscribeAlertQueues } from '../../local/seed.ts';
 import { drainEventSource } from '../../local/sqs-event-source.ts';
-import { type EmulatorHandle, useEmulator } from '../support/emulator.ts';
+import {
+  type EmulatorHandle,
+  type FaultProxyHandle,
+  useEmulator,
+  useFaultProxy,
+} from '../support/emulator.ts';
 
 export const PAGED_SERVICE = 'api';
 
@@ -58,6 +65,8 @@ export interface AlertWorld {
   /** One unfiltered queue per topic. */
   topicQueues: Record<Severity, string>;
   http: HttpDelivery[];
+  /** The fault proxy, when the world was made with faults. */
+  proxy?: FaultProxyHandle;
   raise(...alerts: Alert[]): Promise<void>;
   /** Runs the stack's event sources (the alert router) until the queues are quiet. */
   route(opts?: { clock?: Clock }): Promise<EventSourcesRun>;
@@ -98,11 +107,14 @@ export function alert(overrides: Partial<Alert> = {}): Alert {
   };
 }
 
-export function useAlertWorld(opts: { groupWindowSeconds?: number } = {}): AlertWorld {
+export function useAlertWorld(
+  opts: { groupWindowSeconds?: number; faults?: Partial<FaultSettings> } = {},
+): AlertWorld {
   const emulator = useEmulator();
+  const proxy = opts.faults ? useFaultProxy() : undefined;
   const http: HttpDelivery[] = [];
   let server: Server | undefined;
-  const world = { emulator, http } as AlertWorld;
+  const world = { emulator, http, ...(proxy ? { proxy } : {}) } as AlertWorld;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -227,7 +239,7 @@ export function useAlertWorld(opts: { groupWindowSeconds?: number } = {}): Alert
     };
     world.journal = () => readJournal(world.stack.outputs.JournalTableName as string);
     world.queueDepth = async (url, depthOpts = {}) => {
-      const out = await awsClient(SQSClient).send(
+      const out = await observerClient(SQSClient).send(
         new GetQueueAttributesCommand({
           QueueUrl: url,
           AttributeNames: [
@@ -243,6 +255,11 @@ export function useAlertWorld(opts: { groupWindowSeconds?: number } = {}): Alert
         (depthOpts.delayed ? Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) : 0)
       );
     };
+    // Faults start after setup: the router is under test, not the deployment.
+    if (proxy && opts.faults) {
+      proxy.setFaults(opts.faults);
+      proxy.resetStats();
+    }
   });
 
   afterAll(async () => {

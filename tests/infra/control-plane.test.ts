@@ -23,7 +23,7 @@ import { buildApp, DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
 import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
 import { ensurePythonEnv } from '../../local/python-env.ts';
-import { FUNCTION_TRANSIENT_ERRORS } from '../../workflows/error-handling.ts';
+import { FUNCTION_TRANSIENT_ERRORS } from '../../workflows/shared/error-handling.ts';
 
 const FUNCTION_NAMES = [
   'alert-router',

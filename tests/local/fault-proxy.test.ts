@@ -17,8 +17,10 @@ import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awsClient, type ClientConfig, clientConfig } from '../../functions/shared/clients.ts';
+import { documentClient } from '../../functions/shared/dynamo.ts';
 import { identifyOperation, startFaultProxy } from '../../local/fault-proxy.ts';
 import { useEmulator, useFaultProxy } from '../support/emulator.ts';
 
@@ -86,8 +88,11 @@ describe('throttling', () => {
       forwarded: 0,
       throttled: 2,
       serverErrors: 0,
+      lostResponses: 0,
+      slowResponses: 0,
       byOperation: { 'sqs:CreateQueue': 1, 'dynamodb:CreateTable': 1 },
       forwardedByOperation: {},
+      appliedCallsByOperation: {},
     });
     expect((await direct(SQSClient).send(new ListQueuesCommand({}))).QueueUrls ?? []).toEqual([]);
     expect((await direct(DynamoDBClient).send(new ListTablesCommand({}))).TableNames).toEqual([]);
@@ -220,6 +225,23 @@ describe('ambiguous faults: applied, then the answer is lost or late', () => {
     expect(proxy.stats()).toMatchObject({ lostResponses: 6, forwarded: 6 });
   });
 
+  it('counts a call the SDK retried after a lost answer once as applied, twice as forwarded', async () => {
+    await createTable();
+    proxy.resetStats();
+    // One lost answer, then the proxy answers: the SDK's second attempt is the same call.
+    proxy.setFaults({ lostResponseRate: 1 });
+    const call = throughProxy(DynamoDBClient, 2).send(
+      new PutItemCommand({ TableName: table, Item: { pk: { S: 'twice' } } }),
+    );
+    const stop = setInterval(() => {
+      if (proxy.stats().lostResponses > 0) proxy.setFaults({ lostResponseRate: 0 });
+    }, 1);
+    await call.finally(() => clearInterval(stop));
+    const stats = proxy.stats();
+    expect(stats.forwardedByOperation['dynamodb:PutItem']).toBe(2);
+    expect(stats.appliedCallsByOperation['dynamodb:PutItem']).toBe(1);
+  });
+
   it('holds a response past the SDK request timeout: the call times out, the emulator has the write', async () => {
     await createTable();
     proxy.setFaults({ slowResponseRate: 1, slowResponseMs: 600 });
@@ -255,6 +277,24 @@ describe('ambiguous faults: applied, then the answer is lost or late', () => {
     expect(retried.name).toBe('ConditionalCheckFailedException');
     expect(await stored()).toEqual(['once']);
   });
+
+  it('the shared document client knows its own conditional write after a lost answer, and still refuses a conflict', async () => {
+    await createTable();
+    const write = (pk: string) =>
+      documentClient().send(
+        new PutCommand({ TableName: table, Item: { pk }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    // The first attempt is applied and its answer lost; the SDK's retry meets the condition it set.
+    proxy.setFaults({ lostResponseRate: 1 });
+    const lostOnce = setInterval(() => {
+      if (proxy.stats().lostResponses > 0) proxy.setFaults({ lostResponseRate: 0 });
+    }, 1);
+    await write('mine').finally(() => clearInterval(lostOnce));
+    expect(proxy.stats().forwardedByOperation['dynamodb:PutItem']).toBe(2);
+    // Another call for the same key is a real conflict.
+    expect((await rejection(write('mine'))).name).toBe('ConditionalCheckFailedException');
+    expect(await stored()).toEqual(['mine']);
+  });
 });
 
 describe('call counting', () => {
@@ -288,8 +328,11 @@ describe('call counting', () => {
       forwarded: 14,
       throttled: 0,
       serverErrors: 0,
+      lostResponses: 0,
+      slowResponses: 0,
       byOperation: expected,
       forwardedByOperation: expected,
+      appliedCallsByOperation: expected,
     });
   });
 

@@ -85,7 +85,7 @@ beforeAll(async () => {
   // What `ops emulator start && ops seed` leave behind, in this file's own state dir.
   const daemon = await startEmulatorDaemon({ stateDir });
   const state = await import('../../cli/local-state.ts');
-  state.pointAt(daemon.endpoint);
+  await state.pointAt(daemon.endpoint);
   stack = await deployControlPlane();
   world = await seed(stack, { instances: 12, spotFraction: 0.5 });
   state.saveLocalState({ endpoint: daemon.endpoint, seededAt: new Date().toISOString(), stack, seed: world });

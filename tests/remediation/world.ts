@@ -85,7 +85,7 @@ export function useRemediationWorld(opts: { throttleRate?: number; faults?: Part
   const seen = new Set<string>();
   beforeAll(async () => {
     world.stack = await deployControlPlane();
-    world.seed = await seed(world.stack, { instances: 8, spotFraction: 0.5 });
+    world.seed = await seed(world.stack, { instances: 9, spotFraction: 0.5 });
     world.clock = new VirtualClock();
     world.env = (name) => {
       const value = world.stack.functions['remediate-step']?.environment[name];

@@ -1,8 +1,11 @@
-// The acceptance scenarios again, with one call in five throttled by the fault proxy (it never
-// reaches the emulator): every scenario must end in the same state. (The comparison, inconclusive
-// and abort scenarios run clean only: each throttled rollout costs 10-20 s of SDK backoff.)
-import { describe, expect, it } from 'vitest';
-import { RELIABILITY_FAULTS } from '../support/emulator.ts';
+// The same scenarios behind the fault proxy with RELIABILITY_FAULTS: 20% of calls refused
+// (throttled or a 5xx, never applied). Every scenario asserts exact end states, so passing here
+// means the same end states as the clean run. (Ambiguous faults, applied calls whose answer is
+// lost, do not run here yet: see the README's Testing section.)
+// (The comparison, inconclusive and abort scenarios run clean only: each faulted rollout costs
+// 10-20 s of SDK backoff.)
+import { describe, it } from 'vitest';
+import { expectFaultsInjected, RELIABILITY_FAULTS } from '../support/emulator.ts';
 import * as scenario from './scenarios.ts';
 import { useRolloutWorld } from './world.ts';
 
@@ -60,9 +63,5 @@ describe('blue/green rollouts with 20% throttling, 5% 5xx and latency', () => {
     scenario.opsRollbackOutsideTheWindowRefuses(world));
   it('points the test listener at green and runs the pre-traffic hook before any production traffic', () =>
     scenario.preTrafficHookPasses(world));
-  it('really injected faults', () => {
-    const stats = proxy.stats();
-    expect(stats.throttled).toBeGreaterThan(0.1 * stats.total);
-    expect(stats.serverErrors).toBeGreaterThan(0.01 * stats.total);
-  });
+  it('really injected faults', () => expectFaultsInjected(proxy.stats(), { ambiguous: false }));
 });

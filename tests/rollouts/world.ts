@@ -33,7 +33,8 @@ export function useRolloutWorld(opts: { throttleRate?: number; faults?: Partial<
     // Twelve instances leave room for the tasks of every green the scenarios create.
     world.seed = await seed(world.stack, { instances: 12, spotFraction: 0.5 });
     world.testListener = await addTestListener(world.seed);
-    world.calls = (op) => proxy.stats().forwardedByOperation?.[op] ?? 0;
+    // Calls the code made (an SDK retry of one call counts once), that reached the emulator.
+    world.calls = (op) => proxy.stats().appliedCallsByOperation?.[op] ?? 0;
     // The proxy's endpoint is set by now; moto has no percentile statistics (see local/rollouts.ts).
     installPercentileStandIn();
     // Faults start after setup: the rollouts are under test, not the seeding.

@@ -319,12 +319,16 @@ export async function stormIsBatchedIntoOneAlert(world: SpotWorld, size: number)
 
   const nowDraining = (await draining(world)).filter((id) => !before.has(id));
   expect(nowDraining).toEqual(targets.map((t) => t.ec2InstanceId).sort());
-  // Batches run at once and split the storm as Lambda's pollers do: one drain call per 10
-  // instances of each batch.
-  const batches = world.harness.invocations.slice(invocationsBefore).map((i) => i.records);
-  expect(batches.reduce((a, b) => a + b, 0)).toBe(size);
-  expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(
-    batches.reduce((calls, records) => calls + Math.ceil(records / 10), 0),
+  // Batches run at once and split the storm as Lambda's pollers do. Every warning was delivered,
+  // some perhaps twice (a standard queue delivers at least once; concurrent receives on the
+  // emulator do it too): at most one drain call per 10 records of each batch, and a warning
+  // delivered again drains nothing again.
+  const invocations = world.harness.invocations.slice(invocationsBefore);
+  expect(new Set(invocations.flatMap((i) => i.messageIds)).size).toBe(size);
+  const drainCalls = world.calls('ecs:UpdateContainerInstancesState') - drainsBefore;
+  expect(drainCalls).toBeGreaterThanOrEqual(Math.ceil(size / 10));
+  expect(drainCalls).toBeLessThanOrEqual(
+    invocations.reduce((calls, i) => calls + Math.ceil(i.records / 10), 0),
   );
   expect(await desired(groups.onDemand)).toBe(onDemandBefore + size);
   expect(await desired(groups.spot)).toBe(spotBefore);
@@ -531,11 +535,12 @@ export async function stormAcrossBatchesIsOneMessage(world: SpotWorld, size: num
   await putEvents(targets.map(warningFor));
   const polled = await world.harness.process();
 
-  expect(polled).toMatchObject({ delivered: size, failed: 0 });
+  expect(polled.failed).toBe(0);
   const invocations = world.harness.invocations.slice(invocationsBefore);
-  // More than one batch, several at once, none over the batch size.
+  // More than one batch, several at once, none over the batch size; every warning delivered at
+  // least once.
   expect(invocations.length).toBeGreaterThanOrEqual(2);
-  expect(invocations.reduce((n, i) => n + i.records, 0)).toBe(size);
+  expect(new Set(invocations.flatMap((i) => i.messageIds)).size).toBe(size);
   expect(Math.max(...invocations.map((i) => i.records))).toBeLessThanOrEqual(batchSize);
   expect((await draining(world)).filter((id) => !before.has(id))).toEqual(
     targets.map((t) => t.ec2InstanceId).sort(),

@@ -1,8 +1,9 @@
-// The same scenarios with the emulator behind the fault proxy: one request in five is
-// throttled and one in twenty answered with a 5xx (neither reaches the emulator), every call delayed
-// by up to 5 ms. End states must be identical.
-import { describe, expect, it } from 'vitest';
-import { RELIABILITY_FAULTS } from '../support/emulator.ts';
+// The same scenarios behind the fault proxy with RELIABILITY_FAULTS: 20% of calls refused
+// (throttled or a 5xx, never applied). Every scenario asserts exact end states, so passing here
+// means the same end states as the clean run. (Ambiguous faults, applied calls whose answer is
+// lost, do not run here yet: see the README's Testing section.)
+import { describe, it } from 'vitest';
+import { expectFaultsInjected, RELIABILITY_FAULTS } from '../support/emulator.ts';
 import * as scenario from './scenarios.ts';
 import { useSpotWorld } from './world.ts';
 
@@ -32,9 +33,5 @@ describe('spot interruption handling with 20% throttling, 5% 5xx and latency', (
     scenario.rebalanceInObserveModeOnlyRecords(world));
   it('records and announces a Fargate Spot interruption once, however often it is delivered', () =>
     scenario.fargateSpotTaskIsAnnouncedOnce(world));
-  it('really injected faults', () => {
-    const stats = proxy.stats();
-    expect(stats.throttled).toBeGreaterThan(0.1 * stats.total);
-    expect(stats.serverErrors).toBeGreaterThan(0.01 * stats.total);
-  });
+  it('really injected faults', () => expectFaultsInjected(proxy.stats(), { ambiguous: false }));
 });

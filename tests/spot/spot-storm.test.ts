@@ -1,6 +1,7 @@
 // The acceptance storm: 100 interruption warnings in a 500-instance cluster; and a storm larger
 // than one SQS batch.
 import { describe, it } from 'vitest';
+import { LOCAL_ALERT_GROUP_WINDOW_SECONDS, setAlertGroupWindow } from '../../local/control-plane.ts';
 import * as scenario from './scenarios.ts';
 import { useSpotWorld } from './world.ts';
 
@@ -13,11 +14,17 @@ describe('a 100-instance storm in a 500-instance cluster', () => {
 
   it('does the same with 20% of calls throttled', async () => {
     proxy.setFaults({ throttleRate: 0.2 });
-    await scenario.stormIsBatchedIntoOneAlert(world, 100);
+    // Throttled batches end seconds apart (SDK backoff): a group window as long as the storm
+    // lasts, as the deployed 30 s window is.
+    setAlertGroupWindow(world.stack, 5);
+    try {
+      await scenario.stormIsBatchedIntoOneAlert(world, 100);
+    } finally {
+      setAlertGroupWindow(world.stack, LOCAL_ALERT_GROUP_WINDOW_SECONDS);
+    }
   });
 
   it('publishes one grouped message for a storm of 150 handled in concurrent batches', async () => {
-    // Clean: a throttled receive leaves its messages in flight for 30 s, past the local window.
     proxy.setFaults({ throttleRate: 0 });
     await scenario.stormAcrossBatchesIsOneMessage(world, 150);
   });

@@ -2,11 +2,21 @@
 // other and can run in parallel. The SDK clients of functions/shared/clients.ts are
 // pointed at it through the environment, as a deployed function is pointed at AWS.
 
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { resetClients } from '../../functions/shared/clients.ts';
 import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';
-import { type FaultProxy, type FaultSettings, startFaultProxy } from '../../local/fault-proxy.ts';
+import {
+  type FaultProxy,
+  type FaultSettings,
+  type ProxyStats,
+  startFaultProxy,
+} from '../../local/fault-proxy.ts';
 import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
+import {
+  STEP_FUNCTIONS_ENDPOINT_VAR,
+  stopStepFunctionsEndpoint,
+  useStepFunctionsEndpoint,
+} from '../../local/step-functions-endpoint.ts';
 
 export interface EmulatorHandle {
   /** The emulator's endpoint; readable from beforeAll on. */
@@ -23,15 +33,50 @@ export interface FaultProxyHandle {
   resetStats(): void;
 }
 
-/** The reliability suite's faults: 20% throttling, 5% 5xx responses, up to 5 ms added to every call. */
+/** Refused calls only: 20% throttled, 5% answered with a 5xx (neither applied), up to 5 ms latency. */
 export const RELIABILITY_FAULTS: Partial<FaultSettings> = {
   throttleRate: 0.2,
   serverErrorRate: 0.05,
   latencyMs: [0, 5],
 };
 
+/**
+ * Refused and ambiguous calls. Refused: 15% throttled, 5% answered with a 5xx, neither applied.
+ * Ambiguous, 5% in all: 4% applied with the answer lost, 1% applied with the answer held past the
+ * SDK's timeout. Up to 5 ms added to every call. A quarter of calls fail, as in RELIABILITY_FAULTS.
+ */
+export const AMBIGUOUS_FAULTS: Partial<FaultSettings> = {
+  throttleRate: 0.15,
+  serverErrorRate: 0.05,
+  lostResponseRate: 0.04,
+  slowResponseRate: 0.01,
+  slowResponseMs: 3_500,
+  latencyMs: [0, 5],
+};
+
+/**
+ * The SDK's request timeout while a fault proxy holds responses back: a held response must outlast
+ * it, and an answer from the emulator under load must not. AMBIGUOUS_FAULTS holds them 3.5 s.
+ */
+export const FAULT_SUITE_REQUEST_TIMEOUT_MS = 3_000;
+
+/** The refused faults were really injected, at roughly their rates; and the ambiguous ones when asked. */
+export function expectFaultsInjected(stats: ProxyStats, opts: { ambiguous: boolean }): void {
+  expect(stats.throttled).toBeGreaterThan(0.075 * stats.total);
+  expect(stats.serverErrors).toBeGreaterThan(0.01 * stats.total);
+  if (!opts.ambiguous) return;
+  expect(stats.lostResponses).toBeGreaterThan(0.01 * stats.total);
+  expect(stats.slowResponses).toBeGreaterThan(0.002 * stats.total);
+}
+
 // Credentials from the developer's own setup would override ours or reach for a real account.
-const SHADOWING_VARS = ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_MAX_ATTEMPTS'];
+const SHADOWING_VARS = [
+  'AWS_PROFILE',
+  'AWS_SESSION_TOKEN',
+  'AWS_MAX_ATTEMPTS',
+  'AWS_REQUEST_TIMEOUT_MS',
+  STEP_FUNCTIONS_ENDPOINT_VAR,
+];
 
 let fileEmulator: Emulator | undefined;
 
@@ -48,10 +93,13 @@ export function useEmulator(): EmulatorHandle {
     for (const key of [...Object.keys(env), ...SHADOWING_VARS]) saved[key] = process.env[key];
     for (const key of SHADOWING_VARS) delete process.env[key];
     Object.assign(process.env, env);
+    // Task-token answers go through the Step Functions API to the runner, as on AWS.
+    await useStepFunctionsEndpoint(emulator.endpoint);
     resetClients();
   });
 
   afterAll(async () => {
+    await stopStepFunctionsEndpoint();
     restoreEnv(saved);
     resetClients();
     if (fileEmulator === emulator) fileEmulator = undefined;
@@ -77,18 +125,30 @@ export function useEmulator(): EmulatorHandle {
  */
 export function useFaultProxy(rates: Partial<FaultSettings> & { seed?: number } = {}): FaultProxyHandle {
   let proxy: FaultProxy | undefined;
-  let previousEndpoint: string | undefined;
+  let previous: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
     if (!fileEmulator) throw new Error('useFaultProxy(): call useEmulator() first, in the same file');
-    proxy = await startFaultProxy({ ...rates, target: fileEmulator.endpoint });
-    previousEndpoint = process.env.AWS_ENDPOINT_URL;
+    // Step Functions calls (task-token answers) pass the proxy too, on to the rig's endpoint.
+    const stepFunctions = await useStepFunctionsEndpoint(fileEmulator.endpoint);
+    proxy = await startFaultProxy({
+      ...rates,
+      target: fileEmulator.endpoint,
+      routes: { states: stepFunctions.endpoint },
+    });
+    previous = {
+      AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
+      AWS_REQUEST_TIMEOUT_MS: process.env.AWS_REQUEST_TIMEOUT_MS,
+      [STEP_FUNCTIONS_ENDPOINT_VAR]: process.env[STEP_FUNCTIONS_ENDPOINT_VAR],
+    };
     process.env.AWS_ENDPOINT_URL = proxy.endpoint;
+    process.env[STEP_FUNCTIONS_ENDPOINT_VAR] = proxy.endpoint;
+    timeoutFor(rates, previous.AWS_REQUEST_TIMEOUT_MS);
     resetClients();
   });
 
   afterAll(async () => {
-    restoreEnv({ AWS_ENDPOINT_URL: previousEndpoint });
+    restoreEnv(previous);
     resetClients();
     await proxy?.stop();
   });
@@ -102,10 +162,26 @@ export function useFaultProxy(rates: Partial<FaultSettings> & { seed?: number } 
     get endpoint() {
       return started().endpoint;
     },
-    setFaults: (partial) => started().setFaults(partial),
+    setFaults: (partial) => {
+      started().setFaults(partial);
+      if (timeoutFor(partial, previous.AWS_REQUEST_TIMEOUT_MS)) resetClients();
+    },
     stats: () => started().stats(),
     resetStats: () => started().resetStats(),
   };
+}
+
+/**
+ * Held answers must outlast the SDK's timeout: shorten it while the proxy holds answers back, and
+ * give it back (`usual`) when it stops. True when the timeout changed.
+ */
+function timeoutFor(rates: Partial<FaultSettings>, usual: string | undefined): boolean {
+  if (rates.slowResponseRate === undefined) return false;
+  const wanted = rates.slowResponseRate > 0 ? String(FAULT_SUITE_REQUEST_TIMEOUT_MS) : usual;
+  if (process.env.AWS_REQUEST_TIMEOUT_MS === wanted) return false;
+  if (wanted === undefined) delete process.env.AWS_REQUEST_TIMEOUT_MS;
+  else process.env.AWS_REQUEST_TIMEOUT_MS = wanted;
+  return true;
 }
 
 function restoreEnv(saved: Record<string, string | undefined>): void {
