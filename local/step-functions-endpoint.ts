@@ -6,6 +6,7 @@
 
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './fault-proxy.ts';
 import {
   sendTaskFailure,
   sendTaskHeartbeat,
@@ -156,15 +157,6 @@ function validationError(message: string): Error {
   const error = new Error(message);
   error.name = 'ValidationException';
   return error;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** Sends the request on to `upstream` as it came and its answer back; `unreachable` if none listens. */

@@ -14,23 +14,11 @@ import { awsClient } from '../../functions/shared/clients.ts';
 import { STEP_FUNCTIONS_ENDPOINT_VAR } from '../../local/step-functions-endpoint.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { nextTaskToken, runWorkflow, type WorkflowResult } from '../../local/workflow-runner.ts';
+import { callbackMachine } from '../support/callback-machine.ts';
 import { useEmulator } from '../support/emulator.ts';
 
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:callback-fn';
-const gate = (limits: Record<string, unknown> = {}) => ({
-  StartAt: 'Gate',
-  States: {
-    Gate: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-      Parameters: { FunctionName: FN, Payload: { 'token.$': '$$.Task.Token' } },
-      ...limits,
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: 'Caught' }],
-      End: true,
-    },
-    Caught: { Type: 'Pass', End: true },
-  },
-});
+const gate = (limits: Record<string, unknown> = {}) => callbackMachine(FN, limits);
 const lambdas = { [FN]: async () => null };
 const sfn = () => awsClient(SFNClient);
 const refusal = (promise: Promise<unknown>) =>

@@ -11,6 +11,7 @@ import {
   sendTaskSuccess,
   type WorkflowResult,
 } from '../../local/workflow-runner.ts';
+import { callbackMachine } from '../support/callback-machine.ts';
 
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:rules-fn';
 const invoke = (extra: Record<string, unknown> = {}) => ({
@@ -282,20 +283,7 @@ describe('timeouts and heartbeats on the virtual clock', () => {
     expect(ok.output).toEqual({ fine: true });
   });
 
-  const callback = (limits: Record<string, unknown>) => ({
-    StartAt: 'Gate',
-    States: {
-      Gate: {
-        Type: 'Task',
-        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-        Parameters: { FunctionName: FN, Payload: { 'token.$': '$$.Task.Token' } },
-        ...limits,
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: 'Caught' }],
-        End: true,
-      },
-      ...caught,
-    },
-  });
+  const callback = (limits: Record<string, unknown>) => callbackMachine(FN, limits);
 
   it('fails a callback task with States.HeartbeatTimeout when HeartbeatSecondsPath passes without a heartbeat, moving the clock by it', async () => {
     const clock = new VirtualClock();
