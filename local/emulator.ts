@@ -40,6 +40,28 @@ export function localAwsEnv(endpoint: string): Record<string, string> {
   };
 }
 
+// Where moto is kinder or looser than AWS in a way the code depends on, made as AWS is before the
+// server starts (each a stand-in listed in the README's Testing section):
+// - CreateTaskSet with a clientToken already used for the service returns that task set, as ECS
+//   does; moto created a second one, so a create retried after a lost answer left two greens.
+const MOTO_AS_AWS = [
+  'from moto.ecs import models as _ecs',
+  '_create_task_set = _ecs.EC2ContainerServiceBackend.create_task_set',
+  'def _idempotent_create_task_set(self, service, cluster_str, task_definition, *args, **kwargs):',
+  '    token = kwargs.get("client_token")',
+  '    if token:',
+  '        cluster = self._get_cluster(cluster_str)',
+  '        found = self.services.get(f"{cluster.name}:{service.split(\'/\')[-1]}")',
+  '        for task_set in (found.task_sets if found else []):',
+  '            if getattr(task_set, "client_token", None) == token:',
+  '                return task_set',
+  '    return _create_task_set(self, service, cluster_str, task_definition, *args, **kwargs)',
+  '_ecs.EC2ContainerServiceBackend.create_task_set = _idempotent_create_task_set',
+].join('\n');
+
+/** moto's server with MOTO_AS_AWS applied; sys.argv[1:] are moto_server's arguments. */
+const MOTO_SERVER = [MOTO_AS_AWS, 'from moto.server import main', 'main()'].join('\n');
+
 // Python run in front of moto's own main(): it exits as soon as its stdin reaches EOF,
 // which happens when the parent dies by any means (even SIGKILL), so a test emulator
 // never outlives its test process. sys.argv[1:] are moto_server's arguments.
@@ -51,8 +73,7 @@ const WATCHED_MOTO = [
   '    while os.read(0, 65536): pass',
   '    os._exit(0)',
   'threading.Thread(target=_exit_with_parent, daemon=True).start()',
-  'from moto.server import main',
-  'main()',
+  MOTO_SERVER,
 ].join('\n');
 
 const liveChildren = new Set<ChildProcess>();
@@ -267,7 +288,7 @@ export async function startEmulatorDaemon(
       if (status.running && status.endpoint && status.pid) {
         return { endpoint: status.endpoint, pid: status.pid, alreadyRunning: true };
       }
-      const { bin } = await ensurePythonEnv();
+      const { python } = await ensurePythonEnv();
       const logFile = join(stateDir, 'emulator.log');
       for (let attempt = 1; ; attempt++) {
         const port = await freePort();
@@ -276,7 +297,7 @@ export async function startEmulatorDaemon(
         const logStart = statSync(logFile).size;
         let child: ChildProcess;
         try {
-          child = spawn(bin('moto_server'), ['-H', HOST, '-p', String(port)], {
+          child = spawn(python, ['-c', MOTO_SERVER, '-H', HOST, '-p', String(port)], {
             cwd: REPO_ROOT,
             detached: true,
             stdio: ['ignore', logFd, logFd],

@@ -329,9 +329,15 @@ export async function putTargetGroupMetrics(params: {
 // ------------------------------------------------------------------------------------------
 // Alerts as raised (the alert queue, before the router groups them).
 
-export async function takeRaisedAlerts(queueUrl: string): Promise<Alert[]> {
+export async function takeRaisedAlerts(
+  queueUrl: string,
+  opts: { collapseCopies?: boolean } = {},
+): Promise<Alert[]> {
   const sqs = observerClient(SQSClient);
   const alerts: Alert[] = [];
+  // A raise retried after its answer was lost sends the same body twice: at least once, as the
+  // router expects (it dedups by key). Collapsed only when asked, so clean runs stay exact.
+  const bodies = new Set<string>();
   for (;;) {
     const out = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
@@ -341,7 +347,9 @@ export async function takeRaisedAlerts(queueUrl: string): Promise<Alert[]> {
     for (const m of messages) {
       try {
         const body = JSON.parse(m.Body ?? '{}') as Partial<Alert>;
-        if (body.severity && body.kind) alerts.push(body as Alert);
+        const copy = opts.collapseCopies && bodies.has(m.Body ?? '');
+        bodies.add(m.Body ?? '');
+        if (body.severity && body.kind && !copy) alerts.push(body as Alert);
       } catch {
         // Not an alert (the router's own flush messages).
       }

@@ -4,6 +4,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  CreateTaskSetCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
 import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientConfig } from '../../functions/shared/clients.ts';
@@ -89,6 +97,36 @@ describe('startEmulator', () => {
     await sqsAt(b.endpoint).send(new CreateQueueCommand({ QueueName: 'only-in-b' }));
     expect(await queueNames(a.endpoint)).toEqual(['only-in-a']);
     expect(await queueNames(b.endpoint)).toEqual(['only-in-b']);
+  });
+
+  it('answers a CreateTaskSet retried with the same clientToken with the first task set, as ECS does', async () => {
+    const ecs = new ECSClient({ ...clientConfig(), region: 'us-east-1', endpoint: a.endpoint, credentials });
+    await ecs.send(new CreateClusterCommand({ clusterName: 'tokens' }));
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'web',
+        containerDefinitions: [{ name: 'web', image: 'nginx', memory: 128 }],
+      }),
+    );
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: 'tokens',
+        serviceName: 'api',
+        deploymentController: { type: 'EXTERNAL' },
+        desiredCount: 0,
+      }),
+    );
+    const create = async (clientToken: string) =>
+      (
+        await ecs.send(
+          new CreateTaskSetCommand({ cluster: 'tokens', service: 'api', taskDefinition: 'web', clientToken }),
+        )
+      ).taskSet?.id;
+    const first = await create('rollout-1');
+    expect(await create('rollout-1')).toBe(first);
+    expect(await create('rollout-2')).not.toBe(first);
+    const sets = await ecs.send(new DescribeServicesCommand({ cluster: 'tokens', services: ['api'] }));
+    expect(sets.services?.[0]?.taskSets).toHaveLength(2);
   });
 
   it('reset drops every resource of that emulator only', async () => {

@@ -1,16 +1,16 @@
-// The same scenarios behind the fault proxy with RELIABILITY_FAULTS: 20% of calls refused
-// (throttled or a 5xx, never applied). Every scenario asserts exact end states, so passing here
-// means the same end states as the clean run. (Ambiguous faults, applied calls whose answer is
-// lost, do not run here yet: see the README's Testing section.)
+// The same scenarios behind the fault proxy with AMBIGUOUS_FAULTS: 20% of calls refused
+// (throttled or a 5xx, never applied) and 5% ambiguous (applied, then the answer lost or held
+// past the SDK's timeout). Every scenario asserts exact end states, so passing here means the
+// same end states as the clean run: no second task set, no lost gate answer, no refused retry.
 // (The comparison, inconclusive and abort scenarios run clean only: each faulted rollout costs
 // 10-20 s of SDK backoff.)
 import { describe, it } from 'vitest';
-import { expectFaultsInjected, RELIABILITY_FAULTS } from '../support/emulator.ts';
+import { AMBIGUOUS_FAULTS, expectFaultsInjected } from '../support/emulator.ts';
 import * as scenario from './scenarios.ts';
 import { useRolloutWorld } from './world.ts';
 
-describe('blue/green rollouts with 20% throttling, 5% 5xx and latency', () => {
-  const { world, proxy } = useRolloutWorld({ faults: RELIABILITY_FAULTS });
+describe('blue/green rollouts with 20% refused and 5% ambiguous faults', () => {
+  const { world, proxy } = useRolloutWorld({ faults: AMBIGUOUS_FAULTS });
 
   it('rejects bad input in the first state, naming the field, changing nothing', () =>
     scenario.badInputChangesNothing(world));
@@ -63,5 +63,6 @@ describe('blue/green rollouts with 20% throttling, 5% 5xx and latency', () => {
     scenario.opsRollbackOutsideTheWindowRefuses(world));
   it('points the test listener at green and runs the pre-traffic hook before any production traffic', () =>
     scenario.preTrafficHookPasses(world));
-  it('really injected faults', () => expectFaultsInjected(proxy.stats(), { ambiguous: false }));
+  it('really injected refused and ambiguous faults', () =>
+    expectFaultsInjected(proxy.stats(), { ambiguous: true }));
 });

@@ -156,7 +156,7 @@ async function lockHolder(world: RolloutWorld, clock: VirtualClock) {
 }
 
 const takeAlerts = (world: RolloutWorld): Promise<Alert[]> =>
-  takeRaisedAlerts(env(world).ALERT_QUEUE_URL as string);
+  takeRaisedAlerts(env(world).ALERT_QUEUE_URL as string, { collapseCopies: world.answersMayBeLost });
 
 /** The first alert of `kind` raised from now on (others raised meanwhile are dropped). */
 async function waitForAlert(world: RolloutWorld, kind: string, timeoutMs = 20_000): Promise<Alert> {

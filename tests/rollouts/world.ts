@@ -19,6 +19,8 @@ export interface RolloutWorld {
   calls(operation: string): number;
   /** The fault proxy's throttle rate in this file (0 when clean). */
   throttleRate: number;
+  /** The proxy loses or holds answers: a retried call may be applied twice (an alert raised twice). */
+  answersMayBeLost: boolean;
 }
 
 export function useRolloutWorld(opts: { throttleRate?: number; faults?: Partial<FaultSettings> } = {}): {
@@ -27,7 +29,10 @@ export function useRolloutWorld(opts: { throttleRate?: number; faults?: Partial<
 } {
   useEmulator();
   const proxy = useFaultProxy({ throttleRate: 0, seed: 55 });
-  const world = { throttleRate: opts.throttleRate ?? opts.faults?.throttleRate ?? 0 } as RolloutWorld;
+  const world = {
+    throttleRate: opts.throttleRate ?? opts.faults?.throttleRate ?? 0,
+    answersMayBeLost: Boolean(opts.faults?.lostResponseRate || opts.faults?.slowResponseRate),
+  } as RolloutWorld;
   beforeAll(async () => {
     world.stack = await deployControlPlane();
     // Twelve instances leave room for the tasks of every green the scenarios create.
