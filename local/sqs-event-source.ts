@@ -92,12 +92,20 @@ export async function drainEventSource(
     });
     waking();
   };
+  // Receives take turns: moto's ReceiveMessage is not atomic, so two at once can hand out the
+  // same message (SQS hides a received message from other receives). Batches still run at once.
+  let receiving: Promise<unknown> = Promise.resolve();
+  const receiveInTurn = (): Promise<Message[]> => {
+    const next = receiving.then(() => receiveBatch(mapping.queueUrl, mapping.batchSize));
+    receiving = next.catch(() => undefined);
+    return next;
+  };
   const poller = async () => {
     while (result.batches < maxBatches) {
       busy++;
       let messages: Message[];
       try {
-        messages = await receiveBatch(mapping.queueUrl, mapping.batchSize);
+        messages = await receiveInTurn();
       } catch (error) {
         busy--;
         notify();
