@@ -92,7 +92,7 @@ export class RemediateAlarmWorkflow extends Construct {
       causePath: '$.failure.Cause',
     });
     const abort = step(S.abort, 'abort', { 'plan.$': '$', 'failure.$': '$.failure' }, '$.cleanup');
-    abort.addCatch(failed, { resultPath: sfn.JsonPath.DISCARD });
+    catchEverything(abort, failed, { resultPath: sfn.JsonPath.DISCARD });
     const cleanup = abort.next(failed);
     const onFailure = { resultPath: '$.failure' };
 

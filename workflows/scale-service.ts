@@ -97,7 +97,7 @@ export class ScaleServiceWorkflow extends Construct {
     });
     // Keeps $.failure for the Fail state: the cleanup's own result goes beside it.
     const abort = step(S.abort, 'abort', { 'plan.$': '$', 'failure.$': '$.failure' }, '$.cleanup');
-    abort.addCatch(failed, { resultPath: sfn.JsonPath.DISCARD });
+    catchEverything(abort, failed, { resultPath: sfn.JsonPath.DISCARD });
     const cleanup = abort.next(failed);
     const onFailure = { resultPath: '$.failure' };
 

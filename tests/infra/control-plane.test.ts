@@ -19,7 +19,7 @@ import { ControlPlaneEnvSchema } from '../../functions/shared/env.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/spot-interruption/config.ts';
 import { SpotSurgeEnvSchema } from '../../functions/spot-surge-step/config.ts';
 import { ALERT_MAX_RECEIVE_COUNT, ALERT_ROUTER_BATCH, DEFAULT_GROUP_WINDOW } from '../../infra/alerting.ts';
-import { buildApp, DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
+import { buildApp, DEFAULT_MANAGED_CLUSTERS, synthesizeApp } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
 import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
 import { ensurePythonEnv } from '../../local/python-env.ts';
@@ -460,9 +460,19 @@ describe('workflow error handling', () => {
     Branches?: { States: Record<string, AslState> }[];
     ItemProcessor?: { States: Record<string, AslState> };
   }
+  // The local environment configures scaling and remediation, so all four workflows are in it
+  // (its functions are the ones `npm test` builds first).
+  let machines: [string, CfnResource][];
+  beforeAll(() => {
+    const local = synthesizeApp({ outdir: join(workDir, 'cdk.out.local'), environmentName: 'local' });
+    const controlPlane = local.stacks.find((s) => s.stackName.endsWith('ControlPlane'));
+    machines = Object.entries(controlPlane?.template.Resources as Record<string, CfnResource>).filter(
+      ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
+    );
+  });
   /** Every state of every state machine, by "machine/state"; tokens are left as TOKEN. */
   const allStates = (): [string, AslState][] =>
-    ofType('AWS::StepFunctions::StateMachine').flatMap(([id, machine]) => {
+    machines.flatMap(([id, machine]) => {
       const definition = machine.Properties?.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
       const text =
         typeof definition === 'string'
@@ -483,7 +493,14 @@ describe('workflow error handling', () => {
 
   it('retries every AWS SDK task on the names its throttling and lost responses arrive as', () => {
     const sdkTasks = allStates().filter(([, s]) => s.Type === 'Task' && s.Resource?.includes(':aws-sdk:'));
-    expect(sdkTasks.length).toBeGreaterThan(3);
+    // Scale blue to zero and Delete blue; Set desired count and Set limits; Force new deployment.
+    expect(sdkTasks.map(([where]) => where.replace(/Workflow[^/]*\//, '/')).sort()).toEqual([
+      'Remediation/Force new deployment',
+      'Rollouts/Delete blue',
+      'Rollouts/Scale blue to zero',
+      'Scaling/Set desired count',
+      'Scaling/Set scalable target limits',
+    ]);
     for (const [where, state] of sdkTasks) {
       const service = /:aws-sdk:([a-z0-9]+):/.exec(state.Resource ?? '')?.[1] ?? '';
       const prefix = PREFIX[service];

@@ -127,7 +127,13 @@ describe('the blue-green-rollout state machine', () => {
       'Payload.$': '$.preTraffic.request',
     });
     expect(hook.Retry[0]?.ErrorEquals).toContain('Lambda.ServiceException');
+    // States.ALL does not match States.DataLimitExceeded (an oversized answer), so it is named too.
     expect(hook.Catch).toEqual([
+      {
+        ErrorEquals: ['States.DataLimitExceeded'],
+        Next: ROLLOUT_STATES.hookResult,
+        ResultPath: '$.preTraffic.error',
+      },
       { ErrorEquals: ['States.ALL'], Next: ROLLOUT_STATES.hookResult, ResultPath: '$.preTraffic.error' },
     ]);
     expect(hook.Next).toBe(ROLLOUT_STATES.hookResult);
@@ -146,10 +152,13 @@ describe('the blue-green-rollout state machine', () => {
     ]) {
       const state = states[name] as unknown as {
         Retry: { ErrorEquals: string[]; BackoffRate: number }[];
-        Catch: { Next: string }[];
+        Catch: { ErrorEquals: string[]; Next: string }[];
       };
       expect(state.Retry.some((r) => r.ErrorEquals.includes('States.ALL') && r.BackoffRate === 2)).toBe(true);
-      expect(state.Catch.map((c) => c.Next)).toEqual([ROLLOUT_STATES.rollbackFailed]);
+      expect(state.Catch.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+        [['States.DataLimitExceeded'], ROLLOUT_STATES.rollbackFailed],
+        [['States.ALL'], ROLLOUT_STATES.rollbackFailed],
+      ]);
     }
   });
 });
