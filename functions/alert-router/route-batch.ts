@@ -9,6 +9,7 @@
 //   5. resolved: ends the episode; when the group's last firing alert resolves, one `resolved` goes
 //      out at once (after the window's message if that is still pending).
 // A message whose publish fails is reported as failed: SQS retries it, then dead-letters it intact.
+import { createHash } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Alert } from '../shared/alerts.ts';
@@ -105,12 +106,26 @@ export interface RouteReport {
 
 const ACTOR = 'alert-router';
 
+const resumedKey = (groupKey: string) => `resumed\u0000${groupKey}`;
+
+/** Names a join by its group and the alert messages in it: the same alerts joining again match. */
+export function joinIdOf(groupKey: string, alertItemIds: readonly string[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify([groupKey, [...alertItemIds].sort()]))
+    .digest('hex')
+    .slice(0, 24);
+}
+
 export async function routeAlertBatch(deps: RouterDeps, items: readonly Item[]): Promise<RouteReport> {
   const router = new BatchRouter(deps);
   return router.run(items);
 }
 
-interface PendingContribution extends WindowContribution {
+interface PendingContribution extends Omit<WindowContribution, 'joinId'> {
+  groupKey: string;
+  /** Messages of the alerts sent (new, reminders): what names the join in the window's ledger. */
+  alertItemIds: string[];
+  /** Every message the contribution stands for, repeats included (failed together). */
   itemIds: string[];
   /** Critical alerts sent, by service record id: their services' warnings are inhibited. */
   critical: Map<string, string[]>;
@@ -197,11 +212,11 @@ class BatchRouter {
         this.fail(id, (error as Error).message);
       }
     }
-    for (const groupKey of [...this.pending.keys()]) {
+    for (const key of [...this.pending.keys()]) {
       try {
-        await this.commitGroup(groupKey);
+        await this.commitPending(key);
       } catch {
-        // commitGroup reported its items as failed.
+        // commitPending reported its items as failed.
       }
     }
     await this.commitRepeats();
@@ -253,7 +268,7 @@ class BatchRouter {
     const live = episode !== undefined && episode.expiresAt > ttlSeconds(t.now);
     if (episode && live && episode.lastMessageId === itemId) {
       // A redelivery of the message that decided to send it: carry on where it failed.
-      this.contribute(itemId, alert, episode.lastDecision, episode.repeatsAtReminder ?? 0);
+      this.contribute(itemId, alert, episode.lastDecision, episode.repeatsAtReminder ?? 0, true);
       this.outcome(itemId, 'grouped', alert, `resumed ${episode.lastDecision}`);
       return;
     }
@@ -269,7 +284,7 @@ class BatchRouter {
       episode = await getItem<EpisodeRecord>(this.deps.db, this.table, episodeId(alert.dedupKey));
       this.episodes.set(alert.dedupKey, episode);
       if (episode?.lastMessageId === itemId) {
-        this.contribute(itemId, alert, episode.lastDecision, episode.repeatsAtReminder ?? 0);
+        this.contribute(itemId, alert, episode.lastDecision, episode.repeatsAtReminder ?? 0, true);
         this.outcome(itemId, 'grouped', alert, `resumed ${episode.lastDecision}`);
         return;
       }
@@ -321,10 +336,18 @@ class BatchRouter {
     return fires;
   }
 
-  private contribution(itemId: string, groupKey: string): PendingContribution {
-    let entry = this.pending.get(groupKey);
+  /**
+   * The batch's pending contribution to a group's window. Redelivered alerts that had already
+   * decided to send (resumed) join apart from the rest, with the same alerts as the attempt that
+   * failed after its join: the window's ledger then knows the join (see joinWindow).
+   */
+  private contribution(itemId: string, groupKey: string, resumed = false): PendingContribution {
+    const key = resumed ? resumedKey(groupKey) : groupKey;
+    let entry = this.pending.get(key);
     if (!entry) {
       entry = {
+        groupKey,
+        alertItemIds: [],
         alerts: [],
         firingKeyHashes: [],
         critical: new Map(),
@@ -335,14 +358,21 @@ class BatchRouter {
         firstMessageId: itemId,
         itemIds: [],
       };
-      this.pending.set(groupKey, entry);
+      this.pending.set(key, entry);
     }
     return entry;
   }
 
-  private contribute(itemId: string, alert: Alert, decision: 'new' | 'reminder', earlierRepeats: number) {
-    const entry = this.contribution(itemId, groupKeyOf(alert));
+  private contribute(
+    itemId: string,
+    alert: Alert,
+    decision: 'new' | 'reminder',
+    earlierRepeats: number,
+    resumed = false,
+  ) {
+    const entry = this.contribution(itemId, groupKeyOf(alert), resumed);
     entry.alerts.push(alert);
+    entry.alertItemIds.push(itemId);
     const hash = keyHash(alert.dedupKey);
     entry.firingKeyHashes.push(hash);
     if (alert.severity === 'critical' && alert.service) {
@@ -365,11 +395,18 @@ class BatchRouter {
     entry.itemIds.push(itemId);
   }
 
-  /** Writes what this batch added to a group's window, and schedules the window's flush once. */
+  /** Writes what this batch added to a group's window (resumed alerts first). */
   private async commitGroup(groupKey: string): Promise<void> {
-    const entry = this.pending.get(groupKey);
+    await this.commitPending(resumedKey(groupKey));
+    await this.commitPending(groupKey);
+  }
+
+  /** Writes one pending contribution to its group's window, and schedules the window's flush once. */
+  private async commitPending(key: string): Promise<void> {
+    const entry = this.pending.get(key);
     if (!entry) return;
-    this.pending.delete(groupKey);
+    this.pending.delete(key);
+    const { groupKey } = entry;
     try {
       if (entry.alerts.length === 0) {
         await addRepeatsToOpenWindow(this.deps.db, this.table, groupKey, entry.repeats);
@@ -379,7 +416,10 @@ class BatchRouter {
       for (const [service, hashes] of entry.critical) {
         await markCriticalFiring(this.deps.db, this.table, t, service, hashes);
       }
-      const { window } = await joinWindow(this.deps.db, this.table, t, groupKey, entry);
+      const { window } = await joinWindow(this.deps.db, this.table, t, groupKey, {
+        ...entry,
+        joinId: joinIdOf(groupKey, entry.alertItemIds),
+      });
       if (window.flushQueued) return;
       const openedAtMs = window.openedAtMs ?? t.now;
       const remainingMs = t.windowSeconds * 1000 - (t.now - openedAtMs);

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';
-import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
+import { type Db, isConditionFailure, itemOfConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
 
 export interface EpisodeRecord {
   id: string;
@@ -48,8 +48,11 @@ export interface GroupRecord {
   groupKey: string;
   /** Hashes of the dedup keys firing in this group; absent when none fire. */
   firingKeys?: Set<string>;
-  /** Distinct alerts in the group's current episode (for the resolved message). */
-  keys?: number;
+  /**
+   * Hashes of the dedup keys sent in the group's current episode (for the resolved message's
+   * count): a set, so an alert counted again (a retried or redelivered join) is still one.
+   */
+  episodeKeys?: Set<string>;
   threadId?: string;
   openedAt?: string;
   lastAtMs?: number;
@@ -75,6 +78,8 @@ export interface WindowRecord {
   sample?: Set<string>;
   titles?: Set<string>;
   flushQueued?: boolean;
+  /** One entry per join that added to the counters (see joinWindow). */
+  joins?: Set<string>;
   closedAtMs?: number;
   publishedAt?: string;
   messageId?: string;
@@ -300,6 +305,11 @@ export interface WindowContribution {
   earlierRepeats: number;
   /** Message id of the first contribution (kept with the window for the record). */
   firstMessageId: string;
+  /**
+   * Names this join in the window's ledger: a join whose id is there already (its update retried
+   * after a lost answer, or its alerts redelivered after a failure that followed it) adds nothing.
+   */
+  joinId: string;
 }
 
 export interface JoinedWindow {
@@ -340,10 +350,9 @@ export async function joinWindow(
           UpdateExpression:
             'SET groupKey = :g, openWindow = if_not_exists(openWindow, :w), lastAtMs = :now, ' +
             'threadId = if_not_exists(threadId, :thread), openedAt = if_not_exists(openedAt, :nowIso), ' +
-            `expiresAt = :expires${newKeys ? ' ADD firingKeys :keys, #keys :newCount' : ''}`,
+            `expiresAt = :expires${newKeys ? ' ADD firingKeys :keys, episodeKeys :keys' : ''}`,
           // A group nobody touched for an episode's lifetime is over, even if nothing resolved it.
           ConditionExpression: 'attribute_not_exists(lastAtMs) OR lastAtMs >= :stale',
-          ...(newKeys ? { ExpressionAttributeNames: { '#keys': 'keys' } } : {}),
           ExpressionAttributeValues: {
             ':g': groupKey,
             ':w': candidate,
@@ -352,9 +361,7 @@ export async function joinWindow(
             ':thread': newThreadId(groupKey, t.now),
             ':expires': ttlSeconds(t.now + 2 * t.episodeMs),
             ':stale': staleBefore,
-            ...(newKeys
-              ? { ':keys': new Set(contribution.firingKeyHashes), ':newCount': contribution.newAlerts }
-              : {}),
+            ...(newKeys ? { ':keys': new Set(contribution.firingKeyHashes) } : {}),
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -404,6 +411,12 @@ export async function joinWindow(
       adds.push(`#c${n} :c${n}`);
       n++;
     }
+    // This join's entry in the window's ledger: a join found there adds nothing again, even when
+    // other batches joined in between (the ledger holds one short id per join of the window).
+    const join = contribution.joinId;
+    values[':join'] = new Set([join]);
+    values[':joinId'] = join;
+    adds.push('joins :join');
     try {
       const out = await db.send(
         new UpdateCommand({
@@ -414,7 +427,7 @@ export async function joinWindow(
             'openedAt = if_not_exists(openedAt, :nowIso), openedAtMs = if_not_exists(openedAtMs, :now), ' +
             '#first = if_not_exists(#first, :first), firstMessageId = if_not_exists(firstMessageId, :mid), ' +
             `expiresAt = :expires ADD ${adds.join(', ')}`,
-          ConditionExpression: 'attribute_not_exists(closedAtMs)',
+          ConditionExpression: 'attribute_not_exists(closedAtMs) AND NOT contains(joins, :joinId)',
           ExpressionAttributeNames: { ...names, '#first': 'first' },
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -425,6 +438,11 @@ export async function joinWindow(
       return { window: record, opened: window === candidate };
     } catch (error) {
       if (!isConditionFailure(error) || attempt >= 3) throw error;
+      const found = itemOfConditionFailure<WindowRecord>(error);
+      if (found?.joins?.has(join)) {
+        await addSamples(db, table, groupKey, window, found, contribution.alerts);
+        return { window: found, opened: window === candidate };
+      }
       // The flush closed this window after we read the pointer: drop the stale pointer, open another.
       await clearOpenWindow(db, table, groupKey, window);
     }
@@ -633,7 +651,7 @@ export async function resolveEpisode(
             messageId,
             dedupKey: episode.dedupKey,
             threadId: group.threadId ?? newThreadId(groupKey, t.now),
-            keys: Math.max(1, group.keys ?? 1),
+            keys: Math.max(1, group.episodeKeys?.size ?? 1),
             alert: JSON.stringify(alert),
           };
     const ended = await endGroupEpisode(db, table, groupKey, pending);
@@ -663,9 +681,8 @@ async function endGroupEpisode(
       new UpdateCommand({
         TableName: table,
         Key: { id: groupId(groupKey) },
-        UpdateExpression: 'SET pendingResolved = :pending REMOVE threadId, openedAt, #keys',
+        UpdateExpression: 'SET pendingResolved = :pending REMOVE threadId, openedAt, episodeKeys',
         ConditionExpression: 'attribute_not_exists(firingKeys)',
-        ExpressionAttributeNames: { '#keys': 'keys' },
         ExpressionAttributeValues: { ':pending': pending },
       }),
     );

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { awsClient, clientConfig } from './clients.ts';
 import { markOwnWrite, ownWriteOutput } from './own-writes.ts';
 
@@ -25,10 +26,11 @@ export function documentClient(): Db {
 }
 
 /**
- * A conditional write whose answer is lost is retried by the SDK, and the retry fails its
- * condition because the first attempt applied. Each conditional Put or Update is marked with a
- * fresh id (see own-writes.ts); a failed condition on an item that carries our id is answered as
- * the success it was. Runs once per call (initialize step), outside the SDK's retries.
+ * A write whose answer is lost is retried by the SDK: a conditional one then fails its condition
+ * because the first attempt applied, and an ADD would add twice. Each conditional Put, and each
+ * Update that is conditional or ADDs, is marked with a fresh id and guarded against applying twice
+ * (see own-writes.ts); a failed condition on an item that carries our id is answered as the
+ * success it was. Runs once per call (initialize step), outside the SDK's retries.
  */
 function recognizeOwnWrites(client: DynamoDBClient): void {
   client.middlewareStack.add(
@@ -53,6 +55,12 @@ function recognizeOwnWrites(client: DynamoDBClient): void {
 
 export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/** The item as it was when a marked write's condition failed (the marks ask for it), if any. */
+export function itemOfConditionFailure<T>(error: unknown): T | undefined {
+  const item = (error as { Item?: Record<string, AttributeValue> } | undefined)?.Item;
+  return item ? (unmarshall(item) as T) : undefined;
 }
 
 /** DynamoDB TTL wants epoch seconds. */

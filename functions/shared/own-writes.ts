@@ -1,7 +1,11 @@
-// Telling a conditional write's own lost success from a real conflict (pure: no I/O). The write
-// carries a fresh id in the item (OWN_WRITE_ATTRIBUTE) and asks DynamoDB for the item as it is when
-// the condition fails (ReturnValuesOnConditionCheckFailure: ALL_OLD). A retry whose first attempt
-// applied finds our id there: the write happened, and the caller gets the success it missed.
+// Telling a write's own lost success from a real conflict (pure: no I/O). The write carries a fresh
+// id in the item (OWN_WRITE_ATTRIBUTE) and asks DynamoDB for the item as it is when the condition
+// fails (ReturnValuesOnConditionCheckFailure: ALL_OLD). A retry whose first attempt applied finds
+// our id there: the write happened, and the caller gets the success it missed. An Update is also
+// guarded against applying twice (a counter ADDed again, or a condition its own first attempt
+// still meets): its retry fails while the item still carries its id. A write of someone else in
+// between replaces the id; items that many writers update at once keep their own ledger of
+// applied writes (the alert router's windows).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
@@ -17,18 +21,20 @@ export interface MarkedWrite {
 }
 
 /**
- * The document-client input of a conditional Put or Update, marked with `id`; undefined for
- * anything else (unconditional writes are safe to repeat as they are).
+ * The document-client input of a conditional Put, or of an Update that is conditional or ADDs,
+ * marked with `id`; undefined for anything else (those are safe to repeat as they are).
  */
 export function markOwnWrite(
   commandName: string,
   input: Record<string, unknown>,
   id: string,
 ): MarkedWrite | undefined {
-  if (typeof input?.ConditionExpression !== 'string') return undefined;
+  const condition = typeof input?.ConditionExpression === 'string' ? input.ConditionExpression : undefined;
+  const adds = typeof input?.UpdateExpression === 'string' && /(^|\s)ADD\s/i.test(input.UpdateExpression);
+  if (condition === undefined && !(commandName === 'UpdateItemCommand' && adds)) return undefined;
   const onFailure = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' };
   const returnsItem = typeof input.ReturnValues === 'string' && input.ReturnValues !== 'NONE';
-  if (commandName === 'PutItemCommand') {
+  if (commandName === 'PutItemCommand' && condition !== undefined) {
     const item = input.Item as Record<string, unknown>;
     return {
       id,
@@ -44,6 +50,7 @@ export function markOwnWrite(
         ...input,
         ...onFailure,
         UpdateExpression: withOwnWriteSet(input.UpdateExpression),
+        ConditionExpression: withNotAppliedGuard(condition),
         ExpressionAttributeNames: {
           ...(input.ExpressionAttributeNames as Record<string, string> | undefined),
           [NAME]: OWN_WRITE_ATTRIBUTE,
@@ -65,6 +72,12 @@ export function withOwnWriteSet(expression: string): string {
   if (!set) return `SET ${assignment} ${expression}`;
   const at = set.index + set[0].length;
   return `${expression.slice(0, at)}${assignment}, ${expression.slice(at)}`;
+}
+
+/** The write's condition, and: not already applied by this same write (a retry of it). */
+export function withNotAppliedGuard(condition: string | undefined): string {
+  const guard = `(attribute_not_exists(${NAME}) OR ${NAME} <> ${VALUE})`;
+  return condition === undefined ? guard : `(${condition}) AND ${guard}`;
 }
 
 /**

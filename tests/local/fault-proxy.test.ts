@@ -17,7 +17,7 @@ import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awsClient, type ClientConfig, clientConfig } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
@@ -294,6 +294,43 @@ describe('ambiguous faults: applied, then the answer is lost or late', () => {
     // Another call for the same key is a real conflict.
     expect((await rejection(write('mine'))).name).toBe('ConditionalCheckFailedException');
     expect(await stored()).toEqual(['mine']);
+  });
+
+  it('the shared document client adds a counter once when the answer of its ADD is lost', async () => {
+    await createTable();
+    const add = (condition?: string) =>
+      documentClient().send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: 'counter' },
+          UpdateExpression: 'ADD n :one',
+          ExpressionAttributeValues: { ':one': 1 },
+          ...(condition ? { ConditionExpression: condition } : {}),
+        }),
+      );
+    let forwarded = 0;
+    const loseOneAnswer = async (call: () => Promise<unknown>) => {
+      proxy.resetStats();
+      proxy.setFaults({ lostResponseRate: 1 });
+      const lostOnce = setInterval(() => {
+        if (proxy.stats().lostResponses > 0) proxy.setFaults({ lostResponseRate: 0 });
+      }, 1);
+      await call().finally(() => clearInterval(lostOnce));
+      forwarded += proxy.stats().forwardedByOperation['dynamodb:UpdateItem'] ?? 0;
+    };
+    const count = async () =>
+      Number(
+        (await direct(DynamoDBClient).send(new ScanCommand({ TableName: table }))).Items?.[0]?.n?.N ?? 0,
+      );
+    // Unconditional, then with a condition its own first attempt still meets: each applies once.
+    await loseOneAnswer(() => add());
+    await loseOneAnswer(() => add('attribute_exists(pk)'));
+    expect(forwarded).toBe(4);
+    expect(await count()).toBe(2);
+    // Calls that are not retries add as often as they are made.
+    await add();
+    await add('attribute_exists(pk)');
+    expect(await count()).toBe(4);
   });
 });
 

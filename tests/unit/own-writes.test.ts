@@ -17,9 +17,18 @@ describe('own conditional writes', () => {
     expect(withOwnWriteSet('ADD n :one set x = :x')).toBe('ADD n :one set #ownWrite = :ownWrite, x = :x');
   });
 
-  it('marks conditional Puts and Updates only, and asks for the item when the condition fails', () => {
+  it('marks conditional Puts, and Updates that are conditional or ADD, and asks for the item when the condition fails', () => {
     expect(markOwnWrite('PutItemCommand', { TableName: 't', Item: { id: 'a' } }, 'w1')).toBeUndefined();
     expect(markOwnWrite('DeleteItemCommand', { ConditionExpression: 'x = :x' }, 'w1')).toBeUndefined();
+    expect(markOwnWrite('UpdateItemCommand', { UpdateExpression: 'SET a = :a' }, 'w1')).toBeUndefined();
+    // A counter ADDed again by a retry would count twice: guarded though it has no condition.
+    expect(
+      markOwnWrite('UpdateItemCommand', { UpdateExpression: 'SET a = :a ADD n :one' }, 'w1')?.input,
+    ).toMatchObject({
+      UpdateExpression: 'SET #ownWrite = :ownWrite, a = :a ADD n :one',
+      ConditionExpression: '(attribute_not_exists(#ownWrite) OR #ownWrite <> :ownWrite)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
     const put = markOwnWrite(
       'PutItemCommand',
       { Item: { id: 'a' }, ConditionExpression: 'attribute_not_exists(id)' },
@@ -41,6 +50,8 @@ describe('own conditional writes', () => {
     );
     expect(update?.input).toMatchObject({
       UpdateExpression: 'SET #ownWrite = :ownWrite, a = :a',
+      // Its retry fails while the item still carries its mark, even if its own condition still holds.
+      ConditionExpression: '(a < :a) AND (attribute_not_exists(#ownWrite) OR #ownWrite <> :ownWrite)',
       ExpressionAttributeNames: { '#ownWrite': OWN_WRITE_ATTRIBUTE },
       ExpressionAttributeValues: { ':a': 1, ':ownWrite': 'w2' },
     });
