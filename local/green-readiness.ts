@@ -57,67 +57,66 @@ function targetState(script: Active, at: number): TargetState {
   return state;
 }
 
+type Rewrite = (commandName: string, input: Record<string, unknown>, output: unknown, script: Active) => void;
+
+/** Rewrites what `client` answers while a script is active (once per client). */
+function rewriteAnswers(
+  client: { middlewareStack: { add: (...args: never[]) => void } },
+  name: string,
+  rewrite: Rewrite,
+): void {
+  if (patched.has(client)) return;
+  const middleware =
+    (next: (args: { input: unknown }) => Promise<{ output: unknown }>, context: { commandName?: string }) =>
+    async (args: { input: unknown }) => {
+      const out = await next(args);
+      const script = active;
+      if (script)
+        rewrite(context.commandName ?? '', args.input as Record<string, unknown>, out.output, script);
+      return out;
+    };
+  (client.middlewareStack.add as (m: unknown, o: unknown) => void)(middleware, { step: 'initialize', name });
+  patched.add(client);
+}
+
 /** Adds the rewriting middleware to the shared clients the functions use (once per client). */
 export function installReadinessStandIn(): void {
-  const ecs = awsClient(ECSClient);
-  if (!patched.has(ecs)) {
-    ecs.middlewareStack.add(
-      (next, context) => async (args) => {
-        const out = await next(args);
-        const script = active;
-        if (!script || context.commandName !== 'DescribeTaskSetsCommand') return out;
-        const output = out.output as { taskSets?: TaskSet[] };
-        for (const set of output.taskSets ?? []) {
-          if (set.loadBalancers?.[0]?.targetGroupArn !== script.targetGroupArn || set.status === 'PRIMARY')
-            continue;
-          const at = elapsed(script);
-          const steady = at >= script.steadyAfterMs;
-          set.stabilityStatus = steady ? 'STEADY_STATE' : 'STABILIZING';
-          set.computedDesiredCount = script.tasks;
-          set.runningCount = steady ? script.tasks : 0;
-          set.pendingCount = steady ? 0 : script.tasks;
-        }
-        return out;
-      },
-      { step: 'initialize', name: 'greenReadinessTaskSets' },
-    );
-    patched.add(ecs);
-  }
-  const elb = awsClient(ElasticLoadBalancingV2Client);
-  if (!patched.has(elb)) {
-    elb.middlewareStack.add(
-      (next, context) => async (args) => {
-        const out = await next(args);
-        const script = active;
-        const input = args.input as { TargetGroupArn?: string };
-        if (
-          !script ||
-          context.commandName !== 'DescribeTargetHealthCommand' ||
-          input.TargetGroupArn !== script.targetGroupArn
-        )
-          return out;
-        const state = targetState(script, elapsed(script));
-        const output = out.output as { TargetHealthDescriptions?: unknown[] };
-        output.TargetHealthDescriptions = Array.from({ length: script.tasks }, (_, i) => ({
-          Target: { Id: `10.0.${Math.floor(i / 250)}.${(i % 250) + 4}`, Port: 8080 },
-          HealthCheckPort: '8080',
-          TargetHealth: {
-            State: state as TargetHealthStateEnum,
-            ...(state === 'healthy'
-              ? {}
-              : {
-                  Reason: {
-                    initial: 'Elb.RegistrationInProgress',
-                    unhealthy: 'Target.FailedHealthChecks',
-                    draining: 'Target.DeregistrationInProgress',
-                  }[state],
-                }),
-          },
-        }));
-        return out;
-      },
-      { step: 'initialize', name: 'greenReadinessTargets' },
-    );
-    patched.add(elb);
-  }
+  rewriteAnswers(awsClient(ECSClient), 'greenReadinessTaskSets', (command, _input, out, script) => {
+    if (command !== 'DescribeTaskSetsCommand') return;
+    const output = out as { taskSets?: TaskSet[] };
+    for (const set of output.taskSets ?? []) {
+      if (set.loadBalancers?.[0]?.targetGroupArn !== script.targetGroupArn || set.status === 'PRIMARY')
+        continue;
+      const steady = elapsed(script) >= script.steadyAfterMs;
+      set.stabilityStatus = steady ? 'STEADY_STATE' : 'STABILIZING';
+      set.computedDesiredCount = script.tasks;
+      set.runningCount = steady ? script.tasks : 0;
+      set.pendingCount = steady ? 0 : script.tasks;
+    }
+  });
+  rewriteAnswers(
+    awsClient(ElasticLoadBalancingV2Client),
+    'greenReadinessTargets',
+    (command, input, out, script) => {
+      if (command !== 'DescribeTargetHealthCommand' || input.TargetGroupArn !== script.targetGroupArn) return;
+      const state = targetState(script, elapsed(script));
+      const output = out as { TargetHealthDescriptions?: unknown[] };
+      output.TargetHealthDescriptions = Array.from({ length: script.tasks }, (_, i) => ({
+        Target: { Id: `10.0.${Math.floor(i / 250)}.${(i % 250) + 4}`, Port: 8080 },
+        HealthCheckPort: '8080',
+        TargetHealth: {
+          State: state as TargetHealthStateEnum,
+          ...(state === 'healthy'
+            ? {}
+            : {
+                Reason: {
+                  initial: 'Elb.RegistrationInProgress',
+                  unhealthy: 'Target.FailedHealthChecks',
+                  draining: 'Target.DeregistrationInProgress',
+                }[state],
+              }),
+        },
+      }));
+    },
+  );
 }

@@ -287,14 +287,7 @@ export async function startFailed(deps: StepDeps, state: RolloutState): Promise<
   const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
   // No record of this execution: the lock step failed before taking the lock (or gave it back).
   if (record?.execution !== plan.execution || record.phase !== 'starting') return { ...state, stop };
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
-    set: {
-      phase: 'rolled-back',
-      finishedAt: iso(deps.clock.now()),
-      outcome: `start failed: ${stop.reason}`,
-      weights: { blue: 100, green: 0 },
-    },
-  });
+  await recordRolledBack(deps, plan, `start failed: ${stop.reason}`);
   await journal(
     deps,
     plan,
@@ -934,18 +927,28 @@ export async function removeGreenStep(deps: StepDeps, state: RolloutState): Prom
   return { ...state, stop };
 }
 
-export async function rolledBack(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
-  const plan = state.rollout;
-  const stop = state.stop ?? stopFromFailure(state.failure);
+/** The rollout's record says it ended on blue, and why. */
+async function recordRolledBack(
+  deps: StepDeps,
+  plan: RolloutState['rollout'],
+  outcome: string,
+  remove: ('gate' | 'answer')[] = [],
+): Promise<void> {
   await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
     set: {
       phase: 'rolled-back',
       finishedAt: iso(deps.clock.now()),
-      outcome: `rolled back: ${stop.reason}`,
+      outcome,
       weights: { blue: 100, green: 0 },
     },
-    remove: ['gate', 'answer'],
+    ...(remove.length > 0 ? { remove } : {}),
   });
+}
+
+export async function rolledBack(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
+  const plan = state.rollout;
+  const stop = state.stop ?? stopFromFailure(state.failure);
+  await recordRolledBack(deps, plan, `rolled back: ${stop.reason}`, ['gate', 'answer']);
   const numbers =
     state.verdict && state.verdict.verdict !== 'pass' ? describeVerdict(state.verdict) : undefined;
   await journal(deps, plan, 'rollout-rolled-back', 'changed', `rolled back (${stop.cause}): ${stop.reason}`, {
