@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import type { DeployedStack, EventSourceMapping } from './deploy.ts';
 import { emptyPollResult, eventSources } from './event-sources.ts';
 import { type LocalFunction, localFunction } from './lambda-host.ts';
+import { observerClient } from './observer.ts';
 import { REPO_ROOT } from './python-env.ts';
 import type { PollResult } from './sqs-event-source.ts';
 
@@ -30,7 +30,9 @@ export function sampleEvent(name: SampleName, instanceId?: string): Record<strin
 
 /** Puts events on the default bus, as EC2 and ECS do; the stack's rules decide where they go. */
 export async function putEvents(events: Record<string, unknown>[]): Promise<void> {
-  const bus = awsClient(EventBridgeClient);
+  // AWS emitting its events, not the code under test: past any fault proxy (a PutEvents retried
+  // after a lost answer would emit each event again, as a second event).
+  const bus = observerClient(EventBridgeClient);
   for (let i = 0; i < events.length; i += 10) {
     const out = await bus.send(
       new PutEventsCommand({
@@ -55,7 +57,7 @@ export function spotMapping(stack: DeployedStack): EventSourceMapping {
 
 /** Sends exact copies of events straight to the queue: EventBridge's at-least-once duplicates. */
 export async function enqueueRaw(stack: DeployedStack, events: unknown[]): Promise<void> {
-  const sqs = awsClient(SQSClient);
+  const sqs = observerClient(SQSClient);
   const { queueUrl } = spotMapping(stack);
   for (let i = 0; i < events.length; i += 10) {
     await sqs.send(

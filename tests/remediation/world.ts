@@ -160,7 +160,10 @@ export function useRemediationWorld(opts: { throttleRate?: number; faults?: Part
         ...(result.status === 'SUCCEEDED' ? { plan: result.output as RemediationPlan } : {}),
       };
     };
-    world.raisedAlerts = () => takeRaisedAlerts(world.env('ALERT_QUEUE_URL'));
+    // A raise retried after a lost answer is sent twice, body for body (the router dedups by key).
+    const answersMayBeLost = Boolean(opts.faults?.lostResponseRate || opts.faults?.slowResponseRate);
+    world.raisedAlerts = () =>
+      takeRaisedAlerts(world.env('ALERT_QUEUE_URL'), { collapseCopies: answersMayBeLost });
     world.journalOf = async (executionName) =>
       (await readJournal(world.env('JOURNAL_TABLE'))).filter(
         (r) => r.actor.includes(':execution:') && r.actor.endsWith(`:${executionName}`),

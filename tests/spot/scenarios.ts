@@ -349,8 +349,7 @@ export async function stormIsBatchedIntoOneAlert(world: SpotWorld, size: number)
   expect(requests.reduce((n, r) => n + r.added, 0)).toBe(size);
   for (const r of requests) expect(r.market).toBe(r.recent > threshold ? 'on-demand' : 'spot');
   // Announced in one grouped message per alert window (one, unless throttled batches end a
-  // window apart), counting no instance twice. (Every instance should be counted: under
-  // concurrent batches a grouped message can count fewer, an open defect named in the README.)
+  // window apart), counting every instance once.
   const alerts = await allAlerts(world);
   expect(alerts.length).toBeGreaterThanOrEqual(1);
   expect(alerts.length).toBeLessThanOrEqual(invocations.length);
@@ -359,8 +358,7 @@ export async function stormIsBatchedIntoOneAlert(world: SpotWorld, size: number)
       Object.values((a.alert.counts as Record<string, Record<string, number>>)['availability zone'] ?? {}),
     )
     .reduce((a, b) => a + b, 0);
-  expect(byZone).toBeGreaterThan(0);
-  expect(byZone).toBeLessThanOrEqual(size);
+  expect(byZone, JSON.stringify(alerts.map((a) => [a.subject, a.alert.group]))).toBe(size);
   const types = alerts.flatMap((a) =>
     Object.keys((a.alert.counts as Record<string, Record<string, number>>)['instance type'] ?? {}),
   );
@@ -585,11 +583,9 @@ export async function stormAcrossBatchesIsOneMessage(world: SpotWorld, size: num
       group: { alerts: raised, newAlerts: raised },
     },
   });
-  // Every instance should be counted; a grouped message under concurrent batches can count fewer
-  // (an open defect named in the README), never more.
+  // Every instance counted, none twice.
   const resources = Number((alerts[0]?.alert.group as { resources?: number } | undefined)?.resources);
-  expect(resources).toBeGreaterThan(0);
-  expect(resources).toBeLessThanOrEqual(size);
+  expect(resources, JSON.stringify({ raised, invocations: invocations.map((i) => i.records) })).toBe(size);
   const counts = alerts[0]?.alert.counts as Record<string, Record<string, number>>;
   expect(Object.values(counts['availability zone'] ?? {}).reduce((a, b) => a + b, 0)).toBe(resources);
   expect(Object.values(counts['instance type'] ?? {}).reduce((a, b) => a + b, 0)).toBe(resources);

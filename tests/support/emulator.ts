@@ -33,17 +33,10 @@ export interface FaultProxyHandle {
   resetStats(): void;
 }
 
-/** Refused calls only: 20% throttled, 5% answered with a 5xx (neither applied), up to 5 ms latency. */
-export const RELIABILITY_FAULTS: Partial<FaultSettings> = {
-  throttleRate: 0.2,
-  serverErrorRate: 0.05,
-  latencyMs: [0, 5],
-};
-
 /**
  * Refused and ambiguous calls. Refused: 15% throttled, 5% answered with a 5xx, neither applied.
  * Ambiguous, 5% in all: 4% applied with the answer lost, 1% applied with the answer held past the
- * SDK's timeout. Up to 5 ms added to every call. A quarter of calls fail, as in RELIABILITY_FAULTS.
+ * SDK's timeout. Up to 5 ms added to every call: a quarter of calls fail.
  */
 export const AMBIGUOUS_FAULTS: Partial<FaultSettings> = {
   throttleRate: 0.15,
