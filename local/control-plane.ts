@@ -77,9 +77,15 @@ export interface ReceivedAlert {
 }
 
 /** Reads and removes every message on an alert queue (SNS envelope unwrapped). */
-export async function takeAlerts(queueUrl: string): Promise<ReceivedAlert[]> {
+export async function takeAlerts(
+  queueUrl: string,
+  opts: { collapseCopies?: boolean } = {},
+): Promise<ReceivedAlert[]> {
   const sqs = observerClient(SQSClient);
   const alerts: ReceivedAlert[] = [];
+  // A Publish retried after its answer was lost reaches subscribers twice, word for word (SNS
+  // delivers at least once). Collapsed only when asked, so clean runs stay exact.
+  const seen = new Set<string>();
   for (;;) {
     const out = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
@@ -92,6 +98,10 @@ export async function takeAlerts(queueUrl: string): Promise<ReceivedAlert[]> {
         Message?: string;
         MessageAttributes?: Record<string, { Value: string }>;
       };
+      const content = JSON.stringify([envelope.Subject, envelope.Message, envelope.MessageAttributes]);
+      const copy = opts.collapseCopies === true && seen.has(content);
+      seen.add(content);
+      if (copy) continue;
       let alert: Record<string, unknown>;
       try {
         alert = JSON.parse(envelope.Message ?? '{}');

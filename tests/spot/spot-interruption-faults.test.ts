@@ -33,5 +33,5 @@ describe('spot interruption handling with 20% refused and 5% ambiguous faults', 
     scenario.rebalanceInObserveModeOnlyRecords(world));
   it('records and announces a Fargate Spot interruption once, however often it is delivered', () =>
     scenario.fargateSpotTaskIsAnnouncedOnce(world));
-  it('really injected faults', () => expectFaultsInjected(proxy.stats(), { ambiguous: true }));
+  it('really injected faults', () => expectFaultsInjected(proxy.stats()));
 });

@@ -56,6 +56,7 @@ export function useSpotWorld(opts: SpotWorldOptions): { world: SpotWorld; proxy:
     world.harness = await spotHarness(world.stack);
     // Calls the code made (an SDK retry of one call counts once), that reached the emulator.
     world.calls = (op) => proxy.stats().appliedCallsByOperation?.[op] ?? 0;
+    world.answersMayBeLost = Boolean(opts.faults?.lostResponseRate || opts.faults?.slowResponseRate);
     // Faults start after setup: the scenarios are under test, not the seeding.
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
     if (opts.faults) proxy.setFaults(opts.faults);

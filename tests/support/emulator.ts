@@ -53,13 +53,15 @@ export const AMBIGUOUS_FAULTS: Partial<FaultSettings> = {
  */
 export const FAULT_SUITE_REQUEST_TIMEOUT_MS = 3_000;
 
-/** The refused faults were really injected, at roughly their rates; and the ambiguous ones when asked. */
-export function expectFaultsInjected(stats: ProxyStats, opts: { ambiguous: boolean }): void {
+/**
+ * Every kind of fault was really injected: the refused ones and lost answers at roughly their
+ * rates, held answers (1%, a handful per suite) at least once.
+ */
+export function expectFaultsInjected(stats: ProxyStats): void {
   expect(stats.throttled).toBeGreaterThan(0.075 * stats.total);
   expect(stats.serverErrors).toBeGreaterThan(0.01 * stats.total);
-  if (!opts.ambiguous) return;
   expect(stats.lostResponses).toBeGreaterThan(0.01 * stats.total);
-  expect(stats.slowResponses).toBeGreaterThan(0.002 * stats.total);
+  expect(stats.slowResponses).toBeGreaterThan(0);
 }
 
 // Credentials from the developer's own setup would override ours or reach for a real account.
