@@ -317,7 +317,8 @@ export async function putTargetGroupMetrics(params: {
       });
     }
   }
-  const cloudwatch = awsClient(CloudWatchClient);
+  // The load balancer publishing its metrics: AWS, not the code under test, so past any fault proxy.
+  const cloudwatch = observerClient(CloudWatchClient);
   for (let i = 0; i < data.length; i += 500) {
     await cloudwatch.send(
       new PutMetricDataCommand({ Namespace: ALB_NAMESPACE, MetricData: data.slice(i, i + 500) }),

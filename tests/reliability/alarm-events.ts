@@ -12,9 +12,9 @@ import {
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { awsClient } from '../../functions/shared/clients.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import { localFunction } from '../../local/lambda-host.ts';
+import { observerClient } from '../../local/observer.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import { putEvents } from '../../local/spot-harness.ts';
 import { drainEventSource, type PollResult } from '../../local/sqs-event-source.ts';
@@ -38,7 +38,7 @@ export async function putAlarm(name: string, spec: AlarmSpec = {}): Promise<void
     Name,
     Value,
   }));
-  await awsClient(CloudWatchClient).send(
+  await observerClient(CloudWatchClient).send(
     new PutMetricAlarmCommand({
       AlarmName: name,
       Namespace: spec.namespace ?? 'AWS/ApplicationELB',
@@ -54,8 +54,9 @@ export async function putAlarm(name: string, spec: AlarmSpec = {}): Promise<void
   );
 }
 
+/** CloudWatch evaluating the alarm (AWS, not the code under test: past any fault proxy). */
 export async function setAlarm(name: string, state: StateValue, reason?: string): Promise<void> {
-  await awsClient(CloudWatchClient).send(
+  await observerClient(CloudWatchClient).send(
     new SetAlarmStateCommand({
       AlarmName: name,
       StateValue: state,
@@ -112,7 +113,7 @@ export async function startedExecutions(
   workflow: WorkflowName,
   seen: Set<string>,
 ): Promise<StartedExecution[]> {
-  const sfn = awsClient(SFNClient);
+  const sfn = observerClient(SFNClient);
   const stateMachineArn = deployedWorkflow(stack, workflow).arn;
   const listed: { executionArn?: string; name?: string }[] = [];
   let nextToken: string | undefined;
