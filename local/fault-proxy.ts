@@ -18,6 +18,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from './seeded-random.ts';
 
 export interface FaultSettings {
   /** Share of requests answered with the protocol's throttling error, 0..1. */
@@ -236,18 +237,6 @@ function cborTextMap(entries: Record<string, string>): Buffer {
   };
   const pairs = Object.entries(entries);
   return Buffer.concat([head(5, pairs.length), ...pairs.flatMap(([k, v]) => [text(k), text(v)])]);
-}
-
-/** mulberry32: tiny, fast and good enough to spread faults evenly; not for secrets. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function isLoopbackHost(hostname: string): boolean {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { awsClient, clientConfig } from './clients.ts';
 import { markOwnWrite, ownWriteOutput } from './own-writes.ts';
+
+export { itemOfConditionFailure } from './own-writes.ts';
 
 export type Db = DynamoDBDocumentClient;
 
@@ -55,12 +56,6 @@ function recognizeOwnWrites(client: DynamoDBClient): void {
 
 export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
-}
-
-/** The item as it was when a marked write's condition failed (the marks ask for it), if any. */
-export function itemOfConditionFailure<T>(error: unknown): T | undefined {
-  const item = (error as { Item?: Record<string, AttributeValue> } | undefined)?.Item;
-  return item ? (unmarshall(item) as T) : undefined;
 }
 
 /** DynamoDB TTL wants epoch seconds. */

@@ -4,7 +4,7 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from './clock.ts';
 import { iso } from './clock.ts';
-import { type Db, isConditionFailure, ttlSeconds } from './dynamo.ts';
+import { type Db, isConditionFailure, itemOfConditionFailure, ttlSeconds } from './dynamo.ts';
 import { LockHeldError } from './errors.ts';
 
 export interface LockRequest {
@@ -44,12 +44,20 @@ export async function acquireLock(db: Db, table: string, clock: Clock, req: Lock
     return { resource: req.resource, owner: req.owner, expiresAtMs };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
-    const held = await db.send(
-      new GetCommand({ TableName: table, Key: { resource: req.resource }, ConsistentRead: true }),
+    // The lease as it was when the condition failed (the write asked for it): read afterwards, its
+    // holder could have released it meanwhile and the refusal would name nobody.
+    const held =
+      itemOfConditionFailure<{ owner?: string; expiresAtMs?: number }>(error) ??
+      ((
+        await db.send(
+          new GetCommand({ TableName: table, Key: { resource: req.resource }, ConsistentRead: true }),
+        )
+      ).Item as { owner?: string; expiresAtMs?: number } | undefined);
+    throw new LockHeldError(
+      req.resource,
+      String(held?.owner ?? 'unknown'),
+      iso(Number(held?.expiresAtMs ?? now)),
     );
-    const holder = String(held.Item?.owner ?? 'unknown');
-    const until = Number(held.Item?.expiresAtMs ?? now);
-    throw new LockHeldError(req.resource, holder, iso(until));
   }
 }
 

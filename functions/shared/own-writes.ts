@@ -88,9 +88,14 @@ export function ownWriteOutput(
   marked: MarkedWrite,
   error: unknown,
 ): { Attributes?: Record<string, unknown> } | undefined {
+  const item = itemOfConditionFailure<Record<string, unknown>>(error);
+  if (item?.[OWN_WRITE_ATTRIBUTE] !== marked.id) return undefined;
+  return marked.returnsItem ? { Attributes: item } : {};
+}
+
+/** The item as it was when a marked write's condition failed (the marks ask for it), if any. */
+export function itemOfConditionFailure<T>(error: unknown): T | undefined {
   const failure = error as { name?: string; Item?: Record<string, AttributeValue> } | undefined;
-  if (failure?.name !== 'ConditionalCheckFailedException') return undefined;
-  const item = failure.Item;
-  if (item?.[OWN_WRITE_ATTRIBUTE]?.S !== marked.id) return undefined;
-  return marked.returnsItem ? { Attributes: unmarshall(item) } : {};
+  if (failure?.name !== 'ConditionalCheckFailedException' || !failure.Item) return undefined;
+  return unmarshall(failure.Item) as T;
 }

@@ -25,7 +25,7 @@ import { VirtualClock } from '../../local/virtual-clock.ts';
 import { deployedWorkflow, runDeployedWorkflow, type WorkflowName } from '../../local/workflows.ts';
 import { statuses } from '../spot/scenarios.ts';
 import { useSpotWorld } from '../spot/world.ts';
-import { expectFaultsInjected } from '../support/emulator.ts';
+import { answersMayBeLost, expectFaultsInjected } from '../support/emulator.ts';
 import { alarmEvent, deliverAlarmEvents, putAlarm, setAlarm, startedExecutions } from './alarm-events.ts';
 
 const HOUR = 3_600_000;
@@ -39,7 +39,7 @@ const SERVICE = 'api';
 export function describeDuplicates(title: string, faults?: Partial<FaultSettings>): void {
   describe(title, () => {
     const { world, proxy } = useSpotWorld({ instances: 8, spotFraction: 0.5, ...(faults ? { faults } : {}) });
-    const copies = { collapseCopies: Boolean(faults?.lostResponseRate || faults?.slowResponseRate) };
+    const copies = { collapseCopies: answersMayBeLost(faults) };
     const clock = new VirtualClock();
     const seen: Record<WorkflowName, Set<string>> = {
       'spot-surge': new Set(),

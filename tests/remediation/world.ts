@@ -30,7 +30,7 @@ import { drainEventSource, type PollResult } from '../../local/sqs-event-source.
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import type { WorkflowResult } from '../../local/workflow-runner.ts';
 import { type LocalRunOptions, runDeployedWorkflow, runStartedExecutions } from '../../local/workflows.ts';
-import { type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { answersMayBeLost, type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 export interface RemediationRun extends WorkflowResult {
   executionName: string;
@@ -161,9 +161,8 @@ export function useRemediationWorld(opts: { throttleRate?: number; faults?: Part
       };
     };
     // A raise retried after a lost answer is sent twice, body for body (the router dedups by key).
-    const answersMayBeLost = Boolean(opts.faults?.lostResponseRate || opts.faults?.slowResponseRate);
-    world.raisedAlerts = () =>
-      takeRaisedAlerts(world.env('ALERT_QUEUE_URL'), { collapseCopies: answersMayBeLost });
+    const copies = { collapseCopies: answersMayBeLost(opts.faults) };
+    world.raisedAlerts = () => takeRaisedAlerts(world.env('ALERT_QUEUE_URL'), copies);
     world.journalOf = async (executionName) =>
       (await readJournal(world.env('JOURNAL_TABLE'))).filter(
         (r) => r.actor.includes(':execution:') && r.actor.endsWith(`:${executionName}`),

@@ -8,7 +8,7 @@ import type { DeployedStack } from '../../local/deploy.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { addTestListener, installPercentileStandIn } from '../../local/rollouts.ts';
 import { type Seed, seed } from '../../local/seed.ts';
-import { type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { answersMayBeLost, type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 export interface RolloutWorld {
   stack: DeployedStack;
@@ -31,7 +31,7 @@ export function useRolloutWorld(opts: { throttleRate?: number; faults?: Partial<
   const proxy = useFaultProxy({ throttleRate: 0, seed: 55 });
   const world = {
     throttleRate: opts.throttleRate ?? opts.faults?.throttleRate ?? 0,
-    answersMayBeLost: Boolean(opts.faults?.lostResponseRate || opts.faults?.slowResponseRate),
+    answersMayBeLost: answersMayBeLost(opts.faults),
   } as RolloutWorld;
   beforeAll(async () => {
     world.stack = await deployControlPlane();

@@ -360,6 +360,12 @@ export async function stormIsBatchedIntoOneAlert(world: SpotWorld, size: number)
   const alerts = await allAlerts(world);
   expect(alerts.length).toBeGreaterThanOrEqual(1);
   expect(alerts.length).toBeLessThanOrEqual(invocations.length);
+  // Most of the storm went to on-demand, and the announcement says so.
+  expect(
+    alerts.some((a) =>
+      String(a.alert.whatWeDid).includes(`replacing with on-demand; ${groups.onDemand} desired`),
+    ),
+  ).toBe(true);
   const byZone = alerts
     .flatMap((a) =>
       Object.values((a.alert.counts as Record<string, Record<string, number>>)['availability zone'] ?? {}),

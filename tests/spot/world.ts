@@ -6,7 +6,7 @@ import { deployControlPlane } from '../../local/control-plane.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { type Seed, seed } from '../../local/seed.ts';
 import { spotHarness } from '../../local/spot-harness.ts';
-import { type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { answersMayBeLost, type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
 import type { SpotWorld } from './scenarios.ts';
 
 export interface SpotWorldOptions {
@@ -56,7 +56,7 @@ export function useSpotWorld(opts: SpotWorldOptions): { world: SpotWorld; proxy:
     world.harness = await spotHarness(world.stack);
     // Calls the code made (an SDK retry of one call counts once), that reached the emulator.
     world.calls = (op) => proxy.stats().appliedCallsByOperation?.[op] ?? 0;
-    world.answersMayBeLost = Boolean(opts.faults?.lostResponseRate || opts.faults?.slowResponseRate);
+    world.answersMayBeLost = answersMayBeLost(opts.faults);
     // Faults start after setup: the scenarios are under test, not the seeding.
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
     if (opts.faults) proxy.setFaults(opts.faults);

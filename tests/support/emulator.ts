@@ -54,6 +54,14 @@ export const AMBIGUOUS_FAULTS: Partial<FaultSettings> = {
 export const FAULT_SUITE_REQUEST_TIMEOUT_MS = 3_000;
 
 /**
+ * Faults that apply a call and lose or hold its answer: its retry then repeats it, and what AWS
+ * delivers at least once (a raise, a Publish) arrives twice, word for word.
+ */
+export function answersMayBeLost(faults: Partial<FaultSettings> | undefined): boolean {
+  return Boolean(faults?.lostResponseRate || faults?.slowResponseRate);
+}
+
+/**
  * Every kind of fault was really injected: the refused ones and lost answers at roughly their
  * rates, held answers (1%, a handful per suite) at least once.
  */
