@@ -18,7 +18,13 @@ import {
   type RemediationPlan,
   type RunbookPlan,
 } from '../../events/remediation-input.ts';
-import { abortRollout, type OperatorDeps, rollbackService } from '../rollout-step/operator.ts';
+import {
+  abortRollout,
+  type OperatorDeps,
+  OperatorRefusedError,
+  type OperatorResult,
+  rollbackService,
+} from '../rollout-step/operator.ts';
 import { getRolloutRecord, TERMINAL_PHASES } from '../rollout-step/record.ts';
 import { type Alert, consoleLinks, raiseAlert, type Severity } from '../shared/alerts.ts';
 import { type Clock, iso } from '../shared/clock.ts';
@@ -726,10 +732,23 @@ export async function executeRunbook(deps: RemediateDeps, plan: RemediationPlan)
         rb.cluster as string,
         rb.service as string,
       );
-      const result =
-        record?.phase === 'window'
-          ? await rollbackService(operator, execution, by)
-          : await abortRollout(operator, execution, by, `alarm ${plan.alarm.name} is in ALARM`);
+      let result: OperatorResult;
+      try {
+        result =
+          record?.phase === 'window'
+            ? await rollbackService(operator, execution, by)
+            : await abortRollout(operator, execution, by, `alarm ${plan.alarm.name} is in ALARM`);
+      } catch (error) {
+        if (!(error instanceof OperatorRefusedError)) throw error;
+        // The rollout moved on since the decision (promoted, finished, already going back):
+        // nothing was changed, so a human decides, with the reason.
+        const next = { ...plan, action: { done: `did not roll back rollout ${execution.split(':').pop()}` } };
+        return finishWith(
+          deps,
+          { ...next, verification: notRecovered(deps, rb, error.message) },
+          'escalated',
+        );
+      }
       done = `${result.action === 'rollback' ? 'rolled back' : 'aborted'} rollout ${execution.split(':').pop()}: ${result.message}`;
       details = { execution, ...(result.weights ? { weights: result.weights } : {}) };
       break;

@@ -12,7 +12,14 @@ import { OpsError } from '../shared/errors.ts';
 import { writeJournal } from '../shared/journal.ts';
 import { serviceLockResource } from '../shared/service-lock.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
-import { findRolloutRecord, type RolloutRecord, TERMINAL_PHASES, updateRolloutRecord } from './record.ts';
+import {
+  findRolloutRecord,
+  getRolloutRecord,
+  type RolloutPhase,
+  type RolloutRecord,
+  TERMINAL_PHASES,
+  updateRolloutRecord,
+} from './record.ts';
 import { setWeights, type Weights } from './traffic.ts';
 
 /** The operator's request cannot be carried out; the message says why and what to do instead. */
@@ -157,6 +164,7 @@ export async function rollbackService(deps: OperatorDeps, ref: string, by: strin
 /**
  * `ops abort <execution>`: the rollout stops and goes back to blue. Traffic leaves green at once
  * (read back); a waiting gate is answered; a running bake ends in a rollback when it is analysed.
+ * Once green is promoted it is refused (in the window it is `ops rollback`).
  */
 export async function abortRollout(
   deps: OperatorDeps,
@@ -165,18 +173,31 @@ export async function abortRollout(
   reason?: string,
 ): Promise<OperatorResult> {
   const record = await recordFor(deps, ref);
-  if (TERMINAL_PHASES.includes(record.phase)) {
-    throw new OperatorRefusedError(
-      `rollout ${record.executionName} already ended (${record.outcome ?? record.phase})`,
-    );
-  }
   if (record.phase === 'window') return rollbackService(deps, record.execution, by);
+  refuseAbortIn(record, deps.clock.now());
   const at = iso(deps.clock.now());
+  // Claimed against the phase too: once the rollout has claimed its promotion, moving the
+  // listener back would leave it off the primary task set.
+  const phases = Object.fromEntries(ABORTABLE_PHASES.map((phase, i) => [`:abortable${i}`, phase]));
   const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
     set: { abortRequested: { by, at, ...(reason ? { reason } : {}) } },
-    condition: { expression: 'attribute_not_exists(#abort)', names: { '#abort': 'abortRequested' } },
+    condition: {
+      expression: `attribute_not_exists(#abort) AND #phase IN (${Object.keys(phases).join(', ')})`,
+      names: { '#abort': 'abortRequested', '#phase': 'phase' },
+      values: phases,
+    },
   });
-  if (!claimed) throw new OperatorRefusedError(`rollout ${record.executionName} is already being aborted`);
+  if (!claimed) {
+    const now = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, record.cluster, record.service);
+    const ours = now?.execution === record.execution ? now : undefined;
+    // Our own claim, applied with its answer lost and retried: it stands.
+    const mine = ours?.abortRequested?.by === by && ours.abortRequested.at === at;
+    if (!mine) {
+      if (ours?.phase === 'window') return rollbackService(deps, record.execution, by);
+      if (ours && !ours.abortRequested) refuseAbortIn(ours, deps.clock.now());
+      throw new OperatorRefusedError(`rollout ${record.executionName} is already being aborted`);
+    }
+  }
   let weights: Weights | undefined;
   if (record.weights.green > 0) {
     weights = await setWeights(deps.elb, record.topology, 0);
@@ -220,6 +241,28 @@ export async function abortRollout(
   };
 }
 
+/** Phases in which an abort can still stop the rollout before green is primary. */
+const ABORTABLE_PHASES: readonly RolloutPhase[] = [
+  'starting',
+  'preparing',
+  'waiting-for-green',
+  'pre-traffic',
+  'shifting',
+  'baking',
+  'paused',
+  'gate',
+];
+
+/** Throws the operator's refusal when the rollout is past the point an abort can act on. */
+function refuseAbortIn(record: RolloutRecord, now: number): void {
+  if (ABORTABLE_PHASES.includes(record.phase)) return;
+  if (TERMINAL_PHASES.includes(record.phase))
+    throw new OperatorRefusedError(
+      `rollout ${record.executionName} already ended (${record.outcome ?? record.phase})`,
+    );
+  throw new OperatorRefusedError(refusal(record, now));
+}
+
 function refusal(record: RolloutRecord, now: number): string {
   const name = record.executionName;
   const svc = `${record.cluster}/${record.service}`;
@@ -230,10 +273,14 @@ function refusal(record: RolloutRecord, now: number): string {
       return `refused: rollout ${name} of ${svc} was already rolled back (${record.outcome ?? 'rolled back'})`;
     case 'frozen':
       return `refused: rollout ${name} froze on failure (onFailure=freeze: it must not go back on its own); move traffic by hand if you are sure`;
-    case 'window':
     case 'finalizing':
+      if (record.gate?.kind !== 'window' && record.windowEndsAt && now < Date.parse(record.windowEndsAt))
+        return `refused: green of ${name} was just promoted: nothing was changed; once its rollback window opens, ops rollback ${svc} puts traffic back on blue (until ${record.windowEndsAt})`;
+      return `refused: the rollback window of rollout ${name} closed at ${record.windowEndsAt} (now ${iso(now)}); blue is being retired`;
+    case 'window':
       return `refused: the rollback window of rollout ${name} closed at ${record.windowEndsAt} (now ${iso(now)}); blue is being retired`;
     case 'reverting':
+    case 'rolling-back':
       return `refused: rollout ${name} is already being rolled back`;
     default:
       return `refused: rollout ${name} of ${svc} is still in progress (${record.phase}, green at ${record.weights.green}%): use ops abort ${name} to stop it and go back to blue`;

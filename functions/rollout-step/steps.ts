@@ -663,6 +663,28 @@ export async function promote(deps: StepDeps, state: RolloutState): Promise<Roll
   const plan = state.rollout;
   const green = state.green;
   if (!green?.taskSetArn) throw new PreconditionFailedError('green was not created');
+  // Claimed on the record before green becomes primary: an abort that got there first wins and
+  // the rollout goes back; one that comes later is refused, so nobody moves the listener away
+  // from the new primary.
+  const windowEndsAt = iso(deps.clock.now() + plan.rollbackWindowSeconds * 1000);
+  const claimed = await updateRolloutRecord(
+    deps.db,
+    deps.env.IDEMPOTENCY_TABLE,
+    deps.clock,
+    recordKey(plan),
+    {
+      set: { phase: 'finalizing', weights: { blue: 0, green: 100 }, windowEndsAt },
+      condition: { expression: 'attribute_not_exists(#abort)', names: { '#abort': 'abortRequested' } },
+    },
+  );
+  if (!claimed) {
+    const aborted = await abortRequest(deps, plan);
+    if (aborted)
+      throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
+    throw new PreconditionFailedError(
+      `the rollout record of ${plan.cluster}/${plan.service} belongs to another execution`,
+    );
+  }
   await deps.ecs.send(
     new UpdateServicePrimaryTaskSetCommand({
       cluster: plan.cluster,
@@ -670,10 +692,6 @@ export async function promote(deps: StepDeps, state: RolloutState): Promise<Roll
       primaryTaskSet: green.taskSetArn,
     }),
   );
-  const windowEndsAt = iso(deps.clock.now() + plan.rollbackWindowSeconds * 1000);
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
-    set: { phase: 'finalizing', weights: { blue: 0, green: 100 }, windowEndsAt },
-  });
   await journal(
     deps,
     plan,

@@ -7,9 +7,10 @@
 import { beforeAll } from 'vitest';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
+import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { addTestListener, installPercentileStandIn } from '../../local/rollouts.ts';
 import { type Seed, seed } from '../../local/seed.ts';
-import { useEmulator } from '../support/emulator.ts';
+import { useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 export interface ServiceWorld {
   stack: DeployedStack;
@@ -17,8 +18,14 @@ export interface ServiceWorld {
   testListener: { listenerArn: string; ruleArn: string };
 }
 
-export function useServiceWorld(opts: { instances: number; spotFraction?: number }): ServiceWorld {
+export function useServiceWorld(opts: {
+  instances: number;
+  spotFraction?: number;
+  /** Faults of the proxy in front of the emulator, from the end of setup on. */
+  faults?: Partial<FaultSettings>;
+}): ServiceWorld {
   useEmulator();
+  const proxy = useFaultProxy();
   const world = {} as ServiceWorld;
   beforeAll(async () => {
     world.stack = await deployControlPlane();
@@ -29,6 +36,8 @@ export function useServiceWorld(opts: { instances: number; spotFraction?: number
     world.testListener = await addTestListener(world.seed);
     // moto has no percentile statistics (see local/rollouts.ts).
     installPercentileStandIn();
+    // Faults start after setup: the races are under test, not the seeding.
+    if (opts.faults) proxy.setFaults(opts.faults);
   });
   return world;
 }

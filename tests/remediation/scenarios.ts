@@ -22,12 +22,13 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { RolloutInputDraft } from '../../events/rollout-input.ts';
 import { answerRemediationGate, findRemediationGate } from '../../functions/remediate-step/operator.ts';
+import { answerGate } from '../../functions/rollout-step/operator.ts';
 import { getRolloutRecord } from '../../functions/rollout-step/record.ts';
 import { readWeights } from '../../functions/rollout-step/traffic.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
-import { runRollout } from '../../local/rollouts.ts';
+import { localOperatorDeps, runRollout } from '../../local/rollouts.ts';
 import { nextTaskToken, sendTaskSuccess } from '../../local/workflow-runner.ts';
 import type { RemediationWorld } from './world.ts';
 
@@ -124,6 +125,89 @@ export async function fiveHundredsDuringRolloutRollBack(world: RemediationWorld)
   expect(actions).toEqual(['start-remediation', 'run-rollback-rollout', 'remediation-verified']);
   const alerts = (await world.raisedAlerts()).filter((a) => a.kind === 'remediation');
   expect(alerts.map((a) => a.state)).toEqual(['firing', 'resolved']);
+}
+
+/**
+ * The 5xx alarm fires at the finalize gate, and by the time its runbook acts the rollout has been
+ * approved and green promoted (its rollback window not open yet). Rolling back now would move the
+ * listener off the new primary: the runbook is refused, changes nothing, and escalates with the
+ * reason; the release goes on.
+ */
+export async function fiveHundredsAsGreenIsPromotedEscalate(world: RemediationWorld) {
+  fresh(world);
+  const alarm = 'web-api-green-5xx';
+  await world.putAlarm(alarm);
+  await world.setAlarm(alarm, 'OK');
+  await world.raisedAlerts();
+  const promoted = latch();
+  const remediated = latch();
+  const rollout = runRollout(
+    world.stack,
+    {
+      cluster: CLUSTER,
+      service: API,
+      image: 'registry.local/api:promoted',
+      strategy: { type: 'canary', percent: 20, bakeSeconds: 60 },
+      analysis: { enabled: false },
+      approval: { gate: 'before-finalize', timeoutSeconds: 3600, defaultAction: 'approve' },
+      rollbackWindowSeconds: 300,
+      terminationWaitSeconds: 60,
+      requestedBy: 'scenario',
+    } satisfies RolloutInputDraft as Record<string, unknown>,
+    {
+      clock: world.clock,
+      taskTokenTimeoutMs: 5_000,
+      // Green is primary; the window waits until the runbook has acted.
+      beforeLambda: async (fn, event) => {
+        if (fn !== 'rollout-step' || (event as { action?: string }).action !== 'open-window') return;
+        promoted.open();
+        await remediated.promise;
+      },
+    },
+  );
+  const gated = await until(async () => {
+    const r = await rolloutRecord(world);
+    return r?.phase === 'gate' ? r : undefined;
+  }, 'the rollout never reached its finalize gate');
+
+  await world.setAlarm(alarm, 'ALARM', 'Threshold Crossed: 1 datapoint [57.0] was greater than 10.0');
+  expect((await world.deliver([world.alarmEvent(alarm, 'ALARM')])).delivered).toBe(1);
+  const elb = awsClient(ElasticLoadBalancingV2Client);
+  const [remediation, ...more] = await world.runStarted({
+    beforeLambda: async (fn, event) => {
+      if (fn !== 'remediate-step' || (event as { action?: string }).action !== 'execute') return;
+      // Someone approves the gate (or it times out to its default) between decision and action.
+      await answerGate(localOperatorDeps(world.stack, world.clock), gated.execution, 'approve', 'kim').catch(
+        () => undefined,
+      );
+      await promoted.promise;
+    },
+  });
+  remediated.open();
+  expect(more).toHaveLength(0);
+  expect(remediation?.error, remediation?.cause).toBe('NotRemediated');
+  expect(remediation?.cause).toMatch(/green of \S+ was just promoted: nothing was changed/);
+  // The listener stayed on the new primary (an abort would have put blue back at 100).
+  expect(await readWeights(elb, gated.topology)).toEqual({ blue: 0, green: 100 });
+  const actions = (await world.journalOf(remediation?.executionName as string)).map((r) => r.action);
+  expect(actions).toEqual(['start-remediation', 'escalate-remediation']);
+  const critical = (await world.raisedAlerts()).filter((a) => a.severity === 'critical');
+  expect(critical.map((a) => a.kind)).toContain('remediation-escalated');
+  expect(await locks(world).remediation()).toBeUndefined();
+
+  const ended = await rollout;
+  expect(ended.status, `${ended.error}: ${ended.cause}`).toBe('SUCCEEDED');
+  expect(await readWeights(elb, gated.topology)).toEqual({ blue: 0, green: 100 });
+  expect(await locks(world).service()).toBeUndefined();
+  await world.setAlarm(alarm, 'OK');
+}
+
+function latch(): { promise: Promise<void>; open(): void } {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
 }
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
@@ -545,4 +629,7 @@ export const SCENARIOS = {
     firstTransitionAfterDeployIsNoise,
   'a risky runbook waits for approval; no answer takes the default and changes nothing':
     riskyRunbookWaitsForApproval,
+  // Last: it leaves green primary on the other target group, and earlier scenarios seed blue's.
+  'a 5xx alarm whose rollout was promoted before the runbook acted escalates and changes nothing':
+    fiveHundredsAsGreenIsPromotedEscalate,
 } as const;

@@ -70,6 +70,10 @@ describe('blue/green rollouts on the emulator', () => {
     scenario.opsRollbackOutsideTheWindowRefuses(world));
   it('ops abort at a gate takes traffic off green at once and rolls back', () =>
     scenario.abortAtAGateRollsBack(world));
+  it('an abort as green is promoted wins or loses on the record: here it wins, and the rollout goes back to blue', () =>
+    scenario.abortAsGreenIsPromotedRollsBack(world));
+  it('an abort after promotion, before the window opens, is refused and changes nothing', () =>
+    scenario.abortAfterPromotionIsRefused(world));
   it('points the test listener at green and runs the pre-traffic hook before any production traffic', () =>
     scenario.preTrafficHookPasses(world));
   it('rolls back before production traffic when the pre-traffic hook fails, throws or says nothing', () =>

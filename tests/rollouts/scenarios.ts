@@ -34,6 +34,7 @@ import {
   abortRollout,
   answerGate,
   OperatorRefusedError,
+  type OperatorResult,
   rollbackService,
 } from '../../functions/rollout-step/operator.ts';
 import type { PreTrafficHookRequest } from '../../functions/rollout-step/pre-traffic.ts';
@@ -894,6 +895,84 @@ export async function abortAtAGateRollsBack(world: RolloutWorld) {
   expect(result.error).toBe('RolledBack');
   expect(result.cause).toContain('aborted by grace');
   await expectSettled(world, clock, before.primary.image);
+  await takeAlerts(world);
+}
+
+/**
+ * An abort (an operator, or the green-5xx runbook) lands after the last verdict passed, just as
+ * the rollout promotes. Promotion is claimed on the record against the abort, so one of them wins:
+ * here the abort, and the rollout goes back to blue instead of making green primary behind a
+ * listener the abort had already put on blue.
+ */
+export async function abortAsGreenIsPromotedRollsBack(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  let aborted: OperatorResult | undefined;
+  const result = await runRollout(
+    world.stack,
+    input(`registry.local/api:abort-promote-${world.throttleRate}`, {
+      strategy: { type: 'linear', stepPercent: 50, intervalSeconds: 300 },
+    }) as Record<string, unknown>,
+    {
+      ...quick(clock),
+      beforeLambda: async (fn, event) => {
+        const step = event as { action?: string; state?: { rollout?: { execution?: string } } };
+        if (fn !== 'rollout-step' || step.action !== 'promote' || aborted) return;
+        aborted = await abortRollout(
+          localOperatorDeps(world.stack, clock),
+          step.state?.rollout?.execution as string,
+          'heidi',
+          'pager went off',
+        );
+      },
+    },
+  );
+  expect(aborted?.weights).toEqual({ blue: 100, green: 0 });
+  expect(result.error, result.cause).toBe('RolledBack');
+  expect(result.cause).toContain('aborted by heidi');
+  expect(result.states).not.toContain('Rollback window?');
+  await expectSettled(world, clock, before.primary.image);
+  await takeAlerts(world);
+}
+
+/**
+ * Green was promoted and the rollback window is not open yet: an abort now would only move the
+ * listener away from the primary. It is refused, naming the way back (ops rollback in the
+ * window), and changes nothing; the release goes on.
+ */
+export async function abortAfterPromotionIsRefused(world: RolloutWorld) {
+  const clock = scenarioClock();
+  await writeTraffic(world, clock, {});
+  const image = `registry.local/api:abort-promoted-${world.throttleRate}`;
+  let refusal: unknown;
+  let modifies = -1;
+  const result = await runRollout(
+    world.stack,
+    input(image, { strategy: { type: 'linear', stepPercent: 50, intervalSeconds: 300 } }) as Record<
+      string,
+      unknown
+    >,
+    {
+      ...quick(clock),
+      beforeLambda: async (fn, event) => {
+        const step = event as { action?: string; state?: { rollout?: { execution?: string } } };
+        if (fn !== 'rollout-step' || step.action !== 'open-window' || modifies >= 0) return;
+        modifies = world.calls('elasticloadbalancing:ModifyListener');
+        refusal = await abortRollout(
+          localOperatorDeps(world.stack, clock),
+          step.state?.rollout?.execution as string,
+          'ivan',
+        ).catch((error: unknown) => error);
+        expect(world.calls('elasticloadbalancing:ModifyListener')).toBe(modifies);
+      },
+    },
+  );
+  expect(refusal).toBeInstanceOf(OperatorRefusedError);
+  expect(String((refusal as Error).message)).toMatch(
+    /green of rollout-api-\S+ was just promoted: nothing was changed; once its rollback window opens, ops rollback web\/api puts traffic back on blue/,
+  );
+  expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+  await expectSettled(world, clock, image);
   await takeAlerts(world);
 }
 
