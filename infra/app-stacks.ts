@@ -47,7 +47,7 @@ import { LoadBalancer, listenerPorts } from './load-balancer.ts';
 import { Network } from './network.ts';
 import { OperatorPolicies } from './operator-policies.ts';
 import { secureBucket } from './secure-bucket.ts';
-import { WebService } from './web-service.ts';
+import { taskDefinitionFamilyFor, WebService } from './web-service.ts';
 
 /** CloudFront takes its certificate and web ACL from this region only. */
 export const CLOUDFRONT_REGION = 'us-east-1';
@@ -76,6 +76,7 @@ export function rolloutServicesFor(config: EnvironmentConfig): ManagedService[] 
       cluster: config.compute.clusterName,
       service: config.service.name,
       loadBalancerName: loadBalancerNameFor(config),
+      taskDefinitionFamily: taskDefinitionFamilyFor(config.name, config.service.name),
     },
   ];
 }

@@ -111,7 +111,6 @@ export class ControlPlaneStack extends Stack {
         managedClusters: props.managedClusters,
         // Remediation names services only; the rollout defaults stay with the rollout functions.
         rolloutServices: rolloutServices.map(({ defaults: _defaults, ...service }) => service),
-        rolloutStateMachine: this.rollouts.workflow.stateMachine,
         ...(this.scaling ? { scaleStateMachine: this.scaling.workflow.stateMachine } : {}),
         scaleAlarmNames: alarmMappingsOf(scaledServices).map((m) => m.alarmName),
         tables: this.tables,

@@ -44,8 +44,6 @@ export interface RemediationProps {
   readonly managedClusters: readonly ManagedCluster[];
   /** Services rollouts manage (rollback-rollout acts on their rollouts only). */
   readonly rolloutServices: readonly ManagedService[];
-  /** The rollout workflow: rollback-rollout answers its waiting tasks. */
-  readonly rolloutStateMachine: sfn.IStateMachine;
   /** The scaling workflow, where services are scaled: scale-out runs it. */
   readonly scaleStateMachine?: sfn.IStateMachine;
   /** Alarms the scale-alarm function answers: left out of the remediation rule. */
@@ -307,12 +305,13 @@ export class Remediation extends Construct {
         ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule'],
         listenerArns,
       );
-    add('AnswerRolloutGates', ['states:SendTaskSuccess'], [props.rolloutStateMachine.stateMachineArn]);
+    // SendTaskSuccess takes no resource: AWS authorizes it on "*" only; the task token names the task.
+    add('AnswerRolloutGates', ['states:SendTaskSuccess'], ['*']);
+    add('DescribeAlarms', ['cloudwatch:DescribeAlarms'], alarmArns);
     // These support no resource-level permissions (service authorization reference).
     add(
       'DescribeUnscopable',
       [
-        'cloudwatch:DescribeAlarms',
         'elasticloadbalancing:DescribeTargetHealth',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeRules',
@@ -335,7 +334,7 @@ export class Remediation extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'cloudwatch:DescribeAlarms, elasticloadbalancing:Describe* and X-Ray support no resource-level permissions.',
+          'states:SendTaskSuccess, elasticloadbalancing:Describe* and X-Ray support no resource-level permissions.',
       },
       {
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

@@ -16,6 +16,7 @@ import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import type { StateTables } from './state-tables.ts';
+import { taskRolePathFor } from './web-service.ts';
 
 /** Until services come from the environment config: the seeded `web/api` behind `web-alb`. */
 export const DEFAULT_ROLLOUT_SERVICES: readonly ManagedService[] = [
@@ -196,17 +197,29 @@ export class Rollouts extends Construct {
       ],
       [...this.serviceArns, ...this.taskSetArns],
     );
-    allow(
-      step,
-      'ReadAndRegisterTaskDefinitions',
-      ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
-      ['*'],
+    // DescribeTaskDefinition takes no resource; revisions are registered in the managed families only.
+    allow(step, 'ReadTaskDefinitions', ['ecs:DescribeTaskDefinition'], ['*']);
+    const familyArns = services.map((s) =>
+      stack.formatArn({
+        service: 'ecs',
+        resource: 'task-definition',
+        resourceName: `${s.taskDefinitionFamily ?? `${s.cluster}-${s.service}`}:*`,
+      }),
     );
-    allow(step, 'TagWhatTheRolloutCreates', ['ecs:TagResource'], ['*'], {
+    allow(step, 'RegisterManagedFamilies', ['ecs:RegisterTaskDefinition'], familyArns);
+    allow(step, 'TagWhatTheRolloutCreates', ['ecs:TagResource'], [...this.taskSetArns, ...familyArns], {
       StringEquals: { 'ecs:CreateAction': ['CreateTaskSet', 'RegisterTaskDefinition'] },
     });
-    // A new revision keeps blue's task and execution roles.
-    allow(step, 'PassTaskRolesToEcsTasks', ['iam:PassRole'], ['*'], {
+    // A new revision keeps blue's task and execution roles: only this environment's (their path).
+    const passableRoleArns = [
+      stack.formatArn({
+        service: 'iam',
+        region: '',
+        resource: 'role',
+        resourceName: `${taskRolePathFor(props.environmentName).slice(1)}*`,
+      }),
+    ];
+    allow(step, 'PassTaskRolesToEcsTasks', ['iam:PassRole'], passableRoleArns, {
       StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
     });
     allow(step, 'ListManagedClusterInstances', ['ecs:ListContainerInstances'], clusterArns);
@@ -237,15 +250,30 @@ export class Rollouts extends Construct {
       ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule'],
       listenerArns,
     );
-    allow(step, 'CheckAlarmsExist', ['cloudwatch:DescribeAlarms'], ['*']);
+    // The input names any alarm of this account and region; DescribeAlarms is authorized per alarm.
+    const alarmArns = [
+      stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: '*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    ];
+    allow(step, 'CheckAlarmsExist', ['cloudwatch:DescribeAlarms'], alarmArns);
     props.alerting.grantRaise(step.function);
 
     // ---- rollout-analysis -------------------------------------------------------------------
-    allow(
-      this.analysisFunction,
-      'ReadMetricsAndAlarms',
-      ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms'],
-      ['*'],
+    allow(this.analysisFunction, 'ReadMetrics', ['cloudwatch:GetMetricData'], ['*']);
+    allow(this.analysisFunction, 'ReadAlarms', ['cloudwatch:DescribeAlarms'], alarmArns);
+    acknowledgeWildcardResources(
+      this.analysisFunction.role,
+      alarmArns,
+      'A rollout input names any alarm of this account and region to watch; DescribeAlarms is granted on those alarms only.',
+    );
+    acknowledgeWildcardResources(
+      step.role,
+      [...familyArns, ...passableRoleArns, ...alarmArns],
+      'Revisions are registered in the managed services’ families only (any revision number); only this environment’s task roles (their IAM path) may be passed, and only to ECS tasks; the input names any alarm of this account and region.',
     );
 
     for (const fn of [step, this.analysisFunction]) {
@@ -258,7 +286,7 @@ export class Rollouts extends Construct {
       Validations.of(fn.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'Describe* of ECS task definitions, Elastic Load Balancing and CloudWatch, cloudwatch:GetMetricData, X-Ray, and registering a task definition revision (family known at run time) support no resource-level permissions; PassRole and TagResource are conditioned on the ECS service and create action.',
+          'ecs:DescribeTaskDefinition, elasticloadbalancing:Describe*, cloudwatch:GetMetricData and X-Ray support no resource-level permissions. Task sets, task-definition revisions, alarms and task roles are scoped to the managed services, their families, this account and region, and this environment’s role path.',
       });
     }
     Validations.of(step.role).acknowledge({

@@ -400,13 +400,18 @@ export class Scaling extends Construct {
     );
     acknowledgeWildcardResources(
       machine.role,
+      this.workflow.scalableTargetArns,
+      'Scalable target ARNs carry a generated id, not a name: granted on this account’s and region’s targets, and denied for anything but an ECS service’s desired count.',
+    );
+    acknowledgeWildcardResources(
+      machine.role,
       [`${this.stepFunction.function.functionArn}:*`],
       'Step Functions may invoke the step function by qualified ARN (version/alias); only that function.',
     );
     Validations.of(machine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'application-autoscaling:RegisterScalableTarget (scalable target ARNs carry a generated id), X-Ray and CloudWatch Logs delivery support no resource-level permissions.',
+        'X-Ray and CloudWatch Logs delivery support no resource-level permissions; the denies on RegisterScalableTarget hold for any resource.',
     });
   }
 }

@@ -16,6 +16,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config.ts';
 import type { EcsCapacity } from './ecs-capacity.ts';
+import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { assertSpotDrainBudget, type SpotDrainBudget } from './spot-drain-budget.ts';
 
 export const APP_CONTAINER_NAME = 'app';
@@ -40,6 +41,13 @@ export interface ServiceTopology {
   testRuleArn: string;
   capacityProviderStrategy: { capacityProvider: string; base?: number; weight: number }[];
 }
+
+/** The task definition family of an environment's service: rollouts register revisions only there. */
+export const taskDefinitionFamilyFor = (environmentName: string, service: string) =>
+  `ecs-ops-${environmentName}-${service}`;
+
+/** The IAM path of an environment's task and execution roles: rollouts may pass only these. */
+export const taskRolePathFor = (environmentName: string) => `/ecs-ops/${environmentName}/`;
 
 export const topologyParameterName = (environmentName: string, service: string) =>
   `/ecs-ops/${environmentName}/services/${service}`;
@@ -108,9 +116,16 @@ export class WebService extends Construct {
         : undefined;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: config.logRetentionDays });
+    const taskRole = (id: string) =>
+      new iam.Role(this, id, {
+        assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+        path: taskRolePathFor(config.name),
+      });
     this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'Task', {
-      family: `ecs-ops-${config.name}-${svc.name}`,
+      family: taskDefinitionFamilyFor(config.name, svc.name),
       networkMode: ecs.NetworkMode.BRIDGE,
+      taskRole: taskRole('TaskRole'),
+      executionRole: taskRole('ExecutionRole'),
     });
     this.container = this.taskDefinition.addContainer(APP_CONTAINER_NAME, {
       image: ecs.ContainerImage.fromRegistry(svc.image),
@@ -185,6 +200,11 @@ export class WebService extends Construct {
       weight: s.weight ?? 0,
       ...(s.base !== undefined ? { base: s.base } : {}),
     }));
+    const taskSetArns = stack.formatArn({
+      service: 'ecs',
+      resource: 'task-set',
+      resourceName: `${clusterName}/${svc.name}/*`,
+    });
     this.initialTaskSet = new cr.AwsCustomResource(this, 'InitialTaskSet', {
       resourceType: 'Custom::InitialTaskSet',
       onCreate: {
@@ -210,9 +230,11 @@ export class WebService extends Construct {
       },
       // No onUpdate and no onDelete: the rollout replaces and deletes task sets; deleting the service removes the rest.
       policy: cr.AwsCustomResourcePolicy.fromStatements([
+        // CreateTaskSet is authorized on the task set it creates (of this service only).
         new iam.PolicyStatement({
-          actions: ['ecs:CreateTaskSet', 'ecs:UpdateServicePrimaryTaskSet'],
-          resources: [this.serviceArn],
+          actions: ['ecs:CreateTaskSet'],
+          resources: [taskSetArns],
+          conditions: { ArnEquals: { 'ecs:service': this.serviceArn } },
         }),
         new iam.PolicyStatement({
           actions: ['iam:PassRole'],
@@ -226,6 +248,11 @@ export class WebService extends Construct {
       installLatestAwsSdk: false,
       logGroup: props.deployTimeCallLogs,
     });
+    acknowledgeWildcardResources(
+      this.initialTaskSet,
+      [taskSetArns],
+      'CreateTaskSet is authorized on the task set it creates, whose id is generated: this service’s task sets only (and ecs:service).',
+    );
     // The capacity providers must be associated with the cluster before a task set can name them.
     this.initialTaskSet.node.addDependency(capacity.cluster, this.service, this.scalableTarget);
 

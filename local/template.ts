@@ -14,6 +14,8 @@ export interface ResolveContext {
   partition?: string;
   stackName?: string;
   urlSuffix?: string;
+  /** Export name -> value, for Fn::ImportValue (the exports of the app's other stacks). */
+  imports?: Record<string, string>;
 }
 
 export interface CfnResource {
@@ -111,6 +113,15 @@ function resolveIntrinsic(fn: string, arg: unknown, ctx: ResolveContext, path: s
         throw new TemplateResolutionError(`Fn::Split at ${path} needs [delimiter, string]`);
       }
       return text.split(delimiter);
+    }
+    case 'Fn::ImportValue': {
+      const name = resolveValue(arg, ctx, path);
+      const value = typeof name === 'string' ? ctx.imports?.[name] : undefined;
+      if (value === undefined)
+        throw new TemplateResolutionError(
+          `Fn::ImportValue at ${path}: no stack exports ${JSON.stringify(name)}`,
+        );
+      return value;
     }
     default:
       throw new TemplateResolutionError(`unsupported intrinsic ${fn} at ${path}`);

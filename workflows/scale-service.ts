@@ -4,7 +4,8 @@
 // service back until it reached the new count or the verification deadline, and journals and
 // alerts from what to what and why. Decisions that change nothing end early with the reason.
 
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -48,6 +49,8 @@ const SDK_TRANSIENT_ERRORS = [...sdkTransientErrors('Ecs'), ...sdkTransientError
 
 export class ScaleServiceWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  /** What RegisterScalableTarget is granted on: this account's and region's scalable targets. */
+  readonly scalableTargetArns: string[];
 
   constructor(scope: Construct, id: string, props: ScaleServiceWorkflowProps) {
     super(scope, id);
@@ -119,6 +122,13 @@ export class ScaleServiceWorkflow extends Construct {
     setDesired.addRetry(sdkRetry);
     catchEverything(setDesired, cleanup, onFailure);
 
+    this.scalableTargetArns = [
+      Stack.of(this).formatArn({
+        service: 'application-autoscaling',
+        resource: 'scalable-target',
+        resourceName: '*',
+      }),
+    ];
     const setLimits = new tasks.CallAwsService(this, S.setLimits, {
       service: 'applicationautoscaling',
       action: 'registerScalableTarget',
@@ -130,8 +140,9 @@ export class ScaleServiceWorkflow extends Construct {
         MinCapacity: sfn.JsonPath.numberAt('$.to.min'),
         MaxCapacity: sfn.JsonPath.numberAt('$.to.max'),
       },
-      // Scalable target ARNs carry a generated id: the action cannot be scoped to a name.
-      iamResources: ['*'],
+      // Scalable target ARNs carry a generated id, so not a name: this account and region, and
+      // (the denies below) ECS services' desired count only.
+      iamResources: this.scalableTargetArns,
       resultPath: sfn.JsonPath.DISCARD,
     });
     setLimits.addRetry(sdkRetry);
@@ -186,5 +197,20 @@ export class ScaleServiceWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
+    const ecsNamespace = { 'application-autoscaling:service-namespace': 'ecs' };
+    const desiredCount = { 'application-autoscaling:scalable-dimension': DESIRED_COUNT_DIMENSION };
+    for (const [sid, condition] of [
+      ['OnlyEcsScalableTargets', ecsNamespace],
+      ['OnlyDesiredCount', desiredCount],
+    ] as const)
+      this.stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid,
+          effect: iam.Effect.DENY,
+          actions: ['application-autoscaling:RegisterScalableTarget'],
+          resources: ['*'],
+          conditions: { StringNotEquals: condition },
+        }),
+      );
   }
 }

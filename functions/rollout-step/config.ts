@@ -10,6 +10,8 @@ export const ManagedServiceSchema = z.object({
   service: z.string().min(1),
   /** Name of the ALB whose listener forwards to the service's blue and green target groups. */
   loadBalancerName: z.string().min(1),
+  /** The task definition family its revisions are registered in (default `<cluster>-<service>`). */
+  taskDefinitionFamily: z.string().min(1).optional(),
   /** The service's rollout defaults (config/rollouts/<env>.json), as written there. */
   defaults: RolloutDefaultsSchema.optional(),
 });

@@ -136,7 +136,7 @@ describe('permissions', () => {
     expect(statements.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('ecs:'))).toEqual([]);
   });
 
-  it('scopes the step to the runbooks’ clusters, the managed listeners and the rollout workflow', () => {
+  it('scopes the step to the runbooks’ clusters, the managed listeners and this account’s alarms', () => {
     const statements = statementsOfRole(roleOf(functionNamed('remediate-step')[1]));
     const by = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
     expect(text(by('ecs:StopTask')[0]?.Resource)).toMatch(/:task\/web\/\*"/);
@@ -147,12 +147,14 @@ describe('permissions', () => {
     expect(text(by('elasticloadbalancing:ModifyListener')[0]?.Resource)).toMatch(
       /listener\/app\/web-alb\/\*"/,
     );
-    expect(text(by('states:SendTaskSuccess')[0]?.Resource)).toMatch(/RolloutsWorkflow/);
+    // SendTaskSuccess takes no resource: on AWS it is allowed on "*" or not at all (tests/infra/iam.test.ts).
+    expect(by('states:SendTaskSuccess')[0]?.Resource).toBe('*');
+    expect(text(by('cloudwatch:DescribeAlarms')[0]?.Resource)).toMatch(/:alarm:\*"/);
     expect(by('ecs:UpdateService')).toEqual([]);
     const unscoped = statements.filter((s) => s.Resource === '*').flatMap((s) => asArray(s.Action));
     expect(new Set(unscoped)).toEqual(
       new Set([
-        'cloudwatch:DescribeAlarms',
+        'states:SendTaskSuccess',
         'elasticloadbalancing:DescribeTargetHealth',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeRules',
