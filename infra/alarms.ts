@@ -10,6 +10,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
@@ -159,6 +160,19 @@ export class Alarms extends Construct {
       threshold: 1,
       evaluationPeriods: 1,
       description: `DynamoDB throttles requests on ${label}`,
+    });
+  }
+
+  /** Anything in a dead-letter queue is work that was not done: someone must look and redrive. */
+  addDeadLetterQueue(label: string, queue: sqs.IQueue): void {
+    this.alarm(`${label}-not-empty`, 'critical', {
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description: `Messages wait in the dead-letter queue ${label}: work that failed; redrive it once the cause is fixed`,
     });
   }
 

@@ -39,6 +39,7 @@ import { type EnvironmentConfig, resourcePrefix } from './config.ts';
 import type { ControlPlaneStack } from './control-plane-stack.ts';
 import { OpsDashboard } from './dashboard.ts';
 import { Database } from './database.ts';
+import { deadLetterQueuesOf } from './dead-letter-queues.ts';
 import { EcsCapacity } from './ecs-capacity.ts';
 import { EdgeProtection } from './edge-protection.ts';
 import { EnvironmentStack } from './environment-stack.ts';
@@ -502,6 +503,7 @@ export class ObservabilityStack extends EnvironmentStack {
           reason: 'This queue is itself a dead-letter queue; nothing consumes it.',
         },
       );
+      this.alarms.addDeadLetterQueue('undelivered-alert-emails', undelivered);
       for (const [i, email] of config.alerts.emails.entries()) {
         new sns.Subscription(this, `CriticalEmail${i + 1}`, {
           topic: topics.critical,
@@ -561,6 +563,9 @@ export function extendControlPlane(
   for (const { construct, label } of functions) alarms.addFunction(label, construct);
   for (const { construct, label } of stateMachines) alarms.addStateMachine(label, construct);
   for (const { construct, label } of tables) alarms.addTable(label, construct);
+  // The alert DLQ has its own alarm, which pages without the router (infra/alerting.ts).
+  for (const queue of deadLetterQueuesOf(controlPlane).filter((q) => q !== controlPlane.alerting.queueDlq))
+    alarms.addDeadLetterQueue(labelOf(controlPlane, queue), queue);
   for (const alarm of alarms.alarms) CrossStackReferences.of(alarm).produce(ReferenceStrength.WEAK);
 
   const operatorPolicies = new OperatorPolicies(controlPlane, 'OperatorAccess', {

@@ -555,6 +555,56 @@ describe('observability', () => {
   });
 });
 
+describe('dead-letter queues', () => {
+  /** Logical ids of the queues a template names as dead-letter queues, with who names them. */
+  const deadLetterQueues = (t: Template): Map<string, string> => {
+    const found = new Map<string, string>();
+    const add = (arn: unknown, by: string) => {
+      const getAtt = (arn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+      if (getAtt?.[1] === 'Arn') found.set(getAtt[0], by);
+    };
+    for (const [id, r] of Object.entries(t.Resources)) {
+      const p = (r.Properties ?? {}) as {
+        RedrivePolicy?: { deadLetterTargetArn?: unknown };
+        DeadLetterConfig?: { TargetArn?: unknown };
+        Targets?: { DeadLetterConfig?: { Arn?: unknown } }[];
+        Target?: { DeadLetterConfig?: { Arn?: unknown } };
+      };
+      if (r.Type === 'AWS::SQS::Queue' || r.Type === 'AWS::SNS::Subscription')
+        add(p.RedrivePolicy?.deadLetterTargetArn, id);
+      if (r.Type === 'AWS::Lambda::Function') add(p.DeadLetterConfig?.TargetArn, id);
+      if (r.Type === 'AWS::Events::Rule')
+        for (const target of asArray(p.Targets)) add(target.DeadLetterConfig?.Arn, id);
+      if (r.Type === 'AWS::Scheduler::Schedule') add(p.Target?.DeadLetterConfig?.Arn, id);
+    }
+    return found;
+  };
+
+  it('alarms on the depth of every dead-letter queue of every stack, notifying a topic', () => {
+    let prodQueues = 0;
+    for (const { name, template: t } of allTemplates()) {
+      const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+      for (const [queue, by] of deadLetterQueues(t)) {
+        if (name.startsWith('EcsOps-prod-')) prodQueues += 1;
+        const depth = alarms.filter(
+          (a) =>
+            a.Namespace === 'AWS/SQS' &&
+            a.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+            text(a.Dimensions) ===
+              text([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }]),
+        );
+        expect(depth, `${name}/${queue} (dead-letter queue of ${by}) has a depth alarm`).toHaveLength(1);
+        expect(asArray(depth[0]?.AlarmActions as unknown[]), `${name}/${queue} alarm notifies`).toHaveLength(
+          1,
+        );
+      }
+    }
+    // prod: 9 functions' async DLQs, the queue and delivery DLQs of spot, scaling and remediation,
+    // the alert queue's, the scaling schedules' and the e-mail subscriptions'.
+    expect(prodQueues).toBe(18);
+  });
+});
+
 describe('control plane', () => {
   it('gives every EventBridge rule target of every stack a dead-letter queue and a retry policy', () => {
     let targets = 0;
