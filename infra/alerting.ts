@@ -17,6 +17,7 @@ import type { AlertRouterEnvInput } from '../functions/alert-router/config.ts';
 import type { ControlPlaneEnv } from '../functions/shared/env.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
+import { EVENT_SOURCE_MAX_CONCURRENCY } from './queue-helpers.ts';
 import { type StateTables, TTL_ATTRIBUTE } from './state-tables.ts';
 
 export interface AlertingProps {
@@ -36,7 +37,11 @@ export interface AlertingProps {
 }
 
 /** The router's SQS event source: a burst of alerts arrives as a few large batches. */
-export const ALERT_ROUTER_BATCH = { batchSize: 100, maxBatchingWindow: Duration.seconds(1) } as const;
+export const ALERT_ROUTER_BATCH = {
+  batchSize: 100,
+  maxBatchingWindow: Duration.seconds(1),
+  maxConcurrency: EVENT_SOURCE_MAX_CONCURRENCY,
+} as const;
 /** Receives before a message the router keeps failing on moves to the alert DLQ. */
 export const ALERT_MAX_RECEIVE_COUNT = 3;
 export const DEFAULT_GROUP_WINDOW = Duration.seconds(30);

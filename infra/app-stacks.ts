@@ -512,6 +512,16 @@ export class ObservabilityStack extends EnvironmentStack {
           deadLetterQueue: undelivered,
         });
       }
+      // Warnings without their resolutions: the README's digest filter policy.
+      for (const [i, email] of config.alerts.warningEmails.entries()) {
+        new sns.Subscription(this, `WarningEmail${i + 1}`, {
+          topic: topics.warning,
+          protocol: sns.SubscriptionProtocol.EMAIL,
+          endpoint: email,
+          deadLetterQueue: undelivered,
+          filterPolicy: { state: sns.SubscriptionFilter.stringFilter({ allowlist: ['firing'] }) },
+        });
+      }
     }
     if (config.features.cloudTrail) {
       this.trail = new AuditTrail(this, 'AuditTrail', {

@@ -93,7 +93,9 @@ export function buildApp(options: AppOptions = {}): {
       managedClusters:
         options.managedClusters ?? (config ? managedClustersFor(config) : DEFAULT_MANAGED_CLUSTERS),
       // The rollout workflow operates the service the compute stack creates, found by configured names.
-      ...(config ? { rolloutServices: rolloutServicesFor(config) } : {}),
+      ...(config
+        ? { rolloutServices: rolloutServicesFor(config), logRetention: config.logRetentionDays }
+        : {}),
       // A configured environment names its account and region; otherwise environment-agnostic
       // unless the cdk CLI resolved an account and region.
       env: config

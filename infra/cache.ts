@@ -90,6 +90,11 @@ export class Cache extends Construct {
         },
       ],
     });
+    // Removing the cache (a stack deletion, a replacement) keeps a final snapshot where the
+    // environment keeps snapshots at all (prod); dev's cache holds nothing worth one.
+    this.replicationGroup.applyRemovalPolicy(
+      config.snapshotRetentionDays > 0 ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+    );
     Validations.of(this.replicationGroup).acknowledge({
       id: 'AwsSolutions-AEC5',
       reason:

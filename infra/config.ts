@@ -182,7 +182,16 @@ export const EnvironmentConfigSchema = z
     }),
     data: z.object({ aurora: AuroraSchema, redis: RedisSchema, appTableDeletionProtection: z.boolean() }),
     logRetentionDays: z.union(LOG_RETENTION_DAYS.map((d) => z.literal(d))),
-    alerts: z.object({ emails: z.array(z.email()) }),
+    alerts: z.object({
+      /** Subscribed to the critical topic: pages. */
+      emails: z.array(z.email()),
+      /**
+       * Subscribed to the warning topic (firing alerts only): required wherever `emails` is set,
+       * as the warning alarms would otherwise reach nobody. The info topic (rollout progress) is
+       * for chat integrations a team adds; it has no e-mail subscriber on purpose.
+       */
+      warningEmails: z.array(z.email()).default([]),
+    }),
     features: z.object({
       apiGateway: z.boolean(),
       /** Off where an organization trail already records this account. */
@@ -206,6 +215,13 @@ export const EnvironmentConfigSchema = z
         code: 'custom',
         path: ['service', 'onDemandBaseTasks'],
         message: 'exceeds service.maxTasks',
+      });
+    }
+    if (c.alerts.emails.length > 0 && c.alerts.warningEmails.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alerts', 'warningEmails'],
+        message: 'is empty while alerts.emails pages: the warning alarms would reach nobody',
       });
     }
     if (c.data.aurora.instances.kind === 'serverless') {

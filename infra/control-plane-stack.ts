@@ -2,6 +2,7 @@
 // web application's ECS stack. The stack only composes constructs; outputs are what the
 // ops CLI reads to find them.
 import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { RemediationConfig } from '../functions/remediate-step/config.ts';
 import type { ManagedService } from '../functions/rollout-step/config.ts';
@@ -29,6 +30,8 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly scaledServices?: readonly ScaledService[];
   /** The runbook registry (default: config/remediation/<environmentName>.json; none, no remediation). */
   readonly remediation?: RemediationConfig;
+  /** How long every log group of the control plane keeps its logs (the environment's config). */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /** Output keys (logical ids), shared with the ops CLI. */
@@ -131,5 +134,11 @@ export class ControlPlaneStack extends Stack {
     output(O.criticalTopic, this.topics.critical.topicArn, 'Critical alerts');
     output(O.warningTopic, this.topics.warning.topicArn, 'Warning alerts');
     output(O.infoTopic, this.topics.info.topicArn, 'Informational alerts');
+    // One retention for the whole control plane, the environment's: each construct's own default
+    // (90 days, a year for rollouts) applies only where no environment config says otherwise.
+    const retention = props.logRetention;
+    if (retention !== undefined)
+      for (const group of this.node.findAll().filter((c) => c instanceof logs.LogGroup))
+        (group.node.defaultChild as logs.CfnLogGroup).retentionInDays = retention;
   }
 }

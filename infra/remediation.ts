@@ -26,7 +26,7 @@ import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
-import { encryptedQueue, stableOutput } from './queue-helpers.ts';
+import { EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue, stableOutput } from './queue-helpers.ts';
 import type { StateTables } from './state-tables.ts';
 
 export const REMEDIATION_CONFIG_DIR = join(CONFIG_DIR, 'remediation');
@@ -63,7 +63,7 @@ export const REMEDIATION_OUTPUTS = {
   remediationDeliveryDlqUrl: 'RemediationDeliveryDlqUrl',
 } as const;
 
-export const REMEDIATION_BATCH = { batchSize: 10 } as const;
+export const REMEDIATION_BATCH = { batchSize: 10, maxConcurrency: EVENT_SOURCE_MAX_CONCURRENCY } as const;
 export const REMEDIATION_MAX_RECEIVE_COUNT = 3;
 const TRIGGER_TIMEOUT = Duration.seconds(30);
 

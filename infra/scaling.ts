@@ -32,7 +32,7 @@ import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
-import { encryptedQueue, stableOutput } from './queue-helpers.ts';
+import { EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue, stableOutput } from './queue-helpers.ts';
 import type { StateTables } from './state-tables.ts';
 
 export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
@@ -66,7 +66,7 @@ export const SCALING_OUTPUTS = {
 } as const;
 
 /** Alarm events are few and urgent: no batching window. */
-export const SCALE_ALARM_BATCH = { batchSize: 10 } as const;
+export const SCALE_ALARM_BATCH = { batchSize: 10, maxConcurrency: EVENT_SOURCE_MAX_CONCURRENCY } as const;
 export const SCALE_ALARM_MAX_RECEIVE_COUNT = 3;
 const ALARM_TIMEOUT = Duration.seconds(30);
 

@@ -17,6 +17,7 @@ import { SpotSurgeWorkflow } from '../workflows/spot-surge.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
+import { EVENT_SOURCE_MAX_CONCURRENCY } from './queue-helpers.ts';
 import type { StateTables } from './state-tables.ts';
 
 export interface SpotInterruptionHandlingProps {
@@ -33,7 +34,11 @@ export interface SpotInterruptionHandlingProps {
 }
 
 /** The SQS event source's shape: a storm of warnings arrives as a few large batches. */
-export const SPOT_BATCH = { batchSize: 100, maxBatchingWindow: Duration.seconds(2) } as const;
+export const SPOT_BATCH = {
+  batchSize: 100,
+  maxBatchingWindow: Duration.seconds(2),
+  maxConcurrency: EVENT_SOURCE_MAX_CONCURRENCY,
+} as const;
 /** Receives before a message that keeps failing moves to the queue's DLQ. */
 export const SPOT_MAX_RECEIVE_COUNT = 3;
 

@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SILENCES_ID } from '../../functions/alert-router/silences.ts';
 import type { BuiltEnvironment } from '../../infra/app.ts';
 import { appStackName, CLOUDFRONT_REGION } from '../../infra/app-stacks.ts';
-import { loadConfig } from '../../infra/config.ts';
+import { EnvironmentConfigSchema, loadConfig } from '../../infra/config.ts';
 import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/edge-protection.ts';
 import { ROLLOUT_OWNED_TAG } from '../../infra/handed-over-listener-rule.ts';
 import { listenerPorts } from '../../infra/load-balancer.ts';
+import { EVENT_SOURCE_MAX_CONCURRENCY } from '../../infra/queue-helpers.ts';
 import { cfnLint, type Synthesized, synthesize } from './synth-support.ts';
 
 type CfnResource = {
@@ -58,6 +59,8 @@ const asArray = <T>(value: T | T[] | undefined): T[] =>
 const statementsOf = (r: CfnResource): Statement[] =>
   asArray((r.Properties?.PolicyDocument as { Statement?: Statement | Statement[] } | undefined)?.Statement);
 const text = (v: unknown) => JSON.stringify(v);
+const statementsOfKey = (r: CfnResource): Statement[] =>
+  asArray((r.Properties?.KeyPolicy as { Statement?: Statement | Statement[] } | undefined)?.Statement);
 const environment = (name: string): BuiltEnvironment => {
   const found = synth.environments.find((e) => e.name === name);
   if (!found) throw new Error(`no environment ${name}`);
@@ -180,6 +183,14 @@ describe('data', () => {
       });
       expect(group.Properties?.NumCacheClusters as number).toBeGreaterThanOrEqual(2);
       expect(text(group.Properties?.AuthToken)).toContain('{{resolve:secretsmanager:');
+    }
+  });
+
+  it('keeps a final Redis snapshot when the cache is removed or replaced', () => {
+    for (const env of ENVIRONMENTS) {
+      const [, group] = onlyOfType(template(env, 'Data'), 'AWS::ElastiCache::ReplicationGroup');
+      expect(loadConfig(env).data.redis.snapshotRetentionDays, env).toBeGreaterThan(0);
+      expect(group, env).toMatchObject({ DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
     }
   });
 
@@ -543,8 +554,73 @@ describe('observability', () => {
       EnableLogFileValidation: true,
       IsLogging: true,
     });
-    const [, subscription] = onlyOfType(t, 'AWS::SNS::Subscription');
-    expect(subscription.Properties).toMatchObject({ Protocol: 'email', RedrivePolicy: expect.anything() });
+    const subscriptions = ofType(t, 'AWS::SNS::Subscription').map(([, r]) => r.Properties ?? {});
+    for (const subscription of subscriptions)
+      expect(subscription).toMatchObject({ Protocol: 'email', RedrivePolicy: expect.anything() });
+    const alerts = loadConfig('prod').alerts;
+    expect(subscriptions.map((p) => p.Endpoint).sort()).toEqual(
+      [...alerts.emails, ...alerts.warningEmails].sort(),
+    );
+  });
+
+  it('gives every topic an alarm notifies a subscriber wherever alerts are sent', () => {
+    const cp = template('prod', 'ControlPlane');
+    const topicIds = ofType(cp, 'AWS::SNS::Topic').map(([id]) => id);
+    // A topic is named by Ref in its own stack and by a published output (its id in the name) elsewhere.
+    const topicOf = (ref: unknown): string | undefined => {
+      const r = ref as { Ref?: string; 'Fn::GetStackOutput'?: { OutputName: string } };
+      if (r.Ref) return topicIds.find((id) => id === r.Ref);
+      const output = r['Fn::GetStackOutput']?.OutputName ?? '';
+      return topicIds.find((id) => output.includes(id));
+    };
+    const alarms = [
+      ...ofType(template('prod', 'Observability'), 'AWS::CloudWatch::Alarm'),
+      ...ofType(cp, 'AWS::CloudWatch::Alarm'),
+    ];
+    const notified = new Set(
+      alarms.flatMap(([, a]) => asArray(a.Properties?.AlarmActions as unknown[]).map(topicOf)),
+    );
+    const subscribed = new Set(
+      ofType(template('prod', 'Observability'), 'AWS::SNS::Subscription').map(([, sub]) =>
+        topicOf(sub.Properties?.TopicArn),
+      ),
+    );
+    expect([...notified].sort()).toEqual(topicIds.filter((id) => /Critical|Warning/.test(id)).sort());
+    for (const topic of notified) expect(subscribed.has(topic), `${topic} has a subscriber`).toBe(true);
+  });
+
+  it('refuses an environment that pages but sends its warnings nowhere, naming the key', () => {
+    const prod = { ...loadConfig('prod') };
+    const parsed = EnvironmentConfigSchema.safeParse({ ...prod, alerts: { emails: ['oncall@example.com'] } });
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toContain('warningEmails');
+  });
+
+  it('encrypts the trail’s log files with a rotating customer-managed key only that trail may use', () => {
+    const t = template('prod', 'Observability');
+    const [, trail] = onlyOfType(t, 'AWS::CloudTrail::Trail');
+    const keyId = (trail.Properties?.KMSKeyId as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0];
+    const key = t.Resources[keyId as string];
+    expect(key?.Type).toBe('AWS::KMS::Key');
+    expect(key?.Properties?.EnableKeyRotation).toBe(true);
+    const forCloudTrail = statementsOfKey(key as CfnResource).filter((st) =>
+      text(st).includes('cloudtrail.amazonaws.com'),
+    );
+    expect(forCloudTrail.flatMap((st) => asArray(st.Action)).sort()).toEqual([
+      'kms:DescribeKey',
+      'kms:GenerateDataKey*',
+    ]);
+    for (const st of forCloudTrail)
+      expect(text(st.Condition), text(st)).toContain(':trail/ecs-ops-prod-trail');
+  });
+
+  it('keeps every control-plane log for as long as the environment’s config says', () => {
+    for (const env of ENVIRONMENTS) {
+      const days = loadConfig(env).logRetentionDays;
+      const groups = ofType(template(env, 'ControlPlane'), 'AWS::Logs::LogGroup');
+      expect(groups.length).toBeGreaterThanOrEqual(13); // 9 functions, 4 workflows
+      for (const [id, group] of groups) expect(group.Properties?.RetentionInDays, `${env}/${id}`).toBe(days);
+    }
   });
 
   it('sets a retention on every log group of every stack', () => {
@@ -620,6 +696,18 @@ describe('control plane', () => {
       }
     }
     expect(targets).toBeGreaterThan(0);
+  });
+
+  it('bounds every queue-driven function by a maximum concurrency of its event source', () => {
+    let mappings = 0;
+    for (const { name, template: t } of allTemplates())
+      for (const [id, mapping] of ofType(t, 'AWS::Lambda::EventSourceMapping')) {
+        mappings += 1;
+        expect(mapping.Properties?.ScalingConfig, `${name}/${id}`).toEqual({
+          MaximumConcurrency: EVENT_SOURCE_MAX_CONCURRENCY,
+        });
+      }
+    expect(mappings).toBe(2 * 4); // spot, alerting, scaling and remediation queues per environment
   });
 
   it('manages the cluster and groups the compute stack creates, by their configured names', () => {
