@@ -38,6 +38,7 @@ import { Cdn } from './cdn.ts';
 import { type EnvironmentConfig, resourcePrefix } from './config.ts';
 import type { ControlPlaneStack } from './control-plane-stack.ts';
 import { OpsDashboard } from './dashboard.ts';
+import { DataBackups } from './data-backups.ts';
 import { Database } from './database.ts';
 import { deadLetterQueuesOf } from './dead-letter-queues.ts';
 import { EcsCapacity } from './ecs-capacity.ts';
@@ -113,7 +114,7 @@ export class DataStack extends EnvironmentStack {
   readonly appTable: AppTable;
   /** S3 server access logs, ALB access logs, CloudFront standard logs. */
   readonly accessLogs: s3.Bucket;
-  readonly backups: s3.Bucket;
+  readonly backups: DataBackups;
 
   constructor(scope: Construct, id: string, props: Props & { readonly network: Network }) {
     super(scope, id, {
@@ -133,21 +134,6 @@ export class DataStack extends EnvironmentStack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(config.logRetentionDays) }],
     });
-    this.backups = secureBucket(this, 'Backups', {
-      encryptionKey: this.key,
-      versioned: true,
-      accessLogs: { bucket: this.accessLogs, prefix: 's3/backups/' },
-      lifecycleRules: [
-        {
-          id: 'archive-backups',
-          transitions: [
-            { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(30) },
-          ],
-          noncurrentVersionExpiration: Duration.days(90),
-        },
-      ],
-    });
-
     this.database = new Database(this, 'Database', {
       clusterIdentifier: `${prefix}-aurora`,
       config: config.data.aurora,
@@ -173,6 +159,13 @@ export class DataStack extends EnvironmentStack {
       deletionProtection: config.data.appTableDeletionProtection,
     });
 
+    this.backups = new DataBackups(this, 'Backups', {
+      namePrefix: prefix,
+      encryptionKey: this.key,
+      database: this.database.cluster,
+      table: this.appTable.table,
+    });
+
     output(
       this,
       'DatabaseEndpoint',
@@ -192,7 +185,7 @@ export class DataStack extends EnvironmentStack {
       'Redis primary endpoint',
     );
     output(this, 'AppTableName', this.appTable.table.tableName, 'Application DynamoDB table');
-    output(this, 'BackupsBucketName', this.backups.bucketName, 'Backups bucket');
+    output(this, 'BackupVaultName', this.backups.vault.backupVaultName, 'AWS Backup vault of the data');
     acknowledgeCdkProvidedFunctions(this);
   }
 }

@@ -186,6 +186,33 @@ describe('data', () => {
     }
   });
 
+  it('backs up Aurora and the application table daily and monthly into a kept vault under the data key', () => {
+    for (const env of ENVIRONMENTS) {
+      const t = template(env, 'Data');
+      const [vaultId, vault] = onlyOfType(t, 'AWS::Backup::BackupVault');
+      expect(vault, env).toMatchObject({ DeletionPolicy: 'Retain' });
+      const [keyId] = onlyOfType(t, 'AWS::KMS::Key');
+      expect(text(vault.Properties?.EncryptionKeyArn), env).toContain(keyId);
+      const [, plan] = onlyOfType(t, 'AWS::Backup::BackupPlan');
+      const rules = (plan.Properties?.BackupPlan as { BackupPlanRule: Record<string, unknown>[] })
+        .BackupPlanRule;
+      expect(
+        rules.map((r) => [r.RuleName, (r.Lifecycle as { DeleteAfterDays: number }).DeleteAfterDays]),
+        env,
+      ).toEqual([
+        ['daily', 35],
+        ['monthly', 365],
+      ]);
+      for (const r of rules) expect(text(r.TargetBackupVault), env).toContain(vaultId);
+      const [, selection] = onlyOfType(t, 'AWS::Backup::BackupSelection');
+      const resources = text((selection.Properties?.BackupSelection as { Resources: unknown }).Resources);
+      const [clusterId] = onlyOfType(t, 'AWS::RDS::DBCluster');
+      const [tableId] = onlyOfType(t, 'AWS::DynamoDB::Table');
+      expect(resources, env).toContain(clusterId);
+      expect(resources, env).toContain(tableId);
+    }
+  });
+
   it('keeps a final Redis snapshot when the cache is removed or replaced', () => {
     for (const env of ENVIRONMENTS) {
       const [, group] = onlyOfType(template(env, 'Data'), 'AWS::ElastiCache::ReplicationGroup');
@@ -228,16 +255,15 @@ describe('data', () => {
         expect(denyInsecure, `${name}/${id} denies plain HTTP`).toBeDefined();
       }
     }
-    expect(buckets).toBeGreaterThanOrEqual(ENVIRONMENTS.length * 4); // logs, backups, static, trail
+    expect(buckets).toBeGreaterThanOrEqual(ENVIRONMENTS.length * 3); // logs, static, trail
   });
 
-  it('versions the buckets whose objects matter (backups, static assets, trail)', () => {
+  it('versions the buckets whose objects matter (static assets, trail)', () => {
     const versioned = (env: string, part: string) =>
       ofType(template(env, part), 'AWS::S3::Bucket').filter(
         ([, b]) =>
           (b.Properties?.VersioningConfiguration as { Status?: string } | undefined)?.Status === 'Enabled',
       ).length;
-    expect(versioned('prod', 'Data')).toBe(1);
     expect(versioned('prod', 'Edge')).toBe(1);
     expect(versioned('prod', 'Observability')).toBe(1);
   });
