@@ -194,8 +194,9 @@ describe('data', () => {
       const [keyId] = onlyOfType(t, 'AWS::KMS::Key');
       expect(text(vault.Properties?.EncryptionKeyArn), env).toContain(keyId);
       const [, plan] = onlyOfType(t, 'AWS::Backup::BackupPlan');
-      const rules = (plan.Properties?.BackupPlan as { BackupPlanRule: Record<string, unknown>[] })
-        .BackupPlanRule;
+      const rules =
+        (plan.Properties?.BackupPlan as { BackupPlanRule?: Record<string, unknown>[] } | undefined)
+          ?.BackupPlanRule ?? [];
       expect(
         rules.map((r) => [r.RuleName, (r.Lifecycle as { DeleteAfterDays: number }).DeleteAfterDays]),
         env,
@@ -205,7 +206,9 @@ describe('data', () => {
       ]);
       for (const r of rules) expect(text(r.TargetBackupVault), env).toContain(vaultId);
       const [, selection] = onlyOfType(t, 'AWS::Backup::BackupSelection');
-      const resources = text((selection.Properties?.BackupSelection as { Resources: unknown }).Resources);
+      const resources = text(
+        (selection.Properties?.BackupSelection as { Resources?: unknown } | undefined)?.Resources,
+      );
       const [clusterId] = onlyOfType(t, 'AWS::RDS::DBCluster');
       const [tableId] = onlyOfType(t, 'AWS::DynamoDB::Table');
       expect(resources, env).toContain(clusterId);
