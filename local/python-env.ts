@@ -1,5 +1,5 @@
-// The project's Python tools (moto server, cfn-lint) live in a project-local venv,
-// installed from the pinned tools/requirements.txt. Every entry point that needs
+// The project's Python tools (moto server, cfn-lint; checkov in a venv of its own) live in
+// project-local venvs, installed from pinned requirements files. Every entry point that needs
 // them calls ensurePythonEnv(): a hash compare when up to date, a locked install
 // when not, so parallel test workers and CLI runs never install twice at once.
 
@@ -8,14 +8,26 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const VENV_DIR = join(REPO_ROOT, '.venv');
 export const REQUIREMENTS_FILE = join(REPO_ROOT, 'tools', 'requirements.txt');
-const STAMP_FILE = join(VENV_DIR, '.requirements.sha256');
-const LOCK_DIR = join(REPO_ROOT, '.venv.lock');
+
+/** A venv and the pinned requirements it holds exactly. */
+export interface PythonEnvSpec {
+  dir: string;
+  requirements: string;
+}
+
+/** moto server and cfn-lint. */
+export const TOOLS_ENV: PythonEnvSpec = { dir: VENV_DIR, requirements: REQUIREMENTS_FILE };
+/** checkov, in a venv of its own: it pins an older boto3 than moto needs. */
+export const CHECKOV_ENV: PythonEnvSpec = {
+  dir: join(REPO_ROOT, '.venv-checkov'),
+  requirements: join(REPO_ROOT, 'tools', 'checkov-requirements.txt'),
+};
 
 export interface PythonEnv {
   /** The venv's interpreter. */
@@ -24,43 +36,48 @@ export interface PythonEnv {
   bin: (tool: string) => string;
 }
 
-const venvBin = (tool: string): string => join(VENV_DIR, 'bin', tool);
+const stampFile = (spec: PythonEnvSpec) => join(spec.dir, '.requirements.sha256');
+const venvBin = (spec: PythonEnvSpec, tool: string): string => join(spec.dir, 'bin', tool);
 
-/** Makes sure .venv exists and holds exactly what tools/requirements.txt pins. */
-export async function ensurePythonEnv(opts: { quiet?: boolean } = {}): Promise<PythonEnv> {
-  const env: PythonEnv = { python: venvBin('python'), bin: venvBin };
-  const wanted = sha256(await readFile(REQUIREMENTS_FILE));
-  if (await isUpToDate(wanted)) return env;
+/** Makes sure the venv exists and holds exactly what its requirements file pins (.venv by default). */
+export async function ensurePythonEnv(
+  opts: { quiet?: boolean; spec?: PythonEnvSpec } = {},
+): Promise<PythonEnv> {
+  const spec = opts.spec ?? TOOLS_ENV;
+  const env: PythonEnv = { python: venvBin(spec, 'python'), bin: (tool) => venvBin(spec, tool) };
+  const wanted = sha256(await readFile(spec.requirements));
+  if (await isUpToDate(spec, wanted)) return env;
+  const requirements = relative(REPO_ROOT, spec.requirements);
 
-  await withLockDir(LOCK_DIR, async () => {
+  await withLockDir(`${spec.dir}.lock`, async () => {
     // Another process may have finished the install while we waited for the lock.
-    if (await isUpToDate(wanted)) return;
+    if (await isUpToDate(spec, wanted)) return;
     if (!opts.quiet) {
       process.stderr.write(
-        `python-env: installing tools/requirements.txt into ${VENV_DIR} (about 30 s when fresh)\n`,
+        `python-env: installing ${requirements} into ${spec.dir} (about 30 s when fresh)\n`,
       );
     }
     // Drop the stamp first: an install that dies half way must not look complete.
-    await rm(STAMP_FILE, { force: true });
+    await rm(stampFile(spec), { force: true });
     if (!existsSync(env.python)) {
       // A venv whose interpreter is gone (moved repo, removed Python) cannot be repaired in place.
-      await rm(VENV_DIR, { recursive: true, force: true });
+      await rm(spec.dir, { recursive: true, force: true });
       const basePython = process.env.PYTHON || 'python3';
-      await run(basePython, ['-m', 'venv', VENV_DIR], `${basePython} -m venv`);
+      await run(basePython, ['-m', 'venv', spec.dir], `${basePython} -m venv`);
     }
     await run(
       env.python,
-      ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', REQUIREMENTS_FILE],
-      'pip install -r tools/requirements.txt',
+      ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', spec.requirements],
+      `pip install -r ${requirements}`,
     );
-    await writeFileAtomic(STAMP_FILE, `${wanted}\n`);
+    await writeFileAtomic(stampFile(spec), `${wanted}\n`);
   });
   return env;
 }
 
-async function isUpToDate(wanted: string): Promise<boolean> {
-  if (!existsSync(venvBin('python'))) return false;
-  const stamp = await readFile(STAMP_FILE, 'utf8').catch(() => '');
+async function isUpToDate(spec: PythonEnvSpec, wanted: string): Promise<boolean> {
+  if (!existsSync(venvBin(spec, 'python'))) return false;
+  const stamp = await readFile(stampFile(spec), 'utf8').catch(() => '');
   return stamp.trim() === wanted;
 }
 

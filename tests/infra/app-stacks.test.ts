@@ -1,7 +1,7 @@
 // Template assertions on the deployed application stack, for both example configs (dev and
 // prod), synthesized once the way `npm run synth` does. Each test states one property the
 // deployed stack must have; cdk-nag and cfn-lint check the rest on every template.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
@@ -14,7 +14,8 @@ import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/edge-protection
 import { ROLLOUT_OWNED_TAG } from '../../infra/handed-over-listener-rule.ts';
 import { listenerPorts } from '../../infra/load-balancer.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY } from '../../infra/queue-helpers.ts';
-import { cfnLint, type Synthesized, synthesize } from './synth-support.ts';
+import { REPO_ROOT } from '../../local/python-env.ts';
+import { type CheckovFinding, cfnLint, checkov, type Synthesized, synthesize } from './synth-support.ts';
 
 type CfnResource = {
   Type: string;
@@ -847,6 +848,25 @@ describe('checks', () => {
     const matches = await cfnLint(files, ['W3005', 'W3010']);
     expect(matches.map((m) => `${m.level} ${m.rule} ${m.file}: ${m.message}`)).toEqual([]);
   });
+
+  it('passes checkov on every template of both environments, except the findings tools/checkov-skips.json explains', async () => {
+    const { skips } = JSON.parse(readFileSync(join(REPO_ROOT, 'tools', 'checkov-skips.json'), 'utf8')) as {
+      skips: { check: string; resources: string[]; reason: string }[];
+    };
+    const findings = await checkov(synth.assembly.directory);
+    const skipOf = (f: CheckovFinding) =>
+      skips.find((s) => s.check === f.check && s.resources.some((r) => f.resource.startsWith(r)));
+    const unexplained = findings.filter((f) => !skipOf(f));
+    expect(unexplained.map((f) => `${f.check} ${f.resource} (${f.file})`)).toEqual([]);
+    for (const skip of skips) {
+      expect(skip.reason.length, `${skip.check} has a reason`).toBeGreaterThan(40);
+      for (const resource of skip.resources)
+        expect(
+          findings.some((f) => f.check === skip.check && f.resource.startsWith(resource)),
+          `${skip.check} ${resource} still matches a finding (else drop it)`,
+        ).toBe(true);
+    }
+  }, 240_000);
 
   it("takes only cfn-lint's documented exit codes for findings, and fails when the tool fails", async () => {
     const write = (name: string, t: unknown) => {

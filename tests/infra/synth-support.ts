@@ -9,7 +9,7 @@ import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildFunctions } from '../../esbuild.config.mjs';
 import { type AppOptions, type BuiltEnvironment, buildApp } from '../../infra/app.ts';
-import { ensurePythonEnv } from '../../local/python-env.ts';
+import { CHECKOV_ENV, ensurePythonEnv } from '../../local/python-env.ts';
 
 export interface Synthesized {
   app: App;
@@ -106,4 +106,52 @@ export async function cfnLint(
     );
   }
   return raw.map((m) => ({ level: m.Level, rule: m.Rule.Id, message: m.Message, file: m.Filename }));
+}
+
+export interface CheckovFinding {
+  check: string;
+  /** `<CloudFormation type>.<logical id>`. */
+  resource: string;
+  file: string;
+}
+
+/**
+ * Runs the pinned checkov (its own venv) over the CloudFormation templates in `dir` and returns
+ * the failed checks. checkov exits 0 with none and 1 with some; anything else, or output that is
+ * not its JSON report, is the tool failing and rejects with its stderr. Nothing is downloaded:
+ * the checks are the ones that ship with the pinned version.
+ */
+export async function checkov(dir: string): Promise<CheckovFinding[]> {
+  const env = await ensurePythonEnv({ quiet: true, spec: CHECKOV_ENV });
+  const args = ['-d', dir, '--framework', 'cloudformation', '--output', 'json', '--compact', '--quiet'];
+  const run = await promisify(execFile)(env.bin('checkov'), [...args, '--skip-download'], {
+    maxBuffer: 64 * 1024 * 1024,
+  }).then(
+    (out) => ({ code: 0 as number | string | undefined, ...out }),
+    (err: { code?: number | string; stdout?: string; stderr?: string }) => ({
+      code: err.code,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    }),
+  );
+  const failed = (why: string) => new Error(`checkov ${why}: ${run.stderr.trim() || '(no stderr)'}`);
+  if (run.code !== 0 && run.code !== 1) throw failed(`failed (exit ${run.code})`);
+  type Report = { results?: { failed_checks?: { check_id: string; resource: string; file_path: string }[] } };
+  let reports: Report[];
+  try {
+    const parsed = JSON.parse(run.stdout) as Report | Report[];
+    reports = Array.isArray(parsed) ? parsed : [parsed];
+  } catch {
+    throw failed(`exited ${run.code} without its JSON report`);
+  }
+  const findings = reports.flatMap((r) =>
+    (r.results?.failed_checks ?? []).map((f) => ({
+      check: f.check_id,
+      resource: f.resource,
+      file: f.file_path,
+    })),
+  );
+  if (findings.length > 0 !== (run.code === 1))
+    throw failed(`exited ${run.code} with ${findings.length} findings`);
+  return findings;
 }
