@@ -8,7 +8,7 @@ import type { GateAnswer } from '../../events/rollout-input.ts';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { OpsError } from '../shared/errors.ts';
+import { OpsError, VerificationFailedError } from '../shared/errors.ts';
 import { writeJournal } from '../shared/journal.ts';
 import { serviceLockResource } from '../shared/service-lock.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
@@ -199,18 +199,28 @@ export async function abortRollout(
     }
   }
   let weights: Weights | undefined;
+  let overtaken: string | undefined;
   if (record.weights.green > 0) {
-    weights = await setWeights(deps.elb, record.topology, 0);
-    await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
-      set: { weights },
-    });
+    try {
+      weights = await setWeights(deps.elb, record.topology, 0);
+    } catch (error) {
+      if (!(error instanceof VerificationFailedError)) throw error;
+      // A step of the rollout already in flight (it looked for an abort before ours was claimed)
+      // moved traffic after us. The abort stands: that step's rollout sees it at its next check
+      // and puts traffic back on blue itself.
+      overtaken = error.message;
+    }
+    if (weights)
+      await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+        set: { weights },
+      });
   }
   await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
     {
       resource: serviceLockResource(record.cluster, record.service),
       action: 'operator-abort',
       outcome: weights ? 'changed' : 'unchanged',
-      reason: `${by} aborted the rollout${reason ? `: ${reason}` : ''}${weights ? '; traffic put back on blue at once (read back)' : ''}`,
+      reason: `${by} aborted the rollout${reason ? `: ${reason}` : ''}${weights ? '; traffic put back on blue at once (read back)' : ''}${overtaken ? `; a rollout step in flight moved traffic after ours (${overtaken}): the rollout puts it back on blue at its next check` : ''}`,
       trigger: { kind: 'operator', id: record.execution, source: by, at },
       actor: by,
       ...(weights ? { before: record.weights, after: weights } : {}),
@@ -237,7 +247,7 @@ export async function abortRollout(
     service: `${record.cluster}/${record.service}`,
     action: 'abort',
     ...(weights ? { weights } : {}),
-    message: `abort requested${weights ? '; traffic is 100% on blue' : ''}; the rollout removes green and releases the service`,
+    message: `abort requested${weights ? '; traffic is 100% on blue' : ''}${overtaken ? '; a rollout step in flight moved traffic after ours, and the rollout puts it back on blue at its next check' : ''}; the rollout removes green and releases the service`,
   };
 }
 

@@ -72,6 +72,8 @@ describe('blue/green rollouts on the emulator', () => {
     scenario.abortAtAGateRollsBack(world));
   it('an abort as green is promoted wins or loses on the record: here it wins, and the rollout goes back to blue', () =>
     scenario.abortAsGreenIsPromotedRollsBack(world));
+  it('an abort overtaken by a rollout step in flight still stands: the rollout puts traffic back on blue', () =>
+    scenario.abortOvertakenByAStepInFlight(world));
   it('an abort after promotion, before the window opens, is refused and changes nothing', () =>
     scenario.abortAfterPromotionIsRefused(world));
   it('points the test listener at green and runs the pre-traffic hook before any production traffic', () =>

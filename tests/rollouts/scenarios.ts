@@ -22,6 +22,7 @@ import {
   DescribeListenersCommand,
   DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -932,6 +933,59 @@ export async function abortAsGreenIsPromotedRollsBack(world: RolloutWorld) {
   expect(result.cause).toContain('aborted by heidi');
   expect(result.states).not.toContain('Rollback window?');
   await expectSettled(world, clock, before.primary.image);
+  await takeAlerts(world);
+}
+
+/**
+ * An abort claimed while a step of the rollout is already in flight (it looked for an abort just
+ * before): the step moves traffic right after the abort put it on blue, so the abort's read-back
+ * sees green. The abort still stands, says so, and the rollout puts traffic back on blue at its
+ * next check.
+ */
+export async function abortOvertakenByAStepInFlight(world: RolloutWorld) {
+  const clock = scenarioClock();
+  const before = await writeTraffic(world, clock, {});
+  let aborted: OperatorResult | undefined;
+  const result = await runRollout(
+    world.stack,
+    input(`registry.local/api:abort-overtaken-${world.throttleRate}`, {
+      strategy: { type: 'linear', stepPercent: 50, intervalSeconds: 300 },
+    }) as Record<string, unknown>,
+    {
+      ...quick(clock),
+      beforeLambda: async (fn, event) => {
+        if (fn !== 'rollout-analysis' || aborted) return;
+        const r = await record(world);
+        if (!r) throw new Error('no record');
+        const real = awsClient(ElasticLoadBalancingV2Client);
+        let stepLanded = false;
+        // The listener as the abort sees it: right after its change, the step in flight lands.
+        const overtaken = {
+          send: async (command: ModifyListenerCommand) => {
+            const out = await real.send(command);
+            if (command instanceof ModifyListenerCommand && !stepLanded) {
+              stepLanded = true;
+              await setWeights(observerClient(ElasticLoadBalancingV2Client), r.topology, 50);
+            }
+            return out;
+          },
+        } as unknown as ElasticLoadBalancingV2Client;
+        aborted = await abortRollout(
+          { ...localOperatorDeps(world.stack, clock), elb: overtaken },
+          r.execution,
+          'judy',
+          'error budget burnt',
+        );
+      },
+    },
+  );
+  expect(aborted?.weights).toBeUndefined();
+  expect(aborted?.message).toContain('a rollout step in flight moved traffic after ours');
+  expect(result.error, result.cause).toBe('RolledBack');
+  expect(result.cause).toContain('aborted by judy');
+  await expectSettled(world, clock, before.primary.image);
+  const journal = await journalOf(world, result);
+  expect(journal.find((j) => j.action === 'restore-blue')?.after).toEqual({ blue: 100, green: 0 });
   await takeAlerts(world);
 }
 
