@@ -2,7 +2,7 @@
 // the alerting rules match alarms by name, so a name is an interface. Each alarm notifies
 // the severity topic on ALARM and on OK (the resolution). Missing data never alarms: an idle
 // target group (the green one between rollouts) reports nothing.
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -15,6 +15,16 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 export type Severity = 'critical' | 'warning';
+
+/** ARN pattern of the alarms of this account and region whose names match `namePattern`. */
+export function alarmArnPattern(stack: Stack, namePattern = '*'): string {
+  return stack.formatArn({
+    service: 'cloudwatch',
+    resource: 'alarm',
+    resourceName: namePattern,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
 
 /** Thresholds in one place, each with why it is where it is. */
 export const THRESHOLDS = {

@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { alarmArnPattern } from './alarms.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 
 export interface OperatorPoliciesProps {
@@ -60,14 +61,7 @@ export class OperatorPolicies extends Construct {
       }),
     );
     const tableArns = props.tables.flatMap((t) => [t.tableArn, `${t.tableArn}/index/*`]);
-    const alarmArns = [
-      stack.formatArn({
-        service: 'cloudwatch',
-        resource: 'alarm',
-        resourceName: `${props.namePrefix}-*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    ];
+    const alarmArns = [alarmArnPattern(stack, `${props.namePrefix}-*`)];
 
     const readStatements = (): iam.PolicyStatement[] => [
       new iam.PolicyStatement({

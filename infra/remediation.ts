@@ -21,6 +21,7 @@ import {
 import type { ManagedService } from '../functions/rollout-step/config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import { RemediateAlarmWorkflow } from '../workflows/remediate-alarm.ts';
+import { alarmArnPattern } from './alarms.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
@@ -262,14 +263,7 @@ export class Remediation extends Construct {
       );
     const taskArns = scope.inCluster('task');
     const containerInstanceArns = scope.inCluster('container-instance');
-    const alarmArns = [
-      stack.formatArn({
-        service: 'cloudwatch',
-        resource: 'alarm',
-        resourceName: '*',
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    ];
+    const alarmArns = [alarmArnPattern(stack)];
     if (scope.serviceArns.length > 0)
       add('DescribeRunbookServices', ['ecs:DescribeServices'], scope.serviceArns);
     add(

@@ -11,6 +11,7 @@ import type { ManagedService, RolloutEnvInput } from '../functions/rollout-step/
 import { resolveRolloutInput } from '../functions/rollout-step/defaults.ts';
 import { InvalidInputError } from '../functions/shared/errors.ts';
 import { BlueGreenRolloutWorkflow } from '../workflows/blue-green-rollout.ts';
+import { alarmArnPattern } from './alarms.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
@@ -251,14 +252,7 @@ export class Rollouts extends Construct {
       listenerArns,
     );
     // The input names any alarm of this account and region; DescribeAlarms is authorized per alarm.
-    const alarmArns = [
-      stack.formatArn({
-        service: 'cloudwatch',
-        resource: 'alarm',
-        resourceName: '*',
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    ];
+    const alarmArns = [alarmArnPattern(stack)];
     allow(step, 'CheckAlarmsExist', ['cloudwatch:DescribeAlarms'], alarmArns);
     props.alerting.grantRaise(step.function);
 

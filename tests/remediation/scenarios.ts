@@ -69,15 +69,12 @@ const onVerify =
 
 // ------------------------------------------------------------------------------------------
 
-export async function fiveHundredsDuringRolloutRollBack(world: RemediationWorld) {
-  fresh(world);
-  const alarm = 'web-api-green-5xx';
-  await world.putAlarm(alarm);
-  await world.setAlarm(alarm, 'OK');
-  const rolloutInput: RolloutInputDraft = {
+/** A canary of `image` that waits at a finalize gate (default approve) with a five-minute window. */
+function gatedRollout(image: string): Record<string, unknown> {
+  const input: RolloutInputDraft = {
     cluster: CLUSTER,
     service: API,
-    image: 'registry.local/api:bad',
+    image,
     strategy: { type: 'canary', percent: 20, bakeSeconds: 60 },
     // No metrics are written here: the rollout's own analysis is off, the alarm catches green.
     analysis: { enabled: false },
@@ -86,7 +83,15 @@ export async function fiveHundredsDuringRolloutRollBack(world: RemediationWorld)
     terminationWaitSeconds: 60,
     requestedBy: 'scenario',
   };
-  const rollout = runRollout(world.stack, rolloutInput as Record<string, unknown>, {
+  return input as Record<string, unknown>;
+}
+
+export async function fiveHundredsDuringRolloutRollBack(world: RemediationWorld) {
+  fresh(world);
+  const alarm = 'web-api-green-5xx';
+  await world.putAlarm(alarm);
+  await world.setAlarm(alarm, 'OK');
+  const rollout = runRollout(world.stack, gatedRollout('registry.local/api:bad'), {
     clock: world.clock,
     taskTokenTimeoutMs: 60_000,
   });
@@ -141,30 +146,16 @@ export async function fiveHundredsAsGreenIsPromotedEscalate(world: RemediationWo
   await world.raisedAlerts();
   const promoted = latch();
   const remediated = latch();
-  const rollout = runRollout(
-    world.stack,
-    {
-      cluster: CLUSTER,
-      service: API,
-      image: 'registry.local/api:promoted',
-      strategy: { type: 'canary', percent: 20, bakeSeconds: 60 },
-      analysis: { enabled: false },
-      approval: { gate: 'before-finalize', timeoutSeconds: 3600, defaultAction: 'approve' },
-      rollbackWindowSeconds: 300,
-      terminationWaitSeconds: 60,
-      requestedBy: 'scenario',
-    } satisfies RolloutInputDraft as Record<string, unknown>,
-    {
-      clock: world.clock,
-      taskTokenTimeoutMs: 5_000,
-      // Green is primary; the window waits until the runbook has acted.
-      beforeLambda: async (fn, event) => {
-        if (fn !== 'rollout-step' || (event as { action?: string }).action !== 'open-window') return;
-        promoted.open();
-        await remediated.promise;
-      },
+  const rollout = runRollout(world.stack, gatedRollout('registry.local/api:promoted'), {
+    clock: world.clock,
+    taskTokenTimeoutMs: 5_000,
+    // Green is primary; the window waits until the runbook has acted.
+    beforeLambda: async (fn, event) => {
+      if (fn !== 'rollout-step' || (event as { action?: string }).action !== 'open-window') return;
+      promoted.open();
+      await remediated.promise;
     },
-  );
+  });
   const gated = await until(async () => {
     const r = await rolloutRecord(world);
     return r?.phase === 'gate' ? r : undefined;

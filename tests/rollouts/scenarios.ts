@@ -953,7 +953,7 @@ export async function abortOvertakenByAStepInFlight(world: RolloutWorld) {
     }) as Record<string, unknown>,
     {
       ...quick(clock),
-      beforeLambda: async (fn, event) => {
+      beforeLambda: async (fn) => {
         if (fn !== 'rollout-analysis' || aborted) return;
         const r = await record(world);
         if (!r) throw new Error('no record');
