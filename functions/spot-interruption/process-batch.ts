@@ -426,7 +426,9 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
   );
   let surgeExecutionArn: string | undefined;
   if (toSurge.length > 0) {
-    const startedAt = iso(deps.clock.now());
+    // One reading of the clock: the deadline is exactly 30 minutes after the start.
+    const surgeAt = deps.clock.now();
+    const startedAt = iso(surgeAt);
     const subjects = toSurge.map((c) => c.where.instanceId).sort();
     // The digest of what is surged keeps the name unique however long the cluster's name.
     const name = executionName('surge', cluster.name, digest(subjects.join(',')));
@@ -438,7 +440,7 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
       })),
       replacements: capacity ? capacity.after - capacity.before : 0,
       startedAt,
-      deadline: iso(deps.clock.now() + 30 * 60_000),
+      deadline: iso(surgeAt + 30 * 60_000),
     };
     let executionArn: string | undefined;
     try {

@@ -525,7 +525,9 @@ export async function riskyRunbookWaitsForApproval(world: RemediationWorld) {
   world.clock.advance(HOUR);
   await world.deliver([world.alarmEvent(lostAlarm, 'ALARM')]);
   const lostRun = world.runStarted({
-    taskTokenTimeoutMs: 2_000,
+    // Long enough for the answer to be claimed before the gate times out on a loaded machine
+    // (2 s was not, behind the fault proxy); the claim decides when it does.
+    taskTokenTimeoutMs: 8_000,
     beforeLambda: onVerify(
       async () => (await status(lostOne.containerInstanceArn)) === 'DRAINING',
       () => world.setAlarm(lostAlarm, 'OK'),
