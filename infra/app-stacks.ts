@@ -497,24 +497,25 @@ export class ObservabilityStack extends EnvironmentStack {
         },
       );
       this.alarms.addDeadLetterQueue('undelivered-alert-emails', undelivered);
-      for (const [i, email] of config.alerts.emails.entries()) {
-        new sns.Subscription(this, `CriticalEmail${i + 1}`, {
-          topic: topics.critical,
-          protocol: sns.SubscriptionProtocol.EMAIL,
-          endpoint: email,
-          deadLetterQueue: undelivered,
-        });
-      }
-      // Warnings without their resolutions: the README's digest filter policy.
-      for (const [i, email] of config.alerts.warningEmails.entries()) {
-        new sns.Subscription(this, `WarningEmail${i + 1}`, {
+      // Pages get everything; warnings only while firing (the README's digest filter policy).
+      const recipients = [
+        { id: 'CriticalEmail', topic: topics.critical, emails: config.alerts.emails },
+        {
+          id: 'WarningEmail',
           topic: topics.warning,
-          protocol: sns.SubscriptionProtocol.EMAIL,
-          endpoint: email,
-          deadLetterQueue: undelivered,
+          emails: config.alerts.warningEmails,
           filterPolicy: { state: sns.SubscriptionFilter.stringFilter({ allowlist: ['firing'] }) },
-        });
-      }
+        },
+      ];
+      for (const { id, topic, emails, filterPolicy } of recipients)
+        for (const [i, email] of emails.entries())
+          new sns.Subscription(this, `${id}${i + 1}`, {
+            topic,
+            protocol: sns.SubscriptionProtocol.EMAIL,
+            endpoint: email,
+            deadLetterQueue: undelivered,
+            ...(filterPolicy ? { filterPolicy } : {}),
+          });
     }
     if (config.features.cloudTrail) {
       this.trail = new AuditTrail(this, 'AuditTrail', {

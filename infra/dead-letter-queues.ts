@@ -1,7 +1,7 @@
 // Which queues are dead-letter queues: found from what names them (a queue's redrive policy, a
 // function's async DLQ, an EventBridge rule target's or a schedule's DLQ, a subscription's
 // redrive policy), so a DLQ added later is found, and alarmed, without anyone remembering to.
-import { type CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -30,8 +30,8 @@ export function deadLetterQueuesOf(scope: IConstruct): sqs.Queue[] {
   const all = scope.node.findAll();
   const named = new Set<string>();
   for (const c of all) {
-    if (!(c instanceof Object) || !('cfnResourceType' in c)) continue;
-    for (const arn of namedDeadLetterArns(c as CfnResource)) {
+    if (!CfnResource.isCfnResource(c)) continue;
+    for (const arn of namedDeadLetterArns(c)) {
       const getAtt = (arn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
       if (getAtt?.[1] === 'Arn') named.add(getAtt[0]);
     }
