@@ -28,6 +28,7 @@ import { readWeights } from '../../functions/rollout-step/traffic.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
+import { observerClient } from '../../local/observer.ts';
 import { localOperatorDeps, runRollout } from '../../local/rollouts.ts';
 import { nextTaskToken, sendTaskSuccess } from '../../local/workflow-runner.ts';
 import type { RemediationWorld } from './world.ts';
@@ -335,7 +336,9 @@ export async function guardAlarmAbortsAndDryRunChangesNothing(world: Remediation
 
 export async function replaceUnhealthyTasksStaysInsideBlastRadius(world: RemediationWorld) {
   fresh(world);
-  const ecs = awsClient(ECSClient);
+  // The world is set up past the fault proxy: StartTask has no client token, so a start retried
+  // after a lost answer would start a seventh task (a fifth unhealthy one) that the test never made.
+  const ecs = observerClient(ECSClient);
   const instances = world.seed.containerInstances.slice(0, 6);
   // Six tasks of web/api, one per instance, each instance a target of blue.
   const tasks: { taskArn: string; instanceId: string }[] = [];
@@ -351,7 +354,7 @@ export async function replaceUnhealthyTasksStaysInsideBlastRadius(world: Remedia
     );
     tasks.push({ taskArn: out.tasks?.[0]?.taskArn as string, instanceId: ci.ec2InstanceId });
   }
-  await awsClient(ElasticLoadBalancingV2Client).send(
+  await observerClient(ElasticLoadBalancingV2Client).send(
     new RegisterTargetsCommand({
       TargetGroupArn: world.seed.loadBalancer.blueTargetGroupArn,
       Targets: instances.map((ci) => ({ Id: ci.ec2InstanceId, Port: 8080 })),
@@ -359,7 +362,7 @@ export async function replaceUnhealthyTasksStaysInsideBlastRadius(world: Remedia
   );
   // Four instances stop: the load balancer reports their targets unused (Target.InvalidState).
   const sick = instances.slice(0, 4).map((ci) => ci.ec2InstanceId);
-  await awsClient(EC2Client).send(new StopInstancesCommand({ InstanceIds: sick }));
+  await observerClient(EC2Client).send(new StopInstancesCommand({ InstanceIds: sick }));
 
   const alarm = 'web-api-unhealthy-hosts';
   await world.putAlarm(alarm, {

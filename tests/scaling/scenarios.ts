@@ -30,6 +30,7 @@ import {
 import { loadScalingConfig, scheduledInput } from '../../infra/scaling.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import { localFunction } from '../../local/lambda-host.ts';
+import { observerClient } from '../../local/observer.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import { putEvents } from '../../local/spot-harness.ts';
 import { drainEventSource } from '../../local/sqs-event-source.ts';
@@ -426,7 +427,8 @@ export async function alarmEventScalesOutOnceWhenDeliveredTwice(world: ScalingWo
 
 export async function scaleOutThatWouldNotFitRaisesTheAutoScalingGroupFirst(world: ScalingWorld) {
   await scaleTo(world, API, 6);
-  const ecs = awsClient(ECSClient);
+  // Set up past the fault proxy: a StartTask retried after a lost answer would start a second filler.
+  const ecs = observerClient(ECSClient);
   // Other work fills the instances: 7000 of 7482 MiB each, so no 512 MiB api task fits.
   const filler = await ecs.send(
     new RegisterTaskDefinitionCommand({
