@@ -11,6 +11,8 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClient } from '../functions/shared/clients.ts';
 import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from './emulator.ts';
+import { plannedAttrs, principalIn } from './iam.ts';
+import { type DeploymentIam, registerDeployment } from './iam-enforcement.ts';
 import { type Attrs, type ResolveContext, resolveTokens } from './template.ts';
 
 export interface CfnTemplate {
@@ -31,6 +33,8 @@ export interface DeployedFunction {
 
 export interface EventSourceMapping {
   functionName: string;
+  /** The function's ARN: Lambda's poller reads the queue with the function's role. */
+  functionArn: string;
   queueUrl: string;
   queueArn: string;
   batchSize: number;
@@ -63,6 +67,9 @@ export function constructPath(resource: { Metadata?: Record<string, unknown> }):
     .join('/')
     .replace(/\/Resource$/, '');
 }
+
+/** Resources the emulator does not hold that IAM evaluation needs real names and ARNs for. */
+const PLANNED = new Set(['AWS::IAM::Role', 'AWS::IAM::ManagedPolicy', 'AWS::KMS::Key']);
 
 const HANDLED = new Set([
   'AWS::DynamoDB::Table',
@@ -98,10 +105,13 @@ export async function deployTemplate(stackName: string, template: CfnTemplate): 
     outputs: {},
   };
 
-  // Placeholders first: anything we do not deploy still resolves to a stable name and ARN.
+  // Placeholders first: anything we do not deploy still resolves to a stable name and ARN, and
+  // roles and keys to the ARNs CloudFormation would give them (policies name them).
   for (const [id, r] of Object.entries(template.Resources)) {
     if (HANDLED.has(r.Type)) continue;
-    resources[id] = placeholder(id, r.Type, region, accountId);
+    resources[id] = PLANNED.has(r.Type)
+      ? plannedAttrs({ stackName, region, accountId }, id, r.Type, r.Properties ?? {})
+      : placeholder(id, r.Type, region, accountId);
   }
   for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
@@ -153,8 +163,12 @@ export async function deployTemplate(stackName: string, template: CfnTemplate): 
     const fn = Object.values(deployed.functions).find(
       (f) => f.arn === m.functionName || resources[f.logicalId]?.ref === m.functionName,
     );
-    if (fn) m.functionName = fn.name;
+    if (fn) {
+      m.functionName = fn.name;
+      m.functionArn = fn.arn;
+    }
   }
+  registerDeployment(deploymentIam(template, deployed, ctx));
   for (const [key, output] of Object.entries(template.Outputs ?? {})) {
     try {
       deployed.outputs[key] = String(resolve(ctx, output.Value));
@@ -163,6 +177,49 @@ export async function deployTemplate(stackName: string, template: CfnTemplate): 
     }
   }
   return deployed;
+}
+
+/**
+ * What IAM evaluation needs of a deployed stack: every function's and state machine's role,
+ * the customer-managed keys of queues and topics, and the resource policies (queue, topic, key).
+ */
+function deploymentIam(template: CfnTemplate, deployed: DeployedStack, ctx: ResolveContext): DeploymentIam {
+  const { resources, accountId, region } = deployed;
+  const iam: DeploymentIam = { callers: {}, keys: {}, resourcePolicies: {}, region };
+  const arnOf = (id: string) => (resources[id] as Attrs).Arn as string;
+  const queueArnOfUrl = (url: unknown) => Object.values(resources).find((a) => a.QueueUrl === url)?.Arn;
+  for (const [id, r] of Object.entries(template.Resources)) {
+    // biome-ignore lint/suspicious/noExplicitAny: resolved CloudFormation properties are untyped JSON
+    const props = () => resolve(ctx, r.Properties ?? {}) as Record<string, any>;
+    switch (r.Type) {
+      case 'AWS::Lambda::Function':
+      case 'AWS::StepFunctions::StateMachine':
+        iam.callers[arnOf(id)] = principalIn(template, ctx, accountId, id);
+        break;
+      case 'AWS::SQS::Queue':
+      case 'AWS::SNS::Topic': {
+        const key = props().KmsMasterKeyId;
+        // AWS-managed keys (alias/aws/...) let the service's callers use them: only ours are checked.
+        const arn = (resources[id] as Attrs).Arn ?? (resources[id] as Attrs).TopicArn;
+        if (typeof key === 'string' && key.startsWith('arn:aws:kms:') && arn) iam.keys[arn] = key;
+        break;
+      }
+      case 'AWS::SQS::QueuePolicy':
+        for (const url of props().Queues ?? []) {
+          const queue = queueArnOfUrl(url);
+          if (queue) iam.resourcePolicies[queue] = props().PolicyDocument;
+        }
+        break;
+      case 'AWS::SNS::TopicPolicy':
+        for (const topic of props().Topics ?? [])
+          iam.resourcePolicies[String(topic)] = props().PolicyDocument;
+        break;
+      case 'AWS::KMS::Key':
+        iam.resourcePolicies[arnOf(id)] = props().KeyPolicy;
+        break;
+    }
+  }
+  return iam;
 }
 
 class UnresolvedReference extends Error {}
@@ -335,6 +392,7 @@ async function deployResource(
       if (!queue) throw new UnresolvedReference(`event source ${props.EventSourceArn} not deployed`);
       deployed.eventSourceMappings.push({
         functionName: String(props.FunctionName),
+        functionArn: '',
         queueUrl: String(queue.QueueUrl ?? queue.ref),
         queueArn: String(props.EventSourceArn),
         batchSize: Number(props.BatchSize ?? 10),

@@ -115,34 +115,55 @@ export class ResolvedApp {
    */
   principal(stackName: string, logicalId: string): Principal {
     const stack = this.stack(stackName);
-    const ctx = this.context(stackName);
-    const roleId = roleLogicalId(stack, logicalId);
-    const role = stack.template.Resources[roleId];
-    const roleName = (ctx.resources[roleId] as Attrs).ref;
-    const policies: SimulationIdentityPolicy[] = [];
-    const inline = (role?.Properties?.Policies ?? []) as { PolicyName: unknown; PolicyDocument: unknown }[];
-    for (const p of inline)
-      policies.push({
-        name: String(resolveTokens(p.PolicyName, ctx)),
-        policy: resolvePolicy(p.PolicyDocument, ctx),
-      });
-    for (const [id, r] of Object.entries(stack.template.Resources)) {
-      if (r.Type !== 'AWS::IAM::Policy' && r.Type !== 'AWS::IAM::ManagedPolicy') continue;
-      const roles = resolveTokens(r.Properties?.Roles ?? [], ctx) as string[];
-      if (!roles.includes(roleName)) continue;
-      policies.push({ name: id, policy: resolvePolicy(r.Properties?.PolicyDocument, ctx) });
-    }
-    return { arn: (ctx.resources[roleId] as Attrs).Arn as string, accountId: stack.accountId, policies };
+    return principalIn(stack.template, this.context(stackName), stack.accountId, logicalId);
   }
 }
 
-/** AWS's decision on `request` made by `principal` (same account; no resource policy). */
-export async function authorize(principal: Principal, request: AuthorizationRequest): Promise<Decision> {
+/**
+ * The role `logicalId` of a template (a role, or the function or state machine whose role it is)
+ * with every identity policy attached to it, resolved in `ctx`: inline policies, and
+ * AWS::IAM::Policy and AWS::IAM::ManagedPolicy resources that name it.
+ */
+export function principalIn(
+  template: Pick<AppStack['template'], 'Resources'>,
+  ctx: ResolveContext,
+  accountId: string,
+  logicalId: string,
+): Principal {
+  const roleId = roleLogicalId(template, logicalId);
+  const role = template.Resources[roleId];
+  const roleName = (ctx.resources[roleId] as Attrs).ref;
+  const policies: SimulationIdentityPolicy[] = [];
+  const inline = (role?.Properties?.Policies ?? []) as { PolicyName: unknown; PolicyDocument: unknown }[];
+  for (const p of inline)
+    policies.push({
+      name: String(resolveTokens(p.PolicyName, ctx)),
+      policy: resolvePolicy(p.PolicyDocument, ctx),
+    });
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::IAM::Policy' && r.Type !== 'AWS::IAM::ManagedPolicy') continue;
+    const roles = resolveTokens(r.Properties?.Roles ?? [], ctx) as string[];
+    if (!roles.includes(roleName)) continue;
+    policies.push({ name: id, policy: resolvePolicy(r.Properties?.PolicyDocument, ctx) });
+  }
+  return { arn: (ctx.resources[roleId] as Attrs).Arn as string, accountId, policies };
+}
+
+/**
+ * AWS's decision on `request` made by `principal`, in the principal's account, with the
+ * resource's own policy when it has one (a queue, topic or key policy).
+ */
+export async function authorize(
+  principal: Principal,
+  request: AuthorizationRequest,
+  resourcePolicy?: unknown,
+): Promise<Decision> {
   const result = await runSimulation(
     {
       identityPolicies: principal.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy } : {}),
       request: {
         principal: principal.arn,
         action: request.action,
@@ -154,6 +175,7 @@ export async function authorize(principal: Principal, request: AuthorizationRequ
   );
   if (result.resultType === 'error')
     throw new IamSimulationError(`${request.action} on ${request.resource}: ${result.errors.message}`);
+  if (result.resultType === 'wildcard' && request.resource === '*') return onNoResource(result);
   if (result.resultType !== 'single')
     throw new IamSimulationError(
       `${request.action} on ${request.resource}: ask about one resource, not a pattern (${result.resultType})`,
@@ -161,13 +183,30 @@ export async function authorize(principal: Principal, request: AuthorizationRequ
   return (result as SingleResourceSimulationResult).overallResult as Decision;
 }
 
+/**
+ * An action called on no resource is authorized on the literal `*`: only a statement whose
+ * Resource is `*` matches it. The evaluator's wildcard mode would also count a statement on some
+ * ARN of the action (say one CloudWatch dataset), which AWS would not.
+ */
+function onNoResource(result: { overallResult: string; results: unknown[] }): Decision {
+  if (result.overallResult !== 'Allowed') return result.overallResult as Decision;
+  type Analysed = { analysis?: { identityAnalysis?: { allowStatements?: { statement: unknown }[] } } };
+  const onStar = result.results.some((r) =>
+    ((r as Analysed).analysis?.identityAnalysis?.allowStatements ?? []).some((s) =>
+      // The evaluator's statement is an object of its own: its JSON is the policy's statement.
+      [(JSON.parse(JSON.stringify(s.statement)) as { Resource?: unknown }).Resource].flat().includes('*'),
+    ),
+  );
+  return onStar ? 'Allowed' : 'ImplicitlyDenied';
+}
+
 function resolvePolicy(document: unknown, ctx: ResolveContext): SimulationIdentityPolicy['policy'] {
   return resolveTokens(document, ctx) as SimulationIdentityPolicy['policy'];
 }
 
 /** The role a resource runs as: itself, or the role its Role/RoleArn property names. */
-function roleLogicalId(stack: AppStack, logicalId: string): string {
-  const r = stack.template.Resources[logicalId];
+function roleLogicalId(template: Pick<AppStack['template'], 'Resources'>, logicalId: string): string {
+  const r = template.Resources[logicalId];
   if (r?.Type === 'AWS::IAM::Role') return logicalId;
   const ref = (r?.Properties?.Role ?? r?.Properties?.RoleArn) as
     | { 'Fn::GetAtt'?: [string, string] }
@@ -181,7 +220,12 @@ function roleLogicalId(stack: AppStack, logicalId: string): string {
  * What a resource resolves to once CloudFormation created it: its name property when the
  * template sets one, `<stack>-<logicalId>` when not, and ARNs in each service's format.
  */
-function plannedAttrs(stack: AppStack, id: string, type: string, props: Record<string, unknown>): Attrs {
+export function plannedAttrs(
+  stack: Pick<AppStack, 'stackName' | 'region' | 'accountId'>,
+  id: string,
+  type: string,
+  props: Record<string, unknown>,
+): Attrs {
   const { region, accountId, stackName } = stack;
   const literal = (key: string) => (typeof props[key] === 'string' ? (props[key] as string) : undefined);
   const generated = (max: number) => `${stackName}-${id}`.slice(0, max);

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { Clock } from '../functions/shared/clock.ts';
 import type { DeployedStack } from './deploy.ts';
+import { actAs } from './iam-enforcement.ts';
 import { REPO_ROOT } from './python-env.ts';
 
 export type LocalHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -85,7 +86,8 @@ export async function localFunction(
     name,
     invoke: async (event) => {
       applyFunctionEnvironment(stack, name);
-      return handler(event, lambdaContext(fn.arn.split(':').pop() ?? name, fn.arn));
+      // Every AWS call the handler makes is evaluated against the function's role.
+      return actAs(fn.arn, () => handler(event, lambdaContext(fn.arn.split(':').pop() ?? name, fn.arn)));
     },
   };
 }

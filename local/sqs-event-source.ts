@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { EventSourceMapping } from './deploy.ts';
+import { checkPolling } from './iam-enforcement.ts';
 import { observerClient } from './observer.ts';
 
 export interface PollResult {
@@ -76,6 +77,8 @@ export async function drainEventSource(
   opts: { maxBatches?: number; concurrency?: number } = {},
 ): Promise<PollResult> {
   const result: PollResult = { batches: 0, delivered: 0, failed: 0, errors: [] };
+  // Lambda reads the queue with the function's role: a role that cannot would never be invoked.
+  if (mapping.functionArn) await checkPolling(mapping.functionArn, mapping.queueArn);
   const maxBatches = opts.maxBatches ?? 100;
   const concurrency = Math.max(1, opts.concurrency ?? mapping.maximumConcurrency ?? DEFAULT_SQS_CONCURRENCY);
   // An idle poller waits for a busy one to end its batch (as Lambda's pollers long-poll) rather

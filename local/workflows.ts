@@ -5,6 +5,8 @@ import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
 import type { DeployedStack } from './deploy.ts';
+import { actAs, asRig, callerOf, checkAs } from './iam-enforcement.ts';
+import { INTEGRATIONS } from './iam-operations.ts';
 import { localFunction } from './lambda-host.ts';
 import {
   type ChildWorkflowRunner,
@@ -68,32 +70,47 @@ async function runMachine(
   input: unknown,
   opts: LocalRunOptions,
 ): Promise<WorkflowResult> {
+  // The machine's SDK integrations run as its role; invoking a function or starting a nested
+  // execution is checked against that role too, as Step Functions would.
+  const role = callerOf(machine.arn);
+  const at = { region: stack.region, accountId: stack.accountId };
   const lambdas: Record<string, LambdaBinding> = {};
   for (const fn of Object.values(stack.functions)) {
     const local = await localFunction(stack, fn.name, opts.clock ? { clock: opts.clock } : {});
     lambdas[fn.arn] = async (event) => {
-      await opts.beforeLambda?.(fn.name, event);
+      await checkAs(role, INTEGRATIONS.invokeFunction(fn.arn), 'Lambda.AWSLambdaException');
+      // The test's hook plays the world, not the workflow: it acts as the rig.
+      await asRig(async () => opts.beforeLambda?.(fn.name, event));
       return local.invoke(event);
     };
   }
   // Nested executions (states:startExecution.sync) run here too, sharing the clock and hooks.
   const childWorkflows: Record<string, ChildWorkflowRunner> = {};
   for (const child of Object.values(stack.stateMachines)) {
-    childWorkflows[child.arn] = (childInput, executionName) =>
-      runMachine(stack, child, childInput, { ...opts, executionName });
+    childWorkflows[child.arn] = async (childInput, executionName) => {
+      const execution = `${child.arn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+      await checkAs(
+        role,
+        INTEGRATIONS.startExecutionSync(at, child.arn, execution),
+        'StepFunctions.AccessDeniedException',
+      );
+      return asRig(() => runMachine(stack, child, childInput, { ...opts, executionName }));
+    };
   }
-  return runWorkflow({
-    definition: machine.definition,
-    input,
-    lambdas,
-    childWorkflows,
-    stateMachineName: machine.name,
-    ...(opts.waitMs !== undefined ? { waitMs: opts.waitMs } : {}),
-    ...(opts.executionName ? { executionName: opts.executionName } : {}),
-    ...(opts.clock ? { clock: opts.clock } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.taskTokenTimeoutMs !== undefined ? { taskTokenTimeoutMs: opts.taskTokenTimeoutMs } : {}),
-  });
+  return actAs(machine.arn, () =>
+    runWorkflow({
+      definition: machine.definition,
+      input,
+      lambdas,
+      childWorkflows,
+      stateMachineName: machine.name,
+      ...(opts.waitMs !== undefined ? { waitMs: opts.waitMs } : {}),
+      ...(opts.executionName ? { executionName: opts.executionName } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.taskTokenTimeoutMs !== undefined ? { taskTokenTimeoutMs: opts.taskTokenTimeoutMs } : {}),
+    }),
+  );
 }
 
 /** Every execution of a deployed workflow the emulator has recorded, newest first. */

@@ -13,7 +13,13 @@ export interface ClientConfig {
   requestHandler?: { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean };
 }
 
-const cache = new Map<unknown, { endpoints: string; client: unknown }>();
+const cache = new Map<unknown, { endpoints: string; hook: unknown; client: unknown }>();
+
+/**
+ * The local test rig evaluates IAM on every call its functions make: it leaves a hook here that
+ * adds its middleware to each client built. Never set on AWS.
+ */
+const RIG_CLIENT_HOOK = Symbol.for('ecs-ops.rig.client-hook');
 
 /** Every endpoint override in the environment, as one text: a client is built for one set. */
 function endpointOverrides(): string {
@@ -51,10 +57,12 @@ export function clientConfig(): ClientConfig {
 /** The shared client of this class for the current endpoint, created on first use. */
 export function awsClient<C>(Ctor: ClientConstructor<C>): C {
   const endpoints = endpointOverrides();
+  const hook = (globalThis as Record<symbol, unknown>)[RIG_CLIENT_HOOK] as ((client: C) => void) | undefined;
   const hit = cache.get(Ctor);
-  if (hit && hit.endpoints === endpoints) return hit.client as C;
+  if (hit && hit.endpoints === endpoints && hit.hook === hook) return hit.client as C;
   const client = new Ctor(clientConfig());
-  cache.set(Ctor, { endpoints, client });
+  hook?.(client);
+  cache.set(Ctor, { endpoints, hook, client });
   return client;
 }
 

@@ -11,12 +11,14 @@ import {
   type ProxyStats,
   startFaultProxy,
 } from '../../local/fault-proxy.ts';
+import { writeIamLedger } from '../../local/iam-enforcement.ts';
 import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
 import {
   STEP_FUNCTIONS_ENDPOINT_VAR,
   stopStepFunctionsEndpoint,
   useStepFunctionsEndpoint,
 } from '../../local/step-functions-endpoint.ts';
+import { IAM_LEDGER_DIR } from './global-setup.ts';
 
 export interface EmulatorHandle {
   /** The emulator's endpoint; readable from beforeAll on. */
@@ -102,6 +104,7 @@ export function useEmulator(): EmulatorHandle {
   });
 
   afterAll(async () => {
+    writeIamLedger(IAM_LEDGER_DIR, expect.getState().testPath ?? 'unknown');
     await stopStepFunctionsEndpoint();
     restoreEnv(saved);
     resetClients();

@@ -1,8 +1,23 @@
 // Runs once before any test worker starts: workers then find the Python venv ready
 // instead of racing to install it (the install is locked anyway, but waits cost time).
+// It also starts the run's IAM ledger afresh, and sums it up at the end.
 
-import { ensurePythonEnv } from '../../local/python-env.ts';
+import { join } from 'node:path';
+import { clearIamLedger, readIamLedger } from '../../local/iam-enforcement.ts';
+import { ensurePythonEnv, REPO_ROOT } from '../../local/python-env.ts';
 
-export default async function setup(): Promise<void> {
+/** Where each test file's process leaves its IAM counters and exercised grants. */
+export const IAM_LEDGER_DIR = join(REPO_ROOT, '.iam-ledger');
+
+export default async function setup(): Promise<() => void> {
+  clearIamLedger(IAM_LEDGER_DIR);
   await ensurePythonEnv();
+  return () => {
+    const ledger = readIamLedger(IAM_LEDGER_DIR);
+    const sum = (key: 'evaluated' | 'allowed' | 'denied' | 'rig') =>
+      ledger.reduce((total, entry) => total + entry.stats[key], 0);
+    process.stdout.write(
+      `IAM on the rig: ${sum('evaluated')} calls made as a role, every one evaluated (${sum('allowed')} allowed, ${sum('denied')} denied); ${sum('rig')} calls by the rig itself; ${ledger.length} test files\n`,
+    );
+  };
 }
