@@ -188,8 +188,9 @@ export class Remediation extends Construct {
       }),
     );
 
+    const { ALERT_QUEUE_URL: _raisesNoAlerts, ...triggerSharedEnv } = sharedEnv;
     const triggerEnv: RemediationTriggerEnvInput = {
-      ...sharedEnv,
+      ...triggerSharedEnv,
       REMEDIATION_STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
     };
     this.triggerFunction = new BundledFunction(this, 'Trigger', {

@@ -259,6 +259,8 @@ export class Rollouts extends Construct {
     // ---- rollout-analysis -------------------------------------------------------------------
     allow(this.analysisFunction, 'ReadMetrics', ['cloudwatch:GetMetricData'], ['*']);
     allow(this.analysisFunction, 'ReadAlarms', ['cloudwatch:DescribeAlarms'], alarmArns);
+    // A spot storm's pause raises (and resolves) its own alert from the analysis.
+    props.alerting.grantRaise(this.analysisFunction.function);
     acknowledgeWildcardResources(
       this.analysisFunction.role,
       alarmArns,

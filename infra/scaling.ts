@@ -202,8 +202,9 @@ export class Scaling extends Construct {
       );
     }
 
+    const { ALERT_QUEUE_URL: _raisesNoAlerts, ...alarmSharedEnv } = sharedEnv;
     const alarmEnv: ScaleAlarmEnvInput = {
-      ...sharedEnv,
+      ...alarmSharedEnv,
       SCALE_ALARMS: JSON.stringify(mappings),
       SCALE_STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
     };

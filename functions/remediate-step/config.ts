@@ -117,7 +117,8 @@ export const RemediateStepEnvSchema = ControlPlaneEnvSchema.extend({
 export type RemediateStepEnv = z.infer<typeof RemediateStepEnvSchema>;
 export type RemediateStepEnvInput = z.input<typeof RemediateStepEnvSchema>;
 
-export const RemediationTriggerEnvSchema = ControlPlaneEnvSchema.extend({
+// The trigger raises no alerts (the workflow does): no alert queue, and no grant to send to it.
+export const RemediationTriggerEnvSchema = ControlPlaneEnvSchema.omit({ ALERT_QUEUE_URL: true }).extend({
   REMEDIATION_STATE_MACHINE_ARN: z.string().min(1),
 });
 export type RemediationTriggerEnv = z.infer<typeof RemediationTriggerEnvSchema>;

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { AlarmMappingSchema } from '../scale-service-step/config.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 
-export const ScaleAlarmEnvSchema = ControlPlaneEnvSchema.extend({
+// It raises no alerts (the workflow it starts does): no alert queue, and no grant to send to it.
+export const ScaleAlarmEnvSchema = ControlPlaneEnvSchema.omit({ ALERT_QUEUE_URL: true }).extend({
   /** Which alarm scales which service, and by how much (from config/scaling/<environment>.json). */
   SCALE_ALARMS: jsonEnv(z.array(AlarmMappingSchema)),
   /** The scale-service workflow this function starts. */

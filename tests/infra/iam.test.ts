@@ -6,6 +6,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltEnvironment } from '../../infra/app.ts';
 import { authorize, type Principal, ResolvedApp } from '../../local/iam.ts';
+import { resolveTokens } from '../../local/template.ts';
 import { type Synthesized, synthesize } from './synth-support.ts';
 
 let synth: Synthesized;
@@ -180,5 +181,40 @@ describe('IAM of the synthesized app, evaluated as AWS does', () => {
         resource: alarm('ap-south-1', '999999999999'),
       }),
     ).toBe('ImplicitlyDenied');
+  });
+
+  it('every function given the alert queue may raise alerts on it (send, and use its key)', async () => {
+    const dev = environment('dev');
+    const stackName = dev.controlPlane.stackName;
+    const resources = app.stack(stackName).template.Resources;
+    const raisers = Object.entries(resources).filter(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        (r.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables?.ALERT_QUEUE_URL,
+    );
+    expect(raisers.length).toBeGreaterThanOrEqual(6);
+    for (const [id, r] of raisers) {
+      const variables = (r.Properties?.Environment ?? {}) as {
+        Variables: { ALERT_QUEUE_URL: { Ref: string } };
+      };
+      const queueRef = variables.Variables.ALERT_QUEUE_URL.Ref;
+      const queue = app.arnOf(stackName, queueRef);
+      const key = (resources[queueRef]?.Properties?.KmsMasterKeyId as { 'Fn::GetAtt'?: [string, string] })?.[
+        'Fn::GetAtt'
+      ]?.[0];
+      const principal = app.principal(stackName, id);
+      expect(await authorize(principal, { action: 'sqs:SendMessage', resource: queue }), id).toBe('Allowed');
+      if (key)
+        for (const action of ['kms:GenerateDataKey', 'kms:Decrypt'])
+          expect(
+            // KMS allows only what the key's own policy allows (here: the account, so IAM decides).
+            await authorize(
+              principal,
+              { action, resource: app.arnOf(stackName, key) },
+              resolveTokens(resources[key]?.Properties?.KeyPolicy, app.context(stackName)),
+            ),
+            `${id} ${action}`,
+          ).toBe('Allowed');
+    }
   });
 });
