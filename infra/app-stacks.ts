@@ -199,7 +199,12 @@ export class IngressStack extends EnvironmentStack {
   constructor(
     scope: Construct,
     id: string,
-    props: Props & { readonly network: Network; readonly data: DataStack },
+    props: Props & {
+      readonly network: Network;
+      readonly data: DataStack;
+      /** Override of dist/functions for the API authorizer's bundle. */
+      readonly assetRoot?: string;
+    },
   ) {
     super(scope, id, {
       config: props.config,
@@ -248,8 +253,14 @@ export class IngressStack extends EnvironmentStack {
         listener: this.loadBalancer.productionListener,
         ...(this.originDomainName ? { serverName: this.originDomainName } : {}),
         logRetention: config.logRetentionDays,
+        ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
       });
-      output(this, 'ApiUrl', this.api.api.apiEndpoint, 'API Gateway endpoint (VPC link to the ALB)');
+      output(
+        this,
+        'ApiUrl',
+        this.api.api.apiEndpoint,
+        'API Gateway endpoint: answers only requests through CloudFront (/api/*)',
+      );
     }
     const lb = this.loadBalancer;
     output(this, 'ProductionListenerArn', lb.productionListener.listenerArn, 'Production listener');
@@ -423,6 +434,9 @@ export class EdgeStack extends EnvironmentStack {
         tls: config.domain !== null,
         ...(ingress.originDomainName ? { domainName: ingress.originDomainName } : {}),
       },
+      ...(ingress.api
+        ? { api: { domainName: ingress.api.domainName, originVerifySecret: ingress.api.originVerifySecret } }
+        : {}),
       webAclArn: props.global.protection.webAcl.attrArn,
       domain: config.domain,
       ...(props.global.protection.certificate ? { certificate: props.global.protection.certificate } : {}),
@@ -478,6 +492,8 @@ export class ObservabilityStack extends EnvironmentStack {
     this.alarms.addDatabase(data.database.cluster, config.data.aurora.readers > 0);
     this.alarms.addCache(data.cache.nodeIds);
     this.alarms.addTable('app-table', data.appTable.table);
+    // A failing authorizer refuses every API request (API Gateway answers 500).
+    if (ingress.api) this.alarms.addFunction('api-origin-verify', ingress.api.authorizerFunction.function);
 
     if (config.alerts.emails.length > 0) {
       // Undeliverable alert e-mails (bounces after SNS's retries) rest here instead of vanishing.
@@ -615,11 +631,17 @@ export function buildEnvironmentStacks(
   scope: Construct,
   config: EnvironmentConfig,
   controlPlane: ControlPlaneStack,
+  options: { readonly assetRoot?: string } = {},
 ): EnvironmentStacks {
   const name = (part: string) => appStackName(config.name, part);
   const network = new NetworkStack(scope, name('Network'), { config });
   const data = new DataStack(scope, name('Data'), { config, network: network.network });
-  const ingress = new IngressStack(scope, name('Ingress'), { config, network: network.network, data });
+  const ingress = new IngressStack(scope, name('Ingress'), {
+    config,
+    network: network.network,
+    data,
+    ...(options.assetRoot ? { assetRoot: options.assetRoot } : {}),
+  });
   const compute = new ComputeStack(scope, name('Compute'), {
     config,
     network: network.network,

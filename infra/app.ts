@@ -109,7 +109,12 @@ export function buildApp(options: AppOptions = {}): {
       name: environmentName,
       controlPlane,
       config,
-      stacks: buildEnvironmentStacks(app, config, controlPlane),
+      stacks: buildEnvironmentStacks(
+        app,
+        config,
+        controlPlane,
+        options.assetRoot ? { assetRoot: options.assetRoot } : {},
+      ),
     };
   });
 

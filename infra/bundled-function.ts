@@ -25,14 +25,20 @@ export interface BundledFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Override of dist/functions, e.g. a temp dir a test built the bundles into. */
   readonly assetRoot?: string;
+  /**
+   * Set when only a synchronous caller may invoke the function (an API Gateway authorizer): it
+   * then gets no asynchronous dead-letter queue, which nothing could ever fill, and no grant to
+   * send to one. `reason` says who invokes it (the cdk-nag acknowledgement).
+   */
+  readonly synchronousOnly?: { readonly reason: string };
 }
 
 export class BundledFunction extends Construct {
   readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
-  /** Receives events whose asynchronous invocation failed after Lambda's retries. */
-  readonly deadLetterQueue: sqs.Queue;
+  /** Receives events whose asynchronous invocation failed after Lambda's retries (none when synchronousOnly). */
+  readonly deadLetterQueue?: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: BundledFunctionProps) {
     super(scope, id);
@@ -54,16 +60,20 @@ export class BundledFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'AsyncDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'Serverless-SQSRedrivePolicy',
-      reason:
-        'This queue is itself a dead-letter queue (failed asynchronous invocations); nothing consumes it.',
-    });
+    if (props.synchronousOnly) {
+      Validations.of(this).acknowledge({ id: 'Serverless-LambdaDLQ', reason: props.synchronousOnly.reason });
+    } else {
+      this.deadLetterQueue = new sqs.Queue(this, 'AsyncDlq', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself a dead-letter queue (failed asynchronous invocations); nothing consumes it.',
+      });
+    }
 
     this.function = new lambda.Function(this, 'Function', {
       description: props.description ?? props.name,
@@ -77,8 +87,9 @@ export class BundledFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      deadLetterQueueEnabled: true,
-      deadLetterQueue: this.deadLetterQueue,
+      ...(this.deadLetterQueue
+        ? { deadLetterQueueEnabled: true, deadLetterQueue: this.deadLetterQueue }
+        : {}),
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',

@@ -1,7 +1,9 @@
 // CloudFront in front of everything viewers see: static assets from S3 through origin
-// access control, everything else from the internal ALB through a CloudFront VPC origin
-// (the ALB has no public address at all). WAF from us-east-1, standard logs to the log
-// bucket, and with a domain: the viewer certificate and Route 53 alias records.
+// access control, the API (/api/*, when the environment has one) from the HTTP API with the
+// origin-verify header its authorizer requires (infra/http-api.ts), everything else from the
+// internal ALB through a CloudFront VPC origin (the ALB has no public address at all). WAF from
+// us-east-1 on all of it, standard logs to the log bucket, and with a domain: the viewer
+// certificate and Route 53 alias records.
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -10,18 +12,29 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ORIGIN_VERIFY_HEADER } from '../functions/origin-verify/config.ts';
 import type { EnvironmentConfig } from './config.ts';
 import { secureBucket } from './secure-bucket.ts';
 
 /** Paths served from the static-assets bucket; the rest goes to the application. */
 export const STATIC_PATH_PATTERN = '/static/*';
+/** Paths served by the HTTP API (API Gateway), passed on unchanged: the application sees /api/... */
+export const API_PATH_PATTERN = '/api/*';
 
 export interface CdnProps {
   readonly namePrefix: string;
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
   /** Listener the VPC origin connects to, and whether it speaks HTTPS. */
   readonly origin: { readonly port: number; readonly tls: boolean; readonly domainName?: string };
+  /** The HTTP API, when the environment has one: served under API_PATH_PATTERN. */
+  readonly api?: {
+    /** <id>.execute-api.<region>.<suffix> */
+    readonly domainName: string;
+    /** What CloudFront sends in the x-origin-verify header. */
+    readonly originVerifySecret: secretsmanager.ISecret;
+  };
   readonly webAclArn: string;
   readonly domain: EnvironmentConfig['domain'];
   readonly certificate?: acm.ICertificate;
@@ -55,9 +68,28 @@ export class Cdn extends Construct {
       readTimeout: Duration.seconds(30),
     });
 
+    const apiBehavior: cloudfront.BehaviorOptions | undefined = props.api && {
+      origin: new origins.HttpOrigin(props.api.domainName, {
+        protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+        originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        // The authorizer lets only this value through. A dynamic reference: CloudFormation puts the
+        // secret's value into the distribution when it deploys it; the template holds no value.
+        customHeaders: { [ORIGIN_VERIFY_HEADER]: props.api.originVerifySecret.secretValue.unsafeUnwrap() },
+        // API Gateway gives up on an integration after 30 s.
+        readTimeout: Duration.seconds(30),
+      }),
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      // Host stays the API's own name (API Gateway routes on it); a viewer's x-origin-verify is
+      // replaced by the origin's custom header of the same name.
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      compress: true,
+    };
+
     this.appDomainName = props.domain ? `${props.domain.appRecord}.${props.domain.zoneName}` : undefined;
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
-      comment: `${props.namePrefix}: application and static assets`,
+      comment: `${props.namePrefix}: application, ${props.api ? 'API, ' : ''}static assets`,
       defaultBehavior: {
         origin: appOrigin,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -73,6 +105,7 @@ export class Cdn extends Construct {
           cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
           compress: true,
         },
+        ...(apiBehavior ? { [API_PATH_PATTERN]: apiBehavior } : {}),
       },
       webAclId: props.webAclArn,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,

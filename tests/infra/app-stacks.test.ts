@@ -3,17 +3,23 @@
 // deployed stack must have; cdk-nag and cfn-lint check the rest on every template.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SILENCES_ID } from '../../functions/alert-router/silences.ts';
+import { ORIGIN_VERIFY_HEADER, OriginVerifyEnvSchema } from '../../functions/origin-verify/config.ts';
 import type { BuiltEnvironment } from '../../infra/app.ts';
 import { appStackName, CLOUDFRONT_REGION } from '../../infra/app-stacks.ts';
+import { API_PATH_PATTERN } from '../../infra/cdn.ts';
 import { EnvironmentConfigSchema, loadConfig } from '../../infra/config.ts';
 import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/edge-protection.ts';
 import { ROLLOUT_OWNED_TAG } from '../../infra/handed-over-listener-rule.ts';
+import { AUTHORIZER_CACHE_TTL } from '../../infra/http-api.ts';
 import { listenerPorts } from '../../infra/load-balancer.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY } from '../../infra/queue-helpers.ts';
+import { authorize, ResolvedApp } from '../../local/iam.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import { type CheckovFinding, cfnLint, checkov, type Synthesized, synthesize } from './synth-support.ts';
 
@@ -66,6 +72,22 @@ const environment = (name: string): BuiltEnvironment => {
   const found = synth.environments.find((e) => e.name === name);
   if (!found) throw new Error(`no environment ${name}`);
   return found;
+};
+const logicalId = (construct: IConstruct): string =>
+  Stack.of(construct).getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
+/** The HTTP API construct of an environment (both example configs have one). */
+const httpApi = (env: string) => {
+  const api = environment(env).stacks?.ingress.api;
+  if (!api) throw new Error(`${env} has no HTTP API`);
+  return api;
+};
+/** A value another stack of the same environment publishes, as a consumer reads it. */
+const publishedValue = (ref: unknown): unknown => {
+  const { StackName, OutputName } = (
+    ref as { 'Fn::GetStackOutput': { StackName: string; OutputName: string } }
+  )['Fn::GetStackOutput'];
+  const producer = synth.assembly.getStackByName(StackName).template as Template;
+  return producer.Outputs?.[OutputName]?.Value;
 };
 
 describe('synthesis', () => {
@@ -476,6 +498,65 @@ describe('ingress', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: expect.any(Number) },
     });
   });
+
+  it('puts every route of the HTTP API behind the origin-verify REQUEST authorizer', () => {
+    for (const env of ENVIRONMENTS) {
+      const t = template(env, 'Ingress');
+      const api = httpApi(env);
+      const [apiId] = onlyOfType(t, 'AWS::ApiGatewayV2::Api');
+      const [authorizerId, authorizer] = onlyOfType(t, 'AWS::ApiGatewayV2::Authorizer');
+      const fnId = logicalId(api.authorizerFunction.function);
+      expect(authorizer.Properties, env).toMatchObject({
+        ApiId: { Ref: apiId },
+        AuthorizerType: 'REQUEST',
+        AuthorizerPayloadFormatVersion: '2.0',
+        EnableSimpleResponses: true,
+        IdentitySource: [`$request.header.${ORIGIN_VERIFY_HEADER}`],
+        AuthorizerResultTtlInSeconds: AUTHORIZER_CACHE_TTL.toSeconds(),
+      });
+      expect(AUTHORIZER_CACHE_TTL.toSeconds()).toBeGreaterThan(0);
+      expect(text(authorizer.Properties?.AuthorizerUri)).toContain(`"Fn::GetAtt":["${fnId}","Arn"]`);
+      const routes = ofType(t, 'AWS::ApiGatewayV2::Route');
+      expect(routes.map(([, r]) => r.Properties?.RouteKey)).toContain('$default');
+      for (const [id, route] of routes)
+        expect(route.Properties, `${env}/${id}`).toMatchObject({
+          ApiId: { Ref: apiId },
+          AuthorizationType: 'CUSTOM',
+          AuthorizerId: { Ref: authorizerId },
+        });
+      // API Gateway may invoke the function as this authorizer, and nothing else may.
+      const permissions = ofType(t, 'AWS::Lambda::Permission').filter(([, p]) =>
+        text(p.Properties?.FunctionName).includes(`"${fnId}"`),
+      );
+      expect(permissions.map(([, p]) => p.Properties)).toEqual([
+        expect.objectContaining({
+          Action: 'lambda:InvokeFunction',
+          Principal: 'apigateway.amazonaws.com',
+          SourceArn: {
+            'Fn::Join': ['', [expect.any(String), { Ref: apiId }, '/authorizers/', { Ref: authorizerId }]],
+          },
+        }),
+      ]);
+      // The value it checks: a generated secret of letters and digits, which the function is told.
+      const [secretId, secret] = onlyOfType(t, 'AWS::SecretsManager::Secret');
+      expect(secretId).toBe(logicalId(api.originVerifySecret));
+      const generated = secret.Properties?.GenerateSecretString as { PasswordLength: number };
+      expect(generated).toMatchObject({ ExcludePunctuation: true });
+      expect(generated.PasswordLength).toBeGreaterThanOrEqual(32);
+      const fn = t.Resources[fnId] as CfnResource;
+      expect(fn.Properties?.Environment).toMatchObject({
+        Variables: { ORIGIN_VERIFY_SECRET_ARN: { Ref: secretId }, POWERTOOLS_SERVICE_NAME: 'origin-verify' },
+      });
+      // The function's own schema reads what infra sets (tokens stand in as their JSON).
+      const vars =
+        (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+      const parsedEnv = OriginVerifyEnvSchema.parse(
+        Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : text(v)])),
+      );
+      expect(parsedEnv.ORIGIN_VERIFY_CACHE_SECONDS).toBeGreaterThan(0);
+      expect(parsedEnv.ORIGIN_VERIFY_CACHE_SECONDS).toBeLessThanOrEqual(600);
+    }
+  });
 });
 
 describe('edge', () => {
@@ -520,6 +601,54 @@ describe('edge', () => {
     });
   });
 
+  it('serves /api/* from the HTTP API, uncached, sending the origin-verify secret in its header', () => {
+    for (const env of ENVIRONMENTS) {
+      const [, distribution] = onlyOfType(template(env, 'Edge'), 'AWS::CloudFront::Distribution');
+      const config = distribution.Properties?.DistributionConfig as {
+        CacheBehaviors: Record<string, unknown>[];
+        Origins: Record<string, unknown>[];
+        WebACLId?: unknown;
+      };
+      const behaviors = config.CacheBehaviors.filter((b) => b.PathPattern === API_PATH_PATTERN);
+      expect(behaviors, env).toHaveLength(1);
+      const behavior = behaviors[0] as Record<string, unknown>;
+      expect(behavior).toMatchObject({
+        AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+        CachePolicyId: cloudfront.CachePolicy.CACHING_DISABLED.cachePolicyId,
+        OriginRequestPolicyId:
+          cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
+        ViewerProtocolPolicy: 'https-only',
+      });
+      const origin = config.Origins.find((o) => o.Id === behavior.TargetOriginId) as {
+        DomainName: { 'Fn::Join': [string, unknown[]] };
+        CustomOriginConfig: Record<string, unknown>;
+        OriginCustomHeaders: { HeaderName: string; HeaderValue: { 'Fn::Join': [string, unknown[]] } }[];
+      };
+      expect(origin.CustomOriginConfig).toMatchObject({
+        OriginProtocolPolicy: 'https-only',
+        OriginSSLProtocols: ['TLSv1.2'],
+      });
+      // The API's own endpoint, <api id>.execute-api.<region>.<suffix>, from the Ingress stack.
+      const ingress = template(env, 'Ingress');
+      const [apiId] = onlyOfType(ingress, 'AWS::ApiGatewayV2::Api');
+      const [apiRef, ...domainRest] = origin.DomainName['Fn::Join'][1];
+      expect(publishedValue(apiRef)).toEqual({ Ref: apiId });
+      expect(domainRest).toEqual([`.execute-api.${loadConfig(env).region}.`, { Ref: 'AWS::URLSuffix' }]);
+      // The header's value is the secret's, resolved by CloudFormation: the template holds no value.
+      expect(origin.OriginCustomHeaders.map((h) => h.HeaderName)).toEqual([ORIGIN_VERIFY_HEADER]);
+      const [open, secretRef, close] = (origin.OriginCustomHeaders[0]?.HeaderValue['Fn::Join'][1] ?? []) as [
+        string,
+        unknown,
+        string,
+      ];
+      expect([open, close]).toEqual(['{{resolve:secretsmanager:', ':SecretString:::}}']);
+      const [secretId] = onlyOfType(ingress, 'AWS::SecretsManager::Secret');
+      expect(publishedValue(secretRef)).toEqual({ Ref: secretId });
+      // The same distribution carries the WAF web ACL (see above): /api/* is behind it too.
+      expect(config.WebACLId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
+    }
+  });
+
   it('with a domain: a DNS-validated certificate in us-east-1 and alias records', () => {
     const [, cert] = onlyOfType(template('prod', 'EdgeGlobal'), 'AWS::CertificateManager::Certificate');
     expect(cert.Properties).toMatchObject({ DomainName: 'app.example.com', ValidationMethod: 'DNS' });
@@ -558,6 +687,7 @@ describe('observability', () => {
       'ecs-ops-prod-ecs-ops-prod-redis-001-evictions',
       'ecs-ops-prod-ecs-ops-prod-redis-001-engine-cpu',
       'ecs-ops-prod-app-table-throttles',
+      'ecs-ops-prod-api-origin-verify-errors',
     ];
     expect(app).toEqual(expect.arrayContaining(expected));
     const controlPlane = names('prod', 'ControlPlane');
@@ -705,8 +835,9 @@ describe('dead-letter queues', () => {
         );
       }
     }
-    // prod: 9 functions' async DLQs, the queue and delivery DLQs of spot, scaling and remediation,
-    // the alert queue's, the scaling schedules' and the e-mail subscriptions'.
+    // prod: the control plane's 9 functions' async DLQs, the queue and delivery DLQs of spot,
+    // scaling and remediation, the alert queue's, the scaling schedules' and the e-mail
+    // subscriptions'. The API's authorizer has none: API Gateway only invokes it synchronously.
     expect(prodQueues).toBe(18);
   });
 });
@@ -808,6 +939,48 @@ describe('permissions', () => {
     for (const s of secretReads) expect(text(s.Resource)).not.toContain('"*"');
     const kms = statements.filter((s) => asArray(s.Action).includes('kms:Decrypt'));
     for (const s of kms) expect(text(s.Condition)).toContain('kms:ViaService');
+  });
+});
+
+describe('API authorizer permissions', () => {
+  it('lets the authorizer read its origin-verify secret and nothing else', async () => {
+    const api = httpApi('prod');
+    const artifact = synth.assembly.getStackByName(appStackName('prod', 'Ingress'));
+    const stackName = artifact.stackName;
+    const resolved = new ResolvedApp([
+      {
+        stackName,
+        template: artifact.template,
+        region: artifact.environment.region,
+        accountId: artifact.environment.account,
+      },
+    ]);
+    const role = resolved.principal(stackName, logicalId(api.authorizerFunction.function));
+    const secret = resolved.arnOf(stackName, logicalId(api.originVerifySecret));
+    expect(secret).toMatch(/^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:/);
+    expect(await authorize(role, { action: 'secretsmanager:GetSecretValue', resource: secret })).toBe(
+      'Allowed',
+    );
+    const [, , , region, account] = secret.split(':');
+    const elsewhere = [
+      `arn:aws:secretsmanager:${region}:${account}:secret:ecs-ops-prod-redis-AbCdEf`,
+      `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-0a1b2c3d-AbCdEf`,
+      secret.replace(`:${region}:`, ':us-east-1:'),
+    ];
+    for (const other of elsewhere)
+      expect(await authorize(role, { action: 'secretsmanager:GetSecretValue', resource: other }), other).toBe(
+        'ImplicitlyDenied',
+      );
+    for (const action of ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'])
+      expect(await authorize(role, { action, resource: secret }), action).toBe('ImplicitlyDenied');
+    expect(await authorize(role, { action: 'secretsmanager:ListSecrets', resource: '*' })).toBe(
+      'ImplicitlyDenied',
+    );
+    // Beyond what every bundled function has (its log group, X-Ray), that one read is all.
+    const actions = role.policies
+      .flatMap((p) => asArray((p.policy as { Statement?: Statement | Statement[] }).Statement))
+      .flatMap((st) => asArray(st.Action));
+    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['secretsmanager:GetSecretValue']);
   });
 });
 
