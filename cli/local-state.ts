@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { resetClients } from '../functions/shared/clients.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import { emulatorStatus, localAwsEnv } from '../local/emulator.ts';
+import { registerDeployment } from '../local/iam-enforcement.ts';
 import { REPO_ROOT } from '../local/python-env.ts';
 import type { Seed } from '../local/seed.ts';
 import { useStepFunctionsEndpoint } from '../local/step-functions-endpoint.ts';
@@ -43,6 +44,8 @@ export async function loadLocalState(): Promise<LocalState> {
     throw new NextStepError(`the emulator was restarted since the last seed: run \`ops seed\` again`);
   }
   await pointAt(state.endpoint);
+  // This process runs the stack's functions and workflows too: as their roles, evaluated.
+  registerDeployment(state.stack.iam);
   return state;
 }
 

@@ -7,6 +7,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { buildFunctions } from '../esbuild.config.mjs';
 import type { JournalRecord } from '../functions/shared/journal.ts';
+import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import { synthesizeApp } from '../infra/app.ts';
 import { type CfnTemplate, type DeployedStack, deployTemplate } from './deploy.ts';
 import { observerClient, observerDocumentClient } from './observer.ts';
@@ -19,7 +20,10 @@ export interface SynthesizedControlPlane {
 let built: Promise<string> | undefined;
 
 /** Bundles the functions (once per process) and synthesizes the control-plane stack. */
-export async function synthControlPlane(environmentName = 'local'): Promise<SynthesizedControlPlane> {
+export async function synthControlPlane(
+  environmentName = 'local',
+  opts: Pick<LocalDeployOptions, 'managedClusters'> = {},
+): Promise<SynthesizedControlPlane> {
   // Each process bundles into its own directory: test files run in parallel, and a build empties a
   // function's directory before writing it, so another process's synth could find a shared
   // dist/functions half-built.
@@ -33,6 +37,7 @@ export async function synthControlPlane(environmentName = 'local'): Promise<Synt
     outdir: mkdtempSync(join(tmpdir(), 'ops-synth-')),
     environmentName,
     assetRoot,
+    ...(opts.managedClusters ? { managedClusters: opts.managedClusters } : {}),
   });
   const stack = assembly.stacks.find((s) => s.stackName.endsWith('ControlPlane'));
   if (!stack)
@@ -49,13 +54,21 @@ export const LOCAL_ALERT_GROUP_WINDOW_SECONDS = 1;
 export interface LocalDeployOptions {
   /** The alert router's ALERT_GROUP_WINDOW_SECONDS in this deployment (default 1). */
   alertGroupWindowSeconds?: number;
+  /**
+   * The clusters the control plane manages, as an operator would list them in the environment's
+   * config (default: the environment's own): their grants come with them.
+   */
+  managedClusters?: readonly ManagedCluster[];
 }
 
 export async function deployControlPlane(
   environmentName = 'local',
   opts: LocalDeployOptions = {},
 ): Promise<DeployedStack> {
-  const { stackName, template } = await synthControlPlane(environmentName);
+  const { stackName, template } = await synthControlPlane(
+    environmentName,
+    opts.managedClusters ? { managedClusters: opts.managedClusters } : {},
+  );
   const stack = await deployTemplate(stackName, template);
   setAlertGroupWindow(stack, opts.alertGroupWindowSeconds ?? LOCAL_ALERT_GROUP_WINDOW_SECONDS);
   return stack;

@@ -55,6 +55,8 @@ export interface DeployedStack {
   >;
   eventSourceMappings: EventSourceMapping[];
   outputs: Record<string, string>;
+  /** Roles, keys and resource policies for IAM evaluation; registered again by a process that loads the stack. */
+  iam: DeploymentIam;
 }
 
 /** The CDK construct path of a resource, without the stack prefix and the trailing /Resource. */
@@ -103,6 +105,7 @@ export async function deployTemplate(stackName: string, template: CfnTemplate): 
     stateMachines: {},
     eventSourceMappings: [],
     outputs: {},
+    iam: { callers: {}, keys: {}, resourcePolicies: {}, region },
   };
 
   // Placeholders first: anything we do not deploy still resolves to a stable name and ARN, and
@@ -168,7 +171,8 @@ export async function deployTemplate(stackName: string, template: CfnTemplate): 
       m.functionArn = fn.arn;
     }
   }
-  registerDeployment(deploymentIam(template, deployed, ctx));
+  deployed.iam = deploymentIam(template, deployed, ctx);
+  registerDeployment(deployed.iam);
   for (const [key, output] of Object.entries(template.Outputs ?? {})) {
     try {
       deployed.outputs[key] = String(resolve(ctx, output.Value));

@@ -125,7 +125,13 @@ export interface IamLedgerEntry {
   denials: string[];
 }
 
-/** Writes this process's counters and exercised grants into `dir` (one file per process). */
+/** Set (by the test run) to the directory every process leaves its IAM ledger in. */
+export const IAM_LEDGER_DIR_VAR = 'OPS_IAM_LEDGER_DIR';
+
+/**
+ * Writes what this process saw since the last write into `dir` (one file per write), and starts
+ * counting afresh: a test file writes at its end, a CLI process the test started at its exit.
+ */
 export function writeIamLedger(dir: string, label: string): void {
   if (stats.evaluated === 0 && stats.rig === 0) return;
   mkdirSync(dir, { recursive: true });
@@ -136,7 +142,14 @@ export function writeIamLedger(dir: string, label: string): void {
     denials: [...denials],
   };
   writeFileSync(join(dir, `${process.pid}-${randomUUID()}.json`), JSON.stringify(entry));
+  Object.assign(stats, { evaluated: 0, allowed: 0, denied: 0, rig: 0 });
+  exercised.clear();
+  denials.clear();
 }
+
+// Processes a test starts (`ops ...`) leave their ledger too, when they end.
+const ledgerDir = process.env[IAM_LEDGER_DIR_VAR];
+if (ledgerDir) process.once('exit', () => writeIamLedger(ledgerDir, process.argv.slice(2).join(' ')));
 
 export function readIamLedger(dir: string): IamLedgerEntry[] {
   let files: string[];

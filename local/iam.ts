@@ -3,11 +3,7 @@
 // which carries AWS's actions, resource types and condition keys) that decides a request the way
 // AWS would: allowed, implicitly denied or explicitly denied. Used by the tests that prove a
 // grant can work (or must not), never by the deployed code.
-import {
-  runSimulation,
-  type SimulationIdentityPolicy,
-  type SingleResourceSimulationResult,
-} from '@cloud-copilot/iam-simulate';
+import type { SimulationIdentityPolicy, SingleResourceSimulationResult } from '@cloud-copilot/iam-simulate';
 import { type Attrs, type CfnResource, type ResolveContext, resolveTokens } from './template.ts';
 
 export interface AppStack {
@@ -149,6 +145,9 @@ export function principalIn(
   return { arn: (ctx.resources[roleId] as Attrs).Arn as string, accountId, policies };
 }
 
+// Loaded on the first decision: every `ops` command loads this module, few of them decide.
+let evaluator: Promise<typeof import('@cloud-copilot/iam-simulate')> | undefined;
+
 /**
  * AWS's decision on `request` made by `principal`, in the principal's account, with the
  * resource's own policy when it has one (a queue, topic or key policy).
@@ -158,6 +157,8 @@ export async function authorize(
   request: AuthorizationRequest,
   resourcePolicy?: unknown,
 ): Promise<Decision> {
+  evaluator ??= import('@cloud-copilot/iam-simulate');
+  const { runSimulation } = await evaluator;
   const result = await runSimulation(
     {
       identityPolicies: principal.policies,

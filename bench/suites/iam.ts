@@ -24,7 +24,7 @@ export const REASONS_FILE = join(REPO_ROOT, 'tools', 'iam-grant-reasons.json');
 export async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const ledger = readIamLedger(LEDGER_DIR);
   if (ledger.length === 0) throw new Error(`no IAM ledger in ${LEDGER_DIR}: run npm test first`);
-  ctx.log(`ledger of ${ledger.length} test files`);
+  ctx.log(`ledger of ${ledger.length} processes`);
   const exercised = ledger.flatMap((entry) =>
     entry.grants.map((line) => {
       const [principal, action, resource] = line.split('\t') as [string, string, string];
@@ -78,7 +78,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     ],
     rows,
     notes: [
-      `From the IAM ledger of the last \`npm test\` (${ledger.length} test files): ${sum('evaluated')} calls made as a role, every one evaluated (${sum('allowed')} allowed, ${sum('denied')} denied, the denials being the tests that prove them); ${sum('rig')} calls by the rig itself (setup and read-back).`,
+      `From the IAM ledger of the last \`npm test\` (${ledger.length} ledgers: test files and the ops processes they started): ${sum('evaluated')} calls made as a role, every one evaluated (${sum('allowed')} allowed, ${sum('denied')} denied, the denials being the tests that prove them); ${sum('rig')} calls by the rig itself (setup and read-back).`,
       'Never exercised, each with its reason (tools/iam-grant-reasons.json):',
       ...neverLines.map((line) => `- ${line}`),
     ],

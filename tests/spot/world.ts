@@ -2,6 +2,7 @@
 // plane deployed from the synthesized template, a seeded cluster, and the queue's event source.
 import { beforeAll } from 'vitest';
 import type { ManagedCluster } from '../../functions/spot-interruption/config.ts';
+import { DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { type Seed, seed } from '../../local/seed.ts';
@@ -17,24 +18,28 @@ export interface SpotWorldOptions {
   faults?: Partial<FaultSettings>;
   /**
    * More managed clusters beside the template's `web`, each seeded with `instances` spot
-   * instances and its own rebalance mode, as an operator would add them to MANAGED_CLUSTERS.
+   * instances and its own rebalance mode, as an operator would add them to the config.
    */
   extraClusters?: { cluster: ManagedCluster; instances: number }[];
 }
-
-/** The functions that read MANAGED_CLUSTERS at their first invocation. */
-const CLUSTER_READERS = ['spot-interruption', 'spot-surge-step'];
 
 export function useSpotWorld(opts: SpotWorldOptions): { world: SpotWorld; proxy: FaultProxyHandle } {
   useEmulator();
   const proxy = useFaultProxy({ throttleRate: 0, seed: 20 });
   const world = {} as SpotWorld;
   beforeAll(async () => {
-    world.stack = await deployControlPlane();
+    const extra = opts.extraClusters ?? [];
+    // The extra clusters are in the control plane's config, as an operator would add them: the
+    // functions' MANAGED_CLUSTERS and their grants (drain, scale the groups) both come with them.
+    world.stack = await deployControlPlane(
+      'local',
+      extra.length > 0
+        ? { managedClusters: [...DEFAULT_MANAGED_CLUSTERS, ...extra.map((e) => e.cluster)] }
+        : {},
+    );
     world.seed = await seed(world.stack, { instances: opts.instances, spotFraction: opts.spotFraction });
     const clusters: Record<string, Seed> = { [world.seed.cluster]: world.seed };
     world.clusters = clusters;
-    const extra = opts.extraClusters ?? [];
     for (const { cluster, instances } of extra) {
       clusters[cluster.name] = await seed(world.stack, {
         instances,
@@ -42,16 +47,6 @@ export function useSpotWorld(opts: SpotWorldOptions): { world: SpotWorld; proxy:
         cluster,
         suffix: `-${cluster.name}`,
       });
-    }
-    if (extra.length > 0) {
-      // Editing the functions' environment, as an operator would; the handlers parse it on their
-      // first invocation, which is still to come.
-      for (const name of CLUSTER_READERS) {
-        const env = world.stack.functions[name]?.environment;
-        if (!env) throw new Error(`the stack has no ${name} function`);
-        const managed = JSON.parse(env.MANAGED_CLUSTERS ?? '[]') as ManagedCluster[];
-        env.MANAGED_CLUSTERS = JSON.stringify([...managed, ...extra.map((e) => e.cluster)]);
-      }
     }
     world.harness = await spotHarness(world.stack);
     // Calls the code made (an SDK retry of one call counts once), that reached the emulator.

@@ -3,7 +3,7 @@
 // It also starts the run's IAM ledger afresh, and sums it up at the end.
 
 import { join } from 'node:path';
-import { clearIamLedger, readIamLedger } from '../../local/iam-enforcement.ts';
+import { clearIamLedger, IAM_LEDGER_DIR_VAR, readIamLedger } from '../../local/iam-enforcement.ts';
 import { ensurePythonEnv, REPO_ROOT } from '../../local/python-env.ts';
 
 /** Where each test file's process leaves its IAM counters and exercised grants. */
@@ -11,13 +11,15 @@ export const IAM_LEDGER_DIR = join(REPO_ROOT, '.iam-ledger');
 
 export default async function setup(): Promise<() => void> {
   clearIamLedger(IAM_LEDGER_DIR);
+  // Test workers and the processes they start (ops ...) all leave their ledger there.
+  process.env[IAM_LEDGER_DIR_VAR] = IAM_LEDGER_DIR;
   await ensurePythonEnv();
   return () => {
     const ledger = readIamLedger(IAM_LEDGER_DIR);
     const sum = (key: 'evaluated' | 'allowed' | 'denied' | 'rig') =>
       ledger.reduce((total, entry) => total + entry.stats[key], 0);
     process.stdout.write(
-      `IAM on the rig: ${sum('evaluated')} calls made as a role, every one evaluated (${sum('allowed')} allowed, ${sum('denied')} denied); ${sum('rig')} calls by the rig itself; ${ledger.length} test files\n`,
+      `IAM on the rig: ${sum('evaluated')} calls made as a role, every one evaluated (${sum('allowed')} allowed, ${sum('denied')} denied); ${sum('rig')} calls by the rig itself; ${ledger.length} ledgers (test files and the processes they started)\n`,
     );
   };
 }
