@@ -322,6 +322,9 @@ export const OPERATIONS: Record<OperationKey, Rule> = {
   'SFN.SendTaskSuccess': () => one('states:SendTaskSuccess', NO_RESOURCE),
   'SFN.SendTaskFailure': () => one('states:SendTaskFailure', NO_RESOURCE),
   'SFN.SendTaskHeartbeat': () => one('states:SendTaskHeartbeat', NO_RESOURCE),
+
+  // Secrets Manager (the API's origin-verify authorizer): a secret named by its ARN
+  'SecretsManager.GetSecretValue': (input) => one('secretsmanager:GetSecretValue', String(input.SecretId)),
 };
 
 /**

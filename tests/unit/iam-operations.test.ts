@@ -115,6 +115,9 @@ const SAMPLES: Record<OperationKey, Record<string, unknown>> = {
   'SFN.SendTaskSuccess': { taskToken: 't' },
   'SFN.SendTaskFailure': { taskToken: 't' },
   'SFN.SendTaskHeartbeat': { taskToken: 't' },
+  'SecretsManager.GetSecretValue': {
+    SecretId: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:origin-verify-AbCdEf',
+  },
 };
 
 /** A resource type's ARN format as a pattern: each ${Variable} is any run of characters. */
@@ -292,6 +295,7 @@ const CLIENTS: Record<string, string> = {
   'client-auto-scaling': 'AutoScaling',
   'client-application-auto-scaling': 'ApplicationAutoScaling',
   'client-elastic-load-balancing-v2': 'ElasticLoadBalancingV2',
+  'client-secrets-manager': 'SecretsManager',
   'lib-dynamodb': 'DynamoDB',
 };
 const DOCUMENT: Record<string, string> = {
