@@ -54,6 +54,16 @@ export function clientConfig(): ClientConfig {
   };
 }
 
+/**
+ * A client of this class of its own (not shared), for a caller that adds middleware of its own
+ * (the document client's own-write marks). Every client is built here or by awsClient.
+ */
+export function ownClient<C>(Ctor: ClientConstructor<C>): C {
+  const client = new Ctor(clientConfig());
+  ((globalThis as Record<symbol, unknown>)[RIG_CLIENT_HOOK] as ((client: C) => void) | undefined)?.(client);
+  return client;
+}
+
 /** The shared client of this class for the current endpoint, created on first use. */
 export function awsClient<C>(Ctor: ClientConstructor<C>): C {
   const endpoints = endpointOverrides();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClient, clientConfig } from './clients.ts';
+import { awsClient, ownClient } from './clients.ts';
 import { markOwnWrite, ownWriteOutput } from './own-writes.ts';
 
 export { itemOfConditionFailure } from './own-writes.ts';
@@ -16,7 +16,7 @@ export function documentClient(): Db {
   // that the own-write marks apply to document commands only.
   const base = awsClient(DynamoDBClient);
   if (cached?.base !== base) {
-    const own = new DynamoDBClient(clientConfig());
+    const own = ownClient(DynamoDBClient);
     recognizeOwnWrites(own);
     cached = {
       base,

@@ -263,6 +263,17 @@ describe('the IAM operations table', () => {
     expect([...used].filter((key) => !(key in OPERATIONS)).sort()).toEqual([]);
   });
 
+  it('every client the functions use is built by functions/shared/clients.ts, where the rig hooks it', () => {
+    const elsewhere = sourceFiles(join(REPO_ROOT, 'functions'))
+      .filter((file) => !file.endsWith(join('shared', 'clients.ts')))
+      .flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/new ([A-Z][A-Za-z0-9]*Client)\(/g)].map(
+          (m) => `${file}: ${m[1]}`,
+        ),
+      );
+    expect(elsewhere).toEqual([]);
+  });
+
   it('authorizes an action called on no resource only by a statement on "*"', async () => {
     const principal = (resource: string): Principal => ({
       arn: 'arn:aws:iam::111122223333:role/reader',
