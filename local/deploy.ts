@@ -208,16 +208,19 @@ function deploymentIam(template: CfnTemplate, deployed: DeployedStack, ctx: Reso
         if (typeof key === 'string' && key.startsWith('arn:aws:kms:') && arn) iam.keys[arn] = key;
         break;
       }
-      case 'AWS::SQS::QueuePolicy':
-        for (const url of props().Queues ?? []) {
+      case 'AWS::SQS::QueuePolicy': {
+        const { Queues, PolicyDocument } = props();
+        for (const url of Queues ?? []) {
           const queue = queueArnOfUrl(url);
-          if (queue) iam.resourcePolicies[queue] = props().PolicyDocument;
+          if (queue) iam.resourcePolicies[queue] = PolicyDocument;
         }
         break;
-      case 'AWS::SNS::TopicPolicy':
-        for (const topic of props().Topics ?? [])
-          iam.resourcePolicies[String(topic)] = props().PolicyDocument;
+      }
+      case 'AWS::SNS::TopicPolicy': {
+        const { Topics, PolicyDocument } = props();
+        for (const topic of Topics ?? []) iam.resourcePolicies[String(topic)] = PolicyDocument;
         break;
+      }
       case 'AWS::KMS::Key':
         iam.resourcePolicies[arnOf(id)] = props().KeyPolicy;
         break;

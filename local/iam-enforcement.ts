@@ -103,11 +103,6 @@ export function asRig<T>(fn: () => Promise<T>): Promise<T> {
   return current.exit(fn);
 }
 
-/** The role the current code runs as, if any. */
-export function currentCaller(): Caller | undefined {
-  return current.getStore();
-}
-
 export function iamStats(): IamStats {
   return { ...stats };
 }

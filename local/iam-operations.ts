@@ -83,9 +83,6 @@ const alarmArn = (at: CallPlace, name: string) =>
 const autoScalingGroupArn = (at: CallPlace, name: unknown) =>
   `arn:aws:autoscaling:${at.region}:${at.accountId}:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${String(name)}`;
 
-const stateMachineOfExecution = (executionArn: string) =>
-  executionArn.replace(':execution:', ':stateMachine:').split(':').slice(0, 7).join(':');
-
 // ---- the table -------------------------------------------------------------------------------
 
 const one = (action: string, resource: string, context?: AuthorizationRequest['context']) => [
@@ -109,6 +106,34 @@ function dynamoBatch(action: string): Rule {
       resource: tableArn(at, table),
     }));
 }
+
+/** An ECS operation on each child of a cluster the input lists (services, tasks, instances). */
+function eachEcsChild(action: string, kind: string, field: string): Rule {
+  return (input, at) =>
+    (input[field] ?? []).map((child: string) => ({
+      action,
+      resource: ecsChildArn(at, kind, input.cluster, child),
+      context: ecsContext(at, input.cluster),
+    }));
+}
+
+/** An ECS operation on a task set (the input's, or any of the service's), in its service. */
+function onTaskSet(action: string): Rule {
+  return (input, at) =>
+    (input.taskSets?.length ? input.taskSets : [input.taskSet]).map((taskSet: string | undefined) => ({
+      action,
+      resource: ecsTaskSetArn(at, input.cluster, input.service, taskSet),
+      context: ecsContext(at, input.cluster, {
+        'ecs:service': ecsChildArn(at, 'service', input.cluster, input.service),
+      }),
+    }));
+}
+
+/** Sending one message or a batch: the queue, and its key when it has one. */
+const sqsSend: Rule = (input, at, facts) => {
+  const queue = queueArn(at, input.QueueUrl);
+  return [...one('sqs:SendMessage', queue), ...withKey(facts, queue, ['kms:GenerateDataKey', 'kms:Decrypt'])];
+};
 
 /** Roles a task definition hands to ECS: each is passed (iam:PassRole) to ecs-tasks. */
 function passedTaskRoles(input: Input): AuthorizationRequest[] {
@@ -139,12 +164,7 @@ export const OPERATIONS: Record<OperationKey, Rule> = {
   'DynamoDB.BatchWriteItem': dynamoBatch('BatchWriteItem'),
 
   // ECS
-  'ECS.DescribeServices': (input, at) =>
-    (input.services ?? []).map((service: string) => ({
-      action: 'ecs:DescribeServices',
-      resource: ecsChildArn(at, 'service', input.cluster, service),
-      context: ecsContext(at, input.cluster),
-    })),
+  'ECS.DescribeServices': eachEcsChild('ecs:DescribeServices', 'service', 'services'),
   'ECS.UpdateService': (input, at) =>
     one(
       'ecs:UpdateService',
@@ -170,30 +190,9 @@ export const OPERATIONS: Record<OperationKey, Rule> = {
         })
       : []),
   ],
-  'ECS.UpdateTaskSet': (input, at) =>
-    one(
-      'ecs:UpdateTaskSet',
-      ecsTaskSetArn(at, input.cluster, input.service, input.taskSet),
-      ecsContext(at, input.cluster, {
-        'ecs:service': ecsChildArn(at, 'service', input.cluster, input.service),
-      }),
-    ),
-  'ECS.DeleteTaskSet': (input, at) =>
-    one(
-      'ecs:DeleteTaskSet',
-      ecsTaskSetArn(at, input.cluster, input.service, input.taskSet),
-      ecsContext(at, input.cluster, {
-        'ecs:service': ecsChildArn(at, 'service', input.cluster, input.service),
-      }),
-    ),
-  'ECS.DescribeTaskSets': (input, at) =>
-    (input.taskSets?.length ? input.taskSets : [undefined]).map((taskSet: string | undefined) => ({
-      action: 'ecs:DescribeTaskSets',
-      resource: ecsTaskSetArn(at, input.cluster, input.service, taskSet),
-      context: ecsContext(at, input.cluster, {
-        'ecs:service': ecsChildArn(at, 'service', input.cluster, input.service),
-      }),
-    })),
+  'ECS.UpdateTaskSet': onTaskSet('ecs:UpdateTaskSet'),
+  'ECS.DeleteTaskSet': onTaskSet('ecs:DeleteTaskSet'),
+  'ECS.DescribeTaskSets': onTaskSet('ecs:DescribeTaskSets'),
   'ECS.UpdateServicePrimaryTaskSet': (input, at) =>
     one(
       'ecs:UpdateServicePrimaryTaskSet',
@@ -221,28 +220,21 @@ export const OPERATIONS: Record<OperationKey, Rule> = {
         : ecsArn(at, `container-instance/${ecsClusterName(input.cluster)}/any-container-instance`),
       ecsContext(at, input.cluster),
     ),
-  'ECS.DescribeTasks': (input, at) =>
-    (input.tasks ?? []).map((task: string) => ({
-      action: 'ecs:DescribeTasks',
-      resource: ecsChildArn(at, 'task', input.cluster, task),
-      context: ecsContext(at, input.cluster),
-    })),
+  'ECS.DescribeTasks': eachEcsChild('ecs:DescribeTasks', 'task', 'tasks'),
   'ECS.StopTask': (input, at) =>
     one('ecs:StopTask', ecsChildArn(at, 'task', input.cluster, input.task), ecsContext(at, input.cluster)),
   'ECS.ListContainerInstances': (input, at) =>
     one('ecs:ListContainerInstances', ecsClusterArn(at, input.cluster)),
-  'ECS.DescribeContainerInstances': (input, at) =>
-    (input.containerInstances ?? []).map((instance: string) => ({
-      action: 'ecs:DescribeContainerInstances',
-      resource: ecsChildArn(at, 'container-instance', input.cluster, instance),
-      context: ecsContext(at, input.cluster),
-    })),
-  'ECS.UpdateContainerInstancesState': (input, at) =>
-    (input.containerInstances ?? []).map((instance: string) => ({
-      action: 'ecs:UpdateContainerInstancesState',
-      resource: ecsChildArn(at, 'container-instance', input.cluster, instance),
-      context: ecsContext(at, input.cluster),
-    })),
+  'ECS.DescribeContainerInstances': eachEcsChild(
+    'ecs:DescribeContainerInstances',
+    'container-instance',
+    'containerInstances',
+  ),
+  'ECS.UpdateContainerInstancesState': eachEcsChild(
+    'ecs:UpdateContainerInstancesState',
+    'container-instance',
+    'containerInstances',
+  ),
 
   // Elastic Load Balancing: the describes take no resource
   'ElasticLoadBalancingV2.DescribeListeners': () =>
@@ -286,20 +278,8 @@ export const OPERATIONS: Record<OperationKey, Rule> = {
     ),
 
   // SQS and SNS (writes to an encrypted queue or topic use its key)
-  'SQS.SendMessage': (input, at, facts) => {
-    const queue = queueArn(at, input.QueueUrl);
-    return [
-      ...one('sqs:SendMessage', queue),
-      ...withKey(facts, queue, ['kms:GenerateDataKey', 'kms:Decrypt']),
-    ];
-  },
-  'SQS.SendMessageBatch': (input, at, facts) => {
-    const queue = queueArn(at, input.QueueUrl);
-    return [
-      ...one('sqs:SendMessage', queue),
-      ...withKey(facts, queue, ['kms:GenerateDataKey', 'kms:Decrypt']),
-    ];
-  },
+  'SQS.SendMessage': sqsSend,
+  'SQS.SendMessageBatch': sqsSend,
   'SQS.ReceiveMessage': (input, at, facts) => {
     const queue = queueArn(at, input.QueueUrl);
     return [...one('sqs:ReceiveMessage', queue), ...withKey(facts, queue, ['kms:Decrypt'])];
@@ -357,5 +337,3 @@ export const INTEGRATIONS = {
     ...withKey(facts, queue, ['kms:Decrypt']),
   ],
 };
-
-export { stateMachineOfExecution };

@@ -545,6 +545,8 @@ function awsStateError(thrown: unknown, naming: ErrorNaming, baseException: unkn
     $fault?: string;
     $metadata?: { httpStatusCode?: number; requestId?: string };
   };
+  // A problem of the rig itself (an operation the IAM table lacks) is no task error to catch.
+  if ((thrown as { isCatchable?: boolean } | undefined)?.isCatchable === false) return thrown as Error;
   const message = error?.message ?? String(thrown);
   if (!error || typeof error !== 'object' || error.$fault === undefined) {
     // No service response (connection refused, timeout): the SDK's client-side failure.

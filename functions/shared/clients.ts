@@ -20,6 +20,8 @@ const cache = new Map<unknown, { endpoints: string; hook: unknown; client: unkno
  * adds its middleware to each client built. Never set on AWS.
  */
 const RIG_CLIENT_HOOK = Symbol.for('ecs-ops.rig.client-hook');
+const rigHook = () =>
+  (globalThis as Record<symbol, unknown>)[RIG_CLIENT_HOOK] as ((client: unknown) => void) | undefined;
 
 /** Every endpoint override in the environment, as one text: a client is built for one set. */
 function endpointOverrides(): string {
@@ -60,14 +62,14 @@ export function clientConfig(): ClientConfig {
  */
 export function ownClient<C>(Ctor: ClientConstructor<C>): C {
   const client = new Ctor(clientConfig());
-  ((globalThis as Record<symbol, unknown>)[RIG_CLIENT_HOOK] as ((client: C) => void) | undefined)?.(client);
+  rigHook()?.(client);
   return client;
 }
 
 /** The shared client of this class for the current endpoint, created on first use. */
 export function awsClient<C>(Ctor: ClientConstructor<C>): C {
   const endpoints = endpointOverrides();
-  const hook = (globalThis as Record<symbol, unknown>)[RIG_CLIENT_HOOK] as ((client: C) => void) | undefined;
+  const hook = rigHook();
   const hit = cache.get(Ctor);
   if (hit && hit.endpoints === endpoints && hit.hook === hook) return hit.client as C;
   const client = new Ctor(clientConfig());
