@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { RebalanceModeSchema } from '../functions/spot-interruption/config.ts';
 
+/** The IAM path of an environment's task and execution roles: rollouts may pass only these. */
+export const taskRolePathFor = (environmentName: string) => `/ecs-ops/${environmentName}/`;
+
 export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'config');
 
 /** CloudWatch Logs accepts only these retention periods (days). */

@@ -28,7 +28,7 @@ import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue, stableOutput } from './queue-helpers.ts';
-import type { StateTables } from './state-tables.ts';
+import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
 export const REMEDIATION_CONFIG_DIR = join(CONFIG_DIR, 'remediation');
 
@@ -205,12 +205,7 @@ export class Remediation extends Construct {
       new lambdaEvents.SqsEventSource(this.queue, { ...REMEDIATION_BATCH, reportBatchItemFailures: true }),
     );
     this.workflow.stateMachine.grantStartExecution(this.triggerFunction.function);
-    props.tables.grantReadWrite(this.triggerFunction.function);
-    acknowledgeWildcardResources(
-      this.triggerFunction.role,
-      [`${props.tables.journal.tableArn}/index/*`],
-      'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
-    );
+    props.tables.grant(this.triggerFunction.function, SHARED.journal, SHARED.namedExecutions);
     Validations.of(this.triggerFunction.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
@@ -267,11 +262,11 @@ export class Remediation extends Construct {
     const alarmArns = [alarmArnPattern(stack)];
     if (scope.serviceArns.length > 0)
       add('DescribeRunbookServices', ['ecs:DescribeServices'], scope.serviceArns);
-    add(
-      'ListRunbookClusters',
-      ['ecs:ListTasks', 'ecs:ListContainerInstances'],
-      [...scope.clusterArns, ...containerInstanceArns],
-    );
+    // ListContainerInstances acts on the cluster; ListTasks on container instances (ecs:cluster).
+    add('ListRunbookContainerInstances', ['ecs:ListContainerInstances'], scope.clusterArns);
+    add('ListRunbookTasks', ['ecs:ListTasks'], containerInstanceArns, {
+      ArnEquals: { 'ecs:cluster': scope.clusterArns },
+    });
     add('RunbookTasks', ['ecs:DescribeTasks', 'ecs:StopTask'], taskArns, {
       ArnEquals: { 'ecs:cluster': scope.clusterArns },
     });
@@ -284,22 +279,21 @@ export class Remediation extends Construct {
     add('AlarmTags', ['cloudwatch:ListTagsForResource'], alarmArns);
     // A rollback-rollout runbook puts traffic back on blue and answers the rollout's waiting task.
     const loadBalancers = [...new Set(props.rolloutServices.map((s) => s.loadBalancerName))];
-    const listenerArns = loadBalancers.flatMap((lb) =>
-      ['listener', 'listener-rule'].map((resource) =>
+    const routeArns = (resource: 'listener' | 'listener-rule') =>
+      loadBalancers.map((lb) =>
         stack.formatArn({
           service: 'elasticloadbalancing',
           resource,
           resourceName: `app/${lb}/*`,
           arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
         }),
-      ),
-    );
-    if (listenerArns.length > 0)
-      add(
-        'RollBackManagedListeners',
-        ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule'],
-        listenerArns,
       );
+    const listenerArns = [...routeArns('listener'), ...routeArns('listener-rule')];
+    // A rollout routes by a listener (ModifyListener) or by a listener rule (ModifyRule).
+    if (loadBalancers.length > 0) {
+      add('RollBackManagedListeners', ['elasticloadbalancing:ModifyListener'], routeArns('listener'));
+      add('RollBackManagedListenerRules', ['elasticloadbalancing:ModifyRule'], routeArns('listener-rule'));
+    }
     // SendTaskSuccess takes no resource: AWS authorizes it on "*" only; the task token names the task.
     add('AnswerRolloutGates', ['states:SendTaskSuccess'], ['*']);
     add('DescribeAlarms', ['cloudwatch:DescribeAlarms'], alarmArns);
@@ -313,13 +307,12 @@ export class Remediation extends Construct {
       ],
       ['*'],
     );
-    props.tables.grantReadWrite(fn.function);
+    // remediate.ts and operator.ts keep their runs' claims and gates in the idempotency table; the
+    // rollout operator module it reuses finds a rollout's record by scanning for it.
+    props.tables.grant(fn.function, SHARED.journal, SHARED.leases, SHARED.leaseHolders, {
+      idempotency: ['GetItem', 'PutItem', 'UpdateItem', 'Scan'],
+    });
     props.alerting.grantRaise(fn.function);
-    acknowledgeWildcardResources(
-      fn.role,
-      [`${props.tables.journal.tableArn}/index/*`],
-      'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
-    );
     acknowledgeWildcardResources(
       fn.role,
       [...taskArns, ...containerInstanceArns, ...listenerArns, ...alarmArns],

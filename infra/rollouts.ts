@@ -14,10 +14,9 @@ import { BlueGreenRolloutWorkflow } from '../workflows/blue-green-rollout.ts';
 import { alarmArnPattern } from './alarms.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
+import { CONFIG_DIR, ConfigError, loadConfigFile, taskRolePathFor } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
-import type { StateTables } from './state-tables.ts';
-import { taskRolePathFor } from './web-service.ts';
+import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
 /** Until services come from the environment config: the seeded `web/api` behind `web-alb`. */
 export const DEFAULT_ROLLOUT_SERVICES: readonly ManagedService[] = [
@@ -186,17 +185,18 @@ export class Rollouts extends Construct {
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
       );
+    // The service authorization reference: these two act on the service, the other three on its task sets.
     allow(
       step,
-      'ManagedServicesAndTaskSets',
-      [
-        'ecs:DescribeServices',
-        'ecs:DescribeTaskSets',
-        'ecs:CreateTaskSet',
-        'ecs:UpdateServicePrimaryTaskSet',
-        'ecs:DeleteTaskSet',
-      ],
-      [...this.serviceArns, ...this.taskSetArns],
+      'ManagedServices',
+      ['ecs:DescribeServices', 'ecs:UpdateServicePrimaryTaskSet'],
+      this.serviceArns,
+    );
+    allow(
+      step,
+      'ManagedTaskSets',
+      ['ecs:DescribeTaskSets', 'ecs:CreateTaskSet', 'ecs:DeleteTaskSet'],
+      this.taskSetArns,
     );
     // DescribeTaskDefinition takes no resource; revisions are registered in the managed families only.
     allow(step, 'ReadTaskDefinitions', ['ecs:DescribeTaskDefinition'], ['*']);
@@ -245,11 +245,15 @@ export class Rollouts extends Construct {
       ],
       ['*'],
     );
+    // A route is a listener (ModifyListener) or a listener rule (ModifyRule).
+    const reweighable = (resource: 'listener' | 'listener-rule') =>
+      loadBalancers.map((lb) => elbArn(resource, lb));
+    allow(step, 'ReweighManagedListeners', ['elasticloadbalancing:ModifyListener'], reweighable('listener'));
     allow(
       step,
-      'ReweighManagedListeners',
-      ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule'],
-      listenerArns,
+      'ReweighManagedListenerRules',
+      ['elasticloadbalancing:ModifyRule'],
+      reweighable('listener-rule'),
     );
     // The input names any alarm of this account and region; DescribeAlarms is authorized per alarm.
     const alarmArns = [alarmArnPattern(stack)];
@@ -272,13 +276,15 @@ export class Rollouts extends Construct {
       'Revisions are registered in the managed services’ families only (any revision number); only this environment’s task roles (their IAM path) may be passed, and only to ECS tasks; the input names any alarm of this account and region.',
     );
 
+    // record.ts keeps each service's rollout record in the idempotency table; the analysis also reads
+    // the spot storm's per-minute interruption counts there (one BatchGetItem).
+    props.tables.grant(step.function, SHARED.journal, SHARED.leases, {
+      idempotency: ['GetItem', 'PutItem', 'UpdateItem'],
+    });
+    props.tables.grant(this.analysisFunction.function, SHARED.journal, {
+      idempotency: ['GetItem', 'BatchGetItem', 'UpdateItem'],
+    });
     for (const fn of [step, this.analysisFunction]) {
-      props.tables.grantReadWrite(fn.function);
-      acknowledgeWildcardResources(
-        fn.role,
-        [`${props.tables.journal.tableArn}/index/*`],
-        'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
-      );
       Validations.of(fn.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:

@@ -33,7 +33,7 @@ import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue, stableOutput } from './queue-helpers.ts';
-import type { StateTables } from './state-tables.ts';
+import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
 export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
 
@@ -223,12 +223,7 @@ export class Scaling extends Construct {
       }),
     );
     this.workflow.stateMachine.grantStartExecution(this.alarmFunction.function);
-    props.tables.grantReadWrite(this.alarmFunction.function);
-    acknowledgeWildcardResources(
-      this.alarmFunction.role,
-      [`${props.tables.journal.tableArn}/index/*`],
-      'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
-    );
+    props.tables.grant(this.alarmFunction.function, SHARED.journal, SHARED.namedExecutions);
     Validations.of(this.alarmFunction.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
@@ -345,13 +340,11 @@ export class Scaling extends Construct {
       ],
       ['*'],
     );
-    scope.props.tables.grantReadWrite(fn.function);
+    // history.ts: the service's scaling history and each request's claim.
+    scope.props.tables.grant(fn.function, SHARED.journal, SHARED.leases, SHARED.leaseHolders, {
+      idempotency: ['GetItem', 'PutItem'],
+    });
     scope.props.alerting.grantRaise(fn.function);
-    acknowledgeWildcardResources(
-      fn.role,
-      [`${scope.props.tables.journal.tableArn}/index/*`],
-      'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
-    );
     acknowledgeWildcardResources(
       fn.role,
       scope.containerInstanceArns,

@@ -18,7 +18,7 @@ import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY } from './queue-helpers.ts';
-import type { StateTables } from './state-tables.ts';
+import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
 export interface SpotInterruptionHandlingProps {
   readonly managedClusters: readonly ManagedCluster[];
@@ -180,19 +180,20 @@ export class SpotInterruptionHandling extends Construct {
     const surgeStep = this.surgeStepFunction;
     for (const fn of [interruption, surgeStep]) {
       this.grantDrain(fn);
-      props.tables.grantReadWrite(fn.function);
       props.alerting.grantRaise(fn.function);
-      acknowledgeWildcardResources(
-        fn.role,
-        [`${props.tables.journal.tableArn}/index/*`],
-        'The journal is read by day through its byDay index; the grant covers that table’s indexes only.',
-      );
       acknowledgeWildcardResources(
         fn.role,
         this.containerInstanceArns,
         'Container instance ids are only known at run time; scoped to the managed clusters (and ecs:cluster).',
       );
     }
+    // episodes.ts claims and completes each instance's episode in the idempotency table, and
+    // capacity.ts counts interruptions per minute there, under a lease on the Auto Scaling group.
+    props.tables.grant(interruption.function, SHARED.journal, SHARED.leases, {
+      idempotency: ['GetItem', 'BatchGetItem', 'UpdateItem'],
+    });
+    // The surge step reads and closes the episode it watches.
+    props.tables.grant(surgeStep.function, SHARED.journal, { idempotency: ['GetItem', 'UpdateItem'] });
     // Only the interruption function replaces capacity; the surge step only watches ECS.
     this.grantDescribeAutoScalingGroups(interruption);
     this.grantSetDesiredCapacity(interruption);

@@ -2,7 +2,7 @@
 // idempotency records. Retained on stack deletion: the journal is evidence.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { ControlPlaneEnv } from '../functions/shared/env.ts';
 
@@ -10,6 +10,35 @@ import type { ControlPlaneEnv } from '../functions/shared/env.ts';
 export const TTL_ATTRIBUTE = 'expiresAt';
 /** Journal index for "what happened today": partition `day` (YYYY-MM-DD), sort `at` (ISO time). */
 export const JOURNAL_BY_DAY_INDEX = 'byDay';
+
+/** A DynamoDB item action the control plane's code takes. */
+export type ItemAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'Scan';
+
+/** Which item actions code takes on each state table. */
+export interface StateTableAccess {
+  locks?: readonly ItemAction[];
+  journal?: readonly ItemAction[];
+  idempotency?: readonly ItemAction[];
+}
+
+/** What the shared modules take, for composing a function's grant with its own modules' needs. */
+export const SHARED_TABLE_ACCESS = {
+  /** functions/shared/journal.ts: records are written in batches. */
+  journal: { journal: ['BatchWriteItem'] },
+  /** functions/shared/lock.ts (and service-lock.ts's acquire and release): conditional put and delete. */
+  leases: { locks: ['PutItem', 'DeleteItem'] },
+  /** functions/shared/service-lock.ts serviceLockHolder: who holds a service. */
+  leaseHolders: { locks: ['GetItem'] },
+  /** functions/shared/named-executions.ts: the claim on an execution name. */
+  namedExecutions: { idempotency: ['PutItem'] },
+} as const satisfies Record<string, StateTableAccess>;
 
 export type StateTablesEnv = Pick<ControlPlaneEnv, 'JOURNAL_TABLE' | 'LOCKS_TABLE' | 'IDEMPOTENCY_TABLE'>;
 
@@ -47,9 +76,20 @@ export class StateTables extends Construct {
     });
   }
 
-  /** Read and write on all three tables (and the journal's index). */
-  grantReadWrite(grantee: iam.IGrantable): void {
-    for (const table of [this.locks, this.journal, this.idempotency]) table.grantReadWriteData(grantee);
+  /**
+   * The item actions a function's code takes, per table, on the table alone: no function reads an
+   * index (the journal's byDay index is the CLI's, through the operator policies).
+   */
+  grant(grantee: iam.IGrantable, ...needs: StateTableAccess[]): void {
+    for (const name of ['locks', 'journal', 'idempotency'] as const) {
+      const actions = [...new Set(needs.flatMap((need) => need[name] ?? []))].sort();
+      if (actions.length === 0) continue;
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: actions.map((action) => `dynamodb:${action}`),
+        resourceArns: [this[name].tableArn],
+      });
+    }
   }
 
   /** The table-name keys of ControlPlaneEnvSchema. */

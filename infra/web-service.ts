@@ -14,7 +14,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from './config.ts';
+import { type EnvironmentConfig, taskRolePathFor } from './config.ts';
 import type { EcsCapacity } from './ecs-capacity.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { assertSpotDrainBudget, type SpotDrainBudget } from './spot-drain-budget.ts';
@@ -45,9 +45,6 @@ export interface ServiceTopology {
 /** The task definition family of an environment's service: rollouts register revisions only there. */
 export const taskDefinitionFamilyFor = (environmentName: string, service: string) =>
   `ecs-ops-${environmentName}-${service}`;
-
-/** The IAM path of an environment's task and execution roles: rollouts may pass only these. */
-export const taskRolePathFor = (environmentName: string) => `/ecs-ops/${environmentName}/`;
 
 export const topologyParameterName = (environmentName: string, service: string) =>
   `/ecs-ops/${environmentName}/services/${service}`;

@@ -266,16 +266,27 @@ export const OPERATIONS: Record<OperationKey, Rule> = {
     one('autoscaling:SetDesiredCapacity', autoScalingGroupArn(at, input.AutoScalingGroupName)),
   'ApplicationAutoScaling.DescribeScalableTargets': () =>
     one('application-autoscaling:DescribeScalableTargets', NO_RESOURCE),
-  'ApplicationAutoScaling.RegisterScalableTarget': (input, at) =>
+  'ApplicationAutoScaling.RegisterScalableTarget': (input, at) => {
     // The target's ARN carries an id AWS assigns; policies grant scalable-target/* and condition.
-    one(
+    const register = one(
       'application-autoscaling:RegisterScalableTarget',
       `arn:aws:application-autoscaling:${at.region}:${at.accountId}:scalable-target/any-scalable-target`,
       {
         'application-autoscaling:service-namespace': String(input.ServiceNamespace),
         'application-autoscaling:scalable-dimension': String(input.ScalableDimension),
       },
-    ),
+    );
+    // Application Auto Scaling validates the caller's permissions on the target before it registers
+    // it; for an ECS service (`service/<cluster>/<service>`) those are DescribeServices and UpdateService.
+    const [kind, cluster, service] = String(input.ResourceId ?? '').split('/');
+    if (input.ServiceNamespace !== 'ecs' || kind !== 'service' || !cluster || !service) return register;
+    const serviceArn = ecsArn(at, `service/${cluster}/${service}`);
+    return [
+      ...register,
+      ...one('ecs:DescribeServices', serviceArn, ecsContext(at, cluster)),
+      ...one('ecs:UpdateService', serviceArn, ecsContext(at, cluster)),
+    ];
+  },
 
   // SQS and SNS (writes to an encrypted queue or topic use its key)
   'SQS.SendMessage': sqsSend,

@@ -34,6 +34,7 @@ import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import { taskRolePathFor } from '../infra/config.ts';
 import type { DeployedStack } from './deploy.ts';
 import { EMULATOR_REGION } from './emulator.ts';
 
@@ -235,9 +236,16 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       ],
     }),
   );
+  // As deployed, the service's task and execution roles sit under the environment's role path: a
+  // rollout's new revision passes them, and rollout-step may pass no other.
+  const environmentName = stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
+  const serviceRole = (kind: string) =>
+    `arn:aws:iam::${stack.accountId}:role${taskRolePathFor(String(environmentName))}${cluster.name}-api-${kind}`;
   const taskDef = await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: `${cluster.name}-api`,
+      taskRoleArn: serviceRole('task'),
+      executionRoleArn: serviceRole('execution'),
       containerDefinitions: [
         {
           name: 'app',

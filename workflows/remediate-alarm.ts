@@ -125,31 +125,32 @@ export class RemediateAlarmWorkflow extends Construct {
     catchEverything(record, cleanup, onFailure);
     record.next(ended);
 
-    const forceDeployment = new tasks.CallAwsService(this, S.forceDeployment, {
-      service: 'ecs',
-      action: 'updateService',
-      iamAction: 'ecs:UpdateService',
-      parameters: {
-        Cluster: sfn.JsonPath.stringAt('$.runbook.cluster'),
-        Service: sfn.JsonPath.stringAt('$.runbook.service'),
-        ForceNewDeployment: true,
-      },
-      iamResources: props.serviceArns.length > 0 ? [...props.serviceArns] : ['arn:aws:ecs:::service/none'],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    forceDeployment.addRetry({
-      errors: sdkTransientErrors('Ecs'),
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-    });
-    catchEverything(forceDeployment, cleanup, onFailure);
-    forceDeployment.next(record);
-
-    const whichRunbook = new sfn.Choice(this, S.whichRunbook).when(
-      sfn.Condition.stringEquals('$.runbook.kind', 'force-new-deployment'),
-      forceDeployment,
-    );
+    // A runbook's own states, chosen by its kind; every other kind runs in the step.
+    const runbookStates: [kind: string, state: sfn.IChainable][] = [];
+    // Only when a runbook forces a deployment: the grant is on exactly those services.
+    if (props.serviceArns.length > 0) {
+      const forceDeployment = new tasks.CallAwsService(this, S.forceDeployment, {
+        service: 'ecs',
+        action: 'updateService',
+        iamAction: 'ecs:UpdateService',
+        parameters: {
+          Cluster: sfn.JsonPath.stringAt('$.runbook.cluster'),
+          Service: sfn.JsonPath.stringAt('$.runbook.service'),
+          ForceNewDeployment: true,
+        },
+        iamResources: [...props.serviceArns],
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+      forceDeployment.addRetry({
+        errors: sdkTransientErrors('Ecs'),
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 6,
+      });
+      catchEverything(forceDeployment, cleanup, onFailure);
+      forceDeployment.next(record);
+      runbookStates.push(['force-new-deployment', forceDeployment]);
+    }
     if (props.scaleStateMachine) {
       // The scaling workflow's guardrails decide how far; its execution is named after ours
       // (idempotent), by the step, which keeps the name within 80 characters.
@@ -164,9 +165,15 @@ export class RemediateAlarmWorkflow extends Construct {
       });
       catchEverything(scaleOut, cleanup, onFailure);
       scaleOut.next(record);
-      whichRunbook.when(sfn.Condition.stringEquals('$.runbook.kind', 'scale-out'), scaleOut);
+      runbookStates.push(['scale-out', scaleOut]);
     }
-    whichRunbook.otherwise(runStep);
+    let whichRunbook: sfn.IChainable = runStep;
+    if (runbookStates.length > 0) {
+      const choice = new sfn.Choice(this, S.whichRunbook);
+      for (const [kind, state] of runbookStates)
+        choice.when(sfn.Condition.stringEquals('$.runbook.kind', kind), state);
+      whichRunbook = choice.otherwise(runStep);
+    }
 
     // Approval for risky runbooks: the alert says how to answer; no answer in time takes the default.
     const gate = new tasks.LambdaInvoke(this, S.gate, {

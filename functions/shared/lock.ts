@@ -1,7 +1,7 @@
 // Lease-based locks on a resource (a service, an Auto Scaling group) in DynamoDB.
 // A lease expires on its own, so a crashed holder cannot block others for longer than
 // the lease. Re-acquiring by the same owner extends it (retries are safe).
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from './clock.ts';
 import { iso } from './clock.ts';
 import { type Db, isConditionFailure, itemOfConditionFailure, ttlSeconds } from './dynamo.ts';
@@ -44,15 +44,9 @@ export async function acquireLock(db: Db, table: string, clock: Clock, req: Lock
     return { resource: req.resource, owner: req.owner, expiresAtMs };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
-    // The lease as it was when the condition failed (the write asked for it): read afterwards, its
-    // holder could have released it meanwhile and the refusal would name nobody.
-    const held =
-      itemOfConditionFailure<{ owner?: string; expiresAtMs?: number }>(error) ??
-      ((
-        await db.send(
-          new GetCommand({ TableName: table, Key: { resource: req.resource }, ConsistentRead: true }),
-        )
-      ).Item as { owner?: string; expiresAtMs?: number } | undefined);
+    // The lease as it was when the condition failed: the failed write returns it (ALL_OLD), and the
+    // condition can only fail on an existing item. A read afterwards could find it released.
+    const held = itemOfConditionFailure<{ owner?: string; expiresAtMs?: number }>(error);
     throw new LockHeldError(
       req.resource,
       String(held?.owner ?? 'unknown'),

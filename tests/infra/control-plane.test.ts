@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { App } from 'aws-cdk-lib';
+import { type App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,7 @@ import { buildApp, DEFAULT_MANAGED_CLUSTERS, synthesizeApp } from '../../infra/a
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
 import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
 import { ensurePythonEnv } from '../../local/python-env.ts';
+import { RemediateAlarmWorkflow } from '../../workflows/remediate-alarm.ts';
 import { FUNCTION_TRANSIENT_ERRORS } from '../../workflows/shared/error-handling.ts';
 
 const FUNCTION_NAMES = [
@@ -493,9 +495,9 @@ describe('workflow error handling', () => {
 
   it('retries every AWS SDK task on the names its throttling and lost responses arrive as', () => {
     const sdkTasks = allStates().filter(([, s]) => s.Type === 'Task' && s.Resource?.includes(':aws-sdk:'));
-    // Scale blue to zero and Delete blue; Set desired count and Set limits; Force new deployment.
+    // Scale blue to zero and Delete blue; Set desired count and Set limits. (No runbook of this
+    // environment forces a deployment: that state is built only for the services that do.)
     expect(sdkTasks.map(([where]) => where.replace(/Workflow[^/]*\//, '/')).sort()).toEqual([
-      'Remediation/Force new deployment',
       'Rollouts/Delete blue',
       'Rollouts/Scale blue to zero',
       'Scaling/Set desired count',
@@ -575,5 +577,35 @@ describe('checks', () => {
       JSON.parse(stdout || '[]') as { Level: string; Rule: { Id: string }; Message: string }[]
     ).map((m) => `${m.Level} ${m.Rule.Id}: ${m.Message}`);
     expect(matches).toEqual([]);
+  });
+});
+
+describe('remediation workflow', () => {
+  const build = (serviceArns: string[]) => {
+    const stack = new Stack();
+    const stepFunction = lambda.Function.fromFunctionArn(
+      stack,
+      'Step',
+      'arn:aws:lambda:us-east-1:123456789012:function:remediate-step',
+    );
+    new RemediateAlarmWorkflow(stack, 'Workflow', { stepFunction, serviceArns });
+    return Template.fromStack(stack);
+  };
+  const updateServiceGrants = (template: Template) =>
+    Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (
+        policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]
+      ).filter((statement) => [statement.Action].flat().includes('ecs:UpdateService')),
+    );
+
+  it('forces a new deployment only of the services a runbook names, and grants nothing without one', () => {
+    const legacy = 'arn:aws:ecs:us-east-1:123456789012:service/web/legacy';
+    const withRunbook = build([legacy]);
+    expect(JSON.stringify(withRunbook.toJSON())).toContain('Force new deployment');
+    expect(updateServiceGrants(withRunbook).map((s) => s.Resource)).toEqual([legacy]);
+
+    const without = build([]);
+    expect(JSON.stringify(without.toJSON())).not.toContain('Force new deployment');
+    expect(updateServiceGrants(without)).toEqual([]);
   });
 });

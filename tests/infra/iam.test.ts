@@ -123,16 +123,25 @@ describe('IAM of the synthesized app, evaluated as AWS does', () => {
     ).toBe('Allowed');
   });
 
-  it('a function reads and writes its own environment’s tables, never another’s', async () => {
+  it('a function writes its own environment’s tables, never another’s, with only the actions its code takes', async () => {
     const dev = environment('dev').controlPlane;
     const prod = environment('prod').controlPlane;
     const step = principalOf(dev.rollouts.stepFunction.role);
     const own = arnOf(dev.tables.journal);
-    expect(await authorize(step, { action: 'dynamodb:PutItem', resource: own })).toBe('Allowed');
+    const journalWrite = 'dynamodb:BatchWriteItem';
+    expect(await authorize(step, { action: journalWrite, resource: own })).toBe('Allowed');
     // prod's journal as if it were in dev's account and region: still not dev's to write.
     const theirs = rehome(arnOf(prod.tables.journal), own);
     expect(theirs).not.toBe(own);
-    expect(await authorize(step, { action: 'dynamodb:PutItem', resource: theirs })).toBe('ImplicitlyDenied');
+    expect(await authorize(step, { action: journalWrite, resource: theirs })).toBe('ImplicitlyDenied');
+    // The journal is written in batches only; reading it (and its byDay index) is the operator's.
+    for (const request of [
+      { action: 'dynamodb:PutItem', resource: own },
+      { action: 'dynamodb:Scan', resource: own },
+      { action: 'dynamodb:Query', resource: `${own}/index/byDay` },
+      { action: 'dynamodb:DeleteItem', resource: arnOf(dev.tables.idempotency) },
+    ])
+      expect(await authorize(step, request), request.action).toBe('ImplicitlyDenied');
   });
 
   it('a workflow starts only the workflows it runs: remediation starts scaling, never a rollout', async () => {

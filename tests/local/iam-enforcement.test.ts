@@ -2,7 +2,7 @@
 // machines act as their synthesized roles, and a call AWS would refuse gets AWS's AccessDenied
 // and changes nothing. These are the refusals the least-privilege work must guarantee, beside
 // the one grant that once could not work (remediation answering a gate).
-import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ECSClient,
   ListServicesCommand,
@@ -73,22 +73,23 @@ describe('IAM enforced on the rig', () => {
     const journal = stack.functions['rollout-step']?.environment.JOURNAL_TABLE as string;
     const prodJournal = journal.replace(stack.stackName, 'EcsOps-prod-ControlPlane');
     expect(prodJournal).not.toBe(journal);
-    const put = (table: string) =>
+    // The journal's own write (functions/shared/journal.ts): a batch of records.
+    const write = (table: string) =>
       actAs(fn('rollout-step'), () =>
         awsClient(DynamoDBClient).send(
-          new PutItemCommand({ TableName: table, Item: { pk: { S: 'probe' }, sk: { S: 'probe' } } }),
+          new BatchWriteItemCommand({
+            RequestItems: {
+              [table]: [{ PutRequest: { Item: { resource: { S: 'probe' }, at: { S: 'probe' } } } }],
+            },
+          }),
         ),
       );
-    const error = await refusal(() => put(prodJournal));
+    const error = await refusal(() => write(prodJournal));
     expect(error.name).toBe('AccessDeniedException');
-    expect(error.message).toContain(`dynamodb:PutItem on resource: arn:aws:dynamodb:`);
+    expect(error.message).toContain(`dynamodb:BatchWriteItem on resource: arn:aws:dynamodb:`);
     expect(error.message).toContain(`table/${prodJournal}`);
     // Its own environment's table is allowed to the same role.
-    await expect(
-      actAs(fn('rollout-step'), () =>
-        awsClient(DynamoDBClient).send(new ScanCommand({ TableName: journal, Limit: 1 })),
-      ),
-    ).resolves.toBeDefined();
+    await expect(write(journal)).resolves.toBeDefined();
   });
 
   it('refuses a state machine starting a workflow it does not own; a nested start it owns is allowed', async () => {

@@ -207,6 +207,21 @@ describe('the IAM operations table', () => {
         (r) => r.action,
       ),
     ).toEqual(['ecs:RegisterTaskDefinition', 'iam:PassRole', 'iam:PassRole']);
+    // Registering an ECS service as a scalable target also needs the caller's rights on the service.
+    expect(
+      OPERATIONS['ApplicationAutoScaling.RegisterScalableTarget']?.(
+        SAMPLES['ApplicationAutoScaling.RegisterScalableTarget'] ?? {},
+        at,
+        facts,
+      ).map((r) => [r.action, r.resource]),
+    ).toEqual([
+      [
+        'application-autoscaling:RegisterScalableTarget',
+        'arn:aws:application-autoscaling:eu-west-1:111122223333:scalable-target/any-scalable-target',
+      ],
+      ['ecs:DescribeServices', svc],
+      ['ecs:UpdateService', svc],
+    ]);
   });
 
   it('maps the integrations a state machine and the Lambda poller use', async () => {
