@@ -40,6 +40,7 @@ import type { ControlPlaneStack } from './control-plane-stack.ts';
 import { OpsDashboard } from './dashboard.ts';
 import { DataBackups } from './data-backups.ts';
 import { Database } from './database.ts';
+import { APP_DATABASE, APP_DATABASE_USER, DatabaseAppUser } from './database-app-user.ts';
 import { deadLetterQueuesOf } from './dead-letter-queues.ts';
 import { EcsCapacity } from './ecs-capacity.ts';
 import { EdgeProtection } from './edge-protection.ts';
@@ -157,6 +158,13 @@ export class DataStack extends EnvironmentStack {
       tableName: `${prefix}-app`,
       encryptionKey: this.key,
       deletionProtection: config.data.appTableDeletionProtection,
+    });
+
+    new DatabaseAppUser(this, 'DatabaseAppUser', {
+      cluster: this.database.cluster,
+      masterSecretArn: this.database.masterSecretArn,
+      encryptionKey: this.key,
+      logGroup: deployTimeCallLogGroup(this, config.logRetentionDays),
     });
 
     this.backups = new DataBackups(this, 'Backups', {
@@ -303,11 +311,6 @@ export class ComputeStack extends EnvironmentStack {
     this.capacity.cluster.addDefaultCapacityProviderStrategy(this.capacity.defaultStrategy(config.service));
     const lb = ingress.loadBalancer;
     // Imported by ARN: granting on the data stack's own objects would write these roles into its key policy.
-    const databaseSecret = secretsmanager.Secret.fromSecretCompleteArn(
-      this,
-      'DatabaseSecret',
-      data.database.masterSecretArn,
-    );
     const redisToken = secretsmanager.Secret.fromSecretCompleteArn(
       this,
       'RedisToken',
@@ -330,10 +333,13 @@ export class ComputeStack extends EnvironmentStack {
         REDIS_HOST: data.cache.replicationGroup.attrPrimaryEndPointAddress,
         REDIS_PORT: data.cache.replicationGroup.attrPrimaryEndPointPort,
         APP_TABLE: data.appTable.table.tableName,
+        // IAM database authentication: the app signs a token with its task role for each new
+        // connection (TLS required); no password to hold, so a rotation breaks nothing.
+        DB_NAME: APP_DATABASE,
+        DB_USER: APP_DATABASE_USER,
+        DB_AUTH: 'iam',
       },
       secrets: {
-        DB_USERNAME: { secret: databaseSecret, field: 'username' },
-        DB_PASSWORD: { secret: databaseSecret, field: 'password' },
         REDIS_AUTH_TOKEN: { secret: redisToken },
       },
       deployTimeCallLogs: deployTimeCallLogGroup(this, config.logRetentionDays),
@@ -350,6 +356,8 @@ export class ComputeStack extends EnvironmentStack {
       }),
     );
     const taskRole = this.web.taskDefinition.taskRole;
+    // rds-db:connect as the application's user only (never as the administrator).
+    data.database.cluster.grantConnect(taskRole, APP_DATABASE_USER);
     taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadWriteTheAppTable',

@@ -26,7 +26,10 @@ export interface DatabaseProps {
 
 export class Database extends Construct {
   readonly cluster: rds.DatabaseCluster;
-  /** The RDS-managed secret with the master credentials (rotated by RDS). */
+  /**
+   * The RDS-managed secret with the master credentials (rotated by RDS). The application never
+   * holds it: it signs in as its own user with IAM authentication (database-app-user.ts).
+   */
   readonly masterSecretArn: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
@@ -80,6 +83,8 @@ export class Database extends Construct {
       manageMasterUserPassword: true,
       credentials: rds.Credentials.fromUsername('ops_admin', { encryptionKey: props.encryptionKey }),
       iamAuthentication: true,
+      // The deploy-time creation of the application's user runs its SQL through the Data API.
+      enableDataApi: true,
       backup: { retention: Duration.days(config.backupRetentionDays), preferredWindow: '02:00-03:00' },
       preferredMaintenanceWindow: 'sun:03:30-sun:04:30',
       cloudwatchLogsExports: [...LOG_EXPORTS],

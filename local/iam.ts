@@ -299,6 +299,15 @@ export function plannedAttrs(
       const secretArn = arn('secretsmanager', `secret:${name}-AbCdEf`);
       return { ref: secretArn, Id: secretArn };
     }
+    case 'AWS::RDS::DBCluster': {
+      const name = (literal('DBClusterIdentifier') ?? generated(63)).toLowerCase();
+      return {
+        ref: name,
+        DBClusterArn: arn('rds', `cluster:${name}`),
+        DBClusterResourceId: `cluster-${id.toUpperCase().slice(0, 26)}`,
+        'MasterUserSecret.SecretArn': arn('secretsmanager', `secret:rds!cluster-${id.toLowerCase()}-AbCdEf`),
+      };
+    }
     default:
       return anyAttribute(id, arn(type.split('::')[1]?.toLowerCase() ?? 'unknown', id));
   }

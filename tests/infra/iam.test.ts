@@ -144,6 +144,51 @@ describe('IAM of the synthesized app, evaluated as AWS does', () => {
       expect(await authorize(step, request), request.action).toBe('ImplicitlyDenied');
   });
 
+  it('the app signs in to Aurora as its own user with IAM auth, holding no database password', async () => {
+    const dev = environment('dev');
+    const { region, account } = dev.config;
+    const task = dev.stacks.compute.web.taskDefinition;
+    const data = dev.stacks.data;
+    /** A CDK token of the data stack as the deployed value. */
+    const deployed = (token: string) =>
+      String(resolveTokens(data.resolve(token), app.context(data.stackName)));
+
+    const definition = Object.values(app.stack(dev.stacks.compute.stackName).template.Resources).find(
+      (r) => r.Type === 'AWS::ECS::TaskDefinition',
+    );
+    const containers = JSON.stringify(definition?.Properties?.ContainerDefinitions);
+    expect(containers).not.toMatch(/DB_PASSWORD|DB_USERNAME|MasterUserSecret/);
+    expect(containers).toContain('{"Name":"DB_USER","Value":"app_user"}');
+
+    const taskRole = principalOf(task.taskRole);
+    const resourceId = deployed(data.database.cluster.clusterResourceIdentifier);
+    const connectAs = (user: string) =>
+      authorize(taskRole, {
+        action: 'rds-db:connect',
+        resource: `arn:aws:rds-db:${region}:${account}:dbuser:${resourceId}/${user}`,
+      });
+    expect(await connectAs('app_user')).toBe('Allowed');
+    expect(await connectAs('ops_admin')).toBe('ImplicitlyDenied');
+
+    // The master secret is read only at deploy time, by the calls that create the app's user.
+    const read = {
+      action: 'secretsmanager:GetSecretValue',
+      resource: deployed(data.database.masterSecretArn),
+    };
+    expect(await authorize(taskRole, read)).toBe('ImplicitlyDenied');
+    expect(await authorize(principalOf(task.executionRole as IConstruct), read)).toBe('ImplicitlyDenied');
+    const [roleId] = Object.keys(app.stack(data.stackName).template.Resources).filter((id) =>
+      id.startsWith('AWS679f53fac002430cb0da5b7982bd2287ServiceRole'),
+    );
+    const deployer = app.principal(data.stackName, roleId as string);
+    expect(await authorize(deployer, read)).toBe('Allowed');
+    const cluster = deployed(data.database.cluster.clusterArn);
+    expect(cluster).toMatch(/^arn:aws:rds:[^:]+:\d+:cluster:ecs-ops-dev-aurora$/);
+    expect(await authorize(deployer, { action: 'rds-data:ExecuteStatement', resource: cluster })).toBe(
+      'Allowed',
+    );
+  });
+
   it('a workflow starts only the workflows it runs: remediation starts scaling, never a rollout', async () => {
     const cp = environment('dev').controlPlane;
     if (!cp.remediation || !cp.scaling) throw new Error('dev has no remediation or scaling');
