@@ -55,7 +55,7 @@ export class DatabaseAppUser extends Construct {
     let previous: Construct = props.cluster;
     APP_USER_STATEMENTS.forEach((sql, i) => {
       const call: cr.AwsSdkCall = {
-        service: 'RDSData',
+        service: '@aws-sdk/client-rds-data',
         action: 'ExecuteStatement',
         parameters: { resourceArn: clusterArn, secretArn: props.masterSecretArn, sql },
         physicalResourceId: cr.PhysicalResourceId.of(`${APP_DATABASE_USER}-${i + 1}`),

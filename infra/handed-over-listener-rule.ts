@@ -42,7 +42,7 @@ export class HandedOverListenerRule extends Construct {
     this.resource = new cr.AwsCustomResource(this, 'Rule', {
       resourceType: 'Custom::HandedOverListenerRule',
       onCreate: {
-        service: 'ElasticLoadBalancingV2',
+        service: '@aws-sdk/client-elastic-load-balancing-v2',
         action: 'CreateRule',
         parameters: {
           ListenerArn: props.listener.listenerArn,
@@ -67,7 +67,7 @@ export class HandedOverListenerRule extends Construct {
       },
       // No onUpdate, on purpose: after creation the rollout workflow owns the rule's actions.
       onDelete: {
-        service: 'ElasticLoadBalancingV2',
+        service: '@aws-sdk/client-elastic-load-balancing-v2',
         action: 'DeleteRule',
         parameters: { RuleArn: new cr.PhysicalResourceIdReference() },
         ignoreErrorCodesMatching: 'RuleNotFound',

@@ -14,6 +14,7 @@ import type { BuiltEnvironment } from '../../infra/app.ts';
 import { appStackName, CLOUDFRONT_REGION } from '../../infra/app-stacks.ts';
 import { API_PATH_PATTERN } from '../../infra/cdn.ts';
 import { EnvironmentConfigSchema, loadConfig } from '../../infra/config.ts';
+import { APP_USER_STATEMENTS } from '../../infra/database-app-user.ts';
 import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/edge-protection.ts';
 import { ROLLOUT_OWNED_TAG } from '../../infra/handed-over-listener-rule.ts';
 import { AUTHORIZER_CACHE_TTL } from '../../infra/http-api.ts';
@@ -80,6 +81,16 @@ const httpApi = (env: string) => {
   const api = environment(env).stacks?.ingress.api;
   if (!api) throw new Error(`${env} has no HTTP API`);
   return api;
+};
+/** An AwsCustomResource call as its provider reads it, with each CloudFormation token as `<token>`. */
+const sdkCall = (
+  value: unknown,
+): { service: string; action: string; parameters?: Record<string, unknown> } => {
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  const json = join
+    ? join[1].map((part) => (typeof part === 'string' ? part : '<token>')).join(join[0])
+    : value;
+  return JSON.parse(String(json));
 };
 /** A value another stack of the same environment publishes, as a consumer reads it. */
 const publishedValue = (ref: unknown): unknown => {
@@ -237,6 +248,56 @@ describe('data', () => {
       expect(resources, env).toContain(clusterId);
       expect(resources, env).toContain(tableId);
     }
+  });
+
+  it('creates the app’s database user through the Data API, in order, after the cluster, with IAM auth and rows only', () => {
+    const t = template('prod', 'Data');
+    const [, cluster] = onlyOfType(t, 'AWS::RDS::DBCluster');
+    expect(cluster.Properties?.EnableIAMDatabaseAuthentication).toBe(true);
+    expect(cluster.Properties?.EnableHttpEndpoint).toBe(true);
+    const statements = ofType(t, 'Custom::DatabaseAppUser').map(([id, r]) => ({
+      id,
+      r,
+      call: sdkCall(r.Properties?.Create),
+    }));
+    expect(statements.map((s) => [s.call.service, s.call.action, s.call.parameters?.sql])).toEqual(
+      APP_USER_STATEMENTS.map((sql) => ['@aws-sdk/client-rds-data', 'ExecuteStatement', sql]),
+    );
+    // Each runs again on update (idempotent), after the previous one, the first after the writer.
+    for (const [i, { r }] of statements.entries()) {
+      expect(text(r.Properties?.Update)).toBe(text(r.Properties?.Create));
+      const after = asArray(r.DependsOn as string | string[] | undefined);
+      const previous = i === 0 ? 'DatabaseClusterWriter' : statements[i - 1]?.id;
+      expect(after, `statement ${i + 1}`).toEqual(
+        expect.arrayContaining([expect.stringMatching(`^${previous}`)]),
+      );
+    }
+    expect(APP_USER_STATEMENTS.join(';')).not.toMatch(/GRANT ALL|ON \*\.\*|WITH GRANT OPTION/);
+  });
+
+  it('names an AWS SDK v3 client that exists in every deploy-time SDK call', () => {
+    const helpers = join(REPO_ROOT, 'node_modules/aws-cdk-lib/custom-resources/lib/helpers-internal');
+    const metadata = JSON.parse(readFileSync(join(helpers, 'sdk-v3-metadata.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const v2ToV3 = JSON.parse(readFileSync(join(helpers, 'sdk-v2-to-v3.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    // As the provider resolves a service name to its client package.
+    const clientOf = (service: string) => {
+      const name = service.toLowerCase().replace(/^@aws-sdk\/client-/, '');
+      return v2ToV3[name] ?? name;
+    };
+    const calls = allTemplates().flatMap(({ name, template: t }) =>
+      Object.values(t.Resources)
+        .filter((r) => r.Properties?.Create !== undefined)
+        .map((r) => ({ name, service: sdkCall(r.Properties?.Create).service })),
+    );
+    expect(calls.map((c) => c.service)).toEqual(expect.arrayContaining(['@aws-sdk/client-rds-data', 'ECS']));
+    for (const { name, service } of calls)
+      expect(metadata, `${name}: ${service}`).toHaveProperty([clientOf(service)]);
   });
 
   it('keeps a final Redis snapshot when the cache is removed or replaced', () => {
