@@ -487,7 +487,11 @@ export function describeRaces(
         try {
           switch (schedule.order) {
             case 'rollout-holds-the-service-lock': {
-              expect(result.scale.plan?.decision).toBe('refused');
+              // If this fails, say whether the rollout still held the lock (or ended before the scale looked).
+              const rolloutEnd = `rollout ${result.rollout.status} ${result.rollout.error ?? ''} ${result.rollout.cause ?? ''}`;
+              expect(result.scale.plan?.decision, `${result.scale.plan?.summary}; ${rolloutEnd}`).toBe(
+                'refused',
+              );
               expect(result.scale.plan?.blockedBy?.guardrail).toBe('rollout-lock');
               expect(result.scale.plan?.summary).toContain(result.rollout.executionArn);
               const unhealthy = remediationOf(result, ALARMS.unhealthy);

@@ -165,14 +165,19 @@ describe('the blue-green-rollout state machine', () => {
 
 describe('rollout permissions and wiring', () => {
   it('re-weighs only the listeners and rules of the managed services’ load balancers', () => {
-    const modify = statementsOf('RolloutsStep').filter((s) =>
-      actions(s).includes('elasticloadbalancing:ModifyListener'),
-    );
-    expect(modify).toHaveLength(1);
-    const scope = text(modify[0]?.Resource);
-    expect(scope).toContain(':listener/app/web-alb/*');
-    expect(scope).toContain(':listener-rule/app/web-alb/*');
-    expect(scope).not.toContain('"*"');
+    // Each action only on the resource type AWS authorizes it on: listeners, and listener rules.
+    const scopeOf = (action: string) => {
+      const found = statementsOf('RolloutsStep').filter((s) => actions(s).includes(action));
+      expect(found, action).toHaveLength(1);
+      expect(actions(found[0] as Statement)).toEqual([action]);
+      return text(found[0]?.Resource);
+    };
+    const listeners = scopeOf('elasticloadbalancing:ModifyListener');
+    expect(listeners).toContain(':listener/app/web-alb/*');
+    expect(listeners).not.toContain('listener-rule');
+    const rules = scopeOf('elasticloadbalancing:ModifyRule');
+    expect(rules).toContain(':listener-rule/app/web-alb/*');
+    for (const scope of [listeners, rules]) expect(scope).not.toContain('"*"');
   });
 
   it('lets the state machine invoke pre-traffic hooks named rollout-hook-* of its account and region only', () => {
