@@ -35,7 +35,7 @@ import { INITIAL_TASK_SET_EXTERNAL_ID } from '../../infra/web-service.ts';
 import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from '../../local/emulator.ts';
 import { type Attrs, type ResolveContext, resolveTokens } from '../../local/template.ts';
 import { useEmulator } from '../support/emulator.ts';
-import { type Synthesized, synthesize } from './synth-support.ts';
+import { type Synthesized, sdkClientOf, synthesize } from './synth-support.ts';
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };
 type Template = {
@@ -114,12 +114,13 @@ async function runCreateCall(resource: CfnResource, ctx: ResolveContext, exporte
   const ecs = awsClient(ECSClient);
   const p = call.parameters as never;
   const response: unknown = await (async () => {
-    switch (`${call.service}.${call.action}`) {
-      case 'ElasticLoadBalancingV2.CreateRule':
+    // Bound by the client the provider would load: a service name it cannot resolve fails here too.
+    switch (`${sdkClientOf(call.service)}.${call.action}`) {
+      case 'elastic-load-balancing-v2.CreateRule':
         return elb.send(new CreateRuleCommand(p));
-      case 'ECS.CreateTaskSet':
+      case 'ecs.CreateTaskSet':
         return ecs.send(new CreateTaskSetCommand(p));
-      case 'ECS.UpdateServicePrimaryTaskSet':
+      case 'ecs.UpdateServicePrimaryTaskSet':
         return ecs.send(new UpdateServicePrimaryTaskSetCommand(p));
       default:
         throw new Error(`no local binding for ${call.service}.${call.action}`);

@@ -1,7 +1,7 @@
 // Shared by the infra tests: bundle every function into a temp dir (the control-plane stack
 // needs its bundles) and synthesize the app once, in-process, the way `npm run synth` does.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildFunctions } from '../../esbuild.config.mjs';
 import { type AppOptions, type BuiltEnvironment, buildApp } from '../../infra/app.ts';
-import { CHECKOV_ENV, ensurePythonEnv } from '../../local/python-env.ts';
+import { CHECKOV_ENV, ensurePythonEnv, REPO_ROOT } from '../../local/python-env.ts';
 
 export interface Synthesized {
   app: App;
@@ -154,4 +154,17 @@ export async function checkov(dir: string): Promise<CheckovFinding[]> {
   if (findings.length > 0 !== (run.code === 1))
     throw failed(`exited ${run.code} with ${findings.length} findings`);
   return findings;
+}
+
+const SDK_HELPERS = join(REPO_ROOT, 'node_modules/aws-cdk-lib/custom-resources/lib/helpers-internal');
+const readHelper = <T>(file: string): T => JSON.parse(readFileSync(join(SDK_HELPERS, file), 'utf8')) as T;
+
+/**
+ * The AWS SDK v3 client an AwsCustomResource's `service` names, resolved as its provider does
+ * (`@aws-sdk/client-<name>`), or undefined when no such client exists and the call would fail.
+ */
+export function sdkClientOf(service: string): string | undefined {
+  const name = service.toLowerCase().replace(/^@aws-sdk\/client-/, '');
+  const client = readHelper<Record<string, string>>('sdk-v2-to-v3.json')[name] ?? name;
+  return client in readHelper<Record<string, unknown>>('sdk-v3-metadata.json') ? client : undefined;
 }
