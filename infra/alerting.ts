@@ -18,7 +18,7 @@ import type { ControlPlaneEnv } from '../functions/shared/env.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY } from './queue-helpers.ts';
-import { SHARED_TABLE_ACCESS, type StateTables, TTL_ATTRIBUTE } from './state-tables.ts';
+import { grantItemActions, SHARED_TABLE_ACCESS, type StateTables, TTL_ATTRIBUTE } from './state-tables.ts';
 
 export interface AlertingProps {
   readonly topics: AlertTopics;
@@ -146,11 +146,7 @@ export class Alerting extends Construct {
       ],
     });
     // state.ts and silences.ts: episodes, group windows and silences, item by item.
-    iam.Grant.addToPrincipal({
-      grantee: fn,
-      actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].map((a) => `dynamodb:${a}`),
-      resourceArns: [this.table.tableArn],
-    });
+    grantItemActions(fn, this.table, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
     props.tables.grant(fn, SHARED_TABLE_ACCESS.journal);
     Validations.of(this.router.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -138,7 +138,10 @@ export class Rollouts extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     this.preTrafficHookArns = [hookArn, `${hookArn}:*`];
-    const listenerArns = loadBalancers.flatMap((lb) => [elbArn('listener', lb), elbArn('listener-rule', lb)]);
+    // A route is a listener (ModifyListener) or a listener rule (ModifyRule).
+    const routeArns = (resource: 'listener' | 'listener-rule') =>
+      loadBalancers.map((lb) => elbArn(resource, lb));
+    const listenerArns = [...routeArns('listener'), ...routeArns('listener-rule')];
 
     const env: RolloutEnvInput = {
       ...props.tables.environment(),
@@ -245,15 +248,12 @@ export class Rollouts extends Construct {
       ],
       ['*'],
     );
-    // A route is a listener (ModifyListener) or a listener rule (ModifyRule).
-    const reweighable = (resource: 'listener' | 'listener-rule') =>
-      loadBalancers.map((lb) => elbArn(resource, lb));
-    allow(step, 'ReweighManagedListeners', ['elasticloadbalancing:ModifyListener'], reweighable('listener'));
+    allow(step, 'ReweighManagedListeners', ['elasticloadbalancing:ModifyListener'], routeArns('listener'));
     allow(
       step,
       'ReweighManagedListenerRules',
       ['elasticloadbalancing:ModifyRule'],
-      reweighable('listener-rule'),
+      routeArns('listener-rule'),
     );
     // The input names any alarm of this account and region; DescribeAlarms is authorized per alarm.
     const alarmArns = [alarmArnPattern(stack)];

@@ -40,6 +40,19 @@ export const SHARED_TABLE_ACCESS = {
   namedExecutions: { idempotency: ['PutItem'] },
 } as const satisfies Record<string, StateTableAccess>;
 
+/** These item actions on the table itself (none on its indexes): every table grant goes through here. */
+export function grantItemActions(
+  grantee: iam.IGrantable,
+  table: dynamodb.ITable,
+  actions: readonly ItemAction[],
+): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: actions.map((action) => `dynamodb:${action}`),
+    resourceArns: [table.tableArn],
+  });
+}
+
 export type StateTablesEnv = Pick<ControlPlaneEnv, 'JOURNAL_TABLE' | 'LOCKS_TABLE' | 'IDEMPOTENCY_TABLE'>;
 
 export class StateTables extends Construct {
@@ -83,12 +96,7 @@ export class StateTables extends Construct {
   grant(grantee: iam.IGrantable, ...needs: StateTableAccess[]): void {
     for (const name of ['locks', 'journal', 'idempotency'] as const) {
       const actions = [...new Set(needs.flatMap((need) => need[name] ?? []))].sort();
-      if (actions.length === 0) continue;
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: actions.map((action) => `dynamodb:${action}`),
-        resourceArns: [this[name].tableArn],
-      });
+      if (actions.length > 0) grantItemActions(grantee, this[name], actions);
     }
   }
 

@@ -157,14 +157,18 @@ export async function checkov(dir: string): Promise<CheckovFinding[]> {
 }
 
 const SDK_HELPERS = join(REPO_ROOT, 'node_modules/aws-cdk-lib/custom-resources/lib/helpers-internal');
-const readHelper = <T>(file: string): T => JSON.parse(readFileSync(join(SDK_HELPERS, file), 'utf8')) as T;
+let sdkNames: { v2ToV3: Record<string, string>; v3: Record<string, unknown> } | undefined;
 
 /**
  * The AWS SDK v3 client an AwsCustomResource's `service` names, resolved as its provider does
  * (`@aws-sdk/client-<name>`), or undefined when no such client exists and the call would fail.
  */
 export function sdkClientOf(service: string): string | undefined {
+  sdkNames ??= {
+    v2ToV3: JSON.parse(readFileSync(join(SDK_HELPERS, 'sdk-v2-to-v3.json'), 'utf8')),
+    v3: JSON.parse(readFileSync(join(SDK_HELPERS, 'sdk-v3-metadata.json'), 'utf8')),
+  };
   const name = service.toLowerCase().replace(/^@aws-sdk\/client-/, '');
-  const client = readHelper<Record<string, string>>('sdk-v2-to-v3.json')[name] ?? name;
-  return client in readHelper<Record<string, unknown>>('sdk-v3-metadata.json') ? client : undefined;
+  const client = sdkNames.v2ToV3[name] ?? name;
+  return client in sdkNames.v3 ? client : undefined;
 }
