@@ -11,7 +11,7 @@
 // are threaded in the channel), metadata.summary, metadata.eventType, metadata.relatedResources
 // (list of strings) and metadata.additionalContext (string to string map).
 // The documentation gives no lengths; the router keeps every field short on its own.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ChatNotificationSchema = z.strictObject({
   version: z.literal('1.0'),

@@ -1,7 +1,7 @@
 // Input of the blue-green-rollout workflow (console, `ops rollout`), the plan it normalizes to,
 // and the state the workflow carries from state to state. Defined once: the workflow's first
 // state, the CLI, the tests and the bench all parse with these schemas.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Step Functions executions of this workflow time out after 8 days; a plan must fit in 7. */
 export const MAX_PLAN_SECONDS = 7 * 24 * 3600;

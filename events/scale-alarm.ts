@@ -1,8 +1,8 @@
 // CloudWatch Alarm State Change events that scale a service out: the rule's pattern and the
 // event's schema, defined once for the rule (infra/scaling.ts), the trigger function and the tests.
 // Only mapped alarms entering ALARM match; leaving ALARM does nothing (scale-in stays slow).
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
+import { EventBridgeEnvelope } from './eventbridge-envelope.ts';
 import type { EventPattern } from './patterns.ts';
 
 export const ALARM_STATE_CHANGE_DETAIL_TYPE = 'CloudWatch Alarm State Change';
@@ -23,9 +23,7 @@ const State = z.object({
   timestamp: z.string().min(1),
 });
 
-// `account` is never read, and the emulator leaves it out when it delivers to a target.
-export const AlarmStateChangeSchema = EventBridgeSchema.extend({
-  account: z.string().optional(),
+export const AlarmStateChangeSchema = EventBridgeEnvelope.extend({
   source: z.literal('aws.cloudwatch'),
   'detail-type': z.literal(ALARM_STATE_CHANGE_DETAIL_TYPE),
   resources: z.array(z.string()).min(1, 'expected the alarm ARN'),

@@ -1,7 +1,7 @@
 // Input of the scale-service workflow (console, `ops scale`, schedules, the alarm trigger) and
 // the plan it carries from state to state. Defined once: the workflow's first state, the CLI,
 // the alarm trigger, the schedules in infra and the tests all use these schemas.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Application Auto Scaling's dimension for an ECS service's desired count. */
 export const DESIRED_COUNT_DIMENSION = 'ecs:service:DesiredCount';

@@ -1,17 +1,13 @@
 // Schemas of the events the spot-interruption function accepts. Parsed at the edge;
 // a failure names the field (see describeZodError) and changes nothing.
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
+import { EventBridgeEnvelope as Envelope } from './eventbridge-envelope.ts';
 import {
   ECS_TASK_STATE_CHANGE_DETAIL_TYPE,
   FARGATE_SPOT_STOP_CODES,
   REBALANCE_DETAIL_TYPE,
   SPOT_WARNING_DETAIL_TYPE,
 } from './patterns.ts';
-
-// We never read `account`; the emulator's EventBridge leaves it out when it delivers to a
-// target, so requiring it would reject events for a field nothing uses.
-const Envelope = EventBridgeSchema.extend({ account: z.string().optional() });
 
 const instanceId = z
   .string()

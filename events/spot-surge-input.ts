@@ -1,5 +1,5 @@
 // Input of the spot-surge workflow (started by the spot-interruption function, or by hand).
-import { z } from 'zod';
+import * as z from 'zod';
 
 const isoTime = z.iso.datetime({ offset: true });
 

@@ -17,6 +17,7 @@ import {
   OPERATIONS,
   type OperationKey,
 } from './iam-operations.ts';
+import { compressRetryDelays } from './retry-compression.ts';
 
 /** Who is calling: a function or a state machine of a deployed stack, as its role. */
 export interface Caller {
@@ -255,7 +256,7 @@ interface MiddlewareContext {
 installClientHook();
 
 function installClientHook(): void {
-  (globalThis as Record<symbol, unknown>)[CLIENT_HOOK] = (client: HookableClient) =>
+  (globalThis as Record<symbol, unknown>)[CLIENT_HOOK] = (client: HookableClient) => {
     client.middlewareStack.add(enforcingMiddleware, {
       // Innermost: after the deserializer, so a denial is parsed as AWS's own error response.
       step: 'deserialize',
@@ -263,6 +264,9 @@ function installClientHook(): void {
       name: 'opsRigIamEnforcement',
       override: true,
     });
+    // The rig's one client hook also compresses retry pauses, as it compresses every other wait.
+    compressRetryDelays(client);
+  };
 }
 
 function enforcingMiddleware(

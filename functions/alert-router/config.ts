@@ -1,6 +1,6 @@
 // Configuration of the alert router, defined once for infra, handler and tests. The router is the
 // only function that knows the topics; producers only know the alert queue.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Severity } from '../shared/alerts.ts';
 import { ControlPlaneEnvSchema } from '../shared/env.ts';
 

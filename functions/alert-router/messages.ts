@@ -1,6 +1,6 @@
 // What the alert queue carries: alerts raised by producers (the Alert JSON itself), and the
 // router's own delayed flush messages, one per grouping window.
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Alert, AlertSchema } from '../shared/alerts.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The header CloudFront adds to every request it sends to the HTTP API (infra/cdn.ts). */
 export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';

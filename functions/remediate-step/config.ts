@@ -1,6 +1,6 @@
 // The runbook registry (config/remediation/<environment>.json) and the remediation functions'
 // environment, defined once for infra, the handlers and the tests.
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunbookKindSchema } from '../../events/remediation-input.ts';
 import { ManagedServiceSchema } from '../rollout-step/config.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';

@@ -416,9 +416,11 @@ async function planRunbook(
   const rollout = runbook.service
     ? await serviceLockHolder(deps.db, deps.env.LOCKS_TABLE, deps.clock, cluster, service)
     : undefined;
+  // A scale-in holds the same lease as a rollout does (for its duration): name which one it is.
+  const holder = rollout?.reason.startsWith('scale-in') ? 'scale-in' : 'rollout';
   const lockedOut = (what: string) =>
     new RunbookRefusedError(
-      `${what} would fight the rollout ${rollout?.owner.split(':').pop() ?? ''} that holds ${cluster}/${service} until ${rollout?.expiresAt ?? ''}: did nothing (a rollback-rollout runbook acts on rollouts)`,
+      `${what} would fight the ${holder} ${rollout?.owner.split(':').pop() ?? ''} that holds ${cluster}/${service} until ${rollout?.expiresAt ?? ''}: did nothing (a rollback-rollout runbook acts on rollouts)`,
     );
 
   switch (runbook.runbook) {

@@ -1,6 +1,6 @@
 // Configuration of the rollout functions (rollout-step, rollout-analysis), defined once for
 // infra, handlers and tests.
-import { z } from 'zod';
+import * as z from 'zod';
 import { RolloutDefaultsSchema } from '../../events/rollout-input.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 

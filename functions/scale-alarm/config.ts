@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AlarmMappingSchema } from '../scale-service-step/config.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 

@@ -1,7 +1,7 @@
 // Scaling configuration, defined once: config/scaling/<environment>.json is parsed with these
 // schemas at synth (infra/scaling.ts), the guardrails reach the decision step as SCALED_SERVICES,
 // the alarm mappings reach the alarm trigger as SCALE_ALARMS, and the tests reuse both.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 import { ManagedClusterSchema } from '../spot-interruption/config.ts';
 

@@ -2,7 +2,7 @@
 // they raise an alert onto the alert queue, and the alert-router function decides what people
 // hear (silences, inhibition, dedup, grouping) and renders it per protocol onto the severity topics.
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);

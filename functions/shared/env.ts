@@ -1,6 +1,6 @@
 // Environment schemas, defined once: infra builds each function's environment from
 // these keys, the handler parses its environment with them at cold start, tests reuse them.
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseOrThrow } from './validation.ts';
 
 const nonEmpty = z.string().min(1);

@@ -1,5 +1,5 @@
 // Configuration of spot-interruption handling, defined once for infra, handler and tests.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 
 export const RebalanceModeSchema = z.enum(['drain', 'surge', 'observe']);

@@ -15,7 +15,7 @@ import {
 import { type Db, documentClient } from '../../functions/shared/dynamo.ts';
 import { burstAlert } from '../../local/alert-burst.ts';
 import { observerClient, observerDocumentClient } from '../../local/observer.ts';
-import { useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { AMBIGUOUS_FAULTS, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 useEmulator();
 const proxy = useFaultProxy();
@@ -48,7 +48,7 @@ describe('a group window joined by a retried update', () => {
     );
     const t = { now: Date.now(), episodeMs: 3600_000, windowSeconds: 30 };
     // A client with the short timeout that held answers outlast; no faults until the join is sent.
-    proxy.setFaults({ slowResponseRate: 1, slowResponseMs: 3_500 });
+    proxy.setFaults({ slowResponseRate: 1, slowResponseMs: AMBIGUOUS_FAULTS.slowResponseMs });
     const slowJoiner = documentClient();
     proxy.setFaults({ slowResponseRate: 0 });
     let interleaved = false;
@@ -59,7 +59,7 @@ describe('a group window joined by a retried update', () => {
         if (!isWindowJoin || interleaved) return slowJoiner.send(command as never);
         interleaved = true;
         proxy.resetStats();
-        proxy.setFaults({ slowResponseRate: 1, slowResponseMs: 3_500 });
+        proxy.setFaults({ slowResponseRate: 1, slowResponseMs: AMBIGUOUS_FAULTS.slowResponseMs });
         const first = slowJoiner.send(command as never);
         // Applied and held: the second batch joins before the SDK gives up on the first answer.
         while (proxy.stats().slowResponses === 0) await new Promise((r) => setTimeout(r, 5));

@@ -447,6 +447,12 @@ export function describeRaces(
           expect(rolloutHolder, `${label}: rollout lock refusal names the rollout`).toBe(
             rolloutResult.executionName,
           );
+        // The scale-in holds the same lease while it runs: a refusal then names it as what it is.
+        const scaleInHolder = /would fight the scale-in (\S+) that holds/.exec(text)?.[1];
+        if (scaleInHolder !== undefined)
+          expect(scaleInHolder, `${label}: scale-in lock refusal names the scale run`).toBe(
+            scaleResult.executionArn.split(':').pop(),
+          );
       }
       return {
         rollout: rolloutResult,
