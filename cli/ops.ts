@@ -27,7 +27,7 @@ import {
 } from '../functions/alert-router/silences.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
 import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
 import { eventSources } from '../local/event-sources.ts';

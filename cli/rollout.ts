@@ -22,7 +22,7 @@ import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
 import { localOperatorDeps, newExecutionName, rolloutEnvironment, runRollout } from '../local/rollouts.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { loadLocalState } from './local-state.ts';

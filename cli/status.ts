@@ -10,8 +10,7 @@ import { awsClient } from '../functions/shared/clients.ts';
 import { iso } from '../functions/shared/clock.ts';
 import { type Db, documentClient } from '../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
-import { JOURNAL_BY_DAY_INDEX } from '../infra/state-tables.ts';
+import { CONTROL_PLANE_OUTPUTS, JOURNAL_BY_DAY_INDEX } from '../infra/stack-outputs.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
 
 type Out = (human: string, data: unknown) => void;

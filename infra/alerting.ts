@@ -18,6 +18,7 @@ import type { ControlPlaneEnv } from '../functions/shared/env.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY } from './queue-helpers.ts';
+import { ALERTING_OUTPUTS } from './stack-outputs.ts';
 import { grantItemActions, SHARED_TABLE_ACCESS, type StateTables, TTL_ATTRIBUTE } from './state-tables.ts';
 
 export interface AlertingProps {
@@ -45,13 +46,6 @@ export const ALERT_ROUTER_BATCH = {
 /** Receives before a message the router keeps failing on moves to the alert DLQ. */
 export const ALERT_MAX_RECEIVE_COUNT = 3;
 export const DEFAULT_GROUP_WINDOW = Duration.seconds(30);
-
-/** Stack output keys (stable logical ids: the ops CLI reads them). */
-export const ALERTING_OUTPUTS = {
-  queueUrl: 'AlertQueueUrl',
-  queueDlqUrl: 'AlertQueueDlqUrl',
-  stateTable: 'AlertStateTableName',
-} as const;
 
 const ROUTER_TIMEOUT = Duration.seconds(30);
 

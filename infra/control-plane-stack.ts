@@ -9,11 +9,12 @@ import type { ManagedService } from '../functions/rollout-step/config.ts';
 import { alarmMappingsOf, type ScaledService } from '../functions/scale-service-step/config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import { AlertTopics } from './alert-topics.ts';
-import { ALERTING_OUTPUTS, Alerting } from './alerting.ts';
-import { loadRemediationConfig, REMEDIATION_OUTPUTS, Remediation } from './remediation.ts';
-import { DEFAULT_ROLLOUT_SERVICES, ROLLOUT_OUTPUTS, Rollouts, withRolloutDefaults } from './rollouts.ts';
-import { loadScalingConfig, SCALING_OUTPUTS, Scaling } from './scaling.ts';
-import { SPOT_INTERRUPTION_OUTPUTS, SpotInterruptionHandling } from './spot-interruption-handling.ts';
+import { Alerting } from './alerting.ts';
+import { loadRemediationConfig, Remediation } from './remediation.ts';
+import { DEFAULT_ROLLOUT_SERVICES, Rollouts, withRolloutDefaults } from './rollouts.ts';
+import { loadScalingConfig, Scaling } from './scaling.ts';
+import { SpotInterruptionHandling } from './spot-interruption-handling.ts';
+import { CONTROL_PLANE_OUTPUTS } from './stack-outputs.ts';
 import { StateTables } from './state-tables.ts';
 
 export interface ControlPlaneStackProps extends StackProps {
@@ -33,21 +34,6 @@ export interface ControlPlaneStackProps extends StackProps {
   /** How long every log group of the control plane keeps its logs (the environment's config). */
   readonly logRetention?: logs.RetentionDays;
 }
-
-/** Output keys (logical ids), shared with the ops CLI. */
-export const CONTROL_PLANE_OUTPUTS = {
-  ...SPOT_INTERRUPTION_OUTPUTS,
-  ...ALERTING_OUTPUTS,
-  ...ROLLOUT_OUTPUTS,
-  ...SCALING_OUTPUTS,
-  ...REMEDIATION_OUTPUTS,
-  journalTable: 'JournalTableName',
-  locksTable: 'LocksTableName',
-  idempotencyTable: 'IdempotencyTableName',
-  criticalTopic: 'AlertTopicCriticalArn',
-  warningTopic: 'AlertTopicWarningArn',
-  infoTopic: 'AlertTopicInfoArn',
-} as const;
 
 export class ControlPlaneStack extends Stack {
   readonly tables: StateTables;

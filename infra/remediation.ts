@@ -28,6 +28,7 @@ import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue, stableOutput } from './queue-helpers.ts';
+import { REMEDIATION_OUTPUTS } from './stack-outputs.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
 export const REMEDIATION_CONFIG_DIR = join(CONFIG_DIR, 'remediation');
@@ -55,14 +56,6 @@ export interface RemediationProps {
   readonly environmentName: string;
   readonly assetRoot?: string;
 }
-
-/** Stack output keys (stable logical ids: the ops CLI reads them). */
-export const REMEDIATION_OUTPUTS = {
-  remediationStateMachineArn: 'RemediationStateMachineArn',
-  remediationQueueUrl: 'RemediationQueueUrl',
-  remediationQueueDlqUrl: 'RemediationQueueDlqUrl',
-  remediationDeliveryDlqUrl: 'RemediationDeliveryDlqUrl',
-} as const;
 
 export const REMEDIATION_BATCH = { batchSize: 10, maxConcurrency: EVENT_SOURCE_MAX_CONCURRENCY } as const;
 export const REMEDIATION_MAX_RECEIVE_COUNT = 3;

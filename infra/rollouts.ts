@@ -16,6 +16,7 @@ import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile, taskRolePathFor } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
+import { ROLLOUT_OUTPUTS } from './stack-outputs.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
 /** Until services come from the environment config: the seeded `web/api` behind `web-alb`. */
@@ -80,11 +81,6 @@ export function withRolloutDefaults(
   });
   return withDefaults;
 }
-
-/** Stack output keys (stable logical ids: the ops CLI reads them). */
-export const ROLLOUT_OUTPUTS = {
-  rolloutStateMachineArn: 'RolloutStateMachineArn',
-} as const;
 
 export interface RolloutsProps {
   readonly managedServices: readonly ManagedService[];

@@ -33,6 +33,7 @@ import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue, stableOutput } from './queue-helpers.ts';
+import { SCALING_OUTPUTS } from './stack-outputs.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
 export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
@@ -56,14 +57,6 @@ export interface ScalingProps {
   readonly environmentName: string;
   readonly assetRoot?: string;
 }
-
-/** Stack output keys (stable logical ids: the ops CLI reads them). */
-export const SCALING_OUTPUTS = {
-  scaleStateMachineArn: 'ScaleServiceStateMachineArn',
-  scaleAlarmQueueUrl: 'ScaleAlarmQueueUrl',
-  scaleAlarmQueueDlqUrl: 'ScaleAlarmQueueDlqUrl',
-  scaleAlarmDeliveryDlqUrl: 'ScaleAlarmDeliveryDlqUrl',
-} as const;
 
 /** Alarm events are few and urgent: no batching window. */
 export const SCALE_ALARM_BATCH = { batchSize: 10, maxConcurrency: EVENT_SOURCE_MAX_CONCURRENCY } as const;

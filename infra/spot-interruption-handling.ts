@@ -18,6 +18,7 @@ import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY } from './queue-helpers.ts';
+import { SPOT_INTERRUPTION_OUTPUTS } from './stack-outputs.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
 export interface SpotInterruptionHandlingProps {
@@ -41,14 +42,6 @@ export const SPOT_BATCH = {
 } as const;
 /** Receives before a message that keeps failing moves to the queue's DLQ. */
 export const SPOT_MAX_RECEIVE_COUNT = 3;
-
-/** Stack output keys (stable logical ids: the ops CLI reads them). */
-export const SPOT_INTERRUPTION_OUTPUTS = {
-  queueUrl: 'SpotInterruptionQueueUrl',
-  queueDlqUrl: 'SpotInterruptionQueueDlqUrl',
-  deliveryDlqUrl: 'SpotInterruptionDeliveryDlqUrl',
-  surgeStateMachineArn: 'SpotSurgeStateMachineArn',
-} as const;
 
 const INTERRUPTION_TIMEOUT = Duration.seconds(60);
 

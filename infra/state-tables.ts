@@ -5,11 +5,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { ControlPlaneEnv } from '../functions/shared/env.ts';
+import { JOURNAL_BY_DAY_INDEX } from './stack-outputs.ts';
 
 /** Every record carries its expiry as epoch seconds here; DynamoDB deletes it afterwards. */
 export const TTL_ATTRIBUTE = 'expiresAt';
-/** Journal index for "what happened today": partition `day` (YYYY-MM-DD), sort `at` (ISO time). */
-export const JOURNAL_BY_DAY_INDEX = 'byDay';
 
 /** A DynamoDB item action the control plane's code takes. */
 export type ItemAction =

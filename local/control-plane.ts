@@ -1,16 +1,24 @@
 // The control plane on the emulator: synthesize the real CDK app, deploy its template into the
 // emulator, and read back what it did (alerts as subscribers received them, journal).
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { buildFunctions } from '../esbuild.config.mjs';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
-import { synthesizeApp } from '../infra/app.ts';
 import { type CfnTemplate, type DeployedStack, deployTemplate } from './deploy.ts';
 import { observerClient, observerDocumentClient } from './observer.ts';
+import { REPO_ROOT } from './python-env.ts';
 
 export interface SynthesizedControlPlane {
   stackName: string;
@@ -19,20 +27,71 @@ export interface SynthesizedControlPlane {
 
 let built: Promise<string> | undefined;
 
+/**
+ * A directory where every process of one test run shares the control-plane templates it
+ * synthesized (set by tests/support/global-setup.ts, removed when the run ends): bundling and
+ * synthesizing take seconds of CPU, and the sources do not change during a run.
+ */
+export const SYNTH_CACHE_DIR_VAR = 'OPS_SYNTH_CACHE_DIR';
+
 /** Bundles the functions (once per process) and synthesizes the control-plane stack. */
 export async function synthControlPlane(
   environmentName = 'local',
   opts: Pick<LocalDeployOptions, 'managedClusters'> = {},
+): Promise<SynthesizedControlPlane> {
+  const cacheDir = process.env[SYNTH_CACHE_DIR_VAR];
+  if (!cacheDir) return synthesizeControlPlane(environmentName, opts);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ environmentName, managedClusters: opts.managedClusters ?? null }))
+    .update(sourceFingerprint())
+    .digest('hex')
+    .slice(0, 16);
+  const file = join(cacheDir, `control-plane-${key}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as SynthesizedControlPlane;
+  const synthesized = await synthesizeControlPlane(environmentName, opts);
+  // Written whole, then renamed: a process reading at the same time sees all of it or nothing.
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, JSON.stringify(synthesized));
+  renameSync(partial, file);
+  return synthesized;
+}
+
+/** What the template is made from, as paths, sizes and times: an edit in watch mode is a new key. */
+function sourceFingerprint(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        const { size, mtimeMs } = statSync(path);
+        hash.update(`${path} ${size} ${mtimeMs}\n`);
+      }
+    }
+  };
+  for (const dir of SYNTH_SOURCES) walk(join(REPO_ROOT, dir));
+  return hash.digest('hex');
+}
+
+const SYNTH_SOURCES = ['config', 'events', 'functions', 'infra', 'workflows'];
+
+async function synthesizeControlPlane(
+  environmentName: string,
+  opts: Pick<LocalDeployOptions, 'managedClusters'>,
 ): Promise<SynthesizedControlPlane> {
   // Each process bundles into its own directory: test files run in parallel, and a build empties a
   // function's directory before writing it, so another process's synth could find a shared
   // dist/functions half-built.
   built ??= (async () => {
     const outdir = mkdtempSync(join(tmpdir(), 'ops-bundles-'));
+    const { buildFunctions } = await import('../esbuild.config.mjs');
     await buildFunctions({ outdir });
     return outdir;
   })();
   const assetRoot = await built;
+  // Loaded here, not at the top: the CDK takes seconds to import, and a process that finds the
+  // template in the run's cache (or an `ops` command that synthesizes nothing) never needs it.
+  const { synthesizeApp } = await import('../infra/app.ts');
   const assembly = synthesizeApp({
     outdir: mkdtempSync(join(tmpdir(), 'ops-synth-')),
     environmentName,

@@ -88,7 +88,19 @@ function killChildrenOnExit(): void {
 }
 
 /** Starts a private moto server on a free loopback port and waits until it answers. */
+/** Set by the unit suite (vitest.unit.config.ts), whose files must run without an emulator. */
+export const UNIT_SUITE_VAR = 'OPS_UNIT_SUITE';
+
+function refuseInUnitSuite(): void {
+  if (process.env[UNIT_SUITE_VAR] === '1') {
+    throw new Error(
+      'the unit suite starts no emulator: a test file that needs one belongs to `npm test` only (take it out of vitest.unit.config.ts)',
+    );
+  }
+}
+
 export async function startEmulator(opts: { port?: number } = {}): Promise<Emulator> {
+  refuseInUnitSuite();
   const { python } = await ensurePythonEnv();
   killChildrenOnExit();
   // A port we picked can be taken by someone else before moto binds it: pick again.
@@ -278,6 +290,7 @@ export async function emulatorStatus(
 export async function startEmulatorDaemon(
   opts: DaemonOptions = {},
 ): Promise<{ endpoint: string; pid: number; alreadyRunning: boolean }> {
+  refuseInUnitSuite();
   const stateDir = stateDirOf(opts);
   await mkdir(stateDir, { recursive: true });
   // Two `ops emulator start` at once must not start two servers.

@@ -3,7 +3,7 @@
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/control-plane-stack.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
 import type { DeployedStack } from './deploy.ts';
 import { actAs, asRig, callerOf, checkAs } from './iam-enforcement.ts';
 import { INTEGRATIONS } from './iam-operations.ts';

@@ -1,10 +1,10 @@
 // Synth: the time to bundle the functions and to synthesize every environment's stacks, each in
 // a fresh Node process (the module cache of one run must not hide the next one's import cost),
-// with the number of stacks and resources per environment; and the test suite's time, measured
-// only when asked (BENCH_TEST_SUITE=1, it takes ~20 minutes) and otherwise the last recorded one.
+// with the number of stacks and resources per environment; and the wall time of both test
+// commands (`npm test`, `npm run test:unit`), run here from spawn to exit on every run.
 // The child processes run this file with `--child`: see child() at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,8 +17,14 @@ export const description =
 const SELF = fileURLToPath(import.meta.url);
 const REPO_ROOT = join(dirname(SELF), '..', '..');
 const RESULT_MARK = 'BENCH_SYNTH_RESULT ';
-/** Set to 1 to run `vitest run` here and record its wall time (about 20 minutes on 2 cores). */
-export const TEST_SUITE_ENV = 'BENCH_TEST_SUITE';
+/** Set to 1 to leave the two test commands out of this run (they are then not reported). */
+export const SKIP_TEST_SUITES_ENV = 'BENCH_SKIP_TEST_SUITES';
+
+/** The test commands the README gives, with the wall time each must stay within on this machine. */
+export const TEST_COMMANDS = [
+  { script: 'test', command: 'npm test', budgetSeconds: 8 * 60 },
+  { script: 'test:unit', command: 'npm run test:unit', budgetSeconds: 60 },
+] as const;
 
 /** `all` is what `npm run synth` builds: every environment with a config file, in one assembly. */
 export const ENVIRONMENTS = ['local', 'dev', 'prod', 'all'] as const;
@@ -67,24 +73,27 @@ function inChild<T>(args: string[]): { result: T; wallMs: number } {
 export interface TestSuiteRecord {
   /** ISO date of the run. */
   date: string;
+  command: string;
   wallSeconds: number;
+  budgetSeconds: number;
   files: number;
   tests: number;
   failedTests: number;
-  command: string;
+  exitCode: number | null;
 }
 
-/** `npx vitest run --reporter=json` in a child, timed from start to exit. */
-function measureTestSuite(ctx: SuiteContext): TestSuiteRecord {
+/** Runs one of the README's test commands in a child, timed from spawn to exit (bundling included). */
+export function measureTestCommand(ctx: SuiteContext, test: (typeof TEST_COMMANDS)[number]): TestSuiteRecord {
   const outputFile = join(mkdtempSync(join(os.tmpdir(), 'bench-vitest-')), 'results.json');
-  const command = 'npx vitest run --reporter=json';
-  ctx.log(`${TEST_SUITE_ENV}=1: running ${command} (about 20 minutes)`);
+  ctx.log(`running ${test.command} (budget ${test.budgetSeconds} s)`);
   const started = new Date();
   const t = performance.now();
-  spawnSync('npx', ['vitest', 'run', '--reporter=json', `--outputFile=${outputFile}`], {
-    cwd: REPO_ROOT,
-    stdio: 'ignore',
-  });
+  // Arguments after `--` reach the script's last command, `vitest run`.
+  const child = spawnSync(
+    'npm',
+    ['run', '--silent', test.script, '--', '--reporter=json', `--outputFile=${outputFile}`],
+    { cwd: REPO_ROOT, stdio: 'ignore' },
+  );
   const wallSeconds = (performance.now() - t) / 1000;
   const report = existsSync(outputFile)
     ? (JSON.parse(readFileSync(outputFile, 'utf8')) as {
@@ -95,69 +104,13 @@ function measureTestSuite(ctx: SuiteContext): TestSuiteRecord {
     : {};
   return {
     date: started.toISOString(),
+    command: test.command,
     wallSeconds,
+    budgetSeconds: test.budgetSeconds,
     files: report.testResults?.length ?? 0,
     tests: report.numTotalTests ?? 0,
     failedTests: report.numFailedTests ?? 0,
-    command,
-  };
-}
-
-/** The last measured record, kept in bench/results/latest.json by an earlier run of this suite. */
-function lastRecorded(): TestSuiteRecord | undefined {
-  const file = join(REPO_ROOT, 'bench', 'results', 'latest.json');
-  if (!existsSync(file)) return undefined;
-  const report = JSON.parse(readFileSync(file, 'utf8')) as {
-    suites?: { name: string; details?: { testSuite?: { measured?: TestSuiteRecord } } }[];
-  };
-  return report.suites?.find((s) => s.name === name)?.details?.testSuite?.measured;
-}
-
-export interface VitestCache {
-  file: string;
-  date: string;
-  files: number;
-  failedFiles: number;
-  /** Per-file durations summed: the time spent in test files, not wall time (files run in parallel). */
-  summedSeconds: number;
-  slowest: { file: string; seconds: number }[];
-}
-
-/** What vitest itself writes after every run (node_modules/.vite/vitest/<hash>/results.json). */
-export function readVitestCache(root = REPO_ROOT): VitestCache | undefined {
-  const dir = join(root, 'node_modules', '.vite', 'vitest');
-  if (!existsSync(dir)) return undefined;
-  const files = readdirSync(dir)
-    .map((d) => join(dir, d, 'results.json'))
-    .filter((f) => existsSync(f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  const file = files[0];
-  if (!file) return undefined;
-  return parseVitestCache(readFileSync(file, 'utf8'), file, statSync(file).mtime.toISOString());
-}
-
-export function parseVitestCache(text: string, file: string, date: string): VitestCache {
-  const raw = JSON.parse(text) as {
-    results?: [string, { duration?: number; failed?: boolean }][] | Record<string, [boolean, number]>;
-  };
-  // Vitest 4 stores [":path", { duration, failed }] pairs; older versions { path: [failed, duration] }.
-  const entries = Array.isArray(raw.results)
-    ? raw.results.map(([f, r]) => ({
-        file: f.replace(/^:/, ''),
-        ms: r.duration ?? 0,
-        failed: r.failed === true,
-      }))
-    : Object.entries(raw.results ?? {}).map(([f, [failed, ms]]) => ({ file: f, ms, failed }));
-  return {
-    file,
-    date,
-    files: entries.length,
-    failedFiles: entries.filter((e) => e.failed).length,
-    summedSeconds: entries.reduce((n, e) => n + e.ms, 0) / 1000,
-    slowest: [...entries]
-      .sort((a, b) => b.ms - a.ms)
-      .slice(0, 3)
-      .map((e) => ({ file: e.file, seconds: Math.round(e.ms / 1000) })),
+    exitCode: child.status,
   };
 }
 
@@ -241,15 +194,14 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     ok: counts.get('local')?.length === 1 && counts.get('local')?.[0]?.name.endsWith('ControlPlane') === true,
   });
 
-  const asked = process.env[TEST_SUITE_ENV] === '1';
-  const measured = asked ? measureTestSuite(ctx) : lastRecorded();
-  const cache = readVitestCache();
+  const skipTests = process.env[SKIP_TEST_SUITES_ENV] === '1';
   const testFiles = countTestFiles(join(REPO_ROOT, 'tests'));
-  if (measured) {
+  const measured = skipTests ? [] : TEST_COMMANDS.map((test) => measureTestCommand(ctx, test));
+  for (const m of measured) {
     rows.push({
-      step: `test suite: ${measured.command}${asked ? ' (measured in this run)' : ` (last recorded ${measured.date.slice(0, 10)})`}`,
+      step: `test suite: ${m.command}`,
       runs: 1,
-      wallS: Number(measured.wallSeconds.toFixed(0)),
+      wallS: Number(m.wallSeconds.toFixed(0)),
       range: null,
       importS: null,
       workS: null,
@@ -257,22 +209,20 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       stacks: null,
       resources: null,
       controlPlane: null,
-      output: `${measured.files} files, ${measured.tests} tests, ${measured.failedTests} failed; ${measured.date}`,
+      output: `${m.files} of ${testFiles} files, ${m.tests} tests, ${m.failedTests} failed, exit ${m.exitCode}`,
+    });
+    checks.push({
+      name: `${m.command} passes within ${m.budgetSeconds} s of wall time on this machine`,
+      ok: m.exitCode === 0 && m.failedTests === 0 && m.wallSeconds <= m.budgetSeconds,
+      detail: `${m.wallSeconds.toFixed(0)} s, exit ${m.exitCode}, ${m.failedTests} failed`,
     });
   }
-  if (cache) {
-    rows.push({
-      step: `test files, summed durations (vitest's own cache, ${cache.date.slice(0, 10)})`,
-      runs: null,
-      wallS: Number(cache.summedSeconds.toFixed(0)),
-      range: null,
-      importS: null,
-      workS: null,
-      synthS: null,
-      stacks: null,
-      resources: null,
-      controlPlane: null,
-      output: `${cache.files} of ${testFiles} files, ${cache.failedFiles} failed; slowest: ${cache.slowest.map((s) => `${s.file} ${s.seconds} s`).join(', ')}`,
+  const full = measured.find((m) => m.command === 'npm test');
+  if (full) {
+    checks.push({
+      name: 'npm test runs every test file',
+      ok: full.files === testFiles,
+      detail: `${full.files} of ${testFiles}`,
     });
   }
 
@@ -281,14 +231,9 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     'Bundling: buildFunctions into a fresh temporary directory (all functions in parallel, minified, with source maps and metafiles); its output is the asset root the synth runs use. `npm test` and `npm run synth` both bundle first.',
     'Synth: buildApp (constructs, config validation) then app.synth() (templates, assets, and the cdk-nag AwsSolutions and Serverless packs as validation plugins). local and test have no config file, so they get the control plane alone; dev and prod get their application stacks too.',
     `Machine load while timing: load average ${load.join(', ')} (1, 5, 15 min) on ${os.cpus().length} cores; other work on the machine slows these figures, the range column shows how much they varied.`,
-    measured
-      ? asked
-        ? `Test suite: measured in this run with ${TEST_SUITE_ENV}=1 (\`${measured.command}\`, wall time from spawn to exit, without \`npm test\`'s bundling step).`
-        : `Test suite: the last value recorded by \`${TEST_SUITE_ENV}=1 npm run bench -- synth\` on ${measured.date}, carried over; it is not re-measured by default because the full suite takes about 20 minutes.`
-      : `Test suite: no wall time recorded yet; run \`${TEST_SUITE_ENV}=1 npm run bench -- synth\` to measure it (about 20 minutes). Not measured by default: the full suite takes about 20 minutes.`,
-    cache
-      ? `The summed durations come from the results cache vitest writes after every run (${cache.file.replace(`${REPO_ROOT}/`, '')}, last written ${cache.date}), so reading them costs \`npm test\` nothing. They add up each file's own duration: with files running in parallel workers, wall time is lower, and files of earlier partial runs may be mixed in.`
-      : 'No vitest results cache found (node_modules/.vite/vitest): no test run on this checkout yet.',
+    skipTests
+      ? `Test suites: left out of this run (${SKIP_TEST_SUITES_ENV}=1).`
+      : "Test suites: each of the README's two test commands run once here, timed from spawn to exit as a developer waits for it (bundling included), on this machine as it was loaded at the time. The budgets (8 minutes for `npm test`, 60 s for `npm run test:unit`) are the inner-loop targets.",
   ];
   return {
     title: 'bundle and synth time per environment; test suite time',
@@ -312,7 +257,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       stacks: Object.fromEntries(counts),
       bundles: bundles.map((b) => ({ ...b.result, wallMs: b.wallMs })),
       loadAverage: os.loadavg(),
-      testSuite: { ...(measured ? { measured } : {}), ...(cache ? { vitestCache: cache } : {}) },
+      testSuites: measured,
     },
   };
 }

@@ -19,7 +19,7 @@ import {
 } from '../../functions/rollout-step/record.ts';
 import type { Db } from '../../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
-import { JOURNAL_BY_DAY_INDEX } from '../../infra/state-tables.ts';
+import { JOURNAL_BY_DAY_INDEX } from '../../infra/stack-outputs.ts';
 import {
   type GateRow,
   type MetricPoint,

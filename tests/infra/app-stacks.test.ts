@@ -1,8 +1,7 @@
 // Template assertions on the deployed application stack, for both example configs (dev and
 // prod), synthesized once the way `npm run synth` does. Each test states one property the
-// deployed stack must have; cdk-nag and cfn-lint check the rest on every template.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// deployed stack must have; cdk-nag checks the rest here, and cfn-lint and checkov run on every
+// template in tests/infra/scanners.test.ts.
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
@@ -21,15 +20,7 @@ import { AUTHORIZER_CACHE_TTL } from '../../infra/http-api.ts';
 import { listenerPorts } from '../../infra/load-balancer.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY } from '../../infra/queue-helpers.ts';
 import { authorize, ResolvedApp } from '../../local/iam.ts';
-import { REPO_ROOT } from '../../local/python-env.ts';
-import {
-  type CheckovFinding,
-  cfnLint,
-  checkov,
-  type Synthesized,
-  sdkClientOf,
-  synthesize,
-} from './synth-support.ts';
+import { type Synthesized, sdkClientOf, synthesize } from './synth-support.ts';
 
 type CfnResource = {
   Type: string;
@@ -1064,60 +1055,6 @@ describe('checks', () => {
         .map((m) => `${m.level} at ${m.id}: ${String(m.entry.data)}`),
     );
     expect(messages).toEqual([]);
-  });
-
-  it('passes cfn-lint on every template of both environments', async () => {
-    const files = synth.assembly.stacks.map((s) => s.templateFullPath);
-    // W3005 (redundant DependsOn): CDK adds DependsOn next to a GetAtt that implies it; harmless, not ours.
-    // W3010 (hardcoded availability zones): the config names the AZs on purpose, so synth needs no
-    //   AWS lookups and a template never changes because an account's AZ list did.
-    const matches = await cfnLint(files, ['W3005', 'W3010']);
-    expect(matches.map((m) => `${m.level} ${m.rule} ${m.file}: ${m.message}`)).toEqual([]);
-  });
-
-  it('passes checkov on every template of both environments, except the findings tools/checkov-skips.json explains', async () => {
-    const { skips } = JSON.parse(readFileSync(join(REPO_ROOT, 'tools', 'checkov-skips.json'), 'utf8')) as {
-      skips: { check: string; resources: string[]; reason: string }[];
-    };
-    const findings = await checkov(synth.assembly.directory);
-    const skipOf = (f: CheckovFinding) =>
-      skips.find((s) => s.check === f.check && s.resources.some((r) => f.resource.startsWith(r)));
-    const unexplained = findings.filter((f) => !skipOf(f));
-    expect(unexplained.map((f) => `${f.check} ${f.resource} (${f.file})`)).toEqual([]);
-    for (const skip of skips) {
-      expect(skip.reason.length, `${skip.check} has a reason`).toBeGreaterThan(40);
-      for (const resource of skip.resources)
-        expect(
-          findings.some((f) => f.check === skip.check && f.resource.startsWith(resource)),
-          `${skip.check} ${resource} still matches a finding (else drop it)`,
-        ).toBe(true);
-    }
-  }, 240_000);
-
-  it("takes only cfn-lint's documented exit codes for findings, and fails when the tool fails", async () => {
-    const write = (name: string, t: unknown) => {
-      const file = join(synth.workDir, name);
-      writeFileSync(file, JSON.stringify(t));
-      return file;
-    };
-    const clean = write('lint-clean.json', { Resources: { Topic: { Type: 'AWS::SNS::Topic' } } });
-    const unusedParameter = write('lint-warning.json', {
-      Parameters: { Unused: { Type: 'String' } },
-      Resources: { Topic: { Type: 'AWS::SNS::Topic' } },
-    });
-    expect(await cfnLint([clean], [])).toEqual([]);
-    // Exit 4: a warning, returned as a match for the caller to judge.
-    expect((await cfnLint([unusedParameter], [])).map((m) => `${m.level} ${m.rule}`)).toEqual([
-      'Warning W2001',
-    ]);
-    expect(await cfnLint([unusedParameter], ['W2001'])).toEqual([]);
-    // Exit 1 (bad arguments) and 32 (unsupported region), with nothing on stdout: failures, with stderr.
-    await expect(cfnLint([clean], [], ['--no-such-option'])).rejects.toThrow(
-      /cfn-lint failed \(exit 1\): .*unrecognized arguments: --no-such-option/s,
-    );
-    await expect(cfnLint([clean], [], ['--regions', 'xx-nowhere-1'])).rejects.toThrow(
-      /cfn-lint failed \(exit 32\): .*unsupported/s,
-    );
   });
 
   it('built the environments from their config files', () => {

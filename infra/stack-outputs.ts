@@ -1,0 +1,58 @@
+// The names the deployed control plane publishes and its readers rely on: CloudFormation output
+// keys (stable logical ids the ops CLI and the rig read) and the journal's index. Kept apart
+// from the constructs, with no CDK import, so that a reader (every `ops` command) does not load
+// the CDK to learn a name.
+
+/** Spot interruption handling (infra/spot-interruption-handling.ts). */
+export const SPOT_INTERRUPTION_OUTPUTS = {
+  queueUrl: 'SpotInterruptionQueueUrl',
+  queueDlqUrl: 'SpotInterruptionQueueDlqUrl',
+  deliveryDlqUrl: 'SpotInterruptionDeliveryDlqUrl',
+  surgeStateMachineArn: 'SpotSurgeStateMachineArn',
+} as const;
+
+/** Alerting (infra/alerting.ts). */
+export const ALERTING_OUTPUTS = {
+  queueUrl: 'AlertQueueUrl',
+  queueDlqUrl: 'AlertQueueDlqUrl',
+  stateTable: 'AlertStateTableName',
+} as const;
+
+/** Rollouts (infra/rollouts.ts). */
+export const ROLLOUT_OUTPUTS = {
+  rolloutStateMachineArn: 'RolloutStateMachineArn',
+} as const;
+
+/** Scaling (infra/scaling.ts). */
+export const SCALING_OUTPUTS = {
+  scaleStateMachineArn: 'ScaleServiceStateMachineArn',
+  scaleAlarmQueueUrl: 'ScaleAlarmQueueUrl',
+  scaleAlarmQueueDlqUrl: 'ScaleAlarmQueueDlqUrl',
+  scaleAlarmDeliveryDlqUrl: 'ScaleAlarmDeliveryDlqUrl',
+} as const;
+
+/** Remediation (infra/remediation.ts). */
+export const REMEDIATION_OUTPUTS = {
+  remediationStateMachineArn: 'RemediationStateMachineArn',
+  remediationQueueUrl: 'RemediationQueueUrl',
+  remediationQueueDlqUrl: 'RemediationQueueDlqUrl',
+  remediationDeliveryDlqUrl: 'RemediationDeliveryDlqUrl',
+} as const;
+
+/** Output keys (logical ids), shared with the ops CLI. */
+export const CONTROL_PLANE_OUTPUTS = {
+  ...SPOT_INTERRUPTION_OUTPUTS,
+  ...ALERTING_OUTPUTS,
+  ...ROLLOUT_OUTPUTS,
+  ...SCALING_OUTPUTS,
+  ...REMEDIATION_OUTPUTS,
+  journalTable: 'JournalTableName',
+  locksTable: 'LocksTableName',
+  idempotencyTable: 'IdempotencyTableName',
+  criticalTopic: 'AlertTopicCriticalArn',
+  warningTopic: 'AlertTopicWarningArn',
+  infoTopic: 'AlertTopicInfoArn',
+} as const;
+
+/** Journal index for "what happened today": partition `day` (YYYY-MM-DD), sort `at` (ISO time). */
+export const JOURNAL_BY_DAY_INDEX = 'byDay';
