@@ -107,6 +107,31 @@ function dynamoBatch(action: string): Rule {
     }));
 }
 
+/**
+ * A write transaction has no action of its own: each item needs the action it takes (PutItem,
+ * UpdateItem, DeleteItem, ConditionCheckItem) on its table, with the enclosing operation named.
+ */
+const TRANSACT_ITEM_ACTIONS: Record<string, string> = {
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  ConditionCheck: 'ConditionCheckItem',
+};
+
+function dynamoTransaction(input: Input, at: CallPlace): AuthorizationRequest[] {
+  return ((input.TransactItems ?? []) as Record<string, { TableName?: string }>[]).flatMap((item) =>
+    Object.entries(item).map(([kind, request]) => {
+      const action = TRANSACT_ITEM_ACTIONS[kind];
+      if (!action) throw new Error(`TransactWriteItems: unknown item kind ${kind}`);
+      return {
+        action: `dynamodb:${action}`,
+        resource: tableArn(at, request.TableName),
+        context: { 'dynamodb:EnclosingOperation': 'TransactWriteItems' },
+      };
+    }),
+  );
+}
+
 /** An ECS operation on each child of a cluster the input lists (services, tasks, instances). */
 function eachEcsChild(action: string, kind: string, field: string): Rule {
   return (input, at) =>
@@ -162,6 +187,7 @@ export const OPERATIONS: Record<OperationKey, Rule> = {
     ),
   'DynamoDB.BatchGetItem': dynamoBatch('BatchGetItem'),
   'DynamoDB.BatchWriteItem': dynamoBatch('BatchWriteItem'),
+  'DynamoDB.TransactWriteItems': dynamoTransaction,
 
   // ECS
   'ECS.DescribeServices': eachEcsChild('ecs:DescribeServices', 'service', 'services'),

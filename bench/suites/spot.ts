@@ -729,10 +729,17 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     const n = storm.scenario.warnings;
     notes.push(
       `Where the calls go at scale: in the storm of ${n} (${storm.scenario.clusterSize} instances), DynamoDB makes ${aws.dynamodb} of the ${aws.total} AWS-side calls: ` +
-        `${stormCalls['dynamodb:GetItem'] ?? 0} GetItem and ${stormCalls['dynamodb:UpdateItem'] ?? 0} UpdateItem (the episode is read, claimed and completed per instance), ` +
-        `${stormCalls['dynamodb:BatchWriteItem'] ?? 0} BatchWriteItem for the journal; ECS is ${aws.ecs} and everything else ${aws.total - aws.dynamodb - aws.ecs}. ` +
-        'The per-instance episode records, not the ECS calls, are what a storm costs.',
+        `${stormCalls['dynamodb:BatchGetItem'] ?? 0} BatchGetItem (each batch's episodes read before the claim and after it), ${stormCalls['dynamodb:TransactWriteItems'] ?? 0} TransactWriteItems (each batch's episodes claimed in one conditional transaction and completed in another), ` +
+        `${stormCalls['dynamodb:UpdateItem'] ?? 0} UpdateItem and ${stormCalls['dynamodb:GetItem'] ?? 0} GetItem (per-item claims, only where a transaction met a conflict, and the interruption-rate counter), ` +
+        `${stormCalls['dynamodb:BatchWriteItem'] ?? 0} BatchWriteItem for the journal; ECS is ${aws.ecs} and everything else ${aws.total - aws.dynamodb - aws.ecs}.`,
     );
+    if (n === 100) {
+      checks.push({
+        name: 'storm of 100: at most 1.2 AWS calls per drained instance',
+        ok: aws.total / n <= 1.2,
+        detail: `${aws.total} calls for ${n} instances (${(aws.total / n).toFixed(2)} each)`,
+      });
+    }
   }
   const disagreeing = results.filter((r) =>
     r.runs.some((m) => countDifferences(r.runs[0]?.calls ?? {}, m.calls).length > 0),

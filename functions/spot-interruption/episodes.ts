@@ -1,7 +1,7 @@
 // One interruption episode per EC2 instance (or Fargate task): the idempotency record.
 // Every channel (rebalance, warning, task event, redelivery) advances the same record with
 // a conditional write, so the strongest intent is acted on once, by one invocation at a time.
-import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
@@ -45,11 +45,87 @@ export interface ClaimRequest {
   episodeTtlMs: number;
 }
 
+/** What a claim would write, or why it writes nothing (decided from the record as read). */
+type ClaimPlan =
+  | { result: 'duplicate'; episode: Episode; noteChannel: boolean }
+  | { result: 'busy'; episode: Episode }
+  | { result: 'write'; live: Episode | undefined; update: EpisodeUpdate };
+
+/** An UpdateItem on one episode, as a plain request (sent alone or inside a transaction). */
+interface EpisodeUpdate {
+  TableName: string;
+  Key: { id: string };
+  UpdateExpression: string;
+  ConditionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}
+
 /**
- * Takes the episode's lease when the requested intent is stronger than what is recorded (or the
- * recorded action never completed). An expired episode (older than its TTL) counts as absent:
- * the same instance may be interrupted again another day.
+ * The claim's write, when the requested intent is stronger than what is recorded (or the recorded
+ * action never completed). An expired episode (older than its TTL) counts as absent: the same
+ * instance may be interrupted again another day.
  */
+function planClaim(table: string, now: number, req: ClaimRequest, current: Episode | undefined): ClaimPlan {
+  const id = episodeId(req.subject);
+  const rank = INTENT_RANK[req.intent];
+  const live = current && current.expiresAtMs > now ? current : undefined;
+
+  if (live) {
+    if (live.rank >= rank && isComplete(live))
+      return { result: 'duplicate', episode: live, noteChannel: true };
+    if (live.leaseUntilMs !== undefined && live.leaseUntilMs > now && live.leaseOwner !== req.owner) {
+      return live.rank >= rank
+        ? { result: 'duplicate', episode: live, noteChannel: false }
+        : { result: 'busy', episode: live };
+    }
+  }
+
+  const newRank = Math.max(rank, live?.rank ?? 0);
+  const intent = (Object.keys(INTENT_RANK) as Intent[]).find((k) => INTENT_RANK[k] === newRank) ?? req.intent;
+  const fresh = !live;
+  return {
+    result: 'write',
+    live,
+    update: {
+      TableName: table,
+      Key: { id },
+      UpdateExpression: fresh
+        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt'
+        : 'SET #intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, #channels = list_append(#channels, :channels)',
+      // Fresh: nobody else opened it meanwhile. Existing: the record we read is still the record, and unleased.
+      ConditionExpression: fresh
+        ? 'attribute_not_exists(id) OR expiresAtMs < :now'
+        : 'openedAt = :openedAt AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs < :now OR leaseOwner = :owner)',
+      ExpressionAttributeNames: {
+        '#rank': 'rank',
+        '#intent': 'intent',
+        '#channels': 'channels',
+        ...(fresh ? { '#subject': 'subject', '#cluster': 'cluster' } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':intent': intent,
+        ':rank': newRank,
+        ':owner': req.owner,
+        ':leaseUntil': now + req.leaseMs,
+        ':channels': [req.channel],
+        ':now': now,
+        ...(fresh
+          ? {
+              ':subject': req.subject,
+              ':nowIso': iso(now),
+              ':noticeAt': req.noticeAt,
+              ':expiresAtMs': now + req.episodeTtlMs,
+              ':ttl': ttlSeconds(now + req.episodeTtlMs),
+              ':cluster': req.cluster ?? null,
+            }
+          : { ':openedAt': live.openedAt }),
+      },
+    },
+  };
+}
+
+/** Takes the episode's lease when the requested intent calls for it (see planClaim). */
 export async function claimEpisode(
   db: Db,
   table: string,
@@ -58,72 +134,110 @@ export async function claimEpisode(
   /** The record as read in bulk just before (see getEpisodes); read here when not given. */
   known?: { episode: Episode | undefined },
 ): Promise<Claim> {
-  const now = clock.now();
   const id = episodeId(req.subject);
-  const rank = INTENT_RANK[req.intent];
   const current = known ? known.episode : await getEpisode(db, table, id);
-  const live = current && current.expiresAtMs > now ? current : undefined;
-
-  if (live) {
-    const complete = isComplete(live);
-    if (live.rank >= rank && complete) {
-      await noteChannel(db, table, id, req.channel);
-      return { result: 'duplicate', episode: live };
-    }
-    if (live.leaseUntilMs !== undefined && live.leaseUntilMs > now && live.leaseOwner !== req.owner) {
-      return live.rank >= rank ? { result: 'duplicate', episode: live } : { result: 'busy', episode: live };
-    }
+  const plan = planClaim(table, clock.now(), req, current);
+  if (plan.result === 'duplicate') {
+    if (plan.noteChannel) await db.send(new UpdateCommand(noteChannelUpdate(table, id, req.channel)));
+    return { result: 'duplicate', episode: plan.episode };
   }
-
-  const newRank = Math.max(rank, live?.rank ?? 0);
-  const intent = (Object.keys(INTENT_RANK) as Intent[]).find((k) => INTENT_RANK[k] === newRank) ?? req.intent;
-  const fresh = !live;
+  if (plan.result === 'busy') return plan;
   try {
-    const out = await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { id },
-        UpdateExpression: fresh
-          ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt'
-          : 'SET #intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, #channels = list_append(#channels, :channels)',
-        // Fresh: nobody else opened it meanwhile. Existing: the record we read is still the record, and unleased.
-        ConditionExpression: fresh
-          ? 'attribute_not_exists(id) OR expiresAtMs < :now'
-          : 'openedAt = :openedAt AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs < :now OR leaseOwner = :owner)',
-        ExpressionAttributeNames: {
-          '#rank': 'rank',
-          '#intent': 'intent',
-          '#channels': 'channels',
-          ...(fresh ? { '#subject': 'subject', '#cluster': 'cluster' } : {}),
-        },
-        ExpressionAttributeValues: {
-          ':intent': intent,
-          ':rank': newRank,
-          ':owner': req.owner,
-          ':leaseUntil': now + req.leaseMs,
-          ':channels': [req.channel],
-          ':now': now,
-          ...(fresh
-            ? {
-                ':subject': req.subject,
-                ':nowIso': iso(now),
-                ':noticeAt': req.noticeAt,
-                ':expiresAtMs': now + req.episodeTtlMs,
-                ':ttl': ttlSeconds(now + req.episodeTtlMs),
-                ':cluster': req.cluster ?? null,
-              }
-            : { ':openedAt': live.openedAt }),
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return { result: 'claimed', episode: out.Attributes as Episode, previous: live };
+    const out = await db.send(new UpdateCommand({ ...plan.update, ReturnValues: 'ALL_NEW' }));
+    return { result: 'claimed', episode: out.Attributes as Episode, previous: plan.live };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     // Someone else got there between our read and write: look again.
     const winner = await getEpisode(db, table, id);
-    if (winner && winner.rank >= rank) return { result: 'duplicate', episode: winner };
-    return { result: 'busy', episode: winner ?? (live as Episode) };
+    if (winner && winner.rank >= INTENT_RANK[req.intent]) return { result: 'duplicate', episode: winner };
+    return { result: 'busy', episode: winner ?? (plan.live as Episode) };
+  }
+}
+
+/** The most actions one TransactWriteItems takes. */
+const TRANSACTION_LIMIT = 100;
+
+/**
+ * Claims many episodes with one conditional transaction per hundred (a storm's batch is one call,
+ * not one per instance), each write exactly as claimEpisode would make it, then one strongly
+ * consistent read of what was claimed. A transaction is all or nothing: when any condition fails
+ * (someone else wrote in between, or our own transaction was applied and its answer lost), those
+ * subjects are read again and claimed one by one, as before.
+ */
+export async function claimEpisodes(
+  db: Db,
+  table: string,
+  clock: Clock,
+  reqs: readonly ClaimRequest[],
+  known: ReadonlyMap<string, Episode>,
+): Promise<Map<string, Claim>> {
+  const now = clock.now();
+  const claims = new Map<string, Claim>();
+  const writes: { req: ClaimRequest; live: Episode | undefined; update: EpisodeUpdate }[] = [];
+  const notes: EpisodeUpdate[] = [];
+  for (const req of reqs) {
+    const plan = planClaim(table, now, req, known.get(req.subject));
+    if (plan.result === 'write') writes.push({ req, live: plan.live, update: plan.update });
+    else {
+      claims.set(req.subject, plan.result === 'busy' ? plan : { result: 'duplicate', episode: plan.episode });
+      if (plan.result === 'duplicate' && plan.noteChannel)
+        notes.push(noteChannelUpdate(table, episodeId(req.subject), req.channel));
+    }
+  }
+  const subjects = new Set(reqs.map((r) => r.subject));
+  if (writes.length + notes.length <= 1 || subjects.size < reqs.length) {
+    // One write gains nothing from a transaction; two claims of one subject cannot share one.
+    for (const note of notes) await db.send(new UpdateCommand(note));
+    for (const w of writes)
+      claims.set(w.req.subject, await claimEpisode(db, table, clock, w.req, { episode: w.live }));
+    return claims;
+  }
+  const updates = [...writes.map((w) => w.update), ...notes];
+  const failedChunks: (typeof writes)[] = [];
+  for (let i = 0; i < updates.length; i += TRANSACTION_LIMIT) {
+    const chunk = updates.slice(i, i + TRANSACTION_LIMIT);
+    const chunkWrites = writes.filter((w) => chunk.includes(w.update));
+    const applied = await transact(db, chunk);
+    if (!applied) failedChunks.push(chunkWrites);
+  }
+  const failed = new Set(failedChunks.flat().map((w) => w.req.subject));
+  const done = writes.filter((w) => !failed.has(w.req.subject));
+  if (done.length > 0) {
+    const claimed = await getEpisodes(
+      db,
+      table,
+      done.map((w) => w.req.subject),
+    );
+    for (const w of done) {
+      const episode = claimed.get(w.req.subject);
+      // Ours since the transaction: only a lease that ran out meanwhile could have changed that.
+      claims.set(
+        w.req.subject,
+        episode?.leaseOwner === w.req.owner
+          ? { result: 'claimed', episode, previous: w.live }
+          : { result: 'busy', episode: episode ?? (w.live as Episode) },
+      );
+    }
+  }
+  if (failed.size > 0) {
+    const again = await getEpisodes(db, table, [...failed]);
+    for (const w of failedChunks.flat())
+      claims.set(
+        w.req.subject,
+        await claimEpisode(db, table, clock, w.req, { episode: again.get(w.req.subject) }),
+      );
+  }
+  return claims;
+}
+
+/** Sends the updates as one transaction; false when it was cancelled (a condition failed). */
+async function transact(db: Db, updates: readonly EpisodeUpdate[]): Promise<boolean> {
+  try {
+    await db.send(new TransactWriteCommand({ TransactItems: updates.map((Update) => ({ Update })) }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'TransactionCanceledException') return false;
+    throw error;
   }
 }
 
@@ -152,28 +266,51 @@ export async function completeEpisode(
   owner: string,
   done: Completion,
 ): Promise<void> {
-  const sets = Object.entries(done)
-    .filter(([, v]) => v !== undefined)
-    .map(([k]) => `${k} = if_not_exists(${k}, :${k})`);
-  const values = Object.fromEntries(
-    Object.entries(done)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [`:${k}`, v]),
-  );
   try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { id: episodeId(subject) },
-        UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')} ` : ''}REMOVE leaseOwner, leaseUntilMs`,
-        ConditionExpression: 'leaseOwner = :owner',
-        ExpressionAttributeValues: { ...values, ':owner': owner },
-      }),
-    );
+    await db.send(new UpdateCommand(completionUpdate(table, subject, owner, done)));
   } catch (error) {
     // Lease lost (we were too slow): the next holder re-checks state, our action was idempotent.
     if (!isConditionFailure(error)) throw error;
   }
+}
+
+/**
+ * Completes many episodes with one transaction per hundred; when one lease was lost meanwhile
+ * (the transaction is cancelled), each is completed on its own, as completeEpisode does.
+ */
+export async function completeEpisodes(
+  db: Db,
+  table: string,
+  owner: string,
+  completions: readonly { subject: string; done: Completion }[],
+): Promise<void> {
+  if (completions.length <= 1) {
+    for (const c of completions) await completeEpisode(db, table, c.subject, owner, c.done);
+    return;
+  }
+  for (let i = 0; i < completions.length; i += TRANSACTION_LIMIT) {
+    const chunk = completions.slice(i, i + TRANSACTION_LIMIT);
+    const applied = await transact(
+      db,
+      chunk.map((c) => completionUpdate(table, c.subject, owner, c.done)),
+    );
+    if (!applied) for (const c of chunk) await completeEpisode(db, table, c.subject, owner, c.done);
+  }
+}
+
+function completionUpdate(table: string, subject: string, owner: string, done: Completion): EpisodeUpdate {
+  const given = Object.entries(done).filter(([, v]) => v !== undefined);
+  const sets = given.map(([k]) => `${k} = if_not_exists(${k}, :${k})`);
+  return {
+    TableName: table,
+    Key: { id: episodeId(subject) },
+    UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')} ` : ''}REMOVE leaseOwner, leaseUntilMs`,
+    ConditionExpression: 'leaseOwner = :owner',
+    ExpressionAttributeValues: {
+      ...Object.fromEntries(given.map(([k, v]) => [`:${k}`, v])),
+      ':owner': owner,
+    },
+  };
 }
 
 /** Gives the lease back without recording progress (the action failed; a retry will redo it). */
@@ -208,15 +345,13 @@ export async function getEpisode(db: Db, table: string, id: string): Promise<Epi
   return out.Item as Episode | undefined;
 }
 
-async function noteChannel(db: Db, table: string, id: string, channel: string): Promise<void> {
-  // Evidence only: which channels announced this episode. Best effort, no condition.
-  await db.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { id },
-      UpdateExpression: 'SET #channels = list_append(if_not_exists(#channels, :empty), :c)',
-      ExpressionAttributeNames: { '#channels': 'channels' },
-      ExpressionAttributeValues: { ':c': [channel], ':empty': [] },
-    }),
-  );
+/** Evidence only: which channels announced this episode. Best effort, no condition. */
+function noteChannelUpdate(table: string, id: string, channel: string): EpisodeUpdate {
+  return {
+    TableName: table,
+    Key: { id },
+    UpdateExpression: 'SET #channels = list_append(if_not_exists(#channels, :empty), :c)',
+    ExpressionAttributeNames: { '#channels': 'channels' },
+    ExpressionAttributeValues: { ':c': [channel], ':empty': [] },
+  };
 }

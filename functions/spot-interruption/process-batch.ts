@@ -27,7 +27,9 @@ import {
   abandonEpisode,
   type Claim,
   claimEpisode,
+  claimEpisodes,
   completeEpisode,
+  completeEpisodes,
   type Episode,
   getEpisodes,
 } from './episodes.ts';
@@ -229,23 +231,25 @@ async function claimAll(deps: SpotDeps, work: ClusterWork, report: BatchReport, 
     deps.env.IDEMPOTENCY_TABLE,
     work.candidates.map((c) => c.where.instanceId),
   );
-  await mapLimited(work.candidates, 8, async (c) => {
-    const claim: Claim = await claimEpisode(
-      deps.db,
-      deps.env.IDEMPOTENCY_TABLE,
-      deps.clock,
-      {
-        subject: c.where.instanceId,
-        intent: c.intent,
-        channel: c.signal.channel,
-        noticeAt: c.signal.noticeAt,
-        cluster: c.where.cluster,
-        owner: deps.owner,
-        leaseMs: LEASE_MS,
-        episodeTtlMs: ttl,
-      },
-      { episode: known.get(c.where.instanceId) },
-    );
+  // One transaction claims the whole batch (per-item writes only when it meets a conflict).
+  const claims = await claimEpisodes(
+    deps.db,
+    deps.env.IDEMPOTENCY_TABLE,
+    deps.clock,
+    work.candidates.map((c) => ({
+      subject: c.where.instanceId,
+      intent: c.intent,
+      channel: c.signal.channel,
+      noticeAt: c.signal.noticeAt,
+      cluster: c.where.cluster,
+      owner: deps.owner,
+      leaseMs: LEASE_MS,
+      episodeTtlMs: ttl,
+    })),
+    known,
+  );
+  for (const c of work.candidates) {
+    const claim = claims.get(c.where.instanceId) as Claim;
     const base = {
       instanceId: c.where.instanceId,
       cluster: c.where.cluster,
@@ -258,7 +262,7 @@ async function claimAll(deps: SpotDeps, work: ClusterWork, report: BatchReport, 
         result: 'duplicate',
         reason: describeDone(claim.episode),
       });
-      return;
+      continue;
     }
     if (claim.result === 'busy') {
       // A weaker action is in flight elsewhere; retry so the stronger one is not lost.
@@ -269,7 +273,7 @@ async function claimAll(deps: SpotDeps, work: ClusterWork, report: BatchReport, 
         reason: 'another invocation holds the episode',
       });
       for (const id of c.itemIds) failed.add(id);
-      return;
+      continue;
     }
     work.claimed.push({
       ...c,
@@ -277,7 +281,7 @@ async function claimAll(deps: SpotDeps, work: ClusterWork, report: BatchReport, 
       episode: claim.episode,
       previous: claim.previous,
     });
-  });
+  }
 }
 
 function describeDone(e: Episode): string {
@@ -509,12 +513,16 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
     }
   }
 
-  await mapLimited(work.claimed, 8, async (c) => {
-    const done = completions.get(c.where.instanceId);
-    if (done)
-      await completeEpisode(deps.db, deps.env.IDEMPOTENCY_TABLE, c.where.instanceId, deps.owner, done);
-    else await abandonEpisode(deps.db, deps.env.IDEMPOTENCY_TABLE, c.where.instanceId, deps.owner);
-  });
+  // One transaction gives the batch's leases back (an episode with nothing done records nothing).
+  await completeEpisodes(
+    deps.db,
+    deps.env.IDEMPOTENCY_TABLE,
+    deps.owner,
+    work.claimed.map((c) => ({
+      subject: c.where.instanceId,
+      done: completions.get(c.where.instanceId) ?? {},
+    })),
+  );
 }
 
 function drainReason(c: Claimed): string {
@@ -733,19 +741,4 @@ async function processTasks(
       }
     }
   }
-}
-
-async function mapLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
 }

@@ -33,6 +33,9 @@ const SAMPLES: Record<OperationKey, Record<string, unknown>> = {
   'DynamoDB.Query': { TableName: 'journal', IndexName: 'byResource' },
   'DynamoDB.BatchGetItem': { RequestItems: { journal: {}, locks: {} } },
   'DynamoDB.BatchWriteItem': { RequestItems: { journal: [] } },
+  'DynamoDB.TransactWriteItems': {
+    TransactItems: [{ Update: { TableName: 'journal' } }, { ConditionCheck: { TableName: 'locks' } }],
+  },
   'ECS.DescribeServices': {
     cluster: 'web',
     services: ['api', 'arn:aws:ecs:eu-west-1:111122223333:service/web/worker'],
@@ -331,6 +334,7 @@ const DOCUMENT: Record<string, string> = {
   Delete: 'DeleteItem',
   BatchGet: 'BatchGetItem',
   BatchWrite: 'BatchWriteItem',
+  TransactWrite: 'TransactWriteItems',
 };
 const SDK_SERVICES: Record<string, string> = { ecs: 'ECS', applicationautoscaling: 'ApplicationAutoScaling' };
 

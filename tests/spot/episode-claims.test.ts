@@ -1,0 +1,140 @@
+// A storm's batch claims its episodes in one conditional transaction and completes them in
+// another. When a record changed after the batch read it (a conflict), or the transaction was
+// applied and its answer lost, the batch falls back to claiming one by one, on a fresh read: the
+// conflicting episode goes to whoever holds it, every other one is claimed once.
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/shared/dynamo.ts';
+import {
+  type ClaimRequest,
+  claimEpisode,
+  claimEpisodes,
+  completeEpisodes,
+  type Episode,
+  getEpisodes,
+} from '../../functions/spot-interruption/episodes.ts';
+import { observerClient } from '../../local/observer.ts';
+import { useEmulator, useFaultProxy } from '../support/emulator.ts';
+
+useEmulator();
+const proxy = useFaultProxy();
+const TABLE = 'episodes';
+const clock = { now: () => Date.parse('2026-12-04T12:00:00Z') };
+
+const request = (subject: string, owner: string): ClaimRequest => ({
+  subject,
+  intent: 'drain',
+  channel: 'warning',
+  noticeAt: '2026-12-04T12:00:00Z',
+  cluster: 'web',
+  owner,
+  leaseMs: 60_000,
+  episodeTtlMs: 3_600_000,
+});
+
+beforeAll(async () => {
+  await observerClient(DynamoDBClient).send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    }),
+  );
+});
+
+describe('claiming a batch of episodes', () => {
+  it('claims every episode of a batch in one transaction and completes them in another', async () => {
+    const db = documentClient();
+    const subjects = ['i-0a0000000000000a1', 'i-0a0000000000000a2', 'i-0a0000000000000a3'];
+    proxy.resetStats();
+    const claims = await claimEpisodes(
+      db,
+      TABLE,
+      clock,
+      subjects.map((s) => request(s, 'batch-1')),
+      new Map(),
+    );
+    expect([...claims.values()].map((c) => c.result)).toEqual(['claimed', 'claimed', 'claimed']);
+    await completeEpisodes(
+      db,
+      TABLE,
+      'batch-1',
+      subjects.map((subject) => ({ subject, done: { drainedAt: 'then', alertedAt: 'then' } })),
+    );
+    expect(proxy.stats().byOperation).toEqual({
+      'dynamodb:TransactWriteItems': 2,
+      'dynamodb:BatchGetItem': 1,
+    });
+    const stored = await getEpisodes(db, TABLE, subjects);
+    for (const s of subjects) {
+      expect(stored.get(s)).toMatchObject({ intent: 'drain', drainedAt: 'then', alertedAt: 'then' });
+      expect(stored.get(s)?.leaseOwner).toBeUndefined();
+    }
+    // Delivered again: duplicates, decided from the read alone, with no claim written.
+    const again = await claimEpisodes(
+      db,
+      TABLE,
+      clock,
+      subjects.map((s) => request(s, 'batch-2')),
+      stored,
+    );
+    expect([...again.values()].map((c) => c.result)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+  });
+
+  it('falls back to one claim at a time when a record changed after the batch read it', async () => {
+    const db = documentClient();
+    const subjects = ['i-0b0000000000000b1', 'i-0b0000000000000b2', 'i-0b0000000000000b3'];
+    const read: Map<string, Episode> = await getEpisodes(db, TABLE, subjects);
+    // Another invocation claims the second one after our read.
+    const theirs = await claimEpisode(db, TABLE, clock, request(subjects[1] as string, 'batch-other'));
+    expect(theirs.result).toBe('claimed');
+    proxy.resetStats();
+    const claims = await claimEpisodes(
+      db,
+      TABLE,
+      clock,
+      subjects.map((s) => request(s, 'batch-1')),
+      read,
+    );
+    expect(subjects.map((s) => claims.get(s)?.result)).toEqual(['claimed', 'duplicate', 'claimed']);
+    // The cancelled transaction, a fresh read, then each claim on its own.
+    expect(proxy.stats().byOperation['dynamodb:TransactWriteItems']).toBe(1);
+    const stored = await getEpisodes(db, TABLE, subjects);
+    expect(subjects.map((s) => stored.get(s)?.leaseOwner)).toEqual(['batch-1', 'batch-other', 'batch-1']);
+  });
+
+  it('claims once when the transaction was applied and its answer lost', async () => {
+    const db = documentClient();
+    const subjects = ['i-0c0000000000000c1', 'i-0c0000000000000c2'];
+    proxy.resetStats();
+    // The first transaction is applied and its answer lost: the SDK sends it again, and it fails
+    // on the claims it made itself (the emulator keeps no client tokens; AWS would answer the
+    // retry as the success it was). Either way each episode is claimed once, by this batch.
+    proxy.setFaults({ lostResponseRate: 1, services: ['dynamodb'] });
+    let first = true;
+    const onlyFirst = setInterval(() => {
+      if (first && proxy.stats().lostResponses > 0) {
+        first = false;
+        proxy.setFaults({ lostResponseRate: 0 });
+      }
+    }, 1);
+    try {
+      const claims = await claimEpisodes(
+        db,
+        TABLE,
+        clock,
+        subjects.map((s) => request(s, 'batch-1')),
+        new Map(),
+      );
+      expect(subjects.map((s) => claims.get(s)?.result)).toEqual(['claimed', 'claimed']);
+    } finally {
+      clearInterval(onlyFirst);
+      proxy.setFaults({ lostResponseRate: 0 });
+    }
+    expect(proxy.stats().lostResponses).toBe(1);
+    const stored = await getEpisodes(db, TABLE, subjects);
+    expect(subjects.map((s) => stored.get(s)?.leaseOwner)).toEqual(['batch-1', 'batch-1']);
+    expect(subjects.map((s) => stored.get(s)?.intent)).toEqual(['drain', 'drain']);
+  });
+});
