@@ -44,6 +44,8 @@ export function localAwsEnv(endpoint: string): Record<string, string> {
 // server starts (each a stand-in listed in the README's Testing section):
 // - CreateTaskSet with a clientToken already used for the service returns that task set, as ECS
 //   does; moto created a second one, so a create retried after a lost answer left two greens.
+// - Each DynamoDB request is atomic: moto's cancelled transactions restored the tables over
+//   other requests' writes.
 const MOTO_AS_AWS = [
   'from moto.ecs import models as _ecs',
   '_create_task_set = _ecs.EC2ContainerServiceBackend.create_task_set',
@@ -57,6 +59,18 @@ const MOTO_AS_AWS = [
   '                return task_set',
   '    return _create_task_set(self, service, cluster_str, task_definition, *args, **kwargs)',
   '_ecs.EC2ContainerServiceBackend.create_task_set = _idempotent_create_task_set',
+  // DynamoDB applies each request atomically. moto's threaded server does not: a transaction
+  // deep-copies the tables and, when it is cancelled, puts that copy back over whatever other
+  // requests wrote meanwhile (seen as concurrent storm batches losing each other's claims).
+  // One DynamoDB request at a time keeps every request atomic, as on AWS.
+  'import threading as _threading',
+  'from moto.dynamodb import responses as _ddb_responses',
+  '_ddb_lock = _threading.RLock()',
+  '_ddb_call_action = _ddb_responses.DynamoHandler.call_action',
+  'def _atomic_call_action(self, *args, **kwargs):',
+  '    with _ddb_lock:',
+  '        return _ddb_call_action(self, *args, **kwargs)',
+  '_ddb_responses.DynamoHandler.call_action = _atomic_call_action',
 ].join('\n');
 
 /** moto's server with MOTO_AS_AWS applied; sys.argv[1:] are moto_server's arguments. */
