@@ -8,10 +8,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Emulator-backed files spend part of their time waiting on their own moto server, so three
-    // run at once even on two cores (the default would be one): on this machine `npm test` takes
-    // about 7.5 minutes with three, 9 with two (`npm run bench -- synth` times it).
-    maxWorkers: 3,
+    // Emulator-backed files spend part of their time waiting on their own moto server, so two run
+    // at once even on two cores (the default would be one). Three were faster (7.5 min against 9)
+    // but loaded the emulators enough that fault suites met more SDK timeouts than they inject.
+    maxWorkers: 2,
     // Function logs (JSON lines) are shown for failing tests only.
     silent: 'passed-only',
     // Functions log JSON straight to stdout; tests that read logs set their own level.

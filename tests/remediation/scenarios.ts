@@ -28,7 +28,7 @@ import { readWeights } from '../../functions/rollout-step/traffic.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
-import { observerClient } from '../../local/observer.ts';
+import { observerClient, observerDocumentClient } from '../../local/observer.ts';
 import { localOperatorDeps, runRollout } from '../../local/rollouts.ts';
 import { nextTaskToken, sendTaskSuccess } from '../../local/workflow-runner.ts';
 import type { RemediationWorld } from './world.ts';
@@ -37,19 +37,23 @@ const CLUSTER = 'web';
 const API = 'api';
 const HOUR = 3_600_000;
 
+// The scenarios' own read-backs go straight to the emulator (observer clients): through the
+// functions' shared clients they would meet the injected faults and drain the retry quota the
+// functions' calls rely on.
 export async function desired(service = API): Promise<number> {
-  const out = await awsClient(ECSClient).send(
+  const out = await observerClient(ECSClient).send(
     new DescribeServicesCommand({ cluster: CLUSTER, services: [service] }),
   );
   return out.services?.[0]?.desiredCount ?? -1;
 }
 
 const locks = (world: RemediationWorld) => ({
-  service: () => serviceLockHolder(documentClient(), world.env('LOCKS_TABLE'), world.clock, CLUSTER, API),
+  service: () =>
+    serviceLockHolder(observerDocumentClient(), world.env('LOCKS_TABLE'), world.clock, CLUSTER, API),
   /** The remediation lease on web/api, if anyone holds it (every run must leave it free). */
   remediation: async () =>
     (
-      await documentClient().send(
+      await observerDocumentClient().send(
         new GetCommand({
           TableName: world.env('LOCKS_TABLE'),
           Key: { resource: `remediation/${CLUSTER}/${API}` },
@@ -106,7 +110,7 @@ export async function fiveHundredsDuringRolloutRollBack(world: RemediationWorld)
   await world.setAlarm(alarm, 'ALARM', 'Threshold Crossed: 1 datapoint [57.0] was greater than 10.0');
   const delivered = await world.deliver([world.alarmEvent(alarm, 'ALARM')]);
   expect(delivered.delivered).toBe(1);
-  const elb = awsClient(ElasticLoadBalancingV2Client);
+  const elb = observerClient(ElasticLoadBalancingV2Client);
   const onBlue = async () => (await readWeights(elb, before.topology)).blue === 100;
   const [remediation, ...more] = await world.runStarted({
     beforeLambda: onVerify(onBlue, () => world.setAlarm(alarm, 'OK', 'errors stopped')),
@@ -213,7 +217,7 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
 }
 
 async function rolloutRecord(world: RemediationWorld) {
-  return getRolloutRecord(documentClient(), world.env('IDEMPOTENCY_TABLE'), CLUSTER, API);
+  return getRolloutRecord(observerDocumentClient(), world.env('IDEMPOTENCY_TABLE'), CLUSTER, API);
 }
 
 export async function cpuAlarmScalesOutAndOkResolves(world: RemediationWorld) {
@@ -420,7 +424,7 @@ export async function unknownAndMalformedChangeNothing(world: RemediationWorld) 
   expect([rejected.delivered, rejected.failed]).toEqual([0, 3]);
   expect(await world.runStarted()).toHaveLength(0);
   const dlq = world.stack.outputs.RemediationQueueDlqUrl as string;
-  const dead = await awsClient(SQSClient).send(
+  const dead = await observerClient(SQSClient).send(
     new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10 }),
   );
   expect(dead.Messages).toHaveLength(1);
@@ -461,7 +465,7 @@ export async function riskyRunbookWaitsForApproval(world: RemediationWorld) {
   const [approvedOne, ignoredOne] = world.seed.containerInstances.slice(6, 8);
   if (!approvedOne || !ignoredOne) throw new Error('the seed has too few instances');
   const status = async (arn: string) => {
-    const out = await awsClient(ECSClient).send(
+    const out = await observerClient(ECSClient).send(
       new DescribeContainerInstancesCommand({ cluster: CLUSTER, containerInstances: [arn] }),
     );
     return out.containerInstances?.[0]?.status;
