@@ -21,7 +21,15 @@ interface HandlerModule {
 export interface LoadOptions {
   bundled?: boolean;
   clock?: Clock;
+  /**
+   * A new instance of the handler module, as a new deployment gets new execution environments:
+   * what a handler keeps at module level (its parsed environment) starts afresh. For a process
+   * that deploys the stack more than once (the spot bench opens a world per scenario).
+   */
+  freshInstance?: boolean;
 }
+
+let instances = 0;
 
 export async function loadHandler(name: string, opts: LoadOptions = {}): Promise<LocalHandler> {
   const file = opts.bundled
@@ -34,7 +42,8 @@ export async function loadHandler(name: string, opts: LoadOptions = {}): Promise
         : `no function named ${name} (${file})`,
     );
   }
-  const mod = (await import(pathToFileURL(file).href)) as HandlerModule;
+  const url = pathToFileURL(file).href;
+  const mod = (await import(opts.freshInstance ? `${url}?instance=${++instances}` : url)) as HandlerModule;
   if (opts.clock && mod.createHandler) return mod.createHandler({ clock: opts.clock });
   return mod.handler;
 }

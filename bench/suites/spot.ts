@@ -202,7 +202,8 @@ async function openWorld(template: SynthesizedControlPlane, clusterSize: number)
     const started = performance.now();
     const seeded = await seedCluster(stack, clusterSize);
     const seedMs = performance.now() - started;
-    const fn = await localFunction(stack, 'spot-interruption');
+    // Each world is a new deployment: its function must not keep the previous world's environment.
+    const fn = await localFunction(stack, 'spot-interruption', { freshInstance: true });
     return { emulator, proxy, stack, fn, ...seeded, seedMs, used: new Set(), draining: new Set() };
   } catch (error) {
     await proxy?.stop();
