@@ -71,6 +71,26 @@ const MOTO_AS_AWS = [
   '    with _ddb_lock:',
   '        return _ddb_call_action(self, *args, **kwargs)',
   '_ddb_responses.DynamoHandler.call_action = _atomic_call_action',
+  // moto also copies a whole table once per item of a transaction that names it (ten copies for a
+  // batch of ten); one copy per table per transaction is the same backup. Requests are one at a
+  // time (above), so swapping the module's copy for the length of one transaction is safe.
+  'import copy as _copy',
+  'from moto.dynamodb import models as _ddb_models',
+  'class _TableCopiesOnce:',
+  '    def __init__(self): self.tables = {}',
+  '    def copy(self, obj): return _copy.copy(obj)',
+  '    def deepcopy(self, obj, memo=None):',
+  '        if type(obj).__name__ != "Table": return _copy.deepcopy(obj, memo)',
+  '        if id(obj) not in self.tables: self.tables[id(obj)] = _copy.deepcopy(obj, memo)',
+  '        return self.tables[id(obj)]',
+  '_ddb_transact = _ddb_models.DynamoDBBackend.transact_write_items',
+  'def _transact_copying_tables_once(self, *args, **kwargs):',
+  '    _ddb_models.copy = _TableCopiesOnce()',
+  '    try:',
+  '        return _ddb_transact(self, *args, **kwargs)',
+  '    finally:',
+  '        _ddb_models.copy = _copy',
+  '_ddb_models.DynamoDBBackend.transact_write_items = _transact_copying_tables_once',
 ].join('\n');
 
 /** moto's server with MOTO_AS_AWS applied; sys.argv[1:] are moto_server's arguments. */
