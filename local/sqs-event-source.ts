@@ -32,7 +32,9 @@ export async function receiveBatch(queueUrl: string, batchSize: number): Promise
         QueueUrl: queueUrl,
         MaxNumberOfMessages: Math.min(10, batchSize - batch.length),
         MessageSystemAttributeNames: ['All'],
-        VisibilityTimeout: 30,
+        // No override: Lambda's poller hides a batch for the queue's own visibility timeout. A
+        // shorter one here handed a slow storm batch to a second invocation while the first was
+        // still draining it.
       }),
     );
     const messages = out.Messages ?? [];
