@@ -2,6 +2,7 @@
 // schemas, with no emulator, no external scanner and no CLI process; well under a minute.
 // `npm test` runs these files and every other one.
 import { defineConfig } from 'vitest/config';
+import { UNIT_SUITE_VAR } from './local/emulator.ts';
 import base from './vitest.config.ts';
 
 export const UNIT_TEST_FILES = [
@@ -35,6 +36,6 @@ export default defineConfig({
     // The unit files need neither the Python tools' install check nor the IAM ledger of a full run.
     globalSetup: [],
     // A file here that starts an emulator fails, naming the rule (local/emulator.ts).
-    env: { ...base.test?.env, OPS_UNIT_SUITE: '1' },
+    env: { ...base.test?.env, [UNIT_SUITE_VAR]: '1' },
   },
 });

@@ -192,16 +192,23 @@ export async function claimEpisodes(
       claims.set(w.req.subject, await claimEpisode(db, table, clock, w.req, { episode: w.live }));
     return claims;
   }
-  const updates = [...writes.map((w) => w.update), ...notes];
-  const failedChunks: (typeof writes)[] = [];
-  for (let i = 0; i < updates.length; i += TRANSACTION_LIMIT) {
-    const chunk = updates.slice(i, i + TRANSACTION_LIMIT);
-    const chunkWrites = writes.filter((w) => chunk.includes(w.update));
-    const applied = await transact(db, chunk);
-    if (!applied) failedChunks.push(chunkWrites);
+  // Claims first, then the channel notes (evidence only: a cancelled chunk's notes are not redone).
+  const actions: { update: EpisodeUpdate; write?: (typeof writes)[number] }[] = [
+    ...writes.map((write) => ({ update: write.update, write })),
+    ...notes.map((update) => ({ update })),
+  ];
+  const failed: typeof writes = [];
+  for (let i = 0; i < actions.length; i += TRANSACTION_LIMIT) {
+    const chunk = actions.slice(i, i + TRANSACTION_LIMIT);
+    if (
+      !(await transact(
+        db,
+        chunk.map((a) => a.update),
+      ))
+    )
+      failed.push(...chunk.flatMap((a) => (a.write ? [a.write] : [])));
   }
-  const failed = new Set(failedChunks.flat().map((w) => w.req.subject));
-  const done = writes.filter((w) => !failed.has(w.req.subject));
+  const done = writes.filter((w) => !failed.includes(w));
   if (done.length > 0) {
     const claimed = await getEpisodes(
       db,
@@ -219,9 +226,13 @@ export async function claimEpisodes(
       );
     }
   }
-  if (failed.size > 0) {
-    const again = await getEpisodes(db, table, [...failed]);
-    for (const w of failedChunks.flat())
+  if (failed.length > 0) {
+    const again = await getEpisodes(
+      db,
+      table,
+      failed.map((w) => w.req.subject),
+    );
+    for (const w of failed)
       claims.set(
         w.req.subject,
         await claimEpisode(db, table, clock, w.req, { episode: again.get(w.req.subject) }),

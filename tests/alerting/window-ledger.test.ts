@@ -1,7 +1,3 @@
-// A group window's counters under the worst ambiguity: a join is applied, its answer is held past
-// the SDK's timeout, another batch joins in between, and then the SDK retries the first join. The
-// window must count each join once (its ledger), where the retry alone would add it again.
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { joinIdOf } from '../../functions/alert-router/route-batch.ts';
@@ -14,8 +10,8 @@ import {
 } from '../../functions/alert-router/state.ts';
 import { type Db, documentClient } from '../../functions/shared/dynamo.ts';
 import { burstAlert } from '../../local/alert-burst.ts';
-import { observerClient, observerDocumentClient } from '../../local/observer.ts';
-import { AMBIGUOUS_FAULTS, useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { observerDocumentClient } from '../../local/observer.ts';
+import { AMBIGUOUS_FAULTS, createIdTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 useEmulator();
 const proxy = useFaultProxy();
@@ -38,14 +34,7 @@ function contribution(run: string, messages: string[]): WindowContribution {
 
 describe('a group window joined by a retried update', () => {
   it('counts a join once when its answer was held past the timeout and another join came in between', async () => {
-    await observerClient(DynamoDBClient).send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      }),
-    );
+    await createIdTable(TABLE);
     const t = { now: Date.now(), episodeMs: 3600_000, windowSeconds: 30 };
     // A client with the short timeout that held answers outlast; no faults until the join is sent.
     proxy.setFaults({ slowResponseRate: 1, slowResponseMs: AMBIGUOUS_FAULTS.slowResponseMs });

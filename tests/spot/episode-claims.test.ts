@@ -1,8 +1,3 @@
-// A storm's batch claims its episodes in one conditional transaction and completes them in
-// another. When a record changed after the batch read it (a conflict), or the transaction was
-// applied and its answer lost, the batch falls back to claiming one by one, on a fresh read: the
-// conflicting episode goes to whoever holds it, every other one is claimed once.
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import {
@@ -13,8 +8,7 @@ import {
   type Episode,
   getEpisodes,
 } from '../../functions/spot-interruption/episodes.ts';
-import { observerClient } from '../../local/observer.ts';
-import { useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { createIdTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 useEmulator();
 const proxy = useFaultProxy();
@@ -32,29 +26,24 @@ const request = (subject: string, owner: string): ClaimRequest => ({
   episodeTtlMs: 3_600_000,
 });
 
-beforeAll(async () => {
-  await observerClient(DynamoDBClient).send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    }),
+beforeAll(() => createIdTable(TABLE));
+
+/** One batch's claims, as the handler makes them, over what it read (`known`). */
+const claimBatch = (subjects: readonly string[], owner: string, known: Map<string, Episode>) =>
+  claimEpisodes(
+    documentClient(),
+    TABLE,
+    clock,
+    subjects.map((s) => request(s, owner)),
+    known,
   );
-});
 
 describe('claiming a batch of episodes', () => {
   it('claims every episode of a batch in one transaction and completes them in another', async () => {
     const db = documentClient();
     const subjects = ['i-0a0000000000000a1', 'i-0a0000000000000a2', 'i-0a0000000000000a3'];
     proxy.resetStats();
-    const claims = await claimEpisodes(
-      db,
-      TABLE,
-      clock,
-      subjects.map((s) => request(s, 'batch-1')),
-      new Map(),
-    );
+    const claims = await claimBatch(subjects, 'batch-1', new Map());
     expect([...claims.values()].map((c) => c.result)).toEqual(['claimed', 'claimed', 'claimed']);
     await completeEpisodes(
       db,
@@ -72,13 +61,7 @@ describe('claiming a batch of episodes', () => {
       expect(stored.get(s)?.leaseOwner).toBeUndefined();
     }
     // Delivered again: duplicates, decided from the read alone, with no claim written.
-    const again = await claimEpisodes(
-      db,
-      TABLE,
-      clock,
-      subjects.map((s) => request(s, 'batch-2')),
-      stored,
-    );
+    const again = await claimBatch(subjects, 'batch-2', stored);
     expect([...again.values()].map((c) => c.result)).toEqual(['duplicate', 'duplicate', 'duplicate']);
   });
 
@@ -90,13 +73,7 @@ describe('claiming a batch of episodes', () => {
     const theirs = await claimEpisode(db, TABLE, clock, request(subjects[1] as string, 'batch-other'));
     expect(theirs.result).toBe('claimed');
     proxy.resetStats();
-    const claims = await claimEpisodes(
-      db,
-      TABLE,
-      clock,
-      subjects.map((s) => request(s, 'batch-1')),
-      read,
-    );
+    const claims = await claimBatch(subjects, 'batch-1', read);
     expect(subjects.map((s) => claims.get(s)?.result)).toEqual(['claimed', 'duplicate', 'claimed']);
     // The cancelled transaction, a fresh read, then each claim on its own.
     expect(proxy.stats().byOperation['dynamodb:TransactWriteItems']).toBe(1);
@@ -120,13 +97,7 @@ describe('claiming a batch of episodes', () => {
       }
     }, 1);
     try {
-      const claims = await claimEpisodes(
-        db,
-        TABLE,
-        clock,
-        subjects.map((s) => request(s, 'batch-1')),
-        new Map(),
-      );
+      const claims = await claimBatch(subjects, 'batch-1', new Map());
       expect(subjects.map((s) => claims.get(s)?.result)).toEqual(['claimed', 'claimed']);
     } finally {
       clearInterval(onlyFirst);

@@ -2,6 +2,7 @@
 // other and can run in parallel. The SDK clients of functions/shared/clients.ts are
 // pointed at it through the environment, as a deployed function is pointed at AWS.
 
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { resetClients } from '../../functions/shared/clients.ts';
 import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';
@@ -12,7 +13,7 @@ import {
   startFaultProxy,
 } from '../../local/fault-proxy.ts';
 import { writeIamLedger } from '../../local/iam-enforcement.ts';
-import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
+import { OBSERVER_ENDPOINT_VAR, observerClient } from '../../local/observer.ts';
 import {
   STEP_FUNCTIONS_ENDPOINT_VAR,
   stopStepFunctionsEndpoint,
@@ -74,6 +75,18 @@ export function expectFaultsInjected(stats: ProxyStats): void {
   expect(stats.serverErrors).toBeGreaterThan(0.01 * stats.total);
   expect(stats.lostResponses).toBeGreaterThan(0.01 * stats.total);
   expect(stats.slowResponses).toBeGreaterThan(0);
+}
+
+/** A table keyed by the string `id`, created by the rig (past any fault proxy), as the stack makes them. */
+export async function createIdTable(name: string): Promise<void> {
+  await observerClient(DynamoDBClient).send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    }),
+  );
 }
 
 // Credentials from the developer's own setup would override ours or reach for a real account.
