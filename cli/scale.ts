@@ -1,8 +1,8 @@
 // `ops scale`: turns `--service S --to N | --by +N|-N|+P% [--dry-run]` into the scale-service
 // workflow's input, and the workflow's output back into lines a person reads.
 import { userInfo } from 'node:os';
-import { z } from 'zod';
 import type { ScaleInputDraft, ScalePlan } from '../events/scale-input.ts';
+import * as z from '../events/zod.ts';
 import { GuardrailsSchema } from '../functions/scale-service-step/config.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import type { WorkflowResult } from '../local/workflow-runner.ts';

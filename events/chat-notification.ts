@@ -11,27 +11,27 @@
 // are threaded in the channel), metadata.summary, metadata.eventType, metadata.relatedResources
 // (list of strings) and metadata.additionalContext (string to string map).
 // The documentation gives no lengths; the router keeps every field short on its own.
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 export const ChatNotificationSchema = z.strictObject({
   version: z.literal('1.0'),
   source: z.literal('custom'),
-  id: z.string().min(1).optional(),
+  id: z.optional(z.string().check(z.minLength(1))),
   content: z.strictObject({
-    textType: z.literal('client-markdown').optional(),
-    title: z.string().min(1).optional(),
-    description: z.string().min(1),
-    nextSteps: z.array(z.string()).optional(),
-    keywords: z.array(z.string()).optional(),
+    textType: z.optional(z.literal('client-markdown')),
+    title: z.optional(z.string().check(z.minLength(1))),
+    description: z.string().check(z.minLength(1)),
+    nextSteps: z.optional(z.array(z.string())),
+    keywords: z.optional(z.array(z.string())),
   }),
-  metadata: z
-    .strictObject({
-      threadId: z.string().min(1).optional(),
-      summary: z.string().optional(),
-      eventType: z.string().optional(),
-      relatedResources: z.array(z.string()).optional(),
-      additionalContext: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
+  metadata: z.optional(
+    z.strictObject({
+      threadId: z.optional(z.string().check(z.minLength(1))),
+      summary: z.optional(z.string()),
+      eventType: z.optional(z.string()),
+      relatedResources: z.optional(z.array(z.string())),
+      additionalContext: z.optional(z.record(z.string(), z.string())),
+    }),
+  ),
 });
 export type ChatNotification = z.infer<typeof ChatNotificationSchema>;

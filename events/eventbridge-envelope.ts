@@ -3,17 +3,17 @@
 // Ours rather than a library's: the library's schema imports zod's whole namespace, which
 // carries every locale into each function bundle. `account` is optional because we never read
 // it and the emulator leaves it out when it delivers to a target.
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 export const EventBridgeEnvelope = z.object({
   version: z.string(),
   id: z.string(),
   source: z.string(),
-  account: z.string().optional(),
+  account: z.optional(z.string()),
   time: z.iso.datetime(),
   region: z.string(),
   resources: z.array(z.string()),
   'detail-type': z.string(),
   detail: z.unknown(),
-  'replay-name': z.string().optional(),
+  'replay-name': z.optional(z.string()),
 });

@@ -1,8 +1,9 @@
 // Alarm-triggered remediation: the rule's pattern, the workflow's input (from the trigger or the
 // console) and the plan its steps pass along, defined once for infra, the functions and the tests.
-import * as z from 'zod';
+
 import type { EventPattern } from './patterns.ts';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE } from './scale-alarm.ts';
+import * as z from './zod.ts';
 
 /**
  * Every alarm state change reaches the remediation trigger, but those of alarms the scale-alarm
@@ -22,39 +23,37 @@ export function alarmRemediationPattern(excludedAlarmNames: readonly string[]): 
 export const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
 export const AlarmStateValueSchema = z.enum(ALARM_STATES);
 
-const AlarmStateSnapshotSchema = z
-  .object({
-    value: AlarmStateValueSchema,
-    reason: z.string().max(2000).default(''),
-    timestamp: z.string().min(1, 'expected an ISO 8601 timestamp'),
-  })
-  .strict();
+const AlarmStateSnapshotSchema = z.strictObject({
+  value: AlarmStateValueSchema,
+  reason: z._default(z.string().check(z.maxLength(2000)), ''),
+  timestamp: z.string().check(z.minLength(1, 'expected an ISO 8601 timestamp')),
+});
 
 /**
  * Console input: `{ "alarmName": "...", "dryRun": true }` is enough; the first state reads the
  * alarm's current state. The trigger also passes the state change it saw.
  */
-export const RemediationInputSchema = z
-  .object({
-    alarmName: z.string().min(1, 'expected the name of a CloudWatch alarm').max(255),
-    /** Decide and explain, change nothing. */
-    dryRun: z.boolean().default(false),
-    /** Why a human started it (console, ops remediate). */
-    reason: z.string().max(500).optional(),
-    alarmArn: z.string().startsWith('arn:').optional(),
-    state: AlarmStateSnapshotSchema.optional(),
-    previousState: AlarmStateSnapshotSchema.partial().optional(),
-    trigger: z
-      .object({
-        kind: z.enum(['alarm', 'operator']),
-        id: z.string().optional(),
-        source: z.string().optional(),
-        at: z.string().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+export const RemediationInputSchema = z.strictObject({
+  alarmName: z
+    .string()
+    .check(z.minLength(1, 'expected the name of a CloudWatch alarm'))
+    .check(z.maxLength(255)),
+  /** Decide and explain, change nothing. */
+  dryRun: z._default(z.boolean(), false),
+  /** Why a human started it (console, ops remediate). */
+  reason: z.optional(z.string().check(z.maxLength(500))),
+  alarmArn: z.optional(z.string().check(z.startsWith('arn:'))),
+  state: z.optional(AlarmStateSnapshotSchema),
+  previousState: z.optional(z.partial(AlarmStateSnapshotSchema)),
+  trigger: z.optional(
+    z.strictObject({
+      kind: z.enum(['alarm', 'operator']),
+      id: z.optional(z.string()),
+      source: z.optional(z.string()),
+      at: z.optional(z.string()),
+    }),
+  ),
+});
 export type RemediationInput = z.infer<typeof RemediationInputSchema>;
 export type RemediationInputDraft = z.input<typeof RemediationInputSchema>;
 

@@ -1,18 +1,19 @@
 // Input of the blue-green-rollout workflow (console, `ops rollout`), the plan it normalizes to,
 // and the state the workflow carries from state to state. Defined once: the workflow's first
 // state, the CLI, the tests and the bench all parse with these schemas.
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 /** Step Functions executions of this workflow time out after 8 days; a plan must fit in 7. */
 export const MAX_PLAN_SECONDS = 7 * 24 * 3600;
 const DAY = 24 * 3600;
 
-const Seconds = (max: number) => z.number().int('must be whole seconds').min(0).max(max);
-const Percent = z.number().int('must be a whole percent');
+const Seconds = (max: number) =>
+  z.number().check(z.int('must be whole seconds')).check(z.gte(0)).check(z.lte(max));
+const Percent = z.number().check(z.int('must be a whole percent'));
 
 export const StepSchema = z.strictObject({
   /** Percent of production traffic on green during this step. */
-  weight: Percent.min(1).max(100),
+  weight: Percent.check(z.gte(1)).check(z.lte(100)),
   /** How long to hold this weight before analysing it. */
   bakeSeconds: Seconds(DAY),
 });
@@ -22,40 +23,42 @@ export const StrategySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('all-at-once') }),
   z.strictObject({
     type: z.literal('canary'),
-    percent: Percent.min(1).max(99),
+    percent: Percent.check(z.gte(1)).check(z.lte(99)),
     bakeSeconds: Seconds(DAY),
   }),
   z.strictObject({
     type: z.literal('linear'),
-    stepPercent: Percent.min(1).max(50),
+    stepPercent: Percent.check(z.gte(1)).check(z.lte(50)),
     intervalSeconds: Seconds(DAY),
   }),
   z.strictObject({
     type: z.literal('steps'),
     steps: z
       .array(StepSchema)
-      .min(1)
-      .max(20)
-      .superRefine((steps, ctx) => {
-        steps.forEach((step, i) => {
-          const previous = steps[i - 1];
-          if (previous && step.weight <= previous.weight) {
+      .check(z.minLength(1))
+      .check(z.maxLength(20))
+      .check(
+        z.superRefine((steps, ctx) => {
+          steps.forEach((step, i) => {
+            const previous = steps[i - 1];
+            if (previous && step.weight <= previous.weight) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, 'weight'],
+                message: `must be greater than the previous step's weight (${previous.weight})`,
+              });
+            }
+          });
+          const last = steps[steps.length - 1];
+          if (last && last.weight !== 100) {
             ctx.addIssue({
               code: 'custom',
-              path: [i, 'weight'],
-              message: `must be greater than the previous step's weight (${previous.weight})`,
+              path: [steps.length - 1, 'weight'],
+              message: 'the last step must send 100% of traffic to green',
             });
           }
-        });
-        const last = steps[steps.length - 1];
-        if (last && last.weight !== 100) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [steps.length - 1, 'weight'],
-            message: 'the last step must send 100% of traffic to green',
-          });
-        }
-      }),
+        }),
+      ),
   }),
 ]);
 export type Strategy = z.infer<typeof StrategySchema>;
@@ -64,17 +67,17 @@ export const GateDecisionSchema = z.enum(['approve', 'reject']);
 
 export const BaselineSchema = z.strictObject({
   /** On by default: green is compared with blue unless this is switched off. */
-  enabled: z.boolean().default(true),
+  enabled: z._default(z.boolean(), true),
   /** One-sided Mann-Whitney U: green worse than blue when p < 1 - confidence. */
-  confidence: z.number().min(0.5).max(0.999).default(0.95),
+  confidence: z._default(z.number().check(z.gte(0.5)).check(z.lte(0.999)), 0.95),
   /** Fewer per-period samples than this (green or blue) is "inconclusive", not a guess. */
-  minSamples: z.number().int().min(3).max(1440).default(5),
+  minSamples: z._default(z.number().check(z.int()).check(z.gte(3)).check(z.lte(1440)), 5),
   /** A significant difference smaller than this (green median vs blue median) still passes. */
-  tolerancePercent: z.number().min(0).max(1000).default(10),
-  metrics: z
-    .array(z.enum(['errorRate', 'latency']))
-    .min(1)
-    .default(['errorRate', 'latency']),
+  tolerancePercent: z._default(z.number().check(z.gte(0)).check(z.lte(1000)), 10),
+  metrics: z._default(z.array(z.enum(['errorRate', 'latency'])).check(z.minLength(1)), [
+    'errorRate',
+    'latency',
+  ]),
 });
 export type Baseline = z.infer<typeof BaselineSchema>;
 
@@ -85,23 +88,23 @@ export type Baseline = z.infer<typeof BaselineSchema>;
  * noise a failure.
  */
 export const RelativeLimitsSchema = z.strictObject({
-  enabled: z.boolean().default(true),
-  errorRateMultiple: z.number().min(1).max(100).default(2),
+  enabled: z._default(z.boolean(), true),
+  errorRateMultiple: z._default(z.number().check(z.gte(1)).check(z.lte(100)), 2),
   /** 0..1: 0.01 = 1%. */
-  errorRateFloor: z.number().min(0).max(1).default(0.01),
-  latencyMultiple: z.number().min(1).max(100).default(2),
-  latencyFloorMs: z.number().min(0).max(600_000).default(50),
+  errorRateFloor: z._default(z.number().check(z.gte(0)).check(z.lte(1)), 0.01),
+  latencyMultiple: z._default(z.number().check(z.gte(1)).check(z.lte(100)), 2),
+  latencyFloorMs: z._default(z.number().check(z.gte(0)).check(z.lte(600_000)), 50),
   /**
    * Fewer green 5xx than this never fail the relative limit on their own: 2 errors in 100
    * requests is 2%, and chance alone. (Ceilings and the comparison with blue still apply.)
    */
-  minErrors: z.number().int().min(0).max(100_000).default(5),
+  minErrors: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100_000)), 5),
 });
 export type RelativeLimits = z.infer<typeof RelativeLimitsSchema>;
 
 export const InconclusiveSchema = z.strictObject({
-  timeoutSeconds: Seconds(DAY).min(1).default(3600),
-  defaultAction: GateDecisionSchema.default('reject'),
+  timeoutSeconds: z._default(Seconds(DAY).check(z.gte(1)), 3600),
+  defaultAction: z._default(GateDecisionSchema, 'reject'),
 });
 
 export const AnalysisSchema = z.strictObject({
@@ -109,31 +112,36 @@ export const AnalysisSchema = z.strictObject({
    * false: a blind rollout. No metric is judged (configured alarms still are); the start is
    * journaled and alerted as a warning, and every verdict and the report say so.
    */
-  enabled: z.boolean().default(true),
+  enabled: z._default(z.boolean(), true),
   /** CloudWatch alarm names that must be OK after every bake. */
-  alarms: z.array(z.string().min(1).max(255)).max(100).default([]),
+  alarms: z._default(
+    z.array(z.string().check(z.minLength(1)).check(z.maxLength(255))).check(z.maxLength(100)),
+    [],
+  ),
   /** A ceiling on green's 5xx share, 0..1 (0.01 = 1%), whatever blue does. */
-  maxErrorRate: z.number().min(0).max(1).optional(),
+  maxErrorRate: z.optional(z.number().check(z.gte(0)).check(z.lte(1))),
   /** A ceiling on the p95 of green's target response time, in milliseconds, whatever blue does. */
-  maxP95LatencyMs: z.number().positive().optional(),
-  relativeLimits: RelativeLimitsSchema.prefault({}),
+  maxP95LatencyMs: z.optional(z.number().check(z.positive())),
+  relativeLimits: z.prefault(RelativeLimitsSchema, {}),
   /** Green compared with blue on the same metrics over the bake window (on unless switched off). */
-  baseline: BaselineSchema.prefault({}),
+  baseline: z.prefault(BaselineSchema, {}),
   /**
    * A bake with no green requests in its window, or shorter than one metric period, has nothing
    * to judge: by default the verdict is inconclusive (a human decides at a gate).
    */
-  noData: z.enum(['inconclusive', 'fail', 'pass']).default('inconclusive'),
+  noData: z._default(z.enum(['inconclusive', 'fail', 'pass']), 'inconclusive'),
   /** An inconclusive verdict waits for a human this long; without an answer this happens. */
-  inconclusive: InconclusiveSchema.prefault({}),
+  inconclusive: z.prefault(InconclusiveSchema, {}),
   /** Metric period; ALB metrics have one-minute resolution. */
-  periodSeconds: z
-    .number()
-    .int()
-    .min(60)
-    .max(3600)
-    .refine((s) => s % 60 === 0, 'must be a multiple of 60')
-    .default(60),
+  periodSeconds: z._default(
+    z
+      .number()
+      .check(z.int())
+      .check(z.gte(60))
+      .check(z.lte(3600))
+      .check(z.refine((s) => s % 60 === 0, 'must be a multiple of 60')),
+    60,
+  ),
 });
 export type Analysis = z.infer<typeof AnalysisSchema>;
 export type AnalysisDraft = z.input<typeof AnalysisSchema>;
@@ -154,48 +162,52 @@ export function lambdaArnParts(arn: string): { region: string; name: string } | 
 
 export const PreTrafficSchema = z.strictObject({
   /** Point the service's test listener at green (read back) before any production traffic. */
-  testTraffic: z.boolean().default(false),
+  testTraffic: z._default(z.boolean(), false),
   /** A Lambda function that checks green before production traffic; it answers {"status": ...}. */
-  hookFunctionArn: z
-    .string()
-    .max(512)
-    .superRefine((arn, ctx) => {
-      const parts = lambdaArnParts(arn);
-      if (!parts) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])',
-        });
-      } else if (!parts.name.startsWith(PRE_TRAFFIC_HOOK_PREFIX)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must name a function whose name starts with ${PRE_TRAFFIC_HOOK_PREFIX} (the only ones the rollout may invoke)`,
-        });
-      }
-    })
-    .optional(),
+  hookFunctionArn: z.optional(
+    z
+      .string()
+      .check(z.maxLength(512))
+      .check(
+        z.superRefine((arn, ctx) => {
+          const parts = lambdaArnParts(arn);
+          if (!parts) {
+            ctx.addIssue({
+              code: 'custom',
+              message:
+                'must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])',
+            });
+          } else if (!parts.name.startsWith(PRE_TRAFFIC_HOOK_PREFIX)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `must name a function whose name starts with ${PRE_TRAFFIC_HOOK_PREFIX} (the only ones the rollout may invoke)`,
+            });
+          }
+        }),
+      ),
+  ),
 });
 export type PreTraffic = z.infer<typeof PreTrafficSchema>;
 
 export const SpotStormSchema = z.strictObject({
   /** Off: a failing verdict during a spot storm rolls back like any other. */
-  enabled: z.boolean().default(true),
+  enabled: z._default(z.boolean(), true),
   /** Spot interruptions on the service's cluster (as spot-interruption counts them) that make a storm... */
-  minInterruptions: z.number().int().min(1).max(100_000).default(3),
+  minInterruptions: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(100_000)), 3),
   /** ...within this many minutes up to the verdict. */
-  windowMinutes: z.number().int().min(1).max(60).default(10),
+  windowMinutes: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(60)), 10),
   /** Holds for storms add up to at most this over the whole rollout; then verdicts stand. */
-  maxPauseSeconds: Seconds(DAY).default(1800),
+  maxPauseSeconds: z._default(Seconds(DAY), 1800),
 });
 export type SpotStorm = z.infer<typeof SpotStormSchema>;
 
-export const ApprovalSchema = z.preprocess(
+export const ApprovalSchema = z.pipe(
   // Console shorthand: "approval": "before-traffic".
-  (value) => (typeof value === 'string' ? { gate: value } : value),
+  z.transform((value) => (typeof value === 'string' ? { gate: value } : value)),
   z.strictObject({
-    gate: z.enum(['none', 'before-traffic', 'before-finalize']).default('none'),
-    timeoutSeconds: Seconds(DAY).min(1).default(3600),
-    defaultAction: GateDecisionSchema.default('reject'),
+    gate: z._default(z.enum(['none', 'before-traffic', 'before-finalize']), 'none'),
+    timeoutSeconds: z._default(Seconds(DAY).check(z.gte(1)), 3600),
+    defaultAction: z._default(GateDecisionSchema, 'reject'),
   }),
 );
 
@@ -211,72 +223,74 @@ export const DEFAULT_STRATEGY: Strategy = { type: 'canary', percent: 10, bakeSec
  * rollout's input overrides them field by field; the built-in defaults fill in the rest.
  */
 export const RolloutDefaultsSchema = z.strictObject({
-  strategy: StrategySchema.optional(),
-  analysis: AnalysisSchema.optional(),
-  approval: ApprovalSchema.optional(),
-  preTraffic: PreTrafficSchema.optional(),
-  spotStorm: SpotStormSchema.optional(),
-  rollbackWindowSeconds: Seconds(DAY).optional(),
-  terminationWaitSeconds: Seconds(DAY).optional(),
-  onFailure: z.enum(['rollback', 'freeze']).optional(),
-  greenReadyTimeoutSeconds: Seconds(3600).min(30).optional(),
+  strategy: z.optional(StrategySchema),
+  analysis: z.optional(AnalysisSchema),
+  approval: z.optional(ApprovalSchema),
+  preTraffic: z.optional(PreTrafficSchema),
+  spotStorm: z.optional(SpotStormSchema),
+  rollbackWindowSeconds: z.optional(Seconds(DAY)),
+  terminationWaitSeconds: z.optional(Seconds(DAY)),
+  onFailure: z.optional(z.enum(['rollback', 'freeze'])),
+  greenReadyTimeoutSeconds: z.optional(Seconds(3600).check(z.gte(30))),
 });
 export type RolloutDefaults = z.input<typeof RolloutDefaultsSchema>;
 
 export const RolloutInputSchema = z
   .strictObject({
     /** Optional when exactly one managed service has this name. */
-    cluster: z.string().min(1).max(255).optional(),
-    service: z.string().min(1).max(255),
+    cluster: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+    service: z.string().check(z.minLength(1)).check(z.maxLength(255)),
     /** New image for the service's container; the task definition is copied with it. */
-    image: z.string().min(1).max(1024).optional(),
+    image: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
     /** Or a registered task definition (family:revision or ARN), used as is. */
-    taskDefinition: z.string().min(1).max(1024).optional(),
+    taskDefinition: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
     /** The container that gets the image; default: the one behind the load balancer. */
-    container: z.string().min(1).max(255).optional(),
+    container: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
     /** Default: the service's, else DEFAULT_STRATEGY. */
-    strategy: StrategySchema.default(DEFAULT_STRATEGY),
+    strategy: z._default(StrategySchema, DEFAULT_STRATEGY),
     /** Default: the service's defaults, else analysis on with every built-in limit. */
-    analysis: AnalysisSchema.prefault({}),
-    approval: ApprovalSchema.prefault({}),
+    analysis: z.prefault(AnalysisSchema, {}),
+    approval: z.prefault(ApprovalSchema, {}),
     /** Before any production traffic: test traffic on the test listener, a hook that checks green. */
-    preTraffic: PreTrafficSchema.optional(),
+    preTraffic: z.optional(PreTrafficSchema),
     /** A failing verdict while spot instances of the cluster are being reclaimed holds instead. */
-    spotStorm: SpotStormSchema.prefault({}),
+    spotStorm: z.prefault(SpotStormSchema, {}),
     /** After promotion blue stays scaled up this long; `ops rollback` flips back within it. */
-    rollbackWindowSeconds: Seconds(DAY).default(900),
+    rollbackWindowSeconds: z._default(Seconds(DAY), 900),
     /** After the window blue is scaled to zero, and deleted this much later. */
-    terminationWaitSeconds: Seconds(DAY).default(300),
+    terminationWaitSeconds: z._default(Seconds(DAY), 300),
     /** What a failure does: go back to blue, or stop where it is (e.g. after a schema migration). */
-    onFailure: z.enum(['rollback', 'freeze']).default('rollback'),
+    onFailure: z._default(z.enum(['rollback', 'freeze']), 'rollback'),
     /** How long green may take to become steady with healthy targets. */
-    greenReadyTimeoutSeconds: Seconds(3600).min(30).default(600),
+    greenReadyTimeoutSeconds: z._default(Seconds(3600).check(z.gte(30)), 600),
     /** Who asked, for the journal (the CLI fills it in). */
-    requestedBy: z.string().min(1).max(255).optional(),
+    requestedBy: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
   })
-  .superRefine((input, ctx) => {
-    if ((input.image === undefined) === (input.taskDefinition === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [input.image === undefined ? 'image' : 'taskDefinition'],
-        message: 'give exactly one of image or taskDefinition',
-      });
-    }
-    // A bake shorter than one metric period can never be judged: refuse it up front rather than
-    // wait at an inconclusive gate. 0 means "no bake" (alarms only at that step).
-    if (input.analysis.enabled) {
-      const period = input.analysis.periodSeconds;
-      for (const { path, seconds } of bakeFields(input.strategy)) {
-        if (seconds > 0 && seconds < period) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['strategy', ...path],
-            message: `a bake of ${seconds}s is shorter than the analysis period (${period}s) and could never be judged: use 0 (no bake, alarms only) or at least ${period}`,
-          });
+  .check(
+    z.superRefine((input, ctx) => {
+      if ((input.image === undefined) === (input.taskDefinition === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [input.image === undefined ? 'image' : 'taskDefinition'],
+          message: 'give exactly one of image or taskDefinition',
+        });
+      }
+      // A bake shorter than one metric period can never be judged: refuse it up front rather than
+      // wait at an inconclusive gate. 0 means "no bake" (alarms only at that step).
+      if (input.analysis.enabled) {
+        const period = input.analysis.periodSeconds;
+        for (const { path, seconds } of bakeFields(input.strategy)) {
+          if (seconds > 0 && seconds < period) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['strategy', ...path],
+              message: `a bake of ${seconds}s is shorter than the analysis period (${period}s) and could never be judged: use 0 (no bake, alarms only) or at least ${period}`,
+            });
+          }
         }
       }
-    }
-  });
+    }),
+  );
 export type RolloutInput = z.infer<typeof RolloutInputSchema>;
 export type RolloutInputDraft = z.input<typeof RolloutInputSchema>;
 
@@ -476,7 +490,7 @@ export const RouteSchema = z.object({
 });
 export type Route = z.infer<typeof RouteSchema>;
 
-const StickinessSchema = z.object({ Enabled: z.boolean(), DurationSeconds: z.number().optional() });
+const StickinessSchema = z.object({ Enabled: z.boolean(), DurationSeconds: z.optional(z.number()) });
 
 /** The test listener's route over blue and green (only looked up when test traffic is asked for). */
 export const TestRouteSchema = z.object({
@@ -484,7 +498,7 @@ export const TestRouteSchema = z.object({
   port: z.number(),
   /** Where a hook reaches green through the test listener, e.g. http://internal-web-alb-1.elb.amazonaws.com:8080. */
   endpoint: z.string(),
-  stickiness: StickinessSchema.optional(),
+  stickiness: z.optional(StickinessSchema),
 });
 export type TestRoute = z.infer<typeof TestRouteSchema>;
 
@@ -494,16 +508,16 @@ export const TopologySchema = z.object({
   route: RouteSchema,
   blueTargetGroupArn: z.string(),
   greenTargetGroupArn: z.string(),
-  stickiness: StickinessSchema.optional(),
-  test: TestRouteSchema.optional(),
+  stickiness: z.optional(StickinessSchema),
+  test: z.optional(TestRouteSchema),
 });
 export type Topology = z.infer<typeof TopologySchema>;
 
 export const MetricNumbersSchema = z.object({
   requests: z.number(),
   errors: z.number(),
-  errorRate: z.number().nullable(),
-  p95LatencyMs: z.number().nullable(),
+  errorRate: z.nullable(z.number()),
+  p95LatencyMs: z.nullable(z.number()),
   /** Per-period samples the comparison used. */
   errorRateSamples: z.array(z.number()),
   latencySamples: z.array(z.number()),
@@ -515,10 +529,10 @@ export type MetricNumbers = z.infer<typeof MetricNumbersSchema>;
 export const ComparisonSchema = z.object({
   metric: z.enum(['errorRate', 'latency']),
   verdict: z.enum(['pass', 'fail', 'inconclusive']),
-  u: z.number().nullable(),
-  pValue: z.number().nullable(),
-  greenMedian: z.number().nullable(),
-  blueMedian: z.number().nullable(),
+  u: z.nullable(z.number()),
+  pValue: z.nullable(z.number()),
+  greenMedian: z.nullable(z.number()),
+  blueMedian: z.nullable(z.number()),
   samples: z.object({ green: z.number(), blue: z.number() }),
   note: z.string(),
 });
@@ -527,22 +541,22 @@ export type Comparison = z.infer<typeof ComparisonSchema>;
 export const VerdictSchema = z.object({
   /** `paused`: it would have failed, but a spot storm is on: hold at this weight and bake again. */
   verdict: z.enum(['pass', 'fail', 'inconclusive', 'aborted', 'paused']),
-  step: z.number().int(),
+  step: z.number().check(z.int()),
   weight: z.number(),
   reasons: z.array(z.string()),
   window: z.object({ start: z.string(), end: z.string() }),
   alarms: z.array(z.object({ name: z.string(), state: z.string() })),
-  green: MetricNumbersSchema.optional(),
-  blue: MetricNumbersSchema.optional(),
+  green: z.optional(MetricNumbersSchema),
+  blue: z.optional(MetricNumbersSchema),
   comparisons: z.array(ComparisonSchema),
   /** The limits this verdict held green to (null: none applied), and how each was set. */
-  limits: z
-    .object({
-      errorRate: z.number().nullable(),
-      p95LatencyMs: z.number().nullable(),
+  limits: z.optional(
+    z.object({
+      errorRate: z.nullable(z.number()),
+      p95LatencyMs: z.nullable(z.number()),
       basis: z.array(z.string()),
-    })
-    .optional(),
+    }),
+  ),
   at: z.string(),
 });
 export type Verdict = z.infer<typeof VerdictSchema>;
@@ -552,9 +566,9 @@ export type GateKind = z.infer<typeof GateKindSchema>;
 
 export const GateAnswerSchema = z.object({
   decision: z.enum(['approve', 'reject', 'abort', 'rollback']),
-  by: z.string().default('unknown'),
-  reason: z.string().optional(),
-  at: z.string().optional(),
+  by: z._default(z.string(), 'unknown'),
+  reason: z.optional(z.string()),
+  at: z.optional(z.string()),
 });
 export type GateAnswer = z.infer<typeof GateAnswerSchema>;
 
@@ -583,8 +597,8 @@ export type Stop = z.infer<typeof StopSchema>;
  * named one, no data passes, and its `baseline.inconclusive` gate settings stay where that
  * execution's definition reads them.
  */
-const PlanAnalysisSchema = z.preprocess(
-  (raw) => {
+const PlanAnalysisSchema = z.pipe(
+  z.transform((raw) => {
     if (typeof raw !== 'object' || raw === null || 'enabled' in raw) return raw;
     const old = raw as Record<string, unknown> & { baseline?: Record<string, unknown> };
     return {
@@ -595,12 +609,13 @@ const PlanAnalysisSchema = z.preprocess(
       noData: 'pass',
       inconclusive: old.baseline?.inconclusive ?? {},
     };
-  },
-  AnalysisSchema.extend({
-    baseline: BaselineSchema.loose().prefault({}),
-    relativeLimits: RelativeLimitsSchema.loose().prefault({}),
-    inconclusive: InconclusiveSchema.loose().prefault({}),
-  }).loose(),
+  }),
+  z.looseObject({
+    ...AnalysisSchema.shape,
+    baseline: z.prefault(z.looseObject(BaselineSchema.shape), {}),
+    relativeLimits: z.prefault(z.looseObject(RelativeLimitsSchema.shape), {}),
+    inconclusive: z.prefault(z.looseObject(InconclusiveSchema.shape), {}),
+  }),
 );
 
 export const RolloutPlanSchema = z.object({
@@ -608,8 +623,8 @@ export const RolloutPlanSchema = z.object({
   execution: z.string(),
   cluster: z.string(),
   service: z.string(),
-  image: z.string().optional(),
-  taskDefinition: z.string().optional(),
+  image: z.optional(z.string()),
+  taskDefinition: z.optional(z.string()),
   container: z.string(),
   steps: z.array(StepSchema),
   analysis: PlanAnalysisSchema,
@@ -618,7 +633,7 @@ export const RolloutPlanSchema = z.object({
     timeoutSeconds: z.number(),
     defaultAction: GateDecisionSchema,
   }),
-  preTraffic: PreTrafficSchema.optional(),
+  preTraffic: z.optional(PreTrafficSchema),
   spotStorm: SpotStormSchema,
   rollbackWindowSeconds: z.number(),
   terminationWaitSeconds: z.number(),
@@ -637,75 +652,69 @@ export const RolloutStateSchema = z.object({
   blue: z.object({
     taskSetArn: z.string(),
     taskDefinition: z.string(),
-    image: z.string().optional(),
+    image: z.optional(z.string()),
     desiredCount: z.number(),
     loadBalancer: z.object({ containerName: z.string(), containerPort: z.number() }),
   }),
-  green: z
-    .object({
-      taskSetArn: z.string().optional(),
-      taskDefinition: z.string().optional(),
+  green: z.optional(
+    z.object({
+      taskSetArn: z.optional(z.string()),
+      taskDefinition: z.optional(z.string()),
       status: z.enum(['creating', 'waiting', 'ready', 'failed']),
-      checks: z.number().int(),
+      checks: z.number().check(z.int()),
       readyBy: z.string(),
-      note: z.string().optional(),
-    })
-    .optional(),
+      note: z.optional(z.string()),
+    }),
+  ),
   progress: z.object({
     /** Index of the step the listener is at (or is about to be set to). */
-    index: z.number().int(),
+    index: z.number().check(z.int()),
     weight: z.number(),
     bakeSeconds: z.number(),
-    bakeStartedAt: z.string().optional(),
+    bakeStartedAt: z.optional(z.string()),
     last: z.boolean(),
     /** How long a spot-storm pause holds this weight before the next analysis. */
-    holdSeconds: z.number().int().min(0).optional(),
+    holdSeconds: z.optional(z.number().check(z.int()).check(z.gte(0))),
   }),
   /** Pauses for spot storms so far (their total is bounded by spotStorm.maxPauseSeconds). */
-  storm: z
-    .object({
+  storm: z.optional(
+    z.object({
       pausedSeconds: z.number(),
-      pauses: z.number().int(),
+      pauses: z.number().check(z.int()),
       /** A pause is on now (set by a paused verdict, cleared by the next other one). */
       holding: z.boolean(),
-      since: z.string().optional(),
-    })
-    .optional(),
+      since: z.optional(z.string()),
+    }),
+  ),
   /** The pre-traffic phase: the hook's request, then its response or error, then the result. */
-  preTraffic: z
-    .object({
-      request: z.record(z.string(), z.unknown()).optional(),
-      response: z.unknown().optional(),
-      error: z
-        .object({ Error: z.string().optional(), Cause: z.string().optional() })
-        .passthrough()
-        .optional(),
-      result: z
-        .object({ status: z.enum(['passed', 'failed']), reason: z.string(), at: z.string() })
-        .optional(),
-    })
-    .optional(),
-  lease: z.object({ resource: z.string(), owner: z.string(), expiresAtMs: z.number() }).optional(),
-  verdict: VerdictSchema.optional(),
-  gate: z
-    .object({ kind: GateKindSchema, timeoutSeconds: z.number(), defaultAction: GateDecisionSchema })
-    .optional(),
-  answer: z.unknown().optional(),
-  gateTimeout: z.unknown().optional(),
-  outcome: z
-    .object({
+  preTraffic: z.optional(
+    z.object({
+      request: z.optional(z.record(z.string(), z.unknown())),
+      response: z.optional(z.unknown()),
+      error: z.optional(z.looseObject({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+      result: z.optional(
+        z.object({ status: z.enum(['passed', 'failed']), reason: z.string(), at: z.string() }),
+      ),
+    }),
+  ),
+  lease: z.optional(z.object({ resource: z.string(), owner: z.string(), expiresAtMs: z.number() })),
+  verdict: z.optional(VerdictSchema),
+  gate: z.optional(
+    z.object({ kind: GateKindSchema, timeoutSeconds: z.number(), defaultAction: GateDecisionSchema }),
+  ),
+  answer: z.optional(z.unknown()),
+  gateTimeout: z.optional(z.unknown()),
+  outcome: z.optional(
+    z.object({
       decision: z.enum(['approve', 'reject', 'abort', 'rollback', 'finalize', 'revert']),
       by: z.string(),
       timedOut: z.boolean(),
-    })
-    .optional(),
-  stop: StopSchema.optional(),
+    }),
+  ),
+  stop: z.optional(StopSchema),
   /** What a Catch put here: { Error, Cause }. */
-  failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
+  failure: z.optional(z.looseObject({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
   /** What the rollback's own Catch put here when it gave up. */
-  rollbackError: z
-    .object({ Error: z.string().optional(), Cause: z.string().optional() })
-    .passthrough()
-    .optional(),
+  rollbackError: z.optional(z.looseObject({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
 });
 export type RolloutState = z.infer<typeof RolloutStateSchema>;

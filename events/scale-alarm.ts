@@ -1,9 +1,10 @@
 // CloudWatch Alarm State Change events that scale a service out: the rule's pattern and the
 // event's schema, defined once for the rule (infra/scaling.ts), the trigger function and the tests.
 // Only mapped alarms entering ALARM match; leaving ALARM does nothing (scale-in stays slow).
-import * as z from 'zod';
+
 import { EventBridgeEnvelope } from './eventbridge-envelope.ts';
 import type { EventPattern } from './patterns.ts';
+import * as z from './zod.ts';
 
 export const ALARM_STATE_CHANGE_DETAIL_TYPE = 'CloudWatch Alarm State Change';
 
@@ -17,27 +18,27 @@ export function alarmScaleOutPattern(alarmNames: readonly string[]): EventPatter
 
 const State = z.object({
   value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
-  reason: z.string().default(''),
+  reason: z._default(z.string(), ''),
   /** JSON text with recentDatapoints and threshold (metric alarms); absent for composite alarms. */
-  reasonData: z.string().optional(),
-  timestamp: z.string().min(1),
+  reasonData: z.optional(z.string()),
+  timestamp: z.string().check(z.minLength(1)),
 });
 
-export const AlarmStateChangeSchema = EventBridgeEnvelope.extend({
+export const AlarmStateChangeSchema = z.extend(EventBridgeEnvelope, {
   source: z.literal('aws.cloudwatch'),
   'detail-type': z.literal(ALARM_STATE_CHANGE_DETAIL_TYPE),
-  resources: z.array(z.string()).min(1, 'expected the alarm ARN'),
+  resources: z.array(z.string()).check(z.minLength(1, 'expected the alarm ARN')),
   detail: z.object({
-    alarmName: z.string().min(1),
+    alarmName: z.string().check(z.minLength(1)),
     state: State,
-    previousState: State.partial().optional(),
-    configuration: z.object({ description: z.string().optional() }).passthrough().optional(),
+    previousState: z.optional(z.partial(State)),
+    configuration: z.optional(z.looseObject({ description: z.optional(z.string()) })),
   }),
 });
 export type AlarmStateChange = z.infer<typeof AlarmStateChangeSchema>;
 
 /** The datapoints and threshold behind a metric alarm's state, when its reasonData carries them. */
 export const AlarmReasonDataSchema = z.object({
-  recentDatapoints: z.array(z.number()).min(1),
+  recentDatapoints: z.array(z.number()).check(z.minLength(1)),
   threshold: z.number(),
 });

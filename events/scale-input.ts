@@ -1,7 +1,7 @@
 // Input of the scale-service workflow (console, `ops scale`, schedules, the alarm trigger) and
 // the plan it carries from state to state. Defined once: the workflow's first state, the CLI,
 // the alarm trigger, the schedules in infra and the tests all use these schemas.
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 /** Application Auto Scaling's dimension for an ECS service's desired count. */
 export const DESIRED_COUNT_DIMENSION = 'ecs:service:DesiredCount';
@@ -14,75 +14,82 @@ export const SCALE_MODES = ['desiredCount', 'delta', 'percent', 'min', 'max'] as
 export const TriggerKindSchema = z.enum(['operator', 'schedule', 'alarm']);
 export type TriggerKind = z.infer<typeof TriggerKindSchema>;
 
-const Count = z.number().int('must be a whole number of tasks');
+const Count = z.number().check(z.int('must be a whole number of tasks'));
 
 export const ScaleInputSchema = z
-  .object({
-    cluster: z.string().min(1).max(255),
-    service: z.string().min(1).max(255),
+  .strictObject({
+    cluster: z.string().check(z.minLength(1)).check(z.maxLength(255)),
+    service: z.string().check(z.minLength(1)).check(z.maxLength(255)),
     /** Set the desired count to exactly this. */
-    desiredCount: Count.min(0).max(10_000).optional(),
+    desiredCount: z.optional(Count.check(z.gte(0)).check(z.lte(10_000))),
     /** Add (or, negative, remove) this many tasks. */
-    delta: Count.min(-10_000)
-      .max(10_000)
-      .refine((n) => n !== 0, 'must not be 0')
-      .optional(),
+    delta: z.optional(
+      Count.check(z.gte(-10_000))
+        .check(z.lte(10_000))
+        .check(z.refine((n) => n !== 0, 'must not be 0')),
+    ),
     /** Grow (or, negative, shrink) by this share of the current desired count. */
-    percent: z
-      .number()
-      .min(-100)
-      .max(1000)
-      .refine((n) => n !== 0, 'must not be 0')
-      .optional(),
+    percent: z.optional(
+      z
+        .number()
+        .check(z.gte(-100))
+        .check(z.lte(1000))
+        .check(z.refine((n) => n !== 0, 'must not be 0')),
+    ),
     /** New minimum of the service's Application Auto Scaling scalable target. */
-    min: Count.min(0).max(10_000).optional(),
+    min: z.optional(Count.check(z.gte(0)).check(z.lte(10_000))),
     /** New maximum of the service's Application Auto Scaling scalable target. */
-    max: Count.min(0).max(10_000).optional(),
+    max: z.optional(Count.check(z.gte(0)).check(z.lte(10_000))),
     /** Why, in plain words: it goes into the journal and the alert. */
-    reason: z.string().trim().min(3, 'say why, in a few words').max(500),
+    reason: z
+      .string()
+      .check(z.trim())
+      .check(z.minLength(3, 'say why, in a few words'))
+      .check(z.maxLength(500)),
     /** Decide and explain, change nothing. */
-    dryRun: z.boolean().default(false),
+    dryRun: z._default(z.boolean(), false),
     /**
      * Idempotency key: a second request with the same key does nothing (alarm events and
      * schedules are delivered at least once). Default: the execution's name.
      */
-    requestId: z
-      .string()
-      .regex(/^[A-Za-z0-9_.:+-]{1,128}$/, 'letters, digits and _.:+- only, at most 128')
-      .optional(),
+    requestId: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9_.:+-]{1,128}$/, 'letters, digits and _.:+- only, at most 128')),
+    ),
     /** Who or what asked; the console and the CLI are operators. */
-    trigger: z
-      .object({
+    trigger: z._default(
+      z.object({
         kind: TriggerKindSchema,
         /** Alarm ARN, schedule name, operator name. */
-        id: z.string().min(1).max(512).optional(),
-        at: z.string().min(1).max(64).optional(),
-      })
-      .default({ kind: 'operator' }),
+        id: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(512))),
+        at: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(64))),
+      }),
+      { kind: 'operator' },
+    ),
   })
-  .strict()
-  .superRefine((input, ctx) => {
-    const given = SCALE_MODES.filter((m) => input[m] !== undefined);
-    const limits = given.filter((m) => m === 'min' || m === 'max');
-    const counts = given.filter((m) => m !== 'min' && m !== 'max');
-    if (given.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['desiredCount'],
-        message: 'is required: give one of desiredCount, delta, percent, or min and/or max',
-      });
-    } else if (counts.length > 1 || (counts.length === 1 && limits.length > 0)) {
-      const second = given[1] as string;
-      ctx.addIssue({
-        code: 'custom',
-        path: [second],
-        message: `cannot be combined with ${given[0]}: give one of desiredCount, delta, percent, or min and/or max`,
-      });
-    }
-    if (input.min !== undefined && input.max !== undefined && input.min > input.max) {
-      ctx.addIssue({ code: 'custom', path: ['min'], message: `must not exceed max (${input.max})` });
-    }
-  });
+  .check(
+    z.superRefine((input, ctx) => {
+      const given = SCALE_MODES.filter((m) => input[m] !== undefined);
+      const limits = given.filter((m) => m === 'min' || m === 'max');
+      const counts = given.filter((m) => m !== 'min' && m !== 'max');
+      if (given.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['desiredCount'],
+          message: 'is required: give one of desiredCount, delta, percent, or min and/or max',
+        });
+      } else if (counts.length > 1 || (counts.length === 1 && limits.length > 0)) {
+        const second = given[1] as string;
+        ctx.addIssue({
+          code: 'custom',
+          path: [second],
+          message: `cannot be combined with ${given[0]}: give one of desiredCount, delta, percent, or min and/or max`,
+        });
+      }
+      if (input.min !== undefined && input.max !== undefined && input.min > input.max) {
+        ctx.addIssue({ code: 'custom', path: ['min'], message: `must not exceed max (${input.max})` });
+      }
+    }),
+  );
 export type ScaleInput = z.infer<typeof ScaleInputSchema>;
 export type ScaleInputDraft = z.input<typeof ScaleInputSchema>;
 
@@ -90,15 +97,15 @@ export type ScaleInputDraft = z.input<typeof ScaleInputSchema>;
 export const ScaleRequestSchema = z.object({
   cluster: z.string(),
   service: z.string(),
-  desiredCount: z.number().int().optional(),
-  delta: z.number().int().optional(),
-  percent: z.number().optional(),
-  min: z.number().int().optional(),
-  max: z.number().int().optional(),
+  desiredCount: z.optional(z.number().check(z.int())),
+  delta: z.optional(z.number().check(z.int())),
+  percent: z.optional(z.number()),
+  min: z.optional(z.number().check(z.int())),
+  max: z.optional(z.number().check(z.int())),
   reason: z.string(),
   dryRun: z.boolean(),
   requestId: z.string(),
-  trigger: z.object({ kind: TriggerKindSchema, id: z.string().optional(), at: z.string().optional() }),
+  trigger: z.object({ kind: TriggerKindSchema, id: z.optional(z.string()), at: z.optional(z.string()) }),
   /** The execution that carries the request (lease owner, journal actor). */
   executionId: z.string(),
   requestedAt: z.string(),
@@ -115,9 +122,9 @@ export type Decision = z.infer<typeof DecisionSchema>;
 export const CapacityRaiseSchema = z.object({
   group: z.string(),
   /** Instances to add to the group's desired capacity. */
-  add: z.number().int().min(1),
-  before: z.number().int().optional(),
-  after: z.number().int().optional(),
+  add: z.number().check(z.int()).check(z.gte(1)),
+  before: z.optional(z.number().check(z.int())),
+  after: z.optional(z.number().check(z.int())),
 });
 
 export const ScalePlanSchema = z.object({
@@ -129,20 +136,20 @@ export const ScalePlanSchema = z.object({
   explanation: z.array(z.string()),
   direction: z.enum(['out', 'in', 'none']),
   from: z.object({
-    desiredCount: z.number().int(),
-    runningCount: z.number().int(),
-    pendingCount: z.number().int(),
-    min: z.number().int().optional(),
-    max: z.number().int().optional(),
+    desiredCount: z.number().check(z.int()),
+    runningCount: z.number().check(z.int()),
+    pendingCount: z.number().check(z.int()),
+    min: z.optional(z.number().check(z.int())),
+    max: z.optional(z.number().check(z.int())),
   }),
   to: z.object({
-    desiredCount: z.number().int().optional(),
-    min: z.number().int().optional(),
-    max: z.number().int().optional(),
+    desiredCount: z.optional(z.number().check(z.int())),
+    min: z.optional(z.number().check(z.int())),
+    max: z.optional(z.number().check(z.int())),
   }),
   /** Set when a guardrail ended the request early: which one, and until when it holds. */
-  blockedBy: z
-    .object({
+  blockedBy: z.optional(
+    z.object({
       guardrail: z.enum([
         'cooldown',
         'rate',
@@ -153,39 +160,39 @@ export const ScalePlanSchema = z.object({
         'duplicate',
         'capacity',
       ]),
-      until: z.string().optional(),
-    })
-    .optional(),
-  capacity: z
-    .object({
+      until: z.optional(z.string()),
+    }),
+  ),
+  capacity: z.optional(
+    z.object({
       kind: z.enum(['ec2', 'fargate']),
       /** Tasks that must be placed beyond what runs or is pending now. */
-      tasksToPlace: z.number().int(),
+      tasksToPlace: z.number().check(z.int()),
       /** Tasks the cluster's remaining CPU and memory can still hold. */
-      slots: z.number().int(),
+      slots: z.number().check(z.int()),
       raise: z.array(CapacityRaiseSchema),
-    })
-    .optional(),
+    }),
+  ),
   /** True when Auto Scaling groups must be raised before the service grows. */
   needsCapacity: z.boolean(),
   /** The service's Application Auto Scaling resource id, `service/<cluster>/<service>`. */
   resourceId: z.string(),
   /** Leases this execution holds until it finishes. */
   leases: z.array(z.object({ resource: z.string(), owner: z.string() })),
-  verification: z
-    .object({
+  verification: z.optional(
+    z.object({
       status: z.enum(['waiting', 'reached', 'timed-out']),
       deadline: z.string(),
-      checks: z.number().int(),
-      observed: z
-        .object({
-          desiredCount: z.number().int().optional(),
-          runningCount: z.number().int().optional(),
-          min: z.number().int().optional(),
-          max: z.number().int().optional(),
-        })
-        .optional(),
-    })
-    .optional(),
+      checks: z.number().check(z.int()),
+      observed: z.optional(
+        z.object({
+          desiredCount: z.optional(z.number().check(z.int())),
+          runningCount: z.optional(z.number().check(z.int())),
+          min: z.optional(z.number().check(z.int())),
+          max: z.optional(z.number().check(z.int())),
+        }),
+      ),
+    }),
+  ),
 });
 export type ScalePlan = z.infer<typeof ScalePlanSchema>;

@@ -1,6 +1,6 @@
 // Schemas of the events the spot-interruption function accepts. Parsed at the edge;
 // a failure names the field (see describeZodError) and changes nothing.
-import * as z from 'zod';
+
 import { EventBridgeEnvelope as Envelope } from './eventbridge-envelope.ts';
 import {
   ECS_TASK_STATE_CHANGE_DETAIL_TYPE,
@@ -8,12 +8,13 @@ import {
   REBALANCE_DETAIL_TYPE,
   SPOT_WARNING_DETAIL_TYPE,
 } from './patterns.ts';
+import * as z from './zod.ts';
 
 const instanceId = z
   .string()
-  .regex(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id like i-0123456789abcdef0');
+  .check(z.regex(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id like i-0123456789abcdef0'));
 
-export const SpotInterruptionWarningSchema = Envelope.extend({
+export const SpotInterruptionWarningSchema = z.extend(Envelope, {
   source: z.literal('aws.ec2'),
   'detail-type': z.literal(SPOT_WARNING_DETAIL_TYPE),
   detail: z.object({
@@ -22,26 +23,26 @@ export const SpotInterruptionWarningSchema = Envelope.extend({
   }),
 });
 
-export const RebalanceRecommendationSchema = Envelope.extend({
+export const RebalanceRecommendationSchema = z.extend(Envelope, {
   source: z.literal('aws.ec2'),
   'detail-type': z.literal(REBALANCE_DETAIL_TYPE),
   detail: z.object({ 'instance-id': instanceId }),
 });
 
-export const FargateSpotTaskInterruptionSchema = Envelope.extend({
+export const FargateSpotTaskInterruptionSchema = z.extend(Envelope, {
   source: z.literal('aws.ecs'),
   'detail-type': z.literal(ECS_TASK_STATE_CHANGE_DETAIL_TYPE),
   detail: z.object({
-    taskArn: z.string().startsWith('arn:'),
-    clusterArn: z.string().startsWith('arn:'),
+    taskArn: z.string().check(z.startsWith('arn:')),
+    clusterArn: z.string().check(z.startsWith('arn:')),
     stopCode: z.enum(FARGATE_SPOT_STOP_CODES),
-    group: z.string().optional(),
-    availabilityZone: z.string().optional(),
-    capacityProviderName: z.string().optional(),
-    launchType: z.string().optional(),
-    containerInstanceArn: z.string().optional(),
-    stoppingAt: z.string().optional(),
-    version: z.number().int().optional(),
+    group: z.optional(z.string()),
+    availabilityZone: z.optional(z.string()),
+    capacityProviderName: z.optional(z.string()),
+    launchType: z.optional(z.string()),
+    containerInstanceArn: z.optional(z.string()),
+    stoppingAt: z.optional(z.string()),
+    version: z.optional(z.number().check(z.int())),
   }),
 });
 

@@ -1,25 +1,25 @@
 // Input of the spot-surge workflow (started by the spot-interruption function, or by hand).
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 const isoTime = z.iso.datetime({ offset: true });
 
 export const SpotSurgeInputSchema = z.object({
-  cluster: z.string().min(1),
+  cluster: z.string().check(z.minLength(1)),
   instances: z
     .array(
       z.object({
-        instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id'),
-        containerInstanceArn: z.string().startsWith('arn:'),
+        instanceId: z.string().check(z.regex(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id')),
+        containerInstanceArn: z.string().check(z.startsWith('arn:')),
       }),
     )
-    .min(1)
-    .max(500),
+    .check(z.minLength(1))
+    .check(z.maxLength(500)),
   /** How many replacement instances were requested; 0 means none could be (drain waits for the warning). */
-  replacements: z.number().int().min(0),
+  replacements: z.number().check(z.int()).check(z.gte(0)),
   /** When capacity was requested; replacements are instances registered after it. Default: now. */
-  startedAt: isoTime.optional(),
+  startedAt: z.optional(isoTime),
   /** When to stop waiting. Default: startedAt + 30 minutes; at most 90 minutes after startedAt. */
-  deadline: isoTime.optional(),
+  deadline: z.optional(isoTime),
 });
 export type SpotSurgeInput = z.infer<typeof SpotSurgeInputSchema>;
 
@@ -28,12 +28,12 @@ export const DEFAULT_SURGE_MINUTES = 30;
 
 export const SurgeStatusSchema = z.enum(['waiting', 'drained', 'superseded', 'expired', 'no-replacements']);
 
-export const SpotSurgeStateSchema = SpotSurgeInputSchema.extend({
+export const SpotSurgeStateSchema = z.extend(SpotSurgeInputSchema, {
   startedAt: isoTime,
   deadline: isoTime,
   status: SurgeStatusSchema,
-  checks: z.number().int().min(0),
-  registered: z.number().int().min(0).optional(),
-  note: z.string().optional(),
+  checks: z.number().check(z.int()).check(z.gte(0)),
+  registered: z.optional(z.number().check(z.int()).check(z.gte(0))),
+  note: z.optional(z.string()),
 });
 export type SpotSurgeState = z.infer<typeof SpotSurgeStateSchema>;

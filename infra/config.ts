@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from '../events/zod.ts';
 import { RebalanceModeSchema } from '../functions/spot-interruption/config.ts';
 
 /** The IAM path of an environment's task and execution roles: rollouts may pass only these. */
@@ -17,10 +17,10 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-const Name = (what: string, pattern: RegExp) => z.string().regex(pattern, `must be ${what}`);
+const Name = (what: string, pattern: RegExp) => z.string().check(z.regex(pattern, `must be ${what}`));
 const ResourceName = Name('1-64 letters, digits, hyphens', /^[A-Za-z][A-Za-z0-9-]{0,63}$/);
 const InstanceType = Name('an EC2 instance type such as m7g.large', /^[a-z][a-z0-9-]*\.[a-z0-9]+$/);
-const Count = z.number().int().min(0);
+const Count = z.number().check(z.int()).check(z.gte(0));
 
 /** Graviton families carry a "g" after the generation digit (m7g, c6gn, r8g, t4g). */
 export const isArmInstanceType = (type: string): boolean => /^[a-z]+\d+g[a-z]*\./.test(type);
@@ -29,92 +29,104 @@ const CapacityGroupSchema = z
   .object({
     /** Physical Auto Scaling group name: the control plane scopes its permissions by it. */
     asgName: ResourceName,
-    instanceTypes: z.array(InstanceType).min(1),
+    instanceTypes: z.array(InstanceType).check(z.minLength(1)),
     minCapacity: Count,
-    maxCapacity: z.number().int().min(1),
+    maxCapacity: z.number().check(z.int()).check(z.gte(1)),
   })
-  .refine((g) => g.minCapacity <= g.maxCapacity, {
-    message: 'minCapacity must not exceed maxCapacity',
-    path: ['minCapacity'],
-  })
-  .refine((g) => new Set(g.instanceTypes).size === g.instanceTypes.length, {
-    message: 'instance types must be distinct',
-    path: ['instanceTypes'],
-  });
+  .check(
+    z.refine((g) => g.minCapacity <= g.maxCapacity, {
+      message: 'minCapacity must not exceed maxCapacity',
+      path: ['minCapacity'],
+    }),
+  )
+  .check(
+    z.refine((g) => new Set(g.instanceTypes).size === g.instanceTypes.length, {
+      message: 'instance types must be distinct',
+      path: ['instanceTypes'],
+    }),
+  );
 
 const ComputeSchema = z
   .object({
     clusterName: ResourceName,
     architecture: z.enum(['arm64', 'x86_64']),
     /** Spot capacity: several types spread the risk of one pool being reclaimed. */
-    spot: CapacityGroupSchema.refine((g) => g.instanceTypes.length >= 3, {
-      message: 'a spot group needs at least 3 instance types (capacity-optimized allocation needs pools)',
-      path: ['instanceTypes'],
-    }),
+    spot: CapacityGroupSchema.check(
+      z.refine((g) => g.instanceTypes.length >= 3, {
+        message: 'a spot group needs at least 3 instance types (capacity-optimized allocation needs pools)',
+        path: ['instanceTypes'],
+      }),
+    ),
     onDemand: CapacityGroupSchema,
     /** Capacity providers keep the groups this full (managed scaling target). */
-    targetCapacityPercent: z.number().int().min(1).max(100),
+    targetCapacityPercent: z.number().check(z.int()).check(z.gte(1)).check(z.lte(100)),
     containerInsights: z.enum(['enabled', 'enhanced']),
   })
-  .superRefine((c, ctx) => {
-    for (const group of ['spot', 'onDemand'] as const) {
-      c[group].instanceTypes.forEach((type, i) => {
-        if (isArmInstanceType(type) !== (c.architecture === 'arm64')) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [group, 'instanceTypes', i],
-            message: `${type} does not run ${c.architecture} (compute.architecture)`,
-          });
-        }
-      });
-    }
-    if (c.spot.asgName === c.onDemand.asgName) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['onDemand', 'asgName'],
-        message: 'must differ from spot.asgName',
-      });
-    }
-  });
+  .check(
+    z.superRefine((c, ctx) => {
+      for (const group of ['spot', 'onDemand'] as const) {
+        c[group].instanceTypes.forEach((type, i) => {
+          if (isArmInstanceType(type) !== (c.architecture === 'arm64')) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [group, 'instanceTypes', i],
+              message: `${type} does not run ${c.architecture} (compute.architecture)`,
+            });
+          }
+        });
+      }
+      if (c.spot.asgName === c.onDemand.asgName) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['onDemand', 'asgName'],
+          message: 'must differ from spot.asgName',
+        });
+      }
+    }),
+  );
 
 const ServiceSchema = z
   .object({
     name: ResourceName,
     /** The application container; a placeholder until the first rollout replaces it. */
-    image: z.string().min(1),
-    containerPort: z.number().int().min(1).max(65535),
+    image: z.string().check(z.minLength(1)),
+    containerPort: z.number().check(z.int()).check(z.gte(1)).check(z.lte(65535)),
     /** CPU units (1024 = one vCPU) and hard memory limit of the container. */
-    cpu: z.number().int().min(128),
-    memoryMiB: z.number().int().min(128),
-    minTasks: z.number().int().min(1),
-    maxTasks: z.number().int().min(1),
-    targetCpuPercent: z.number().int().min(10).max(90),
+    cpu: z.number().check(z.int()).check(z.gte(128)),
+    memoryMiB: z.number().check(z.int()).check(z.gte(128)),
+    minTasks: z.number().check(z.int()).check(z.gte(1)),
+    maxTasks: z.number().check(z.int()).check(z.gte(1)),
+    targetCpuPercent: z.number().check(z.int()).check(z.gte(10)).check(z.lte(90)),
     /** Tasks always placed on on-demand capacity; beyond it, this share goes to spot. */
     onDemandBaseTasks: Count,
-    spotPercent: z.number().int().min(0).max(100),
-    minimumHealthyPercent: z.number().int().min(0).max(100),
-    maximumPercent: z.number().int().min(100).max(200),
+    spotPercent: z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)),
+    minimumHealthyPercent: z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)),
+    maximumPercent: z.number().check(z.int()).check(z.gte(100)).check(z.lte(200)),
     /** SIGTERM -> SIGKILL grace period of the container. */
-    stopTimeoutSeconds: z.number().int().min(2).max(120),
-    deregistrationDelaySeconds: z.number().int().min(0).max(3600),
+    stopTimeoutSeconds: z.number().check(z.int()).check(z.gte(2)).check(z.lte(120)),
+    deregistrationDelaySeconds: z.number().check(z.int()).check(z.gte(0)).check(z.lte(3600)),
     healthCheck: z.object({
-      path: z.string().startsWith('/'),
-      intervalSeconds: z.number().int().min(5).max(300),
-      timeoutSeconds: z.number().int().min(2).max(120),
-      healthyThresholdCount: z.number().int().min(2).max(10),
-      unhealthyThresholdCount: z.number().int().min(2).max(10),
+      path: z.string().check(z.startsWith('/')),
+      intervalSeconds: z.number().check(z.int()).check(z.gte(5)).check(z.lte(300)),
+      timeoutSeconds: z.number().check(z.int()).check(z.gte(2)).check(z.lte(120)),
+      healthyThresholdCount: z.number().check(z.int()).check(z.gte(2)).check(z.lte(10)),
+      unhealthyThresholdCount: z.number().check(z.int()).check(z.gte(2)).check(z.lte(10)),
     }),
     /** What a rebalance recommendation does to this cluster's instances (control plane). */
     rebalance: RebalanceModeSchema,
   })
-  .refine((s) => s.minTasks <= s.maxTasks, {
-    message: 'minTasks must not exceed maxTasks',
-    path: ['minTasks'],
-  })
-  .refine((s) => s.healthCheck.timeoutSeconds < s.healthCheck.intervalSeconds, {
-    message: 'must be shorter than healthCheck.intervalSeconds',
-    path: ['healthCheck', 'timeoutSeconds'],
-  });
+  .check(
+    z.refine((s) => s.minTasks <= s.maxTasks, {
+      message: 'minTasks must not exceed maxTasks',
+      path: ['minTasks'],
+    }),
+  )
+  .check(
+    z.refine((s) => s.healthCheck.timeoutSeconds < s.healthCheck.intervalSeconds, {
+      message: 'must be shorter than healthCheck.intervalSeconds',
+      path: ['healthCheck', 'timeoutSeconds'],
+    }),
+  );
 
 const AuroraSchema = z.object({
   /** Aurora MySQL 3 version, e.g. 3.10.3 (engine version 8.0.mysql_aurora.3.10.3). */
@@ -123,23 +135,23 @@ const AuroraSchema = z.object({
     z.object({
       kind: z.literal('serverless'),
       /** 0 lets an idle cluster pause (Aurora MySQL 3.08 and later). */
-      minAcu: z.number().min(0).max(256),
-      maxAcu: z.number().min(1).max(256),
+      minAcu: z.number().check(z.gte(0)).check(z.lte(256)),
+      maxAcu: z.number().check(z.gte(1)).check(z.lte(256)),
     }),
     z.object({ kind: z.literal('provisioned'), instanceType: InstanceType }),
   ]),
   /** Readers in other AZs: at least one makes the cluster multi-AZ (failover target). */
-  readers: z.number().int().min(0).max(15),
-  backupRetentionDays: z.number().int().min(1).max(35),
+  readers: z.number().check(z.int()).check(z.gte(0)).check(z.lte(15)),
+  backupRetentionDays: z.number().check(z.int()).check(z.gte(1)).check(z.lte(35)),
   deletionProtection: z.boolean(),
 });
 
 const RedisSchema = z.object({
   nodeType: Name('an ElastiCache node type such as cache.t4g.micro', /^cache\.[a-z0-9]+\.[a-z0-9]+$/),
   /** Replicas of the primary; multi-AZ automatic failover needs at least one. */
-  replicas: z.number().int().min(1).max(5),
+  replicas: z.number().check(z.int()).check(z.gte(1)).check(z.lte(5)),
   engineVersion: Name('a Redis OSS version such as 7.1', /^\d+\.\d+$/),
-  snapshotRetentionDays: z.number().int().min(0).max(35),
+  snapshotRetentionDays: z.number().check(z.int()).check(z.gte(0)).check(z.lte(35)),
 });
 
 export const EnvironmentConfigSchema = z
@@ -149,39 +161,43 @@ export const EnvironmentConfigSchema = z
     account: Name('a 12-digit AWS account id', /^\d{12}$/),
     region: Name('an AWS region such as eu-west-1', /^[a-z]{2}(-[a-z]+)+-\d$/),
     /** null: no custom domain, so no certificates or DNS records (CloudFront's own name serves). */
-    domain: z
-      .object({
+    domain: z.nullable(
+      z.object({
         zoneName: Name('a DNS zone such as example.com', /^([a-z0-9-]+\.)+[a-z]{2,}$/),
         hostedZoneId: Name('a Route 53 hosted zone id', /^Z[A-Z0-9]{1,32}$/),
         /** The application's host name under the zone, e.g. "app" -> app.example.com. */
         appRecord: Name('a DNS label', /^[a-z0-9-]{1,63}$/),
-      })
-      .nullable(),
+      }),
+    ),
     network: z
       .object({
         cidr: Name('an IPv4 CIDR such as 10.20.0.0/16', /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/),
         /** Named, not looked up: synth needs no AWS credentials and the template never changes under us. */
         availabilityZones: z
           .array(Name('an availability zone such as eu-west-1a', /^[a-z0-9-]+[a-z]$/))
-          .min(2)
-          .max(3),
-        natGateways: z.number().int().min(1).max(3),
+          .check(z.minLength(2))
+          .check(z.maxLength(3)),
+        natGateways: z.number().check(z.int()).check(z.gte(1)).check(z.lte(3)),
       })
-      .refine((n) => n.natGateways <= n.availabilityZones.length, {
-        message: 'more NAT gateways than availability zones',
-        path: ['natGateways'],
-      })
-      .refine((n) => new Set(n.availabilityZones).size === n.availabilityZones.length, {
-        message: 'availability zones must be distinct',
-        path: ['availabilityZones'],
-      }),
+      .check(
+        z.refine((n) => n.natGateways <= n.availabilityZones.length, {
+          message: 'more NAT gateways than availability zones',
+          path: ['natGateways'],
+        }),
+      )
+      .check(
+        z.refine((n) => new Set(n.availabilityZones).size === n.availabilityZones.length, {
+          message: 'availability zones must be distinct',
+          path: ['availabilityZones'],
+        }),
+      ),
     compute: ComputeSchema,
     service: ServiceSchema,
     spotDrain: z.object({
       /** Kept free out of the two-minute warning: EventBridge delivery, the handler, API latency. */
-      marginSeconds: z.number().int().min(0).max(60),
+      marginSeconds: z.number().check(z.int()).check(z.gte(0)).check(z.lte(60)),
       /** How long a replacement task takes to be placed, started and pass its first health check. */
-      taskStartSeconds: z.number().int().min(1),
+      taskStartSeconds: z.number().check(z.int()).check(z.gte(1)),
     }),
     data: z.object({ aurora: AuroraSchema, redis: RedisSchema, appTableDeletionProtection: z.boolean() }),
     logRetentionDays: z.union(LOG_RETENTION_DAYS.map((d) => z.literal(d))),
@@ -193,50 +209,52 @@ export const EnvironmentConfigSchema = z
        * as the warning alarms would otherwise reach nobody. The info topic (rollout progress) is
        * for chat integrations a team adds; it has no e-mail subscriber on purpose.
        */
-      warningEmails: z.array(z.email()).default([]),
+      warningEmails: z._default(z.array(z.email()), []),
     }),
     features: z.object({
       apiGateway: z.boolean(),
       /** Off where an organization trail already records this account. */
       cloudTrail: z.boolean(),
       /** Requests per 5 minutes per client IP before the WAF blocks it. */
-      wafRateLimit: z.number().int().min(10).max(2_000_000_000),
+      wafRateLimit: z.number().check(z.int()).check(z.gte(10)).check(z.lte(2_000_000_000)),
     }),
   })
-  .superRefine((c, ctx) => {
-    c.network.availabilityZones.forEach((az, i) => {
-      if (!az.startsWith(c.region)) {
+  .check(
+    z.superRefine((c, ctx) => {
+      c.network.availabilityZones.forEach((az, i) => {
+        if (!az.startsWith(c.region)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['network', 'availabilityZones', i],
+            message: `is not in ${c.region}`,
+          });
+        }
+      });
+      if (c.service.onDemandBaseTasks > c.service.maxTasks) {
         ctx.addIssue({
           code: 'custom',
-          path: ['network', 'availabilityZones', i],
-          message: `is not in ${c.region}`,
+          path: ['service', 'onDemandBaseTasks'],
+          message: 'exceeds service.maxTasks',
         });
       }
-    });
-    if (c.service.onDemandBaseTasks > c.service.maxTasks) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['service', 'onDemandBaseTasks'],
-        message: 'exceeds service.maxTasks',
-      });
-    }
-    if (c.alerts.emails.length > 0 && c.alerts.warningEmails.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['alerts', 'warningEmails'],
-        message: 'is empty while alerts.emails pages: the warning alarms would reach nobody',
-      });
-    }
-    if (c.data.aurora.instances.kind === 'serverless') {
-      const { minAcu, maxAcu } = c.data.aurora.instances;
-      if (minAcu > maxAcu)
+      if (c.alerts.emails.length > 0 && c.alerts.warningEmails.length === 0) {
         ctx.addIssue({
           code: 'custom',
-          path: ['data', 'aurora', 'instances', 'minAcu'],
-          message: 'exceeds maxAcu',
+          path: ['alerts', 'warningEmails'],
+          message: 'is empty while alerts.emails pages: the warning alarms would reach nobody',
         });
-    }
-  });
+      }
+      if (c.data.aurora.instances.kind === 'serverless') {
+        const { minAcu, maxAcu } = c.data.aurora.instances;
+        if (minAcu > maxAcu)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['data', 'aurora', 'instances', 'minAcu'],
+            message: 'exceeds maxAcu',
+          });
+      }
+    }),
+  );
 
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema>;
 export type EnvironmentConfigInput = z.input<typeof EnvironmentConfigSchema>;
@@ -256,7 +274,7 @@ export class ConfigError extends Error {
  * A capability's config file (config/scaling/<env>.json, config/remediation/<env>.json), parsed
  * with its schema; undefined when the environment has none. Bad JSON or keys fail naming them.
  */
-export function loadConfigFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> | undefined {
+export function loadConfigFile<S extends z.ZodMiniType>(file: string, schema: S): z.infer<S> | undefined {
   if (!existsSync(file)) return undefined;
   const source = relative(process.cwd(), file) || file;
   let raw: unknown;

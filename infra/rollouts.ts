@@ -5,8 +5,8 @@ import { join, relative } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { z } from 'zod';
 import { PRE_TRAFFIC_HOOK_PREFIX, RolloutDefaultsSchema } from '../events/rollout-input.ts';
+import * as z from '../events/zod.ts';
 import type { ManagedService, RolloutEnvInput } from '../functions/rollout-step/config.ts';
 import { resolveRolloutInput } from '../functions/rollout-step/defaults.ts';
 import { InvalidInputError } from '../functions/shared/errors.ts';
@@ -30,8 +30,8 @@ export const ROLLOUT_CONFIG_DIR = join(CONFIG_DIR, 'rollouts');
 export const RolloutConfigSchema = z.strictObject({
   services: z.array(
     z.strictObject({
-      cluster: z.string().min(1),
-      service: z.string().min(1),
+      cluster: z.string().check(z.minLength(1)),
+      service: z.string().check(z.minLength(1)),
       defaults: RolloutDefaultsSchema,
     }),
   ),

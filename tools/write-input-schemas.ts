@@ -11,11 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { z } from 'zod';
 import { RemediationInputSchema } from '../events/remediation-input.ts';
 import { ApprovalSchema, RolloutInputSchema } from '../events/rollout-input.ts';
 import { ScaleInputSchema } from '../events/scale-input.ts';
 import { SpotSurgeInputSchema } from '../events/spot-surge-input.ts';
+import * as z from '../events/zod.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SCHEMAS_DIR = 'events/schemas';
@@ -26,7 +26,7 @@ export interface WorkflowInput {
   workflow: 'spot-surge' | 'scale-service' | 'blue-green-rollout' | 'remediate-alarm';
   /** Where the zod schema is defined (repository-relative). */
   source: string;
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   /** Example inputs in events/inputs/ whose file name starts with this belong to the workflow. */
   examplePrefix: string;
 }

@@ -1,11 +1,11 @@
 // What the alert queue carries: alerts raised by producers (the Alert JSON itself), and the
 // router's own delayed flush messages, one per grouping window.
-import * as z from 'zod';
+import * as z from '../../events/zod.ts';
 import { type Alert, AlertSchema } from '../shared/alerts.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 
 export const FlushMessageSchema = z.object({
-  flush: z.object({ group: z.string().min(1), window: z.string().min(1) }),
+  flush: z.object({ group: z.string().check(z.minLength(1)), window: z.string().check(z.minLength(1)) }),
   /** The alert that opened the window: a flush that ends in the dead-letter queue still holds it. */
   alert: AlertSchema,
 });

@@ -2,7 +2,7 @@
 // operator sets a handful, and the router reads them all with one GetItem per batch.
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../events/zod.ts';
 import type { Alert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
@@ -13,13 +13,15 @@ export const SILENCES_ID = 'silences';
 
 export const SilenceMatcherSchema = z
   .object({
-    service: z.string().min(1).optional(),
-    kind: z.string().min(1).optional(),
-    dedupKey: z.string().min(1).optional(),
+    service: z.optional(z.string().check(z.minLength(1))),
+    kind: z.optional(z.string().check(z.minLength(1))),
+    dedupKey: z.optional(z.string().check(z.minLength(1))),
   })
-  .refine((m) => m.service !== undefined || m.kind !== undefined || m.dedupKey !== undefined, {
-    message: 'name a service, a kind or a dedup key',
-  });
+  .check(
+    z.refine((m) => m.service !== undefined || m.kind !== undefined || m.dedupKey !== undefined, {
+      message: 'name a service, a kind or a dedup key',
+    }),
+  );
 export type SilenceMatcher = z.infer<typeof SilenceMatcherSchema>;
 
 export interface Silence {

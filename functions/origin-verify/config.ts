@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../events/zod.ts';
 
 /** The header CloudFront adds to every request it sends to the HTTP API (infra/cdn.ts). */
 export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
@@ -8,9 +8,12 @@ export const DEFAULT_SECRET_CACHE_SECONDS = 300;
 
 export const OriginVerifyEnvSchema = z.object({
   /** The Secrets Manager secret holding the value CloudFront sends in the header. */
-  ORIGIN_VERIFY_SECRET_ARN: z.string().min(1),
+  ORIGIN_VERIFY_SECRET_ARN: z.string().check(z.minLength(1)),
   /** A changed value is picked up at most this long after it was put into the secret. */
-  ORIGIN_VERIFY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(DEFAULT_SECRET_CACHE_SECONDS),
+  ORIGIN_VERIFY_CACHE_SECONDS: z._default(
+    z.coerce.number().check(z.int()).check(z.gte(0)).check(z.lte(3600)),
+    DEFAULT_SECRET_CACHE_SECONDS,
+  ),
 });
 export type OriginVerifyEnv = z.infer<typeof OriginVerifyEnvSchema>;
 export type OriginVerifyEnvInput = z.input<typeof OriginVerifyEnvSchema>;

@@ -7,8 +7,8 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import * as z from 'zod';
 import type { RemediationPlan } from '../../events/remediation-input.ts';
+import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
@@ -34,10 +34,10 @@ const StepRequestSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('validate'),
     input: z.unknown(),
-    execution: z.object({ id: z.string().min(1), name: z.string().min(1) }),
+    execution: z.object({ id: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)) }),
   }),
   z.object({ action: z.literal('decide'), plan: z.unknown() }),
-  z.object({ action: z.literal('open-gate'), plan: z.unknown(), token: z.string().min(1) }),
+  z.object({ action: z.literal('open-gate'), plan: z.unknown(), token: z.string().check(z.minLength(1)) }),
   z.object({ action: z.literal('close-gate'), plan: z.unknown() }),
   z.object({ action: z.literal('execute'), plan: z.unknown() }),
   z.object({ action: z.literal('record'), plan: z.unknown() }),
@@ -46,7 +46,7 @@ const StepRequestSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('abort'),
     plan: z.unknown(),
-    failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+    failure: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
   }),
 ]);
 

@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import * as z from 'zod';
+import * as z from '../../events/zod.ts';
 import { type RolloutEnv, RolloutEnvSchema } from '../rollout-step/config.ts';
 import { parseState } from '../rollout-step/steps.ts';
 import { awsClient } from '../shared/clients.ts';

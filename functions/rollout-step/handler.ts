@@ -5,7 +5,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import * as z from 'zod';
+import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
@@ -43,12 +43,14 @@ export type RolloutStepAction = (typeof ROLLOUT_STEP_ACTIONS)[number];
 const RequestSchema = z.object({
   action: z.enum(ROLLOUT_STEP_ACTIONS),
   /** validate: the console input and the execution ($$.Execution.Id and .Name). */
-  input: z.unknown().optional(),
-  execution: z.object({ id: z.string().min(1), name: z.string().min(1) }).optional(),
+  input: z.optional(z.unknown()),
+  execution: z.optional(
+    z.object({ id: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)) }),
+  ),
   /** Every other action: the workflow state. */
-  state: z.unknown().optional(),
+  state: z.optional(z.unknown()),
   /** open-gate and open-window: the task token the gate waits on. */
-  token: z.string().min(1).optional(),
+  token: z.optional(z.string().check(z.minLength(1))),
 });
 
 let env: RolloutEnv | undefined;

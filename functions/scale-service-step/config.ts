@@ -1,13 +1,14 @@
 // Scaling configuration, defined once: config/scaling/<environment>.json is parsed with these
 // schemas at synth (infra/scaling.ts), the guardrails reach the decision step as SCALED_SERVICES,
 // the alarm mappings reach the alarm trigger as SCALE_ALARMS, and the tests reuse both.
-import * as z from 'zod';
+import * as z from '../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 import { ManagedClusterSchema } from '../spot-interruption/config.ts';
 
-const Name = z.string().min(1).max(255);
-const Tasks = z.number().int('must be a whole number of tasks').min(0).max(10_000);
-const Seconds = (max: number) => z.number().int('must be whole seconds').min(0).max(max);
+const Name = z.string().check(z.minLength(1)).check(z.maxLength(255));
+const Tasks = z.number().check(z.int('must be a whole number of tasks')).check(z.gte(0)).check(z.lte(10_000));
+const Seconds = (max: number) =>
+  z.number().check(z.int('must be whole seconds')).check(z.gte(0)).check(z.lte(max));
 
 /** The safety envelope of one service: every request, whoever sends it, is checked against it. */
 const GuardrailsShape = z.object({
@@ -15,30 +16,30 @@ const GuardrailsShape = z.object({
   service: Name,
   /** The desired count never goes below or above these (nor outside the scalable target's range). */
   minTasks: Tasks,
-  maxTasks: Tasks.min(1),
+  maxTasks: Tasks.check(z.gte(1)),
   /** Largest change in one action, as a count of tasks and as a share of the current desired count. */
-  maxStepCount: z.number().int().min(1).max(10_000).default(10),
-  maxStepPercent: z.number().min(1).max(1000).default(100),
+  maxStepCount: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(10_000)), 10),
+  maxStepPercent: z._default(z.number().check(z.gte(1)).check(z.lte(1000)), 100),
   /** After a scale-out, no further scale-out for this long. */
-  cooldownOutSeconds: Seconds(86_400).default(60),
+  cooldownOutSeconds: z._default(Seconds(86_400), 60),
   /** After any scaling action, no scale-in for this long (scale-in stays slow and conservative). */
-  cooldownInSeconds: Seconds(86_400).default(600),
+  cooldownInSeconds: z._default(Seconds(86_400), 600),
   /** Scaling actions (counts and limits) allowed in any rolling hour. */
-  maxActionsPerHour: z.number().int().min(1).max(120).default(10),
+  maxActionsPerHour: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(120)), 10),
   /** A request past a limit or the largest step: move as far as allowed, or do nothing. */
-  overLimit: z.enum(['clamp', 'refuse']).default('clamp'),
+  overLimit: z._default(z.enum(['clamp', 'refuse']), 'clamp'),
   /** How long to wait for the service to reach its new count before calling it not reached. */
-  verifyTimeoutSeconds: Seconds(3600).min(30).default(600),
+  verifyTimeoutSeconds: z._default(Seconds(3600).check(z.gte(30)), 600),
   /**
    * EC2 capacity: Auto Scaling groups to raise (in this order) when new tasks would not fit.
    * Default: the managed cluster's spot group, then its on-demand group.
    */
-  capacityGroups: z.array(Name).optional(),
+  capacityGroups: z.optional(z.array(Name)),
 });
 const minWithinMax = (g: { minTasks: number; maxTasks: number }) => g.minTasks <= g.maxTasks;
 const minWithinMaxIssue = { message: 'must not exceed maxTasks', path: ['minTasks'] };
 
-export const GuardrailsSchema = GuardrailsShape.refine(minWithinMax, minWithinMaxIssue);
+export const GuardrailsSchema = GuardrailsShape.check(z.refine(minWithinMax, minWithinMaxIssue));
 export type Guardrails = z.infer<typeof GuardrailsSchema>;
 export type GuardrailsInput = z.input<typeof GuardrailsSchema>;
 
@@ -48,63 +49,69 @@ export const AlarmStepSchema = z.discriminatedUnion('kind', [
    * Proportional to how far the alarm's datapoint is past its threshold (99 against 50 is +98%),
    * at least minPercent: the target-tracking formula, applied at once instead of over minutes.
    */
-  z.object({ kind: z.literal('proportional'), minPercent: z.number().min(1).max(1000).default(20) }),
-  z.object({ kind: z.literal('count'), count: z.number().int().min(1).max(10_000) }),
-  z.object({ kind: z.literal('percent'), percent: z.number().min(1).max(1000) }),
+  z.object({
+    kind: z.literal('proportional'),
+    minPercent: z._default(z.number().check(z.gte(1)).check(z.lte(1000)), 20),
+  }),
+  z.object({
+    kind: z.literal('count'),
+    count: z.number().check(z.int()).check(z.gte(1)).check(z.lte(10_000)),
+  }),
+  z.object({ kind: z.literal('percent'), percent: z.number().check(z.gte(1)).check(z.lte(1000)) }),
 ]);
 export type AlarmStep = z.infer<typeof AlarmStepSchema>;
 
 export const AlarmMappingSchema = z.object({
   /** The CloudWatch alarm whose ALARM state scales this service out. */
-  alarmName: z.string().min(1).max(255),
+  alarmName: z.string().check(z.minLength(1)).check(z.maxLength(255)),
   cluster: Name,
   service: Name,
-  step: AlarmStepSchema.default({ kind: 'proportional', minPercent: 20 }),
+  step: z._default(AlarmStepSchema, { kind: 'proportional', minPercent: 20 }),
 });
 export type AlarmMapping = z.infer<typeof AlarmMappingSchema>;
 
 const ScheduleSchema = z.object({
   /** Part of the schedule's name and of each run's request id. */
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only, at most 40'),
+  name: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only, at most 40')),
   /** EventBridge Scheduler expression: cron(minutes hours day-of-month month day-of-week year), rate(...) or at(...). */
-  expression: z.string().regex(/^(cron|rate|at)\(.+\)$/, 'must be cron(...), rate(...) or at(...)'),
+  expression: z.string().check(z.regex(/^(cron|rate|at)\(.+\)$/, 'must be cron(...), rate(...) or at(...)')),
   /** IANA time zone the cron expression is read in, e.g. Europe/Berlin (daylight saving included). */
-  timezone: z.string().min(1).default('UTC'),
+  timezone: z._default(z.string().check(z.minLength(1)), 'UTC'),
   /** What to set, as in the workflow input: desiredCount, or min and/or max of the scalable target. */
   set: z
-    .object({ desiredCount: Tasks.optional(), min: Tasks.optional(), max: Tasks.optional() })
-    .strict()
-    .refine((s) => Object.keys(s).length > 0, 'set desiredCount, or min and/or max'),
-  reason: z.string().min(3).max(500),
+    .strictObject({ desiredCount: z.optional(Tasks), min: z.optional(Tasks), max: z.optional(Tasks) })
+    .check(z.refine((s) => Object.keys(s).length > 0, 'set desiredCount, or min and/or max')),
+  reason: z.string().check(z.minLength(3)).check(z.maxLength(500)),
 });
 export type ScalingSchedule = z.infer<typeof ScheduleSchema>;
 
 const AlarmTriggerSchema = z.object({
-  alarmName: z.string().min(1).max(255),
+  alarmName: z.string().check(z.minLength(1)).check(z.maxLength(255)),
   /**
    * Create this alarm on the service's own metric, 1 of 1 one-minute datapoints (fast). Omit it
    * to map an alarm that exists elsewhere (request count per target, latency on the load balancer).
    */
-  create: z
-    .object({
+  create: z.optional(
+    z.object({
       metric: z.enum(['CPUUtilization', 'MemoryUtilization']),
-      threshold: z.number().min(1).max(100),
-    })
-    .optional(),
-  step: AlarmStepSchema.default({ kind: 'proportional', minPercent: 20 }),
+      threshold: z.number().check(z.gte(1)).check(z.lte(100)),
+    }),
+  ),
+  step: z._default(AlarmStepSchema, { kind: 'proportional', minPercent: 20 }),
 });
 
 /** One service's entry in config/scaling/<environment>.json. */
-export const ScaledServiceSchema = GuardrailsShape.extend({
-  schedules: z.array(ScheduleSchema).default([]),
-  alarms: z.array(AlarmTriggerSchema).default([]),
-}).refine(minWithinMax, minWithinMaxIssue);
+export const ScaledServiceSchema = z
+  .extend(GuardrailsShape, {
+    schedules: z._default(z.array(ScheduleSchema), []),
+    alarms: z._default(z.array(AlarmTriggerSchema), []),
+  })
+  .check(z.refine(minWithinMax, minWithinMaxIssue));
 export type ScaledService = z.infer<typeof ScaledServiceSchema>;
 export type ScaledServiceInput = z.input<typeof ScaledServiceSchema>;
 
-export const ScalingConfigSchema = z
-  .object({ services: z.array(ScaledServiceSchema) })
-  .superRefine((config, ctx) => {
+export const ScalingConfigSchema = z.object({ services: z.array(ScaledServiceSchema) }).check(
+  z.superRefine((config, ctx) => {
     const seen = new Set<string>();
     const alarms = new Set<string>();
     config.services.forEach((s, i) => {
@@ -123,7 +130,8 @@ export const ScalingConfigSchema = z
         alarms.add(a.alarmName);
       });
     });
-  });
+  }),
+);
 export type ScalingConfig = z.infer<typeof ScalingConfigSchema>;
 
 /** The guardrails part of a configured service (what the decision step's environment carries). */
@@ -138,8 +146,8 @@ export function alarmMappingsOf(services: readonly ScaledService[]): AlarmMappin
   );
 }
 
-export const ScaleStepEnvSchema = ControlPlaneEnvSchema.extend({
-  MANAGED_CLUSTERS: jsonEnv(z.array(ManagedClusterSchema).min(1)),
+export const ScaleStepEnvSchema = z.extend(ControlPlaneEnvSchema, {
+  MANAGED_CLUSTERS: jsonEnv(z.array(ManagedClusterSchema).check(z.minLength(1))),
   SCALED_SERVICES: jsonEnv(z.array(GuardrailsSchema)),
 });
 export type ScaleStepEnv = z.infer<typeof ScaleStepEnvSchema>;

@@ -6,8 +6,8 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import * as z from 'zod';
 import type { ScalePlan, ScaleRequest } from '../../events/scale-input.ts';
+import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
@@ -29,7 +29,7 @@ const StepRequestSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('validate'),
     input: z.unknown(),
-    execution: z.object({ id: z.string().min(1), name: z.string().min(1) }),
+    execution: z.object({ id: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)) }),
   }),
   z.object({ action: z.literal('decide'), request: z.unknown() }),
   z.object({ action: z.literal('raise-capacity'), plan: z.unknown() }),
@@ -38,7 +38,7 @@ const StepRequestSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('abort'),
     plan: z.unknown(),
-    failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+    failure: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
   }),
 ]);
 

@@ -2,7 +2,7 @@
 // they raise an alert onto the alert queue, and the alert-router function decides what people
 // hear (silences, inhibition, dedup, grouping) and renders it per protocol onto the severity topics.
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
+import * as z from '../../events/zod.ts';
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);
@@ -16,25 +16,27 @@ export const AlertSchema = z.object({
   /** `resolved` ends the episode of this dedupKey and goes out at once. */
   state: AlertStateSchema,
   /** Machine-readable kind, e.g. `spot-interruption`; silences and grouping match on it. */
-  kind: z.string().min(1).max(100),
-  title: z.string().min(1),
+  kind: z.string().check(z.minLength(1)).check(z.maxLength(100)),
+  title: z.string().check(z.minLength(1)),
   summary: z.string(),
-  cluster: z.string().min(1).optional(),
-  service: z.string().min(1).optional(),
+  cluster: z.optional(z.string().check(z.minLength(1))),
+  service: z.optional(z.string().check(z.minLength(1))),
   resources: z.array(z.string()),
   whatHappened: z.string(),
   whatWeDid: z.string(),
   /** What a human can do next, most useful first. */
   nextSteps: z.array(z.string()),
   /** Stable across repeats of the same episode: usable as a PagerDuty dedup_key / incident key. */
-  dedupKey: z.string().min(1).max(512),
+  dedupKey: z.string().check(z.minLength(1)).check(z.maxLength(512)),
   /** Counts by dimension, e.g. { "availability zone": { "us-east-1a": 3 } }. */
-  counts: z.record(z.string(), z.record(z.string(), z.number())).optional(),
+  counts: z.optional(z.record(z.string(), z.record(z.string(), z.number()))),
   /** Console links by label: Step Functions execution, CloudWatch alarm, ECS service. */
-  links: z.record(z.string(), z.string()).optional(),
-  at: z.string().min(1),
+  links: z.optional(z.record(z.string(), z.string())),
+  at: z.string().check(z.minLength(1)),
   /** Set when parts were cut to fit a size limit: what was cut, and how many resources there were. */
-  truncated: z.object({ resources: z.number().int().optional(), fields: z.array(z.string()) }).optional(),
+  truncated: z.optional(
+    z.object({ resources: z.optional(z.number().check(z.int())), fields: z.array(z.string()) }),
+  ),
 });
 export type Alert = z.infer<typeof AlertSchema>;
 

@@ -1,7 +1,7 @@
 // A handler fed by an SQS queue (EventBridge rule -> queue -> Lambda) may also be invoked with a
 // single event directly (console test, `ops invoke`). Both become a list of items.
 import type { SQSBatchResponse } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import { InvalidInputError } from './errors.ts';
 import { parseOrThrow } from './validation.ts';
 
@@ -51,7 +51,7 @@ export interface BatchRejections {
 }
 
 /** The item's body parsed with `schema`, or undefined after recording why it was rejected. */
-export function parseItem<S extends z.ZodType>(
+export function parseItem<S extends z.ZodMiniType>(
   schema: S,
   item: Item,
   rejections: BatchRejections,

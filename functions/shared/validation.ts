@@ -1,10 +1,10 @@
 // Parse at the edge: every schema failure becomes an InvalidInputError that names
 // the first bad field by its path (e.g. `detail.instance-id`), what was expected and what came.
 // Its message is what the Step Functions console shows as the execution's cause.
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import { InvalidInputError } from './errors.ts';
 
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, root = ''): z.infer<S> {
+export function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, root = ''): z.infer<S> {
   // reportInput: an issue then carries the value it was about, even where the path cannot be
   // followed in the raw value (a z.preprocess rewrote it, e.g. "approval": "before-traffic").
   const result = schema.safeParse(value, { reportInput: true });

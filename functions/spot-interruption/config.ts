@@ -1,5 +1,5 @@
 // Configuration of spot-interruption handling, defined once for infra, handler and tests.
-import * as z from 'zod';
+import * as z from '../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 
 export const RebalanceModeSchema = z.enum(['drain', 'surge', 'observe']);
@@ -7,25 +7,28 @@ export type RebalanceMode = z.infer<typeof RebalanceModeSchema>;
 
 export const ManagedClusterSchema = z.object({
   /** ECS cluster name. */
-  name: z.string().min(1),
+  name: z.string().check(z.minLength(1)),
   /** What a rebalance recommendation does: drain now, add capacity first then drain, or only record it. */
-  rebalance: RebalanceModeSchema.default('surge'),
+  rebalance: z._default(RebalanceModeSchema, 'surge'),
   /** Auto Scaling group that replaces interrupted spot capacity. */
-  spotAsg: z.string().min(1).optional(),
+  spotAsg: z.optional(z.string().check(z.minLength(1))),
   /** Auto Scaling group used instead when spot is being reclaimed too often. */
-  onDemandAsg: z.string().min(1).optional(),
+  onDemandAsg: z.optional(z.string().check(z.minLength(1))),
 });
 export type ManagedCluster = z.infer<typeof ManagedClusterSchema>;
 
-export const SpotInterruptionEnvSchema = ControlPlaneEnvSchema.extend({
-  MANAGED_CLUSTERS: jsonEnv(z.array(ManagedClusterSchema).min(1)),
+export const SpotInterruptionEnvSchema = z.extend(ControlPlaneEnvSchema, {
+  MANAGED_CLUSTERS: jsonEnv(z.array(ManagedClusterSchema).check(z.minLength(1))),
   /** Interruptions per cluster inside the window above which replacements come from on-demand. */
-  SPOT_FALLBACK_THRESHOLD: z.coerce.number().int().min(0).default(5),
-  SPOT_FALLBACK_WINDOW_MINUTES: z.coerce.number().int().min(1).max(60).default(10),
+  SPOT_FALLBACK_THRESHOLD: z._default(z.coerce.number().check(z.int()).check(z.gte(0)), 5),
+  SPOT_FALLBACK_WINDOW_MINUTES: z._default(
+    z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(60)),
+    10,
+  ),
   /** How long one interruption episode (rebalance -> warning -> task events) stays one action. */
-  EPISODE_TTL_MINUTES: z.coerce.number().int().min(5).default(360),
+  EPISODE_TTL_MINUTES: z._default(z.coerce.number().check(z.int()).check(z.gte(5)), 360),
   /** The surge workflow that waits for replacement capacity before draining. */
-  SURGE_STATE_MACHINE_ARN: z.string().min(1),
+  SURGE_STATE_MACHINE_ARN: z.string().check(z.minLength(1)),
 });
 export type SpotInterruptionEnv = z.infer<typeof SpotInterruptionEnvSchema>;
 export type SpotInterruptionEnvInput = z.input<typeof SpotInterruptionEnvSchema>;

@@ -12,9 +12,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { type BuiltFunction, buildFunctions } from '../../esbuild.config.mjs';
 import { spotInterruptionPatterns } from '../../events/patterns.ts';
+import type * as z from '../../events/zod.ts';
 import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
 import { ControlPlaneEnvSchema } from '../../functions/shared/env.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/spot-interruption/config.ts';
@@ -237,7 +237,7 @@ describe('functions', () => {
   });
 
   it('sets each function environment so that its own schema parses it', () => {
-    const cases: [string, z.ZodType][] = [
+    const cases: [string, z.ZodMiniType][] = [
       ['spot-interruption', SpotInterruptionEnvSchema],
       ['spot-surge-step', SpotSurgeEnvSchema],
     ];

@@ -1,11 +1,11 @@
 // What the Step Functions console shows when a console input is rejected: the first state's
 // InvalidInput error, whose cause is "<field>: <what was expected> (got <what came>)".
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { RemediationInputSchema } from '../../events/remediation-input.ts';
 import { RolloutInputSchema } from '../../events/rollout-input.ts';
 import { ScaleInputSchema } from '../../events/scale-input.ts';
 import { SpotSurgeInputSchema } from '../../events/spot-surge-input.ts';
+import type * as z from '../../events/zod.ts';
 import { InvalidInputError } from '../../functions/shared/errors.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 
@@ -23,7 +23,7 @@ const ROLLOUT = {
 
 interface Case {
   what: string;
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   /** The first states parse under `input` (remediate-alarm at the root). */
   root: 'input' | '';
   input: unknown;

@@ -5,7 +5,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
-import type { z } from 'zod';
 import { AlarmStateChangeSchema } from '../../events/scale-alarm.ts';
 import {
   FargateSpotTaskInterruptionSchema,
@@ -13,6 +12,7 @@ import {
   SpotEventSchema,
   SpotInterruptionWarningSchema,
 } from '../../events/spot-events.ts';
+import type * as z from '../../events/zod.ts';
 import { InvalidInputError } from '../../functions/shared/errors.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 import {
@@ -69,7 +69,7 @@ export function examplesOf(workflow: WorkflowInput['workflow']): Json[] {
 
 export interface FuzzTarget {
   name: string;
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   /** The root the code parses under: workflows' first states name fields `input.…`. */
   root: '' | 'input';
   /** Documents the schema accepts: real samples, example inputs. */
@@ -254,7 +254,7 @@ export function badInputs(documents: readonly Json[]): fc.Arbitrary<Json> {
  * anything else thrown is a bug (and fails the property it is used in).
  */
 export function rejectionOf(
-  schema: z.ZodType,
+  schema: z.ZodMiniType,
   value: unknown,
   root: '' | 'input',
 ): InvalidInputError | undefined {
@@ -269,7 +269,7 @@ export function rejectionOf(
   }
 }
 
-export const isInvalid = (schema: z.ZodType, value: unknown): boolean => !schema.safeParse(value).success;
+export const isInvalid = (schema: z.ZodMiniType, value: unknown): boolean => !schema.safeParse(value).success;
 
 const segment = (key: string) => (key === '' ? '""' : key);
 

@@ -9,9 +9,9 @@ import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { buildFunctions } from '../../esbuild.config.mjs';
 import { alarmRemediationPattern } from '../../events/remediation-input.ts';
+import type * as z from '../../events/zod.ts';
 import {
   RemediateStepEnvSchema,
   RemediationTriggerEnvSchema,
@@ -88,7 +88,7 @@ describe('remediate-alarm workflow', () => {
   });
 
   it('gives each function an environment its own schema parses', () => {
-    const cases: [string, z.ZodType][] = [
+    const cases: [string, z.ZodMiniType][] = [
       ['remediate-step', RemediateStepEnvSchema],
       ['remediate-alarm', RemediationTriggerEnvSchema],
     ];

@@ -9,10 +9,10 @@ import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { buildFunctions } from '../../esbuild.config.mjs';
 import { alarmScaleOutPattern } from '../../events/scale-alarm.ts';
 import { ScaleInputSchema } from '../../events/scale-input.ts';
+import type * as z from '../../events/zod.ts';
 import { ScaleAlarmEnvSchema } from '../../functions/scale-alarm/config.ts';
 import { alarmMappingsOf, ScaleStepEnvSchema } from '../../functions/scale-service-step/config.ts';
 import { buildApp, DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
@@ -87,7 +87,7 @@ describe('scale-service workflow', () => {
   });
 
   it('gives each function an environment its own schema parses', () => {
-    const cases: [string, z.ZodType][] = [
+    const cases: [string, z.ZodMiniType][] = [
       ['scale-service-step', ScaleStepEnvSchema],
       ['scale-alarm', ScaleAlarmEnvSchema],
     ];
