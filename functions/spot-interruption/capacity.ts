@@ -15,27 +15,35 @@ import type { ManagedCluster } from './config.ts';
 const MINUTE = 60_000;
 const rateKey = (cluster: string, minute: number) => `spot-rate#${cluster}#${minute}`;
 
-/** Counts interruptions per cluster in one-minute buckets (atomic ADD, expires on its own). */
+/**
+ * Records interruptions per cluster in one-minute buckets (expiring on their own), as the set of
+ * interrupted instances: adding to a set is idempotent, so a write applied twice (an SDK retry
+ * after a lost answer, a redelivered batch) still counts each instance once. A counter with ADD
+ * would count it twice and could tip the cluster into its on-demand fallback early.
+ */
 export async function recordInterruptions(
   db: Db,
   table: string,
   clock: Clock,
   cluster: string,
-  count: number,
+  instances: readonly string[],
 ) {
-  if (count <= 0) return;
+  if (instances.length === 0) return;
   const minute = Math.floor(clock.now() / MINUTE);
   await db.send(
     new UpdateCommand({
       TableName: table,
       Key: { id: rateKey(cluster, minute) },
-      UpdateExpression: 'ADD interruptions :n SET expiresAt = :ttl',
-      ExpressionAttributeValues: { ':n': count, ':ttl': ttlSeconds(clock.now() + 2 * 3600_000) },
+      UpdateExpression: 'ADD instances :instances SET expiresAt = :ttl',
+      ExpressionAttributeValues: {
+        ':instances': new Set(instances),
+        ':ttl': ttlSeconds(clock.now() + 2 * 3600_000),
+      },
     }),
   );
 }
 
-/** Interruptions in the last `windowMinutes` (including the current minute). */
+/** Instances interrupted in the last `windowMinutes` (including the current minute). */
 export async function recentInterruptions(
   db: Db,
   table: string,
@@ -46,7 +54,10 @@ export async function recentInterruptions(
   const current = Math.floor(clock.now() / MINUTE);
   const keys = Array.from({ length: windowMinutes }, (_, i) => ({ id: rateKey(cluster, current - i) }));
   const out = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
-  return (out.Responses?.[table] ?? []).reduce((sum, item) => sum + Number(item.interruptions ?? 0), 0);
+  const instances = new Set<string>();
+  for (const item of out.Responses?.[table] ?? [])
+    for (const id of (item.instances as Set<string>) ?? []) instances.add(id);
+  return instances.size;
 }
 
 export interface CapacityRequest {

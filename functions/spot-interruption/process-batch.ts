@@ -357,9 +357,11 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
         report.instances.some((o) => o.instanceId === c.where.instanceId && o.result === 'failed')
       ),
   );
-  const newWarnings = active.filter(
-    (c) => c.signal.channel === 'warning' && (c.previous === undefined || c.previous.intent !== 'drain'),
-  ).length;
+  const newWarnings = active
+    .filter(
+      (c) => c.signal.channel === 'warning' && (c.previous === undefined || c.previous.intent !== 'drain'),
+    )
+    .map((c) => c.where.instanceId);
   await recordInterruptions(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, cluster.name, newWarnings);
   let capacity: CapacityRequest | undefined;
   let capacityNote = '';

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/shared/dynamo.ts';
+import { recentInterruptions, recordInterruptions } from '../../functions/spot-interruption/capacity.ts';
 import {
   type ClaimRequest,
   claimEpisode,
@@ -107,5 +108,24 @@ describe('claiming a batch of episodes', () => {
     const stored = await getEpisodes(db, TABLE, subjects);
     expect(subjects.map((s) => stored.get(s)?.leaseOwner)).toEqual(['batch-1', 'batch-1']);
     expect(subjects.map((s) => stored.get(s)?.intent)).toEqual(['drain', 'drain']);
+  });
+});
+
+describe('counting interruptions', () => {
+  it('counts an instance once when the write is applied again after a lost answer', async () => {
+    const db = documentClient();
+    const instances = ['i-0d0000000000000d1', 'i-0d0000000000000d2'];
+    // Every answer lost: the SDK sends the write again until its attempts run out, and the
+    // emulator applies each one. A counter would now say 6; the cluster would fall back early.
+    proxy.setFaults({ lostResponseRate: 1, services: ['dynamodb'] });
+    proxy.resetStats();
+    try {
+      await expect(recordInterruptions(db, TABLE, clock, 'rate-web', instances)).rejects.toThrow();
+    } finally {
+      proxy.setFaults({ lostResponseRate: 0 });
+    }
+    expect(proxy.stats().lostResponses).toBeGreaterThan(1);
+    await recordInterruptions(db, TABLE, clock, 'rate-web', [instances[0] as string, 'i-0d0000000000000d3']);
+    expect(await recentInterruptions(db, TABLE, clock, 'rate-web', 10)).toBe(3);
   });
 });
