@@ -34,10 +34,7 @@ const AlarmStateSnapshotSchema = z.strictObject({
  * alarm's current state. The trigger also passes the state change it saw.
  */
 export const RemediationInputSchema = z.strictObject({
-  alarmName: z
-    .string()
-    .check(z.minLength(1, 'expected the name of a CloudWatch alarm'))
-    .check(z.maxLength(255)),
+  alarmName: z.string().check(z.minLength(1, 'expected the name of a CloudWatch alarm'), z.maxLength(255)),
   /** Decide and explain, change nothing. */
   dryRun: z._default(z.boolean(), false),
   /** Why a human started it (console, ops remediate). */

@@ -7,13 +7,12 @@ import * as z from './zod.ts';
 export const MAX_PLAN_SECONDS = 7 * 24 * 3600;
 const DAY = 24 * 3600;
 
-const Seconds = (max: number) =>
-  z.number().check(z.int('must be whole seconds')).check(z.gte(0)).check(z.lte(max));
+const Seconds = (max: number) => z.number().check(z.int('must be whole seconds'), z.gte(0), z.lte(max));
 const Percent = z.number().check(z.int('must be a whole percent'));
 
 export const StepSchema = z.strictObject({
   /** Percent of production traffic on green during this step. */
-  weight: Percent.check(z.gte(1)).check(z.lte(100)),
+  weight: Percent.check(z.gte(1), z.lte(100)),
   /** How long to hold this weight before analysing it. */
   bakeSeconds: Seconds(DAY),
 });
@@ -23,42 +22,40 @@ export const StrategySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('all-at-once') }),
   z.strictObject({
     type: z.literal('canary'),
-    percent: Percent.check(z.gte(1)).check(z.lte(99)),
+    percent: Percent.check(z.gte(1), z.lte(99)),
     bakeSeconds: Seconds(DAY),
   }),
   z.strictObject({
     type: z.literal('linear'),
-    stepPercent: Percent.check(z.gte(1)).check(z.lte(50)),
+    stepPercent: Percent.check(z.gte(1), z.lte(50)),
     intervalSeconds: Seconds(DAY),
   }),
   z.strictObject({
     type: z.literal('steps'),
-    steps: z
-      .array(StepSchema)
-      .check(z.minLength(1))
-      .check(z.maxLength(20))
-      .check(
-        z.superRefine((steps, ctx) => {
-          steps.forEach((step, i) => {
-            const previous = steps[i - 1];
-            if (previous && step.weight <= previous.weight) {
-              ctx.addIssue({
-                code: 'custom',
-                path: [i, 'weight'],
-                message: `must be greater than the previous step's weight (${previous.weight})`,
-              });
-            }
-          });
-          const last = steps[steps.length - 1];
-          if (last && last.weight !== 100) {
+    steps: z.array(StepSchema).check(
+      z.minLength(1),
+      z.maxLength(20),
+      z.superRefine((steps, ctx) => {
+        steps.forEach((step, i) => {
+          const previous = steps[i - 1];
+          if (previous && step.weight <= previous.weight) {
             ctx.addIssue({
               code: 'custom',
-              path: [steps.length - 1, 'weight'],
-              message: 'the last step must send 100% of traffic to green',
+              path: [i, 'weight'],
+              message: `must be greater than the previous step's weight (${previous.weight})`,
             });
           }
-        }),
-      ),
+        });
+        const last = steps[steps.length - 1];
+        if (last && last.weight !== 100) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [steps.length - 1, 'weight'],
+            message: 'the last step must send 100% of traffic to green',
+          });
+        }
+      }),
+    ),
   }),
 ]);
 export type Strategy = z.infer<typeof StrategySchema>;
@@ -69,11 +66,11 @@ export const BaselineSchema = z.strictObject({
   /** On by default: green is compared with blue unless this is switched off. */
   enabled: z._default(z.boolean(), true),
   /** One-sided Mann-Whitney U: green worse than blue when p < 1 - confidence. */
-  confidence: z._default(z.number().check(z.gte(0.5)).check(z.lte(0.999)), 0.95),
+  confidence: z._default(z.number().check(z.gte(0.5), z.lte(0.999)), 0.95),
   /** Fewer per-period samples than this (green or blue) is "inconclusive", not a guess. */
-  minSamples: z._default(z.number().check(z.int()).check(z.gte(3)).check(z.lte(1440)), 5),
+  minSamples: z._default(z.number().check(z.int(), z.gte(3), z.lte(1440)), 5),
   /** A significant difference smaller than this (green median vs blue median) still passes. */
-  tolerancePercent: z._default(z.number().check(z.gte(0)).check(z.lte(1000)), 10),
+  tolerancePercent: z._default(z.number().check(z.gte(0), z.lte(1000)), 10),
   metrics: z._default(z.array(z.enum(['errorRate', 'latency'])).check(z.minLength(1)), [
     'errorRate',
     'latency',
@@ -89,16 +86,16 @@ export type Baseline = z.infer<typeof BaselineSchema>;
  */
 export const RelativeLimitsSchema = z.strictObject({
   enabled: z._default(z.boolean(), true),
-  errorRateMultiple: z._default(z.number().check(z.gte(1)).check(z.lte(100)), 2),
+  errorRateMultiple: z._default(z.number().check(z.gte(1), z.lte(100)), 2),
   /** 0..1: 0.01 = 1%. */
-  errorRateFloor: z._default(z.number().check(z.gte(0)).check(z.lte(1)), 0.01),
-  latencyMultiple: z._default(z.number().check(z.gte(1)).check(z.lte(100)), 2),
-  latencyFloorMs: z._default(z.number().check(z.gte(0)).check(z.lte(600_000)), 50),
+  errorRateFloor: z._default(z.number().check(z.gte(0), z.lte(1)), 0.01),
+  latencyMultiple: z._default(z.number().check(z.gte(1), z.lte(100)), 2),
+  latencyFloorMs: z._default(z.number().check(z.gte(0), z.lte(600_000)), 50),
   /**
    * Fewer green 5xx than this never fail the relative limit on their own: 2 errors in 100
    * requests is 2%, and chance alone. (Ceilings and the comparison with blue still apply.)
    */
-  minErrors: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100_000)), 5),
+  minErrors: z._default(z.number().check(z.int(), z.gte(0), z.lte(100_000)), 5),
 });
 export type RelativeLimits = z.infer<typeof RelativeLimitsSchema>;
 
@@ -114,12 +111,9 @@ export const AnalysisSchema = z.strictObject({
    */
   enabled: z._default(z.boolean(), true),
   /** CloudWatch alarm names that must be OK after every bake. */
-  alarms: z._default(
-    z.array(z.string().check(z.minLength(1)).check(z.maxLength(255))).check(z.maxLength(100)),
-    [],
-  ),
+  alarms: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(100)), []),
   /** A ceiling on green's 5xx share, 0..1 (0.01 = 1%), whatever blue does. */
-  maxErrorRate: z.optional(z.number().check(z.gte(0)).check(z.lte(1))),
+  maxErrorRate: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** A ceiling on the p95 of green's target response time, in milliseconds, whatever blue does. */
   maxP95LatencyMs: z.optional(z.number().check(z.positive())),
   relativeLimits: z.prefault(RelativeLimitsSchema, {}),
@@ -134,12 +128,12 @@ export const AnalysisSchema = z.strictObject({
   inconclusive: z.prefault(InconclusiveSchema, {}),
   /** Metric period; ALB metrics have one-minute resolution. */
   periodSeconds: z._default(
-    z
-      .number()
-      .check(z.int())
-      .check(z.gte(60))
-      .check(z.lte(3600))
-      .check(z.refine((s) => s % 60 === 0, 'must be a multiple of 60')),
+    z.number().check(
+      z.int(),
+      z.gte(60),
+      z.lte(3600),
+      z.refine((s) => s % 60 === 0, 'must be a multiple of 60'),
+    ),
     60,
   ),
 });
@@ -165,26 +159,24 @@ export const PreTrafficSchema = z.strictObject({
   testTraffic: z._default(z.boolean(), false),
   /** A Lambda function that checks green before production traffic; it answers {"status": ...}. */
   hookFunctionArn: z.optional(
-    z
-      .string()
-      .check(z.maxLength(512))
-      .check(
-        z.superRefine((arn, ctx) => {
-          const parts = lambdaArnParts(arn);
-          if (!parts) {
-            ctx.addIssue({
-              code: 'custom',
-              message:
-                'must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])',
-            });
-          } else if (!parts.name.startsWith(PRE_TRAFFIC_HOOK_PREFIX)) {
-            ctx.addIssue({
-              code: 'custom',
-              message: `must name a function whose name starts with ${PRE_TRAFFIC_HOOK_PREFIX} (the only ones the rollout may invoke)`,
-            });
-          }
-        }),
-      ),
+    z.string().check(
+      z.maxLength(512),
+      z.superRefine((arn, ctx) => {
+        const parts = lambdaArnParts(arn);
+        if (!parts) {
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              'must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])',
+          });
+        } else if (!parts.name.startsWith(PRE_TRAFFIC_HOOK_PREFIX)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must name a function whose name starts with ${PRE_TRAFFIC_HOOK_PREFIX} (the only ones the rollout may invoke)`,
+          });
+        }
+      }),
+    ),
   ),
 });
 export type PreTraffic = z.infer<typeof PreTrafficSchema>;
@@ -193,9 +185,9 @@ export const SpotStormSchema = z.strictObject({
   /** Off: a failing verdict during a spot storm rolls back like any other. */
   enabled: z._default(z.boolean(), true),
   /** Spot interruptions on the service's cluster (as spot-interruption counts them) that make a storm... */
-  minInterruptions: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(100_000)), 3),
+  minInterruptions: z._default(z.number().check(z.int(), z.gte(1), z.lte(100_000)), 3),
   /** ...within this many minutes up to the verdict. */
-  windowMinutes: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(60)), 10),
+  windowMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(60)), 10),
   /** Holds for storms add up to at most this over the whole rollout; then verdicts stand. */
   maxPauseSeconds: z._default(Seconds(DAY), 1800),
 });
@@ -238,14 +230,14 @@ export type RolloutDefaults = z.input<typeof RolloutDefaultsSchema>;
 export const RolloutInputSchema = z
   .strictObject({
     /** Optional when exactly one managed service has this name. */
-    cluster: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
-    service: z.string().check(z.minLength(1)).check(z.maxLength(255)),
+    cluster: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+    service: z.string().check(z.minLength(1), z.maxLength(255)),
     /** New image for the service's container; the task definition is copied with it. */
-    image: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
+    image: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
     /** Or a registered task definition (family:revision or ARN), used as is. */
-    taskDefinition: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
+    taskDefinition: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
     /** The container that gets the image; default: the one behind the load balancer. */
-    container: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+    container: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
     /** Default: the service's, else DEFAULT_STRATEGY. */
     strategy: z._default(StrategySchema, DEFAULT_STRATEGY),
     /** Default: the service's defaults, else analysis on with every built-in limit. */
@@ -264,7 +256,7 @@ export const RolloutInputSchema = z
     /** How long green may take to become steady with healthy targets. */
     greenReadyTimeoutSeconds: z._default(Seconds(3600).check(z.gte(30)), 600),
     /** Who asked, for the journal (the CLI fills it in). */
-    requestedBy: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+    requestedBy: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
   })
   .check(
     z.superRefine((input, ctx) => {
@@ -674,7 +666,7 @@ export const RolloutStateSchema = z.object({
     bakeStartedAt: z.optional(z.string()),
     last: z.boolean(),
     /** How long a spot-storm pause holds this weight before the next analysis. */
-    holdSeconds: z.optional(z.number().check(z.int()).check(z.gte(0))),
+    holdSeconds: z.optional(z.number().check(z.int(), z.gte(0))),
   }),
   /** Pauses for spot storms so far (their total is bounded by spotStorm.maxPauseSeconds). */
   storm: z.optional(

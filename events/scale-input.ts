@@ -18,34 +18,32 @@ const Count = z.number().check(z.int('must be a whole number of tasks'));
 
 export const ScaleInputSchema = z
   .strictObject({
-    cluster: z.string().check(z.minLength(1)).check(z.maxLength(255)),
-    service: z.string().check(z.minLength(1)).check(z.maxLength(255)),
+    cluster: z.string().check(z.minLength(1), z.maxLength(255)),
+    service: z.string().check(z.minLength(1), z.maxLength(255)),
     /** Set the desired count to exactly this. */
-    desiredCount: z.optional(Count.check(z.gte(0)).check(z.lte(10_000))),
+    desiredCount: z.optional(Count.check(z.gte(0), z.lte(10_000))),
     /** Add (or, negative, remove) this many tasks. */
     delta: z.optional(
-      Count.check(z.gte(-10_000))
-        .check(z.lte(10_000))
-        .check(z.refine((n) => n !== 0, 'must not be 0')),
+      Count.check(
+        z.gte(-10_000),
+        z.lte(10_000),
+        z.refine((n) => n !== 0, 'must not be 0'),
+      ),
     ),
     /** Grow (or, negative, shrink) by this share of the current desired count. */
     percent: z.optional(
-      z
-        .number()
-        .check(z.gte(-100))
-        .check(z.lte(1000))
-        .check(z.refine((n) => n !== 0, 'must not be 0')),
+      z.number().check(
+        z.gte(-100),
+        z.lte(1000),
+        z.refine((n) => n !== 0, 'must not be 0'),
+      ),
     ),
     /** New minimum of the service's Application Auto Scaling scalable target. */
-    min: z.optional(Count.check(z.gte(0)).check(z.lte(10_000))),
+    min: z.optional(Count.check(z.gte(0), z.lte(10_000))),
     /** New maximum of the service's Application Auto Scaling scalable target. */
-    max: z.optional(Count.check(z.gte(0)).check(z.lte(10_000))),
+    max: z.optional(Count.check(z.gte(0), z.lte(10_000))),
     /** Why, in plain words: it goes into the journal and the alert. */
-    reason: z
-      .string()
-      .check(z.trim())
-      .check(z.minLength(3, 'say why, in a few words'))
-      .check(z.maxLength(500)),
+    reason: z.string().check(z.trim(), z.minLength(3, 'say why, in a few words'), z.maxLength(500)),
     /** Decide and explain, change nothing. */
     dryRun: z._default(z.boolean(), false),
     /**
@@ -60,8 +58,8 @@ export const ScaleInputSchema = z
       z.object({
         kind: TriggerKindSchema,
         /** Alarm ARN, schedule name, operator name. */
-        id: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(512))),
-        at: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(64))),
+        id: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
+        at: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
       }),
       { kind: 'operator' },
     ),
@@ -122,7 +120,7 @@ export type Decision = z.infer<typeof DecisionSchema>;
 export const CapacityRaiseSchema = z.object({
   group: z.string(),
   /** Instances to add to the group's desired capacity. */
-  add: z.number().check(z.int()).check(z.gte(1)),
+  add: z.number().check(z.int(), z.gte(1)),
   before: z.optional(z.number().check(z.int())),
   after: z.optional(z.number().check(z.int())),
 });

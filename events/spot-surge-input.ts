@@ -12,10 +12,9 @@ export const SpotSurgeInputSchema = z.object({
         containerInstanceArn: z.string().check(z.startsWith('arn:')),
       }),
     )
-    .check(z.minLength(1))
-    .check(z.maxLength(500)),
+    .check(z.minLength(1), z.maxLength(500)),
   /** How many replacement instances were requested; 0 means none could be (drain waits for the warning). */
-  replacements: z.number().check(z.int()).check(z.gte(0)),
+  replacements: z.number().check(z.int(), z.gte(0)),
   /** When capacity was requested; replacements are instances registered after it. Default: now. */
   startedAt: z.optional(isoTime),
   /** When to stop waiting. Default: startedAt + 30 minutes; at most 90 minutes after startedAt. */
@@ -32,8 +31,8 @@ export const SpotSurgeStateSchema = z.extend(SpotSurgeInputSchema, {
   startedAt: isoTime,
   deadline: isoTime,
   status: SurgeStatusSchema,
-  checks: z.number().check(z.int()).check(z.gte(0)),
-  registered: z.optional(z.number().check(z.int()).check(z.gte(0))),
+  checks: z.number().check(z.int(), z.gte(0)),
+  registered: z.optional(z.number().check(z.int(), z.gte(0))),
   note: z.optional(z.string()),
 });
 export type SpotSurgeState = z.infer<typeof SpotSurgeStateSchema>;

@@ -20,7 +20,7 @@ const LOG_RETENTION_DAYS = [
 const Name = (what: string, pattern: RegExp) => z.string().check(z.regex(pattern, `must be ${what}`));
 const ResourceName = Name('1-64 letters, digits, hyphens', /^[A-Za-z][A-Za-z0-9-]{0,63}$/);
 const InstanceType = Name('an EC2 instance type such as m7g.large', /^[a-z][a-z0-9-]*\.[a-z0-9]+$/);
-const Count = z.number().check(z.int()).check(z.gte(0));
+const Count = z.number().check(z.int(), z.gte(0));
 
 /** Graviton families carry a "g" after the generation digit (m7g, c6gn, r8g, t4g). */
 export const isArmInstanceType = (type: string): boolean => /^[a-z]+\d+g[a-z]*\./.test(type);
@@ -31,15 +31,13 @@ const CapacityGroupSchema = z
     asgName: ResourceName,
     instanceTypes: z.array(InstanceType).check(z.minLength(1)),
     minCapacity: Count,
-    maxCapacity: z.number().check(z.int()).check(z.gte(1)),
+    maxCapacity: z.number().check(z.int(), z.gte(1)),
   })
   .check(
     z.refine((g) => g.minCapacity <= g.maxCapacity, {
       message: 'minCapacity must not exceed maxCapacity',
       path: ['minCapacity'],
     }),
-  )
-  .check(
     z.refine((g) => new Set(g.instanceTypes).size === g.instanceTypes.length, {
       message: 'instance types must be distinct',
       path: ['instanceTypes'],
@@ -59,7 +57,7 @@ const ComputeSchema = z
     ),
     onDemand: CapacityGroupSchema,
     /** Capacity providers keep the groups this full (managed scaling target). */
-    targetCapacityPercent: z.number().check(z.int()).check(z.gte(1)).check(z.lte(100)),
+    targetCapacityPercent: z.number().check(z.int(), z.gte(1), z.lte(100)),
     containerInsights: z.enum(['enabled', 'enhanced']),
   })
   .check(
@@ -90,27 +88,27 @@ const ServiceSchema = z
     name: ResourceName,
     /** The application container; a placeholder until the first rollout replaces it. */
     image: z.string().check(z.minLength(1)),
-    containerPort: z.number().check(z.int()).check(z.gte(1)).check(z.lte(65535)),
+    containerPort: z.number().check(z.int(), z.gte(1), z.lte(65535)),
     /** CPU units (1024 = one vCPU) and hard memory limit of the container. */
-    cpu: z.number().check(z.int()).check(z.gte(128)),
-    memoryMiB: z.number().check(z.int()).check(z.gte(128)),
-    minTasks: z.number().check(z.int()).check(z.gte(1)),
-    maxTasks: z.number().check(z.int()).check(z.gte(1)),
-    targetCpuPercent: z.number().check(z.int()).check(z.gte(10)).check(z.lte(90)),
+    cpu: z.number().check(z.int(), z.gte(128)),
+    memoryMiB: z.number().check(z.int(), z.gte(128)),
+    minTasks: z.number().check(z.int(), z.gte(1)),
+    maxTasks: z.number().check(z.int(), z.gte(1)),
+    targetCpuPercent: z.number().check(z.int(), z.gte(10), z.lte(90)),
     /** Tasks always placed on on-demand capacity; beyond it, this share goes to spot. */
     onDemandBaseTasks: Count,
-    spotPercent: z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)),
-    minimumHealthyPercent: z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)),
-    maximumPercent: z.number().check(z.int()).check(z.gte(100)).check(z.lte(200)),
+    spotPercent: z.number().check(z.int(), z.gte(0), z.lte(100)),
+    minimumHealthyPercent: z.number().check(z.int(), z.gte(0), z.lte(100)),
+    maximumPercent: z.number().check(z.int(), z.gte(100), z.lte(200)),
     /** SIGTERM -> SIGKILL grace period of the container. */
-    stopTimeoutSeconds: z.number().check(z.int()).check(z.gte(2)).check(z.lte(120)),
-    deregistrationDelaySeconds: z.number().check(z.int()).check(z.gte(0)).check(z.lte(3600)),
+    stopTimeoutSeconds: z.number().check(z.int(), z.gte(2), z.lte(120)),
+    deregistrationDelaySeconds: z.number().check(z.int(), z.gte(0), z.lte(3600)),
     healthCheck: z.object({
       path: z.string().check(z.startsWith('/')),
-      intervalSeconds: z.number().check(z.int()).check(z.gte(5)).check(z.lte(300)),
-      timeoutSeconds: z.number().check(z.int()).check(z.gte(2)).check(z.lte(120)),
-      healthyThresholdCount: z.number().check(z.int()).check(z.gte(2)).check(z.lte(10)),
-      unhealthyThresholdCount: z.number().check(z.int()).check(z.gte(2)).check(z.lte(10)),
+      intervalSeconds: z.number().check(z.int(), z.gte(5), z.lte(300)),
+      timeoutSeconds: z.number().check(z.int(), z.gte(2), z.lte(120)),
+      healthyThresholdCount: z.number().check(z.int(), z.gte(2), z.lte(10)),
+      unhealthyThresholdCount: z.number().check(z.int(), z.gte(2), z.lte(10)),
     }),
     /** What a rebalance recommendation does to this cluster's instances (control plane). */
     rebalance: RebalanceModeSchema,
@@ -120,8 +118,6 @@ const ServiceSchema = z
       message: 'minTasks must not exceed maxTasks',
       path: ['minTasks'],
     }),
-  )
-  .check(
     z.refine((s) => s.healthCheck.timeoutSeconds < s.healthCheck.intervalSeconds, {
       message: 'must be shorter than healthCheck.intervalSeconds',
       path: ['healthCheck', 'timeoutSeconds'],
@@ -135,23 +131,23 @@ const AuroraSchema = z.object({
     z.object({
       kind: z.literal('serverless'),
       /** 0 lets an idle cluster pause (Aurora MySQL 3.08 and later). */
-      minAcu: z.number().check(z.gte(0)).check(z.lte(256)),
-      maxAcu: z.number().check(z.gte(1)).check(z.lte(256)),
+      minAcu: z.number().check(z.gte(0), z.lte(256)),
+      maxAcu: z.number().check(z.gte(1), z.lte(256)),
     }),
     z.object({ kind: z.literal('provisioned'), instanceType: InstanceType }),
   ]),
   /** Readers in other AZs: at least one makes the cluster multi-AZ (failover target). */
-  readers: z.number().check(z.int()).check(z.gte(0)).check(z.lte(15)),
-  backupRetentionDays: z.number().check(z.int()).check(z.gte(1)).check(z.lte(35)),
+  readers: z.number().check(z.int(), z.gte(0), z.lte(15)),
+  backupRetentionDays: z.number().check(z.int(), z.gte(1), z.lte(35)),
   deletionProtection: z.boolean(),
 });
 
 const RedisSchema = z.object({
   nodeType: Name('an ElastiCache node type such as cache.t4g.micro', /^cache\.[a-z0-9]+\.[a-z0-9]+$/),
   /** Replicas of the primary; multi-AZ automatic failover needs at least one. */
-  replicas: z.number().check(z.int()).check(z.gte(1)).check(z.lte(5)),
+  replicas: z.number().check(z.int(), z.gte(1), z.lte(5)),
   engineVersion: Name('a Redis OSS version such as 7.1', /^\d+\.\d+$/),
-  snapshotRetentionDays: z.number().check(z.int()).check(z.gte(0)).check(z.lte(35)),
+  snapshotRetentionDays: z.number().check(z.int(), z.gte(0), z.lte(35)),
 });
 
 export const EnvironmentConfigSchema = z
@@ -175,17 +171,14 @@ export const EnvironmentConfigSchema = z
         /** Named, not looked up: synth needs no AWS credentials and the template never changes under us. */
         availabilityZones: z
           .array(Name('an availability zone such as eu-west-1a', /^[a-z0-9-]+[a-z]$/))
-          .check(z.minLength(2))
-          .check(z.maxLength(3)),
-        natGateways: z.number().check(z.int()).check(z.gte(1)).check(z.lte(3)),
+          .check(z.minLength(2), z.maxLength(3)),
+        natGateways: z.number().check(z.int(), z.gte(1), z.lte(3)),
       })
       .check(
         z.refine((n) => n.natGateways <= n.availabilityZones.length, {
           message: 'more NAT gateways than availability zones',
           path: ['natGateways'],
         }),
-      )
-      .check(
         z.refine((n) => new Set(n.availabilityZones).size === n.availabilityZones.length, {
           message: 'availability zones must be distinct',
           path: ['availabilityZones'],
@@ -195,9 +188,9 @@ export const EnvironmentConfigSchema = z
     service: ServiceSchema,
     spotDrain: z.object({
       /** Kept free out of the two-minute warning: EventBridge delivery, the handler, API latency. */
-      marginSeconds: z.number().check(z.int()).check(z.gte(0)).check(z.lte(60)),
+      marginSeconds: z.number().check(z.int(), z.gte(0), z.lte(60)),
       /** How long a replacement task takes to be placed, started and pass its first health check. */
-      taskStartSeconds: z.number().check(z.int()).check(z.gte(1)),
+      taskStartSeconds: z.number().check(z.int(), z.gte(1)),
     }),
     data: z.object({ aurora: AuroraSchema, redis: RedisSchema, appTableDeletionProtection: z.boolean() }),
     logRetentionDays: z.union(LOG_RETENTION_DAYS.map((d) => z.literal(d))),
@@ -216,7 +209,7 @@ export const EnvironmentConfigSchema = z
       /** Off where an organization trail already records this account. */
       cloudTrail: z.boolean(),
       /** Requests per 5 minutes per client IP before the WAF blocks it. */
-      wafRateLimit: z.number().check(z.int()).check(z.gte(10)).check(z.lte(2_000_000_000)),
+      wafRateLimit: z.number().check(z.int(), z.gte(10), z.lte(2_000_000_000)),
     }),
   })
   .check(

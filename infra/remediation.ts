@@ -12,11 +12,11 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { alarmRemediationPattern } from '../events/remediation-input.ts';
+import type { RemediationTriggerEnvInput } from '../functions/remediate-alarm/config.ts';
 import {
   type RemediateStepEnvInput,
   type RemediationConfig,
   RemediationConfigSchema,
-  type RemediationTriggerEnvInput,
 } from '../functions/remediate-step/config.ts';
 import type { ManagedService } from '../functions/rollout-step/config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';

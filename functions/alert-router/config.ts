@@ -20,21 +20,11 @@ export const AlertRouterEnvSchema = z
       ALERT_TOPIC_WARNING: nonEmpty,
       ALERT_TOPIC_INFO: nonEmpty,
       /** Alerts with the same group key inside this window become one message (SQS DelaySeconds: 0-900). */
-      ALERT_GROUP_WINDOW_SECONDS: z._default(
-        z.coerce.number().check(z.int()).check(z.gte(0)).check(z.lte(900)),
-        30,
-      ),
+      ALERT_GROUP_WINDOW_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(900)), 30),
       /** A firing alert repeated is suppressed until this long after it was last sent. */
-      ALERT_REMINDER_MINUTES: z._default(z.coerce.number().check(z.int()).check(z.gte(1)), 240),
+      ALERT_REMINDER_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(1)), 240),
       /** A firing episode that is neither repeated nor resolved for this long ends on its own. */
-      ALERT_EPISODE_HOURS: z._default(
-        z.coerce
-          .number()
-          .check(z.int())
-          .check(z.gte(1))
-          .check(z.lte(14 * 24)),
-        24,
-      ),
+      ALERT_EPISODE_HOURS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(14 * 24)), 24),
     },
   )
   .check(

@@ -11,7 +11,7 @@ export const OriginVerifyEnvSchema = z.object({
   ORIGIN_VERIFY_SECRET_ARN: z.string().check(z.minLength(1)),
   /** A changed value is picked up at most this long after it was put into the secret. */
   ORIGIN_VERIFY_CACHE_SECONDS: z._default(
-    z.coerce.number().check(z.int()).check(z.gte(0)).check(z.lte(3600)),
+    z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)),
     DEFAULT_SECRET_CACHE_SECONDS,
   ),
 });

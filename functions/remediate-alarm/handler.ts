@@ -3,7 +3,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
-import { type RemediationTriggerEnv, RemediationTriggerEnvSchema } from '../remediate-step/config.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
@@ -11,6 +10,7 @@ import { parseEnv } from '../shared/env.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { batchResponse, toItems } from '../shared/sqs-batch.ts';
+import { type RemediationTriggerEnv, RemediationTriggerEnvSchema } from './config.ts';
 import { processRemediationBatch } from './trigger.ts';
 
 let env: RemediationTriggerEnv | undefined;

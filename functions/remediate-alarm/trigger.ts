@@ -4,13 +4,13 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { RemediationInputDraft } from '../../events/remediation-input.ts';
 import { type AlarmStateChange, AlarmStateChangeSchema } from '../../events/scale-alarm.ts';
-import type { RemediationTriggerEnv } from '../remediate-step/config.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
 import { executionNameFor, startNamedExecution } from '../shared/named-executions.ts';
 import { type Item, parseItem } from '../shared/sqs-batch.ts';
+import type { RemediationTriggerEnv } from './config.ts';
 
 export interface RemediationTriggerDeps {
   sfn: SFNClient;

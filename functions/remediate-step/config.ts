@@ -3,14 +3,11 @@
 
 import { RunbookKindSchema } from '../../events/remediation-input.ts';
 import * as z from '../../events/zod.ts';
-import { ManagedServiceSchema } from '../rollout-step/config.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 
 const AlarmNamePattern = z
   .string()
-  .check(z.minLength(1))
-  .check(z.maxLength(255))
-  .check(z.describe('an alarm name; * matches any run of characters'));
+  .check(z.minLength(1), z.maxLength(255), z.describe('an alarm name; * matches any run of characters'));
 
 /** Which alarms a runbook answers: by name (glob) or by the alarm's tags (all must match). */
 export const RunbookMatchSchema = z.union([
@@ -33,18 +30,18 @@ export const RunbookSchema = z
     /** Every runbook but drain-instance acts on one service. */
     service: z.optional(z.string().check(z.minLength(1))),
     /** scale-out: a fixed step; the scaling workflow's guardrails still apply. */
-    delta: z.optional(z.number().check(z.int()).check(z.gte(1)).check(z.lte(100))),
-    percent: z.optional(z.number().check(z.int()).check(z.gte(1)).check(z.lte(1000))),
+    delta: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100))),
+    percent: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
     /** notify-only: which topic hears it. */
     severity: z._default(z.enum(['critical', 'warning', 'info']), 'warning'),
     /** No second execution of this runbook sooner than this after the last one. */
-    cooldownSeconds: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(86_400)), 900),
-    maxPerHour: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(60)), 4),
+    cooldownSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 900),
+    maxPerHour: z._default(z.number().check(z.int(), z.gte(1), z.lte(60)), 4),
     /** At most this many tasks, or this share of the service's running tasks, touched per execution. */
     blastRadius: z._default(
       z.strictObject({
-        maxTasks: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(1000)), 1),
-        maxPercent: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(100)), 25),
+        maxTasks: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), 1),
+        maxPercent: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 25),
       }),
       { maxTasks: 1, maxPercent: 25 },
     ),
@@ -52,7 +49,7 @@ export const RunbookSchema = z
     requiresApproval: z._default(z.boolean(), false),
     approval: z._default(
       z.strictObject({
-        timeoutSeconds: z._default(z.number().check(z.int()).check(z.gte(60)).check(z.lte(86_400)), 900),
+        timeoutSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(86_400)), 900),
         defaultAction: z._default(z.enum(['approve', 'reject']), 'reject'),
       }),
       { timeoutSeconds: 900, defaultAction: 'reject' },
@@ -62,8 +59,8 @@ export const RunbookSchema = z
     /** After acting, the alarm must be OK within the window, or the control plane escalates. */
     verify: z._default(
       z.strictObject({
-        windowSeconds: z._default(z.number().check(z.int()).check(z.gte(30)).check(z.lte(3600)), 600),
-        pollSeconds: z._default(z.number().check(z.int()).check(z.gte(5)).check(z.lte(300)), 30),
+        windowSeconds: z._default(z.number().check(z.int(), z.gte(30), z.lte(3600)), 600),
+        pollSeconds: z._default(z.number().check(z.int(), z.gte(5), z.lte(300)), 30),
       }),
       { windowSeconds: 600, pollSeconds: 30 },
     ),
@@ -99,7 +96,7 @@ export const RemediationConfigSchema = z
     /** Any of these in ALARM aborts every runbook before it changes anything. */
     guardAlarms: z._default(z.array(z.string().check(z.minLength(1))), []),
     /** How long after an alarm was (re)configured its first transition is treated as deploy noise. */
-    settleSeconds: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(86_400)), 900),
+    settleSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 900),
     runbooks: z.array(RunbookSchema),
   })
   .check(
@@ -116,21 +113,18 @@ export type RemediationConfig = z.infer<typeof RemediationConfigSchema>;
 
 export const RemediateStepEnvSchema = z.extend(ControlPlaneEnvSchema, {
   REMEDIATION_CONFIG: jsonEnv(RemediationConfigSchema),
-  /** The services rollouts manage: a rollback runbook only ever touches these. */
-  MANAGED_SERVICES: jsonEnv(z.array(ManagedServiceSchema)),
+  /**
+   * The services rollouts manage: a rollback runbook only ever touches these. Remediation reads
+   * their names only; their rollout defaults are the rollout functions' to check.
+   */
+  MANAGED_SERVICES: jsonEnv(
+    z.array(
+      z.looseObject({ cluster: z.string().check(z.minLength(1)), service: z.string().check(z.minLength(1)) }),
+    ),
+  ),
 });
 export type RemediateStepEnv = z.infer<typeof RemediateStepEnvSchema>;
 export type RemediateStepEnvInput = z.input<typeof RemediateStepEnvSchema>;
-
-// The trigger raises no alerts (the workflow does): no alert queue, and no grant to send to it.
-export const RemediationTriggerEnvSchema = z.extend(
-  z.omit(ControlPlaneEnvSchema, { ALERT_QUEUE_URL: true }),
-  {
-    REMEDIATION_STATE_MACHINE_ARN: z.string().check(z.minLength(1)),
-  },
-);
-export type RemediationTriggerEnv = z.infer<typeof RemediationTriggerEnvSchema>;
-export type RemediationTriggerEnvInput = z.input<typeof RemediationTriggerEnvSchema>;
 
 /** Glob match of alarm names: `*` is any run of characters, everything else literal. */
 export function alarmNameMatches(pattern: string, name: string): boolean {

@@ -1,5 +1,5 @@
+import { AlarmMappingSchema } from '../../events/scale-alarm.ts';
 import * as z from '../../events/zod.ts';
-import { AlarmMappingSchema } from '../scale-service-step/config.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 
 // It raises no alerts (the workflow it starts does): no alert queue, and no grant to send to it.

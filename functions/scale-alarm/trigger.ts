@@ -4,13 +4,13 @@
 // execution (Step Functions refuses a second execution of the same name); the request id is the
 // same name, so even a second execution would scale once (the workflow dedups on it).
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { AlarmMapping } from '../../events/scale-alarm.ts';
 import {
   AlarmReasonDataSchema,
   type AlarmStateChange,
   AlarmStateChangeSchema,
 } from '../../events/scale-alarm.ts';
 import { type ScaleInput, ScaleInputSchema } from '../../events/scale-input.ts';
-import type { AlarmMapping } from '../scale-service-step/config.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';

@@ -1,14 +1,14 @@
 // Scaling configuration, defined once: config/scaling/<environment>.json is parsed with these
 // schemas at synth (infra/scaling.ts), the guardrails reach the decision step as SCALED_SERVICES,
 // the alarm mappings reach the alarm trigger as SCALE_ALARMS, and the tests reuse both.
+import { type AlarmMapping, AlarmStepSchema } from '../../events/scale-alarm.ts';
 import * as z from '../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 import { ManagedClusterSchema } from '../spot-interruption/config.ts';
 
-const Name = z.string().check(z.minLength(1)).check(z.maxLength(255));
-const Tasks = z.number().check(z.int('must be a whole number of tasks')).check(z.gte(0)).check(z.lte(10_000));
-const Seconds = (max: number) =>
-  z.number().check(z.int('must be whole seconds')).check(z.gte(0)).check(z.lte(max));
+const Name = z.string().check(z.minLength(1), z.maxLength(255));
+const Tasks = z.number().check(z.int('must be a whole number of tasks'), z.gte(0), z.lte(10_000));
+const Seconds = (max: number) => z.number().check(z.int('must be whole seconds'), z.gte(0), z.lte(max));
 
 /** The safety envelope of one service: every request, whoever sends it, is checked against it. */
 const GuardrailsShape = z.object({
@@ -18,14 +18,14 @@ const GuardrailsShape = z.object({
   minTasks: Tasks,
   maxTasks: Tasks.check(z.gte(1)),
   /** Largest change in one action, as a count of tasks and as a share of the current desired count. */
-  maxStepCount: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(10_000)), 10),
-  maxStepPercent: z._default(z.number().check(z.gte(1)).check(z.lte(1000)), 100),
+  maxStepCount: z._default(z.number().check(z.int(), z.gte(1), z.lte(10_000)), 10),
+  maxStepPercent: z._default(z.number().check(z.gte(1), z.lte(1000)), 100),
   /** After a scale-out, no further scale-out for this long. */
   cooldownOutSeconds: z._default(Seconds(86_400), 60),
   /** After any scaling action, no scale-in for this long (scale-in stays slow and conservative). */
   cooldownInSeconds: z._default(Seconds(86_400), 600),
   /** Scaling actions (counts and limits) allowed in any rolling hour. */
-  maxActionsPerHour: z._default(z.number().check(z.int()).check(z.gte(1)).check(z.lte(120)), 10),
+  maxActionsPerHour: z._default(z.number().check(z.int(), z.gte(1), z.lte(120)), 10),
   /** A request past a limit or the largest step: move as far as allowed, or do nothing. */
   overLimit: z._default(z.enum(['clamp', 'refuse']), 'clamp'),
   /** How long to wait for the service to reach its new count before calling it not reached. */
@@ -43,33 +43,6 @@ export const GuardrailsSchema = GuardrailsShape.check(z.refine(minWithinMax, min
 export type Guardrails = z.infer<typeof GuardrailsSchema>;
 export type GuardrailsInput = z.input<typeof GuardrailsSchema>;
 
-/** How big a step an alarm asks for. */
-export const AlarmStepSchema = z.discriminatedUnion('kind', [
-  /**
-   * Proportional to how far the alarm's datapoint is past its threshold (99 against 50 is +98%),
-   * at least minPercent: the target-tracking formula, applied at once instead of over minutes.
-   */
-  z.object({
-    kind: z.literal('proportional'),
-    minPercent: z._default(z.number().check(z.gte(1)).check(z.lte(1000)), 20),
-  }),
-  z.object({
-    kind: z.literal('count'),
-    count: z.number().check(z.int()).check(z.gte(1)).check(z.lte(10_000)),
-  }),
-  z.object({ kind: z.literal('percent'), percent: z.number().check(z.gte(1)).check(z.lte(1000)) }),
-]);
-export type AlarmStep = z.infer<typeof AlarmStepSchema>;
-
-export const AlarmMappingSchema = z.object({
-  /** The CloudWatch alarm whose ALARM state scales this service out. */
-  alarmName: z.string().check(z.minLength(1)).check(z.maxLength(255)),
-  cluster: Name,
-  service: Name,
-  step: z._default(AlarmStepSchema, { kind: 'proportional', minPercent: 20 }),
-});
-export type AlarmMapping = z.infer<typeof AlarmMappingSchema>;
-
 const ScheduleSchema = z.object({
   /** Part of the schedule's name and of each run's request id. */
   name: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only, at most 40')),
@@ -81,12 +54,12 @@ const ScheduleSchema = z.object({
   set: z
     .strictObject({ desiredCount: z.optional(Tasks), min: z.optional(Tasks), max: z.optional(Tasks) })
     .check(z.refine((s) => Object.keys(s).length > 0, 'set desiredCount, or min and/or max')),
-  reason: z.string().check(z.minLength(3)).check(z.maxLength(500)),
+  reason: z.string().check(z.minLength(3), z.maxLength(500)),
 });
 export type ScalingSchedule = z.infer<typeof ScheduleSchema>;
 
 const AlarmTriggerSchema = z.object({
-  alarmName: z.string().check(z.minLength(1)).check(z.maxLength(255)),
+  alarmName: z.string().check(z.minLength(1), z.maxLength(255)),
   /**
    * Create this alarm on the service's own metric, 1 of 1 one-minute datapoints (fast). Omit it
    * to map an alarm that exists elsewhere (request count per target, latency on the load balancer).
@@ -94,7 +67,7 @@ const AlarmTriggerSchema = z.object({
   create: z.optional(
     z.object({
       metric: z.enum(['CPUUtilization', 'MemoryUtilization']),
-      threshold: z.number().check(z.gte(1)).check(z.lte(100)),
+      threshold: z.number().check(z.gte(1), z.lte(100)),
     }),
   ),
   step: z._default(AlarmStepSchema, { kind: 'proportional', minPercent: 20 }),

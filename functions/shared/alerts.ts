@@ -16,7 +16,7 @@ export const AlertSchema = z.object({
   /** `resolved` ends the episode of this dedupKey and goes out at once. */
   state: AlertStateSchema,
   /** Machine-readable kind, e.g. `spot-interruption`; silences and grouping match on it. */
-  kind: z.string().check(z.minLength(1)).check(z.maxLength(100)),
+  kind: z.string().check(z.minLength(1), z.maxLength(100)),
   title: z.string().check(z.minLength(1)),
   summary: z.string(),
   cluster: z.optional(z.string().check(z.minLength(1))),
@@ -27,7 +27,7 @@ export const AlertSchema = z.object({
   /** What a human can do next, most useful first. */
   nextSteps: z.array(z.string()),
   /** Stable across repeats of the same episode: usable as a PagerDuty dedup_key / incident key. */
-  dedupKey: z.string().check(z.minLength(1)).check(z.maxLength(512)),
+  dedupKey: z.string().check(z.minLength(1), z.maxLength(512)),
   /** Counts by dimension, e.g. { "availability zone": { "us-east-1a": 3 } }. */
   counts: z.optional(z.record(z.string(), z.record(z.string(), z.number()))),
   /** Console links by label: Step Functions execution, CloudWatch alarm, ECS service. */

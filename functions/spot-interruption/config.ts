@@ -20,13 +20,10 @@ export type ManagedCluster = z.infer<typeof ManagedClusterSchema>;
 export const SpotInterruptionEnvSchema = z.extend(ControlPlaneEnvSchema, {
   MANAGED_CLUSTERS: jsonEnv(z.array(ManagedClusterSchema).check(z.minLength(1))),
   /** Interruptions per cluster inside the window above which replacements come from on-demand. */
-  SPOT_FALLBACK_THRESHOLD: z._default(z.coerce.number().check(z.int()).check(z.gte(0)), 5),
-  SPOT_FALLBACK_WINDOW_MINUTES: z._default(
-    z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(60)),
-    10,
-  ),
+  SPOT_FALLBACK_THRESHOLD: z._default(z.coerce.number().check(z.int(), z.gte(0)), 5),
+  SPOT_FALLBACK_WINDOW_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(60)), 10),
   /** How long one interruption episode (rebalance -> warning -> task events) stays one action. */
-  EPISODE_TTL_MINUTES: z._default(z.coerce.number().check(z.int()).check(z.gte(5)), 360),
+  EPISODE_TTL_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(5)), 360),
   /** The surge workflow that waits for replacement capacity before draining. */
   SURGE_STATE_MACHINE_ARN: z.string().check(z.minLength(1)),
 });

@@ -12,10 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctions } from '../../esbuild.config.mjs';
 import { alarmRemediationPattern } from '../../events/remediation-input.ts';
 import type * as z from '../../events/zod.ts';
-import {
-  RemediateStepEnvSchema,
-  RemediationTriggerEnvSchema,
-} from '../../functions/remediate-step/config.ts';
+import { RemediationTriggerEnvSchema } from '../../functions/remediate-alarm/config.ts';
+import { RemediateStepEnvSchema } from '../../functions/remediate-step/config.ts';
 import { alarmMappingsOf } from '../../functions/scale-service-step/config.ts';
 import { buildApp } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
