@@ -147,8 +147,10 @@ export async function claimEpisode(
     return { result: 'claimed', episode: out.Attributes as Episode, previous: plan.live };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
-    // Someone else got there between our read and write: look again.
+    // Someone else got there between our read and write, or we did: our write was applied, its
+    // answer lost, and the SDK's retry failed on it. Look again.
     const winner = await getEpisode(db, table, id);
+    if (winner && ownClaim(winner, req)) return { result: 'claimed', episode: winner, previous: plan.live };
     if (winner && winner.rank >= INTENT_RANK[req.intent]) return { result: 'duplicate', episode: winner };
     return { result: 'busy', episode: winner ?? (plan.live as Episode) };
   }
@@ -232,13 +234,25 @@ export async function claimEpisodes(
       table,
       failed.map((w) => w.req.subject),
     );
-    for (const w of failed)
-      claims.set(
-        w.req.subject,
-        await claimEpisode(db, table, clock, w.req, { episode: again.get(w.req.subject) }),
-      );
+    for (const w of failed) {
+      const now = again.get(w.req.subject);
+      // Our own claim, applied by a transaction whose answer was lost (its retry was cancelled on
+      // it): claimed, and `previous` stays what the batch read before it, not our own write
+      // (which would pass for an earlier drain, and its replacement capacity never be asked for).
+      if (now && ownClaim(now, w.req))
+        claims.set(w.req.subject, { result: 'claimed', episode: now, previous: w.live });
+      else claims.set(w.req.subject, await claimEpisode(db, table, clock, w.req, { episode: now }));
+    }
   }
   return claims;
+}
+
+/**
+ * The episode holds our live lease at the intent we asked for: written by this invocation (owners
+ * are unique per invocation), so a claim whose answer was lost, not someone else's.
+ */
+function ownClaim(episode: Episode, req: ClaimRequest): boolean {
+  return episode.leaseOwner === req.owner && episode.rank >= INTENT_RANK[req.intent] && !isComplete(episode);
 }
 
 /** Sends the updates as one transaction; false when it was cancelled (a condition failed). */

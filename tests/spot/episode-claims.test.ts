@@ -100,6 +100,12 @@ describe('claiming a batch of episodes', () => {
     try {
       const claims = await claimBatch(subjects, 'batch-1', new Map());
       expect(subjects.map((s) => claims.get(s)?.result)).toEqual(['claimed', 'claimed']);
+      // Nothing was there before this batch: our own write read back is not an earlier episode
+      // (taken for one, it passed for a drain already done, and no replacement was asked for).
+      expect(subjects.map((s) => (claims.get(s) as { previous?: unknown }).previous)).toEqual([
+        undefined,
+        undefined,
+      ]);
     } finally {
       clearInterval(onlyFirst);
       proxy.setFaults({ lostResponseRate: 0 });
