@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { RemediationConfig } from '../functions/remediate-step/config.ts';
 import type { ManagedService } from '../functions/rollout-step/config.ts';
-import { alarmMappingsOf, type ScaledService } from '../functions/scale-service-step/config.ts';
+import { alarmMappingsOf, type ScaledService } from '../functions/scale-service-step/scaling-config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import { AlertTopics } from './alert-topics.ts';
 import { Alerting } from './alerting.ts';

@@ -17,14 +17,14 @@ import { Construct } from 'constructs';
 import { alarmScaleOutPattern } from '../events/scale-alarm.ts';
 import { ScaleInputSchema } from '../events/scale-input.ts';
 import type { ScaleAlarmEnvInput } from '../functions/scale-alarm/config.ts';
+import type { ScaleStepEnvInput } from '../functions/scale-service-step/config.ts';
 import {
   alarmMappingsOf,
   guardrailsOf,
   type ScaledService,
-  type ScaleStepEnvInput,
   ScalingConfigSchema,
   type ScalingSchedule,
-} from '../functions/scale-service-step/config.ts';
+} from '../functions/scale-service-step/scaling-config.ts';
 import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
 import { ScaleServiceWorkflow } from '../workflows/scale-service.ts';
 import type { AlertTopics } from './alert-topics.ts';

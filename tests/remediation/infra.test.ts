@@ -14,7 +14,7 @@ import { alarmRemediationPattern } from '../../events/remediation-input.ts';
 import type * as z from '../../events/zod.ts';
 import { RemediationTriggerEnvSchema } from '../../functions/remediate-alarm/config.ts';
 import { RemediateStepEnvSchema } from '../../functions/remediate-step/config.ts';
-import { alarmMappingsOf } from '../../functions/scale-service-step/config.ts';
+import { alarmMappingsOf } from '../../functions/scale-service-step/scaling-config.ts';
 import { buildApp } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
 import { loadRemediationConfig, REMEDIATION_MAX_RECEIVE_COUNT } from '../../infra/remediation.ts';
