@@ -731,7 +731,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     notes.push(
       `Where the calls go at scale: in the storm of ${n} (${storm.scenario.clusterSize} instances), DynamoDB makes ${aws.dynamodb} of the ${aws.total} AWS-side calls: ` +
         `${stormCalls['dynamodb:BatchGetItem'] ?? 0} BatchGetItem (each batch's episodes read before the claim and after it), ${stormCalls['dynamodb:TransactWriteItems'] ?? 0} TransactWriteItems (each batch's episodes claimed in one conditional transaction and completed in another), ` +
-        `${stormCalls['dynamodb:UpdateItem'] ?? 0} UpdateItem and ${stormCalls['dynamodb:GetItem'] ?? 0} GetItem (per-item claims, only where a transaction met a conflict, and the interruption-rate counter), ` +
+        `${stormCalls['dynamodb:UpdateItem'] ?? 0} UpdateItem and ${stormCalls['dynamodb:GetItem'] ?? 0} GetItem (per-item claims, only where a transaction met a conflict, and the per-minute record of interrupted instances), ` +
         `${stormCalls['dynamodb:BatchWriteItem'] ?? 0} BatchWriteItem for the journal; ECS is ${aws.ecs} and everything else ${aws.total - aws.dynamodb - aws.ecs}.`,
     );
     if (n === 100) {
