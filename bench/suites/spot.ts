@@ -35,6 +35,7 @@ import { EMULATOR_REGION, type Emulator, localAwsEnv, startEmulator } from '../.
 import { eventSources } from '../../local/event-sources.ts';
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { type LocalFunction, localFunction } from '../../local/lambda-host.ts';
+import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
 import { type Seed, type SeededInstance, subscribeAlertQueues } from '../../local/seed.ts';
 import { putEvents, sampleEvent, spotMapping } from '../../local/spot-harness.ts';
 import { drainEventSource } from '../../local/sqs-event-source.ts';
@@ -194,6 +195,8 @@ async function openWorld(template: SynthesizedControlPlane, clusterSize: number)
     proxy = await startFaultProxy({ target: emulator.endpoint, throttleRate: 0 });
     for (const key of SHADOWING_VARS) delete process.env[key];
     Object.assign(process.env, localAwsEnv(proxy.endpoint));
+    // The rig's own calls (the event source's pollers, read-backs) bypass the proxy that counts.
+    process.env[OBSERVER_ENDPOINT_VAR] = emulator.endpoint;
     await useStepFunctionsEndpoint(proxy.endpoint);
     resetClients();
     const stack = await deployTemplate(template.stackName, template.template);
@@ -426,19 +429,24 @@ async function interrupt(world: World, targets: SeededInstance[]): Promise<RunMe
     alertsReceived: 0,
     problems: [],
   };
-  const poll = await drainEventSource(spotMapping(world.stack), async (event) => {
-    measure.idsPerInvocation.push(instanceIdsOf(event).size);
-    // The event source's own SQS calls happen outside this window: only the handler's are counted.
-    const before = world.proxy.stats();
-    const started = performance.now();
-    const response = await withStdoutMuted(() => world.fn.invoke(event));
-    measure.handlerMs += performance.now() - started;
-    const after = world.proxy.stats();
-    addCounts(measure.calls, delta(before.byOperation, after.byOperation));
-    if (after.forwarded - before.forwarded !== after.total - before.total)
-      measure.problems.push('some calls were not forwarded to the emulator');
-    return response;
-  });
+  // Counted over the whole drain, not per invocation: batches run at once (as Lambda runs them),
+  // and per-invocation windows overlapped, counting one batch's calls in another's as well. The
+  // event source's own SQS calls go to the emulator directly (the observer endpoint), so what
+  // the proxy counts is the handler's calls alone.
+  const before = world.proxy.stats();
+  const poll = await withStdoutMuted(() =>
+    drainEventSource(spotMapping(world.stack), async (event) => {
+      measure.idsPerInvocation.push(instanceIdsOf(event).size);
+      const started = performance.now();
+      const response = await world.fn.invoke(event);
+      measure.handlerMs += performance.now() - started;
+      return response;
+    }),
+  );
+  const after = world.proxy.stats();
+  addCounts(measure.calls, delta(before.byOperation, after.byOperation));
+  if (after.forwarded - before.forwarded !== after.total - before.total)
+    measure.problems.push('some calls were not forwarded to the emulator');
   measure.delivered = poll.delivered;
   if (poll.failed > 0 || poll.errors.length > 0)
     measure.problems.push(`${poll.failed} messages failed: ${poll.errors.join('; ')}`);
@@ -713,7 +721,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
   });
 
   const notes = [
-    'Counts are the AWS calls the handler itself makes: the proxy\'s per-operation counters are read just before and just after each handler invocation, so the local SQS event source\'s receive/delete calls (made by Lambda on AWS) are not counted. Counts are from the first run; "runs agree" compares every other run with it, operation by operation.',
+    "Counts are the AWS calls the handler itself makes: the proxy's per-operation counters are read just before and just after a scenario's invocations (batches run at once, as Lambda runs them), and the local SQS event source's receive/delete calls (made by Lambda on AWS) go to the emulator directly, so they are not counted. Counts are from the first run; \"runs agree\" compares every other run with it, operation by operation.",
     `Each scenario starts a fresh emulator (moto 5.2.5), deploys the synthesized control-plane template into it and seeds a cluster: ${SPOT_FRACTION * 100}% spot over 3 zones and 4 spot types, in two Auto Scaling groups, with ${SEED_CONCURRENCY} RegisterContainerInstance calls in flight (about 1.5x faster than one at a time; 5,000 instances still take ~50 s, mostly moto's RunInstances and registration). Runs of a scenario use spot instances no earlier run touched; when too few are left (a 500-storm takes the whole spot half of 1,000 instances) the run gets a fresh world, which is why some rows list several seed times.`,
     `Storms in clusters larger than ${STORM_TIMED_UP_TO} instances run once (runs = 1): their counts are what matters, and three runs each would push the bench well past 10 minutes on a 2-core machine. Their handler time is a single measurement, not a median.`,
     'Honesty note on DescribeContainerInstances: the emulator ignores the `filter` of ListContainerInstances (and its paging), so the locate step gets every ARN in the cluster back and has to describe all of them (100 per call) to confirm each `ec2InstanceId` itself. On the emulator the describe count is therefore ceil(N/100) per filter group (one filter group per ≤50 distinct instance ids per handler invocation); the suite checks the measured count against exactly that model.',
