@@ -38,31 +38,31 @@ export const RunbookSchema = z
     cooldownSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 900),
     maxPerHour: z._default(z.number().check(z.int(), z.gte(1), z.lte(60)), 4),
     /** At most this many tasks, or this share of the service's running tasks, touched per execution. */
-    blastRadius: z._default(
+    blastRadius: z.prefault(
       z.strictObject({
         maxTasks: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), 1),
         maxPercent: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 25),
       }),
-      { maxTasks: 1, maxPercent: 25 },
+      {},
     ),
     /** Risky runbooks wait for a human (task token) before they act. */
     requiresApproval: z._default(z.boolean(), false),
-    approval: z._default(
+    approval: z.prefault(
       z.strictObject({
         timeoutSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(86_400)), 900),
         defaultAction: z._default(z.enum(['approve', 'reject']), 'reject'),
       }),
-      { timeoutSeconds: 900, defaultAction: 'reject' },
+      {},
     ),
     /** Any of these in ALARM aborts before any change (with the global GUARD_ALARMS). */
     guardAlarms: z._default(z.array(z.string().check(z.minLength(1))), []),
     /** After acting, the alarm must be OK within the window, or the control plane escalates. */
-    verify: z._default(
+    verify: z.prefault(
       z.strictObject({
         windowSeconds: z._default(z.number().check(z.int(), z.gte(30), z.lte(3600)), 600),
         pollSeconds: z._default(z.number().check(z.int(), z.gte(5), z.lte(300)), 30),
       }),
-      { windowSeconds: 600, pollSeconds: 30 },
+      {},
     ),
     /** Act on an alarm's first transition out of INSUFFICIENT_DATA after it was (re)configured. */
     actOnFirstTransition: z._default(z.boolean(), false),

@@ -210,39 +210,27 @@ export async function claimEpisodes(
     )
       failed.push(...chunk.flatMap((a) => (a.write ? [a.write] : [])));
   }
-  const done = writes.filter((w) => !failed.includes(w));
-  if (done.length > 0) {
-    const claimed = await getEpisodes(
-      db,
-      table,
-      done.map((w) => w.req.subject),
-    );
-    for (const w of done) {
-      const episode = claimed.get(w.req.subject);
-      // Ours since the transaction: only a lease that ran out meanwhile could have changed that.
-      claims.set(
-        w.req.subject,
-        episode?.leaseOwner === w.req.owner
-          ? { result: 'claimed', episode, previous: w.live }
-          : { result: 'busy', episode: episode ?? (w.live as Episode) },
-      );
-    }
-  }
-  if (failed.length > 0) {
-    const again = await getEpisodes(
-      db,
-      table,
-      failed.map((w) => w.req.subject),
-    );
-    for (const w of failed) {
-      const now = again.get(w.req.subject);
-      // Our own claim, applied by a transaction whose answer was lost (its retry was cancelled on
-      // it): claimed, and `previous` stays what the batch read before it, not our own write
-      // (which would pass for an earlier drain, and its replacement capacity never be asked for).
-      if (now && ownClaim(now, w.req))
-        claims.set(w.req.subject, { result: 'claimed', episode: now, previous: w.live });
-      else claims.set(w.req.subject, await claimEpisode(db, table, clock, w.req, { episode: now }));
-    }
+  // One read of every subject written, whichever way its transaction went.
+  const read =
+    writes.length > 0
+      ? await getEpisodes(
+          db,
+          table,
+          writes.map((w) => w.req.subject),
+        )
+      : new Map<string, Episode>();
+  for (const w of writes) {
+    const now = read.get(w.req.subject);
+    // Ours: claimed by a transaction that went through, or by one whose answer was lost (its
+    // retry was cancelled on our own writes). `previous` stays what the batch read before it, not
+    // our own write, which would pass for an earlier drain (and no replacement be asked for).
+    if (now && ownClaim(now, w.req))
+      claims.set(w.req.subject, { result: 'claimed', episode: now, previous: w.live });
+    // Written, yet no longer ours: only a lease that ran out meanwhile could have done that.
+    else if (!failed.includes(w))
+      claims.set(w.req.subject, { result: 'busy', episode: now ?? (w.live as Episode) });
+    // Cancelled on someone else's write: claimed one by one on what was read.
+    else claims.set(w.req.subject, await claimEpisode(db, table, clock, w.req, { episode: now }));
   }
   return claims;
 }
