@@ -27,6 +27,7 @@ import {
 } from '../functions/alert-router/silences.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
+import { operatorExecutionName } from '../functions/shared/execution-names.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
 import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
@@ -55,7 +56,7 @@ import {
   scaleRunJson,
 } from './scale.ts';
 import { statusCommand } from './status.ts';
-import { controlPlaneOutputs, executionNameFor, onAws, outputOf, startAndFollow } from './target.ts';
+import { controlPlaneOutputs, onAws, outputOf, startAndFollow } from './target.ts';
 import { TRAFFIC_PROFILES, type TrafficFlags, trafficCommand } from './traffic.ts';
 
 const HELP = `ops — the local front door to the ECS operations control plane
@@ -535,8 +536,11 @@ async function scaleOnAws(flags: Flags, out: Out): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const arn = outputOf(outputs, CONTROL_PLANE_OUTPUTS.scaleStateMachineArn, 'scaling');
-  const execution = await startAndFollow(arn, executionNameFor('scale', service), input, (started) =>
-    console.error(`started ${started}`),
+  const execution = await startAndFollow(
+    arn,
+    operatorExecutionName('scale', service, Date.now()),
+    input,
+    (started) => console.error(`started ${started}`),
   );
   const plan = execution.output
     ? (JSON.parse(execution.output) as { decision?: string; summary?: string; explanation?: string[] })

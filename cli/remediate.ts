@@ -15,7 +15,7 @@ import {
 import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
-import { executionName as newExecutionName } from '../functions/shared/execution-names.ts';
+import { operatorExecutionName } from '../functions/shared/execution-names.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
 import type { DeployedStack } from '../local/deploy.ts';
@@ -23,14 +23,7 @@ import { VirtualClock } from '../local/virtual-clock.ts';
 import { nextTaskToken, type WorkflowResult } from '../local/workflow-runner.ts';
 import { runDeployedWorkflow } from '../local/workflows.ts';
 import { loadLocalState } from './local-state.ts';
-import {
-  controlPlaneOutputs,
-  executionNameFor,
-  onAws,
-  outputOf,
-  startAndFollow,
-  type TargetFlags,
-} from './target.ts';
+import { controlPlaneOutputs, onAws, outputOf, startAndFollow, type TargetFlags } from './target.ts';
 
 export interface RemediateFlags extends TargetFlags {
   alarm?: string;
@@ -111,7 +104,7 @@ async function runLocally(
   input: RemediationInputDraft,
   flags: RemediateFlags,
 ): Promise<WorkflowResult> {
-  const executionName = newExecutionName('remediate-manual', input.alarmName, String(Date.now()));
+  const executionName = operatorExecutionName('remediate-manual', input.alarmName, Date.now());
   // The answer comes from another terminal through SendTaskSuccess, to this process's endpoint.
   const announceGate = nextTaskToken({ timeoutMs: 2 ** 31 - 1 }).then(
     () =>
@@ -142,7 +135,7 @@ async function remediateOnAws(
   const arn = outputOf(outputs, CONTROL_PLANE_OUTPUTS.remediationStateMachineArn, 'remediation');
   const execution = await startAndFollow(
     arn,
-    executionNameFor('remediate-manual', input.alarmName),
+    operatorExecutionName('remediate-manual', input.alarmName, Date.now()),
     input,
     (started) => console.error(`started ${started}`),
   );

@@ -74,8 +74,3 @@ export async function startAndFollow(
     await new Promise((r) => setTimeout(r, pollMs()));
   }
 }
-
-export function executionNameFor(prefix: string, subject: string, now = Date.now()): string {
-  const stamp = new Date(now).toISOString().replace(/[-:.]/g, '').slice(0, 15);
-  return `${prefix}-${subject.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 50)}-${stamp}-${Math.random().toString(16).slice(2, 6)}`;
-}

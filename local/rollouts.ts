@@ -3,7 +3,6 @@
 // load balancer metrics into the emulator's CloudWatch, and stands in for the one CloudWatch
 // feature the emulator lacks (percentile statistics).
 
-import { randomBytes } from 'node:crypto';
 import {
   CloudWatchClient,
   type MetricDataQuery,
@@ -26,7 +25,7 @@ import type { Alert } from '../functions/shared/alerts.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
-import { executionName } from '../functions/shared/execution-names.ts';
+import { operatorExecutionName } from '../functions/shared/execution-names.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import type { DeployedStack } from './deploy.ts';
 import { localFunction } from './lambda-host.ts';
@@ -111,11 +110,7 @@ export interface LocalRolloutOptions {
 
 /** rollout-<service>-<UTC time>-<random>: the service's name is cut to keep within 80 characters. */
 export const newExecutionName = (service: string, now = Date.now()): string =>
-  executionName(
-    'rollout',
-    service,
-    `${new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`,
-  );
+  operatorExecutionName('rollout', service, now);
 
 /** Runs the deployed blue-green-rollout workflow locally on `input`. */
 export async function runRollout(

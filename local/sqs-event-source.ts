@@ -7,6 +7,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SQSClient,
@@ -85,6 +86,9 @@ export async function drainEventSource(
   const concurrency = Math.max(1, opts.concurrency ?? mapping.maximumConcurrency ?? DEFAULT_SQS_CONCURRENCY);
   // An idle poller waits for a busy one to end its batch (as Lambda's pollers long-poll) rather
   // than asking the emulator again and again; the last one to find the queue empty ends them all.
+  // It looks again once a visibility timeout has passed too: a batch still running by then is
+  // visible again and another poller receives it, as on AWS.
+  const visibilityMs = await visibilityTimeoutMs(mapping.queueUrl);
   let busy = 0;
   let wake: () => void = () => undefined;
   let batchEnded = new Promise<void>((resolve) => {
@@ -123,7 +127,7 @@ export async function drainEventSource(
           return;
         }
         // A batch another poller fails comes back: wait for it to end, then look again.
-        await batchEnded;
+        await untilOrAfter(batchEnded, visibilityMs);
         continue;
       }
       result.batches++;
@@ -140,6 +144,23 @@ export async function drainEventSource(
   const failed = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
   if (failed) throw failed.reason;
   return result;
+}
+
+async function visibilityTimeoutMs(queueUrl: string): Promise<number> {
+  const { Attributes } = await observerClient(SQSClient).send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
+  );
+  return Number(Attributes?.VisibilityTimeout ?? 30) * 1000;
+}
+
+/** Resolves when `event` does, or after `ms`, whichever comes first. */
+async function untilOrAfter(event: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([event, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** One batch: invoke, delete what succeeded, make what failed visible again at once. */

@@ -16,12 +16,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import {
-  catchEverything,
-  FUNCTION_TRANSIENT_ERRORS,
-  LAMBDA_SERVICE_ERRORS,
-  sdkTransientErrors,
-} from './shared/error-handling.ts';
+import { catchEverything, sdkTransientErrors } from './shared/error-handling.ts';
+import { callbackStep, lambdaStep, retryLambdaService } from './shared/lambda-step.ts';
 
 export interface BlueGreenRolloutWorkflowProps {
   /** functions/rollout-step */
@@ -98,22 +94,8 @@ export class BlueGreenRolloutWorkflow extends Construct {
     super(scope, id);
     const S = ROLLOUT_STATES;
 
-    const step = (name: string, action: string) => {
-      const task = new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: props.stepFunction,
-        payload: sfn.TaskInput.fromObject({ action, 'state.$': '$' }),
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: true,
-      });
-      task.addRetry({
-        errors: FUNCTION_TRANSIENT_ERRORS,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 5,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return task;
-    };
+    const step = (name: string, action: string) =>
+      lambdaStep(this, name, { lambdaFunction: props.stepFunction, payload: { action, 'state.$': '$' } });
     /** A step of the way back: any error is retried with backoff before the rollback gives up. */
     const rollbackStep = (name: string, action: string) => {
       const task = step(name, action);
@@ -127,10 +109,9 @@ export class BlueGreenRolloutWorkflow extends Construct {
       return task;
     };
     const gateTask = (name: string, action: string, timeoutPath: string) =>
-      new tasks.LambdaInvoke(this, name, {
+      callbackStep(this, name, {
         lambdaFunction: props.stepFunction,
-        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-        payload: sfn.TaskInput.fromObject({ action, 'state.$': '$', token: sfn.JsonPath.taskToken }),
+        payload: { action, 'state.$': '$' },
         resultPath: '$.answer',
         // Nothing sends heartbeats, so this is the gate's timeout. (A TimeoutSecondsPath would do
         // on AWS too, but the local executor evaluates it against the task's parameters.)
@@ -163,21 +144,13 @@ export class BlueGreenRolloutWorkflow extends Construct {
       .otherwise(restoreBlue);
 
     // ---- start -------------------------------------------------------------------------------
-    const validate = new tasks.LambdaInvoke(this, S.validate, {
+    const validate = lambdaStep(this, S.validate, {
       lambdaFunction: props.stepFunction,
-      payload: sfn.TaskInput.fromObject({
+      payload: {
         action: 'validate',
         'input.$': '$',
         execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
-      }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-    });
-    validate.addRetry({
-      errors: FUNCTION_TRANSIENT_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 5,
+      },
     });
     validate.addCatch(
       new sfn.Fail(this, S.rejected, {
@@ -210,17 +183,9 @@ export class BlueGreenRolloutWorkflow extends Construct {
     const prepare = step(S.prepare, 'prepare');
     const greenStatus = step(S.greenStatus, 'green-status');
     const shift = step(S.shift, 'shift');
-    const analyse = new tasks.LambdaInvoke(this, S.analyse, {
+    const analyse = lambdaStep(this, S.analyse, {
       lambdaFunction: props.analysisFunction,
-      payload: sfn.TaskInput.fromObject({ action: 'analyse', 'state.$': '$' }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-    });
-    analyse.addRetry({
-      errors: FUNCTION_TRANSIENT_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 5,
+      payload: { action: 'analyse', 'state.$': '$' },
     });
     const closeGate = step(S.closeGate, 'close-gate');
     const promote = step(S.promote, 'promote');
@@ -386,13 +351,8 @@ export class BlueGreenRolloutWorkflow extends Construct {
         TimeoutSeconds: 960,
       },
     });
-    runHook.addRetry({
-      errors: LAMBDA_SERVICE_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 5,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    // The hook is the user's function: only Lambda's own errors are ours to retry.
+    retryLambdaService(runHook);
     // Whatever went wrong (function error, timeout, no such function, no permission, an answer
     // over 256 KiB) is judged.
     catchEverything(runHook, hookResult, { resultPath: '$.preTraffic.error' });

@@ -10,7 +10,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { catchEverything, FUNCTION_TRANSIENT_ERRORS, sdkTransientErrors } from './shared/error-handling.ts';
+import { catchEverything, sdkTransientErrors } from './shared/error-handling.ts';
+import { callbackStep, lambdaStep } from './shared/lambda-step.ts';
 
 export interface RemediateAlarmWorkflowProps {
   /** functions/remediate-step */
@@ -56,23 +57,12 @@ export class RemediateAlarmWorkflow extends Construct {
     super(scope, id);
     const S = REMEDIATE_ALARM_STATES;
 
-    const step = (stateId: string, action: string, payload: Record<string, unknown>, resultPath?: string) => {
-      const task = new tasks.LambdaInvoke(this, stateId, {
+    const step = (stateId: string, action: string, payload: Record<string, unknown>, resultPath?: string) =>
+      lambdaStep(this, stateId, {
         lambdaFunction: props.stepFunction,
-        payload: sfn.TaskInput.fromObject({ action, ...payload }),
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: true,
+        payload: { action, ...payload },
         ...(resultPath ? { resultPath } : {}),
       });
-      task.addRetry({
-        errors: FUNCTION_TRANSIENT_ERRORS,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 5,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return task;
-    };
 
     const rejected = new sfn.Fail(this, S.rejected, {
       comment: 'The input failed validation; the error names the field. Nothing was changed.',
@@ -176,14 +166,9 @@ export class RemediateAlarmWorkflow extends Construct {
     }
 
     // Approval for risky runbooks: the alert says how to answer; no answer in time takes the default.
-    const gate = new tasks.LambdaInvoke(this, S.gate, {
+    const gate = callbackStep(this, S.gate, {
       lambdaFunction: props.stepFunction,
-      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: sfn.TaskInput.fromObject({
-        action: 'open-gate',
-        'plan.$': '$',
-        token: sfn.JsonPath.taskToken,
-      }),
+      payload: { action: 'open-gate', 'plan.$': '$' },
       // Nothing sends heartbeats, so this is the gate's timeout, per runbook (as in rollouts).
       heartbeatTimeout: sfn.Timeout.at('$.approval.timeoutSeconds'),
       resultPath: '$.answer',

@@ -12,7 +12,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DESIRED_COUNT_DIMENSION } from '../events/scale-input.ts';
-import { catchEverything, FUNCTION_TRANSIENT_ERRORS, sdkTransientErrors } from './shared/error-handling.ts';
+import { catchEverything, sdkTransientErrors } from './shared/error-handling.ts';
+import { lambdaStep } from './shared/lambda-step.ts';
 
 export interface ScaleServiceWorkflowProps {
   /** functions/scale-service-step */
@@ -43,8 +44,6 @@ export const SCALE_SERVICE_STATES = {
   failed: 'Scaling failed',
 } as const;
 
-// A step that meets another workflow's lease (LockHeld) tries again, besides the transient errors.
-const STEP_RETRY_ERRORS = [...FUNCTION_TRANSIENT_ERRORS, 'LockHeld'];
 const SDK_TRANSIENT_ERRORS = [...sdkTransientErrors('Ecs'), ...sdkTransientErrors('ApplicationAutoScaling')];
 
 export class ScaleServiceWorkflow extends Construct {
@@ -56,23 +55,14 @@ export class ScaleServiceWorkflow extends Construct {
     super(scope, id);
     const S = SCALE_SERVICE_STATES;
 
-    const step = (stateId: string, action: string, payload: Record<string, unknown>, resultPath?: string) => {
-      const task = new tasks.LambdaInvoke(this, stateId, {
+    const step = (stateId: string, action: string, payload: Record<string, unknown>, resultPath?: string) =>
+      lambdaStep(this, stateId, {
         lambdaFunction: props.stepFunction,
-        payload: sfn.TaskInput.fromObject({ action, ...payload }),
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: true,
+        payload: { action, ...payload },
+        // A step that meets another workflow's lease tries again, besides the transient errors.
+        retryAlso: ['LockHeld'],
         ...(resultPath ? { resultPath } : {}),
       });
-      task.addRetry({
-        errors: STEP_RETRY_ERRORS,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 5,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return task;
-    };
     const sdkRetry = {
       errors: SDK_TRANSIENT_ERRORS,
       interval: Duration.seconds(2),

@@ -8,9 +8,8 @@ import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { FUNCTION_TRANSIENT_ERRORS } from './shared/error-handling.ts';
+import { lambdaStep } from './shared/lambda-step.ts';
 
 export interface SpotSurgeWorkflowProps {
   /** functions/spot-surge-step */
@@ -41,26 +40,15 @@ export class SpotSurgeWorkflow extends Construct {
       causePath: '$.Cause',
     });
 
-    const validate = new tasks.LambdaInvoke(this, S.validate, {
+    const validate = lambdaStep(this, S.validate, {
       lambdaFunction: props.stepFunction,
-      payload: sfn.TaskInput.fromObject({ action: 'start', 'input.$': '$' }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+      payload: { action: 'start', 'input.$': '$' },
     });
     validate.addCatch(rejected, { errors: ['InvalidInput'] });
 
-    const check = new tasks.LambdaInvoke(this, S.check, {
+    const check = lambdaStep(this, S.check, {
       lambdaFunction: props.stepFunction,
-      payload: sfn.TaskInput.fromObject({ action: 'check', 'surge.$': '$' }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-    });
-    check.addRetry({
-      errors: FUNCTION_TRANSIENT_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 5,
-      jitterStrategy: sfn.JitterType.FULL,
+      payload: { action: 'check', 'surge.$': '$' },
     });
 
     const wait = new sfn.Wait(this, S.wait, {

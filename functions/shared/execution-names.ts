@@ -3,7 +3,7 @@
 // Names built here keep to letters, digits, - and _ (the set CloudWatch metrics accept), and
 // always keep their unique part whole, however long the readable part (an alarm, service or
 // cluster name may have 255 characters).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const MAX_EXECUTION_NAME_LENGTH = 80;
 
@@ -31,6 +31,15 @@ export function executionName(prefix: string, text: string, unique: string): str
   const room = MAX_EXECUTION_NAME_LENGTH - prefix.length - unique.length - 2;
   if (room < 1) throw new Error(`execution name parts too long: ${prefix} … ${unique}`);
   return `${prefix}-${readable(text).slice(0, room)}-${unique}`;
+}
+
+/**
+ * `prefix-subject-<UTC time>-<random>`, for an execution an operator starts: the subject (a
+ * service or alarm name, up to 255 characters) is cut to fit, the time and the random part never.
+ */
+export function operatorExecutionName(prefix: string, subject: string, now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15);
+  return executionName(prefix, subject, `${stamp}-${randomBytes(2).toString('hex')}`);
 }
 
 /** A short, stable digest of `text`: hex, `length` characters. */

@@ -25,7 +25,7 @@ import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
 import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
 import { ensurePythonEnv } from '../../local/python-env.ts';
 import { RemediateAlarmWorkflow } from '../../workflows/remediate-alarm.ts';
-import { FUNCTION_TRANSIENT_ERRORS } from '../../workflows/shared/error-handling.ts';
+import { FUNCTION_TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS } from '../../workflows/shared/error-handling.ts';
 
 const FUNCTION_NAMES = [
   'alert-router',
@@ -515,13 +515,33 @@ describe('workflow error handling', () => {
     }
   });
 
-  it('retries every Lambda step on one list of transient AWS errors', () => {
-    const retriers = allStates()
-      .flatMap(([where, s]) => (s.Retry ?? []).map((r) => [where, r.ErrorEquals] as const))
-      .filter(([, errors]) => errors.includes('ThrottlingException'));
-    expect(retriers.length).toBeGreaterThan(10);
-    for (const [where, errors] of retriers)
-      expect(errors, where).toEqual(expect.arrayContaining(FUNCTION_TRANSIENT_ERRORS));
+  it("retries every Lambda task on Lambda's transient errors, and every step with an answer on one list of AWS's", () => {
+    // Chosen by resource, not by what their retriers hold, so a step with its own list, or none,
+    // fails: a function's ARN (a token in the template), or the lambda:invoke integration.
+    const lambdaTasks = allStates().filter(
+      ([, s]) =>
+        s.Type === 'Task' && (s.Resource === 'TOKEN' || /:states:::lambda:invoke/.test(s.Resource ?? '')),
+    );
+    expect(lambdaTasks.length).toBeGreaterThan(30);
+    const missing = lambdaTasks.flatMap(([where, state]) => {
+      const retried = new Set((state.Retry ?? []).flatMap((r) => r.ErrorEquals));
+      // A gate (a second invoke would open it again) and the user's own pre-traffic hook retry
+      // only Lambda's errors; a step whose answer is its result retries our functions' too.
+      const answers = state.Resource === 'TOKEN';
+      const expected = answers
+        ? [...LAMBDA_SERVICE_ERRORS, ...FUNCTION_TRANSIENT_ERRORS]
+        : LAMBDA_SERVICE_ERRORS;
+      const absent = expected.filter((e) => !retried.has(e));
+      return absent.length > 0 ? [`${where}: ${absent.join(', ')}`] : [];
+    });
+    expect(missing).toEqual([]);
+    const callbacksAndHooks = lambdaTasks.filter(([, s]) => s.Resource !== 'TOKEN').map(([where]) => where);
+    expect(callbacksAndHooks.map((where) => where.replace(/Workflow[^/]*\//, '/')).sort()).toEqual([
+      'Remediation/Wait for approval',
+      'Rollouts/Rollback window',
+      'Rollouts/Run pre-traffic hook',
+      'Rollouts/Wait for approval',
+    ]);
   });
 
   it('sends States.DataLimitExceeded wherever States.ALL goes, since States.ALL does not match it', () => {

@@ -17,6 +17,7 @@ import {
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
@@ -28,9 +29,10 @@ import { readWeights } from '../../functions/rollout-step/traffic.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
+import { stepFunctionsCallbacks } from '../../functions/shared/task-callbacks.ts';
 import { observerClient, observerDocumentClient } from '../../local/observer.ts';
 import { localOperatorDeps, runRollout } from '../../local/rollouts.ts';
-import { nextTaskToken, sendTaskSuccess } from '../../local/workflow-runner.ts';
+import { nextTaskToken } from '../../local/workflow-runner.ts';
 import type { RemediationWorld } from './world.ts';
 
 const CLUSTER = 'web';
@@ -496,7 +498,18 @@ export async function riskyRunbookWaitsForApproval(world: RemediationWorld) {
     'no approval alert',
   );
   expect(gate?.nextSteps).toContain(`ops approve ${token.executionName}`);
-  sendTaskSuccess(token.token, { decision: 'approve', by: 'scenario' });
+  // Answered as `ops approve` does: the gate record claimed, then SendTaskSuccess through the SDK.
+  await answerRemediationGate(
+    {
+      db: documentClient(),
+      clock: world.clock,
+      env: { IDEMPOTENCY_TABLE: world.env('IDEMPOTENCY_TABLE') },
+      callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),
+    },
+    token.executionName,
+    'approve',
+    'scenario',
+  );
   const [approved] = await running;
   expect(approved?.status, approved?.cause).toBe('SUCCEEDED');
   expect(approved?.plan?.outcome).toBe('remediated');

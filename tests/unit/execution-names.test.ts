@@ -5,6 +5,7 @@ import {
   childExecutionName,
   executionName,
   executionNameProblem,
+  operatorExecutionName,
 } from '../../functions/shared/execution-names.ts';
 import { executionNameFor } from '../../functions/shared/named-executions.ts';
 import { newExecutionName } from '../../local/rollouts.ts';
@@ -43,6 +44,12 @@ describe('execution names', () => {
     const rollout = newExecutionName(long('checkout'), Date.parse('2026-12-02T10:00:00Z'));
     expect(executionNameProblem(rollout)).toBeUndefined();
     expect(rollout).toMatch(/-20261202T100000-[0-9a-f]{4}$/);
+    // ops remediate, ops scale and ops rollout on AWS: the longest prefix with a 255-character subject.
+    for (const prefix of ['remediate-manual', 'scale', 'rollout']) {
+      const name = operatorExecutionName(prefix, long('web-api-5xx'), Date.parse('2026-12-02T10:00:00Z'));
+      expect(executionNameProblem(name), name).toBeUndefined();
+      expect(name).toMatch(new RegExp(`^${prefix}-web-api-5xx-x+-20261202T100000-[0-9a-f]{4}$`));
+    }
     const surge = executionName('surge', long('prod-cluster'), 'abcdef0123456789');
     expect(executionNameProblem(surge)).toBeUndefined();
     expect(surge.endsWith('-abcdef0123456789')).toBe(true);

@@ -1,0 +1,35 @@
+// Task tokens are answered on the rig only as on AWS: SendTaskSuccess, SendTaskFailure and
+// SendTaskHeartbeat through the SDK, which the rig's Step Functions endpoint hands to the runner.
+// The runner's in-process answers are that endpoint's; its own tests may call them, and nothing
+// else may, so every capability's answers run the production callback code.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../local/python-env.ts';
+
+const IN_PROCESS_ANSWERS = /\b(sendTaskSuccess|sendTaskFailure|sendTaskHeartbeat)\b/;
+const ALLOWED = ['local/workflow-runner.ts', 'local/step-functions-endpoint.ts', 'tests/workflows/'];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return entry === 'node_modules' ? [] : sourceFiles(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('task-token answers', () => {
+  it("reach the runner only through the Step Functions endpoint (and the runner's own tests)", () => {
+    const importers = ['functions', 'local', 'cli', 'tests', 'bench', 'workflows']
+      .flatMap((dir) => sourceFiles(join(REPO_ROOT, dir)))
+      .map((file) => relative(REPO_ROOT, file))
+      .filter((file) => !ALLOWED.some((allowed) => file.startsWith(allowed)))
+      .filter((file) => {
+        const imports = readFileSync(join(REPO_ROOT, file), 'utf8').match(
+          /import\s*\{[^}]*\}\s*from\s*'[^']*workflow-runner(\.ts)?'/g,
+        );
+        return imports?.some((line) => IN_PROCESS_ANSWERS.test(line)) ?? false;
+      });
+    expect(importers).toEqual([]);
+  });
+});
