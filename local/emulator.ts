@@ -40,6 +40,9 @@ export function localAwsEnv(endpoint: string): Record<string, string> {
   };
 }
 
+/** The StopExecution error prefix with which the rig closes an execution its runner ran. */
+export const RIG_CLOSED_EXECUTION = 'rig-closed:';
+
 // Where moto is kinder or looser than AWS in a way the code depends on, made as AWS is before the
 // server starts (each a stand-in listed in the README's Testing section):
 // - CreateTaskSet with a clientToken already used for the service returns that task set, as ECS
@@ -91,6 +94,36 @@ const MOTO_AS_AWS = [
   '    finally:',
   '        _ddb_models.copy = _copy',
   '_ddb_models.DynamoDBBackend.transact_write_items = _transact_copying_tables_once',
+  // Step Functions refuses an execution input over 256 KiB (UTF-8 bytes); moto takes any size.
+  'from moto.core.exceptions import AWSError as _AWSError',
+  'from moto.stepfunctions import models as _sfn_models, responses as _sfn_responses',
+  'class _SfnValidation(_AWSError):',
+  '    TYPE = "ValidationException"',
+  '    STATUS = 400',
+  '_sfn_start = _sfn_models.StepFunctionBackend.start_execution',
+  'def _start_within_limits(self, state_machine_arn, name, execution_input):',
+  '    if len((execution_input or "").encode("utf-8")) > 262144:',
+  '        raise _SfnValidation("1 validation error detected: Value at \'input\' failed to satisfy constraint: Member must have length less than or equal to 262144")',
+  '    return _sfn_start(self, state_machine_arn, name, execution_input)',
+  '_sfn_models.StepFunctionBackend.start_execution = _start_within_limits',
+  // moto runs no execution: the rig's runner does, then closes it here with its outcome (a
+  // StopExecution whose error carries RIG_CLOSED_EXECUTION and the outcome), so a repeated name
+  // meets a closed execution (ExecutionAlreadyExists, as on AWS) and nothing lists it as running.
+  'import json as _json',
+  '_sfn_stop = _sfn_responses.StepFunctionResponse.stop_execution',
+  'def _stop_or_close(self):',
+  `    error = self._get_param("error") or ""`,
+  `    if not error.startswith("${RIG_CLOSED_EXECUTION}"):`,
+  '        return _sfn_stop(self)',
+  '    outcome = _json.loads(error[len("' + RIG_CLOSED_EXECUTION + '"):])',
+  '    execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))',
+  '    execution.stop()',
+  '    execution.status = outcome["status"]',
+  '    execution.output = outcome.get("output")',
+  '    execution.error = outcome.get("error")',
+  '    execution.cause = outcome.get("cause")',
+  '    return _sfn_responses.ActionResult({"stopDate": execution.stop_date})',
+  '_sfn_responses.StepFunctionResponse.stop_execution = _stop_or_close',
 ].join('\n');
 
 /** moto's server with MOTO_AS_AWS applied; sys.argv[1:] are moto_server's arguments. */

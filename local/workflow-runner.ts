@@ -29,7 +29,7 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { awsClient, type ClientConfig } from '../functions/shared/clients.ts';
-import { executionNameProblem } from '../functions/shared/execution-names.ts';
+import { executionNameProblem, MAX_EXECUTION_NAME_LENGTH } from '../functions/shared/execution-names.ts';
 import {
   dataLimitCause,
   historyEventsFor,
@@ -145,6 +145,13 @@ function admitExecution(
   executionName: string,
   input: unknown,
 ): { joined: Promise<WorkflowResult> } | { input: string } {
+  // A length outside 1-80 fails the API's own validation; a forbidden character is InvalidName.
+  const length = [...executionName].length;
+  if (length < 1 || length > MAX_EXECUTION_NAME_LENGTH)
+    throw new StartExecutionRefused(
+      'ValidationException',
+      `1 validation error detected: Value '${executionName}' at 'name' failed to satisfy constraint: Member must have length ${length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_EXECUTION_NAME_LENGTH}`}`,
+    );
   const problem = executionNameProblem(executionName);
   if (problem) throw new StartExecutionRefused('InvalidName', `Invalid Name: '${executionName}': ${problem}`);
   const text = JSON.stringify(input ?? {});

@@ -1,13 +1,20 @@
 // Runs a deployed workflow locally: its definition as synthesized (and deployed into the
 // emulator), its Lambda tasks bound to the in-process handlers with the same environment.
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
 import type { DeployedStack } from './deploy.ts';
+import { RIG_CLOSED_EXECUTION } from './emulator.ts';
 import { actAs, asRig, callerOf, checkAs } from './iam-enforcement.ts';
 import { INTEGRATIONS } from './iam-operations.ts';
 import { localFunction } from './lambda-host.ts';
+import { observerClient } from './observer.ts';
 import {
   type ChildWorkflowRunner,
   type LambdaBinding,
@@ -61,7 +68,16 @@ export async function runDeployedWorkflow(
   input: unknown,
   opts: LocalRunOptions = {},
 ): Promise<WorkflowResult> {
-  return runMachine(stack, deployedWorkflow(stack, name), input, opts);
+  const machine = deployedWorkflow(stack, name);
+  const result = await runMachine(stack, machine, input, opts);
+  // A run of an execution a function or the CLI started in the emulator closes it there.
+  if (opts.executionName) {
+    const executionArn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${opts.executionName}`;
+    await closeEmulatedExecution(executionArn, result).catch((error: Error) => {
+      if (error.name !== 'ExecutionDoesNotExist') throw error;
+    });
+  }
+  return result;
 }
 
 async function runMachine(
@@ -128,6 +144,25 @@ export async function listExecutions(
     nextToken = out.nextToken;
   } while (nextToken);
   return listed;
+}
+
+/**
+ * Closes an execution the emulator recorded with the outcome of the run here, so that it is no
+ * longer listed as running and its name is taken for good, as on AWS (local/emulator.ts).
+ */
+export async function closeEmulatedExecution(
+  executionArn: string,
+  result: Pick<WorkflowResult, 'status' | 'output' | 'error' | 'cause'>,
+): Promise<void> {
+  const outcome = {
+    status: result.status,
+    ...(result.output !== undefined ? { output: JSON.stringify(result.output) } : {}),
+    ...(result.error !== undefined ? { error: result.error } : {}),
+    ...(result.cause !== undefined ? { cause: result.cause } : {}),
+  };
+  await observerClient(SFNClient).send(
+    new StopExecutionCommand({ executionArn, error: `${RIG_CLOSED_EXECUTION}${JSON.stringify(outcome)}` }),
+  );
 }
 
 /**

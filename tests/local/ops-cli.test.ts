@@ -105,6 +105,9 @@ describe('ops CLI', () => {
     expect(shown.executions[0]?.name).toMatch(/^remediate-ServerCpuTooHigh-[0-9a-f]{32}$/);
     expect(shown.executions[0]?.cause).toContain('alarmName: no CloudWatch alarm of this name exists');
     expect(invoked.code).toBe(1);
+    // It ended here, so the emulator no longer lists it as running (ops status reads that).
+    const status = JSON.parse((await ops('status', '--json')).stdout) as { executions: { name: string }[] };
+    expect(status.executions.map((e) => e.name)).not.toContain(shown.executions[0]?.name);
     // Delivered again: the trigger starts nothing, so nothing runs and nothing failed.
     const again = await ops('invoke', 'remediate-alarm', '--event', eventFile);
     expect(again.code).toBe(0);

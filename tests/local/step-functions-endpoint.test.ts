@@ -3,17 +3,22 @@
 // task through the rig's endpoint, and are refused with the errors the API gives. Other Step
 // Functions calls pass through to the emulator.
 import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
   ListStateMachinesCommand,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   SFNClient,
+  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { STEP_FUNCTIONS_ENDPOINT_VAR } from '../../local/step-functions-endpoint.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { nextTaskToken, runWorkflow, type WorkflowResult } from '../../local/workflow-runner.ts';
+import { closeEmulatedExecution } from '../../local/workflows.ts';
 import { callbackMachine } from '../support/callback-machine.ts';
 import { useEmulator } from '../support/emulator.ts';
 
@@ -101,5 +106,50 @@ describe('task-token callbacks through the Step Functions API', () => {
     // A refused answer leaves the task waiting: a good one still resumes it.
     expect(await send(token, '{"ok":true}')).toBe('accepted');
     expect((await running).output).toEqual({ ok: true });
+  });
+});
+
+describe('executions started through the Step Functions API', () => {
+  useEmulator();
+
+  const machine = async (name: string) =>
+    (
+      await sfn().send(
+        new CreateStateMachineCommand({
+          name,
+          roleArn: 'arn:aws:iam::123456789012:role/states',
+          definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }),
+        }),
+      )
+    ).stateMachineArn as string;
+
+  it('answers a repeated name as AWS does: the same execution while it runs, ExecutionAlreadyExists once it closed', async () => {
+    const stateMachineArn = await machine('named-starts');
+    const start = (input: string) =>
+      sfn().send(new StartExecutionCommand({ stateMachineArn, name: 'alarm-1', input }));
+    const first = await start('{"n":1}');
+    expect((await start('{"n":1}')).executionArn).toBe(first.executionArn);
+    expect(await refusal(start('{"n":2}'))).toBe('ExecutionAlreadyExists');
+    // The rig's runner ran it: closed with its outcome, no longer listed as running.
+    await closeEmulatedExecution(first.executionArn as string, { status: 'SUCCEEDED', output: { ok: true } });
+    const described = await sfn().send(new DescribeExecutionCommand({ executionArn: first.executionArn }));
+    expect([described.status, described.output]).toEqual(['SUCCEEDED', '{"ok":true}']);
+    const running = await sfn().send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING' }));
+    expect(running.executions).toEqual([]);
+    expect(await refusal(start('{"n":1}'))).toBe('ExecutionAlreadyExists');
+  });
+
+  it('refuses a name over 80 characters or with a forbidden character, and an input over 256 KiB', async () => {
+    const stateMachineArn = await machine('limits');
+    const start = (name: string, input: string) =>
+      sfn().send(new StartExecutionCommand({ stateMachineArn, name, input }));
+    expect(await refusal(start('x'.repeat(81), '{}'))).toBe('ValidationException');
+    expect(await refusal(start('bad name', '{}'))).toBe('InvalidName');
+    const atLimit = JSON.stringify({ pad: 'x'.repeat(256 * 1024 - 10) });
+    expect(Buffer.byteLength(atLimit)).toBe(256 * 1024);
+    expect(await refusal(start('at-limit', atLimit))).toBe('accepted');
+    expect(await refusal(start('over-limit', JSON.stringify({ pad: 'x'.repeat(256 * 1024 - 9) })))).toBe(
+      'ValidationException',
+    );
   });
 });

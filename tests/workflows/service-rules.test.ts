@@ -33,8 +33,14 @@ describe('execution names', () => {
   const machine = { StartAt: 'Run', States: { Run: invoke({ End: true }) } };
   const lambdas = { [FN]: async (event: unknown) => event };
 
-  it('refuses a name over 80 characters or with a forbidden character, as StartExecution does (InvalidName)', async () => {
-    for (const name of ['a'.repeat(81), 'has space', 'colon:name', 'slash/name', '']) {
+  it('refuses a name outside 1-80 characters (ValidationException) or with a forbidden character (InvalidName), as StartExecution does', async () => {
+    for (const [name, code] of [
+      ['a'.repeat(81), 'ValidationException'],
+      ['', 'ValidationException'],
+      ['has space', 'InvalidName'],
+      ['colon:name', 'InvalidName'],
+      ['slash/name', 'InvalidName'],
+    ] as const) {
       const run = runWorkflow({
         definition: machine,
         lambdas,
@@ -42,7 +48,7 @@ describe('execution names', () => {
         stateMachineName: 'names',
       });
       await expect(run, name).rejects.toBeInstanceOf(StartExecutionRefused);
-      await expect(run).rejects.toMatchObject({ name: 'InvalidName' });
+      await expect(run, name).rejects.toMatchObject({ name: code });
     }
     const ok = await runWorkflow({
       definition: machine,
@@ -114,8 +120,9 @@ describe('execution names', () => {
       });
 
     expect(errorOf(await start(childArn, `${'n'.repeat(80)}-scale`))).toBe(
-      'StepFunctions.InvalidNameException',
+      'StepFunctions.ValidationException',
     );
+    expect(errorOf(await start(childArn, 'bad name'))).toBe('StepFunctions.InvalidNameException');
     const used = unique('child');
     expect((await start(childArn, used)).status).toBe('SUCCEEDED');
     expect(errorOf(await start(childArn, used))).toBe('StepFunctions.ExecutionAlreadyExistsException');
