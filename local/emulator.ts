@@ -47,6 +47,7 @@ export const RIG_CLOSED_EXECUTION = 'rig-closed:';
 // server starts (each a stand-in listed in the README's Testing section):
 // - CreateTaskSet with a clientToken already used for the service returns that task set, as ECS
 //   does; moto created a second one, so a create retried after a lost answer left two greens.
+// - A missing task set is TaskSetNotFoundException, as ECS names it (moto: ClientException).
 // - Each DynamoDB request is atomic: moto's cancelled transactions restored the tables over
 //   other requests' writes.
 const MOTO_AS_AWS = [
@@ -62,6 +63,12 @@ const MOTO_AS_AWS = [
   '                return task_set',
   '    return _create_task_set(self, service, cluster_str, task_definition, *args, **kwargs)',
   '_ecs.EC2ContainerServiceBackend.create_task_set = _idempotent_create_task_set',
+  // A task set that is not there is TaskSetNotFoundException on ECS (moto: ClientException), the
+  // error a delete retried after its answer was lost meets.
+  'from moto.ecs import exceptions as _ecs_exceptions',
+  'def _task_set_not_found(self):',
+  '    _ecs_exceptions.ECSException.__init__(self, "TaskSetNotFoundException", "The specified task set does not exist.")',
+  '_ecs_exceptions.TaskSetNotFoundException.__init__ = _task_set_not_found',
   // DynamoDB applies each request atomically. moto's threaded server does not: a transaction
   // deep-copies the tables and, when it is cancelled, puts that copy back over whatever other
   // requests wrote meanwhile (seen as concurrent storm batches losing each other's claims).

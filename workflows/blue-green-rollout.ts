@@ -258,8 +258,14 @@ export class BlueGreenRolloutWorkflow extends Construct {
       iamResources: props.taskSetArns,
       resultPath: sfn.JsonPath.DISCARD,
     });
+    // A delete retried after its answer was lost finds blue gone: that is the success it was.
+    deleteBlue.addRetry(ecsRetry);
+    deleteBlue.addCatch(finish, {
+      errors: ['Ecs.TaskSetNotFoundException'],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    scaleDownBlue.addRetry(ecsRetry);
     for (const task of [scaleDownBlue, deleteBlue]) {
-      task.addRetry(ecsRetry);
       // Blue left behind is reported by Finish; it never undoes a promotion.
       catchEverything(task, finish, onFailureProps);
     }

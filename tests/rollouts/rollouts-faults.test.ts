@@ -2,8 +2,6 @@
 // (throttled or a 5xx, never applied) and 5% ambiguous (applied, then the answer lost or held
 // past the SDK's timeout). Every scenario asserts exact end states, so passing here means the
 // same end states as the clean run: no second task set, no lost gate answer, no refused retry.
-// (The comparison, inconclusive and abort scenarios run clean only: each faulted rollout costs
-// 10-20 s of SDK backoff.)
 import { describe, it } from 'vitest';
 import { AMBIGUOUS_FAULTS, expectFaultsInjected } from '../support/emulator.ts';
 import * as scenario from './scenarios.ts';
@@ -49,10 +47,20 @@ describe('blue/green rollouts with 20% refused and 5% ambiguous faults', () => {
     scenario.high5xxRollsBack(world));
   it('rolls back when a configured alarm is in ALARM during the bake', () =>
     scenario.alarmDuringBakeRollsBack(world));
+  it('waits for a green that takes time to stabilize and pass its health checks', () =>
+    scenario.greenTakesTimeToBecomeReady(world));
+  it('goes back to blue when green never passes its health checks', () =>
+    scenario.greenNeverHealthyRollsBack(world));
+  it('stops before the next shift when someone else changed the listener, and goes back to blue', () =>
+    scenario.listenerDriftStopsTheRollout(world));
   it('rolls back on a rejected approval, before any traffic', () =>
     scenario.rejectedApprovalRollsBack(world));
   it('takes the default action of a timed-out approval (approve, then reject)', () =>
     scenario.timedOutApprovalTakesDefault(world));
+  it('decides a gate by the answer claimed on the record when its callback was lost, not by the default', () =>
+    scenario.claimedAnswerSurvivesALostCallback(world));
+  it('pauses an inconclusive verdict for a human, who approves', () =>
+    scenario.inconclusivePausesForAHuman(world));
   it('freezes without rolling back when onFailure is freeze', () =>
     scenario.freezeStopsWithoutRollback(world));
   it('fails a second rollout of the same service fast, naming the running one', () =>
@@ -61,7 +69,31 @@ describe('blue/green rollouts with 20% refused and 5% ambiguous faults', () => {
     scenario.opsRollbackInsideTheWindow(world));
   it('ops rollback outside the window refuses with a clear message', () =>
     scenario.opsRollbackOutsideTheWindowRefuses(world));
+  it('ops abort at a gate takes traffic off green at once and rolls back', () =>
+    scenario.abortAtAGateRollsBack(world));
+  it('an abort as green is promoted wins or loses on the record: here it wins, and the rollout goes back to blue', () =>
+    scenario.abortAsGreenIsPromotedRollsBack(world));
+  it('an abort overtaken by a rollout step in flight still stands: the rollout puts traffic back on blue', () =>
+    scenario.abortOvertakenByAStepInFlight(world));
+  it('an abort after promotion, before the window opens, is refused and changes nothing', () =>
+    scenario.abortAfterPromotionIsRefused(world));
   it('points the test listener at green and runs the pre-traffic hook before any production traffic', () =>
     scenario.preTrafficHookPasses(world));
+  it('rolls back before production traffic when the pre-traffic hook fails, throws or says nothing', () =>
+    scenario.preTrafficHookFailureRollsBack(world));
+  it('rolls back when green is significantly worse than blue (Mann-Whitney), within thresholds', () =>
+    scenario.worseThanBlueRollsBack(world));
+  it('holds a failing verdict during a spot storm, bakes again, and goes on when it passes', () =>
+    scenario.spotStormPausesThenResumes(world));
+  it('holds for a spot storm at most maxPauseSeconds, then the verdict stands; disabled, it never holds', () =>
+    scenario.spotStormPauseIsBounded(world));
+  it("the README's command, naming no analysis, rolls a failing green back with the numbers in one critical alert", () =>
+    scenario.readmeCommandRollsBackAFailingGreen(world));
+  it("a console input naming only service and image gets the service's defaults", () =>
+    scenario.consoleInputGetsServiceDefaults(world));
+  it('an explicitly blind rollout runs, labelled in the journal, a warning alert and the record', () =>
+    scenario.blindRolloutIsLabelled(world));
+  it('no green data is not a pass: inconclusive by default, or fail or pass as configured', () =>
+    scenario.noDataIsNotAPass(world));
   it('really injected refused and ambiguous faults', () => expectFaultsInjected(proxy.stats()));
 });
