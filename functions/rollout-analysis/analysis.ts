@@ -13,6 +13,7 @@ import { iso } from '../shared/clock.ts';
 import { greenLimits } from './limits.ts';
 import { mannWhitneyGreater, median } from './mann-whitney.ts';
 import { readTargetGroupMetrics } from './metrics.ts';
+import { judgeNoData, windowTooShort } from './no-data.ts';
 import { describeStorm, type StormSignal, spotStormSignal } from './spot-storm.ts';
 
 export interface AnalysisDeps extends EvidenceDeps {
@@ -67,12 +68,13 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
   let noData: string | undefined;
   /** Why only alarms were checked, by plan (blind rollout, a step without a bake). */
   let alarmsOnly: string | undefined;
+  const tooShort = windowTooShort(start, end, analysis.periodSeconds);
   if (!analysis.enabled) {
     alarmsOnly = 'analysis is off (a blind rollout): no metric was judged, only alarms';
   } else if (state.progress.bakeSeconds === 0) {
     alarmsOnly = 'this step has no bake: only alarms checked';
-  } else if (end - start < analysis.periodSeconds * 1000) {
-    noData = `the window of ${Math.round((end - start) / 1000)}s is shorter than one metric period (${analysis.periodSeconds}s)`;
+  } else if (tooShort) {
+    noData = tooShort;
   } else {
     const metrics = await readTargetGroupMetrics(
       deps.cloudwatch,
@@ -128,19 +130,11 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
         ? 'inconclusive'
         : 'pass';
   if (alarmsOnly) reasons.push(alarmsOnly);
-  if (noData !== undefined && verdictName !== 'fail') {
-    // No data is never a pass unless the rollout (or its service's defaults) says so.
-    if (analysis.noData === 'fail') {
-      verdictName = 'fail';
-      cause = 'no-data';
-      reasons.push(`${noData}: nothing to judge, and analysis.noData is fail`);
-    } else if (analysis.noData === 'pass') {
-      reasons.push(`${noData}: nothing to judge; passed because analysis.noData is pass`);
-    } else {
-      verdictName = 'inconclusive';
-      reasons.push(`${noData}: nothing to judge, so a human decides (analysis.noData is inconclusive)`);
-    }
-  }
+  // No data is never a pass unless the rollout (or its service's defaults) says so.
+  const judged = judgeNoData(verdictName, noData, analysis.noData);
+  verdictName = judged.verdict;
+  if (judged.reason) reasons.push(judged.reason);
+  if (judged.cause) cause = judged.cause;
   const verdict: Verdict = {
     ...base,
     verdict: verdictName,

@@ -18,6 +18,7 @@ import {
   upperTailNormal,
 } from '../../functions/rollout-analysis/mann-whitney.ts';
 import { targetGroupDimensions } from '../../functions/rollout-analysis/metrics.ts';
+import { judgeNoData, windowTooShort } from '../../functions/rollout-analysis/no-data.ts';
 import { judgeHook } from '../../functions/rollout-step/pre-traffic.ts';
 import { pickRoute } from '../../functions/rollout-step/service.ts';
 import { weightsOf } from '../../functions/rollout-step/traffic.ts';
@@ -136,6 +137,29 @@ describe('green compared with blue', () => {
     expect(compare('errorRate', [0, 0, 0, 0, 0], [0.01, 0.02, 0.01, 0.02, 0.01], baseline).verdict).toBe(
       'pass',
     );
+  });
+});
+
+describe('a bake with nothing to judge', () => {
+  it('finds a window shorter than one metric period at run time (a bake cut short, a resumed step)', () => {
+    expect(windowTooShort(0, 45_000, 60)).toBe('the window of 45s is shorter than one metric period (60s)');
+    expect(windowTooShort(0, 60_000, 60)).toBeUndefined();
+  });
+
+  it('is never a pass by itself: inconclusive by default, fail or pass only as configured', () => {
+    const why = windowTooShort(0, 30_000, 60);
+    expect(judgeNoData('pass', why, 'inconclusive')).toMatchObject({
+      verdict: 'inconclusive',
+      reason: expect.stringContaining('so a human decides'),
+    });
+    expect(judgeNoData('pass', why, 'fail')).toMatchObject({ verdict: 'fail', cause: 'no-data' });
+    expect(judgeNoData('pass', why, 'pass')).toMatchObject({
+      verdict: 'pass',
+      reason: expect.stringContaining('passed because analysis.noData is pass'),
+    });
+    // An alarm's failure stands, data or not; with data, the verdict is the metrics'.
+    expect(judgeNoData('fail', why, 'pass')).toEqual({ verdict: 'fail' });
+    expect(judgeNoData('pass', undefined, 'fail')).toEqual({ verdict: 'pass' });
   });
 });
 
