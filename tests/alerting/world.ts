@@ -75,8 +75,17 @@ export interface AlertWorld {
    * function itself and returns its reports: invoked by SQS, the handler returns only failed items.
    */
   routeReports(opts?: { clock?: Clock }): Promise<RouteReport[]>;
-  /** Every message on the unfiltered topic queues, read and removed. */
+  /** Every message on the unfiltered topic queues, read and removed, each notification once. */
   published(): Promise<ReceivedAlert[]>;
+  /** Every alert on `queueUrl`, read and removed, each notification once (copies counted). */
+  take(queueUrl: string): Promise<ReceivedAlert[]>;
+  /** What the HTTP subscribers received since the last clear(), each delivery once (copies counted). */
+  deliveries(): HttpDelivery[];
+  /**
+   * Notifications delivered more than once so far: a Publish retried after its answer was lost
+   * reaches every subscriber twice, word for word (SNS delivers at least once). None on a clean rig.
+   */
+  copies(): number;
   /** Drops what subscribers hold (between tests). */
   clear(): Promise<void>;
   journal(): ReturnType<typeof readJournal>;
@@ -85,6 +94,17 @@ export interface AlertWorld {
 }
 
 let serial = 0;
+
+/** `items` with each key once, in order. */
+function distinct<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const k = key(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
 
 /** An alert with sensible defaults; every call gets its own dedup key unless given one. */
 export function alert(overrides: Partial<Alert> = {}): Alert {
@@ -179,14 +199,16 @@ export function useAlertWorld(
     }
 
     const queueUrl = world.stack.outputs.AlertQueueUrl as string;
+    // The producers raise past the fault proxy: the router is under test here, and each producer's
+    // own fault suite raises its alerts under faults.
     world.raise = async (...alerts) => {
       if (alerts.length === 1) {
-        await raiseAlert(awsClient(SQSClient), queueUrl, alerts[0] as Alert);
+        await raiseAlert(observerClient(SQSClient), queueUrl, alerts[0] as Alert);
         return;
       }
       // Many producers at once: the same bodies raiseAlert sends, ten per call.
       for (let i = 0; i < alerts.length; i += 10) {
-        await awsClient(SQSClient).send(
+        await observerClient(SQSClient).send(
           new SendMessageBatchCommand({
             QueueUrl: queueUrl,
             Entries: alerts
@@ -226,15 +248,26 @@ export function useAlertWorld(
         await new Promise((r) => setTimeout(r, 200));
       }
     };
+    let copies = 0;
+    world.take = async (url) => {
+      const received = await takeAlerts(url);
+      const once = distinct(received, (r) => JSON.stringify([r.subject, r.alert, r.attributes]));
+      copies += received.length - once.length;
+      return once;
+    };
+    world.deliveries = () =>
+      distinct(http, (d) => JSON.stringify([d.protocol, d.topicArn, d.subject, d.message]));
+    world.copies = () => copies + http.length - world.deliveries().length;
     world.published = async () => {
       const all: ReceivedAlert[] = [];
-      for (const url of Object.values(world.topicQueues)) all.push(...(await takeAlerts(url)));
+      for (const url of Object.values(world.topicQueues)) all.push(...(await world.take(url)));
       return all;
     };
     world.clear = async () => {
       await world.published();
-      await takeAlerts(world.pagerQueue);
-      await takeAlerts(world.digestQueue);
+      await world.take(world.pagerQueue);
+      await world.take(world.digestQueue);
+      copies += http.length - world.deliveries().length;
       http.length = 0;
     };
     world.journal = () => readJournal(world.stack.outputs.JournalTableName as string);

@@ -1,0 +1,371 @@
+// The alert router on the emulator, fed through its queue's event source, with subscribers on the
+// topics: filter policies, the chat, text and machine bodies, dedup and reminders, silences,
+// inhibition and size limits. Every assertion is on what subscribers, the journal or the alerts
+// table hold. The same scenarios run clean (routing.test.ts) and behind the fault proxy
+// (alerting-faults.test.ts): with faults, a Publish retried after a lost answer reaches
+// subscribers twice, word for word, so each check is on the distinct notifications, which must be
+// exactly the clean run's, and the copies are bounded by the ambiguous faults.
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ChatNotificationSchema } from '../../events/chat-notification.ts';
+import { addSilence, expireSilence, isActive, listSilences } from '../../functions/alert-router/silences.ts';
+import { episodeId } from '../../functions/alert-router/state.ts';
+import { ALERT_QUEUE_BUDGET_BYTES, AlertSchema } from '../../functions/shared/alerts.ts';
+import { iso, systemClock } from '../../functions/shared/clock.ts';
+import type { FaultSettings } from '../../local/fault-proxy.ts';
+import { observerDocumentClient } from '../../local/observer.ts';
+import { VirtualClock } from '../../local/virtual-clock.ts';
+import { expectFaultsInjected } from '../support/emulator.ts';
+import { alert, PAGED_SERVICE, useAlertWorld } from './world.ts';
+
+export function describeRouting(title: string, faults?: Partial<FaultSettings>): void {
+  describe(title, () => {
+    const world = useAlertWorld(faults ? { faults } : {});
+    beforeEach(() => world.clear());
+    const alertsTable = () => world.stack.outputs.AlertStateTableName as string;
+
+    it('delivers a critical alert to the critical subscriber and not to the warning-only one', async () => {
+      const critical = alert({ severity: 'critical', title: 'API 5xx above 5% for 5 minutes' });
+      const otherService = alert({ severity: 'critical', service: 'billing', title: 'Billing queue stuck' });
+      // Another service: a warning for api itself would be inhibited while its critical fires.
+      const warning = alert({
+        severity: 'warning',
+        service: 'catalog',
+        kind: 'latency',
+        cluster: 'shop',
+        title: 'Catalog p99 above 2 s',
+      });
+      await world.raise(critical);
+      await world.raise(otherService);
+      await world.raise(warning);
+      await world.route();
+
+      const pager = await world.take(world.pagerQueue);
+      const digest = await world.take(world.digestQueue);
+      expect(pager.map((a) => a.alert.dedupKey)).toEqual([critical.dedupKey]);
+      expect(pager[0]?.attributes).toMatchObject({
+        severity: 'critical',
+        service: PAGED_SERVICE,
+        state: 'firing',
+        kind: critical.kind,
+        cluster: critical.cluster,
+      });
+      expect(digest.map((a) => a.alert.dedupKey)).toEqual([warning.dedupKey]);
+      // Filter policies can also match on kind and cluster: each alert carries its own.
+      expect(digest[0]?.attributes).toMatchObject({
+        severity: 'warning',
+        service: warning.service,
+        kind: warning.kind,
+        cluster: warning.cluster,
+      });
+      // Every alert went to its severity's topic.
+      const published = await world.published();
+      expect(published.map((a) => [a.severity, a.alert.dedupKey]).sort()).toEqual(
+        [
+          ['critical', critical.dedupKey],
+          ['critical', otherService.dedupKey],
+          ['warning', warning.dedupKey],
+        ].sort(),
+      );
+
+      // Resolved: the pager hears about its critical; the digest takes firing warnings only.
+      await world.raise({ ...critical, state: 'resolved', at: new Date().toISOString() });
+      await world.raise({ ...warning, state: 'resolved', at: new Date().toISOString() });
+      await world.route();
+      const pagerResolved = await world.take(world.pagerQueue);
+      expect(pagerResolved.map((a) => [a.alert.dedupKey, a.attributes.state])).toEqual([
+        [critical.dedupKey, 'resolved'],
+      ]);
+      expect(pagerResolved[0]?.subject).toMatch(/^\[RESOLVED\] /);
+      expect(await world.take(world.digestQueue)).toEqual([]);
+      // The resolved is in the firing message's thread.
+      expect(pagerResolved[0]?.alert.threadId).toBe(pager[0]?.alert.threadId);
+    });
+
+    it('gives email a subject of at most 100 characters and a text body, chat a valid custom notification, machines JSON', async () => {
+      const long = alert({
+        severity: 'critical',
+        title: `Rollout of api to task definition 42 rolled back after the 5xx alarm fired ${'x'.repeat(200)}\nsecond line`,
+        links: {
+          'ECS service': 'https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/web/services/api/health',
+        },
+      });
+      await world.raise(long);
+      await world.route();
+
+      const [machine] = await world.published();
+      expect(machine?.subject.length).toBeLessThanOrEqual(100);
+      expect(machine?.subject).toMatch(/^\[CRITICAL\] Rollout of api/);
+      expect(machine?.subject).not.toMatch(/\n/);
+      expect(AlertSchema.parse(machine?.alert).dedupKey).toBe(long.dedupKey);
+      expect(machine?.alert).toMatchObject({ notification: 'alert', environment: 'local' });
+
+      const chat = world.deliveries().filter((d) => d.protocol === 'https');
+      const text = world.deliveries().filter((d) => d.protocol === 'http');
+      expect(chat).toHaveLength(1);
+      expect(text).toHaveLength(1);
+      const notification = ChatNotificationSchema.parse(JSON.parse(chat[0]?.message ?? ''));
+      expect(notification.metadata?.threadId).toBe(machine?.alert.threadId);
+      expect(notification.metadata?.additionalContext).toMatchObject({
+        severity: 'critical',
+        dedupKey: long.dedupKey,
+      });
+      expect(notification.content.nextSteps).toEqual(
+        expect.arrayContaining([...long.nextSteps, expect.stringContaining('ECS service')]),
+      );
+      expect(text[0]?.subject).toBe(machine?.subject);
+      expect(text[0]?.message).toContain(`What happened: ${long.whatHappened}`);
+      expect(text[0]?.message).toContain(`  - ${long.nextSteps[0]}`);
+      expect(text[0]?.message).toContain(`Dedup key: ${long.dedupKey}`);
+    });
+
+    it('suppresses a repeated firing alert until the reminder interval, then reminds once', async () => {
+      const clock = new VirtualClock();
+      const firing = alert({
+        severity: 'warning',
+        service: 'orders',
+        kind: 'cpu-high',
+        title: 'CPU above 90% on orders',
+      });
+      await world.raise(firing);
+      await world.route({ clock });
+      expect((await world.published()).map((a) => a.alert.notification)).toEqual(['alert']);
+
+      // Three repeats, well inside the reminder interval: nothing goes out, they are counted.
+      clock.advance(10 * 60_000);
+      for (let i = 0; i < 3; i++) await world.raise({ ...firing, at: new Date(clock.now()).toISOString() });
+      await world.route({ clock });
+      expect(await world.published()).toEqual([]);
+      const episode = await observerDocumentClient().send(
+        new GetCommand({ TableName: alertsTable(), Key: { id: episodeId(firing.dedupKey) } }),
+      );
+      expect(episode.Item?.repeats).toBe(3);
+
+      // Past the reminder interval (240 min since it was sent): one reminder, saying how often it came.
+      clock.advance(240 * 60_000);
+      await world.raise({ ...firing, at: new Date(clock.now()).toISOString() });
+      await world.raise({ ...firing, at: new Date(clock.now()).toISOString() });
+      await world.route({ clock });
+      const reminders = await world.published();
+      expect(reminders).toHaveLength(1);
+      expect(reminders[0]?.alert).toMatchObject({ notification: 'reminder', repeatsSinceLastSent: 3 });
+      expect(reminders[0]?.subject).toContain('still firing');
+    });
+
+    it('does not publish a silenced alert, journals it as silenced, and publishes again once the silence ends', async () => {
+      const db = observerDocumentClient();
+      const silence = await addSilence(db, alertsTable(), systemClock, {
+        matcher: { service: 'search' },
+        durationMs: 2 * 3600_000,
+        reason: 'reindexing, expected to be slow',
+        createdBy: 'test',
+      });
+      const silenced = alert({ severity: 'critical', service: 'search', title: 'Search latency high' });
+      await world.raise(silenced);
+      await world.route();
+      expect(await world.published()).toEqual([]);
+      expect(world.deliveries()).toEqual([]);
+      const journal = (await world.journal()).filter((r) => r.resource === `alert/${silenced.dedupKey}`);
+      expect(journal).toHaveLength(1);
+      expect(journal[0]).toMatchObject({
+        action: 'silence-alert',
+        outcome: 'unchanged',
+        actor: 'alert-router',
+      });
+      expect(journal[0]?.reason).toContain(silence.id);
+      expect(journal[0]?.reason).toContain('reindexing');
+
+      // Other services are not affected; after the silence ends the same alert goes out.
+      expect(await expireSilence(db, alertsTable(), systemClock, silence.id)).toBe(true);
+      await world.raise({ ...silenced, at: new Date().toISOString() });
+      await world.route();
+      expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([silenced.dedupKey]);
+    });
+
+    it('silences by dedup key only that alert, not others of its service and kind', async () => {
+      const target = alert({ severity: 'critical', service: 'ledger', kind: 'disk-full' });
+      const sibling = alert({ severity: 'critical', service: 'ledger', kind: 'disk-full' });
+      const silence = await addSilence(observerDocumentClient(), alertsTable(), systemClock, {
+        matcher: { dedupKey: target.dedupKey },
+        durationMs: 3600_000,
+        reason: 'known bad volume, replacement ordered',
+        createdBy: 'test',
+      });
+      await world.raise(target);
+      await world.raise(sibling);
+      await world.route();
+      expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([sibling.dedupKey]);
+      const journal = await world.journal();
+      expect(journal.filter((r) => r.resource === `alert/${target.dedupKey}`)).toEqual([
+        expect.objectContaining({ action: 'silence-alert', reason: expect.stringContaining(silence.id) }),
+      ]);
+      expect(journal.filter((r) => r.resource === `alert/${sibling.dedupKey}`)).toEqual([]);
+    });
+
+    it('publishes again once a silence’s end passes on the router’s clock, with nobody ending it', async () => {
+      const clock = new VirtualClock();
+      const db = observerDocumentClient();
+      const silence = await addSilence(db, alertsTable(), clock, {
+        matcher: { service: 'reports', kind: 'job-failed' },
+        durationMs: 30 * 60_000,
+        reason: 'nightly job rerun',
+        createdBy: 'test',
+      });
+      const firing = alert({ severity: 'warning', service: 'reports', kind: 'job-failed' });
+      // Minutes of margin either side of the end: real time passes while routing too.
+      clock.advance(25 * 60_000);
+      await world.raise({ ...firing, at: iso(clock.now()) });
+      await world.route({ clock });
+      expect(await world.published()).toEqual([]);
+
+      clock.advance(10 * 60_000);
+      await world.raise({ ...firing, at: iso(clock.now()) });
+      await world.route({ clock });
+      expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([firing.dedupKey]);
+      const silenced = (await world.journal()).filter((r) => r.resource === `alert/${firing.dedupKey}`);
+      expect(silenced).toEqual([
+        expect.objectContaining({ action: 'silence-alert', reason: expect.stringContaining(silence.endsAt) }),
+      ]);
+      // It ended by its own endsAt: still stored as set, no longer active.
+      const stored = (await listSilences(db, alertsTable())).find((s) => s.id === silence.id);
+      expect(stored?.endsAt).toBe(silence.endsAt);
+      expect(stored && isActive(stored, clock.now())).toBe(false);
+    });
+
+    it('inhibits warnings for a service while a critical alert for it fires', async () => {
+      const critical = alert({ severity: 'critical', service: 'checkout', kind: 'error-rate' });
+      const warning = alert({ severity: 'warning', service: 'checkout', kind: 'latency' });
+      const otherWarning = alert({ severity: 'warning', service: 'catalog', kind: 'latency' });
+      await world.raise(critical);
+      await world.route();
+      await world.raise(warning);
+      await world.raise(otherWarning);
+      await world.route();
+      const during = await world.published();
+      expect(during.map((a) => a.alert.dedupKey).sort()).toEqual(
+        [critical.dedupKey, otherWarning.dedupKey].sort(),
+      );
+      const inhibited = (await world.journal()).filter((r) => r.resource === `alert/${warning.dedupKey}`);
+      expect(inhibited.map((r) => r.action)).toEqual(['inhibit-alert']);
+
+      await world.raise({ ...critical, state: 'resolved' });
+      await world.route();
+      await world.raise({ ...warning, at: new Date().toISOString() });
+      await world.route();
+      const after = await world.published();
+      expect(after.map((a) => [a.alert.dedupKey, a.attributes.state]).sort()).toEqual(
+        [
+          [critical.dedupKey, 'resolved'],
+          [warning.dedupKey, 'firing'],
+        ].sort(),
+      );
+    });
+
+    it('sends one message per group and window, with the counts', async () => {
+      const a = [1, 2, 3].map(() => alert({ severity: 'warning', service: 'inventory', kind: 'oom-killed' }));
+      const b = [1, 2].map(() => alert({ severity: 'warning', service: 'inventory', kind: 'latency' }));
+      await world.raise(...a, ...b, { ...a[0], at: new Date().toISOString() } as (typeof a)[number]);
+      await world.route();
+      const published = await world.published();
+      expect(published.map((p) => p.subject).sort()).toEqual([
+        '[WARNING] 2 latency alerts for inventory in web',
+        '[WARNING] 3 oom-killed alerts for inventory in web',
+      ]);
+      const oom = published.find((p) => p.alert.kind === 'oom-killed');
+      expect(oom?.alert.group).toMatchObject({ alerts: 3, newAlerts: 3, repeats: 1 });
+      expect(new Set(oom?.alert.resources as string[])).toEqual(new Set(a.flatMap((x) => x.resources)));
+    });
+
+    it('sends a resolved that arrives while its window is open after that window’s message, in its thread', async () => {
+      const firing = alert({ severity: 'critical', service: 'search', kind: 'disk-full' });
+      await world.raise(firing, { ...firing, state: 'resolved', at: new Date().toISOString() });
+      await world.route();
+      const published = await world.published();
+      expect(published.map((p) => p.attributes.state)).toEqual(['firing', 'resolved']);
+      expect(published[1]?.alert.threadId).toBe(published[0]?.alert.threadId);
+    });
+
+    it('truncates an oversize alert to fit SNS and still delivers it to every protocol', async () => {
+      const resources = Array.from(
+        { length: 1500 },
+        (_, i) => `arn:aws:ecs:us-east-1:123456789012:task/web/${i.toString(16).padStart(32, '0')}`,
+      );
+      const big = alert({
+        severity: 'critical',
+        resources,
+        whatHappened: `Health checks failed: ${'connection refused; '.repeat(2000)}`,
+        counts: { task: Object.fromEntries(resources.slice(0, 300).map((r, i) => [r.slice(-12), i])) },
+      });
+      // Fits the alert queue as raised; three protocol bodies of it do not fit one SNS message.
+      expect(Buffer.byteLength(JSON.stringify(big))).toBeGreaterThan(150_000);
+      expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThan(ALERT_QUEUE_BUDGET_BYTES);
+      await world.raise(big);
+      const [measured, ...more] = (await world.routeReports()).flatMap((r) => r.sent);
+      expect(more).toEqual([]);
+
+      // A 250 KB delivery can land a moment after Publish returns on a loaded machine: poll briefly.
+      let received = await world.take(world.pagerQueue);
+      for (let i = 0; received.length === 0 && i < 40; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        received = await world.take(world.pagerQueue);
+      }
+      const [delivered] = received;
+      expect(delivered?.alert.dedupKey).toBe(big.dedupKey);
+      const sent = AlertSchema.parse(delivered?.alert);
+      expect(sent.truncated?.resources).toBe(1500);
+      expect(sent.truncated?.fields).toContain('resources');
+      expect(sent.resources.length).toBeLessThan(1500);
+      expect(sent.resources).toEqual(resources.slice(0, sent.resources.length));
+      // What the router measured (all protocol bodies, subject and attributes, as SNS counts them)
+      // is under SNS's 256 KiB, and so is what the SQS subscriber got.
+      expect(measured).toMatchObject({ kind: 'alert', truncated: true, subject: delivered?.subject });
+      expect(measured?.bytes).toBeLessThan(256 * 1024);
+      expect(delivered?.bytes).toBeLessThan(256 * 1024);
+      const chat = world.deliveries().find((d) => d.protocol === 'https');
+      const text = world.deliveries().find((d) => d.protocol === 'http');
+      expect(ChatNotificationSchema.safeParse(JSON.parse(chat?.message ?? '')).success).toBe(true);
+      expect(text?.message).toContain('more');
+      // Every body delivered was part of what the router measured: sqs and lambda (the same
+      // machine body), https and the default text body, plus the subject.
+      const bodies = [
+        delivered?.bytes ?? 0,
+        delivered?.bytes ?? 0,
+        chat?.message,
+        text?.message,
+        text?.subject,
+      ];
+      const deliveredBytes = bodies.reduce<number>(
+        (n, b) => n + (typeof b === 'number' ? b : Buffer.byteLength(b ?? '')),
+        0,
+      );
+      expect(deliveredBytes).toBeLessThanOrEqual(measured?.bytes ?? 0);
+
+      // Bigger than the queue itself takes: raiseAlert cuts it before sending, nothing fails.
+      const huge = alert({ severity: 'critical', whatHappened: 'y'.repeat(400_000) });
+      await world.raise(huge);
+      const hugeSent = (await world.routeReports()).flatMap((r) => r.sent);
+      expect(hugeSent).toHaveLength(1);
+      expect(hugeSent[0]?.bytes).toBeLessThan(256 * 1024);
+      const [hugeDelivered] = await world.take(world.pagerQueue);
+      expect(hugeDelivered?.alert.dedupKey).toBe(huge.dedupKey);
+      expect(AlertSchema.parse(hugeDelivered?.alert).truncated?.fields).toContain('whatHappened');
+      expect(hugeDelivered?.bytes).toBeLessThan(256 * 1024);
+    });
+
+    it(
+      faults
+        ? 'really injected refused and ambiguous faults, and delivered no copy beyond them'
+        : 'delivered every notification once',
+      () => {
+        if (!faults) {
+          expect(world.copies()).toBe(0);
+          return;
+        }
+        const stats = world.proxy?.stats();
+        if (!stats) throw new Error('the world has no fault proxy');
+        expectFaultsInjected(stats);
+        expect(world.copies()).toBeLessThanOrEqual(stats.lostResponses + stats.slowResponses);
+      },
+    );
+  });
+}
