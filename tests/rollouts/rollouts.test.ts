@@ -44,7 +44,7 @@ describe('blue/green rollouts on the emulator', () => {
     scenario.high5xxRollsBack(world));
   it('waits for a green that takes time to stabilize and pass its health checks', () =>
     scenario.greenTakesTimeToBecomeReady(world));
-  it('goes back to blue when green never passes its health checks', () =>
+  it('goes back to blue when green never passes its health checks, or its targets drain before it is steady', () =>
     scenario.greenNeverHealthyRollsBack(world));
   it('stops before the next shift when someone else changed the listener, and goes back to blue', () =>
     scenario.listenerDriftStopsTheRollout(world));

@@ -49,7 +49,7 @@ import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import { EMULATOR_REGION } from '../../local/emulator.ts';
-import { scriptGreenReadiness } from '../../local/green-readiness.ts';
+import { scriptGreenReadiness, type TargetState } from '../../local/green-readiness.ts';
 import { localFunction } from '../../local/lambda-host.ts';
 import { observerClient } from '../../local/observer.ts';
 import {
@@ -436,41 +436,69 @@ export async function greenTakesTimeToBecomeReady(world: RolloutWorld) {
   await takeAlerts(world);
 }
 
-/** Green's targets never pass their health checks: no traffic moves, and the rollout goes back. */
+/**
+ * Green's targets never pass their health checks, or pass and then drain (their tasks replaced,
+ * or deregistered by someone else) before green is steady: no traffic moves, and the rollout goes
+ * back.
+ */
 export async function greenNeverHealthyRollsBack(world: RolloutWorld) {
-  const clock = scenarioClock();
-  const before = await writeTraffic(world, clock, {});
-  await takeAlerts(world);
-  const { idleTargetGroup } = await serviceState(world);
-  const stop = scriptGreenReadiness(clock, {
-    targetGroupArn: idleTargetGroup,
-    tasks: 2,
-    steadyAfterMs: 0,
-    targets: [
-      [0, 'initial'],
-      [30_000, 'unhealthy'],
+  const scripts: [label: string, steadyAfterMs: number, targets: [number, TargetState][]][] = [
+    [
+      'never healthy',
+      0,
+      [
+        [0, 'initial'],
+        [30_000, 'unhealthy'],
+      ],
     ],
-  });
-  try {
-    const result = await runRollout(
-      world.stack,
-      input(`registry.local/api:never-healthy-${world.throttleRate}`, {
-        greenReadyTimeoutSeconds: 120,
-      }) as Record<string, unknown>,
-      quick(clock),
-    );
-    expect(result.error).toBe('RolledBack');
-    expect(result.cause).toContain('green was not ready by');
-    expect(result.cause).toContain('targets 0 healthy of 2');
-    const journal = await journalOf(world, result);
-    expect(shiftedWeights(journal)).toEqual([]);
-    expect(journal.map((r) => r.action)).toContain('green-not-ready');
-    await expectSettled(world, clock, before.primary.image);
-  } finally {
-    stop();
+    [
+      'healthy, then draining',
+      60_000,
+      [
+        [0, 'initial'],
+        [20_000, 'healthy'],
+        [40_000, 'draining'],
+      ],
+    ],
+  ];
+  for (const [label, steadyAfterMs, targets] of scripts) {
+    const clock = scenarioClock();
+    const before = await writeTraffic(world, clock, {});
+    await takeAlerts(world);
+    const { idleTargetGroup } = await serviceState(world);
+    const stop = scriptGreenReadiness(clock, {
+      targetGroupArn: idleTargetGroup,
+      tasks: 2,
+      steadyAfterMs,
+      targets,
+    });
+    try {
+      const result = await runRollout(
+        world.stack,
+        input(`registry.local/api:not-ready-${label.replace(/\W+/g, '-')}-${world.throttleRate}`, {
+          greenReadyTimeoutSeconds: 120,
+        }) as Record<string, unknown>,
+        quick(clock),
+      );
+      expect(result.error, label).toBe('RolledBack');
+      expect(result.cause, label).toContain('green was not ready by');
+      expect(result.cause, label).toContain('targets 0 healthy of 2');
+      const journal = await journalOf(world, result);
+      expect(shiftedWeights(journal), label).toEqual([]);
+      expect(
+        journal.map((r) => r.action),
+        label,
+      ).toContain('green-not-ready');
+      await expectSettled(world, clock, before.primary.image);
+    } finally {
+      stop();
+    }
+    const critical = (await takeAlerts(world)).filter((a) => a.severity === 'critical');
+    expect(
+      critical.map((a) => a.kind),
+      label,
+    ).toEqual(['rollout-rolled-back']);
   }
-  const critical = (await takeAlerts(world)).filter((a) => a.severity === 'critical');
-  expect(critical.map((a) => a.kind)).toEqual(['rollout-rolled-back']);
 }
 
 /**
