@@ -47,7 +47,8 @@ export const RIG_CLOSED_EXECUTION = 'rig-closed:';
 // server starts (each a stand-in listed in the README's Testing section):
 // - CreateTaskSet with a clientToken already used for the service returns that task set, as ECS
 //   does; moto created a second one, so a create retried after a lost answer left two greens.
-// - A missing task set is TaskSetNotFoundException, as ECS names it (moto: ClientException).
+// - DeleteTaskSet of a missing task set is TaskSetNotFoundException, as ECS names it (moto:
+//   ClientException).
 // - Each DynamoDB request is atomic: moto's cancelled transactions restored the tables over
 //   other requests' writes.
 const MOTO_AS_AWS = [

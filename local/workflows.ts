@@ -19,6 +19,7 @@ import {
   type ChildWorkflowRunner,
   type LambdaBinding,
   runWorkflow,
+  StartExecutionRefused,
   type WorkflowResult,
 } from './workflow-runner.ts';
 
@@ -69,14 +70,24 @@ export async function runDeployedWorkflow(
   opts: LocalRunOptions = {},
 ): Promise<WorkflowResult> {
   const machine = deployedWorkflow(stack, name);
-  const result = await runMachine(stack, machine, input, opts);
-  // A run of an execution a function or the CLI started in the emulator closes it there.
-  if (opts.executionName) {
+  // A run of an execution a function or the CLI started in the emulator closes it there, however
+  // the run ends; a start the runner refused (a bad or used name) leaves the emulator's as it is.
+  const close = async (outcome: Parameters<typeof closeEmulatedExecution>[1]) => {
+    if (!opts.executionName) return;
     const executionArn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${opts.executionName}`;
-    await closeEmulatedExecution(executionArn, result).catch((error: Error) => {
+    await closeEmulatedExecution(executionArn, outcome).catch((error: Error) => {
       if (error.name !== 'ExecutionDoesNotExist') throw error;
     });
+  };
+  let result: WorkflowResult;
+  try {
+    result = await runMachine(stack, machine, input, opts);
+  } catch (error) {
+    if (!(error instanceof StartExecutionRefused))
+      await close({ status: 'FAILED', error: (error as Error).name, cause: (error as Error).message });
+    throw error;
   }
+  await close(result);
   return result;
 }
 
@@ -160,6 +171,8 @@ export async function closeEmulatedExecution(
     ...(result.error !== undefined ? { error: result.error } : {}),
     ...(result.cause !== undefined ? { cause: result.cause } : {}),
   };
+  // A rig-only signal to the patched emulator: on AWS, StopExecution's error is a short string
+  // and always aborts; only moto, as local/emulator.ts patches it, reads an outcome from it.
   await observerClient(SFNClient).send(
     new StopExecutionCommand({ executionArn, error: `${RIG_CLOSED_EXECUTION}${JSON.stringify(outcome)}` }),
   );

@@ -249,10 +249,19 @@ export function useAlertWorld(
       }
     };
     let copies = 0;
+    // Per queue, every notification taken so far: a copy that lands after its original was taken
+    // is still a copy. (Each notification is unique: alerts carry their own keys and times.)
+    const taken = new Map<string, Set<string>>();
     world.take = async (url) => {
-      const received = await takeAlerts(url);
-      const once = distinct(received, (r) => JSON.stringify([r.subject, r.alert, r.attributes]));
-      copies += received.length - once.length;
+      const seen = taken.get(url) ?? new Set<string>();
+      taken.set(url, seen);
+      const once: ReceivedAlert[] = [];
+      for (const r of await takeAlerts(url)) {
+        const key = JSON.stringify([r.subject, r.alert, r.attributes]);
+        if (seen.has(key)) copies++;
+        else once.push(r);
+        seen.add(key);
+      }
       return once;
     };
     world.deliveries = () =>

@@ -8,7 +8,10 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { FUNCTION_TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS } from './error-handling.ts';
 
-/** Retries Lambda's own transient errors: a throttled or failed invoke, or a lost answer. */
+/**
+ * Retries Lambda's own transient errors, as Step Functions recommends: a throttled invoke (which
+ * never ran the function), Lambda failing, or its answer lost on the way.
+ */
 export function retryLambdaService(task: { addRetry(props: sfn.RetryProps): unknown }): void {
   task.addRetry({
     errors: LAMBDA_SERVICE_ERRORS,
@@ -49,8 +52,10 @@ export function lambdaStep(scope: Construct, id: string, props: LambdaStepProps)
 }
 
 /**
- * A step that waits for a callback (`token` in its payload). Only Lambda's own errors are retried:
- * an invoke that ran may have opened the gate, and a second one would open it again.
+ * A step that waits for a callback (`token` in its payload). Only Lambda's own errors are retried,
+ * not the function's: a function that failed after opening its gate must not open it again and
+ * announce it twice. (An invoke whose answer Lambda lost may also have run; its second open
+ * replaces the token with the live one, which is the one an answer must reach.)
  */
 export function callbackStep(
   scope: Construct,
