@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './tests/support/file-order.ts';
 
 export default defineConfig({
   test: {
@@ -13,6 +14,8 @@ export default defineConfig({
     // extra load makes more calls ambiguous (answers later than the SDK's timeout); the fault
     // suites must ride that out, and what they met at three was a defect each time, now fixed.
     maxWorkers: 3,
+    // Longest files first, by the durations of the last full run (tests/support/file-order.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     // Function logs (JSON lines) are shown for failing tests only.
     silent: 'passed-only',
     // Functions log JSON straight to stdout; tests that read logs set their own level.

@@ -4,10 +4,11 @@
 // commands (`npm test`, `npm run test:unit`), run here from spawn to exit on every run.
 // The child processes run this file with `--child`: see child() at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FILE_DURATIONS } from '../../tests/support/file-durations.ts';
 import { type Cell, median, type SuiteContext, type SuiteResult } from '../run.ts';
 
 export const name = 'synth';
@@ -99,9 +100,26 @@ export function measureTestCommand(ctx: SuiteContext, test: (typeof TEST_COMMAND
     ? (JSON.parse(readFileSync(outputFile, 'utf8')) as {
         numTotalTests?: number;
         numFailedTests?: number;
-        testResults?: unknown[];
+        testResults?: { name: string; startTime: number; endTime: number }[];
       })
     : {};
+  // The full run's file durations order the next runs, longest first (tests/support/file-order.ts).
+  if (test.script === 'test' && child.status === 0 && report.testResults?.length)
+    writeFileSync(
+      FILE_DURATIONS,
+      `${JSON.stringify(
+        Object.fromEntries(
+          report.testResults
+            .map(
+              (r) =>
+                [relative(REPO_ROOT, r.name), Number(((r.endTime - r.startTime) / 1000).toFixed(1))] as const,
+            )
+            .sort(([a], [b]) => a.localeCompare(b)),
+        ),
+        null,
+        2,
+      )}\n`,
+    );
   return {
     date: started.toISOString(),
     command: test.command,
