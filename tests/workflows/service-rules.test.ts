@@ -91,45 +91,48 @@ describe('execution names', () => {
     });
   });
 
-  it('fails a nested start with a bad, reused or unknown target as the catchable StepFunctions.* error', async () => {
-    const child = { StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } };
-    const childArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:rules-child';
-    const childWorkflows = {
-      [childArn]: (input: unknown, executionName: string) =>
-        runWorkflow({ definition: child, input, executionName, stateMachineName: 'rules-child' }),
-    };
-    const parent = {
-      StartAt: 'Start child',
-      States: {
-        'Start child': {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::states:startExecution.sync:2',
-          Parameters: { 'StateMachineArn.$': '$.arn', 'Name.$': '$.name', Input: { from: 'parent' } },
-          Catch: CATCH_ALL,
-          End: true,
+  it.each(['arn:aws:states:::states:startExecution.sync', 'arn:aws:states:::states:startExecution.sync:2'])(
+    'fails a nested start (%s) with a bad, reused or unknown target as the catchable StepFunctions.* error',
+    async (resource) => {
+      const child = { StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } };
+      const childArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:rules-child';
+      const childWorkflows = {
+        [childArn]: (input: unknown, executionName: string) =>
+          runWorkflow({ definition: child, input, executionName, stateMachineName: 'rules-child' }),
+      };
+      const parent = {
+        StartAt: 'Start child',
+        States: {
+          'Start child': {
+            Type: 'Task',
+            Resource: resource,
+            Parameters: { 'StateMachineArn.$': '$.arn', 'Name.$': '$.name', Input: { from: 'parent' } },
+            Catch: CATCH_ALL,
+            End: true,
+          },
+          ...caught,
         },
-        ...caught,
-      },
-    };
-    const start = (arn: string, name: string) =>
-      runWorkflow({
-        definition: parent,
-        input: { arn, name },
-        childWorkflows,
-        stateMachineName: 'rules-parent',
-      });
+      };
+      const start = (arn: string, name: string) =>
+        runWorkflow({
+          definition: parent,
+          input: { arn, name },
+          childWorkflows,
+          stateMachineName: 'rules-parent',
+        });
 
-    expect(errorOf(await start(childArn, `${'n'.repeat(80)}-scale`))).toBe(
-      'StepFunctions.ValidationException',
-    );
-    expect(errorOf(await start(childArn, 'bad name'))).toBe('StepFunctions.InvalidNameException');
-    const used = unique('child');
-    expect((await start(childArn, used)).status).toBe('SUCCEEDED');
-    expect(errorOf(await start(childArn, used))).toBe('StepFunctions.ExecutionAlreadyExistsException');
-    expect(errorOf(await start(`${childArn}-gone`, unique('x')))).toBe(
-      'StepFunctions.StateMachineDoesNotExistException',
-    );
-  });
+      expect(errorOf(await start(childArn, `${'n'.repeat(80)}-scale`))).toBe(
+        'StepFunctions.ValidationException',
+      );
+      expect(errorOf(await start(childArn, 'bad name'))).toBe('StepFunctions.InvalidNameException');
+      const used = unique('child');
+      expect((await start(childArn, used)).status).toBe('SUCCEEDED');
+      expect(errorOf(await start(childArn, used))).toBe('StepFunctions.ExecutionAlreadyExistsException');
+      expect(errorOf(await start(`${childArn}-gone`, unique('x')))).toBe(
+        'StepFunctions.StateMachineDoesNotExistException',
+      );
+    },
+  );
 
   it('fails a Lambda chosen at run time that does not exist as the catchable Lambda.ResourceNotFoundException', async () => {
     const machine = {
