@@ -259,13 +259,13 @@ export class BlueGreenRolloutWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     // A delete retried after its answer was lost finds blue gone: that is the success it was.
-    deleteBlue.addRetry(ecsRetry);
+    // (Named before catchEverything's States.ALL, which must come last.)
     deleteBlue.addCatch(finish, {
       errors: ['Ecs.TaskSetNotFoundException'],
       resultPath: sfn.JsonPath.DISCARD,
     });
-    scaleDownBlue.addRetry(ecsRetry);
     for (const task of [scaleDownBlue, deleteBlue]) {
+      task.addRetry(ecsRetry);
       // Blue left behind is reported by Finish; it never undoes a promotion.
       catchEverything(task, finish, onFailureProps);
     }

@@ -11,7 +11,7 @@ import {
 import { type Db, documentClient } from '../../functions/shared/dynamo.ts';
 import { burstAlert } from '../../local/alert-burst.ts';
 import { observerDocumentClient } from '../../local/observer.ts';
-import { AMBIGUOUS_FAULTS, createIdTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { AMBIGUOUS_FAULTS, createTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 useEmulator();
 const proxy = useFaultProxy();
@@ -34,7 +34,7 @@ function contribution(run: string, messages: string[]): WindowContribution {
 
 describe('a group window joined by a retried update', () => {
   it('counts a join once when its answer was held past the timeout and another join came in between', async () => {
-    await createIdTable(TABLE);
+    await createTable(TABLE);
     const t = { now: Date.now(), episodeMs: 3600_000, windowSeconds: 30 };
     // A client with the short timeout that held answers outlast; no faults until the join is sent.
     proxy.setFaults({ slowResponseRate: 1, slowResponseMs: AMBIGUOUS_FAULTS.slowResponseMs });

@@ -22,7 +22,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awsClient, type ClientConfig, clientConfig } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { identifyOperation, startFaultProxy } from '../../local/fault-proxy.ts';
-import { useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { createTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 const emulator = useEmulator();
 const proxy = useFaultProxy({ seed: 42 });
@@ -133,14 +133,7 @@ describe('throttling', () => {
 
   it('is ridden out by the shared clients at a 30% rate: 50 writes all land exactly once', async () => {
     const table = 'ridden-out';
-    await awsClient(DynamoDBClient).send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      }),
-    );
+    await createTable(table, 'pk');
     proxy.resetStats();
     proxy.setFaults({ throttleRate: 0.3 });
 

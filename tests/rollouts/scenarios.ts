@@ -25,6 +25,7 @@ import {
   ModifyListenerCommand,
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import { collectReport } from '../../cli/report/collect.ts';
@@ -61,6 +62,7 @@ import {
   takeRaisedAlerts,
 } from '../../local/rollouts.ts';
 import { sampleEvent } from '../../local/spot-harness.ts';
+import { drainEventSource } from '../../local/sqs-event-source.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import type { LambdaBinding, WorkflowResult } from '../../local/workflow-runner.ts';
 import { nextTaskToken } from '../../local/workflow-runner.ts';
@@ -1352,26 +1354,22 @@ export async function preTrafficHookFailureRollsBack(world: RolloutWorld) {
 async function spotStorm(world: RolloutWorld, clock: VirtualClock, instances: number[]): Promise<string[]> {
   const spot = world.seed.containerInstances.filter((c) => c.spot);
   const hit = instances.map((i) => spot[i] as (typeof spot)[number]);
+  // The warnings reach the function as EventBridge delivers them, on its queue, through Lambda's
+  // event source: what the handler fails (or a batch it throws on, under faults) comes back.
+  const mapping = world.stack.eventSourceMappings.find((m) => m.functionName === 'spot-interruption');
+  if (!mapping) throw new Error('the stack maps no queue to spot-interruption');
+  await observerClient(SQSClient).send(
+    new SendMessageBatchCommand({
+      QueueUrl: mapping.queueUrl,
+      Entries: hit.map((c, i) => ({
+        Id: String(i),
+        MessageBody: JSON.stringify(sampleEvent('ec2-spot-instance-interruption-warning', c.ec2InstanceId)),
+      })),
+    }),
+  );
   const fn = await localFunction(world.stack, 'spot-interruption', { clock });
-  let pending = hit.map((c, i) => ({
-    messageId: `storm-${slot}-${i}`,
-    body: JSON.stringify(sampleEvent('ec2-spot-instance-interruption-warning', c.ec2InstanceId)),
-  }));
-  // What the handler fails (or a batch it throws on, under faults) comes back, as Lambda's event
-  // source delivers it again.
-  for (let delivery = 1; pending.length > 0; delivery++) {
-    if (delivery > 5) throw new Error(`the storm's warnings still failed after 5 deliveries`);
-    const failed = await fn.invoke({ Records: pending }).then(
-      (response) =>
-        new Set(
-          (response as { batchItemFailures: { itemIdentifier: string }[] }).batchItemFailures.map(
-            (f) => f.itemIdentifier,
-          ),
-        ),
-      () => new Set(pending.map((r) => r.messageId)),
-    );
-    pending = pending.filter((r) => failed.has(r.messageId));
-  }
+  const delivered = await drainEventSource(mapping, (event) => fn.invoke(event));
+  expect(delivered.delivered, delivered.errors.join('; ')).toBe(hit.length);
   return hit.map((c) => c.containerInstanceArn);
 }
 

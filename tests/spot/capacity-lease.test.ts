@@ -7,7 +7,6 @@ import {
   CreateLaunchConfigurationCommand,
   DescribeAutoScalingGroupsCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
@@ -15,7 +14,7 @@ import { LockHeldError } from '../../functions/shared/errors.ts';
 import { acquireLock, releaseLock } from '../../functions/shared/lock.ts';
 import { requestCapacity } from '../../functions/spot-interruption/capacity.ts';
 import { observerClient } from '../../local/observer.ts';
-import { useEmulator } from '../support/emulator.ts';
+import { createTable, useEmulator } from '../support/emulator.ts';
 
 useEmulator();
 const LOCKS = 'locks';
@@ -23,14 +22,7 @@ const GROUP = 'web-spot';
 const clock = { now: () => Date.now() };
 
 beforeAll(async () => {
-  await observerClient(DynamoDBClient).send(
-    new CreateTableCommand({
-      TableName: LOCKS,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'resource', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'resource', KeyType: 'HASH' }],
-    }),
-  );
+  await createTable(LOCKS, 'resource');
   const asg = observerClient(AutoScalingClient);
   await asg.send(
     new CreateLaunchConfigurationCommand({

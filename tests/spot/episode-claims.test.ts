@@ -9,7 +9,7 @@ import {
   type Episode,
   getEpisodes,
 } from '../../functions/spot-interruption/episodes.ts';
-import { createIdTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { createTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 useEmulator();
 const proxy = useFaultProxy();
@@ -27,7 +27,7 @@ const request = (subject: string, owner: string): ClaimRequest => ({
   episodeTtlMs: 3_600_000,
 });
 
-beforeAll(() => createIdTable(TABLE));
+beforeAll(() => createTable(TABLE));
 
 /** One batch's claims, as the handler makes them, over what it read (`known`). */
 const claimBatch = (subjects: readonly string[], owner: string, known: Map<string, Episode>) =>

@@ -77,14 +77,17 @@ export function expectFaultsInjected(stats: ProxyStats): void {
   expect(stats.slowResponses).toBeGreaterThan(0);
 }
 
-/** A table keyed by the string `id`, created by the rig (past any fault proxy), as the stack makes them. */
-export async function createIdTable(name: string): Promise<void> {
+/**
+ * A table keyed by the string `hashKey` (`id`, as the stack's state tables; `resource` for locks),
+ * created by the rig past any fault proxy.
+ */
+export async function createTable(name: string, hashKey = 'id'): Promise<void> {
   await observerClient(DynamoDBClient).send(
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: hashKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }],
     }),
   );
 }
