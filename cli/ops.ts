@@ -28,6 +28,7 @@ import {
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
+import { operatorReason } from '../functions/shared/validation.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
 import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
@@ -237,12 +238,14 @@ async function main(argv: string[]): Promise<number> {
       return remediateCommand(flags, out);
     case 'approve':
     case 'reject': {
+      checkReason(flags.reason);
       // A remediation waiting for approval answers to its execution name; anything else is a rollout's.
       const answered = rest[0] ? await answerRemediationCommand(command, rest[0], flags, out) : undefined;
       return answered ?? operatorCommand(command, rest[0], flags, out);
     }
     case 'abort':
     case 'rollback':
+      checkReason(flags.reason);
       return operatorCommand(command, rest[0], flags, out);
     default:
       throw new UsageError(`unknown command "${command}"; run \`ops help\` for the list`);
@@ -251,6 +254,15 @@ async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** A gate's answer carries the reason into the workflow: refused before anything is looked up. */
+function checkReason(reason: string | undefined): void {
+  try {
+    operatorReason(reason);
+  } catch (error) {
+    throw new UsageError(`--${(error as Error).message}`);
+  }
 }
 
 type Out = (human: string, data: unknown) => void;

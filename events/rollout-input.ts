@@ -678,12 +678,13 @@ export const RolloutStateSchema = z.object({
       since: z.optional(z.string()),
     }),
   ),
-  /** The pre-traffic phase: the hook's request, then its response or error, then the result. */
+  /** The pre-traffic phase: the hook's request, then the judge's verdict, then the result. */
   preTraffic: z.optional(
     z.object({
       request: z.optional(z.record(z.string(), z.unknown())),
-      response: z.optional(z.unknown()),
-      error: z.optional(z.looseObject({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+      verdict: z.optional(
+        z.object({ status: z.enum(['passed', 'failed']), finding: z.string(), answer: z.string() }),
+      ),
       result: z.optional(
         z.object({ status: z.enum(['passed', 'failed']), reason: z.string(), at: z.string() }),
       ),

@@ -47,6 +47,8 @@ export const ROLLOUT_STATES = {
   preTraffic: 'Pre-traffic checks',
   hookChoice: 'Pre-traffic hook?',
   runHook: 'Run pre-traffic hook',
+  invokeHook: 'Invoke pre-traffic hook',
+  judgeHook: 'Judge the answer',
   hookResult: 'Check pre-traffic hook',
   hookPassed: 'Pre-traffic hook passed?',
   approvalBeforeTraffic: 'Approval before traffic?',
@@ -343,25 +345,37 @@ export class BlueGreenRolloutWorkflow extends Construct {
     const hookResult = step(S.hookResult, 'pre-traffic-result');
     // The hook's ARN comes from the input, so the task is written out: LambdaInvoke needs a
     // function known at synth. The hook gets the request the previous step built (see README).
-    const runHook = new sfn.CustomState(this, S.runHook, {
+    const invokeHook = new sfn.CustomState(this, S.invokeHook, {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::lambda:invoke`,
-        Parameters: {
-          'FunctionName.$': '$.rollout.preTraffic.hookFunctionArn',
-          'Payload.$': '$.preTraffic.request',
-        },
+        Parameters: { 'FunctionName.$': '$.hook', 'Payload.$': '$.request' },
+        // The answer alone is the state's output: it may take the whole 256 KiB.
         ResultSelector: { 'Payload.$': '$.Payload', 'StatusCode.$': '$.StatusCode' },
-        ResultPath: '$.preTraffic.response',
         // A hook that hangs fails the rollout; Lambda itself stops it at 15 minutes.
         TimeoutSeconds: 960,
       },
     });
     // The hook is the user's function: only Lambda's own errors are ours to retry.
-    retryLambdaService(runHook);
+    retryLambdaService(invokeHook);
+    const judgeHook = lambdaStep(this, S.judgeHook, {
+      lambdaFunction: props.stepFunction,
+      payload: { action: 'pre-traffic-verdict', 'answer.$': '$' },
+    });
     // Whatever went wrong (function error, timeout, no such function, no permission, an answer
     // over 256 KiB) is judged.
-    catchEverything(runHook, hookResult, { resultPath: '$.preTraffic.error' });
+    catchEverything(invokeHook, judgeHook, { resultPath: '$.error' });
+    // Apart from the rollout's state: an answer that fits one task's limit would not fit beside
+    // the state. Only the judge's bounded verdict joins it.
+    const runHook = new sfn.Parallel(this, S.runHook, {
+      parameters: {
+        'hook.$': '$.rollout.preTraffic.hookFunctionArn',
+        'request.$': '$.preTraffic.request',
+      },
+      resultSelector: { 'verdict.$': '$[0]' },
+      resultPath: '$.preTraffic',
+    }).branch(invokeHook.next(judgeHook));
+    catchEverything(runHook, onFailure, onFailureProps);
     runHook.next(hookResult);
     for (const task of [preTraffic, hookResult]) catchEverything(task, onFailure, onFailureProps);
     preTraffic.next(

@@ -6,6 +6,7 @@ import { type Clock, iso } from '../shared/clock.ts';
 import { type Db, isConditionFailure } from '../shared/dynamo.ts';
 import { OpsError } from '../shared/errors.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
+import { operatorReason } from '../shared/validation.ts';
 import { gateRecordId } from './remediate.ts';
 
 export class RemediationGateRefusedError extends OpsError {
@@ -52,8 +53,9 @@ export async function answerRemediationGate(
   ref: string,
   decision: 'approve' | 'reject',
   by: string,
-  reason?: string,
+  reasonGiven?: string,
 ): Promise<{ execution: string; message: string }> {
+  const reason = operatorReason(reasonGiven);
   const gate = await findRemediationGate(deps, ref);
   if (!gate) throw new RemediationGateRefusedError(`no remediation waits for approval as "${ref}"`);
   const now = deps.clock.now();

@@ -14,6 +14,7 @@ import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { type RolloutEnv, RolloutEnvSchema } from './config.ts';
+import { judgeHook } from './pre-traffic.ts';
 import * as steps from './steps.ts';
 
 /** The actions a Lambda task of the workflow asks for (workflows/blue-green-rollout.ts). */
@@ -24,6 +25,7 @@ export const ROLLOUT_STEP_ACTIONS = [
   'prepare',
   'green-status',
   'pre-traffic',
+  'pre-traffic-verdict',
   'pre-traffic-result',
   'shift',
   'open-gate',
@@ -49,6 +51,8 @@ const RequestSchema = z.object({
   ),
   /** Every other action: the workflow state. */
   state: z.optional(z.unknown()),
+  /** pre-traffic-verdict: the hook's answer, or the error its invocation ended in. */
+  answer: z.optional(z.unknown()),
   /** open-gate and open-window: the task token the gate waits on. */
   token: z.optional(z.string().check(z.minLength(1))),
 });
@@ -73,6 +77,8 @@ export function createHandler(options: { clock?: Clock } = {}) {
       if (!request.execution) throw new InvalidInputError('execution', 'is required for validate');
       return steps.validate(deps, request.input, request.execution);
     }
+    // Judged apart from the rollout's state, which the answer (up to 256 KiB) would not fit beside.
+    if (request.action === 'pre-traffic-verdict') return judgeHook(request.answer);
     const state = steps.parseState(request.state);
     const token = () => {
       if (!request.token) throw new InvalidInputError('token', `is required for ${request.action}`);

@@ -12,6 +12,7 @@ import { OpsError, VerificationFailedError } from '../shared/errors.ts';
 import { writeJournal } from '../shared/journal.ts';
 import { serviceLockResource } from '../shared/service-lock.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
+import { operatorReason } from '../shared/validation.ts';
 import {
   findRolloutRecord,
   getRolloutRecord,
@@ -59,8 +60,9 @@ export async function answerGate(
   ref: string,
   decision: 'approve' | 'reject',
   by: string,
-  reason?: string,
+  reasonGiven?: string,
 ): Promise<OperatorResult> {
+  const reason = operatorReason(reasonGiven);
   const record = await recordFor(deps, ref);
   const gate = record.gate;
   if (record.phase !== 'gate' || !gate || gate.kind === 'window') {
@@ -170,8 +172,9 @@ export async function abortRollout(
   deps: OperatorDeps,
   ref: string,
   by: string,
-  reason?: string,
+  reasonGiven?: string,
 ): Promise<OperatorResult> {
+  const reason = operatorReason(reasonGiven);
   const record = await recordFor(deps, ref);
   if (record.phase === 'window') return rollbackService(deps, record.execution, by);
   refuseAbortIn(record, deps.clock.now());

@@ -51,45 +51,60 @@ export function hookRequest(state: RolloutState): PreTrafficHookRequest {
   };
 }
 
+/**
+ * The judge's verdict on the hook's answer: small whatever the answer was, since it joins the
+ * rollout's state (256 KiB in all). `finding` reads after "pre-traffic hook <name> ".
+ */
 export interface HookVerdict {
   status: 'passed' | 'failed';
-  reason: string;
+  finding: string;
+  /** The answer or the error, as JSON text cut to PREVIEW_CHARS, for the journal. */
+  answer: string;
 }
 
+/** What a hook's own words are cut to: they go into the state, the journal and an alert. */
+export const REASON_CHARS = 1000;
+export const PREVIEW_CHARS = 2000;
+
 /**
- * The hook's answer. `response` is the lambda:invoke result ({ Payload, StatusCode }), `error`
- * what the task's Catch put there when the invocation failed (a function error, a timeout, a
- * missing function, no permission).
+ * The hook's answer, as the workflow's judge step gets it: the lambda:invoke result
+ * ({ Payload, StatusCode }), or `error`, what the invoke task's Catch put there when the
+ * invocation failed (a function error, a timeout, a missing function, no permission, an answer
+ * over 256 KiB).
  */
-export function judgeHook(
-  hook: string,
-  response: unknown,
-  error: { Error?: string; Cause?: string } | undefined,
-): HookVerdict {
-  if (error) {
-    return {
-      status: 'failed',
-      reason: `pre-traffic hook ${hook} failed: ${error.Error ?? 'error'}${error.Cause ? `: ${errorMessageOf(error.Cause)}` : ''}`,
-    };
+export function judgeHook(answer: unknown): HookVerdict {
+  const verdict = judge(answer);
+  return { ...verdict, finding: cut(verdict.finding, REASON_CHARS) };
+}
+
+function judge(answer: unknown): HookVerdict {
+  const given = (answer ?? {}) as { Payload?: unknown; FunctionError?: unknown; error?: unknown };
+  const error = given.error as { Error?: unknown; Cause?: unknown } | undefined;
+  if (error && typeof error === 'object') {
+    const name = typeof error.Error === 'string' ? error.Error : 'error';
+    const cause = typeof error.Cause === 'string' ? `: ${errorMessageOf(error.Cause)}` : '';
+    return { status: 'failed', finding: `failed: ${name}${cause}`, answer: previewOf(error) };
   }
-  const result = (response ?? {}) as { Payload?: unknown; FunctionError?: string };
   // The SDK integration reports a function error in the response instead of failing the task.
-  if (result.FunctionError) {
+  if (typeof given.FunctionError === 'string') {
     return {
       status: 'failed',
-      reason: `pre-traffic hook ${hook} failed: ${result.FunctionError}: ${previewOf(result.Payload)}`,
+      finding: `failed: ${given.FunctionError}: ${cut(JSON.stringify(given.Payload ?? null), 200)}`,
+      answer: previewOf(given.Payload),
     };
   }
-  const payload = typeof result.Payload === 'string' ? parseJson(result.Payload) : result.Payload;
-  const answer = (payload ?? {}) as { status?: unknown; reason?: unknown };
-  const status = typeof answer.status === 'string' ? answer.status.toUpperCase() : undefined;
-  const why = typeof answer.reason === 'string' && answer.reason ? `: ${answer.reason}` : '';
-  if (status === 'SUCCEEDED') return { status: 'passed', reason: `pre-traffic hook ${hook} passed${why}` };
-  if (status === 'FAILED') return { status: 'failed', reason: `pre-traffic hook ${hook} failed${why}` };
+  const payload = typeof given.Payload === 'string' ? parseJson(given.Payload) : given.Payload;
+  const said = (payload ?? {}) as { status?: unknown; reason?: unknown };
+  const status = typeof said.status === 'string' ? said.status.toUpperCase() : undefined;
+  const why = typeof said.reason === 'string' && said.reason ? `: ${said.reason}` : '';
+  if (status === 'SUCCEEDED')
+    return { status: 'passed', finding: `passed${why}`, answer: previewOf(payload) };
+  if (status === 'FAILED') return { status: 'failed', finding: `failed${why}`, answer: previewOf(payload) };
   // Verify, don't assume: a hook that does not say it passed has not passed.
   return {
     status: 'failed',
-    reason: `pre-traffic hook ${hook} answered ${previewOf(payload)}; expected {"status": "SUCCEEDED"} or {"status": "FAILED"}`,
+    finding: `answered ${cut(JSON.stringify(payload ?? null), 200)}; expected {"status": "SUCCEEDED"} or {"status": "FAILED"}`,
+    answer: previewOf(payload),
   };
 }
 
@@ -113,6 +128,9 @@ function parseJson(text: string): unknown {
 }
 
 function previewOf(value: unknown): string {
-  const text = JSON.stringify(value ?? null);
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+  return cut(JSON.stringify(value ?? null), PREVIEW_CHARS);
+}
+
+function cut(text: string, chars: number): string {
+  return text.length > chars ? `${text.slice(0, chars - 3)}...` : text;
 }

@@ -24,7 +24,7 @@ import { parseOrThrow } from '../shared/validation.ts';
 import type { RolloutEnv } from './config.ts';
 import { resolveRolloutInput } from './defaults.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from './notify.ts';
-import { hookName, hookRequest, judgeHook } from './pre-traffic.ts';
+import { hookName, hookRequest } from './pre-traffic.ts';
 import { getRolloutRecord, putRolloutRecord, type RolloutPhase, updateRolloutRecord } from './record.ts';
 import {
   checkCapacity,
@@ -486,34 +486,29 @@ export async function preTraffic(deps: StepDeps, state: RolloutState): Promise<R
   return { ...rest, preTraffic: { request: { ...hookRequest(state) } } };
 }
 
-/** Judges the hook's answer (or its failure); a failed hook stops the rollout before any traffic. */
+/** Records the judge's verdict on the hook; a failed hook stops the rollout before any traffic. */
 export async function preTrafficResult(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
   const plan = state.rollout;
   const arn = plan.preTraffic?.hookFunctionArn;
   if (!arn) throw new PreconditionFailedError('no pre-traffic hook to judge');
-  const verdict = judgeHook(hookName(arn), state.preTraffic?.response, state.preTraffic?.error);
+  const verdict = state.preTraffic?.verdict;
+  if (!verdict) throw new PreconditionFailedError('the pre-traffic hook has no verdict');
+  const reason = `pre-traffic hook ${hookName(arn)} ${verdict.finding}`;
   await journal(
     deps,
     plan,
     'pre-traffic-hook',
     verdict.status === 'passed' ? 'unchanged' : 'failed',
-    verdict.reason,
+    reason,
     {
-      details: {
-        hook: arn,
-        response: state.preTraffic?.response,
-        error: state.preTraffic?.error,
-        testTraffic: state.topology.test?.endpoint,
-      },
+      details: { hook: arn, answer: verdict.answer, testTraffic: state.topology.test?.endpoint },
     },
   );
   const next: RolloutState = {
     ...state,
-    preTraffic: { result: { ...verdict, at: iso(deps.clock.now()) } },
+    preTraffic: { result: { status: verdict.status, reason, at: iso(deps.clock.now()) } },
   };
-  return verdict.status === 'passed'
-    ? next
-    : { ...next, stop: { cause: 'pre-traffic-hook', reason: verdict.reason } };
+  return verdict.status === 'passed' ? next : { ...next, stop: { cause: 'pre-traffic-hook', reason } };
 }
 
 // ------------------------------------------------------------------------------------------

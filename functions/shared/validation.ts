@@ -60,3 +60,17 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): { found: boolean
   }
   return { found: true, value: current };
 }
+
+/** The most an operator's --reason may say: it rides in a gate's answer into the workflow's state. */
+export const OPERATOR_REASON_MAX = 500;
+
+/** An operator's reason, checked before anything is read or written. */
+export function operatorReason(reason: string | undefined): string | undefined {
+  if (reason !== undefined && reason.length > OPERATOR_REASON_MAX) {
+    throw new InvalidInputError(
+      'reason',
+      `is ${reason.length} characters; at most ${OPERATOR_REASON_MAX} (the journal keeps it; link to anything longer)`,
+    );
+  }
+  return reason || undefined;
+}

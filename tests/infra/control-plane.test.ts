@@ -538,8 +538,8 @@ describe('workflow error handling', () => {
     const callbacksAndHooks = lambdaTasks.filter(([, s]) => s.Resource !== 'TOKEN').map(([where]) => where);
     expect(callbacksAndHooks.map((where) => where.replace(/Workflow[^/]*\//, '/')).sort()).toEqual([
       'Remediation/Wait for approval',
+      'Rollouts/Invoke pre-traffic hook',
       'Rollouts/Rollback window',
-      'Rollouts/Run pre-traffic hook',
       'Rollouts/Wait for approval',
     ]);
   });

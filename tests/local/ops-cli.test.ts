@@ -181,5 +181,9 @@ describe('ops CLI', () => {
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
     const help = await ops('help');
     expect(help.stdout).toContain('ops seed');
+    // A gate's answer carries its reason into the workflow's state: too long is a usage error.
+    const long = await ops('approve', 'rollout-x', '--reason', 'x'.repeat(501));
+    expect(long.code).toBe(2);
+    expect(long.stderr).toContain('--reason: is 501 characters; at most 500');
   });
 });

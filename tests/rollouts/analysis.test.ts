@@ -19,7 +19,7 @@ import {
 } from '../../functions/rollout-analysis/mann-whitney.ts';
 import { targetGroupDimensions } from '../../functions/rollout-analysis/metrics.ts';
 import { judgeNoData, windowTooShort } from '../../functions/rollout-analysis/no-data.ts';
-import { judgeHook } from '../../functions/rollout-step/pre-traffic.ts';
+import { judgeHook, PREVIEW_CHARS, REASON_CHARS } from '../../functions/rollout-step/pre-traffic.ts';
 import { pickRoute } from '../../functions/rollout-step/service.ts';
 import { weightsOf } from '../../functions/rollout-step/traffic.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
@@ -313,38 +313,57 @@ describe('rollout plans', () => {
 });
 
 describe('the pre-traffic hook’s answer', () => {
+  const finding = (answer: unknown) => judgeHook(answer).finding;
+
   it('passes only on {"status": "SUCCEEDED"}, and says why otherwise', () => {
-    expect(
-      judgeHook('h', { Payload: { status: 'SUCCEEDED', reason: 'ok' }, StatusCode: 200 }, undefined),
-    ).toEqual({
+    expect(judgeHook({ Payload: { status: 'SUCCEEDED', reason: 'ok' }, StatusCode: 200 })).toEqual({
       status: 'passed',
-      reason: 'pre-traffic hook h passed: ok',
+      finding: 'passed: ok',
+      answer: '{"status":"SUCCEEDED","reason":"ok"}',
     });
-    expect(judgeHook('h', { Payload: { status: 'succeeded' } }, undefined).status).toBe('passed');
-    expect(judgeHook('h', { Payload: { status: 'FAILED', reason: 'login 502' } }, undefined)).toEqual({
+    expect(judgeHook({ Payload: { status: 'succeeded' } }).status).toBe('passed');
+    expect(judgeHook({ Payload: { status: 'FAILED', reason: 'login 502' } })).toMatchObject({
       status: 'failed',
-      reason: 'pre-traffic hook h failed: login 502',
+      finding: 'failed: login 502',
     });
-    expect(judgeHook('h', { Payload: null }, undefined)).toEqual({
+    expect(judgeHook({ Payload: null })).toMatchObject({
       status: 'failed',
-      reason: 'pre-traffic hook h answered null; expected {"status": "SUCCEEDED"} or {"status": "FAILED"}',
+      finding: 'answered null; expected {"status": "SUCCEEDED"} or {"status": "FAILED"}',
     });
     // Through the SDK integration a function error comes back in the response.
+    expect(finding({ FunctionError: 'Unhandled', Payload: '{"errorMessage":"boom"}' })).toBe(
+      'failed: Unhandled: "{\\"errorMessage\\":\\"boom\\"}"',
+    );
+    // What the invoke task's Catch left beside the request.
+    const caught = (error: unknown) => ({ hook: 'h', request: { kind: 'pre-traffic' }, error });
     expect(
-      judgeHook('h', { FunctionError: 'Unhandled', Payload: '{"errorMessage":"boom"}' }, undefined).reason,
-    ).toBe('pre-traffic hook h failed: Unhandled: "{\\"errorMessage\\":\\"boom\\"}"');
+      finding(
+        caught({ Error: 'Lambda.ResourceNotFoundException', Cause: 'Function not found: rollout-hook-x' }),
+      ),
+    ).toBe('failed: Lambda.ResourceNotFoundException: Function not found: rollout-hook-x');
     expect(
-      judgeHook('h', undefined, {
-        Error: 'Lambda.ResourceNotFoundException',
-        Cause: 'Function not found: rollout-hook-x',
-      }).reason,
-    ).toBe('pre-traffic hook h failed: Lambda.ResourceNotFoundException: Function not found: rollout-hook-x');
-    expect(
-      judgeHook('h', undefined, {
-        Error: 'SmokeTestError',
-        Cause: JSON.stringify({ errorType: 'SmokeTestError', errorMessage: 'no answer on 8080' }),
-      }).reason,
-    ).toBe('pre-traffic hook h failed: SmokeTestError: no answer on 8080');
+      finding(
+        caught({
+          Error: 'SmokeTestError',
+          Cause: JSON.stringify({ errorType: 'SmokeTestError', errorMessage: 'no answer on 8080' }),
+        }),
+      ),
+    ).toBe('failed: SmokeTestError: no answer on 8080');
+  });
+
+  it('keeps its verdict small whatever the hook said: it joins the rollout’s state', () => {
+    const long = 'y'.repeat(200 * 1024);
+    for (const answer of [
+      { Payload: { status: 'FAILED', reason: long }, StatusCode: 200 },
+      { Payload: { status: 'SUCCEEDED', reason: long, log: long }, StatusCode: 200 },
+      { Payload: long, StatusCode: 200 },
+      { error: { Error: 'SmokeTestError', Cause: JSON.stringify({ errorMessage: long }) } },
+    ]) {
+      const verdict = judgeHook(answer);
+      expect(verdict.finding.length).toBeLessThanOrEqual(REASON_CHARS);
+      expect(verdict.answer.length).toBeLessThanOrEqual(PREVIEW_CHARS);
+      expect(verdict.finding.endsWith('...') || verdict.finding.includes('...;')).toBe(true);
+    }
   });
 });
 

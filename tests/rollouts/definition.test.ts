@@ -115,29 +115,47 @@ describe('the blue-green-rollout state machine', () => {
   });
 
   it('invokes the pre-traffic hook named in the input, judging its failures instead of failing on them', () => {
-    const hook = states[ROLLOUT_STATES.runHook] as unknown as {
+    type Catcher = { ErrorEquals: string[]; Next: string; ResultPath: string };
+    const run = states[ROLLOUT_STATES.runHook] as unknown as {
+      Type: string;
+      Parameters: Record<string, unknown>;
+      ResultSelector: Record<string, unknown>;
+      ResultPath: string;
+      Branches: { StartAt: string; States: Record<string, Record<string, unknown>> }[];
+      Catch: Catcher[];
+      Next: string;
+    };
+    // The answer is judged in a branch of its own: there it may take the whole 256 KiB, which it
+    // could not beside the rollout's state. Only the verdict comes back.
+    expect(run.Type).toBe('Parallel');
+    expect(run.Parameters).toEqual({
+      'hook.$': '$.rollout.preTraffic.hookFunctionArn',
+      'request.$': '$.preTraffic.request',
+    });
+    expect([run.ResultSelector, run.ResultPath]).toEqual([{ 'verdict.$': '$[0]' }, '$.preTraffic']);
+    expect(run.Catch.map((c) => c.Next)).toEqual([ROLLOUT_STATES.onFailure, ROLLOUT_STATES.onFailure]);
+    expect(run.Next).toBe(ROLLOUT_STATES.hookResult);
+    const [branch] = run.Branches;
+    expect(branch?.StartAt).toBe(ROLLOUT_STATES.invokeHook);
+    const hook = branch?.States[ROLLOUT_STATES.invokeHook] as {
       Resource: string;
       Parameters: Record<string, unknown>;
+      ResultPath?: string;
       Retry: { ErrorEquals: string[] }[];
-      Catch: { ErrorEquals: string[]; Next: string; ResultPath: string }[];
+      Catch: Catcher[];
       Next: string;
     };
     expect(hook.Resource).toBe('arn:aws:states:::lambda:invoke');
-    expect(hook.Parameters).toEqual({
-      'FunctionName.$': '$.rollout.preTraffic.hookFunctionArn',
-      'Payload.$': '$.preTraffic.request',
-    });
+    expect(hook.Parameters).toEqual({ 'FunctionName.$': '$.hook', 'Payload.$': '$.request' });
+    expect(hook.ResultPath).toBeUndefined();
     expect(hook.Retry[0]?.ErrorEquals).toContain('Lambda.ServiceException');
     // States.ALL does not match States.DataLimitExceeded (an oversized answer), so it is named too.
     expect(hook.Catch).toEqual([
-      {
-        ErrorEquals: ['States.DataLimitExceeded'],
-        Next: ROLLOUT_STATES.hookResult,
-        ResultPath: '$.preTraffic.error',
-      },
-      { ErrorEquals: ['States.ALL'], Next: ROLLOUT_STATES.hookResult, ResultPath: '$.preTraffic.error' },
+      { ErrorEquals: ['States.DataLimitExceeded'], Next: ROLLOUT_STATES.judgeHook, ResultPath: '$.error' },
+      { ErrorEquals: ['States.ALL'], Next: ROLLOUT_STATES.judgeHook, ResultPath: '$.error' },
     ]);
-    expect(hook.Next).toBe(ROLLOUT_STATES.hookResult);
+    expect(hook.Next).toBe(ROLLOUT_STATES.judgeHook);
+    expect(text(branch?.States[ROLLOUT_STATES.judgeHook])).toContain('pre-traffic-verdict');
     // Before any production traffic: the checks come between green ready and the traffic gate.
     expect(text(states[ROLLOUT_STATES.greenReady])).toContain(ROLLOUT_STATES.preTraffic);
     expect(text(states[ROLLOUT_STATES.hookPassed])).toContain(ROLLOUT_STATES.approvalBeforeTraffic);

@@ -1276,6 +1276,8 @@ export async function preTrafficHookPasses(world: RolloutWorld) {
     'Pre-traffic checks',
     'Pre-traffic hook?',
     'Run pre-traffic hook',
+    'Invoke pre-traffic hook',
+    'Judge the answer',
     'Check pre-traffic hook',
     'Pre-traffic hook passed?',
     'Approval before traffic?',
@@ -1308,6 +1310,13 @@ export async function preTrafficHookFailureRollsBack(world: RolloutWorld) {
       'answers with more than 256 KiB',
       () => ({ status: 'SUCCEEDED', log: 'x'.repeat(300 * 1024) }),
       'pre-traffic hook rollout-hook-smoke failed: States.DataLimitExceeded',
+    ],
+    [
+      // Under the task's limit, but over the state's once merged into it: the answer is judged
+      // apart from the rollout's state, and only the bounded verdict joins it.
+      'answers FAILED with a reason just under 256 KiB',
+      () => ({ status: 'FAILED', reason: `login smoke test got 502 ${'x'.repeat(255 * 1024)}` }),
+      'pre-traffic hook rollout-hook-smoke failed: login smoke test got 502 xxx',
     ],
   ];
   for (const [label, answer, reason] of cases) {

@@ -134,6 +134,67 @@ describe('execution names', () => {
     },
   );
 
+  it.each(['arn:aws:states:::states:startExecution.sync', 'arn:aws:states:::states:startExecution.sync:2'])(
+    'answers a nested start (%s) repeated while its child runs with that child, and a different input with ExecutionAlreadyExists',
+    async (resource) => {
+      // A parent whose start was retried after a lost answer waits on the child it started.
+      const child = {
+        StartAt: 'Wait',
+        States: {
+          Wait: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            Parameters: { FunctionName: FN, Payload: { 'token.$': '$$.Task.Token' } },
+            End: true,
+          },
+        },
+      };
+      let invoked = 0;
+      const childArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:rules-waiting-child';
+      const childWorkflows = {
+        [childArn]: (input: unknown, executionName: string) =>
+          runWorkflow({
+            definition: child,
+            input,
+            executionName,
+            stateMachineName: 'rules-waiting-child',
+            lambdas: { [FN]: async () => ++invoked },
+          }),
+      };
+      const parent = {
+        StartAt: 'Start child',
+        States: {
+          'Start child': {
+            Type: 'Task',
+            Resource: resource,
+            Parameters: { StateMachineArn: childArn, 'Name.$': '$.name', 'Input.$': '$.input' },
+            ResultSelector: { 'ExecutionArn.$': '$.ExecutionArn' },
+            Catch: CATCH_ALL,
+            End: true,
+          },
+          ...caught,
+        },
+      };
+      const start = (name: string, input: unknown) =>
+        runWorkflow({
+          definition: parent,
+          input: { name, input },
+          childWorkflows,
+          stateMachineName: 'rules-parent',
+        });
+      const name = unique('running-child');
+      const first = start(name, { v: 1 });
+      const token = await nextTaskToken({ stateName: 'Wait' });
+      const again = start(name, { v: 1 });
+      expect(errorOf(await start(name, { v: 2 }))).toBe('StepFunctions.ExecutionAlreadyExistsException');
+      sendTaskSuccess(token.token, { done: true });
+      const [a, b] = await Promise.all([first, again]);
+      expect([a.status, b.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      expect(a.output).toEqual(b.output);
+      expect(invoked).toBe(1);
+    },
+  );
+
   it('fails a Lambda chosen at run time that does not exist as the catchable Lambda.ResourceNotFoundException', async () => {
     const machine = {
       StartAt: 'Call',
