@@ -80,6 +80,8 @@ export interface SpotHarness {
    * windows waited for); returns what the spot-interruption function's event source did.
    */
   process(): Promise<PollResult>;
+  /** Called after each invocation, before its failed items go back to the queue (a test's hook). */
+  afterInvoke?: () => void;
 }
 
 export async function spotHarness(
@@ -88,6 +90,11 @@ export async function spotHarness(
 ): Promise<SpotHarness> {
   const fn = await localFunction(stack, 'spot-interruption', opts);
   const invocations: SpotHarness['invocations'] = [];
+  const harness: SpotHarness = {
+    fn,
+    invocations,
+    process: async () => (await sources.run()).byFunction['spot-interruption'] ?? emptyPollResult(),
+  };
   const sources = eventSources(stack, {
     ...opts,
     onInvoke: (name, event, response) => {
@@ -97,11 +104,8 @@ export async function spotHarness(
           messageIds: event.Records.map((r) => r.messageId),
           response,
         });
+      harness.afterInvoke?.();
     },
   });
-  return {
-    fn,
-    invocations,
-    process: async () => (await sources.run()).byFunction['spot-interruption'] ?? emptyPollResult(),
-  };
+  return harness;
 }

@@ -479,6 +479,35 @@ function parseResource(stateName: string, resource: string | undefined): Integra
   throw new WorkflowHarnessError(`task "${stateName}": integration ${resource} is not supported locally`);
 }
 
+/**
+ * A synchronous lambda:invoke task's result as Step Functions writes it: the payload with
+ * Lambda's HTTP metadata (about 800 bytes), all of which counts against the 256 KiB limit.
+ */
+function invokeResult(payload: unknown, now: number): Record<string, unknown> {
+  const requestId = randomUUID();
+  const headers = {
+    Connection: 'keep-alive',
+    'Content-Length': String(Buffer.byteLength(JSON.stringify(payload ?? null))),
+    'Content-Type': 'application/json',
+    Date: new Date(now).toUTCString(),
+    'X-Amz-Executed-Version': '$LATEST',
+    'x-amzn-Remapped-Content-Length': '0',
+    'x-amzn-RequestId': requestId,
+    'X-Amzn-Trace-Id': `Root=1-${Math.floor(now / 1000).toString(16)}-${randomUUID().replaceAll('-', '').slice(0, 24)};Sampled=0`,
+  };
+  return {
+    ExecutedVersion: '$LATEST',
+    Payload: payload,
+    SdkHttpMetadata: {
+      AllHttpHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+      HttpHeaders: headers,
+      HttpStatusCode: 200,
+    },
+    SdkResponseMetadata: { RequestId: requestId },
+    StatusCode: 200,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors raised into the state machine
 
@@ -1035,11 +1064,7 @@ async function runExecution(
                 });
                 return { Payload: '', StatusCode: 202 };
               }
-              return {
-                Payload: await invokeBinding(ref, params.Payload),
-                StatusCode: 200,
-                ExecutedVersion: '$LATEST',
-              };
+              return invokeResult(await invokeBinding(ref, params.Payload), virtualNow());
             };
             break;
           case 'sdk': {

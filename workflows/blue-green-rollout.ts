@@ -86,9 +86,6 @@ export const ROLLOUT_STATES = {
   rollbackIncomplete: 'Rollback incomplete',
 } as const;
 
-/** The rollout-step action that judges a pre-traffic hook's answer (or the error it ended in). */
-const HOOK_VERDICT_ACTION = 'pre-traffic-verdict';
-
 /** What a gate's wait ends with when nobody answers in time. */
 const GATE_TIMEOUT_ERRORS = ['States.HeartbeatTimeout', 'States.Timeout'];
 
@@ -353,20 +350,20 @@ export class BlueGreenRolloutWorkflow extends Construct {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::lambda:invoke`,
         Parameters: { 'FunctionName.$': '$.hook', 'Payload.$': '$.request' },
-        // The answer is the state's output, and as is the judge's event: smaller than the result
-        // (which also holds Lambda's metadata), so whatever fits the task's limit fits the judge's.
-        ResultSelector: {
-          action: HOOK_VERDICT_ACTION,
-          'Payload.$': '$.Payload',
-          'StatusCode.$': '$.StatusCode',
-        },
+        // The answer alone is the state's output. The result also holds Lambda's HTTP metadata
+        // (about 800 bytes): what fits the task's limit fits the judge's event, the answer and
+        // its action.
+        ResultSelector: { 'Payload.$': '$.Payload', 'StatusCode.$': '$.StatusCode' },
         // A hook that hangs fails the rollout; Lambda itself stops it at 15 minutes.
         TimeoutSeconds: 960,
       },
     });
     // The hook is the user's function: only Lambda's own errors are ours to retry.
     retryLambdaService(invokeHook);
-    const judgeHook = lambdaStep(this, S.judgeHook, { lambdaFunction: props.stepFunction });
+    const judgeHook = lambdaStep(this, S.judgeHook, {
+      lambdaFunction: props.stepFunction,
+      payload: { action: 'pre-traffic-verdict', 'answer.$': '$' },
+    });
     // Whatever went wrong (function error, timeout, no such function, no permission, an answer
     // over 256 KiB) is judged.
     catchEverything(invokeHook, judgeHook, { resultPath: '$.error' });
@@ -374,7 +371,6 @@ export class BlueGreenRolloutWorkflow extends Construct {
     // the state. Only the judge's bounded verdict joins it.
     const runHook = new sfn.Parallel(this, S.runHook, {
       parameters: {
-        action: HOOK_VERDICT_ACTION,
         'hook.$': '$.rollout.preTraffic.hookFunctionArn',
         'request.$': '$.preTraffic.request',
       },

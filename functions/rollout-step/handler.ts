@@ -51,6 +51,8 @@ const RequestSchema = z.object({
   ),
   /** Every other action: the workflow state. */
   state: z.optional(z.unknown()),
+  /** pre-traffic-verdict: the hook's answer, or the error its invocation ended in. */
+  answer: z.optional(z.unknown()),
   /** open-gate and open-window: the task token the gate waits on. */
   token: z.optional(z.string().check(z.minLength(1))),
 });
@@ -75,9 +77,8 @@ export function createHandler(options: { clock?: Clock } = {}) {
       if (!request.execution) throw new InvalidInputError('execution', 'is required for validate');
       return steps.validate(deps, request.input, request.execution);
     }
-    // The event is the hook's answer (up to 256 KiB), or the error its invocation ended in:
-    // judged apart from the rollout's state, which it would not fit beside.
-    if (request.action === 'pre-traffic-verdict') return judgeHook(event);
+    // Judged apart from the rollout's state, which the answer (up to 256 KiB) would not fit beside.
+    if (request.action === 'pre-traffic-verdict') return judgeHook(request.answer);
     const state = steps.parseState(request.state);
     const token = () => {
       if (!request.token) throw new InvalidInputError('token', `is required for ${request.action}`);

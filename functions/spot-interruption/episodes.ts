@@ -19,6 +19,10 @@ export interface Episode {
   drainedAt?: string;
   surgeStartedAt?: string;
   alertedAt?: string;
+  /** A drain's replacement capacity could not be requested: the episode is retried for it. */
+  replacementOwedAt?: string;
+  /** The replacement capacity was requested. */
+  replacedAt?: string;
   leaseOwner?: string;
   leaseUntilMs?: number;
   expiresAtMs: number;
@@ -91,7 +95,7 @@ function planClaim(table: string, now: number, req: ClaimRequest, current: Episo
       TableName: table,
       Key: { id },
       UpdateExpression: fresh
-        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt'
+        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt'
         : 'SET #intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, #channels = list_append(#channels, :channels)',
       // Fresh: nobody else opened it meanwhile. Existing: the record we read is still the record, and unleased.
       ConditionExpression: fresh
@@ -256,11 +260,13 @@ async function transact(db: Db, updates: readonly EpisodeUpdate[]): Promise<bool
 
 /**
  * An episode is complete when what its intent asks for has been done and announced: a drain whose
- * alert could not be raised is retried until the alert is out (the drain itself is not repeated).
+ * alert could not be raised, or whose replacement could not be requested, is retried until that
+ * is done (the drain itself is not repeated).
  */
 export function isComplete(e: Episode): boolean {
   const announced = e.alertedAt !== undefined;
-  if (e.intent === 'drain') return e.drainedAt !== undefined && announced;
+  const replaced = e.replacementOwedAt === undefined || e.replacedAt !== undefined;
+  if (e.intent === 'drain') return e.drainedAt !== undefined && announced && replaced;
   if (e.intent === 'surge') return (e.surgeStartedAt !== undefined || e.drainedAt !== undefined) && announced;
   return announced;
 }
@@ -269,6 +275,8 @@ export interface Completion {
   drainedAt?: string;
   surgeStartedAt?: string;
   alertedAt?: string;
+  replacementOwedAt?: string;
+  replacedAt?: string;
 }
 
 /** Records what was done and gives the lease back. Only the lease holder may complete. */

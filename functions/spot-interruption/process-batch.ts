@@ -26,6 +26,7 @@ import { drainContainerInstances } from './drain.ts';
 import {
   abandonEpisode,
   type Claim,
+  type Completion,
   claimEpisode,
   claimEpisodes,
   completeEpisode,
@@ -295,10 +296,9 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
   const { cluster } = work;
   const now = deps.clock.now();
   const journal: JournalEntry[] = [];
-  const completions = new Map<string, { drainedAt?: string; surgeStartedAt?: string; alertedAt?: string }>();
+  const completions = new Map<string, Completion>();
   const alertable: Claimed[] = [];
-  const set = (id: string, patch: { drainedAt?: string; surgeStartedAt?: string; alertedAt?: string }) =>
-    completions.set(id, { ...completions.get(id), ...patch });
+  const set = (id: string, patch: Completion) => completions.set(id, { ...completions.get(id), ...patch });
 
   // Already DRAINING in ECS (an operator, or ECS managed draining): no second drain, no alert.
   const alreadyDraining = work.claimed.filter((c) => c.where.status === 'DRAINING' && !c.episode.drainedAt);
@@ -346,16 +346,20 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
     }
   }
 
-  // Replacement capacity, once per new episode (a drain after a surge already has it).
+  // Replacement capacity, once per new episode (a drain after a surge already has it), or still
+  // owed from an earlier delivery whose request failed.
+  const owed = (c: Claimed) =>
+    c.episode.replacementOwedAt !== undefined && c.episode.replacedAt === undefined;
   const needCapacity = active.filter(
     (c) =>
-      (c.intent === 'drain' || c.intent === 'surge') &&
-      !c.episode.surgeStartedAt &&
-      (c.previous === undefined || INTENT_RANK[c.previous.intent] < INTENT_RANK.surge) &&
-      !(
-        c.intent === 'drain' &&
-        report.instances.some((o) => o.instanceId === c.where.instanceId && o.result === 'failed')
-      ),
+      owed(c) ||
+      ((c.intent === 'drain' || c.intent === 'surge') &&
+        !c.episode.surgeStartedAt &&
+        (c.previous === undefined || INTENT_RANK[c.previous.intent] < INTENT_RANK.surge) &&
+        !(
+          c.intent === 'drain' &&
+          report.instances.some((o) => o.instanceId === c.where.instanceId && o.result === 'failed')
+        )),
   );
   const newWarnings = active
     .filter(
@@ -392,6 +396,7 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
           needCapacity.length,
         );
         report.capacity.push(capacity);
+        for (const c of needCapacity) set(c.where.instanceId, { replacedAt: iso(deps.clock.now()) });
         capacityNote = `${choice.why}; ${capacity.group} desired ${capacity.before} -> ${capacity.after}${capacity.clamped ? ` (clamped at max ${capacity.max})` : ''}`;
         journal.push({
           resource: `asg/${capacity.group}`,
@@ -411,8 +416,14 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
           },
         });
       } catch (error) {
-        // The drain matters more than the replacement: record the failure, keep going, say so in the alert.
+        // The drain matters more than the replacement: record the failure, keep going, say so in
+        // the alert. A drain's replacement is owed: its items are retried for it (the drain and
+        // the alert are not repeated), and end in the dead-letter queue if it never goes through.
         capacityNote = `replacement capacity request failed: ${(error as Error).message}`;
+        for (const c of needCapacity.filter((n) => n.intent === 'drain')) {
+          set(c.where.instanceId, { replacementOwedAt: iso(deps.clock.now()) });
+          for (const id of c.itemIds) failed.add(id);
+        }
         deps.log.error('Capacity request failed', { cluster: cluster.name, error: (error as Error).message });
         journal.push({
           resource: `asg/${choice.group}`,

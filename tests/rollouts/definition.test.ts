@@ -129,7 +129,6 @@ describe('the blue-green-rollout state machine', () => {
     // could not beside the rollout's state. Only the verdict comes back.
     expect(run.Type).toBe('Parallel');
     expect(run.Parameters).toEqual({
-      action: 'pre-traffic-verdict',
       'hook.$': '$.rollout.preTraffic.hookFunctionArn',
       'request.$': '$.preTraffic.request',
     });
@@ -150,12 +149,8 @@ describe('the blue-green-rollout state machine', () => {
     expect(hook.Resource).toBe('arn:aws:states:::lambda:invoke');
     expect(hook.Parameters).toEqual({ 'FunctionName.$': '$.hook', 'Payload.$': '$.request' });
     expect(hook.ResultPath).toBeUndefined();
-    // The judge's event is the answer as is, with its action: nothing is added around it.
-    expect(hook.ResultSelector).toEqual({
-      action: 'pre-traffic-verdict',
-      'Payload.$': '$.Payload',
-      'StatusCode.$': '$.StatusCode',
-    });
+    // Lambda's HTTP metadata is left out: the judge's event adds its action in its place.
+    expect(hook.ResultSelector).toEqual({ 'Payload.$': '$.Payload', 'StatusCode.$': '$.StatusCode' });
     expect(hook.Retry[0]?.ErrorEquals).toContain('Lambda.ServiceException');
     // States.ALL does not match States.DataLimitExceeded (an oversized answer), so it is named too.
     expect(hook.Catch).toEqual([
@@ -163,8 +158,10 @@ describe('the blue-green-rollout state machine', () => {
       { ErrorEquals: ['States.ALL'], Next: ROLLOUT_STATES.judgeHook, ResultPath: '$.error' },
     ]);
     expect(hook.Next).toBe(ROLLOUT_STATES.judgeHook);
-    const judge = branch?.States[ROLLOUT_STATES.judgeHook] as { Parameters?: unknown; Resource: string };
-    expect([judge.Parameters, judge.Resource]).toEqual([undefined, expect.stringContaining('RolloutsStep')]);
+    expect(branch?.States[ROLLOUT_STATES.judgeHook]?.Parameters).toEqual({
+      action: 'pre-traffic-verdict',
+      'answer.$': '$',
+    });
     // Before any production traffic: the checks come between green ready and the traffic gate.
     expect(text(states[ROLLOUT_STATES.greenReady])).toContain(ROLLOUT_STATES.preTraffic);
     expect(text(states[ROLLOUT_STATES.hookPassed])).toContain(ROLLOUT_STATES.approvalBeforeTraffic);

@@ -393,8 +393,8 @@ export async function fallbackFollowsTheInterruptionRate(world: SpotWorld) {
   expect(await capacityRequests(world, groups.spot)).toEqual([]);
 
   await putEvents(upToThreshold.map(warningFor));
-  await world.harness.process();
-  expect(await desired(groups.spot)).toBe(spotBefore + threshold);
+  const processed = await world.harness.process();
+  expect(await desired(groups.spot), JSON.stringify(processed)).toBe(spotBefore + threshold);
   expect(await desired(groups.onDemand)).toBe(onDemandBefore);
   const first = await allAlerts(world);
   expect(first.length).toBeGreaterThan(0);
@@ -604,4 +604,52 @@ export async function stormAcrossBatchesIsOneMessage(world: SpotWorld, size: num
   expect(Object.values(counts['instance type'] ?? {}).reduce((a, b) => a + b, 0)).toBe(resources);
   // The batches ran at once and met on the group's lease: neither dropped its replacements.
   expect((await failedRequests()).slice(failedBefore)).toEqual([]);
+}
+
+/**
+ * A drain whose replacement request fails (Auto Scaling unavailable) is not a replacement lost:
+ * the drain and its alert stand, the items go back to the queue, and the redelivery requests the
+ * capacity once, without draining or announcing again.
+ */
+export async function failedReplacementIsRequestedOnRedelivery(
+  world: SpotWorld,
+  autoScalingDown: (down: boolean) => void,
+) {
+  const { autoScalingGroups: groups } = clusterSeed(world);
+  const instances = freshSpotInstances(world, 2);
+  const ids = instances.map((i) => i.ec2InstanceId);
+  const total = async () => (await desired(groups.spot)) + (await desired(groups.onDemand));
+  const before = await total();
+  const drainsBefore = world.calls('ecs:UpdateContainerInstancesState');
+  await allAlerts(world);
+  const invoked = world.harness.invocations.length;
+  autoScalingDown(true);
+  // Back up once the first delivery has handed its items back, before they are redelivered.
+  world.harness.afterInvoke = () => autoScalingDown(false);
+  try {
+    await putEvents(instances.map(warningFor));
+    await world.harness.process();
+  } finally {
+    world.harness.afterInvoke = undefined;
+    autoScalingDown(false);
+  }
+  const runs = world.harness.invocations.slice(invoked);
+  expect(runs.length).toBeGreaterThanOrEqual(2);
+  const first = runs[0]?.response as { batchItemFailures?: unknown[] } | undefined;
+  expect(first?.batchItemFailures).toHaveLength(2);
+  // Replaced once, drained once, both DRAINING.
+  expect(await total()).toBe(before + 2);
+  expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(1);
+  const now = await statuses(world);
+  expect(ids.map((id) => now.get(id))).toEqual(['DRAINING', 'DRAINING']);
+  const requests = (await journal(world)).filter(
+    (r) =>
+      r.action === 'request-capacity' &&
+      (r.outcome === 'failed' || (r.details?.instances as string[] | undefined)?.includes(ids[0] as string)),
+  );
+  expect(requests.map((r) => r.outcome).slice(-2)).toEqual(['failed', 'changed']);
+  // One alert, for the drain, saying the replacement failed; none for the late replacement.
+  const alerts = await allAlerts(world);
+  expect(alerts).toHaveLength(1);
+  expect(JSON.stringify(alerts[0]?.alert)).toContain('replacement capacity request failed');
 }

@@ -4,7 +4,7 @@ import { useSpotWorld } from './world.ts';
 
 describe('spot interruption handling on the emulator', () => {
   // No faults here: the proxy only counts the calls that reach the emulator.
-  const { world } = useSpotWorld({
+  const { world, proxy } = useSpotWorld({
     instances: 40,
     spotFraction: 0.75,
     extraClusters: scenario.EXTRA_CLUSTERS,
@@ -28,4 +28,8 @@ describe('spot interruption handling on the emulator', () => {
     scenario.rebalanceInObserveModeOnlyRecords(world));
   it('records and announces a Fargate Spot interruption once, however often it is delivered', () =>
     scenario.fargateSpotTaskIsAnnouncedOnce(world));
+  it('requests a replacement that failed again on redelivery, without a second drain or alert', () =>
+    scenario.failedReplacementIsRequestedOnRedelivery(world, (down) =>
+      proxy.setFaults({ serverErrorRate: down ? 1 : 0, services: down ? ['autoscaling'] : undefined }),
+    ));
 });

@@ -23,6 +23,12 @@ describe('interruption episodes', () => {
     expect(isComplete(episode({ intent: 'observe', alertedAt: 't' }))).toBe(true);
   });
 
+  it('are not complete while a drain’s replacement is owed, so a redelivery requests it', () => {
+    const drained = { drainedAt: 't', alertedAt: 't' };
+    expect(isComplete(episode({ ...drained, replacementOwedAt: 't' }))).toBe(false);
+    expect(isComplete(episode({ ...drained, replacementOwedAt: 't', replacedAt: 't' }))).toBe(true);
+  });
+
   it('are not complete while the alert is owed, so a redelivery announces it', () => {
     expect(isComplete(episode({ drainedAt: 't' }))).toBe(false);
     expect(isComplete(episode({ intent: 'surge', surgeStartedAt: 't' }))).toBe(false);

@@ -228,6 +228,35 @@ describe('the 256 KiB payload limit', () => {
     expect(result.states).toEqual(['Run']);
   });
 
+  it("counts Lambda's HTTP metadata in a lambda:invoke result, as AWS writes it, and not in a function's own answer", async () => {
+    // A payload 300 bytes short of the limit: alone it fits, with the metadata it does not.
+    const payload = 'p'.repeat(256 * 1024 - 300);
+    const lambdas = { [FN]: async () => payload };
+    const selected = {
+      StartAt: 'Run',
+      States: {
+        Run: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: FN, Payload: {} },
+          ResultSelector: {
+            'status.$': '$.SdkHttpMetadata.HttpStatusCode',
+            'requestId.$': '$.SdkResponseMetadata.RequestId',
+            'version.$': '$.SdkHttpMetadata.HttpHeaders.X-Amz-Executed-Version',
+          },
+          End: true,
+        },
+      },
+    };
+    const small = await runWorkflow({ definition: selected, lambdas: { [FN]: async () => 'ok' } });
+    expect(small.output).toEqual({ status: 200, requestId: expect.any(String), version: '$LATEST' });
+    const full = await runWorkflow({ definition: selected, lambdas });
+    expect([full.status, full.error]).toEqual(['FAILED', 'States.DataLimitExceeded']);
+    // The function's ARN as the resource: its answer alone is the result.
+    const direct = { StartAt: 'Run', States: { Run: { Type: 'Task', Resource: FN, End: true } } };
+    expect((await runWorkflow({ definition: direct, lambdas })).status).toBe('SUCCEEDED');
+  });
+
   it('lets a catcher that names States.DataLimitExceeded catch it', async () => {
     const named = [{ ErrorEquals: ['States.DataLimitExceeded'], ResultPath: '$.caught', Next: 'Caught' }];
     const machine = { StartAt: 'Run', States: { Run: invoke({ Catch: named, End: true }), ...caught } };

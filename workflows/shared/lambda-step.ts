@@ -24,8 +24,8 @@ export function retryLambdaService(task: { addRetry(props: sfn.RetryProps): unkn
 
 export interface LambdaStepProps {
   lambdaFunction: lambda.IFunction;
-  /** The function's event; JSONPath values as `'key.$': '$.path'`. Absent: the state's input as is. */
-  payload?: Record<string, unknown>;
+  /** The function's event; JSONPath values as `'key.$': '$.path'`. */
+  payload: Record<string, unknown>;
   resultPath?: string;
   /** Errors of the function's own to retry as transient too (a lease another workflow holds). */
   retryAlso?: string[];
@@ -35,7 +35,7 @@ export interface LambdaStepProps {
 export function lambdaStep(scope: Construct, id: string, props: LambdaStepProps): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, id, {
     lambdaFunction: props.lambdaFunction,
-    ...(props.payload ? { payload: sfn.TaskInput.fromObject(props.payload) } : {}),
+    payload: sfn.TaskInput.fromObject(props.payload),
     payloadResponseOnly: true,
     retryOnServiceExceptions: false,
     ...(props.resultPath ? { resultPath: props.resultPath } : {}),
@@ -60,10 +60,7 @@ export function lambdaStep(scope: Construct, id: string, props: LambdaStepProps)
 export function callbackStep(
   scope: Construct,
   id: string,
-  props: Omit<LambdaStepProps, 'retryAlso' | 'payload'> & {
-    payload: Record<string, unknown>;
-    heartbeatTimeout: sfn.Timeout;
-  },
+  props: Omit<LambdaStepProps, 'retryAlso'> & { heartbeatTimeout: sfn.Timeout },
 ): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, id, {
     lambdaFunction: props.lambdaFunction,
