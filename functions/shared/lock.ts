@@ -117,10 +117,16 @@ export async function withLockWaiting<T>(
       await sleep(Math.min(1_000, 25 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2));
       continue;
     }
+    let result: T;
     try {
-      return await fn(lease);
-    } finally {
-      await releaseLock(db, table, lease);
+      result = await fn(lease);
+    } catch (error) {
+      await releaseLock(db, table, lease).catch(() => false);
+      throw error;
     }
+    // The work is done: a release that fails leaves the lease to expire after leaseMs. Failing
+    // here would have the caller redo work that was done (add the same capacity twice).
+    await releaseLock(db, table, lease).catch(() => false);
+    return result;
   }
 }

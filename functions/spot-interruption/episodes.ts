@@ -23,6 +23,8 @@ export interface Episode {
   replacementOwedAt?: string;
   /** The replacement capacity was requested. */
   replacedAt?: string;
+  /** What was requested (group, desired before and after): for an alert raised on a redelivery. */
+  replacement?: string;
   leaseOwner?: string;
   leaseUntilMs?: number;
   expiresAtMs: number;
@@ -95,7 +97,7 @@ function planClaim(table: string, now: number, req: ClaimRequest, current: Episo
       TableName: table,
       Key: { id },
       UpdateExpression: fresh
-        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt'
+        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt, replacement'
         : 'SET #intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, #channels = list_append(#channels, :channels)',
       // Fresh: nobody else opened it meanwhile. Existing: the record we read is still the record, and unleased.
       ConditionExpression: fresh
@@ -271,12 +273,27 @@ export function isComplete(e: Episode): boolean {
   return announced;
 }
 
+/**
+ * Whether the episode's replacement capacity was asked for already. `previous` is the record as
+ * it was before this claim. Episodes written before `replacedAt` existed are read by what their
+ * intent did: a surge asks for capacity first, and a drain asked in the invocation that drained.
+ * A drain that was not confirmed asked for none: its redelivery, which drains, asks.
+ */
+export function replacementDone(episode: Episode, previous: Episode | undefined): boolean {
+  if (episode.replacedAt !== undefined || episode.surgeStartedAt !== undefined) return true;
+  if (episode.replacementOwedAt !== undefined) return false;
+  if (previous?.intent === 'surge') return true;
+  if (previous?.intent === 'drain') return previous.drainedAt !== undefined;
+  return false;
+}
+
 export interface Completion {
   drainedAt?: string;
   surgeStartedAt?: string;
   alertedAt?: string;
   replacementOwedAt?: string;
   replacedAt?: string;
+  replacement?: string;
 }
 
 /** Records what was done and gives the lease back. Only the lease holder may complete. */

@@ -33,6 +33,7 @@ import {
   completeEpisodes,
   type Episode,
   getEpisodes,
+  replacementDone,
 } from './episodes.ts';
 import { type LocatedInstance, locateContainerInstances } from './locate.ts';
 import {
@@ -180,8 +181,14 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
 
   // 3. Claim each episode (idempotency across channels and redeliveries), then act per cluster.
   for (const work of perCluster.values()) {
-    await claimAll(deps, work, report, failed);
-    await actOnCluster(deps, work, report, failed);
+    const progress: Progress = { completions: new Map(), journal: [] };
+    try {
+      await claimAll(deps, work, report, failed);
+      await actOnCluster(deps, work, report, failed, progress);
+    } catch (error) {
+      await recordProgress(deps, work, progress, error);
+      for (const c of work.candidates) for (const id of c.itemIds) failed.add(id);
+    }
   }
 
   // 4. Fargate Spot tasks: ECS replaces them itself; we record and announce, once per task.
@@ -292,11 +299,63 @@ function describeDone(e: Episode): string {
   return `already handled (${e.intent}) in this episode`;
 }
 
-async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchReport, failed: Set<string>) {
+/** What a cluster's step has done so far: recorded even when a later call fails. */
+interface Progress {
+  completions: Map<string, Completion>;
+  journal: JournalEntry[];
+}
+
+/**
+ * A cluster's step failed part way (an AWS call that stayed throttled past the SDK's retries):
+ * what was done is journaled and recorded on its episodes, with the leases given back, so the
+ * redelivery of its items does the rest (a drained instance's replacement and alert are owed)
+ * rather than finding the episodes held by an invocation that is gone. If even that cannot be
+ * written, the batch fails as a whole and the leases run out on their own.
+ */
+async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progress, error: unknown) {
+  deps.log.error('Spot batch step failed; progress recorded, items retried', {
+    cluster: work.cluster.name,
+    error: (error as Error).message,
+  });
+  try {
+    await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, progress.journal);
+    const at = iso(deps.clock.now());
+    await completeEpisodes(
+      deps.db,
+      deps.env.IDEMPOTENCY_TABLE,
+      deps.owner,
+      // Every candidate, claimed or not: a claim whose answer was lost is ours too, and only
+      // our own leases are given back (the write is conditional on the owner).
+      work.candidates.map((candidate) => {
+        const c = work.claimed.find((k) => k.where.instanceId === candidate.where.instanceId);
+        const done = progress.completions.get(candidate.where.instanceId) ?? {};
+        const owed =
+          c !== undefined &&
+          c.intent === 'drain' &&
+          done.drainedAt !== undefined &&
+          done.replacedAt === undefined &&
+          !replacementDone(c.episode, c.previous);
+        return {
+          subject: candidate.where.instanceId,
+          done: owed ? { ...done, replacementOwedAt: at } : done,
+        };
+      }),
+    );
+  } catch {
+    throw error;
+  }
+}
+
+async function actOnCluster(
+  deps: SpotDeps,
+  work: ClusterWork,
+  report: BatchReport,
+  failed: Set<string>,
+  progress: Progress,
+) {
   const { cluster } = work;
   const now = deps.clock.now();
-  const journal: JournalEntry[] = [];
-  const completions = new Map<string, Completion>();
+  const { journal, completions } = progress;
   const alertable: Claimed[] = [];
   const set = (id: string, patch: Completion) => completions.set(id, { ...completions.get(id), ...patch });
 
@@ -346,20 +405,16 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
     }
   }
 
-  // Replacement capacity, once per new episode (a drain after a surge already has it), or still
-  // owed from an earlier delivery whose request failed.
-  const owed = (c: Claimed) =>
-    c.episode.replacementOwedAt !== undefined && c.episode.replacedAt === undefined;
+  // Replacement capacity, once per episode: not again after a surge asked for it, and still
+  // owed when an earlier delivery's request failed.
   const needCapacity = active.filter(
     (c) =>
-      owed(c) ||
-      ((c.intent === 'drain' || c.intent === 'surge') &&
-        !c.episode.surgeStartedAt &&
-        (c.previous === undefined || INTENT_RANK[c.previous.intent] < INTENT_RANK.surge) &&
-        !(
-          c.intent === 'drain' &&
-          report.instances.some((o) => o.instanceId === c.where.instanceId && o.result === 'failed')
-        )),
+      (c.intent === 'drain' || c.intent === 'surge') &&
+      !replacementDone(c.episode, c.previous) &&
+      !(
+        c.intent === 'drain' &&
+        report.instances.some((o) => o.instanceId === c.where.instanceId && o.result === 'failed')
+      ),
   );
   const newWarnings = active
     .filter(
@@ -396,8 +451,9 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
           needCapacity.length,
         );
         report.capacity.push(capacity);
-        for (const c of needCapacity) set(c.where.instanceId, { replacedAt: iso(deps.clock.now()) });
         capacityNote = `${choice.why}; ${capacity.group} desired ${capacity.before} -> ${capacity.after}${capacity.clamped ? ` (clamped at max ${capacity.max})` : ''}`;
+        for (const c of needCapacity)
+          set(c.where.instanceId, { replacedAt: iso(deps.clock.now()), replacement: capacityNote });
         journal.push({
           resource: `asg/${capacity.group}`,
           action: 'request-capacity',
@@ -436,6 +492,9 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
       }
     }
   }
+
+  // An alert owed from an earlier delivery says what that delivery requested.
+  if (!capacityNote) capacityNote = active.find((c) => c.episode.replacement)?.episode.replacement ?? '';
 
   // Surge: drain later, when replacements registered (or the warning drains first).
   const toSurge = active.filter(
@@ -510,6 +569,7 @@ async function actOnCluster(deps: SpotDeps, work: ClusterWork, report: BatchRepo
     if ((!c.episode.alertedAt || drainAfterObserve) && !failedHere) alertable.push(c);
   }
   await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, journal);
+  journal.length = 0; // Written: a later failure must not write it again.
   if (alertable.length > 0) {
     try {
       await raiseAlert(

@@ -52,6 +52,7 @@ export function useSpotWorld(opts: SpotWorldOptions): { world: SpotWorld; proxy:
     // Calls the code made (an SDK retry of one call counts once), that reached the emulator.
     world.calls = (op) => proxy.stats().appliedCallsByOperation?.[op] ?? 0;
     world.answersMayBeLost = answersMayBeLost(opts.faults);
+    world.faulted = Boolean(opts.throttleRate || opts.faults);
     // Faults start after setup: the scenarios are under test, not the seeding.
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
     if (opts.faults) proxy.setFaults(opts.faults);

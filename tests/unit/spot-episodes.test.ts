@@ -1,7 +1,7 @@
 // When an interruption episode counts as done: acted on and announced. A drain whose alert could
 // not be raised must be retried for the alert (and must not be drained twice).
 import { describe, expect, it } from 'vitest';
-import { type Episode, isComplete } from '../../functions/spot-interruption/episodes.ts';
+import { type Episode, isComplete, replacementDone } from '../../functions/spot-interruption/episodes.ts';
 
 const episode = (patch: Partial<Episode>): Episode => ({
   id: 'spot-episode#i-0abc',
@@ -27,6 +27,20 @@ describe('interruption episodes', () => {
     const drained = { drainedAt: 't', alertedAt: 't' };
     expect(isComplete(episode({ ...drained, replacementOwedAt: 't' }))).toBe(false);
     expect(isComplete(episode({ ...drained, replacementOwedAt: 't', replacedAt: 't' }))).toBe(true);
+  });
+
+  it('ask for replacement capacity once: not after a surge or a confirmed drain, again after a failed drain or request', () => {
+    const now = episode({});
+    expect(replacementDone(now, undefined)).toBe(false);
+    expect(replacementDone(now, episode({ intent: 'observe', alertedAt: 't' }))).toBe(false);
+    expect(replacementDone(now, episode({ intent: 'surge' }))).toBe(true);
+    expect(replacementDone(episode({ surgeStartedAt: 't' }), undefined)).toBe(true);
+    // A drain confirmed before replacedAt existed asked in that invocation.
+    expect(replacementDone(now, episode({ drainedAt: 't' }))).toBe(true);
+    // A drain that was not confirmed asked for nothing: its redelivery asks.
+    expect(replacementDone(now, episode({}))).toBe(false);
+    expect(replacementDone(episode({ replacedAt: 't' }), episode({ drainedAt: 't' }))).toBe(true);
+    expect(replacementDone(episode({ replacementOwedAt: 't' }), episode({ drainedAt: 't' }))).toBe(false);
   });
 
   it('are not complete while the alert is owed, so a redelivery announces it', () => {
