@@ -1,6 +1,10 @@
 // Sets container instances to DRAINING, ten per call (a storm of 100 is 10 calls), and reads
 // the status back from the response: an instance counts as drained only when ECS says so.
-import { type ECSClient, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
+import {
+  type ECSClient,
+  UpdateContainerInstancesStateCommand,
+  type UpdateContainerInstancesStateCommandOutput,
+} from '@aws-sdk/client-ecs';
 import { chunk } from './locate.ts';
 
 export const INSTANCES_PER_DRAIN_CALL = 10;
@@ -18,9 +22,17 @@ export async function drainContainerInstances(
 ): Promise<DrainResult> {
   const result: DrainResult = { drained: [], failed: [], calls: 0 };
   for (const part of chunk(containerInstanceArns, INSTANCES_PER_DRAIN_CALL)) {
-    const out = await ecs.send(
-      new UpdateContainerInstancesStateCommand({ cluster, containerInstances: part, status: 'DRAINING' }),
-    );
+    let out: UpdateContainerInstancesStateCommandOutput;
+    try {
+      out = await ecs.send(
+        new UpdateContainerInstancesStateCommand({ cluster, containerInstances: part, status: 'DRAINING' }),
+      );
+    } catch (error) {
+      // This call's instances are not confirmed (a retry confirms them); the other calls' stand.
+      result.calls++;
+      for (const arn of part) result.failed.push({ arn, reason: (error as Error).message });
+      continue;
+    }
     result.calls++;
     const confirmed = new Set(
       (out.containerInstances ?? [])

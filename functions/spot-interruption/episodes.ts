@@ -25,6 +25,8 @@ export interface Episode {
   replacedAt?: string;
   /** What was requested (group, desired before and after): for an alert raised on a redelivery. */
   replacement?: string;
+  /** 2 for episodes opened since replacements are recorded (replacedAt); absent before. */
+  recordVersion?: number;
   leaseOwner?: string;
   leaseUntilMs?: number;
   expiresAtMs: number;
@@ -97,7 +99,7 @@ function planClaim(table: string, now: number, req: ClaimRequest, current: Episo
       TableName: table,
       Key: { id },
       UpdateExpression: fresh
-        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt, replacement'
+        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster, recordVersion = :recordVersion REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt, replacement'
         : 'SET #intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, #channels = list_append(#channels, :channels)',
       // Fresh: nobody else opened it meanwhile. Existing: the record we read is still the record, and unleased.
       ConditionExpression: fresh
@@ -124,6 +126,7 @@ function planClaim(table: string, now: number, req: ClaimRequest, current: Episo
               ':expiresAtMs': now + req.episodeTtlMs,
               ':ttl': ttlSeconds(now + req.episodeTtlMs),
               ':cluster': req.cluster ?? null,
+              ':recordVersion': RECORD_VERSION,
             }
           : { ':openedAt': live.openedAt }),
       },
@@ -274,18 +277,21 @@ export function isComplete(e: Episode): boolean {
 }
 
 /**
- * Whether the episode's replacement capacity was asked for already. `previous` is the record as
- * it was before this claim. Episodes written before `replacedAt` existed are read by what their
- * intent did: a surge asks for capacity first, and a drain asked in the invocation that drained.
- * A drain that was not confirmed asked for none: its redelivery, which drains, asks.
+ * Whether the episode's replacement capacity was asked for already: `replacedAt` says so.
+ * `previous` is the record as it was before this claim. Episodes opened before `replacedAt`
+ * existed (no recordVersion) are read by what their intent did: a surge asked for capacity
+ * first, and a drain asked in the invocation that drained it; an unconfirmed drain asked for none.
  */
 export function replacementDone(episode: Episode, previous: Episode | undefined): boolean {
   if (episode.replacedAt !== undefined || episode.surgeStartedAt !== undefined) return true;
-  if (episode.replacementOwedAt !== undefined) return false;
+  if (episode.replacementOwedAt !== undefined || episode.recordVersion !== undefined) return false;
   if (previous?.intent === 'surge') return true;
   if (previous?.intent === 'drain') return previous.drainedAt !== undefined;
   return false;
 }
+
+/** Written on every episode opened since replacements are recorded: see replacementDone. */
+const RECORD_VERSION = 2;
 
 export interface Completion {
   drainedAt?: string;

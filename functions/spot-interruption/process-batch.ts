@@ -186,6 +186,8 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
       await claimAll(deps, work, report, failed);
       await actOnCluster(deps, work, report, failed, progress);
     } catch (error) {
+      // Our own faults (a bug, a bad record) fail the invocation loudly, as before.
+      if (!isAwsFailure(error)) throw error;
       await recordProgress(deps, work, progress, error);
       for (const c of work.candidates) for (const id of c.itemIds) failed.add(id);
     }
@@ -317,33 +319,44 @@ async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progr
     cluster: work.cluster.name,
     error: (error as Error).message,
   });
-  try {
-    await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, progress.journal);
-    const at = iso(deps.clock.now());
-    await completeEpisodes(
-      deps.db,
-      deps.env.IDEMPOTENCY_TABLE,
-      deps.owner,
-      // Every candidate, claimed or not: a claim whose answer was lost is ours too, and only
-      // our own leases are given back (the write is conditional on the owner).
-      work.candidates.map((candidate) => {
-        const c = work.claimed.find((k) => k.where.instanceId === candidate.where.instanceId);
-        const done = progress.completions.get(candidate.where.instanceId) ?? {};
-        const owed =
-          c !== undefined &&
-          c.intent === 'drain' &&
-          done.drainedAt !== undefined &&
-          done.replacedAt === undefined &&
-          !replacementDone(c.episode, c.previous);
-        return {
-          subject: candidate.where.instanceId,
-          done: owed ? { ...done, replacementOwedAt: at } : done,
-        };
-      }),
-    );
-  } catch {
-    throw error;
-  }
+  const at = iso(deps.clock.now());
+  const replaceable = work.cluster.spotAsg !== undefined || work.cluster.onDemandAsg !== undefined;
+  // The episodes first: they keep the next delivery from draining, replacing or announcing twice.
+  const recorded = await completeEpisodes(
+    deps.db,
+    deps.env.IDEMPOTENCY_TABLE,
+    deps.owner,
+    // Every candidate, claimed or not: a claim whose answer was lost is ours too, and only our
+    // own leases are given back (the write is conditional on the owner).
+    work.candidates.map((candidate) => {
+      const c = work.claimed.find((k) => k.where.instanceId === candidate.where.instanceId);
+      const done = progress.completions.get(candidate.where.instanceId) ?? {};
+      const owed =
+        replaceable &&
+        c !== undefined &&
+        c.intent === 'drain' &&
+        done.drainedAt !== undefined &&
+        done.replacedAt === undefined &&
+        !replacementDone(c.episode, c.previous);
+      return { subject: candidate.where.instanceId, done: owed ? { ...done, replacementOwedAt: at } : done };
+    }),
+  ).then(
+    () => true,
+    () => false,
+  );
+  const journaled =
+    progress.journal.length === 0 ||
+    (await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, progress.journal).then(
+      () => true,
+      () => false,
+    ));
+  if (!recorded && !journaled) throw error;
+}
+
+/** An AWS call that failed past the SDK's retries (a service's answer, or none): worth retrying. */
+function isAwsFailure(error: unknown): boolean {
+  const e = error as { $metadata?: unknown; $fault?: unknown; name?: string };
+  return e?.$metadata !== undefined || e?.$fault !== undefined || /TimeoutError|Timeout/.test(e?.name ?? '');
 }
 
 async function actOnCluster(
@@ -360,7 +373,11 @@ async function actOnCluster(
   const set = (id: string, patch: Completion) => completions.set(id, { ...completions.get(id), ...patch });
 
   // Already DRAINING in ECS (an operator, or ECS managed draining): no second drain, no alert.
-  const alreadyDraining = work.claimed.filter((c) => c.where.status === 'DRAINING' && !c.episode.drainedAt);
+  // Not when an earlier delivery of this episode set out to drain: that drain is ours, confirmed
+  // now (the call is idempotent), then replaced and announced as any other.
+  const alreadyDraining = work.claimed.filter(
+    (c) => c.where.status === 'DRAINING' && !c.episode.drainedAt && c.previous?.intent !== 'drain',
+  );
   for (const c of alreadyDraining) {
     set(c.where.instanceId, { drainedAt: iso(now), alertedAt: 'not-needed' });
     report.instances.push(outcome(c, 'already-draining', 'container instance was already DRAINING'));
@@ -493,9 +510,6 @@ async function actOnCluster(
     }
   }
 
-  // An alert owed from an earlier delivery says what that delivery requested.
-  if (!capacityNote) capacityNote = active.find((c) => c.episode.replacement)?.episode.replacement ?? '';
-
   // Surge: drain later, when replacements registered (or the warning drains first).
   const toSurge = active.filter(
     (c) => c.intent === 'surge' && !c.episode.surgeStartedAt && !c.episode.drainedAt,
@@ -575,7 +589,14 @@ async function actOnCluster(
       await raiseAlert(
         deps.sqs,
         deps.env.ALERT_QUEUE_URL,
-        buildAlert(deps, cluster, alertable, capacityNote, surgeExecutionArn),
+        buildAlert(
+          deps,
+          cluster,
+          alertable,
+          // An alert owed from an earlier delivery says what that delivery requested.
+          capacityNote || (alertable.find((c) => c.episode.replacement)?.episode.replacement ?? ''),
+          surgeExecutionArn,
+        ),
       );
       report.alerts++;
       for (const c of alertable) set(c.where.instanceId, { alertedAt: iso(deps.clock.now()) });

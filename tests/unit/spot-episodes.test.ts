@@ -41,6 +41,11 @@ describe('interruption episodes', () => {
     expect(replacementDone(now, episode({}))).toBe(false);
     expect(replacementDone(episode({ replacedAt: 't' }), episode({ drainedAt: 't' }))).toBe(true);
     expect(replacementDone(episode({ replacementOwedAt: 't' }), episode({ drainedAt: 't' }))).toBe(false);
+    // Opened since replacements are recorded: only replacedAt (or a surge's start) says so.
+    const recorded = episode({ recordVersion: 2 });
+    expect(replacementDone(recorded, episode({ recordVersion: 2, intent: 'surge' }))).toBe(false);
+    expect(replacementDone(recorded, episode({ recordVersion: 2, drainedAt: 't' }))).toBe(false);
+    expect(replacementDone(episode({ recordVersion: 2, replacedAt: 't' }), undefined)).toBe(true);
   });
 
   it('are not complete while the alert is owed, so a redelivery announces it', () => {
