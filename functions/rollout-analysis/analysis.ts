@@ -192,7 +192,7 @@ async function holdForSpotStorm(
     deps.env.IDEMPOTENCY_TABLE,
     deps.clock,
     { cluster: plan.cluster, service: plan.service, execution: plan.execution },
-    { set: { phase: 'paused' }, appendVerdict: summary(held) },
+    { set: { phase: 'paused' }, appendVerdict: summary(held), verdictKey: bakeKey(held) },
   );
   await journal(deps, plan, 'spot-storm-pause', 'unchanged', describeVerdict(held), {
     details: { verdict: held, storm: signal, holdSeconds: hold, pausedSeconds: paused + hold },
@@ -270,6 +270,9 @@ async function stormAlert(
   });
 }
 
+/** The bake a verdict judges: its step and the start of its window. */
+const bakeKey = (v: Verdict) => `${v.step}@${v.window.start}`;
+
 const summary = (v: Verdict) => ({
   step: v.step,
   weight: v.weight,
@@ -290,7 +293,7 @@ async function finish(
     deps.env.IDEMPOTENCY_TABLE,
     deps.clock,
     { cluster: plan.cluster, service: plan.service, execution: plan.execution },
-    { appendVerdict: summary(verdict) },
+    { appendVerdict: summary(verdict), verdictKey: bakeKey(verdict) },
   );
   await journal(deps, plan, 'analyse-step', 'unchanged', describeVerdict(verdict), { details: { verdict } });
   const { stop: _previous, ...rest } = state;

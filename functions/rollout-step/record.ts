@@ -72,6 +72,8 @@ export interface RolloutRecord {
   /** analysis: what each step's analysis applies, in words (describeAnalysis); blind: it is off. */
   plan: { weights: number[]; strategy: string; analysis?: string[]; blind?: boolean };
   verdicts: VerdictSummary[];
+  /** The bake the last appended verdict judged (see RecordUpdate.verdictKey). */
+  lastVerdictKey?: string;
   gate?: GateRecord;
   answer?: AnswerRecord;
   abortRequested?: { by: string; at: string; reason?: string };
@@ -160,6 +162,11 @@ export interface RecordUpdate {
   set?: Partial<Omit<RolloutRecord, 'id' | 'execution' | 'cluster' | 'service'>>;
   remove?: (keyof RolloutRecord)[];
   appendVerdict?: VerdictSummary;
+  /**
+   * The bake `appendVerdict` judges (step and bake start): an analysis retried after its append
+   * (a later call of the step failed) appends nothing, and the rest of the update still applies.
+   */
+  verdictKey?: string;
   /** Extra condition, e.g. `phase = :window`, with its values. */
   condition?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> };
 }
@@ -192,6 +199,12 @@ export async function updateRolloutRecord(
     values[':empty'] = [];
     sets.push('#verdicts = list_append(if_not_exists(#verdicts, :empty), :verdict)');
   }
+  const once = update.appendVerdict !== undefined && update.verdictKey !== undefined;
+  if (once) {
+    names['#lastVerdictKey'] = 'lastVerdictKey';
+    values[':verdictKey'] = update.verdictKey;
+    sets.push('#lastVerdictKey = :verdictKey');
+  }
   const removes = (update.remove ?? []).map((field, i) => {
     names[`#r${i}`] = field;
     return `#r${i}`;
@@ -206,17 +219,24 @@ export async function updateRolloutRecord(
         TableName: table,
         Key: { id: rolloutRecordId(key.cluster, key.service) },
         UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ConditionExpression: `#execution = :execution${update.condition ? ` AND (${update.condition.expression})` : ''}`,
+        ConditionExpression: `#execution = :execution${update.condition ? ` AND (${update.condition.expression})` : ''}${once ? ' AND (attribute_not_exists(#lastVerdictKey) OR #lastVerdictKey <> :verdictKey)' : ''}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
     );
   } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
+    if (!isConditionFailure(error)) throw error;
+    // Perhaps this bake's verdict is there already: the rest of the update, without it.
+    if (once) return updateRolloutRecord(db, table, clock, key, { ...omitVerdict(update) });
+    return false;
   }
   if (update.appendVerdict) await trimVerdicts(db, table, key);
   return true;
+}
+
+function omitVerdict(update: RecordUpdate): RecordUpdate {
+  const { appendVerdict: _verdict, verdictKey: _key, ...rest } = update;
+  return rest;
 }
 
 async function trimVerdicts(
