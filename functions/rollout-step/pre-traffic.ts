@@ -78,20 +78,13 @@ export function judgeHook(answer: unknown): HookVerdict {
 }
 
 function judge(answer: unknown): HookVerdict {
-  const given = (answer ?? {}) as { Payload?: unknown; FunctionError?: unknown; error?: unknown };
+  // A function error fails the lambda:invoke task, so it arrives as `error`, never in the result.
+  const given = (answer ?? {}) as { Payload?: unknown; error?: unknown };
   const error = given.error as { Error?: unknown; Cause?: unknown } | undefined;
   if (error && typeof error === 'object') {
     const name = typeof error.Error === 'string' ? error.Error : 'error';
     const cause = typeof error.Cause === 'string' ? `: ${errorMessageOf(error.Cause)}` : '';
     return { status: 'failed', finding: `failed: ${name}${cause}`, answer: previewOf(error) };
-  }
-  // The SDK integration reports a function error in the response instead of failing the task.
-  if (typeof given.FunctionError === 'string') {
-    return {
-      status: 'failed',
-      finding: `failed: ${given.FunctionError}: ${cut(JSON.stringify(given.Payload ?? null), 200)}`,
-      answer: previewOf(given.Payload),
-    };
   }
   const payload = typeof given.Payload === 'string' ? parseJson(given.Payload) : given.Payload;
   const said = (payload ?? {}) as { status?: unknown; reason?: unknown };

@@ -330,10 +330,6 @@ describe('the pre-traffic hook’s answer', () => {
       status: 'failed',
       finding: 'answered null; expected {"status": "SUCCEEDED"} or {"status": "FAILED"}',
     });
-    // Through the SDK integration a function error comes back in the response.
-    expect(finding({ FunctionError: 'Unhandled', Payload: '{"errorMessage":"boom"}' })).toBe(
-      'failed: Unhandled: "{\\"errorMessage\\":\\"boom\\"}"',
-    );
     // What the invoke task's Catch left beside the request.
     const caught = (error: unknown) => ({ hook: 'h', request: { kind: 'pre-traffic' }, error });
     expect(
