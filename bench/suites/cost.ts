@@ -11,10 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import type { RemediationPlan } from '../../events/remediation-input.ts';
@@ -282,11 +280,30 @@ function instrumentCloudWatch(client: object): void {
   );
 }
 
-function instrumentClients(): void {
-  instrument(awsClient(DynamoDBClient), 'dynamodb');
-  instrument(awsClient(SQSClient), 'sqs');
-  instrument(awsClient(SNSClient), 'sns');
-  instrumentCloudWatch(awsClient(CloudWatchClient));
+/** Set by the rig (local/iam-enforcement.ts) and called by functions/shared/clients.ts per client built. */
+const RIG_CLIENT_HOOK = Symbol.for('ecs-ops.rig.client-hook');
+
+/**
+ * Meters every client built from now on, the document client's own DynamoDB client and clients
+ * rebuilt for a new endpoint included, by chaining onto the rig's client hook; clients built
+ * before are dropped so that they are rebuilt through it. Returns the undo.
+ */
+function meterEveryClient(): () => void {
+  const slot = globalThis as Record<symbol, unknown>;
+  const previous = slot[RIG_CLIENT_HOOK] as ((client: unknown) => void) | undefined;
+  slot[RIG_CLIENT_HOOK] = (client: object) => {
+    previous?.(client);
+    const service = (client as { config?: { serviceId?: string } }).config?.serviceId;
+    if (service === 'DynamoDB') instrument(client, 'dynamodb');
+    else if (service === 'SQS') instrument(client, 'sqs');
+    else if (service === 'SNS') instrument(client, 'sns');
+    else if (service === 'CloudWatch') instrumentCloudWatch(client);
+  };
+  resetClients();
+  return () => {
+    slot[RIG_CLIENT_HOOK] = previous;
+    resetClients();
+  };
 }
 
 /** Function logs go to the meter of the function running, not to the terminal. */
@@ -976,11 +993,11 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
   process.env.OPS_LOG_LEVEL = 'INFO';
   logger.setLogLevel('INFO');
   const restoreLogs = captureLogs();
+  const unmeterClients = meterEveryClient();
   try {
     const measured = new Map<string, Measured[]>();
     for (let i = 0; i < ctx.runs; i++) {
       for (const kind of KINDS) {
-        instrumentClients();
         const meter = new Meter(world.proxy);
         current = meter;
         const t = performance.now();
@@ -1193,6 +1210,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       },
     };
   } finally {
+    unmeterClients();
     restoreLogs();
     logger.setLogLevel(savedLevel);
     if (savedEnvLevel === undefined) delete process.env.OPS_LOG_LEVEL;

@@ -5,7 +5,7 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { resetClients } from '../../functions/shared/clients.ts';
-import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';
+import { type Emulator, localAwsEnv, resetEmulator, startEmulator } from '../../local/emulator.ts';
 import {
   type FaultProxy,
   type FaultSettings,
@@ -19,7 +19,7 @@ import {
   stopStepFunctionsEndpoint,
   useStepFunctionsEndpoint,
 } from '../../local/step-functions-endpoint.ts';
-import { IAM_LEDGER_DIR } from './global-setup.ts';
+import { IAM_LEDGER_DIR, SLOT_EMULATORS_VAR } from './global-setup.ts';
 
 export interface EmulatorHandle {
   /** The emulator's endpoint; readable from beforeAll on. */
@@ -103,13 +103,29 @@ const SHADOWING_VARS = [
 
 let fileEmulator: Emulator | undefined;
 
-/** Starts a private emulator for this file (or describe block) and points the AWS SDK at it. */
+/** The emulator of this worker's slot (started by the global setup), emptied; else a new one. */
+async function emptyEmulator(): Promise<Emulator> {
+  const slots = (process.env[SLOT_EMULATORS_VAR] ?? '').split(' ').filter(Boolean);
+  const endpoint = slots[Number(process.env.VITEST_POOL_ID) - 1];
+  if (!endpoint) return startEmulator();
+  await resetEmulator(endpoint);
+  return {
+    endpoint,
+    port: Number(new URL(endpoint).port),
+    pid: -1,
+    // The global setup stops it after the run.
+    stop: async () => {},
+    reset: () => resetEmulator(endpoint),
+  };
+}
+
+/** Points the AWS SDK at an emulator of this file's own (or describe block's), empty at the start. */
 export function useEmulator(): EmulatorHandle {
   let emulator: Emulator | undefined;
   const saved: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
-    emulator = await startEmulator();
+    emulator = await emptyEmulator();
     fileEmulator = emulator;
     // The rig's read-backs (alerts, journal) go straight to the emulator, past any fault proxy.
     const env = { ...localAwsEnv(emulator.endpoint), [OBSERVER_ENDPOINT_VAR]: emulator.endpoint };
