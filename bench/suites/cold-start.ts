@@ -2,7 +2,7 @@
 // Node process), against a bundle of only the AWS SDK clients that function uses, built the same
 // way (the irreducible part), and against an empty handler.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,18 +15,53 @@ export const name = 'cold-start';
 export const description =
   'Bundle size and module init time per function, against the bare AWS SDK clients it uses and an empty handler (fresh Node process per import).';
 
-interface Metafile {
-  outputs: Record<string, { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }>;
+interface MetafileOutput {
+  bytes: number;
+  entryPoint?: string;
+  imports: { path: string; kind: string; external?: boolean }[];
+  inputs: Record<string, { bytesInOutput: number }>;
+}
+export interface Metafile {
+  outputs: Record<string, MetafileOutput>;
 }
 
-/** Bytes in the bundle per package (the project's own code as "(project)"). */
-export function bytesByPackage(meta: Metafile): Record<string, number> {
-  const out = Object.values(meta.outputs).find((o) => o.entryPoint);
+/**
+ * The output files a cold start loads: the entry (index.mjs) and every chunk it imports
+ * statically, transitively. Chunks reached only through import() load when first called.
+ */
+export function filesLoadedAtInit(meta: Metafile): string[] {
+  const entry = Object.keys(meta.outputs).find((path) => path.endsWith('/index.mjs'));
+  if (!entry) throw new Error('the metafile has no index.mjs output');
+  const loaded = new Set<string>();
+  const pending = [entry];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    if (loaded.has(path)) continue;
+    loaded.add(path);
+    for (const imported of meta.outputs[path]?.imports ?? []) {
+      if (imported.kind === 'import-statement' && meta.outputs[imported.path]) pending.push(imported.path);
+    }
+  }
+  return [...loaded];
+}
+
+/** Bytes of code loaded at init, and of the whole bundle (every chunk). */
+export function bundleBytes(meta: Metafile): { init: number; whole: number } {
+  const sum = (paths: string[]) => paths.reduce((total, p) => total + (meta.outputs[p]?.bytes ?? 0), 0);
+  return {
+    init: sum(filesLoadedAtInit(meta)),
+    whole: sum(Object.keys(meta.outputs).filter((p) => p.endsWith('.mjs'))),
+  };
+}
+
+/** Bytes per package (the project's own code as "(project)") in the given outputs (default: all). */
+export function bytesByPackage(meta: Metafile, paths = Object.keys(meta.outputs)): Record<string, number> {
   const by: Record<string, number> = {};
-  for (const [path, { bytesInOutput }] of Object.entries(out?.inputs ?? {})) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-    const pkg = m?.[1] ?? '(project)';
-    by[pkg] = (by[pkg] ?? 0) + bytesInOutput;
+  for (const path of paths) {
+    for (const [input, { bytesInOutput }] of Object.entries(meta.outputs[path]?.inputs ?? {})) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const pkg = m?.[1] ?? '(project)';
+      by[pkg] = (by[pkg] ?? 0) + bytesInOutput;
+    }
   }
   return by;
 }
@@ -57,13 +92,17 @@ function importMs(file: string): number {
   return Number(out);
 }
 
-async function bundleEntry(dir: string, label: string, source: string): Promise<string> {
+async function bundleEntry(
+  dir: string,
+  label: string,
+  source: string,
+): Promise<{ file: string; meta: Metafile }> {
   const entryDir = join(dir, label);
   mkdirSync(entryDir, { recursive: true });
   writeFileSync(join(entryDir, 'handler.ts'), source);
   const options = buildOptions(label, { outdir: dir, functionsDir: dir });
-  await build({ ...options, nodePaths: [join(REPO_ROOT, 'node_modules')] });
-  return join(dir, label, 'index.mjs');
+  const result = await build({ ...options, nodePaths: [join(REPO_ROOT, 'node_modules')] });
+  return { file: join(dir, label, 'index.mjs'), meta: result.metafile as Metafile };
 }
 
 /** Budgets over the bare SDK clients a function uses: what our code and middleware may add. */
@@ -93,34 +132,37 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     'empty-handler',
     'export const handler = async () => ({ ok: true });\n',
   );
-  const emptyMs = median(Array.from({ length: runs }, () => importMs(empty)));
-  const emptyBytes = statSync(empty).size;
+  const emptyMs = median(Array.from({ length: runs }, () => importMs(empty.file)));
+  const emptyBytes = bundleBytes(empty.meta).init;
 
   const rows: SuiteResult['rows'] = [];
   const checks: SuiteResult['checks'] = [];
   const notes: string[] = [];
   for (const fn of built) {
     const meta = JSON.parse(readFileSync(join(DIST_FUNCTIONS_DIR, fn.name, 'meta.json'), 'utf8')) as Metafile;
-    const by = bytesByPackage(meta);
-    const clients = sdkClients(by);
+    const clients = sdkClients(bytesByPackage(meta));
+    const atInit = bytesByPackage(meta, filesLoadedAtInit(meta));
+    const ourBytes = bundleBytes(meta);
     const names = await Promise.all(clients.map(clientClassName));
     const bareSource = `${clients.map((c, i) => `import { ${names[i]} as C${i} } from '${c}';`).join('\n')}\nexport const clients = [${clients.map((_, i) => `C${i}`).join(', ')}];\nexport const handler = async () => clients.length;\n`;
     const bare = await bundleEntry(scratch, `bare-${fn.name}`, bareSource);
     ctx.log(`${fn.name}: timing ${runs} imports each of the bundle and the bare clients, alternating`);
-    const { ours, bare: bareMs } = interleavedMedians(fn.outfile, bare, runs);
-    const bareBytes = statSync(bare).size;
-    const top = Object.entries(by)
+    const { ours, bare: bareMs } = interleavedMedians(fn.outfile, bare.file, runs);
+    const bareBytes = bundleBytes(bare.meta);
+    const top = Object.entries(atInit)
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
       .map(([p, b]) => `${p} ${(b / 1024).toFixed(0)} KB`)
       .join(', ');
-    const sizeRatio = fn.bytes / bareBytes;
+    const sizeRatio = ourBytes.init / bareBytes.init;
     const timeRatio = ours / bareMs;
     rows.push({
       function: fn.name,
       clients: clients.map((c) => c.replace('@aws-sdk/client-', '')).join(', '),
-      'bundle KB': Number((fn.bytes / 1024).toFixed(1)),
-      'bare clients KB': Number((bareBytes / 1024).toFixed(1)),
+      'bundle KB': Number((ourBytes.init / 1024).toFixed(1)),
+      'bare clients KB': Number((bareBytes.init / 1024).toFixed(1)),
+      'whole bundle KB': Number((ourBytes.whole / 1024).toFixed(1)),
+      'bare whole KB': Number((bareBytes.whole / 1024).toFixed(1)),
       'size ratio': Number(sizeRatio.toFixed(2)),
       'init ms': Number(ours.toFixed(1)),
       'bare clients init ms': Number(bareMs.toFixed(1)),
@@ -129,9 +171,9 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       'largest parts': top,
     });
     checks.push({
-      name: `${fn.name}: the bundle is at most ${MAX_SIZE_RATIO}x its bare SDK clients`,
+      name: `${fn.name}: the code loaded at init is at most ${MAX_SIZE_RATIO}x its bare SDK clients'`,
       ok: sizeRatio <= MAX_SIZE_RATIO,
-      detail: `${(fn.bytes / 1024).toFixed(0)} KB vs ${(bareBytes / 1024).toFixed(0)} KB (x${sizeRatio.toFixed(2)})`,
+      detail: `${(ourBytes.init / 1024).toFixed(0)} KB vs ${(bareBytes.init / 1024).toFixed(0)} KB (x${sizeRatio.toFixed(2)})`,
     });
     checks.push({
       name: `${fn.name}: module init is at most ${MAX_INIT_RATIO}x the bare SDK clients'`,
@@ -142,6 +184,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
   notes.push(
     `Init time is the time to import the bundle in a fresh Node ${process.version} process, the median of ${runs}, bundle and bare clients imported alternately in one run; the handler is not invoked.`,
     `The bare bundle imports only the client class of each @aws-sdk/client-* package found in the function's metafile, built with the same esbuild options; commands add a little on top of it.`,
+    'Bundles are split (esbuild.config.mjs): "bundle KB" is the code a cold start loads, index.mjs and the chunks it imports statically, and "whole bundle KB" every chunk, with those loaded only when called (the SDK\'s credential providers other than the environment\'s, and whatever a function imports lazily). The bare clients are split the same way.',
     `Empty handler: ${(emptyBytes / 1024).toFixed(1)} KB, ${emptyMs.toFixed(1)} ms.`,
     'Clients are created on first use (functions/shared/clients.ts), so a function pays for constructing only the clients a given invocation needs.',
   );
@@ -150,14 +193,16 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     columns: [
       { key: 'function', label: 'function' },
       { key: 'clients', label: 'SDK clients' },
-      { key: 'bundle KB', label: 'bundle KB' },
-      { key: 'bare clients KB', label: 'bare clients KB' },
+      { key: 'bundle KB', label: 'loaded at init KB' },
+      { key: 'bare clients KB', label: 'bare clients at init KB' },
       { key: 'size ratio', label: 'size ratio' },
       { key: 'init ms', label: 'init ms (median)' },
       { key: 'bare clients init ms', label: 'bare clients init ms' },
       { key: 'init ratio', label: 'init ratio' },
       { key: 'empty handler init ms', label: 'empty handler init ms' },
-      { key: 'largest parts', label: 'largest parts of the bundle' },
+      { key: 'whole bundle KB', label: 'whole bundle KB' },
+      { key: 'bare whole KB', label: 'bare whole KB' },
+      { key: 'largest parts', label: 'largest parts loaded at init' },
     ],
     rows,
     notes,

@@ -33,6 +33,7 @@ import { registerGroupInstances } from '../../local/ecs-agent.ts';
 import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';
 import { type FaultProxy, identifyOperation, startFaultProxy } from '../../local/fault-proxy.ts';
 import { type LocalFunction, localFunction } from '../../local/lambda-host.ts';
+import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import {
   installPercentileStandIn,
@@ -443,6 +444,9 @@ async function openWorld(ctx: SuiteContext): Promise<World> {
   const proxy = await startFaultProxy({ target: emulator.endpoint, throttleRate: 0 });
   for (const key of SHADOWING_VARS) delete process.env[key];
   Object.assign(process.env, localAwsEnv(proxy.endpoint));
+  // The rig's own reads (event sources' receives, alerts, journal) go straight to the emulator:
+  // the proxy then counts only what the functions and workflows call, as the SDK meter does.
+  process.env[OBSERVER_ENDPOINT_VAR] = emulator.endpoint;
   await useStepFunctionsEndpoint(proxy.endpoint);
   resetClients();
   ctx.log('synthesizing the local control plane and deploying it into the emulator');
@@ -988,12 +992,13 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const savedLevel = logger.getLevelName();
   const savedEnvLevel = process.env.OPS_LOG_LEVEL;
   ctx.log('starting the emulator');
+  // Before the world opens: the clients it sets up (the percentile stand-in's) are then metered.
+  const unmeterClients = meterEveryClient();
   const world = await openWorld(ctx);
   // The deployed level (INFO): the log bytes are part of the bill.
   process.env.OPS_LOG_LEVEL = 'INFO';
   logger.setLogLevel('INFO');
   const restoreLogs = captureLogs();
-  const unmeterClients = meterEveryClient();
   try {
     const measured = new Map<string, Measured[]>();
     for (let i = 0; i < ctx.runs; i++) {
@@ -1217,6 +1222,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     else process.env.OPS_LOG_LEVEL = savedEnvLevel;
     await world.proxy.stop();
     await world.emulator.stop();
+    delete process.env[OBSERVER_ENDPOINT_VAR];
     resetClients();
   }
 }

@@ -1,8 +1,7 @@
-// The deployed artifact, not the TypeScript source: dist/functions/<name>/index.mjs is what
-// `npm run synth` packs into the Lambda asset (infra/bundled-function.ts). Here the spot handler
+// The deployed artifact, not the TypeScript source: dist/functions/<name>/ (index.mjs and the
+// chunks it loads) is what `npm run synth` packs into the Lambda asset (infra/bundled-function.ts). Here the spot handler
 // is loaded from that bundle (loadHandler with bundled: true) and driven against the emulator.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctions, DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
@@ -17,6 +16,12 @@ import { useEmulator } from '../support/emulator.ts';
 
 const NAME = 'spot-interruption';
 
+/** The code files of a function's bundle (index.mjs and its chunks), by path, with their text. */
+function bundleCode(dir: string): Record<string, string> {
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mjs'));
+  return Object.fromEntries(files.sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+}
+
 describe('the deployed spot-interruption bundle', () => {
   useEmulator();
   let stack: DeployedStack;
@@ -30,12 +35,16 @@ describe('the deployed spot-interruption bundle', () => {
 
   it('is the bundle esbuild.config.mjs builds from the current source', async () => {
     // Otherwise the next test would prove an old bundle works. `npm test` builds first.
-    const outdir = mkdtempSync(join(tmpdir(), 'bundle-check-'));
+    // Beside dist/functions: chunk names hash the source maps too, whose paths are relative to
+    // where the bundle is built, so the fresh build must sit as deep as the deployed one.
+    const outdir = mkdtempSync(join(DIST_FUNCTIONS_DIR, '..', 'bundle-check-'));
     try {
       await buildFunctions({ names: [NAME], outdir });
-      const fresh = readFileSync(join(outdir, NAME, 'index.mjs'));
-      const deployed = readFileSync(join(DIST_FUNCTIONS_DIR, NAME, 'index.mjs'));
-      expect(deployed.equals(fresh), `${DIST_FUNCTIONS_DIR}/${NAME} is stale: run npm run build`).toBe(true);
+      const fresh = bundleCode(join(outdir, NAME));
+      const deployed = bundleCode(join(DIST_FUNCTIONS_DIR, NAME));
+      expect(Object.keys(fresh)).toContain('index.mjs');
+      expect(Object.keys(fresh).length).toBeGreaterThan(1);
+      expect(deployed, `${DIST_FUNCTIONS_DIR}/${NAME} is stale: run npm run build`).toEqual(fresh);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
