@@ -54,7 +54,6 @@ let env: RemediateStepEnv | undefined;
 
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  const callbacks = stepFunctionsCallbacks(awsClient(SFNClient));
   return middy(async (event: unknown): Promise<RemediationPlan> => {
     const step = parseOrThrow(StepRequestSchema, event);
     env ??= parseEnv(RemediateStepEnvSchema);
@@ -73,7 +72,8 @@ export function createHandler(options: { clock?: Clock } = {}) {
       db: documentClient(),
       clock,
       env,
-      callbacks,
+      // Built per invocation, as every other client: none is constructed at init.
+      callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),
     };
     // The workflow passes its own state back: typed by the step that wrote it.
     const plan = step.plan as RemediationPlan;

@@ -19,11 +19,11 @@ import {
   type SpotDrainInput,
   spotDrainBudget,
 } from '../../infra/spot-drain-budget.ts';
-import { bundleFunctions } from './synth-support.ts';
+import { bundledFunctions } from './synth-support.ts';
 
 let work: { workDir: string; assetRoot: string };
-beforeAll(async () => {
-  work = await bundleFunctions();
+beforeAll(() => {
+  work = bundledFunctions();
 }, 120_000);
 afterAll(() => rmSync(work.workDir, { recursive: true, force: true }));
 

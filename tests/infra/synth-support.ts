@@ -1,5 +1,5 @@
-// Shared by the infra tests: bundle every function into a temp dir (the control-plane stack
-// needs its bundles) and synthesize the app once, in-process, the way `npm run synth` does.
+// Shared by the infra tests: synthesize the app once per file, in-process, the way `npm run synth`
+// does, from the bundles the test command built before vitest started (dist/functions).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { buildFunctions } from '../../esbuild.config.mjs';
+import { DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
 import { type AppOptions, type BuiltEnvironment, buildApp } from '../../infra/app.ts';
 import { CHECKOV_ENV, ensurePythonEnv, REPO_ROOT } from '../../local/python-env.ts';
 
@@ -20,17 +20,18 @@ export interface Synthesized {
   cleanup(): void;
 }
 
-/** Bundles the functions into a fresh temp dir; returns it (callers pass it as assetRoot). */
-export async function bundleFunctions(): Promise<{ workDir: string; assetRoot: string }> {
-  const workDir = mkdtempSync(join(tmpdir(), 'infra-app-test-'));
-  const assetRoot = join(workDir, 'dist');
-  await buildFunctions({ outdir: assetRoot });
-  return { workDir, assetRoot };
+/**
+ * A fresh temp dir for the cloud assembly, and the function bundles as assetRoot: those `npm test`
+ * and `npm run test:unit` build before vitest starts, read here and never written, so files that
+ * synthesize at once share them instead of bundling ten functions each.
+ */
+export function bundledFunctions(): { workDir: string; assetRoot: string } {
+  return { workDir: mkdtempSync(join(tmpdir(), 'infra-app-test-')), assetRoot: DIST_FUNCTIONS_DIR };
 }
 
-/** Builds and synthesizes; synthesis runs cdk-nag and throws on any unacknowledged finding. */
+/** Synthesizes; synthesis runs cdk-nag and throws on any unacknowledged finding. */
 export async function synthesize(options: Omit<AppOptions, 'outdir' | 'assetRoot'>): Promise<Synthesized> {
-  const { workDir, assetRoot } = await bundleFunctions();
+  const { workDir, assetRoot } = bundledFunctions();
   const { app, environments } = buildApp({ ...options, outdir: join(workDir, 'cdk.out'), assetRoot });
   const assembly = app.synth();
   return {

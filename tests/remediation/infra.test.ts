@@ -9,7 +9,7 @@ import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFunctions } from '../../esbuild.config.mjs';
+import { DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
 import { alarmRemediationPattern } from '../../events/remediation-input.ts';
 import type * as z from '../../events/zod.ts';
 import { RemediationTriggerEnvSchema } from '../../functions/remediate-alarm/config.ts';
@@ -30,10 +30,10 @@ let stack: ControlPlaneStack;
 let assembly: CloudAssembly;
 let resources: Record<string, CfnResource>;
 
-beforeAll(async () => {
+beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'remediation-infra-'));
-  const assetRoot = join(workDir, 'dist');
-  await buildFunctions({ outdir: assetRoot });
+  // The bundles the test command built before vitest started.
+  const assetRoot = DIST_FUNCTIONS_DIR;
   ({ app, stack } = buildApp({ outdir: join(workDir, 'cdk.out'), environmentName: 'local', assetRoot }));
   assembly = app.synth();
   resources = assembly.getStackByName(stack.stackName).template.Resources as Record<string, CfnResource>;
@@ -200,7 +200,7 @@ describe('configuration', () => {
       buildApp({
         outdir: join(workDir, 'cdk.out.unmanaged'),
         environmentName: 'local',
-        assetRoot: join(workDir, 'dist'),
+        assetRoot: DIST_FUNCTIONS_DIR,
         managedClusters: [{ name: 'web', rebalance: 'surge' }],
         remediation: {
           guardAlarms: [],

@@ -11,7 +11,7 @@ import { DEFAULT_ROLLOUT_SERVICES } from '../../infra/rollouts.ts';
 import { ROLLOUT_OUTPUTS } from '../../infra/stack-outputs.ts';
 import { resolveTokens } from '../../local/template.ts';
 import { ROLLOUT_STATES } from '../../workflows/blue-green-rollout.ts';
-import { bundleFunctions } from '../infra/synth-support.ts';
+import { bundledFunctions } from '../infra/synth-support.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -23,8 +23,8 @@ let resources: Record<string, Resource>;
 let outputs: Record<string, unknown>;
 let states: Record<string, AslState>;
 
-beforeAll(async () => {
-  const bundles = await bundleFunctions();
+beforeAll(() => {
+  const bundles = bundledFunctions();
   workDir = bundles.workDir;
   const built = buildApp({
     outdir: join(workDir, 'cdk.out'),

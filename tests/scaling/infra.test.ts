@@ -9,7 +9,7 @@ import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFunctions } from '../../esbuild.config.mjs';
+import { DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
 import { alarmScaleOutPattern } from '../../events/scale-alarm.ts';
 import { ScaleInputSchema } from '../../events/scale-input.ts';
 import type * as z from '../../events/zod.ts';
@@ -31,10 +31,10 @@ let stack: ControlPlaneStack;
 let assembly: CloudAssembly;
 let resources: Record<string, CfnResource>;
 
-beforeAll(async () => {
+beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'scaling-infra-'));
-  const assetRoot = join(workDir, 'dist');
-  await buildFunctions({ outdir: assetRoot });
+  // The bundles the test command built before vitest started.
+  const assetRoot = DIST_FUNCTIONS_DIR;
   ({ app, stack } = buildApp({ outdir: join(workDir, 'cdk.out'), environmentName: 'local', assetRoot }));
   assembly = app.synth();
   resources = assembly.getStackByName(stack.stackName).template.Resources as Record<string, CfnResource>;
@@ -248,7 +248,7 @@ describe('configuration', () => {
   });
 
   it('refuses to scale a service in a cluster the control plane does not manage', () => {
-    const assetRoot = join(workDir, 'dist');
+    const assetRoot = DIST_FUNCTIONS_DIR;
     expect(() =>
       buildApp({
         outdir: join(workDir, 'cdk.out.unmanaged'),
