@@ -110,17 +110,30 @@ export const MAX_SIZE_RATIO = 1.3;
 export const MAX_INIT_RATIO = 1.15;
 
 /**
- * Import times of the bundle and of its bare clients, alternating one of each per round, so that
- * whatever else the machine does at a moment weighs on both alike; their medians.
+ * Import times of each bundle, one of each per round in turn, so that whatever else the machine
+ * does at a moment weighs on all alike; their medians, in the order given.
  */
-function interleavedMedians(bundle: string, bare: string, rounds: number): { ours: number; bare: number } {
-  const ours: number[] = [];
-  const bares: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    ours.push(importMs(bundle));
-    bares.push(importMs(bare));
-  }
-  return { ours: median(ours), bare: median(bares) };
+function interleavedMedians(bundles: string[], rounds: number): number[] {
+  const times = bundles.map((): number[] => []);
+  for (let i = 0; i < rounds; i++)
+    for (const [k, bundle] of bundles.entries()) times[k]?.push(importMs(bundle));
+  return times.map((t) => median(t));
+}
+
+/**
+ * The bare clients plus what every function must carry by this project's standards, with no code
+ * of ours: the Powertools logger and its middy middleware, zod (one small schema) and, where the
+ * function uses DynamoDB, the document client. No function can init faster than this.
+ */
+function frameworkFloorSource(bareSource: string, usesDynamo: boolean): string {
+  return `${bareSource}import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+${usesDynamo ? "import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\n" : ''}import * as z from '${join(REPO_ROOT, 'events', 'zod.ts')}';
+const logger = new Logger();
+const Request = z.object({ action: z.string().check(z.minLength(1)) });
+export const framed = middy(async (event) => { Request.parse(event); return ${usesDynamo ? 'DynamoDBDocumentClient.name' : 'clients.length'}; }).use(injectLambdaContext(logger));
+`;
 }
 
 export async function run(ctx: SuiteContext): Promise<SuiteResult> {
@@ -146,8 +159,15 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     const names = await Promise.all(clients.map(clientClassName));
     const bareSource = `${clients.map((c, i) => `import { ${names[i]} as C${i} } from '${c}';`).join('\n')}\nexport const clients = [${clients.map((_, i) => `C${i}`).join(', ')}];\nexport const handler = async () => clients.length;\n`;
     const bare = await bundleEntry(scratch, `bare-${fn.name}`, bareSource);
-    ctx.log(`${fn.name}: timing ${runs} imports each of the bundle and the bare clients, alternating`);
-    const { ours, bare: bareMs } = interleavedMedians(fn.outfile, bare.file, runs);
+    const floor = await bundleEntry(
+      scratch,
+      `floor-${fn.name}`,
+      frameworkFloorSource(bareSource, clients.includes('@aws-sdk/client-dynamodb')),
+    );
+    ctx.log(
+      `${fn.name}: timing ${runs} imports each of the bundle, the bare clients and the framework floor, in turn`,
+    );
+    const [ours = 0, bareMs = 0, floorMs = 0] = interleavedMedians([fn.outfile, bare.file, floor.file], runs);
     const bareBytes = bundleBytes(bare.meta);
     const top = Object.entries(atInit)
       .sort((a, b) => b[1] - a[1])
@@ -168,6 +188,9 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       'bare clients init ms': Number(bareMs.toFixed(1)),
       'init ratio': Number(timeRatio.toFixed(2)),
       'empty handler init ms': Number(emptyMs.toFixed(1)),
+      'floor init ms': Number(floorMs.toFixed(1)),
+      'floor ratio': Number((floorMs / bareMs).toFixed(2)),
+      'init vs floor': Number((ours / floorMs).toFixed(2)),
       'largest parts': top,
     });
     checks.push({
@@ -186,6 +209,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     `The bare bundle imports only the client class of each @aws-sdk/client-* package found in the function's metafile, built with the same esbuild options; commands add a little on top of it.`,
     'Bundles are split (esbuild.config.mjs): "bundle KB" is the code a cold start loads, index.mjs and the chunks it imports statically, and "whole bundle KB" every chunk, with those loaded only when called (the SDK\'s credential providers other than the environment\'s, and whatever a function imports lazily). The bare clients are split the same way.',
     `Empty handler: ${(emptyBytes / 1024).toFixed(1)} KB, ${emptyMs.toFixed(1)} ms.`,
+    'Framework floor: the bare clients plus what the project requires of every function and nothing of ours (the Powertools logger with its middy middleware, zod/mini with one small schema, and the DynamoDB document client where the function uses DynamoDB), bundled and timed the same way, in turn with the bundle and the bare clients. "floor / bare clients" is how much of the init budget the required libraries take before any code of ours.',
     'Clients are created on first use (functions/shared/clients.ts), so a function pays for constructing only the clients a given invocation needs.',
   );
   return {
@@ -200,6 +224,9 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       { key: 'bare clients init ms', label: 'bare clients init ms' },
       { key: 'init ratio', label: 'init ratio' },
       { key: 'empty handler init ms', label: 'empty handler init ms' },
+      { key: 'floor init ms', label: 'framework floor init ms' },
+      { key: 'floor ratio', label: 'floor / bare clients' },
+      { key: 'init vs floor', label: 'init / floor' },
       { key: 'whole bundle KB', label: 'whole bundle KB' },
       { key: 'bare whole KB', label: 'bare whole KB' },
       { key: 'largest parts', label: 'largest parts loaded at init' },
