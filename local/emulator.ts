@@ -1,5 +1,5 @@
 // Lifecycle of the local AWS emulator (moto in server mode) on 127.0.0.1.
-// Tests start a private emulator per file (startEmulator); the `ops emulator` CLI keeps
+// Tests start one emulator per worker slot (startEmulator), reset between files; the `ops emulator` CLI keeps
 // one long-lived emulator per checkout whose whereabouts live in .ops/emulator.json.
 
 import { type ChildProcess, spawn } from 'node:child_process';
