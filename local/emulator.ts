@@ -1,6 +1,7 @@
 // Lifecycle of the local AWS emulator (moto in server mode) on 127.0.0.1.
-// Tests start one emulator per worker slot (startEmulator), reset between files; the `ops emulator` CLI keeps
-// one long-lived emulator per checkout whose whereabouts live in .ops/emulator.json.
+// Tests start one emulator per worker slot (startEmulator), reset between files; the
+// `ops emulator` CLI keeps one long-lived emulator per checkout whose whereabouts live in
+// .ops/emulator.json.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';

@@ -1,6 +1,7 @@
 // vitest helpers: an emulator to each test file alone, empty when the file starts (its worker
-// slot's, reset), so files are isolated from each other and can run in parallel. The SDK clients of functions/shared/clients.ts are
-// pointed at it through the environment, as a deployed function is pointed at AWS.
+// slot's, reset), so files are isolated from each other and can run in parallel. The SDK clients
+// of functions/shared/clients.ts are pointed at it through the environment, as a deployed function
+// is pointed at AWS.
 
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect } from 'vitest';
