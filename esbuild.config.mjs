@@ -4,7 +4,7 @@
 // The AWS SDK v3 is bundled, not taken from the Lambda runtime, so the code the tests
 // run is the code that is deployed, at the versions package-lock.json pins.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -62,7 +62,7 @@ export function buildOptions(name, { outdir = DIST_FUNCTIONS_DIR, functionsDir =
 /**
  * Builds the named functions (default: every discovered one) in parallel.
  * @param {{ names?: string[], outdir?: string, functionsDir?: string }} [options]
- * @returns {Promise<{ name: string, outfile: string, bytes: number, totalBytes: number }[]>}
+ * @returns {Promise<{ name: string, outfile: string, bytes: number }[]>}
  */
 export async function buildFunctions({
   names,
@@ -88,11 +88,11 @@ export async function buildFunctions({
       await mkdir(functionOutdir, { recursive: true });
       const result = await esbuild.build(options);
       await writeFile(join(functionOutdir, 'meta.json'), JSON.stringify(result.metafile));
-      const { size } = await stat(outfile);
-      const totalBytes = Object.entries(result.metafile.outputs)
+      // Every code file of the bundle: index.mjs and its chunks.
+      const bytes = Object.entries(result.metafile.outputs)
         .filter(([path]) => path.endsWith('.mjs'))
         .reduce((sum, [, output]) => sum + output.bytes, 0);
-      return { name, outfile, bytes: size, totalBytes };
+      return { name, outfile, bytes };
     }),
   );
 }
@@ -101,9 +101,9 @@ function formatTable(results, ms) {
   const width = Math.max(8, ...results.map((r) => r.name.length));
   const lines = results.map(
     (r) =>
-      `${r.name.padEnd(width)}  ${(r.totalBytes / 1024).toFixed(1).padStart(8)} KB  ${relative(REPO_ROOT, r.outfile)}`,
+      `${r.name.padEnd(width)}  ${(r.bytes / 1024).toFixed(1).padStart(8)} KB  ${relative(REPO_ROOT, r.outfile)}`,
   );
-  const total = results.reduce((sum, r) => sum + r.totalBytes, 0);
+  const total = results.reduce((sum, r) => sum + r.bytes, 0);
   return [
     `${'function'.padEnd(width)}  ${'size'.padStart(11)}  bundle (with its chunks)`,
     ...lines,

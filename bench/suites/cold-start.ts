@@ -1,6 +1,7 @@
 // Cold start: per function, bundle size and module init time (importing the bundle in a fresh
 // Node process), against a bundle of only the AWS SDK clients that function uses, built the same
-// way (the irreducible part), and against an empty handler.
+// way (the irreducible part), against the framework floor (those clients plus the libraries every
+// function must carry, with no code of ours), and against an empty handler.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { median, type SuiteContext, type SuiteResult } from '../run.ts';
 
 export const name = 'cold-start';
 export const description =
-  'Bundle size and module init time per function, against the bare AWS SDK clients it uses and an empty handler (fresh Node process per import).';
+  'Bundle size and module init time per function, against the bare AWS SDK clients it uses, the framework floor and an empty handler (fresh Node process per import).';
 
 interface MetafileOutput {
   bytes: number;
@@ -205,7 +206,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     });
   }
   notes.push(
-    `Init time is the time to import the bundle in a fresh Node ${process.version} process, the median of ${runs}, bundle and bare clients imported alternately in one run; the handler is not invoked.`,
+    `Init time is the time to import the bundle in a fresh Node ${process.version} process, the median of ${runs}, the bundle, the bare clients and the framework floor imported in turn in one run; the handler is not invoked.`,
     `The bare bundle imports only the client class of each @aws-sdk/client-* package found in the function's metafile, built with the same esbuild options; commands add a little on top of it.`,
     'Bundles are split (esbuild.config.mjs): "bundle KB" is the code a cold start loads, index.mjs and the chunks it imports statically, and "whole bundle KB" every chunk, with those loaded only when called (the SDK\'s credential providers other than the environment\'s, and whatever a function imports lazily). The bare clients are split the same way.',
     `Empty handler: ${(emptyBytes / 1024).toFixed(1)} KB, ${emptyMs.toFixed(1)} ms.`,

@@ -23,17 +23,16 @@ export async function drainContainerInstances(
   const result: DrainResult = { drained: [], failed: [], calls: 0 };
   for (const part of chunk(containerInstanceArns, INSTANCES_PER_DRAIN_CALL)) {
     let out: UpdateContainerInstancesStateCommandOutput;
+    result.calls++;
     try {
       out = await ecs.send(
         new UpdateContainerInstancesStateCommand({ cluster, containerInstances: part, status: 'DRAINING' }),
       );
     } catch (error) {
       // This call's instances are not confirmed (a retry confirms them); the other calls' stand.
-      result.calls++;
       for (const arn of part) result.failed.push({ arn, reason: (error as Error).message });
       continue;
     }
-    result.calls++;
     const confirmed = new Set(
       (out.containerInstances ?? [])
         .filter((ci) => ci.status === 'DRAINING' && ci.containerInstanceArn)

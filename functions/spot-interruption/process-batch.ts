@@ -356,7 +356,7 @@ async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progr
 /** An AWS call that failed past the SDK's retries (a service's answer, or none): worth retrying. */
 function isAwsFailure(error: unknown): boolean {
   const e = error as { $metadata?: unknown; $fault?: unknown; name?: string };
-  return e?.$metadata !== undefined || e?.$fault !== undefined || /TimeoutError|Timeout/.test(e?.name ?? '');
+  return e?.$metadata !== undefined || e?.$fault !== undefined || /Timeout/.test(e?.name ?? '');
 }
 
 async function actOnCluster(
