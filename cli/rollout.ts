@@ -9,18 +9,22 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { parseStrategyShorthand, type RolloutInputDraft } from '../events/rollout-input.ts';
 import { effectivePlan } from '../functions/rollout-step/defaults.ts';
+import { causeText } from '../functions/rollout-step/steps.ts';
+import { awsClient } from '../functions/shared/clients.ts';
+import { systemClock } from '../functions/shared/clock.ts';
+import { documentClient } from '../functions/shared/dynamo.ts';
 import {
   abortRollout,
   answerGate,
   type OperatorDeps,
   type OperatorResult,
   rollbackService,
-} from '../functions/rollout-step/operator.ts';
-import { findRolloutRecord, getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
-import { causeText } from '../functions/rollout-step/steps.ts';
-import { awsClient } from '../functions/shared/clients.ts';
-import { systemClock } from '../functions/shared/clock.ts';
-import { documentClient } from '../functions/shared/dynamo.ts';
+} from '../functions/shared/rollouts/operator.ts';
+import {
+  findRolloutRecord,
+  getRolloutRecord,
+  type RolloutRecord,
+} from '../functions/shared/rollouts/record.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
 import { localOperatorDeps, newExecutionName, rolloutEnvironment, runRollout } from '../local/rollouts.ts';

@@ -5,11 +5,11 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { isActive, listSilences, type Silence } from '../functions/alert-router/silences.ts';
 import type { RemediationGateRecord } from '../functions/remediate-step/operator.ts';
-import { type RolloutRecord, TERMINAL_PHASES } from '../functions/rollout-step/record.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { iso } from '../functions/shared/clock.ts';
 import { type Db, documentClient } from '../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
+import { type RolloutRecord, TERMINAL_PHASES } from '../functions/shared/rollouts/record.ts';
 import { CONTROL_PLANE_OUTPUTS, JOURNAL_BY_DAY_INDEX } from '../infra/stack-outputs.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
 

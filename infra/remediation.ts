@@ -18,8 +18,7 @@ import {
   type RemediationConfig,
   RemediationConfigSchema,
 } from '../functions/remediate-step/config.ts';
-import type { ManagedService } from '../functions/rollout-step/config.ts';
-import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import type { ManagedCluster, ManagedService } from '../functions/shared/managed-resources.ts';
 import { RemediateAlarmWorkflow } from '../workflows/remediate-alarm.ts';
 import { alarmArnPattern } from './alarms.ts';
 import type { AlertTopics } from './alert-topics.ts';

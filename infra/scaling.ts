@@ -25,7 +25,7 @@ import {
   ScalingConfigSchema,
   type ScalingSchedule,
 } from '../functions/scale-service-step/scaling-config.ts';
-import type { ManagedCluster } from '../functions/spot-interruption/config.ts';
+import type { ManagedCluster } from '../functions/shared/managed-resources.ts';
 import { ScaleServiceWorkflow } from '../workflows/scale-service.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';

@@ -4,7 +4,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/cl
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
 import { awsClient } from '../functions/shared/clients.ts';
-import { describe, listArns } from '../functions/spot-interruption/locate.ts';
+import { describe, listArns } from '../functions/shared/container-instances.ts';
 import { EMULATOR_REGION } from './emulator.ts';
 
 export async function registerGroupInstances(cluster: string, group: string): Promise<string[]> {

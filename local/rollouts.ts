@@ -17,15 +17,15 @@ import {
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ALB_NAMESPACE, METRICS, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
-import { ManagedServicesSchema } from '../functions/rollout-step/config.ts';
 import { findManagedService } from '../functions/rollout-step/defaults.ts';
-import type { OperatorDeps } from '../functions/rollout-step/operator.ts';
-import { getRolloutRecord, type RolloutRecord } from '../functions/rollout-step/record.ts';
 import type { Alert } from '../functions/shared/alerts.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
+import { ManagedServicesSchema } from '../functions/shared/managed-resources.ts';
+import type { OperatorDeps } from '../functions/shared/rollouts/operator.ts';
+import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollouts/record.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import type { DeployedStack } from './deploy.ts';
 import { localFunction } from './lambda-host.ts';

@@ -7,7 +7,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/cl
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClient, resetClients } from '../functions/shared/clients.ts';
-import { describe, listArns } from '../functions/spot-interruption/locate.ts';
+import { describe, listArns } from '../functions/shared/container-instances.ts';
 import { deployControlPlane, readJournal, takeAlerts } from './control-plane.ts';
 import { registerGroupInstances } from './ecs-agent.ts';
 import { localAwsEnv, resetEmulator, startEmulatorDaemon } from './emulator.ts';

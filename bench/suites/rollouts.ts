@@ -5,10 +5,10 @@
 // counted by the fault proxy, wall time on the emulator).
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { RolloutInputDraft } from '../../events/rollout-input.ts';
-import { rollbackService } from '../../functions/rollout-step/operator.ts';
-import { getRolloutRecord } from '../../functions/rollout-step/record.ts';
 import { awsClient, resetClients } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
+import { rollbackService } from '../../functions/shared/rollouts/operator.ts';
+import { getRolloutRecord } from '../../functions/shared/rollouts/record.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';

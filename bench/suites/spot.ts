@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { SQSEvent } from 'aws-lambda';
 import { awsClient, resetClients } from '../../functions/shared/clients.ts';
-import type { ManagedCluster } from '../../functions/spot-interruption/config.ts';
+import type { ManagedCluster } from '../../functions/shared/managed-resources.ts';
 import {
   LOCAL_ALERT_GROUP_WINDOW_SECONDS,
   type SynthesizedControlPlane,
@@ -56,7 +56,7 @@ export const SPOT_FRACTION = 0.5;
 /** RegisterContainerInstance calls in flight while seeding (one at a time took 70 s for 5,000). */
 export const SEED_CONCURRENCY = 16;
 
-// The handler's locate step (functions/spot-interruption/locate.ts): one filtered
+// The handler's locate step (functions/shared/container-instances.ts): one filtered
 // ListContainerInstances per 50 instance ids, DescribeContainerInstances per 100 ARNs it returns.
 export const IDS_PER_LIST_FILTER = 50;
 export const ARNS_PER_DESCRIBE = 100;

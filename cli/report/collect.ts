@@ -12,13 +12,13 @@ import {
   metricSeries,
   targetGroupDimensions,
 } from '../../functions/rollout-analysis/metrics.ts';
+import type { Db } from '../../functions/shared/dynamo.ts';
+import type { JournalRecord } from '../../functions/shared/journal.ts';
 import {
   findRolloutRecord,
   getRolloutRecord,
   type RolloutRecord,
-} from '../../functions/rollout-step/record.ts';
-import type { Db } from '../../functions/shared/dynamo.ts';
-import type { JournalRecord } from '../../functions/shared/journal.ts';
+} from '../../functions/shared/rollouts/record.ts';
 import { JOURNAL_BY_DAY_INDEX } from '../../infra/stack-outputs.ts';
 import {
   type GateRow,

@@ -18,26 +18,26 @@ import {
   type RemediationPlan,
   type RunbookPlan,
 } from '../../events/remediation-input.ts';
+import { type Alert, consoleLinks, raiseAlert, type Severity } from '../shared/alerts.ts';
+import { type Clock, iso } from '../shared/clock.ts';
+import { locateContainerInstances } from '../shared/container-instances.ts';
+import { drainContainerInstances } from '../shared/drain.ts';
+import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
+import { InvalidInputError, LockHeldError } from '../shared/errors.ts';
+import { childExecutionName } from '../shared/execution-names.ts';
+import { type JournalEntry, type Outcome, writeJournal } from '../shared/journal.ts';
+import { acquireLock, releaseLock } from '../shared/lock.ts';
 import {
   abortRollout,
   type OperatorDeps,
   OperatorRefusedError,
   type OperatorResult,
   rollbackService,
-} from '../rollout-step/operator.ts';
-import { getRolloutRecord, TERMINAL_PHASES } from '../rollout-step/record.ts';
-import { type Alert, consoleLinks, raiseAlert, type Severity } from '../shared/alerts.ts';
-import { type Clock, iso } from '../shared/clock.ts';
-import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
-import { InvalidInputError, LockHeldError } from '../shared/errors.ts';
-import { childExecutionName } from '../shared/execution-names.ts';
-import { type JournalEntry, type Outcome, writeJournal } from '../shared/journal.ts';
-import { acquireLock, releaseLock } from '../shared/lock.ts';
+} from '../shared/rollouts/operator.ts';
+import { getRolloutRecord, TERMINAL_PHASES } from '../shared/rollouts/record.ts';
 import { serviceLockHolder, serviceLockResource } from '../shared/service-lock.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
 import { parseOrThrow } from '../shared/validation.ts';
-import { drainContainerInstances } from '../spot-interruption/drain.ts';
-import { locateContainerInstances } from '../spot-interruption/locate.ts';
 import { alarmNameMatches, type RemediateStepEnv, type Runbook } from './config.ts';
 import {
   type AlarmView,

@@ -21,7 +21,7 @@ import {
   type ElasticLoadBalancingV2Client,
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { chunk } from '../spot-interruption/locate.ts';
+import { chunk } from '../shared/container-instances.ts';
 import type { Runbook } from './config.ts';
 
 /** A runbook was asked to do something its guards forbid; the message says why. */

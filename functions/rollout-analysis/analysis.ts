@@ -6,10 +6,10 @@
 // a storm's 5xx and alarms are the storm's, not green's.
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { Comparison, RolloutState, Stop, Verdict } from '../../events/rollout-input.ts';
-import type { RolloutEnv } from '../rollout-step/config.ts';
-import { alert, describeVerdict, type EvidenceDeps, journal } from '../rollout-step/notify.ts';
-import { getRolloutRecord, updateRolloutRecord } from '../rollout-step/record.ts';
 import { iso } from '../shared/clock.ts';
+import type { RolloutEnv } from '../shared/rollouts/config.ts';
+import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';
+import { getRolloutRecord, updateRolloutRecord } from '../shared/rollouts/record.ts';
 import { greenLimits } from './limits.ts';
 import { mannWhitneyGreater, median } from './mann-whitney.ts';
 import { readTargetGroupMetrics } from './metrics.ts';

@@ -4,13 +4,13 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import * as z from '../../events/zod.ts';
-import { type RolloutEnv, RolloutEnvSchema } from '../rollout-step/config.ts';
-import { parseState } from '../rollout-step/steps.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
 import { logger } from '../shared/logger.ts';
+import { type RolloutEnv, RolloutEnvSchema } from '../shared/rollouts/config.ts';
+import { parseState } from '../shared/rollouts/state.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { analyseStep } from './analysis.ts';
 

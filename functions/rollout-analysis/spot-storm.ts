@@ -5,7 +5,7 @@
 import type { SpotStorm } from '../../events/rollout-input.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { recentInterruptions } from '../spot-interruption/capacity.ts';
+import { recentInterruptions } from '../shared/spot/capacity.ts';
 
 export interface StormSignal {
   cluster: string;

@@ -13,8 +13,8 @@ import {
   strategyText,
 } from '../../events/rollout-input.ts';
 import { InvalidInputError } from '../shared/errors.ts';
+import { type ManagedService, ManagedServicesSchema } from '../shared/managed-resources.ts';
 import { parseOrThrow } from '../shared/validation.ts';
-import { type ManagedService, ManagedServicesSchema } from './config.ts';
 
 export type ResolvedRolloutInput = RolloutInput & { cluster: string };
 

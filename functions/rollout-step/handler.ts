@@ -12,8 +12,9 @@ import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
+import { type RolloutEnv, RolloutEnvSchema } from '../shared/rollouts/config.ts';
+import { parseState } from '../shared/rollouts/state.ts';
 import { parseOrThrow } from '../shared/validation.ts';
-import { type RolloutEnv, RolloutEnvSchema } from './config.ts';
 import { judgeHook } from './pre-traffic.ts';
 import * as steps from './steps.ts';
 
@@ -79,7 +80,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
     }
     // Judged apart from the rollout's state, which the answer (up to 256 KiB) would not fit beside.
     if (request.action === 'pre-traffic-verdict') return judgeHook(request.answer);
-    const state = steps.parseState(request.state);
+    const state = parseState(request.state);
     const token = () => {
       if (!request.token) throw new InvalidInputError('token', `is required for ${request.action}`);
       return request.token;

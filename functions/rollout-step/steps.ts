@@ -12,20 +12,25 @@ import {
   planSeconds,
   type RolloutPlan,
   type RolloutState,
-  RolloutStateSchema,
   type Stop,
   stepsOf,
   strategyText,
 } from '../../events/rollout-input.ts';
 import { iso } from '../shared/clock.ts';
 import { InvalidInputError, OpsError } from '../shared/errors.ts';
+import type { RolloutEnv } from '../shared/rollouts/config.ts';
+import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';
+import {
+  getRolloutRecord,
+  putRolloutRecord,
+  type RolloutPhase,
+  updateRolloutRecord,
+} from '../shared/rollouts/record.ts';
+import { driftOf, ListenerDriftError, readWeights, setWeights } from '../shared/rollouts/traffic.ts';
 import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
 import { parseOrThrow } from '../shared/validation.ts';
-import type { RolloutEnv } from './config.ts';
 import { resolveRolloutInput } from './defaults.ts';
-import { alert, describeVerdict, type EvidenceDeps, journal } from './notify.ts';
 import { hookName, hookRequest } from './pre-traffic.ts';
-import { getRolloutRecord, putRolloutRecord, type RolloutPhase, updateRolloutRecord } from './record.ts';
 import {
   checkCapacity,
   containerImage,
@@ -40,7 +45,6 @@ import {
   registerWithImage,
   removeGreen,
 } from './service.ts';
-import { driftOf, ListenerDriftError, readWeights, setWeights } from './traffic.ts';
 
 export interface StepDeps extends EvidenceDeps {
   ecs: ECSClient;
@@ -57,8 +61,6 @@ export class RolloutAbortedError extends OpsError {
 
 /** Extra time on the lease beyond the longest the plan can take. */
 const LEASE_MARGIN_SECONDS = 3600;
-
-export const parseState = (raw: unknown): RolloutState => parseOrThrow(RolloutStateSchema, raw, 'state');
 
 // ------------------------------------------------------------------------------------------
 // First state: validate the input against the schema and the live service; change nothing.

@@ -9,7 +9,7 @@ import {
   type ECSClient,
   type Service,
 } from '@aws-sdk/client-ecs';
-import { describe, listArns } from '../spot-interruption/locate.ts';
+import { describe, listArns } from '../shared/container-instances.ts';
 
 export interface TaskNeed {
   cpu: number;

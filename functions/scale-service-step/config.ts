@@ -3,7 +3,7 @@
 // reads only the guardrails, so it constructs none of the rest at cold start.
 import * as z from '../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
-import { ManagedClusterSchema } from '../spot-interruption/config.ts';
+import { ManagedClustersSchema } from '../shared/managed-resources.ts';
 
 const Name = z.string().check(z.minLength(1), z.maxLength(255));
 export const Tasks = z.number().check(z.int('must be a whole number of tasks'), z.gte(0), z.lte(10_000));
@@ -43,7 +43,7 @@ export type Guardrails = z.infer<typeof GuardrailsSchema>;
 export type GuardrailsInput = z.input<typeof GuardrailsSchema>;
 
 export const ScaleStepEnvSchema = z.extend(ControlPlaneEnvSchema, {
-  MANAGED_CLUSTERS: jsonEnv(z.array(ManagedClusterSchema).check(z.minLength(1))),
+  MANAGED_CLUSTERS: ManagedClustersSchema,
   SCALED_SERVICES: jsonEnv(z.array(GuardrailsSchema)),
 });
 export type ScaleStepEnv = z.infer<typeof ScaleStepEnvSchema>;

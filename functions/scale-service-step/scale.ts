@@ -28,8 +28,8 @@ import { InvalidInputError, LockHeldError, UnknownResourceError } from '../share
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import { acquireLock, releaseLock } from '../shared/lock.ts';
 import { acquireServiceLock, serviceLockHolder, serviceLockResource } from '../shared/service-lock.ts';
+import { requestCapacity } from '../shared/spot/capacity.ts';
 import { parseOrThrow } from '../shared/validation.ts';
-import { requestCapacity } from '../spot-interruption/capacity.ts';
 import { planCapacity } from './capacity.ts';
 import type { Guardrails, ScaleStepEnv } from './config.ts';
 import { clockTime, decide, type ServiceSnapshot } from './guardrails.ts';

@@ -13,8 +13,8 @@ import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
+import { type SpotInterruptionEnv, SpotInterruptionEnvSchema } from '../shared/spot/config.ts';
 import { batchResponse, toItems } from '../shared/sqs-batch.ts';
-import { type SpotInterruptionEnv, SpotInterruptionEnvSchema } from './config.ts';
 import { type BatchReport, processSpotBatch } from './process-batch.ts';
 
 let env: SpotInterruptionEnv | undefined;

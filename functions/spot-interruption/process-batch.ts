@@ -9,20 +9,22 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type Alert, consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
+import { type LocatedInstance, locateContainerInstances } from '../shared/container-instances.ts';
+import { drainContainerInstances } from '../shared/drain.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { digest, executionName } from '../shared/execution-names.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
+import type { ManagedCluster } from '../shared/managed-resources.ts';
 import {
   type CapacityRequest,
   chooseGroup,
   recentInterruptions,
   recordInterruptions,
   requestCapacity,
-} from './capacity.ts';
-import type { ManagedCluster, SpotInterruptionEnv } from './config.ts';
-import { drainContainerInstances } from './drain.ts';
+} from '../shared/spot/capacity.ts';
+import type { SpotInterruptionEnv } from '../shared/spot/config.ts';
 import {
   abandonEpisode,
   type Claim,
@@ -34,8 +36,7 @@ import {
   type Episode,
   getEpisodes,
   replacementDone,
-} from './episodes.ts';
-import { type LocatedInstance, locateContainerInstances } from './locate.ts';
+} from '../shared/spot/episodes.ts';
 import {
   INTENT_RANK,
   type InstanceSignal,
@@ -45,7 +46,7 @@ import {
   type Signal,
   type TaskSignal,
   toSignal,
-} from './signals.ts';
+} from '../shared/spot/signals.ts';
 
 export interface SpotDeps {
   ecs: ECSClient;

@@ -13,19 +13,19 @@ import {
 import { consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
+import { describe, listArns } from '../shared/container-instances.ts';
+import { drainContainerInstances } from '../shared/drain.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
-import { parseOrThrow } from '../shared/validation.ts';
-import { drainContainerInstances } from '../spot-interruption/drain.ts';
 import {
   abandonEpisode,
   claimEpisode,
   completeEpisode,
   episodeId,
   getEpisode,
-} from '../spot-interruption/episodes.ts';
-import { describe, listArns } from '../spot-interruption/locate.ts';
+} from '../shared/spot/episodes.ts';
+import { parseOrThrow } from '../shared/validation.ts';
 import type { SpotSurgeEnv } from './config.ts';
 
 export interface SurgeDeps {

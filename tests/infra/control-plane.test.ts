@@ -17,7 +17,7 @@ import { spotInterruptionPatterns } from '../../events/patterns.ts';
 import type * as z from '../../events/zod.ts';
 import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
 import { ControlPlaneEnvSchema } from '../../functions/shared/env.ts';
-import { SpotInterruptionEnvSchema } from '../../functions/spot-interruption/config.ts';
+import { SpotInterruptionEnvSchema } from '../../functions/shared/spot/config.ts';
 import { SpotSurgeEnvSchema } from '../../functions/spot-surge-step/config.ts';
 import { ALERT_MAX_RECEIVE_COUNT, ALERT_ROUTER_BATCH, DEFAULT_GROUP_WINDOW } from '../../infra/alerting.ts';
 import { buildApp, DEFAULT_MANAGED_CLUSTERS, synthesizeApp } from '../../infra/app.ts';

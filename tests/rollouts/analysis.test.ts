@@ -21,7 +21,7 @@ import { targetGroupDimensions } from '../../functions/rollout-analysis/metrics.
 import { judgeNoData, windowTooShort } from '../../functions/rollout-analysis/no-data.ts';
 import { judgeHook, PREVIEW_CHARS, REASON_CHARS } from '../../functions/rollout-step/pre-traffic.ts';
 import { pickRoute } from '../../functions/rollout-step/service.ts';
-import { weightsOf } from '../../functions/rollout-step/traffic.ts';
+import { weightsOf } from '../../functions/shared/rollouts/traffic.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 
 /** P(U >= observed) over every way of splitting the pooled values into groups of |x| and |y|. */

@@ -14,8 +14,8 @@ import {
   stepsOf,
 } from '../../events/rollout-input.ts';
 import { greenLimits } from '../../functions/rollout-analysis/limits.ts';
-import type { ManagedService } from '../../functions/rollout-step/config.ts';
 import { resolveRolloutInput } from '../../functions/rollout-step/defaults.ts';
+import type { ManagedService } from '../../functions/shared/managed-resources.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, lambdaEnvironment } from '../../infra/bundled-function.ts';
 import { DEFAULT_ROLLOUT_SERVICES, withRolloutDefaults } from '../../infra/rollouts.ts';

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RolloutEnvSchema } from '../../functions/rollout-step/config.ts';
+import { RolloutEnvSchema } from '../../functions/shared/rollouts/config.ts';
 import { buildApp } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
 import { DEFAULT_ROLLOUT_SERVICES } from '../../infra/rollouts.ts';

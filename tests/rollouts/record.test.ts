@@ -3,13 +3,13 @@
 // and the rest of its update still applies.
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/shared/dynamo.ts';
 import {
   getRolloutRecord,
   rolloutRecordId,
   updateRolloutRecord,
   type VerdictSummary,
-} from '../../functions/rollout-step/record.ts';
-import { documentClient } from '../../functions/shared/dynamo.ts';
+} from '../../functions/shared/rollouts/record.ts';
 import { createTable, useEmulator } from '../support/emulator.ts';
 
 useEmulator();

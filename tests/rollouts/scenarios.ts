@@ -32,21 +32,21 @@ import { collectReport } from '../../cli/report/collect.ts';
 import { renderReport } from '../../cli/report/render.ts';
 import { rolloutInputFromFlags } from '../../cli/rollout.ts';
 import type { RolloutInputDraft, Strategy, Verdict } from '../../events/rollout-input.ts';
+import type { PreTrafficHookRequest } from '../../functions/rollout-step/pre-traffic.ts';
+import { removeGreen } from '../../functions/rollout-step/service.ts';
+import type { Alert } from '../../functions/shared/alerts.ts';
+import { awsClient } from '../../functions/shared/clients.ts';
+import { documentClient } from '../../functions/shared/dynamo.ts';
+import type { JournalRecord } from '../../functions/shared/journal.ts';
 import {
   abortRollout,
   answerGate,
   OperatorRefusedError,
   type OperatorResult,
   rollbackService,
-} from '../../functions/rollout-step/operator.ts';
-import type { PreTrafficHookRequest } from '../../functions/rollout-step/pre-traffic.ts';
-import { getRolloutRecord, type RolloutRecord } from '../../functions/rollout-step/record.ts';
-import { removeGreen } from '../../functions/rollout-step/service.ts';
-import { setWeights } from '../../functions/rollout-step/traffic.ts';
-import type { Alert } from '../../functions/shared/alerts.ts';
-import { awsClient } from '../../functions/shared/clients.ts';
-import { documentClient } from '../../functions/shared/dynamo.ts';
-import type { JournalRecord } from '../../functions/shared/journal.ts';
+} from '../../functions/shared/rollouts/operator.ts';
+import { getRolloutRecord, type RolloutRecord } from '../../functions/shared/rollouts/record.ts';
+import { setWeights } from '../../functions/shared/rollouts/traffic.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import { EMULATOR_REGION } from '../../local/emulator.ts';

@@ -12,7 +12,7 @@ import { awsClient } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { LockHeldError } from '../../functions/shared/errors.ts';
 import { acquireLock, releaseLock } from '../../functions/shared/lock.ts';
-import { requestCapacity } from '../../functions/spot-interruption/capacity.ts';
+import { requestCapacity } from '../../functions/shared/spot/capacity.ts';
 import { observerClient } from '../../local/observer.ts';
 import { createTable, useEmulator } from '../support/emulator.ts';
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/shared/dynamo.ts';
-import { recentInterruptions, recordInterruptions } from '../../functions/spot-interruption/capacity.ts';
+import { recentInterruptions, recordInterruptions } from '../../functions/shared/spot/capacity.ts';
 import {
   type ClaimRequest,
   claimEpisode,
@@ -8,7 +8,7 @@ import {
   completeEpisodes,
   type Episode,
   getEpisodes,
-} from '../../functions/spot-interruption/episodes.ts';
+} from '../../functions/shared/spot/episodes.ts';
 import { createTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 useEmulator();

@@ -2,7 +2,7 @@
 // into the journal: too long a reason is refused before anything is read or written.
 import { describe, expect, it } from 'vitest';
 import { answerRemediationGate, type GateDeps } from '../../functions/remediate-step/operator.ts';
-import { abortRollout, answerGate, type OperatorDeps } from '../../functions/rollout-step/operator.ts';
+import { abortRollout, answerGate, type OperatorDeps } from '../../functions/shared/rollouts/operator.ts';
 import { OPERATOR_REASON_MAX } from '../../functions/shared/validation.ts';
 
 /** Deps that fail on any use: what reaches them got past the check. */

@@ -1,7 +1,7 @@
 // When an interruption episode counts as done: acted on and announced. A drain whose alert could
 // not be raised must be retried for the alert (and must not be drained twice).
 import { describe, expect, it } from 'vitest';
-import { type Episode, isComplete, replacementDone } from '../../functions/spot-interruption/episodes.ts';
+import { type Episode, isComplete, replacementDone } from '../../functions/shared/spot/episodes.ts';
 
 const episode = (patch: Partial<Episode>): Episode => ({
   id: 'spot-episode#i-0abc',

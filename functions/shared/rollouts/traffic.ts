@@ -9,8 +9,8 @@ import {
   ModifyListenerCommand,
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Topology } from '../../events/rollout-input.ts';
-import { OpsError, VerificationFailedError } from '../shared/errors.ts';
+import type { Topology } from '../../../events/rollout-input.ts';
+import { OpsError, VerificationFailedError } from '../errors.ts';
 
 export interface Weights {
   blue: number;

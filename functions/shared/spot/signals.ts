@@ -1,8 +1,8 @@
 // Turns accepted events into interruption signals. One EC2 instance can be announced through
 // several channels (rebalance, warning, the tasks' own events); they share one episode.
-import { type SpotEvent, SpotEventSchema } from '../../events/spot-events.ts';
-import { parseOrThrow } from '../shared/validation.ts';
-import type { RebalanceMode } from './config.ts';
+import { type SpotEvent, SpotEventSchema } from '../../../events/spot-events.ts';
+import type { RebalanceMode } from '../managed-resources.ts';
+import { parseOrThrow } from '../validation.ts';
 
 export type Intent = 'observe' | 'surge' | 'drain';
 

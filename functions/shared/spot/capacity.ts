@@ -7,10 +7,10 @@ import {
   SetDesiredCapacityCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Clock } from '../shared/clock.ts';
-import { type Db, ttlSeconds } from '../shared/dynamo.ts';
-import { withLockWaiting } from '../shared/lock.ts';
-import type { ManagedCluster } from './config.ts';
+import type { Clock } from '../clock.ts';
+import { type Db, ttlSeconds } from '../dynamo.ts';
+import { withLockWaiting } from '../lock.ts';
+import type { ManagedCluster } from '../managed-resources.ts';
 
 const MINUTE = 60_000;
 const rateKey = (cluster: string, minute: number) => `spot-rate#${cluster}#${minute}`;

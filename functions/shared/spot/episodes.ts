@@ -2,9 +2,9 @@
 // Every channel (rebalance, warning, task event, redelivery) advances the same record with
 // a conditional write, so the strongest intent is acted on once, by one invocation at a time.
 import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Clock } from '../shared/clock.ts';
-import { iso } from '../shared/clock.ts';
-import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
+import type { Clock } from '../clock.ts';
+import { iso } from '../clock.ts';
+import { type Db, isConditionFailure, ttlSeconds } from '../dynamo.ts';
 import { INTENT_RANK, type Intent } from './signals.ts';
 
 export interface Episode {

@@ -1,13 +1,13 @@
 // Evidence of a rollout: one journal record per decision (resource `service/<cluster>/<service>`,
 // trigger = the execution), and alerts raised onto the alert queue for start, gates and end.
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { RolloutPlan, Verdict } from '../../events/rollout-input.ts';
-import { type Alert, consoleLinks, raiseAlert, type Severity } from '../shared/alerts.ts';
-import type { Clock } from '../shared/clock.ts';
-import { iso } from '../shared/clock.ts';
-import type { Db } from '../shared/dynamo.ts';
-import { type JournalEntry, type Outcome, writeJournal } from '../shared/journal.ts';
-import { serviceLockResource } from '../shared/service-lock.ts';
+import type { RolloutPlan, Verdict } from '../../../events/rollout-input.ts';
+import { type Alert, consoleLinks, raiseAlert, type Severity } from '../alerts.ts';
+import type { Clock } from '../clock.ts';
+import { iso } from '../clock.ts';
+import type { Db } from '../dynamo.ts';
+import { type JournalEntry, type Outcome, writeJournal } from '../journal.ts';
+import { serviceLockResource } from '../service-lock.ts';
 
 export interface EvidenceDeps {
   db: Db;

@@ -4,15 +4,15 @@
 // closing window, cannot both win. The answer reaches the waiting task through `callbacks`
 // (Step Functions' SendTaskSuccess, on AWS and on the rig alike).
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { GateAnswer } from '../../events/rollout-input.ts';
-import type { Clock } from '../shared/clock.ts';
-import { iso } from '../shared/clock.ts';
-import type { Db } from '../shared/dynamo.ts';
-import { OpsError, VerificationFailedError } from '../shared/errors.ts';
-import { writeJournal } from '../shared/journal.ts';
-import { serviceLockResource } from '../shared/service-lock.ts';
-import type { TaskCallbacks } from '../shared/task-callbacks.ts';
-import { operatorReason } from '../shared/validation.ts';
+import type { GateAnswer } from '../../../events/rollout-input.ts';
+import type { Clock } from '../clock.ts';
+import { iso } from '../clock.ts';
+import type { Db } from '../dynamo.ts';
+import { OpsError, VerificationFailedError } from '../errors.ts';
+import { writeJournal } from '../journal.ts';
+import { serviceLockResource } from '../service-lock.ts';
+import type { TaskCallbacks } from '../task-callbacks.ts';
+import { operatorReason } from '../validation.ts';
 import {
   findRolloutRecord,
   getRolloutRecord,

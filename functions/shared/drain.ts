@@ -5,7 +5,7 @@ import {
   UpdateContainerInstancesStateCommand,
   type UpdateContainerInstancesStateCommandOutput,
 } from '@aws-sdk/client-ecs';
-import { chunk } from './locate.ts';
+import { chunk } from './container-instances.ts';
 
 export const INSTANCES_PER_DRAIN_CALL = 10;
 

@@ -1,0 +1,18 @@
+// Configuration of spot handling (the interruption handler and the surge step), defined once for
+// infra, handlers and tests.
+import * as z from '../../../events/zod.ts';
+import { ControlPlaneEnvSchema } from '../env.ts';
+import { ManagedClustersSchema } from '../managed-resources.ts';
+
+export const SpotInterruptionEnvSchema = z.extend(ControlPlaneEnvSchema, {
+  MANAGED_CLUSTERS: ManagedClustersSchema,
+  /** Interruptions per cluster inside the window above which replacements come from on-demand. */
+  SPOT_FALLBACK_THRESHOLD: z._default(z.coerce.number().check(z.int(), z.gte(0)), 5),
+  SPOT_FALLBACK_WINDOW_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(60)), 10),
+  /** How long one interruption episode (rebalance -> warning -> task events) stays one action. */
+  EPISODE_TTL_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(5)), 360),
+  /** The surge workflow that waits for replacement capacity before draining. */
+  SURGE_STATE_MACHINE_ARN: z.string().check(z.minLength(1)),
+});
+export type SpotInterruptionEnv = z.infer<typeof SpotInterruptionEnvSchema>;
+export type SpotInterruptionEnvInput = z.input<typeof SpotInterruptionEnvSchema>;
