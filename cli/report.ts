@@ -43,7 +43,7 @@ export async function reportCommand(
     const { stack } = await loadLocalState();
     const env = rolloutEnvironment(stack);
     tables = { journal: env.JOURNAL_TABLE as string, idempotency: env.IDEMPOTENCY_TABLE as string };
-    // moto computes no percentiles: the same stand-in the local rollouts use (README, Testing).
+    // moto computes no percentiles: the same stand-in the local rollouts use (docs/testing.md).
     installPercentileStandIn();
     notes.push(
       'Read from the local emulator: latency is the Maximum per period (moto computes no percentiles), and times are the rollout’s virtual clock (bakes and waits are compressed).',

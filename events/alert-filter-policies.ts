@@ -1,5 +1,5 @@
 // SNS subscription filter policies over the alert topics' message attributes (severity, state,
-// kind, service, cluster, notification). The README shows these two; the alerting tests subscribe
+// kind, service, cluster, notification). docs/alerting.md shows these two; the alerting tests subscribe
 // queues with exactly these and check who receives what.
 
 /** Page only on critical alerts (firing and resolved) of one service. */

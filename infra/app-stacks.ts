@@ -520,7 +520,7 @@ export class ObservabilityStack extends EnvironmentStack {
         },
       );
       this.alarms.addDeadLetterQueue('undelivered-alert-emails', undelivered);
-      // Pages get everything; warnings only while firing (the README's digest filter policy).
+      // Pages get everything; warnings only while firing (the digest filter policy in docs/alerting.md).
       const recipients = [
         { id: 'CriticalEmail', topic: topics.critical, emails: config.alerts.emails },
         {

@@ -45,7 +45,7 @@ export function localAwsEnv(endpoint: string): Record<string, string> {
 export const RIG_CLOSED_EXECUTION = 'rig-closed:';
 
 // Where moto is kinder or looser than AWS in a way the code depends on, made as AWS is before the
-// server starts (each a stand-in listed in the README's Testing section):
+// server starts (each a stand-in listed in docs/testing.md):
 // - CreateTaskSet with a clientToken already used for the service returns that task set, as ECS
 //   does; moto created a second one, so a create retried after a lost answer left two greens.
 // - DeleteTaskSet of a missing task set is TaskSetNotFoundException, as ECS names it (moto:

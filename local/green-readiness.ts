@@ -1,4 +1,4 @@
-// Stand-in (README, Testing): moto reports every task set STEADY_STATE the moment it exists and
+// Stand-in (docs/testing.md): moto reports every task set STEADY_STATE the moment it exists and
 // registers no targets, so green is ready at its first check and "wait for green" never waits.
 // A scenario scripts how green comes up instead, on the virtual clock: the task set stabilizes
 // after a while, and its targets move through initial -> healthy or unhealthy (or draining) as

@@ -344,7 +344,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
     const preTraffic = step(S.preTraffic, 'pre-traffic');
     const hookResult = step(S.hookResult, 'pre-traffic-result');
     // The hook's ARN comes from the input, so the task is written out: LambdaInvoke needs a
-    // function known at synth. The hook gets the request the previous step built (see README).
+    // function known at synth. The hook gets the request the previous step built (see docs/rollouts.md).
     const invokeHook = new sfn.CustomState(this, S.invokeHook, {
       stateJson: {
         Type: 'Task',

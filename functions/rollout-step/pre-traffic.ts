@@ -5,7 +5,7 @@
 // {"status": "SUCCEEDED"} fails the rollout, which then goes back to blue like a failed analysis.
 import type { RolloutState } from '../../events/rollout-input.ts';
 
-/** What the hook receives (documented in the README; hooks depend on it: add, never rename). */
+/** What the hook receives (documented in docs/rollouts.md; hooks depend on it: add, never rename). */
 export interface PreTrafficHookRequest {
   kind: 'pre-traffic';
   rollout: {

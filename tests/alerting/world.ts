@@ -1,6 +1,6 @@
 // One alerting world per test file: a private emulator, the control plane deployed from the
 // synthesized template, and subscribers on the alert topics as people and machines would have them:
-// SQS queues with the README's filter policies, an unfiltered queue per topic, and an HTTP endpoint
+// SQS queues with the filter policies of docs/alerting.md, an unfiltered queue per topic, and an HTTP endpoint
 // subscribed as `https` (what Amazon Q Developer in chat subscribes with) and as `http` (the plain
 // text body, as email gets it). Alerts are raised the way producers raise them.
 import { createServer, type Server } from 'node:http';

@@ -309,7 +309,7 @@ describe('ops rollout, approve, reject, abort, rollback', () => {
     );
   }, 180_000);
 
-  it("the README's command against a failing green rolls back by default; --no-analysis runs blind, labelled", async () => {
+  it('the documented command (docs/rollouts.md) against a failing green rolls back by default; --no-analysis runs blind, labelled', async () => {
     const failing = await ops('traffic', '--green', 'errors:50', '--hours', '6');
     expect(failing.code, failing.stderr).toBe(0);
     const run = await ops(

@@ -110,7 +110,7 @@ describe('bad input against the deployed control plane', () => {
       const root = workflowRoot(workflow);
       // aws-local-stepfunctions evaluates `$` of a falsy root ("", 0, false) as no value and fails
       // the run with States.Runtime; Step Functions passes it to the first state, which rejects it.
-      // Those inputs are left to the schema fuzzing of tests/reliability/bad-input.test.ts (README, Testing).
+      // Those inputs are left to the schema fuzzing of tests/reliability/bad-input.test.ts (docs/testing.md).
       const inputs = badInputs(examplesOf(workflow)).filter(
         (v) => isInvalid(entry.schema, v) && !(v === '' || v === 0 || v === false),
       );

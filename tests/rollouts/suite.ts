@@ -90,7 +90,7 @@ export function describeRollouts(title: string, faults?: Partial<FaultSettings>)
       scenario.spotStormPausesThenResumes(world));
     it('holds for a spot storm at most maxPauseSeconds, then the verdict stands; disabled, it never holds', () =>
       scenario.spotStormPauseIsBounded(world));
-    it("the README's command, naming no analysis, rolls a failing green back with the numbers in one critical alert", () =>
+    it('the documented command (docs/rollouts.md), naming no analysis, rolls a failing green back with the numbers in one critical alert', () =>
       scenario.readmeCommandRollsBackAFailingGreen(world));
     it("a console input naming only service and image gets the service's defaults", () =>
       scenario.consoleInputGetsServiceDefaults(world));
