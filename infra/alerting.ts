@@ -10,14 +10,13 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { AlertRouterEnvInput } from '../functions/alert-router/config.ts';
 import type { ControlPlaneEnv } from '../functions/shared/env.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { EVENT_SOURCE_MAX_CONCURRENCY } from './queue-helpers.ts';
+import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue } from './event-queue.ts';
 import { ALERTING_OUTPUTS } from './stack-outputs.ts';
 import { grantItemActions, SHARED_TABLE_ACCESS, type StateTables, TTL_ATTRIBUTE } from './state-tables.ts';
 
@@ -71,21 +70,13 @@ export class Alerting extends Construct {
       );
     }
 
-    this.queueDlq = new sqs.Queue(this, 'QueueDlq', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.queueDlq = encryptedQueue(this, 'QueueDlq', key);
     Validations.of(this.queueDlq).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
       reason:
         'This queue is itself the dead-letter queue of the alert queue; alerts rest here for inspection and redrive.',
     });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
+    this.queue = encryptedQueue(this, 'Queue', key, {
       // Lambda's guidance: at least 6x the function timeout, plus the batching window.
       visibilityTimeout: Duration.seconds(
         6 * ROUTER_TIMEOUT.toSeconds() + ALERT_ROUTER_BATCH.maxBatchingWindow.toSeconds(),
@@ -123,9 +114,7 @@ export class Alerting extends Construct {
       ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
     });
     const fn = this.router.function;
-    fn.addEventSource(
-      new lambdaEvents.SqsEventSource(this.queue, { ...ALERT_ROUTER_BATCH, reportBatchItemFailures: true }),
-    );
+    consumeQueue(fn, this.queue, ALERT_ROUTER_BATCH, ALERT_MAX_RECEIVE_COUNT);
 
     // Least privilege, spelled out: the CDK grant helpers would add kms:ReEncrypt* and GenerateDataKey*.
     // grantRaise also covers publishing: the topics use the same key.
@@ -146,13 +135,6 @@ export class Alerting extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
     });
-    const mapping = fn.node.findAll().find((c) => c.node.id.startsWith('SqsEventSource'));
-    if (mapping) {
-      Validations.of(mapping).acknowledge({
-        id: 'Serverless-LambdaEventSourceMappingDestination',
-        reason: `SQS event sources do not support on-failure destinations; the alert queue redrives to its DLQ after ${ALERT_MAX_RECEIVE_COUNT} receives.`,
-      });
-    }
 
     // Nothing is lost silently: an alert that could not be published pages, bypassing the router.
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetters', {

@@ -4,10 +4,8 @@
 // config/remediation/<environment>.json; the construct is composed only where that file exists.
 import { join } from 'node:path';
 import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -25,8 +23,10 @@ import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
+import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, eventQueue, routeEventsToQueue } from './event-queue.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
-import { EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue, stableOutput } from './queue-helpers.ts';
+import { ecsClusterArn, ecsServiceArn } from './resource-arns.ts';
+import { stableOutput } from './stable-output.ts';
 import { REMEDIATION_OUTPUTS } from './stack-outputs.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
@@ -90,13 +90,10 @@ export class Remediation extends Construct {
       }
     }
     const clusters = [...new Set(config.runbooks.map((r) => r.cluster))];
-    const clusterArns = clusters.map((c) =>
-      stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: c }),
-    );
+    const clusterArns = clusters.map((c) => ecsClusterArn(stack, c));
     const inCluster = (resource: string) =>
       clusters.map((c) => stack.formatArn({ service: 'ecs', resource, resourceName: `${c}/*` }));
-    const serviceArnOf = (cluster: string, service: string) =>
-      stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${cluster}/${service}` });
+    const serviceArnOf = (cluster: string, service: string) => ecsServiceArn(stack, cluster, service);
     const runbookServices = config.runbooks.filter((r) => r.service);
     const serviceArns = [
       ...new Set(runbookServices.map((r) => serviceArnOf(r.cluster, r.service as string))),
@@ -138,47 +135,27 @@ export class Remediation extends Construct {
     this.grantWorkflow(props.scaleStateMachine);
 
     // Alarm state changes: rule -> queue -> trigger, as the spot and scale-out events are.
-    const key = props.topics.key;
-    this.queueDlq = encryptedQueue(this, 'QueueDlq', key);
-    this.deliveryDlq = encryptedQueue(this, 'DeliveryDlq', key);
-    this.queue = encryptedQueue(this, 'Queue', key, {
+    const alarmEvents = eventQueue(this, {
+      key: props.topics.key,
+      ids: { queue: 'Queue', queueDlq: 'QueueDlq', deliveryDlq: 'DeliveryDlq' },
       visibilityTimeout: Duration.seconds(6 * TRIGGER_TIMEOUT.toSeconds()),
       // A transition not acted on within an hour is stale: the next one counts.
       retentionPeriod: Duration.hours(1),
-      deadLetterQueue: { queue: this.queueDlq, maxReceiveCount: REMEDIATION_MAX_RECEIVE_COUNT },
+      maxReceiveCount: REMEDIATION_MAX_RECEIVE_COUNT,
+      holds: 'alarm events',
     });
-    for (const dlq of [this.queueDlq, this.deliveryDlq]) {
-      Validations.of(dlq).acknowledge({
-        id: 'Serverless-SQSRedrivePolicy',
-        reason:
-          'This queue is itself a dead-letter queue; failed alarm events rest here for inspection and redrive.',
-      });
-    }
-    Validations.of(this.deliveryDlq).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the remediation rule target below.',
-    });
-    this.rule = new events.Rule(this, 'AlarmRule', {
-      description: `ecs-ops ${props.environmentName}: alarm state changes -> remediation queue`,
-      eventPattern: alarmRemediationPattern(props.scaleAlarmNames) as events.EventPattern,
-      targets: [
-        new eventTargets.SqsQueue(this.queue, {
-          deadLetterQueue: this.deliveryDlq,
-          maxEventAge: Duration.hours(1),
-          retryAttempts: 20,
-        }),
-      ],
-    });
-    this.queue.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'OnlyOurRuleMaySend',
-        effect: iam.Effect.DENY,
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [this.queue.queueArn],
-        conditions: { ArnNotEquals: { 'aws:SourceArn': this.rule.ruleArn } },
-      }),
-    );
+    this.queue = alarmEvents.queue;
+    this.queueDlq = alarmEvents.queueDlq;
+    this.deliveryDlq = alarmEvents.deliveryDlq;
+    const [rule] = routeEventsToQueue(this, alarmEvents, [
+      {
+        id: 'AlarmRule',
+        description: `ecs-ops ${props.environmentName}: alarm state changes -> remediation queue`,
+        pattern: alarmRemediationPattern(props.scaleAlarmNames) as events.EventPattern,
+      },
+    ]);
+    if (!rule) throw new Error('Remediation: the alarm rule was not created');
+    this.rule = rule;
 
     const { ALERT_QUEUE_URL: _raisesNoAlerts, ...triggerSharedEnv } = sharedEnv;
     const triggerEnv: RemediationTriggerEnvInput = {
@@ -193,24 +170,13 @@ export class Remediation extends Construct {
       environment: lambdaEnvironment(triggerEnv),
       ...assetRoot,
     });
-    this.triggerFunction.function.addEventSource(
-      new lambdaEvents.SqsEventSource(this.queue, { ...REMEDIATION_BATCH, reportBatchItemFailures: true }),
-    );
+    consumeQueue(this.triggerFunction.function, this.queue, REMEDIATION_BATCH, REMEDIATION_MAX_RECEIVE_COUNT);
     this.workflow.stateMachine.grantStartExecution(this.triggerFunction.function);
     props.tables.grant(this.triggerFunction.function, SHARED.journal, SHARED.namedExecutions);
     Validations.of(this.triggerFunction.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
     });
-    const mapping = this.triggerFunction.function.node
-      .findAll()
-      .find((c) => c.node.id.startsWith('SqsEventSource'));
-    if (mapping) {
-      Validations.of(mapping).acknowledge({
-        id: 'Serverless-LambdaEventSourceMappingDestination',
-        reason: `SQS event sources do not support on-failure destinations; the queue redrives to its DLQ after ${REMEDIATION_MAX_RECEIVE_COUNT} receives.`,
-      });
-    }
 
     const O = REMEDIATION_OUTPUTS;
     stableOutput(

@@ -17,6 +17,7 @@ import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile, taskRolePathFor } from './config.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
+import { containerInstancesArn, ecsClusterArn, ecsServiceArn } from './resource-arns.ts';
 import { ROLLOUT_OUTPUTS } from './stack-outputs.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
@@ -109,18 +110,12 @@ export class Rollouts extends Construct {
     const services = props.managedServices;
     const clusters = [...new Set(services.map((s) => s.cluster))];
     const loadBalancers = [...new Set(services.map((s) => s.loadBalancerName))];
-    this.serviceArns = services.map((s) =>
-      stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${s.cluster}/${s.service}` }),
-    );
+    this.serviceArns = services.map((s) => ecsServiceArn(stack, s.cluster, s.service));
     this.taskSetArns = services.map((s) =>
       stack.formatArn({ service: 'ecs', resource: 'task-set', resourceName: `${s.cluster}/${s.service}/*` }),
     );
-    const clusterArns = clusters.map((c) =>
-      stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: c }),
-    );
-    const containerInstanceArns = clusters.map((c) =>
-      stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${c}/*` }),
-    );
+    const clusterArns = clusters.map((c) => ecsClusterArn(stack, c));
+    const containerInstanceArns = clusters.map((c) => containerInstancesArn(stack, c));
     const elbArn = (resource: string, name: string) =>
       stack.formatArn({
         service: 'elasticloadbalancing',

@@ -4,12 +4,10 @@
 // the workflow, with a step computed from the alarm's datapoint). The guardrails come from
 // config/scaling/<environment>.json; the construct is composed only where that file exists.
 import { join } from 'node:path';
-import { ArnFormat, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -31,8 +29,10 @@ import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
+import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, eventQueue, routeEventsToQueue } from './event-queue.ts';
 import { acknowledgeWildcardResources } from './nag-findings.ts';
-import { EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue, stableOutput } from './queue-helpers.ts';
+import { autoScalingGroupArn, containerInstancesArn, ecsClusterArn, ecsServiceArn } from './resource-arns.ts';
+import { stableOutput } from './stable-output.ts';
 import { SCALING_OUTPUTS } from './stack-outputs.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
@@ -88,16 +88,12 @@ export class Scaling extends Construct {
       }
     }
     const clusters = [...new Set(props.services.map((s) => s.cluster))];
-    const clusterArns = clusters.map((c) =>
-      stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: c }),
+    const clusterArns = clusters.map((c) => ecsClusterArn(stack, c));
+    const serviceArns = props.services.map((s) => ecsServiceArn(stack, s.cluster, s.service));
+    const containerInstanceArns = clusters.map((c) => containerInstancesArn(stack, c));
+    const groupArns = capacityGroupNames(props.services, props.managedClusters).map((name) =>
+      autoScalingGroupArn(stack, name),
     );
-    const serviceArns = props.services.map((s) =>
-      stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${s.cluster}/${s.service}` }),
-    );
-    const containerInstanceArns = clusters.map((c) =>
-      stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${c}/*` }),
-    );
-    const groupArns = autoScalingGroupArns(stack, capacityGroupNames(props.services, props.managedClusters));
 
     const sharedEnv = {
       ...props.tables.environment(),
@@ -125,26 +121,18 @@ export class Scaling extends Construct {
     this.grantWorkflow(serviceArns);
 
     // Alarm-driven scale-out: rule -> queue -> function, as the spot events are.
-    const key = props.topics.key;
-    this.alarmQueueDlq = encryptedQueue(this, 'AlarmQueueDlq', key);
-    this.deliveryDlq = encryptedQueue(this, 'AlarmDeliveryDlq', key);
-    this.alarmQueue = encryptedQueue(this, 'AlarmQueue', key, {
+    const alarmEvents = eventQueue(this, {
+      key: props.topics.key,
+      ids: { queue: 'AlarmQueue', queueDlq: 'AlarmQueueDlq', deliveryDlq: 'AlarmDeliveryDlq' },
       visibilityTimeout: Duration.seconds(6 * ALARM_TIMEOUT.toSeconds()),
       // An alarm that could not scale out within an hour is stale; the next state change counts.
       retentionPeriod: Duration.hours(1),
-      deadLetterQueue: { queue: this.alarmQueueDlq, maxReceiveCount: SCALE_ALARM_MAX_RECEIVE_COUNT },
+      maxReceiveCount: SCALE_ALARM_MAX_RECEIVE_COUNT,
+      holds: 'alarm events',
     });
-    for (const dlq of [this.alarmQueueDlq, this.deliveryDlq]) {
-      Validations.of(dlq).acknowledge({
-        id: 'Serverless-SQSRedrivePolicy',
-        reason:
-          'This queue is itself a dead-letter queue; failed alarm events rest here for inspection and redrive.',
-      });
-    }
-    Validations.of(this.deliveryDlq).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the alarm rule target below.',
-    });
+    this.alarmQueue = alarmEvents.queue;
+    this.alarmQueueDlq = alarmEvents.queueDlq;
+    this.deliveryDlq = alarmEvents.deliveryDlq;
 
     const mappings = alarmMappingsOf(props.services);
     for (const s of props.services) {
@@ -172,27 +160,13 @@ export class Scaling extends Construct {
       }
     }
     if (mappings.length > 0) {
-      this.alarmRule = new events.Rule(this, 'AlarmRule', {
-        description: `ecs-ops ${props.environmentName}: mapped alarms entering ALARM -> scale-alarm queue`,
-        eventPattern: alarmScaleOutPattern(mappings.map((m) => m.alarmName)) as events.EventPattern,
-        targets: [
-          new eventTargets.SqsQueue(this.alarmQueue, {
-            deadLetterQueue: this.deliveryDlq,
-            maxEventAge: Duration.hours(1),
-            retryAttempts: 20,
-          }),
-        ],
-      });
-      this.alarmQueue.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'OnlyOurRuleMaySend',
-          effect: iam.Effect.DENY,
-          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-          actions: ['sqs:SendMessage'],
-          resources: [this.alarmQueue.queueArn],
-          conditions: { ArnNotEquals: { 'aws:SourceArn': this.alarmRule.ruleArn } },
-        }),
-      );
+      [this.alarmRule] = routeEventsToQueue(this, alarmEvents, [
+        {
+          id: 'AlarmRule',
+          description: `ecs-ops ${props.environmentName}: mapped alarms entering ALARM -> scale-alarm queue`,
+          pattern: alarmScaleOutPattern(mappings.map((m) => m.alarmName)) as events.EventPattern,
+        },
+      ]);
     }
 
     const { ALERT_QUEUE_URL: _raisesNoAlerts, ...alarmSharedEnv } = sharedEnv;
@@ -209,11 +183,11 @@ export class Scaling extends Construct {
       environment: lambdaEnvironment(alarmEnv),
       ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
     });
-    this.alarmFunction.function.addEventSource(
-      new lambdaEvents.SqsEventSource(this.alarmQueue, {
-        ...SCALE_ALARM_BATCH,
-        reportBatchItemFailures: true,
-      }),
+    consumeQueue(
+      this.alarmFunction.function,
+      this.alarmQueue,
+      SCALE_ALARM_BATCH,
+      SCALE_ALARM_MAX_RECEIVE_COUNT,
     );
     this.workflow.stateMachine.grantStartExecution(this.alarmFunction.function);
     props.tables.grant(this.alarmFunction.function, SHARED.journal, SHARED.namedExecutions);
@@ -221,15 +195,6 @@ export class Scaling extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
     });
-    const mapping = this.alarmFunction.function.node
-      .findAll()
-      .find((c) => c.node.id.startsWith('SqsEventSource'));
-    if (mapping) {
-      Validations.of(mapping).acknowledge({
-        id: 'Serverless-LambdaEventSourceMappingDestination',
-        reason: `SQS event sources do not support on-failure destinations; the queue redrives to its DLQ after ${SCALE_ALARM_MAX_RECEIVE_COUNT} receives.`,
-      });
-    }
 
     this.addSchedules(props.services);
 
@@ -433,16 +398,4 @@ function capacityGroupNames(
     for (const g of groups) if (g) names.add(g);
   }
   return [...names];
-}
-
-/** arn:...:autoScalingGroup:<uuid>:autoScalingGroupName/<name>: the uuid is unknown, the name is ours. */
-function autoScalingGroupArns(stack: Stack, names: readonly string[]): string[] {
-  return names.map((name) =>
-    stack.formatArn({
-      service: 'autoscaling',
-      resource: 'autoScalingGroup',
-      resourceName: `*:autoScalingGroupName/${name}`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    }),
-  );
 }

@@ -2,14 +2,11 @@
 // feed one encrypted queue; the spot-interruption function consumes it in batches so a
 // storm of warnings becomes a few invocations; rebalance recommendations in "surge" mode
 // start the surge workflow, whose step function drains once replacements registered.
-import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct, type IConstruct } from 'constructs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
 import { spotInterruptionPatterns } from '../events/patterns.ts';
 import type { ManagedCluster } from '../functions/shared/managed-resources.ts';
 import type { SpotInterruptionEnvInput } from '../functions/shared/spot/config.ts';
@@ -18,7 +15,10 @@ import { SpotSurgeWorkflow } from '../workflows/spot-surge.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import type { Alerting } from './alerting.ts';
 import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { EVENT_SOURCE_MAX_CONCURRENCY } from './queue-helpers.ts';
+import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, eventQueue, routeEventsToQueue } from './event-queue.ts';
+import { acknowledgeWildcardResources } from './nag-findings.ts';
+import { autoScalingGroupArn, containerInstancesArn, ecsClusterArn } from './resource-arns.ts';
+import { stableOutput } from './stable-output.ts';
 import { SPOT_INTERRUPTION_OUTPUTS } from './stack-outputs.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
 
@@ -70,65 +70,35 @@ export class SpotInterruptionHandling extends Construct {
     }
     const stack = Stack.of(this);
     const key = props.topics.key;
-    this.clusterArns = props.managedClusters.map((c) =>
-      stack.formatArn({ service: 'ecs', resource: 'cluster', resourceName: c.name }),
+    this.clusterArns = props.managedClusters.map((c) => ecsClusterArn(stack, c.name));
+    this.containerInstanceArns = props.managedClusters.map((c) => containerInstancesArn(stack, c.name));
+    const groupNames = props.managedClusters.flatMap((c) => [c.spotAsg, c.onDemandAsg]);
+    this.asgArns = [...new Set(groupNames.filter((n) => n !== undefined))].map((name) =>
+      autoScalingGroupArn(stack, name),
     );
-    this.containerInstanceArns = props.managedClusters.map((c) =>
-      stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${c.name}/*` }),
-    );
-    this.asgArns = autoScalingGroupArns(stack, props.managedClusters);
 
-    this.queueDlq = encryptedQueue(this, 'QueueDlq', key);
-    this.deliveryDlq = encryptedQueue(this, 'DeliveryDlq', key);
-    this.queue = encryptedQueue(this, 'Queue', key, {
-      // Lambda's guidance: at least 6x the function timeout, plus the batching window.
+    const interruptionEvents = eventQueue(this, {
+      key,
+      ids: { queue: 'Queue', queueDlq: 'QueueDlq', deliveryDlq: 'DeliveryDlq' },
       visibilityTimeout: Duration.seconds(
         6 * INTERRUPTION_TIMEOUT.toSeconds() + SPOT_BATCH.maxBatchingWindow.toSeconds(),
       ),
       // A two-minute warning is worth nothing after a day; the journal has what happened.
       retentionPeriod: Duration.days(1),
-      deadLetterQueue: { queue: this.queueDlq, maxReceiveCount: SPOT_MAX_RECEIVE_COUNT },
+      maxReceiveCount: SPOT_MAX_RECEIVE_COUNT,
+      holds: 'events',
     });
-    for (const dlq of [this.queueDlq, this.deliveryDlq]) {
-      Validations.of(dlq).acknowledge({
-        id: 'Serverless-SQSRedrivePolicy',
-        reason:
-          'This queue is itself a dead-letter queue; failed events rest here for inspection and redrive.',
-      });
-    }
-    // EventBridge DLQs are set on rule targets, which cdk-nag does not follow.
-    Validations.of(this.deliveryDlq).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the EventBridge rule targets below.',
-    });
-
-    this.rules = Object.entries(spotInterruptionPatterns(this.clusterArns)).map(
-      ([ruleId, pattern]) =>
-        new events.Rule(this, ruleId, {
-          description: `ecs-ops ${props.environmentName}: ${ruleId} -> spot-interruption queue`,
-          eventPattern: pattern as events.EventPattern,
-          targets: [
-            new targets.SqsQueue(this.queue, {
-              deadLetterQueue: this.deliveryDlq,
-              // Late spot warnings are still journaled, but not for days.
-              maxEventAge: Duration.hours(1),
-              retryAttempts: 20,
-            }),
-          ],
-        }),
-    );
-
-    // CDK leaves the rules' send permission on a KMS-encrypted queue unscoped (a scoped key
-    // policy would be a dependency cycle); the queue policy itself can name our rules.
-    this.queue.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'OnlyOurRulesMaySend',
-        effect: iam.Effect.DENY,
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [this.queue.queueArn],
-        conditions: { ArnNotEquals: { 'aws:SourceArn': this.rules.map((rule) => rule.ruleArn) } },
-      }),
+    this.queue = interruptionEvents.queue;
+    this.queueDlq = interruptionEvents.queueDlq;
+    this.deliveryDlq = interruptionEvents.deliveryDlq;
+    this.rules = routeEventsToQueue(
+      this,
+      interruptionEvents,
+      Object.entries(spotInterruptionPatterns(this.clusterArns)).map(([ruleId, pattern]) => ({
+        id: ruleId,
+        description: `ecs-ops ${props.environmentName}: ${ruleId} -> spot-interruption queue`,
+        pattern: pattern as events.EventPattern,
+      })),
     );
 
     const sharedEnv = {
@@ -165,9 +135,7 @@ export class SpotInterruptionHandling extends Construct {
       environment: lambdaEnvironment(interruptionEnv),
       ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
     });
-    this.interruptionFunction.function.addEventSource(
-      new lambdaEvents.SqsEventSource(this.queue, { ...SPOT_BATCH, reportBatchItemFailures: true }),
-    );
+    consumeQueue(this.interruptionFunction.function, this.queue, SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT);
 
     // Permissions: ECS and Auto Scaling statements scoped to the managed clusters and groups.
     const interruption = this.interruptionFunction;
@@ -202,23 +170,27 @@ export class SpotInterruptionHandling extends Construct {
       'Auto Scaling group ARNs contain a generated id; scoped to the managed groups by name.',
     );
     this.acknowledgeWorkflowFindings();
-    this.acknowledgeFunctionFindings();
 
     const O = SPOT_INTERRUPTION_OUTPUTS;
-    output(
+    stableOutput(
       this,
       O.queueUrl,
       this.queue.queueUrl,
       'Spot interruption queue (EventBridge -> spot-interruption)',
     );
-    output(this, O.queueDlqUrl, this.queueDlq.queueUrl, 'Messages the spot-interruption function failed on');
-    output(
+    stableOutput(
+      this,
+      O.queueDlqUrl,
+      this.queueDlq.queueUrl,
+      'Messages the spot-interruption function failed on',
+    );
+    stableOutput(
       this,
       O.deliveryDlqUrl,
       this.deliveryDlq.queueUrl,
       'Events EventBridge could not deliver to the queue',
     );
-    output(
+    stableOutput(
       this,
       O.surgeStateMachineArn,
       this.surgeWorkflow.stateMachine.stateMachineArn,
@@ -295,72 +267,4 @@ export class SpotInterruptionHandling extends Construct {
       },
     );
   }
-
-  private acknowledgeFunctionFindings(): void {
-    // SQS event sources have no on-failure destination; the queue's redrive policy is that destination.
-    const mapping = this.interruptionFunction.function.node
-      .findAll()
-      .find((c) => c.node.id.startsWith('SqsEventSource'));
-    if (mapping) {
-      Validations.of(mapping).acknowledge({
-        id: 'Serverless-LambdaEventSourceMappingDestination',
-        reason: `SQS event sources do not support on-failure destinations; the queue redrives to its DLQ after ${SPOT_MAX_RECEIVE_COUNT} receives.`,
-      });
-    }
-  }
-}
-
-function output(scope: Construct, key: string, value: string, description: string): void {
-  new CfnOutput(scope, key, { value, description }).overrideLogicalId(key);
-}
-
-function encryptedQueue(scope: Construct, id: string, key: kms.IKey, props: sqs.QueueProps = {}): sqs.Queue {
-  return new sqs.Queue(scope, id, {
-    encryption: sqs.QueueEncryption.KMS,
-    encryptionMasterKey: key,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-    ...props,
-  });
-}
-
-/** arn:...:autoScalingGroup:<uuid>:autoScalingGroupName/<name>: the uuid is unknown, the name is ours. */
-function autoScalingGroupArns(stack: Stack, clusters: readonly ManagedCluster[]): string[] {
-  const names = new Set(clusters.flatMap((c) => [c.spotAsg, c.onDemandAsg]).filter((n) => n !== undefined));
-  return [...names].map((name) =>
-    stack.formatArn({
-      service: 'autoscaling',
-      resource: 'autoScalingGroup',
-      resourceName: `*:autoScalingGroupName/${name}`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    }),
-  );
-}
-
-/**
- * Acknowledges cdk-nag's AwsSolutions-IAM5 finding for each wildcard resource ARN. cdk-nag 3
- * names a finding by the flattened ARN (tokens as <LogicalId.Attr>), so the ids are derived
- * from the same ARNs the grants use rather than typed by hand.
- */
-function acknowledgeWildcardResources(scope: IConstruct, arns: readonly string[], reason: string): void {
-  const stack = Stack.of(scope);
-  const ids = new Set(
-    arns.map((arn) => `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(arn))}]`),
-  );
-  for (const id of ids) Validations.of(scope).acknowledge({ id, reason });
-}
-
-/** cdk-nag's rendering of a resolved CloudFormation value: Ref -> <Id>, GetAtt -> <Id.Attr>. */
-function flattenCfnReference(value: unknown): string {
-  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
-  if (value && typeof value === 'object') {
-    const node = value as Record<string, unknown>;
-    const join = node['Fn::Join'] as [string, unknown[]] | undefined;
-    if (join) return join[1].map(flattenCfnReference).join(join[0]);
-    const getAtt = node['Fn::GetAtt'] as [unknown, unknown] | undefined;
-    if (getAtt) return `<${flattenCfnReference(getAtt[0])}.${flattenCfnReference(getAtt[1])}>`;
-    if ('Ref' in node) return `<${flattenCfnReference(node.Ref)}>`;
-    if ('Fn::Sub' in node) return flattenCfnReference(node['Fn::Sub']);
-  }
-  return JSON.stringify(value);
 }

@@ -15,10 +15,10 @@ import { API_PATH_PATTERN } from '../../infra/cdn.ts';
 import { EnvironmentConfigSchema, loadConfig } from '../../infra/config.ts';
 import { APP_USER_STATEMENTS } from '../../infra/database-app-user.ts';
 import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/edge-protection.ts';
+import { EVENT_SOURCE_MAX_CONCURRENCY } from '../../infra/event-queue.ts';
 import { ROLLOUT_OWNED_TAG } from '../../infra/handed-over-listener-rule.ts';
 import { AUTHORIZER_CACHE_TTL } from '../../infra/http-api.ts';
 import { listenerPorts } from '../../infra/load-balancer.ts';
-import { EVENT_SOURCE_MAX_CONCURRENCY } from '../../infra/queue-helpers.ts';
 import { authorize, ResolvedApp } from '../../local/iam.ts';
 import { type Synthesized, sdkClientOf, synthesize } from './synth-support.ts';
 
