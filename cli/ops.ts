@@ -70,7 +70,7 @@ Usage:
   ops invoke <function> --event <file|-> [--bundled]
                                           Run a function's handler against the emulator, then
                                           the executions it started (scale-alarm,
-                                          remediate-alarm, spot-interruption)
+                                          remediation-trigger, spot-interruption)
   ops run <workflow> --input <file|->     Run a synthesized workflow against the emulator
   ops alerts                              Run the alert router over raised alerts (waiting for group
                                           windows), then print (and acknowledge) what was published
@@ -118,7 +118,7 @@ Against a real account: add --aws --outputs <file> (from cdk deploy --outputs-fi
 (implies --aws). Workflow commands then start and follow the deployed state machines; status,
 journal and silences read and write the stack's tables. Nothing runs locally.
 Functions: spot-interruption, spot-surge-step, alert-router, scale-service-step, scale-alarm,
-remediate-alarm, remediate-step, rollout-step, rollout-analysis. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
+remediation-trigger, remediate-step, rollout-step, rollout-analysis. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
 Examples:
   ops emulator start && ops seed --instances 40 --spot-fraction 0.75
   ops invoke spot-interruption --event events/samples/aws/ec2-spot-instance-interruption-warning.json
@@ -372,7 +372,7 @@ async function invoke(name: string | undefined, flags: Flags, out: Out): Promise
 /** The workflow each trigger function starts. */
 const TRIGGERS: Record<string, WorkflowName | undefined> = {
   'scale-alarm': 'scale-service',
-  'remediate-alarm': 'remediate-alarm',
+  'remediation-trigger': 'remediate-alarm',
   'spot-interruption': 'spot-surge',
 };
 

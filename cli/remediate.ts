@@ -174,7 +174,7 @@ export async function answerRemediationCommand(
 async function gateDeps(flags: RemediateFlags): Promise<GateDeps> {
   const outputs = await controlPlaneOutputs(flags);
   const env = {
-    IDEMPOTENCY_TABLE: outputOf(outputs, CONTROL_PLANE_OUTPUTS.idempotencyTable, 'the control plane'),
+    OPERATIONS_TABLE: outputOf(outputs, CONTROL_PLANE_OUTPUTS.operationsTable, 'the control plane'),
   };
   return {
     db: documentClient(),

@@ -42,7 +42,7 @@ export async function reportCommand(
   } else {
     const { stack } = await loadLocalState();
     const env = rolloutEnvironment(stack);
-    tables = { journal: env.JOURNAL_TABLE as string, idempotency: env.IDEMPOTENCY_TABLE as string };
+    tables = { journal: env.JOURNAL_TABLE as string, operations: env.OPERATIONS_TABLE as string };
     // moto computes no percentiles: the same stand-in the local rollouts use (docs/testing.md).
     installPercentileStandIn();
     notes.push(
@@ -110,10 +110,10 @@ function tablesFromOutputs(path: string | undefined): ReportTables {
   }
   const stack = Object.values(parsed).find((o) => o?.[CONTROL_PLANE_OUTPUTS.journalTable]);
   const journal = stack?.[CONTROL_PLANE_OUTPUTS.journalTable];
-  const idempotency = stack?.[CONTROL_PLANE_OUTPUTS.idempotencyTable];
-  if (!journal || !idempotency)
+  const operations = stack?.[CONTROL_PLANE_OUTPUTS.operationsTable];
+  if (!journal || !operations)
     throw new ReportUsageError(
-      `${path} holds no control-plane stack (no ${CONTROL_PLANE_OUTPUTS.journalTable} and ${CONTROL_PLANE_OUTPUTS.idempotencyTable} outputs)`,
+      `${path} holds no control-plane stack (no ${CONTROL_PLANE_OUTPUTS.journalTable} and ${CONTROL_PLANE_OUTPUTS.operationsTable} outputs)`,
     );
-  return { journal, idempotency };
+  return { journal, operations };
 }

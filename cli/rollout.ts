@@ -210,7 +210,7 @@ async function startOnAws(flags: RolloutFlags, input: RolloutInputDraft, out: Ou
     started,
   );
   if (!flags.watch) return 0;
-  const table = outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string;
+  const table = outputs[CONTROL_PLANE_OUTPUTS.operationsTable] as string;
   let previous: RolloutRecord | undefined;
   let cluster = input.cluster;
   for (;;) {
@@ -247,7 +247,7 @@ async function operatorDeps(flags: RolloutFlags): Promise<OperatorDeps> {
     elb: awsClient(ElasticLoadBalancingV2Client),
     clock: systemClock,
     env: {
-      IDEMPOTENCY_TABLE: outputs[CONTROL_PLANE_OUTPUTS.idempotencyTable] as string,
+      OPERATIONS_TABLE: outputs[CONTROL_PLANE_OUTPUTS.operationsTable] as string,
       JOURNAL_TABLE: outputs[CONTROL_PLANE_OUTPUTS.journalTable] as string,
     },
     callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),

@@ -64,8 +64,8 @@ export async function collectStatus(
       });
     }
   }
-  const idempotency = outputOf(outputs, CONTROL_PLANE_OUTPUTS.idempotencyTable, 'the idempotency table');
-  const rollouts = (await scanPrefix<RolloutRecord>(db, idempotency, 'rollout/'))
+  const operations = outputOf(outputs, CONTROL_PLANE_OUTPUTS.operationsTable, 'the operations table');
+  const rollouts = (await scanPrefix<RolloutRecord>(db, operations, 'rollout/'))
     .filter((r) => !TERMINAL_PHASES.includes(r.phase))
     .map((r) => ({
       execution: r.executionName,
@@ -76,7 +76,7 @@ export async function collectStatus(
       ...(r.gate ? { gate: r.gate.kind } : {}),
       ...(r.plan.blind ? { blind: true } : {}),
     }));
-  const approvals = (await scanPrefix<RemediationGateRecord>(db, idempotency, 'remediation-gate/'))
+  const approvals = (await scanPrefix<RemediationGateRecord>(db, operations, 'remediation-gate/'))
     .filter((g) => !g.answer && Date.parse(g.closesAt) > now)
     .map((g) => ({
       execution: g.executionName,

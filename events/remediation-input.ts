@@ -1,8 +1,8 @@
 // Alarm-triggered remediation: the rule's pattern, the workflow's input (from the trigger or the
 // console) and the plan its steps pass along, defined once for infra, the functions and the tests.
 
+import { ALARM_STATE_CHANGE_DETAIL_TYPE } from './alarm-state-change.ts';
 import type { EventPattern } from './patterns.ts';
-import { ALARM_STATE_CHANGE_DETAIL_TYPE } from './scale-alarm.ts';
 import * as z from './zod.ts';
 
 /**

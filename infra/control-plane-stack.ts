@@ -115,7 +115,11 @@ export class ControlPlaneStack extends Stack {
       new CfnOutput(this, id, { value, description });
     output(O.journalTable, this.tables.journal.tableName, 'Action journal (audit) table');
     output(O.locksTable, this.tables.locks.tableName, 'Resource lease (lock) table');
-    output(O.idempotencyTable, this.tables.idempotency.tableName, 'Idempotency record table');
+    output(
+      O.operationsTable,
+      this.tables.operations.tableName,
+      'Operations table: spot episodes, rollout records and gates, remediation and scaling runs',
+    );
     output(O.criticalTopic, this.topics.critical.topicArn, 'Critical alerts');
     output(O.warningTopic, this.topics.warning.topicArn, 'Warning alerts');
     output(O.infoTopic, this.topics.info.topicArn, 'Informational alerts');

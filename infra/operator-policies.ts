@@ -16,7 +16,7 @@ export interface OperatorPoliciesProps {
   /** ecs-ops-<env>: managed policy names and the alarm-name scope. */
   readonly namePrefix: string;
   readonly stateMachines: readonly sfn.StateMachine[];
-  /** Read by both: journal, locks, idempotency records. */
+  /** Read by both: journal, locks, operation records. */
   readonly tables: readonly dynamodb.ITable[];
   /** Where silences live (`ops silence`): operators may write these items of this table, nothing else. */
   readonly silences?: { readonly table: dynamodb.ITable; readonly itemKeys: readonly string[] };

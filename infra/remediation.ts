@@ -1,5 +1,5 @@
 // Alarm-triggered remediation: every alarm state change (but those the fast scale-out already
-// answers) -> EventBridge rule -> queue -> remediate-alarm function -> the remediate-alarm
+// answers) -> EventBridge rule -> queue -> remediation-trigger function -> the remediate-alarm
 // workflow, one execution per transition. The runbook registry comes from
 // config/remediation/<environment>.json; the construct is composed only where that file exists.
 import { join } from 'node:path';
@@ -10,12 +10,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { alarmRemediationPattern } from '../events/remediation-input.ts';
-import type { RemediationTriggerEnvInput } from '../functions/remediate-alarm/config.ts';
 import {
   type RemediateStepEnvInput,
   type RemediationConfig,
   RemediationConfigSchema,
 } from '../functions/remediate-step/config.ts';
+import type { RemediationTriggerEnvInput } from '../functions/remediation-trigger/config.ts';
 import type { ManagedCluster, ManagedService } from '../functions/shared/managed-resources.ts';
 import { RemediateAlarmWorkflow } from '../workflows/remediate-alarm.ts';
 import { alarmArnPattern } from './alarms.ts';
@@ -163,7 +163,7 @@ export class Remediation extends Construct {
       REMEDIATION_STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
     };
     this.triggerFunction = new BundledFunction(this, 'Trigger', {
-      name: 'remediate-alarm',
+      name: 'remediation-trigger',
       description: 'Alarm state changes: starts the remediate-alarm workflow, one execution per transition',
       memorySize: 256,
       timeout: TRIGGER_TIMEOUT,
@@ -189,13 +189,13 @@ export class Remediation extends Construct {
       this,
       O.remediationQueueUrl,
       this.queue.queueUrl,
-      'Alarm state changes (EventBridge -> remediate-alarm)',
+      'Alarm state changes (EventBridge -> remediation-trigger)',
     );
     stableOutput(
       this,
       O.remediationQueueDlqUrl,
       this.queueDlq.queueUrl,
-      'Alarm events the remediate-alarm function failed on',
+      'Alarm events the remediation-trigger function failed on',
     );
     stableOutput(
       this,
@@ -265,10 +265,10 @@ export class Remediation extends Construct {
       ],
       ['*'],
     );
-    // remediate.ts and operator.ts keep their runs' claims and gates in the idempotency table; the
+    // remediate.ts and operator.ts keep their runs' claims and gates in the operations table; the
     // rollout operator module it reuses finds a rollout's record by scanning for it.
     props.tables.grant(fn.function, SHARED.journal, SHARED.leases, SHARED.leaseHolders, {
-      idempotency: ['GetItem', 'PutItem', 'UpdateItem', 'Scan'],
+      operations: ['GetItem', 'PutItem', 'UpdateItem', 'Scan'],
     });
     props.alerting.grantRaise(fn.function);
     acknowledgeWildcardResources(

@@ -268,13 +268,13 @@ export class Rollouts extends Construct {
       'Revisions are registered in the managed services’ families only (any revision number); only this environment’s task roles (their IAM path) may be passed, and only to ECS tasks; the input names any alarm of this account and region.',
     );
 
-    // record.ts keeps each service's rollout record in the idempotency table; the analysis also reads
+    // record.ts keeps each service's rollout record in the operations table; the analysis also reads
     // the spot storm's per-minute interruption counts there (one BatchGetItem).
     props.tables.grant(step.function, SHARED.journal, SHARED.leases, {
-      idempotency: ['GetItem', 'PutItem', 'UpdateItem'],
+      operations: ['GetItem', 'PutItem', 'UpdateItem'],
     });
     props.tables.grant(this.analysisFunction.function, SHARED.journal, {
-      idempotency: ['GetItem', 'BatchGetItem', 'UpdateItem'],
+      operations: ['GetItem', 'BatchGetItem', 'UpdateItem'],
     });
     for (const fn of [step, this.analysisFunction]) {
       Validations.of(fn.role).acknowledge({

@@ -12,7 +12,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { alarmScaleOutPattern } from '../events/scale-alarm.ts';
+import { alarmScaleOutPattern } from '../events/alarm-scale-out.ts';
 import { ScaleInputSchema } from '../events/scale-input.ts';
 import type { ScaleAlarmEnvInput } from '../functions/scale-alarm/config.ts';
 import type { ScaleStepEnvInput } from '../functions/scale-service-step/config.ts';
@@ -300,7 +300,7 @@ export class Scaling extends Construct {
     );
     // history.ts: the service's scaling history and each request's claim.
     scope.props.tables.grant(fn.function, SHARED.journal, SHARED.leases, SHARED.leaseHolders, {
-      idempotency: ['GetItem', 'PutItem'],
+      operations: ['GetItem', 'PutItem'],
     });
     scope.props.alerting.grantRaise(fn.function);
     acknowledgeWildcardResources(

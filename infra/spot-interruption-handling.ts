@@ -149,13 +149,13 @@ export class SpotInterruptionHandling extends Construct {
         'Container instance ids are only known at run time; scoped to the managed clusters (and ecs:cluster).',
       );
     }
-    // episodes.ts claims and completes each instance's episode in the idempotency table, and
+    // episodes.ts claims and completes each instance's episode in the operations table, and
     // capacity.ts counts interruptions per minute there, under a lease on the Auto Scaling group.
     props.tables.grant(interruption.function, SHARED.journal, SHARED.leases, {
-      idempotency: ['GetItem', 'BatchGetItem', 'UpdateItem'],
+      operations: ['GetItem', 'BatchGetItem', 'UpdateItem'],
     });
     // The surge step reads and closes the episode it watches.
-    props.tables.grant(surgeStep.function, SHARED.journal, { idempotency: ['GetItem', 'UpdateItem'] });
+    props.tables.grant(surgeStep.function, SHARED.journal, { operations: ['GetItem', 'UpdateItem'] });
     // Only the interruption function replaces capacity; the surge step only watches ECS.
     this.grantDescribeAutoScalingGroups(interruption);
     this.grantSetDesiredCapacity(interruption);

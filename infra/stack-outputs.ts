@@ -48,7 +48,7 @@ export const CONTROL_PLANE_OUTPUTS = {
   ...REMEDIATION_OUTPUTS,
   journalTable: 'JournalTableName',
   locksTable: 'LocksTableName',
-  idempotencyTable: 'IdempotencyTableName',
+  operationsTable: 'OperationsTableName',
   criticalTopic: 'AlertTopicCriticalArn',
   warningTopic: 'AlertTopicWarningArn',
   infoTopic: 'AlertTopicInfoArn',

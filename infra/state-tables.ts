@@ -1,5 +1,5 @@
-// The control plane's own state: leases (locks), the action journal (audit) and
-// idempotency records. Retained on stack deletion: the journal is evidence.
+// The control plane's own state: leases (locks), the action journal (audit) and the
+// operations table (one record per operation). Retained on stack deletion: the journal is evidence.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -24,7 +24,7 @@ export type ItemAction =
 export interface StateTableAccess {
   locks?: readonly ItemAction[];
   journal?: readonly ItemAction[];
-  idempotency?: readonly ItemAction[];
+  operations?: readonly ItemAction[];
 }
 
 /** What the shared modules take, for composing a function's grant with its own modules' needs. */
@@ -36,7 +36,7 @@ export const SHARED_TABLE_ACCESS = {
   /** functions/shared/service-lock.ts serviceLockHolder: who holds a service. */
   leaseHolders: { locks: ['GetItem'] },
   /** functions/shared/named-executions.ts: the claim on an execution name. */
-  namedExecutions: { idempotency: ['PutItem'] },
+  namedExecutions: { operations: ['PutItem'] },
 } as const satisfies Record<string, StateTableAccess>;
 
 /** These item actions on the table itself (none on its indexes): every table grant goes through here. */
@@ -52,12 +52,12 @@ export function grantItemActions(
   });
 }
 
-export type StateTablesEnv = Pick<ControlPlaneEnv, 'JOURNAL_TABLE' | 'LOCKS_TABLE' | 'IDEMPOTENCY_TABLE'>;
+export type StateTablesEnv = Pick<ControlPlaneEnv, 'JOURNAL_TABLE' | 'LOCKS_TABLE' | 'OPERATIONS_TABLE'>;
 
 export class StateTables extends Construct {
   readonly locks: dynamodb.Table;
   readonly journal: dynamodb.Table;
-  readonly idempotency: dynamodb.Table;
+  readonly operations: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -73,7 +73,10 @@ export class StateTables extends Construct {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
-    this.idempotency = this.table('Idempotency', { name: 'id', type: S });
+    // One record per operation in progress or recently done: spot episodes, rollouts with their
+    // gates, remediation and scaling runs, claims on execution names. The construct id keeps the
+    // table's first name: another would replace the deployed table and lose its records.
+    this.operations = this.table('Idempotency', { name: 'id', type: S });
   }
 
   private table(id: string, partitionKey: dynamodb.Attribute, sortKey?: dynamodb.Attribute): dynamodb.Table {
@@ -93,7 +96,7 @@ export class StateTables extends Construct {
    * index (the journal's byDay index is the CLI's, through the operator policies).
    */
   grant(grantee: iam.IGrantable, ...needs: StateTableAccess[]): void {
-    for (const name of ['locks', 'journal', 'idempotency'] as const) {
+    for (const name of ['locks', 'journal', 'operations'] as const) {
       const actions = [...new Set(needs.flatMap((need) => need[name] ?? []))].sort();
       if (actions.length > 0) grantItemActions(grantee, this[name], actions);
     }
@@ -104,7 +107,7 @@ export class StateTables extends Construct {
     return {
       JOURNAL_TABLE: this.journal.tableName,
       LOCKS_TABLE: this.locks.tableName,
-      IDEMPOTENCY_TABLE: this.idempotency.tableName,
+      OPERATIONS_TABLE: this.operations.tableName,
     };
   }
 }

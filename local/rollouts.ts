@@ -83,7 +83,7 @@ export function localOperatorDeps(stack: DeployedStack, clock: Clock): OperatorD
     db: documentClient(),
     elb: awsClient(ElasticLoadBalancingV2Client),
     clock,
-    env: { IDEMPOTENCY_TABLE: env.IDEMPOTENCY_TABLE as string, JOURNAL_TABLE: env.JOURNAL_TABLE as string },
+    env: { OPERATIONS_TABLE: env.OPERATIONS_TABLE as string, JOURNAL_TABLE: env.JOURNAL_TABLE as string },
     callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),
   };
 }
@@ -134,7 +134,7 @@ export async function runRollout(
       try {
         const record = await getRolloutRecord(
           documentClient(),
-          env.IDEMPOTENCY_TABLE as string,
+          env.OPERATIONS_TABLE as string,
           cluster,
           service,
         );

@@ -16,8 +16,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { catchEverything, sdkTransientErrors } from './shared/error-handling.ts';
+import { catchEverything, retrySdkTransientErrors } from './shared/error-handling.ts';
 import { callbackStep, lambdaStep, retryLambdaService } from './shared/lambda-step.ts';
+import { rejectInvalidInput } from './shared/standard-states.ts';
+import { loggedStateMachine } from './shared/state-machine.ts';
 
 export interface BlueGreenRolloutWorkflowProps {
   /** functions/rollout-step */
@@ -154,14 +156,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
         execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
       },
     });
-    validate.addCatch(
-      new sfn.Fail(this, S.rejected, {
-        comment: 'The input failed validation; the error names the field. Nothing was changed.',
-        errorPath: '$.Error',
-        causePath: '$.Cause',
-      }),
-      { errors: ['InvalidInput'] },
-    );
+    rejectInvalidInput(this, S.rejected, validate);
     const lock = step(S.lock, 'lock');
     lock.addCatch(
       new sfn.Fail(this, S.alreadyRunning, {
@@ -239,13 +234,6 @@ export class BlueGreenRolloutWorkflow extends Construct {
       Service: sfn.JsonPath.stringAt('$.rollout.service'),
       TaskSet: sfn.JsonPath.stringAt('$.blue.taskSetArn'),
     };
-    const ecsRetry: sfn.RetryProps = {
-      errors: sdkTransientErrors('Ecs'),
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 5,
-      jitterStrategy: sfn.JitterType.FULL,
-    };
     const scaleDownBlue = new tasks.CallAwsService(this, S.scaleDownBlue, {
       service: 'ecs',
       action: 'updateTaskSet',
@@ -267,7 +255,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     for (const task of [scaleDownBlue, deleteBlue]) {
-      task.addRetry(ecsRetry);
+      retrySdkTransientErrors(task, 'Ecs');
       // Blue left behind is reported by Finish; it never undoes a promotion.
       catchEverything(task, finish, onFailureProps);
     }
@@ -401,18 +389,11 @@ export class BlueGreenRolloutWorkflow extends Construct {
 
     const definition = validate.next(lock).next(prepare).next(greenStatus).next(greenReady);
 
-    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      // The input's plan must fit in 7 days (MAX_PLAN_SECONDS); this is the backstop.
+    // The input's plan must fit in 7 days (MAX_PLAN_SECONDS); this is the backstop.
+    this.stateMachine = loggedStateMachine(this, definition, {
       timeout: Duration.days(8),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR }),
-        level: sfn.LogLevel.ALL,
-        // States carry task tokens (the answer to a gate): kept out of the logs.
-        includeExecutionData: false,
-      },
+      logLevel: sfn.LogLevel.ALL,
+      logRetention: logs.RetentionDays.ONE_YEAR,
     });
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({

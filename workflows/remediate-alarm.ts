@@ -10,8 +10,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { catchEverything, sdkTransientErrors } from './shared/error-handling.ts';
-import { callbackStep, lambdaStep } from './shared/lambda-step.ts';
+import { catchEverything, retrySdkTransientErrors } from './shared/error-handling.ts';
+import { actionSteps, callbackStep } from './shared/lambda-step.ts';
+import { failureCleanup, rejectInvalidInput } from './shared/standard-states.ts';
+import { loggedStateMachine } from './shared/state-machine.ts';
 
 export interface RemediateAlarmWorkflowProps {
   /** functions/remediate-step */
@@ -57,34 +59,21 @@ export class RemediateAlarmWorkflow extends Construct {
     super(scope, id);
     const S = REMEDIATE_ALARM_STATES;
 
-    const step = (stateId: string, action: string, payload: Record<string, unknown>, resultPath?: string) =>
-      lambdaStep(this, stateId, {
-        lambdaFunction: props.stepFunction,
-        payload: { action, ...payload },
-        ...(resultPath ? { resultPath } : {}),
-      });
+    const step = actionSteps(this, props.stepFunction);
 
-    const rejected = new sfn.Fail(this, S.rejected, {
-      comment: 'The input failed validation; the error names the field. Nothing was changed.',
-      errorPath: '$.Error',
-      causePath: '$.Cause',
-    });
     const validate = step(S.validate, 'validate', {
       'input.$': '$',
       execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
     });
-    validate.addCatch(rejected, { errors: ['InvalidInput'] });
+    rejectInvalidInput(this, S.rejected, validate);
     const decide = step(S.decide, 'decide', { 'plan.$': '$' });
 
     // After the decision: release the lease, journal and alert, then fail visibly. Never a retry of the runbook.
-    const failed = new sfn.Fail(this, S.failed, {
-      errorPath: '$.failure.Error',
-      causePath: '$.failure.Cause',
-    });
-    const abort = step(S.abort, 'abort', { 'plan.$': '$', 'failure.$': '$.failure' }, '$.cleanup');
-    catchEverything(abort, failed, { resultPath: sfn.JsonPath.DISCARD });
-    const cleanup = abort.next(failed);
-    const onFailure = { resultPath: '$.failure' };
+    const { cleanup, onFailure } = failureCleanup(
+      this,
+      S.failed,
+      step(S.abort, 'abort', { 'plan.$': '$', 'failure.$': '$.failure' }, '$.cleanup'),
+    );
 
     // Verification: watch the alarm until it is OK or the window ends; then journal and alert once.
     const finish = step(S.finish, 'finish', { 'plan.$': '$' });
@@ -131,12 +120,7 @@ export class RemediateAlarmWorkflow extends Construct {
         iamResources: [...props.serviceArns],
         resultPath: sfn.JsonPath.DISCARD,
       });
-      forceDeployment.addRetry({
-        errors: sdkTransientErrors('Ecs'),
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-      });
+      retrySdkTransientErrors(forceDeployment, 'Ecs');
       catchEverything(forceDeployment, cleanup, onFailure);
       forceDeployment.next(record);
       runbookStates.push(['force-new-deployment', forceDeployment]);
@@ -201,17 +185,11 @@ export class RemediateAlarmWorkflow extends Construct {
       );
     const definition = validate.next(decide).next(route);
 
-    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      // Approval (at most a day) plus the verification window (at most an hour), with room.
+    // Approval (at most a day) plus the verification window (at most an hour), with room.
+    this.stateMachine = loggedStateMachine(this, definition, {
       timeout: Duration.hours(27),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: false,
-      },
+      logLevel: sfn.LogLevel.ALL,
+      logRetention: logs.RetentionDays.THREE_MONTHS,
     });
   }
 }

@@ -12,8 +12,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DESIRED_COUNT_DIMENSION } from '../events/scale-input.ts';
-import { catchEverything, sdkTransientErrors } from './shared/error-handling.ts';
-import { lambdaStep } from './shared/lambda-step.ts';
+import { catchEverything, retrySdkTransientErrors } from './shared/error-handling.ts';
+import { actionSteps } from './shared/lambda-step.ts';
+import { failureCleanup, rejectInvalidInput } from './shared/standard-states.ts';
+import { loggedStateMachine } from './shared/state-machine.ts';
 
 export interface ScaleServiceWorkflowProps {
   /** functions/scale-service-step */
@@ -44,8 +46,6 @@ export const SCALE_SERVICE_STATES = {
   failed: 'Scaling failed',
 } as const;
 
-const SDK_TRANSIENT_ERRORS = [...sdkTransientErrors('Ecs'), ...sdkTransientErrors('ApplicationAutoScaling')];
-
 export class ScaleServiceWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /** What RegisterScalableTarget is granted on: this account's and region's scalable targets. */
@@ -55,44 +55,23 @@ export class ScaleServiceWorkflow extends Construct {
     super(scope, id);
     const S = SCALE_SERVICE_STATES;
 
-    const step = (stateId: string, action: string, payload: Record<string, unknown>, resultPath?: string) =>
-      lambdaStep(this, stateId, {
-        lambdaFunction: props.stepFunction,
-        payload: { action, ...payload },
-        // A step that meets another workflow's lease tries again, besides the transient errors.
-        retryAlso: ['LockHeld'],
-        ...(resultPath ? { resultPath } : {}),
-      });
-    const sdkRetry = {
-      errors: SDK_TRANSIENT_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-    };
+    // A step that meets another workflow's lease tries again, besides the transient errors.
+    const step = actionSteps(this, props.stepFunction, { retryAlso: ['LockHeld'] });
 
-    const rejected = new sfn.Fail(this, S.rejected, {
-      comment: 'The input failed validation; the error names the field. Nothing was changed.',
-      errorPath: '$.Error',
-      causePath: '$.Cause',
-    });
     const validate = step(S.validate, 'validate', {
       'input.$': '$',
       execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
     });
-    validate.addCatch(rejected, { errors: ['InvalidInput'] });
+    rejectInvalidInput(this, S.rejected, validate);
 
     const decide = step(S.decide, 'decide', { 'request.$': '$' });
 
     // Failures after the decision: release the leases, journal and alert, then fail visibly.
-    const failed = new sfn.Fail(this, S.failed, {
-      errorPath: '$.failure.Error',
-      causePath: '$.failure.Cause',
-    });
-    // Keeps $.failure for the Fail state: the cleanup's own result goes beside it.
-    const abort = step(S.abort, 'abort', { 'plan.$': '$', 'failure.$': '$.failure' }, '$.cleanup');
-    catchEverything(abort, failed, { resultPath: sfn.JsonPath.DISCARD });
-    const cleanup = abort.next(failed);
-    const onFailure = { resultPath: '$.failure' };
+    const { cleanup, onFailure } = failureCleanup(
+      this,
+      S.failed,
+      step(S.abort, 'abort', { 'plan.$': '$', 'failure.$': '$.failure' }, '$.cleanup'),
+    );
 
     const raiseCapacity = step(S.raiseCapacity, 'raise-capacity', { 'plan.$': '$' });
     catchEverything(raiseCapacity, cleanup, onFailure);
@@ -109,7 +88,7 @@ export class ScaleServiceWorkflow extends Construct {
       iamResources: [...props.serviceArns],
       resultPath: sfn.JsonPath.DISCARD,
     });
-    setDesired.addRetry(sdkRetry);
+    retrySdkTransientErrors(setDesired, 'Ecs');
     catchEverything(setDesired, cleanup, onFailure);
 
     this.scalableTargetArns = [
@@ -135,7 +114,7 @@ export class ScaleServiceWorkflow extends Construct {
       iamResources: this.scalableTargetArns,
       resultPath: sfn.JsonPath.DISCARD,
     });
-    setLimits.addRetry(sdkRetry);
+    retrySdkTransientErrors(setLimits, 'ApplicationAutoScaling');
     catchEverything(setLimits, cleanup, onFailure);
 
     const verify = step(S.verify, 'verify', { 'plan.$': '$' });
@@ -175,17 +154,11 @@ export class ScaleServiceWorkflow extends Construct {
 
     const definition = validate.next(decide).next(route);
 
-    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      // The verification deadline is at most an hour; this only stops a run that lost its way.
+    // The verification deadline is at most an hour; this only stops a run that lost its way.
+    this.stateMachine = loggedStateMachine(this, definition, {
       timeout: Duration.hours(2),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: false,
-      },
+      logLevel: sfn.LogLevel.ALL,
+      logRetention: logs.RetentionDays.THREE_MONTHS,
     });
     const ecsNamespace = { 'application-autoscaling:service-namespace': 'ecs' };
     const desiredCount = { 'application-autoscaling:scalable-dimension': DESIRED_COUNT_DIMENSION };

@@ -10,6 +10,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { lambdaStep } from './shared/lambda-step.ts';
+import { rejectInvalidInput } from './shared/standard-states.ts';
+import { loggedStateMachine } from './shared/state-machine.ts';
 
 export interface SpotSurgeWorkflowProps {
   /** functions/spot-surge-step */
@@ -34,17 +36,11 @@ export class SpotSurgeWorkflow extends Construct {
     super(scope, id);
     const S = SPOT_SURGE_STATES;
 
-    const rejected = new sfn.Fail(this, S.rejected, {
-      comment: 'The input failed validation; the error names the field. Nothing was changed.',
-      errorPath: '$.Error',
-      causePath: '$.Cause',
-    });
-
     const validate = lambdaStep(this, S.validate, {
       lambdaFunction: props.stepFunction,
       payload: { action: 'start', 'input.$': '$' },
     });
-    validate.addCatch(rejected, { errors: ['InvalidInput'] });
+    rejectInvalidInput(this, S.rejected, validate);
 
     const check = lambdaStep(this, S.check, {
       lambdaFunction: props.stepFunction,
@@ -62,16 +58,10 @@ export class SpotSurgeWorkflow extends Construct {
 
     const definition = validate.next(check).next(decide);
 
-    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      stateMachineType: sfn.StateMachineType.STANDARD,
+    this.stateMachine = loggedStateMachine(this, definition, {
       timeout: Duration.hours(2),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
-        level: sfn.LogLevel.ERROR,
-        includeExecutionData: false,
-      },
+      logLevel: sfn.LogLevel.ERROR,
+      logRetention: logs.RetentionDays.THREE_MONTHS,
     });
   }
 }

@@ -719,7 +719,7 @@ async function remediation(world: World): Promise<void> {
   await setAlarm(alarm, 'ALARM');
   const from = await desired();
   await putBusEvents([alarmEvent(world, alarm, 'ALARM')]);
-  await deliver(world, 'remediate-alarm', world.clock);
+  await deliver(world, 'remediation-trigger', world.clock);
   const [run] = await runStarted(world, 'remediate-alarm', {
     clock: world.clock,
     // CloudWatch's part: the metric recovers once the scale-out is visible.
@@ -734,7 +734,7 @@ async function remediation(world: World): Promise<void> {
   });
   expectOk('remediation', run, (o) => (o as RemediationPlan).outcome === 'remediated');
   await putBusEvents([alarmEvent(world, alarm, 'OK')]);
-  await deliver(world, 'remediate-alarm', world.clock);
+  await deliver(world, 'remediation-trigger', world.clock);
   const [ok] = await runStarted(world, 'remediate-alarm', { clock: world.clock });
   expectOk('remediation resolved', ok, (o) => (o as RemediationPlan).decision === 'resolved');
 }
@@ -979,7 +979,7 @@ export const KINDS: KindSpec[] = [
 
 /**
  * The counts that must be the same in every run of a kind. DynamoDB units may not: records near
- * 1 KB (idempotency, journal) grow with the service's recorded history, so they take the median.
+ * 1 KB (operations, journal) grow with the service's recorded history, so they take the median.
  */
 const countsOf = (u: Usage) => [u.transitions, u.lambdaRequests, u.sqsRequests, u.snsPublishes].join('/');
 

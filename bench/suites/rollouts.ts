@@ -243,7 +243,7 @@ async function measureOperatorRollback(world: World, run: number): Promise<Rollb
     taskTokenTimeoutMs: 60_000,
   });
   const window = await nextTaskToken({ stateName: 'Rollback window', timeoutMs: 60_000 });
-  const table = rolloutEnvironment(world.stack).IDEMPOTENCY_TABLE as string;
+  const table = rolloutEnvironment(world.stack).OPERATIONS_TABLE as string;
   for (;;) {
     const r = await getRolloutRecord(documentClient(), table, 'web', 'api');
     if (r?.executionName === window.executionName && r.phase === 'window') break;

@@ -1,5 +1,5 @@
 // Gathers what a rollout report shows: the rollout's journal records (the full history), its live
-// record in the idempotency table (phase, topology, outcome), and the target groups' load balancer
+// record in the operations table (phase, topology, outcome), and the target groups' load balancer
 // metrics over the rollout's time range. Clients come in, so the same code reads the emulator and
 // a deployed stack; `assembleReport` is the pure part (journal + record + metrics -> ReportData).
 import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
@@ -39,7 +39,7 @@ export interface ReportClients {
 
 export interface ReportTables {
   journal: string;
-  idempotency: string;
+  operations: string;
 }
 
 /** No rollout answers to the reference: the message says what to give instead. */
@@ -60,7 +60,7 @@ export async function collectReport(
   opts: { now?: number; notes?: string[] } = {},
 ): Promise<ReportData> {
   const now = opts.now ?? Date.now();
-  let record = await findRolloutRecord(clients.db, tables.idempotency, ref);
+  let record = await findRolloutRecord(clients.db, tables.operations, ref);
   let journal: JournalRecord[];
   if (record) {
     journal = await journalOf(clients.db, tables.journal, {
@@ -86,7 +86,7 @@ export async function collectReport(
     const [, cluster, service] = first.resource.split('/');
     record =
       cluster && service
-        ? await getRolloutRecord(clients.db, tables.idempotency, cluster, service)
+        ? await getRolloutRecord(clients.db, tables.operations, cluster, service)
         : undefined;
   }
   const execution = record && journal.length === 0 ? record.execution : executionOf(journal);

@@ -151,7 +151,7 @@ ${trafficTable(data, start)}
 ${journalTable(data, start)}
 ${metricTable(data, start)}
 <footer>
-  <p>Generated ${dateTime(data.generatedAt)} by <code>ops report</code> from the rollout's journal records, its record in the idempotency table${data.metrics ? ' and CloudWatch GetMetricData' : ''}.</p>
+  <p>Generated ${dateTime(data.generatedAt)} by <code>ops report</code> from the rollout's journal records, its record in the operations table${data.metrics ? ' and CloudWatch GetMetricData' : ''}.</p>
   ${data.notes.length > 0 ? html`<ul class="notes">${data.notes.map((n) => html`<li>${n}</li>`)}</ul>` : ''}
   <p class="mono small">${data.execution.arn}</p>
 </footer>

@@ -28,7 +28,7 @@ export interface RemediationGateRecord {
 export interface GateDeps {
   db: Db;
   clock: Clock;
-  env: { IDEMPOTENCY_TABLE: string };
+  env: { OPERATIONS_TABLE: string };
   callbacks: TaskCallbacks;
 }
 
@@ -40,7 +40,7 @@ export async function findRemediationGate(
   const name = ref.includes(':') ? (ref.split(':').pop() as string) : ref;
   const out = await deps.db.send(
     new GetCommand({
-      TableName: deps.env.IDEMPOTENCY_TABLE,
+      TableName: deps.env.OPERATIONS_TABLE,
       Key: { id: gateRecordId(name) },
       ConsistentRead: true,
     }),
@@ -73,7 +73,7 @@ export async function answerRemediationGate(
   try {
     await deps.db.send(
       new UpdateCommand({
-        TableName: deps.env.IDEMPOTENCY_TABLE,
+        TableName: deps.env.OPERATIONS_TABLE,
         Key: { id: gate.id },
         UpdateExpression: 'SET #answer = :answer',
         ConditionExpression: 'attribute_not_exists(#answer)',

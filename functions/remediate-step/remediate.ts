@@ -262,7 +262,7 @@ async function claimTransition(deps: RemediateDeps, plan: RemediationPlan): Prom
   try {
     await deps.db.send(
       new PutCommand({
-        TableName: deps.env.IDEMPOTENCY_TABLE,
+        TableName: deps.env.OPERATIONS_TABLE,
         Item: { id, execution: plan.execution.id, at: iso(now), expiresAt: ttlSeconds(now + 7 * 24 * HOUR) },
         // A retried decide step of the same execution claims it again.
         ConditionExpression: 'attribute_not_exists(id) OR execution = :me',
@@ -273,7 +273,7 @@ async function claimTransition(deps: RemediateDeps, plan: RemediationPlan): Prom
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     const out = await deps.db.send(
-      new GetCommand({ TableName: deps.env.IDEMPOTENCY_TABLE, Key: { id }, ConsistentRead: true }),
+      new GetCommand({ TableName: deps.env.OPERATIONS_TABLE, Key: { id }, ConsistentRead: true }),
     );
     return `the transition of ${plan.alarm.name} to ALARM at ${plan.alarm.state.timestamp} was already handled by ${String(out.Item?.execution ?? 'another execution')}: delivered again, acted on once`;
   }
@@ -297,7 +297,7 @@ async function staleTransition(deps: RemediateDeps, plan: RemediationPlan): Prom
   try {
     await deps.db.send(
       new UpdateCommand({
-        TableName: deps.env.IDEMPOTENCY_TABLE,
+        TableName: deps.env.OPERATIONS_TABLE,
         Key: { id },
         UpdateExpression:
           'SET atMs = :at, stateValue = :value, stateAt = :ts, execution = :me, expiresAt = :ttl',
@@ -315,7 +315,7 @@ async function staleTransition(deps: RemediateDeps, plan: RemediationPlan): Prom
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     const out = await deps.db.send(
-      new GetCommand({ TableName: deps.env.IDEMPOTENCY_TABLE, Key: { id }, ConsistentRead: true }),
+      new GetCommand({ TableName: deps.env.OPERATIONS_TABLE, Key: { id }, ConsistentRead: true }),
     );
     const newer = out.Item ?? {};
     return `the transition of ${plan.alarm.name} to ${state.value} at ${state.timestamp} is older than its transition to ${String(newer.stateValue ?? '?')} at ${String(newer.stateAt ?? '?')}, already handled by ${String(newer.execution ?? 'another execution')}: delivered late, nothing done`;
@@ -346,7 +346,7 @@ interface PastRun {
 async function readRuns(deps: RemediateDeps, runbookId: string): Promise<PastRun[]> {
   const out = await deps.db.send(
     new GetCommand({
-      TableName: deps.env.IDEMPOTENCY_TABLE,
+      TableName: deps.env.OPERATIONS_TABLE,
       Key: { id: historyKey(runbookId) },
       ConsistentRead: true,
     }),
@@ -393,7 +393,7 @@ async function recordRun(deps: RemediateDeps, runbook: Runbook, execution: strin
   // Runs of one runbook share its lease's resource, so this read-modify-write has one writer.
   await deps.db.send(
     new PutCommand({
-      TableName: deps.env.IDEMPOTENCY_TABLE,
+      TableName: deps.env.OPERATIONS_TABLE,
       Item: { id: historyKey(runbook.id), runs, expiresAt: ttlSeconds(now + HISTORY_KEEP_MS) },
     }),
   );
@@ -446,7 +446,7 @@ async function planRunbook(
     case 'rollback-rollout': {
       if (!deps.env.MANAGED_SERVICES.some((s) => s.cluster === cluster && s.service === service))
         throw new RunbookRefusedError(`${cluster}/${service} is not a service that rollouts manage`);
-      const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, cluster, service);
+      const record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, cluster, service);
       const inFlight = record && !TERMINAL_PHASES.includes(record.phase) && record.phase !== 'reverting';
       const inWindow =
         record?.phase === 'window' &&
@@ -632,7 +632,7 @@ export async function openApprovalGate(
   const timeout = plan.approval?.timeoutSeconds ?? 900;
   await deps.db.send(
     new PutCommand({
-      TableName: deps.env.IDEMPOTENCY_TABLE,
+      TableName: deps.env.OPERATIONS_TABLE,
       Item: {
         id: gateRecordId(plan.execution.name),
         execution: plan.execution.id,
@@ -668,7 +668,7 @@ export async function closeApprovalGate(
     // reached the task (lost, throttled, or sent as the gate timed out).
     const gate = await deps.db.send(
       new GetCommand({
-        TableName: deps.env.IDEMPOTENCY_TABLE,
+        TableName: deps.env.OPERATIONS_TABLE,
         Key: { id: gateRecordId(plan.execution.name) },
         ConsistentRead: true,
       }),
@@ -724,13 +724,13 @@ export async function executeRunbook(deps: RemediateDeps, plan: RemediationPlan)
         db: deps.db,
         elb: deps.elb,
         clock: deps.clock,
-        env: { IDEMPOTENCY_TABLE: deps.env.IDEMPOTENCY_TABLE, JOURNAL_TABLE: deps.env.JOURNAL_TABLE },
+        env: { OPERATIONS_TABLE: deps.env.OPERATIONS_TABLE, JOURNAL_TABLE: deps.env.JOURNAL_TABLE },
         callbacks: deps.callbacks,
       };
       const by = `remediation:${plan.execution.name}`;
       const record = await getRolloutRecord(
         deps.db,
-        deps.env.IDEMPOTENCY_TABLE,
+        deps.env.OPERATIONS_TABLE,
         rb.cluster as string,
         rb.service as string,
       );

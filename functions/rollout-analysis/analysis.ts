@@ -36,7 +36,7 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
     at: iso(end),
   };
 
-  const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+  const record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, plan.cluster, plan.service);
   const abort = record?.execution === plan.execution ? record.abortRequested : undefined;
   if (abort) {
     const verdict: Verdict = {
@@ -167,7 +167,7 @@ async function holdForSpotStorm(
   const plan = state.rollout;
   const config = plan.spotStorm;
   if (!config.enabled) return undefined;
-  const signal = await spotStormSignal(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, plan.cluster, config);
+  const signal = await spotStormSignal(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, plan.cluster, config);
   if (!signal.storming) return undefined;
   const paused = state.storm?.pausedSeconds ?? 0;
   const hold = Math.max(state.progress.bakeSeconds, plan.analysis.periodSeconds);
@@ -189,7 +189,7 @@ async function holdForSpotStorm(
   const first = state.storm?.holding !== true;
   await updateRolloutRecord(
     deps.db,
-    deps.env.IDEMPOTENCY_TABLE,
+    deps.env.OPERATIONS_TABLE,
     deps.clock,
     { cluster: plan.cluster, service: plan.service, execution: plan.execution },
     { set: { phase: 'paused' }, appendVerdict: summary(held), verdictKey: bakeKey(held) },
@@ -290,7 +290,7 @@ async function finish(
   const plan = state.rollout;
   await updateRolloutRecord(
     deps.db,
-    deps.env.IDEMPOTENCY_TABLE,
+    deps.env.OPERATIONS_TABLE,
     deps.clock,
     { cluster: plan.cluster, service: plan.service, execution: plan.execution },
     { appendVerdict: summary(verdict), verdictKey: bakeKey(verdict) },

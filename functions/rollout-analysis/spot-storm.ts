@@ -1,6 +1,6 @@
 // Is a spot interruption storm on the service's cluster right now? The signal is the per-minute
 // interruption count that spot-interruption keeps for its on-demand fallback (one item per
-// cluster and minute in the idempotency table): one BatchGetItem of `windowMinutes` keys, the
+// cluster and minute in the operations table): one BatchGetItem of `windowMinutes` keys, the
 // same whatever the size of the cluster, read only when a verdict is about to fail.
 import type { SpotStorm } from '../../events/rollout-input.ts';
 import type { Clock } from '../shared/clock.ts';

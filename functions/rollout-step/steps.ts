@@ -204,7 +204,7 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
   const blind = blindReason(plan);
   const analysisPlan = describeAnalysis(plan);
   try {
-    await putRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, {
+    await putRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, {
       execution: plan.execution,
       executionName: plan.id,
       cluster: plan.cluster,
@@ -286,7 +286,7 @@ export async function startFailed(deps: StepDeps, state: RolloutState): Promise<
     service: plan.service,
     owner: plan.execution,
   });
-  const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+  const record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, plan.cluster, plan.service);
   // No record of this execution: the lock step failed before taking the lock (or gave it back).
   if (record?.execution !== plan.execution || record.phase !== 'starting') return { ...state, stop };
   await recordRolledBack(deps, plan, `start failed: ${stop.reason}`);
@@ -366,12 +366,12 @@ export async function prepare(deps: StepDeps, state: RolloutState): Promise<Roll
       throw new InsufficientCapacityError(`green does not fit: ${capacity.note}`);
   }
 
-  const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+  const record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, plan.cluster, plan.service);
   let taskDefinition =
     plan.taskDefinition ?? (record?.execution === plan.execution ? record.green?.taskDefinition : undefined);
   if (!taskDefinition) {
     taskDefinition = await registerWithImage(deps.ecs, blueTd, plan.container, plan.image as string, plan.id);
-    await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key, {
+    await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key, {
       set: { green: { taskDefinition, ...(plan.image ? { image: plan.image } : {}) } },
     });
   }
@@ -384,7 +384,7 @@ export async function prepare(deps: StepDeps, state: RolloutState): Promise<Roll
     loadBalancer: state.blue.loadBalancer,
     like,
   });
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key, {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key, {
     set: {
       phase: 'waiting-for-green',
       green: { taskSetArn: green.taskSetArn, taskDefinition, ...(plan.image ? { image: plan.image } : {}) },
@@ -532,7 +532,7 @@ export async function shift(deps: StepDeps, state: RolloutState): Promise<Rollou
   });
   if (drift) throw new ListenerDriftError(`before step ${index + 1}, ${drift}`);
   const after = await setWeights(deps.elb, state.topology, step.weight);
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: { phase: 'baking', weights: after, step: { index, total: plan.steps.length } },
   });
   await journal(
@@ -569,7 +569,7 @@ export async function openGate(
   if (!gate) throw new PreconditionFailedError('no gate to open');
   const now = deps.clock.now();
   const expiresAt = iso(now + gate.timeoutSeconds * 1000);
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: {
       phase: 'gate',
       gate: { kind: gate.kind, token, openedAt: iso(now), expiresAt, defaultAction: gate.defaultAction },
@@ -612,7 +612,7 @@ export async function closeGate(deps: StepDeps, state: RolloutState): Promise<Ro
   if (answer === undefined) {
     // An operator's answer claimed on the record still decides the gate when its callback
     // never reached the task (lost, throttled, or sent as the gate timed out).
-    const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+    const record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, plan.cluster, plan.service);
     if (record?.execution === plan.execution && record.phase === 'gate' && record.answer) {
       const { token: _token, ...claimed } = record.answer;
       answer = parseOrThrow(GateAnswerSchema, claimed, 'answer');
@@ -622,7 +622,7 @@ export async function closeGate(deps: StepDeps, state: RolloutState): Promise<Ro
   const decision = answer?.decision ?? gate.defaultAction;
   const by = answer?.by ?? `timeout after ${gate.timeoutSeconds}s (default: ${gate.defaultAction})`;
   const approved = decision === 'approve';
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: { phase: approved ? 'shifting' : 'rolling-back' },
     remove: ['gate', 'answer'],
   });
@@ -664,16 +664,10 @@ export async function promote(deps: StepDeps, state: RolloutState): Promise<Roll
   // the rollout goes back; one that comes later is refused, so nobody moves the listener away
   // from the new primary.
   const windowEndsAt = iso(deps.clock.now() + plan.rollbackWindowSeconds * 1000);
-  const claimed = await updateRolloutRecord(
-    deps.db,
-    deps.env.IDEMPOTENCY_TABLE,
-    deps.clock,
-    recordKey(plan),
-    {
-      set: { phase: 'finalizing', weights: { blue: 0, green: 100 }, windowEndsAt },
-      condition: { expression: 'attribute_not_exists(#abort)', names: { '#abort': 'abortRequested' } },
-    },
-  );
+  const claimed = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: 'finalizing', weights: { blue: 0, green: 100 }, windowEndsAt },
+    condition: { expression: 'attribute_not_exists(#abort)', names: { '#abort': 'abortRequested' } },
+  });
   if (!claimed) {
     const aborted = await abortRequest(deps, plan);
     if (aborted)
@@ -725,7 +719,7 @@ export async function openWindow(
 ): Promise<{ opened: string }> {
   const plan = state.rollout;
   const now = deps.clock.now();
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: {
       phase: 'window',
       windowEndsAt: iso(now + plan.rollbackWindowSeconds * 1000),
@@ -759,23 +753,17 @@ export async function closeWindow(deps: StepDeps, state: RolloutState): Promise<
       },
     };
   }
-  const claimed = await updateRolloutRecord(
-    deps.db,
-    deps.env.IDEMPOTENCY_TABLE,
-    deps.clock,
-    recordKey(plan),
-    {
-      set: { phase: 'finalizing' },
-      remove: ['gate'],
-      condition: {
-        expression: '#phase <> :reverting',
-        names: { '#phase': 'phase' },
-        values: { ':reverting': 'reverting' },
-      },
+  const claimed = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
+    set: { phase: 'finalizing' },
+    remove: ['gate'],
+    condition: {
+      expression: '#phase <> :reverting',
+      names: { '#phase': 'phase' },
+      values: { ':reverting': 'reverting' },
     },
-  );
+  });
   if (!claimed) {
-    const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+    const record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, plan.cluster, plan.service);
     if (record?.execution === plan.execution && record.phase === 'reverting') {
       // The operator claimed the rollback as the window closed; their read-back did not reach
       // us, so the way back starts with traffic again (the full rollback path).
@@ -821,7 +809,7 @@ export async function finish(deps: StepDeps, state: RolloutState): Promise<Rollo
     ? `${state.failure.Error}: ${causeText(state.failure.Cause)}`
     : undefined;
   await resetTestTraffic(deps, state);
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: {
       phase: 'finalized',
       finishedAt: iso(deps.clock.now()),
@@ -902,7 +890,7 @@ export async function restoreBlue(deps: StepDeps, state: RolloutState): Promise<
   const stop = state.stop ?? stopFromFailure(state.failure);
   await setPhase(deps, plan, 'rolling-back');
   const after = await setWeights(deps.elb, state.topology, 0);
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: { weights: after },
   });
   await journal(
@@ -949,7 +937,7 @@ async function recordRolledBack(
   outcome: string,
   remove: ('gate' | 'answer')[] = [],
 ): Promise<void> {
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: {
       phase: 'rolled-back',
       finishedAt: iso(deps.clock.now()),
@@ -996,7 +984,7 @@ export async function rolledBack(deps: StepDeps, state: RolloutState): Promise<R
 export async function freeze(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
   const plan = state.rollout;
   const stop = state.stop ?? stopFromFailure(state.failure);
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: { phase: 'frozen', finishedAt: iso(deps.clock.now()), outcome: `frozen: ${stop.reason}` },
     remove: ['gate', 'answer'],
   });
@@ -1043,7 +1031,7 @@ export async function rollbackFailed(deps: StepDeps, state: RolloutState): Promi
   });
   // Evidence is best effort from here on: the lock is what must not stay behind.
   const attempts = [
-    updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+    updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
       set: {
         phase: 'rollback-failed',
         finishedAt: iso(deps.clock.now()),
@@ -1102,12 +1090,12 @@ const recordKey = (plan: RolloutPlan) => ({
 });
 
 async function setPhase(deps: StepDeps, plan: RolloutPlan, phase: RolloutPhase): Promise<void> {
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, recordKey(plan), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: { phase },
   });
 }
 
 async function abortRequest(deps: StepDeps, plan: RolloutPlan) {
-  const record = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, plan.cluster, plan.service);
+  const record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, plan.cluster, plan.service);
   return record?.execution === plan.execution ? record.abortRequested : undefined;
 }

@@ -1,4 +1,4 @@
-import { AlarmMappingSchema } from '../../events/scale-alarm.ts';
+import { AlarmMappingSchema } from '../../events/alarm-scale-out.ts';
 import * as z from '../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
 

@@ -4,12 +4,12 @@
 // execution (Step Functions refuses a second execution of the same name); the request id is the
 // same name, so even a second execution would scale once (the workflow dedups on it).
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { AlarmMapping } from '../../events/scale-alarm.ts';
+import type { AlarmMapping } from '../../events/alarm-scale-out.ts';
 import {
   AlarmReasonDataSchema,
   type AlarmStateChange,
   AlarmStateChangeSchema,
-} from '../../events/scale-alarm.ts';
+} from '../../events/alarm-state-change.ts';
 import { type ScaleInput, ScaleInputSchema } from '../../events/scale-input.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
@@ -146,7 +146,7 @@ async function startScaleOut(
   };
 
   const { first, executionArn } = await startNamedExecution(
-    { sfn: deps.sfn, db: deps.db, clock: deps.clock, idempotencyTable: deps.env.IDEMPOTENCY_TABLE },
+    { sfn: deps.sfn, db: deps.db, clock: deps.clock, operationsTable: deps.env.OPERATIONS_TABLE },
     {
       stateMachineArn: deps.env.SCALE_STATE_MACHINE_ARN,
       name: executionName,

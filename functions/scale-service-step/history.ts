@@ -1,4 +1,4 @@
-// What the guardrails remember between executions, in the idempotency table: the recent scaling
+// What the guardrails remember between executions, in the operations table: the recent scaling
 // actions of each service (cooldowns, actions per hour) and which requests were already handled
 // (an alarm event or a schedule delivered twice must scale once). Both are written only by the
 // execution that holds the service's scaling lease, so a read-modify-write cannot lose an action.

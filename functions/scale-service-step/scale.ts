@@ -125,7 +125,7 @@ export async function decideScale(deps: ScaleDeps, raw: unknown): Promise<ScaleP
   if (!request.dryRun) {
     const claim = await claimRequest(
       deps.db,
-      deps.env.IDEMPOTENCY_TABLE,
+      deps.env.OPERATIONS_TABLE,
       deps.clock,
       request.requestId,
       executionId,
@@ -163,7 +163,7 @@ export async function decideScale(deps: ScaleDeps, raw: unknown): Promise<ScaleP
       request,
       guardrails: g,
       service: current.snapshot,
-      history: await readHistory(deps.db, deps.env.IDEMPOTENCY_TABLE, cluster, serviceName),
+      history: await readHistory(deps.db, deps.env.OPERATIONS_TABLE, cluster, serviceName),
       ...(rollout ? { rolloutHolder: rollout } : {}),
       now: deps.clock.now(),
     });
@@ -349,7 +349,7 @@ export async function finishScale(deps: ScaleDeps, raw: unknown): Promise<ScaleP
   const done: ScalePlan = { ...plan, explanation: [...plan.explanation, line] };
   done.summary = finalSummary(done);
 
-  await recordAction(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, request.cluster, request.service, {
+  await recordAction(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, request.cluster, request.service, {
     at: deps.clock.now(),
     kind: limits ? 'limits' : plan.direction === 'in' ? 'in' : 'out',
     from: fromText,

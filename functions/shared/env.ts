@@ -12,7 +12,7 @@ const nonEmpty = z.string().check(z.minLength(1));
 export const ControlPlaneEnvSchema = z.object({
   JOURNAL_TABLE: nonEmpty,
   LOCKS_TABLE: nonEmpty,
-  IDEMPOTENCY_TABLE: nonEmpty,
+  OPERATIONS_TABLE: nonEmpty,
   ALERT_QUEUE_URL: nonEmpty,
   /** Free-form name of the deployment (dev, prod), shown in alerts. */
   OPS_ENVIRONMENT: z._default(z.string(), 'local'),

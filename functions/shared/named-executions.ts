@@ -25,7 +25,7 @@ export interface NamedStart {
 }
 
 export async function startNamedExecution(
-  deps: { sfn: SFNClient; db: Db; clock: Clock; idempotencyTable: string },
+  deps: { sfn: SFNClient; db: Db; clock: Clock; operationsTable: string },
   req: { stateMachineArn: string; name: string; input: unknown; recordPrefix: string },
 ): Promise<NamedStart> {
   let executionArn: string | undefined;
@@ -47,7 +47,7 @@ export async function startNamedExecution(
   try {
     await deps.db.send(
       new PutCommand({
-        TableName: deps.idempotencyTable,
+        TableName: deps.operationsTable,
         Item: {
           id: `${req.recordPrefix}#${req.name}`,
           executionArn,

@@ -239,13 +239,13 @@ async function claimAll(deps: SpotDeps, work: ClusterWork, report: BatchReport, 
   // One bulk read instead of a read per instance: a storm of 100 is one call, not 100.
   const known = await getEpisodes(
     deps.db,
-    deps.env.IDEMPOTENCY_TABLE,
+    deps.env.OPERATIONS_TABLE,
     work.candidates.map((c) => c.where.instanceId),
   );
   // One transaction claims the whole batch (per-item writes only when it meets a conflict).
   const claims = await claimEpisodes(
     deps.db,
-    deps.env.IDEMPOTENCY_TABLE,
+    deps.env.OPERATIONS_TABLE,
     deps.clock,
     work.candidates.map((c) => ({
       subject: c.where.instanceId,
@@ -325,7 +325,7 @@ async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progr
   // The episodes first: they keep the next delivery from draining, replacing or announcing twice.
   const recorded = await completeEpisodes(
     deps.db,
-    deps.env.IDEMPOTENCY_TABLE,
+    deps.env.OPERATIONS_TABLE,
     deps.owner,
     // Every candidate, claimed or not: a claim whose answer was lost is ours too, and only our
     // own leases are given back (the write is conditional on the owner).
@@ -439,13 +439,13 @@ async function actOnCluster(
       (c) => c.signal.channel === 'warning' && (c.previous === undefined || c.previous.intent !== 'drain'),
     )
     .map((c) => c.where.instanceId);
-  await recordInterruptions(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, cluster.name, newWarnings);
+  await recordInterruptions(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, cluster.name, newWarnings);
   let capacity: CapacityRequest | undefined;
   let capacityNote = '';
   if (needCapacity.length > 0) {
     const recent = await recentInterruptions(
       deps.db,
-      deps.env.IDEMPOTENCY_TABLE,
+      deps.env.OPERATIONS_TABLE,
       deps.clock,
       cluster.name,
       deps.env.SPOT_FALLBACK_WINDOW_MINUTES,
@@ -611,7 +611,7 @@ async function actOnCluster(
   // One transaction gives the batch's leases back (an episode with nothing done records nothing).
   await completeEpisodes(
     deps.db,
-    deps.env.IDEMPOTENCY_TABLE,
+    deps.env.OPERATIONS_TABLE,
     deps.owner,
     work.claimed.map((c) => ({
       subject: c.where.instanceId,
@@ -751,7 +751,7 @@ async function processTasks(
       report.tasks.push({ taskArn: signal.taskArn, cluster: signal.clusterName, result: 'covered' });
       continue;
     }
-    const claim = await claimEpisode(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, {
+    const claim = await claimEpisode(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, {
       subject: signal.taskArn,
       intent: 'observe',
       channel: 'task',
@@ -827,11 +827,11 @@ async function processTasks(
     }
     for (const { signal, episode } of list) {
       if (alerted) {
-        await completeEpisode(deps.db, deps.env.IDEMPOTENCY_TABLE, signal.taskArn, deps.owner, {
+        await completeEpisode(deps.db, deps.env.OPERATIONS_TABLE, signal.taskArn, deps.owner, {
           alertedAt: iso(deps.clock.now()),
         });
       } else {
-        await abandonEpisode(deps.db, deps.env.IDEMPOTENCY_TABLE, episode.subject, deps.owner);
+        await abandonEpisode(deps.db, deps.env.OPERATIONS_TABLE, episode.subject, deps.owner);
         for (const s of signals) if (s.signal.taskArn === signal.taskArn) failed.add(s.itemId);
       }
     }

@@ -106,7 +106,7 @@ export async function checkSurge(deps: SurgeDeps, raw: unknown): Promise<SpotSur
   const state = parseOrThrow(SpotSurgeStateSchema, raw, 'surge');
   const now = deps.clock.now();
   const checks = state.checks + 1;
-  const table = deps.env.IDEMPOTENCY_TABLE;
+  const table = deps.env.OPERATIONS_TABLE;
 
   const pending: SpotSurgeInput['instances'] = [];
   for (const instance of state.instances) {
@@ -166,7 +166,7 @@ async function drainPending(
   pending: SpotSurgeInput['instances'],
   registered: number,
 ): Promise<number> {
-  const table = deps.env.IDEMPOTENCY_TABLE;
+  const table = deps.env.OPERATIONS_TABLE;
   const mine: SpotSurgeInput['instances'] = [];
   for (const instance of pending) {
     const claim = await claimEpisode(deps.db, table, deps.clock, {

@@ -139,7 +139,7 @@ describe('IAM of the synthesized app, evaluated as AWS does', () => {
       { action: 'dynamodb:PutItem', resource: own },
       { action: 'dynamodb:Scan', resource: own },
       { action: 'dynamodb:Query', resource: `${own}/index/byDay` },
-      { action: 'dynamodb:DeleteItem', resource: arnOf(dev.tables.idempotency) },
+      { action: 'dynamodb:DeleteItem', resource: arnOf(dev.tables.operations) },
     ])
       expect(await authorize(step, request), request.action).toBe('ImplicitlyDenied');
   });

@@ -91,7 +91,7 @@ describe('ops CLI', () => {
       eventFile,
       JSON.stringify({ Records: [{ messageId: 'm-1', body: JSON.stringify(sample) }] }),
     );
-    const invoked = await ops('invoke', 'remediate-alarm', '--event', eventFile, '--json');
+    const invoked = await ops('invoke', 'remediation-trigger', '--event', eventFile, '--json');
     const shown = JSON.parse(invoked.stdout) as {
       result: { batchItemFailures: unknown[] };
       executions: { workflow: string; name: string; status: string; error?: string; cause?: string }[];
@@ -109,7 +109,7 @@ describe('ops CLI', () => {
     const status = JSON.parse((await ops('status', '--json')).stdout) as { executions: { name: string }[] };
     expect(status.executions.map((e) => e.name)).not.toContain(shown.executions[0]?.name);
     // Delivered again: the trigger starts nothing, so nothing runs and nothing failed.
-    const again = await ops('invoke', 'remediate-alarm', '--event', eventFile);
+    const again = await ops('invoke', 'remediation-trigger', '--event', eventFile);
     expect(again.code).toBe(0);
     expect(again.stdout).not.toContain('remediate-alarm remediate-');
   });

@@ -176,7 +176,7 @@ async function rolloutAnsweredBy(
   const run = runRollout(stack, input, { clock, taskTokenTimeoutMs: 60_000 });
   const token = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 60_000 });
   // The token exists once the task starts; the gate is open once its record names the token.
-  const table = rolloutEnvironment(stack).IDEMPOTENCY_TABLE as string;
+  const table = rolloutEnvironment(stack).OPERATIONS_TABLE as string;
   for (const until = Date.now() + 30_000; ; ) {
     const record = await getRolloutRecord(documentClient(), table, 'web', 'api');
     if (record?.gate?.token === token.token) break;
@@ -335,7 +335,7 @@ describe('ops report', () => {
       JSON.stringify({
         'EcsOps-local-ControlPlane': {
           JournalTableName: env.JOURNAL_TABLE,
-          IdempotencyTableName: env.IDEMPOTENCY_TABLE,
+          OperationsTableName: env.OPERATIONS_TABLE,
         },
       }),
     );

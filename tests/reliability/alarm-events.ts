@@ -90,7 +90,7 @@ export function alarmEvent(
 /** Puts alarm events on the bus and drains `fn`'s queue into it (the stack's rule decides what arrives). */
 export async function deliverAlarmEvents(
   stack: DeployedStack,
-  fn: 'remediate-alarm' | 'scale-alarm',
+  fn: 'remediation-trigger' | 'scale-alarm',
   clock: VirtualClock,
   events: Record<string, unknown>[],
 ): Promise<PollResult> {

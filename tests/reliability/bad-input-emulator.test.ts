@@ -6,7 +6,7 @@
 // queues) is the same before and after. Seeded and bounded (numRuns), like bad-input.test.ts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AlarmStateChangeSchema } from '../../events/scale-alarm.ts';
+import { AlarmStateChangeSchema } from '../../events/alarm-state-change.ts';
 import { SpotEventSchema } from '../../events/spot-events.ts';
 import { localFunction } from '../../local/lambda-host.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
@@ -53,7 +53,11 @@ function badBodies(schema: typeof SpotEventSchema | typeof AlarmStateChangeSchem
 const SQS_FUNCTIONS = [
   { name: 'spot-interruption', schema: SpotEventSchema, documents: [...SPOT_SAMPLES, ...OTHER_EVENTS] },
   { name: 'scale-alarm', schema: AlarmStateChangeSchema, documents: [...ALARM_SAMPLES, ...OTHER_EVENTS] },
-  { name: 'remediate-alarm', schema: AlarmStateChangeSchema, documents: [...ALARM_SAMPLES, ...OTHER_EVENTS] },
+  {
+    name: 'remediation-trigger',
+    schema: AlarmStateChangeSchema,
+    documents: [...ALARM_SAMPLES, ...OTHER_EVENTS],
+  },
 ] as const;
 
 describe('bad input against the deployed control plane', () => {

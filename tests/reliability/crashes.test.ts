@@ -246,7 +246,7 @@ async function runRoute(
 async function removeFrozenGreen(world: ServiceWorld, run: Run): Promise<void> {
   const record = await getRolloutRecord(
     documentClient(),
-    rolloutEnvironment(world.stack).IDEMPOTENCY_TABLE as string,
+    rolloutEnvironment(world.stack).OPERATIONS_TABLE as string,
     CLUSTER,
     SERVICE,
   );
@@ -277,7 +277,7 @@ async function expectWhole(world: ServiceWorld, label: string, run: Run): Promis
     );
     const record = await getRolloutRecord(
       documentClient(),
-      rolloutEnvironment(world.stack).IDEMPOTENCY_TABLE as string,
+      rolloutEnvironment(world.stack).OPERATIONS_TABLE as string,
       CLUSTER,
       SERVICE,
     );

@@ -254,7 +254,7 @@ export function describeDuplicates(title: string, faults?: Partial<FaultSettings
 
       /** Delivers the events through the trigger and runs every execution it started. */
       const deliverAndRun = async (events: Record<string, unknown>[]) => {
-        const delivered = await deliverAlarmEvents(world.stack, 'remediate-alarm', clock, events);
+        const delivered = await deliverAlarmEvents(world.stack, 'remediation-trigger', clock, events);
         expect(delivered.failed, delivered.errors.join('; ')).toBe(0);
         const started = await startedExecutions(world.stack, 'remediate-alarm', seen['remediate-alarm']);
         const runs = [];

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
-import { AlarmStateChangeSchema } from '../../events/scale-alarm.ts';
+import { AlarmStateChangeSchema } from '../../events/alarm-state-change.ts';
 import {
   FargateSpotTaskInterruptionSchema,
   RebalanceRecommendationSchema,

@@ -258,7 +258,7 @@ export function describeRaces(
           const at = new Date(clock.now()).toISOString();
           const delivered = await deliverAlarmEvents(
             world.stack,
-            'remediate-alarm',
+            'remediation-trigger',
             clock,
             Object.values(ALARMS).map((name) => alarmEvent(world.stack, name, 'ALARM', { timestamp: at })),
           );

@@ -83,7 +83,7 @@ export interface WorldSnapshot {
 /**
  * What bad input must never change: container instance statuses, Auto Scaling desired
  * capacities, service desired counts and task sets, listener (and rule) weights, every
- * DynamoDB table's items (journal, locks, idempotency, ...), executions started, queue depths.
+ * DynamoDB table's items (journal, locks, operations, ...), executions started, queue depths.
  */
 export async function snapshot(): Promise<WorldSnapshot> {
   const ecs = awsClient(ECSClient);

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
 import { alarmRemediationPattern } from '../../events/remediation-input.ts';
 import type * as z from '../../events/zod.ts';
-import { RemediationTriggerEnvSchema } from '../../functions/remediate-alarm/config.ts';
 import { RemediateStepEnvSchema } from '../../functions/remediate-step/config.ts';
+import { RemediationTriggerEnvSchema } from '../../functions/remediation-trigger/config.ts';
 import { alarmMappingsOf } from '../../functions/scale-service-step/scaling-config.ts';
 import { buildApp } from '../../infra/app.ts';
 import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
@@ -88,7 +88,7 @@ describe('remediate-alarm workflow', () => {
   it('gives each function an environment its own schema parses', () => {
     const cases: [string, z.ZodMiniType][] = [
       ['remediate-step', RemediateStepEnvSchema],
-      ['remediate-alarm', RemediationTriggerEnvSchema],
+      ['remediation-trigger', RemediationTriggerEnvSchema],
     ];
     for (const [name, schema] of cases) {
       const vars = variables(functionNamed(name)[1]);
@@ -129,7 +129,7 @@ describe('alarm events', () => {
 describe('permissions', () => {
   it('lets the trigger start only the remediate-alarm workflow, and touch no ECS resource', () => {
     const [machineId] = stateMachine();
-    const statements = statementsOfRole(roleOf(functionNamed('remediate-alarm')[1]));
+    const statements = statementsOfRole(roleOf(functionNamed('remediation-trigger')[1]));
     const start = statements.filter((s) => asArray(s.Action).includes('states:StartExecution'));
     expect(start.map((s) => s.Resource)).toEqual([{ Ref: machineId }]);
     expect(statements.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('ecs:'))).toEqual([]);

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RemediationInputSchema } from '../../events/remediation-input.ts';
-import { remediationExecutionName } from '../../functions/remediate-alarm/trigger.ts';
 import { alarmNameMatches, type Runbook, RunbookSchema } from '../../functions/remediate-step/config.ts';
 import { blastRadius, isUnhealthy } from '../../functions/remediate-step/runbooks.ts';
+import { remediationExecutionName } from '../../functions/remediation-trigger/trigger.ts';
 import { loadRemediationConfig } from '../../infra/remediation.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 

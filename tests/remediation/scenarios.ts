@@ -219,7 +219,7 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
 }
 
 async function rolloutRecord(world: RemediationWorld) {
-  return getRolloutRecord(observerDocumentClient(), world.env('IDEMPOTENCY_TABLE'), CLUSTER, API);
+  return getRolloutRecord(observerDocumentClient(), world.env('OPERATIONS_TABLE'), CLUSTER, API);
 }
 
 export async function cpuAlarmScalesOutAndOkResolves(world: RemediationWorld) {
@@ -503,7 +503,7 @@ export async function riskyRunbookWaitsForApproval(world: RemediationWorld) {
     {
       db: documentClient(),
       clock: world.clock,
-      env: { IDEMPOTENCY_TABLE: world.env('IDEMPOTENCY_TABLE') },
+      env: { OPERATIONS_TABLE: world.env('OPERATIONS_TABLE') },
       callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),
     },
     token.executionName,
@@ -557,7 +557,7 @@ export async function riskyRunbookWaitsForApproval(world: RemediationWorld) {
   const gateDeps = {
     db: documentClient(),
     clock: world.clock,
-    env: { IDEMPOTENCY_TABLE: world.env('IDEMPOTENCY_TABLE') },
+    env: { OPERATIONS_TABLE: world.env('OPERATIONS_TABLE') },
     callbacks: {
       success: async () => {
         throw lost;

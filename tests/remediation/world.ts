@@ -136,9 +136,9 @@ export function useRemediationWorld(opts: { throttleRate?: number; faults?: Part
       event.detail.previousState.value = eventOpts.previous ?? (state === 'OK' ? 'ALARM' : 'OK');
       return event as unknown as Record<string, unknown>;
     };
-    const mapping = world.stack.eventSourceMappings.find((m) => m.functionName === 'remediate-alarm');
-    if (!mapping) throw new Error('no event source mapping for remediate-alarm');
-    const trigger = await localFunction(world.stack, 'remediate-alarm', { clock: world.clock });
+    const mapping = world.stack.eventSourceMappings.find((m) => m.functionName === 'remediation-trigger');
+    if (!mapping) throw new Error('no event source mapping for remediation-trigger');
+    const trigger = await localFunction(world.stack, 'remediation-trigger', { clock: world.clock });
     world.deliver = async (events) => {
       await putEvents(events);
       return drainEventSource(mapping, (e) => trigger.invoke(e));

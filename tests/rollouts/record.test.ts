@@ -13,7 +13,7 @@ import {
 import { createTable, useEmulator } from '../support/emulator.ts';
 
 useEmulator();
-const TABLE = 'idempotency';
+const TABLE = 'operations';
 const key = { cluster: 'web', service: 'api', execution: 'arn:aws:states:us-east-1:1:execution:r:one' };
 const clock = { now: () => Date.parse('2026-12-04T12:00:00Z') };
 

@@ -152,7 +152,7 @@ const shiftedWeights = (journal: JournalRecord[]) =>
   journal.filter((r) => r.action === 'shift-traffic').map((r) => (r.after as { green: number }).green);
 
 async function record(world: RolloutWorld): Promise<RolloutRecord | undefined> {
-  return getRolloutRecord(documentClient(), env(world).IDEMPOTENCY_TABLE as string, CLUSTER, SERVICE);
+  return getRolloutRecord(documentClient(), env(world).OPERATIONS_TABLE as string, CLUSTER, SERVICE);
 }
 
 async function lockHolder(world: RolloutWorld, clock: VirtualClock) {
@@ -184,7 +184,7 @@ async function snapshot(world: RolloutWorld) {
     service: await serviceState(world),
     taskDefinitions: definitions.taskDefinitionArns?.length,
     locks: await scan(env(world).LOCKS_TABLE as string),
-    records: await scan(env(world).IDEMPOTENCY_TABLE as string),
+    records: await scan(env(world).OPERATIONS_TABLE as string),
     journal: (await readJournal(env(world).JOURNAL_TABLE as string)).length,
   };
 }
@@ -1638,7 +1638,7 @@ export async function blindRolloutIsLabelled(world: RolloutWorld) {
   // The report says so, in its banner, its facts and what the analysis judged.
   const data = await collectReport(
     { db: documentClient(), cloudwatch: awsClient(CloudWatchClient) },
-    { journal: env(world).JOURNAL_TABLE as string, idempotency: env(world).IDEMPOTENCY_TABLE as string },
+    { journal: env(world).JOURNAL_TABLE as string, operations: env(world).OPERATIONS_TABLE as string },
     result.executionName,
   );
   expect(data.analysis.blind).toBe(true);

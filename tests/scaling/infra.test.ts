@@ -10,7 +10,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
-import { alarmScaleOutPattern } from '../../events/scale-alarm.ts';
+import { alarmScaleOutPattern } from '../../events/alarm-scale-out.ts';
 import { ScaleInputSchema } from '../../events/scale-input.ts';
 import type * as z from '../../events/zod.ts';
 import { ScaleAlarmEnvSchema } from '../../functions/scale-alarm/config.ts';

@@ -5,7 +5,8 @@
 // - an AWS SDK task fails with <Service>.<Exception>; an error the service does not model (ECS
 //   throttling among them) arrives as <Service>.<Service>Exception, and a call that got no
 //   response (reset, timeout) as <Service>.SdkClientException.
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 
 /** Throttling and transient faults of AWS calls made by our functions (after the SDK's own retries). */
 export const FUNCTION_TRANSIENT_ERRORS = [
@@ -46,6 +47,23 @@ export function sdkTransientErrors(service: keyof typeof MODELED_TRANSIENT): str
     `${service}.SdkClientException`,
     ...MODELED_TRANSIENT[service].map((name) => `${service}.${name}`),
   ];
+}
+
+/**
+ * The one retry policy of AWS SDK tasks: their services' transient errors, six attempts with
+ * exponential backoff and full jitter, so that parallel executions do not retry in step.
+ */
+export function retrySdkTransientErrors(
+  task: { addRetry(props: sfn.RetryProps): unknown },
+  ...services: (keyof typeof MODELED_TRANSIENT)[]
+): void {
+  task.addRetry({
+    errors: services.flatMap(sdkTransientErrors),
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 6,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
 }
 
 /**

@@ -52,6 +52,29 @@ export function lambdaStep(scope: Construct, id: string, props: LambdaStepProps)
 }
 
 /**
+ * The maker of a workflow's decision steps: each invokes the workflow's step function with
+ * `{ action, ...payload }` and is retried as `lambdaStep` is.
+ */
+export function actionSteps(
+  scope: Construct,
+  lambdaFunction: lambda.IFunction,
+  options: Pick<LambdaStepProps, 'retryAlso'> = {},
+): (
+  stateId: string,
+  action: string,
+  payload: Record<string, unknown>,
+  resultPath?: string,
+) => tasks.LambdaInvoke {
+  return (stateId, action, payload, resultPath) =>
+    lambdaStep(scope, stateId, {
+      lambdaFunction,
+      payload: { action, ...payload },
+      ...(options.retryAlso ? { retryAlso: options.retryAlso } : {}),
+      ...(resultPath ? { resultPath } : {}),
+    });
+}
+
+/**
  * A step that waits for a callback (`token` in its payload). Only Lambda's own errors are retried,
  * not the function's: a function that failed after opening its gate must not open it again and
  * announce it twice. (An invoke whose answer Lambda lost may also have run; its second open

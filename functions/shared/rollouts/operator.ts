@@ -32,7 +32,7 @@ export interface OperatorDeps {
   db: Db;
   elb: ElasticLoadBalancingV2Client;
   clock: Clock;
-  env: { IDEMPOTENCY_TABLE: string; JOURNAL_TABLE: string };
+  env: { OPERATIONS_TABLE: string; JOURNAL_TABLE: string };
   callbacks: TaskCallbacks;
 }
 
@@ -46,7 +46,7 @@ export interface OperatorResult {
 }
 
 async function recordFor(deps: OperatorDeps, ref: string): Promise<RolloutRecord> {
-  const record = await findRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, ref);
+  const record = await findRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, ref);
   if (!record)
     throw new OperatorRefusedError(`no rollout matches "${ref}" (an execution ARN or name, or a service)`);
   return record;
@@ -73,7 +73,7 @@ export async function answerGate(
     );
   }
   const answer: GateAnswer = { decision, by, at: iso(deps.clock.now()), ...(reason ? { reason } : {}) };
-  const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+  const claimed = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
     set: {
       answer: { token: gate.token, decision, by, at: answer.at as string, ...(reason ? { reason } : {}) },
     },
@@ -111,7 +111,7 @@ export async function rollbackService(deps: OperatorDeps, ref: string, by: strin
   if (!windowOpen || !gate) throw new OperatorRefusedError(refusal(record, now));
 
   const at = iso(now);
-  const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+  const claimed = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
     set: { phase: 'reverting', answer: { token: gate.token, decision: 'rollback', by, at } },
     condition: {
       expression: '#phase = :window AND #gate.#token = :token',
@@ -137,7 +137,7 @@ export async function rollbackService(deps: OperatorDeps, ref: string, by: strin
     });
     throw error;
   }
-  await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
     set: { weights },
   });
   await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
@@ -182,7 +182,7 @@ export async function abortRollout(
   // Claimed against the phase too: once the rollout has claimed its promotion, moving the
   // listener back would leave it off the primary task set.
   const phases = Object.fromEntries(ABORTABLE_PHASES.map((phase, i) => [`:abortable${i}`, phase]));
-  const claimed = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+  const claimed = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
     set: { abortRequested: { by, at, ...(reason ? { reason } : {}) } },
     condition: {
       expression: `attribute_not_exists(#abort) AND #phase IN (${Object.keys(phases).join(', ')})`,
@@ -191,7 +191,7 @@ export async function abortRollout(
     },
   });
   if (!claimed) {
-    const now = await getRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, record.cluster, record.service);
+    const now = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, record.cluster, record.service);
     const ours = now?.execution === record.execution ? now : undefined;
     // Our own claim, applied with its answer lost and retried: it stands.
     const mine = ours?.abortRequested?.by === by && ours.abortRequested.at === at;
@@ -214,7 +214,7 @@ export async function abortRollout(
       overtaken = error.message;
     }
     if (weights)
-      await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+      await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
         set: { weights },
       });
   }
@@ -234,7 +234,7 @@ export async function abortRollout(
   if (record.phase === 'gate' && gate) {
     // Claimed on the record like any answer: a rollout running in another process (ops rollout
     // on the emulator) takes its answers from there. Already answered: the next step sees the abort.
-    const answered = await updateRolloutRecord(deps.db, deps.env.IDEMPOTENCY_TABLE, deps.clock, key(record), {
+    const answered = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
       set: { answer: { token: gate.token, decision: 'abort', by, at, ...(reason ? { reason } : {}) } },
       condition: {
         expression: '#gate.#token = :token AND attribute_not_exists(#answer)',

@@ -1,4 +1,4 @@
-// The live record of a service's latest rollout, one item per service in the idempotency table
+// The live record of a service's latest rollout, one item per service in the operations table
 // (`rollout/<cluster>/<service>`): phase, weights, step, verdicts, the open gate and its task
 // token. `ops rollout --watch` shows it, `ops approve|reject|abort|rollback` act through it, and
 // every write is conditioned on the execution that owns it, so a finished rollout's record is

@@ -2,8 +2,8 @@
 // comes from the alarm ARN and the state's timestamp, so an event delivered twice starts once.
 // Everything else (which runbook, guards, OK closing the episode) is the workflow's decision.
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import { type AlarmStateChange, AlarmStateChangeSchema } from '../../events/alarm-state-change.ts';
 import type { RemediationInputDraft } from '../../events/remediation-input.ts';
-import { type AlarmStateChange, AlarmStateChangeSchema } from '../../events/scale-alarm.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
@@ -70,7 +70,7 @@ export async function processRemediationBatch(
     const executionName = remediationExecutionName(alarmName, alarmArn, state.timestamp);
     try {
       const start = await startNamedExecution(
-        { sfn: deps.sfn, db: deps.db, clock: deps.clock, idempotencyTable: deps.env.IDEMPOTENCY_TABLE },
+        { sfn: deps.sfn, db: deps.db, clock: deps.clock, operationsTable: deps.env.OPERATIONS_TABLE },
         {
           stateMachineArn: deps.env.REMEDIATION_STATE_MACHINE_ARN,
           name: executionName,
@@ -86,7 +86,7 @@ export async function processRemediationBatch(
           outcome: 'unchanged',
           reason: `alarm ${alarmName} (${state.value} at ${state.timestamp}) already started ${executionName}: delivered again, handled once`,
           trigger: { kind: 'alarm', id: alarmArn, source: event.id, at: state.timestamp },
-          actor: 'remediate-alarm',
+          actor: 'remediation-trigger',
         });
         continue;
       }

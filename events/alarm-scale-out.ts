@@ -1,13 +1,11 @@
-// CloudWatch Alarm State Change events that scale a service out: the rule's pattern, the
-// event's schema and the alarm-to-service mapping, defined once for the rule (infra/scaling.ts),
-// the scaling config, the trigger function and the tests.
+// CloudWatch Alarm State Change events that scale a service out: the rule's pattern and the
+// alarm-to-service mapping, defined once for the rule (infra/scaling.ts), the scaling config,
+// the scale-alarm trigger and the tests. The event itself is events/alarm-state-change.ts.
 // Only mapped alarms entering ALARM match; leaving ALARM does nothing (scale-in stays slow).
 
-import { EventBridgeEnvelope } from './eventbridge-envelope.ts';
+import { ALARM_STATE_CHANGE_DETAIL_TYPE } from './alarm-state-change.ts';
 import type { EventPattern } from './patterns.ts';
 import * as z from './zod.ts';
-
-export const ALARM_STATE_CHANGE_DETAIL_TYPE = 'CloudWatch Alarm State Change';
 
 export function alarmScaleOutPattern(alarmNames: readonly string[]): EventPattern {
   return {
@@ -16,33 +14,6 @@ export function alarmScaleOutPattern(alarmNames: readonly string[]): EventPatter
     detail: { alarmName: [...alarmNames], state: { value: ['ALARM'] } },
   };
 }
-
-const State = z.object({
-  value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
-  reason: z._default(z.string(), ''),
-  /** JSON text with recentDatapoints and threshold (metric alarms); absent for composite alarms. */
-  reasonData: z.optional(z.string()),
-  timestamp: z.string().check(z.minLength(1)),
-});
-
-export const AlarmStateChangeSchema = z.extend(EventBridgeEnvelope, {
-  source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal(ALARM_STATE_CHANGE_DETAIL_TYPE),
-  resources: z.array(z.string()).check(z.minLength(1, 'expected the alarm ARN')),
-  detail: z.object({
-    alarmName: z.string().check(z.minLength(1)),
-    state: State,
-    previousState: z.optional(z.partial(State)),
-    configuration: z.optional(z.looseObject({ description: z.optional(z.string()) })),
-  }),
-});
-export type AlarmStateChange = z.infer<typeof AlarmStateChangeSchema>;
-
-/** The datapoints and threshold behind a metric alarm's state, when its reasonData carries them. */
-export const AlarmReasonDataSchema = z.object({
-  recentDatapoints: z.array(z.number()).check(z.minLength(1)),
-  threshold: z.number(),
-});
 
 /** How big a step an alarm asks for. */
 export const AlarmStepSchema = z.discriminatedUnion('kind', [

@@ -1,0 +1,38 @@
+// The states every workflow begins and fails with, written once: the first state validates the
+// input and an invalid one ends the execution with the field named and nothing changed; a
+// failure after the decision runs the workflow's clean-up step, then fails visibly.
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { catchEverything } from './error-handling.ts';
+
+/** Sends the first state's InvalidInput to a Fail state that carries its error and cause. */
+export function rejectInvalidInput(scope: Construct, rejectedId: string, validate: sfn.TaskStateBase): void {
+  validate.addCatch(
+    new sfn.Fail(scope, rejectedId, {
+      comment: 'The input failed validation; the error names the field. Nothing was changed.',
+      errorPath: '$.Error',
+      causePath: '$.Cause',
+    }),
+    { errors: ['InvalidInput'] },
+  );
+}
+
+export interface FailureCleanup {
+  /** Where a failing state goes: the clean-up step, then the Fail state. */
+  cleanup: sfn.Chain;
+  /** How a failing state is caught: its error kept at $.failure for the clean-up and the Fail. */
+  onFailure: sfn.CatchProps;
+}
+
+/**
+ * The way out after a failure: `abort` (release the leases, journal, alert; its result beside
+ * $.failure) runs even if it fails itself, then the workflow fails with the original error.
+ */
+export function failureCleanup(scope: Construct, failedId: string, abort: sfn.TaskStateBase): FailureCleanup {
+  const failed = new sfn.Fail(scope, failedId, {
+    errorPath: '$.failure.Error',
+    causePath: '$.failure.Cause',
+  });
+  catchEverything(abort, failed, { resultPath: sfn.JsonPath.DISCARD });
+  return { cleanup: abort.next(failed), onFailure: { resultPath: '$.failure' } };
+}
