@@ -124,7 +124,7 @@ const MOTO_AS_AWS = [
   `    error = self._get_param("error") or ""`,
   `    if not error.startswith("${RIG_CLOSED_EXECUTION}"):`,
   '        return _sfn_stop(self)',
-  '    outcome = _json.loads(error[len("' + RIG_CLOSED_EXECUTION + '"):])',
+  `    outcome = _json.loads(error[len("${RIG_CLOSED_EXECUTION}"):])`,
   '    execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))',
   '    execution.stop()',
   '    execution.status = outcome["status"]',

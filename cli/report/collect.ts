@@ -4,7 +4,7 @@
 // a deployed stack; `assembleReport` is the pure part (journal + record + metrics -> ReportData).
 import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Comparison, MetricNumbers } from '../../events/rollout-input.ts';
+import type { Comparison, MetricNumbers } from '../../events/rollout-state.ts';
 import {
   ALB_NAMESPACE,
   LATENCY_STATISTIC,

@@ -1,6 +1,6 @@
 // What a rollout report shows: plain data (ISO times, numbers, strings), so `ops report --json`
 // prints the same thing the HTML page is drawn from.
-import type { Comparison, MetricNumbers } from '../../events/rollout-input.ts';
+import type { Comparison, MetricNumbers } from '../../events/rollout-state.ts';
 
 export type OutcomeStatus = 'succeeded' | 'rolled-back' | 'frozen' | 'rollback-failed' | 'in-progress';
 

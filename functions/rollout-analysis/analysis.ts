@@ -5,7 +5,7 @@
 // fail while a spot storm is on holds the weight and bakes again instead (bounded in total):
 // a storm's 5xx and alarms are the storm's, not green's.
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import type { Comparison, RolloutState, Stop, Verdict } from '../../events/rollout-input.ts';
+import type { Comparison, RolloutState, Stop, Verdict } from '../../events/rollout-state.ts';
 import { iso } from '../shared/clock.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';

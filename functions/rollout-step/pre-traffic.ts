@@ -3,7 +3,7 @@
 // state machine invokes the hook itself (lambda:invoke); this module builds what the hook is
 // sent and judges what came back. A hook that throws, times out or answers anything but
 // {"status": "SUCCEEDED"} fails the rollout, which then goes back to blue like a failed analysis.
-import type { RolloutState } from '../../events/rollout-input.ts';
+import type { RolloutState } from '../../events/rollout-state.ts';
 
 /** What the hook receives (documented in docs/rollouts.md; hooks depend on it: add, never rename). */
 export interface PreTrafficHookRequest {

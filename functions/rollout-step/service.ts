@@ -30,7 +30,7 @@ import {
   type ElasticLoadBalancingV2Client,
   type Listener,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Route, TestRoute, Topology } from '../../events/rollout-input.ts';
+import type { Route, TestRoute, Topology } from '../../events/rollout-state.ts';
 import { InvalidInputError, OpsError } from '../shared/errors.ts';
 import type { ManagedService } from '../shared/managed-resources.ts';
 

@@ -15,7 +15,8 @@ import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { type SpotInterruptionEnv, SpotInterruptionEnvSchema } from '../shared/spot/config.ts';
 import { batchResponse, toItems } from '../shared/sqs-batch.ts';
-import { type BatchReport, processSpotBatch } from './process-batch.ts';
+import type { BatchReport } from './batch-model.ts';
+import { processSpotBatch } from './process-batch.ts';
 
 let env: SpotInterruptionEnv | undefined;
 

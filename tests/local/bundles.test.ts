@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctions, DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
-import type { BatchReport } from '../../functions/spot-interruption/process-batch.ts';
+import type { BatchReport } from '../../functions/spot-interruption/batch-model.ts';
 import { deployControlPlane, takeAlerts } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import { applyFunctionEnvironment, lambdaContext, loadHandler } from '../../local/lambda-host.ts';

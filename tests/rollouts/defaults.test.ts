@@ -10,9 +10,9 @@ import {
   describeAnalysis,
   RolloutDefaultsSchema,
   RolloutInputSchema,
-  RolloutPlanSchema,
   stepsOf,
 } from '../../events/rollout-input.ts';
+import { RolloutPlanSchema } from '../../events/rollout-state.ts';
 import { greenLimits } from '../../functions/rollout-analysis/limits.ts';
 import { resolveRolloutInput } from '../../functions/rollout-step/defaults.ts';
 import type { ManagedService } from '../../functions/shared/managed-resources.ts';

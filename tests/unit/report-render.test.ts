@@ -5,8 +5,9 @@
 // records into that data.
 import { describe, expect, it } from 'vitest';
 import { assembleReport } from '../../cli/report/collect.ts';
+import { escapeHtml, humanDuration } from '../../cli/report/markup.ts';
 import type { MetricPoint, ReportData } from '../../cli/report/model.ts';
-import { escapeHtml, humanDuration, renderReport } from '../../cli/report/render.ts';
+import { renderReport } from '../../cli/report/render.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
 
 const T0 = Date.parse('2026-11-22T06:56:00.000Z');

@@ -1,7 +1,7 @@
 // Evidence of a rollout: one journal record per decision (resource `service/<cluster>/<service>`,
 // trigger = the execution), and alerts raised onto the alert queue for start, gates and end.
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { RolloutPlan, Verdict } from '../../../events/rollout-input.ts';
+import type { RolloutPlan, Verdict } from '../../../events/rollout-state.ts';
 import { type Alert, consoleLinks, raiseAlert, type Severity } from '../alerts.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';

@@ -4,7 +4,7 @@
 // closing window, cannot both win. The answer reaches the waiting task through `callbacks`
 // (Step Functions' SendTaskSuccess, on AWS and on the rig alike).
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { GateAnswer } from '../../../events/rollout-input.ts';
+import type { GateAnswer } from '../../../events/rollout-state.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Db } from '../dynamo.ts';

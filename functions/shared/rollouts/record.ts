@@ -4,7 +4,7 @@
 // every write is conditioned on the execution that owns it, so a finished rollout's record is
 // never changed by a late step of an older one. The journal keeps the full history.
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { GateKind, Topology } from '../../../events/rollout-input.ts';
+import type { GateKind, Topology } from '../../../events/rollout-state.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../dynamo.ts';

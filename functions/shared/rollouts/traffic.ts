@@ -9,7 +9,7 @@ import {
   ModifyListenerCommand,
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Topology } from '../../../events/rollout-input.ts';
+import type { Topology } from '../../../events/rollout-state.ts';
 import { OpsError, VerificationFailedError } from '../errors.ts';
 
 export interface Weights {

@@ -1,0 +1,121 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Clock } from '../shared/clock.ts';
+import type { LocatedInstance } from '../shared/container-instances.ts';
+import type { Db } from '../shared/dynamo.ts';
+import type { JournalEntry } from '../shared/journal.ts';
+import type { Log } from '../shared/logger.ts';
+import type { ManagedCluster } from '../shared/managed-resources.ts';
+import type { CapacityRequest } from '../shared/spot/capacity.ts';
+import type { SpotInterruptionEnv } from '../shared/spot/config.ts';
+import type { Completion, Episode } from '../shared/spot/episodes.ts';
+import { INTENT_RANK, type InstanceSignal, type Intent, intentOf } from '../shared/spot/signals.ts';
+
+export interface SpotDeps {
+  ecs: ECSClient;
+  autoscaling: AutoScalingClient;
+  sfn: SFNClient;
+  /** Alerts go onto the alert queue; the alert-router publishes them. */
+  sqs: SQSClient;
+  db: Db;
+  clock: Clock;
+  env: SpotInterruptionEnv;
+  log: Log;
+  /** Identifies this invocation as the holder of leases. */
+  owner: string;
+}
+
+export interface BatchItem {
+  /** SQS message id, or the event id for a direct invocation. */
+  id: string;
+  body: unknown;
+}
+
+export interface InstanceOutcome {
+  instanceId: string;
+  cluster?: string;
+  containerInstanceArn?: string;
+  intent?: Intent;
+  result:
+    | 'drained'
+    | 'surging'
+    | 'observed'
+    | 'duplicate'
+    | 'already-draining'
+    | 'unmanaged'
+    | 'busy'
+    | 'failed';
+  reason: string;
+}
+
+export interface BatchReport {
+  received: number;
+  invalid: { id: string; field: string; problem: string; received?: unknown; message: string }[];
+  instances: InstanceOutcome[];
+  tasks: {
+    taskArn: string;
+    cluster: string;
+    result: 'noted' | 'duplicate' | 'unmanaged' | 'covered' | 'busy';
+  }[];
+  capacity: CapacityRequest[];
+  surgeExecutions: string[];
+  alerts: number;
+  drainCalls: number;
+  /** Items to hand back to SQS for a retry (and, after the last retry, the dead-letter queue). */
+  failedItemIds: string[];
+}
+
+export const LEASE_MS = 60_000;
+export const TWO_MINUTES = 120_000;
+
+interface Candidate {
+  where: LocatedInstance;
+  intent: Intent;
+  signal: InstanceSignal;
+  signals: InstanceSignal[];
+  itemIds: string[];
+}
+
+export interface Claimed extends Candidate {
+  episode: Episode;
+  previous: Episode | undefined;
+}
+
+export interface ClusterWork {
+  cluster: ManagedCluster;
+  candidates: Candidate[];
+  claimed: Claimed[];
+}
+
+export const newClusterWork = (cluster: ManagedCluster): ClusterWork => ({
+  cluster,
+  candidates: [],
+  claimed: [],
+});
+
+export function strongestSignal(signals: InstanceSignal[], cluster: ManagedCluster) {
+  let best = {
+    signal: signals[0] as InstanceSignal,
+    intent: intentOf(signals[0] as InstanceSignal, cluster.rebalance),
+  };
+  for (const signal of signals.slice(1)) {
+    const intent = intentOf(signal, cluster.rebalance);
+    if (INTENT_RANK[intent] > INTENT_RANK[best.intent]) best = { signal, intent };
+  }
+  return best;
+}
+
+export interface Progress {
+  completions: Map<string, Completion>;
+  journal: JournalEntry[];
+}
+
+/**
+ * A cluster's step failed part way (an AWS call that stayed throttled past the SDK's retries):
+ * what was done is journaled and recorded on its episodes, with the leases given back, so the
+ * redelivery of its items does the rest (a drained instance's replacement and alert are owed)
+ * rather than finding the episodes held by an invocation that is gone. If even that cannot be
+ * written, the batch fails as a whole and the leases run out on their own.
+ */
