@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';
-import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
+import { conditionalWrite, type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
 
 export interface EpisodeRecord {
   id: string;
@@ -267,30 +267,25 @@ export async function claimReminder(
   episode: EpisodeRecord,
   messageId: string,
 ): Promise<boolean> {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { id: episode.id },
-        UpdateExpression:
-          'SET lastSentAtMs = :now, lastSeenAtMs = :now, lastMessageId = :mid, lastDecision = :reminder, ' +
-          'repeatsAtReminder = repeats, repeats = :zero, expiresAt = :expires',
-        ConditionExpression: 'lastSentAtMs = :previous',
-        ExpressionAttributeValues: {
-          ':now': t.now,
-          ':mid': messageId,
-          ':reminder': 'reminder',
-          ':zero': 0,
-          ':expires': ttlSeconds(t.now + t.episodeMs),
-          ':previous': episode.lastSentAtMs,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return conditionalWrite(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: episode.id },
+      UpdateExpression:
+        'SET lastSentAtMs = :now, lastSeenAtMs = :now, lastMessageId = :mid, lastDecision = :reminder, ' +
+        'repeatsAtReminder = repeats, repeats = :zero, expiresAt = :expires',
+      ConditionExpression: 'lastSentAtMs = :previous',
+      ExpressionAttributeValues: {
+        ':now': t.now,
+        ':mid': messageId,
+        ':reminder': 'reminder',
+        ':zero': 0,
+        ':expires': ttlSeconds(t.now + t.episodeMs),
+        ':previous': episode.lastSentAtMs,
+      },
+    }),
+  );
 }
 
 export interface ServiceRecord {

@@ -1,22 +1,20 @@
 // Alert queue -> this function -> SNS topics per severity. Producers raise alerts onto the queue;
 // the router silences, inhibits, deduplicates, groups and renders them (route-batch.ts).
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
-import { InvalidInputError } from '../shared/errors.ts';
+import { endBatch, lambdaHandler } from '../shared/handler.ts';
 import { logger } from '../shared/logger.ts';
-import { batchResponse, toItems } from '../shared/sqs-batch.ts';
+import { toItems } from '../shared/sqs-batch.ts';
 import { type AlertRouterEnv, AlertRouterEnvSchema } from './config.ts';
 import { type RouteReport, routeAlertBatch } from './route-batch.ts';
 
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  return middy(async (event: unknown) => {
+  return lambdaHandler(async (event: unknown) => {
     // Parsed per invocation (microseconds): local runs change the group window between invocations.
     const env: AlertRouterEnv = parseEnv(AlertRouterEnvSchema);
     const { items, fromSqs } = toItems(event);
@@ -25,12 +23,8 @@ export function createHandler(options: { clock?: Clock } = {}) {
       items,
     );
     logger.info('Alert batch routed', { report: summarize(report) });
-    if (fromSqs) return batchResponse(report.failedItemIds);
-    // Invoked directly: a rejected message is an error naming the field, not a quiet success.
-    const invalid = report.invalid[0];
-    if (invalid) throw new InvalidInputError(invalid.field, invalid.problem);
-    return report;
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+    return endBatch(report, fromSqs);
+  });
 }
 
 function summarize(r: RouteReport) {

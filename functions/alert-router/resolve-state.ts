@@ -1,6 +1,6 @@
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../shared/alerts.ts';
-import { type Db, isConditionFailure } from '../shared/dynamo.ts';
+import { conditionalWrite, type Db, isConditionFailure } from '../shared/dynamo.ts';
 import {
   type EpisodeRecord,
   type GroupRecord,
@@ -92,21 +92,16 @@ async function endGroupEpisode(
   groupKey: string,
   pending: PendingResolved,
 ): Promise<boolean> {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { id: groupId(groupKey) },
-        UpdateExpression: 'SET pendingResolved = :pending REMOVE threadId, openedAt, episodeKeys',
-        ConditionExpression: 'attribute_not_exists(firingKeys)',
-        ExpressionAttributeValues: { ':pending': pending },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return conditionalWrite(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: groupId(groupKey) },
+      UpdateExpression: 'SET pendingResolved = :pending REMOVE threadId, openedAt, episodeKeys',
+      ConditionExpression: 'attribute_not_exists(firingKeys)',
+      ExpressionAttributeValues: { ':pending': pending },
+    }),
+  );
 }
 
 async function deferToWindow(
@@ -116,22 +111,17 @@ async function deferToWindow(
   window: string,
   pending: PendingResolved,
 ): Promise<boolean> {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { id: windowId(groupKey, window) },
-        UpdateExpression: 'SET resolveAfter = :pending',
-        ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(closedAtMs)',
-        ExpressionAttributeValues: { ':pending': pending },
-      }),
-    );
-    return true;
-  } catch (error) {
-    // The window's flush already closed it: send the resolved now.
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  // The window's flush already closed it: send the resolved now.
+  return conditionalWrite(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: windowId(groupKey, window) },
+      UpdateExpression: 'SET resolveAfter = :pending',
+      ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(closedAtMs)',
+      ExpressionAttributeValues: { ':pending': pending },
+    }),
+  );
 }
 
 /** Clears the pending resolved notification once it is sent (only if it is still ours). */

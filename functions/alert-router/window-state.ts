@@ -1,7 +1,13 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';
-import { type Db, isConditionFailure, itemOfConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
+import {
+  conditionalWrite,
+  type Db,
+  isConditionFailure,
+  itemOfConditionFailure,
+  ttlSeconds,
+} from '../shared/dynamo.ts';
 import {
   countAttribute,
   type GroupRecord,
@@ -228,22 +234,17 @@ export async function addRepeatsToOpenWindow(
 ): Promise<boolean> {
   const group = await getItem<GroupRecord>(db, table, groupId(groupKey));
   if (!group?.openWindow) return false;
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { id: windowId(groupKey, group.openWindow) },
-        UpdateExpression: 'ADD #repeats :n',
-        ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(closedAtMs)',
-        ExpressionAttributeNames: { '#repeats': 'repeats' },
-        ExpressionAttributeValues: { ':n': repeats },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return conditionalWrite(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: windowId(groupKey, group.openWindow) },
+      UpdateExpression: 'ADD #repeats :n',
+      ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(closedAtMs)',
+      ExpressionAttributeNames: { '#repeats': 'repeats' },
+      ExpressionAttributeValues: { ':n': repeats },
+    }),
+  );
 }
 
 export async function clearOpenWindow(

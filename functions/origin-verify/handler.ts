@@ -1,13 +1,12 @@
 // Lambda REQUEST authorizer of the HTTP API (simple responses): a request is let through only
 // when it carries the x-origin-verify header CloudFront adds, i.e. it came through CloudFront and
 // its WAF. API Gateway caches the answer per header value for a few minutes.
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import middy from '@middy/core';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerResult } from 'aws-lambda';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { parseEnv } from '../shared/env.ts';
+import { lambdaHandler } from '../shared/handler.ts';
 import { logger } from '../shared/logger.ts';
 import { ORIGIN_VERIFY_HEADER, OriginVerifyEnvSchema } from './config.ts';
 import { type OriginVerifier, originVerifier } from './verify.ts';
@@ -15,7 +14,7 @@ import { type OriginVerifier, originVerifier } from './verify.ts';
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
   let verifier: OriginVerifier | undefined;
-  return middy(
+  return lambdaHandler(
     async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerResult> => {
       if (!verifier) {
         const env = parseEnv(OriginVerifyEnvSchema);
@@ -33,7 +32,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
         logger.warn('Refused a request without the origin-verify value', { routeArn: event.routeArn });
       return { isAuthorized };
     },
-  ).use(injectLambdaContext(logger, { resetKeys: true }));
+  );
 }
 
 export const handler = createHandler();

@@ -1,19 +1,19 @@
 // The decision steps of the remediate-alarm workflow: one function, one action per state
 // (validate, decide, open-gate, close-gate, execute, record, verify, finish, abort); see remediate.ts.
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import type { RemediationPlan } from '../../events/remediation-input.ts';
 import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
+import { lambdaHandler } from '../shared/handler.ts';
 import { logger } from '../shared/logger.ts';
+import { AbortRequestSchema, ValidateRequestSchema } from '../shared/step-requests.ts';
 import { stepFunctionsCallbacks } from '../shared/task-callbacks.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { type RemediateStepEnv, RemediateStepEnvSchema } from './config.ts';
@@ -31,11 +31,7 @@ import {
 } from './remediate.ts';
 
 const StepRequestSchema = z.discriminatedUnion('action', [
-  z.object({
-    action: z.literal('validate'),
-    input: z.unknown(),
-    execution: z.object({ id: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)) }),
-  }),
+  ValidateRequestSchema,
   z.object({ action: z.literal('decide'), plan: z.unknown() }),
   z.object({ action: z.literal('open-gate'), plan: z.unknown(), token: z.string().check(z.minLength(1)) }),
   z.object({ action: z.literal('close-gate'), plan: z.unknown() }),
@@ -43,18 +39,14 @@ const StepRequestSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('record'), plan: z.unknown() }),
   z.object({ action: z.literal('verify'), plan: z.unknown() }),
   z.object({ action: z.literal('finish'), plan: z.unknown() }),
-  z.object({
-    action: z.literal('abort'),
-    plan: z.unknown(),
-    failure: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
-  }),
+  AbortRequestSchema,
 ]);
 
 let env: RemediateStepEnv | undefined;
 
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  return middy(async (event: unknown): Promise<RemediationPlan> => {
+  return lambdaHandler(async (event: unknown): Promise<RemediationPlan> => {
     const step = parseOrThrow(StepRequestSchema, event);
     env ??= parseEnv(RemediateStepEnvSchema);
     if (step.action === 'validate') {
@@ -116,7 +108,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       summary: out.summary,
     });
     return out;
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }
 
 export const handler = createHandler();

@@ -2,14 +2,14 @@
 // comes from the alarm ARN and the state's timestamp, so an event delivered twice starts once.
 // Everything else (which runbook, guards, OK closing the episode) is the workflow's decision.
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { type AlarmStateChange, AlarmStateChangeSchema } from '../../events/alarm-state-change.ts';
+import type { AlarmStateChange } from '../../events/alarm-state-change.ts';
 import type { RemediationInputDraft } from '../../events/remediation-input.ts';
+import { forEachAlarmEvent } from '../shared/alarm-batch.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
 import { executionNameFor, startNamedExecution } from '../shared/named-executions.ts';
-import { type Item, parseItem } from '../shared/sqs-batch.ts';
+import type { Item } from '../shared/sqs-batch.ts';
 import type { RemediationTriggerEnv } from './config.ts';
 
 export interface RemediationTriggerDeps {
@@ -61,46 +61,37 @@ export async function processRemediationBatch(
     invalid: [],
     failedItemIds: [],
   };
-  const journal: JournalEntry[] = [];
-  for (const item of items) {
-    const event = parseItem(AlarmStateChangeSchema, item, report);
-    if (!event) continue;
+  await forEachAlarmEvent(deps, items, report, 'the remediation', async (event) => {
     const { alarmName, state } = event.detail;
     const alarmArn = event.resources[0] as string;
     const executionName = remediationExecutionName(alarmName, alarmArn, state.timestamp);
-    try {
-      const start = await startNamedExecution(
-        { sfn: deps.sfn, db: deps.db, clock: deps.clock, operationsTable: deps.env.OPERATIONS_TABLE },
-        {
-          stateMachineArn: deps.env.REMEDIATION_STATE_MACHINE_ARN,
-          name: executionName,
-          input: remediationInputFor(event),
-          recordPrefix: 'remediation-start',
-        },
-      );
-      if (!start.first) {
-        report.duplicates.push({ alarmName, executionName });
-        journal.push({
-          resource: `alarm/${alarmName}`,
-          action: 'ignore-duplicate-alarm',
-          outcome: 'unchanged',
-          reason: `alarm ${alarmName} (${state.value} at ${state.timestamp}) already started ${executionName}: delivered again, handled once`,
-          trigger: { kind: 'alarm', id: alarmArn, source: event.id, at: state.timestamp },
-          actor: 'remediation-trigger',
-        });
-        continue;
-      }
-      report.started.push({
-        alarmName,
-        state: state.value,
-        executionName,
-        executionArn: start.executionArn as string,
-      });
-    } catch (error) {
-      deps.log.error('Could not start the remediation', { alarmName, error: error as Error });
-      report.failedItemIds.push(item.id);
+    const start = await startNamedExecution(
+      { sfn: deps.sfn, db: deps.db, clock: deps.clock, operationsTable: deps.env.OPERATIONS_TABLE },
+      {
+        stateMachineArn: deps.env.REMEDIATION_STATE_MACHINE_ARN,
+        name: executionName,
+        input: remediationInputFor(event),
+        recordPrefix: 'remediation-start',
+      },
+    );
+    if (!start.first) {
+      report.duplicates.push({ alarmName, executionName });
+      return {
+        resource: `alarm/${alarmName}`,
+        action: 'ignore-duplicate-alarm',
+        outcome: 'unchanged',
+        reason: `alarm ${alarmName} (${state.value} at ${state.timestamp}) already started ${executionName}: delivered again, handled once`,
+        trigger: { kind: 'alarm', id: alarmArn, source: event.id, at: state.timestamp },
+        actor: 'remediation-trigger',
+      };
     }
-  }
-  if (journal.length > 0) await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, journal);
+    report.started.push({
+      alarmName,
+      state: state.value,
+      executionName,
+      executionArn: start.executionArn as string,
+    });
+    return undefined;
+  });
   return report;
 }

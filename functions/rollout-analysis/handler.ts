@@ -1,13 +1,12 @@
 // The analysis step of the blue-green-rollout workflow: the verdict on one bake.
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
+import { lambdaHandler } from '../shared/handler.ts';
 import { logger } from '../shared/logger.ts';
 import { type RolloutEnv, RolloutEnvSchema } from '../shared/rollouts/config.ts';
 import { parseState } from '../shared/rollouts/state.ts';
@@ -20,7 +19,7 @@ let env: RolloutEnv | undefined;
 
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  return middy(async (event: unknown) => {
+  return lambdaHandler(async (event: unknown) => {
     const request = parseOrThrow(RequestSchema, event);
     env ??= parseEnv(RolloutEnvSchema);
     const state = parseState(request.state);
@@ -42,7 +41,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       reasons: next.verdict?.reasons,
     });
     return next;
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }
 
 export const handler = createHandler();

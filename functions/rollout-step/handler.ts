@@ -1,19 +1,19 @@
 // The decision steps of the blue-green-rollout workflow: one function, one action per task.
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
 import { InvalidInputError } from '../shared/errors.ts';
+import { lambdaHandler } from '../shared/handler.ts';
 import { logger } from '../shared/logger.ts';
 import { type RolloutEnv, RolloutEnvSchema } from '../shared/rollouts/config.ts';
 import { parseState } from '../shared/rollouts/state.ts';
+import { ExecutionRefSchema } from '../shared/step-requests.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { judgeHook } from './pre-traffic.ts';
 import * as steps from './steps.ts';
@@ -47,9 +47,7 @@ const RequestSchema = z.object({
   action: z.enum(ROLLOUT_STEP_ACTIONS),
   /** validate: the console input and the execution ($$.Execution.Id and .Name). */
   input: z.optional(z.unknown()),
-  execution: z.optional(
-    z.object({ id: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)) }),
-  ),
+  execution: z.optional(ExecutionRefSchema),
   /** Every other action: the workflow state. */
   state: z.optional(z.unknown()),
   /** pre-traffic-verdict: the hook's answer, or the error its invocation ended in. */
@@ -62,7 +60,7 @@ let env: RolloutEnv | undefined;
 
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  return middy(async (event: unknown): Promise<unknown> => {
+  return lambdaHandler(async (event: unknown): Promise<unknown> => {
     const request = parseOrThrow(RequestSchema, event);
     env ??= parseEnv(RolloutEnvSchema);
     const deps: steps.StepDeps = {
@@ -129,7 +127,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       case 'rollback-failed':
         return steps.rollbackFailed(deps, state);
     }
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }
 
 export const handler = createHandler();

@@ -5,20 +5,16 @@
 // same name, so even a second execution would scale once (the workflow dedups on it).
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { AlarmMapping } from '../../events/alarm-scale-out.ts';
-import {
-  AlarmReasonDataSchema,
-  type AlarmStateChange,
-  AlarmStateChangeSchema,
-} from '../../events/alarm-state-change.ts';
+import { AlarmReasonDataSchema, type AlarmStateChange } from '../../events/alarm-state-change.ts';
 import { type ScaleInput, ScaleInputSchema } from '../../events/scale-input.ts';
+import { forEachAlarmEvent } from '../shared/alarm-batch.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { type JournalEntry, writeJournal } from '../shared/journal.ts';
+import type { JournalEntry } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
 import { executionNameFor as namedExecution, startNamedExecution } from '../shared/named-executions.ts';
-import { type Item, parseItem } from '../shared/sqs-batch.ts';
+import type { Item } from '../shared/sqs-batch.ts';
 import type { ScaleAlarmEnv } from './config.ts';
-
 export interface AlarmTriggerDeps {
   sfn: SFNClient;
   db: Db;
@@ -94,10 +90,7 @@ export async function processAlarmBatch(
     invalid: [],
     failedItemIds: [],
   };
-  const journal: JournalEntry[] = [];
-  for (const item of items) {
-    const event = parseItem(AlarmStateChangeSchema, item, report);
-    if (!event) continue;
+  await forEachAlarmEvent(deps, items, report, 'the scale-out', async (event) => {
     const { alarmName, state } = event.detail;
     const mapping = deps.env.SCALE_ALARMS.find((m) => m.alarmName === alarmName);
     // The rule only lets mapped alarms in ALARM through; anything else means the config moved on.
@@ -107,16 +100,10 @@ export async function processAlarmBatch(
         : `the alarm is ${state.value}, not ALARM`;
       report.ignored.push({ alarmName, why });
       deps.log.warn('Alarm event ignored', { alarmName, why });
-      continue;
+      return undefined;
     }
-    try {
-      journal.push(await startScaleOut(deps, report, event, mapping));
-    } catch (error) {
-      deps.log.error('Could not start the scale-out', { alarmName, error: error as Error });
-      report.failedItemIds.push(item.id);
-    }
-  }
-  if (journal.length > 0) await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, journal);
+    return startScaleOut(deps, report, event, mapping);
+  });
   return report;
 }
 

@@ -1,18 +1,18 @@
 // The decision step of the scale-service workflow: one function, one action per state
 // (validate, decide, raise-capacity, verify, finish, abort); see scale.ts.
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import type { ScalePlan, ScaleRequest } from '../../events/scale-input.ts';
 import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
+import { lambdaHandler } from '../shared/handler.ts';
 import { logger } from '../shared/logger.ts';
+import { AbortRequestSchema, ValidateRequestSchema } from '../shared/step-requests.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { type ScaleStepEnv, ScaleStepEnvSchema } from './config.ts';
 import {
@@ -26,27 +26,19 @@ import {
 } from './scale.ts';
 
 const StepRequestSchema = z.discriminatedUnion('action', [
-  z.object({
-    action: z.literal('validate'),
-    input: z.unknown(),
-    execution: z.object({ id: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)) }),
-  }),
+  ValidateRequestSchema,
   z.object({ action: z.literal('decide'), request: z.unknown() }),
   z.object({ action: z.literal('raise-capacity'), plan: z.unknown() }),
   z.object({ action: z.literal('verify'), plan: z.unknown() }),
   z.object({ action: z.literal('finish'), plan: z.unknown() }),
-  z.object({
-    action: z.literal('abort'),
-    plan: z.unknown(),
-    failure: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
-  }),
+  AbortRequestSchema,
 ]);
 
 let env: ScaleStepEnv | undefined;
 
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  return middy(async (event: unknown): Promise<ScaleRequest | ScalePlan> => {
+  return lambdaHandler(async (event: unknown): Promise<ScaleRequest | ScalePlan> => {
     const step = parseOrThrow(StepRequestSchema, event);
     env ??= parseEnv(ScaleStepEnvSchema);
     if (step.action === 'validate') {
@@ -89,7 +81,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       verification: plan.verification?.status,
     });
     return plan;
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }
 
 export const handler = createHandler();

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  type DeleteCommand,
+  DynamoDBDocumentClient,
+  type PutCommand,
+  type UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { awsClient, ownClient } from './clients.ts';
 import { markOwnWrite, ownWriteOutput } from './own-writes.ts';
 
@@ -60,3 +65,20 @@ export function isConditionFailure(error: unknown): boolean {
 
 /** DynamoDB TTL wants epoch seconds. */
 export const ttlSeconds = (ms: number): number => Math.floor(ms / 1000);
+
+/**
+ * Sends a conditional write: true when it applied, false when its condition failed (the state it
+ * guards against stands). Any other error is thrown.
+ */
+export async function conditionalWrite(
+  db: Db,
+  command: PutCommand | UpdateCommand | DeleteCommand,
+): Promise<boolean> {
+  try {
+    await db.send(command as UpdateCommand);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}

@@ -4,7 +4,13 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from './clock.ts';
 import { iso } from './clock.ts';
-import { type Db, isConditionFailure, itemOfConditionFailure, ttlSeconds } from './dynamo.ts';
+import {
+  conditionalWrite,
+  type Db,
+  isConditionFailure,
+  itemOfConditionFailure,
+  ttlSeconds,
+} from './dynamo.ts';
 import { LockHeldError } from './errors.ts';
 
 export interface LockRequest {
@@ -61,21 +67,16 @@ export async function releaseLock(
   table: string,
   lease: Pick<Lease, 'resource' | 'owner'>,
 ): Promise<boolean> {
-  try {
-    await db.send(
-      new DeleteCommand({
-        TableName: table,
-        Key: { resource: lease.resource },
-        ConditionExpression: '#o = :owner',
-        ExpressionAttributeNames: { '#o': 'owner' },
-        ExpressionAttributeValues: { ':owner': lease.owner },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return conditionalWrite(
+    db,
+    new DeleteCommand({
+      TableName: table,
+      Key: { resource: lease.resource },
+      ConditionExpression: '#o = :owner',
+      ExpressionAttributeNames: { '#o': 'owner' },
+      ExpressionAttributeValues: { ':owner': lease.owner },
+    }),
+  );
 }
 
 export async function withLock<T>(

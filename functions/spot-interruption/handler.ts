@@ -1,20 +1,18 @@
 // EventBridge (spot warning, rebalance recommendation, Fargate Spot task) -> SQS -> this function.
 import { randomUUID } from 'node:crypto';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
-import { InvalidInputError } from '../shared/errors.ts';
+import { endBatch, lambdaHandler } from '../shared/handler.ts';
 import { logger } from '../shared/logger.ts';
 import { type SpotInterruptionEnv, SpotInterruptionEnvSchema } from '../shared/spot/config.ts';
-import { batchResponse, toItems } from '../shared/sqs-batch.ts';
+import { toItems } from '../shared/sqs-batch.ts';
 import type { BatchReport } from './batch-model.ts';
 import { processSpotBatch } from './process-batch.ts';
 
@@ -22,7 +20,7 @@ let env: SpotInterruptionEnv | undefined;
 
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  return middy(async (event: unknown, context: Context) => {
+  return lambdaHandler(async (event: unknown, context: Context) => {
     env ??= parseEnv(SpotInterruptionEnvSchema);
     const { items, fromSqs } = toItems(event);
     const report: BatchReport = await processSpotBatch(
@@ -40,12 +38,8 @@ export function createHandler(options: { clock?: Clock } = {}) {
       items,
     );
     logger.info('Spot batch processed', { report: summarize(report) });
-    if (fromSqs) return batchResponse(report.failedItemIds);
-    // Invoked directly: a rejected event is an error naming the field, not a quiet success.
-    const invalid = report.invalid[0];
-    if (invalid) throw new InvalidInputError(invalid.field, invalid.problem, invalid.received);
-    return report;
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+    return endBatch(report, fromSqs);
+  });
 }
 
 function summarize(r: BatchReport) {

@@ -1,10 +1,8 @@
 // The decision step of the spot-surge workflow: `start` validates the input, `check` looks for
 // registered replacements and drains when they are there.
 import { randomUUID } from 'node:crypto';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { SpotSurgeState } from '../../events/spot-surge-input.ts';
 import * as z from '../../events/zod.ts';
@@ -12,6 +10,7 @@ import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
+import { lambdaHandler } from '../shared/handler.ts';
 import { logger } from '../shared/logger.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { type SpotSurgeEnv, SpotSurgeEnvSchema } from './config.ts';
@@ -26,7 +25,7 @@ let env: SpotSurgeEnv | undefined;
 
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
-  return middy(async (event: unknown, context: Context): Promise<SpotSurgeState> => {
+  return lambdaHandler(async (event: unknown, context: Context): Promise<SpotSurgeState> => {
     const request = parseOrThrow(StepRequestSchema, event);
     env ??= parseEnv(SpotSurgeEnvSchema);
     if (request.action === 'start')
@@ -48,7 +47,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       checks: state.checks,
     });
     return state;
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }
 
 export const handler = createHandler();
