@@ -29,7 +29,7 @@ import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
 import { operatorReason } from '../functions/shared/validation.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
 import { eventSources } from '../local/event-sources.ts';

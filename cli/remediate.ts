@@ -17,7 +17,7 @@ import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { nextTaskToken, type WorkflowResult } from '../local/workflow-runner.ts';

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsClient } from '../functions/shared/clients.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { installPercentileStandIn, rolloutEnvironment } from '../local/rollouts.ts';
 import { loadLocalState } from './local-state.ts';
 import { collectReport, type ReportTables } from './report/collect.ts';

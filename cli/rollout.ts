@@ -26,7 +26,7 @@ import {
   type RolloutRecord,
 } from '../functions/shared/rollouts/record.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { localOperatorDeps, newExecutionName, rolloutEnvironment, runRollout } from '../local/rollouts.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { loadLocalState } from './local-state.ts';

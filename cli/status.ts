@@ -10,7 +10,7 @@ import { iso } from '../functions/shared/clock.ts';
 import { type Db, documentClient } from '../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import { type RolloutRecord, TERMINAL_PHASES } from '../functions/shared/rollouts/record.ts';
-import { CONTROL_PLANE_OUTPUTS, JOURNAL_BY_DAY_INDEX } from '../infra/stack-outputs.ts';
+import { CONTROL_PLANE_OUTPUTS, JOURNAL_BY_DAY_INDEX } from '../infra/shared/stack-outputs.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
 
 type Out = (human: string, data: unknown) => void;

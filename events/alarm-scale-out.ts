@@ -1,5 +1,5 @@
 // CloudWatch Alarm State Change events that scale a service out: the rule's pattern and the
-// alarm-to-service mapping, defined once for the rule (infra/scaling.ts), the scaling config,
+// alarm-to-service mapping, defined once for the rule (infra/control-plane/scaling/scaling.ts), the scaling config,
 // the scale-alarm trigger and the tests. The event itself is events/alarm-state-change.ts.
 // Only mapped alarms entering ALARM match; leaving ALARM does nothing (scale-in stays slow).
 

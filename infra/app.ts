@@ -13,19 +13,19 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { RemediationConfig } from '../functions/remediate-step/config.ts';
 import type { ManagedCluster } from '../functions/shared/managed-resources.ts';
 import {
-  buildEnvironmentStacks,
-  type EnvironmentStacks,
-  managedClustersFor,
-  rolloutServicesFor,
-} from './app-stacks.ts';
-import {
   configuredEnvironments,
   type EnvironmentConfig,
   hasConfig,
   loadConfig,
   parseConfig,
 } from './config.ts';
-import { ControlPlaneStack } from './control-plane-stack.ts';
+import {
+  buildEnvironmentStacks,
+  type EnvironmentStacks,
+  managedClustersFor,
+  rolloutServicesFor,
+} from './stacks/application-stacks.ts';
+import { ControlPlaneStack } from './stacks/control-plane-stack.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -209,7 +209,7 @@ async function runWithExtraLambdas(
 }
 
 // ------------------------------------------------------------------------------------------
-// The test listener, as infra/load-balancer.ts makes it: port 8080, a fixed 503 by default and
+// The test listener, as infra/application/load-balancer.ts makes it: port 8080, a fixed 503 by default and
 // one rule that forwards everything to green (blue 0 / green 100). `ops seed` has production only.
 
 export async function addTestListener(seed: Seed): Promise<{ listenerArn: string; ruleArn: string }> {

@@ -257,7 +257,7 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       ],
     }),
   );
-  // As deployed (infra/web-service.ts): the EXTERNAL deployment controller, one task set behind
+  // As deployed (infra/application/web-service.ts): the EXTERNAL deployment controller, one task set behind
   // blue as primary; rollouts create, weigh and delete task sets from there.
   const service = await ecs.send(
     new CreateServiceCommand({

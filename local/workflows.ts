@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/stack-outputs.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import type { DeployedStack } from './deploy.ts';
 import { RIG_CLOSED_EXECUTION } from './emulator.ts';
 import { actAs, asRig, callerOf, checkAs } from './iam-enforcement.ts';

@@ -6,7 +6,7 @@ import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@
 import type { RemediationPlan } from '../../events/remediation-input.ts';
 import type { ScalePlan } from '../../events/scale-input.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
-import { loadScalingConfig, scheduledInput } from '../../infra/scaling.ts';
+import { loadScalingConfig, scheduledInput } from '../../infra/control-plane/scaling/scaling.ts';
 import { burstAlert } from '../../local/alert-burst.ts';
 import { takeAlerts } from '../../local/control-plane.ts';
 import { registerGroupInstances } from '../../local/ecs-agent.ts';

@@ -19,7 +19,7 @@ import {
   getRolloutRecord,
   type RolloutRecord,
 } from '../../functions/shared/rollouts/record.ts';
-import { JOURNAL_BY_DAY_INDEX } from '../../infra/stack-outputs.ts';
+import { JOURNAL_BY_DAY_INDEX } from '../../infra/shared/stack-outputs.ts';
 import {
   type GateRow,
   type MetricPoint,

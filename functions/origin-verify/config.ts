@@ -1,6 +1,6 @@
 import * as z from '../../events/zod.ts';
 
-/** The header CloudFront adds to every request it sends to the HTTP API (infra/cdn.ts). */
+/** The header CloudFront adds to every request it sends to the HTTP API (infra/application/cdn.ts). */
 export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
 
 /** How long the authorizer keeps the secret's value before reading it again. */

@@ -228,7 +228,7 @@ export function pickRoute(
   });
   // A test listener forwards to green only; production is where blue serves. After a rollout the
   // test listener may serve the new blue too: then the production port (80/443) is below the
-  // test port (8080/8443, infra/load-balancer.ts).
+  // test port (8080/8443, infra/application/load-balancer.ts).
   const chosen = eligible.sort((a, b) => b.blueWeight - a.blueWeight || a.port - b.port)[0];
   if (!chosen) return undefined;
   const { blueWeight: _weight, port: _port, ...rest } = chosen;

@@ -1,5 +1,5 @@
 // Scaling configuration, defined once: config/scaling/<environment>.json is parsed with these
-// schemas at synth (infra/scaling.ts), the guardrails reach the decision step as SCALED_SERVICES,
+// schemas at synth (infra/control-plane/scaling/scaling.ts), the guardrails reach the decision step as SCALED_SERVICES,
 // the alarm mappings reach the alarm trigger as SCALE_ALARMS, and the tests reuse both.
 import { type AlarmMapping, AlarmStepSchema } from '../../events/alarm-scale-out.ts';
 import * as z from '../../events/zod.ts';

@@ -14,7 +14,7 @@ import { windowId } from '../../functions/alert-router/state.ts';
 import { AlertSchema } from '../../functions/shared/alerts.ts';
 import { awsClient, DEFAULT_MAX_ATTEMPTS } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
-import { ALERT_MAX_RECEIVE_COUNT } from '../../infra/alerting.ts';
+import { ALERT_MAX_RECEIVE_COUNT } from '../../infra/control-plane/alerting/alerting.ts';
 import { takeAlerts } from '../../local/control-plane.ts';
 import { useFaultProxy } from '../support/emulator.ts';
 import { alert, peekAll, useAlertWorld } from './world.ts';

@@ -7,18 +7,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
 import {
+  SPOT_INTERRUPTION_WARNING_SECONDS,
+  SpotDrainBudgetError,
+  type SpotDrainInput,
+  spotDrainBudget,
+} from '../../infra/application/spot-drain-budget.ts';
+import {
   ConfigError,
   configuredEnvironments,
   type EnvironmentConfigInput,
   loadConfig,
   parseConfig,
 } from '../../infra/config.ts';
-import {
-  SPOT_INTERRUPTION_WARNING_SECONDS,
-  SpotDrainBudgetError,
-  type SpotDrainInput,
-  spotDrainBudget,
-} from '../../infra/spot-drain-budget.ts';
 import { bundledFunctions } from './synth-support.ts';
 
 let work: { workDir: string; assetRoot: string };

@@ -19,10 +19,17 @@ import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
 import { ControlPlaneEnvSchema } from '../../functions/shared/env.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/shared/spot/config.ts';
 import { SpotSurgeEnvSchema } from '../../functions/spot-surge-step/config.ts';
-import { ALERT_MAX_RECEIVE_COUNT, ALERT_ROUTER_BATCH, DEFAULT_GROUP_WINDOW } from '../../infra/alerting.ts';
 import { buildApp, DEFAULT_MANAGED_CLUSTERS, synthesizeApp } from '../../infra/app.ts';
-import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
-import { SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT } from '../../infra/spot-interruption-handling.ts';
+import {
+  ALERT_MAX_RECEIVE_COUNT,
+  ALERT_ROUTER_BATCH,
+  DEFAULT_GROUP_WINDOW,
+} from '../../infra/control-plane/alerting/alerting.ts';
+import {
+  SPOT_BATCH,
+  SPOT_MAX_RECEIVE_COUNT,
+} from '../../infra/control-plane/spot/spot-interruption-handling.ts';
+import type { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 import { ensurePythonEnv } from '../../local/python-env.ts';
 import { RemediateAlarmWorkflow } from '../../workflows/remediate-alarm.ts';
 import { FUNCTION_TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS } from '../../workflows/shared/error-handling.ts';

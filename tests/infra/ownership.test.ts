@@ -30,8 +30,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
-import { appStackName } from '../../infra/app-stacks.ts';
-import { INITIAL_TASK_SET_EXTERNAL_ID } from '../../infra/web-service.ts';
+import { INITIAL_TASK_SET_EXTERNAL_ID } from '../../infra/application/web-service.ts';
+import { appStackName } from '../../infra/stacks/application-stacks.ts';
 import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from '../../local/emulator.ts';
 import { type Attrs, type ResolveContext, resolveTokens } from '../../local/template.ts';
 import { useEmulator } from '../support/emulator.ts';

@@ -1,5 +1,5 @@
 // The deployed artifact, not the TypeScript source: dist/functions/<name>/ (index.mjs and the
-// chunks it loads) is what `npm run synth` packs into the Lambda asset (infra/bundled-function.ts). Here the spot handler
+// chunks it loads) is what `npm run synth` packs into the Lambda asset (infra/control-plane/shared/bundled-function.ts). Here the spot handler
 // is loaded from that bundle (loadHandler with bundled: true) and driven against the emulator.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

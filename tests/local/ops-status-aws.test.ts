@@ -17,7 +17,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_PLANE_OUTPUTS } from '../../infra/stack-outputs.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../../infra/shared/stack-outputs.ts';
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 

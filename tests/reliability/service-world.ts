@@ -1,7 +1,7 @@
 // One world per reliability test file that drives web/api through several capabilities: a private
 // emulator, the control plane deployed from the synthesized template, the seeded cluster with the
 // `web/api` service (EXTERNAL deployment controller, blue primary behind web-blue, listener
-// 100/0) and a test listener as infra/load-balancer.ts makes it. The emulator never gives back
+// 100/0) and a test listener as infra/application/load-balancer.ts makes it. The emulator never gives back
 // the container instance resources of deleted task sets, so a file that creates many greens
 // seeds more instances than tests/rollouts/world.ts does.
 import { beforeAll } from 'vitest';

@@ -16,9 +16,12 @@ import { RemediateStepEnvSchema } from '../../functions/remediate-step/config.ts
 import { RemediationTriggerEnvSchema } from '../../functions/remediation-trigger/config.ts';
 import { alarmMappingsOf } from '../../functions/scale-service-step/scaling-config.ts';
 import { buildApp } from '../../infra/app.ts';
-import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
-import { loadRemediationConfig, REMEDIATION_MAX_RECEIVE_COUNT } from '../../infra/remediation.ts';
-import { loadScalingConfig } from '../../infra/scaling.ts';
+import {
+  loadRemediationConfig,
+  REMEDIATION_MAX_RECEIVE_COUNT,
+} from '../../infra/control-plane/remediation/remediation.ts';
+import { loadScalingConfig } from '../../infra/control-plane/scaling/scaling.ts';
+import type { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 import { cfnLint } from '../infra/synth-support.ts';
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };

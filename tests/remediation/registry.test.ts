@@ -8,7 +8,7 @@ import { RemediationInputSchema } from '../../events/remediation-input.ts';
 import { alarmNameMatches, type Runbook, RunbookSchema } from '../../functions/remediate-step/config.ts';
 import { blastRadius, isUnhealthy } from '../../functions/remediate-step/runbooks.ts';
 import { remediationExecutionName } from '../../functions/remediation-trigger/trigger.ts';
-import { loadRemediationConfig } from '../../infra/remediation.ts';
+import { loadRemediationConfig } from '../../infra/control-plane/remediation/remediation.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 
 const runbook = (blast: { maxTasks: number; maxPercent: number }): Runbook =>

@@ -17,8 +17,14 @@ import { greenLimits } from '../../functions/rollout-analysis/limits.ts';
 import { resolveRolloutInput } from '../../functions/rollout-step/defaults.ts';
 import type { ManagedService } from '../../functions/shared/managed-resources.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
-import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, lambdaEnvironment } from '../../infra/bundled-function.ts';
-import { DEFAULT_ROLLOUT_SERVICES, withRolloutDefaults } from '../../infra/rollouts.ts';
+import {
+  DEFAULT_ROLLOUT_SERVICES,
+  withRolloutDefaults,
+} from '../../infra/control-plane/rollouts/rollouts.ts';
+import {
+  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+  lambdaEnvironment,
+} from '../../infra/control-plane/shared/bundled-function.ts';
 
 const message = (run: () => unknown): string => {
   try {

@@ -1,7 +1,7 @@
 // One rollout world per test file: a private emulator behind a counting fault proxy, the control
 // plane deployed from the synthesized template, the seeded `web/api` service (EXTERNAL deployment
 // controller, blue task set primary behind web-blue, listener 100/0 over web-blue and web-green),
-// and a test listener on 8080 whose rule forwards to green, as infra/load-balancer.ts makes it.
+// and a test listener on 8080 whose rule forwards to green, as infra/application/load-balancer.ts makes it.
 import { beforeAll } from 'vitest';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';

@@ -17,8 +17,12 @@ import { ScaleAlarmEnvSchema } from '../../functions/scale-alarm/config.ts';
 import { ScaleStepEnvSchema } from '../../functions/scale-service-step/config.ts';
 import { alarmMappingsOf } from '../../functions/scale-service-step/scaling-config.ts';
 import { buildApp, DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
-import type { ControlPlaneStack } from '../../infra/control-plane-stack.ts';
-import { loadScalingConfig, SCALE_ALARM_MAX_RECEIVE_COUNT, scheduledInput } from '../../infra/scaling.ts';
+import {
+  loadScalingConfig,
+  SCALE_ALARM_MAX_RECEIVE_COUNT,
+  scheduledInput,
+} from '../../infra/control-plane/scaling/scaling.ts';
+import type { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 import { cfnLint } from '../infra/synth-support.ts';
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };

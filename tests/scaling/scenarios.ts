@@ -27,7 +27,7 @@ import {
   releaseServiceLock,
   serviceLockHolder,
 } from '../../functions/shared/service-lock.ts';
-import { loadScalingConfig, scheduledInput } from '../../infra/scaling.ts';
+import { loadScalingConfig, scheduledInput } from '../../infra/control-plane/scaling/scaling.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import { localFunction } from '../../local/lambda-host.ts';
 import { observerClient } from '../../local/observer.ts';

@@ -67,7 +67,7 @@ describe('layout: what a capability may import', () => {
           'functions/rollout-step/steps.ts',
         ],
         'events/rollout-input.ts': ['events/zod.ts', 'functions/shared/validation.ts'],
-        'infra/rollouts.ts': ['functions/rollout-step/handler.ts'],
+        'infra/control-plane/rollouts/rollouts.ts': ['functions/rollout-step/handler.ts'],
       }),
     ).toEqual([
       'functions/remediate-step/remediate.ts -> functions/spot-interruption/process-batch.ts',

@@ -4,17 +4,21 @@
 import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { RemediationConfig } from '../functions/remediate-step/config.ts';
-import { alarmMappingsOf, type ScaledService } from '../functions/scale-service-step/scaling-config.ts';
-import type { ManagedCluster, ManagedService } from '../functions/shared/managed-resources.ts';
-import { AlertTopics } from './alert-topics.ts';
-import { Alerting } from './alerting.ts';
-import { loadRemediationConfig, Remediation } from './remediation.ts';
-import { DEFAULT_ROLLOUT_SERVICES, Rollouts, withRolloutDefaults } from './rollouts.ts';
-import { loadScalingConfig, Scaling } from './scaling.ts';
-import { SpotInterruptionHandling } from './spot-interruption-handling.ts';
-import { CONTROL_PLANE_OUTPUTS } from './stack-outputs.ts';
-import { StateTables } from './state-tables.ts';
+import type { RemediationConfig } from '../../functions/remediate-step/config.ts';
+import { alarmMappingsOf, type ScaledService } from '../../functions/scale-service-step/scaling-config.ts';
+import type { ManagedCluster, ManagedService } from '../../functions/shared/managed-resources.ts';
+import { AlertTopics } from '../control-plane/alerting/alert-topics.ts';
+import { Alerting } from '../control-plane/alerting/alerting.ts';
+import { loadRemediationConfig, Remediation } from '../control-plane/remediation/remediation.ts';
+import {
+  DEFAULT_ROLLOUT_SERVICES,
+  Rollouts,
+  withRolloutDefaults,
+} from '../control-plane/rollouts/rollouts.ts';
+import { loadScalingConfig, Scaling } from '../control-plane/scaling/scaling.ts';
+import { StateTables } from '../control-plane/shared/state-tables.ts';
+import { SpotInterruptionHandling } from '../control-plane/spot/spot-interruption-handling.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../shared/stack-outputs.ts';
 
 export interface ControlPlaneStackProps extends StackProps {
   readonly managedClusters: readonly ManagedCluster[];

@@ -9,8 +9,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { alarmArnPattern } from './alarms.ts';
-import { acknowledgeWildcardResources } from './nag-findings.ts';
+import { alarmArnPattern } from '../shared/alarms.ts';
+import { acknowledgeWildcardResources } from '../shared/nag-findings.ts';
 
 export interface OperatorPoliciesProps {
   /** ecs-ops-<env>: managed policy names and the alarm-name scope. */

@@ -14,9 +14,9 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { type EnvironmentConfig, taskRolePathFor } from './config.ts';
+import { type EnvironmentConfig, taskRolePathFor } from '../config.ts';
+import { acknowledgeWildcardResources } from '../shared/nag-findings.ts';
 import type { EcsCapacity } from './ecs-capacity.ts';
-import { acknowledgeWildcardResources } from './nag-findings.ts';
 import { assertSpotDrainBudget, type SpotDrainBudget } from './spot-drain-budget.ts';
 
 export const APP_CONTAINER_NAME = 'app';

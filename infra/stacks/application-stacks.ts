@@ -26,30 +26,30 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
-import { SILENCES_ID } from '../functions/alert-router/silences.ts';
-import type { ManagedCluster, ManagedService } from '../functions/shared/managed-resources.ts';
-import { Alarms } from './alarms.ts';
-import { AppTable } from './app-table.ts';
-import { AuditTrail } from './audit-trail.ts';
-import { Cache } from './cache.ts';
-import { acknowledgeCdkProvidedFunctions, deployTimeCallLogGroup } from './cdk-internals.ts';
-import { Cdn } from './cdn.ts';
-import { type EnvironmentConfig, resourcePrefix } from './config.ts';
+import { SILENCES_ID } from '../../functions/alert-router/silences.ts';
+import type { ManagedCluster, ManagedService } from '../../functions/shared/managed-resources.ts';
+import { AppTable } from '../application/app-table.ts';
+import { AuditTrail } from '../application/audit-trail.ts';
+import { Cache } from '../application/cache.ts';
+import { Cdn } from '../application/cdn.ts';
+import { OpsDashboard } from '../application/dashboard.ts';
+import { DataBackups } from '../application/data-backups.ts';
+import { Database } from '../application/database.ts';
+import { APP_DATABASE, APP_DATABASE_USER, DatabaseAppUser } from '../application/database-app-user.ts';
+import { deadLetterQueuesOf } from '../application/dead-letter-queues.ts';
+import { EcsCapacity } from '../application/ecs-capacity.ts';
+import { EdgeProtection } from '../application/edge-protection.ts';
+import { HttpApi } from '../application/http-api.ts';
+import { LoadBalancer, listenerPorts } from '../application/load-balancer.ts';
+import { Network } from '../application/network.ts';
+import { taskDefinitionFamilyFor, WebService } from '../application/web-service.ts';
+import { type EnvironmentConfig, resourcePrefix } from '../config.ts';
+import { OperatorPolicies } from '../control-plane/operator-policies.ts';
+import { Alarms } from '../shared/alarms.ts';
+import { acknowledgeCdkProvidedFunctions, deployTimeCallLogGroup } from '../shared/cdk-internals.ts';
+import { secureBucket } from '../shared/secure-bucket.ts';
 import type { ControlPlaneStack } from './control-plane-stack.ts';
-import { OpsDashboard } from './dashboard.ts';
-import { DataBackups } from './data-backups.ts';
-import { Database } from './database.ts';
-import { APP_DATABASE, APP_DATABASE_USER, DatabaseAppUser } from './database-app-user.ts';
-import { deadLetterQueuesOf } from './dead-letter-queues.ts';
-import { EcsCapacity } from './ecs-capacity.ts';
-import { EdgeProtection } from './edge-protection.ts';
 import { EnvironmentStack } from './environment-stack.ts';
-import { HttpApi } from './http-api.ts';
-import { LoadBalancer, listenerPorts } from './load-balancer.ts';
-import { Network } from './network.ts';
-import { OperatorPolicies } from './operator-policies.ts';
-import { secureBucket } from './secure-bucket.ts';
-import { taskDefinitionFamilyFor, WebService } from './web-service.ts';
 
 /** CloudFront takes its certificate and web ACL from this region only. */
 export const CLOUDFRONT_REGION = 'us-east-1';
@@ -590,7 +590,7 @@ export function extendControlPlane(
   for (const { construct, label } of functions) alarms.addFunction(label, construct);
   for (const { construct, label } of stateMachines) alarms.addStateMachine(label, construct);
   for (const { construct, label } of tables) alarms.addTable(label, construct);
-  // The alert DLQ has its own alarm, which pages without the router (infra/alerting.ts).
+  // The alert DLQ has its own alarm, which pages without the router (infra/control-plane/alerting/alerting.ts).
   for (const queue of deadLetterQueuesOf(controlPlane).filter((q) => q !== controlPlane.alerting.queueDlq))
     alarms.addDeadLetterQueue(labelOf(controlPlane, queue), queue);
   for (const alarm of alarms.alarms) CrossStackReferences.of(alarm).produce(ReferenceStrength.WEAK);

@@ -11,7 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledgeWildcardResources } from './nag-findings.ts';
+import { acknowledgeWildcardResources } from '../shared/nag-findings.ts';
 
 /** Tag on every handed-over rule: the rollout workflow finds and owns rules by it. */
 export const ROLLOUT_OWNED_TAG = { key: 'ecs-ops:owner', value: 'rollout' } as const;

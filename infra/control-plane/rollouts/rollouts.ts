@@ -5,21 +5,21 @@ import { join, relative } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { PRE_TRAFFIC_HOOK_PREFIX, RolloutDefaultsSchema } from '../events/rollout-input.ts';
-import * as z from '../events/zod.ts';
-import { resolveRolloutInput } from '../functions/rollout-step/defaults.ts';
-import { InvalidInputError } from '../functions/shared/errors.ts';
-import type { ManagedService } from '../functions/shared/managed-resources.ts';
-import type { RolloutEnvInput } from '../functions/shared/rollouts/config.ts';
-import { BlueGreenRolloutWorkflow } from '../workflows/blue-green-rollout.ts';
-import { alarmArnPattern } from './alarms.ts';
-import type { Alerting } from './alerting.ts';
-import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { CONFIG_DIR, ConfigError, loadConfigFile, taskRolePathFor } from './config.ts';
-import { acknowledgeWildcardResources } from './nag-findings.ts';
-import { containerInstancesArn, ecsClusterArn, ecsServiceArn } from './resource-arns.ts';
-import { ROLLOUT_OUTPUTS } from './stack-outputs.ts';
-import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
+import { PRE_TRAFFIC_HOOK_PREFIX, RolloutDefaultsSchema } from '../../../events/rollout-input.ts';
+import * as z from '../../../events/zod.ts';
+import { resolveRolloutInput } from '../../../functions/rollout-step/defaults.ts';
+import { InvalidInputError } from '../../../functions/shared/errors.ts';
+import type { ManagedService } from '../../../functions/shared/managed-resources.ts';
+import type { RolloutEnvInput } from '../../../functions/shared/rollouts/config.ts';
+import { BlueGreenRolloutWorkflow } from '../../../workflows/blue-green-rollout.ts';
+import { CONFIG_DIR, ConfigError, loadConfigFile, taskRolePathFor } from '../../config.ts';
+import { alarmArnPattern } from '../../shared/alarms.ts';
+import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
+import { ROLLOUT_OUTPUTS } from '../../shared/stack-outputs.ts';
+import type { Alerting } from '../alerting/alerting.ts';
+import { BundledFunction, lambdaEnvironment } from '../shared/bundled-function.ts';
+import { containerInstancesArn, ecsClusterArn, ecsServiceArn } from '../shared/resource-arns.ts';
+import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
 
 /** Until services come from the environment config: the seeded `web/api` behind `web-alb`. */
 export const DEFAULT_ROLLOUT_SERVICES: readonly ManagedService[] = [

@@ -10,7 +10,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from './config.ts';
+import type { EnvironmentConfig } from '../config.ts';
 import { HandedOverListenerRule } from './handed-over-listener-rule.ts';
 
 /** Listener ports: HTTPS with a certificate (a domain is configured), plain HTTP inside the VPC otherwise. */

@@ -4,7 +4,7 @@
 import { CrossStackReferences, ReferenceStrength, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
-import type { EnvironmentConfig } from './config.ts';
+import type { EnvironmentConfig } from '../config.ts';
 
 /** App-wide core flags are the app's business; these core flags change only resources. */
 const CORE_FLAGS_FOR_STACKS = new Set([

@@ -12,13 +12,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { AlertRouterEnvInput } from '../functions/alert-router/config.ts';
-import type { ControlPlaneEnv } from '../functions/shared/env.ts';
+import type { AlertRouterEnvInput } from '../../../functions/alert-router/config.ts';
+import type { ControlPlaneEnv } from '../../../functions/shared/env.ts';
+import { ALERTING_OUTPUTS } from '../../shared/stack-outputs.ts';
+import { BundledFunction, lambdaEnvironment } from '../shared/bundled-function.ts';
+import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue } from '../shared/event-queue.ts';
+import {
+  grantItemActions,
+  SHARED_TABLE_ACCESS,
+  type StateTables,
+  TTL_ATTRIBUTE,
+} from '../shared/state-tables.ts';
 import type { AlertTopics } from './alert-topics.ts';
-import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue } from './event-queue.ts';
-import { ALERTING_OUTPUTS } from './stack-outputs.ts';
-import { grantItemActions, SHARED_TABLE_ACCESS, type StateTables, TTL_ATTRIBUTE } from './state-tables.ts';
 
 export interface AlertingProps {
   readonly topics: AlertTopics;

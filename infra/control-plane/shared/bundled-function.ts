@@ -12,7 +12,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** Where `npm run build` (esbuild.config.mjs) writes one directory per function. */
-export const DEFAULT_ASSET_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'functions');
+export const DEFAULT_ASSET_ROOT = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../..',
+  'dist',
+  'functions',
+);
 
 export interface BundledFunctionProps {
   /** Directory name under functions/ (and dist/functions/); also the Powertools service name. */

@@ -8,7 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from './config.ts';
+import type { EnvironmentConfig } from '../config.ts';
 import { REDIS_PORT } from './network.ts';
 
 export interface CacheProps {

@@ -7,20 +7,25 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { spotInterruptionPatterns } from '../events/patterns.ts';
-import type { ManagedCluster } from '../functions/shared/managed-resources.ts';
-import type { SpotInterruptionEnvInput } from '../functions/shared/spot/config.ts';
-import type { SpotSurgeEnvInput } from '../functions/spot-surge-step/config.ts';
-import { SpotSurgeWorkflow } from '../workflows/spot-surge.ts';
-import type { AlertTopics } from './alert-topics.ts';
-import type { Alerting } from './alerting.ts';
-import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, eventQueue, routeEventsToQueue } from './event-queue.ts';
-import { acknowledgeWildcardResources } from './nag-findings.ts';
-import { autoScalingGroupArn, containerInstancesArn, ecsClusterArn } from './resource-arns.ts';
-import { stableOutput } from './stable-output.ts';
-import { SPOT_INTERRUPTION_OUTPUTS } from './stack-outputs.ts';
-import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
+import { spotInterruptionPatterns } from '../../../events/patterns.ts';
+import type { ManagedCluster } from '../../../functions/shared/managed-resources.ts';
+import type { SpotInterruptionEnvInput } from '../../../functions/shared/spot/config.ts';
+import type { SpotSurgeEnvInput } from '../../../functions/spot-surge-step/config.ts';
+import { SpotSurgeWorkflow } from '../../../workflows/spot-surge.ts';
+import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
+import { SPOT_INTERRUPTION_OUTPUTS } from '../../shared/stack-outputs.ts';
+import type { AlertTopics } from '../alerting/alert-topics.ts';
+import type { Alerting } from '../alerting/alerting.ts';
+import { BundledFunction, lambdaEnvironment } from '../shared/bundled-function.ts';
+import {
+  consumeQueue,
+  EVENT_SOURCE_MAX_CONCURRENCY,
+  eventQueue,
+  routeEventsToQueue,
+} from '../shared/event-queue.ts';
+import { autoScalingGroupArn, containerInstancesArn, ecsClusterArn } from '../shared/resource-arns.ts';
+import { stableOutput } from '../shared/stable-output.ts';
+import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
 
 export interface SpotInterruptionHandlingProps {
   readonly managedClusters: readonly ManagedCluster[];

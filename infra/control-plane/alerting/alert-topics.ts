@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { AlertTopicsEnv } from '../functions/alert-router/config.ts';
+import type { AlertTopicsEnv } from '../../../functions/alert-router/config.ts';
 
 /** Services that encrypt or decrypt with the key on our behalf. */
 const KEY_USER_SERVICES = ['sns.amazonaws.com', 'events.amazonaws.com', 'cloudwatch.amazonaws.com'];

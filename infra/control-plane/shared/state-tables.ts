@@ -4,8 +4,8 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { ControlPlaneEnv } from '../functions/shared/env.ts';
-import { JOURNAL_BY_DAY_INDEX } from './stack-outputs.ts';
+import type { ControlPlaneEnv } from '../../../functions/shared/env.ts';
+import { JOURNAL_BY_DAY_INDEX } from '../../shared/stack-outputs.ts';
 
 /** Every record carries its expiry as epoch seconds here; DynamoDB deletes it afterwards. */
 export const TTL_ATTRIBUTE = 'expiresAt';

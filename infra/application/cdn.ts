@@ -1,6 +1,6 @@
 // CloudFront in front of everything viewers see: static assets from S3 through origin
 // access control, the API (/api/*, when the environment has one) from the HTTP API with the
-// origin-verify header its authorizer requires (infra/http-api.ts), everything else from the
+// origin-verify header its authorizer requires (infra/application/http-api.ts), everything else from the
 // internal ALB through a CloudFront VPC origin (the ALB has no public address at all). WAF from
 // us-east-1 on all of it, standard logs to the log bucket, and with a domain: the viewer
 // certificate and Route 53 alias records.
@@ -14,9 +14,9 @@ import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ORIGIN_VERIFY_HEADER } from '../functions/origin-verify/config.ts';
-import type { EnvironmentConfig } from './config.ts';
-import { secureBucket } from './secure-bucket.ts';
+import { ORIGIN_VERIFY_HEADER } from '../../functions/origin-verify/config.ts';
+import type { EnvironmentConfig } from '../config.ts';
+import { secureBucket } from '../shared/secure-bucket.ts';
 
 /** Paths served from the static-assets bucket; the rest goes to the application. */
 export const STATIC_PATH_PATTERN = '/static/*';

@@ -1,5 +1,5 @@
 // A stack output under a stable logical id: the ops CLI and the rig read outputs by these keys
-// (infra/stack-outputs.ts).
+// (infra/shared/stack-outputs.ts).
 import { CfnOutput } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 

@@ -9,7 +9,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from './config.ts';
+import type { EnvironmentConfig } from '../config.ts';
 
 export interface EcsCapacityProps {
   readonly config: EnvironmentConfig['compute'];

@@ -1,5 +1,5 @@
 // API Gateway (HTTP API) in front of the private load balancer through a VPC link: the
-// application's API, served to viewers under CloudFront's /api/* (infra/cdn.ts) and so behind its
+// application's API, served to viewers under CloudFront's /api/* (infra/application/cdn.ts) and so behind its
 // WAF. The API's own endpoint is public, so every route has a Lambda REQUEST authorizer that lets
 // a request through only with the x-origin-verify value CloudFront adds from a secret generated
 // here ("origin verify"): called directly, the API answers 401 (no header) or 403 (a wrong one).
@@ -19,8 +19,8 @@ import {
   DEFAULT_SECRET_CACHE_SECONDS,
   ORIGIN_VERIFY_HEADER,
   type OriginVerifyEnvInput,
-} from '../functions/origin-verify/config.ts';
-import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
+} from '../../functions/origin-verify/config.ts';
+import { BundledFunction, lambdaEnvironment } from '../control-plane/shared/bundled-function.ts';
 
 /** How long API Gateway keeps an authorizer answer per header value. */
 export const AUTHORIZER_CACHE_TTL = Duration.minutes(5);

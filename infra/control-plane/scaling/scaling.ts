@@ -12,29 +12,39 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { alarmScaleOutPattern } from '../events/alarm-scale-out.ts';
-import { ScaleInputSchema } from '../events/scale-input.ts';
-import type { ScaleAlarmEnvInput } from '../functions/scale-alarm/config.ts';
-import type { ScaleStepEnvInput } from '../functions/scale-service-step/config.ts';
+import { alarmScaleOutPattern } from '../../../events/alarm-scale-out.ts';
+import { ScaleInputSchema } from '../../../events/scale-input.ts';
+import type { ScaleAlarmEnvInput } from '../../../functions/scale-alarm/config.ts';
+import type { ScaleStepEnvInput } from '../../../functions/scale-service-step/config.ts';
 import {
   alarmMappingsOf,
   guardrailsOf,
   type ScaledService,
   ScalingConfigSchema,
   type ScalingSchedule,
-} from '../functions/scale-service-step/scaling-config.ts';
-import type { ManagedCluster } from '../functions/shared/managed-resources.ts';
-import { ScaleServiceWorkflow } from '../workflows/scale-service.ts';
-import type { AlertTopics } from './alert-topics.ts';
-import type { Alerting } from './alerting.ts';
-import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
-import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, eventQueue, routeEventsToQueue } from './event-queue.ts';
-import { acknowledgeWildcardResources } from './nag-findings.ts';
-import { autoScalingGroupArn, containerInstancesArn, ecsClusterArn, ecsServiceArn } from './resource-arns.ts';
-import { stableOutput } from './stable-output.ts';
-import { SCALING_OUTPUTS } from './stack-outputs.ts';
-import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
+} from '../../../functions/scale-service-step/scaling-config.ts';
+import type { ManagedCluster } from '../../../functions/shared/managed-resources.ts';
+import { ScaleServiceWorkflow } from '../../../workflows/scale-service.ts';
+import { CONFIG_DIR, ConfigError, loadConfigFile } from '../../config.ts';
+import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
+import { SCALING_OUTPUTS } from '../../shared/stack-outputs.ts';
+import type { AlertTopics } from '../alerting/alert-topics.ts';
+import type { Alerting } from '../alerting/alerting.ts';
+import { BundledFunction, lambdaEnvironment } from '../shared/bundled-function.ts';
+import {
+  consumeQueue,
+  EVENT_SOURCE_MAX_CONCURRENCY,
+  eventQueue,
+  routeEventsToQueue,
+} from '../shared/event-queue.ts';
+import {
+  autoScalingGroupArn,
+  containerInstancesArn,
+  ecsClusterArn,
+  ecsServiceArn,
+} from '../shared/resource-arns.ts';
+import { stableOutput } from '../shared/stable-output.ts';
+import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
 
 export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
 

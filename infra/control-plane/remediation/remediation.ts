@@ -9,26 +9,31 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { alarmRemediationPattern } from '../events/remediation-input.ts';
+import { alarmRemediationPattern } from '../../../events/remediation-input.ts';
 import {
   type RemediateStepEnvInput,
   type RemediationConfig,
   RemediationConfigSchema,
-} from '../functions/remediate-step/config.ts';
-import type { RemediationTriggerEnvInput } from '../functions/remediation-trigger/config.ts';
-import type { ManagedCluster, ManagedService } from '../functions/shared/managed-resources.ts';
-import { RemediateAlarmWorkflow } from '../workflows/remediate-alarm.ts';
-import { alarmArnPattern } from './alarms.ts';
-import type { AlertTopics } from './alert-topics.ts';
-import type { Alerting } from './alerting.ts';
-import { BundledFunction, lambdaEnvironment } from './bundled-function.ts';
-import { CONFIG_DIR, ConfigError, loadConfigFile } from './config.ts';
-import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, eventQueue, routeEventsToQueue } from './event-queue.ts';
-import { acknowledgeWildcardResources } from './nag-findings.ts';
-import { ecsClusterArn, ecsServiceArn } from './resource-arns.ts';
-import { stableOutput } from './stable-output.ts';
-import { REMEDIATION_OUTPUTS } from './stack-outputs.ts';
-import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from './state-tables.ts';
+} from '../../../functions/remediate-step/config.ts';
+import type { RemediationTriggerEnvInput } from '../../../functions/remediation-trigger/config.ts';
+import type { ManagedCluster, ManagedService } from '../../../functions/shared/managed-resources.ts';
+import { RemediateAlarmWorkflow } from '../../../workflows/remediate-alarm.ts';
+import { CONFIG_DIR, ConfigError, loadConfigFile } from '../../config.ts';
+import { alarmArnPattern } from '../../shared/alarms.ts';
+import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
+import { REMEDIATION_OUTPUTS } from '../../shared/stack-outputs.ts';
+import type { AlertTopics } from '../alerting/alert-topics.ts';
+import type { Alerting } from '../alerting/alerting.ts';
+import { BundledFunction, lambdaEnvironment } from '../shared/bundled-function.ts';
+import {
+  consumeQueue,
+  EVENT_SOURCE_MAX_CONCURRENCY,
+  eventQueue,
+  routeEventsToQueue,
+} from '../shared/event-queue.ts';
+import { ecsClusterArn, ecsServiceArn } from '../shared/resource-arns.ts';
+import { stableOutput } from '../shared/stable-output.ts';
+import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
 
 export const REMEDIATION_CONFIG_DIR = join(CONFIG_DIR, 'remediation');
 

@@ -3,7 +3,7 @@
 // from the constructs, with no CDK import, so that a reader (every `ops` command) does not load
 // the CDK to learn a name.
 
-/** Spot interruption handling (infra/spot-interruption-handling.ts). */
+/** Spot interruption handling (infra/control-plane/spot/spot-interruption-handling.ts). */
 export const SPOT_INTERRUPTION_OUTPUTS = {
   queueUrl: 'SpotInterruptionQueueUrl',
   queueDlqUrl: 'SpotInterruptionQueueDlqUrl',
@@ -11,19 +11,19 @@ export const SPOT_INTERRUPTION_OUTPUTS = {
   surgeStateMachineArn: 'SpotSurgeStateMachineArn',
 } as const;
 
-/** Alerting (infra/alerting.ts). */
+/** Alerting (infra/control-plane/alerting/alerting.ts). */
 export const ALERTING_OUTPUTS = {
   queueUrl: 'AlertQueueUrl',
   queueDlqUrl: 'AlertQueueDlqUrl',
   stateTable: 'AlertStateTableName',
 } as const;
 
-/** Rollouts (infra/rollouts.ts). */
+/** Rollouts (infra/control-plane/rollouts/rollouts.ts). */
 export const ROLLOUT_OUTPUTS = {
   rolloutStateMachineArn: 'RolloutStateMachineArn',
 } as const;
 
-/** Scaling (infra/scaling.ts). */
+/** Scaling (infra/control-plane/scaling/scaling.ts). */
 export const SCALING_OUTPUTS = {
   scaleStateMachineArn: 'ScaleServiceStateMachineArn',
   scaleAlarmQueueUrl: 'ScaleAlarmQueueUrl',
@@ -31,7 +31,7 @@ export const SCALING_OUTPUTS = {
   scaleAlarmDeliveryDlqUrl: 'ScaleAlarmDeliveryDlqUrl',
 } as const;
 
-/** Remediation (infra/remediation.ts). */
+/** Remediation (infra/control-plane/remediation/remediation.ts). */
 export const REMEDIATION_OUTPUTS = {
   remediationStateMachineArn: 'RemediationStateMachineArn',
   remediationQueueUrl: 'RemediationQueueUrl',

@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { secureBucket } from './secure-bucket.ts';
+import { secureBucket } from '../shared/secure-bucket.ts';
 
 export interface AuditTrailProps {
   readonly trailName: string;
