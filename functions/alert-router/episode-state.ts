@@ -1,10 +1,11 @@
 // The router's records of what fires: episodes (one per dedup key), groups and services, the keys
 // they live under, and reading them back.
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';
 import { conditionalWrite, type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
+import { batchGetItems } from '../shared/dynamo-batches.ts';
 
 export interface EpisodeRecord {
   id: string;
@@ -113,21 +114,13 @@ export function countsOf(window: WindowRecord): Record<string, Record<string, nu
 
 /** Consistent reads of many items, 100 per call, unprocessed keys retried. */
 export async function getMany<T>(db: Db, table: string, ids: readonly string[]): Promise<Map<string, T>> {
-  const found = new Map<string, T>();
-  const unique = [...new Set(ids)];
-  for (let i = 0; i < unique.length; i += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(i, i + 100).map((id) => ({ id }));
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 8) throw new Error(`alerts table: ${keys.length} keys still unprocessed after retries`);
-      const out = await db.send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      for (const item of out.Responses?.[table] ?? []) found.set(String(item.id), item as T);
-      keys = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      if (keys.length > 0) await sleep(25 * 2 ** attempt);
-    }
-  }
-  return found;
+  const items = await batchGetItems(
+    db,
+    table,
+    [...new Set(ids)].map((id) => ({ id })),
+    'alerts table',
+  );
+  return new Map(items.map((item) => [String(item.id), item as T]));
 }
 
 export async function getItem<T>(db: Db, table: string, id: string): Promise<T | undefined> {
@@ -298,5 +291,3 @@ export interface ServiceRecord {
 export function criticalFiring(record: ServiceRecord | undefined, t: TimeSettings): boolean {
   return (record?.criticalKeys?.size ?? 0) > 0 && (record?.lastCriticalAtMs ?? 0) > t.now - t.episodeMs;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

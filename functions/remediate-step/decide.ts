@@ -8,6 +8,7 @@ import {
   type RemediationPlan,
   type RunbookPlan,
 } from '../../events/remediation-input.ts';
+import { claimForExecution } from '../shared/claims.ts';
 import { iso } from '../shared/clock.ts';
 import { locateContainerInstances } from '../shared/container-instances.ts';
 import { isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
@@ -220,26 +221,15 @@ async function firstTransitionNoise(
 }
 
 async function claimTransition(deps: RemediateDeps, plan: RemediationPlan): Promise<string | undefined> {
-  const now = deps.clock.now();
-  const id = transitionKey(plan.alarm.arn, plan.alarm.state.timestamp);
-  try {
-    await deps.db.send(
-      new PutCommand({
-        TableName: deps.env.OPERATIONS_TABLE,
-        Item: { id, execution: plan.execution.id, at: iso(now), expiresAt: ttlSeconds(now + 7 * 24 * HOUR) },
-        // A retried decide step of the same execution claims it again.
-        ConditionExpression: 'attribute_not_exists(id) OR execution = :me',
-        ExpressionAttributeValues: { ':me': plan.execution.id },
-      }),
-    );
-    return undefined;
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    const out = await deps.db.send(
-      new GetCommand({ TableName: deps.env.OPERATIONS_TABLE, Key: { id }, ConsistentRead: true }),
-    );
-    return `the transition of ${plan.alarm.name} to ALARM at ${plan.alarm.state.timestamp} was already handled by ${String(out.Item?.execution ?? 'another execution')}: delivered again, acted on once`;
-  }
+  // A retried decide step of the same execution claims it again.
+  const claim = await claimForExecution(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, {
+    id: transitionKey(plan.alarm.arn, plan.alarm.state.timestamp),
+    execution: plan.execution.id,
+    holderAttribute: 'execution',
+    ttlMs: 7 * 24 * HOUR,
+  });
+  if (claim.claimed) return undefined;
+  return `the transition of ${plan.alarm.name} to ALARM at ${plan.alarm.state.timestamp} was already handled by ${claim.holder}: delivered again, acted on once`;
 }
 
 /** An alarm timestamp (CloudWatch writes `+0000` offsets) in epoch milliseconds. */

@@ -3,9 +3,9 @@
 // (an alarm event or a schedule delivered twice must scale once). Both are written only by the
 // execution that holds the service's scaling lease, so a read-modify-write cannot lose an action.
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { claimForExecution, type ExecutionClaim } from '../shared/claims.ts';
 import type { Clock } from '../shared/clock.ts';
-import { iso } from '../shared/clock.ts';
-import { type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
+import { type Db, ttlSeconds } from '../shared/dynamo.ts';
 import type { PastAction } from './guardrails.ts';
 
 const DAY = 24 * 3600_000;
@@ -51,36 +51,18 @@ export async function recordAction(
   );
 }
 
-export type RequestClaim = { claimed: true } | { claimed: false; executionId: string; at: string };
-
 /** Marks the request as handled by this execution; a retry by the same execution claims it again. */
-export async function claimRequest(
+export function claimRequest(
   db: Db,
   table: string,
   clock: Clock,
   requestId: string,
   executionId: string,
-): Promise<RequestClaim> {
-  const now = clock.now();
-  try {
-    await db.send(
-      new PutCommand({
-        TableName: table,
-        Item: { id: requestKey(requestId), executionId, at: iso(now), expiresAt: ttlSeconds(now + 7 * DAY) },
-        ConditionExpression: 'attribute_not_exists(id) OR executionId = :me',
-        ExpressionAttributeValues: { ':me': executionId },
-      }),
-    );
-    return { claimed: true };
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    const held = await db.send(
-      new GetCommand({ TableName: table, Key: { id: requestKey(requestId) }, ConsistentRead: true }),
-    );
-    return {
-      claimed: false,
-      executionId: String(held.Item?.executionId ?? 'unknown'),
-      at: String(held.Item?.at ?? ''),
-    };
-  }
+): Promise<ExecutionClaim> {
+  return claimForExecution(db, table, clock, {
+    id: requestKey(requestId),
+    execution: executionId,
+    holderAttribute: 'executionId',
+    ttlMs: 7 * DAY,
+  });
 }

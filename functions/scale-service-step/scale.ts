@@ -131,12 +131,9 @@ export async function decideScale(deps: ScaleDeps, raw: unknown): Promise<ScaleP
       executionId,
     );
     if (!claim.claimed) {
-      return early(
-        `request ${request.requestId} was already handled by ${claim.executionId} at ${claim.at}`,
-        {
-          guardrail: 'duplicate',
-        },
-      );
+      return early(`request ${request.requestId} was already handled by ${claim.holder} at ${claim.at}`, {
+        guardrail: 'duplicate',
+      });
     }
     try {
       await acquireLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, {

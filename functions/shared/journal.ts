@@ -1,9 +1,9 @@
 // The action journal: one record per decision, including "did nothing, because".
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from './clock.ts';
 import { iso } from './clock.ts';
 import { type Db, ttlSeconds } from './dynamo.ts';
+import { batchPutItems } from './dynamo-batches.ts';
 
 export type Outcome = 'changed' | 'unchanged' | 'refused' | 'failed';
 
@@ -31,7 +31,6 @@ export interface JournalRecord extends JournalEntry {
 }
 
 const RETENTION_MS = 400 * 24 * 3600 * 1000;
-const BATCH = 25;
 
 export function toRecord(entry: JournalEntry, now: number): JournalRecord {
   const at = iso(now);
@@ -47,18 +46,6 @@ export async function writeJournal(
   entries: JournalEntry[],
 ): Promise<JournalRecord[]> {
   const records = entries.map((e) => toRecord(e, clock.now()));
-  for (let i = 0; i < records.length; i += BATCH) {
-    let pending: Record<string, unknown>[] = records
-      .slice(i, i + BATCH)
-      .map((Item) => ({ PutRequest: { Item } }));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error(`journal: ${pending.length} records still unprocessed after retries`);
-      const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-      pending = (out.UnprocessedItems?.[table] as Record<string, unknown>[] | undefined) ?? [];
-      if (pending.length > 0) await sleep(25 * 2 ** attempt);
-    }
-  }
+  await batchPutItems(db, table, records as unknown as Record<string, unknown>[], 'journal');
   return records;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

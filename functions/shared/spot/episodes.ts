@@ -1,10 +1,11 @@
 // One interruption episode per EC2 instance (or Fargate task): the idempotency record.
 // Every channel (rebalance, warning, task event, redelivery) advances the same record with
 // a conditional write, so the strongest intent is acted on once, by one invocation at a time.
-import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../dynamo.ts';
+import { batchGetItems } from '../dynamo-batches.ts';
 import { INTENT_RANK, type Intent } from './signals.ts';
 
 export interface Episode {
@@ -368,20 +369,9 @@ export async function getEpisodes(
   table: string,
   subjects: readonly string[],
 ): Promise<Map<string, Episode>> {
-  const found = new Map<string, Episode>();
-  for (let i = 0; i < subjects.length; i += 100) {
-    let keys: Record<string, unknown>[] = subjects.slice(i, i + 100).map((s) => ({ id: episodeId(s) }));
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 8) throw new Error(`episodes: ${keys.length} keys still unprocessed after retries`);
-      const out = await db.send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      for (const item of out.Responses?.[table] ?? []) found.set(String(item.subject), item as Episode);
-      keys = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      if (keys.length > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
-    }
-  }
-  return found;
+  const keys = subjects.map((s) => ({ id: episodeId(s) }));
+  const items = await batchGetItems(db, table, keys, 'episodes');
+  return new Map(items.map((item) => [String(item.subject), item as unknown as Episode]));
 }
 
 export async function getEpisode(db: Db, table: string, id: string): Promise<Episode | undefined> {
