@@ -13,6 +13,7 @@ export const UNIT_TEST_FILES = [
   'tests/infra/control-plane.test.ts',
   'tests/infra/iam.test.ts',
   'tests/infra/iam-grant-reasons.test.ts',
+  'tests/remediation/guards.test.ts',
   'tests/remediation/infra.test.ts',
   'tests/remediation/registry.test.ts',
   'tests/reliability/bad-input.test.ts',

@@ -19,13 +19,30 @@ import { acquireLock, releaseLock } from '../shared/lock.ts';
 import { getRolloutRecord, TERMINAL_PHASES } from '../shared/rollouts/record.ts';
 import { serviceLockHolder } from '../shared/service-lock.ts';
 import { parseOrThrow } from '../shared/validation.ts';
-import { alarmNameMatches, type Runbook } from './config.ts';
+import type { Runbook } from './config.ts';
+import {
+  deployNoise,
+  describePlan,
+  drainRadius,
+  guardAlarmsRefusal,
+  HISTORY_KEEP_MS,
+  leaseMs,
+  mayBeDeployNoise,
+  newDeploymentRadius,
+  type PastRun,
+  type Refusal,
+  RunbookRefusedError,
+  rateRefusal,
+  rollbackTargets,
+  runbookByName,
+  runbookByTags,
+  runsWith,
+  unhealthyTargets,
+} from './guards.ts';
 import {
   alert,
-  clock,
   episodeKey,
   escalationKey,
-  HISTORY_KEEP_MS,
   HOUR,
   historyKey,
   journal,
@@ -35,14 +52,7 @@ import {
   remediationLeaseResource,
   transitionKey,
 } from './remediate-deps.ts';
-import {
-  alarmTags,
-  blastRadius,
-  describeAlarms,
-  describeService,
-  findUnhealthyTasks,
-  RunbookRefusedError,
-} from './runbooks.ts';
+import { alarmTags, describeAlarms, describeService, findUnhealthyTasks } from './runbooks.ts';
 
 // -------------------------------------------------------------------------------------------
 // validate
@@ -132,15 +142,11 @@ export async function decideRemediation(
   }
 
   const leaseResource = remediationLeaseResource(runbook, plan);
-  const leaseMs =
-    (runbook.requiresApproval ? runbook.approval.timeoutSeconds * 1000 : 0) +
-    runbook.verify.windowSeconds * 1000 +
-    LEASE_MARGIN_MS;
   try {
     await acquireLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, {
       resource: leaseResource,
       owner: plan.execution.id,
-      leaseMs,
+      leaseMs: leaseMs(runbook, LEASE_MARGIN_MS),
       reason: `remediation of alarm ${alarm.name} (${runbook.id})`,
     });
   } catch (error) {
@@ -152,7 +158,7 @@ export async function decideRemediation(
   const leased: RemediationPlan = { ...plan, lease: { resource: leaseResource, owner: plan.execution.id } };
 
   try {
-    const refusal = (await guardAlarmRefusal(deps, runbook)) ?? (await rateRefusal(deps, leased, runbook));
+    const refusal = (await guardAlarmRefusal(deps, runbook)) ?? (await rateRefusalNow(deps, leased, runbook));
     if (refusal) return await refuse(deps, leased, runbook, refusal.why, refusal.alert);
     const runbookPlan = await planRunbook(deps, leased, runbook);
     const explanation = [
@@ -192,32 +198,21 @@ export async function decideRemediation(
 
 async function chooseRunbook(deps: RemediateDeps, plan: RemediationPlan): Promise<Runbook | undefined> {
   const runbooks = deps.env.REMEDIATION_CONFIG.runbooks;
-  const byName = runbooks.find(
-    (r) => 'alarmName' in r.match && alarmNameMatches(r.match.alarmName, plan.alarm.name),
-  );
-  if (byName) return byName;
-  const byTags = runbooks.filter((r) => 'tags' in r.match);
-  if (byTags.length === 0) return undefined;
-  const tags = await alarmTags(deps.cloudwatch, plan.alarm.arn);
-  return byTags.find(
-    (r) => 'tags' in r.match && Object.entries(r.match.tags).every(([k, v]) => tags[k] === v),
-  );
+  const byName = runbookByName(runbooks, plan.alarm.name);
+  if (byName || !runbooks.some((r) => 'tags' in r.match)) return byName;
+  return runbookByTags(runbooks, await alarmTags(deps.cloudwatch, plan.alarm.arn));
 }
 
-/** An alarm's first transition out of INSUFFICIENT_DATA right after it was (re)configured is deploy noise. */
+/** Reads the alarm's configuration time only when the transition could be deploy noise. */
 async function firstTransitionNoise(
   deps: RemediateDeps,
   plan: RemediationPlan,
   runbook: Runbook,
 ): Promise<string | undefined> {
-  if (runbook.actOnFirstTransition || plan.alarm.previousState?.value !== 'INSUFFICIENT_DATA')
-    return undefined;
+  if (!mayBeDeployNoise(plan, runbook)) return undefined;
   const [alarm] = await describeAlarms(deps.cloudwatch, [plan.alarm.name]);
   const configuredAt = alarm?.configurationUpdatedAt ? Date.parse(alarm.configurationUpdatedAt) : undefined;
-  const at = Date.parse(plan.alarm.state.timestamp);
-  const settle = deps.env.REMEDIATION_CONFIG.settleSeconds * 1000;
-  if (configuredAt === undefined || Number.isNaN(at) || at - configuredAt > settle) return undefined;
-  return `alarm ${plan.alarm.name} left INSUFFICIENT_DATA for the first time ${Math.round((at - configuredAt) / 1000)} s after it was configured (settle time ${deps.env.REMEDIATION_CONFIG.settleSeconds} s): treated as deploy noise, no runbook (set actOnFirstTransition to act)`;
+  return deployNoise(plan, configuredAt, deps.env.REMEDIATION_CONFIG.settleSeconds);
 }
 
 async function claimTransition(deps: RemediateDeps, plan: RemediationPlan): Promise<string | undefined> {
@@ -275,25 +270,14 @@ async function staleTransition(deps: RemediateDeps, plan: RemediationPlan): Prom
   }
 }
 
-async function guardAlarmRefusal(
-  deps: RemediateDeps,
-  runbook: Runbook,
-): Promise<{ why: string[]; alert: boolean } | undefined> {
+async function guardAlarmRefusal(deps: RemediateDeps, runbook: Runbook): Promise<Refusal | undefined> {
   const names = [...deps.env.REMEDIATION_CONFIG.guardAlarms, ...runbook.guardAlarms];
   if (names.length === 0) return undefined;
-  const firing = (await describeAlarms(deps.cloudwatch, names)).filter((a) => a.state === 'ALARM');
-  if (firing.length === 0) return undefined;
-  return {
-    why: [
-      `guard alarm${firing.length > 1 ? 's' : ''} ${firing.map((a) => a.name).join(', ')} ${firing.length > 1 ? 'are' : 'is'} in ALARM: runbook ${runbook.id} aborted before any change`,
-    ],
-    alert: true,
-  };
-}
-
-interface PastRun {
-  at: number;
-  execution: string;
+  const alarms = await describeAlarms(deps.cloudwatch, names);
+  return guardAlarmsRefusal(
+    runbook,
+    alarms.filter((a) => a.state === 'ALARM').map((a) => a.name),
+  );
 }
 
 async function readRuns(deps: RemediateDeps, runbookId: string): Promise<PastRun[]> {
@@ -307,42 +291,18 @@ async function readRuns(deps: RemediateDeps, runbookId: string): Promise<PastRun
   return ((out.Item?.runs as PastRun[] | undefined) ?? []).map((r) => ({ ...r, at: Number(r.at) }));
 }
 
-/** Cooldown and runs per hour, counted per runbook over executions that acted (dry runs do not). */
-async function rateRefusal(
+async function rateRefusalNow(
   deps: RemediateDeps,
   plan: RemediationPlan,
   runbook: Runbook,
-): Promise<{ why: string[]; alert: boolean } | undefined> {
-  const now = deps.clock.now();
-  const runs = (await readRuns(deps, runbook.id)).filter((r) => r.execution !== plan.execution.id);
-  const last = runs.at(-1);
-  if (last && now < last.at + runbook.cooldownSeconds * 1000) {
-    return {
-      why: [
-        `did nothing because runbook ${runbook.id} is cooling down until ${clock(last.at + runbook.cooldownSeconds * 1000)} (it last ran at ${clock(last.at)}, ${last.execution.split(':').pop()})`,
-      ],
-      alert: false,
-    };
-  }
-  const inHour = runs.filter((r) => r.at > now - HOUR);
-  if (inHour.length >= runbook.maxPerHour) {
-    return {
-      why: [
-        `did nothing because runbook ${runbook.id} already ran ${inHour.length} times in the last hour (at most ${runbook.maxPerHour}); the next run is allowed at ${clock((inHour[0] as PastRun).at + HOUR)}`,
-      ],
-      alert: true,
-    };
-  }
-  return undefined;
+): Promise<Refusal | undefined> {
+  return rateRefusal(runbook, await readRuns(deps, runbook.id), plan.execution.id, deps.clock.now());
 }
 
 /** Counts this execution as a run (before it acts: a run that crashes counted too). */
 async function recordRun(deps: RemediateDeps, runbook: Runbook, execution: string): Promise<void> {
   const now = deps.clock.now();
-  const runs = (await readRuns(deps, runbook.id))
-    .filter((r) => r.execution !== execution && r.at > now - HISTORY_KEEP_MS)
-    .concat({ at: now, execution })
-    .slice(-200);
+  const runs = runsWith(await readRuns(deps, runbook.id), execution, now);
   // Runs of one runbook share its lease's resource, so this read-modify-write has one writer.
   await deps.db.send(
     new PutCommand({
@@ -400,54 +360,35 @@ async function planRunbook(
       if (!deps.env.MANAGED_SERVICES.some((s) => s.cluster === cluster && s.service === service))
         throw new RunbookRefusedError(`${cluster}/${service} is not a service that rollouts manage`);
       const record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, cluster, service);
-      const inFlight = record && !TERMINAL_PHASES.includes(record.phase) && record.phase !== 'reverting';
-      const inWindow =
-        record?.phase === 'window' &&
-        record.windowEndsAt !== undefined &&
-        deps.clock.now() < Date.parse(record.windowEndsAt);
-      if (!record || (!inFlight && !inWindow)) {
-        throw new RunbookRefusedError(
-          record
-            ? `no rollout of ${cluster}/${service} to roll back: the last one (${record.executionName}) is ${record.phase}${record.windowEndsAt ? `, its rollback window closed at ${record.windowEndsAt}` : ''}`
-            : `no rollout of ${cluster}/${service} to roll back`,
-        );
-      }
-      return { ...base, targets: [record.execution] };
+      const view = record && {
+        execution: record.execution,
+        executionName: record.executionName,
+        phase: record.phase,
+        windowEndsAt: record.windowEndsAt,
+        inFlight: !TERMINAL_PHASES.includes(record.phase) && record.phase !== 'reverting',
+      };
+      return { ...base, targets: rollbackTargets(cluster, service, view, deps.clock.now()) };
     }
     case 'force-new-deployment': {
       if (rollout) throw lockedOut('a new deployment');
       const svc = await describeService(deps.ecs, cluster, service);
-      if (svc.deploymentController?.type === 'EXTERNAL') {
-        throw new RunbookRefusedError(
-          `${cluster}/${service} uses the EXTERNAL deployment controller: a new deployment is a rollout (ops rollout), not force-new-deployment`,
-        );
-      }
-      const running = svc.runningCount ?? 0;
-      const minHealthy = svc.deploymentConfiguration?.minimumHealthyPercent ?? 100;
-      // A rolling deployment replaces up to (100 - minimumHealthyPercent)% of the tasks at once.
-      const atOnce = Math.max(1, Math.ceil((running * (100 - minHealthy)) / 100));
-      const radius = blastRadius(runbook, running, atOnce);
-      if (atOnce > radius.allowed) {
-        throw new RunbookRefusedError(
-          `a new deployment would replace ${atOnce} of ${running} tasks at once (minimumHealthyPercent ${minHealthy}); the blast radius allows ${radius.allowed}: did nothing`,
-        );
-      }
+      const radius = newDeploymentRadius(runbook, cluster, service, {
+        controller: svc.deploymentController?.type,
+        running: svc.runningCount ?? 0,
+        minimumHealthyPercent: svc.deploymentConfiguration?.minimumHealthyPercent ?? 100,
+      });
       return { ...base, blastRadius: radius };
     }
     case 'replace-unhealthy-tasks': {
       if (rollout) throw lockedOut('replacing tasks');
       const found = await findUnhealthyTasks(deps.ecs, deps.elb, cluster, service);
-      const radius = blastRadius(runbook, found.running, found.unhealthy.length);
-      if (found.unhealthy.length === 0)
-        throw new RunbookRefusedError(
-          `no task of ${cluster}/${service} is behind an unhealthy target: nothing to replace`,
-        );
-      if (radius.allowed < 1) {
-        throw new RunbookRefusedError(
-          `the blast radius (${runbook.blastRadius.maxTasks} tasks, ${runbook.blastRadius.maxPercent}% of ${found.running} running) allows no task to be stopped`,
-        );
-      }
-      const targets = found.unhealthy.slice(0, radius.allowed).map((u) => u.taskArn);
+      const { targets, radius } = unhealthyTargets(
+        runbook,
+        cluster,
+        service,
+        found.running,
+        found.unhealthy.map((u) => u.taskArn),
+      );
       return { ...base, targets, blastRadius: radius };
     }
     case 'drain-instance': {
@@ -462,12 +403,7 @@ async function planRunbook(
       if (located.status === 'DRAINING')
         throw new RunbookRefusedError(`${instanceId} is already DRAINING: nothing to do`);
       const tasks = (await serviceTasksOnInstance(deps, cluster, located.containerInstanceArn)).length;
-      const radius = { ...blastRadius(runbook, tasks, tasks), allowed: runbook.blastRadius.maxTasks };
-      if (tasks > radius.allowed) {
-        throw new RunbookRefusedError(
-          `draining ${instanceId} would move ${tasks} tasks at once; the blast radius allows ${radius.allowed}: did nothing`,
-        );
-      }
+      const radius = drainRadius(runbook, instanceId, tasks);
       return { ...base, instanceId, targets: [located.containerInstanceArn], blastRadius: radius };
     }
   }
@@ -479,31 +415,6 @@ async function serviceTasksOnInstance(deps: RemediateDeps, cluster: string, cont
     new ListTasksCommand({ cluster, containerInstance: containerInstanceArn, desiredStatus: 'RUNNING' }),
   );
   return out.taskArns ?? [];
-}
-
-function describePlan(p: RunbookPlan): string[] {
-  switch (p.kind) {
-    case 'notify-only':
-      return [`notify-only: a ${p.severity} alert, no change`];
-    case 'scale-out':
-      return [
-        `scale out ${p.cluster}/${p.service} by ${p.scaleInput?.delta !== undefined ? `+${String(p.scaleInput.delta)}` : `${String(p.scaleInput?.percent)}%`} through the scale-service workflow (its guardrails apply)`,
-      ];
-    case 'rollback-rollout':
-      return [`roll back the rollout ${p.targets?.[0]?.split(':').pop() ?? ''} of ${p.cluster}/${p.service}`];
-    case 'force-new-deployment':
-      return [
-        `force a new deployment of ${p.cluster}/${p.service} (up to ${p.blastRadius?.wanted} tasks replaced at once, blast radius ${p.blastRadius?.allowed})`,
-      ];
-    case 'replace-unhealthy-tasks':
-      return [
-        `stop ${p.targets?.length} of ${p.blastRadius?.wanted} tasks behind unhealthy targets (blast radius: ${p.blastRadius?.allowed} of this run)${(p.blastRadius?.wanted ?? 0) > (p.targets?.length ?? 0) ? '; the rest wait for the next run' : ''}`,
-      ];
-    case 'drain-instance':
-      return [
-        `drain container instance ${p.instanceId} in ${p.cluster} (${p.blastRadius?.wanted} tasks move)`,
-      ];
-  }
 }
 
 /** OK ends the episode: a resolved alert goes out at once (its firing alerts were on these keys). */

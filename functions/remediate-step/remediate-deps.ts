@@ -28,7 +28,6 @@ export interface RemediateDeps {
 
 const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
-export const HISTORY_KEEP_MS = 25 * HOUR;
 /** The lease outlives the approval wait, the runbook and the verification window. */
 export const LEASE_MARGIN_MS = 15 * MINUTE;
 
@@ -50,8 +49,6 @@ export const gateRecordId = (executionName: string) => `remediation-gate/${execu
 export function findRunbook(deps: RemediateDeps, id: string | undefined): Runbook | undefined {
   return deps.env.REMEDIATION_CONFIG.runbooks.find((r) => r.id === id);
 }
-
-export const clock = (ms: number) => `${iso(ms).slice(11, 19)} UTC`;
 
 export async function journal(
   deps: RemediateDeps,

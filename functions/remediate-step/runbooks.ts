@@ -22,31 +22,7 @@ import {
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { chunk } from '../shared/container-instances.ts';
-import type { Runbook } from './config.ts';
-
-/** A runbook was asked to do something its guards forbid; the message says why. */
-export class RunbookRefusedError extends Error {
-  override readonly name = 'RunbookRefused';
-}
-
-export interface BlastRadius {
-  maxTasks: number;
-  maxPercent: number;
-  /** Tasks this execution may touch: the smaller of maxTasks and maxPercent of the running tasks. */
-  allowed: number;
-  /** Tasks the runbook would touch if unbounded. */
-  wanted: number;
-}
-
-export function blastRadius(runbook: Runbook, running: number, wanted: number): BlastRadius {
-  const { maxTasks, maxPercent } = runbook.blastRadius;
-  return {
-    maxTasks,
-    maxPercent,
-    allowed: Math.min(maxTasks, Math.floor((running * maxPercent) / 100)),
-    wanted,
-  };
-}
+import { RunbookRefusedError } from './guards.ts';
 
 export async function describeService(ecs: ECSClient, cluster: string, service: string): Promise<Service> {
   const out = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
