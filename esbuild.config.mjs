@@ -18,11 +18,19 @@ const HANDLER_FILE = 'handler.ts';
 const REQUIRE_SHIM =
   "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
-/** Names of every functions/<name>/ that has a handler.ts. */
+/** Code the functions share, not a function of its own. */
+const SHARED_DIR = 'shared';
+
+/** Names of every functions/<name>/ that has a handler.ts (functions/shared/ is not a function). */
 export async function discoverFunctions(functionsDir = FUNCTIONS_DIR) {
   const entries = await readdir(functionsDir, { withFileTypes: true });
   return entries
-    .filter((entry) => entry.isDirectory() && existsSync(join(functionsDir, entry.name, HANDLER_FILE)))
+    .filter(
+      (entry) =>
+        entry.isDirectory() &&
+        entry.name !== SHARED_DIR &&
+        existsSync(join(functionsDir, entry.name, HANDLER_FILE)),
+    )
     .map((entry) => entry.name)
     .sort();
 }

@@ -11,7 +11,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { RemediationConfig } from '../functions/remediate-step/config.ts';
-import type { ManagedCluster } from '../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
 import {
   configuredEnvironments,
   type EnvironmentConfig,

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from '../events/zod.ts';
-import { RebalanceModeSchema } from '../functions/shared/managed-resources.ts';
+import { RebalanceModeSchema } from '../functions/shared/managed-clusters.ts';
 
 /** The IAM path of an environment's task and execution roles: rollouts may pass only these. */
 export const taskRolePathFor = (environmentName: string) => `/ecs-ops/${environmentName}/`;

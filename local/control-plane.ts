@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { JournalRecord } from '../functions/shared/journal.ts';
-import type { ManagedCluster } from '../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
 import { type CfnTemplate, type DeployedStack, deployTemplate } from './deploy.ts';
 import { observerClient, observerDocumentClient } from './observer.ts';
 import { REPO_ROOT } from './python-env.ts';

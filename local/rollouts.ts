@@ -23,7 +23,7 @@ import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
-import { ManagedServicesSchema } from '../functions/shared/managed-resources.ts';
+import { ManagedServicesSchema } from '../functions/shared/rollouts/config.ts';
 import type { OperatorDeps } from '../functions/shared/rollouts/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollouts/record.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';

@@ -33,7 +33,7 @@ import {
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClient } from '../functions/shared/clients.ts';
-import type { ManagedCluster } from '../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
 import { taskRolePathFor } from '../infra/config.ts';
 import type { DeployedStack } from './deploy.ts';
 import { EMULATOR_REGION } from './emulator.ts';

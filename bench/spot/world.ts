@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
 import { awsClient, resetClients } from '../../functions/shared/clients.ts';
-import type { ManagedCluster } from '../../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import {
   LOCAL_ALERT_GROUP_WINDOW_SECONDS,
   type SynthesizedControlPlane,

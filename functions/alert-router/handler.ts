@@ -6,7 +6,7 @@ import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
-import { endBatch, lambdaHandler } from '../shared/handler.ts';
+import { endBatch, lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
 import { toItems } from '../shared/sqs-batch.ts';
 import { type AlertRouterEnv, AlertRouterEnvSchema } from './config.ts';

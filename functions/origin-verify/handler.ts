@@ -6,7 +6,7 @@ import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerResu
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { parseEnv } from '../shared/env.ts';
-import { lambdaHandler } from '../shared/handler.ts';
+import { lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
 import { ORIGIN_VERIFY_HEADER, OriginVerifyEnvSchema } from './config.ts';
 import { type OriginVerifier, originVerifier } from './verify.ts';

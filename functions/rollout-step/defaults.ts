@@ -13,7 +13,7 @@ import {
   strategyText,
 } from '../../events/rollout-input.ts';
 import { InvalidInputError } from '../shared/errors.ts';
-import { type ManagedService, ManagedServicesSchema } from '../shared/managed-resources.ts';
+import { type ManagedService, ManagedServicesSchema } from '../shared/rollouts/config.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 
 export type ResolvedRolloutInput = RolloutInput & { cluster: string };

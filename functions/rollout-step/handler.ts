@@ -9,7 +9,7 @@ import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
 import { InvalidInputError } from '../shared/errors.ts';
-import { lambdaHandler } from '../shared/handler.ts';
+import { lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
 import { type RolloutEnv, RolloutEnvSchema } from '../shared/rollouts/config.ts';
 import { parseState } from '../shared/rollouts/state.ts';

@@ -32,7 +32,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Route, TestRoute, Topology } from '../../events/rollout-state.ts';
 import { InvalidInputError, OpsError } from '../shared/errors.ts';
-import type { ManagedService } from '../shared/managed-resources.ts';
+import type { ManagedService } from '../shared/rollouts/config.ts';
 
 /** The service cannot be rolled out as it is (leftover task sets, traffic already on green, ...). */
 export class PreconditionFailedError extends OpsError {

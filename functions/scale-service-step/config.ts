@@ -3,7 +3,7 @@
 // reads only the guardrails, so it constructs none of the rest at cold start.
 import * as z from '../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
-import { ManagedClustersSchema } from '../shared/managed-resources.ts';
+import { ManagedClustersSchema } from '../shared/managed-clusters.ts';
 
 const Name = z.string().check(z.minLength(1), z.maxLength(255));
 export const Tasks = z.number().check(z.int('must be a whole number of tasks'), z.gte(0), z.lte(10_000));

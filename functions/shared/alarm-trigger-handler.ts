@@ -7,7 +7,7 @@ import { awsClient } from './clients.ts';
 import type { Clock } from './clock.ts';
 import { type Db, documentClient } from './dynamo.ts';
 import { parseEnv } from './env.ts';
-import { endBatch, lambdaHandler } from './handler.ts';
+import { endBatch, lambdaHandler } from './lambda-handler.ts';
 import { type Log, logger } from './logger.ts';
 import { type BatchRejections, type Item, toItems } from './sqs-batch.ts';
 

@@ -8,7 +8,7 @@ import { iso } from '../shared/clock.ts';
 import { drainContainerInstances } from '../shared/drain.ts';
 import { digest, executionName } from '../shared/execution-names.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
-import type { ManagedCluster } from '../shared/managed-resources.ts';
+import type { ManagedCluster } from '../shared/managed-clusters.ts';
 import {
   type CapacityRequest,
   chooseGroup,

@@ -7,7 +7,7 @@ import type { LocatedInstance } from '../shared/container-instances.ts';
 import type { Db } from '../shared/dynamo.ts';
 import type { JournalEntry } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
-import type { ManagedCluster } from '../shared/managed-resources.ts';
+import type { ManagedCluster } from '../shared/managed-clusters.ts';
 import type { CapacityRequest } from '../shared/spot/capacity.ts';
 import type { SpotInterruptionEnv } from '../shared/spot/config.ts';
 import type { Completion, Episode } from '../shared/spot/episodes.ts';

@@ -2,7 +2,7 @@ import { iso } from '../shared/clock.ts';
 import { type LocatedInstance, locateContainerInstances } from '../shared/container-instances.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { writeJournal } from '../shared/journal.ts';
-import type { ManagedCluster } from '../shared/managed-resources.ts';
+import type { ManagedCluster } from '../shared/managed-clusters.ts';
 import {
   type Claim,
   claimEpisodes,

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';
 import { writeJournal } from '../shared/journal.ts';
-import type { ManagedCluster } from '../shared/managed-resources.ts';
+import type { ManagedCluster } from '../shared/managed-clusters.ts';
 import { abandonEpisode, claimEpisode, completeEpisode, type Episode } from '../shared/spot/episodes.ts';
 import type { TaskSignal } from '../shared/spot/signals.ts';
 import { type BatchReport, LEASE_MS, type SpotDeps } from './batch-model.ts';

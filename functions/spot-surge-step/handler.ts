@@ -10,7 +10,7 @@ import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
 import { parseEnv } from '../shared/env.ts';
-import { lambdaHandler } from '../shared/handler.ts';
+import { lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { type SpotSurgeEnv, SpotSurgeEnvSchema } from './config.ts';

@@ -15,7 +15,7 @@ import {
 import { RolloutPlanSchema } from '../../events/rollout-state.ts';
 import { greenLimits } from '../../functions/rollout-analysis/limits.ts';
 import { resolveRolloutInput } from '../../functions/rollout-step/defaults.ts';
-import type { ManagedService } from '../../functions/shared/managed-resources.ts';
+import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 import {
   DEFAULT_ROLLOUT_SERVICES,

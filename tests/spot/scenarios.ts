@@ -11,7 +11,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'vitest';
 import { InvalidInputError } from '../../functions/shared/errors.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
-import type { ManagedCluster } from '../../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/shared/spot/config.ts';
 import { type ReceivedAlert, readJournal, takeAlerts } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';

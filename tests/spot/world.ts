@@ -1,7 +1,7 @@
 // One spot world per test file: a private emulator behind a counting fault proxy, the control
 // plane deployed from the synthesized template, a seeded cluster, and the queue's event source.
 import { beforeAll } from 'vitest';
-import type { ManagedCluster } from '../../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import { DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';

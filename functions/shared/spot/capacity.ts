@@ -10,7 +10,7 @@ import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../clock.ts';
 import { type Db, ttlSeconds } from '../dynamo.ts';
 import { withLockWaiting } from '../lock.ts';
-import type { ManagedCluster } from '../managed-resources.ts';
+import type { ManagedCluster } from '../managed-clusters.ts';
 
 const MINUTE = 60_000;
 const rateKey = (cluster: string, minute: number) => `spot-rate#${cluster}#${minute}`;

@@ -2,7 +2,7 @@
 // infra, handlers and tests.
 import * as z from '../../../events/zod.ts';
 import { ControlPlaneEnvSchema } from '../env.ts';
-import { ManagedClustersSchema } from '../managed-resources.ts';
+import { ManagedClustersSchema } from '../managed-clusters.ts';
 
 export const SpotInterruptionEnvSchema = z.extend(ControlPlaneEnvSchema, {
   MANAGED_CLUSTERS: ManagedClustersSchema,

@@ -1,7 +1,7 @@
 // Turns accepted events into interruption signals. One EC2 instance can be announced through
 // several channels (rebalance, warning, the tasks' own events); they share one episode.
 import { type SpotEvent, SpotEventSchema } from '../../../events/spot-events.ts';
-import type { RebalanceMode } from '../managed-resources.ts';
+import type { RebalanceMode } from '../managed-clusters.ts';
 import { parseOrThrow } from '../validation.ts';
 
 export type Intent = 'observe' | 'surge' | 'drain';

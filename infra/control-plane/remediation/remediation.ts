@@ -16,7 +16,8 @@ import {
   RemediationConfigSchema,
 } from '../../../functions/remediate-step/config.ts';
 import type { RemediationTriggerEnvInput } from '../../../functions/remediation-trigger/config.ts';
-import type { ManagedCluster, ManagedService } from '../../../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../../../functions/shared/managed-clusters.ts';
+import type { ManagedService } from '../../../functions/shared/rollouts/config.ts';
 import { RemediateAlarmWorkflow } from '../../../workflows/remediate-alarm.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from '../../config.ts';
 import { alarmArnPattern } from '../../shared/alarms.ts';

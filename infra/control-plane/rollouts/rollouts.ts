@@ -9,8 +9,7 @@ import { PRE_TRAFFIC_HOOK_PREFIX, RolloutDefaultsSchema } from '../../../events/
 import * as z from '../../../events/zod.ts';
 import { resolveRolloutInput } from '../../../functions/rollout-step/defaults.ts';
 import { InvalidInputError } from '../../../functions/shared/errors.ts';
-import type { ManagedService } from '../../../functions/shared/managed-resources.ts';
-import type { RolloutEnvInput } from '../../../functions/shared/rollouts/config.ts';
+import type { ManagedService, RolloutEnvInput } from '../../../functions/shared/rollouts/config.ts';
 import { BlueGreenRolloutWorkflow } from '../../../workflows/blue-green-rollout.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile, taskRolePathFor } from '../../config.ts';
 import { alarmArnPattern } from '../../shared/alarms.ts';

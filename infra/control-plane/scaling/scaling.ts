@@ -23,7 +23,7 @@ import {
   ScalingConfigSchema,
   type ScalingSchedule,
 } from '../../../functions/scale-service-step/scaling-config.ts';
-import type { ManagedCluster } from '../../../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../../../functions/shared/managed-clusters.ts';
 import { ScaleServiceWorkflow } from '../../../workflows/scale-service.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from '../../config.ts';
 import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';

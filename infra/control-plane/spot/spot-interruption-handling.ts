@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { spotInterruptionPatterns } from '../../../events/patterns.ts';
-import type { ManagedCluster } from '../../../functions/shared/managed-resources.ts';
+import type { ManagedCluster } from '../../../functions/shared/managed-clusters.ts';
 import type { SpotInterruptionEnvInput } from '../../../functions/shared/spot/config.ts';
 import type { SpotSurgeEnvInput } from '../../../functions/spot-surge-step/config.ts';
 import { SpotSurgeWorkflow } from '../../../workflows/spot-surge.ts';

@@ -1,0 +1,23 @@
+// The clusters the control plane manages, as the stack hands them to every capability that acts on
+// capacity (spot handling, scaling, remediation). Defined once for infra, handlers and tests. (The
+// services it rolls out are in rollouts/config.ts, with their rollout defaults.)
+import * as z from '../../events/zod.ts';
+import { jsonEnv } from './env.ts';
+
+export const RebalanceModeSchema = z.enum(['drain', 'surge', 'observe']);
+export type RebalanceMode = z.infer<typeof RebalanceModeSchema>;
+
+export const ManagedClusterSchema = z.object({
+  /** ECS cluster name. */
+  name: z.string().check(z.minLength(1)),
+  /** What a rebalance recommendation does: drain now, add capacity first then drain, or only record it. */
+  rebalance: z._default(RebalanceModeSchema, 'surge'),
+  /** Auto Scaling group that replaces interrupted spot capacity. */
+  spotAsg: z.optional(z.string().check(z.minLength(1))),
+  /** Auto Scaling group used instead when spot is being reclaimed too often. */
+  onDemandAsg: z.optional(z.string().check(z.minLength(1))),
+});
+export type ManagedCluster = z.infer<typeof ManagedClusterSchema>;
+
+/** MANAGED_CLUSTERS: every function that acts on a cluster's capacity reads it. */
+export const ManagedClustersSchema = jsonEnv(z.array(ManagedClusterSchema).check(z.minLength(1)));
