@@ -2,7 +2,7 @@
 // latency of green and blue over time, every verdict, gate answers, the outcome). Locally it
 // reads what the emulator holds (`ops seed`'s stack); with --aws --outputs <cdk outputs file>
 // the deployed tables and CloudWatch. Data gathering is cli/report/collect.ts, the page
-// cli/report/render.ts.
+// cli/report/render.ts (with markup.ts, chart.ts and tables.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';

@@ -1,7 +1,7 @@
 // What AWS authorizes for each API operation the project calls: the IAM action, the resource ARNs
 // it is checked on, and the condition keys the request carries. One table, read by the rig's IAM
 // enforcement (iam-enforcement.ts) for every call a function or a state machine makes, and tested
-// against AWS's authorization data (tests/infra/iam-operations.test.ts). An operation missing
+// against AWS's authorization data (tests/unit/iam-operations.test.ts). An operation missing
 // here fails the call that needs it: nothing goes through unevaluated.
 import type { AuthorizationRequest } from './iam.ts';
 

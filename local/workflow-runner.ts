@@ -15,7 +15,7 @@
 //   evaluates Parameters and calls the task's override synchronously, so the token minted
 //   while evaluating a task's Parameters is the one that task's override takes.
 // - Overriding a Wait state skips the library's own evaluation of SecondsPath/TimestampPath,
-//   so the intended duration is computed here from the StateEntered event, which is handled
+//   so the intended duration is computed (workflow-execution.ts) from the StateEntered event, which is handled
 //   (microtasks) before the compressed wait (a >= 1 ms timer) ends.
 
 export * from './workflow-asl.ts';

@@ -1,3 +1,6 @@
+// Spot interruption: AWS calls and handler time for one warning as the cluster grows, and for
+// storms of warnings. Every scenario gets a fresh emulator with the control plane deployed into
+// it; the fault proxy (no faults) counts each call the handler makes by service:Operation.
 import { DescribeContainerInstancesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { SQSEvent } from 'aws-lambda';
 import { awsClient } from '../../functions/shared/clients.ts';

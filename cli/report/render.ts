@@ -1,6 +1,6 @@
 // The rollout report as one self-contained HTML page: inline CSS and an inline SVG chart, no
 // script and no external resource (a Content-Security-Policy says so to the browser too). Pure:
-// ReportData in, HTML out. Every interpolated value goes through the `html` tag, which escapes it
+// ReportData in, HTML out. Every interpolated value goes through the `html` tag (markup.ts), which escapes it
 // unless it is markup this module built.
 
 import { chart } from './chart.ts';

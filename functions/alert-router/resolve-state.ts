@@ -1,3 +1,5 @@
+// Resolving an episode: its group ends with it, or the resolve waits for the open window's message
+// so that people hear of the firing before they hear of the resolve.
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../shared/alerts.ts';
 import { conditionalWrite, type Db, isConditionFailure } from '../shared/dynamo.ts';

@@ -1,3 +1,5 @@
+// Grouping windows: one item per group and window, joined by every alert of the group that comes
+// inside it, with bounded counters and samples, opened, marked and closed once.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';

@@ -1,5 +1,6 @@
 // The decision steps of the remediate-alarm workflow: one function, one action per state
-// (validate, decide, open-gate, close-gate, execute, record, verify, finish, abort); see remediate.ts.
+// (validate, decide, open-gate, close-gate, execute, record, verify, finish, abort); see decide.ts, approval-gate.ts and
+// run-and-verify.ts (overview in remediate.ts).
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';

@@ -1,3 +1,5 @@
+// What one batch of spot events is made of and reports: the handler's dependencies, the items,
+// each instance's outcome, and the work a batch gathers per cluster.
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { SFNClient } from '@aws-sdk/client-sfn';

@@ -1,3 +1,6 @@
+// The spot-interruption decision flow for one batch of events (one SQS batch, or one event
+// invoked directly). A storm arrives as a batch: drains are grouped ten per call, capacity is
+// requested once per cluster, and one alert per cluster says what happened, by AZ and type.
 import { iso } from '../shared/clock.ts';
 import { type LocatedInstance, locateContainerInstances } from '../shared/container-instances.ts';
 import { InvalidInputError } from '../shared/errors.ts';

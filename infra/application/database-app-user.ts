@@ -30,7 +30,7 @@ export interface DatabaseAppUserProps {
   /** The RDS-managed master secret, and the key it is encrypted with. */
   readonly masterSecretArn: string;
   readonly encryptionKey: kms.IKey;
-  /** The stack's deploy-time call log group (one per stack, see cdk-internals.ts). */
+  /** The stack's deploy-time call log group (one per stack, see infra/shared/cdk-internals.ts). */
   readonly logGroup: logs.ILogGroup;
 }
 

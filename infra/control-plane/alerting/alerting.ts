@@ -133,7 +133,8 @@ export class Alerting extends Construct {
         props.topics.info.topicArn,
       ],
     });
-    // state.ts and silences.ts: episodes, group windows and silences, item by item.
+    // The router's state modules (functions/alert-router/*-state.ts) and silences.ts: episodes,
+    // group windows and silences, item by item.
     grantItemActions(fn, this.table, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
     props.tables.grant(fn, SHARED_TABLE_ACCESS.journal);
     Validations.of(this.router.role).acknowledge({

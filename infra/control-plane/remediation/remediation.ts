@@ -271,8 +271,9 @@ export class Remediation extends Construct {
       ],
       ['*'],
     );
-    // remediate.ts and operator.ts keep their runs' claims and gates in the operations table; the
-    // rollout operator module it reuses finds a rollout's record by scanning for it.
+    // decide.ts (claims, run history), approval-gate.ts and operator.ts (gates) keep their records
+    // in the operations table; the rollout operator module run-and-verify.ts reuses
+    // (functions/shared/rollouts/) finds a rollout's record by scanning for it.
     props.tables.grant(fn.function, SHARED.journal, SHARED.leases, SHARED.leaseHolders, {
       operations: ['GetItem', 'PutItem', 'UpdateItem', 'Scan'],
     });

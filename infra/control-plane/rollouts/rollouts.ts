@@ -267,7 +267,7 @@ export class Rollouts extends Construct {
       'Revisions are registered in the managed services’ families only (any revision number); only this environment’s task roles (their IAM path) may be passed, and only to ECS tasks; the input names any alarm of this account and region.',
     );
 
-    // record.ts keeps each service's rollout record in the operations table; the analysis also reads
+    // functions/shared/rollouts/record.ts keeps each service's rollout record in the operations table; the analysis also reads
     // the spot storm's per-minute interruption counts there (one BatchGetItem).
     props.tables.grant(step.function, SHARED.journal, SHARED.leases, {
       operations: ['GetItem', 'PutItem', 'UpdateItem'],

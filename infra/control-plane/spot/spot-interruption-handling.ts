@@ -154,8 +154,8 @@ export class SpotInterruptionHandling extends Construct {
         'Container instance ids are only known at run time; scoped to the managed clusters (and ecs:cluster).',
       );
     }
-    // episodes.ts claims and completes each instance's episode in the operations table, and
-    // capacity.ts counts interruptions per minute there, under a lease on the Auto Scaling group.
+    // functions/shared/spot/episodes.ts claims and completes each instance's episode in the operations table, and
+    // functions/shared/spot/capacity.ts counts interruptions per minute there, under a lease on the Auto Scaling group.
     props.tables.grant(interruption.function, SHARED.journal, SHARED.leases, {
       operations: ['GetItem', 'BatchGetItem', 'UpdateItem'],
     });
