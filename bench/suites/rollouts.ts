@@ -100,7 +100,9 @@ async function freshClock(
     latencyMs: 48 + (m % 5),
   });
   const from = clock.now() - 120_000;
-  const to = clock.now() + 3 * HOUR;
+  // Through the longest rollout measured (four one-hour bakes and the steps between them), and
+  // short of the next rollout's clock, six hours on.
+  const to = clock.now() + 5 * HOUR;
   // Which group serves depends on earlier rollouts: the primary task set's; green goes on the other.
   const service = await awsClient(ECSClient).send(
     new DescribeServicesCommand({ cluster: 'web', services: ['api'] }),
