@@ -8,6 +8,7 @@ import {
   CreateAutoScalingGroupCommand,
   CreateLaunchConfigurationCommand,
 } from '@aws-sdk/client-auto-scaling';
+import { type CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
   type _InstanceType,
   CreateSubnetCommand,
@@ -69,7 +70,8 @@ export interface Seed {
 const ZONES = ['a', 'b', 'c'].map((z) => `${EMULATOR_REGION}${z}`);
 const SPOT_TYPES: _InstanceType[] = ['m5.large', 'm5a.large', 'c5.large', 'r5.large'];
 const ON_DEMAND_TYPE: _InstanceType = 'm5.large';
-const AMI = 'ami-12c6146b';
+/** The image every seeded instance runs. */
+export const AMI = 'ami-12c6146b';
 
 export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promise<Seed> {
   const count = opts.instances ?? 12;
@@ -134,23 +136,7 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
     }
   }
   for (const l of launched) {
-    const reg = await ecs.send(
-      new RegisterContainerInstanceCommand({
-        cluster: cluster.name,
-        instanceIdentityDocument: JSON.stringify({
-          instanceId: l.id,
-          region: EMULATOR_REGION,
-          availabilityZone: l.az,
-          instanceType: l.type,
-          imageId: AMI,
-        }),
-        instanceIdentityDocumentSignature: 'local',
-        totalResources: [
-          { name: 'CPU', type: 'INTEGER', integerValue: 2048 },
-          { name: 'MEMORY', type: 'INTEGER', integerValue: 7680 },
-        ],
-      }),
-    );
+    const reg = await registerInstance(ecs, cluster.name, l);
     containerInstances.push({
       ec2InstanceId: l.id,
       containerInstanceArn: reg.containerInstance?.containerInstanceArn as string,
@@ -343,4 +329,52 @@ export async function subscribeAlertQueues(
     out[severity] = url;
   }
   return out;
+}
+
+/** The instance as the ECS agent registers it: its identity document and its resources. */
+export function registerInstance(
+  ecs: ECSClient,
+  cluster: string,
+  instance: { id: string; az: string; type: string },
+) {
+  return ecs.send(
+    new RegisterContainerInstanceCommand({
+      cluster,
+      instanceIdentityDocument: JSON.stringify({
+        instanceId: instance.id,
+        region: EMULATOR_REGION,
+        availabilityZone: instance.az,
+        instanceType: instance.type,
+        imageId: AMI,
+      }),
+      instanceIdentityDocumentSignature: 'local',
+      totalResources: [
+        { name: 'CPU', type: 'INTEGER', integerValue: 2048 },
+        { name: 'MEMORY', type: 'INTEGER', integerValue: 7680 },
+      ],
+    }),
+  );
+}
+
+/** The CPU alarm the tour, tests and benches remediate: average CPUUtilization over 80% for a minute. */
+export function putCpuAlarm(
+  cloudwatch: CloudWatchClient,
+  name: string,
+  dimensions: Record<string, string> = {},
+) {
+  return cloudwatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: name,
+      Namespace: 'AWS/ECS',
+      MetricName: 'CPUUtilization',
+      ...(Object.keys(dimensions).length > 0
+        ? { Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })) }
+        : {}),
+      Statistic: 'Average',
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 80,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
+  );
 }

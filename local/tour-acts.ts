@@ -2,7 +2,7 @@
 // whose green version fails analysis and is rolled back, and an alarm that scales the service out
 // and resolves. Each runs the synthesized workflows against the emulator through the same paths
 // as on AWS, prints a live timeline (traffic bars, verdicts, waits) and returns its end state.
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { RemediationPlan } from '../events/remediation-input.ts';
@@ -20,7 +20,7 @@ import {
   rolloutEnvironment,
   runRollout,
 } from './rollouts.ts';
-import type { Seed } from './seed.ts';
+import { putCpuAlarm, type Seed } from './seed.ts';
 import { putEvents } from './spot-harness.ts';
 import type { Timeline } from './timeline.ts';
 import type { VirtualClock } from './virtual-clock.ts';
@@ -177,22 +177,7 @@ export async function alarmScalesOutAndResolves(world: TourWorld): Promise<Alarm
   tl.act('An alarm that triggers a scale-out, and resolves');
   const alarm = 'web-api-cpu-high';
   const cloudwatch = awsClient(CloudWatchClient);
-  await cloudwatch.send(
-    new PutMetricAlarmCommand({
-      AlarmName: alarm,
-      Namespace: 'AWS/ECS',
-      MetricName: 'CPUUtilization',
-      Dimensions: [
-        { Name: 'ClusterName', Value: CLUSTER },
-        { Name: 'ServiceName', Value: SERVICE },
-      ],
-      Statistic: 'Average',
-      Period: 60,
-      EvaluationPeriods: 1,
-      Threshold: 80,
-      ComparisonOperator: 'GreaterThanThreshold',
-    }),
-  );
+  await putCpuAlarm(cloudwatch, alarm, { ClusterName: CLUSTER, ServiceName: SERVICE });
   clock.advance(3 * HOUR);
   const setAlarm = (value: 'OK' | 'ALARM', reason: string) =>
     cloudwatch.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: value, StateReason: reason }));

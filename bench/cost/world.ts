@@ -1,7 +1,7 @@
 // The cost suite's world: the control plane deployed on the emulator, metered functions, and the
 // helpers that deliver events and run the executions they start.
 import { readFileSync } from 'node:fs';
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSEvent } from 'aws-lambda';
@@ -18,7 +18,7 @@ import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { type LocalFunction, localFunction } from '../../local/lambda-host.ts';
 import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
 import { installPercentileStandIn } from '../../local/rollouts.ts';
-import { type Seed, seed } from '../../local/seed.ts';
+import { putCpuAlarm, type Seed, seed } from '../../local/seed.ts';
 import { putEvents } from '../../local/spot-harness.ts';
 import { drainEventSource } from '../../local/sqs-event-source.ts';
 import { useStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
@@ -66,18 +66,7 @@ export async function openWorld(ctx: SuiteContext): Promise<World> {
   const prod = await synthControlPlane('prod');
   const seeded = await seed(stack, { instances: 12, spotFraction: 0.5 });
   installPercentileStandIn();
-  await awsClient(CloudWatchClient).send(
-    new PutMetricAlarmCommand({
-      AlarmName: 'web-api-cpu-high',
-      Namespace: 'AWS/ECS',
-      MetricName: 'CPUUtilization',
-      Statistic: 'Average',
-      Period: 60,
-      EvaluationPeriods: 1,
-      Threshold: 80,
-      ComparisonOperator: 'GreaterThanThreshold',
-    }),
-  );
+  await putCpuAlarm(awsClient(CloudWatchClient), 'web-api-cpu-high');
   return {
     emulator,
     proxy,

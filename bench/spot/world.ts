@@ -13,7 +13,7 @@ import {
   EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CreateClusterCommand, ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { awsClient, resetClients } from '../../functions/shared/clients.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import {
@@ -26,7 +26,13 @@ import { EMULATOR_REGION, type Emulator, localAwsEnv, startEmulator } from '../.
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { type LocalFunction, localFunction } from '../../local/lambda-host.ts';
 import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
-import { type Seed, type SeededInstance, subscribeAlertQueues } from '../../local/seed.ts';
+import {
+  AMI,
+  registerInstance,
+  type Seed,
+  type SeededInstance,
+  subscribeAlertQueues,
+} from '../../local/seed.ts';
 import { useStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
 
 /** The share of a seeded cluster's instances that are spot. */
@@ -57,7 +63,6 @@ const SHADOWING_VARS = ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_MAX_ATTEMPTS'];
 
 const SPOT_TYPES: _InstanceType[] = ['m5.large', 'm5a.large', 'c5.large', 'r5.large'];
 const ON_DEMAND_TYPE: _InstanceType = 'm5.large';
-const AMI = 'ami-12c6146b';
 const ZONES = ['a', 'b', 'c'].map((z) => `${EMULATOR_REGION}${z}`);
 
 export async function openWorld(template: SynthesizedControlPlane, clusterSize: number): Promise<World> {
@@ -166,23 +171,7 @@ export async function seedCluster(stack: DeployedStack, count: number) {
     while (next < launched.length) {
       const index = next++;
       const l = launched[index] as (typeof launched)[number];
-      const reg = await ecs.send(
-        new RegisterContainerInstanceCommand({
-          cluster: cluster.name,
-          instanceIdentityDocument: JSON.stringify({
-            instanceId: l.id,
-            region: EMULATOR_REGION,
-            availabilityZone: l.az,
-            instanceType: l.type,
-            imageId: AMI,
-          }),
-          instanceIdentityDocumentSignature: 'local',
-          totalResources: [
-            { name: 'CPU', type: 'INTEGER', integerValue: 2048 },
-            { name: 'MEMORY', type: 'INTEGER', integerValue: 7680 },
-          ],
-        }),
-      );
+      const reg = await registerInstance(ecs, cluster.name, l);
       instances[index] = {
         ec2InstanceId: l.id,
         containerInstanceArn: reg.containerInstance?.containerInstanceArn as string,

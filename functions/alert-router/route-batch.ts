@@ -106,6 +106,26 @@ export interface RouteReport {
 
 const ACTOR = 'alert-router';
 
+/** Attempts at recording a publish that went out, each with the SDK's own retries inside. */
+const RECORD_PUBLISHED_ATTEMPTS = 5;
+
+/**
+ * Records that a message went out. A publish cannot be taken back, and an item whose record
+ * failed comes back and is sent again, so the record (idempotent) is retried well beyond the
+ * SDK's attempts before the item is given up.
+ */
+async function recordPublished(record: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await record();
+      return;
+    } catch (error) {
+      if (attempt >= RECORD_PUBLISHED_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+}
+
 const resumedKey = (groupKey: string) => `resumed\u0000${groupKey}`;
 
 /** Names a join by its group and the alert messages in it: the same alerts joining again match. */
@@ -542,7 +562,7 @@ class BatchRouter {
 
   private async sendResolved(groupKey: string, pending: PendingResolved): Promise<void> {
     await this.publish(resolvedNotification(pending, this.deps.env.OPS_ENVIRONMENT), pending.keys);
-    await clearPendingResolved(this.deps.db, this.table, groupKey, pending.messageId);
+    await recordPublished(() => clearPendingResolved(this.deps.db, this.table, groupKey, pending.messageId));
   }
 
   private async flush(itemId: string, message: FlushMessage): Promise<void> {
@@ -562,17 +582,20 @@ class BatchRouter {
       });
       const sent = await this.publish(notification, record?.alerts ?? 1);
       if (record) {
-        await markWindow(this.deps.db, this.table, group, window, {
-          publishedAt: new Date(t.now).toISOString(),
-          ...(sent.messageId ? { messageId: sent.messageId } : {}),
-        });
+        await recordPublished(() =>
+          markWindow(this.deps.db, this.table, group, window, {
+            publishedAt: new Date(t.now).toISOString(),
+            ...(sent.messageId ? { messageId: sent.messageId } : {}),
+          }),
+        );
       }
     }
     if (record?.resolveAfter && !record.resolvedPublishedAt) {
       await this.sendResolved(group, record.resolveAfter);
-      await markWindow(this.deps.db, this.table, group, window, {
-        resolvedPublishedAt: new Date(this.deps.clock.now()).toISOString(),
-      });
+      const resolvedAt = new Date(this.deps.clock.now()).toISOString();
+      await recordPublished(() =>
+        markWindow(this.deps.db, this.table, group, window, { resolvedPublishedAt: resolvedAt }),
+      );
     }
     this.outcome(itemId, 'flushed', message.alert, `${record?.alerts ?? 1} alert(s)`);
   }

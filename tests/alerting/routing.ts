@@ -301,11 +301,7 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThan(ALERT_QUEUE_BUDGET_BYTES);
       await world.raise(big);
       const [measured, ...more] = (await world.routeReports()).flatMap((r) => r.sent);
-      // One notification. With faults, a window whose publish was not recorded (the write after
-      // Publish refused past the SDK's retries) is flushed again: the same notification, resent.
-      if (faults)
-        expect(more.map((m) => [m.subject, m.truncated])).toEqual(more.map(() => [measured?.subject, true]));
-      else expect(more).toEqual([]);
+      expect(more).toEqual([]);
 
       // A 250 KB delivery can land a moment after Publish returns on a loaded machine: poll briefly.
       let received = await world.take(world.pagerQueue);

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_PLANE_OUTPUTS } from '../../infra/shared/stack-outputs.ts';
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
+import { putCpuAlarm } from '../../local/seed.ts';
 
 const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-status-'));
@@ -115,17 +116,9 @@ describe('ops status and --aws', () => {
     outputsFile = join(stateDir, 'cdk-outputs.json');
     writeFileSync(outputsFile, JSON.stringify({ 'EcsOps-local-ControlPlane': outputs }));
     proxy = await startFaultProxy({ target: endpoint });
-    await new CloudWatchClient({ endpoint, region: 'us-east-1', credentials }).send(
-      new PutMetricAlarmCommand({
-        AlarmName: 'web-api-cpu-high',
-        Namespace: 'AWS/ECS',
-        MetricName: 'CPUUtilization',
-        Statistic: 'Average',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 80,
-        ComparisonOperator: 'GreaterThanThreshold',
-      }),
+    await putCpuAlarm(
+      new CloudWatchClient({ endpoint, region: 'us-east-1', credentials }),
+      'web-api-cpu-high',
     );
   }, 240_000);
   afterAll(async () => {

@@ -2,9 +2,10 @@
 // a temporary one, a secret access key, a Secrets Manager SecretString) in their fields, valid
 // and malformed, go through the deployed control plane (EventBridge -> SQS -> functions -> alert
 // router, and the workflows); nothing the functions' Powertools logger writes contains them.
-import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
+import { putCpuAlarm } from '../../local/seed.ts';
 import {
   enqueueRaw,
   putEvents,
@@ -131,18 +132,7 @@ describe('secrets never reach the logs', () => {
     await runStartedExecutions(world.stack, 'remediate-alarm', seen, { clock });
 
     // Console inputs: a reason an operator pasted a key into, and credentials as bad values.
-    await awsClient(CloudWatchClient).send(
-      new PutMetricAlarmCommand({
-        AlarmName: 'web-api-cpu-high',
-        Namespace: 'AWS/ECS',
-        MetricName: 'CPUUtilization',
-        Statistic: 'Average',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 80,
-        ComparisonOperator: 'GreaterThanThreshold',
-      }),
-    );
+    await putCpuAlarm(awsClient(CloudWatchClient), 'web-api-cpu-high');
     const runs = [
       await runDeployedWorkflow(
         world.stack,

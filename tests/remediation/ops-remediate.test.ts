@@ -5,10 +5,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeContainerInstancesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/python-env.ts';
+import { putCpuAlarm } from '../../local/seed.ts';
 
 const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-remediate-'));
@@ -36,19 +37,7 @@ describe('ops remediate', () => {
   const client = { region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
 
   const alarm = async (name: string, state: 'OK' | 'ALARM', dimensions: Record<string, string> = {}) => {
-    await cloudwatch.send(
-      new PutMetricAlarmCommand({
-        AlarmName: name,
-        Namespace: 'AWS/ECS',
-        MetricName: 'CPUUtilization',
-        Statistic: 'Average',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 80,
-        ComparisonOperator: 'GreaterThanThreshold',
-        Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
-      }),
-    );
+    await putCpuAlarm(cloudwatch, name, dimensions);
     await cloudwatch.send(
       new SetAlarmStateCommand({ AlarmName: name, StateValue: state, StateReason: 'test' }),
     );
