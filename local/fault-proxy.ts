@@ -38,6 +38,11 @@ export interface FaultSettings {
    * all. One service down while the others answer, e.g. SNS unreachable for the alert router.
    */
   services?: readonly string[];
+  /**
+   * Only these operations ("service:Operation", e.g. `dynamodb:UpdateItem`) are faulted; default
+   * all. One kind of call failing while the rest of its service answers.
+   */
+  operations?: readonly string[];
 }
 
 export interface FaultProxyOptions extends Partial<FaultSettings> {
@@ -426,7 +431,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 
     // Decide at arrival, with one draw per request, so the fault sequence follows request order.
     const draw = faultRandom();
-    const eligible = settings.services === undefined || settings.services.includes(op.service);
+    const eligible =
+      (settings.services === undefined || settings.services.includes(op.service)) &&
+      (settings.operations === undefined || settings.operations.includes(key));
     const bounds: [FaultKind, number][] = [
       ['throttle', settings.throttleRate],
       ['server', settings.serverErrorRate],

@@ -101,12 +101,10 @@ export async function actOnCluster(
         report.instances.some((o) => o.instanceId === c.where.instanceId && o.result === 'failed')
       ),
   );
-  const newWarnings = active
-    .filter(
-      (c) => c.signal.channel === 'warning' && (c.previous === undefined || c.previous.intent !== 'drain'),
-    )
-    .map((c) => c.where.instanceId);
-  await recordInterruptions(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, cluster.name, newWarnings);
+  // Every warning, a redelivered one too: the rate is a set of instances, so recording one twice
+  // counts it once, and a delivery that failed before recording it must not leave it uncounted.
+  const warned = active.filter((c) => c.signal.channel === 'warning').map((c) => c.where.instanceId);
+  await recordInterruptions(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, cluster.name, warned);
   let capacity: CapacityRequest | undefined;
   let capacityNote = '';
   if (needCapacity.length > 0) {

@@ -58,6 +58,8 @@ beforeEach(async () => {
     latencyMs: 0,
     lostResponseRate: 0,
     slowResponseRate: 0,
+    services: undefined,
+    operations: undefined,
   });
   proxy.resetStats();
 });
@@ -182,6 +184,22 @@ describe('server errors', () => {
     const err = await rejection(throughProxy(DynamoDBClient, 2).send(new ListTablesCommand({})));
     expect(err.$metadata?.attempts).toBe(2);
     expect(proxy.stats().serverErrors).toBe(2);
+  });
+
+  it('faults only the named services, or only the named operations, while the rest answer', async () => {
+    proxy.setFaults({ serverErrorRate: 1, services: ['sns'] });
+    expect((await rejection(throughProxy(SNSClient, 1).send(new ListTopicsCommand({})))).name).toBe(
+      'ServiceUnavailable',
+    );
+    await throughProxy(SQSClient, 1).send(new ListQueuesCommand({}));
+
+    proxy.setFaults({ services: undefined, operations: ['sqs:CreateQueue'] });
+    expect(
+      (await rejection(throughProxy(SQSClient, 1).send(new CreateQueueCommand({ QueueName: 'nope' })))).name,
+    ).toBe('ServiceUnavailable');
+    await throughProxy(SQSClient, 1).send(new ListQueuesCommand({}));
+    await throughProxy(SNSClient, 1).send(new ListTopicsCommand({}));
+    expect(proxy.stats()).toMatchObject({ total: 5, forwarded: 3, serverErrors: 2 });
   });
 });
 

@@ -9,13 +9,15 @@ import {
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'vitest';
+import { systemClock } from '../../functions/shared/clock.ts';
 import { InvalidInputError } from '../../functions/shared/errors.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
+import { recentlyInterrupted } from '../../functions/shared/spot/capacity.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/shared/spot/config.ts';
 import { type ReceivedAlert, readJournal, takeAlerts } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
-import { observerClient } from '../../local/observer.ts';
+import { observerClient, observerDocumentClient } from '../../local/observer.ts';
 import type { Seed, SeededInstance } from '../../local/seed.ts';
 import {
   enqueueRaw,
@@ -660,4 +662,44 @@ export async function failedReplacementIsRequestedOnRedelivery(
   const alerts = await allAlerts(world);
   expect(alerts).toHaveLength(1);
   expect(JSON.stringify(alerts[0]?.alert)).toContain('replacement capacity request failed');
+}
+
+/**
+ * An interruption whose first delivery failed after its episode was claimed (the rate's write
+ * refused past the SDK's retries) still counts toward the on-demand fallback when redelivered:
+ * otherwise every such failure would undercount the rate and keep a drying pool on spot.
+ */
+export async function interruptionCountedWhenItsFirstDeliveryFailed(
+  world: SpotWorld,
+  rateWritesDown: (down: boolean) => void,
+) {
+  const instances = freshSpotInstances(world, 2);
+  const ids = instances.map((i) => i.ec2InstanceId);
+  const env = SpotInterruptionEnvSchema.parse(spotEnv(world));
+  const counted = () =>
+    recentlyInterrupted(
+      observerDocumentClient(),
+      env.OPERATIONS_TABLE,
+      systemClock,
+      world.seed.cluster,
+      env.SPOT_FALLBACK_WINDOW_MINUTES,
+    );
+  const invoked = world.harness.invocations.length;
+  rateWritesDown(true);
+  world.harness.afterInvoke = () => rateWritesDown(false);
+  try {
+    await putEvents(instances.map(warningFor));
+    await world.harness.process();
+  } finally {
+    world.harness.afterInvoke = undefined;
+    rateWritesDown(false);
+  }
+  const runs = world.harness.invocations.slice(invoked);
+  const first = runs[0]?.response as { batchItemFailures?: unknown[] } | undefined;
+  expect(first?.batchItemFailures).toHaveLength(2);
+  expect(runs.length).toBeGreaterThanOrEqual(2);
+  const recent = await counted();
+  expect(ids.filter((id) => !recent.has(id))).toEqual([]);
+  expect((await statuses(world)).get(ids[0] as string)).toBe('DRAINING');
+  await allAlerts(world);
 }

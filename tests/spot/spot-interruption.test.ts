@@ -32,4 +32,11 @@ describe('spot interruption handling on the emulator', () => {
     scenario.failedReplacementIsRequestedOnRedelivery(world, (down) =>
       proxy.setFaults({ serverErrorRate: down ? 1 : 0, services: down ? ['autoscaling'] : undefined }),
     ));
+  it('counts an interruption toward the fallback when its first delivery failed after the claim', () =>
+    scenario.interruptionCountedWhenItsFirstDeliveryFailed(world, (down) =>
+      proxy.setFaults({
+        serverErrorRate: down ? 1 : 0,
+        operations: down ? ['dynamodb:UpdateItem'] : undefined,
+      }),
+    ));
 });

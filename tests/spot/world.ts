@@ -1,6 +1,6 @@
 // One spot world per test file: a private emulator behind a counting fault proxy, the control
 // plane deployed from the synthesized template, a seeded cluster, and the queue's event source.
-import { beforeAll } from 'vitest';
+import { beforeAll, beforeEach } from 'vitest';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import { DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
@@ -8,7 +8,7 @@ import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { type Seed, seed } from '../../local/seed.ts';
 import { spotHarness } from '../../local/spot-harness.ts';
 import { answersMayBeLost, type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
-import type { SpotWorld } from './scenarios.ts';
+import { allAlerts, type SpotWorld } from './scenarios.ts';
 
 export interface SpotWorldOptions {
   instances: number;
@@ -57,6 +57,13 @@ export function useSpotWorld(opts: SpotWorldOptions): { world: SpotWorld; proxy:
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
     if (opts.faults) proxy.setFaults(opts.faults);
     proxy.resetStats();
+  });
+  // A failed scenario leaves its alerts unread: take them then, so that the next scenario's count
+  // is its own and one failure is reported once, not again by every scenario after it.
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(async () => {
+      await allAlerts(world);
+    });
   });
   return { world, proxy };
 }

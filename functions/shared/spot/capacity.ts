@@ -44,6 +44,23 @@ export async function recordInterruptions(
 }
 
 /** Instances interrupted in the last `windowMinutes` (including the current minute). */
+export async function recentlyInterrupted(
+  db: Db,
+  table: string,
+  clock: Clock,
+  cluster: string,
+  windowMinutes: number,
+): Promise<Set<string>> {
+  const current = Math.floor(clock.now() / MINUTE);
+  const keys = Array.from({ length: windowMinutes }, (_, i) => ({ id: rateKey(cluster, current - i) }));
+  const out = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
+  const instances = new Set<string>();
+  for (const item of out.Responses?.[table] ?? [])
+    for (const id of (item.instances as Set<string>) ?? []) instances.add(id);
+  return instances;
+}
+
+/** How many instances were interrupted in the last `windowMinutes`. */
 export async function recentInterruptions(
   db: Db,
   table: string,
@@ -51,13 +68,7 @@ export async function recentInterruptions(
   cluster: string,
   windowMinutes: number,
 ): Promise<number> {
-  const current = Math.floor(clock.now() / MINUTE);
-  const keys = Array.from({ length: windowMinutes }, (_, i) => ({ id: rateKey(cluster, current - i) }));
-  const out = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
-  const instances = new Set<string>();
-  for (const item of out.Responses?.[table] ?? [])
-    for (const id of (item.instances as Set<string>) ?? []) instances.add(id);
-  return instances.size;
+  return (await recentlyInterrupted(db, table, clock, cluster, windowMinutes)).size;
 }
 
 export interface CapacityRequest {
