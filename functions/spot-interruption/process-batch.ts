@@ -12,7 +12,6 @@ import {
   completeEpisodes,
   type Episode,
   getEpisodes,
-  replacementDone,
 } from '../shared/spot/episodes.ts';
 import {
   type InstanceSignal,
@@ -32,6 +31,7 @@ import {
   type SpotDeps,
   strongestSignal,
 } from './batch-model.ts';
+import { replacementOwed } from './rules.ts';
 import { processTasks } from './task-events.ts';
 
 export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Promise<BatchReport> {
@@ -205,7 +205,6 @@ async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progr
     error: (error as Error).message,
   });
   const at = iso(deps.clock.now());
-  const replaceable = work.cluster.spotAsg !== undefined || work.cluster.onDemandAsg !== undefined;
   // The episodes first: they keep the next delivery from draining, replacing or announcing twice.
   const recorded = await completeEpisodes(
     deps.db,
@@ -216,13 +215,7 @@ async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progr
     work.candidates.map((candidate) => {
       const c = work.claimed.find((k) => k.where.instanceId === candidate.where.instanceId);
       const done = progress.completions.get(candidate.where.instanceId) ?? {};
-      const owed =
-        replaceable &&
-        c !== undefined &&
-        c.intent === 'drain' &&
-        done.drainedAt !== undefined &&
-        done.replacedAt === undefined &&
-        !replacementDone(c.episode, c.previous);
+      const owed = replacementOwed(work.cluster, c, done);
       return { subject: candidate.where.instanceId, done: owed ? { ...done, replacementOwedAt: at } : done };
     }),
   ).then(

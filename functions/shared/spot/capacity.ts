@@ -1,6 +1,5 @@
-// Replacement capacity for interrupted spot instances. Normally from the spot group; from the
-// on-demand group when spot is being reclaimed faster than the configured rate (a capacity
-// pool drying up is exactly when more spot requests fail too).
+// Replacement capacity for interrupted spot instances and the interruption rate that decides
+// where it comes from (the choice itself is spot-interruption/rules.ts chooseGroup).
 import {
   type AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
@@ -10,7 +9,6 @@ import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../clock.ts';
 import { type Db, ttlSeconds } from '../dynamo.ts';
 import { withLockWaiting } from '../lock.ts';
-import type { ManagedCluster } from '../managed-clusters.ts';
 
 const MINUTE = 60_000;
 const rateKey = (cluster: string, minute: number) => `spot-rate#${cluster}#${minute}`;
@@ -87,25 +85,6 @@ export interface CapacityDeps {
   locksTable: string;
   clock: Clock;
   owner: string;
-}
-
-export function chooseGroup(
-  cluster: ManagedCluster,
-  recent: number,
-  threshold: number,
-): { group: string; market: 'spot' | 'on-demand'; why: string } | undefined {
-  const fallback = recent > threshold && cluster.onDemandAsg !== undefined;
-  if (fallback && cluster.onDemandAsg) {
-    return {
-      group: cluster.onDemandAsg,
-      market: 'on-demand',
-      why: `${recent} spot interruptions in the window exceed ${threshold}: replacing with on-demand`,
-    };
-  }
-  if (cluster.spotAsg) return { group: cluster.spotAsg, market: 'spot', why: 'replacing spot with spot' };
-  if (cluster.onDemandAsg)
-    return { group: cluster.onDemandAsg, market: 'on-demand', why: 'no spot group configured' };
-  return undefined;
 }
 
 /**
