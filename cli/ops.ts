@@ -18,13 +18,8 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import {
-  addSilence,
-  expireSilence,
-  isActive,
-  listSilences,
-  type Silence,
-} from '../functions/alert-router/silences.ts';
+import { isActive } from '../functions/alert-router/rules.ts';
+import { addSilence, expireSilence, listSilences, type Silence } from '../functions/alert-router/silences.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';

@@ -3,7 +3,8 @@
 // waiting for approval, held leases, active silences and the latest journal entries.
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { isActive, listSilences, type Silence } from '../functions/alert-router/silences.ts';
+import { isActive } from '../functions/alert-router/rules.ts';
+import { listSilences, type Silence } from '../functions/alert-router/silences.ts';
 import type { RemediationGateRecord } from '../functions/remediate-step/operator.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { iso } from '../functions/shared/clock.ts';

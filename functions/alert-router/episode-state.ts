@@ -6,6 +6,7 @@ import type { Alert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';
 import { conditionalWrite, type Db, isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
 import { batchGetItems } from '../shared/dynamo-batches.ts';
+import { groupKeyOf } from './rules.ts';
 
 export interface EpisodeRecord {
   id: string;
@@ -87,11 +88,6 @@ export const groupId = (groupKey: string) => `group#${groupKey}`;
 export const windowId = (groupKey: string, window: string) => `window#${groupKey}#${window}`;
 export const serviceId = (cluster: string | undefined, service: string) =>
   `service#${cluster ?? ''}/${service}`;
-
-/** Alerts with the same severity, kind, service and cluster share a group (one message per window). */
-export function groupKeyOf(alert: Pick<Alert, 'severity' | 'kind' | 'service' | 'cluster'>): string {
-  return [alert.severity, alert.kind, alert.service ?? '', alert.cluster ?? ''].join('|');
-}
 
 /** One chat thread (and pager incident key) per episode of a group. */
 export function newThreadId(groupKey: string, now: number): string {
@@ -285,9 +281,4 @@ export interface ServiceRecord {
   id: string;
   criticalKeys?: Set<string>;
   lastCriticalAtMs?: number;
-}
-
-/** A critical alert of the service fires (and one was raised within an episode's lifetime). */
-export function criticalFiring(record: ServiceRecord | undefined, t: TimeSettings): boolean {
-  return (record?.criticalKeys?.size ?? 0) > 0 && (record?.lastCriticalAtMs ?? 0) > t.now - t.episodeMs;
 }

@@ -9,13 +9,13 @@
 //   5. resolved: ends the episode; when the group's last firing alert resolves, one `resolved` goes
 //      out at once (after the window's message if that is still pending).
 // A message whose publish fails is reported as failed: SQS retries it, then dead-letters it intact.
+// The rules themselves are in rules.ts; this module carries them out against DynamoDB, SQS and SNS.
 import { createHash } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Alert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { ttlSeconds } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
@@ -24,20 +24,30 @@ import { type AlertRouterEnv, topicFor } from './config.ts';
 import { type Notification, type NotificationKind, renderForSns } from './formats.ts';
 import { type FlushMessage, parseQueueMessage, type QueueMessage } from './messages.ts';
 import { resolvedNotification, windowNotification } from './notifications.ts';
-import { findSilence, listSilences, type Silence } from './silences.ts';
+import {
+  criticalFiring,
+  episodeLive,
+  findSilence,
+  flushDelaySeconds,
+  flushPlan,
+  groupKeyOf,
+  inhibitable,
+  reminderDue,
+  repeatInWindow,
+  resumedBy,
+} from './rules.ts';
+import { listSilences, type Silence } from './silences.ts';
 import {
   addRepeatsToOpenWindow,
   claimReminder,
   clearPendingResolved,
   closeWindow,
-  criticalFiring,
   type EpisodeRecord,
   episodeId,
   type GroupRecord,
   getItem,
   getMany,
   groupId,
-  groupKeyOf,
   joinWindow,
   keyHash,
   markCriticalFiring,
@@ -273,7 +283,7 @@ class BatchRouter {
       this.outcome(itemId, 'silenced', alert, silence.id);
       return;
     }
-    if (alert.severity === 'warning' && alert.service && (await this.criticalFires(alert, t))) {
+    if (inhibitable(alert) && (await this.criticalFires(alert, t))) {
       this.journalSuppressed(
         itemId,
         alert,
@@ -285,8 +295,8 @@ class BatchRouter {
     }
 
     let episode = this.episodes.get(alert.dedupKey);
-    const live = episode !== undefined && episode.expiresAt > ttlSeconds(t.now);
-    if (episode && live && episode.lastMessageId === itemId) {
+    const live = episodeLive(episode, t.now);
+    if (live && episode && resumedBy(episode, itemId)) {
       // A redelivery of the message that decided to send it: carry on where it failed.
       this.contribute(itemId, alert, episode.lastDecision, episode.repeatsAtReminder ?? 0, true);
       this.outcome(itemId, 'grouped', alert, `resumed ${episode.lastDecision}`);
@@ -303,7 +313,7 @@ class BatchRouter {
       // Someone opened it first (or this message did, before a failure): read what was decided.
       episode = await getItem<EpisodeRecord>(this.deps.db, this.table, episodeId(alert.dedupKey));
       this.episodes.set(alert.dedupKey, episode);
-      if (episode?.lastMessageId === itemId) {
+      if (episode && resumedBy(episode, itemId)) {
         this.contribute(itemId, alert, episode.lastDecision, episode.repeatsAtReminder ?? 0, true);
         this.outcome(itemId, 'grouped', alert, `resumed ${episode.lastDecision}`);
         return;
@@ -313,7 +323,7 @@ class BatchRouter {
     const current = episode as EpisodeRecord;
     const reminderMs = this.deps.env.ALERT_REMINDER_MINUTES * 60_000;
     if (
-      t.now - current.lastSentAtMs >= reminderMs &&
+      reminderDue(current, t.now, reminderMs) &&
       (await claimReminder(this.deps.db, this.table, t, current, itemId))
     ) {
       const earlier = current.repeats + (this.repeats.get(alert.dedupKey)?.count ?? 0);
@@ -336,8 +346,7 @@ class BatchRouter {
     counted.itemIds.push(itemId);
     this.repeats.set(alert.dedupKey, counted);
     // Still inside the window it was sent in: the window's message says how often it came.
-    if (t.now - current.lastSentAtMs < t.windowSeconds * 1000)
-      this.contributeRepeat(itemId, current.groupKey);
+    if (repeatInWindow(current, t.now, t.windowSeconds)) this.contributeRepeat(itemId, current.groupKey);
     this.outcome(
       itemId,
       'repeat-suppressed',
@@ -441,8 +450,6 @@ class BatchRouter {
         joinId: joinIdOf(groupKey, entry.alertItemIds),
       });
       if (window.flushQueued) return;
-      const openedAtMs = window.openedAtMs ?? t.now;
-      const remainingMs = t.windowSeconds * 1000 - (t.now - openedAtMs);
       const flush: FlushMessage = {
         flush: { group: groupKey, window: window.windowId },
         alert: JSON.parse(window.first ?? JSON.stringify(entry.alerts[0])) as Alert,
@@ -451,7 +458,7 @@ class BatchRouter {
         new SendMessageCommand({
           QueueUrl: this.deps.env.ALERT_QUEUE_URL,
           MessageBody: JSON.stringify(flush),
-          DelaySeconds: Math.min(900, Math.max(0, Math.ceil(remainingMs / 1000))),
+          DelaySeconds: flushDelaySeconds(t.windowSeconds, t.now, window.openedAtMs ?? t.now),
         }),
       );
       await markWindow(this.deps.db, this.table, groupKey, window.windowId, { flushQueued: true });
@@ -523,7 +530,7 @@ class BatchRouter {
     const t = this.time();
     const groupKey = groupKeyOf(alert);
     const episode = this.episodes.get(alert.dedupKey);
-    if (!episode || episode.expiresAt <= ttlSeconds(t.now)) {
+    if (!episodeLive(episode, t.now)) {
       // A redelivery (or a redrive from the DLQ) of a resolve whose publish failed finds its
       // notification waiting on the group.
       const group = await getItem<GroupRecord>(this.deps.db, this.table, groupId(groupKey));
@@ -569,11 +576,12 @@ class BatchRouter {
     const t = this.time();
     const { group, window } = message.flush;
     const record = await closeWindow(this.deps.db, this.table, t.now, group, window);
-    if (record?.publishedAt && (!record.resolveAfter || record.resolvedPublishedAt)) {
-      this.outcome(itemId, 'flush-duplicate', message.alert, `already sent at ${record.publishedAt}`);
+    const plan = flushPlan(record);
+    if (plan.done) {
+      this.outcome(itemId, 'flush-duplicate', message.alert, `already sent at ${record?.publishedAt}`);
       return;
     }
-    if (!record?.publishedAt) {
+    if (plan.sendWindow) {
       const notification = windowNotification(record, message.alert, {
         environment: this.deps.env.OPS_ENVIRONMENT,
         windowSeconds: t.windowSeconds,
@@ -590,7 +598,7 @@ class BatchRouter {
         );
       }
     }
-    if (record?.resolveAfter && !record.resolvedPublishedAt) {
+    if (plan.sendResolved && record?.resolveAfter) {
       await this.sendResolved(group, record.resolveAfter);
       const resolvedAt = new Date(this.deps.clock.now()).toISOString();
       await recordPublished(() =>

@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../../events/zod.ts';
-import type { Alert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
@@ -44,31 +43,6 @@ export interface NewSilence {
 
 /** At most a week: a silence is a pause while someone works on it, not a way to switch alerts off. */
 export const MAX_SILENCE_MS = 7 * 24 * 3600 * 1000;
-
-export function silenceMatches(
-  silence: Silence,
-  alert: Pick<Alert, 'service' | 'kind' | 'dedupKey'>,
-): boolean {
-  const m = silence.matcher;
-  return (
-    (m.service === undefined || m.service === alert.service) &&
-    (m.kind === undefined || m.kind === alert.kind) &&
-    (m.dedupKey === undefined || m.dedupKey === alert.dedupKey)
-  );
-}
-
-export function isActive(silence: Silence, now: number): boolean {
-  return Date.parse(silence.startsAt) <= now && now < Date.parse(silence.endsAt);
-}
-
-/** The first active silence that matches the alert. */
-export function findSilence(
-  silences: readonly Silence[],
-  alert: Pick<Alert, 'service' | 'kind' | 'dedupKey'>,
-  now: number,
-): Silence | undefined {
-  return silences.find((s) => isActive(s, now) && silenceMatches(s, alert));
-}
 
 /** Every stored silence (expired ones too, until the next addSilence prunes them). */
 export async function listSilences(db: Db, table: string): Promise<Silence[]> {

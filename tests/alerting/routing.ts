@@ -8,7 +8,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ChatNotificationSchema } from '../../events/chat-notification.ts';
-import { addSilence, expireSilence, isActive, listSilences } from '../../functions/alert-router/silences.ts';
+import { isActive } from '../../functions/alert-router/rules.ts';
+import { addSilence, expireSilence, listSilences } from '../../functions/alert-router/silences.ts';
 import { episodeId } from '../../functions/alert-router/state.ts';
 import { ALERT_QUEUE_BUDGET_BYTES, AlertSchema } from '../../functions/shared/alerts.ts';
 import { iso, systemClock } from '../../functions/shared/clock.ts';

@@ -1,0 +1,83 @@
+// The alert router's rules, with no I/O, in the order route-batch.ts applies them to a firing
+// alert: silenced, inhibited, resumed (a redelivery of the message that decided to send it), new,
+// reminder due, or a repeat (counted in the window it was sent in). Then how alerts group, when
+// a window's flush is due, and what a flush still has to send.
+import type { Alert } from '../shared/alerts.ts';
+import { ttlSeconds } from '../shared/dynamo.ts';
+import type { EpisodeRecord, ServiceRecord, TimeSettings, WindowRecord } from './episode-state.ts';
+import type { Silence } from './silences.ts';
+
+export function silenceMatches(
+  silence: Silence,
+  alert: Pick<Alert, 'service' | 'kind' | 'dedupKey'>,
+): boolean {
+  const m = silence.matcher;
+  return (
+    (m.service === undefined || m.service === alert.service) &&
+    (m.kind === undefined || m.kind === alert.kind) &&
+    (m.dedupKey === undefined || m.dedupKey === alert.dedupKey)
+  );
+}
+
+export function isActive(silence: Silence, now: number): boolean {
+  return Date.parse(silence.startsAt) <= now && now < Date.parse(silence.endsAt);
+}
+
+/** The first active silence that matches the alert. */
+export function findSilence(
+  silences: readonly Silence[],
+  alert: Pick<Alert, 'service' | 'kind' | 'dedupKey'>,
+  now: number,
+): Silence | undefined {
+  return silences.find((s) => isActive(s, now) && silenceMatches(s, alert));
+}
+
+/** Only a service's warnings wait while a critical alert of the same service fires. */
+export const inhibitable = (alert: Pick<Alert, 'severity' | 'service'>): boolean =>
+  alert.severity === 'warning' && alert.service !== undefined && alert.service !== '';
+
+/** A critical alert of the service fires (and one was raised within an episode's lifetime). */
+export function criticalFiring(record: ServiceRecord | undefined, t: TimeSettings): boolean {
+  return (record?.criticalKeys?.size ?? 0) > 0 && (record?.lastCriticalAtMs ?? 0) > t.now - t.episodeMs;
+}
+
+/** The alert's episode is still open: a firing alert with this dedup key was sent within it. */
+export const episodeLive = (episode: EpisodeRecord | undefined, now: number): episode is EpisodeRecord =>
+  episode !== undefined && episode.expiresAt > ttlSeconds(now);
+
+/** This message decided to send the alert before it failed: its redelivery carries on from there. */
+export const resumedBy = (episode: EpisodeRecord | undefined, itemId: string): boolean =>
+  episode?.lastMessageId === itemId;
+
+/** Sent long enough ago to be sent again as a reminder. */
+export const reminderDue = (episode: EpisodeRecord, now: number, reminderMs: number): boolean =>
+  now - episode.lastSentAtMs >= reminderMs;
+
+/** A repeat still inside the window it was sent in: the window's message counts it. */
+export const repeatInWindow = (episode: EpisodeRecord, now: number, windowSeconds: number): boolean =>
+  now - episode.lastSentAtMs < windowSeconds * 1000;
+
+/** Alerts with the same severity, kind, service and cluster share a group (one message per window). */
+export function groupKeyOf(alert: Pick<Alert, 'severity' | 'kind' | 'service' | 'cluster'>): string {
+  return [alert.severity, alert.kind, alert.service ?? '', alert.cluster ?? ''].join('|');
+}
+
+/** The delay of a window's flush: what is left of the window, within SQS's 0 to 900 seconds. */
+export function flushDelaySeconds(windowSeconds: number, now: number, openedAtMs: number): number {
+  const remainingMs = windowSeconds * 1000 - (now - openedAtMs);
+  return Math.min(900, Math.max(0, Math.ceil(remainingMs / 1000)));
+}
+
+/**
+ * What a window's flush still has to send: its message unless published, then the group's
+ * resolved notification held for it unless published. Nothing at all for a flush already done.
+ */
+export function flushPlan(record: WindowRecord | undefined): {
+  done: boolean;
+  sendWindow: boolean;
+  sendResolved: boolean;
+} {
+  const sendWindow = !record?.publishedAt;
+  const sendResolved = Boolean(record?.resolveAfter) && !record?.resolvedPublishedAt;
+  return { done: !sendWindow && !sendResolved, sendWindow, sendResolved };
+}
