@@ -2,14 +2,22 @@
 // promotion, the rollback window and the finish.
 import { UpdateServicePrimaryTaskSetCommand } from '@aws-sdk/client-ecs';
 import { strategyText } from '../../events/rollout-input.ts';
-import { GateAnswerSchema, type RolloutState, type Stop } from '../../events/rollout-state.ts';
+import { GateAnswerSchema, type RolloutState } from '../../events/rollout-state.ts';
 import { iso } from '../shared/clock.ts';
-import { alert, describeVerdict, journal } from '../shared/rollouts/notify.ts';
+import { alert, journal } from '../shared/rollouts/notify.ts';
 import { getRolloutRecord, updateRolloutRecord } from '../shared/rollouts/record.ts';
 import { driftOf, ListenerDriftError, readWeights, setWeights } from '../shared/rollouts/traffic.ts';
 import { releaseServiceLock } from '../shared/service-lock.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { hookName, hookRequest } from './pre-traffic.ts';
+import {
+  abortReason,
+  gateOutcome,
+  gateQuestion,
+  nextStep,
+  windowAnswerOutcome,
+  windowFailure,
+} from './rules.ts';
 import { PreconditionFailedError } from './service.ts';
 import {
   abortRequest,
@@ -27,8 +35,7 @@ import {
 export async function preTraffic(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
   const plan = state.rollout;
   const aborted = await abortRequest(deps, plan);
-  if (aborted)
-    throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
+  if (aborted) throw new RolloutAbortedError(abortReason(aborted));
   await setPhase(deps, plan, 'pre-traffic');
   const test = state.topology.test;
   if (plan.preTraffic?.testTraffic) {
@@ -82,12 +89,11 @@ export async function preTrafficResult(deps: StepDeps, state: RolloutState): Pro
 
 export async function shift(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
   const plan = state.rollout;
-  const index = state.progress.index + 1;
-  const step = plan.steps[index];
-  if (!step) throw new PreconditionFailedError(`no step ${index + 1} in a plan of ${plan.steps.length}`);
+  const next = nextStep(plan, state.progress);
+  if ('problem' in next) throw new PreconditionFailedError(next.problem);
+  const { index, step } = next;
   const aborted = await abortRequest(deps, plan);
-  if (aborted)
-    throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
+  if (aborted) throw new RolloutAbortedError(abortReason(aborted));
   const before = { blue: 100 - state.progress.weight, green: state.progress.weight };
   // A route changed by someone else since the last step stops the rollout before it shifts.
   const drift = driftOf(await readWeights(deps.elb, state.topology), before, {
@@ -140,11 +146,7 @@ export async function openGate(
     },
     remove: ['answer'],
   });
-  const question = {
-    'before-traffic': `Green (${plan.image ?? plan.taskDefinition}) is running with healthy targets and no traffic. Send it production traffic (${strategyText(plan)})?`,
-    inconclusive: `The analysis of step ${state.progress.index + 1} (${state.progress.weight}% green) is inconclusive: ${state.verdict ? describeVerdict(state.verdict) : 'no verdict'}. Continue?`,
-    'before-finalize': `Green serves 100% of traffic and passed every analysis. Make it primary and retire blue?`,
-  }[gate.kind];
+  const question = gateQuestion(state, gate.kind);
   await journal(
     deps,
     plan,
@@ -183,9 +185,8 @@ export async function closeGate(deps: StepDeps, state: RolloutState): Promise<Ro
     }
   }
   const timedOut = state.gateTimeout !== undefined && answer === undefined;
-  const decision = answer?.decision ?? gate.defaultAction;
-  const by = answer?.by ?? `timeout after ${gate.timeoutSeconds}s (default: ${gate.defaultAction})`;
-  const approved = decision === 'approve';
+  const { decision, by, outcome, stop } = gateOutcome(gate, answer, timedOut);
+  const approved = stop === undefined;
   await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: { phase: approved ? 'shifting' : 'rolling-back' },
     remove: ['gate', 'answer'],
@@ -199,22 +200,7 @@ export async function closeGate(deps: StepDeps, state: RolloutState): Promise<Ro
     { details: { gate: gate.kind, decision, by, timedOut } },
   );
   const { answer: _a, gateTimeout: _t, ...rest } = state;
-  const outcomeDecision = decision === 'rollback' ? 'reject' : decision;
-  const next: RolloutState = { ...rest, outcome: { decision: outcomeDecision, by, timedOut } };
-  if (approved) return next;
-  const stop: Stop =
-    decision === 'abort'
-      ? { cause: 'abort', reason: `aborted by ${by} at the ${gate.kind} gate` }
-      : timedOut
-        ? {
-            cause: 'approval-timeout',
-            reason: `the ${gate.kind} gate timed out after ${gate.timeoutSeconds}s; default action: ${gate.defaultAction}`,
-          }
-        : {
-            cause: 'approval-rejected',
-            reason: `${by} rejected the rollout at the ${gate.kind} gate${answer?.reason ? `: ${answer.reason}` : ''}`,
-          };
-  return { ...next, stop };
+  return stop ? { ...rest, outcome, stop } : { ...rest, outcome };
 }
 
 // ------------------------------------------------------------------------------------------
@@ -234,8 +220,7 @@ export async function promote(deps: StepDeps, state: RolloutState): Promise<Roll
   });
   if (!claimed) {
     const aborted = await abortRequest(deps, plan);
-    if (aborted)
-      throw new RolloutAbortedError(`aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`);
+    if (aborted) throw new RolloutAbortedError(abortReason(aborted));
     throw new PreconditionFailedError(
       `the rollout record of ${plan.cluster}/${plan.service} belongs to another execution`,
     );
@@ -306,17 +291,8 @@ export async function closeWindow(deps: StepDeps, state: RolloutState): Promise<
   const answer =
     state.answer === undefined ? undefined : parseOrThrow(GateAnswerSchema, state.answer, 'answer');
   const { answer: _a, gateTimeout: _t, ...rest } = state;
-  if (answer?.decision === 'rollback' || answer?.decision === 'abort') {
-    const revert = answer.decision === 'rollback';
-    return {
-      ...rest,
-      outcome: { decision: revert ? 'revert' : 'abort', by: answer.by, timedOut: false },
-      stop: {
-        cause: revert ? 'operator-rollback' : 'abort',
-        reason: `${answer.by} ${revert ? 'rolled back' : 'aborted'} inside the rollback window${answer.reason ? `: ${answer.reason}` : ''}`,
-      },
-    };
-  }
+  const answered = windowAnswerOutcome(answer);
+  if (answered) return { ...rest, ...answered };
   const claimed = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(plan), {
     set: { phase: 'finalizing' },
     remove: ['gate'],
@@ -355,16 +331,6 @@ export async function closeWindow(deps: StepDeps, state: RolloutState): Promise<
       : 'the rollback window closed without a rollback: blue is retired',
   );
   return { ...rest, outcome: { decision: 'finalize', by: 'window timeout', timedOut: true } };
-}
-
-/** Why the rollback window task failed, unless it simply timed out (its normal end). */
-function windowFailure(caught: unknown): string | undefined {
-  if (!caught || typeof caught !== 'object') return undefined;
-  const { Error: error, Cause: cause } = caught as { Error?: unknown; Cause?: unknown };
-  if (typeof error !== 'string' || error === 'States.HeartbeatTimeout' || error === 'States.Timeout')
-    return undefined;
-  const text = causeText(typeof cause === 'string' ? cause : undefined);
-  return `${error}${text ? `: ${text}` : ''}`;
 }
 
 export async function finish(deps: StepDeps, state: RolloutState): Promise<RolloutState> {

@@ -18,6 +18,7 @@ import { readWeights } from '../shared/rollouts/traffic.ts';
 import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
 import { resolveRolloutInput } from './defaults.ts';
 import { recordRolledBack } from './rollback-steps.ts';
+import { abortReason } from './rules.ts';
 import {
   checkCapacity,
   containerImage,
@@ -399,10 +400,7 @@ export async function greenStatus(deps: StepDeps, state: RolloutState): Promise<
     return {
       ...state,
       green: { ...green, status: 'failed', note: 'aborted' },
-      stop: {
-        cause: 'abort',
-        reason: `aborted by ${aborted.by}${aborted.reason ? `: ${aborted.reason}` : ''}`,
-      },
+      stop: { cause: 'abort', reason: abortReason(aborted) },
     };
   }
   const readiness = await greenReadiness(deps.ecs, deps.elb, {
