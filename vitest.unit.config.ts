@@ -9,6 +9,7 @@ export const UNIT_TEST_FILES = [
   'tests/unit/**/*.test.ts',
   'tests/bench/**/*.test.ts',
   'tests/infra/app-config.test.ts',
+  'tests/infra/app-serving.test.ts',
   'tests/infra/app-stacks.test.ts',
   'tests/infra/control-plane.test.ts',
   'tests/infra/iam.test.ts',

@@ -1,5 +1,6 @@
 // The spot-interruption acceptance scenarios, written once and run twice: on a clean emulator
-// and behind the fault proxy (20% throttling). Each scenario uses its own instances.
+// and behind the fault proxy (20% of calls refused, 5% ambiguous). Each scenario uses its own
+// instances. The scenarios across batches and deliveries are in batch-scenarios.ts.
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeContainerInstancesCommand,
@@ -9,23 +10,15 @@ import {
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'vitest';
-import { systemClock } from '../../functions/shared/clock.ts';
 import { InvalidInputError } from '../../functions/shared/errors.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
-import { recentlyInterrupted } from '../../functions/shared/spot/capacity.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/shared/spot/config.ts';
 import { type ReceivedAlert, readJournal, takeAlerts } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
-import { observerClient, observerDocumentClient } from '../../local/observer.ts';
+import { observerClient } from '../../local/observer.ts';
 import type { Seed, SeededInstance } from '../../local/seed.ts';
-import {
-  enqueueRaw,
-  putEvents,
-  type SpotHarness,
-  sampleEvent,
-  spotMapping,
-} from '../../local/spot-harness.ts';
+import { enqueueRaw, putEvents, type SpotHarness, sampleEvent } from '../../local/spot-harness.ts';
 
 export interface SpotWorld {
   stack: DeployedStack;
@@ -78,7 +71,7 @@ export const EXTRA_CLUSTERS: { cluster: ManagedCluster; instances: number }[] = 
   },
 ];
 
-function clusterSeed(world: SpotWorld, cluster?: string): Seed {
+export function clusterSeed(world: SpotWorld, cluster?: string): Seed {
   if (cluster === undefined) return world.seed;
   const found = world.clusters?.[cluster];
   if (!found) throw new Error(`cluster ${cluster} is not seeded in this world (useSpotWorld extraClusters)`);
@@ -142,7 +135,7 @@ export async function desired(group: string): Promise<number> {
   return out.AutoScalingGroups?.[0]?.DesiredCapacity ?? -1;
 }
 
-const spotEnv = (world: SpotWorld) => world.stack.functions['spot-interruption']?.environment ?? {};
+export const spotEnv = (world: SpotWorld) => world.stack.functions['spot-interruption']?.environment ?? {};
 
 /** The fallback threshold exactly as the handler reads it (schema default when unset). */
 export function fallbackThreshold(world: SpotWorld): number {
@@ -155,7 +148,7 @@ export async function journal(world: SpotWorld): Promise<JournalRecord[]> {
   return readJournal(spotEnv(world).JOURNAL_TABLE as string);
 }
 
-const warningFor = (i: SeededInstance) =>
+export const warningFor = (i: SeededInstance) =>
   sampleEvent('ec2-spot-instance-interruption-warning', i.ec2InstanceId);
 const rebalanceFor = (i: SeededInstance) =>
   sampleEvent('ec2-instance-rebalance-recommendation', i.ec2InstanceId);
@@ -558,148 +551,4 @@ export async function fargateSpotTaskIsAnnouncedOnce(world: SpotWorld) {
   await world.harness.process();
   expect(await allAlerts(world)).toHaveLength(0);
   expect((await journal(world)).filter((r) => r.resource === resource)).toHaveLength(1);
-}
-
-/**
- * A storm larger than one SQS batch (100): each handler invocation raises its own alert, and the
- * alert router folds them into one published message, with the counts of the whole storm. Here
- * both batches run before the router polls, so it sees both alerts at once; a router invocation
- * joining an open window later is tests/alerting/grouping.test.ts (1,000 alerts, 100 per batch).
- */
-export async function stormAcrossBatchesIsOneMessage(world: SpotWorld, size: number) {
-  const batchSize = spotMapping(world.stack).batchSize;
-  expect(size).toBeGreaterThan(batchSize);
-  const before = new Set(await draining(world));
-  const targets = freshSpotInstances(world, size);
-  const invocationsBefore = world.harness.invocations.length;
-  const failedRequests = async () =>
-    (await journal(world))
-      .filter((r) => r.action === 'request-capacity' && r.outcome === 'failed')
-      .map((r) => r.reason);
-  const failedBefore = (await failedRequests()).length;
-  await putEvents(targets.map(warningFor));
-  const polled = await world.harness.process();
-
-  expect(polled.failed).toBe(0);
-  const invocations = world.harness.invocations.slice(invocationsBefore);
-  // More than one batch, several at once, none over the batch size; every warning delivered at
-  // least once.
-  expect(invocations.length).toBeGreaterThanOrEqual(2);
-  expect(new Set(invocations.flatMap((i) => i.messageIds)).size).toBe(size);
-  expect(Math.max(...invocations.map((i) => i.records))).toBeLessThanOrEqual(batchSize);
-  expect((await draining(world)).filter((id) => !before.has(id))).toEqual(
-    targets.map((t) => t.ec2InstanceId).sort(),
-  );
-  const alerts = await allAlerts(world);
-  expect(alerts).toHaveLength(1);
-  // One alert per batch that drained something (a batch of warnings delivered again raises none).
-  const raised = Number((alerts[0]?.alert.group as { alerts?: number } | undefined)?.alerts);
-  expect(raised).toBeGreaterThanOrEqual(2);
-  expect(raised).toBeLessThanOrEqual(invocations.length);
-  expect(alerts[0]).toMatchObject({
-    severity: 'warning',
-    subject: `[WARNING] ${raised} spot-interruption alerts for web`,
-    alert: {
-      notification: 'group',
-      kind: 'spot-interruption',
-      cluster: 'web',
-      group: { alerts: raised, newAlerts: raised },
-    },
-  });
-  // Every instance counted, none twice.
-  const resources = Number((alerts[0]?.alert.group as { resources?: number } | undefined)?.resources);
-  expect(resources, JSON.stringify({ raised, invocations: invocations.map((i) => i.records) })).toBe(size);
-  const counts = alerts[0]?.alert.counts as Record<string, Record<string, number>>;
-  expect(Object.values(counts['availability zone'] ?? {}).reduce((a, b) => a + b, 0)).toBe(resources);
-  expect(Object.values(counts['instance type'] ?? {}).reduce((a, b) => a + b, 0)).toBe(resources);
-  // The batches ran at once and met on the group's lease: neither dropped its replacements.
-  expect((await failedRequests()).slice(failedBefore)).toEqual([]);
-}
-
-/**
- * A drain whose replacement request fails (Auto Scaling unavailable) is not a replacement lost:
- * the drain and its alert stand, the items go back to the queue, and the redelivery requests the
- * capacity once, without draining or announcing again.
- */
-export async function failedReplacementIsRequestedOnRedelivery(
-  world: SpotWorld,
-  autoScalingDown: (down: boolean) => void,
-) {
-  const { autoScalingGroups: groups } = clusterSeed(world);
-  const instances = freshSpotInstances(world, 2);
-  const ids = instances.map((i) => i.ec2InstanceId);
-  const total = async () => (await desired(groups.spot)) + (await desired(groups.onDemand));
-  const before = await total();
-  const drainsBefore = world.calls('ecs:UpdateContainerInstancesState');
-  await allAlerts(world);
-  const invoked = world.harness.invocations.length;
-  autoScalingDown(true);
-  // Back up once the first delivery has handed its items back, before they are redelivered.
-  world.harness.afterInvoke = () => autoScalingDown(false);
-  try {
-    await putEvents(instances.map(warningFor));
-    await world.harness.process();
-  } finally {
-    world.harness.afterInvoke = undefined;
-    autoScalingDown(false);
-  }
-  const runs = world.harness.invocations.slice(invoked);
-  expect(runs.length).toBeGreaterThanOrEqual(2);
-  const first = runs[0]?.response as { batchItemFailures?: unknown[] } | undefined;
-  expect(first?.batchItemFailures).toHaveLength(2);
-  // Replaced once, drained once, both DRAINING.
-  expect(await total()).toBe(before + 2);
-  expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(1);
-  const now = await statuses(world);
-  expect(ids.map((id) => now.get(id))).toEqual(['DRAINING', 'DRAINING']);
-  const requests = (await journal(world)).filter(
-    (r) =>
-      r.action === 'request-capacity' &&
-      (r.outcome === 'failed' || (r.details?.instances as string[] | undefined)?.includes(ids[0] as string)),
-  );
-  expect(requests.map((r) => r.outcome).slice(-2)).toEqual(['failed', 'changed']);
-  // One alert, for the drain, saying the replacement failed; none for the late replacement.
-  const alerts = await allAlerts(world);
-  expect(alerts).toHaveLength(1);
-  expect(JSON.stringify(alerts[0]?.alert)).toContain('replacement capacity request failed');
-}
-
-/**
- * An interruption whose first delivery failed after its episode was claimed (the rate's write
- * refused past the SDK's retries) still counts toward the on-demand fallback when redelivered:
- * otherwise every such failure would undercount the rate and keep a drying pool on spot.
- */
-export async function interruptionCountedWhenItsFirstDeliveryFailed(
-  world: SpotWorld,
-  rateWritesDown: (down: boolean) => void,
-) {
-  const instances = freshSpotInstances(world, 2);
-  const ids = instances.map((i) => i.ec2InstanceId);
-  const env = SpotInterruptionEnvSchema.parse(spotEnv(world));
-  const counted = () =>
-    recentlyInterrupted(
-      observerDocumentClient(),
-      env.OPERATIONS_TABLE,
-      systemClock,
-      world.seed.cluster,
-      env.SPOT_FALLBACK_WINDOW_MINUTES,
-    );
-  const invoked = world.harness.invocations.length;
-  rateWritesDown(true);
-  world.harness.afterInvoke = () => rateWritesDown(false);
-  try {
-    await putEvents(instances.map(warningFor));
-    await world.harness.process();
-  } finally {
-    world.harness.afterInvoke = undefined;
-    rateWritesDown(false);
-  }
-  const runs = world.harness.invocations.slice(invoked);
-  const first = runs[0]?.response as { batchItemFailures?: unknown[] } | undefined;
-  expect(first?.batchItemFailures).toHaveLength(2);
-  expect(runs.length).toBeGreaterThanOrEqual(2);
-  const recent = await counted();
-  expect(ids.filter((id) => !recent.has(id))).toEqual([]);
-  expect((await statuses(world)).get(ids[0] as string)).toBe('DRAINING');
-  await allAlerts(world);
 }

@@ -1,4 +1,5 @@
 import { describe, it } from 'vitest';
+import * as batches from './batch-scenarios.ts';
 import * as scenario from './scenarios.ts';
 import { useSpotWorld } from './world.ts';
 
@@ -29,11 +30,11 @@ describe('spot interruption handling on the emulator', () => {
   it('records and announces a Fargate Spot interruption once, however often it is delivered', () =>
     scenario.fargateSpotTaskIsAnnouncedOnce(world));
   it('requests a replacement that failed again on redelivery, without a second drain or alert', () =>
-    scenario.failedReplacementIsRequestedOnRedelivery(world, (down) =>
+    batches.failedReplacementIsRequestedOnRedelivery(world, (down) =>
       proxy.setFaults({ serverErrorRate: down ? 1 : 0, services: down ? ['autoscaling'] : undefined }),
     ));
   it('counts an interruption toward the fallback when its first delivery failed after the claim', () =>
-    scenario.interruptionCountedWhenItsFirstDeliveryFailed(world, (down) =>
+    batches.interruptionCountedWhenItsFirstDeliveryFailed(world, (down) =>
       proxy.setFaults({
         serverErrorRate: down ? 1 : 0,
         operations: down ? ['dynamodb:UpdateItem'] : undefined,

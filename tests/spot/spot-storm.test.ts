@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOCAL_ALERT_GROUP_WINDOW_SECONDS, setAlertGroupWindow } from '../../local/control-plane.ts';
 import { AMBIGUOUS_FAULTS } from '../support/emulator.ts';
+import * as batches from './batch-scenarios.ts';
 import * as scenario from './scenarios.ts';
 import { useSpotWorld } from './world.ts';
 
@@ -33,6 +34,6 @@ describe('a 100-instance storm in a 500-instance cluster', () => {
 
   it('publishes one grouped message for a storm of 150 handled in concurrent batches', async () => {
     proxy.setFaults({ throttleRate: 0, serverErrorRate: 0, lostResponseRate: 0, slowResponseRate: 0 });
-    await scenario.stormAcrossBatchesIsOneMessage(world, 150);
+    await batches.stormAcrossBatchesIsOneMessage(world, 150);
   });
 });
