@@ -6,6 +6,7 @@ import { systemClock } from '../../functions/shared/clock.ts';
 import { recentlyInterrupted } from '../../functions/shared/spot/capacity.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/shared/spot/config.ts';
 import { observerDocumentClient } from '../../local/observer.ts';
+import type { SeededInstance } from '../../local/seed.ts';
 import { putEvents, spotMapping } from '../../local/spot-harness.ts';
 import {
   allAlerts,
@@ -77,6 +78,32 @@ export async function stormAcrossBatchesIsOneMessage(world: SpotWorld, size: num
 }
 
 /**
+ * Warns the instances with a fault on (`down(true)`) for the first delivery only: it is lifted once
+ * that delivery has handed its items back, before they are redelivered. Every item of the first
+ * delivery must have failed, and a redelivery must have followed.
+ */
+async function warnWithTheFirstDeliveryFaulted(
+  world: SpotWorld,
+  instances: readonly SeededInstance[],
+  down: (down: boolean) => void,
+): Promise<void> {
+  const invoked = world.harness.invocations.length;
+  down(true);
+  world.harness.afterInvoke = () => down(false);
+  try {
+    await putEvents(instances.map(warningFor));
+    await world.harness.process();
+  } finally {
+    world.harness.afterInvoke = undefined;
+    down(false);
+  }
+  const runs = world.harness.invocations.slice(invoked);
+  expect(runs.length).toBeGreaterThanOrEqual(2);
+  const first = runs[0]?.response as { batchItemFailures?: unknown[] } | undefined;
+  expect(first?.batchItemFailures).toHaveLength(instances.length);
+}
+
+/**
  * A drain whose replacement request fails (Auto Scaling unavailable) is not a replacement lost:
  * the drain and its alert stand, the items go back to the queue, and the redelivery requests the
  * capacity once, without draining or announcing again.
@@ -92,21 +119,7 @@ export async function failedReplacementIsRequestedOnRedelivery(
   const before = await total();
   const drainsBefore = world.calls('ecs:UpdateContainerInstancesState');
   await allAlerts(world);
-  const invoked = world.harness.invocations.length;
-  autoScalingDown(true);
-  // Back up once the first delivery has handed its items back, before they are redelivered.
-  world.harness.afterInvoke = () => autoScalingDown(false);
-  try {
-    await putEvents(instances.map(warningFor));
-    await world.harness.process();
-  } finally {
-    world.harness.afterInvoke = undefined;
-    autoScalingDown(false);
-  }
-  const runs = world.harness.invocations.slice(invoked);
-  expect(runs.length).toBeGreaterThanOrEqual(2);
-  const first = runs[0]?.response as { batchItemFailures?: unknown[] } | undefined;
-  expect(first?.batchItemFailures).toHaveLength(2);
+  await warnWithTheFirstDeliveryFaulted(world, instances, autoScalingDown);
   // Replaced once, drained once, both DRAINING.
   expect(await total()).toBe(before + 2);
   expect(world.calls('ecs:UpdateContainerInstancesState') - drainsBefore).toBe(1);
@@ -144,20 +157,7 @@ export async function interruptionCountedWhenItsFirstDeliveryFailed(
       world.seed.cluster,
       env.SPOT_FALLBACK_WINDOW_MINUTES,
     );
-  const invoked = world.harness.invocations.length;
-  rateWritesDown(true);
-  world.harness.afterInvoke = () => rateWritesDown(false);
-  try {
-    await putEvents(instances.map(warningFor));
-    await world.harness.process();
-  } finally {
-    world.harness.afterInvoke = undefined;
-    rateWritesDown(false);
-  }
-  const runs = world.harness.invocations.slice(invoked);
-  const first = runs[0]?.response as { batchItemFailures?: unknown[] } | undefined;
-  expect(first?.batchItemFailures).toHaveLength(2);
-  expect(runs.length).toBeGreaterThanOrEqual(2);
+  await warnWithTheFirstDeliveryFaulted(world, instances, rateWritesDown);
   const recent = await counted();
   expect(ids.filter((id) => !recent.has(id))).toEqual([]);
   expect((await statuses(world)).get(ids[0] as string)).toBe('DRAINING');
