@@ -12,6 +12,7 @@ import { parseOrThrow } from '../shared/validation.ts';
 import { hookName, hookRequest } from './pre-traffic.ts';
 import {
   abortReason,
+  gateEpisode,
   gateOutcome,
   gateQuestion,
   nextStep,
@@ -160,6 +161,7 @@ export async function openGate(
   await alert(deps, plan, {
     severity: 'warning',
     kind: 'rollout-approval',
+    episode: gateEpisode(state, gate.kind),
     title: `Rollout of ${plan.cluster}/${plan.service} waits for a decision (${gate.kind})`,
     summary: question,
     whatHappened: `The rollout ${plan.id} reached its ${gate.kind} gate.`,

@@ -37,6 +37,14 @@ export function gateQuestion(state: RolloutState, kind: Gate['kind']): string {
 }
 
 /**
+ * Which gate an approval alert asks about: its kind and green's weight when it opened (weights
+ * only grow, so two gates of one rollout never share it). Each gate is its own alert episode: the
+ * router would take a second gate's alert under the rollout's key as a repeat and not send it.
+ */
+export const gateEpisode = (state: RolloutState, kind: Gate['kind']): string =>
+  `${kind}@${state.progress.weight}%`;
+
+/**
  * What a gate decides: the operator's answer, else (timed out) the gate's default action. Anything
  * but an approval stops the rollout, with the cause saying whether a person or the clock did.
  */

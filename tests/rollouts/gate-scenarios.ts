@@ -38,6 +38,10 @@ export async function rejectedApprovalRollsBack(world: RolloutWorld) {
   // The gate's alert says what to decide and how to answer.
   const approval = await waitForAlert(world, 'rollout-approval');
   expect(approval?.nextSteps.join('\n')).toContain(`ops reject ${token.executionName}`);
+  // Its own alert episode: a later gate of the same rollout is not a repeat of this one.
+  expect(approval.dedupKey).toMatch(
+    new RegExp(`^rollout-approval/.+/${token.executionName}/before-traffic@0%$`),
+  );
 
   await answerGate(
     localOperatorDeps(world.stack, clock),

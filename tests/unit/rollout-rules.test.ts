@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { RolloutPlan, RolloutState } from '../../events/rollout-state.ts';
 import {
   abortReason,
+  gateEpisode,
   gateOutcome,
   nextStep,
   windowAnswerOutcome,
@@ -57,6 +58,14 @@ describe('rollout rules', () => {
       cause: 'abort',
       reason: 'aborted by carol at the inconclusive gate',
     });
+  });
+
+  it('names each gate of a rollout apart, so the router sends every one', () => {
+    const at = (weight: number) =>
+      ({ progress: { index: 0, weight, bakeSeconds: 0, last: false } }) as RolloutState;
+    expect(gateEpisode(at(0), 'before-traffic')).toBe('before-traffic@0%');
+    const gates = [gateEpisode(at(10), 'inconclusive'), gateEpisode(at(50), 'inconclusive')];
+    expect(new Set([...gates, gateEpisode(at(100), 'before-finalize')]).size).toBe(3);
   });
 
   it('takes the default action on a timeout: a rollback by default, a continue only when configured', () => {

@@ -57,6 +57,8 @@ export async function alert(
     nextSteps: string[];
     resources?: string[];
     state?: Alert['state'];
+    /** Within the rollout, what this alert is about when one rollout raises several of its kind. */
+    episode?: string;
   },
 ): Promise<void> {
   const env = deps.env.OPS_ENVIRONMENT ? `[${deps.env.OPS_ENVIRONMENT}] ` : '';
@@ -72,8 +74,8 @@ export async function alert(
     whatHappened: fields.whatHappened,
     whatWeDid: fields.whatWeDid,
     nextSteps: fields.nextSteps,
-    // One episode per rollout and kind: repeats of a retried step collapse into one.
-    dedupKey: `${fields.kind}/${plan.cluster}/${plan.service}/${plan.id}`,
+    // One episode per rollout and kind (and `episode`): repeats of a retried step collapse into one.
+    dedupKey: `${fields.kind}/${plan.cluster}/${plan.service}/${plan.id}${fields.episode ? `/${fields.episode}` : ''}`,
     links: consoleLinks(process.env.AWS_REGION, {
       cluster: plan.cluster,
       service: plan.service,
