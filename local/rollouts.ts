@@ -341,9 +341,12 @@ export async function takeRaisedAlerts(
 ): Promise<Alert[]> {
   const sqs = observerClient(SQSClient);
   const alerts: Alert[] = [];
-  // A raise retried after its answer was lost sends the same body twice: at least once, as the
-  // router expects (it dedups by key). Collapsed only when asked, so clean runs stay exact.
-  const bodies = new Set<string>();
+  // Alerts are raised at least once, as the router expects: a raise retried after its answer was
+  // lost sends the same body twice, and a step that Step Functions runs again after a later call
+  // of it failed raises its alert again, stamped later. The router takes an alert whose dedup key
+  // already stands at that severity and state as a repeat and sends nothing; with collapseCopies,
+  // so does this. Clean runs stay exact.
+  const standing = new Map<string, string>();
   for (;;) {
     const out = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
@@ -353,8 +356,10 @@ export async function takeRaisedAlerts(
     for (const m of messages) {
       try {
         const body = JSON.parse(m.Body ?? '{}') as Partial<Alert>;
-        const copy = opts.collapseCopies && bodies.has(m.Body ?? '');
-        bodies.add(m.Body ?? '');
+        const key = body.dedupKey ?? m.Body ?? '';
+        const stands = `${body.severity}/${body.state}`;
+        const copy = opts.collapseCopies && standing.get(key) === stands;
+        standing.set(key, stands);
         if (body.severity && body.kind && !copy) alerts.push(body as Alert);
       } catch {
         // Not an alert (the router's own flush messages).
