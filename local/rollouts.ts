@@ -347,6 +347,7 @@ export async function takeRaisedAlerts(
   // already stands at that severity and state as a repeat and sends nothing; with collapseCopies,
   // so does this. Clean runs stay exact.
   const standing = new Map<string, string>();
+  const bodies = new Set<string>();
   for (;;) {
     const out = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
@@ -358,8 +359,10 @@ export async function takeRaisedAlerts(
         const body = JSON.parse(m.Body ?? '{}') as Partial<Alert>;
         const key = body.dedupKey ?? m.Body ?? '';
         const stands = `${body.severity}/${body.state}`;
-        const copy = opts.collapseCopies && standing.get(key) === stands;
+        // A word-for-word copy is one whatever came between (a retried send can arrive late).
+        const copy = opts.collapseCopies && (standing.get(key) === stands || bodies.has(m.Body ?? ''));
         standing.set(key, stands);
+        bodies.add(m.Body ?? '');
         if (body.severity && body.kind && !copy) alerts.push(body as Alert);
       } catch {
         // Not an alert (the router's own flush messages).
