@@ -101,7 +101,7 @@ export function buildApp(options: AppOptions = {}): {
       env: config
         ? { account: config.account, region: config.region }
         : { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-      ...(options.assetRoot ? { assetRoot: options.assetRoot } : {}),
+      assetRoot: options.assetRoot,
       ...(options.remediation ? { remediation: options.remediation } : {}),
     });
     if (!config) return { name: environmentName, controlPlane };
@@ -109,12 +109,7 @@ export function buildApp(options: AppOptions = {}): {
       name: environmentName,
       controlPlane,
       config,
-      stacks: buildEnvironmentStacks(
-        app,
-        config,
-        controlPlane,
-        options.assetRoot ? { assetRoot: options.assetRoot } : {},
-      ),
+      stacks: buildEnvironmentStacks(app, config, controlPlane, { assetRoot: options.assetRoot }),
     };
   });
 

@@ -84,7 +84,7 @@ export class HttpApi extends Construct {
         reason:
           'Only API Gateway invokes this authorizer (its resource policy names the API), and always synchronously: it waits for the answer, so there is no asynchronous invocation to dead-letter.',
       },
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
     // GetSecretValue on this one secret and nothing else (no DescribeSecret, which grantRead adds).
     // The secret is encrypted with the account's aws/secretsmanager key: no key grant is needed.

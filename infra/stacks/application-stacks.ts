@@ -3,14 +3,7 @@
 // -> Observability. The control-plane stack stays separate (deployable alone; it finds the
 // cluster and Auto Scaling groups by the names in the config) and gets its own alarms and
 // the operator/viewer policies composed into it here.
-import {
-  CfnOutput,
-  CrossStackReferences,
-  Duration,
-  ReferenceStrength,
-  type Stack,
-  Validations,
-} from 'aws-cdk-lib';
+import { CfnOutput, CrossStackReferences, Duration, ReferenceStrength, type Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -23,7 +16,6 @@ import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
 import { SILENCES_ID } from '../../functions/alert-router/silences.ts';
@@ -48,6 +40,7 @@ import { type EnvironmentConfig, resourcePrefix } from '../config.ts';
 import { OperatorPolicies } from '../control-plane/operator-policies.ts';
 import { Alarms } from '../shared/alarms.ts';
 import { acknowledgeCdkProvidedFunctions, deployTimeCallLogGroup } from '../shared/cdk-internals.ts';
+import { standaloneDeadLetterQueue } from '../shared/dead-letter-queue.ts';
 import { secureBucket } from '../shared/secure-bucket.ts';
 import type { ControlPlaneStack } from './control-plane-stack.ts';
 import { EnvironmentStack } from './environment-stack.ts';
@@ -261,7 +254,7 @@ export class IngressStack extends EnvironmentStack {
         listener: this.loadBalancer.productionListener,
         ...(this.originDomainName ? { serverName: this.originDomainName } : {}),
         logRetention: config.logRetentionDays,
-        ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+        assetRoot: props.assetRoot,
       });
       output(
         this,
@@ -505,20 +498,10 @@ export class ObservabilityStack extends EnvironmentStack {
 
     if (config.alerts.emails.length > 0) {
       // Undeliverable alert e-mails (bounces after SNS's retries) rest here instead of vanishing.
-      const undelivered = new sqs.Queue(this, 'UndeliveredAlertEmails', {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      Validations.of(undelivered).acknowledge(
-        {
-          id: 'AwsSolutions-SQS3',
-          reason: 'This queue is itself the dead-letter queue of the alert e-mail subscriptions.',
-        },
-        {
-          id: 'Serverless-SQSRedrivePolicy',
-          reason: 'This queue is itself a dead-letter queue; nothing consumes it.',
-        },
+      const undelivered = standaloneDeadLetterQueue(
+        this,
+        'UndeliveredAlertEmails',
+        'the alert e-mail subscriptions',
       );
       this.alarms.addDeadLetterQueue('undelivered-alert-emails', undelivered);
       // Pages get everything; warnings only while firing (the digest filter policy in docs/alerting.md).
@@ -648,7 +631,7 @@ export function buildEnvironmentStacks(
     config,
     network: network.network,
     data,
-    ...(options.assetRoot ? { assetRoot: options.assetRoot } : {}),
+    assetRoot: options.assetRoot,
   });
   const compute = new ComputeStack(scope, name('Compute'), {
     config,

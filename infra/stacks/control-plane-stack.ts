@@ -62,7 +62,7 @@ export class ControlPlaneStack extends Stack {
       tables: this.tables,
       environmentName: props.environmentName,
       ...(props.alertGroupWindow ? { groupWindow: props.alertGroupWindow } : {}),
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
     this.spotInterruption = new SpotInterruptionHandling(this, 'SpotInterruption', {
       managedClusters: props.managedClusters,
@@ -70,7 +70,7 @@ export class ControlPlaneStack extends Stack {
       topics: this.topics,
       alerting: this.alerting,
       environmentName: props.environmentName,
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
     const rolloutServices = withRolloutDefaults(
       props.environmentName,
@@ -81,7 +81,7 @@ export class ControlPlaneStack extends Stack {
       tables: this.tables,
       alerting: this.alerting,
       environmentName: props.environmentName,
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
 
     const scaledServices = props.scaledServices ?? loadScalingConfig(props.environmentName) ?? [];
@@ -93,7 +93,7 @@ export class ControlPlaneStack extends Stack {
         topics: this.topics,
         alerting: this.alerting,
         environmentName: props.environmentName,
-        ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+        assetRoot: props.assetRoot,
       });
     }
 
@@ -110,7 +110,7 @@ export class ControlPlaneStack extends Stack {
         topics: this.topics,
         alerting: this.alerting,
         environmentName: props.environmentName,
-        ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+        assetRoot: props.assetRoot,
       });
     }
 

@@ -116,7 +116,7 @@ export class Alerting extends Construct {
       memorySize: 512,
       timeout: ROUTER_TIMEOUT,
       environment: lambdaEnvironment(routerEnv),
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
     const fn = this.router.function;
     consumeQueue(fn, this.queue, ALERT_ROUTER_BATCH, ALERT_MAX_RECEIVE_COUNT);

@@ -122,7 +122,6 @@ export class Remediation extends Construct {
       REMEDIATION_CONFIG: JSON.stringify(config),
       MANAGED_SERVICES: JSON.stringify(props.rolloutServices),
     };
-    const assetRoot = props.assetRoot ? { assetRoot: props.assetRoot } : {};
     this.stepFunction = new BundledFunction(this, 'Step', {
       name: 'remediate-step',
       description:
@@ -130,7 +129,7 @@ export class Remediation extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(60),
       environment: lambdaEnvironment(stepEnv),
-      ...assetRoot,
+      assetRoot: props.assetRoot,
     });
     this.workflow = new RemediateAlarmWorkflow(this, 'Workflow', {
       stepFunction: this.stepFunction.function,
@@ -143,7 +142,6 @@ export class Remediation extends Construct {
     // Alarm state changes: rule -> queue -> trigger, as the spot and scale-out events are.
     const alarmEvents = eventQueue(this, {
       key: props.topics.key,
-      ids: { queue: 'Queue', queueDlq: 'QueueDlq', deliveryDlq: 'DeliveryDlq' },
       visibilityTimeout: Duration.seconds(6 * TRIGGER_TIMEOUT.toSeconds()),
       // A transition not acted on within an hour is stale: the next one counts.
       retentionPeriod: Duration.hours(1),
@@ -174,7 +172,7 @@ export class Remediation extends Construct {
       memorySize: 256,
       timeout: TRIGGER_TIMEOUT,
       environment: lambdaEnvironment(triggerEnv),
-      ...assetRoot,
+      assetRoot: props.assetRoot,
     });
     consumeQueue(this.triggerFunction.function, this.queue, REMEDIATION_BATCH, REMEDIATION_MAX_RECEIVE_COUNT);
     this.workflow.stateMachine.grantStartExecution(this.triggerFunction.function);

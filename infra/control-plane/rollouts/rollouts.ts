@@ -140,7 +140,6 @@ export class Rollouts extends Construct {
       OPS_ENVIRONMENT: props.environmentName,
       MANAGED_SERVICES: JSON.stringify(services),
     };
-    const assetRoot = props.assetRoot ? { assetRoot: props.assetRoot } : {};
     this.stepFunction = new BundledFunction(this, 'Step', {
       name: 'rollout-step',
       description:
@@ -148,7 +147,7 @@ export class Rollouts extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(60),
       environment: lambdaEnvironment(env),
-      ...assetRoot,
+      assetRoot: props.assetRoot,
     });
     this.analysisFunction = new BundledFunction(this, 'Analysis', {
       name: 'rollout-analysis',
@@ -156,7 +155,7 @@ export class Rollouts extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(30),
       environment: lambdaEnvironment(env),
-      ...assetRoot,
+      assetRoot: props.assetRoot,
     });
 
     this.workflow = new BlueGreenRolloutWorkflow(this, 'Workflow', {

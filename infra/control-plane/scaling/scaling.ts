@@ -10,7 +10,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmScaleOutPattern } from '../../../events/alarm-scale-out.ts';
 import { ScaleInputSchema } from '../../../events/scale-input.ts';
@@ -26,6 +26,7 @@ import {
 import type { ManagedCluster } from '../../../functions/shared/managed-clusters.ts';
 import { ScaleServiceWorkflow } from '../../../workflows/scale-service.ts';
 import { CONFIG_DIR, ConfigError, loadConfigFile } from '../../config.ts';
+import { standaloneDeadLetterQueue } from '../../shared/dead-letter-queue.ts';
 import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
 import { SCALING_OUTPUTS } from '../../shared/stack-outputs.ts';
 import type { AlertTopics } from '../alerting/alert-topics.ts';
@@ -121,7 +122,7 @@ export class Scaling extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(60),
       environment: lambdaEnvironment(stepEnv),
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
     this.workflow = new ScaleServiceWorkflow(this, 'Workflow', {
       stepFunction: this.stepFunction.function,
@@ -133,7 +134,7 @@ export class Scaling extends Construct {
     // Alarm-driven scale-out: rule -> queue -> function, as the spot events are.
     const alarmEvents = eventQueue(this, {
       key: props.topics.key,
-      ids: { queue: 'AlarmQueue', queueDlq: 'AlarmQueueDlq', deliveryDlq: 'AlarmDeliveryDlq' },
+      idPrefix: 'Alarm',
       visibilityTimeout: Duration.seconds(6 * ALARM_TIMEOUT.toSeconds()),
       // An alarm that could not scale out within an hour is stale; the next state change counts.
       retentionPeriod: Duration.hours(1),
@@ -191,7 +192,7 @@ export class Scaling extends Construct {
       memorySize: 256,
       timeout: ALARM_TIMEOUT,
       environment: lambdaEnvironment(alarmEnv),
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
     consumeQueue(
       this.alarmFunction.function,
@@ -239,21 +240,7 @@ export class Scaling extends Construct {
   private addSchedules(services: readonly ScaledService[]): void {
     const entries = services.flatMap((s) => s.schedules.map((schedule) => ({ s, schedule })));
     if (entries.length === 0) return;
-    const dlq = new sqs.Queue(this, 'ScheduleDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(dlq).acknowledge(
-      {
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself the dead-letter queue of the scaling schedules.',
-      },
-      {
-        id: 'Serverless-SQSRedrivePolicy',
-        reason: 'This queue is itself a dead-letter queue; nothing consumes it.',
-      },
-    );
+    const dlq = standaloneDeadLetterQueue(this, 'ScheduleDlq', 'the scaling schedules');
     for (const { s, schedule } of entries) {
       const input = scheduledInput(s, schedule, scheduler.ContextAttribute.scheduledTime);
       this.schedules.push(

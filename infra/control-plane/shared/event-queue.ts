@@ -40,10 +40,11 @@ export function encryptedQueue(
 export interface EventQueueProps {
   key: kms.IKey;
   /**
-   * Construct ids in the caller's scope. They name the deployed queues' logical ids, so they stay
-   * what each capability first deployed: another id would replace a queue and its messages.
+   * Before the construct ids `Queue`, `QueueDlq` and `DeliveryDlq` in the caller's scope (default
+   * none). They name the deployed queues' logical ids, so they stay what each capability first
+   * deployed: another id would replace a queue and its messages.
    */
-  ids: { queue: string; queueDlq: string; deliveryDlq: string };
+  idPrefix?: string;
   /** At least six times the function's timeout, plus its batching window (Lambda's guidance). */
   visibilityTimeout: Duration;
   /** How long an event is worth acting on. */
@@ -64,9 +65,10 @@ export interface EventQueue {
 
 /** The queue and its two dead-letter queues. */
 export function eventQueue(scope: Construct, props: EventQueueProps): EventQueue {
-  const queueDlq = encryptedQueue(scope, props.ids.queueDlq, props.key);
-  const deliveryDlq = encryptedQueue(scope, props.ids.deliveryDlq, props.key);
-  const queue = encryptedQueue(scope, props.ids.queue, props.key, {
+  const prefix = props.idPrefix ?? '';
+  const queueDlq = encryptedQueue(scope, `${prefix}QueueDlq`, props.key);
+  const deliveryDlq = encryptedQueue(scope, `${prefix}DeliveryDlq`, props.key);
+  const queue = encryptedQueue(scope, `${prefix}Queue`, props.key, {
     visibilityTimeout: props.visibilityTimeout,
     retentionPeriod: props.retentionPeriod,
     deadLetterQueue: { queue: queueDlq, maxReceiveCount: props.maxReceiveCount },

@@ -84,7 +84,6 @@ export class SpotInterruptionHandling extends Construct {
 
     const interruptionEvents = eventQueue(this, {
       key,
-      ids: { queue: 'Queue', queueDlq: 'QueueDlq', deliveryDlq: 'DeliveryDlq' },
       visibilityTimeout: Duration.seconds(
         6 * INTERRUPTION_TIMEOUT.toSeconds() + SPOT_BATCH.maxBatchingWindow.toSeconds(),
       ),
@@ -120,7 +119,7 @@ export class SpotInterruptionHandling extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(30),
       environment: lambdaEnvironment(surgeEnv),
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
 
     this.surgeWorkflow = new SpotSurgeWorkflow(this, 'SurgeWorkflow', {
@@ -138,7 +137,7 @@ export class SpotInterruptionHandling extends Construct {
       memorySize: 1024,
       timeout: INTERRUPTION_TIMEOUT,
       environment: lambdaEnvironment(interruptionEnv),
-      ...(props.assetRoot ? { assetRoot: props.assetRoot } : {}),
+      assetRoot: props.assetRoot,
     });
     consumeQueue(this.interruptionFunction.function, this.queue, SPOT_BATCH, SPOT_MAX_RECEIVE_COUNT);
 
