@@ -87,7 +87,10 @@ export function eventSources(stack: DeployedStack, opts: EventSourcesOptions = {
             delivered += result.batches;
           }
           if (delivered > 0) continue;
-          waiting = await messagesStillComing(mappings, runOpts.waitForDelayed ?? true);
+          waiting = await messagesStillComing(
+            mappings.map((m) => m.queueUrl),
+            runOpts.waitForDelayed ?? true,
+          );
         } catch (error) {
           // Lambda's poller polls again after a throttled or failed SQS call; so does this one.
           if (!isRetryable(error) || Date.now() - started > timeoutMs) throw error;
@@ -117,16 +120,16 @@ function isRetryable(error: unknown): boolean {
 }
 
 /**
- * Messages still to come, over every mapped queue: visible ones (a delayed flush that just became
+ * Messages still to come over the queues: visible ones (a delayed flush that just became
  * visible), delayed ones (group windows), and ones in flight (received, not yet deleted or released).
  */
-async function messagesStillComing(
-  mappings: readonly EventSourceMapping[],
-  countDelayed: boolean,
+export async function messagesStillComing(
+  queueUrls: readonly string[],
+  countDelayed = true,
 ): Promise<number> {
   const sqs = awsClient(SQSClient);
   let total = 0;
-  for (const queueUrl of new Set(mappings.map((m) => m.queueUrl))) {
+  for (const queueUrl of new Set(queueUrls)) {
     const out = await sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl: queueUrl,

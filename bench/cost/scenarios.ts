@@ -2,7 +2,7 @@
 // scale-out, a spot interruption, the scheduled scaling runs, a group of alerts), and how often
 // each happens at the priced activity level.
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RemediationPlan } from '../../events/remediation-input.ts';
 import type { ScalePlan } from '../../events/scale-input.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
@@ -10,6 +10,7 @@ import { loadScalingConfig, scheduledInput } from '../../infra/control-plane/sca
 import { burstAlert } from '../../local/alert-burst.ts';
 import { takeAlerts } from '../../local/control-plane.ts';
 import { registerGroupInstances } from '../../local/ecs-agent.ts';
+import { messagesStillComing } from '../../local/event-sources.ts';
 import { newExecutionName, putTargetGroupMetrics } from '../../local/rollouts.ts';
 import { sampleEvent } from '../../local/spot-harness.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
@@ -181,17 +182,7 @@ export async function alertGroup(world: World, run: number): Promise<void> {
     // Routed now; the window's flush is a delayed message on the same queue, waited for here.
     for (let waited = 0; ; waited += 200) {
       await deliver(world, router, world.realClock);
-      const attrs = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          AttributeNames: [
-            'ApproximateNumberOfMessages',
-            'ApproximateNumberOfMessagesDelayed',
-            'ApproximateNumberOfMessagesNotVisible',
-          ],
-        }),
-      );
-      const left = Object.values(attrs.Attributes ?? {}).reduce((n, v) => n + Number(v), 0);
+      const left = await messagesStillComing([queueUrl]);
       if (left === 0) break;
       if (waited > 30_000) throw new Error(`alert queue not quiet after 30 s: ${left} message(s)`);
       await new Promise((r) => setTimeout(r, 200));

@@ -1,11 +1,6 @@
 // What the rollout scenarios share: reading the world (service, listener, record, journal,
 // alerts), writing its traffic, and the inputs they start from.
-import {
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  ECSClient,
-  ListTaskDefinitionsCommand,
-} from '@aws-sdk/client-ecs';
+import { ECSClient, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
   DescribeRulesCommand,
@@ -30,6 +25,7 @@ import {
 } from '../../local/rollouts.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import type { WorkflowResult } from '../../local/workflow-runner.ts';
+import { primaryOf, serviceView, type TaskSetView } from '../reliability/service-view.ts';
 import type { RolloutWorld } from './world.ts';
 
 const HOUR = 3_600_000;
@@ -50,33 +46,21 @@ export function scenarioClock(): VirtualClock {
 export const env = (world: RolloutWorld) => rolloutEnvironment(world.stack) as Record<string, string>;
 
 interface ServiceState {
-  taskSets: { arn: string; status: string; externalId: string; targetGroup: string; image: string }[];
-  primary: { arn: string; targetGroup: string; image: string };
+  taskSets: TaskSetView[];
+  primary: TaskSetView;
   /** The target group not behind the primary task set: where the next green goes. */
   idleTargetGroup: string;
 }
 
+/** The service's task sets (read past any fault proxy), its primary, and the idle target group. */
 export async function serviceState(world: RolloutWorld): Promise<ServiceState> {
-  const ecs = awsClient(ECSClient);
-  const out = await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: [SERVICE] }));
-  const sets = out.services?.[0]?.taskSets ?? [];
-  const taskSets = [];
-  for (const s of sets) {
-    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: s.taskDefinition }));
-    taskSets.push({
-      arn: s.taskSetArn as string,
-      status: s.status as string,
-      externalId: s.externalId ?? '',
-      targetGroup: s.loadBalancers?.[0]?.targetGroupArn as string,
-      image: td.taskDefinition?.containerDefinitions?.[0]?.image as string,
-    });
-  }
-  const primary = taskSets.find((t) => t.status === 'PRIMARY');
+  const view = await serviceView(world.seed);
+  const primary = primaryOf(view);
   if (!primary) throw new Error('the service has no primary task set');
   const lb = world.seed.loadBalancer;
   const idleTargetGroup =
     primary.targetGroup === lb.blueTargetGroupArn ? lb.greenTargetGroupArn : lb.blueTargetGroupArn;
-  return { taskSets, primary, idleTargetGroup };
+  return { taskSets: view.taskSets, primary, idleTargetGroup };
 }
 
 /** Listener weights by target group ARN, as the load balancer reports them. */
