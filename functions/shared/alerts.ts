@@ -1,6 +1,7 @@
 // The one alert model. Producers (spot-interruption, spot-surge-step, ...) do not publish to SNS:
 // they raise an alert onto the alert queue, and the alert-router function decides what people
 // hear (silences, inhibition, dedup, grouping) and renders it per protocol onto the severity topics.
+import { createHash } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from '../../events/zod.ts';
 
@@ -10,6 +11,9 @@ export type Severity = z.infer<typeof SeveritySchema>;
 
 export const AlertStateSchema = z.enum(['firing', 'resolved']);
 export type AlertState = z.infer<typeof AlertStateSchema>;
+
+/** The longest dedup key the router takes (raiseAlert shortens longer ones). */
+export const MAX_DEDUP_KEY_LENGTH = 512;
 
 export const AlertSchema = z.object({
   severity: SeveritySchema,
@@ -27,7 +31,7 @@ export const AlertSchema = z.object({
   /** What a human can do next, most useful first. */
   nextSteps: z.array(z.string()),
   /** Stable across repeats of the same episode: usable as a PagerDuty dedup_key / incident key. */
-  dedupKey: z.string().check(z.minLength(1), z.maxLength(512)),
+  dedupKey: z.string().check(z.minLength(1), z.maxLength(MAX_DEDUP_KEY_LENGTH)),
   /** Counts by dimension, e.g. { "availability zone": { "us-east-1a": 3 } }. */
   counts: z.optional(z.record(z.string(), z.record(z.string(), z.number()))),
   /** Console links by label: Step Functions execution, CloudWatch alarm, ECS service. */
@@ -49,11 +53,23 @@ export async function raiseAlert(
   queueUrl: string,
   alert: Alert,
 ): Promise<string | undefined> {
-  const fitted = fitAlert(alert, ALERT_QUEUE_BUDGET_BYTES, (a) => byteLength(JSON.stringify(a)));
+  const bounded = { ...alert, dedupKey: boundedDedupKey(alert.dedupKey) };
+  const fitted = fitAlert(bounded, ALERT_QUEUE_BUDGET_BYTES, (a) => byteLength(JSON.stringify(a)));
   const out = await sqs.send(
     new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(fitted.alert) }),
   );
   return out.MessageId;
+}
+
+/**
+ * A dedup key the router takes: keys join names (ECS allows 255 characters per cluster and per
+ * service), so a long one keeps its start and ends in a digest of the whole. The same key always
+ * shortens the same way, so repeats still match and a silence on it still applies.
+ */
+export function boundedDedupKey(key: string): string {
+  if (key.length <= MAX_DEDUP_KEY_LENGTH) return key;
+  const digest = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return `${key.slice(0, MAX_DEDUP_KEY_LENGTH - digest.length - 1)}#${digest}`;
 }
 
 export const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');
