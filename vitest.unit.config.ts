@@ -12,6 +12,7 @@ export const UNIT_TEST_FILES = [
   'tests/infra/app-serving.test.ts',
   'tests/infra/app-stacks.test.ts',
   'tests/infra/control-plane.test.ts',
+  'tests/infra/control-plane-only.test.ts',
   'tests/infra/iam.test.ts',
   'tests/infra/iam-grant-reasons.test.ts',
   'tests/remediation/guards.test.ts',

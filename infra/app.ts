@@ -12,13 +12,17 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { RemediationConfig } from '../functions/remediate-step/config.ts';
 import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
+import { configuredEnvironments, type EnvironmentConfig, hasConfig, parseConfig } from './config.ts';
 import {
-  configuredEnvironments,
-  type EnvironmentConfig,
-  hasConfig,
-  loadConfig,
-  parseConfig,
-} from './config.ts';
+  type ControlPlaneOnlyConfig,
+  isControlPlaneOnly,
+  loadEnvironmentConfig,
+  managedClustersOf,
+  managedServicesOf,
+  parseControlPlaneOnlyConfig,
+  passableRolesOf,
+} from './control-plane-only-config.ts';
+import { adoptedControlPlane } from './stacks/adopted-control-plane.ts';
 import {
   buildEnvironmentStacks,
   type EnvironmentStacks,
@@ -66,6 +70,8 @@ export interface BuiltEnvironment {
   /** Absent for environments without a config file: only the control plane is built. */
   readonly config?: EnvironmentConfig;
   readonly stacks?: EnvironmentStacks;
+  /** A control-plane-only environment's config: the control plane over resources it does not own. */
+  readonly controlPlaneOnly?: ControlPlaneOnlyConfig;
 }
 
 /** The app and its stacks, not yet synthesized (tests inspect the construct tree). */
@@ -82,12 +88,31 @@ export function buildApp(options: AppOptions = {}): {
   }
 
   const environments = names.map((environmentName): BuiltEnvironment => {
-    const config =
+    const source = `(config for ${environmentName})`;
+    const loaded: { config?: EnvironmentConfig; controlPlaneOnly?: ControlPlaneOnlyConfig } =
       options.config !== undefined
-        ? parseConfig(options.config, `(config for ${environmentName})`)
+        ? isControlPlaneOnly(options.config)
+          ? { controlPlaneOnly: parseControlPlaneOnlyConfig(options.config, source) }
+          : { config: parseConfig(options.config, source) }
         : hasConfig(environmentName)
-          ? loadConfig(environmentName)
-          : undefined;
+          ? loadEnvironmentConfig(environmentName)
+          : {};
+    if (loaded.controlPlaneOnly) {
+      const adopted = loaded.controlPlaneOnly;
+      const controlPlane = new ControlPlaneStack(app, controlPlaneStackName(environmentName), {
+        environmentName,
+        managedClusters: options.managedClusters ?? managedClustersOf(adopted),
+        rolloutServices: managedServicesOf(adopted),
+        passableRoles: passableRolesOf(adopted),
+        logRetention: adopted.logRetentionDays,
+        env: { account: adopted.account, region: adopted.region },
+        assetRoot: options.assetRoot,
+        ...(options.remediation ? { remediation: options.remediation } : {}),
+      });
+      adoptedControlPlane(controlPlane, adopted);
+      return { name: environmentName, controlPlane, controlPlaneOnly: adopted };
+    }
+    const config = loaded.config;
     const controlPlane = new ControlPlaneStack(app, controlPlaneStackName(environmentName), {
       environmentName,
       managedClusters:

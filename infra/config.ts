@@ -288,7 +288,12 @@ export function loadConfigFile<S extends z.ZodMiniType>(file: string, schema: S)
 
 /** Parses an already-loaded config object (tests pass modified copies of the examples). */
 export function parseConfig(raw: unknown, source = '(inline config)'): EnvironmentConfig {
-  const result = EnvironmentConfigSchema.safeParse(raw);
+  return parseWith(EnvironmentConfigSchema, raw, source);
+}
+
+/** Parses with a schema, or throws a ConfigError naming every bad key by its path. */
+export function parseWith<S extends z.ZodMiniType>(schema: S, raw: unknown, source: string): z.infer<S> {
+  const result = schema.safeParse(raw);
   if (result.success) return result.data;
   throw new ConfigError(
     source,
@@ -312,21 +317,36 @@ export function hasConfig(environmentName: string, dir = CONFIG_DIR): boolean {
   return existsSync(join(dir, `${environmentName}.json`));
 }
 
-export function loadConfig(environmentName: string, dir = CONFIG_DIR): EnvironmentConfig {
+/** config/<name>.json as JSON, and how to name it in errors; not yet checked against a schema. */
+export function readEnvironmentFile(
+  environmentName: string,
+  dir = CONFIG_DIR,
+): { raw: unknown; source: string } {
   const file = join(dir, `${environmentName}.json`);
   const source = relative(process.cwd(), file) || file;
   if (!existsSync(file)) throw new ConfigError(source, [{ key: '(file)', message: 'not found' }]);
-  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    return { raw: JSON.parse(readFileSync(file, 'utf8')), source };
   } catch (err) {
     throw new ConfigError(source, [{ key: '(file)', message: `not JSON: ${(err as Error).message}` }]);
   }
-  const config = parseConfig(raw, source);
+}
+
+/** The file's `name` must be the environment's (the file name): stack and resource names derive from it. */
+export function checkEnvironmentName<C extends { name: string }>(
+  config: C,
+  environmentName: string,
+  source: string,
+): C {
   if (config.name !== environmentName) {
     throw new ConfigError(source, [{ key: 'name', message: `must be "${environmentName}" (the file name)` }]);
   }
   return config;
+}
+
+export function loadConfig(environmentName: string, dir = CONFIG_DIR): EnvironmentConfig {
+  const { raw, source } = readEnvironmentFile(environmentName, dir);
+  return checkEnvironmentName(parseConfig(raw, source), environmentName, source);
 }
 
 /** Physical-name prefix of an environment's resources, e.g. "ecs-ops-prod". */

@@ -37,10 +37,10 @@ import { LoadBalancer, listenerPorts } from '../application/load-balancer.ts';
 import { Network } from '../application/network.ts';
 import { taskDefinitionFamilyFor, WebService } from '../application/web-service.ts';
 import { type EnvironmentConfig, resourcePrefix } from '../config.ts';
+import { subscribeAlertEmails } from '../control-plane/alerting/alert-emails.ts';
 import { OperatorPolicies } from '../control-plane/operator-policies.ts';
 import { Alarms } from '../shared/alarms.ts';
 import { acknowledgeCdkProvidedFunctions, deployTimeCallLogGroup } from '../shared/cdk-internals.ts';
-import { standaloneDeadLetterQueue } from '../shared/dead-letter-queue.ts';
 import { secureBucket } from '../shared/secure-bucket.ts';
 import type { ControlPlaneStack } from './control-plane-stack.ts';
 import { EnvironmentStack } from './environment-stack.ts';
@@ -496,34 +496,8 @@ export class ObservabilityStack extends EnvironmentStack {
     // A failing authorizer refuses every API request (API Gateway answers 500).
     if (ingress.api) this.alarms.addFunction('api-origin-verify', ingress.api.authorizerFunction.function);
 
-    if (config.alerts.emails.length > 0) {
-      // Undeliverable alert e-mails (bounces after SNS's retries) rest here instead of vanishing.
-      const undelivered = standaloneDeadLetterQueue(
-        this,
-        'UndeliveredAlertEmails',
-        'the alert e-mail subscriptions',
-      );
-      this.alarms.addDeadLetterQueue('undelivered-alert-emails', undelivered);
-      // Pages get everything; warnings only while firing (the digest filter policy in docs/alerting.md).
-      const recipients = [
-        { id: 'CriticalEmail', topic: topics.critical, emails: config.alerts.emails },
-        {
-          id: 'WarningEmail',
-          topic: topics.warning,
-          emails: config.alerts.warningEmails,
-          filterPolicy: { state: sns.SubscriptionFilter.stringFilter({ allowlist: ['firing'] }) },
-        },
-      ];
-      for (const { id, topic, emails, filterPolicy } of recipients)
-        for (const [i, email] of emails.entries())
-          new sns.Subscription(this, `${id}${i + 1}`, {
-            topic,
-            protocol: sns.SubscriptionProtocol.EMAIL,
-            endpoint: email,
-            deadLetterQueue: undelivered,
-            ...(filterPolicy ? { filterPolicy } : {}),
-          });
-    }
+    const undelivered = subscribeAlertEmails(this, { topics, ...config.alerts });
+    if (undelivered) this.alarms.addDeadLetterQueue('undelivered-alert-emails', undelivered);
     if (config.features.cloudTrail) {
       this.trail = new AuditTrail(this, 'AuditTrail', {
         trailName: `${prefix}-trail`,
@@ -548,7 +522,7 @@ export class ObservabilityStack extends EnvironmentStack {
 /** What the control plane gets in a configured environment: alarms on itself and who may operate it. */
 export function extendControlPlane(
   controlPlane: ControlPlaneStack,
-  config: EnvironmentConfig,
+  config: Pick<EnvironmentConfig, 'name'>,
 ): { alarms: Alarms; operatorPolicies: OperatorPolicies } {
   const prefix = resourcePrefix(config);
   const found = <T>(

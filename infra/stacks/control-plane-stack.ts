@@ -31,6 +31,8 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly alertGroupWindow?: Duration;
   /** Services the rollout workflow may roll out (default DEFAULT_ROLLOUT_SERVICES). */
   readonly rolloutServices?: readonly ManagedService[];
+  /** The task roles rollouts may pass (`path/name`); default: this environment's role path. */
+  readonly passableRoles?: readonly string[];
   /** Scaled services and their guardrails (default: config/scaling/<environmentName>.json; none, no scaling). */
   readonly scaledServices?: readonly ScaledService[];
   /** The runbook registry (default: config/remediation/<environmentName>.json; none, no remediation). */
@@ -49,6 +51,11 @@ export class ControlPlaneStack extends Stack {
   readonly scaling?: Scaling;
   /** Absent when the environment has no runbook registry. */
   readonly remediation?: Remediation;
+  /** What the capabilities act on: the clusters, rolled-out and scaled services, runbooks. */
+  readonly managedClusters: readonly ManagedCluster[];
+  readonly rolloutServices: readonly ManagedService[];
+  readonly scaledServices: readonly ScaledService[];
+  readonly runbooks: RemediationConfig['runbooks'];
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, {
@@ -72,19 +79,23 @@ export class ControlPlaneStack extends Stack {
       environmentName: props.environmentName,
       assetRoot: props.assetRoot,
     });
+    this.managedClusters = props.managedClusters;
     const rolloutServices = withRolloutDefaults(
       props.environmentName,
       props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES,
     );
     this.rollouts = new Rollouts(this, 'Rollouts', {
       managedServices: rolloutServices,
+      ...(props.passableRoles ? { passableRoles: props.passableRoles } : {}),
       tables: this.tables,
       alerting: this.alerting,
       environmentName: props.environmentName,
       assetRoot: props.assetRoot,
     });
 
+    this.rolloutServices = rolloutServices;
     const scaledServices = props.scaledServices ?? loadScalingConfig(props.environmentName) ?? [];
+    this.scaledServices = scaledServices;
     if (scaledServices.length > 0) {
       this.scaling = new Scaling(this, 'Scaling', {
         services: scaledServices,
@@ -98,6 +109,7 @@ export class ControlPlaneStack extends Stack {
     }
 
     const remediation = props.remediation ?? loadRemediationConfig(props.environmentName);
+    this.runbooks = remediation?.runbooks ?? [];
     if (remediation) {
       this.remediation = new Remediation(this, 'Remediation', {
         config: remediation,

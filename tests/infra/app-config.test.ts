@@ -54,7 +54,7 @@ const build = (env: string, config: unknown) =>
 
 describe('config', () => {
   it('has a dev and a prod example, both valid, dev cheap and prod highly available', () => {
-    expect(configuredEnvironments()).toEqual(['dev', 'prod']);
+    expect(configuredEnvironments()).toEqual(['adopted', 'dev', 'prod']);
     const dev = loadConfig('dev');
     const prod = loadConfig('prod');
     expect(dev.network.natGateways).toBe(1);

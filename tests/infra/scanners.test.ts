@@ -1,5 +1,6 @@
-// The external scanners over every template of both environments: cfn-lint (CloudFormation's
-// own rules) and checkov (security policies), each a Python tool run on the synthesized assembly.
+// The external scanners over every template of the example environments (dev, prod, and the
+// control-plane-only adopted): cfn-lint (CloudFormation's own rules) and checkov (security
+// policies), each a Python tool run on the synthesized assembly.
 // Apart from tests/infra/app-stacks.test.ts so that the unit suite (no emulator, no scanners)
 // stays fast; the full suite runs both.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,13 +12,13 @@ import { type CheckovFinding, cfnLint, checkov, type Synthesized, synthesize } f
 let synth: Synthesized;
 
 beforeAll(async () => {
-  synth = await synthesize({ environmentNames: ['dev', 'prod'] });
+  synth = await synthesize({ environmentNames: ['adopted', 'dev', 'prod'] });
 }, 240_000);
 
 afterAll(() => synth?.cleanup());
 
 describe('scanners', () => {
-  it('passes cfn-lint on every template of both environments', async () => {
+  it('passes cfn-lint on every template of the example environments (dev, prod, adopted)', async () => {
     const files = synth.assembly.stacks.map((s) => s.templateFullPath);
     // W3005 (redundant DependsOn): CDK adds DependsOn next to a GetAtt that implies it; harmless, not ours.
     // W3010 (hardcoded availability zones): the config names the AZs on purpose, so synth needs no
@@ -26,7 +27,7 @@ describe('scanners', () => {
     expect(matches.map((m) => `${m.level} ${m.rule} ${m.file}: ${m.message}`)).toEqual([]);
   });
 
-  it('passes checkov on every template of both environments, except the findings tools/checkov-skips.json explains', async () => {
+  it('passes checkov on every template of the example environments, except the findings tools/checkov-skips.json explains', async () => {
     const { skips } = JSON.parse(readFileSync(join(REPO_ROOT, 'tools', 'checkov-skips.json'), 'utf8')) as {
       skips: { check: string; resources: string[]; reason: string }[];
     };

@@ -85,6 +85,11 @@ export function withRolloutDefaults(
 
 export interface RolloutsProps {
   readonly managedServices: readonly ManagedService[];
+  /**
+   * The roles (`path/name`) a new revision may pass to ECS tasks; default: any role under this
+   * environment's role path (the roles a full environment creates there).
+   */
+  readonly passableRoles?: readonly string[];
   readonly tables: StateTables;
   readonly alerting: Alerting;
   /** OPS_ENVIRONMENT of the functions (shown in alerts). */
@@ -204,18 +209,17 @@ export class Rollouts extends Construct {
     allow(step, 'TagWhatTheRolloutCreates', ['ecs:TagResource'], [...this.taskSetArns, ...familyArns], {
       StringEquals: { 'ecs:CreateAction': ['CreateTaskSet', 'RegisterTaskDefinition'] },
     });
-    // A new revision keeps blue's task and execution roles: only this environment's (their path).
-    const passableRoleArns = [
-      stack.formatArn({
-        service: 'iam',
-        region: '',
-        resource: 'role',
-        resourceName: `${taskRolePathFor(props.environmentName).slice(1)}*`,
-      }),
-    ];
-    allow(step, 'PassTaskRolesToEcsTasks', ['iam:PassRole'], passableRoleArns, {
-      StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
-    });
+    // A new revision keeps blue's task and execution roles: only this environment's (their path),
+    // or exactly the roles a control-plane-only environment names.
+    const roleArn = (pathAndName: string) =>
+      stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: pathAndName });
+    const passableRoleArns = props.passableRoles
+      ? props.passableRoles.map(roleArn)
+      : [roleArn(`${taskRolePathFor(props.environmentName).slice(1)}*`)];
+    if (passableRoleArns.length > 0)
+      allow(step, 'PassTaskRolesToEcsTasks', ['iam:PassRole'], passableRoleArns, {
+        StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      });
     allow(step, 'ListManagedClusterInstances', ['ecs:ListContainerInstances'], clusterArns);
     allow(
       step,
@@ -262,7 +266,7 @@ export class Rollouts extends Construct {
     );
     acknowledgeWildcardResources(
       step.role,
-      [...familyArns, ...passableRoleArns, ...alarmArns],
+      [...familyArns, ...passableRoleArns.filter((arn) => arn.includes('*')), ...alarmArns],
       'Revisions are registered in the managed services’ families only (any revision number); only this environment’s task roles (their IAM path) may be passed, and only to ECS tasks; the input names any alarm of this account and region.',
     );
 
