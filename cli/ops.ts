@@ -13,13 +13,16 @@
 //   ops approve|reject|abort <execution>, ops rollback <service>          answer or stop a rollout
 //   ops traffic --green errors:12            load balancer metrics for a local rollout to judge
 //   ops remediate --alarm NAME [--dry-run]   run the alarm's runbook by hand, guarded and verified
+//   ops doctor [--env NAME] [--aws]          is an existing estate ready for the control plane
 
 // Add --json to any command for machine-readable output.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { isActive } from '../functions/alert-router/rules.ts';
 import { addSilence, expireSilence, listSilences, type Silence } from '../functions/alert-router/silences.ts';
+import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
@@ -29,7 +32,7 @@ import { deployControlPlane, readJournal, takeAlerts } from '../local/control-pl
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
 import { eventSources } from '../local/event-sources.ts';
 import { localFunction } from '../local/lambda-host.ts';
-import { seed } from '../local/seed.ts';
+import { putNamedAlarms, seed } from '../local/seed.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import {
   isWorkflowName,
@@ -39,6 +42,7 @@ import {
   WORKFLOWS,
   type WorkflowName,
 } from '../local/workflows.ts';
+import { doctorCommand, namedAlarms } from './doctor/command.ts';
 import { loadLocalState, pointAt, STATE_DIR, saveLocalState } from './local-state.ts';
 import { answerRemediationCommand, remediateCommand } from './remediate.ts';
 import { reportCommand } from './report.ts';
@@ -101,6 +105,12 @@ Usage:
                                           Write a rollout's report: one self-contained HTML page
                                           (listener weights, green/blue 5xx and p95 over time,
                                           every verdict, gate answers, outcome); prints its path
+  ops doctor [--env NAME] [--aws]         Check that what a control-plane-only environment
+                                          (config/NAME.json) references is ready for the control
+                                          plane: deployment controllers, target groups and listener
+                                          rules, named alarms, capacity providers and Auto Scaling
+                                          groups, spot draining, task roles; says how to fix each
+                                          problem. Locally without --env: the seeded world
   ops approve|reject <execution> [--reason "..."]
                                           Answer the gate a rollout or a remediation waits at
   ops abort <execution> [--reason "..."]  Stop a rollout: traffic back on blue at once, green removed
@@ -121,6 +131,7 @@ Examples:
   ops silence --service api --for 2h --reason "deploying a fix for the health check"
   ops traffic --green errors:12 && ops rollout --service api --image registry.local/api:2 --strategy canary:10:5m --watch
   ops remediate --alarm web-api-cpu-high --dry-run
+  ops doctor && ops doctor --env adopted --aws --profile prod
 `;
 
 type Flags = {
@@ -140,6 +151,7 @@ type Flags = {
   alarm?: string;
   profile?: string;
   out?: string;
+  env?: string;
 } & ScaleFlags &
   RolloutFlags &
   TrafficFlags;
@@ -180,6 +192,7 @@ async function main(argv: string[]): Promise<number> {
       alarm: { type: 'string' },
       profile: { type: 'string' },
       out: { type: 'string', short: 'o' },
+      env: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean', short: 'v' },
     },
@@ -231,6 +244,8 @@ async function main(argv: string[]): Promise<number> {
       return trafficCommand(flags, out);
     case 'remediate':
       return remediateCommand(flags, out);
+    case 'doctor':
+      return doctorCommand(flags, out);
     case 'approve':
     case 'reject': {
       checkReason(flags.reason);
@@ -298,6 +313,12 @@ async function seedCommand(flags: Flags, out: Out): Promise<number> {
   await pointAt(endpoint);
   const stack = await deployControlPlane();
   const world = await seed(stack, { instances, spotFraction });
+  // The alarms the capability files name stand in the miniature as the team's own would.
+  const environmentName = stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
+  await putNamedAlarms(
+    awsClient(CloudWatchClient),
+    namedAlarms(environmentName).map((a) => a.name),
+  );
   saveLocalState({ endpoint, seededAt: new Date().toISOString(), stack, seed: world });
   const spot = world.containerInstances.filter((c) => c.spot).length;
   out(
@@ -308,7 +329,7 @@ async function seedCommand(flags: Flags, out: Out): Promise<number> {
       `auto scaling groups: ${world.autoScalingGroups.spot}, ${world.autoScalingGroups.onDemand}`,
       `service ${world.service.name}; load balancer with blue and green target groups`,
       `alert queues: ${Object.keys(world.alertQueues).join(', ')}`,
-      'next: ops invoke spot-interruption --event <file>, ops alerts, ops journal (--json for everything)',
+      'next: ops doctor, ops invoke spot-interruption --event <file>, ops alerts, ops journal (--json for everything)',
     ].join('\n'),
     { endpoint, stackName: stack.stackName, outputs: stack.outputs, ...world },
   );

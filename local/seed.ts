@@ -7,6 +7,7 @@ import {
   AutoScalingClient,
   CreateAutoScalingGroupCommand,
   CreateLaunchConfigurationCommand,
+  DescribeAutoScalingGroupsCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { type CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
@@ -17,10 +18,12 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
+  CreateCapacityProviderCommand,
   CreateClusterCommand,
   CreateServiceCommand,
   CreateTaskSetCommand,
   ECSClient,
+  PutClusterCapacityProvidersCommand,
   RegisterContainerInstanceCommand,
   RegisterTaskDefinitionCommand,
   UpdateServicePrimaryTaskSetCommand,
@@ -31,6 +34,7 @@ import {
   CreateTargetGroupCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsClient } from '../functions/shared/clients.ts';
@@ -62,8 +66,22 @@ export interface Seed {
   subnets: { id: string; availabilityZone: string }[];
   containerInstances: SeededInstance[];
   autoScalingGroups: { spot: string; onDemand: string };
-  service: { name: string; arn: string; taskDefinition: string; blueTaskSetArn: string };
-  loadBalancer: { arn: string; listenerArn: string; blueTargetGroupArn: string; greenTargetGroupArn: string };
+  capacityProviders: { spot: string; onDemand: string };
+  service: {
+    name: string;
+    arn: string;
+    taskDefinition: string;
+    blueTaskSetArn: string;
+    /** The task and execution roles of its task definition (ARNs, under the environment's role path). */
+    roles: { task: string; execution: string };
+  };
+  loadBalancer: {
+    name: string;
+    arn: string;
+    listenerArn: string;
+    blueTargetGroupArn: string;
+    greenTargetGroupArn: string;
+  };
   alertQueues: Record<'critical' | 'warning' | 'info', string>;
 }
 
@@ -149,13 +167,23 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
   // Auto Scaling groups that own the instances (replacement capacity is requested from them).
   const spotAsg = cluster.spotAsg ?? `${cluster.name}-spot`;
   const onDemandAsg = cluster.onDemandAsg ?? `${cluster.name}-on-demand`;
-  await asg.send(
-    new CreateLaunchConfigurationCommand({
-      LaunchConfigurationName: `${cluster.name}-lc`,
-      ImageId: AMI,
-      InstanceType: ON_DEMAND_TYPE,
-    }),
-  );
+  // As deployed (infra/application/ecs-capacity.ts): the agent joins the cluster, and on spot
+  // instances also drains on the two-minute warning.
+  const launchConfiguration = (spot: boolean) => `${cluster.name}-${spot ? 'spot-' : ''}lc`;
+  for (const spot of [false, true]) {
+    const agentConfig = [
+      `echo ECS_CLUSTER=${cluster.name} >> /etc/ecs/ecs.config`,
+      ...(spot ? ['echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config'] : []),
+    ];
+    await asg.send(
+      new CreateLaunchConfigurationCommand({
+        LaunchConfigurationName: launchConfiguration(spot),
+        ImageId: AMI,
+        InstanceType: ON_DEMAND_TYPE,
+        UserData: Buffer.from(['#!/bin/bash', ...agentConfig].join('\n')).toString('base64'),
+      }),
+    );
+  }
   const zones = subnets.map((s) => s.id).join(',');
   for (const [name, spot] of [
     [spotAsg, true],
@@ -164,11 +192,13 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
     await asg.send(
       new CreateAutoScalingGroupCommand({
         AutoScalingGroupName: name,
-        LaunchConfigurationName: `${cluster.name}-lc`,
+        LaunchConfigurationName: launchConfiguration(spot),
         MinSize: 0,
         MaxSize: Math.max(10, count * 2),
         DesiredCapacity: 0,
         VPCZoneIdentifier: zones,
+        // ECS expects this tag on a group its capacity provider scales.
+        Tags: [{ Key: 'AmazonECSManaged', Value: '', PropagateAtLaunch: true }],
       }),
     );
     const members = containerInstances.filter((c) => c.spot === spot).map((c) => c.ec2InstanceId);
@@ -178,6 +208,36 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       );
     }
   }
+  // A capacity provider over each group, attached to the cluster: managed scaling, and managed
+  // draining of the instances it scales in.
+  const groupArns = await asg.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [spotAsg, onDemandAsg] }),
+  );
+  const capacityProviders = { spot: `${cluster.name}-spot`, onDemand: `${cluster.name}-on-demand` };
+  for (const [provider, group] of [
+    [capacityProviders.spot, spotAsg],
+    [capacityProviders.onDemand, onDemandAsg],
+  ] as const) {
+    await ecs.send(
+      new CreateCapacityProviderCommand({
+        name: provider,
+        autoScalingGroupProvider: {
+          autoScalingGroupArn: groupArns.AutoScalingGroups?.find((g) => g.AutoScalingGroupName === group)
+            ?.AutoScalingGroupARN as string,
+          managedScaling: { status: 'ENABLED', targetCapacity: 100 },
+          managedTerminationProtection: 'DISABLED',
+          managedDraining: 'ENABLED',
+        },
+      }),
+    );
+  }
+  await ecs.send(
+    new PutClusterCapacityProvidersCommand({
+      cluster: cluster.name,
+      capacityProviders: [capacityProviders.spot, capacityProviders.onDemand],
+      defaultCapacityProviderStrategy: [],
+    }),
+  );
 
   // A service with blue and green target groups behind one listener.
   const elb = awsClient(ElasticLoadBalancingV2Client);
@@ -225,8 +285,24 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
   // As deployed, the service's task and execution roles sit under the environment's role path: a
   // rollout's new revision passes them, and rollout-step may pass no other.
   const environmentName = stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
-  const serviceRole = (kind: string) =>
-    `arn:aws:iam::${stack.accountId}:role${taskRolePathFor(String(environmentName))}${cluster.name}-api-${kind}`;
+  const iam = awsClient(IAMClient);
+  const roles = { task: '', execution: '' };
+  for (const kind of ['task', 'execution'] as const) {
+    const created = await iam.send(
+      new CreateRoleCommand({
+        RoleName: `${cluster.name}-api-${kind}`,
+        Path: taskRolePathFor(String(environmentName)),
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        }),
+      }),
+    );
+    roles[kind] = created.Role?.Arn as string;
+  }
+  const serviceRole = (kind: 'task' | 'execution') => roles[kind];
   const taskDef = await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: `${cluster.name}-api`,
@@ -283,13 +359,16 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
     subnets,
     containerInstances,
     autoScalingGroups: { spot: spotAsg, onDemand: onDemandAsg },
+    capacityProviders,
     service: {
       name: 'api',
       arn: service.service?.serviceArn as string,
       taskDefinition: taskDef.taskDefinition?.taskDefinitionArn as string,
       blueTaskSetArn,
+      roles,
     },
     loadBalancer: {
+      name: `${cluster.name}-alb`,
       arn: lbArn,
       listenerArn: listener.Listeners?.[0]?.ListenerArn as string,
       blueTargetGroupArn: blue,
@@ -377,4 +456,26 @@ export function putCpuAlarm(
       ComparisonOperator: 'GreaterThanThreshold',
     }),
   );
+}
+
+/**
+ * Stand-ins for the alarms the capability files name but nothing deploys (a runbook's alarm, a
+ * guard alarm): in a real estate they are the team's own. Created so that the seeded world is
+ * complete, as `ops doctor` checks it; a metric nothing publishes, so each stays out of ALARM.
+ */
+export async function putNamedAlarms(cloudwatch: CloudWatchClient, names: readonly string[]): Promise<void> {
+  for (const name of new Set(names))
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: name,
+        AlarmDescription: 'Stand-in created by ops seed for an alarm the config names',
+        Namespace: 'EcsOps/Seeded',
+        MetricName: name,
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    );
 }

@@ -1,0 +1,50 @@
+// The seeded world described the way a control-plane-only environment describes an existing
+// estate (config/<env>.json with "mode": "control-plane-only"): what `ops doctor` checks locally,
+// and what its tests break on purpose.
+import type { ControlPlaneOnlyConfig } from '../infra/control-plane-only-config.ts';
+import { parseControlPlaneOnlyConfig } from '../infra/control-plane-only-config.ts';
+import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from './emulator.ts';
+import type { Seed } from './seed.ts';
+
+export function seededEstateConfig(seed: Seed, environmentName = 'local'): ControlPlaneOnlyConfig {
+  return parseControlPlaneOnlyConfig(
+    {
+      name: environmentName,
+      mode: 'control-plane-only',
+      account: EMULATOR_ACCOUNT_ID,
+      region: EMULATOR_REGION,
+      logRetentionDays: 30,
+      alerts: { emails: [] },
+      clusters: [
+        {
+          cluster: seed.clusterArn,
+          rebalance: 'surge',
+          spot: {
+            autoScalingGroup: seed.autoScalingGroups.spot,
+            capacityProvider: seed.capacityProviders.spot,
+            draining: 'agent',
+          },
+          onDemand: {
+            autoScalingGroup: seed.autoScalingGroups.onDemand,
+            capacityProvider: seed.capacityProviders.onDemand,
+          },
+        },
+      ],
+      services: [
+        {
+          cluster: seed.cluster,
+          service: seed.service.arn,
+          loadBalancer: seed.loadBalancer.arn,
+          targetGroups: {
+            blue: seed.loadBalancer.blueTargetGroupArn,
+            green: seed.loadBalancer.greenTargetGroupArn,
+          },
+          listeners: { production: 80 },
+          taskRoles: [seed.service.roles.task, seed.service.roles.execution],
+          taskDefinitionFamily: `${seed.cluster}-${seed.service.name}`,
+        },
+      ],
+    },
+    '(the seeded world)',
+  );
+}
