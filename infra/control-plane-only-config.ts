@@ -53,20 +53,24 @@ const ServiceReferenceSchema = z.strictObject({
   cluster: Reference,
   /** The ECS service (name or ARN); its deployment controller must be EXTERNAL for rollouts. */
   service: Reference,
-  /** The Application Load Balancer in front of it (name or ARN). */
-  loadBalancer: Reference,
+  /**
+   * The Application Load Balancer in front of it (name or ARN), with `targetGroups` and
+   * `listeners`: a service with them is rolled out; one without (a worker) is scaled and
+   * remediated only.
+   */
+  loadBalancer: z.optional(Reference),
   /** Its two target groups (names or ARNs): one serves, the other takes the next version. */
-  targetGroups: z.strictObject({ blue: Reference, green: Reference }),
+  targetGroups: z.optional(z.strictObject({ blue: Reference, green: Reference })),
   /**
    * The listeners (by port) whose default action or rule forwards to the two target groups:
    * production traffic, and the optional test listener of pre-traffic checks.
    */
-  listeners: z.strictObject({ production: Port, test: z.optional(Port) }),
+  listeners: z.optional(z.strictObject({ production: Port, test: z.optional(Port) })),
   /**
    * The task and execution roles (names or ARNs; an ARN for a role with a path) of its task
    * definitions: a rollout's new revision keeps them, and may pass these roles only, to ECS tasks only.
    */
-  taskRoles: z.array(Reference),
+  taskRoles: z._default(z.array(Reference), []),
   /** The task definition family rollouts register revisions in (default `<cluster>-<service>`). */
   taskDefinitionFamily: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/))),
 });
@@ -147,15 +151,29 @@ function validateReferences(config: ControlPlaneOnlyConfig, ctx: Ctx): void {
         ctx.addIssue({ code: 'custom', path: at('service'), message: `${id} is listed twice` });
       seen.add(id);
     }
+    // Rolled out (all three) or not (none): half a route is a typo.
+    const routing = (['loadBalancer', 'targetGroups', 'listeners'] as const).filter(
+      (k) => s[k] !== undefined,
+    );
+    if (routing.length > 0)
+      for (const key of ['loadBalancer', 'targetGroups', 'listeners'] as const)
+        if (s[key] === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: at(key),
+            message: `is needed with ${routing.join(' and ')} (a rolled-out service has all three)`,
+          });
     check('loadBalancer', s.loadBalancer, at('loadBalancer'));
-    const blue = check('targetGroup', s.targetGroups.blue, at('targetGroups', 'blue'))?.name;
-    const green = check('targetGroup', s.targetGroups.green, at('targetGroups', 'green'))?.name;
-    if (blue && blue === green)
-      ctx.addIssue({ code: 'custom', path: at('targetGroups', 'green'), message: 'must differ from blue' });
+    if (s.targetGroups) {
+      const blue = check('targetGroup', s.targetGroups.blue, at('targetGroups', 'blue'))?.name;
+      const green = check('targetGroup', s.targetGroups.green, at('targetGroups', 'green'))?.name;
+      if (blue && blue === green)
+        ctx.addIssue({ code: 'custom', path: at('targetGroups', 'green'), message: 'must differ from blue' });
+    }
     s.taskRoles.forEach((role, r) => {
       check('role', role, at('taskRoles', r));
     });
-    if (s.listeners.test === s.listeners.production)
+    if (s.listeners && s.listeners.test === s.listeners.production)
       ctx.addIssue({ code: 'custom', path: at('listeners', 'test'), message: 'must differ from production' });
   });
 }
@@ -177,9 +195,26 @@ export function managedClustersOf(config: ControlPlaneOnlyConfig): ManagedCluste
   }));
 }
 
-/** The services as the rollout functions (and remediation's rollback) get them. */
+/** A service the config references that is rolled out: it has a load balancer and target groups. */
+export type RoutedServiceReference = ControlPlaneOnlyConfig['services'][number] & {
+  loadBalancer: string;
+  targetGroups: { blue: string; green: string };
+  listeners: { production: number; test?: number | undefined };
+};
+export const isRolledOut = (s: ControlPlaneOnlyConfig['services'][number]): s is RoutedServiceReference =>
+  s.loadBalancer !== undefined && s.targetGroups !== undefined && s.listeners !== undefined;
+
+/** Every service the config references, rolled out or not, as `{ cluster, service }` names. */
+export function referencedServicesOf(config: ControlPlaneOnlyConfig): { cluster: string; service: string }[] {
+  return config.services.map((s) => ({
+    cluster: nameOf('cluster', s.cluster, config),
+    service: nameOf('service', s.service, config),
+  }));
+}
+
+/** The rolled-out services as the rollout functions (and remediation's rollback) get them. */
 export function managedServicesOf(config: ControlPlaneOnlyConfig): ManagedService[] {
-  return config.services.map((s) => {
+  return config.services.filter(isRolledOut).map((s) => {
     const cluster = nameOf('cluster', s.cluster, config);
     const service = nameOf('service', s.service, config);
     return {

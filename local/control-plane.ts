@@ -37,12 +37,18 @@ export const SYNTH_CACHE_DIR_VAR = 'OPS_SYNTH_CACHE_DIR';
 /** Bundles the functions (once per process) and synthesizes the control-plane stack. */
 export async function synthControlPlane(
   environmentName = 'local',
-  opts: Pick<LocalDeployOptions, 'managedClusters'> = {},
+  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config'> = {},
 ): Promise<SynthesizedControlPlane> {
   const cacheDir = process.env[SYNTH_CACHE_DIR_VAR];
   if (!cacheDir) return synthesizeControlPlane(environmentName, opts);
   const key = createHash('sha256')
-    .update(JSON.stringify({ environmentName, managedClusters: opts.managedClusters ?? null }))
+    .update(
+      JSON.stringify({
+        environmentName,
+        managedClusters: opts.managedClusters ?? null,
+        config: opts.config ?? null,
+      }),
+    )
     .update(sourceFingerprint())
     .digest('hex')
     .slice(0, 16);
@@ -77,7 +83,7 @@ const SYNTH_SOURCES = ['config', 'events', 'functions', 'infra', 'workflows'];
 
 async function synthesizeControlPlane(
   environmentName: string,
-  opts: Pick<LocalDeployOptions, 'managedClusters'>,
+  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config'>,
 ): Promise<SynthesizedControlPlane> {
   // Each process bundles into its own directory: test files run in parallel, and a build empties a
   // function's directory before writing it, so another process's synth could find a shared
@@ -97,6 +103,7 @@ async function synthesizeControlPlane(
     environmentName,
     assetRoot,
     ...(opts.managedClusters ? { managedClusters: opts.managedClusters } : {}),
+    ...(opts.config !== undefined ? { config: opts.config } : {}),
   });
   const stack = assembly.stacks.find((s) => s.stackName.endsWith('ControlPlane'));
   if (!stack)
@@ -118,16 +125,22 @@ export interface LocalDeployOptions {
    * config (default: the environment's own): their grants come with them.
    */
   managedClusters?: readonly ManagedCluster[];
+  /**
+   * The environment's config instead of config/<environmentName>.json: a control-plane-only one
+   * deploys the control plane over the resources it references (the capability files are still
+   * the environment's).
+   */
+  config?: unknown;
 }
 
 export async function deployControlPlane(
   environmentName = 'local',
   opts: LocalDeployOptions = {},
 ): Promise<DeployedStack> {
-  const { stackName, template } = await synthControlPlane(
-    environmentName,
-    opts.managedClusters ? { managedClusters: opts.managedClusters } : {},
-  );
+  const { stackName, template } = await synthControlPlane(environmentName, {
+    ...(opts.managedClusters ? { managedClusters: opts.managedClusters } : {}),
+    ...(opts.config !== undefined ? { config: opts.config } : {}),
+  });
   const stack = await deployTemplate(stackName, template);
   setAlertGroupWindow(stack, opts.alertGroupWindowSeconds ?? LOCAL_ALERT_GROUP_WINDOW_SECONDS);
   return stack;

@@ -1,7 +1,8 @@
 // `ops seed`: a miniature of the deployed stack in the emulator. The control-plane resources
 // come from the synthesized template (deployTemplate); the application side (VPC, cluster,
-// spot and on-demand instances registered as container instances, Auto Scaling groups, a
-// service, an ALB with blue and green target groups) is created here with the real SDK.
+// spot and on-demand instances registered as container instances, Auto Scaling groups with their
+// capacity providers, a service with its task roles, an ALB with blue and green target groups) is
+// created here with the real SDK, as ready for the control plane as `ops doctor` checks it.
 import {
   AttachInstancesCommand,
   AutoScalingClient,

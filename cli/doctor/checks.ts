@@ -4,9 +4,11 @@
 // what was looked at as well as what is wrong.
 import {
   type ControlPlaneOnlyConfig,
+  isRolledOut,
   managedClustersOf,
   managedServicesOf,
   passableRolesOf,
+  referencedServicesOf,
 } from '../../infra/control-plane-only-config.ts';
 import { resolveReference } from '../../infra/resource-references.ts';
 import type { EstateReferences, ObservedEstate } from './estate.ts';
@@ -60,12 +62,11 @@ export function estateReferences(
       g.capacityProvider ? [name('capacityProvider', g.capacityProvider)] : [],
     ),
     autoScalingGroups: groups.map((g) => name('autoScalingGroup', g.autoScalingGroup)),
-    services: managedServicesOf(config).map(({ cluster, service }) => ({ cluster, service })),
+    services: referencedServicesOf(config),
     loadBalancers: [...new Set(managedServicesOf(config).map((s) => s.loadBalancerName))],
-    targetGroups: config.services.flatMap((s) => [
-      name('targetGroup', s.targetGroups.blue),
-      name('targetGroup', s.targetGroups.green),
-    ]),
+    targetGroups: config.services
+      .filter(isRolledOut)
+      .flatMap((s) => [name('targetGroup', s.targetGroups.blue), name('targetGroup', s.targetGroups.green)]),
     alarms: [...new Set(alarms.map((a) => a.name))],
     roles: passableRolesOf(config),
   };
@@ -196,11 +197,9 @@ export function diagnose(
       );
   });
 
-  const managed = managedServicesOf(config);
+  const referenced = referencedServicesOf(config);
   config.services.forEach((s, i) => {
-    const { cluster, service, loadBalancerName, taskDefinitionFamily } = managed[
-      i
-    ] as (typeof managed)[number];
+    const { cluster, service } = referenced[i] as (typeof referenced)[number];
     const subject = `service ${cluster}/${service}`;
     const observed = estate.services[`${cluster}/${service}`];
     if (!observed) {
@@ -217,6 +216,18 @@ export function diagnose(
       );
       return;
     }
+    if (!isRolledOut(s)) {
+      // Scaled and remediated only: any controller serves UpdateService and StopTask.
+      add(
+        subject,
+        'deployment controller',
+        [],
+        `${observed.deploymentController}: scaled and remediated only (no load balancer in the config, so no rollouts)`,
+      );
+      return;
+    }
+    const loadBalancerName = name('loadBalancer', s.loadBalancer);
+    const taskDefinitionFamily = s.taskDefinitionFamily ?? `${cluster}-${service}`;
     add(
       subject,
       'deployment controller',

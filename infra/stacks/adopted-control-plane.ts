@@ -5,12 +5,12 @@
 // a runbook's service that the config does not list would get grants on something unnamed.
 import { ConfigError } from '../config.ts';
 import { subscribeAlertEmails } from '../control-plane/alerting/alert-emails.ts';
-import type { ControlPlaneOnlyConfig } from '../control-plane-only-config.ts';
+import { type ControlPlaneOnlyConfig, referencedServicesOf } from '../control-plane-only-config.ts';
 import { extendControlPlane } from './application-stacks.ts';
 import type { ControlPlaneStack } from './control-plane-stack.ts';
 
 export function adoptedControlPlane(controlPlane: ControlPlaneStack, config: ControlPlaneOnlyConfig): void {
-  const listed = controlPlane.rolloutServices.map((s) => `${s.cluster}/${s.service}`);
+  const listed = referencedServicesOf(config).map((s) => `${s.cluster}/${s.service}`);
   const unlisted = (
     file: string,
     entries: readonly { cluster: string; service?: string | undefined }[],

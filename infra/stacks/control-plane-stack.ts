@@ -51,8 +51,7 @@ export class ControlPlaneStack extends Stack {
   readonly scaling?: Scaling;
   /** Absent when the environment has no runbook registry. */
   readonly remediation?: Remediation;
-  /** What the capabilities act on: the clusters, rolled-out and scaled services, runbooks. */
-  readonly managedClusters: readonly ManagedCluster[];
+  /** What the capabilities act on: the rolled-out and scaled services, the runbooks. */
   readonly rolloutServices: readonly ManagedService[];
   readonly scaledServices: readonly ScaledService[];
   readonly runbooks: RemediationConfig['runbooks'];
@@ -79,7 +78,6 @@ export class ControlPlaneStack extends Stack {
       environmentName: props.environmentName,
       assetRoot: props.assetRoot,
     });
-    this.managedClusters = props.managedClusters;
     const rolloutServices = withRolloutDefaults(
       props.environmentName,
       props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES,

@@ -14,6 +14,7 @@ import {
   loadEnvironmentConfig,
   managedClustersOf,
   managedServicesOf,
+  referencedServicesOf,
 } from '../../infra/control-plane-only-config.ts';
 import { resolveReference } from '../../infra/resource-references.ts';
 import { asArray, type Statement, type Template } from './app-synth.ts';
@@ -127,8 +128,9 @@ describe('a control-plane-only environment', () => {
           .filter((g) => g !== undefined)
           .map((g) => `${prefix}autoscaling:${scope}:autoScalingGroup:*:autoScalingGroupName/${g}`),
       ]),
+      // Every service (a worker is scaled, not rolled out); rolled-out ones' task sets, families, routes.
+      ...referencedServicesOf(config).map((s) => `${prefix}ecs:${scope}:service/${s.cluster}/${s.service}`),
       ...services.flatMap((s) => [
-        `${prefix}ecs:${scope}:service/${s.cluster}/${s.service}`,
         `${prefix}ecs:${scope}:task-set/${s.cluster}/${s.service}/*`,
         `${prefix}ecs:${scope}:task-definition/${s.taskDefinitionFamily}:*`,
         `${prefix}elasticloadbalancing:${scope}:listener/app/${s.loadBalancerName}/*`,
@@ -240,6 +242,14 @@ describe('a control-plane-only environment', () => {
           '"arn:aws:elasticloadbalancing:eu-west-1:333333333333:targetgroup/checkout-blue/6d0ecf831eec9f09" is in eu-west-1, not eu-central-1 (the config\'s region)',
       },
       { key: 'services.2.cluster', message: 'warehouse is not under clusters (shop)' },
+      { key: 'services.3.cluster', message: 'back-office is not under clusters (shop)' },
+    ]);
+    // A route is all three keys or none.
+    expect(problems(edited((c) => delete c.services[0].listeners))).toEqual([
+      {
+        key: 'services.0.listeners',
+        message: 'is needed with loadBalancer and targetGroups (a rolled-out service has all three)',
+      },
     ]);
     expect(
       problems(edited((c) => (c.services[0].listeners = { production: 443, test: 443, extra: 1 }))),

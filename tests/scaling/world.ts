@@ -3,7 +3,6 @@
 // web/worker on Fargate, refuses), the seeded cluster, a Fargate worker service, and one
 // virtual clock that every run shares (scenarios move it past earlier cooldowns explicitly).
 import { CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll } from 'vitest';
 import type { ScaleInputDraft, ScalePlan } from '../../events/scale-input.ts';
 import type { Alert } from '../../functions/shared/alerts.ts';
@@ -11,11 +10,12 @@ import { awsClient } from '../../functions/shared/clients.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';
+import { takeRaisedAlerts } from '../../local/rollouts.ts';
 import { type Seed, seed } from '../../local/seed.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import type { WorkflowResult } from '../../local/workflow-runner.ts';
 import { runDeployedWorkflow } from '../../local/workflows.ts';
-import { type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
+import { answersMayBeLost, type FaultProxyHandle, useEmulator, useFaultProxy } from '../support/emulator.ts';
 
 export interface ScalingWorld {
   stack: DeployedStack;
@@ -58,7 +58,10 @@ export function useScalingWorld(opts: { throttleRate?: number; faults?: Partial<
       });
       return { ...result, plan: result.output as ScalePlan };
     };
-    world.raisedAlerts = () => takeRaisedAlerts(world.env('ALERT_QUEUE_URL'));
+    // Read past the fault proxy, as every read-back of the rig is; where answers may be lost, a
+    // retried send's copy is one alert, as the router takes it.
+    const copies = { collapseCopies: answersMayBeLost(opts.faults) };
+    world.raisedAlerts = () => takeRaisedAlerts(world.env('ALERT_QUEUE_URL'), copies);
     // Faults start after setup: the scenarios are under test, not the seeding.
     if (opts.throttleRate) proxy.setFaults({ throttleRate: opts.throttleRate });
     if (opts.faults) proxy.setFaults(opts.faults);
@@ -67,7 +70,8 @@ export function useScalingWorld(opts: { throttleRate?: number; faults?: Partial<
   return { world, proxy };
 }
 
-async function createFargateWorker(world: Seed): Promise<void> {
+/** The Fargate worker of config/scaling/local.json: scaled, not rolled out (no load balancer). */
+export async function createFargateWorker(world: Seed): Promise<void> {
   const ecs = awsClient(ECSClient);
   const td = await ecs.send(
     new RegisterTaskDefinitionCommand({
@@ -91,26 +95,4 @@ async function createFargateWorker(world: Seed): Promise<void> {
       launchType: 'FARGATE',
     }),
   );
-}
-
-/** The alert queue holds what producers raised, before the router decides who hears it. */
-async function takeRaisedAlerts(queueUrl: string): Promise<Alert[]> {
-  const sqs = awsClient(SQSClient);
-  const alerts: Alert[] = [];
-  for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) return alerts;
-    for (const m of messages) {
-      const body = JSON.parse(m.Body ?? '{}') as Record<string, unknown>;
-      // The router's own window-flush messages share the queue; only alerts have a kind.
-      if (typeof body.kind === 'string' && typeof body.severity === 'string') alerts.push(body as Alert);
-    }
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
-      }),
-    );
-  }
 }

@@ -158,4 +158,26 @@ describe('ops doctor rules', () => {
       'permissions: its task definition is of family web-v2; rollouts may register revisions in web only',
     ]);
   });
+
+  it('check a worker without a load balancer for existence only, whatever its controller', () => {
+    const withWorker = parseControlPlaneOnlyConfig({
+      ...config,
+      services: [...config.services, { cluster: 'shop', service: 'worker' }],
+    });
+    const estate = healthy();
+    estate.services['shop/worker'] = { deploymentController: 'ECS', targetGroupArns: [] };
+    const worker = diagnose(withWorker, [], estate).filter((f) => f.subject === 'service shop/worker');
+    expect(worker).toEqual([
+      {
+        subject: 'service shop/worker',
+        check: 'deployment controller',
+        ok: true,
+        says: 'ECS: scaled and remediated only (no load balancer in the config, so no rollouts)',
+      },
+    ]);
+    estate.services['shop/worker'] = undefined;
+    expect(failures(diagnose(withWorker, [], estate))).toEqual([
+      'deployment controller: service worker does not exist in cluster shop',
+    ]);
+  });
 });
