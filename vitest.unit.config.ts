@@ -10,6 +10,7 @@ export const UNIT_TEST_FILES = [
   'tests/bench/**/*.test.ts',
   'tests/infra/app-config.test.ts',
   'tests/infra/app-serving.test.ts',
+  'tests/infra/app-services.test.ts',
   'tests/infra/app-stacks.test.ts',
   'tests/infra/control-plane.test.ts',
   'tests/infra/control-plane-only.test.ts',

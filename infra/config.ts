@@ -59,6 +59,8 @@ const ComputeSchema = z
     /** Capacity providers keep the groups this full (managed scaling target). */
     targetCapacityPercent: z.number().check(z.int(), z.gte(1), z.lte(100)),
     containerInsights: z.enum(['enabled', 'enhanced']),
+    /** What a rebalance recommendation does to this cluster's instances (control plane). */
+    rebalance: RebalanceModeSchema,
   })
   .check(
     z.superRefine((c, ctx) => {
@@ -110,8 +112,31 @@ const ServiceSchema = z
       healthyThresholdCount: z.number().check(z.int(), z.gte(2), z.lte(10)),
       unhealthyThresholdCount: z.number().check(z.int(), z.gte(2), z.lte(10)),
     }),
-    /** What a rebalance recommendation does to this cluster's instances (control plane). */
-    rebalance: RebalanceModeSchema,
+    /**
+     * Which requests reach it on the load balancer's listeners: path patterns and/or host names
+     * (a listener rule's conditions). Absent: everything no other service's rule takes.
+     */
+    routing: z.optional(
+      z
+        .strictObject({
+          pathPatterns: z.optional(
+            z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.minLength(1), z.maxLength(5)),
+          ),
+          hostHeaders: z.optional(
+            z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.minLength(1), z.maxLength(5)),
+          ),
+        })
+        .check(
+          z.refine((r) => r.pathPatterns !== undefined || r.hostHeaders !== undefined, {
+            message: 'needs pathPatterns or hostHeaders',
+          }),
+        ),
+    ),
+    /**
+     * Its listener rules' priority (lower is evaluated first). Default: 10 for the first service,
+     * which keeps the rules of an environment that had one service where they are.
+     */
+    rulePriority: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50000))),
   })
   .check(
     z.refine((s) => s.minTasks <= s.maxTasks, {
@@ -185,7 +210,8 @@ export const EnvironmentConfigSchema = z
         }),
       ),
     compute: ComputeSchema,
-    service: ServiceSchema,
+    /** The services the stack runs on the cluster, behind the load balancer, each rolled out on its own. */
+    services: z.array(ServiceSchema).check(z.minLength(1), z.maxLength(25)),
     spotDrain: z.object({
       /** Kept free out of the two-minute warning: EventBridge delivery, the handler, API latency. */
       marginSeconds: z.number().check(z.int(), z.gte(0), z.lte(60)),
@@ -223,13 +249,50 @@ export const EnvironmentConfigSchema = z
           });
         }
       });
-      if (c.service.onDemandBaseTasks > c.service.maxTasks) {
+      const names = new Set<string>();
+      const priorities = new Map<number, number>();
+      c.services.forEach((s, i) => {
+        if (s.onDemandBaseTasks > s.maxTasks)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', i, 'onDemandBaseTasks'],
+            message: `exceeds services.${i}.maxTasks`,
+          });
+        if (names.has(s.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', i, 'name'],
+            message: `${s.name} is listed twice`,
+          });
+        names.add(s.name);
+        const priority = rulePriorityOf(c.services, i);
+        const clash = priorities.get(priority);
+        if (clash !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', i, 'rulePriority'],
+            message: `${priority} is services.${clash}'s too (a listener's rules need distinct priorities)`,
+          });
+        priorities.set(priority, i);
+      });
+      // A service without routing takes what the others' rules leave: its rule must come last.
+      const catchAll = c.services.flatMap((s, i) => (s.routing ? [] : [i]));
+      for (const i of catchAll.slice(1))
         ctx.addIssue({
           code: 'custom',
-          path: ['service', 'onDemandBaseTasks'],
-          message: 'exceeds service.maxTasks',
+          path: ['services', i, 'routing'],
+          message: `is needed: services.${catchAll[0]} already takes every other request`,
         });
-      }
+      const last = catchAll[0];
+      if (last !== undefined)
+        c.services.forEach((s, i) => {
+          if (i !== last && s.routing && rulePriorityOf(c.services, i) > rulePriorityOf(c.services, last))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['services', i, 'rulePriority'],
+              message: `must be below ${rulePriorityOf(c.services, last)} (services.${last}, without routing, takes every request that reaches it)`,
+            });
+        });
       if (c.alerts.emails.length > 0 && c.alerts.warningEmails.length === 0) {
         ctx.addIssue({
           code: 'custom',
@@ -250,7 +313,17 @@ export const EnvironmentConfigSchema = z
   );
 
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema>;
+export type ServiceConfig = EnvironmentConfig['services'][number];
+
+/** The priority of a service's listener rules: its own, else 10 for the first and 10 + 10i after. */
+export function rulePriorityOf(
+  services: readonly Pick<ServiceConfig, 'rulePriority'>[],
+  index: number,
+): number {
+  return services[index]?.rulePriority ?? 10 + 10 * index;
+}
 export type EnvironmentConfigInput = z.input<typeof EnvironmentConfigSchema>;
+export type ServiceConfigInput = EnvironmentConfigInput['services'][number];
 
 /** A config file that does not parse: the message lists every bad key by its path. */
 export class ConfigError extends Error {

@@ -1,5 +1,5 @@
 // One CloudWatch dashboard for the environment: every alarm's state on top, then traffic
-// per target group (where a rollout's weights show), the service, the data stores.
+// per target group (where a rollout's weights show), each service, the data stores.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -10,7 +10,7 @@ export interface OpsDashboardProps {
   readonly dashboardName: string;
   readonly alarms: readonly cloudwatch.IAlarm[];
   readonly targetGroups: readonly { readonly label: string; readonly group: elbv2.IApplicationTargetGroup }[];
-  readonly service: { readonly clusterName: string; readonly serviceName: string };
+  readonly services: readonly { readonly clusterName: string; readonly serviceName: string }[];
   readonly database: rds.IDatabaseCluster;
   readonly cacheNodeIds: readonly string[];
 }
@@ -29,13 +29,25 @@ export class OpsDashboard extends Construct {
           (metric(group) as cloudwatch.Metric).with({ label, period }),
         ),
       });
-    const ecs = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/ECS',
-        metricName,
-        dimensionsMap: { ClusterName: props.service.clusterName, ServiceName: props.service.serviceName },
-        period,
+    const serviceGraph = (service: OpsDashboardProps['services'][number]) => {
+      const ecs = (metricName: string) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/ECS',
+          metricName,
+          dimensionsMap: { ClusterName: service.clusterName, ServiceName: service.serviceName },
+          period,
+        });
+      return new cloudwatch.GraphWidget({
+        title: `${service.serviceName}: CPU and memory`,
+        width: 12,
+        left: [ecs('CPUUtilization'), ecs('MemoryUtilization')],
       });
+    };
+    const [first, ...others] = props.services;
+    if (!first) throw new Error('OpsDashboard: no service');
+    // The first service beside the healthy targets; the others two to a row below.
+    const otherRows: cloudwatch.IWidget[][] = [];
+    for (let i = 0; i < others.length; i += 2) otherRows.push(others.slice(i, i + 2).map(serviceGraph));
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
@@ -57,13 +69,10 @@ export class OpsDashboard extends Construct {
           perGroup('Target response time p95', (g) => g.metrics.targetResponseTime({ statistic: 'p95' })),
         ],
         [
-          new cloudwatch.GraphWidget({
-            title: `${props.service.serviceName}: CPU and memory`,
-            width: 12,
-            left: [ecs('CPUUtilization'), ecs('MemoryUtilization')],
-          }),
+          serviceGraph(first),
           perGroup('Healthy targets', (g) => g.metrics.healthyHostCount({ statistic: 'Minimum' })),
         ],
+        ...otherRows,
         [
           new cloudwatch.GraphWidget({
             title: 'Aurora',

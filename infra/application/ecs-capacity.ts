@@ -9,7 +9,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../config.ts';
+import type { EnvironmentConfig, ServiceConfig } from '../config.ts';
 
 export interface EcsCapacityProps {
   readonly config: EnvironmentConfig['compute'];
@@ -149,7 +149,9 @@ export class EcsCapacity extends Construct {
   }
 
   /** The default strategy of task sets that name none: a base on on-demand, the rest split by weight. */
-  defaultStrategy(service: EnvironmentConfig['service']): ecs.CapacityProviderStrategy[] {
+  defaultStrategy(
+    service: Pick<ServiceConfig, 'onDemandBaseTasks' | 'spotPercent'>,
+  ): ecs.CapacityProviderStrategy[] {
     return [
       {
         capacityProvider: this.onDemandProvider.capacityProviderName,

@@ -20,6 +20,8 @@ export interface HandedOverListenerRuleProps {
   readonly listener: elbv2.IApplicationListener;
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly priority: number;
+  /** Which requests it takes (a listener rule's conditions); default every path. */
+  readonly conditions?: readonly Record<string, unknown>[];
   /** The forward action at creation; the rollout workflow changes it afterwards. */
   readonly initialTargets: readonly { readonly targetGroup: elbv2.ITargetGroup; readonly weight: number }[];
   readonly logGroup: logs.ILogGroup;
@@ -47,7 +49,7 @@ export class HandedOverListenerRule extends Construct {
         parameters: {
           ListenerArn: props.listener.listenerArn,
           Priority: props.priority,
-          Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
+          Conditions: props.conditions ?? [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
           Actions: [
             {
               Type: 'forward',

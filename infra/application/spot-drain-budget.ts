@@ -8,6 +8,8 @@ export const SPOT_INTERRUPTION_WARNING_SECONDS = 120;
 export interface SpotDrainInput {
   /** Shown in the message. */
   readonly service: string;
+  /** Where the service's settings are in the config, e.g. `services.0`: the message names its keys. */
+  readonly configKey?: string;
   /** Target group deregistration delay: in-flight requests finish, no new ones arrive. */
   readonly deregistrationDelaySeconds: number;
   /** Container stop timeout: SIGTERM to SIGKILL. */
@@ -37,6 +39,7 @@ export interface SpotDrainBudget {
 
 export function spotDrainBudget(input: SpotDrainInput): SpotDrainBudget {
   const budgetSeconds = SPOT_INTERRUPTION_WARNING_SECONDS - input.marginSeconds;
+  const key = input.configKey ?? 'service';
   // ECS stops tasks on a DRAINING instance only while the healthy count stays at or above
   // minimumHealthyPercent of the desired count; otherwise it starts replacements first.
   const mustKeep = Math.ceil((input.minTasks * input.minimumHealthyPercent) / 100);
@@ -49,15 +52,15 @@ export function spotDrainBudget(input: SpotDrainInput): SpotDrainBudget {
 
   if (waitsForReplacements && input.maximumPercent <= 100) {
     problems.push(
-      `minimumHealthyPercent ${input.minimumHealthyPercent} with maximumPercent ${input.maximumPercent} at ${input.minTasks} tasks: ECS may neither stop a task nor start a replacement, so a draining instance never empties. Lower service.minimumHealthyPercent or raise service.maximumPercent.`,
+      `minimumHealthyPercent ${input.minimumHealthyPercent} with maximumPercent ${input.maximumPercent} at ${input.minTasks} tasks: ECS may neither stop a task nor start a replacement, so a draining instance never empties. Lower ${key}.minimumHealthyPercent or raise ${key}.maximumPercent.`,
     );
   } else if (waitsForReplacements && drainSeconds > budgetSeconds) {
     problems.push(
-      `minimumHealthyPercent ${input.minimumHealthyPercent} at ${input.minTasks} tasks lets ECS stop no task before its replacement is healthy: replacement ${input.replacementSeconds} s + deregistration delay ${input.deregistrationDelaySeconds} s + container stop timeout ${input.stopTimeoutSeconds} s = ${drainSeconds} s, but ${budgetText}. Lower service.minimumHealthyPercent (or raise service.minTasks) so tasks can stop at once.`,
+      `minimumHealthyPercent ${input.minimumHealthyPercent} at ${input.minTasks} tasks lets ECS stop no task before its replacement is healthy: replacement ${input.replacementSeconds} s + deregistration delay ${input.deregistrationDelaySeconds} s + container stop timeout ${input.stopTimeoutSeconds} s = ${drainSeconds} s, but ${budgetText}. Lower ${key}.minimumHealthyPercent (or raise ${key}.minTasks) so tasks can stop at once.`,
     );
   } else if (stopSeconds > budgetSeconds) {
     problems.push(
-      `deregistration delay ${input.deregistrationDelaySeconds} s + container stop timeout ${input.stopTimeoutSeconds} s = ${stopSeconds} s, but ${budgetText}. Lower service.deregistrationDelaySeconds or service.stopTimeoutSeconds.`,
+      `deregistration delay ${input.deregistrationDelaySeconds} s + container stop timeout ${input.stopTimeoutSeconds} s = ${stopSeconds} s, but ${budgetText}. Lower ${key}.deregistrationDelaySeconds or ${key}.stopTimeoutSeconds.`,
     );
   }
   return { budgetSeconds, drainSeconds, stoppableAtOnce, waitsForReplacements, problems };

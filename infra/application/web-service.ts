@@ -1,4 +1,4 @@
-// The web service: an ECS service with the EXTERNAL deployment controller, so that the
+// One of the environment's services: an ECS service with the EXTERNAL deployment controller, so that the
 // rollout workflow creates, weighs and deletes its task sets. CloudFormation owns the
 // service shell (deployment limits, placement) and the task definition it was born with;
 // it creates the first task set once (behind blue, as primary) and never touches task sets
@@ -14,7 +14,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { type EnvironmentConfig, taskRolePathFor } from '../config.ts';
+import { type EnvironmentConfig, type ServiceConfig, taskRolePathFor } from '../config.ts';
 import { acknowledgeWildcardResources } from '../shared/nag-findings.ts';
 import type { EcsCapacity } from './ecs-capacity.ts';
 import { assertSpotDrainBudget, type SpotDrainBudget } from './spot-drain-budget.ts';
@@ -51,6 +51,8 @@ export const topologyParameterName = (environmentName: string, service: string) 
 
 export interface WebServiceProps {
   readonly config: EnvironmentConfig;
+  /** Which of the config's services this is. */
+  readonly service: ServiceConfig;
   readonly capacity: EcsCapacity;
   readonly targetGroups: {
     readonly blue: elbv2.IApplicationTargetGroup;
@@ -85,7 +87,7 @@ export class WebService extends Construct {
   constructor(scope: Construct, id: string, props: WebServiceProps) {
     super(scope, id);
     const { config, capacity } = props;
-    const svc = config.service;
+    const svc = props.service;
     const stack = Stack.of(this);
     const clusterName = config.compute.clusterName;
     this.serviceName = svc.name;
@@ -100,6 +102,7 @@ export class WebService extends Construct {
       svc.spotPercent > 0
         ? assertSpotDrainBudget({
             service: svc.name,
+            configKey: `services.${config.services.indexOf(svc)}`,
             deregistrationDelaySeconds: props.targetGroups.deregistrationDelay.toSeconds(),
             stopTimeoutSeconds: svc.stopTimeoutSeconds,
             minimumHealthyPercent: svc.minimumHealthyPercent,

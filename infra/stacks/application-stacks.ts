@@ -33,10 +33,10 @@ import { deadLetterQueuesOf } from '../application/dead-letter-queues.ts';
 import { EcsCapacity } from '../application/ecs-capacity.ts';
 import { EdgeProtection } from '../application/edge-protection.ts';
 import { HttpApi } from '../application/http-api.ts';
-import { LoadBalancer, listenerPorts } from '../application/load-balancer.ts';
+import { LoadBalancer, listenerPorts, servicePartId } from '../application/load-balancer.ts';
 import { Network } from '../application/network.ts';
 import { taskDefinitionFamilyFor, WebService } from '../application/web-service.ts';
-import { type EnvironmentConfig, resourcePrefix } from '../config.ts';
+import { type EnvironmentConfig, resourcePrefix, type ServiceConfig } from '../config.ts';
 import { subscribeAlertEmails } from '../control-plane/alerting/alert-emails.ts';
 import { OperatorPolicies } from '../control-plane/operator-policies.ts';
 import { Alarms } from '../shared/alarms.ts';
@@ -55,26 +55,24 @@ export function managedClustersFor(config: EnvironmentConfig): ManagedCluster[] 
   return [
     {
       name: config.compute.clusterName,
-      rebalance: config.service.rebalance,
+      rebalance: config.compute.rebalance,
       spotAsg: config.compute.spot.asgName,
       onDemandAsg: config.compute.onDemand.asgName,
     },
   ];
 }
 
-/** The web service's ALB, named so the control plane can find it without a lookup. */
+/** The services' ALB, named so the control plane can find it without a lookup. */
 export const loadBalancerNameFor = (config: EnvironmentConfig): string => `${resourcePrefix(config)}-alb`;
 
-/** The rolled-out service as the rollout workflow knows it (cluster, service, load balancer). */
+/** The rolled-out services as the rollout workflow knows them (cluster, service, load balancer). */
 export function rolloutServicesFor(config: EnvironmentConfig): ManagedService[] {
-  return [
-    {
-      cluster: config.compute.clusterName,
-      service: config.service.name,
-      loadBalancerName: loadBalancerNameFor(config),
-      taskDefinitionFamily: taskDefinitionFamilyFor(config.name, config.service.name),
-    },
-  ];
+  return config.services.map((service) => ({
+    cluster: config.compute.clusterName,
+    service: service.name,
+    loadBalancerName: loadBalancerNameFor(config),
+    taskDefinitionFamily: taskDefinitionFamilyFor(config.name, service.name),
+  }));
 }
 
 interface Props {
@@ -232,7 +230,7 @@ export class IngressStack extends EnvironmentStack {
       vpc: network.vpc,
       subnets: network.privateSubnets,
       securityGroup: network.loadBalancerSecurityGroup,
-      service: config.service,
+      services: config.services,
       ...(certificate ? { certificate } : {}),
       accessLogs: { bucket: props.data.accessLogs, prefix: 'alb' },
       deployTimeCallLogs,
@@ -266,21 +264,35 @@ export class IngressStack extends EnvironmentStack {
     const lb = this.loadBalancer;
     output(this, 'ProductionListenerArn', lb.productionListener.listenerArn, 'Production listener');
     output(this, 'TestListenerArn', lb.testListener.listenerArn, 'Test listener');
-    output(
-      this,
-      'ProductionRuleArn',
-      lb.productionRule.ruleArn,
-      'Production traffic rule (owned by the rollout)',
-    );
-    output(this, 'TestRuleArn', lb.testRule.ruleArn, 'Test traffic rule (owned by the rollout)');
-    output(this, 'BlueTargetGroupArn', lb.blue.targetGroupArn, 'Blue target group');
-    output(this, 'GreenTargetGroupArn', lb.green.targetGroupArn, 'Green target group');
+    config.services.forEach((service, index) => {
+      const route = lb.routeOf(service.name);
+      // The first service keeps the output names it had alone.
+      const id = (part: string) => servicePartId(config.services, index, part);
+      const of = index === 0 && config.services.length === 1 ? '' : ` of ${service.name}`;
+      output(
+        this,
+        id('ProductionRuleArn'),
+        route.productionRule.ruleArn,
+        `Production traffic rule${of} (owned by the rollout)`,
+      );
+      output(
+        this,
+        id('TestRuleArn'),
+        route.testRule.ruleArn,
+        `Test traffic rule${of} (owned by the rollout)`,
+      );
+      output(this, id('BlueTargetGroupArn'), route.blue.targetGroupArn, `Blue target group${of}`);
+      output(this, id('GreenTargetGroupArn'), route.green.targetGroupArn, `Green target group${of}`);
+    });
     acknowledgeCdkProvidedFunctions(this);
   }
 }
 
 export class ComputeStack extends EnvironmentStack {
   readonly capacity: EcsCapacity;
+  /** One per configured service, in the config's order. */
+  readonly services: WebService[];
+  /** The first service (an environment with one service has only it). */
   readonly web: WebService;
 
   constructor(
@@ -290,7 +302,7 @@ export class ComputeStack extends EnvironmentStack {
   ) {
     super(scope, id, {
       config: props.config,
-      description: `ecs-ops ${props.config.name}: ECS cluster, capacity and the web service`,
+      description: `ecs-ops ${props.config.name}: ECS cluster, capacity and the services`,
     });
     const { config, network, data, ingress } = props;
     this.capacity = new EcsCapacity(this, 'Capacity', {
@@ -298,10 +310,13 @@ export class ComputeStack extends EnvironmentStack {
       vpc: network.vpc,
       subnets: network.privateSubnets,
       securityGroup: network.instanceSecurityGroup,
-      containerStopTimeout: Duration.seconds(config.service.stopTimeoutSeconds),
+      // The agent's ceiling: long enough for the service that needs the longest.
+      containerStopTimeout: Duration.seconds(Math.max(...config.services.map((s) => s.stopTimeoutSeconds))),
     });
-    // Task sets that name no strategy (and one-off tasks) get the same on-demand base and spot share.
-    this.capacity.cluster.addDefaultCapacityProviderStrategy(this.capacity.defaultStrategy(config.service));
+    // Task sets that name no strategy (and one-off tasks) get the first service's on-demand base and spot share.
+    this.capacity.cluster.addDefaultCapacityProviderStrategy(
+      this.capacity.defaultStrategy(config.services[0] as ServiceConfig),
+    );
     const lb = ingress.loadBalancer;
     // Imported by ARN: granting on the data stack's own objects would write these roles into its key policy.
     const redisToken = secretsmanager.Secret.fromSecretCompleteArn(
@@ -309,81 +324,94 @@ export class ComputeStack extends EnvironmentStack {
       'RedisToken',
       data.cache.authToken.secretArn,
     );
-    this.web = new WebService(this, 'Web', {
-      config,
-      capacity: this.capacity,
-      targetGroups: { blue: lb.blue, green: lb.green, deregistrationDelay: lb.deregistrationDelay },
-      listeners: {
-        productionListenerArn: lb.productionListener.listenerArn,
-        testListenerArn: lb.testListener.listenerArn,
-        productionRuleArn: lb.productionRule.ruleArn,
-        testRuleArn: lb.testRule.ruleArn,
-      },
-      environment: {
-        DB_HOST: data.database.cluster.clusterEndpoint.hostname,
-        DB_READER_HOST: data.database.cluster.clusterReadEndpoint.hostname,
-        DB_PORT: String(data.database.cluster.clusterEndpoint.port),
-        REDIS_HOST: data.cache.replicationGroup.attrPrimaryEndPointAddress,
-        REDIS_PORT: data.cache.replicationGroup.attrPrimaryEndPointPort,
-        APP_TABLE: data.appTable.table.tableName,
-        // IAM database authentication: the app signs a token with its task role for each new
-        // connection (TLS required); no password to hold, so a rotation breaks nothing.
-        DB_NAME: APP_DATABASE,
-        DB_USER: APP_DATABASE_USER,
-        DB_AUTH: 'iam',
-      },
-      secrets: {
-        REDIS_AUTH_TOKEN: { secret: redisToken },
-      },
-      deployTimeCallLogs: deployTimeCallLogGroup(this, config.logRetentionDays),
+    const deployTimeCallLogs = deployTimeCallLogGroup(this, config.logRetentionDays);
+    this.services = config.services.map((service, index) => {
+      const route = lb.routeOf(service.name);
+      const web = new WebService(this, servicePartId(config.services, index, 'Web'), {
+        config,
+        service,
+        capacity: this.capacity,
+        targetGroups: {
+          blue: route.blue,
+          green: route.green,
+          deregistrationDelay: route.deregistrationDelay,
+        },
+        listeners: {
+          productionListenerArn: lb.productionListener.listenerArn,
+          testListenerArn: lb.testListener.listenerArn,
+          productionRuleArn: route.productionRule.ruleArn,
+          testRuleArn: route.testRule.ruleArn,
+        },
+        environment: {
+          DB_HOST: data.database.cluster.clusterEndpoint.hostname,
+          DB_READER_HOST: data.database.cluster.clusterReadEndpoint.hostname,
+          DB_PORT: String(data.database.cluster.clusterEndpoint.port),
+          REDIS_HOST: data.cache.replicationGroup.attrPrimaryEndPointAddress,
+          REDIS_PORT: data.cache.replicationGroup.attrPrimaryEndPointPort,
+          APP_TABLE: data.appTable.table.tableName,
+          // IAM database authentication: the app signs a token with its task role for each new
+          // connection (TLS required); no password to hold, so a rotation breaks nothing.
+          DB_NAME: APP_DATABASE,
+          DB_USER: APP_DATABASE_USER,
+          DB_AUTH: 'iam',
+        },
+        secrets: {
+          REDIS_AUTH_TOKEN: { secret: redisToken },
+        },
+        deployTimeCallLogs,
+      });
+      // Identity-side grants only: a grant through the data key's policy would make the data stack
+      // reference these roles, and the compute stack already references the data stack.
+      web.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptSecretsWithTheDataKey',
+          actions: ['kms:Decrypt'],
+          resources: [data.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+        }),
+      );
+      const taskRole = web.taskDefinition.taskRole;
+      // rds-db:connect as the application's user only (never as the administrator).
+      data.database.cluster.grantConnect(taskRole, APP_DATABASE_USER);
+      taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadWriteTheAppTable',
+          actions: [
+            'dynamodb:GetItem',
+            'dynamodb:BatchGetItem',
+            'dynamodb:Query',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:BatchWriteItem',
+            'dynamodb:ConditionCheckItem',
+          ],
+          resources: [data.appTable.table.tableArn],
+        }),
+      );
+      taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'UseTheDataKeyThroughDynamoDB',
+          actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+          resources: [data.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
+        }),
+      );
+      return web;
     });
-    // Identity-side grants only: a grant through the data key's policy would make the data stack
-    // reference these roles, and the compute stack already references the data stack.
-    const executionRole = this.web.taskDefinition.obtainExecutionRole();
-    executionRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'DecryptSecretsWithTheDataKey',
-        actions: ['kms:Decrypt'],
-        resources: [data.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-      }),
-    );
-    const taskRole = this.web.taskDefinition.taskRole;
-    // rds-db:connect as the application's user only (never as the administrator).
-    data.database.cluster.grantConnect(taskRole, APP_DATABASE_USER);
-    taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadWriteTheAppTable',
-        actions: [
-          'dynamodb:GetItem',
-          'dynamodb:BatchGetItem',
-          'dynamodb:Query',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:ConditionCheckItem',
-        ],
-        resources: [data.appTable.table.tableArn],
-      }),
-    );
-    taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'UseTheDataKeyThroughDynamoDB',
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-        resources: [data.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
-      }),
-    );
+    this.web = this.services[0] as WebService;
 
     output(this, 'ClusterName', this.capacity.cluster.clusterName, 'ECS cluster');
-    output(this, 'ServiceName', this.web.serviceName, 'Web service (EXTERNAL deployment controller)');
-    output(
-      this,
-      'ServiceTopologyParameter',
-      this.web.topology.parameterName,
-      'What the rollout needs to know',
-    );
+    this.services.forEach((web, index) => {
+      const id = (part: string) => servicePartId(config.services, index, part);
+      output(this, id('ServiceName'), web.serviceName, 'Service (EXTERNAL deployment controller)');
+      output(
+        this,
+        id('ServiceTopologyParameter'),
+        web.topology.parameterName,
+        'What the rollout needs to know',
+      );
+    });
     acknowledgeCdkProvidedFunctions(this);
   }
 }
@@ -483,13 +511,23 @@ export class ObservabilityStack extends EnvironmentStack {
       namePrefix: prefix,
       topics: { critical: topics.critical, warning: topics.warning },
     });
-    const targetGroups: { label: string; group: elbv2.IApplicationTargetGroup }[] = [
-      { label: 'blue', group: ingress.loadBalancer.blue },
-      { label: 'green', group: ingress.loadBalancer.green },
-    ];
-    for (const { label, group } of targetGroups)
-      this.alarms.addTargetGroup(`${config.service.name}-${label}`, group);
-    this.alarms.addEcsService(config.compute.clusterName, compute.web.serviceName);
+    // Per service: its target groups' alarms and its own (an environment with one service labels
+    // its groups plain blue and green on the dashboard, as before).
+    const single = config.services.length === 1;
+    const targetGroups: { label: string; group: elbv2.IApplicationTargetGroup }[] = config.services.flatMap(
+      (service) => {
+        const route = ingress.loadBalancer.routeOf(service.name);
+        return [
+          { service: service.name, color: 'blue', group: route.blue },
+          { service: service.name, color: 'green', group: route.green },
+        ].map(({ color, group }) => {
+          this.alarms.addTargetGroup(`${service.name}-${color}`, group);
+          return { label: single ? color : `${service.name}-${color}`, group };
+        });
+      },
+    );
+    for (const web of compute.services)
+      this.alarms.addEcsService(config.compute.clusterName, web.serviceName);
     this.alarms.addDatabase(data.database.cluster, config.data.aurora.readers > 0);
     this.alarms.addCache(data.cache.nodeIds);
     this.alarms.addTable('app-table', data.appTable.table);
@@ -511,7 +549,10 @@ export class ObservabilityStack extends EnvironmentStack {
       dashboardName: prefix,
       alarms,
       targetGroups,
-      service: { clusterName: config.compute.clusterName, serviceName: compute.web.serviceName },
+      services: compute.services.map((web) => ({
+        clusterName: config.compute.clusterName,
+        serviceName: web.serviceName,
+      })),
       database: data.database.cluster,
       cacheNodeIds: data.cache.nodeIds,
     });

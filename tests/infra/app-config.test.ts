@@ -18,6 +18,7 @@ import {
   type EnvironmentConfigInput,
   loadConfig,
   parseConfig,
+  type ServiceConfigInput,
 } from '../../infra/config.ts';
 import { bundledFunctions } from './synth-support.ts';
 
@@ -88,7 +89,7 @@ describe('config', () => {
           c.account = '12345';
           c.network.availabilityZones = ['eu-west-1a', 'us-east-1b'];
           c.compute.onDemand.instanceTypes = ['m7i.large'];
-          c.service.minTasks = 40;
+          (c.services[0] as ServiceConfigInput).minTasks = 40;
         }),
         'config/prod.json',
       ),
@@ -98,7 +99,7 @@ describe('config', () => {
       'compute.onDemand.instanceTypes.0',
       'network.availabilityZones.1',
       'network.natGateways', // three NAT gateways no longer fit two AZs
-      'service.minTasks',
+      'services.0.minTasks',
     ]);
     expect(err.message).toMatch(/^invalid config config\/prod\.json:\n/);
     expect(err.message).toContain(
@@ -191,15 +192,15 @@ describe('spot drain budget', () => {
 
   it('fails synth of a deliberately unsafe spot config with the message', () => {
     const unsafe = variant('prod', (c) => {
-      c.service.deregistrationDelaySeconds = 110;
+      (c.services[0] as ServiceConfigInput).deregistrationDelaySeconds = 110;
     });
     expect(() => build('prod', unsafe)).toThrow(SpotDrainBudgetError);
     expect(() => build('prod', unsafe)).toThrow(
-      'spot drain budget exceeded for service "web": deregistration delay 110 s + container stop timeout 30 s = 140 s, but a spot instance gets a 120 s warning and 20 s stay reserved as margin (spotDrain.marginSeconds), leaving 100 s. Lower service.deregistrationDelaySeconds or service.stopTimeoutSeconds.',
+      'spot drain budget exceeded for service "web": deregistration delay 110 s + container stop timeout 30 s = 140 s, but a spot instance gets a 120 s warning and 20 s stay reserved as margin (spotDrain.marginSeconds), leaving 100 s. Lower services.0.deregistrationDelaySeconds or services.0.stopTimeoutSeconds.',
     );
     const stubborn = variant('prod', (c) => {
-      c.service.minimumHealthyPercent = 100;
-      c.service.maximumPercent = 100;
+      (c.services[0] as ServiceConfigInput).minimumHealthyPercent = 100;
+      (c.services[0] as ServiceConfigInput).maximumPercent = 100;
     });
     expect(() => build('prod', stubborn)).toThrow(
       /minimumHealthyPercent 100 with maximumPercent 100 at 6 tasks/,
@@ -208,8 +209,8 @@ describe('spot drain budget', () => {
 
   it('does not hold an on-demand-only service to the spot budget', () => {
     const onDemandOnly = variant('prod', (c) => {
-      c.service.spotPercent = 0;
-      c.service.deregistrationDelaySeconds = 300;
+      (c.services[0] as ServiceConfigInput).spotPercent = 0;
+      (c.services[0] as ServiceConfigInput).deregistrationDelaySeconds = 300;
     });
     const { environments } = build('prod', onDemandOnly);
     expect(environments[0]?.stacks?.compute.web.drainBudget).toBeUndefined();

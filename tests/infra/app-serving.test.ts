@@ -9,7 +9,7 @@ import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/application/edg
 import { ROLLOUT_OWNED_TAG } from '../../infra/application/handed-over-listener-rule.ts';
 import { AUTHORIZER_CACHE_TTL } from '../../infra/application/http-api.ts';
 import { listenerPorts } from '../../infra/application/load-balancer.ts';
-import { EnvironmentConfigSchema, loadConfig } from '../../infra/config.ts';
+import { EnvironmentConfigSchema, loadConfig, type ServiceConfig } from '../../infra/config.ts';
 import { appStackName, CLOUDFRONT_REGION } from '../../infra/stacks/application-stacks.ts';
 import {
   asArray,
@@ -36,7 +36,7 @@ describe('ingress', () => {
       for (const [, g] of groups) {
         expect(g.Properties?.TargetGroupAttributes).toContainEqual({
           Key: 'deregistration_delay.timeout_seconds',
-          Value: String(config.service.deregistrationDelaySeconds),
+          Value: String((config.services[0] as ServiceConfig).deregistrationDelaySeconds),
         });
       }
       const ports = listenerPorts(config.domain !== null);

@@ -5,6 +5,7 @@ import { type CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltEnvironment } from '../../infra/app.ts';
+import type { ServiceConfig } from '../../infra/config.ts';
 import { authorize, type Principal, ResolvedApp } from '../../local/iam.ts';
 import { resolveTokens } from '../../local/template.ts';
 import { type Synthesized, synthesize } from './synth-support.ts';
@@ -104,7 +105,7 @@ describe('IAM of the synthesized app, evaluated as AWS does', () => {
     const deployer = app.principal(compute.stackName, roleId as string);
     const { region, account } = dev.config;
     const cluster = dev.config.compute.clusterName;
-    const service = dev.config.service.name;
+    const service = (dev.config.services[0] as ServiceConfig).name;
     const serviceArn = `arn:aws:ecs:${region}:${account}:service/${cluster}/${service}`;
     const create = (taskSet: string, ofService: string) =>
       authorize(deployer, {
