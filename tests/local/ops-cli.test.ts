@@ -210,6 +210,7 @@ describe('ops CLI', () => {
         'service shop/storefront',
         'service shop/checkout',
         'service back-office/admin',
+        'service back-office/invoice-worker',
         'alarms',
       ]),
     );
