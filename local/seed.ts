@@ -250,19 +250,7 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
     }),
   );
   const lbArn = lb.LoadBalancers?.[0]?.LoadBalancerArn as string;
-  const tg = async (color: string) =>
-    (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: `${cluster.name}-${color}`,
-          Protocol: 'HTTP',
-          Port: 8080,
-          VpcId: vpcId,
-          TargetType: 'ip',
-          HealthCheckPath: '/healthz',
-        }),
-      )
-    ).TargetGroups?.[0]?.TargetGroupArn as string;
+  const tg = (color: string) => createTargetGroup(elb, `${cluster.name}-${color}`, vpcId);
   const blue = await tg('blue');
   const green = await tg('green');
   const listener = await elb.send(
@@ -283,72 +271,15 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       ],
     }),
   );
-  // As deployed, the service's task and execution roles sit under the environment's role path: a
-  // rollout's new revision passes them, and rollout-step may pass no other.
   const environmentName = stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
-  const iam = awsClient(IAMClient);
-  const roles = { task: '', execution: '' };
-  for (const kind of ['task', 'execution'] as const) {
-    const created = await iam.send(
-      new CreateRoleCommand({
-        RoleName: `${cluster.name}-api-${kind}`,
-        Path: taskRolePathFor(String(environmentName)),
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
-          ],
-        }),
-      }),
-    );
-    roles[kind] = created.Role?.Arn as string;
-  }
-  const serviceRole = (kind: 'task' | 'execution') => roles[kind];
-  const taskDef = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: `${cluster.name}-api`,
-      taskRoleArn: serviceRole('task'),
-      executionRoleArn: serviceRole('execution'),
-      containerDefinitions: [
-        {
-          name: 'app',
-          image: 'public.ecr.aws/nginx/nginx:stable',
-          memory: 512,
-          essential: true,
-          portMappings: [{ containerPort: 8080 }],
-        },
-      ],
-    }),
-  );
-  // As deployed (infra/application/web-service.ts): the EXTERNAL deployment controller, one task set behind
-  // blue as primary; rollouts create, weigh and delete task sets from there.
-  const service = await ecs.send(
-    new CreateServiceCommand({
-      cluster: cluster.name,
-      serviceName: 'api',
-      desiredCount: 4,
-      deploymentController: { type: 'EXTERNAL' },
-    }),
-  );
-  const blueTaskSet = await ecs.send(
-    new CreateTaskSetCommand({
-      cluster: cluster.name,
-      service: 'api',
-      taskDefinition: taskDef.taskDefinition?.taskDefinitionArn,
-      externalId: 'seed-initial',
-      loadBalancers: [{ targetGroupArn: blue, containerName: 'app', containerPort: 8080 }],
-      launchType: 'EC2',
-      scale: { unit: 'PERCENT', value: 100 },
-    }),
-  );
-  const blueTaskSetArn = blueTaskSet.taskSet?.taskSetArn as string;
-  await ecs.send(
-    new UpdateServicePrimaryTaskSetCommand({
-      cluster: cluster.name,
-      service: 'api',
-      primaryTaskSet: blueTaskSetArn,
-    }),
-  );
+  const service = await createRolledOutService({
+    cluster: cluster.name,
+    service: 'api',
+    environmentName,
+    blueTargetGroupArn: blue,
+    desiredCount: 4,
+    memoryMiB: 512,
+  });
 
   // An SQS queue behind each alert topic, so alerts can be read back.
   const alertQueues = await subscribeAlertQueues(stack, opts.suffix ?? '');
@@ -361,13 +292,7 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
     containerInstances,
     autoScalingGroups: { spot: spotAsg, onDemand: onDemandAsg },
     capacityProviders,
-    service: {
-      name: 'api',
-      arn: service.service?.serviceArn as string,
-      taskDefinition: taskDef.taskDefinition?.taskDefinitionArn as string,
-      blueTaskSetArn,
-      roles,
-    },
+    service: { name: 'api', ...service },
     loadBalancer: {
       name: `${cluster.name}-alb`,
       arn: lbArn,
@@ -376,6 +301,109 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       greenTargetGroupArn: green,
     },
     alertQueues,
+  };
+}
+
+/** A target group as the seeded services use them: HTTP on 8080, ip targets, a health path. */
+export async function createTargetGroup(
+  elb: ElasticLoadBalancingV2Client,
+  name: string,
+  vpcId: string,
+): Promise<string> {
+  const out = await elb.send(
+    new CreateTargetGroupCommand({
+      Name: name,
+      Protocol: 'HTTP',
+      Port: 8080,
+      VpcId: vpcId,
+      TargetType: 'ip',
+      HealthCheckPath: '/healthz',
+    }),
+  );
+  return out.TargetGroups?.[0]?.TargetGroupArn as string;
+}
+
+/**
+ * A service as infra/application/web-service.ts deploys one: its task and execution roles under the
+ * environment's role path (a rollout's new revision passes them, and rollout-step may pass no
+ * other), a task definition in the `<cluster>-<service>` family, the EXTERNAL deployment
+ * controller, and one task set behind blue as primary; rollouts create, weigh and delete task
+ * sets from there.
+ */
+export async function createRolledOutService(opts: {
+  cluster: string;
+  service: string;
+  environmentName: string;
+  blueTargetGroupArn: string;
+  desiredCount: number;
+  memoryMiB: number;
+}): Promise<Omit<Seed['service'], 'name'>> {
+  const ecs = awsClient(ECSClient);
+  const iam = awsClient(IAMClient);
+  const roles = { task: '', execution: '' };
+  for (const kind of ['task', 'execution'] as const) {
+    const created = await iam.send(
+      new CreateRoleCommand({
+        RoleName: `${opts.cluster}-${opts.service}-${kind}`,
+        Path: taskRolePathFor(opts.environmentName),
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        }),
+      }),
+    );
+    roles[kind] = created.Role?.Arn as string;
+  }
+  const taskDef = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: `${opts.cluster}-${opts.service}`,
+      taskRoleArn: roles.task,
+      executionRoleArn: roles.execution,
+      containerDefinitions: [
+        {
+          name: 'app',
+          image: 'public.ecr.aws/nginx/nginx:stable',
+          memory: opts.memoryMiB,
+          essential: true,
+          portMappings: [{ containerPort: 8080 }],
+        },
+      ],
+    }),
+  );
+  const service = await ecs.send(
+    new CreateServiceCommand({
+      cluster: opts.cluster,
+      serviceName: opts.service,
+      desiredCount: opts.desiredCount,
+      deploymentController: { type: 'EXTERNAL' },
+    }),
+  );
+  const blueTaskSet = await ecs.send(
+    new CreateTaskSetCommand({
+      cluster: opts.cluster,
+      service: opts.service,
+      taskDefinition: taskDef.taskDefinition?.taskDefinitionArn,
+      externalId: 'seed-initial',
+      loadBalancers: [{ targetGroupArn: opts.blueTargetGroupArn, containerName: 'app', containerPort: 8080 }],
+      launchType: 'EC2',
+      scale: { unit: 'PERCENT', value: 100 },
+    }),
+  );
+  const blueTaskSetArn = blueTaskSet.taskSet?.taskSetArn as string;
+  await ecs.send(
+    new UpdateServicePrimaryTaskSetCommand({
+      cluster: opts.cluster,
+      service: opts.service,
+      primaryTaskSet: blueTaskSetArn,
+    }),
+  );
+  return {
+    arn: service.service?.serviceArn as string,
+    taskDefinition: taskDef.taskDefinition?.taskDefinitionArn as string,
+    blueTaskSetArn,
+    roles,
   };
 }
 

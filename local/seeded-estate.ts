@@ -6,15 +6,20 @@ import { parseControlPlaneOnlyConfig } from '../infra/control-plane-only-config.
 import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from './emulator.ts';
 import type { Seed } from './seed.ts';
 
+/** What every control-plane-only config of the rig says besides its clusters and services. */
+export const localEstateSettings = (environmentName: string) => ({
+  name: environmentName,
+  mode: 'control-plane-only' as const,
+  account: EMULATOR_ACCOUNT_ID,
+  region: EMULATOR_REGION,
+  logRetentionDays: 30 as const,
+  alerts: { emails: [] },
+});
+
 export function seededEstateConfig(seed: Seed, environmentName = 'local'): ControlPlaneOnlyConfig {
   return parseControlPlaneOnlyConfig(
     {
-      name: environmentName,
-      mode: 'control-plane-only',
-      account: EMULATOR_ACCOUNT_ID,
-      region: EMULATOR_REGION,
-      logRetentionDays: 30,
-      alerts: { emails: [] },
+      ...localEstateSettings(environmentName),
       clusters: [
         {
           cluster: seed.clusterArn,

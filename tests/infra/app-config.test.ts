@@ -13,14 +13,13 @@ import {
   spotDrainBudget,
 } from '../../infra/application/spot-drain-budget.ts';
 import {
-  ConfigError,
   configuredEnvironments,
   type EnvironmentConfigInput,
   loadConfig,
   parseConfig,
   type ServiceConfigInput,
 } from '../../infra/config.ts';
-import { bundledFunctions } from './synth-support.ts';
+import { bundledFunctions, configError } from './synth-support.ts';
 
 let work: { workDir: string; assetRoot: string };
 beforeAll(() => {
@@ -33,16 +32,6 @@ function variant(env: 'dev' | 'prod', edit: (c: EnvironmentConfigInput) => void)
   const copy = structuredClone(loadConfig(env)) as EnvironmentConfigInput;
   edit(copy);
   return copy;
-}
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 const build = (env: string, config: unknown) =>

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
 import {
-  ConfigError,
   type EnvironmentConfigInput,
   loadConfig,
   parseConfig,
@@ -16,7 +15,7 @@ import {
 } from '../../infra/config.ts';
 import { appStackName } from '../../infra/stacks/application-stacks.ts';
 import { ofType, type Template, text } from './app-synth.ts';
-import { bundledFunctions } from './synth-support.ts';
+import { bundledFunctions, configError } from './synth-support.ts';
 
 let work: { workDir: string; assetRoot: string };
 beforeAll(() => {
@@ -54,15 +53,7 @@ const synthesized = (config: EnvironmentConfigInput) => {
   return (part: string) => assembly.getStackByName(appStackName('dev', part)).template as Template;
 };
 
-function problems(config: EnvironmentConfigInput): { key: string; message: string }[] {
-  try {
-    parseConfig(config);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+const problems = (config: EnvironmentConfigInput) => [...configError(() => parseConfig(config)).problems];
 
 describe('many services in one environment', () => {
   let three: (part: string) => Template;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
-import { CONFIG_DIR, ConfigError } from '../../infra/config.ts';
+import { CONFIG_DIR } from '../../infra/config.ts';
 import { loadRemediationConfig } from '../../infra/control-plane/remediation/remediation.ts';
 import {
   type ControlPlaneOnlyConfig,
@@ -18,7 +18,7 @@ import {
 } from '../../infra/control-plane-only-config.ts';
 import { resolveReference } from '../../infra/resource-references.ts';
 import { asArray, type Statement, type Template } from './app-synth.ts';
-import { bundledFunctions, type Synthesized, synthesize } from './synth-support.ts';
+import { bundledFunctions, configError, type Synthesized, synthesize } from './synth-support.ts';
 
 const ENV = 'adopted';
 const raw = () =>
@@ -74,16 +74,6 @@ const build = (config: unknown) =>
     outdir: join(work.workDir, 'cdk.out'),
     assetRoot: work.assetRoot,
   });
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('a control-plane-only environment', () => {
   it('synthesizes the control plane alone, creating and changing none of the resources it references', () => {

@@ -9,6 +9,7 @@ import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
 import { type AppOptions, type BuiltEnvironment, buildApp } from '../../infra/app.ts';
+import { ConfigError } from '../../infra/config.ts';
 import { CHECKOV_ENV, ensurePythonEnv, REPO_ROOT } from '../../local/python-env.ts';
 
 export interface Synthesized {
@@ -42,6 +43,17 @@ export async function synthesize(options: Omit<AppOptions, 'outdir' | 'assetRoot
     assetRoot,
     cleanup: () => rmSync(workDir, { recursive: true, force: true }),
   };
+}
+
+/** The ConfigError `run` throws (any other error, or none, fails the test). */
+export function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
 }
 
 export interface LintMatch {

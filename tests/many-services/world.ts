@@ -3,27 +3,15 @@
 // load balancer (the listener's default action and a path rule), the Fargate web/worker (scaled,
 // not rolled out), and batch/api in a second cluster with its own groups and load balancer. Every
 // grant is the scoped one a control-plane-only environment gets, and IAM is enforced on the rig.
-
-import {
-  CreateServiceCommand,
-  CreateTaskSetCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-  UpdateServicePrimaryTaskSetCommand,
-} from '@aws-sdk/client-ecs';
-import {
-  CreateRuleCommand,
-  CreateTargetGroupCommand,
-  ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateRuleCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeAll } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { taskRolePathFor } from '../../infra/config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
-import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from '../../local/emulator.ts';
-import { type Seed, seed } from '../../local/seed.ts';
+import { EMULATOR_ACCOUNT_ID } from '../../local/emulator.ts';
+import { createRolledOutService, createTargetGroup, type Seed, seed } from '../../local/seed.ts';
+import { localEstateSettings } from '../../local/seeded-estate.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { createFargateWorker } from '../scaling/world.ts';
 import { useEmulator } from '../support/emulator.ts';
@@ -40,12 +28,7 @@ export const BATCH = {
 
 /** The estate as its team would reference it (names only: ARNs carry ids the seed makes). */
 export const ESTATE_CONFIG = {
-  name: ENVIRONMENT,
-  mode: 'control-plane-only',
-  account: EMULATOR_ACCOUNT_ID,
-  region: EMULATOR_REGION,
-  logRetentionDays: 30,
-  alerts: { emails: [] },
+  ...localEstateSettings(ENVIRONMENT),
   clusters: [
     {
       cluster: 'web',
@@ -129,23 +112,8 @@ export function useManyServicesWorld(): ManyServicesWorld {
 /** web/checkout as the team made it: EXTERNAL, its own target groups, a path rule on web's listener. */
 async function createCheckout(web: Seed): Promise<Checkout> {
   const elb = awsClient(ElasticLoadBalancingV2Client);
-  const ecs = awsClient(ECSClient);
-  const iam = awsClient(IAMClient);
-  const group = async (color: string) =>
-    (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: `web-checkout-${color}`,
-          Protocol: 'HTTP',
-          Port: 8080,
-          VpcId: web.vpcId,
-          TargetType: 'ip',
-          HealthCheckPath: '/healthz',
-        }),
-      )
-    ).TargetGroups?.[0]?.TargetGroupArn as string;
-  const blue = await group('blue');
-  const green = await group('green');
+  const blue = await createTargetGroup(elb, 'web-checkout-blue', web.vpcId);
+  const green = await createTargetGroup(elb, 'web-checkout-green', web.vpcId);
   const rule = await elb.send(
     new CreateRuleCommand({
       ListenerArn: web.loadBalancer.listenerArn,
@@ -164,69 +132,18 @@ async function createCheckout(web: Seed): Promise<Checkout> {
       ],
     }),
   );
-  const roles: Record<string, string> = {};
-  for (const kind of ['task', 'execution']) {
-    const created = await iam.send(
-      new CreateRoleCommand({
-        RoleName: `web-checkout-${kind}`,
-        Path: ROLE_PATH,
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
-          ],
-        }),
-      }),
-    );
-    roles[kind] = created.Role?.Arn as string;
-  }
-  const definition = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: 'web-checkout',
-      taskRoleArn: roles.task,
-      executionRoleArn: roles.execution,
-      containerDefinitions: [
-        {
-          name: 'app',
-          image: 'public.ecr.aws/nginx/nginx:stable',
-          memory: 256,
-          essential: true,
-          portMappings: [{ containerPort: 8080 }],
-        },
-      ],
-    }),
-  );
-  await ecs.send(
-    new CreateServiceCommand({
-      cluster: web.cluster,
-      serviceName: 'checkout',
-      desiredCount: 2,
-      deploymentController: { type: 'EXTERNAL' },
-    }),
-  );
-  const taskSet = await ecs.send(
-    new CreateTaskSetCommand({
-      cluster: web.cluster,
-      service: 'checkout',
-      taskDefinition: definition.taskDefinition?.taskDefinitionArn,
-      externalId: 'team-initial',
-      loadBalancers: [{ targetGroupArn: blue, containerName: 'app', containerPort: 8080 }],
-      launchType: 'EC2',
-      scale: { unit: 'PERCENT', value: 100 },
-    }),
-  );
-  const blueTaskSetArn = taskSet.taskSet?.taskSetArn as string;
-  await ecs.send(
-    new UpdateServicePrimaryTaskSetCommand({
-      cluster: web.cluster,
-      service: 'checkout',
-      primaryTaskSet: blueTaskSetArn,
-    }),
-  );
+  const service = await createRolledOutService({
+    cluster: web.cluster,
+    service: 'checkout',
+    environmentName: ENVIRONMENT,
+    blueTargetGroupArn: blue,
+    desiredCount: 2,
+    memoryMiB: 256,
+  });
   return {
     blueTargetGroupArn: blue,
     greenTargetGroupArn: green,
     ruleArn: rule.Rules?.[0]?.RuleArn as string,
-    blueTaskSetArn,
+    blueTaskSetArn: service.blueTaskSetArn,
   };
 }
