@@ -28,7 +28,7 @@ export const TEST_COMMANDS = [
 ] as const;
 
 /** `all` is what `npm run synth` builds: every environment with a config file, in one assembly. */
-export const ENVIRONMENTS = ['local', 'dev', 'prod', 'all'] as const;
+export const ENVIRONMENTS = ['local', 'dev', 'prod', 'adopted', 'all'] as const;
 type Target = (typeof ENVIRONMENTS)[number];
 
 interface SynthRun {
@@ -180,7 +180,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     rows.push({
       step:
         env === 'all'
-          ? 'synth all configured environments (dev + prod in one assembly, as npm run synth)'
+          ? 'synth all configured environments (dev, prod and adopted in one assembly, as npm run synth)'
           : `synth ${env}`,
       runs: ctx.runs,
       wallS: seconds(median(runs.map((r) => r.wallMs))),
@@ -199,17 +199,21 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     });
   }
   const total = (env: Target) => (counts.get(env) ?? []).reduce((n, s) => n + s.resources, 0);
+  const configured = ['dev', 'prod', 'adopted'] as const;
   checks.push({
-    name: 'the dev + prod assembly holds exactly the dev stacks and the prod stacks',
+    name: 'the assembly of every configured environment holds exactly the dev, prod and adopted stacks',
     ok:
-      total('all') === total('dev') + total('prod') &&
+      total('all') === configured.reduce((n, env) => n + total(env), 0) &&
       (counts.get('all')?.length ?? 0) ===
-        (counts.get('dev')?.length ?? 0) + (counts.get('prod')?.length ?? 0),
-    detail: `${total('all')} = ${total('dev')} + ${total('prod')} resources`,
+        configured.reduce((n, env) => n + (counts.get(env)?.length ?? 0), 0),
+    detail: `${total('all')} = ${configured.map((env) => total(env)).join(' + ')} resources`,
   });
+  const controlPlaneAlone = (env: Target) =>
+    counts.get(env)?.length === 1 && counts.get(env)?.[0]?.name.endsWith('ControlPlane') === true;
+  checks.push({ name: 'local synthesizes the control plane alone', ok: controlPlaneAlone('local') });
   checks.push({
-    name: 'local synthesizes the control plane alone',
-    ok: counts.get('local')?.length === 1 && counts.get('local')?.[0]?.name.endsWith('ControlPlane') === true,
+    name: 'adopted (control-plane-only) synthesizes the control plane alone',
+    ok: controlPlaneAlone('adopted'),
   });
 
   const skipTests = process.env[SKIP_TEST_SUITES_ENV] === '1';
@@ -247,7 +251,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const notes = [
     `Each figure is the median of ${ctx.runs} runs, each in a fresh \`node --import tsx\` process (import + construct + synth, timed inside the child; "wall" is the child from spawn to exit as the parent saw it, Node and tsx start-up included). tsx keeps its transform cache on disk between runs, as it does for \`npm run synth\`.`,
     'Bundling: buildFunctions into a fresh temporary directory (all functions in parallel, minified, with source maps and metafiles); its output is the asset root the synth runs use. `npm test` and `npm run synth` both bundle first.',
-    'Synth: buildApp (constructs, config validation) then app.synth() (templates, assets, and the cdk-nag AwsSolutions and Serverless packs as validation plugins). local and test have no config file, so they get the control plane alone; dev and prod get their application stacks too.',
+    'Synth: buildApp (constructs, config validation) then app.synth() (templates, assets, and the cdk-nag AwsSolutions and Serverless packs as validation plugins). local and test have no config file, and adopted is control-plane-only, so they get the control plane alone; dev and prod get their application stacks too.',
     `Machine load while timing: load average ${load.join(', ')} (1, 5, 15 min) on ${os.cpus().length} cores; other work on the machine slows these figures, the range column shows how much they varied.`,
     skipTests
       ? `Test suites: left out of this run (${SKIP_TEST_SUITES_ENV}=1).`

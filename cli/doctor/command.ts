@@ -2,7 +2,6 @@
 // references ready for the control plane, and what to change where it is not. With --env it
 // checks config/NAME.json (and the alarms its capability files name); without, locally, the
 // seeded world as such a config would describe it (local/seeded-estate.ts). Read-only.
-import { join } from 'node:path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -10,10 +9,11 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { awsClient, resetClients } from '../../functions/shared/clients.ts';
-import { loadConfigFile } from '../../infra/config.ts';
-import { loadRemediationConfig } from '../../infra/control-plane/remediation/remediation.ts';
-import { ROLLOUT_CONFIG_DIR, RolloutConfigSchema } from '../../infra/control-plane/rollouts/rollouts.ts';
-import { loadScalingConfig } from '../../infra/control-plane/scaling/scaling.ts';
+import {
+  loadRemediationConfig,
+  loadRolloutConfig,
+  loadScalingConfig,
+} from '../../infra/capability-configs.ts';
 import { type ControlPlaneOnlyConfig, loadEnvironmentConfig } from '../../infra/control-plane-only-config.ts';
 import { seededEstateConfig } from '../../local/seeded-estate.ts';
 import { loadLocalState } from '../local-state.ts';
@@ -54,7 +54,7 @@ export function namedAlarms(environmentName: string): NamedAlarm[] {
         namedBy: `config/remediation/${environmentName}.json runbook ${runbook.id}`,
       });
   }
-  const rollouts = loadConfigFile(join(ROLLOUT_CONFIG_DIR, `${environmentName}.json`), RolloutConfigSchema);
+  const rollouts = loadRolloutConfig(environmentName);
   for (const s of rollouts?.services ?? [])
     for (const name of (s.defaults.analysis as { alarms?: string[] } | undefined)?.alarms ?? [])
       named.push({ name, namedBy: `config/rollouts/${environmentName}.json ${s.cluster}/${s.service}` });

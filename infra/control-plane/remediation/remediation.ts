@@ -2,7 +2,6 @@
 // answers) -> EventBridge rule -> queue -> remediation-trigger function -> the remediate-alarm
 // workflow, one execution per transition. The runbook registry comes from
 // config/remediation/<environment>.json; the construct is composed only where that file exists.
-import { join } from 'node:path';
 import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,16 +9,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { alarmRemediationPattern } from '../../../events/remediation-input.ts';
-import {
-  type RemediateStepEnvInput,
-  type RemediationConfig,
-  RemediationConfigSchema,
-} from '../../../functions/remediate-step/config.ts';
+import type { RemediateStepEnvInput, RemediationConfig } from '../../../functions/remediate-step/config.ts';
 import type { RemediationTriggerEnvInput } from '../../../functions/remediation-trigger/config.ts';
 import type { ManagedCluster } from '../../../functions/shared/managed-clusters.ts';
 import type { ManagedService } from '../../../functions/shared/rollouts/config.ts';
 import { RemediateAlarmWorkflow } from '../../../workflows/remediate-alarm.ts';
-import { CONFIG_DIR, ConfigError, loadConfigFile } from '../../config.ts';
+import { ConfigError } from '../../config.ts';
 import { alarmArnPattern } from '../../shared/alarms.ts';
 import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
 import { REMEDIATION_OUTPUTS } from '../../shared/stack-outputs.ts';
@@ -36,15 +31,7 @@ import { ecsClusterArn, ecsServiceArn } from '../shared/resource-arns.ts';
 import { stableOutput } from '../shared/stable-output.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
 
-export const REMEDIATION_CONFIG_DIR = join(CONFIG_DIR, 'remediation');
-
-/** config/remediation/<environment>.json, parsed; undefined when the environment remediates nothing. */
-export function loadRemediationConfig(
-  environmentName: string,
-  dir = REMEDIATION_CONFIG_DIR,
-): RemediationConfig | undefined {
-  return loadConfigFile(join(dir, `${environmentName}.json`), RemediationConfigSchema);
-}
+export { loadRemediationConfig, REMEDIATION_CONFIG_DIR } from '../../capability-configs.ts';
 
 export interface RemediationProps {
   readonly config: RemediationConfig;

@@ -5,13 +5,14 @@ import { join, relative } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { PRE_TRAFFIC_HOOK_PREFIX, RolloutDefaultsSchema } from '../../../events/rollout-input.ts';
+import { PRE_TRAFFIC_HOOK_PREFIX } from '../../../events/rollout-input.ts';
 import * as z from '../../../events/zod.ts';
 import { resolveRolloutInput } from '../../../functions/rollout-step/defaults.ts';
 import { InvalidInputError } from '../../../functions/shared/errors.ts';
 import type { ManagedService, RolloutEnvInput } from '../../../functions/shared/rollouts/config.ts';
 import { BlueGreenRolloutWorkflow } from '../../../workflows/blue-green-rollout.ts';
-import { CONFIG_DIR, ConfigError, loadConfigFile, taskRolePathFor } from '../../config.ts';
+import { ROLLOUT_CONFIG_DIR, RolloutConfigSchema } from '../../capability-configs.ts';
+import { ConfigError, loadConfigFile, taskRolePathFor } from '../../config.ts';
 import { alarmArnPattern } from '../../shared/alarms.ts';
 import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
 import { ROLLOUT_OUTPUTS } from '../../shared/stack-outputs.ts';
@@ -25,19 +26,7 @@ export const DEFAULT_ROLLOUT_SERVICES: readonly ManagedService[] = [
   { cluster: 'web', service: 'api', loadBalancerName: 'web-alb' },
 ];
 
-export const ROLLOUT_CONFIG_DIR = join(CONFIG_DIR, 'rollouts');
-
-/** config/rollouts/<env>.json: per service, the defaults every rollout of it starts from. */
-export const RolloutConfigSchema = z.strictObject({
-  services: z.array(
-    z.strictObject({
-      cluster: z.string().check(z.minLength(1)),
-      service: z.string().check(z.minLength(1)),
-      defaults: RolloutDefaultsSchema,
-    }),
-  ),
-});
-export type RolloutConfig = z.infer<typeof RolloutConfigSchema>;
+export { ROLLOUT_CONFIG_DIR, type RolloutConfig, RolloutConfigSchema } from '../../capability-configs.ts';
 
 /**
  * The environment's rolled-out services with their defaults attached. Unknown keys, bad values

@@ -3,7 +3,6 @@
 // scale-out (mapped alarms entering ALARM -> EventBridge rule -> queue -> scale-alarm function ->
 // the workflow, with a step computed from the alarm's datapoint). The guardrails come from
 // config/scaling/<environment>.json; the construct is composed only where that file exists.
-import { join } from 'node:path';
 import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -20,12 +19,11 @@ import {
   alarmMappingsOf,
   guardrailsOf,
   type ScaledService,
-  ScalingConfigSchema,
   type ScalingSchedule,
 } from '../../../functions/scale-service-step/scaling-config.ts';
 import type { ManagedCluster } from '../../../functions/shared/managed-clusters.ts';
 import { ScaleServiceWorkflow } from '../../../workflows/scale-service.ts';
-import { CONFIG_DIR, ConfigError, loadConfigFile } from '../../config.ts';
+import { ConfigError } from '../../config.ts';
 import { standaloneDeadLetterQueue } from '../../shared/dead-letter-queue.ts';
 import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
 import { SCALING_OUTPUTS } from '../../shared/stack-outputs.ts';
@@ -47,15 +45,7 @@ import {
 import { stableOutput } from '../shared/stable-output.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
 
-export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
-
-/** config/scaling/<environment>.json, parsed; undefined when the environment scales nothing. */
-export function loadScalingConfig(
-  environmentName: string,
-  dir = SCALING_CONFIG_DIR,
-): ScaledService[] | undefined {
-  return loadConfigFile(join(dir, `${environmentName}.json`), ScalingConfigSchema)?.services;
-}
+export { loadScalingConfig, SCALING_CONFIG_DIR } from '../../capability-configs.ts';
 
 export interface ScalingProps {
   readonly services: readonly ScaledService[];
