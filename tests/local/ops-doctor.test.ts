@@ -22,10 +22,11 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHECKS, type Finding, type NamedAlarm } from '../../cli/doctor/checks.ts';
-import { runDoctor } from '../../cli/doctor/command.ts';
+import { namedAlarms, runDoctor } from '../../cli/doctor/command.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
 import {
   type ControlPlaneOnlyConfig,
+  loadEnvironmentConfig,
   parseControlPlaneOnlyConfig,
 } from '../../infra/control-plane-only-config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
@@ -188,5 +189,30 @@ describe('ops doctor', () => {
     expect(failures(agent)).toContain(
       "cluster web | spot draining | the ECS agent on web-spot's instances does not drain on a spot warning (ECS_ENABLE_SPOT_INSTANCE_DRAINING=true is not in their user data)",
     );
+  });
+
+  it('fails every cluster and service of an estate the account does not hold, each with a fix', async () => {
+    const adopted = loadEnvironmentConfig('adopted').controlPlaneOnly;
+    if (!adopted) throw new Error('config/adopted.json is not control-plane-only');
+    const findings = await runDoctor(adopted, namedAlarms('adopted'));
+    const failed = findings.filter((f) => !f.ok);
+    expect(new Set(failed.map((f) => f.subject))).toEqual(
+      new Set([
+        'cluster shop',
+        'cluster back-office',
+        'service shop/storefront',
+        'service shop/checkout',
+        'service back-office/admin',
+        'service back-office/invoice-worker',
+        'alarms',
+      ]),
+    );
+    for (const f of failed) expect(f.fix, f.says).toMatch(/\S{3}/);
+    expect(failed.filter((f) => f.subject === 'alarms').map((f) => f.says)).toEqual([
+      'alarm storefront-cpu-high (config/scaling/adopted.json shop/storefront) does not exist',
+      'alarm shop-change-freeze (config/remediation/adopted.json guardAlarms) does not exist',
+      'alarm checkout-5xx (config/remediation/adopted.json runbook checkout-5xx-rollback) does not exist',
+      'alarm admin-unhealthy-hosts (config/remediation/adopted.json runbook admin-unhealthy-tasks) does not exist',
+    ]);
   });
 });
