@@ -166,27 +166,45 @@ export function diagnose(
             });
         }
       }
-      if (market === 'spot' && c.spot) {
-        if (c.spot.draining === 'agent' && !(asg.userData ?? '').includes(SPOT_DRAINING_SETTING))
+    }
+    // Spot draining is judged on what was read: a group or provider that is not there fails it
+    // too, rather than passing a check that saw nothing.
+    if (c.spot) {
+      const spotAsgName = name('autoScalingGroup', c.spot.autoScalingGroup);
+      const spotAsg = estate.autoScalingGroups[spotAsgName];
+      if (c.spot.draining === 'agent') {
+        if (!spotAsg)
           drain.push({
-            says: `the ECS agent on ${asgName}'s instances does not drain on a spot warning (${SPOT_DRAINING_SETTING} is not in their user data)`,
+            says: `cannot tell whether the ECS agent drains spot instances: the spot group ${spotAsgName} does not exist`,
+            fix: `create it, or correct clusters.${ci}.spot.autoScalingGroup`,
+          });
+        else if (!(spotAsg.userData ?? '').includes(SPOT_DRAINING_SETTING))
+          drain.push({
+            says: `the ECS agent on ${spotAsgName}'s instances does not drain on a spot warning (${SPOT_DRAINING_SETTING} is not in their user data)`,
             fix: `add \`echo ${SPOT_DRAINING_SETTING} >> /etc/ecs/ecs.config\` to the launch template's user data`,
           });
-        if (c.spot.draining === 'managed' && c.spot.capacityProvider) {
-          const provider = estate.capacityProviders[name('capacityProvider', c.spot.capacityProvider)];
-          if (provider && provider.managedDraining !== 'ENABLED')
-            drain.push({
-              says: `capacity provider ${name('capacityProvider', c.spot.capacityProvider)} has managed draining ${provider.managedDraining ?? 'unset'}`,
-              fix: `enable managed draining on it (UpdateCapacityProvider managedDraining ENABLED)`,
-            });
-        }
+      } else {
+        const providerName = name('capacityProvider', c.spot.capacityProvider ?? '');
+        const provider = estate.capacityProviders[providerName];
+        if (!provider)
+          drain.push({
+            says: `cannot tell whether managed draining is on: capacity provider ${providerName} does not exist`,
+            fix: `create it over ${spotAsgName} with managed draining, or correct clusters.${ci}.spot.capacityProvider`,
+          });
+        else if (provider.managedDraining !== 'ENABLED')
+          drain.push({
+            says: `capacity provider ${providerName} has managed draining ${provider.managedDraining ?? 'unset'}`,
+            fix: `enable managed draining on it (UpdateCapacityProvider managedDraining ENABLED)`,
+          });
       }
     }
     add(
       subject,
       'capacity',
       capacity,
-      'Auto Scaling groups and capacity providers exist, are attached, tagged and have room',
+      c.spot || c.onDemand
+        ? 'Auto Scaling groups and capacity providers exist, are attached, tagged and have room'
+        : 'no Auto Scaling group is configured: spot handling can drain, not ask for capacity',
     );
     if (c.spot)
       add(
@@ -325,6 +343,12 @@ export function diagnose(
           fix: 'correct the role name or ARN (with its path)',
         });
     const definition = observed.taskDefinition;
+    // No task definition to read is a failure: the roles and family could not be checked.
+    if (!definition)
+      permissions.push({
+        says: 'the service runs no task definition that could be read (no primary task set): its roles and family cannot be checked',
+        fix: `give the service its first task set, behind services.${i}.targetGroups.blue (${GUIDE})`,
+      });
     if (definition) {
       if (definition.family !== taskDefinitionFamily)
         permissions.push({

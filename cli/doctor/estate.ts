@@ -16,6 +16,7 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   type ECSClient,
+  type Service,
 } from '@aws-sdk/client-ecs';
 import {
   type Action,
@@ -169,14 +170,20 @@ export async function observeEstate(clients: EstateClients, refs: EstateReferenc
       };
     }
   }
+  // DescribeServices takes up to 10 services of one cluster per call.
+  const described = new Map<string, Service>();
+  for (const cluster of new Set(refs.services.map((s) => s.cluster))) {
+    if (!estate.clusters[cluster]) continue;
+    const names = refs.services.filter((s) => s.cluster === cluster).map((s) => s.service);
+    for (let i = 0; i < names.length; i += 10) {
+      const out = await ecs.send(new DescribeServicesCommand({ cluster, services: names.slice(i, i + 10) }));
+      for (const found of out.services ?? [])
+        if (found.status !== 'INACTIVE') described.set(`${cluster}/${found.serviceName}`, found);
+    }
+  }
   for (const { cluster, service } of refs.services) {
     const key = `${cluster}/${service}`;
-    if (!estate.clusters[cluster]) {
-      estate.services[key] = undefined;
-      continue;
-    }
-    const out = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
-    const found = out.services?.find((s) => s.serviceName === service && s.status !== 'INACTIVE');
+    const found = described.get(key);
     if (!found) {
       estate.services[key] = undefined;
       continue;

@@ -180,4 +180,32 @@ describe('ops doctor rules', () => {
       'deployment controller: service worker does not exist in cluster shop',
     ]);
   });
+
+  it('fail a check that could not see what it judges, rather than pass it', () => {
+    expect(spoiled((e) => (e.capacityProviders['shop-spot'] = undefined))).toEqual([
+      'capacity: the spot capacity provider shop-spot does not exist (or is not ACTIVE)',
+      'spot draining: cannot tell whether managed draining is on: capacity provider shop-spot does not exist',
+    ]);
+    expect(
+      spoiled((e) => delete (e.services['shop/web'] as { taskDefinition?: unknown }).taskDefinition),
+    ).toEqual([
+      'permissions: the service runs no task definition that could be read (no primary task set): its roles and family cannot be checked',
+    ]);
+    const agent = parseControlPlaneOnlyConfig({
+      ...config,
+      clusters: [
+        {
+          cluster: 'shop',
+          spot: { autoScalingGroup: 'shop-spot', draining: 'agent' },
+          onDemand: { autoScalingGroup: 'shop-od' },
+        },
+      ],
+    });
+    const estate = healthy();
+    estate.autoScalingGroups['shop-spot'] = undefined;
+    expect(failures(diagnose(agent, [], estate))).toEqual([
+      'capacity: the spot Auto Scaling group shop-spot does not exist',
+      'spot draining: cannot tell whether the ECS agent drains spot instances: the spot group shop-spot does not exist',
+    ]);
+  });
 });
