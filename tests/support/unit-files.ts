@@ -1,0 +1,28 @@
+// The files of `npm run test:unit`: pure modules, synthesized templates (with cdk-nag) and schemas,
+// with no emulator, no external scanner and no CLI process. `npm test` runs them as its `unit`
+// project and every other file as its `rig` project (vitest.config.ts).
+export const UNIT_TEST_FILES = [
+  'tests/unit/**/*.test.ts',
+  'tests/bench/**/*.test.ts',
+  'tests/infra/app-config.test.ts',
+  'tests/infra/app-serving.test.ts',
+  'tests/infra/app-services.test.ts',
+  'tests/infra/app-stacks.test.ts',
+  'tests/infra/control-plane.test.ts',
+  'tests/infra/control-plane-only.test.ts',
+  'tests/infra/iam.test.ts',
+  'tests/infra/iam-grant-reasons.test.ts',
+  'tests/remediation/guards.test.ts',
+  'tests/remediation/infra.test.ts',
+  'tests/remediation/registry.test.ts',
+  'tests/reliability/bad-input.test.ts',
+  'tests/reliability/console-errors.test.ts',
+  'tests/reliability/input-schemas.test.ts',
+  'tests/reliability/redact.test.ts',
+  'tests/rollouts/analysis.test.ts',
+  'tests/rollouts/defaults.test.ts',
+  'tests/rollouts/definition.test.ts',
+  'tests/scaling/guardrails.test.ts',
+  'tests/scaling/infra.test.ts',
+  'tests/workflows/service-rules.test.ts',
+];
