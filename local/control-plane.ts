@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -53,13 +54,59 @@ export async function synthControlPlane(
     .digest('hex')
     .slice(0, 16);
   const file = join(cacheDir, `control-plane-${key}.json`);
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as SynthesizedControlPlane;
-  const synthesized = await synthesizeControlPlane(environmentName, opts);
-  // Written whole, then renamed: a process reading at the same time sees all of it or nothing.
-  const partial = `${file}.${process.pid}.partial`;
-  writeFileSync(partial, JSON.stringify(synthesized));
-  renameSync(partial, file);
-  return synthesized;
+  const cached = () => JSON.parse(readFileSync(file, 'utf8')) as SynthesizedControlPlane;
+  if (existsSync(file)) return cached();
+  // One process synthesizes a variant while the others that want it wait for its file: files that
+  // start together would otherwise each bundle and synthesize the same template on two cores.
+  const lock = `${file}.lock`;
+  if (!takeLock(lock)) {
+    for (const deadline = Date.now() + SYNTH_WAIT_MS; Date.now() < deadline; ) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+      if (existsSync(file)) return cached();
+      // The synthesizing process failed or died: this one takes over.
+      if (takeLock(lock)) break;
+    }
+  }
+  try {
+    const synthesized = await synthesizeControlPlane(environmentName, opts);
+    // Written whole, then renamed: a process reading at the same time sees all of it or nothing.
+    const partial = `${file}.${process.pid}.partial`;
+    writeFileSync(partial, JSON.stringify(synthesized));
+    renameSync(partial, file);
+    return synthesized;
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** How long a process waits for another's synthesis before doing its own. */
+const SYNTH_WAIT_MS = 120_000;
+
+/** Creates the lock file, or says another live process holds it (a dead holder's lock is taken over). */
+function takeLock(lock: string): boolean {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    if (lockHolderAlive(lock)) return false;
+    rmSync(lock, { force: true });
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function lockHolderAlive(lock: string): boolean {
+  try {
+    // Signal 0 tests that the process exists; a lock file gone meanwhile has no holder either.
+    process.kill(Number(readFileSync(lock, 'utf8')), 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What the template is made from, as paths, sizes and times: an edit in watch mode is a new key. */

@@ -62,6 +62,26 @@ import {
 // ---------------------------------------------------------------------------------------------
 // The run
 
+/** Definitions this process has validated already, by their JSON. */
+const validatedDefinitions = new Set<string>();
+
+/**
+ * The library validates a definition against the ASL schema each time a machine is built, compiling
+ * the schema each time (most of the rig's CPU in a workflow test). The same definition is validated
+ * once per process: on its first run, and again only if that first validation threw.
+ */
+function buildMachine(definition: StateMachineDefinition, validate: boolean | undefined): StateMachine {
+  if (validate === false) return new StateMachine(definition, { validationOptions: { noValidate: true } });
+  const key = JSON.stringify(definition);
+  const machine = new StateMachine(definition, {
+    validationOptions: validatedDefinitions.has(key)
+      ? { noValidate: true }
+      : { checkPaths: true, checkArn: true },
+  });
+  validatedDefinitions.add(key);
+  return machine;
+}
+
 // aws-local-stepfunctions does not export its States.Timeout error class, and `States.TaskFailed`
 // must not match a timeout: the class is taken once from a run that times out after 1 ms.
 let statesTimeoutErrorClass: (new () => Error) | undefined;
@@ -402,9 +422,10 @@ async function runExecution(
     if (state.Retry) retryIntervalOverrides[name] = waitMs;
   }
 
-  const machine = new StateMachine(withoutTaskTimeouts(definition) as unknown as StateMachineDefinition, {
-    validationOptions: opts.validate === false ? { noValidate: true } : { checkPaths: true, checkArn: true },
-  });
+  const machine = buildMachine(
+    withoutTaskTimeouts(definition) as unknown as StateMachineDefinition,
+    opts.validate,
+  );
   const startedAt = Date.now();
   const execution = machine.run(toJson(opts.input ?? {}) as never, {
     overrides: {
