@@ -191,18 +191,18 @@ function killChildrenOnExit(): void {
   });
 }
 
-/** Starts a private moto server on a free loopback port and waits until it answers. */
-/** Set by the unit suite (vitest.unit.config.ts), whose files must run without an emulator. */
+/** Set by the unit project (vitest.config.ts), whose files must run without an emulator. */
 export const UNIT_SUITE_VAR = 'OPS_UNIT_SUITE';
 
 function refuseInUnitSuite(): void {
   if (process.env[UNIT_SUITE_VAR] === '1') {
     throw new Error(
-      'the unit suite starts no emulator: a test file that needs one belongs to `npm test` only (take it out of vitest.unit.config.ts)',
+      'the unit suite starts no emulator: a test file that needs one belongs to `npm test` only (take it out of tests/support/unit-files.ts)',
     );
   }
 }
 
+/** Starts a private moto server on a free loopback port and waits until it answers. */
 export async function startEmulator(opts: { port?: number } = {}): Promise<Emulator> {
   refuseInUnitSuite();
   const { python } = await ensurePythonEnv();
