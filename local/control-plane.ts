@@ -59,13 +59,12 @@ export async function synthControlPlane(
   // One process synthesizes a variant while the others that want it wait for its file: files that
   // start together would otherwise each bundle and synthesize the same template on two cores.
   const lock = `${file}.lock`;
-  if (!takeLock(lock)) {
-    for (const deadline = Date.now() + SYNTH_WAIT_MS; Date.now() < deadline; ) {
-      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-      if (existsSync(file)) return cached();
-      // The synthesizing process failed or died: this one takes over.
-      if (takeLock(lock)) break;
-    }
+  let held = takeLock(lock);
+  for (const deadline = Date.now() + SYNTH_WAIT_MS; !held && Date.now() < deadline; ) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    if (existsSync(file)) return cached();
+    // The synthesizing process failed or died: this one takes over.
+    held = takeLock(lock);
   }
   try {
     const synthesized = await synthesizeControlPlane(environmentName, opts);
@@ -75,7 +74,8 @@ export async function synthControlPlane(
     renameSync(partial, file);
     return synthesized;
   } finally {
-    rmSync(lock, { force: true });
+    // Past the wait, a process synthesizes without the lock and leaves the holder's lock alone.
+    if (held) rmSync(lock, { force: true });
   }
 }
 
