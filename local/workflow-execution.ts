@@ -67,7 +67,7 @@ const validatedDefinitions = new Set<string>();
 
 /**
  * The library validates a definition against the ASL schema each time a machine is built, compiling
- * the schema each time (most of the rig's CPU in a workflow test). The same definition is validated
+ * the schema each time (a fifth of a workflow test process's CPU). The same definition is validated
  * once per process: on its first run, and again only if that first validation threw.
  */
 function buildMachine(definition: StateMachineDefinition, validate: boolean | undefined): StateMachine {
