@@ -4,8 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/app.ts';
+import { describe, expect, it } from 'vitest';
 import {
   SPOT_INTERRUPTION_WARNING_SECONDS,
   SpotDrainBudgetError,
@@ -19,13 +18,9 @@ import {
   parseConfig,
   type ServiceConfigInput,
 } from '../../infra/config.ts';
-import { bundledFunctions, configError } from './synth-support.ts';
+import { configError, useAppBuilder } from './synth-support.ts';
 
-let work: { workDir: string; assetRoot: string };
-beforeAll(() => {
-  work = bundledFunctions();
-}, 120_000);
-afterAll(() => rmSync(work.workDir, { recursive: true, force: true }));
+const buildApp = useAppBuilder();
 
 /** A deep copy of an example config, changed by `edit`. */
 function variant(env: 'dev' | 'prod', edit: (c: EnvironmentConfigInput) => void): EnvironmentConfigInput {
@@ -34,13 +29,7 @@ function variant(env: 'dev' | 'prod', edit: (c: EnvironmentConfigInput) => void)
   return copy;
 }
 
-const build = (env: string, config: unknown) =>
-  buildApp({
-    environmentName: env,
-    config,
-    outdir: join(work.workDir, 'cdk.out'),
-    assetRoot: work.assetRoot,
-  });
+const build = (env: string, config: unknown) => buildApp({ environmentName: env, config });
 
 describe('config', () => {
   it('has a dev and a prod example, both valid, dev cheap and prod highly available', () => {

@@ -3,10 +3,7 @@
 // priority, alarms, dashboard graph, outputs, rollout registration), while the first keeps the
 // construct ids it had alone, so an environment that had one service changes nothing by
 // growing. Bad lists fail with the service's key named.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type EnvironmentConfigInput,
   loadConfig,
@@ -15,13 +12,9 @@ import {
 } from '../../infra/config.ts';
 import { appStackName } from '../../infra/stacks/application-stacks.ts';
 import { ofType, type Template, text } from './app-synth.ts';
-import { bundledFunctions, configError } from './synth-support.ts';
+import { configError, useAppBuilder } from './synth-support.ts';
 
-let work: { workDir: string; assetRoot: string };
-beforeAll(() => {
-  work = bundledFunctions();
-});
-afterAll(() => rmSync(work.workDir, { recursive: true, force: true }));
+const buildApp = useAppBuilder();
 
 const web = () => structuredClone(loadConfig('dev').services[0]) as ServiceConfigInput;
 /** dev with three services: web takes what the others' rules leave; api by path; admin by host. */
@@ -43,12 +36,7 @@ function threeServices(): EnvironmentConfigInput {
 }
 
 const synthesized = (config: EnvironmentConfigInput) => {
-  const { app } = buildApp({
-    environmentName: 'dev',
-    config,
-    outdir: join(work.workDir, `cdk.out-${Math.random().toString(36).slice(2)}`),
-    assetRoot: work.assetRoot,
-  });
+  const { app } = buildApp({ environmentName: 'dev', config });
   const assembly = app.synth();
   return (part: string) => assembly.getStackByName(appStackName('dev', part)).template as Template;
 };

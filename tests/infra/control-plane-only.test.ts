@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/app.ts';
 import { CONFIG_DIR } from '../../infra/config.ts';
 import { loadRemediationConfig } from '../../infra/control-plane/remediation/remediation.ts';
 import {
@@ -18,7 +17,7 @@ import {
 } from '../../infra/control-plane-only-config.ts';
 import { resolveReference } from '../../infra/resource-references.ts';
 import { asArray, type Statement, type Template } from './app-synth.ts';
-import { bundledFunctions, configError, type Synthesized, synthesize } from './synth-support.ts';
+import { configError, type Synthesized, synthesize, useAppBuilder } from './synth-support.ts';
 
 const ENV = 'adopted';
 const raw = () =>
@@ -31,12 +30,11 @@ const adopted = (): ControlPlaneOnlyConfig => {
 
 let synth: Synthesized;
 let template: Template;
-let work: { workDir: string; assetRoot: string };
+const buildApp = useAppBuilder();
 beforeAll(async () => {
   synth = await synthesize({ environmentName: ENV });
   const stack = synth.assembly.stacks[0];
   template = stack?.template as Template;
-  work = bundledFunctions();
 }, 120_000);
 afterAll(() => synth?.cleanup());
 
@@ -67,13 +65,7 @@ function grantsOnUserResources(t: Template): { action: string; resource: string 
   );
 }
 
-const build = (config: unknown) =>
-  buildApp({
-    environmentName: ENV,
-    config,
-    outdir: join(work.workDir, 'cdk.out'),
-    assetRoot: work.assetRoot,
-  });
+const build = (config: unknown) => buildApp({ environmentName: ENV, config });
 
 describe('a control-plane-only environment', () => {
   it('synthesizes the control plane alone, creating and changing none of the resources it references', () => {
@@ -168,8 +160,6 @@ describe('a control-plane-only environment', () => {
     const { app } = buildApp({
       environmentName: ENV,
       config,
-      outdir: join(work.workDir, 'cdk.out'),
-      assetRoot: work.assetRoot,
       remediation: { ...registry, runbooks: registry.runbooks.filter((r) => r.service !== 'admin') },
     });
     const without = app.synth().stacks[0]?.template as Template;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { afterAll, beforeAll } from 'vitest';
 import { DIST_FUNCTIONS_DIR } from '../../esbuild.config.mjs';
 import { type AppOptions, type BuiltEnvironment, buildApp } from '../../infra/app.ts';
 import { ConfigError } from '../../infra/config.ts';
@@ -28,6 +29,30 @@ export interface Synthesized {
  */
 export function bundledFunctions(): { workDir: string; assetRoot: string } {
   return { workDir: mkdtempSync(join(tmpdir(), 'infra-app-test-')), assetRoot: DIST_FUNCTIONS_DIR };
+}
+
+/**
+ * For a file that builds the app many times (config variants): one work dir for the file, removed
+ * after it, and a `buildApp` that writes each cloud assembly into a directory of its own there.
+ */
+export function useAppBuilder(): (
+  options: Omit<AppOptions, 'outdir' | 'assetRoot'>,
+) => ReturnType<typeof buildApp> {
+  let work: { workDir: string; assetRoot: string } | undefined;
+  beforeAll(() => {
+    work = bundledFunctions();
+  });
+  afterAll(() => {
+    if (work) rmSync(work.workDir, { recursive: true, force: true });
+  });
+  return (options) => {
+    if (!work) throw new Error('useAppBuilder: build is called from a test or hook, after beforeAll');
+    return buildApp({
+      ...options,
+      outdir: mkdtempSync(join(work.workDir, 'cdk.out-')),
+      assetRoot: work.assetRoot,
+    });
+  };
 }
 
 /** Synthesizes; synthesis runs cdk-nag and throws on any unacknowledged finding. */
