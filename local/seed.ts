@@ -30,6 +30,7 @@ import {
   UpdateServicePrimaryTaskSetCommand,
 } from '@aws-sdk/client-ecs';
 import {
+  type Action,
   CreateListenerCommand,
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
@@ -258,17 +259,7 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       LoadBalancerArn: lbArn,
       Protocol: 'HTTP',
       Port: 80,
-      DefaultActions: [
-        {
-          Type: 'forward',
-          ForwardConfig: {
-            TargetGroups: [
-              { TargetGroupArn: blue, Weight: 100 },
-              { TargetGroupArn: green, Weight: 0 },
-            ],
-          },
-        },
-      ],
+      DefaultActions: allTrafficToBlue(blue, green),
     }),
   );
   const environmentName = stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
@@ -302,6 +293,21 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
     },
     alertQueues,
   };
+}
+
+/** A listener action or rule action as a blue/green service starts: all traffic to blue, none to green. */
+export function allTrafficToBlue(blue: string, green: string): Action[] {
+  return [
+    {
+      Type: 'forward',
+      ForwardConfig: {
+        TargetGroups: [
+          { TargetGroupArn: blue, Weight: 100 },
+          { TargetGroupArn: green, Weight: 0 },
+        ],
+      },
+    },
+  ];
 }
 
 /** A target group as the seeded services use them: HTTP on 8080, ip targets, a health path. */

@@ -10,7 +10,13 @@ import { taskRolePathFor } from '../../infra/config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import { EMULATOR_ACCOUNT_ID } from '../../local/emulator.ts';
-import { createRolledOutService, createTargetGroup, type Seed, seed } from '../../local/seed.ts';
+import {
+  allTrafficToBlue,
+  createRolledOutService,
+  createTargetGroup,
+  type Seed,
+  seed,
+} from '../../local/seed.ts';
 import { localEstateSettings } from '../../local/seeded-estate.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { createFargateWorker } from '../scaling/world.ts';
@@ -25,6 +31,19 @@ export const BATCH = {
   spotAsg: 'batch-spot',
   onDemandAsg: 'batch-on-demand',
 } as const;
+
+/** A service behind its cluster's load balancer, with its blue and green groups, roles and family. */
+function routedService(cluster: string, service: string, targetGroupPrefix: string) {
+  return {
+    cluster,
+    service,
+    loadBalancer: `${cluster}-alb`,
+    targetGroups: { blue: `${targetGroupPrefix}-blue`, green: `${targetGroupPrefix}-green` },
+    listeners: { production: 80 },
+    taskRoles: [role(`${cluster}-${service}-task`), role(`${cluster}-${service}-execution`)],
+    taskDefinitionFamily: `${cluster}-${service}`,
+  };
+}
 
 /** The estate as its team would reference it (names only: ARNs carry ids the seed makes). */
 export const ESTATE_CONFIG = {
@@ -44,34 +63,10 @@ export const ESTATE_CONFIG = {
     },
   ],
   services: [
-    {
-      cluster: 'web',
-      service: 'api',
-      loadBalancer: 'web-alb',
-      targetGroups: { blue: 'web-blue', green: 'web-green' },
-      listeners: { production: 80 },
-      taskRoles: [role('web-api-task'), role('web-api-execution')],
-      taskDefinitionFamily: 'web-api',
-    },
-    {
-      cluster: 'web',
-      service: 'checkout',
-      loadBalancer: 'web-alb',
-      targetGroups: { blue: 'web-checkout-blue', green: 'web-checkout-green' },
-      listeners: { production: 80 },
-      taskRoles: [role('web-checkout-task'), role('web-checkout-execution')],
-      taskDefinitionFamily: 'web-checkout',
-    },
+    routedService('web', 'api', 'web'),
+    routedService('web', 'checkout', 'web-checkout'),
     { cluster: 'web', service: 'worker' },
-    {
-      cluster: 'batch',
-      service: 'api',
-      loadBalancer: 'batch-alb',
-      targetGroups: { blue: 'batch-blue', green: 'batch-green' },
-      listeners: { production: 80 },
-      taskRoles: [role('batch-api-task'), role('batch-api-execution')],
-      taskDefinitionFamily: 'batch-api',
-    },
+    routedService('batch', 'api', 'batch'),
   ],
 };
 
@@ -119,17 +114,7 @@ async function createCheckout(web: Seed): Promise<Checkout> {
       ListenerArn: web.loadBalancer.listenerArn,
       Priority: 10,
       Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/checkout/*'] } }],
-      Actions: [
-        {
-          Type: 'forward',
-          ForwardConfig: {
-            TargetGroups: [
-              { TargetGroupArn: blue, Weight: 100 },
-              { TargetGroupArn: green, Weight: 0 },
-            ],
-          },
-        },
-      ],
+      Actions: allTrafficToBlue(blue, green),
     }),
   );
   const service = await createRolledOutService({
