@@ -18,6 +18,7 @@
 // Add --json to any command for machine-readable output.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { isActive } from '../functions/alert-router/rules.ts';
@@ -32,6 +33,7 @@ import { deployControlPlane, readJournal, takeAlerts } from '../local/control-pl
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
 import { eventSources } from '../local/event-sources.ts';
 import { localFunction } from '../local/lambda-host.ts';
+import { REPO_ROOT } from '../local/python-env.ts';
 import { putNamedAlarms, seed } from '../local/seed.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import {
@@ -117,6 +119,7 @@ Usage:
   ops rollback [CLUSTER/]SERVICE          Inside the rollback window after promotion: 100% back on
                                           blue at once (one listener update, read back)
   ops help                                This text
+  ops --version                           The project's version and the Node it runs on
 
 Every command takes --json for machine-readable output and --verbose to show function logs.
 Against a real account: add --aws --outputs <file> (from cdk deploy --outputs-file), or --profile P
@@ -194,6 +197,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string', short: 'o' },
       env: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
     },
   });
@@ -209,6 +213,15 @@ async function main(argv: string[]): Promise<number> {
   const out = (human: string, data: unknown) =>
     console.log(flags.json ? JSON.stringify(data, null, 2) : human);
 
+  if (values.version || command === 'version') {
+    const project = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    out(`ops ${project.version} on Node ${process.version}`, {
+      version: project.version,
+      node: process.version,
+      nodePath: process.execPath,
+    });
+    return 0;
+  }
   if (!command || command === 'help' || flags.help) {
     console.log(HELP);
     return 0;

@@ -1,8 +1,8 @@
 // The ops CLI as a user runs it: a separate process, its own emulator daemon (in a temp state dir).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/python-env.ts';
@@ -185,6 +185,38 @@ describe('ops CLI', () => {
     const long = await ops('approve', 'rollout-x', '--reason', 'x'.repeat(501));
     expect(long.code).toBe(2);
     expect(long.stderr).toContain('--reason: is 501 characters; at most 500');
+  });
+
+  it("runs on the project's Node however it is started, with no engine or runtime warnings", async () => {
+    const projectNode = realpathSync(join(REPO_ROOT, 'node_modules/node/bin/node'));
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/node/package.json'), 'utf8'));
+    // A user's shell: the machine's node, npm and npx first, none of the project's bins.
+    const PATH = (process.env.PATH ?? '')
+      .split(delimiter)
+      .filter((dir) => !dir.includes('node_modules'))
+      .join(delimiter);
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH, OPS_STATE_DIR: stateDir };
+    for (const key of Object.keys(env))
+      if (key.startsWith('npm_') || key === 'OPS_ON_PROJECT_NODE') delete env[key];
+    // An empty npm cache: npx then installs the project into it, which is when npm checks engines.
+    env.npm_config_cache = mkdtempSync(join(tmpdir(), 'ops-npm-cache-'));
+    const ways: [string, string[]][] = [
+      ['npx', ['ops', '--version', '--json']],
+      ['npm', ['run', '--silent', 'ops', '--', '--version', '--json']],
+      [join(REPO_ROOT, 'bin/ops.mjs'), ['--version', '--json']],
+    ];
+    for (const [file, args] of ways) {
+      const started = await run(file, args, { cwd: REPO_ROOT, env });
+      expect(started.stderr, `${file} ${args.join(' ')}`).toBe('');
+      const printed = JSON.parse(started.stdout);
+      expect(printed.node, `${file} ${args.join(' ')}`).toBe(`v${version}`);
+      expect(realpathSync(printed.nodePath)).toBe(projectNode);
+      expect(printed.version).toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version);
+    }
+    const human = await run(join(REPO_ROOT, 'bin/ops.mjs'), ['--version'], { cwd: REPO_ROOT, env });
+    expect(human.stdout.trim()).toBe(
+      `ops ${JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version} on Node v${version}`,
+    );
   });
 
   it('doctor: passes the seeded world (exit 0) and refuses a full environment (exit 2)', async () => {
