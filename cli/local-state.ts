@@ -1,14 +1,16 @@
-// What `ops seed` made in the emulator, kept in .ops/local.json so later commands
-// (invoke, run, alerts, journal) in other processes find the same resources.
+// What `ops seed` (or the tour, npm start) made in the emulator, kept in .ops/local.json so later
+// commands (invoke, run, alerts, journal) in other processes find the same resources.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resetClients } from '../functions/shared/clients.ts';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { awsClient, resetClients } from '../functions/shared/clients.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import { emulatorStatus, localAwsEnv } from '../local/emulator.ts';
 import { registerDeployment } from '../local/iam-enforcement.ts';
 import { REPO_ROOT } from '../local/python-env.ts';
-import type { Seed } from '../local/seed.ts';
+import { putNamedAlarms, type Seed } from '../local/seed.ts';
 import { useStepFunctionsEndpoint } from '../local/step-functions-endpoint.ts';
+import { namedAlarms } from './doctor/command.ts';
 
 /** Where the CLI keeps its local state (the emulator daemon's pid and endpoint, what was seeded). */
 export const STATE_DIR = process.env.OPS_STATE_DIR ?? join(REPO_ROOT, '.ops');
@@ -24,6 +26,29 @@ export interface LocalState {
 export function saveLocalState(state: LocalState): void {
   mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/**
+ * What `ops seed` and the tour leave for later commands: the alarms the capability files name (as
+ * the team's own would stand), and the state file. `endpoint` is the emulator's own address, never
+ * a proxy in front of it that ends with the process (`reachedThrough`, when the world was made
+ * through one).
+ */
+export async function keepSeededWorld(
+  endpoint: string,
+  stack: DeployedStack,
+  world: Seed,
+  reachedThrough?: string,
+): Promise<void> {
+  const environmentName = stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
+  await putNamedAlarms(
+    awsClient(CloudWatchClient),
+    namedAlarms(environmentName).map((a) => a.name),
+  );
+  let kept = JSON.stringify({ endpoint, seededAt: new Date().toISOString(), stack, seed: world });
+  // Addresses the emulator handed out through a proxy (queue URLs) name the proxy's port.
+  if (reachedThrough) kept = kept.replaceAll(new URL(reachedThrough).host, new URL(endpoint).host);
+  saveLocalState(JSON.parse(kept) as LocalState);
 }
 
 export class NextStepError extends Error {

@@ -20,21 +20,19 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { isActive } from '../functions/alert-router/rules.ts';
 import { addSilence, expireSilence, listSilences, type Silence } from '../functions/alert-router/silences.ts';
-import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
 import { operatorReason } from '../functions/shared/validation.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
-import { deployControlPlane, readJournal, takeAlerts } from '../local/control-plane.ts';
+import { deployControlPlane, readJournal, takeAlertsInOrder } from '../local/control-plane.ts';
 import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
 import { eventSources } from '../local/event-sources.ts';
 import { localFunction } from '../local/lambda-host.ts';
 import { REPO_ROOT } from '../local/python-env.ts';
-import { putNamedAlarms, seed } from '../local/seed.ts';
+import { seed } from '../local/seed.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import {
   isWorkflowName,
@@ -44,8 +42,8 @@ import {
   WORKFLOWS,
   type WorkflowName,
 } from '../local/workflows.ts';
-import { doctorCommand, namedAlarms } from './doctor/command.ts';
-import { loadLocalState, pointAt, STATE_DIR, saveLocalState } from './local-state.ts';
+import { doctorCommand } from './doctor/command.ts';
+import { keepSeededWorld, loadLocalState, pointAt, STATE_DIR } from './local-state.ts';
 import { answerRemediationCommand, remediateCommand } from './remediate.ts';
 import { reportCommand } from './report.ts';
 import { operatorCommand, type RolloutFlags, rolloutCommand } from './rollout.ts';
@@ -326,13 +324,7 @@ async function seedCommand(flags: Flags, out: Out): Promise<number> {
   await pointAt(endpoint);
   const stack = await deployControlPlane();
   const world = await seed(stack, { instances, spotFraction });
-  // The alarms the capability files name stand in the miniature as the team's own would.
-  const environmentName = stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
-  await putNamedAlarms(
-    awsClient(CloudWatchClient),
-    namedAlarms(environmentName).map((a) => a.name),
-  );
-  saveLocalState({ endpoint, seededAt: new Date().toISOString(), stack, seed: world });
+  await keepSeededWorld(endpoint, stack, world);
   const spot = world.containerInstances.filter((c) => c.spot).length;
   out(
     [
@@ -435,10 +427,7 @@ async function alerts(out: Out): Promise<number> {
   const { stack, seed: world } = await loadLocalState();
   // What Lambda would have done meanwhile: the alert router takes raised alerts off its queue.
   await eventSources(stack).run();
-  const all = [];
-  for (const [severity, url] of Object.entries(world.alertQueues)) {
-    for (const a of await takeAlerts(url)) all.push({ ...a, queue: severity });
-  }
+  const all = await takeAlertsInOrder(world.alertQueues);
   const human =
     all.length === 0
       ? 'no new alerts'

@@ -206,6 +206,23 @@ export interface ReceivedAlert {
   attributes: Record<string, string>;
   /** Size of the body this subscriber received. */
   bytes: number;
+  /** When SNS published it (the envelope's Timestamp). */
+  publishedAt: string;
+}
+
+/**
+ * Every alert on the given subscriber queues, one per severity, in the order SNS published them
+ * (ties in the same millisecond by when they happened): how one person subscribed to every topic
+ * hears them. Each entry carries its queue's name.
+ */
+export async function takeAlertsInOrder(
+  queues: Record<string, string>,
+): Promise<(ReceivedAlert & { queue: string })[]> {
+  const all: (ReceivedAlert & { queue: string })[] = [];
+  for (const [queue, url] of Object.entries(queues))
+    for (const received of await takeAlerts(url)) all.push({ ...received, queue });
+  const key = (a: ReceivedAlert) => `${a.publishedAt}\u0000${String(a.alert.at ?? '')}`;
+  return all.sort((a, b) => key(a).localeCompare(key(b)));
 }
 
 /** Reads and removes every message on an alert queue (SNS envelope unwrapped). */
@@ -228,6 +245,7 @@ export async function takeAlerts(
       const envelope = JSON.parse(m.Body ?? '{}') as {
         Subject?: string;
         Message?: string;
+        Timestamp?: string;
         MessageAttributes?: Record<string, { Value: string }>;
       };
       const content = JSON.stringify([envelope.Subject, envelope.Message, envelope.MessageAttributes]);
@@ -249,6 +267,7 @@ export async function takeAlerts(
         alert,
         attributes,
         bytes: Buffer.byteLength(envelope.Message ?? '', 'utf8'),
+        publishedAt: envelope.Timestamp ?? '',
       });
     }
     await sqs.send(

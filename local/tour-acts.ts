@@ -10,7 +10,7 @@ import { effectivePlan } from '../functions/rollout-step/defaults.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { RolloutRecord } from '../functions/shared/rollouts/record.ts';
 import { readWeights, type Weights } from '../functions/shared/rollouts/traffic.ts';
-import { readJournal, takeAlerts } from './control-plane.ts';
+import { readJournal, takeAlerts, takeAlertsInOrder } from './control-plane.ts';
 import type { DeployedStack } from './deploy.ts';
 import { eventSources } from './event-sources.ts';
 import {
@@ -34,6 +34,7 @@ export interface TourWorld {
 }
 
 export interface RolloutActResult {
+  executionName: string;
   status: string;
   error?: string;
   weights: Weights;
@@ -143,13 +144,10 @@ async function rolloutAct(
   );
   tl.note(tl.bar('green', weights.green, 100, 20));
   await eventSources(stack).run();
-  const alerts = [
-    ...(await takeAlerts(world.seed.alertQueues.critical)),
-    ...(await takeAlerts(world.seed.alertQueues.warning)),
-    ...(await takeAlerts(world.seed.alertQueues.info)),
-  ];
+  const alerts = await takeAlertsInOrder(world.seed.alertQueues);
   for (const a of alerts) tl.step(`alert ${a.subject}`);
   return {
+    executionName: result.executionName,
     status: result.status,
     ...(result.error ? { error: result.error } : {}),
     weights,
@@ -234,10 +232,8 @@ export async function alarmScalesOutAndResolves(world: TourWorld): Promise<Alarm
   const okPlan = ok?.output as RemediationPlan | undefined;
   tl.step(`${alarm} ALARM -> OK: ${okPlan?.summary ?? ok?.status}`);
   await eventSources(stack).run();
-  const alerts = [
-    ...(await takeAlerts(world.seed.alertQueues.warning)),
-    ...(await takeAlerts(world.seed.alertQueues.info)),
-  ];
+  const { warning, info } = world.seed.alertQueues;
+  const alerts = await takeAlertsInOrder({ warning, info });
   for (const a of alerts) tl.step(`alert ${a.subject}`);
   const journal = (await readJournal(stack.outputs.JournalTableName as string)).filter(
     (r) => r.actor === run?.executionArn,

@@ -4,11 +4,11 @@
 // alerts -> alert queue -> alert router -> SNS topics), printing a timeline and what an operator
 // would check next.
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { keepSeededWorld, STATE_DIR } from '../cli/local-state.ts';
 import { awsClient, resetClients } from '../functions/shared/clients.ts';
 import { describe, listArns } from '../functions/shared/container-instances.ts';
-import { deployControlPlane, readJournal, takeAlerts } from './control-plane.ts';
+import { deployControlPlane, readJournal, takeAlertsInOrder } from './control-plane.ts';
 import { registerGroupInstances } from './ecs-agent.ts';
 import { localAwsEnv, resetEmulator, startEmulatorDaemon } from './emulator.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
@@ -24,12 +24,28 @@ import {
   type RolloutActResult,
 } from './tour-acts.ts';
 import { VirtualClock } from './virtual-clock.ts';
-import { deployedWorkflow, runDeployedWorkflow } from './workflows.ts';
+import { runStartedExecutions } from './workflows.ts';
 
 // The rollback act ends with a critical alert for web/api, which inhibits that service's warnings
 // while it fires (see Alerting): the alarm act comes first so that its alerts are heard.
 export const TOUR_ACTS = ['spot', 'canary', 'alarm', 'rollback'] as const;
 export type TourAct = (typeof TOUR_ACTS)[number];
+
+/** What the tour recommends at its end: each runs on the world it leaves (tests/local/tour.test.ts). */
+export const TOUR_NEXT_STEPS = [
+  { command: 'ops status', what: 'what is in flight: executions, rollouts, locks, silences' },
+  { command: 'ops journal', what: 'every decision, including "did nothing, because"' },
+  { command: 'ops alerts', what: 'alerts as subscribers received them (--json for the full body)' },
+  {
+    command: 'ops silence --service api --for 2h --reason "working on the 5xx"',
+    what: 'pause alerts while you work on it',
+  },
+  { command: 'ops doctor', what: 'is the seeded world ready for the control plane' },
+  { command: 'ops emulator stop', what: 'when you are done' },
+] as const;
+
+/** How far before now the acts' virtual time starts: their hours, all acts together, fit in it. */
+const TOUR_HOURS_BEFORE_NOW = 12;
 
 export interface TourOptions {
   /** An emulator to use; default: the `ops emulator` daemon (started if needed, then reset). */
@@ -68,8 +84,10 @@ export async function runTour(opts: TourOptions = {}): Promise<TourResult> {
   const acts = opts.acts ?? TOUR_ACTS;
   tl.act(`ECS operations control plane: a guided tour on the local AWS emulator (${acts.join(', ')})`);
   let endpoint = opts.endpoint;
+  // On the `ops` daemon the tour leaves its world for the commands it recommends, as `ops seed` does.
+  const keepWorld = !endpoint;
   if (!endpoint) {
-    const daemon = await startEmulatorDaemon();
+    const daemon = await startEmulatorDaemon({ stateDir: STATE_DIR });
     endpoint = daemon.endpoint;
     await resetEmulator(endpoint);
     tl.step(`emulator ${endpoint} ${daemon.alreadyRunning ? '(already running, reset)' : '(started)'}`);
@@ -88,6 +106,7 @@ export async function runTour(opts: TourOptions = {}): Promise<TourResult> {
       `${Object.keys(stack.functions).length} functions, ${Object.keys(stack.stateMachines).length} workflows, ${stack.eventSourceMappings.length} queue event sources (${stack.eventSourceMappings.map((m) => m.functionName).join(', ')}), rules for: spot warning, rebalance recommendation, Fargate Spot task, alarm state changes`,
     );
     const seeded = await seed(stack, { instances, spotFraction: 0.75 });
+    if (keepWorld) await keepSeededWorld(endpoint, stack, seeded, proxy.endpoint);
     const spot = seeded.containerInstances.filter((c) => c.spot);
     const types = new Set(spot.map((s) => s.instanceType));
     tl.step(
@@ -95,7 +114,9 @@ export async function runTour(opts: TourOptions = {}): Promise<TourResult> {
       `${spot.length} spot (${[...types].join(', ')}), ${seeded.containerInstances.length - spot.length} on-demand; groups ${seeded.autoScalingGroups.spot}, ${seeded.autoScalingGroups.onDemand}`,
     );
     const result: TourResult = { lines: tl.lines };
-    const world = { stack, seed: seeded, clock: new VirtualClock(), tl };
+    // The acts' compressed hours (three per act, so one act's metrics never mix with another's)
+    // are laid out before now, so every date the tour writes, execution names included, is real.
+    const world = { stack, seed: seeded, clock: new VirtualClock(-TOUR_HOURS_BEFORE_NOW * 3_600_000), tl };
     for (const act of acts) {
       if (act === 'spot') result.spot = await spotStormAct({ stack, world: seeded, proxy, tl, stormSize });
       if (act === 'canary') result.canary = await canaryThatSucceeds(world);
@@ -103,11 +124,7 @@ export async function runTour(opts: TourOptions = {}): Promise<TourResult> {
       if (act === 'alarm') result.alarm = await alarmScalesOutAndResolves(world);
     }
     tl.act('What an operator would check next');
-    tl.note('npx ops status             what is in flight: executions, rollouts, locks, silences');
-    tl.note('npx ops journal            every decision, including "did nothing, because"');
-    tl.note('npx ops alerts             alerts as subscribers received them (--json for the full body)');
-    tl.note('npx ops silence --service api --for 2h --reason "…"   pause alerts while you work on it');
-    tl.note('npx ops emulator stop      when you are done');
+    for (const next of TOUR_NEXT_STEPS) tl.note(`npx ${next.command.padEnd(24)} ${next.what}`);
     return result;
   } finally {
     await proxy.stop();
@@ -138,12 +155,19 @@ async function spotStormAct({ stack, world, proxy, tl, stormSize }: SpotActConte
   tl.step(
     `handler: rebalance mode "surge": replacement requested, ${world.autoScalingGroups.spot} desired ${await desired(world.autoScalingGroups.spot)}; instance stays ACTIVE`,
   );
-  const surgeAlerts = await allAlerts(world.alertQueues);
+  const surgeAlerts = await takeAlertsInOrder(world.alertQueues);
   for (const a of surgeAlerts) tl.step(`alert ${a.subject}`, String(a.alert.whatWeDid ?? ''));
-  const surgeInput = await surgeExecutionInput(stack, atRisk.ec2InstanceId);
   const registered = await registerGroupInstances(world.cluster, world.autoScalingGroups.spot);
   tl.step(`ECS agent on the new instance registers it with the cluster (${registered.join(', ')})`);
-  const surge = await runDeployedWorkflow(stack, 'spot-surge', surgeInput, { clock: new VirtualClock() });
+  // The execution the handler started, run here under its name and closed with its outcome.
+  const surge = (
+    await runStartedExecutions(stack, 'spot-surge', new Set(), { clock: new VirtualClock() })
+  ).find((run) =>
+    (run.input as { instances?: { instanceId: string }[] }).instances?.some(
+      (i) => i.instanceId === atRisk.ec2InstanceId,
+    ),
+  );
+  if (!surge) throw new Error(`no surge execution was started for ${atRisk.ec2InstanceId}`);
   const surgeStatus = String((surge.output as { status?: string } | undefined)?.status ?? surge.status);
   tl.step(
     `spot-surge workflow (synthesized definition, run locally): ${surge.status}, ${surgeStatus} after ${surge.transitions} state transitions`,
@@ -159,7 +183,7 @@ async function spotStormAct({ stack, world, proxy, tl, stormSize }: SpotActConte
   tl.step(
     `handler: ${polled.batches} batch of ${polled.delivered} events -> ${drainCalls() - callsBefore} UpdateContainerInstancesState calls (10 instances each)`,
   );
-  const stormAlerts = await allAlerts(world.alertQueues);
+  const stormAlerts = await takeAlertsInOrder(world.alertQueues);
   for (const a of stormAlerts) {
     const counts = a.alert.counts as Record<string, Record<string, number>> | undefined;
     tl.step(
@@ -184,7 +208,7 @@ async function spotStormAct({ stack, world, proxy, tl, stormSize }: SpotActConte
     storm.map((s) => sampleEvent('ec2-spot-instance-interruption-warning', s.ec2InstanceId)),
   );
   await harness.process();
-  const dupAlerts = await allAlerts(world.alertQueues);
+  const dupAlerts = await takeAlertsInOrder(world.alertQueues);
   tl.step(
     `${storm.length} duplicates -> ${drainCalls() - dupCalls} drain calls, ${dupAlerts.length} alerts (each episode was already handled)`,
   );
@@ -194,7 +218,7 @@ async function spotStormAct({ stack, world, proxy, tl, stormSize }: SpotActConte
   const fargate = sampleEvent('ecs-task-state-change-fargate-spot-interruption');
   await putEvents([fargate]);
   await harness.process();
-  const fargateAlerts = await allAlerts(world.alertQueues);
+  const fargateAlerts = await takeAlertsInOrder(world.alertQueues);
   tl.step(`Fargate Spot task event -> ${fargateAlerts.map((a) => a.subject).join('; ') || 'no alert'}`);
   const bad = sampleEvent('ec2-spot-instance-interruption-warning');
   delete (bad.detail as Record<string, unknown>)['instance-id'];
@@ -256,27 +280,6 @@ async function desired(group: string): Promise<number> {
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }),
   );
   return out.AutoScalingGroups?.[0]?.DesiredCapacity ?? 0;
-}
-
-async function allAlerts(queues: Record<string, string>) {
-  const out = [];
-  for (const url of Object.values(queues)) out.push(...(await takeAlerts(url)));
-  return out;
-}
-
-async function surgeExecutionInput(
-  stack: Awaited<ReturnType<typeof deployControlPlane>>,
-  instanceId: string,
-) {
-  const sfn = awsClient(SFNClient);
-  const { arn } = deployedWorkflow(stack, 'spot-surge');
-  const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn }));
-  for (const e of listed.executions ?? []) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-    const input = JSON.parse(d.input ?? '{}') as { instances?: { instanceId: string }[] };
-    if (input.instances?.some((i) => i.instanceId === instanceId)) return input;
-  }
-  throw new Error(`no surge execution was started for ${instanceId}`);
 }
 
 async function deadLetterDepth(stack: Awaited<ReturnType<typeof deployControlPlane>>): Promise<number> {

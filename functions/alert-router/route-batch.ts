@@ -1,4 +1,5 @@
-// The alert router's decisions for one batch of alert-queue messages, in order:
+// The alert router's decisions for one batch of alert-queue messages, taken in the order things
+// happened (rules.ts inOrderOfEvents), each through these steps:
 //   1. silenced (an active silence matches service, kind or dedup key): not sent, journaled;
 //   2. inhibited (a warning for a service while a critical for it fires): not sent, journaled;
 //   3. deduplicated (the same dedup key while firing): counted, sent again as a reminder only
@@ -32,6 +33,7 @@ import {
   flushPlan,
   groupKeyOf,
   inhibitable,
+  inOrderOfEvents,
   reminderDue,
   repeatInWindow,
   resumedBy,
@@ -223,7 +225,8 @@ class BatchRouter {
       for (const a of alerts) this.episodes.set(a.dedupKey, found.get(episodeId(a.dedupKey)));
     }
 
-    for (const { id, message } of parsed) {
+    const atOf = (m: QueueMessage) => (m.type === 'flush' ? m.flush.alert.at : m.alert.at);
+    for (const { id, message } of inOrderOfEvents(parsed, (p) => atOf(p.message))) {
       try {
         if (message.type === 'flush') {
           await this.commitGroup(message.flush.flush.group);

@@ -32,6 +32,23 @@ export function findSilence(
   return silences.find((s) => isActive(s, now) && silenceMatches(s, alert));
 }
 
+/**
+ * A batch's messages in the order things happened: each alert at its `at`, a window's flush at the
+ * `at` of the alert that opened it. SQS hands a batch over in any order, and an episode's alerts
+ * (a rollout started, then rolled back) must not reach people the wrong way round. Stable: a
+ * message whose time does not parse keeps its place relative to the others without one.
+ */
+export function inOrderOfEvents<T>(messages: readonly T[], at: (message: T) => string | undefined): T[] {
+  const time = (m: T) => {
+    const ms = Date.parse(at(m) ?? '');
+    return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+  };
+  return messages
+    .map((message, index) => ({ message, index, ms: time(message) }))
+    .sort((a, b) => (a.ms === b.ms ? a.index - b.index : a.ms < b.ms ? -1 : 1))
+    .map((m) => m.message);
+}
+
 /** Only a service's warnings wait while a critical alert of the same service fires. */
 export const inhibitable = (alert: Pick<Alert, 'severity' | 'service'>): boolean =>
   alert.severity === 'warning' && alert.service !== undefined && alert.service !== '';

@@ -5,6 +5,7 @@
 // (alerting-faults.test.ts): with faults, a Publish retried after a lost answer reaches
 // subscribers twice, word for word, so each check is on the distinct notifications, which must be
 // exactly the clean run's, and the copies are bounded by the ambiguous faults.
+import { DeleteMessageCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ChatNotificationSchema } from '../../events/chat-notification.ts';
@@ -14,7 +15,7 @@ import { episodeId } from '../../functions/alert-router/state.ts';
 import { ALERT_QUEUE_BUDGET_BYTES, AlertSchema } from '../../functions/shared/alerts.ts';
 import { iso, systemClock } from '../../functions/shared/clock.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';
-import { observerDocumentClient } from '../../local/observer.ts';
+import { observerClient, observerDocumentClient } from '../../local/observer.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { expectFaultsInjected } from '../support/emulator.ts';
 import { alert, PAGED_SERVICE, useAlertWorld } from './world.ts';
@@ -284,6 +285,70 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       const published = await world.published();
       expect(published.map((p) => p.attributes.state)).toEqual(['firing', 'resolved']);
       expect(published[1]?.alert.threadId).toBe(published[0]?.alert.threadId);
+    });
+
+    it('publishes the alerts of a rollout in the order they happened, whatever order their batch came in', async () => {
+      const at = Date.now();
+      const rollout = `rollout/web/api/${at}`;
+      const started = alert({
+        severity: 'info',
+        kind: 'rollout-started',
+        title: 'Rollout of web/api started',
+        dedupKey: `${rollout}/started`,
+        at: iso(at),
+      });
+      const rolledBack = alert({
+        severity: 'critical',
+        kind: 'rollout-rolled-back',
+        title: 'Rollout of web/api rolled back',
+        dedupKey: `${rollout}/rolled-back`,
+        at: iso(at + 1000),
+      });
+      // Each opens its own group's window, and the two flushes come due together.
+      await world.routeBatch([
+        { id: 'started', body: started },
+        { id: 'rolled-back', body: rolledBack },
+      ]);
+      const queueUrl = world.stack.outputs.AlertQueueUrl as string;
+      const sqs = observerClient(SQSClient);
+      const flushes: Message[] = [];
+      for (let tries = 0; flushes.length < 2 && tries < 50; tries++) {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        flushes.push(...(out.Messages ?? []));
+      }
+      expect(flushes).toHaveLength(2);
+      // SQS keeps no order: the batch brings the later flush first.
+      const items = flushes
+        .map((m) => ({ id: m.MessageId as string, body: JSON.parse(m.Body as string) }))
+        .sort((a, b) =>
+          a.body.alert.dedupKey === rolledBack.dedupKey
+            ? -1
+            : b.body.alert.dedupKey === rolledBack.dedupKey
+              ? 1
+              : 0,
+        );
+      expect(items[0]?.body.alert.dedupKey).toBe(rolledBack.dedupKey);
+      // Failed items come back, as SQS would hand them to the next invocation.
+      let pending = items;
+      for (let round = 0; pending.length > 0 && round < 10; round++) {
+        const report = await world.routeBatch(pending);
+        pending = pending.filter((i) => report.failedItemIds.includes(i.id));
+      }
+      expect(pending).toEqual([]);
+      for (const m of flushes)
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+
+      const chat = world
+        .deliveries()
+        .filter((d) => d.protocol === 'https')
+        .map(
+          (d) => ChatNotificationSchema.parse(JSON.parse(d.message)).metadata?.additionalContext?.dedupKey,
+        );
+      // Under faults a failed publish is retried after the batch moved on: only the set is certain.
+      if (faults) expect(new Set(chat)).toEqual(new Set([started.dedupKey, rolledBack.dedupKey]));
+      else expect(chat).toEqual([started.dedupKey, rolledBack.dedupKey]);
     });
 
     it('truncates an oversize alert to fit SNS and still delivers it to every protocol', async () => {

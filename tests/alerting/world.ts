@@ -25,7 +25,7 @@ import { awsClient } from '../../functions/shared/clients.ts';
 import { type Clock, systemClock } from '../../functions/shared/clock.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { parseEnv } from '../../functions/shared/env.ts';
-import { batchResponse, toItems } from '../../functions/shared/sqs-batch.ts';
+import { batchResponse, type Item, toItems } from '../../functions/shared/sqs-batch.ts';
 import {
   deployControlPlane,
   type ReceivedAlert,
@@ -75,6 +75,8 @@ export interface AlertWorld {
    * function itself and returns its reports: invoked by SQS, the handler returns only failed items.
    */
   routeReports(opts?: { clock?: Clock }): Promise<RouteReport[]>;
+  /** One batch, handed to the router's batch function in the order given (SQS keeps none). */
+  routeBatch(items: Item[]): Promise<RouteReport>;
   /** Every message on the unfiltered topic queues, read and removed, each notification once. */
   published(): Promise<ReceivedAlert[]>;
   /** Every alert on `queueUrl`, read and removed, each notification once (copies counted). */
@@ -220,22 +222,24 @@ export function useAlertWorld(
     };
     world.route = (routeOpts = {}) =>
       eventSources(world.stack, routeOpts.clock ? { clocks: { 'alert-router': routeOpts.clock } } : {}).run();
+    const routerDeps = (clock: Clock = systemClock) => ({
+      db: documentClient(),
+      sqs: awsClient(SQSClient),
+      sns: awsClient(SNSClient),
+      clock,
+      env: parseEnv(AlertRouterEnvSchema, world.stack.functions['alert-router']?.environment),
+      // Not the function's module logger: that one takes its level when first imported, before
+      // the function's environment (OPS_LOG_LEVEL) is applied.
+      log: new Logger({
+        serviceName: 'alert-router',
+        logLevel: (process.env.OPS_LOG_LEVEL ?? 'INFO') as LogLevel,
+      }),
+    });
+    world.routeBatch = (items) => routeAlertBatch(routerDeps(), items);
     world.routeReports = async (routeOpts = {}) => {
       const mapping = world.stack.eventSourceMappings.find((m) => m.functionName === 'alert-router');
       if (!mapping) throw new Error('the stack maps no queue to alert-router');
-      const deps = {
-        db: documentClient(),
-        sqs: awsClient(SQSClient),
-        sns: awsClient(SNSClient),
-        clock: routeOpts.clock ?? systemClock,
-        env: parseEnv(AlertRouterEnvSchema, world.stack.functions['alert-router']?.environment),
-        // Not the function's module logger: that one takes its level when first imported, before
-        // the function's environment (OPS_LOG_LEVEL) is applied.
-        log: new Logger({
-          serviceName: 'alert-router',
-          logLevel: (process.env.OPS_LOG_LEVEL ?? 'INFO') as LogLevel,
-        }),
-      };
+      const deps = routerDeps(routeOpts.clock);
       const reports: RouteReport[] = [];
       for (;;) {
         await drainEventSource(mapping, async (event) => {

@@ -1,16 +1,51 @@
-// `npm start` runs this tour against the ops emulator daemon; here it runs non-interactively
-// against a private emulator, and every act must end in the expected state.
-import { describe, expect, it } from 'vitest';
-import { runTour } from '../../local/tour.ts';
-import { useEmulator } from '../support/emulator.ts';
+// `npm start` runs this tour on the ops emulator daemon, and so does this test, on a daemon of its
+// own (in a temp state dir): every act must end in the expected state, every date it writes must
+// be real, and every command it recommends at its end must work on the world it leaves.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stopEmulatorDaemon } from '../../local/emulator.ts';
+import { writeIamLedger } from '../../local/iam-enforcement.ts';
+import { REPO_ROOT } from '../../local/python-env.ts';
+import { stopStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
+import { IAM_LEDGER_DIR } from '../support/global-setup.ts';
+
+// cli/local-state.ts (which the tour imports) reads OPS_STATE_DIR when first imported.
+const stateDir = mkdtempSync(join(tmpdir(), 'ops-tour-'));
+process.env.OPS_STATE_DIR = stateDir;
+const { runTour, TOUR_NEXT_STEPS } = await import('../../local/tour.ts');
+
+/** A recommended command line, as a shell would split it (double quotes group words). */
+const words = (line: string) => (line.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"|"$/g, ''));
+
+async function ops(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const out = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'bin/ops.mjs'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, OPS_STATE_DIR: stateDir, AWS_ENDPOINT_URL: '' },
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    return { code: 0, stdout: out.stdout, stderr: out.stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+afterAll(async () => {
+  writeIamLedger(IAM_LEDGER_DIR, expect.getState().testPath ?? 'tour');
+  await stopStepFunctionsEndpoint();
+  await stopEmulatorDaemon({ stateDir });
+});
 
 describe('the guided tour (npm start)', () => {
-  const emulator = useEmulator();
-
-  it('ends every act in the expected state and prints a timeline', async () => {
+  it('ends every act in the expected state, prints a timeline, and leaves a world the recommended commands work on', async () => {
     const lines: string[] = [];
+    const startedAt = Date.now();
     const result = await runTour({
-      endpoint: emulator.endpoint,
       instances: 30,
       storm: 12,
       write: (l) => lines.push(l),
@@ -52,5 +87,46 @@ describe('the guided tour (npm start)', () => {
     // A timeline with bars, not JSON.
     expect(lines.some((l) => /traffic +green +█+ *100\/100%/.test(l))).toBe(true);
     expect(lines.some((l) => l.trimStart().startsWith('{'))).toBe(false);
+
+    // Alerts in the order things happened: a rollout starts before it rolls back.
+    expect(result.rollback?.alerts.map((a) => a.subject.replace(/^.*Rollout of web\/api /, ''))).toEqual([
+      'started',
+      'rolled back (analysis)',
+    ]);
+    // Real dates: the acts' compressed hours lie before now, execution names included.
+    for (const act of [result.canary, result.rollback]) {
+      const stamp = /-(\d{8}T\d{6})-/.exec(act?.executionName ?? '')?.[1] ?? '';
+      const named = Date.parse(stamp.replace(/(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)/, '$1-$2-$3T$4:$5:$6Z'));
+      expect(named, act?.executionName).toBeLessThanOrEqual(Date.now());
+      expect(named, act?.executionName).toBeGreaterThan(startedAt - 24 * 3_600_000);
+    }
+
+    const journal = JSON.parse((await ops(['journal', '--json'])).stdout) as { at: string }[];
+    expect(journal.length).toBeGreaterThan(30);
+    for (const record of journal)
+      expect(Date.parse(record.at.split('#')[0] ?? ''), record.at).toBeLessThanOrEqual(Date.now());
+
+    // Each command the tour recommends, in a process of its own, on the world the tour left.
+    const printed = lines.join('\n');
+    const checks: Record<string, (out: string) => void> = {
+      'ops status': (out) => {
+        expect(out).toContain('executions running (0)');
+        expect(out).toContain('held locks (0)');
+      },
+      'ops journal': (out) => expect(out).toContain('rollout-rolled-back'),
+      'ops alerts': (out) => expect(out).toBe('no new alerts\n'),
+      'ops silence': (out) => expect(out).toContain('silenced service api until'),
+      'ops doctor': (out) => expect(out).toContain('ops doctor: the seeded world'),
+      'ops emulator stop': (out) => expect(out).toBe('stopped\n'),
+    };
+    for (const next of TOUR_NEXT_STEPS) {
+      expect(printed).toContain(`npx ${next.command}`);
+      const ran = await ops(words(next.command).slice(1));
+      expect(ran.code, `${next.command}\n${ran.stdout}${ran.stderr}`).toBe(0);
+      expect(ran.stderr, next.command).toBe('');
+      const check = Object.entries(checks).find(([prefix]) => next.command.startsWith(prefix))?.[1];
+      expect(check, `no check for ${next.command}`).toBeDefined();
+      check?.(ran.stdout);
+    }
   }, 600_000);
 });

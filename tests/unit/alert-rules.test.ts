@@ -14,6 +14,7 @@ import {
   flushPlan,
   groupKeyOf,
   inhibitable,
+  inOrderOfEvents,
   reminderDue,
   repeatInWindow,
   resumedBy,
@@ -133,5 +134,25 @@ describe('alert router rules', () => {
     expect(flushPlan(window({ publishedAt: 't', resolveAfter: held, resolvedPublishedAt: 't' })).done).toBe(
       true,
     );
+  });
+
+  it('takes a batch in the order things happened, keeping ties and unparseable times in place', () => {
+    const batch = [
+      { id: 'rolled-back', at: '2026-12-05T10:00:05.000Z' },
+      { id: 'no-time', at: 'soon' },
+      { id: 'started', at: '2026-12-05T10:00:00.000Z' },
+      { id: 'tie-a', at: '2026-12-05T10:00:02.000Z' },
+      { id: 'tie-b', at: '2026-12-05T10:00:02.000Z' },
+      { id: 'also-no-time', at: undefined },
+    ];
+    expect(inOrderOfEvents(batch, (m) => m.at).map((m) => m.id)).toEqual([
+      'started',
+      'tie-a',
+      'tie-b',
+      'rolled-back',
+      'no-time',
+      'also-no-time',
+    ]);
+    expect(batch[0]?.id).toBe('rolled-back');
   });
 });
