@@ -2,15 +2,14 @@
 // commands (invoke, run, alerts, journal) in other processes find the same resources.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClient, resetClients } from '../functions/shared/clients.ts';
+import { resetClients } from '../functions/shared/clients.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import { emulatorStatus, localAwsEnv } from '../local/emulator.ts';
 import { registerDeployment } from '../local/iam-enforcement.ts';
+import { installPercentileStandIn } from '../local/percentile-stand-in.ts';
 import { REPO_ROOT } from '../local/python-env.ts';
-import { putNamedAlarms, type Seed } from '../local/seed.ts';
+import type { Seed } from '../local/seed.ts';
 import { useStepFunctionsEndpoint } from '../local/step-functions-endpoint.ts';
-import { namedAlarms } from './doctor/command.ts';
 
 /** Where the CLI keeps its local state (the emulator daemon's pid and endpoint, what was seeded). */
 export const STATE_DIR = process.env.OPS_STATE_DIR ?? join(REPO_ROOT, '.ops');
@@ -28,32 +27,18 @@ export function saveLocalState(state: LocalState): void {
   writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
 }
 
-/**
- * What `ops seed` and the tour leave for later commands: the alarms the capability files name (as
- * the team's own would stand), and the state file. `endpoint` is the emulator's own address, never
- * a proxy in front of it that ends with the process (`reachedThrough`, when the world was made
- * through one).
- */
-export async function keepSeededWorld(
-  endpoint: string,
-  stack: DeployedStack,
-  world: Seed,
-  reachedThrough?: string,
-): Promise<void> {
-  const environmentName = stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
-  await putNamedAlarms(
-    awsClient(CloudWatchClient),
-    namedAlarms(environmentName).map((a) => a.name),
-  );
-  let kept = JSON.stringify({ endpoint, seededAt: new Date().toISOString(), stack, seed: world });
-  // Addresses the emulator handed out through a proxy (queue URLs) name the proxy's port.
-  if (reachedThrough) kept = kept.replaceAll(new URL(reachedThrough).host, new URL(endpoint).host);
-  saveLocalState(JSON.parse(kept) as LocalState);
-}
-
 export class NextStepError extends Error {
   override readonly name = 'NotReady';
 }
+
+/**
+ * How long a local gate or rollback window waits for an answer from another shell when
+ * `--gate-wait` is not given: OPS_GATE_WAIT (`30s`, `2m`), else 30 s.
+ */
+export const defaultGateWait = (): string => process.env.OPS_GATE_WAIT?.trim() || '30s';
+
+/** Where `ops seed` writes the examples that name its instances (docs: `.ops/examples/…`). */
+export const EXAMPLES_DIR = join(STATE_DIR, 'examples');
 
 /** The seeded world, with this process pointed at its emulator. */
 export async function loadLocalState(): Promise<LocalState> {
@@ -69,6 +54,8 @@ export async function loadLocalState(): Promise<LocalState> {
     throw new NextStepError(`the emulator was restarted since the last seed: run \`ops seed\` again`);
   }
   await pointAt(state.endpoint);
+  // Any workflow run here may reach rollout analysis, whose percentiles moto cannot compute.
+  installPercentileStandIn();
   // This process runs the stack's functions and workflows too: as their roles, evaluated.
   registerDeployment(state.stack.iam);
   return state;

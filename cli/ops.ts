@@ -16,48 +16,20 @@
 //   ops doctor [--env NAME] [--aws]          is an existing estate ready for the control plane
 
 // Add --json to any command for machine-readable output.
+//
+// Each command's module is imported when the command runs: a process loads what its command needs
+// and no more (the tests start hundreds of them; `ops help` loads nothing).
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isActive } from '../functions/alert-router/rules.ts';
-import { addSilence, expireSilence, listSilences, type Silence } from '../functions/alert-router/silences.ts';
-import { systemClock } from '../functions/shared/clock.ts';
-import { documentClient } from '../functions/shared/dynamo.ts';
-import { operatorExecutionName } from '../functions/shared/execution-names.ts';
 import { operatorReason } from '../functions/shared/validation.ts';
-import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
-import { deployControlPlane, readJournal, takeAlertsInOrder } from '../local/control-plane.ts';
-import { emulatorStatus, resetEmulator, startEmulatorDaemon, stopEmulatorDaemon } from '../local/emulator.ts';
-import { eventSources } from '../local/event-sources.ts';
-import { localFunction } from '../local/lambda-host.ts';
 import { REPO_ROOT } from '../local/python-env.ts';
-import { seed } from '../local/seed.ts';
-import { VirtualClock } from '../local/virtual-clock.ts';
-import {
-  isWorkflowName,
-  listExecutions,
-  runDeployedWorkflow,
-  runStartedExecutions,
-  WORKFLOWS,
-  type WorkflowName,
-} from '../local/workflows.ts';
-import { doctorCommand } from './doctor/command.ts';
-import { keepSeededWorld, loadLocalState, pointAt, STATE_DIR } from './local-state.ts';
-import { answerRemediationCommand, remediateCommand } from './remediate.ts';
-import { reportCommand } from './report.ts';
-import { operatorCommand, type RolloutFlags, rolloutCommand } from './rollout.ts';
-import {
-  describeScaleRun,
-  joinNegativeValues,
-  type ScaleFlags,
-  scaledServices,
-  scaleInputFromFlags,
-  scaleRunJson,
-} from './scale.ts';
-import { statusCommand } from './status.ts';
-import { controlPlaneOutputs, onAws, outputOf, startAndFollow } from './target.ts';
-import { TRAFFIC_PROFILES, type TrafficFlags, trafficCommand } from './traffic.ts';
+import { WORKFLOW_NAMES } from '../local/workflow-names.ts';
+import type { RolloutFlags } from './rollout.ts';
+import type { ScaleFlags } from './scale.ts';
+import type { TrafficFlags } from './traffic.ts';
+import { TRAFFIC_PROFILES } from './traffic-profiles.ts';
+import { joinNegativeValues, readJsonArg, UsageError } from './usage.ts';
 
 const HELP = `ops — the local front door to the ECS operations control plane
 
@@ -124,15 +96,18 @@ Against a real account: add --aws --outputs <file> (from cdk deploy --outputs-fi
 (implies --aws). Workflow commands then start and follow the deployed state machines; status,
 journal and silences read and write the stack's tables. Nothing runs locally.
 Functions: spot-interruption, spot-surge-step, alert-router, scale-service-step, scale-alarm,
-remediation-trigger, remediate-step, rollout-step, rollout-analysis. Workflows: ${Object.keys(WORKFLOWS).join(', ')}.
-Examples:
+remediation-trigger, remediate-step, rollout-step, rollout-analysis. Workflows: ${WORKFLOW_NAMES.join(', ')}.
+Examples (each runs as printed on a freshly seeded world):
   ops emulator start && ops seed --instances 40 --spot-fraction 0.75
-  ops invoke spot-interruption --event events/samples/aws/ec2-spot-instance-interruption-warning.json
-  ops run spot-surge --input events/inputs/spot-surge.json
+  ops invoke spot-interruption --event .ops/examples/ec2-spot-instance-interruption-warning.json
+  ops run spot-surge --input .ops/examples/spot-surge.json
   ops silence --service api --for 2h --reason "deploying a fix for the health check"
-  ops traffic --green errors:12 && ops rollout --service api --image registry.local/api:2 --strategy canary:10:5m --watch
+  ops traffic && ops rollout --service api --image registry.local/api:2 --strategy canary:10:5m --watch
   ops remediate --alarm web-api-cpu-high --dry-run
   ops doctor && ops doctor --env adopted --aws --profile prod
+ops seed writes .ops/examples/: AWS's sample warning and the spot-surge console input, naming
+instances of the seeded world. A local gate or rollback window waits --gate-wait, else
+OPS_GATE_WAIT, else 30s.
 `;
 
 type Flags = {
@@ -226,55 +201,53 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'emulator':
-      return emulator(rest[0], out);
+      return (await import('./local-commands.ts')).emulator(rest[0], out);
     case 'seed':
-      return seedCommand(flags, out);
+      return (await import('./local-commands.ts')).seedCommand(flags, out);
     case 'invoke':
-      return invoke(rest[0], flags, out);
+      return (await import('./local-commands.ts')).invoke(rest[0], flags, out);
     case 'run':
-      return run(rest[0], flags, out);
+      return (await import('./local-commands.ts')).run(rest[0], flags, out);
     case 'alerts':
-      return alerts(out);
+      return (await import('./local-commands.ts')).alerts(out);
     case 'silence':
-      return silence(flags, out);
+      return (await import('./silences.ts')).silence(flags, out);
     case 'silences':
-      return silences(flags, out);
+      return (await import('./silences.ts')).silences(flags, out);
     case 'unsilence':
-      return unsilence(rest[0], flags, out);
+      return (await import('./silences.ts')).unsilence(rest[0], flags, out);
     case 'status':
-      return statusCommand(flags, out);
+      return (await import('./status.ts')).statusCommand(flags, out);
     case 'report':
-      return reportCommand(rest[0], flags, out);
+      return (await import('./report.ts')).reportCommand(rest[0], flags, out);
     case 'journal':
-      return journal(flags, out);
+      return (await import('./journal.ts')).journal(flags, out);
     case 'scale':
-      return scale(flags, out);
+      return (await import('./scale-command.ts')).scaleCommand(flags, out);
     case 'rollout':
-      return rolloutCommand(flags, out, (file) => readJsonArg('input', file));
+      return (await import('./rollout.ts')).rolloutCommand(flags, out, (file) => readJsonArg('input', file));
     case 'traffic':
-      return trafficCommand(flags, out);
+      return (await import('./traffic.ts')).trafficCommand(flags, out);
     case 'remediate':
-      return remediateCommand(flags, out);
+      return (await import('./remediate.ts')).remediateCommand(flags, out);
     case 'doctor':
-      return doctorCommand(flags, out);
+      return (await import('./doctor/command.ts')).doctorCommand(flags, out);
     case 'approve':
     case 'reject': {
       checkReason(flags.reason);
       // A remediation waiting for approval answers to its execution name; anything else is a rollout's.
-      const answered = rest[0] ? await answerRemediationCommand(command, rest[0], flags, out) : undefined;
-      return answered ?? operatorCommand(command, rest[0], flags, out);
+      const answered = rest[0]
+        ? await (await import('./remediate.ts')).answerRemediationCommand(command, rest[0], flags, out)
+        : undefined;
+      return answered ?? (await import('./rollout.ts')).operatorCommand(command, rest[0], flags, out);
     }
     case 'abort':
     case 'rollback':
       checkReason(flags.reason);
-      return operatorCommand(command, rest[0], flags, out);
+      return (await import('./rollout.ts')).operatorCommand(command, rest[0], flags, out);
     default:
       throw new UsageError(`unknown command "${command}"; run \`ops help\` for the list`);
   }
-}
-
-class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 /** A gate's answer carries the reason into the workflow: refused before anything is looked up. */
@@ -284,316 +257,6 @@ function checkReason(reason: string | undefined): void {
   } catch (error) {
     throw new UsageError(`--${(error as Error).message}`);
   }
-}
-
-type Out = (human: string, data: unknown) => void;
-
-async function emulator(action: string | undefined, out: Out): Promise<number> {
-  if (action === 'start') {
-    const started = await startEmulatorDaemon({ stateDir: STATE_DIR });
-    out(
-      `${started.alreadyRunning ? 'already running' : 'started'}: ${started.endpoint} (pid ${started.pid})`,
-      started,
-    );
-    return 0;
-  }
-  if (action === 'stop') {
-    const stopped = await stopEmulatorDaemon({ stateDir: STATE_DIR });
-    out(stopped.stopped ? 'stopped' : 'was not running', stopped);
-    return 0;
-  }
-  if (action === 'status') {
-    const status = await emulatorStatus({ stateDir: STATE_DIR });
-    out(status.running ? `running: ${status.endpoint} (pid ${status.pid})` : 'not running', status);
-    return 0;
-  }
-  throw new UsageError('ops emulator takes start, stop or status');
-}
-
-async function seedCommand(flags: Flags, out: Out): Promise<number> {
-  const instances = flags.instances === undefined ? 12 : Number(flags.instances);
-  const spotFraction = flags['spot-fraction'] === undefined ? 0.5 : Number(flags['spot-fraction']);
-  if (!Number.isInteger(instances) || instances < 1 || instances > 5000) {
-    throw new UsageError(`--instances must be a whole number from 1 to 5000 (got ${flags.instances})`);
-  }
-  if (!(spotFraction >= 0 && spotFraction <= 1)) {
-    throw new UsageError(`--spot-fraction must be between 0 and 1 (got ${flags['spot-fraction']})`);
-  }
-  const { endpoint } = await startEmulatorDaemon({ stateDir: STATE_DIR });
-  await resetEmulator(endpoint);
-  await pointAt(endpoint);
-  const stack = await deployControlPlane();
-  const world = await seed(stack, { instances, spotFraction });
-  await keepSeededWorld(endpoint, stack, world);
-  const spot = world.containerInstances.filter((c) => c.spot).length;
-  out(
-    [
-      `emulator ${endpoint} (reset)`,
-      `control plane ${stack.stackName}: ${Object.keys(stack.functions).length} functions, ${Object.keys(stack.stateMachines).length} workflow(s), ${stack.eventSourceMappings.length} event source(s)`,
-      `cluster ${world.cluster}: ${world.containerInstances.length} container instances (${spot} spot, ${world.containerInstances.length - spot} on-demand)`,
-      `auto scaling groups: ${world.autoScalingGroups.spot}, ${world.autoScalingGroups.onDemand}`,
-      `service ${world.service.name}; load balancer with blue and green target groups`,
-      `alert queues: ${Object.keys(world.alertQueues).join(', ')}`,
-      'next: ops doctor, ops invoke spot-interruption --event <file>, ops alerts, ops journal (--json for everything)',
-    ].join('\n'),
-    { endpoint, stackName: stack.stackName, outputs: stack.outputs, ...world },
-  );
-  return 0;
-}
-
-function readJsonArg(flag: string, value: string | undefined): unknown {
-  if (!value) throw new UsageError(`--${flag} <file|-> is required`);
-  const text = value === '-' ? readFileSync(0, 'utf8') : readFileSync(value, 'utf8');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`--${flag} ${value} is not JSON: ${(error as Error).message}`);
-  }
-}
-
-async function invoke(name: string | undefined, flags: Flags, out: Out): Promise<number> {
-  if (!name) throw new UsageError('ops invoke <function> --event <file|->');
-  const event = readJsonArg('event', flags.event);
-  const { stack } = await loadLocalState();
-  if (!stack.functions[name]) {
-    throw new UsageError(`unknown function "${name}"; known: ${Object.keys(stack.functions).join(', ')}`);
-  }
-  const fn = await localFunction(stack, name, { bundled: flags.bundled ?? false });
-  // A trigger starts executions that the emulator records but does not run: they run here,
-  // so an event's path can be followed to its end (as ops remediate does).
-  const started = TRIGGERS[name];
-  const seen = new Set<string>();
-  if (started) {
-    for (const execution of await listExecutions(stack, started))
-      if (execution.executionArn) seen.add(execution.executionArn);
-  }
-  const result = await fn.invoke(event);
-  const runs = started ? await runStartedExecutions(stack, started, seen, { clock: new VirtualClock() }) : [];
-  const human = [
-    JSON.stringify(result, null, 2),
-    ...runs.map(
-      (run) =>
-        `${started} ${run.executionName}: ${run.status}${run.status === 'SUCCEEDED' ? '' : ` (${run.error}: ${run.cause})`}`,
-    ),
-  ].join('\n');
-  out(human, {
-    result,
-    executions: runs.map((run) => ({
-      workflow: started,
-      name: run.executionName,
-      status: run.status,
-      output: run.output,
-      error: run.error,
-      cause: run.cause,
-    })),
-  });
-  return runs.every((run) => run.status === 'SUCCEEDED') ? 0 : 1;
-}
-
-/** The workflow each trigger function starts. */
-const TRIGGERS: Record<string, WorkflowName | undefined> = {
-  'scale-alarm': 'scale-service',
-  'remediation-trigger': 'remediate-alarm',
-  'spot-interruption': 'spot-surge',
-};
-
-async function run(name: string | undefined, flags: Flags, out: Out): Promise<number> {
-  if (!name || !isWorkflowName(name)) {
-    throw new UsageError(
-      `ops run <workflow> --input <file|->; workflows: ${Object.keys(WORKFLOWS).join(', ')}`,
-    );
-  }
-  const input = readJsonArg('input', flags.input);
-  const { stack } = await loadLocalState();
-  const result = await runDeployedWorkflow(stack, name, input, { clock: new VirtualClock() });
-  const human = [
-    `${name}: ${result.status} after ${result.transitions} state transitions`,
-    `states: ${abbreviate(result.states)}`,
-    result.status === 'SUCCEEDED'
-      ? `output: ${JSON.stringify(result.output, null, 2)}`
-      : `error: ${result.error}\ncause: ${result.cause}`,
-  ].join('\n');
-  out(human, result);
-  return result.status === 'SUCCEEDED' ? 0 : 1;
-}
-
-/** A long loop of states reads better as its start, its end and a count. */
-function abbreviate(states: string[]): string {
-  if (states.length <= 12) return states.join(' -> ');
-  return `${states.slice(0, 6).join(' -> ')} -> … ${states.length - 9} more … -> ${states.slice(-3).join(' -> ')}`;
-}
-
-async function alerts(out: Out): Promise<number> {
-  const { stack, seed: world } = await loadLocalState();
-  // What Lambda would have done meanwhile: the alert router takes raised alerts off its queue.
-  await eventSources(stack).run();
-  const all = await takeAlertsInOrder(world.alertQueues);
-  const human =
-    all.length === 0
-      ? 'no new alerts'
-      : all
-          .map(
-            (a) => `${a.subject}\n  ${String(a.alert.summary ?? '')}\n  ${String(a.alert.whatWeDid ?? '')}`,
-          )
-          .join('\n');
-  out(human, all);
-  return 0;
-}
-
-/** 90s, 15m, 2h, 1d -> milliseconds. */
-function parseDuration(text: string | undefined): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text?.trim() ?? '');
-  if (!match) throw new UsageError(`--for takes a duration such as 30m, 2h or 1d (got ${text ?? 'nothing'})`);
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
-  return Math.round(Number(match[1]) * unit);
-}
-
-async function alertsTable(flags: Flags): Promise<string> {
-  const outputs = await controlPlaneOutputs(flags);
-  return outputOf(outputs, CONTROL_PLANE_OUTPUTS.stateTable, 'alerting');
-}
-
-async function silence(flags: Flags, out: Out): Promise<number> {
-  const matcher = {
-    ...(flags.service ? { service: flags.service } : {}),
-    ...(flags.kind ? { kind: flags.kind } : {}),
-    ...(flags['dedup-key'] ? { dedupKey: flags['dedup-key'] } : {}),
-  };
-  if (Object.keys(matcher).length === 0) {
-    throw new UsageError('ops silence needs --service S, --kind K or --dedup-key D');
-  }
-  const durationMs = parseDuration(flags.for);
-  if (!flags.reason?.trim()) throw new UsageError('ops silence needs --reason "why", for the next person');
-  const table = await alertsTable(flags);
-  const created = await addSilence(documentClient(), table, systemClock, {
-    matcher,
-    durationMs,
-    reason: flags.reason,
-    createdBy: `ops-cli/${userInfo().username}`,
-  }).catch((error: Error) => {
-    throw error.name === 'InvalidInput' ? new UsageError(error.message) : error;
-  });
-  out(
-    `${created.id}: silenced ${describeMatcher(created)} until ${created.endsAt} (${created.reason})`,
-    created,
-  );
-  return 0;
-}
-
-function describeMatcher(s: Silence): string {
-  const m = s.matcher;
-  return [
-    m.service ? `service ${m.service}` : '',
-    m.kind ? `kind ${m.kind}` : '',
-    m.dedupKey ? `dedup key ${m.dedupKey}` : '',
-  ]
-    .filter(Boolean)
-    .join(' and ');
-}
-
-async function silences(flags: Flags, out: Out): Promise<number> {
-  const table = await alertsTable(flags);
-  const now = Date.now();
-  const all = (await listSilences(documentClient(), table)).map((s) => ({ ...s, active: isActive(s, now) }));
-  const human =
-    all.length === 0
-      ? 'no silences'
-      : all
-          .map(
-            (s) =>
-              `${s.id}  ${s.active ? 'active ' : 'ended  '} ${describeMatcher(s)} until ${s.endsAt}\n    ${s.reason} (${s.createdBy})`,
-          )
-          .join('\n');
-  out(human, all);
-  return 0;
-}
-
-async function unsilence(id: string | undefined, flags: Flags, out: Out): Promise<number> {
-  if (!id) throw new UsageError('ops unsilence <id> (see ops silences)');
-  const table = await alertsTable(flags);
-  const ended = await expireSilence(documentClient(), table, systemClock, id);
-  if (!ended) throw new UsageError(`no silence ${id} (see ops silences)`);
-  out(`${id}: ended`, { id, ended: true });
-  return 0;
-}
-
-async function journal(flags: Flags, out: Out): Promise<number> {
-  const table = outputOf(await controlPlaneOutputs(flags), CONTROL_PLANE_OUTPUTS.journalTable, 'the journal');
-  const records = await readJournal(table);
-  const limit = flags.limit ? Number(flags.limit) : records.length;
-  const shown = records.slice(-limit);
-  const human =
-    shown.length === 0
-      ? 'the journal is empty'
-      : shown
-          .map(
-            (r) =>
-              `${r.at.slice(0, 23)}  ${r.outcome.padEnd(9)} ${r.action.padEnd(22)} ${r.resource}\n    ${r.reason}`,
-          )
-          .join('\n');
-  out(human, shown);
-  return 0;
-}
-
-async function scale(flags: Flags, out: Out): Promise<number> {
-  if (onAws(flags)) return scaleOnAws(flags, out);
-  const { stack } = await loadLocalState();
-  let input: ReturnType<typeof scaleInputFromFlags>;
-  try {
-    input = scaleInputFromFlags(flags, scaledServices(stack));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const result = await runDeployedWorkflow(stack, 'scale-service', input, { clock: new VirtualClock() });
-  out(describeScaleRun(result), scaleRunJson(result));
-  if (result.status !== 'SUCCEEDED') return 1;
-  // A refusal is an answer, not a failure of the command, but scripts may want to tell it apart.
-  return (result.output as { decision?: string } | undefined)?.decision === 'refused' ? 3 : 0;
-}
-
-/** On AWS: the deployed scale-service workflow, started and followed; the guardrails are its own. */
-async function scaleOnAws(flags: Flags, out: Out): Promise<number> {
-  const outputs = await controlPlaneOutputs(flags);
-  const [cluster, service] = (flags.service ?? '').includes('/')
-    ? (flags.service as string).split('/')
-    : [flags.cluster, flags.service];
-  if (!cluster || !service)
-    throw new UsageError('on AWS, name the service as --service CLUSTER/SERVICE (or add --cluster)');
-  let input: ReturnType<typeof scaleInputFromFlags>;
-  try {
-    input = scaleInputFromFlags({ ...flags, service: `${cluster}/${service}` }, [{ cluster, service }]);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const arn = outputOf(outputs, CONTROL_PLANE_OUTPUTS.scaleStateMachineArn, 'scaling');
-  const execution = await startAndFollow(
-    arn,
-    operatorExecutionName('scale', service, Date.now()),
-    input,
-    (started) => console.error(`started ${started}`),
-  );
-  const plan = execution.output
-    ? (JSON.parse(execution.output) as { decision?: string; summary?: string; explanation?: string[] })
-    : undefined;
-  const human = plan
-    ? [
-        plan.summary ?? '',
-        ...(plan.explanation ?? []).map((l) => `  - ${l}`),
-        `execution: ${execution.executionArn} (${execution.status})`,
-      ]
-    : [
-        `${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`.trim(),
-        `execution: ${execution.executionArn}`,
-      ];
-  out(human.join('\n'), {
-    status: execution.status,
-    executionArn: execution.executionArn,
-    error: execution.error,
-    cause: execution.cause,
-    plan,
-  });
-  if (execution.status !== 'SUCCEEDED') return 1;
-  return plan?.decision === 'refused' ? 3 : 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -22,7 +22,7 @@ import type { DeployedStack } from '../local/deploy.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { nextTaskToken, type WorkflowResult } from '../local/workflow-runner.ts';
 import { runDeployedWorkflow } from '../local/workflows.ts';
-import { loadLocalState } from './local-state.ts';
+import { defaultGateWait, loadLocalState } from './local-state.ts';
 import { controlPlaneOutputs, onAws, outputOf, startAndFollow, type TargetFlags } from './target.ts';
 
 export interface RemediateFlags extends TargetFlags {
@@ -114,7 +114,7 @@ async function runLocally(
   const result = await runDeployedWorkflow(stack, 'remediate-alarm', input, {
     clock: new VirtualClock(),
     executionName,
-    taskTokenTimeoutMs: parseSeconds(flags['gate-wait'] ?? '30s') * 1000,
+    taskTokenTimeoutMs: parseSeconds(flags['gate-wait'] ?? defaultGateWait()) * 1000,
   });
   void announceGate;
   return result;

@@ -29,7 +29,7 @@ import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { localOperatorDeps, newExecutionName, rolloutEnvironment, runRollout } from '../local/rollouts.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
-import { loadLocalState } from './local-state.ts';
+import { defaultGateWait, loadLocalState } from './local-state.ts';
 
 export interface RolloutFlags {
   service?: string;
@@ -144,7 +144,7 @@ export async function rolloutCommand(
     );
   }
   const { stack } = await loadLocalState();
-  const gateWaitMs = seconds(flags['gate-wait'] ?? '30s', 'gate-wait') * 1000;
+  const gateWaitMs = seconds(flags['gate-wait'] ?? defaultGateWait(), 'gate-wait') * 1000;
   // What every step will judge, before anything runs. A bad input is left to the first state,
   // which rejects it naming the field, as it would on AWS.
   const plan = effectivePlan(rolloutEnvironment(stack).MANAGED_SERVICES, input);

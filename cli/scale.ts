@@ -23,22 +23,6 @@ export class ScaleUsageError extends Error {
 export const SCALE_USAGE =
   'ops scale --service [CLUSTER/]SERVICE (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."]';
 
-/** parseArgs reads `--by -2` as a missing value followed by an option: glue such values on. */
-export function joinNegativeValues(argv: readonly string[], options: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const next = argv[i + 1];
-    if (options.includes(arg) && next !== undefined && /^-\d/.test(next)) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else {
-      out.push(arg);
-    }
-  }
-  return out;
-}
-
 /** The services the deployed stack scales, from the decision step's environment. */
 export function scaledServices(stack: DeployedStack): { cluster: string; service: string }[] {
   const raw = stack.functions['scale-service-step']?.environment.SCALED_SERVICES;

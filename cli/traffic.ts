@@ -6,6 +6,7 @@ import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { awsClient } from '../functions/shared/clients.ts';
 import { healthyTraffic, type MinuteOfTraffic, putTargetGroupMetrics } from '../local/rollouts.ts';
 import { loadLocalState } from './local-state.ts';
+import { TRAFFIC_PROFILES } from './traffic-profiles.ts';
 
 export interface TrafficFlags {
   green?: string;
@@ -16,8 +17,6 @@ export interface TrafficFlags {
 export class TrafficUsageError extends Error {
   override readonly name = 'UsageError';
 }
-
-export const TRAFFIC_PROFILES = 'healthy, errors:PERCENT (e.g. errors:12) or slow:MS (e.g. slow:900)';
 
 /** A traffic profile: `healthy`, `errors:12` (12% 5xx), `slow:900` (900 ms responses). */
 export function trafficProfile(text: string, flag: string): (minute: number) => MinuteOfTraffic {

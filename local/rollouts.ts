@@ -1,14 +1,9 @@
 // The rollout rig on the emulator: runs the synthesized blue-green-rollout workflow (via the
 // workflow runner) with operators able to answer it from this process or another one, writes
-// load balancer metrics into the emulator's CloudWatch, and stands in for the one CloudWatch
-// feature the emulator lacks (percentile statistics).
+// load balancer metrics into the emulator's CloudWatch, with the stand-in for the one CloudWatch
+// feature the emulator lacks (percentile statistics, percentile-stand-in.ts) installed.
 
-import {
-  CloudWatchClient,
-  type MetricDataQuery,
-  type MetricDatum,
-  PutMetricDataCommand,
-} from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateListenerCommand,
   CreateRuleCommand,
@@ -30,9 +25,12 @@ import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import type { DeployedStack } from './deploy.ts';
 import { localFunction } from './lambda-host.ts';
 import { observerClient } from './observer.ts';
+import { installPercentileStandIn } from './percentile-stand-in.ts';
 import type { Seed } from './seed.ts';
 import { type LambdaBinding, runWorkflow, type WorkflowResult } from './workflow-runner.ts';
 import { deployedWorkflow, type LocalRunOptions, runDeployedWorkflow } from './workflows.ts';
+
+export { installPercentileStandIn };
 
 export const ROLLOUT_FUNCTION = 'rollout-step';
 
@@ -41,37 +39,6 @@ export function rolloutEnvironment(stack: DeployedStack): Record<string, string>
   const fn = stack.functions[ROLLOUT_FUNCTION];
   if (!fn) throw new Error(`stack ${stack.stackName} has no ${ROLLOUT_FUNCTION} function`);
   return fn.environment;
-}
-
-// ------------------------------------------------------------------------------------------
-// Percentiles: moto 5.2.5 computes no percentile statistics (GetMetricData fails with a 500 on
-// `p95`). This stand-in rewrites percentile stats of GetMetricData queries into `Maximum` before
-// they reach the emulator, so the data still comes from the emulator's CloudWatch. Maximum is an
-// upper bound of any percentile; tests write one latency value per minute, where both agree.
-
-const patched = new WeakSet<object>();
-
-export function installPercentileStandIn(): void {
-  const client = awsClient(CloudWatchClient);
-  if (patched.has(client)) return;
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const input = args.input as { MetricDataQueries?: MetricDataQuery[] };
-      if (input.MetricDataQueries) {
-        args.input = {
-          ...input,
-          MetricDataQueries: input.MetricDataQueries.map((q) =>
-            q.MetricStat && /^p\d/.test(q.MetricStat.Stat ?? '')
-              ? { ...q, MetricStat: { ...q.MetricStat, Stat: 'Maximum' } }
-              : q,
-          ),
-        } as typeof args.input;
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'emulatorPercentileStandIn' },
-  );
-  patched.add(client);
 }
 
 // ------------------------------------------------------------------------------------------

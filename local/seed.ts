@@ -23,6 +23,7 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   CreateTaskSetCommand,
+  DescribeTaskDefinitionCommand,
   ECSClient,
   PutClusterCapacityProvidersCommand,
   RegisterContainerInstanceCommand,
@@ -39,6 +40,7 @@ import {
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ALB_NAMESPACE, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
 import { taskRolePathFor } from '../infra/config.ts';
@@ -513,4 +515,70 @@ export async function putNamedAlarms(cloudwatch: CloudWatchClient, names: readon
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       }),
     );
+}
+
+/**
+ * The seeded service's own alarms, as its team would have them and the documented examples name
+ * them (`<cluster>-<service>-…`): CPU on the service, which the `api-cpu-scale-out` runbook matches,
+ * and 5xx and p99 latency on green's target group, which rollouts' analysis may list and the
+ * `api-5xx-rollback` runbook matches. Each stays out of ALARM until something sets it.
+ */
+export async function putServiceAlarms(cloudwatch: CloudWatchClient, world: Seed): Promise<string[]> {
+  const prefix = `${world.cluster}-${world.service.name}`;
+  await putCpuAlarm(cloudwatch, `${prefix}-cpu-high`, {
+    ClusterName: world.cluster,
+    ServiceName: world.service.name,
+  });
+  const green = targetGroupDimensions(world.loadBalancer.greenTargetGroupArn, world.loadBalancer.arn);
+  const onGreen = {
+    Namespace: ALB_NAMESPACE,
+    Dimensions: green,
+    Period: 60,
+    EvaluationPeriods: 3,
+    ComparisonOperator: 'GreaterThanThreshold' as const,
+  };
+  await cloudwatch.send(
+    new PutMetricAlarmCommand({
+      ...onGreen,
+      AlarmName: `${prefix}-green-5xx`,
+      MetricName: 'HTTPCode_Target_5XX_Count',
+      Statistic: 'Sum',
+      Threshold: 10,
+    }),
+  );
+  await cloudwatch.send(
+    new PutMetricAlarmCommand({
+      ...onGreen,
+      AlarmName: `${prefix}-green-latency-p99`,
+      MetricName: 'TargetResponseTime',
+      ExtendedStatistic: 'p99',
+      Threshold: 1,
+    }),
+  );
+  return [`${prefix}-cpu-high`, `${prefix}-green-5xx`, `${prefix}-green-latency-p99`];
+}
+
+/**
+ * The next revision of the seeded service's task definition, registered as CI would before a
+ * rollout deploys it (the all-at-once console input names it): blue's, with a newer image.
+ */
+export async function registerNextRevision(world: Seed): Promise<string> {
+  const ecs = awsClient(ECSClient);
+  const blue = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: world.service.taskDefinition }),
+  );
+  const current = blue.taskDefinition;
+  if (!current) throw new Error(`no task definition ${world.service.taskDefinition}`);
+  const next = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: current.family,
+      taskRoleArn: current.taskRoleArn,
+      executionRoleArn: current.executionRoleArn,
+      containerDefinitions: (current.containerDefinitions ?? []).map((c) => ({
+        ...c,
+        image: 'public.ecr.aws/nginx/nginx:stable-alpine',
+      })),
+    }),
+  );
+  return next.taskDefinition?.taskDefinitionArn as string;
 }

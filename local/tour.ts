@@ -5,7 +5,8 @@
 // would check next.
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { keepSeededWorld, STATE_DIR } from '../cli/local-state.ts';
+import { STATE_DIR } from '../cli/local-state.ts';
+import { keepSeededWorld } from '../cli/seeded-world.ts';
 import { awsClient, resetClients } from '../functions/shared/clients.ts';
 import { describe, listArns } from '../functions/shared/container-instances.ts';
 import { deployControlPlane, readJournal, takeAlertsInOrder } from './control-plane.ts';

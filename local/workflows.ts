@@ -15,6 +15,7 @@ import { actAs, asRig, callerOf, checkAs } from './iam-enforcement.ts';
 import { INTEGRATIONS } from './iam-operations.ts';
 import { localFunction } from './lambda-host.ts';
 import { observerClient } from './observer.ts';
+import type { WorkflowName } from './workflow-names.ts';
 import {
   type ChildWorkflowRunner,
   type LambdaBinding,
@@ -24,13 +25,13 @@ import {
 } from './workflow-runner.ts';
 
 /** Workflow names (as in workflows/<name>.ts) and the stack output that holds each state machine's ARN. */
-export const WORKFLOWS = {
+export const WORKFLOWS: Record<WorkflowName, string> = {
   'spot-surge': CONTROL_PLANE_OUTPUTS.surgeStateMachineArn,
   'blue-green-rollout': CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn,
   'scale-service': CONTROL_PLANE_OUTPUTS.scaleStateMachineArn,
   'remediate-alarm': CONTROL_PLANE_OUTPUTS.remediationStateMachineArn,
-} as const;
-export type WorkflowName = keyof typeof WORKFLOWS;
+};
+export type { WorkflowName };
 
 export function isWorkflowName(name: string): name is WorkflowName {
   return name in WORKFLOWS;
