@@ -4,6 +4,7 @@
 // the CLI then runs itself again on the project's own Node (the `node` package).
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
+import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +20,8 @@ const onProjectNode = () => {
 };
 
 if (onProjectNode() || process.env.OPS_ON_PROJECT_NODE === '1') {
+  // V8's code cache on disk (checked against each source): a tenth of every later start.
+  module.enableCompileCache?.();
   const { register } = await import('tsx/esm/api');
   register();
   await import('../cli/ops.ts');

@@ -51,6 +51,13 @@ Usage:
   ops silences                            List silences (active and recently ended)
   ops unsilence <id>                      End a silence now
   ops journal [--limit N]                 Print the action journal, oldest first
+  ops metrics [--since 30d] [--service [CLUSTER/]S]
+                                          DORA figures from the journal: deployment frequency, lead
+                                          time for changes, change failure rate, time to restore
+  ops report --fleet [--since 30d] [--out FILE.html]
+                                          Write the fleet report: the DORA trends, and every
+                                          rollout, spot episode, scaling action and remediation on
+                                          one timeline per service, linked to its journal records
   ops status [--limit N]                  What is in flight: running executions, rollouts, approvals
                                           waiting, held locks, active silences, latest journal entries
   ops scale --service [CLUSTER/]S (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."]
@@ -58,7 +65,7 @@ Usage:
                                           verification; prints every decision in plain words
   ops rollout --service [CLUSTER/]S (--image I | --task-definition TD) [--strategy S] [--watch]
               [--approval none|before-traffic|before-finalize] [--input <file>] [--gate-wait 30s]
-              [--no-analysis] [--aws --outputs <cdk outputs file>]
+              [--no-analysis] [--image-pushed-at T] [--aws --outputs <cdk outputs file>]
                                           Blue/green rollout; strategies: all-at-once, canary:10:5m,
                                           linear:25:10m, steps:10@5m,50@10m,100@0 (default: the
                                           service's, else canary:10:5m). Every step is analysed
@@ -128,6 +135,8 @@ type Flags = {
   profile?: string;
   out?: string;
   env?: string;
+  since?: string;
+  fleet?: boolean;
 } & ScaleFlags &
   RolloutFlags &
   TrafficFlags;
@@ -162,6 +171,9 @@ async function main(argv: string[]): Promise<number> {
       outputs: { type: 'string' },
       'gate-wait': { type: 'string' },
       'no-analysis': { type: 'boolean' },
+      'image-pushed-at': { type: 'string' },
+      since: { type: 'string' },
+      fleet: { type: 'boolean' },
       green: { type: 'string' },
       blue: { type: 'string' },
       hours: { type: 'string' },
@@ -220,6 +232,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./status.ts')).statusCommand(flags, out);
     case 'report':
       return (await import('./report.ts')).reportCommand(rest[0], flags, out);
+    case 'metrics':
+      return (await import('./metrics/command.ts')).metricsCommand(flags, out);
     case 'journal':
       return (await import('./journal.ts')).journal(flags, out);
     case 'scale':

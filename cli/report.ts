@@ -20,6 +20,11 @@ export interface ReportFlags {
   json?: boolean;
   aws?: boolean;
   outputs?: string;
+  profile?: string;
+  /** The fleet report instead of one rollout's. */
+  fleet?: boolean;
+  since?: string;
+  service?: string;
 }
 
 export class ReportUsageError extends Error {
@@ -27,13 +32,14 @@ export class ReportUsageError extends Error {
 }
 
 export const REPORT_USAGE =
-  'ops report <execution> (name or ARN, or [CLUSTER/]SERVICE for its latest rollout) [--out FILE.html] [--aws --outputs <cdk outputs file>]';
+  'ops report <execution> (name or ARN, or [CLUSTER/]SERVICE for its latest rollout) [--out FILE.html] [--aws --outputs <cdk outputs file>], or ops report --fleet [--since 30d]';
 
 export async function reportCommand(
   ref: string | undefined,
   flags: ReportFlags,
   out: (human: string, data: unknown) => void,
 ): Promise<number> {
+  if (flags.fleet) return (await import('./report/fleet.ts')).fleetReportCommand(flags, out);
   if (!ref) throw new ReportUsageError(REPORT_USAGE);
   const notes: string[] = [];
   let tables: ReportTables;

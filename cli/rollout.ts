@@ -45,6 +45,8 @@ export interface RolloutFlags {
   'gate-wait'?: string;
   /** A blind rollout: analysis.enabled false (journaled, alerted as a warning, in the report). */
   'no-analysis'?: boolean;
+  /** When the image was pushed (ISO 8601): lead time for changes counts from it. */
+  'image-pushed-at'?: string;
   json?: boolean;
   cluster?: string;
 }
@@ -94,6 +96,7 @@ export function rolloutInputFromFlags(
     ...(strategy ? { strategy } : {}),
     ...(analysis ? { analysis } : {}),
     ...(flags.approval ? { approval: flags.approval as never } : {}),
+    ...(flags['image-pushed-at'] ? { imagePushedAt: flags['image-pushed-at'] } : {}),
     requestedBy: base.requestedBy ?? operator(),
   };
 }

@@ -257,6 +257,11 @@ export const RolloutInputSchema = z
     greenReadyTimeoutSeconds: z._default(Seconds(3600).check(z.gte(30)), 600),
     /** Who asked, for the journal (the CLI fills it in). */
     requestedBy: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+    /**
+     * When the change's image was pushed (CI passes the registry's push time): lead time for
+     * changes counts from it; without it, from the rollout's start.
+     */
+    imagePushedAt: z.optional(z.iso.datetime({ offset: true })),
   })
   .check(
     z.superRefine((input, ctx) => {

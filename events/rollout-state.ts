@@ -176,6 +176,7 @@ export const RolloutPlanSchema = z.object({
   greenReadyTimeoutSeconds: z.number(),
   requestedBy: z.string(),
   startedAt: z.string(),
+  imagePushedAt: z.optional(z.string()),
   /** The longest the plan can take (planSeconds); the lease on the service covers it. */
   maxSeconds: z.number(),
 });

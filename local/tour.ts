@@ -42,6 +42,11 @@ export const TOUR_NEXT_STEPS = [
     what: 'pause alerts while you work on it',
   },
   { command: 'ops doctor', what: 'is the seeded world ready for the control plane' },
+  {
+    command: 'ops metrics',
+    what: 'DORA figures from the journal: deployments, lead time, failures, restores',
+  },
+  { command: 'ops report --fleet', what: 'one HTML page: the trends, and a timeline per service' },
   { command: 'ops emulator stop', what: 'when you are done' },
 ] as const;
 

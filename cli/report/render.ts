@@ -26,7 +26,7 @@ export function renderReport(data: ReportData): string {
 <meta name="generator" content="ops report">
 <title>${title}</title>
 <link rel="icon" href="data:,">
-<style>${new Markup(CSS)}</style>
+<style>${new Markup(REPORT_CSS)}</style>
 </head>
 <body>
 <main>
@@ -131,7 +131,7 @@ function legend(data: ReportData): Markup {
 // ------------------------------------------------------------------------------------------
 // Style. Colours keep at least 4.5:1 against their background for text.
 
-const CSS = `
+export const REPORT_CSS = `
 :root { color-scheme: light; --fg: #1f2328; --muted: #57606a; --border: #d0d7de; --panel: #f6f8fa;
   --green: #1a7f37; --blue: #0969da; --red: #cf222e; --amber: #9a6700; --purple: #8250df; }
 * { box-sizing: border-box; }

@@ -122,6 +122,7 @@ export async function validate(
     greenReadyTimeoutSeconds: input.greenReadyTimeoutSeconds,
     requestedBy: input.requestedBy ?? 'console',
     startedAt: iso(deps.clock.now()),
+    ...(input.imagePushedAt ? { imagePushedAt: input.imagePushedAt } : {}),
     maxSeconds,
   };
   const blueImage = containerImage(blueTaskDefinition, container);
@@ -218,6 +219,7 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
         before: { image: state.blue.image, taskDefinition: state.blue.taskDefinition },
         after: { image: plan.image, taskDefinition: plan.taskDefinition },
         details: {
+          ...(plan.imagePushedAt ? { imagePushedAt: plan.imagePushedAt } : {}),
           plan: plan.steps,
           analysis: plan.analysis,
           analysisPlan,

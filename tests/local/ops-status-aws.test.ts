@@ -260,4 +260,28 @@ describe('ops status and --aws', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--aws needs --outputs <file>');
   }, 120_000);
+
+  it("ops metrics --aws reads the stack's journal a day at a time through its byDay index, never a scan, and agrees with the local figures", async () => {
+    const local = JSON.parse((await ops(localEnv, 'metrics', '--since', '7d', '--json')).stdout);
+    expect(local.overall.rollouts).toBeGreaterThan(0);
+    proxy.resetStats();
+    const onAws = await ops(
+      awsEnv(),
+      'metrics',
+      '--aws',
+      '--outputs',
+      outputsFile,
+      '--since',
+      '7d',
+      '--json',
+    );
+    expect(onAws.code, onAws.stderr).toBe(0);
+    expect(JSON.parse(onAws.stdout).overall).toEqual(local.overall);
+    // The 7 days and the 7 before them (a rollout that ended in the window may have started then).
+    expect(calls('dynamodb:Query')).toBeGreaterThanOrEqual(14);
+    expect(calls('dynamodb:Scan')).toBe(0);
+    const refused = await ops(localEnv, 'metrics', '--since', 'a while');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--since takes 12h, 30d or 8w (got a while)');
+  }, 120_000);
 });

@@ -6,7 +6,6 @@
 // (Debian's /usr/bin/chromium, driven over the DevTools protocol on a pipe): a screenshot, and not
 // one console message, exception or failed load. OPS_REPORT_EXAMPLE=<png> also writes the full-page
 // screenshot of the rolled-back report there (docs/rollout-report.png comes from it).
-import { type ChildProcess, spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -18,8 +17,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { answerGate } from '../../functions/shared/rollouts/operator.ts';
@@ -38,14 +35,17 @@ import {
 import { type Seed, seed } from '../../local/seed.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { nextTaskToken, type WorkflowResult } from '../../local/workflow-runner.ts';
+import { CHROMIUM, inChromium, NO_CHROMIUM } from '../support/chromium.ts';
 
 // cli/local-state.ts reads OPS_STATE_DIR when it is first imported: set before the dynamic imports.
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-report-'));
 process.env.OPS_STATE_DIR = stateDir;
 const work = mkdtempSync(join(tmpdir(), 'ops-report-out-'));
 
-const CHROMIUM = '/usr/bin/chromium';
-const NO_CHROMIUM = `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to render the report`;
+/** The chart's size as laid out. */
+const CHART_BOX = `(() => { const svg = document.querySelector('svg.chart-svg');
+  const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
+  return { width: box.width, height: box.height }; })()`;
 const MINUTE = 60_000;
 
 type Cli = typeof import('../../cli/report.ts');
@@ -362,14 +362,14 @@ describe('ops report', () => {
       ['promoted', join(work, `rollout-report-${promoted.executionName}.html`)],
     ] as const) {
       const png = join(work, `${name}.png`);
-      const shot = await inChromium(file, png, {
+      const shot = await inChromium<{ width: number; height: number }>(file, png, CHART_BOX, {
         fullPage: name === 'rolled-back' ? join(work, 'full.png') : undefined,
       });
       expect(shot.problems, `${name}: ${shot.problems.join('\n')}`).toEqual([]);
       expect(shot.title).toMatch(/^Rollout of web\/api: /);
       // The chart fills the page's width and has its three panels' height.
-      expect(shot.chart.width).toBeGreaterThan(1000);
-      expect(shot.chart.height).toBeGreaterThan(450);
+      expect(shot.value.width).toBeGreaterThan(1000);
+      expect(shot.value.height).toBeGreaterThan(450);
       expect(statSync(png).size).toBeGreaterThan(60_000);
       expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
     }
@@ -384,153 +384,8 @@ describe('ops report', () => {
       bad,
       '<!doctype html><title>bad</title><p>x</p><img src="missing.png" alt=""><script>console.error("boom")</script>',
     );
-    const shot = await inChromium(bad, join(work, 'bad.png'));
+    const shot = await inChromium(bad, join(work, 'bad.png'), 'null');
     expect(shot.problems.some((p) => p.includes('boom'))).toBe(true);
     expect(shot.problems.some((p) => p.includes('missing.png'))).toBe(true);
   });
 });
-
-// ------------------------------------------------------------------------------------------
-// Headless Chromium over the DevTools protocol on a pipe (fd 3 in, fd 4 out, NUL-separated JSON):
-// no port to pick on a shared machine, and every console call, exception and log entry (failed
-// loads, CSP violations) is seen, which --screenshot alone does not report.
-
-interface Shot {
-  problems: string[];
-  title: string;
-  chart: { width: number; height: number };
-}
-
-async function inChromium(
-  file: string,
-  png: string,
-  opts: { fullPage?: string | undefined } = {},
-): Promise<Shot> {
-  const profile = mkdtempSync(join(tmpdir(), 'ops-report-chromium-'));
-  const child: ChildProcess = spawn(
-    CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
-      '--window-size=1280,1600',
-      '--hide-scrollbars',
-      '--remote-debugging-pipe',
-      'about:blank',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const input = child.stdio[3] as Writable;
-  const output = child.stdio[4] as Readable;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  const waiters: { method: string; resolve: () => void }[] = [];
-  const problems: string[] = [];
-  let buffer = '';
-  let nextId = 1;
-  output.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    for (let end = buffer.indexOf('\0'); end >= 0; end = buffer.indexOf('\0')) {
-      const message = JSON.parse(buffer.slice(0, end)) as {
-        id?: number;
-        result?: unknown;
-        error?: { message: string };
-        method?: string;
-        params?: Record<string, unknown>;
-      };
-      buffer = buffer.slice(end + 1);
-      if (message.id !== undefined) {
-        const p = pending.get(message.id);
-        pending.delete(message.id);
-        if (message.error) p?.reject(new Error(message.error.message));
-        else p?.resolve(message.result);
-        continue;
-      }
-      const params = message.params ?? {};
-      if (message.method === 'Runtime.consoleAPICalled') {
-        const args = (params.args as { value?: unknown; description?: string }[]) ?? [];
-        problems.push(`console.${params.type}: ${args.map((a) => a.value ?? a.description).join(' ')}`);
-      } else if (message.method === 'Runtime.exceptionThrown') {
-        const details = params.exceptionDetails as { text: string; exception?: { description?: string } };
-        problems.push(`exception: ${details.exception?.description ?? details.text}`);
-      } else if (message.method === 'Log.entryAdded') {
-        const entry = params.entry as { level: string; text: string; url?: string };
-        if (entry.level === 'error' || entry.level === 'warning')
-          problems.push(`log ${entry.level}: ${entry.text}${entry.url ? ` (${entry.url})` : ''}`);
-      }
-      for (const w of waiters.filter((x) => x.method === message.method)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  });
-  const send = <T = Record<string, unknown>>(method: string, params: object = {}, sessionId?: string) =>
-    new Promise<T>((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      input.write(`${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`);
-    });
-  const event = (method: string) => new Promise<void>((resolve) => waiters.push({ method, resolve }));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  try {
-    const { targetId } = await send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
-    const { sessionId } = await send<{ sessionId: string }>('Target.attachToTarget', {
-      targetId,
-      flatten: true,
-    });
-    const on = (method: string, params: object = {}) => send(method, params, sessionId);
-    await on('Page.enable');
-    await on('Runtime.enable');
-    await on('Log.enable');
-    await on('Emulation.setDeviceMetricsOverride', {
-      width: 1280,
-      height: 1600,
-      deviceScaleFactor: 1,
-      mobile: false,
-    });
-    const loaded = event('Page.loadEventFired');
-    await on('Page.navigate', { url: pathToFileURL(file).href });
-    await loaded;
-    // Late messages (a failed load reported after the load event) have a moment to arrive.
-    await new Promise((r) => setTimeout(r, 500));
-    const evaluated = await on('Runtime.evaluate', {
-      returnByValue: true,
-      expression: `(() => {
-        const svg = document.querySelector('svg.chart-svg');
-        const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
-        return { title: document.title, chart: { width: box.width, height: box.height },
-          height: document.documentElement.scrollHeight };
-      })()`,
-    });
-    const value = (evaluated.result as { value: Shot & { height: number } }).value;
-    const shot = await on('Page.captureScreenshot', { format: 'png' });
-    writeFileSync(png, Buffer.from(shot.data as string, 'base64'));
-    if (opts.fullPage) {
-      const full = await on('Page.captureScreenshot', {
-        format: 'png',
-        captureBeyondViewport: true,
-        clip: { x: 0, y: 0, width: 1280, height: value.height, scale: 1 },
-      });
-      writeFileSync(opts.fullPage, Buffer.from(full.data as string, 'base64'));
-    }
-    await send('Browser.close').catch(() => undefined);
-    await exited;
-    return { problems, title: value.title, chart: value.chart };
-  } catch (error) {
-    throw new Error(`chromium: ${(error as Error).message}\n${stderr.slice(-2000)}`);
-  } finally {
-    clearTimeout(timer);
-    if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(profile, { recursive: true, force: true });
-  }
-}

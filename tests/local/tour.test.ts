@@ -2,7 +2,7 @@
 // own (in a temp state dir): every act must end in the expected state, every date it writes must
 // be real, and every command it recommends at its end must work on the world it leaves.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,7 @@ import { stopEmulatorDaemon } from '../../local/emulator.ts';
 import { writeIamLedger } from '../../local/iam-enforcement.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import { stopStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
+import { CHROMIUM, inChromium } from '../support/chromium.ts';
 import { IAM_LEDGER_DIR } from '../support/global-setup.ts';
 
 // cli/local-state.ts (which the tour imports) reads OPS_STATE_DIR when first imported.
@@ -21,10 +22,16 @@ const { runTour, TOUR_NEXT_STEPS } = await import('../../local/tour.ts');
 /** A recommended command line, as a shell would split it (double quotes group words). */
 const words = (line: string) => (line.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"|"$/g, ''));
 
-async function ops(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Where the recommended commands run (the fleet report lands in the current directory). */
+const workDir = mkdtempSync(join(tmpdir(), 'ops-tour-work-'));
+
+async function ops(
+  args: string[],
+  cwd = REPO_ROOT,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const out = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'bin/ops.mjs'), ...args], {
-      cwd: REPO_ROOT,
+      cwd,
       env: { ...process.env, OPS_STATE_DIR: stateDir, AWS_ENDPOINT_URL: '' },
       maxBuffer: 32 * 1024 * 1024,
     });
@@ -106,6 +113,51 @@ describe('the guided tour (npm start)', () => {
     for (const record of journal)
       expect(Date.parse(record.at.split('#')[0] ?? ''), record.at).toBeLessThanOrEqual(Date.now());
 
+    // DORA figures: the canary completed (lead time from its image's push), the second rolled back,
+    // and the CPU alarm went back to OK after the scale-out.
+    const metrics = JSON.parse((await ops(['metrics', '--json'])).stdout);
+    expect(metrics.overall).toMatchObject({
+      rollouts: 2,
+      deployments: 1,
+      failures: 1,
+      changeFailureRate: 0.5,
+      leadTimesFromPush: 1,
+      restores: 1,
+    });
+    // Pushed 15 minutes before the start, promoted after the 5-minute bake.
+    expect(metrics.overall.leadTimeMedianMs).toBeGreaterThanOrEqual(20 * 60_000);
+    expect(metrics.overall.leadTimeMedianMs).toBeLessThan(25 * 60_000);
+    expect(metrics.overall.timeToRestoreMedianMs).toBeGreaterThan(0);
+    expect(metrics.services.map((s: { service: string }) => s.service)).toEqual(['web/api']);
+
+    // The fleet report: one timeline with every lane, each mark linked to its journal records.
+    const page = join(workDir, 'fleet.html');
+    const report = JSON.parse((await ops(['report', '--fleet', '--json', '--out', page])).stdout);
+    expect(report.file).toBe(page);
+    const [timeline] = report.services;
+    expect(timeline.name).toBe('web/api');
+    expect(new Set(timeline.entries.map((e: { lane: string }) => e.lane))).toEqual(
+      new Set(['rollout', 'spot', 'scaling', 'remediation']),
+    );
+    const linked = timeline.entries.flatMap((e: { records: string[] }) => e.records);
+    expect(new Set(linked).size).toBe(journal.length);
+    if (existsSync(CHROMIUM)) {
+      const shot = await inChromium<{ marks: number; targets: number; records: number; svgs: number }>(
+        page,
+        join(workDir, 'fleet.png'),
+        `(() => { const marks = [...document.querySelectorAll('a.entry')];
+          return { marks: marks.length, svgs: document.querySelectorAll('svg.timeline, svg.trend-svg').length,
+            targets: marks.filter((a) => document.getElementById(a.getAttribute('href').slice(1))).length,
+            records: document.querySelectorAll('tr[id^="j-"]').length }; })()`,
+      );
+      expect(shot.problems, shot.problems.join('\n')).toEqual([]);
+      expect(shot.title).toMatch(/^Fleet report: last 30d/);
+      expect(shot.value.marks).toBe(timeline.entries.length);
+      expect(shot.value.targets).toBe(shot.value.marks);
+      expect(shot.value.records).toBe(journal.length);
+      expect(shot.value.svgs).toBe(5);
+    }
+
     // Each command the tour recommends, in a process of its own, on the world the tour left.
     const printed = lines.join('\n');
     const checks: Record<string, (out: string) => void> = {
@@ -117,11 +169,17 @@ describe('the guided tour (npm start)', () => {
       'ops alerts': (out) => expect(out).toBe('no new alerts\n'),
       'ops silence': (out) => expect(out).toContain('silenced service api until'),
       'ops doctor': (out) => expect(out).toContain('ops doctor: the seeded world'),
+      'ops metrics': (out) => {
+        expect(out).toContain('change failure rate    50% (1 of 2 rolled back, aborted or frozen)');
+        expect(out).toContain('(1 of 1 from the image');
+        expect(out).toMatch(/time to restore +median \d/);
+      },
+      'ops report --fleet': (out) => expect(out).toMatch(/fleet-report-\d{4}-\d\d-\d\d\.html\n1 timeline/),
       'ops emulator stop': (out) => expect(out).toBe('stopped\n'),
     };
     for (const next of TOUR_NEXT_STEPS) {
       expect(printed).toContain(`npx ${next.command}`);
-      const ran = await ops(words(next.command).slice(1));
+      const ran = await ops(words(next.command).slice(1), workDir);
       expect(ran.code, `${next.command}\n${ran.stdout}${ran.stderr}`).toBe(0);
       expect(ran.stderr, next.command).toBe('');
       const check = Object.entries(checks).find(([prefix]) => next.command.startsWith(prefix))?.[1];
