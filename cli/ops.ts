@@ -72,7 +72,8 @@ Usage:
                                           against blue unless --no-analysis (a blind rollout, alerted
                                           as a warning); the plan is printed before it starts.
                                           Locally it runs on the emulator here; --watch shows
-                                          weights, steps, verdicts
+                                          weights, steps, verdicts. --image-pushed-at: when CI
+                                          pushed the image (ISO 8601); lead time counts from it
   ops traffic [--green P] [--blue P] [--hours 2]
                                           Write the seeded service's load balancer metrics into the
                                           emulator (P: ${TRAFFIC_PROFILES}),

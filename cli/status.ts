@@ -2,7 +2,7 @@
 // yet ended (a local rollout runs in an `ops` process, not in Step Functions), remediations
 // waiting for approval, held leases, active silences and the latest journal entries.
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { isActive } from '../functions/alert-router/rules.ts';
 import { listSilences, type Silence } from '../functions/alert-router/silences.ts';
 import type { RemediationGateRecord } from '../functions/remediate-step/operator.ts';
@@ -11,7 +11,8 @@ import { iso } from '../functions/shared/clock.ts';
 import { type Db, documentClient } from '../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import { type RolloutRecord, TERMINAL_PHASES } from '../functions/shared/rollouts/record.ts';
-import { CONTROL_PLANE_OUTPUTS, JOURNAL_BY_DAY_INDEX } from '../infra/shared/stack-outputs.ts';
+import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
+import { journalOfDay } from './journal-days.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
 
 type Out = (human: string, data: unknown) => void;
@@ -135,18 +136,9 @@ async function latestJournal(db: Db, table: string, now: number, limit: number):
   const records: JournalRecord[] = [];
   for (const day of [iso(now).slice(0, 10), iso(now - 86_400_000).slice(0, 10)]) {
     if (records.length >= limit) break;
-    const out = await db.send(
-      new QueryCommand({
-        TableName: table,
-        IndexName: JOURNAL_BY_DAY_INDEX,
-        KeyConditionExpression: '#day = :day',
-        ExpressionAttributeNames: { '#day': 'day' },
-        ExpressionAttributeValues: { ':day': day },
-        ScanIndexForward: false,
-        Limit: limit - records.length,
-      }),
+    records.push(
+      ...(await journalOfDay(db, table, day, { newestFirst: true, limit: limit - records.length })),
     );
-    records.push(...((out.Items ?? []) as JournalRecord[]));
   }
   return records.map(({ at, resource, action, outcome, reason, actor }) => ({
     at,

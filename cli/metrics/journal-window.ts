@@ -1,9 +1,8 @@
-// The journal records of a window of days, read through the journal's byDay index one day at a
-// time (never a table scan), locally or on AWS.
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+// The journal records of a window of days, a day at a time through the byDay index, locally or
+// on AWS.
 import type { Db } from '../../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
-import { JOURNAL_BY_DAY_INDEX } from '../../infra/shared/stack-outputs.ts';
+import { journalOfDay } from '../journal-days.ts';
 
 /** The UTC days `from` to `to` touch, oldest first, as the index keys them (`2026-12-05`). */
 export function daysOf(from: number, to: number): string[] {
@@ -24,22 +23,6 @@ export async function readJournalWindow(
   to: number,
 ): Promise<JournalRecord[]> {
   const records: JournalRecord[] = [];
-  for (const day of daysOf(from, to)) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await db.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: JOURNAL_BY_DAY_INDEX,
-          KeyConditionExpression: '#day = :day',
-          ExpressionAttributeNames: { '#day': 'day' },
-          ExpressionAttributeValues: { ':day': day },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      records.push(...((out.Items ?? []) as JournalRecord[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-  }
+  for (const day of daysOf(from, to)) records.push(...(await journalOfDay(db, table, day)));
   return records;
 }

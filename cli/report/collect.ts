@@ -19,7 +19,7 @@ import {
   getRolloutRecord,
   type RolloutRecord,
 } from '../../functions/shared/rollouts/record.ts';
-import { JOURNAL_BY_DAY_INDEX } from '../../infra/shared/stack-outputs.ts';
+import { journalOfDay } from '../journal-days.ts';
 import {
   type GateRow,
   type MetricPoint,
@@ -158,22 +158,7 @@ async function searchJournal(db: Db, table: string, name: string): Promise<Journ
     const first = Date.parse(`${dated[1]}-${dated[2]}-${dated[3]}T00:00:00Z`);
     for (let d = 0; d < MAX_DAYS && pages.length === 0; d++) {
       const day = new Date(first + d * 86_400_000).toISOString().slice(0, 10);
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: table,
-            IndexName: JOURNAL_BY_DAY_INDEX,
-            KeyConditionExpression: '#day = :day',
-            FilterExpression: '#actor = :actor',
-            ExpressionAttributeNames: { ...names, '#day': 'day' },
-            ExpressionAttributeValues: { ...values, ':day': day },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        pages.push(...((out.Items ?? []) as JournalRecord[]));
-        start = out.LastEvaluatedKey;
-      } while (start);
+      pages.push(...(await journalOfDay(db, table, day, { actor: values[':actor'] })));
     }
     return pages;
   }

@@ -7,15 +7,15 @@
 //   - a synopsis (`<execution>`, `…`, `[--flag]`, `a|b`): the command and every flag must exist;
 //   - on AWS (`--aws`, `--profile`): it must get past the flags and fail only for want of the
 //     account (the outputs file or the profile), never as a usage error.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/python-env.ts';
+import { runOps } from '../support/ops-process.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-docs-'));
 // Commands run here, as from the project's root (its paths are made absolute): whatever a command
@@ -37,19 +37,8 @@ interface Ran {
   stderr: string;
 }
 
-async function ops(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  try {
-    const out = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'bin/ops.mjs'), ...args], {
-      cwd: workDir,
-      env: { ...env, ...extraEnv },
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return { code: 0, stdout: out.stdout, stderr: out.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const ops = (args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Ran> =>
+  runOps(args, { env: { ...env, ...extraEnv }, cwd: workDir });
 
 /** One `ops` command as printed, where it was printed, and the exit code its comment documents. */
 interface Documented {

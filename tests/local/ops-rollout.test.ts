@@ -2,15 +2,14 @@
 // processes, their own emulator daemon (in a temp state dir), the rollout workflow run from the
 // synthesized definition in the `ops rollout` process, answers relayed through the rollout's
 // record. Asserts what each command prints and its exit code (0 done, 1 failed, 2 usage, 3 refused).
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/python-env.ts';
+import { runOps } from '../support/ops-process.ts';
 
-const execute = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-rollout-'));
 const env = { ...process.env, OPS_STATE_DIR: stateDir, AWS_ENDPOINT_URL: '' };
 const cli = join(REPO_ROOT, 'bin', 'ops.mjs');
@@ -22,19 +21,7 @@ interface Done {
   stderr: string;
 }
 
-async function ops(...args: string[]): Promise<Done> {
-  try {
-    const out = await execute(process.execPath, [cli, ...args], {
-      cwd: REPO_ROOT,
-      env,
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return { code: 0, stdout: out.stdout, stderr: out.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const ops = (...args: string[]): Promise<Done> => runOps(args, { env });
 
 /** A long-running `ops` command (a rollout that waits at a gate) whose output is read as it comes. */
 function opsInBackground(...args: string[]) {

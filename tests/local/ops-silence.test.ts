@@ -1,33 +1,18 @@
 // `ops silence --service` and `--dedup-key` as a user runs them: the CLI in its own process with its
 // own emulator daemon (temp state dir). Alerts are raised onto the deployed alert queue the way
 // producers raise them; `ops alerts` routes them and shows what subscribers got.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alert, raiseAlert } from '../../functions/shared/alerts.ts';
 import { localAwsEnv } from '../../local/emulator.ts';
-import { REPO_ROOT } from '../../local/python-env.ts';
+import { localOpsEnv, runOps } from '../support/ops-process.ts';
 
-const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-silence-'));
 
-async function ops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const out = await run(process.execPath, [join(REPO_ROOT, 'bin', 'ops.mjs'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, OPS_STATE_DIR: stateDir, AWS_ENDPOINT_URL: '' },
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return { code: 0, stdout: out.stdout, stderr: out.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const ops = (...args: string[]) => runOps(args, { env: localOpsEnv(stateDir) });
 
 async function opsJson<T>(...args: string[]): Promise<T> {
   const out = await ops(...args, '--json');

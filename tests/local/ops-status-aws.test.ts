@@ -4,11 +4,10 @@
 // emulator's Step Functions records executions without running them, so each one is stopped by
 // the test after the CLI was seen polling it. A counting proxy in front of the emulator shows
 // which calls the CLI made, and that it made no ECS or load balancer call of its own.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeExecutionCommand,
@@ -21,8 +20,8 @@ import { CONTROL_PLANE_OUTPUTS } from '../../infra/shared/stack-outputs.ts';
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import { putCpuAlarm } from '../../local/seed.ts';
+import { runOps } from '../support/ops-process.ts';
 
-const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-status-'));
 const OPS = join(REPO_ROOT, 'bin', 'ops.mjs');
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -44,15 +43,7 @@ const awsEnv = () => ({
   OPS_POLL_MS: '200',
 });
 
-async function ops(env: NodeJS.ProcessEnv, ...args: string[]) {
-  try {
-    const out = await run(process.execPath, [OPS, ...args], { cwd: REPO_ROOT, env, maxBuffer: 32 << 20 });
-    return { code: 0, stdout: out.stdout, stderr: out.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const ops = (env: NodeJS.ProcessEnv, ...args: string[]) => runOps(args, { env });
 
 function background(env: NodeJS.ProcessEnv, ...args: string[]) {
   const child = spawn(process.execPath, [OPS, ...args], { cwd: REPO_ROOT, env });

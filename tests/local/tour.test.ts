@@ -1,11 +1,9 @@
 // `npm start` runs this tour on the ops emulator daemon, and so does this test, on a daemon of its
 // own (in a temp state dir): every act must end in the expected state, every date it writes must
 // be real, and every command it recommends at its end must work on the world it leaves.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopEmulatorDaemon } from '../../local/emulator.ts';
 import { writeIamLedger } from '../../local/iam-enforcement.ts';
@@ -13,6 +11,7 @@ import { REPO_ROOT } from '../../local/python-env.ts';
 import { stopStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
 import { CHROMIUM, inChromium } from '../support/chromium.ts';
 import { IAM_LEDGER_DIR } from '../support/global-setup.ts';
+import { localOpsEnv, runOps } from '../support/ops-process.ts';
 
 // cli/local-state.ts (which the tour imports) reads OPS_STATE_DIR when first imported.
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-tour-'));
@@ -25,22 +24,7 @@ const words = (line: string) => (line.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.
 /** Where the recommended commands run (the fleet report lands in the current directory). */
 const workDir = mkdtempSync(join(tmpdir(), 'ops-tour-work-'));
 
-async function ops(
-  args: string[],
-  cwd = REPO_ROOT,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const out = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'bin/ops.mjs'), ...args], {
-      cwd,
-      env: { ...process.env, OPS_STATE_DIR: stateDir, AWS_ENDPOINT_URL: '' },
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return { code: 0, stdout: out.stdout, stderr: out.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const ops = (args: string[], cwd = REPO_ROOT) => runOps(args, { env: localOpsEnv(stateDir), cwd });
 
 afterAll(async () => {
   writeIamLedger(IAM_LEDGER_DIR, expect.getState().testPath ?? 'tour');

@@ -1,34 +1,21 @@
 // `ops remediate` and `ops approve` as a user runs them: separate processes, their own emulator
 // daemon (in a temp state dir), the remediate-alarm workflow run from the synthesized definition.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeContainerInstancesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import { putCpuAlarm } from '../../local/seed.ts';
+import { runOps } from '../support/ops-process.ts';
 
-const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-remediate-'));
 const childEnv = { ...process.env, OPS_STATE_DIR: stateDir, AWS_ENDPOINT_URL: '' };
 const OPS = join(REPO_ROOT, 'bin', 'ops.mjs');
 
-async function ops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const out = await run(process.execPath, [OPS, ...args], {
-      cwd: REPO_ROOT,
-      env: childEnv,
-      maxBuffer: 32 << 20,
-    });
-    return { code: 0, stdout: out.stdout, stderr: out.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const ops = (...args: string[]) => runOps(args, { env: childEnv });
 
 describe('ops remediate', () => {
   let cloudwatch: CloudWatchClient;

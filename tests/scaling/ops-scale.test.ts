@@ -1,29 +1,14 @@
 // `ops scale` as a user runs it: a separate process, its own emulator daemon (in a temp state
 // dir), the workflow run from the synthesized definition, the same words as the workflow output.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../local/python-env.ts';
+import { localOpsEnv, runOps } from '../support/ops-process.ts';
 
-const run = promisify(execFile);
 const stateDir = mkdtempSync(join(tmpdir(), 'ops-scale-'));
 
-async function ops(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const out = await run(process.execPath, [join(REPO_ROOT, 'bin', 'ops.mjs'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, OPS_STATE_DIR: stateDir, AWS_ENDPOINT_URL: '' },
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return { code: 0, stdout: out.stdout, stderr: out.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const ops = (...args: string[]) => runOps(args, { env: localOpsEnv(stateDir) });
 
 describe('ops scale', () => {
   beforeAll(async () => {
