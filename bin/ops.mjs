@@ -36,7 +36,10 @@ if (onProjectNode() || process.env.OPS_ON_PROJECT_NODE === '1') {
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {
-    if (signal) process.kill(process.pid, signal);
-    else process.exitCode = code ?? 1;
+    // Ended by a signal: this process ends by the same one, as a shell expects of it.
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    } else process.exitCode = code ?? 1;
   });
 }
