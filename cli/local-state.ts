@@ -31,15 +31,6 @@ export class NextStepError extends Error {
   override readonly name = 'NotReady';
 }
 
-/**
- * How long a local gate or rollback window waits for an answer from another shell when
- * `--gate-wait` is not given: OPS_GATE_WAIT (`30s`, `2m`), else 30 s.
- */
-export const defaultGateWait = (): string => process.env.OPS_GATE_WAIT?.trim() || '30s';
-
-/** Where `ops seed` writes the examples that name its instances (docs: `.ops/examples/…`). */
-export const EXAMPLES_DIR = join(STATE_DIR, 'examples');
-
 /** The seeded world, with this process pointed at its emulator. */
 export async function loadLocalState(): Promise<LocalState> {
   const status = await emulatorStatus({ stateDir: STATE_DIR });

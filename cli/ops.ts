@@ -14,6 +14,8 @@
 //   ops traffic --green errors:12            load balancer metrics for a local rollout to judge
 //   ops remediate --alarm NAME [--dry-run]   run the alarm's runbook by hand, guarded and verified
 //   ops doctor [--env NAME] [--aws]          is an existing estate ready for the control plane
+//   ops metrics [--since 30d]                DORA figures from the journal
+//   ops report --fleet [--since 30d]         the fleet report (one HTML page)
 
 // Add --json to any command for machine-readable output.
 //
@@ -54,7 +56,7 @@ Usage:
   ops metrics [--since 30d] [--service [CLUSTER/]S]
                                           DORA figures from the journal: deployment frequency, lead
                                           time for changes, change failure rate, time to restore
-  ops report --fleet [--since 30d] [--out FILE.html]
+  ops report --fleet [--since 30d] [--service [CLUSTER/]S] [--out FILE.html]
                                           Write the fleet report: the DORA trends, and every
                                           rollout, spot episode, scaling action and remediation on
                                           one timeline per service, linked to its journal records

@@ -22,20 +22,15 @@ import type { DeployedStack } from '../local/deploy.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { nextTaskToken, type WorkflowResult } from '../local/workflow-runner.ts';
 import { runDeployedWorkflow } from '../local/workflows.ts';
-import { defaultGateWait, loadLocalState } from './local-state.ts';
+import { loadLocalState } from './local-state.ts';
 import { controlPlaneOutputs, onAws, outputOf, startAndFollow, type TargetFlags } from './target.ts';
+import { gateWaitMs, type Out, UsageError } from './usage.ts';
 
 export interface RemediateFlags extends TargetFlags {
   alarm?: string;
   'dry-run'?: boolean;
   reason?: string;
   'gate-wait'?: string;
-}
-
-type Out = (human: string, data: unknown) => void;
-
-export class RemediateUsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 export const REMEDIATE_USAGE =
@@ -45,7 +40,7 @@ export function remediateInputFromFlags(
   flags: RemediateFlags,
   operator = userInfo().username,
 ): RemediationInputDraft {
-  if (!flags.alarm) throw new RemediateUsageError(`--alarm is required: ${REMEDIATE_USAGE}`);
+  if (!flags.alarm) throw new UsageError(`--alarm is required: ${REMEDIATE_USAGE}`);
   return {
     alarmName: flags.alarm,
     dryRun: flags['dry-run'] ?? false,
@@ -114,16 +109,10 @@ async function runLocally(
   const result = await runDeployedWorkflow(stack, 'remediate-alarm', input, {
     clock: new VirtualClock(),
     executionName,
-    taskTokenTimeoutMs: parseSeconds(flags['gate-wait'] ?? defaultGateWait()) * 1000,
+    taskTokenTimeoutMs: gateWaitMs(flags['gate-wait']),
   });
   void announceGate;
   return result;
-}
-
-function parseSeconds(text: string): number {
-  const m = /^(\d+)(s|m)?$/.exec(text);
-  if (!m) throw new RemediateUsageError(`--gate-wait takes 30s or 5m (got ${text})`);
-  return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
 }
 
 async function remediateOnAws(

@@ -9,11 +9,12 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsClient } from '../functions/shared/clients.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
-import { installPercentileStandIn, rolloutEnvironment } from '../local/rollouts.ts';
+import { rolloutEnvironment } from '../local/rollouts.ts';
 import { loadLocalState } from './local-state.ts';
 import { collectReport, type ReportTables } from './report/collect.ts';
 import type { ReportData } from './report/model.ts';
 import { renderReport } from './report/render.ts';
+import { UsageError } from './usage.ts';
 
 export interface ReportFlags {
   out?: string;
@@ -27,10 +28,6 @@ export interface ReportFlags {
   service?: string;
 }
 
-export class ReportUsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 export const REPORT_USAGE =
   'ops report <execution> (name or ARN, or [CLUSTER/]SERVICE for its latest rollout) [--out FILE.html] [--aws --outputs <cdk outputs file>], or ops report --fleet [--since 30d]';
 
@@ -40,7 +37,7 @@ export async function reportCommand(
   out: (human: string, data: unknown) => void,
 ): Promise<number> {
   if (flags.fleet) return (await import('./report/fleet.ts')).fleetReportCommand(flags, out);
-  if (!ref) throw new ReportUsageError(REPORT_USAGE);
+  if (!ref) throw new UsageError(REPORT_USAGE);
   const notes: string[] = [];
   let tables: ReportTables;
   if (flags.aws) {
@@ -49,8 +46,6 @@ export async function reportCommand(
     const { stack } = await loadLocalState();
     const env = rolloutEnvironment(stack);
     tables = { journal: env.JOURNAL_TABLE as string, operations: env.OPERATIONS_TABLE as string };
-    // moto computes no percentiles: the same stand-in the local rollouts use (docs/testing.md).
-    installPercentileStandIn();
     notes.push(
       'Read from the local emulator: latency is the Maximum per period (moto computes no percentiles), and times are the rollout’s virtual clock (bakes and waits are compressed).',
     );
@@ -106,19 +101,18 @@ function summaryLine(data: ReportData): string {
 
 /** Table names from `cdk deploy --outputs-file`: the stack whose outputs name the journal. */
 function tablesFromOutputs(path: string | undefined): ReportTables {
-  if (!path)
-    throw new ReportUsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
+  if (!path) throw new UsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
   let parsed: Record<string, Record<string, string>>;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8')) as Record<string, Record<string, string>>;
   } catch (error) {
-    throw new ReportUsageError(`--outputs ${path}: ${(error as Error).message}`);
+    throw new UsageError(`--outputs ${path}: ${(error as Error).message}`);
   }
   const stack = Object.values(parsed).find((o) => o?.[CONTROL_PLANE_OUTPUTS.journalTable]);
   const journal = stack?.[CONTROL_PLANE_OUTPUTS.journalTable];
   const operations = stack?.[CONTROL_PLANE_OUTPUTS.operationsTable];
   if (!journal || !operations)
-    throw new ReportUsageError(
+    throw new UsageError(
       `${path} holds no control-plane stack (no ${CONTROL_PLANE_OUTPUTS.journalTable} and ${CONTROL_PLANE_OUTPUTS.operationsTable} outputs)`,
     );
   return { journal, operations };

@@ -29,7 +29,8 @@ import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { localOperatorDeps, newExecutionName, rolloutEnvironment, runRollout } from '../local/rollouts.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
-import { defaultGateWait, loadLocalState } from './local-state.ts';
+import { loadLocalState } from './local-state.ts';
+import { gateWaitMs, type Out, UsageError } from './usage.ts';
 
 export interface RolloutFlags {
   service?: string;
@@ -51,12 +52,6 @@ export interface RolloutFlags {
   cluster?: string;
 }
 
-export class RolloutUsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-type Out = (human: string, data: unknown) => void;
-
 const operator = () => `ops-cli/${userInfo().username}`;
 
 /** The rollout input from flags (and --input, whose fields the flags override). */
@@ -68,9 +63,7 @@ export function rolloutInputFromFlags(
   const target =
     flags.service ?? (base.cluster && base.service ? `${base.cluster}/${base.service}` : base.service);
   if (!target)
-    throw new RolloutUsageError(
-      'ops rollout needs --service [CLUSTER/]SERVICE (or an --input file naming one)',
-    );
+    throw new UsageError('ops rollout needs --service [CLUSTER/]SERVICE (or an --input file naming one)');
   // Without a cluster the first state finds the one managed service of that name.
   const [cluster, service] = target.includes('/')
     ? (target.split('/') as [string, string])
@@ -80,7 +73,7 @@ export function rolloutInputFromFlags(
     try {
       strategy = parseStrategyShorthand(flags.strategy);
     } catch (error) {
-      throw new RolloutUsageError(`--strategy ${(error as Error).message}`);
+      throw new UsageError(`--strategy ${(error as Error).message}`);
     }
   }
   const image = flags.image ?? base.image;
@@ -99,13 +92,6 @@ export function rolloutInputFromFlags(
     ...(flags['image-pushed-at'] ? { imagePushedAt: flags['image-pushed-at'] } : {}),
     requestedBy: base.requestedBy ?? operator(),
   };
-}
-
-/** Seconds from 30s / 5m / 1h (plain numbers are seconds). */
-function seconds(text: string, flag: string): number {
-  const m = /^(\d+)(s|m|h)?$/.exec(text.trim());
-  if (!m) throw new RolloutUsageError(`--${flag} takes a duration such as 30s, 5m or 1h (got ${text})`);
-  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
 }
 
 /** One line per change of the rollout's record: weights, step, verdicts, gates. */
@@ -142,12 +128,12 @@ export async function rolloutCommand(
   if (flags.aws) return startOnAws(flags, input, out);
   // Refused before anything runs: halfway, the run would stop with green created and the lock held.
   if (input.preTraffic?.hookFunctionArn) {
-    throw new RolloutUsageError(
+    throw new UsageError(
       'a pre-traffic hook runs on AWS only (--aws --outputs <file>): the emulator cannot run Lambda code; locally, drop preTraffic.hookFunctionArn (testTraffic alone works)',
     );
   }
   const { stack } = await loadLocalState();
-  const gateWaitMs = seconds(flags['gate-wait'] ?? defaultGateWait(), 'gate-wait') * 1000;
+  const waitMs = gateWaitMs(flags['gate-wait']);
   // What every step will judge, before anything runs. A bad input is left to the first state,
   // which rejects it naming the field, as it would on AWS.
   const plan = effectivePlan(rolloutEnvironment(stack).MANAGED_SERVICES, input);
@@ -156,7 +142,7 @@ export async function rolloutCommand(
   const clock = new VirtualClock();
   const result = await runRollout(stack, input as Record<string, unknown>, {
     clock,
-    taskTokenTimeoutMs: gateWaitMs,
+    taskTokenTimeoutMs: waitMs,
     ...(flags.watch
       ? {
           onRecord: (record: RolloutRecord) => {
@@ -176,7 +162,7 @@ export async function rolloutCommand(
       ? 'green is primary; blue was retired'
       : // A Lambda error's cause is JSON ({errorType, errorMessage}): the message is what a human reads.
         `${result.error}: ${causeText(result.cause)}`,
-    `(gates and the rollback window wait ${gateWaitMs / 1000} s here; bakes are compressed; see ops journal)`,
+    `(gates and the rollback window wait ${waitMs / 1000} s here; bakes are compressed; see ops journal)`,
   ].join('\n');
   out(human, { ...result, ...(plan ? { analysis: plan } : {}) });
   return result.status === 'SUCCEEDED' ? 0 : 1;
@@ -187,13 +173,11 @@ export async function rolloutCommand(
 
 function awsOutputs(flags: RolloutFlags): Record<string, string> {
   if (!flags.outputs)
-    throw new RolloutUsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
+    throw new UsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
   const parsed = JSON.parse(readFileSync(flags.outputs, 'utf8')) as Record<string, Record<string, string>>;
   const stack = Object.values(parsed).find((o) => o[CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn]);
   if (!stack)
-    throw new RolloutUsageError(
-      `${flags.outputs} has no ${CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn} output`,
-    );
+    throw new UsageError(`${flags.outputs} has no ${CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn} output`);
   return stack;
 }
 
@@ -264,7 +248,7 @@ export async function operatorCommand(
   out: Out,
 ): Promise<number> {
   if (!ref) {
-    throw new RolloutUsageError(
+    throw new UsageError(
       action === 'rollback' ? 'ops rollback <[CLUSTER/]SERVICE>' : `ops ${action} <execution> (name or ARN)`,
     );
   }

@@ -6,6 +6,7 @@ import * as z from '../events/zod.ts';
 import { GuardrailsSchema } from '../functions/scale-service-step/config.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import type { WorkflowResult } from '../local/workflow-runner.ts';
+import { UsageError } from './usage.ts';
 
 export interface ScaleFlags {
   service?: string;
@@ -16,10 +17,6 @@ export interface ScaleFlags {
   reason?: string;
 }
 
-export class ScaleUsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 export const SCALE_USAGE =
   'ops scale --service [CLUSTER/]SERVICE (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."]';
 
@@ -27,7 +24,7 @@ export const SCALE_USAGE =
 export function scaledServices(stack: DeployedStack): { cluster: string; service: string }[] {
   const raw = stack.functions['scale-service-step']?.environment.SCALED_SERVICES;
   if (!raw)
-    throw new ScaleUsageError(
+    throw new UsageError(
       'the deployed control plane scales no service (no config/scaling/<environment>.json)',
     );
   return z.array(GuardrailsSchema).parse(JSON.parse(raw));
@@ -38,7 +35,7 @@ export function scaleInputFromFlags(
   scaled: readonly { cluster: string; service: string }[],
   operator = userInfo().username,
 ): ScaleInputDraft {
-  if (!flags.service) throw new ScaleUsageError(`--service is required: ${SCALE_USAGE}`);
+  if (!flags.service) throw new UsageError(`--service is required: ${SCALE_USAGE}`);
   const [first, second] = flags.service.split('/');
   const service = (second ?? first) as string;
   const clusters = second
@@ -48,14 +45,14 @@ export function scaleInputFromFlags(
       : [...new Set(scaled.filter((s) => s.service === service).map((s) => s.cluster))];
   if (clusters.length !== 1) {
     const known = scaled.map((s) => `${s.cluster}/${s.service}`).join(', ');
-    throw new ScaleUsageError(
+    throw new UsageError(
       clusters.length === 0
         ? `--service ${flags.service} is not a scaled service (scaled: ${known})`
         : `--service ${service} is scaled in several clusters: name one as CLUSTER/SERVICE (scaled: ${known})`,
     );
   }
   if ((flags.to === undefined) === (flags.by === undefined)) {
-    throw new ScaleUsageError(`give exactly one of --to and --by: ${SCALE_USAGE}`);
+    throw new UsageError(`give exactly one of --to and --by: ${SCALE_USAGE}`);
   }
   const input: ScaleInputDraft = {
     cluster: clusters[0] as string,
@@ -65,15 +62,14 @@ export function scaleInputFromFlags(
     trigger: { kind: 'operator', id: operator },
   };
   if (flags.to !== undefined) {
-    if (!/^\d+$/.test(flags.to))
-      throw new ScaleUsageError(`--to takes a whole number of tasks (got ${flags.to})`);
+    if (!/^\d+$/.test(flags.to)) throw new UsageError(`--to takes a whole number of tasks (got ${flags.to})`);
     return { ...input, desiredCount: Number(flags.to) };
   }
   const by = /^([+-])(\d+(?:\.\d+)?)(%?)$/.exec(flags.by ?? '');
-  if (!by) throw new ScaleUsageError(`--by takes +N, -N, +P% or -P% (got ${flags.by})`);
+  if (!by) throw new UsageError(`--by takes +N, -N, +P% or -P% (got ${flags.by})`);
   const amount = Number(`${by[1]}${by[2]}`);
   if (by[3]) return { ...input, percent: amount };
-  if (!Number.isInteger(amount)) throw new ScaleUsageError(`--by ${flags.by}: a count of tasks is whole`);
+  if (!Number.isInteger(amount)) throw new UsageError(`--by ${flags.by}: a count of tasks is whole`);
   return { ...input, delta: amount };
 }
 

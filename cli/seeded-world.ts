@@ -1,5 +1,5 @@
 // What `ops seed` and the tour leave in the emulator and in the state dir for later commands.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsClient } from '../functions/shared/clients.ts';
@@ -7,7 +7,7 @@ import type { DeployedStack } from '../local/deploy.ts';
 import { REPO_ROOT } from '../local/python-env.ts';
 import { putNamedAlarms, putServiceAlarms, registerNextRevision, type Seed } from '../local/seed.ts';
 import { namedAlarms } from './doctor/command.ts';
-import { EXAMPLES_DIR, type LocalState, saveLocalState } from './local-state.ts';
+import { type LocalState, STATE_DIR, saveLocalState } from './local-state.ts';
 
 /**
  * What `ops seed` and the tour leave for later commands: the alarms the capability files name (as
@@ -36,16 +36,21 @@ export async function keepSeededWorld(
   saveLocalState(JSON.parse(kept) as LocalState);
 }
 
-/** The instance a sample names, and the one the console input names (replaced by seeded ones). */
+/** Where `ops seed` writes the examples that name its instances (docs: `.ops/examples/…`). */
+export const EXAMPLES_DIR = join(STATE_DIR, 'examples');
+
+/** The instance AWS's sample warning names (replaced by a seeded one). */
 const SAMPLE_INSTANCE = 'i-1234567890abcdef0';
 
 /**
  * AWS's spot interruption warning and the spot-surge console input name instances no seed can
  * have (EC2 picks instance IDs): the same files, naming instances of the seeded world, so the
  * documented commands that take them do what they say. Two different spot instances, so that
- * running both examples drains two.
+ * running both examples drains two; a world with fewer spot instances gets none.
  */
 function writeWorldExamples(world: Seed): void {
+  // A previous seed's examples name instances this world does not have.
+  rmSync(EXAMPLES_DIR, { recursive: true, force: true });
   const [warned, surged] = world.containerInstances.filter((c) => c.spot);
   if (!warned || !surged) return;
   mkdirSync(EXAMPLES_DIR, { recursive: true });

@@ -7,7 +7,7 @@ import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
-import { type Out, UsageError } from './usage.ts';
+import { durationMs, type Out, UsageError } from './usage.ts';
 
 export interface SilenceFlags extends TargetFlags {
   service?: string;
@@ -19,10 +19,10 @@ export interface SilenceFlags extends TargetFlags {
 
 /** 90s, 15m, 2h, 1d -> milliseconds. */
 function parseDuration(text: string | undefined): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text?.trim() ?? '');
-  if (!match) throw new UsageError(`--for takes a duration such as 30m, 2h or 1d (got ${text ?? 'nothing'})`);
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
-  return Math.round(Number(match[1]) * unit);
+  const ms = durationMs(text, ['s', 'm', 'h', 'd']);
+  if (ms === undefined)
+    throw new UsageError(`--for takes a duration such as 30m, 2h or 1d (got ${text ?? 'nothing'})`);
+  return ms;
 }
 
 async function alertsTable(flags: SilenceFlags): Promise<string> {

@@ -14,8 +14,7 @@ import { type RolloutRecord, TERMINAL_PHASES } from '../functions/shared/rollout
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { journalOfDay } from './journal-days.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
-
-type Out = (human: string, data: unknown) => void;
+import type { Out } from './usage.ts';
 
 export interface Status {
   at: string;

@@ -12,15 +12,12 @@ import {
 import { awsClient, resetClients } from '../functions/shared/clients.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { loadLocalState } from './local-state.ts';
+import { UsageError } from './usage.ts';
 
 export interface TargetFlags {
   aws?: boolean;
   profile?: string;
   outputs?: string;
-}
-
-export class TargetUsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 export const onAws = (flags: TargetFlags): boolean => Boolean(flags.aws || flags.profile);
@@ -33,12 +30,12 @@ export async function controlPlaneOutputs(flags: TargetFlags): Promise<Record<st
     resetClients();
   }
   if (!flags.outputs) {
-    throw new TargetUsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
+    throw new UsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
   }
   const parsed = JSON.parse(readFileSync(flags.outputs, 'utf8')) as Record<string, Record<string, string>>;
   const stack = Object.values(parsed).find((o) => o[CONTROL_PLANE_OUTPUTS.journalTable]);
   if (!stack)
-    throw new TargetUsageError(
+    throw new UsageError(
       `${flags.outputs} holds no control-plane stack (no ${CONTROL_PLANE_OUTPUTS.journalTable} output)`,
     );
   return stack;
@@ -47,9 +44,7 @@ export async function controlPlaneOutputs(flags: TargetFlags): Promise<Record<st
 export function outputOf(outputs: Record<string, string>, key: string, what: string): string {
   const value = outputs[key];
   if (!value)
-    throw new TargetUsageError(
-      `the control-plane stack has no ${key} output (${what} is not deployed there)`,
-    );
+    throw new UsageError(`the control-plane stack has no ${key} output (${what} is not deployed there)`);
   return value;
 }
 

@@ -7,15 +7,12 @@ import { awsClient } from '../functions/shared/clients.ts';
 import { healthyTraffic, type MinuteOfTraffic, putTargetGroupMetrics } from '../local/rollouts.ts';
 import { loadLocalState } from './local-state.ts';
 import { TRAFFIC_PROFILES } from './traffic-profiles.ts';
+import { UsageError } from './usage.ts';
 
 export interface TrafficFlags {
   green?: string;
   blue?: string;
   hours?: string;
-}
-
-export class TrafficUsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 /** A traffic profile: `healthy`, `errors:12` (12% 5xx), `slow:900` (900 ms responses). */
@@ -28,7 +25,7 @@ export function trafficProfile(text: string, flag: string): (minute: number) => 
     return (m) => ({ requests: requests(m), errors: Math.round((requests(m) * n) / 100), latencyMs: 50 });
   if (kind === 'slow' && Number.isFinite(n) && n > 0)
     return (m) => ({ requests: requests(m), errors: 0, latencyMs: n + (m % 5) });
-  throw new TrafficUsageError(`--${flag} takes ${TRAFFIC_PROFILES} (got ${text})`);
+  throw new UsageError(`--${flag} takes ${TRAFFIC_PROFILES} (got ${text})`);
 }
 
 export async function trafficCommand(
@@ -39,9 +36,7 @@ export async function trafficCommand(
   const blue = trafficProfile(flags.blue ?? 'healthy', 'blue');
   const hours = Number(flags.hours ?? '2');
   if (!Number.isFinite(hours) || hours <= 0 || hours > 48)
-    throw new TrafficUsageError(
-      `--hours takes a number of hours above 0 and at most 48 (got ${flags.hours})`,
-    );
+    throw new UsageError(`--hours takes a number of hours above 0 and at most 48 (got ${flags.hours})`);
   const { seed } = await loadLocalState();
   // Blue is the target group behind the primary task set; green the listener's other one.
   const described = await awsClient(ECSClient).send(

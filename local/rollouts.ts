@@ -30,8 +30,6 @@ import type { Seed } from './seed.ts';
 import { type LambdaBinding, runWorkflow, type WorkflowResult } from './workflow-runner.ts';
 import { deployedWorkflow, type LocalRunOptions, runDeployedWorkflow } from './workflows.ts';
 
-export { installPercentileStandIn };
-
 export const ROLLOUT_FUNCTION = 'rollout-step';
 
 /** The rollout functions' environment in the deployed stack (table names, alert queue). */

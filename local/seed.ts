@@ -523,7 +523,7 @@ export async function putNamedAlarms(cloudwatch: CloudWatchClient, names: readon
  * and 5xx and p99 latency on green's target group, which rollouts' analysis may list and the
  * `api-5xx-rollback` runbook matches. Each stays out of ALARM until something sets it.
  */
-export async function putServiceAlarms(cloudwatch: CloudWatchClient, world: Seed): Promise<string[]> {
+export async function putServiceAlarms(cloudwatch: CloudWatchClient, world: Seed): Promise<void> {
   const prefix = `${world.cluster}-${world.service.name}`;
   await putCpuAlarm(cloudwatch, `${prefix}-cpu-high`, {
     ClusterName: world.cluster,
@@ -555,21 +555,20 @@ export async function putServiceAlarms(cloudwatch: CloudWatchClient, world: Seed
       Threshold: 1,
     }),
   );
-  return [`${prefix}-cpu-high`, `${prefix}-green-5xx`, `${prefix}-green-latency-p99`];
 }
 
 /**
  * The next revision of the seeded service's task definition, registered as CI would before a
  * rollout deploys it (the all-at-once console input names it): blue's, with a newer image.
  */
-export async function registerNextRevision(world: Seed): Promise<string> {
+export async function registerNextRevision(world: Seed): Promise<void> {
   const ecs = awsClient(ECSClient);
   const blue = await ecs.send(
     new DescribeTaskDefinitionCommand({ taskDefinition: world.service.taskDefinition }),
   );
   const current = blue.taskDefinition;
   if (!current) throw new Error(`no task definition ${world.service.taskDefinition}`);
-  const next = await ecs.send(
+  await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: current.family,
       taskRoleArn: current.taskRoleArn,
@@ -580,5 +579,4 @@ export async function registerNextRevision(world: Seed): Promise<string> {
       })),
     }),
   );
-  return next.taskDefinition?.taskDefinitionArn as string;
 }

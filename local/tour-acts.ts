@@ -20,7 +20,7 @@ import {
   rolloutEnvironment,
   runRollout,
 } from './rollouts.ts';
-import { putCpuAlarm, type Seed } from './seed.ts';
+import type { Seed } from './seed.ts';
 import { putEvents } from './spot-harness.ts';
 import type { Timeline } from './timeline.ts';
 import type { VirtualClock } from './virtual-clock.ts';
@@ -177,7 +177,7 @@ export async function alarmScalesOutAndResolves(world: TourWorld): Promise<Alarm
   tl.act('An alarm that triggers a scale-out, and resolves');
   const alarm = 'web-api-cpu-high';
   const cloudwatch = awsClient(CloudWatchClient);
-  await putCpuAlarm(cloudwatch, alarm, { ClusterName: CLUSTER, ServiceName: SERVICE });
+  // The seeded world has the service's CPU alarm (local/seed.ts putServiceAlarms).
   clock.advance(3 * HOUR);
   const setAlarm = (value: 'OK' | 'ALARM', reason: string) =>
     cloudwatch.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: value, StateReason: reason }));

@@ -53,9 +53,8 @@ export const TOUR_NEXT_STEPS = [
 /** How far before now the acts' virtual time starts: their hours, all acts together, fit in it. */
 const TOUR_HOURS_BEFORE_NOW = 12;
 
+/** The tour plays on the `ops emulator` daemon (started if needed, then reset) and leaves its world there. */
 export interface TourOptions {
-  /** An emulator to use; default: the `ops emulator` daemon (started if needed, then reset). */
-  endpoint?: string;
   instances?: number;
   storm?: number;
   write?: (line: string) => void;
@@ -89,17 +88,10 @@ export async function runTour(opts: TourOptions = {}): Promise<TourResult> {
 
   const acts = opts.acts ?? TOUR_ACTS;
   tl.act(`ECS operations control plane: a guided tour on the local AWS emulator (${acts.join(', ')})`);
-  let endpoint = opts.endpoint;
-  // On the `ops` daemon the tour leaves its world for the commands it recommends, as `ops seed` does.
-  const keepWorld = !endpoint;
-  if (!endpoint) {
-    const daemon = await startEmulatorDaemon({ stateDir: STATE_DIR });
-    endpoint = daemon.endpoint;
-    await resetEmulator(endpoint);
-    tl.step(`emulator ${endpoint} ${daemon.alreadyRunning ? '(already running, reset)' : '(started)'}`);
-  } else {
-    tl.step(`emulator ${endpoint}`);
-  }
+  const daemon = await startEmulatorDaemon({ stateDir: STATE_DIR });
+  const { endpoint } = daemon;
+  await resetEmulator(endpoint);
+  tl.step(`emulator ${endpoint} ${daemon.alreadyRunning ? '(already running, reset)' : '(started)'}`);
   // Every AWS call goes through a counting proxy (no faults), so the story can show call counts.
   const proxy = await startFaultProxy({ target: endpoint });
   Object.assign(process.env, localAwsEnv(proxy.endpoint));
@@ -112,7 +104,8 @@ export async function runTour(opts: TourOptions = {}): Promise<TourResult> {
       `${Object.keys(stack.functions).length} functions, ${Object.keys(stack.stateMachines).length} workflows, ${stack.eventSourceMappings.length} queue event sources (${stack.eventSourceMappings.map((m) => m.functionName).join(', ')}), rules for: spot warning, rebalance recommendation, Fargate Spot task, alarm state changes`,
     );
     const seeded = await seed(stack, { instances, spotFraction: 0.75 });
-    if (keepWorld) await keepSeededWorld(endpoint, stack, seeded, proxy.endpoint);
+    // The world stays for the commands the tour recommends, as `ops seed` leaves its own.
+    await keepSeededWorld(endpoint, stack, seeded, proxy.endpoint);
     const spot = seeded.containerInstances.filter((c) => c.spot);
     const types = new Set(spot.map((s) => s.instanceType));
     tl.step(

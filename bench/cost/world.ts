@@ -17,7 +17,7 @@ import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { type LocalFunction, localFunction } from '../../local/lambda-host.ts';
 import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
-import { installPercentileStandIn } from '../../local/rollouts.ts';
+import { installPercentileStandIn } from '../../local/percentile-stand-in.ts';
 import { putCpuAlarm, type Seed, seed } from '../../local/seed.ts';
 import { putEvents } from '../../local/spot-harness.ts';
 import { drainEventSource } from '../../local/sqs-event-source.ts';

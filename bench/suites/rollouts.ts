@@ -14,8 +14,8 @@ import type { DeployedStack } from '../../local/deploy.ts';
 import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { localFunction } from '../../local/lambda-host.ts';
+import { installPercentileStandIn } from '../../local/percentile-stand-in.ts';
 import {
-  installPercentileStandIn,
   localOperatorDeps,
   putTargetGroupMetrics,
   rolloutEnvironment,

@@ -17,15 +17,14 @@ import {
 import { type ControlPlaneOnlyConfig, loadEnvironmentConfig } from '../../infra/control-plane-only-config.ts';
 import { seededEstateConfig } from '../../local/seeded-estate.ts';
 import { loadLocalState } from '../local-state.ts';
-import { onAws, type TargetFlags, TargetUsageError } from '../target.ts';
+import { onAws, type TargetFlags } from '../target.ts';
+import { type Out, UsageError } from '../usage.ts';
 import { CHECKS, diagnose, estateReferences, type Finding, type NamedAlarm } from './checks.ts';
 import { observeEstate } from './estate.ts';
 
 export interface DoctorFlags extends TargetFlags {
   env?: string;
 }
-
-type Out = (human: string, data: unknown) => void;
 
 /** Every alarm an environment's capability files name that something else must have created. */
 export function namedAlarms(environmentName: string): NamedAlarm[] {
@@ -85,7 +84,7 @@ export async function doctorCommand(flags: DoctorFlags, out: Out): Promise<numbe
   if (flags.env) {
     const loaded = loadEnvironmentConfig(flags.env);
     if (!loaded.controlPlaneOnly)
-      throw new TargetUsageError(
+      throw new UsageError(
         `config/${flags.env}.json deploys the whole stack, which creates what doctor would check: doctor checks control-plane-only environments ("mode": "control-plane-only")`,
       );
     config = loaded.controlPlaneOnly;
@@ -98,9 +97,7 @@ export async function doctorCommand(flags: DoctorFlags, out: Out): Promise<numbe
     } else await loadLocalState();
   } else {
     if (onAws(flags))
-      throw new TargetUsageError(
-        '--aws needs --env NAME (config/NAME.json, a control-plane-only environment)',
-      );
+      throw new UsageError('--aws needs --env NAME (config/NAME.json, a control-plane-only environment)');
     const state = await loadLocalState();
     environmentName = state.stack.functions['rollout-step']?.environment.OPS_ENVIRONMENT ?? 'local';
     config = seededEstateConfig(state.seed, environmentName);

@@ -1,14 +1,14 @@
 // `ops metrics [--since 30d] [--service [CLUSTER/]SERVICE]`: the DORA figures from the journal,
 // for the whole fleet and per service, locally or on AWS (--aws reads the stack's journal).
 import { documentClient } from '../../functions/shared/dynamo.ts';
+import { JOURNAL_RETENTION_MS, type JournalRecord } from '../../functions/shared/journal.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../../infra/shared/stack-outputs.ts';
 import { humanDuration } from '../report/markup.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from '../target.ts';
-import { type Out, UsageError } from '../usage.ts';
+import { durationMs, type Out, UsageError } from '../usage.ts';
 import {
   type DoraFigures,
   doraFigures,
-  parseSince,
   type RestoreEpisode,
   type RolloutOutcome,
   restoreEpisodes,
@@ -32,25 +32,39 @@ export interface FleetHistory {
   rollouts: RolloutOutcome[];
   restores: RestoreEpisode[];
   /** Every journal record read (the window and the look-back before it). */
-  records: Awaited<ReturnType<typeof readJournalWindow>>;
+  records: JournalRecord[];
+  /** Whether a service (`cluster/service`) is one --service asked for (all without it). */
+  includes(service: string): boolean;
 }
 
 /** The journal of the window (and of the week before, for what ended in it), as outcomes. */
 export async function fleetHistory(flags: MetricsFlags, now = Date.now()): Promise<FleetHistory> {
   const since = flags.since ?? '30d';
-  const span = parseSince(since);
-  if (span === undefined) throw new UsageError(`--since takes 12h, 30d or 8w (got ${since})`);
+  const span = durationMs(since, ['h', 'd', 'w']);
+  // The journal keeps records 400 days: a longer window would only query empty days.
+  if (span === undefined || span <= 0 || span > JOURNAL_RETENTION_MS)
+    throw new UsageError(`--since takes 12h, 30d or 8w, at most 400d (got ${since})`);
   const table = outputOf(await controlPlaneOutputs(flags), CONTROL_PLANE_OUTPUTS.journalTable, 'the journal');
   const window = { from: now - span, to: now + 1 };
   const records = await readJournalWindow(documentClient(), table, window.from - LOOK_BACK_MS, now);
-  const matches = serviceFilter(flags.service);
+  const includes = serviceFilter(flags.service);
   return {
     window,
     since,
-    rollouts: rolloutOutcomes(records).filter((r) => matches(r.service)),
-    restores: restoreEpisodes(records).filter((e) => matches(e.service)),
+    rollouts: rolloutOutcomes(records).filter((r) => includes(r.service)),
+    restores: restoreEpisodes(records).filter((e) => includes(e.service)),
     records,
+    includes,
   };
+}
+
+/** The figures of one service (`cluster/service`) over the history's window. */
+export function serviceFigures(history: FleetHistory, service: string): DoraFigures {
+  return doraFigures(
+    history.rollouts.filter((r) => r.service === service),
+    history.restores.filter((e) => e.service === service),
+    history.window,
+  );
 }
 
 /** `api` matches web/api and shop/api; `web/api` only itself. */
@@ -66,14 +80,10 @@ export async function metricsCommand(flags: MetricsFlags, out: Out): Promise<num
   const services = [
     ...new Set([...rollouts.map((r) => r.service), ...restores.map((e) => e.service)]),
   ].sort();
-  const perService = services.map((service) => ({
-    service,
-    ...doraFigures(
-      rollouts.filter((r) => r.service === service),
-      restores.filter((e) => e.service === service),
-      window,
-    ),
-  }));
+  // Services with something that ended in the window (the look-back before it also reads others).
+  const perService = services
+    .map((service) => ({ service, ...serviceFigures(history, service) }))
+    .filter((s) => s.rollouts > 0 || s.restores > 0);
   const weeks = weeklyTrend(rollouts, restores, window);
   const scope = flags.service ? `service ${flags.service}` : 'all services';
   const human = [

@@ -7,6 +7,7 @@
 //   - time to restore: from an alarm going to ALARM to its OK, for the episodes where a remediation
 //     acted (a runbook changed something: scaled out, replaced tasks, drained, rolled back).
 // A rollout or an episode belongs to the window it ended in.
+import { median } from '../../functions/rollout-analysis/mann-whitney.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
 
 export interface RolloutOutcome {
@@ -151,10 +152,10 @@ export function doraFigures(
   const failures = inWindow.length - deployed.length;
   const restored = restores.filter((e) => e.okAt >= window.from && e.okAt < window.to);
   const days = Math.max(window.to - window.from, 1) / 86_400_000;
-  const leadTime = median(
+  const leadTime = medianOf(
     deployed.map((r) => (r.promotedAt ?? r.endedAt) - (r.imagePushedAt ?? r.startedAt)),
   );
-  const restore = median(restored.map((e) => e.okAt - e.alarmAt));
+  const restore = medianOf(restored.map((e) => e.okAt - e.alarmAt));
   return {
     rollouts: inWindow.length,
     deployments: deployed.length,
@@ -183,23 +184,7 @@ export function weeklyTrend(
   return weeks;
 }
 
-/** `30d`, `2w`, `12h` -> milliseconds; undefined when it does not read as one. */
-export function parseSince(text: string): number | undefined {
-  const match = /^(\d+)\s*(h|d|w)$/.exec(text.trim());
-  if (!match) return undefined;
-  const unit = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }[match[2] as 'h' | 'd' | 'w'];
-  const ms = Number(match[1]) * unit;
-  return ms > 0 ? ms : undefined;
-}
-
-function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
+const medianOf = (values: readonly number[]): number | undefined => median(values) ?? undefined;
 
 function sortedByTime(records: readonly JournalRecord[]): JournalRecord[] {
   return [...records].sort((a, b) => a.at.localeCompare(b.at));

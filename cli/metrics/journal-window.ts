@@ -6,13 +6,11 @@ import { journalOfDay } from '../journal-days.ts';
 
 /** The UTC days `from` to `to` touch, oldest first, as the index keys them (`2026-12-05`). */
 export function daysOf(from: number, to: number): string[] {
+  const DAY = 86_400_000;
   const days: string[] = [];
-  const first = Date.UTC(
-    new Date(from).getUTCFullYear(),
-    new Date(from).getUTCMonth(),
-    new Date(from).getUTCDate(),
-  );
-  for (let day = first; day <= to; day += 86_400_000) days.push(new Date(day).toISOString().slice(0, 10));
+  // Epoch milliseconds count whole UTC days: the first day starts at the multiple below `from`.
+  for (let day = from - (from % DAY); day <= to; day += DAY)
+    days.push(new Date(day).toISOString().slice(0, 10));
   return days;
 }
 

@@ -5,7 +5,7 @@
 import type { DoraFigures, Window } from '../metrics/dora.ts';
 import type { FleetReportData, ServiceTimeline, TimelineEntry } from './fleet-model.ts';
 import { LANES } from './fleet-model.ts';
-import { dateTime, html, humanDuration, Markup, pct } from './markup.ts';
+import { dateTime, html, humanDuration, type Markup, pageStart, pct } from './markup.ts';
 import { REPORT_CSS } from './render.ts';
 
 /** Records listed under one entry; the rest are one `ops journal` away. */
@@ -13,19 +13,7 @@ export const RECORDS_PER_ENTRY = 50;
 
 export function renderFleetReport(data: FleetReportData): string {
   const period = `${day(data.window.from)} to ${day(data.window.to)}`;
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="generator" content="ops report --fleet">
-<title>Fleet report: last ${data.since} (${period})</title>
-<link rel="icon" href="data:,">
-<style>${new Markup(REPORT_CSS + FLEET_CSS)}</style>
-</head>
-<body>
-<main>
+  return html`${pageStart(`Fleet report: last ${data.since} (${period})`, 'ops report --fleet', REPORT_CSS + FLEET_CSS)}
 <header class="head">
   <p class="eyebrow">Fleet report</p>
   <h1>The last ${data.since} across ${data.services.length} service(s)</h1>

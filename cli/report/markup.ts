@@ -39,6 +39,26 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Markup {
   return new Markup(out);
 }
 
+/**
+ * A report page's document start, up to `<main>`: self-contained (no script, no external resource,
+ * and a Content-Security-Policy that tells the browser so), with its CSS inline.
+ */
+export function pageStart(title: string, generator: string, css: string): Markup {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="${generator}">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+<style>${new Markup(css)}</style>
+</head>
+<body>
+<main>`;
+}
+
 // ------------------------------------------------------------------------------------------
 // Formatting.
 

@@ -4,7 +4,17 @@
 // unless it is markup this module built.
 
 import { chart } from './chart.ts';
-import { dateTime, html, humanDuration, Markup, type Part, pct, STATUS, t } from './markup.ts';
+import {
+  dateTime,
+  html,
+  humanDuration,
+  type Markup,
+  type Part,
+  pageStart,
+  pct,
+  STATUS,
+  t,
+} from './markup.ts';
 import { type ReportData, reportEnd } from './model.ts';
 import { gateTable, journalTable, metricTable, trafficTable, verdictTable } from './tables.ts';
 
@@ -17,19 +27,7 @@ export function renderReport(data: ReportData): string {
   const status = STATUS[data.outcome.status];
   const where = serviceName(data);
   const title = `Rollout of ${where}: ${status.title.toLowerCase()} — ${data.execution.name}`;
-  const page = html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="generator" content="ops report">
-<title>${title}</title>
-<link rel="icon" href="data:,">
-<style>${new Markup(REPORT_CSS)}</style>
-</head>
-<body>
-<main>
+  const page = html`${pageStart(title, 'ops report', REPORT_CSS)}
 <header class="head">
   <p class="eyebrow">Blue/green rollout report</p>
   <h1>${where} <span class="arrow" aria-hidden="true">→</span><span class="visually-hidden"> to </span> <span class="image">${data.target ?? 'unknown version'}</span></h1>

@@ -30,13 +30,20 @@ export interface JournalRecord extends JournalEntry {
   expiresAt: number;
 }
 
-const RETENTION_MS = 400 * 24 * 3600 * 1000;
+/** How long a journal record is kept (its TTL). */
+export const JOURNAL_RETENTION_MS = 400 * 24 * 3600 * 1000;
 
 export function toRecord(entry: JournalEntry, now: number): JournalRecord {
   const at = iso(now);
   const id = randomUUID();
   // The sort key carries the id too, so two records in the same millisecond never collide.
-  return { ...entry, at: `${at}#${id}`, day: at.slice(0, 10), id, expiresAt: ttlSeconds(now + RETENTION_MS) };
+  return {
+    ...entry,
+    at: `${at}#${id}`,
+    day: at.slice(0, 10),
+    id,
+    expiresAt: ttlSeconds(now + JOURNAL_RETENTION_MS),
+  };
 }
 
 export async function writeJournal(

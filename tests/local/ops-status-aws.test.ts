@@ -271,8 +271,10 @@ describe('ops status and --aws', () => {
     // The 7 days and the 7 before them (a rollout that ended in the window may have started then).
     expect(calls('dynamodb:Query')).toBeGreaterThanOrEqual(14);
     expect(calls('dynamodb:Scan')).toBe(0);
-    const refused = await ops(localEnv, 'metrics', '--since', 'a while');
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('--since takes 12h, 30d or 8w (got a while)');
+    for (const since of ['a while', '500d']) {
+      const refused = await ops(localEnv, 'metrics', '--since', since);
+      expect(refused.code, since).toBe(2);
+      expect(refused.stderr).toContain(`--since takes 12h, 30d or 8w, at most 400d (got ${since})`);
+    }
   }, 120_000);
 });

@@ -24,8 +24,8 @@ import { getRolloutRecord } from '../../functions/shared/rollouts/record.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import { startEmulatorDaemon, stopEmulatorDaemon } from '../../local/emulator.ts';
+import { installPercentileStandIn } from '../../local/percentile-stand-in.ts';
 import {
-  installPercentileStandIn,
   localOperatorDeps,
   type MinuteOfTraffic,
   putTargetGroupMetrics,

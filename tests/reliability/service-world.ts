@@ -8,7 +8,8 @@ import { beforeAll } from 'vitest';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';
-import { addTestListener, installPercentileStandIn } from '../../local/rollouts.ts';
+import { installPercentileStandIn } from '../../local/percentile-stand-in.ts';
+import { addTestListener } from '../../local/rollouts.ts';
 import { type Seed, seed } from '../../local/seed.ts';
 import { useEmulator, useFaultProxy } from '../support/emulator.ts';
 
