@@ -119,6 +119,8 @@ export const StopSchema = z.object({
     'operator-rollback',
     'green-not-ready',
     'pre-traffic-hook',
+    /** The listener rules do not carry the weights the deployment's stage should have left. */
+    'listener-drift',
     'error',
   ]),
   reason: z.string(),

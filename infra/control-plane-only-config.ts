@@ -51,8 +51,16 @@ const ClusterReferenceSchema = z.strictObject({
 const ServiceReferenceSchema = z.strictObject({
   /** The cluster it runs in, as named under `clusters`. */
   cluster: Reference,
-  /** The ECS service (name or ARN); its deployment controller must be EXTERNAL for rollouts. */
+  /** The ECS service (name or ARN). */
   service: Reference,
+  /**
+   * Who rolls it out: `external` (default; its deployment controller is EXTERNAL and the
+   * blue-green-rollout workflow drives task sets), or `ecs` (its controller is ECS with a
+   * BLUE_GREEN, CANARY or LINEAR strategy; the stack's deployment hook judges its deployments at
+   * their lifecycle stages: the service's LifecycleHooks name the outputs DeploymentHookFunctionArn
+   * and DeploymentHookInvokeRoleArn).
+   */
+  deploymentController: z._default(z.enum(['external', 'ecs']), 'external'),
   /**
    * The Application Load Balancer in front of it (name or ARN), with `targetGroups` and
    * `listeners`: a service with them is rolled out; one without (a worker) is scaled and
@@ -222,6 +230,7 @@ export function managedServicesOf(config: ControlPlaneOnlyConfig): ManagedServic
       service,
       loadBalancerName: nameOf('loadBalancer', s.loadBalancer, config),
       taskDefinitionFamily: s.taskDefinitionFamily ?? `${cluster}-${service}`,
+      ...(s.deploymentController === 'ecs' ? { controller: 'ecs' as const } : {}),
     };
   });
 }

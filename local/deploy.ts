@@ -198,6 +198,8 @@ function deploymentIam(template: CfnTemplate, deployed: DeployedStack, ctx: Reso
     switch (r.Type) {
       case 'AWS::Lambda::Function':
       case 'AWS::StepFunctions::StateMachine':
+      // A role a service assumes to call us (ECS invoking a deployment's lifecycle hook): by its ARN.
+      case 'AWS::IAM::Role':
         iam.callers[arnOf(id)] = principalIn(template, ctx, accountId, id);
         break;
       case 'AWS::SQS::Queue':

@@ -11,13 +11,17 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ALB_NAMESPACE, METRICS, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
 import { findManagedService } from '../functions/rollout-step/defaults.ts';
 import type { Alert } from '../functions/shared/alerts.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
+import {
+  ALB_NAMESPACE,
+  METRICS,
+  targetGroupDimensions,
+} from '../functions/shared/rollouts/analysis/metrics.ts';
 import { ManagedServicesSchema } from '../functions/shared/rollouts/config.ts';
 import type { OperatorDeps } from '../functions/shared/rollouts/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollouts/record.ts';

@@ -40,9 +40,9 @@ import {
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ALB_NAMESPACE, targetGroupDimensions } from '../functions/rollout-analysis/metrics.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
+import { ALB_NAMESPACE, targetGroupDimensions } from '../functions/shared/rollouts/analysis/metrics.ts';
 import { taskRolePathFor } from '../infra/config.ts';
 import type { DeployedStack } from './deploy.ts';
 import { EMULATOR_REGION } from './emulator.ts';

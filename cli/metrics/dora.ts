@@ -7,8 +7,9 @@
 //   - time to restore: from an alarm going to ALARM to its OK, for the episodes where a remediation
 //     acted (a runbook changed something: scaled out, replaced tasks, drained, rolled back).
 // A rollout or an episode belongs to the window it ended in.
-import { median } from '../../functions/rollout-analysis/mann-whitney.ts';
+
 import type { JournalRecord } from '../../functions/shared/journal.ts';
+import { median } from '../../functions/shared/rollouts/analysis/mann-whitney.ts';
 
 export interface RolloutOutcome {
   service: string;

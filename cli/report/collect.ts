@@ -5,15 +5,15 @@
 import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Comparison, MetricNumbers } from '../../events/rollout-state.ts';
+import type { Db } from '../../functions/shared/dynamo.ts';
+import type { JournalRecord } from '../../functions/shared/journal.ts';
 import {
   ALB_NAMESPACE,
   LATENCY_STATISTIC,
   METRICS,
   metricSeries,
   targetGroupDimensions,
-} from '../../functions/rollout-analysis/metrics.ts';
-import type { Db } from '../../functions/shared/dynamo.ts';
-import type { JournalRecord } from '../../functions/shared/journal.ts';
+} from '../../functions/shared/rollouts/analysis/metrics.ts';
 import {
   findRolloutRecord,
   getRolloutRecord,

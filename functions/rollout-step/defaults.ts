@@ -95,6 +95,11 @@ export function resolveRolloutInput(
   // service's defaults are mixed in.
   const own = parseOrThrow(RolloutInputSchema, raw, 'input');
   const managed = findManagedService(services, raw);
+  if (managed.controller === 'ecs')
+    throw new InvalidInputError(
+      'input.service',
+      `${managed.cluster}/${managed.service} is deployed by ECS (controller ecs), not by task sets: update the service with the new task definition, and the deployment hook judges its deployment`,
+    );
   const input = managed.defaults
     ? parseOrThrow(RolloutInputSchema, withServiceDefaults(managed.defaults, raw), 'input')
     : own;

@@ -34,10 +34,7 @@ import type { Route, TestRoute, Topology } from '../../events/rollout-state.ts';
 import { InvalidInputError, OpsError } from '../shared/errors.ts';
 import type { ManagedService } from '../shared/rollouts/config.ts';
 
-/** The service cannot be rolled out as it is (leftover task sets, traffic already on green, ...). */
-export class PreconditionFailedError extends OpsError {
-  override readonly name = 'PreconditionFailed';
-}
+export { PreconditionFailedError } from '../shared/errors.ts';
 
 /** The cluster cannot place green at the service's desired count. */
 export class InsufficientCapacityError extends OpsError {

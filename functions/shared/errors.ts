@@ -34,6 +34,11 @@ export class UnknownResourceError extends OpsError {
   override readonly name = 'UnknownResource';
 }
 
+/** The service cannot be rolled out as it is (leftover task sets, traffic already on green, ...). */
+export class PreconditionFailedError extends OpsError {
+  override readonly name = 'PreconditionFailed';
+}
+
 /** Something that should have changed did not read back as changed. */
 export class VerificationFailedError extends OpsError {
   override readonly name = 'VerificationFailed';

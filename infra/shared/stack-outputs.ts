@@ -23,6 +23,15 @@ export const ROLLOUT_OUTPUTS = {
   rolloutStateMachineArn: 'RolloutStateMachineArn',
 } as const;
 
+/**
+ * The lifecycle hook of ECS-controlled deployments (infra/control-plane/rollouts/deployment-hook.ts):
+ * only where a managed service is deployed by ECS. A service's LifecycleHooks name both.
+ */
+export const DEPLOYMENT_HOOK_OUTPUTS = {
+  functionArn: 'DeploymentHookFunctionArn',
+  invokeRoleArn: 'DeploymentHookInvokeRoleArn',
+} as const;
+
 /** Scaling (infra/control-plane/scaling/scaling.ts). */
 export const SCALING_OUTPUTS = {
   scaleStateMachineArn: 'ScaleServiceStateMachineArn',

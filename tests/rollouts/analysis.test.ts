@@ -11,16 +11,16 @@ import {
   RolloutInputSchema,
   stepsOf,
 } from '../../events/rollout-input.ts';
-import { compare } from '../../functions/rollout-analysis/analysis.ts';
+import { judgeHook, PREVIEW_CHARS, REASON_CHARS } from '../../functions/rollout-step/pre-traffic.ts';
+import { pickRoute } from '../../functions/rollout-step/service.ts';
+import { compare } from '../../functions/shared/rollouts/analysis/judge.ts';
 import {
   mannWhitneyGreater,
   median,
   upperTailNormal,
-} from '../../functions/rollout-analysis/mann-whitney.ts';
-import { targetGroupDimensions } from '../../functions/rollout-analysis/metrics.ts';
-import { judgeNoData, windowTooShort } from '../../functions/rollout-analysis/no-data.ts';
-import { judgeHook, PREVIEW_CHARS, REASON_CHARS } from '../../functions/rollout-step/pre-traffic.ts';
-import { pickRoute } from '../../functions/rollout-step/service.ts';
+} from '../../functions/shared/rollouts/analysis/mann-whitney.ts';
+import { targetGroupDimensions } from '../../functions/shared/rollouts/analysis/metrics.ts';
+import { judgeNoData, windowTooShort } from '../../functions/shared/rollouts/analysis/no-data.ts';
 import { weightsOf } from '../../functions/shared/rollouts/traffic.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 

@@ -13,8 +13,8 @@ import {
   stepsOf,
 } from '../../events/rollout-input.ts';
 import { RolloutPlanSchema } from '../../events/rollout-state.ts';
-import { greenLimits } from '../../functions/rollout-analysis/limits.ts';
 import { resolveRolloutInput } from '../../functions/rollout-step/defaults.ts';
+import { greenLimits } from '../../functions/shared/rollouts/analysis/limits.ts';
 import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 import {

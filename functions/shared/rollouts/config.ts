@@ -14,6 +14,12 @@ export const ManagedServiceSchema = z.object({
   loadBalancerName: z.string().check(z.minLength(1)),
   /** The task definition family its revisions are registered in (default `<cluster>-<service>`). */
   taskDefinitionFamily: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * Who rolls it out: `external` (default), this project's task-set controller (the
+   * blue-green-rollout workflow); `ecs`, ECS's own deployments (BLUE_GREEN, CANARY, LINEAR), judged
+   * by the deployment-hook function at their lifecycle stages.
+   */
+  controller: z.optional(z.enum(['external', 'ecs'])),
   /** The service's rollout defaults (config/rollouts/<env>.json), as written there. */
   defaults: z.optional(RolloutDefaultsSchema),
 });

@@ -9,6 +9,20 @@ import type { Db } from '../dynamo.ts';
 import { type JournalEntry, type Outcome, writeJournal } from '../journal.ts';
 import { serviceLockResource } from '../service-lock.ts';
 
+/**
+ * Who is rolling out: the task-set controller's workflow (the default), or ECS itself with this
+ * project's lifecycle hook judging it (`execution` is then the service deployment's ARN).
+ */
+export type RolloutController = 'external' | 'ecs';
+
+type EvidencePlan = Pick<RolloutPlan, 'cluster' | 'service' | 'execution' | 'id'> & {
+  controller?: RolloutController;
+};
+
+/** The journal's trigger kind and actor prefix for a rollout of this controller. */
+export const rolloutActorKind = (controller: RolloutController | undefined) =>
+  controller === 'ecs' ? 'ecs-deployment-hook' : 'blue-green-rollout';
+
 export interface EvidenceDeps {
   db: Db;
   clock: Clock;
@@ -19,25 +33,21 @@ export interface EvidenceDeps {
 
 export async function journal(
   deps: EvidenceDeps,
-  plan: Pick<RolloutPlan, 'cluster' | 'service' | 'execution' | 'id' | 'startedAt' | 'requestedBy'>,
+  plan: EvidencePlan & Pick<RolloutPlan, 'startedAt' | 'requestedBy'>,
   action: string,
   outcome: Outcome,
   reason: string,
   extra: Pick<JournalEntry, 'before' | 'after' | 'details'> = {},
 ): Promise<void> {
+  const kind = rolloutActorKind(plan.controller);
   await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
     {
       resource: serviceLockResource(plan.cluster, plan.service),
       action,
       outcome,
       reason,
-      trigger: {
-        kind: 'blue-green-rollout',
-        id: plan.execution,
-        source: plan.requestedBy,
-        at: plan.startedAt,
-      },
-      actor: `blue-green-rollout/${plan.id}`,
+      trigger: { kind, id: plan.execution, source: plan.requestedBy, at: plan.startedAt },
+      actor: `${kind}/${plan.id}`,
       ...extra,
       details: { execution: plan.execution, ...extra.details },
     },
@@ -46,7 +56,7 @@ export async function journal(
 
 export async function alert(
   deps: EvidenceDeps,
-  plan: Pick<RolloutPlan, 'cluster' | 'service' | 'execution' | 'id'>,
+  plan: EvidencePlan,
   fields: {
     severity: Severity;
     kind: string;
@@ -79,7 +89,8 @@ export async function alert(
     links: consoleLinks(process.env.AWS_REGION, {
       cluster: plan.cluster,
       service: plan.service,
-      executionArn: plan.execution,
+      // A service deployment has no page of its own: the service's page shows its deployments.
+      ...(plan.controller === 'ecs' ? {} : { executionArn: plan.execution }),
     }),
     at: iso(deps.clock.now()),
   });

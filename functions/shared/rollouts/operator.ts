@@ -52,6 +52,10 @@ async function recordFor(deps: OperatorDeps, ref: string): Promise<RolloutRecord
   return record;
 }
 
+/** The gates of an ECS deployment's lifecycle hook (deployment-hook's tokens): answered on the record only. */
+export const HOOK_GATE_TOKEN_PREFIX = 'ecs-hook:';
+const isHookGate = (token: string) => token.startsWith(HOOK_GATE_TOKEN_PREFIX);
+
 const key = (r: RolloutRecord) => ({ cluster: r.cluster, service: r.service, execution: r.execution });
 
 /** `ops approve|reject <execution>`: answers the gate the rollout waits at. */
@@ -85,7 +89,8 @@ export async function answerGate(
   });
   if (!claimed)
     throw new OperatorRefusedError(`the ${gate.kind} gate of ${record.executionName} was already answered`);
-  await deps.callbacks.success(gate.token, answer);
+  // An ECS deployment's lifecycle hook reads the claim at its next call; no task waits on it.
+  if (!isHookGate(gate.token)) await deps.callbacks.success(gate.token, answer);
   return {
     execution: record.execution,
     service: `${record.cluster}/${record.service}`,
@@ -101,6 +106,10 @@ export async function answerGate(
  */
 export async function rollbackService(deps: OperatorDeps, ref: string, by: string): Promise<OperatorResult> {
   const record = await recordFor(deps, ref);
+  if (record.controller === 'ecs')
+    throw new OperatorRefusedError(
+      `${record.cluster}/${record.service} is deployed by ECS: while deployment ${record.executionName} runs, ops abort ${record.executionName} makes its hook answer FAILED (ECS rolls back); after it, deploy the previous revision again (ECS keeps no rollback window)`,
+    );
   const now = deps.clock.now();
   const gate = record.gate;
   const windowOpen =
@@ -203,7 +212,8 @@ export async function abortRollout(
   }
   let weights: Weights | undefined;
   let overtaken: string | undefined;
-  if (record.weights.green > 0) {
+  // ECS owns an ECS deployment's weights: its hook answers FAILED at its next call, and ECS rolls back.
+  if (record.weights.green > 0 && record.controller !== 'ecs') {
     try {
       weights = await setWeights(deps.elb, record.topology, 0);
     } catch (error) {
@@ -242,7 +252,7 @@ export async function abortRollout(
         values: { ':token': gate.token },
       },
     });
-    if (answered)
+    if (answered && !isHookGate(gate.token))
       await deps.callbacks.success(gate.token, { decision: 'abort', by, at, ...(reason ? { reason } : {}) });
   }
   return {
@@ -250,7 +260,10 @@ export async function abortRollout(
     service: `${record.cluster}/${record.service}`,
     action: 'abort',
     ...(weights ? { weights } : {}),
-    message: `abort requested${weights ? '; traffic is 100% on blue' : ''}${overtaken ? '; a rollout step in flight moved traffic after ours, and the rollout puts it back on blue at its next check' : ''}; the rollout removes green and releases the service`,
+    message:
+      record.controller === 'ecs'
+        ? 'abort requested; the lifecycle hook answers FAILED at its next call, and ECS rolls back to blue'
+        : `abort requested${weights ? '; traffic is 100% on blue' : ''}${overtaken ? '; a rollout step in flight moved traffic after ours, and the rollout puts it back on blue at its next check' : ''}; the rollout removes green and releases the service`,
   };
 }
 

@@ -60,8 +60,29 @@ export interface AnswerRecord {
   reason?: string;
 }
 
+/** Where an ECS-controlled deployment's lifecycle hook is, per stage it bakes (`<stage>@<green weight>`). */
+export interface HookStageRecord {
+  bakeStartedAt: string;
+  /** The verdict once judged; a gate may follow it. */
+  verdict?: string;
+  /** The stage's answer once given: the hook gives it again when ECS asks again. */
+  answered?: 'SUCCEEDED' | 'FAILED';
+}
+
+export interface HookProgress {
+  stages: Record<string, HookStageRecord>;
+  /** Green has had production traffic: a later call with green at 0 is ECS rolling back. */
+  shifted: boolean;
+  /** The service's test listener rule, when it has one: its weights are checked too. */
+  testRuleArn?: string;
+}
+
 export interface RolloutRecord {
   id: string;
+  /** Absent: the task-set controller's workflow. `ecs`: ECS rolls out, this project's hook judges. */
+  controller?: 'external' | 'ecs';
+  /** ECS-controlled deployments: the hook's stages so far, and whether green has had production traffic. */
+  hook?: HookProgress;
   execution: string;
   executionName: string;
   cluster: string;

@@ -20,6 +20,7 @@ import type { Alerting } from '../alerting/alerting.ts';
 import { BundledFunction, lambdaEnvironment } from '../shared/bundled-function.ts';
 import { containerInstancesArn, ecsClusterArn, ecsServiceArn } from '../shared/resource-arns.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
+import { DeploymentHook } from './deployment-hook.ts';
 
 /** Until services come from the environment config: the seeded `web/api` behind `web-alb`. */
 export const DEFAULT_ROLLOUT_SERVICES: readonly ManagedService[] = [
@@ -95,6 +96,8 @@ export class Rollouts extends Construct {
   readonly taskSetArns: string[];
   /** Pre-traffic hooks: this account's and region's functions named rollout-hook-*, any qualifier. */
   readonly preTrafficHookArns: string[];
+  /** The lifecycle hook of ECS-controlled deployments, where a managed service is deployed by ECS. */
+  readonly deploymentHook?: DeploymentHook;
 
   constructor(scope: Construct, id: string, props: RolloutsProps) {
     super(scope, id);
@@ -151,6 +154,16 @@ export class Rollouts extends Construct {
       environment: lambdaEnvironment(env),
       assetRoot: props.assetRoot,
     });
+
+    const ecsDeployed = services.filter((s) => s.controller === 'ecs');
+    if (ecsDeployed.length > 0)
+      this.deploymentHook = new DeploymentHook(this, 'DeploymentHook', {
+        services: ecsDeployed,
+        environment: env,
+        tables: props.tables,
+        alerting: props.alerting,
+        assetRoot: props.assetRoot,
+      });
 
     this.workflow = new BlueGreenRolloutWorkflow(this, 'Workflow', {
       stepFunction: this.stepFunction.function,

@@ -6,7 +6,7 @@ import {
   GetMetricDataCommand,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import type { MetricNumbers } from '../../events/rollout-state.ts';
+import type { MetricNumbers } from '../../../../events/rollout-state.ts';
 
 export const ALB_NAMESPACE = 'AWS/ApplicationELB';
 export const METRICS = {

@@ -1,6 +1,6 @@
 // A bake that gave nothing to judge is never a pass by itself: what it becomes is the rollout's
 // analysis.noData (inconclusive by default, so a human decides; or fail, or pass).
-import type { Verdict } from '../../events/rollout-state.ts';
+import type { Verdict } from '../../../../events/rollout-state.ts';
 
 export type NoDataPolicy = 'inconclusive' | 'fail' | 'pass';
 

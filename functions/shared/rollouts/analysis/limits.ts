@@ -1,7 +1,7 @@
 // The limits a bake's verdict holds green to: ceilings from the input, and limits relative to
 // blue over the same window (on by default). Pure: numbers in, numbers and words out.
-import type { Analysis } from '../../events/rollout-input.ts';
-import type { MetricNumbers, Verdict } from '../../events/rollout-state.ts';
+import type { Analysis } from '../../../../events/rollout-input.ts';
+import type { MetricNumbers, Verdict } from '../../../../events/rollout-state.ts';
 
 export type GreenLimits = NonNullable<Verdict['limits']>;
 

@@ -1,0 +1,711 @@
+// The lifecycle hook of an ECS-controlled deployment (BLUE_GREEN, CANARY, LINEAR): ECS moves the
+// traffic, this hook judges it. At each analysed stage it bakes (answering IN_PROGRESS with a
+// callback delay that covers the rest of the bake), then judges green exactly as the task-set
+// controller's analysis does (shared/rollouts/analysis/judge.ts). A failing verdict, a listener
+// rule that does not carry the weights the stage should have left, an abort or a rejected gate
+// answers FAILED, and ECS rolls back. Gates wait on the service's rollout record, where `ops
+// approve|reject|abort` claim their answers. Every decision is journaled and alerted as the
+// task-set controller's are, on the same record, so `ops status`, reports and DORA figures
+// cover both models. The answer a stage got is kept: ECS asking again gets the same answer.
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import {
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  type ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  type HookDetails,
+  HookDetailsSchema,
+  type HookStage,
+  type LifecycleHookPayload,
+  LifecycleHookPayloadSchema,
+  type LifecycleHookResponse,
+} from '../../events/ecs-lifecycle-hook.ts';
+import { type Analysis, AnalysisSchema, ApprovalSchema } from '../../events/rollout-input.ts';
+import type { RolloutPlan, Stop, Topology, Verdict } from '../../events/rollout-state.ts';
+import { iso } from '../shared/clock.ts';
+import { InvalidInputError, LockHeldError, PreconditionFailedError } from '../shared/errors.ts';
+import { judgeBake } from '../shared/rollouts/analysis/judge.ts';
+import type { ManagedService, RolloutEnv } from '../shared/rollouts/config.ts';
+import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';
+import { HOOK_GATE_TOKEN_PREFIX } from '../shared/rollouts/operator.ts';
+import {
+  getRolloutRecord,
+  type HookProgress,
+  type HookStageRecord,
+  putRolloutRecord,
+  type RolloutRecord,
+  TERMINAL_PHASES,
+  updateRolloutRecord,
+} from '../shared/rollouts/record.ts';
+import { readWeights, type Weights, weightsOf } from '../shared/rollouts/traffic.ts';
+import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+import {
+  bakeKeyOf,
+  callBackDelay,
+  deploymentIdOf,
+  expectedProductionWeight,
+  expectedTestWeight,
+  GATE_POLL_SECONDS,
+  type Gate,
+  serviceOfArn,
+  stageAction,
+} from './rules.ts';
+
+export interface HookDeps extends EvidenceDeps {
+  cloudwatch: CloudWatchClient;
+  elb: ElasticLoadBalancingV2Client;
+  ecs: ECSClient;
+  env: RolloutEnv;
+}
+
+/** The service lease is renewed on every call; this outlasts the longest callback delay. */
+const LEASE_MS = 2 * 3600 * 1000;
+/** Called back this soon when another action holds the service for a moment. */
+const LOCK_RETRY_SECONDS = 30;
+
+/** The deployment as the evidence helpers name it (the plan of a task-set rollout, for ECS). */
+type HookPlan = Pick<
+  RolloutPlan,
+  'cluster' | 'service' | 'execution' | 'id' | 'startedAt' | 'requestedBy'
+> & {
+  controller: 'ecs';
+};
+
+interface Call {
+  payload: LifecycleHookPayload;
+  details: HookDetails;
+  stage: HookStage;
+  managed: ManagedService;
+  analysis: Analysis;
+  approval: ReturnType<typeof ApprovalSchema.parse>;
+  plan: HookPlan;
+}
+
+export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise<LifecycleHookResponse> {
+  const call = parseCall(deps, raw);
+  const { plan } = call;
+  let record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, plan.cluster, plan.service);
+  if (record?.execution !== plan.execution) record = await startDeployment(deps, call);
+  const production = await readWeights(deps.elb, record.topology);
+  const expected = expectedProductionWeight(call.payload);
+  const key = bakeKeyOf(call.stage, expected ?? production.green);
+  const stageRecord = record.hook?.stages[key];
+
+  if (TERMINAL_PHASES.includes(record.phase)) {
+    // Asked again (a lost answer): the same answer. Anything after the end (ECS's rollback calls
+    // PRODUCTION_TRAFFIC_SHIFT again, with green at 0) is let through: a rollback is never held.
+    return { hookStatus: stageRecord?.answered ?? 'SUCCEEDED' };
+  }
+  try {
+    await acquireServiceLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, {
+      cluster: plan.cluster,
+      service: plan.service,
+      owner: plan.execution,
+      leaseMs: LEASE_MS,
+      reason: `ECS deployment ${plan.id} (lifecycle hook at ${call.stage})`,
+    });
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    return { hookStatus: 'IN_PROGRESS', callBackDelay: LOCK_RETRY_SECONDS };
+  }
+
+  const drift = await driftFrom(deps, call, record, production, expected);
+  if (drift) return fail(deps, call, record, key, { cause: 'listener-drift', reason: drift });
+  if (record.abortRequested) {
+    const { by, reason } = record.abortRequested;
+    return fail(deps, call, record, key, {
+      cause: 'abort',
+      reason: `aborted by ${by}${reason ? `: ${reason}` : ''}`,
+    });
+  }
+
+  const action = stageAction(
+    call.stage,
+    production.green,
+    call.details,
+    call.approval.gate,
+    record.hook?.shifted ?? false,
+  );
+  if (action.kind === 'rollback-under-way') return { hookStatus: 'SUCCEEDED' };
+  if (action.kind === 'continue') {
+    await noteStage(deps, call, record, key, production);
+    return { hookStatus: 'SUCCEEDED' };
+  }
+
+  const now = deps.clock.now();
+  const bakeStartedAt = stageRecord?.bakeStartedAt ?? (await startBake(deps, call, record, key, production));
+  if (record.gate?.token.startsWith(`${HOOK_GATE_TOKEN_PREFIX}${plan.execution}:${key}:`))
+    return waitAtGate(deps, call, record, key);
+  if (stageRecord?.verdict !== undefined)
+    throw new PreconditionFailedError(`${key} was judged ${stageRecord.verdict} and has no open gate`);
+  const remainingMs = Date.parse(bakeStartedAt) + action.bakeSeconds * 1000 - now;
+  if (remainingMs > 0) return { hookStatus: 'IN_PROGRESS', callBackDelay: callBackDelay(remainingMs) };
+
+  const judged = await judgeBake(deps.cloudwatch, {
+    analysis: call.analysis,
+    step: Object.keys(record.hook?.stages ?? {}).length - 1,
+    weight: action.weight,
+    bakeSeconds: action.bakeSeconds,
+    window: { startMs: Date.parse(bakeStartedAt), endMs: now },
+    targets: {
+      loadBalancerArn: record.topology.loadBalancerArn,
+      greenTargetGroupArn: record.topology.greenTargetGroupArn,
+      blueTargetGroupArn: record.topology.blueTargetGroupArn,
+    },
+  });
+  const { verdict } = judged;
+  await recordVerdict(deps, call, record, key, verdict);
+  if (judged.cause) {
+    return fail(
+      deps,
+      call,
+      record,
+      key,
+      { cause: judged.cause, reason: verdict.reasons.join('; ') },
+      verdict,
+    );
+  }
+  if (verdict.verdict === 'inconclusive') {
+    const { timeoutSeconds, defaultAction } = call.analysis.inconclusive;
+    return openGate(deps, call, record, key, 'inconclusive', timeoutSeconds, defaultAction, verdict);
+  }
+  if (action.gate) {
+    return openGate(
+      deps,
+      call,
+      record,
+      key,
+      action.gate,
+      call.approval.timeoutSeconds,
+      call.approval.defaultAction,
+      verdict,
+    );
+  }
+  return pass(deps, call, record, key);
+}
+
+function parseCall(deps: HookDeps, raw: unknown): Call {
+  const payload = parseOrThrow(LifecycleHookPayloadSchema, raw);
+  const details = parseOrThrow(HookDetailsSchema, payload.hookDetails ?? {}, 'hookDetails');
+  const { cluster, service } = serviceOfArn(payload.executionDetails.serviceArn);
+  const managed = deps.env.MANAGED_SERVICES.find(
+    (m) => m.cluster === cluster && m.service === service && m.controller === 'ecs',
+  );
+  if (!managed) {
+    const known = deps.env.MANAGED_SERVICES.filter((m) => m.controller === 'ecs').map(
+      (m) => `${m.cluster}/${m.service}`,
+    );
+    throw new InvalidInputError(
+      'executionDetails.serviceArn',
+      `is not a service whose ECS deployments this hook judges (${known.join(', ') || 'none is configured'})`,
+      payload.executionDetails.serviceArn,
+    );
+  }
+  const defaults = managed.defaults ?? {};
+  return {
+    payload,
+    details,
+    stage: payload.lifecycleStage,
+    managed,
+    analysis: AnalysisSchema.parse(defaults.analysis ?? {}),
+    approval: ApprovalSchema.parse(defaults.approval ?? {}),
+    plan: {
+      controller: 'ecs',
+      cluster,
+      service,
+      execution: payload.resourceArn,
+      id: deploymentIdOf(payload.resourceArn),
+      // Replaced by the record's start on every later call.
+      startedAt: iso(deps.clock.now()),
+      requestedBy: 'ecs',
+    },
+  };
+}
+
+/**
+ * The first call of a deployment: where blue and green are (the service's load balancer
+ * configuration; green is the target group the production rule gives nothing yet), the record,
+ * the journal and the alert.
+ */
+async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecord> {
+  const { plan, payload } = call;
+  const described = await deps.ecs.send(
+    new DescribeServicesCommand({ cluster: plan.cluster, services: [plan.service] }),
+  );
+  const svc = described.services?.[0];
+  const lb = svc?.loadBalancers?.find((l) => l.advancedConfiguration?.productionListenerRule);
+  const advanced = lb?.advancedConfiguration;
+  if (!lb?.targetGroupArn || !advanced?.productionListenerRule) {
+    throw new PreconditionFailedError(
+      `${plan.cluster}/${plan.service} has no load balancer with a production listener rule (loadBalancers[].advancedConfiguration)`,
+    );
+  }
+  const groups = [lb.targetGroupArn, advanced.alternateTargetGroupArn ?? ''];
+  const ruleArn = advanced.productionListenerRule;
+  const rules = await deps.elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
+  const rule = rules.Rules?.[0];
+  const shares = groups.map(
+    (arn) => weightsOf(rule?.Actions ?? [], { blueTargetGroupArn: arn, greenTargetGroupArn: '' }).blue,
+  );
+  // Before any production shift blue carries everything; a deployment first seen later is not judged blind.
+  const expected = expectedProductionWeight(payload) ?? 0;
+  const greenIndex = shares.indexOf(expected);
+  const blueIndex = greenIndex === 0 ? 1 : 0;
+  if (greenIndex < 0 || shares[blueIndex] !== 100 - expected) {
+    throw new PreconditionFailedError(
+      `the production rule ${ruleArn} reads ${groups.map((g, i) => `${g}=${shares[i]}%`).join(', ')}: cannot tell green from blue at ${call.stage} (attach the hook from POST_SCALE_UP on)`,
+    );
+  }
+  const green = groups[greenIndex] as string;
+  const blue = groups[blueIndex] as string;
+  const targetGroups = await deps.elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [green] }));
+  const loadBalancerArn = targetGroups.TargetGroups?.[0]?.LoadBalancerArns?.[0];
+  if (!loadBalancerArn) throw new PreconditionFailedError(`target group ${green} is behind no load balancer`);
+  const topology: Topology = {
+    loadBalancerArn,
+    loadBalancerName: loadBalancerArn.split('/')[2] ?? loadBalancerArn,
+    route: { kind: 'rule', arn: ruleArn, listenerArn: listenerOfRule(ruleArn) },
+    blueTargetGroupArn: blue,
+    greenTargetGroupArn: green,
+  };
+  const startedAt = iso(deps.clock.now());
+  const strategy = svc?.deploymentConfiguration?.strategy ?? 'ECS';
+  const record = await putRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, {
+    controller: 'ecs',
+    execution: plan.execution,
+    executionName: plan.id,
+    cluster: plan.cluster,
+    service: plan.service,
+    phase: 'starting',
+    weights: { blue: 100 - expected, green: expected },
+    step: { index: 0, total: 0 },
+    plan: {
+      weights: [],
+      strategy: `${strategy} (ECS deployment controller; lifecycle hook at ${describeStages()})`,
+      ...(call.analysis.enabled ? {} : { blind: true }),
+    },
+    verdicts: [],
+    topology,
+    blue: { taskSetArn: blueRevisionOf(payload) ?? '', taskDefinition: '' },
+    green: { taskDefinition: payload.executionDetails.targetServiceRevisionArn },
+    requestedBy: 'ecs',
+    startedAt,
+    hook: {
+      stages: {},
+      shifted: false,
+      ...(advanced.testListenerRule ? { testRuleArn: advanced.testListenerRule } : {}),
+    },
+  });
+  const started = { ...plan, startedAt };
+  await journal(
+    deps,
+    started,
+    'rollout-started',
+    'changed',
+    `ECS started deployment ${plan.id} of ${payload.executionDetails.targetServiceRevisionArn} (${strategy}); the lifecycle hook judges it`,
+    {
+      details: {
+        controller: 'ecs',
+        targetServiceRevisionArn: payload.executionDetails.targetServiceRevisionArn,
+        topology,
+        analysis: call.analysis,
+        approval: call.approval,
+        hookDetails: call.details,
+      },
+    },
+  );
+  await alert(deps, started, {
+    severity: call.analysis.enabled ? 'info' : 'warning',
+    kind: call.analysis.enabled ? 'rollout-started' : 'rollout-blind',
+    title: `ECS deployment of ${plan.cluster}/${plan.service} started (${strategy})`,
+    summary: `ECS rolls out ${payload.executionDetails.targetServiceRevisionArn}; the lifecycle hook analyses each traffic step against blue${call.analysis.enabled ? '' : ' (analysis is off: alarms only)'}.`,
+    whatHappened: `ECS called the lifecycle hook at ${call.stage} for deployment ${plan.id}.`,
+    whatWeDid: 'Took the service lock, read where blue and green are, and started the record.',
+    nextSteps: [`ops abort ${plan.id} tells ECS to roll back at the hook's next call`],
+  });
+  return record;
+}
+
+/** `…:listener-rule/app/<lb>/<id>/<listener>/<rule>` is a rule of `…:listener/app/<lb>/<id>/<listener>`. */
+const listenerOfRule = (ruleArn: string) => ruleArn.replace(/:listener-rule\/(.*)\/[^/]+$/, ':listener/$1');
+
+const describeStages = () =>
+  'POST_SCALE_UP, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT';
+
+/** Blue's revision: the other one in the stage's weights, when ECS sent any. */
+function blueRevisionOf(payload: LifecycleHookPayload): string | undefined {
+  const { productionTrafficWeights, testTrafficWeights, targetServiceRevisionArn } = payload.executionDetails;
+  return Object.keys({ ...productionTrafficWeights, ...testTrafficWeights }).find(
+    (arn) => arn !== targetServiceRevisionArn,
+  );
+}
+
+/**
+ * Why the listener rules do not carry what this stage should have left on them (a stack update
+ * that reset the weights, a hand edit), or undefined when they do.
+ */
+async function driftFrom(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord,
+  production: Weights,
+  expected: number | undefined,
+): Promise<string | undefined> {
+  const problems: string[] = [];
+  if (expected !== undefined && production.green !== expected)
+    problems.push(
+      `the production rule reads blue ${production.blue}% / green ${production.green}% where ${call.stage} should have left green at ${expected}%`,
+    );
+  const testRuleArn = record.hook?.testRuleArn;
+  const expectedTest = expectedTestWeight(call.payload);
+  if (testRuleArn && expectedTest !== undefined) {
+    const test = await readWeights(deps.elb, {
+      ...record.topology,
+      route: { kind: 'rule', arn: testRuleArn, listenerArn: testRuleArn },
+    });
+    if (test.green !== expectedTest)
+      problems.push(
+        `the test rule reads blue ${test.blue}% / green ${test.green}% where ${call.stage} should have left green at ${expectedTest}%`,
+      );
+  }
+  return problems.length > 0 ? `listener drift: ${problems.join('; ')}` : undefined;
+}
+
+const recordKey = (call: Call) => ({
+  cluster: call.plan.cluster,
+  service: call.plan.service,
+  execution: call.plan.execution,
+});
+
+const planOf = (call: Call, record: RolloutRecord): HookPlan => ({
+  ...call.plan,
+  startedAt: record.startedAt,
+});
+
+/** The record's hook progress with one stage changed. */
+function hookWith(
+  record: RolloutRecord,
+  key: string,
+  change: Partial<HookStageRecord>,
+  shifted?: boolean,
+): HookProgress {
+  const progress = record.hook ?? { stages: {}, shifted: false };
+  const stage: HookStageRecord = { bakeStartedAt: iso(0), ...progress.stages[key], ...change };
+  return { ...progress, stages: { ...progress.stages, [key]: stage }, shifted: shifted ?? progress.shifted };
+}
+
+/** A stage that only checks: its weights, read back, journaled once. */
+async function noteStage(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord,
+  key: string,
+  production: Weights,
+) {
+  if (record.hook?.stages[key]) return;
+  const at = iso(deps.clock.now());
+  const shifted = (record.hook?.shifted ?? false) || production.green > 0;
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: {
+      phase: production.green > 0 ? 'shifting' : 'preparing',
+      weights: production,
+      hook: hookWith(record, key, { bakeStartedAt: at, answered: 'SUCCEEDED' }, shifted),
+    },
+  });
+  await journal(
+    deps,
+    planOf(call, record),
+    'shift-traffic',
+    'unchanged',
+    `${call.stage}: ECS left blue ${production.blue}% / green ${production.green}% (read back from the production rule)`,
+    {
+      after: production,
+      details: { stage: call.stage },
+    },
+  );
+}
+
+/** The first call of an analysed stage: the bake starts now. */
+async function startBake(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord,
+  key: string,
+  production: Weights,
+): Promise<string> {
+  const at = iso(deps.clock.now());
+  const shifted = (record.hook?.shifted ?? false) || production.green > 0;
+  record.hook = hookWith(record, key, { bakeStartedAt: at }, shifted);
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: {
+      phase: 'baking',
+      weights: production,
+      step: { index: Object.keys(record.hook.stages).length - 1, total: 0 },
+      hook: record.hook,
+    },
+  });
+  await journal(
+    deps,
+    planOf(call, record),
+    'shift-traffic',
+    'unchanged',
+    `${call.stage}: ECS left blue ${production.blue}% / green ${production.green}% (read back from the production rule); baking before the analysis`,
+    {
+      after: production,
+      details: { stage: call.stage },
+    },
+  );
+  return at;
+}
+
+async function recordVerdict(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord,
+  key: string,
+  verdict: Verdict,
+) {
+  record.hook = hookWith(record, key, { verdict: verdict.verdict });
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: { hook: record.hook },
+    appendVerdict: {
+      step: verdict.step,
+      weight: verdict.weight,
+      verdict: verdict.verdict,
+      reasons: verdict.reasons,
+      at: verdict.at,
+    },
+    verdictKey: `${call.plan.execution}:${key}`,
+  });
+  await journal(deps, planOf(call, record), 'analyse-step', 'unchanged', describeVerdict(verdict), {
+    details: { verdict, stage: call.stage },
+  });
+}
+
+async function openGate(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord,
+  key: string,
+  kind: Gate | 'inconclusive',
+  timeoutSeconds: number,
+  defaultAction: 'approve' | 'reject',
+  verdict: Verdict,
+): Promise<LifecycleHookResponse> {
+  const plan = planOf(call, record);
+  const now = deps.clock.now();
+  const expiresAt = iso(now + timeoutSeconds * 1000);
+  const token = `${HOOK_GATE_TOKEN_PREFIX}${plan.execution}:${key}:${kind}`;
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: { phase: 'gate', gate: { kind, token, openedAt: iso(now), expiresAt, defaultAction } },
+    remove: ['answer'],
+  });
+  await journal(
+    deps,
+    plan,
+    'open-gate',
+    'unchanged',
+    `${kind} gate at ${call.stage} waits for an answer until ${expiresAt} (then: ${defaultAction})`,
+    {
+      details: { gate: kind, verdict, stage: call.stage },
+    },
+  );
+  await alert(deps, plan, {
+    severity: 'warning',
+    kind: 'rollout-approval',
+    episode: `${kind}/${key}`,
+    title: `ECS deployment of ${plan.cluster}/${plan.service} waits for a decision (${kind})`,
+    summary: `${kind === 'inconclusive' ? 'The analysis could not tell' : 'Green passed its analysis'}: ${describeVerdict(verdict)}`,
+    whatHappened: `Deployment ${plan.id} reached its ${kind} gate at ${call.stage}; ECS holds the stage while the hook waits.`,
+    whatWeDid: `Paused. Without an answer by ${expiresAt} the deployment will ${defaultAction === 'approve' ? 'continue' : 'roll back'}.`,
+    nextSteps: [`ops approve ${plan.id}   (continue)`, `ops reject ${plan.id}    (ECS rolls back to blue)`],
+  });
+  return {
+    hookStatus: 'IN_PROGRESS',
+    callBackDelay: callBackDelay(timeoutSeconds * 1000, GATE_POLL_SECONDS),
+  };
+}
+
+/** An open gate: its claimed answer, else its default once it expires, else wait. */
+async function waitAtGate(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord,
+  key: string,
+): Promise<LifecycleHookResponse> {
+  const gate = record.gate;
+  if (!gate) throw new PreconditionFailedError('no gate is open');
+  const now = deps.clock.now();
+  let answer = record.answer?.token === gate.token ? record.answer : undefined;
+  const timedOut = answer === undefined && now >= Date.parse(gate.expiresAt);
+  if (timedOut) {
+    const claim = {
+      token: gate.token,
+      decision: gate.defaultAction === 'approve' ? ('approve' as const) : ('reject' as const),
+      by: 'gate timeout',
+      at: iso(now),
+    };
+    // Claimed like an operator's answer: one that lands at the same moment wins or loses whole.
+    const claimed = await updateRolloutRecord(
+      deps.db,
+      deps.env.OPERATIONS_TABLE,
+      deps.clock,
+      recordKey(call),
+      {
+        set: { answer: claim },
+        condition: {
+          expression: '#gate.#token = :token AND attribute_not_exists(#answer)',
+          names: { '#gate': 'gate', '#token': 'token', '#answer': 'answer' },
+          values: { ':token': gate.token },
+        },
+      },
+    );
+    answer = claimed
+      ? claim
+      : (await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, call.plan.cluster, call.plan.service))
+          ?.answer;
+  }
+  if (!answer) {
+    return {
+      hookStatus: 'IN_PROGRESS',
+      callBackDelay: callBackDelay(Date.parse(gate.expiresAt) - now, GATE_POLL_SECONDS),
+    };
+  }
+  const plan = planOf(call, record);
+  await journal(
+    deps,
+    plan,
+    timedOut ? 'gate-timed-out' : 'gate-answered',
+    'unchanged',
+    `${gate.kind} gate: ${answer.decision} by ${answer.by}${answer.reason ? ` (${answer.reason})` : ''}`,
+    {
+      details: { gate: gate.kind, answer, stage: call.stage },
+    },
+  );
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: { phase: 'shifting' },
+    remove: ['gate', 'answer'],
+  });
+  const { gate: _gate, answer: _answer, ...rest } = record;
+  if (answer.decision === 'approve') return pass(deps, call, rest, key);
+  const cause: Stop['cause'] =
+    answer.decision === 'abort' ? 'abort' : timedOut ? 'approval-timeout' : 'approval-rejected';
+  return fail(deps, call, rest, key, {
+    cause,
+    reason: `${gate.kind} gate ${timedOut ? 'timed out into' : 'answered'} ${answer.decision} by ${answer.by}${answer.reason ? `: ${answer.reason}` : ''}`,
+  });
+}
+
+/** A stage passed: ECS goes on. After the final 100% it is promoted, and the hook's work ends. */
+async function pass(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord,
+  key: string,
+): Promise<LifecycleHookResponse> {
+  const hook = hookWith(record, key, { answered: 'SUCCEEDED' });
+  if (call.stage !== 'POST_PRODUCTION_TRAFFIC_SHIFT') {
+    await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+      set: { phase: 'shifting', hook },
+    });
+    return { hookStatus: 'SUCCEEDED' };
+  }
+  const plan = planOf(call, record);
+  const at = iso(deps.clock.now());
+  await journal(
+    deps,
+    plan,
+    'promote',
+    'changed',
+    'green carries all production traffic and passed its analysis: ECS promotes it',
+    {
+      after: { blue: 0, green: 100 },
+    },
+  );
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: {
+      phase: 'finalized',
+      hook,
+      weights: { blue: 0, green: 100 },
+      finishedAt: at,
+      outcome: 'green promoted: the hook answered SUCCEEDED; ECS bakes and cleans up blue',
+    },
+  });
+  await journal(
+    deps,
+    plan,
+    'rollout-complete',
+    'changed',
+    `deployment ${plan.id} passed every analysed stage; ECS bakes and cleans up blue`,
+  );
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+  });
+  await alert(deps, plan, {
+    severity: 'info',
+    kind: 'rollout-complete',
+    title: `ECS deployment of ${plan.cluster}/${plan.service} promoted`,
+    summary: `Deployment ${plan.id} passed every analysed stage; green carries all production traffic.`,
+    whatHappened: 'The lifecycle hook answered SUCCEEDED after the final analysis.',
+    whatWeDid: 'Released the service lock; ECS bakes and then retires blue.',
+    nextSteps: [`ops report ${plan.cluster}/${plan.service} shows the verdicts`],
+  });
+  return { hookStatus: 'SUCCEEDED' };
+}
+
+/** ECS is told FAILED and rolls back: journaled, one alert with the verdict's numbers. */
+async function fail(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord,
+  key: string,
+  stop: Stop,
+  verdict?: Verdict,
+): Promise<LifecycleHookResponse> {
+  const plan = planOf(call, record);
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: {
+      phase: 'rolled-back',
+      hook: hookWith(record, key, { answered: 'FAILED' }),
+      finishedAt: iso(deps.clock.now()),
+      outcome: `ECS told FAILED (${stop.cause}): it rolls back to blue`,
+    },
+    remove: ['gate', 'answer'],
+  });
+  await journal(
+    deps,
+    plan,
+    'rollout-rolled-back',
+    'changed',
+    `answered FAILED at ${call.stage} (${stop.cause}): ${stop.reason}; ECS rolls back`,
+    {
+      details: { stop, verdict, stage: call.stage },
+    },
+  );
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+  });
+  const byOperator = stop.cause === 'approval-rejected' || stop.cause === 'abort';
+  const numbers = verdict && verdict.verdict !== 'pass' ? describeVerdict(verdict) : undefined;
+  await alert(deps, plan, {
+    severity: byOperator ? 'warning' : 'critical',
+    kind: 'rollout-rolled-back',
+    title: `ECS deployment of ${plan.cluster}/${plan.service} rolled back (${stop.cause})`,
+    summary: numbers ? `${stop.reason}. ${numbers}` : stop.reason,
+    whatHappened: `At ${call.stage} (green ${record.weights.green}% of production traffic) the deployment stopped: ${stop.reason}.`,
+    whatWeDid:
+      'Answered FAILED to ECS, which rolls back to the last revision that deployed; released the service lock.',
+    nextSteps: [
+      'ops journal shows every stage and verdict of this deployment',
+      `Fix and deploy again: ops rollout --service ${plan.service} --image <fixed image>`,
+    ],
+  });
+  return { hookStatus: 'FAILED' };
+}
