@@ -85,6 +85,44 @@ const ComputeSchema = z
     }),
   );
 
+const Minutes = z.number().check(z.int(), z.gte(0), z.lte(1440));
+
+/**
+ * Who rolls a service out. `external` (the default): the blue-green-rollout workflow, through task
+ * sets. `ecs`: ECS's own deployments (the ECS deployment controller with a BLUE_GREEN, CANARY or
+ * LINEAR strategy), which the control plane's lifecycle hook analyses at each traffic step, gates
+ * and fails when green is worse (docs/rollouts.md, "ECS-controlled deployments").
+ */
+const DeploymentSchema = z.discriminatedUnion('controller', [
+  z.strictObject({ controller: z.literal('external') }),
+  z.strictObject({
+    controller: z.literal('ecs'),
+    strategy: z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('blue-green') }),
+      z.strictObject({
+        type: z.literal('canary'),
+        /** Green's share of production traffic for the canary step (0.1 to 100, in steps of 0.1). */
+        percent: z.number().check(z.gte(0.1), z.lte(100)),
+        /** How long ECS holds the canary before shifting the rest. */
+        bakeMinutes: Minutes,
+      }),
+      z.strictObject({
+        type: z.literal('linear'),
+        /** Green's share added per step (3 to 100). */
+        stepPercent: z.number().check(z.gte(3), z.lte(100)),
+        bakeMinutes: Minutes,
+      }),
+    ]),
+    /** How long ECS keeps blue after all traffic is on green, before it cleans blue up. */
+    bakeTimeMinutes: z._default(Minutes, 10),
+    /** How long the hook bakes each production step (and the final 100%) before it judges green. */
+    analysisBakeSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(86_400)), 300),
+    /** How long it bakes test traffic after the test listener's shift; 0 checks alarms only there. */
+    testBakeSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 0),
+  }),
+]);
+export type DeploymentConfig = z.infer<typeof DeploymentSchema>;
+
 const ServiceSchema = z
   .object({
     name: ResourceName,
@@ -137,6 +175,8 @@ const ServiceSchema = z
      * which keeps the rules of an environment that had one service where they are.
      */
     rulePriority: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50000))),
+    /** Who rolls it out (default: the task-set controller). */
+    deployment: z.optional(DeploymentSchema),
   })
   .check(
     z.refine((s) => s.minTasks <= s.maxTasks, {

@@ -1,9 +1,12 @@
-// One of the environment's services: an ECS service with the EXTERNAL deployment controller, so that the
-// rollout workflow creates, weighs and deletes its task sets. CloudFormation owns the
-// service shell (deployment limits, placement) and the task definition it was born with;
-// it creates the first task set once (behind blue, as primary) and never touches task sets
-// again. The desired count is left out of the template: service auto scaling and the
-// scaling workflow own it. See docs/ownership.md.
+// One of the environment's services. By default an ECS service with the EXTERNAL deployment
+// controller, so that the rollout workflow creates, weighs and deletes its task sets:
+// CloudFormation owns the service shell (deployment limits, placement) and the task definition
+// it was born with; it creates the first task set once (behind blue, as primary) and never
+// touches task sets again. With `deployment.controller: ecs` the service uses the ECS deployment
+// controller instead (a BLUE_GREEN, CANARY or LINEAR strategy over the same two target groups
+// and listener rules), and the control plane's lifecycle hook judges each deployment. The
+// desired count is left out of the template: service auto scaling and the scaling workflow own
+// it. See docs/ownership.md.
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -14,7 +17,13 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { type EnvironmentConfig, type ServiceConfig, taskRolePathFor } from '../config.ts';
+import { ANALYSED_HOOK_STAGES } from '../../events/ecs-lifecycle-hook.ts';
+import {
+  type DeploymentConfig,
+  type EnvironmentConfig,
+  type ServiceConfig,
+  taskRolePathFor,
+} from '../config.ts';
 import { acknowledgeWildcardResources } from '../shared/nag-findings.ts';
 import type { EcsCapacity } from './ecs-capacity.ts';
 import { assertSpotDrainBudget, type SpotDrainBudget } from './spot-drain-budget.ts';
@@ -49,6 +58,56 @@ export const taskDefinitionFamilyFor = (environmentName: string, service: string
 export const topologyParameterName = (environmentName: string, service: string) =>
   `/ecs-ops/${environmentName}/services/${service}`;
 
+/** The control plane's lifecycle hook of ECS deployments (infra/control-plane/rollouts/deployment-hook.ts). */
+export interface DeploymentHookTarget {
+  readonly functionArn: string;
+  /** The role ECS assumes to invoke it. */
+  readonly invokeRoleArn: string;
+}
+
+/** A service's ECS deployment configuration: its strategy, bake, and the control plane's hook. */
+function ecsDeploymentConfiguration(
+  svc: ServiceConfig,
+  deployment: Extract<DeploymentConfig, { controller: 'ecs' }>,
+  hook: DeploymentHookTarget,
+): ecs.CfnService.DeploymentConfigurationProperty {
+  const { strategy } = deployment;
+  return {
+    minimumHealthyPercent: svc.minimumHealthyPercent,
+    maximumPercent: svc.maximumPercent,
+    strategy:
+      strategy.type === 'blue-green' ? 'BLUE_GREEN' : strategy.type === 'canary' ? 'CANARY' : 'LINEAR',
+    ...(strategy.type === 'canary'
+      ? {
+          canaryConfiguration: {
+            canaryPercent: strategy.percent,
+            canaryBakeTimeInMinutes: strategy.bakeMinutes,
+          },
+        }
+      : {}),
+    ...(strategy.type === 'linear'
+      ? {
+          linearConfiguration: {
+            stepPercent: strategy.stepPercent,
+            stepBakeTimeInMinutes: strategy.bakeMinutes,
+          },
+        }
+      : {}),
+    bakeTimeInMinutes: deployment.bakeTimeMinutes,
+    lifecycleHooks: [
+      {
+        hookTargetArn: hook.functionArn,
+        roleArn: hook.invokeRoleArn,
+        lifecycleStages: [...ANALYSED_HOOK_STAGES],
+        hookDetails: {
+          bakeSeconds: deployment.analysisBakeSeconds,
+          testBakeSeconds: deployment.testBakeSeconds,
+        },
+      },
+    ],
+  };
+}
+
 export interface WebServiceProps {
   readonly config: EnvironmentConfig;
   /** Which of the config's services this is. */
@@ -70,6 +129,8 @@ export interface WebServiceProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly secrets: Readonly<Record<string, { secret: secretsmanager.ISecret; field?: string }>>;
   readonly deployTimeCallLogs: logs.ILogGroup;
+  /** Needed by a service ECS deploys (`deployment.controller: ecs`). */
+  readonly deploymentHook?: DeploymentHookTarget;
 }
 
 export class WebService extends Construct {
@@ -78,7 +139,8 @@ export class WebService extends Construct {
   readonly service: ecs.CfnService;
   readonly scalableTarget: appscaling.ScalableTarget;
   readonly logGroup: logs.LogGroup;
-  readonly initialTaskSet: cr.AwsCustomResource;
+  /** The task-set controller's first task set (absent where ECS deploys the service). */
+  readonly initialTaskSet?: cr.AwsCustomResource;
   readonly topology: ssm.StringParameter;
   readonly serviceName: string;
   readonly serviceArn: string;
@@ -150,15 +212,47 @@ export class WebService extends Construct {
         'The environment holds endpoints and table names only; credentials come from Secrets Manager through the secrets field.',
     });
 
+    const deployment = svc.deployment?.controller === 'ecs' ? svc.deployment : undefined;
+    if (deployment && !props.deploymentHook)
+      throw new Error(`WebService ${svc.name}: ECS deploys it, but the control plane has no deployment hook`);
+    const strategy = capacity.defaultStrategy(svc).map((s) => ({
+      capacityProvider: s.capacityProvider,
+      weight: s.weight ?? 0,
+      ...(s.base !== undefined ? { base: s.base } : {}),
+    }));
     this.service = new ecs.CfnService(this, 'Service', {
       cluster: clusterName,
       serviceName: svc.name,
-      // Task sets, their task definition, capacity and load balancer belong to the rollout workflow.
-      deploymentController: { type: 'EXTERNAL' },
-      deploymentConfiguration: {
-        minimumHealthyPercent: svc.minimumHealthyPercent,
-        maximumPercent: svc.maximumPercent,
-      },
+      ...(deployment && props.deploymentHook
+        ? {
+            // ECS deploys: it shifts the listener rules' weights between the two target groups,
+            // and calls the control plane's hook at each stage.
+            deploymentController: { type: 'ECS' },
+            deploymentConfiguration: ecsDeploymentConfiguration(svc, deployment, props.deploymentHook),
+            taskDefinition: this.taskDefinition.taskDefinitionArn,
+            capacityProviderStrategy: strategy,
+            loadBalancers: [
+              {
+                targetGroupArn: props.targetGroups.blue.targetGroupArn,
+                containerName: APP_CONTAINER_NAME,
+                containerPort: svc.containerPort,
+                advancedConfiguration: {
+                  alternateTargetGroupArn: props.targetGroups.green.targetGroupArn,
+                  productionListenerRule: props.listeners.productionRuleArn,
+                  testListenerRule: props.listeners.testRuleArn,
+                  roleArn: this.loadBalancerRole().roleArn,
+                },
+              },
+            ],
+          }
+        : {
+            // Task sets, their task definition, capacity and load balancer belong to the rollout workflow.
+            deploymentController: { type: 'EXTERNAL' },
+            deploymentConfiguration: {
+              minimumHealthyPercent: svc.minimumHealthyPercent,
+              maximumPercent: svc.maximumPercent,
+            },
+          }),
       schedulingStrategy: 'REPLICA',
       // Spread over AZs, then instances: one reclaimed spot instance takes few tasks with it.
       placementStrategies: [
@@ -195,90 +289,89 @@ export class WebService extends Construct {
       scaleInCooldown: Duration.minutes(5),
     });
 
-    const strategy = capacity.defaultStrategy(svc).map((s) => ({
-      capacityProvider: s.capacityProvider,
-      weight: s.weight ?? 0,
-      ...(s.base !== undefined ? { base: s.base } : {}),
-    }));
-    const taskSetArns = stack.formatArn({
-      service: 'ecs',
-      resource: 'task-set',
-      resourceName: `${clusterName}/${svc.name}/*`,
-    });
-    this.initialTaskSet = new cr.AwsCustomResource(this, 'InitialTaskSet', {
-      resourceType: 'Custom::InitialTaskSet',
-      onCreate: {
-        service: 'ECS',
-        action: 'CreateTaskSet',
-        parameters: {
-          cluster: clusterName,
-          service: svc.name,
-          taskDefinition: this.taskDefinition.taskDefinitionArn,
-          externalId: INITIAL_TASK_SET_EXTERNAL_ID,
-          loadBalancers: [
-            {
-              targetGroupArn: props.targetGroups.blue.targetGroupArn,
-              containerName: APP_CONTAINER_NAME,
-              containerPort: svc.containerPort,
-            },
-          ],
-          capacityProviderStrategy: strategy,
-          scale: { unit: 'PERCENT', value: 100 },
+    // The task-set controller's service starts with one task set behind blue, made primary.
+    if (!deployment) {
+      const taskSetArns = stack.formatArn({
+        service: 'ecs',
+        resource: 'task-set',
+        resourceName: `${clusterName}/${svc.name}/*`,
+      });
+      const initialTaskSet = new cr.AwsCustomResource(this, 'InitialTaskSet', {
+        resourceType: 'Custom::InitialTaskSet',
+        onCreate: {
+          service: 'ECS',
+          action: 'CreateTaskSet',
+          parameters: {
+            cluster: clusterName,
+            service: svc.name,
+            taskDefinition: this.taskDefinition.taskDefinitionArn,
+            externalId: INITIAL_TASK_SET_EXTERNAL_ID,
+            loadBalancers: [
+              {
+                targetGroupArn: props.targetGroups.blue.targetGroupArn,
+                containerName: APP_CONTAINER_NAME,
+                containerPort: svc.containerPort,
+              },
+            ],
+            capacityProviderStrategy: strategy,
+            scale: { unit: 'PERCENT', value: 100 },
+          },
+          physicalResourceId: cr.PhysicalResourceId.fromResponse('taskSet.taskSetArn'),
+          outputPaths: ['taskSet.taskSetArn'],
         },
-        physicalResourceId: cr.PhysicalResourceId.fromResponse('taskSet.taskSetArn'),
-        outputPaths: ['taskSet.taskSetArn'],
-      },
-      // No onUpdate and no onDelete: the rollout replaces and deletes task sets; deleting the service removes the rest.
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
-        // CreateTaskSet is authorized on the task set it creates (of this service only).
-        new iam.PolicyStatement({
-          actions: ['ecs:CreateTaskSet'],
-          resources: [taskSetArns],
-          conditions: { ArnEquals: { 'ecs:service': this.serviceArn } },
-        }),
-        new iam.PolicyStatement({
-          actions: ['iam:PassRole'],
-          resources: [
-            this.taskDefinition.taskRole.roleArn,
-            ...(this.taskDefinition.executionRole ? [this.taskDefinition.executionRole.roleArn] : []),
-          ],
-          conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-        }),
-      ]),
-      installLatestAwsSdk: false,
-      logGroup: props.deployTimeCallLogs,
-    });
-    acknowledgeWildcardResources(
-      this.initialTaskSet,
-      [taskSetArns],
-      'CreateTaskSet is authorized on the task set it creates, whose id is generated: this service’s task sets only (and ecs:service).',
-    );
-    // The capacity providers must be associated with the cluster before a task set can name them.
-    this.initialTaskSet.node.addDependency(capacity.cluster, this.service, this.scalableTarget);
+        // No onUpdate and no onDelete: the rollout replaces and deletes task sets; deleting the service removes the rest.
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          // CreateTaskSet is authorized on the task set it creates (of this service only).
+          new iam.PolicyStatement({
+            actions: ['ecs:CreateTaskSet'],
+            resources: [taskSetArns],
+            conditions: { ArnEquals: { 'ecs:service': this.serviceArn } },
+          }),
+          new iam.PolicyStatement({
+            actions: ['iam:PassRole'],
+            resources: [
+              this.taskDefinition.taskRole.roleArn,
+              ...(this.taskDefinition.executionRole ? [this.taskDefinition.executionRole.roleArn] : []),
+            ],
+            conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+          }),
+        ]),
+        installLatestAwsSdk: false,
+        logGroup: props.deployTimeCallLogs,
+      });
+      acknowledgeWildcardResources(
+        initialTaskSet,
+        [taskSetArns],
+        'CreateTaskSet is authorized on the task set it creates, whose id is generated: this service’s task sets only (and ecs:service).',
+      );
+      // The capacity providers must be associated with the cluster before a task set can name them.
+      initialTaskSet.node.addDependency(capacity.cluster, this.service, this.scalableTarget);
 
-    const primary = new cr.AwsCustomResource(this, 'InitialPrimaryTaskSet', {
-      resourceType: 'Custom::InitialPrimaryTaskSet',
-      onCreate: {
-        service: 'ECS',
-        action: 'UpdateServicePrimaryTaskSet',
-        parameters: {
-          cluster: clusterName,
-          service: svc.name,
-          primaryTaskSet: this.initialTaskSet.getResponseField('taskSet.taskSetArn'),
+      const primary = new cr.AwsCustomResource(this, 'InitialPrimaryTaskSet', {
+        resourceType: 'Custom::InitialPrimaryTaskSet',
+        onCreate: {
+          service: 'ECS',
+          action: 'UpdateServicePrimaryTaskSet',
+          parameters: {
+            cluster: clusterName,
+            service: svc.name,
+            primaryTaskSet: initialTaskSet.getResponseField('taskSet.taskSetArn'),
+          },
+          physicalResourceId: cr.PhysicalResourceId.fromResponse('taskSet.taskSetArn'),
+          outputPaths: ['taskSet.taskSetArn'],
         },
-        physicalResourceId: cr.PhysicalResourceId.fromResponse('taskSet.taskSetArn'),
-        outputPaths: ['taskSet.taskSetArn'],
-      },
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({
-          actions: ['ecs:UpdateServicePrimaryTaskSet'],
-          resources: [this.serviceArn],
-        }),
-      ]),
-      installLatestAwsSdk: false,
-      logGroup: props.deployTimeCallLogs,
-    });
-    primary.node.addDependency(this.initialTaskSet);
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({
+            actions: ['ecs:UpdateServicePrimaryTaskSet'],
+            resources: [this.serviceArn],
+          }),
+        ]),
+        installLatestAwsSdk: false,
+        logGroup: props.deployTimeCallLogs,
+      });
+      primary.node.addDependency(initialTaskSet);
+      this.initialTaskSet = initialTaskSet;
+    }
 
     const topology: ServiceTopology = {
       cluster: clusterName,
@@ -296,5 +389,27 @@ export class WebService extends Construct {
       description: `ecs-ops ${config.name}: what the rollout workflow needs to know about ${svc.name}`,
       stringValue: stack.toJsonString(topology),
     });
+  }
+
+  private lbRole?: iam.Role;
+
+  /**
+   * The infrastructure role ECS moves the listener rules' weights with (an ECS deployment),
+   * with AWS's managed policy for exactly that.
+   */
+  private loadBalancerRole(): iam.Role {
+    this.lbRole ??= new iam.Role(this, 'LoadBalancerInfrastructureRole', {
+      assumedBy: new iam.ServicePrincipal('ecs.amazonaws.com'),
+      description: 'ECS shifts traffic between the target groups of the service with this role',
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonECSInfrastructureRolePolicyForLoadBalancers'),
+      ],
+    });
+    Validations.of(this.lbRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]',
+      reason:
+        'AmazonECSInfrastructureRolePolicyForLoadBalancers is the policy AWS maintains for ECS deployments that shift listener rules; it changes with the actions ECS needs.',
+    });
+    return this.lbRole;
   }
 }

@@ -35,7 +35,11 @@ import { EdgeProtection } from '../application/edge-protection.ts';
 import { HttpApi } from '../application/http-api.ts';
 import { LoadBalancer, listenerPorts, servicePartId } from '../application/load-balancer.ts';
 import { Network } from '../application/network.ts';
-import { taskDefinitionFamilyFor, WebService } from '../application/web-service.ts';
+import {
+  type DeploymentHookTarget,
+  taskDefinitionFamilyFor,
+  WebService,
+} from '../application/web-service.ts';
 import { type EnvironmentConfig, resourcePrefix, type ServiceConfig } from '../config.ts';
 import { subscribeAlertEmails } from '../control-plane/alerting/alert-emails.ts';
 import { OperatorPolicies } from '../control-plane/operator-policies.ts';
@@ -72,6 +76,7 @@ export function rolloutServicesFor(config: EnvironmentConfig): ManagedService[] 
     service: service.name,
     loadBalancerName: loadBalancerNameFor(config),
     taskDefinitionFamily: taskDefinitionFamilyFor(config.name, service.name),
+    ...(service.deployment?.controller === 'ecs' ? { controller: 'ecs' as const } : {}),
   }));
 }
 
@@ -298,7 +303,13 @@ export class ComputeStack extends EnvironmentStack {
   constructor(
     scope: Construct,
     id: string,
-    props: Props & { readonly network: Network; readonly data: DataStack; readonly ingress: IngressStack },
+    props: Props & {
+      readonly network: Network;
+      readonly data: DataStack;
+      readonly ingress: IngressStack;
+      /** The control plane's lifecycle hook, for the services ECS deploys. */
+      readonly deploymentHook?: DeploymentHookTarget;
+    },
   ) {
     super(scope, id, {
       config: props.config,
@@ -330,6 +341,7 @@ export class ComputeStack extends EnvironmentStack {
       const web = new WebService(this, servicePartId(config.services, index, 'Web'), {
         config,
         service,
+        ...(props.deploymentHook ? { deploymentHook: props.deploymentHook } : {}),
         capacity: this.capacity,
         targetGroups: {
           blue: route.blue,
@@ -648,11 +660,25 @@ export function buildEnvironmentStacks(
     data,
     assetRoot: options.assetRoot,
   });
+  const hook = controlPlane.rollouts.deploymentHook;
+  // Read as plain outputs (Fn::GetStackOutput), as every other control-plane value: exports would
+  // lock the hook against replacement.
+  if (hook)
+    for (const construct of [hook.hook.function, hook.invokeRole])
+      CrossStackReferences.of(construct).produce(ReferenceStrength.WEAK);
   const compute = new ComputeStack(scope, name('Compute'), {
     config,
     network: network.network,
     data,
     ingress,
+    ...(hook
+      ? {
+          deploymentHook: {
+            functionArn: hook.hook.function.functionArn,
+            invokeRoleArn: hook.invokeRole.roleArn,
+          },
+        }
+      : {}),
   });
   const edgeGlobal = new EdgeGlobalStack(scope, name('EdgeGlobal'), { config });
   const edge = new EdgeStack(scope, name('Edge'), { config, global: edgeGlobal, ingress, data });

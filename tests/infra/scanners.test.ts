@@ -7,19 +7,31 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/python-env.ts';
+import { devWithEcsDeployedApi } from './ecs-deployed-config.ts';
 import { type CheckovFinding, cfnLint, checkov, type Synthesized, synthesize } from './synth-support.ts';
 
 let synth: Synthesized;
+/** dev with a service ECS deploys: the ECS-controlled variant of a service and the control plane's hook. */
+let ecsDeployed: Synthesized;
 
 beforeAll(async () => {
   synth = await synthesize({ environmentNames: ['adopted', 'dev', 'prod'] });
+  ecsDeployed = await synthesize({ environmentName: 'dev', config: devWithEcsDeployedApi() });
 }, 240_000);
 
-afterAll(() => synth?.cleanup());
+afterAll(() => {
+  synth?.cleanup();
+  ecsDeployed?.cleanup();
+});
 
 describe('scanners', () => {
-  it('passes cfn-lint on every template of the example environments (dev, prod, adopted)', async () => {
+  it('passes cfn-lint on every template of the example environments (dev, prod, adopted), and on a service ECS deploys', async () => {
     const files = synth.assembly.stacks.map((s) => s.templateFullPath);
+    files.push(
+      ...ecsDeployed.assembly.stacks
+        .filter((s) => /-(Compute|ControlPlane)$/.test(s.stackName))
+        .map((s) => s.templateFullPath),
+    );
     // W3005 (redundant DependsOn): CDK adds DependsOn next to a GetAtt that implies it; harmless, not ours.
     // W3010 (hardcoded availability zones): the config names the AZs on purpose, so synth needs no
     //   AWS lookups and a template never changes because an account's AZ list did.

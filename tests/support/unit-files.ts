@@ -5,6 +5,7 @@ export const UNIT_TEST_FILES = [
   'tests/unit/**/*.test.ts',
   'tests/bench/**/*.test.ts',
   'tests/infra/app-config.test.ts',
+  'tests/infra/app-ecs-deployments.test.ts',
   'tests/infra/app-serving.test.ts',
   'tests/infra/app-services.test.ts',
   'tests/infra/app-stacks.test.ts',

@@ -40,6 +40,9 @@ export class DeploymentHook extends Construct {
       timeout: Duration.seconds(30),
       environment: lambdaEnvironment(props.environment),
       assetRoot: props.assetRoot,
+      synchronousOnly: {
+        reason: 'ECS invokes the lifecycle hook synchronously and reads its answer (hookStatus); an unanswered call is a failed hook, and ECS rolls back.',
+      },
     });
     const role = this.hook.role;
     const allow = (sid: string, actions: string[], resources: string[]) =>
