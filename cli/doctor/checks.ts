@@ -246,18 +246,26 @@ export function diagnose(
     }
     const loadBalancerName = name('loadBalancer', s.loadBalancer);
     const taskDefinitionFamily = s.taskDefinitionFamily ?? `${cluster}-${service}`;
+    const wanted = s.deploymentController === 'ecs' ? 'ECS' : 'EXTERNAL';
     add(
       subject,
       'deployment controller',
-      observed.deploymentController === 'EXTERNAL'
+      observed.deploymentController === wanted
         ? []
         : [
-            {
-              says: `the service's deployment controller is ${observed.deploymentController}; rollouts need EXTERNAL (they drive task sets)`,
-              fix: `create the service again with deploymentController EXTERNAL (a service's controller is set when it is created): ${GUIDE} has the steps`,
-            },
+            wanted === 'EXTERNAL'
+              ? {
+                  says: `the service's deployment controller is ${observed.deploymentController}; rollouts need EXTERNAL (they drive task sets)`,
+                  fix: `create the service again with deploymentController EXTERNAL (a service's controller is set when it is created), or set services.${i}.deploymentController to ecs if ECS deploys it: ${GUIDE} has the steps`,
+                }
+              : {
+                  says: `the service's deployment controller is ${observed.deploymentController}, but services.${i}.deploymentController says ECS deploys it`,
+                  fix: `give the service the ECS deployment controller with a BLUE_GREEN, CANARY or LINEAR strategy and the stack's deployment hook, or correct services.${i}.deploymentController: ${GUIDE} has the steps`,
+                },
           ],
-      'EXTERNAL: rollouts can drive its task sets',
+      wanted === 'EXTERNAL'
+        ? 'EXTERNAL: rollouts can drive its task sets'
+        : 'ECS: ECS deploys it, and the deployment hook judges each deployment',
     );
 
     const routing: { says: string; fix: string }[] = [];

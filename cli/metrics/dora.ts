@@ -89,7 +89,7 @@ export function rolloutOutcomes(records: readonly JournalRecord[]): RolloutOutco
     const pushed = Date.parse(String(start.details?.imagePushedAt ?? ''));
     outcomes.push({
       service,
-      execution: record.actor.replace(/^blue-green-rollout\//, ''),
+      execution: record.actor.replace(/^(blue-green-rollout|ecs-deployment-hook)\//, ''),
       startedAt: atMs(start),
       ...(promoted.has(record.actor) ? { promotedAt: promoted.get(record.actor) } : {}),
       endedAt: atMs(record),

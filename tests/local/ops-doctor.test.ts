@@ -204,6 +204,7 @@ describe('ops doctor', () => {
         'service shop/checkout',
         'service back-office/admin',
         'service back-office/invoice-worker',
+        'service shop/catalog',
         'alarms',
       ]),
     );

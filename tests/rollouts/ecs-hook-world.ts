@@ -7,7 +7,7 @@
 // local/ecs-deployment-stand-in.ts.
 
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { CreateServiceCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import {
   CreateListenerCommand,
   CreateRuleCommand,
@@ -137,10 +137,26 @@ async function createShop(web: Seed): Promise<Shop> {
   );
   const productionRuleArn = production.Rules?.[0]?.RuleArn as string;
   const testRuleArn = test.Rules?.[0]?.RuleArn as string;
-  const created = await awsClient(ECSClient).send(
+  const ecs = awsClient(ECSClient);
+  const definition = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: `${web.cluster}-${SHOP.service}`,
+      containerDefinitions: [
+        {
+          name: 'app',
+          image: 'registry.local/shop:1',
+          memory: 256,
+          essential: true,
+          portMappings: [{ containerPort: 8080 }],
+        },
+      ],
+    }),
+  );
+  const created = await ecs.send(
     new CreateServiceCommand({
       cluster: web.cluster,
       serviceName: SHOP.service,
+      taskDefinition: definition.taskDefinition?.taskDefinitionArn,
       desiredCount: 2,
       deploymentController: { type: 'ECS' },
       loadBalancers: [

@@ -11,6 +11,7 @@ import {
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
+import { runDoctor } from '../../cli/doctor/command.ts';
 import { ANALYSED_HOOK_STAGES, type HookStage } from '../../events/ecs-lifecycle-hook.ts';
 import type { AnalysisDraft, RolloutDefaults } from '../../events/rollout-input.ts';
 import type { RolloutState, Verdict } from '../../events/rollout-state.ts';
@@ -20,6 +21,7 @@ import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { abortRollout, answerGate } from '../../functions/shared/rollouts/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../../functions/shared/rollouts/record.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
+import { parseControlPlaneOnlyConfig } from '../../infra/control-plane-only-config.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import {
   type EcsDeploymentResult,
@@ -36,7 +38,7 @@ import {
   takeRaisedAlerts,
 } from '../../local/rollouts.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
-import { SHOP, SHOP_ALARM, useEcsHookWorld } from './ecs-hook-world.ts';
+import { ESTATE_CONFIG, SHOP, SHOP_ALARM, useEcsHookWorld } from './ecs-hook-world.ts';
 
 const world = useEcsHookWorld();
 const HOUR = 3_600_000;
@@ -183,6 +185,23 @@ const failing = (minute: number): MinuteOfTraffic => ({
 });
 
 describe('ECS deployments judged by the lifecycle hook', () => {
+  it('is ready by ops doctor: the service has the ECS deployment controller the config says, and both routes', async () => {
+    const findings = await runDoctor(parseControlPlaneOnlyConfig(ESTATE_CONFIG), []);
+    const shop = findings.filter((f) => f.subject === 'service web/shop');
+    expect(shop.filter((f) => !f.ok).map((f) => f.says)).toEqual([]);
+    expect(shop.find((f) => f.check === 'deployment controller')?.says).toBe(
+      'ECS: ECS deploys it, and the deployment hook judges each deployment',
+    );
+    // Told it is task-set deployed, the same service fails, naming the key to correct.
+    const wrong = structuredClone(ESTATE_CONFIG);
+    (wrong.services[1] as { deploymentController: string }).deploymentController = 'external';
+    const refused = (await runDoctor(parseControlPlaneOnlyConfig(wrong), [])).find(
+      (f) => f.subject === 'service web/shop' && f.check === 'deployment controller',
+    );
+    expect(refused?.ok).toBe(false);
+    expect(refused?.fix).toContain('services.1.deploymentController');
+  });
+
   it('passes a healthy canary: each bake waited out in one callback, analysed against blue, promoted', async () => {
     const clock = scenarioClock();
     await takeAlerts();

@@ -41,7 +41,8 @@ export class DeploymentHook extends Construct {
       environment: lambdaEnvironment(props.environment),
       assetRoot: props.assetRoot,
       synchronousOnly: {
-        reason: 'ECS invokes the lifecycle hook synchronously and reads its answer (hookStatus); an unanswered call is a failed hook, and ECS rolls back.',
+        reason:
+          'ECS invokes the lifecycle hook synchronously and reads its answer (hookStatus); an unanswered call is a failed hook, and ECS rolls back.',
       },
     });
     const role = this.hook.role;
