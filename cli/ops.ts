@@ -75,11 +75,14 @@ Usage:
                                           as a warning); the plan is printed before it starts.
                                           Locally it runs on the emulator here; --watch shows
                                           weights, steps, verdicts. --image-pushed-at: when CI
-                                          pushed the image (ISO 8601); lead time counts from it
-  ops traffic [--green P] [--blue P] [--hours 2]
-                                          Write the seeded service's load balancer metrics into the
-                                          emulator (P: ${TRAFFIC_PROFILES}),
-                                          so a local rollout has data to judge (no data is no pass)
+                                          pushed the image (ISO 8601); lead time counts from it.
+                                          A service ECS deploys (web/shop when seeded) gets a new
+                                          revision and UpdateService; its lifecycle hook judges each
+                                          traffic step, and --watch shows the hook's calls too
+  ops traffic [--service S] [--green P] [--blue P] [--hours 2]
+                                          Write a seeded service's load balancer metrics into the
+                                          emulator (P: ${TRAFFIC_PROFILES}; S: api, the default, or
+                                          shop), so a local rollout has data to judge (no data is no pass)
   ops remediate --alarm NAME [--dry-run] [--reason "..."] [--gate-wait 30s] [--aws --outputs <file>]
                                           Run the alarm's runbook the way an alarm would: registry,
                                           guards, approval, runbook, verification, escalation
@@ -106,7 +109,7 @@ Against a real account: add --aws --outputs <file> (from cdk deploy --outputs-fi
 (implies --aws). Workflow commands then start and follow the deployed state machines; status,
 journal and silences read and write the stack's tables. Nothing runs locally.
 Functions: spot-interruption, spot-surge-step, alert-router, scale-service-step, scale-alarm,
-remediation-trigger, remediate-step, rollout-step, rollout-analysis. Workflows: ${WORKFLOW_NAMES.join(', ')}.
+remediation-trigger, remediate-step, rollout-step, rollout-analysis, deployment-hook. Workflows: ${WORKFLOW_NAMES.join(', ')}.
 Examples (each runs as printed on a freshly seeded world):
   ops emulator start && ops seed --instances 40 --spot-fraction 0.75
   ops invoke spot-interruption --event .ops/examples/ec2-spot-instance-interruption-warning.json

@@ -99,7 +99,11 @@ export function describeRecord(record: RolloutRecord, previous?: RolloutRecord):
   const lines: string[] = [];
   const w = record.weights;
   if (!previous || previous.phase !== record.phase || previous.weights.green !== w.green) {
-    const step = record.step.index >= 0 ? ` step ${record.step.index + 1}/${record.step.total}` : '';
+    // An ECS deployment's record knows no total: ECS decides its steps.
+    const step =
+      record.step.index >= 0
+        ? ` step ${record.step.index + 1}${record.step.total > 0 ? `/${record.step.total}` : ''}`
+        : '';
     lines.push(
       `${record.phase.padEnd(18)} blue ${String(w.blue).padStart(3)}% / green ${String(w.green).padStart(3)}%${step}`,
     );
@@ -125,7 +129,27 @@ export async function rolloutCommand(
   readInput: (file: string) => unknown,
 ): Promise<number> {
   const input = rolloutInputFromFlags(flags, readInput);
-  if (flags.aws) return startOnAws(flags, input, out);
+  if (flags.aws) {
+    // A service ECS deploys is updated and followed; the workflow's first state refuses it.
+    if (input.cluster) {
+      const ecsRollout = await import('./ecs-rollout.ts');
+      const outputs = awsOutputs(flags);
+      if (await ecsRollout.isEcsDeployedOnAws(input.cluster, input.service)) {
+        ecsRollout.refuseTaskSetFlags(flags, `${input.cluster}/${input.service}`);
+        return ecsRollout.ecsRolloutOnAws(
+          input.cluster,
+          input.service,
+          input,
+          {
+            watch: flags.watch === true,
+            operationsTable: outputs[CONTROL_PLANE_OUTPUTS.operationsTable] as string,
+          },
+          out,
+        );
+      }
+    }
+    return startOnAws(flags, input, out);
+  }
   // Refused before anything runs: halfway, the run would stop with green created and the lock held.
   if (input.preTraffic?.hookFunctionArn) {
     throw new UsageError(
@@ -134,6 +158,18 @@ export async function rolloutCommand(
   }
   const { stack } = await loadLocalState();
   const waitMs = gateWaitMs(flags['gate-wait']);
+  const ecsRollout = await import('./ecs-rollout.ts');
+  const managedByEcs = ecsRollout.ecsDeployed(rolloutEnvironment(stack).MANAGED_SERVICES, input);
+  if (managedByEcs) {
+    ecsRollout.refuseTaskSetFlags(flags, `${managedByEcs.cluster}/${managedByEcs.service}`);
+    return ecsRollout.ecsRolloutLocally(
+      stack,
+      managedByEcs,
+      input,
+      { watch: flags.watch === true, json: flags.json === true, gateWaitMs: waitMs },
+      out,
+    );
+  }
   // What every step will judge, before anything runs. A bad input is left to the first state,
   // which rejects it naming the field, as it would on AWS.
   const plan = effectivePlan(rolloutEnvironment(stack).MANAGED_SERVICES, input);

@@ -1,15 +1,21 @@
-// `ops traffic`: load balancer metrics for the seeded service, written into the local emulator's
-// CloudWatch as the ALB publishes them (one datapoint per minute), so a local `ops rollout` has
-// something to judge. No data is not a pass: without traffic a rollout's analysis is
-// inconclusive and waits for a human.
+// `ops traffic`: load balancer metrics for a seeded service (web/api, or web/shop, which ECS
+// deploys), written into the local emulator's CloudWatch as the ALB publishes them (one
+// datapoint per minute), so a local `ops rollout` has something to judge. No data is not a pass:
+// without traffic a rollout's analysis is inconclusive and waits for a human.
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsClient } from '../functions/shared/clients.ts';
 import { healthyTraffic, type MinuteOfTraffic, putTargetGroupMetrics } from '../local/rollouts.ts';
+import type { Seed } from '../local/seed.ts';
 import { loadLocalState } from './local-state.ts';
 import { TRAFFIC_PROFILES } from './traffic-profiles.ts';
 import { UsageError } from './usage.ts';
 
 export interface TrafficFlags {
+  service?: string;
   green?: string;
   blue?: string;
   hours?: string;
@@ -38,14 +44,8 @@ export async function trafficCommand(
   if (!Number.isFinite(hours) || hours <= 0 || hours > 48)
     throw new UsageError(`--hours takes a number of hours above 0 and at most 48 (got ${flags.hours})`);
   const { seed } = await loadLocalState();
-  // Blue is the target group behind the primary task set; green the listener's other one.
-  const described = await awsClient(ECSClient).send(
-    new DescribeServicesCommand({ cluster: seed.cluster, services: [seed.service.name] }),
-  );
-  const primary = described.services?.[0]?.taskSets?.find((t) => t.status === 'PRIMARY');
+  const { name, live, idle } = await liveAndIdle(seed, flags.service);
   const lb = seed.loadBalancer;
-  const live = primary?.loadBalancers?.[0]?.targetGroupArn ?? lb.blueTargetGroupArn;
-  const idle = live === lb.blueTargetGroupArn ? lb.greenTargetGroupArn : lb.blueTargetGroupArn;
   // A local rollout's clock starts at the real time it is started: cover from now on.
   const from = Date.now() - 2 * 60_000;
   const to = Date.now() + hours * 3_600_000;
@@ -66,7 +66,7 @@ export async function trafficCommand(
     }));
   const until = new Date(to).toISOString();
   out(
-    `wrote ${points} datapoints for ${seed.cluster}/${seed.service.name} until ${until}: blue ${flags.blue ?? 'healthy'} (${live.split(':').at(-1)}), green ${flags.green ?? 'healthy'} (${idle.split(':').at(-1)})`,
+    `wrote ${points} datapoints for ${seed.cluster}/${name} until ${until}: blue ${flags.blue ?? 'healthy'} (${live.split(':').at(-1)}), green ${flags.green ?? 'healthy'} (${idle.split(':').at(-1)})`,
     {
       points,
       until,
@@ -75,4 +75,39 @@ export async function trafficCommand(
     },
   );
   return 0;
+}
+
+/**
+ * The target group serving the service now (blue) and the other one (green's next): behind the
+ * primary task set for web/api; the production rule's 100% for web/shop, which ECS deploys.
+ */
+async function liveAndIdle(
+  seed: Seed,
+  service: string | undefined,
+): Promise<{ name: string; live: string; idle: string }> {
+  const name = service?.split('/').pop() ?? seed.service.name;
+  if (seed.shop && name === seed.shop.name) {
+    const { a, b } = seed.shop.targetGroups;
+    const rules = await awsClient(ElasticLoadBalancingV2Client).send(
+      new DescribeRulesCommand({ RuleArns: [seed.shop.productionRuleArn] }),
+    );
+    const groups = rules.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
+    const live = groups.find((g) => g.Weight === 100)?.TargetGroupArn ?? a;
+    return { name, live, idle: live === a ? b : a };
+  }
+  if (name !== seed.service.name)
+    throw new UsageError(
+      `--service takes ${[seed.service.name, ...(seed.shop ? [seed.shop.name] : [])].join(' or ')} (got ${service})`,
+    );
+  const described = await awsClient(ECSClient).send(
+    new DescribeServicesCommand({ cluster: seed.cluster, services: [seed.service.name] }),
+  );
+  const primary = described.services?.[0]?.taskSets?.find((t) => t.status === 'PRIMARY');
+  const lb = seed.loadBalancer;
+  const live = primary?.loadBalancers?.[0]?.targetGroupArn ?? lb.blueTargetGroupArn;
+  return {
+    name,
+    live,
+    idle: live === lb.blueTargetGroupArn ? lb.greenTargetGroupArn : lb.blueTargetGroupArn,
+  };
 }

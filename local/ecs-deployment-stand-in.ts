@@ -13,8 +13,19 @@
 //     then the TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT hooks called again with green at 0.
 // It starts no tasks (the emulator runs none) and is listed in docs/testing.md among the stand-ins.
 import { randomUUID } from 'node:crypto';
-import { ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { HookStage, LifecycleHookResponse } from '../events/ecs-lifecycle-hook.ts';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { HOOK_STAGES, type HookStage, type LifecycleHookResponse } from '../events/ecs-lifecycle-hook.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { DeployedStack } from './deploy.ts';
 import { asRig, callerOf, checkAs } from './iam-enforcement.ts';
@@ -50,6 +61,8 @@ export interface EcsDeployment {
   };
   /** Runs before each hook call (a test changes the world there). */
   beforeHookCall?: (stage: HookStage, call: number) => Promise<void>;
+  /** Runs after each hook call (`ops rollout --watch` prints the record there). */
+  afterHookCall?: (call: HookCall) => Promise<void>;
 }
 
 export interface HookCall {
@@ -159,7 +172,9 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
       } catch (error) {
         answer = { error: `${(error as Error).name}: ${(error as Error).message}` };
       }
-      result.calls.push({ stage, at: d.clock.now(), answer, productionWeight: weights.production });
+      const made: HookCall = { stage, at: d.clock.now(), answer, productionWeight: weights.production };
+      result.calls.push(made);
+      await d.afterHookCall?.(made);
       if ('error' in answer) throw new RollBack(`lifecycle hook at ${stage} failed: ${answer.error}`);
       const status = (answer as { hookStatus?: unknown }).hookStatus;
       if (status === 'SUCCEEDED') return;
@@ -229,4 +244,129 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
     }
     return result;
   }
+}
+
+/**
+ * `UpdateService` with a new task definition, then the deployment ECS would run from the
+ * service's own configuration (its strategy, bake time, lifecycle hook and listener rules, as
+ * DescribeServices gives them). A rollback puts the service's task definition back, as ECS does.
+ */
+export async function deployService(opts: {
+  stack: DeployedStack;
+  clock: VirtualClock;
+  cluster: string;
+  service: string;
+  taskDefinition: string;
+  beforeHookCall?: EcsDeployment['beforeHookCall'];
+  afterHookCall?: (call: HookCall) => Promise<void>;
+}): Promise<EcsDeploymentResult & { from: string; to: string }> {
+  const ecs = awsClient(ECSClient);
+  const described = await asRig(() =>
+    ecs.send(new DescribeServicesCommand({ cluster: opts.cluster, services: [opts.service] })),
+  );
+  const svc = described.services?.[0];
+  if (!svc?.serviceArn) throw new Error(`no service ${opts.cluster}/${opts.service}`);
+  if (svc.deploymentController?.type !== 'ECS')
+    throw new Error(
+      `${opts.cluster}/${opts.service} is not deployed by ECS (${svc.deploymentController?.type})`,
+    );
+  const config = svc.deploymentConfiguration;
+  const hook = config?.lifecycleHooks?.[0];
+  const lb = svc.loadBalancers?.[0];
+  const rules = lb?.advancedConfiguration;
+  if (!hook?.hookTargetArn || !hook.roleArn || !lb?.targetGroupArn || !rules?.productionListenerRule)
+    throw new Error(`${opts.cluster}/${opts.service} has no lifecycle hook or no production listener rule`);
+  const groups = [lb.targetGroupArn, rules.alternateTargetGroupArn as string];
+  const production = await asRig(() =>
+    awsClient(ElasticLoadBalancingV2Client).send(
+      new DescribeRulesCommand({ RuleArns: [rules.productionListenerRule as string] }),
+    ),
+  );
+  const forward = production.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
+  const blue = forward.find((g) => g.Weight === 100)?.TargetGroupArn ?? lb.targetGroupArn;
+  const green = groups.find((g) => g !== blue) as string;
+  const from = svc.taskDefinition as string;
+  const revision = (td: string) =>
+    `${svc.serviceArn?.replace(':service/', ':service-revision/')}/${td.split(':').pop()}`;
+  const strategy: EcsStrategy =
+    config?.strategy === 'CANARY'
+      ? {
+          type: 'CANARY',
+          canaryPercent: config.canaryConfiguration?.canaryPercent ?? 5,
+          canaryBakeMinutes: config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10,
+        }
+      : config?.strategy === 'LINEAR'
+        ? {
+            type: 'LINEAR',
+            stepPercent: config.linearConfiguration?.stepPercent ?? 10,
+            stepBakeMinutes: config.linearConfiguration?.stepBakeTimeInMinutes ?? 6,
+          }
+        : { type: 'BLUE_GREEN' };
+  const update = (taskDefinition: string) =>
+    asRig(() =>
+      ecs.send(new UpdateServiceCommand({ cluster: opts.cluster, service: opts.service, taskDefinition })),
+    );
+  await update(opts.taskDefinition);
+  const result = await runEcsDeployment({
+    stack: opts.stack,
+    clock: opts.clock,
+    cluster: opts.cluster,
+    service: opts.service,
+    revisions: { blue: revision(from), green: revision(opts.taskDefinition) },
+    targetGroups: { blue, green },
+    productionRuleArn: rules.productionListenerRule,
+    ...(rules.testListenerRule ? { testRuleArn: rules.testListenerRule } : {}),
+    strategy,
+    bakeTimeMinutes: config?.bakeTimeInMinutes ?? 0,
+    hook: {
+      functionArn: hook.hookTargetArn,
+      roleArn: hook.roleArn,
+      stages: (hook.lifecycleStages ?? []).filter((stage): stage is HookStage =>
+        (HOOK_STAGES as readonly string[]).includes(stage),
+      ),
+      ...(hook.hookDetails ? { details: hook.hookDetails as Record<string, unknown> } : {}),
+    },
+    ...(opts.beforeHookCall ? { beforeHookCall: opts.beforeHookCall } : {}),
+    ...(opts.afterHookCall ? { afterHookCall: opts.afterHookCall } : {}),
+  });
+  // ECS puts the service back on the revision that deployed last.
+  if (result.status !== 'SUCCESSFUL') await update(from);
+  return { ...result, from, to: opts.taskDefinition };
+}
+
+/**
+ * What a pipeline does before `UpdateService`: the service's task definition registered again
+ * with `image` in the container behind its load balancer (the deployer's part, not ECS's; the CLI
+ * does the same on AWS).
+ */
+export async function registerRevisionWithImage(
+  ecs: ECSClient,
+  cluster: string,
+  service: string,
+  image: string,
+): Promise<string> {
+  const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
+  const svc = described.services?.[0];
+  if (!svc?.taskDefinition) throw new Error(`${cluster}/${service} runs no task definition`);
+  const container = svc.loadBalancers?.[0]?.containerName;
+  const current = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: svc.taskDefinition })))
+    .taskDefinition;
+  if (!current?.family) throw new Error(`task definition ${svc.taskDefinition} cannot be read`);
+  const containers = current.containerDefinitions ?? [];
+  const target = containers.find((c) => c.name === container) ?? containers[0];
+  const registered = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: current.family,
+      ...(current.taskRoleArn ? { taskRoleArn: current.taskRoleArn } : {}),
+      ...(current.executionRoleArn ? { executionRoleArn: current.executionRoleArn } : {}),
+      ...(current.networkMode ? { networkMode: current.networkMode } : {}),
+      ...(current.requiresCompatibilities
+        ? { requiresCompatibilities: current.requiresCompatibilities }
+        : {}),
+      ...(current.cpu ? { cpu: current.cpu } : {}),
+      ...(current.memory ? { memory: current.memory } : {}),
+      containerDefinitions: containers.map((c) => (c === target ? { ...c, image } : c)),
+    }),
+  );
+  return registered.taskDefinition?.taskDefinitionArn as string;
 }

@@ -28,22 +28,26 @@ import {
   PutClusterCapacityProvidersCommand,
   RegisterContainerInstanceCommand,
   RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
   UpdateServicePrimaryTaskSetCommand,
 } from '@aws-sdk/client-ecs';
 import {
   type Action,
   CreateListenerCommand,
   CreateLoadBalancerCommand,
+  CreateRuleCommand,
   CreateTargetGroupCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ANALYSED_HOOK_STAGES } from '../events/ecs-lifecycle-hook.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
 import { ALB_NAMESPACE, targetGroupDimensions } from '../functions/shared/rollouts/analysis/metrics.ts';
 import { taskRolePathFor } from '../infra/config.ts';
+import { DEPLOYMENT_HOOK_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import type { DeployedStack } from './deploy.ts';
 import { EMULATOR_REGION } from './emulator.ts';
 
@@ -87,6 +91,19 @@ export interface Seed {
     greenTargetGroupArn: string;
   };
   alertQueues: Record<'critical' | 'warning' | 'info', string>;
+  /** web/shop, deployed by ECS and judged by the deployment hook (where the stack has the hook). */
+  shop?: EcsDeployedService;
+}
+
+/** A service with the ECS deployment controller, as a team would have made it. */
+export interface EcsDeployedService {
+  name: string;
+  arn: string;
+  taskDefinition: string;
+  /** Its two target groups: the production rule sends all traffic to `a` at first. */
+  targetGroups: { a: string; b: string };
+  productionRuleArn: string;
+  testRuleArn: string;
 }
 
 const ZONES = ['a', 'b', 'c'].map((z) => `${EMULATOR_REGION}${z}`);
@@ -276,6 +293,19 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
 
   // An SQS queue behind each alert topic, so alerts can be read back.
   const alertQueues = await subscribeAlertQueues(stack, opts.suffix ?? '');
+  const hook = stack.outputs[DEPLOYMENT_HOOK_OUTPUTS.functionArn];
+  const hookRole = stack.outputs[DEPLOYMENT_HOOK_OUTPUTS.invokeRoleArn];
+  const shop =
+    hook && hookRole && opts.suffix === undefined
+      ? await createEcsDeployedService({
+          cluster: cluster.name,
+          service: 'shop',
+          vpcId,
+          loadBalancerArn: lbArn,
+          listenerArn: listener.Listeners?.[0]?.ListenerArn as string,
+          hook: { functionArn: hook, roleArn: hookRole },
+        })
+      : undefined;
 
   return {
     cluster: cluster.name,
@@ -294,6 +324,7 @@ export async function seed(stack: DeployedStack, opts: SeedOptions = {}): Promis
       greenTargetGroupArn: green,
     },
     alertQueues,
+    ...(shop ? { shop } : {}),
   };
 }
 
@@ -412,6 +443,133 @@ export async function createRolledOutService(opts: {
     taskDefinition: taskDef.taskDefinition?.taskDefinitionArn as string,
     blueTaskSetArn,
     roles,
+  };
+}
+
+/** How the seeded ECS-deployed service is configured: a canary, the hook at its four stages. */
+export const SEEDED_ECS_DEPLOYMENT = {
+  strategy: 'CANARY',
+  canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: 5 },
+  bakeTimeInMinutes: 5,
+  hookDetails: { bakeSeconds: 300 },
+} as const;
+
+/**
+ * A service ECS deploys, as infra/application/web-service.ts makes one with `deployment.controller:
+ * ecs`: its own target groups, a path rule on the production listener and one on a test listener
+ * (port 8081), both forwarding to the two groups; the ECS deployment controller with a canary
+ * and the control plane's lifecycle hook; a task definition in the `<cluster>-<service>` family.
+ * No tasks: the emulator runs none.
+ */
+export async function createEcsDeployedService(opts: {
+  cluster: string;
+  service: string;
+  vpcId: string;
+  loadBalancerArn: string;
+  listenerArn: string;
+  hook: { functionArn: string; roleArn: string };
+}): Promise<EcsDeployedService> {
+  const elb = awsClient(ElasticLoadBalancingV2Client);
+  const ecs = awsClient(ECSClient);
+  const prefix = `${opts.cluster}-${opts.service}`;
+  const a = await createTargetGroup(elb, `${prefix}-a`, opts.vpcId);
+  const b = await createTargetGroup(elb, `${prefix}-b`, opts.vpcId);
+  const paths = { Field: 'path-pattern', PathPatternConfig: { Values: [`/${opts.service}/*`] } };
+  const production = await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: opts.listenerArn,
+      Priority: 20,
+      Conditions: [paths],
+      Actions: allTrafficToBlue(a, b),
+    }),
+  );
+  const testListener = await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: opts.loadBalancerArn,
+      Protocol: 'HTTP',
+      Port: 8081,
+      DefaultActions: [
+        { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain' } },
+      ],
+    }),
+  );
+  const test = await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: testListener.Listeners?.[0]?.ListenerArn,
+      Priority: 20,
+      Conditions: [paths],
+      Actions: allTrafficToBlue(a, b),
+    }),
+  );
+  const productionRuleArn = production.Rules?.[0]?.RuleArn as string;
+  const testRuleArn = test.Rules?.[0]?.RuleArn as string;
+  const definition = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: prefix,
+      containerDefinitions: [
+        {
+          name: 'app',
+          image: `registry.local/${opts.service}:1`,
+          memory: 256,
+          essential: true,
+          portMappings: [{ containerPort: 8080 }],
+        },
+      ],
+    }),
+  );
+  const taskDefinition = definition.taskDefinition?.taskDefinitionArn as string;
+  const account = opts.loadBalancerArn.split(':')[4];
+  const created = await ecs.send(
+    new CreateServiceCommand({
+      cluster: opts.cluster,
+      serviceName: opts.service,
+      taskDefinition,
+      desiredCount: 2,
+      deploymentController: { type: 'ECS' },
+      loadBalancers: [
+        {
+          targetGroupArn: a,
+          containerName: 'app',
+          containerPort: 8080,
+          advancedConfiguration: {
+            alternateTargetGroupArn: b,
+            productionListenerRule: productionRuleArn,
+            testListenerRule: testRuleArn,
+            roleArn: `arn:aws:iam::${account}:role/${prefix}-load-balancers`,
+          },
+        },
+      ],
+    }),
+  );
+  // The emulator keeps a deployment configuration given to UpdateService (CreateService drops it).
+  await ecs.send(
+    new UpdateServiceCommand({
+      cluster: opts.cluster,
+      service: opts.service,
+      deploymentConfiguration: {
+        minimumHealthyPercent: 100,
+        maximumPercent: 200,
+        strategy: SEEDED_ECS_DEPLOYMENT.strategy,
+        canaryConfiguration: { ...SEEDED_ECS_DEPLOYMENT.canaryConfiguration },
+        bakeTimeInMinutes: SEEDED_ECS_DEPLOYMENT.bakeTimeInMinutes,
+        lifecycleHooks: [
+          {
+            hookTargetArn: opts.hook.functionArn,
+            roleArn: opts.hook.roleArn,
+            lifecycleStages: [...ANALYSED_HOOK_STAGES],
+            hookDetails: { ...SEEDED_ECS_DEPLOYMENT.hookDetails },
+          },
+        ],
+      },
+    }),
+  );
+  return {
+    name: opts.service,
+    arn: created.service?.serviceArn as string,
+    taskDefinition,
+    targetGroups: { a, b },
+    productionRuleArn,
+    testRuleArn,
   };
 }
 

@@ -1,17 +1,22 @@
 // The tour's rollout and alarm acts (the spot act is in tour.ts): a canary that succeeds, a canary
-// whose green version fails analysis and is rolled back, and an alarm that scales the service out
-// and resolves. Each runs the synthesized workflows against the emulator through the same paths
+// whose green version fails analysis and is rolled back, ECS's own canaries judged by the
+// lifecycle hook, and an alarm that scales the service out and resolves. Each runs the synthesized workflows against the emulator through the same paths
 // as on AWS, prints a live timeline (traffic bars, verdicts, waits) and returns its end state.
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { RemediationPlan } from '../events/remediation-input.ts';
 import { effectivePlan } from '../functions/rollout-step/defaults.ts';
 import { awsClient } from '../functions/shared/clients.ts';
-import type { RolloutRecord } from '../functions/shared/rollouts/record.ts';
+import { documentClient } from '../functions/shared/dynamo.ts';
+import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollouts/record.ts';
 import { readWeights, type Weights } from '../functions/shared/rollouts/traffic.ts';
 import { readJournal, takeAlerts, takeAlertsInOrder } from './control-plane.ts';
 import type { DeployedStack } from './deploy.ts';
+import { deployService, registerRevisionWithImage } from './ecs-deployment-stand-in.ts';
 import { eventSources } from './event-sources.ts';
 import {
   healthyTraffic,
@@ -170,6 +175,93 @@ export async function canaryThatRollsBack(world: TourWorld): Promise<RolloutActR
   const result = await rolloutAct(world, 'registry.local/api:2.2.0-bad', failing);
   world.tl.note("check: the critical alert carries the verdict's numbers; ops status shows no lock left");
   return result;
+}
+
+export interface EcsActResult {
+  /** How ECS ended each deployment: the healthy one, then the one with 12% 5xx. */
+  statuses: string[];
+  /** The hook's answers to the failing deployment, stage@green weight:answer. */
+  failingAnswers: string[];
+  verdicts: string[];
+  alerts: { severity: string; subject: string }[];
+}
+
+/**
+ * ECS deploys web/shop itself (a canary), and the control plane's lifecycle hook judges each
+ * step: a healthy version is promoted, one whose green answers 12% 5xx is answered FAILED at the
+ * canary and ECS rolls it back. ECS's part is played by the stand-in; the hook runs as deployed.
+ */
+export async function ecsDeploymentsJudgedByTheHook(world: TourWorld): Promise<EcsActResult> {
+  const { stack, tl, clock } = world;
+  const shop = world.seed.shop;
+  if (!shop) throw new Error('the seeded world has no service ECS deploys');
+  tl.act('ECS deploys web/shop itself (canary 10%, 5 minutes); the lifecycle hook judges each step');
+  const ecs = awsClient(ECSClient);
+  const table = rolloutEnvironment(stack).OPERATIONS_TABLE as string;
+  const statuses: string[] = [];
+  let failingAnswers: string[] = [];
+  const verdicts: string[] = [];
+  for (const [image, green] of [
+    ['registry.local/shop:2.0.0', healthyTraffic],
+    ['registry.local/shop:2.1.0-bad', failing],
+  ] as const) {
+    clock.advance(3 * HOUR);
+    const rules = await awsClient(ElasticLoadBalancingV2Client).send(
+      new DescribeRulesCommand({ RuleArns: [shop.productionRuleArn] }),
+    );
+    const forward = rules.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
+    const live = forward.find((g) => g.Weight === 100)?.TargetGroupArn ?? shop.targetGroups.a;
+    const idle = live === shop.targetGroups.a ? shop.targetGroups.b : shop.targetGroups.a;
+    const from = clock.now() - 2 * 60_000;
+    const to = clock.now() + 2 * HOUR;
+    const loadBalancerArn = world.seed.loadBalancer.arn;
+    await putTargetGroupMetrics({ loadBalancerArn, targetGroupArn: live, from, to, traffic: healthyTraffic });
+    await putTargetGroupMetrics({ loadBalancerArn, targetGroupArn: idle, from, to, traffic: green });
+    await takeAlerts(world.seed.alertQueues.critical);
+    const taskDefinition = await registerRevisionWithImage(ecs, CLUSTER, shop.name, image);
+    tl.step(
+      `aws ecs update-service --service ${shop.name} --task-definition ${taskDefinition.split('/').pop()}`,
+    );
+    let seen = 0;
+    const result = await deployService({
+      stack,
+      clock,
+      cluster: CLUSTER,
+      service: shop.name,
+      taskDefinition,
+      afterHookCall: async (call) => {
+        const answer = 'error' in call.answer ? `error ${call.answer.error}` : call.answer.hookStatus;
+        const delay = 'error' in call.answer ? undefined : call.answer.callBackDelay;
+        tl.step(
+          `ECS ${call.stage.padEnd(29)} green ${String(call.productionWeight).padStart(3)}%  hook: ${answer}${delay ? ` (call back in ${delay} s)` : ''}`,
+        );
+        const record = await getRolloutRecord(documentClient(), table, CLUSTER, shop.name);
+        for (const v of record?.verdicts.slice(seen) ?? [])
+          tl.step(`analysis at ${v.weight}% green: ${v.verdict.toUpperCase()}`, v.reasons.join('\n'));
+        seen = record?.verdicts.length ?? seen;
+      },
+    });
+    statuses.push(result.status);
+    const record = await getRolloutRecord(documentClient(), table, CLUSTER, shop.name);
+    verdicts.push(...(record?.verdicts.map((v) => v.verdict) ?? []));
+    if (green === failing)
+      failingAnswers = result.calls.map(
+        (c) => `${c.stage}@${c.productionWeight}:${'error' in c.answer ? 'error' : c.answer.hookStatus}`,
+      );
+    tl.step(
+      `deployment ${result.deploymentArn.split('/').pop()}: ${result.status}${result.reason ? ` (${result.reason})` : ''}`,
+    );
+  }
+  await eventSources(stack).run();
+  const alerts = await takeAlertsInOrder(world.seed.alertQueues);
+  for (const a of alerts) tl.step(`alert ${a.subject}`);
+  tl.note('check: ops journal (the hook journals every stage, verdict and answer), ops report web/shop');
+  return {
+    statuses,
+    failingAnswers,
+    verdicts,
+    alerts: alerts.map((a) => ({ severity: a.severity, subject: a.subject })),
+  };
 }
 
 export async function alarmScalesOutAndResolves(world: TourWorld): Promise<AlarmActResult> {

@@ -22,6 +22,8 @@ import {
   alarmScalesOutAndResolves,
   canaryThatRollsBack,
   canaryThatSucceeds,
+  type EcsActResult,
+  ecsDeploymentsJudgedByTheHook,
   type RolloutActResult,
 } from './tour-acts.ts';
 import { VirtualClock } from './virtual-clock.ts';
@@ -29,7 +31,7 @@ import { runStartedExecutions } from './workflows.ts';
 
 // The rollback act ends with a critical alert for web/api, which inhibits that service's warnings
 // while it fires (see Alerting): the alarm act comes first so that its alerts are heard.
-export const TOUR_ACTS = ['spot', 'canary', 'alarm', 'rollback'] as const;
+export const TOUR_ACTS = ['spot', 'canary', 'ecs', 'alarm', 'rollback'] as const;
 export type TourAct = (typeof TOUR_ACTS)[number];
 
 /** What the tour recommends at its end: each runs on the world it leaves (tests/local/tour.test.ts). */
@@ -51,7 +53,7 @@ export const TOUR_NEXT_STEPS = [
 ] as const;
 
 /** How far before now the acts' virtual time starts: their hours, all acts together, fit in it. */
-const TOUR_HOURS_BEFORE_NOW = 12;
+const TOUR_HOURS_BEFORE_NOW = 20;
 
 /** The tour plays on the `ops emulator` daemon (started if needed, then reset) and leaves its world there. */
 export interface TourOptions {
@@ -65,6 +67,7 @@ export interface TourOptions {
 export interface TourResult {
   spot?: SpotActResult;
   canary?: RolloutActResult;
+  ecs?: EcsActResult;
   rollback?: RolloutActResult;
   alarm?: AlarmActResult;
   lines: string[];
@@ -119,6 +122,7 @@ export async function runTour(opts: TourOptions = {}): Promise<TourResult> {
     for (const act of acts) {
       if (act === 'spot') result.spot = await spotStormAct({ stack, world: seeded, proxy, tl, stormSize });
       if (act === 'canary') result.canary = await canaryThatSucceeds(world);
+      if (act === 'ecs') result.ecs = await ecsDeploymentsJudgedByTheHook(world);
       if (act === 'rollback') result.rollback = await canaryThatRollsBack(world);
       if (act === 'alarm') result.alarm = await alarmScalesOutAndResolves(world);
     }

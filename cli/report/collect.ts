@@ -48,6 +48,8 @@ export class RolloutNotFoundError extends Error {
 }
 
 const ACTOR_PREFIX = 'blue-green-rollout/';
+/** The actor of an ECS deployment's records: its lifecycle hook. */
+const HOOK_ACTOR_PREFIX = 'ecs-deployment-hook/';
 /** A rollout's plan fits in 7 days: its journal records are within 8 days of its start. */
 const MAX_DAYS = 8;
 /** Points per series in the chart at most: the period grows with the rollout's length. */
@@ -315,6 +317,7 @@ export function assembleReport(input: {
   const name =
     record?.executionName ??
     journal.find((r) => r.actor.startsWith(ACTOR_PREFIX))?.actor.slice(ACTOR_PREFIX.length) ??
+    journal.find((r) => r.actor.startsWith(HOOK_ACTOR_PREFIX))?.actor.slice(HOOK_ACTOR_PREFIX.length) ??
     executionNameOf(executionOf(journal));
   const [, cluster = record?.cluster ?? '?', service = record?.service ?? '?'] = (
     journal[0]?.resource ?? `service/${record?.cluster}/${record?.service}`

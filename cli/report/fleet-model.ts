@@ -81,14 +81,17 @@ export function fleetTimelines(records: readonly JournalRecord[], window: Window
   return [...timelines.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** A rollout's journal actor: the task-set controller's workflow, or the hook of an ECS deployment. */
+const ROLLOUT_ACTOR = /^(blue-green-rollout|ecs-deployment-hook)\//;
+
 function serviceEntry(actor: string, group: JournalRecord[]): TimelineEntry | undefined {
   const first = group[0];
   const last = group[group.length - 1];
   if (!first || !last) return undefined;
   const base = { id: `e-${first.id}`, from: at(first), to: at(last), records: group };
   const actions = new Set(group.map((r) => r.action));
-  const name = actor.replace(/^blue-green-rollout\//, '').replace(/^.*:/, '');
-  if (actor.startsWith('blue-green-rollout/')) {
+  const name = actor.replace(ROLLOUT_ACTOR, '').replace(/^.*:/, '');
+  if (ROLLOUT_ACTOR.test(actor)) {
     const stop = group.find((r) => r.action === 'rollout-rolled-back')?.details?.stop as
       | { cause?: string }
       | undefined;

@@ -123,7 +123,7 @@ export function journalTable(data: ReportData, start: number): Markup {
       <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">What happened</th></tr></thead>
       <tbody>${data.timeline.map(
         (e) =>
-          html`<tr><td class="nowrap">${when(e.at, start)}</td><td class="mono nowrap">${e.action}</td><td>${e.outcome}</td><td>${e.reason}${e.actor.startsWith('blue-green-rollout/') ? '' : html` <span class="muted">(${e.actor})</span>`}</td></tr>`,
+          html`<tr><td class="nowrap">${when(e.at, start)}</td><td class="mono nowrap">${e.action}</td><td>${e.outcome}</td><td>${e.reason}${/^(blue-green-rollout|ecs-deployment-hook)\//.test(e.actor) ? '' : html` <span class="muted">(${e.actor})</span>`}</td></tr>`,
       )}</tbody>
     </table></div>
   </details>

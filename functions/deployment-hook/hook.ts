@@ -136,7 +136,8 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
   }
 
   const now = deps.clock.now();
-  const bakeStartedAt = stageRecord?.bakeStartedAt ?? (await startBake(deps, call, record, key, production));
+  const bakeStartedAt =
+    stageRecord?.bakeStartedAt ?? (await startBake(deps, call, record, key, production, now));
   if (record.gate?.token.startsWith(`${HOOK_GATE_TOKEN_PREFIX}${plan.execution}:${key}:`))
     return waitAtGate(deps, call, record, key);
   if (stageRecord?.verdict !== undefined)
@@ -146,7 +147,7 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
 
   const judged = await judgeBake(deps.cloudwatch, {
     analysis: call.analysis,
-    step: Object.keys(record.hook?.stages ?? {}).length - 1,
+    step: analysedBefore(record),
     weight: action.weight,
     bakeSeconds: action.bakeSeconds,
     window: { startMs: Date.parse(bakeStartedAt), endMs: now },
@@ -385,6 +386,10 @@ const planOf = (call: Call, record: RolloutRecord): HookPlan => ({
   startedAt: record.startedAt,
 });
 
+/** How many stages of the deployment were judged before this one: its verdict's step index. */
+const analysedBefore = (record: RolloutRecord): number =>
+  Object.values(record.hook?.stages ?? {}).filter((stage) => stage.verdict !== undefined).length;
+
 /** The record's hook progress with one stage changed. */
 function hookWith(
   record: RolloutRecord,
@@ -435,15 +440,18 @@ async function startBake(
   record: RolloutRecord,
   key: string,
   production: Weights,
+  now: number,
 ): Promise<string> {
-  const at = iso(deps.clock.now());
+  // The same instant the call judges by: a stage without a bake is judged in this very call.
+  const at = iso(now);
   const shifted = (record.hook?.shifted ?? false) || production.green > 0;
   record.hook = hookWith(record, key, { bakeStartedAt: at }, shifted);
   await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
     set: {
       phase: 'baking',
       weights: production,
-      step: { index: Object.keys(record.hook.stages).length - 1, total: 0 },
+      // ECS decides the number of steps: the record counts the analysed ones so far.
+      step: { index: analysedBefore(record), total: 0 },
       hook: record.hook,
     },
   });

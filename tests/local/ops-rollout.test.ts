@@ -3,7 +3,7 @@
 // synthesized definition in the `ops rollout` process, answers relayed through the rollout's
 // record. Asserts what each command prints and its exit code (0 done, 1 failed, 2 usage, 3 refused).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -336,5 +336,57 @@ describe('ops rollout, approve, reject, abort, rollback', () => {
     const usage = await ops('traffic', '--green', 'lots');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('UsageError: --green takes healthy, errors:PERCENT');
+  }, 180_000);
+
+  it('rolls out web/shop, which ECS deploys: plan, hook calls and verdicts with --watch; a failing green is rolled back by ECS (exit 1)', async () => {
+    const traffic = await ops('traffic', '--service', 'shop', '--hours', '6');
+    expect(traffic.code, traffic.stderr).toBe(0);
+    expect(traffic.stdout).toMatch(/^wrote \d+ datapoints for web\/shop until /);
+    const run = await ops('rollout', '--service', 'web/shop', '--image', 'registry.local/shop:2', '--watch');
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      'plan for web/shop: ECS deploys it (CANARY 10% for 5 min, then 100%); the lifecycle hook judges each traffic step',
+    );
+    expect(lines).toContain(
+      '  hook at PRODUCTION_TRAFFIC_SHIFT (green 10%): IN_PROGRESS (call back in 300 s)',
+    );
+    expect(lines).toContain('  verdict step 2 at 10%: pass');
+    expect(lines.some((l) => /^finalized +blue +0% \/ green 100% step 3$/.test(l))).toBe(true);
+    expect(lines.at(-3)).toMatch(/^\S+: SUCCESSFUL after 7 lifecycle hook calls$/);
+    expect(lines.at(-2)).toBe('green is primary (web-shop:2); ECS retired blue');
+
+    // Green answers 12% 5xx: the hook answers FAILED at the canary, and ECS rolls back.
+    expect((await ops('traffic', '--service', 'shop', '--green', 'errors:12', '--hours', '6')).code).toBe(0);
+    const failed = await ops('rollout', '--service', 'shop', '--image', 'registry.local/shop:3');
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stdout).toMatch(/^\S+: ROLLBACK_SUCCESSFUL after \d+ lifecycle hook calls$/m);
+    expect(failed.stdout).toContain(
+      'ECS rolled back to web-shop:2: lifecycle hook at PRODUCTION_TRAFFIC_SHIFT answered FAILED',
+    );
+    const journal = JSON.parse((await ops('journal', '--json')).stdout) as (JournalLine & {
+      resource: string;
+    })[];
+    const ended = journal.filter(
+      (r) => r.resource === 'service/web/shop' && r.action === 'rollout-rolled-back',
+    );
+    expect(ended.map((r) => r.reason)).toEqual([
+      // (Both profiles' datapoints add up where ops traffic wrote the same minutes twice.)
+      expect.stringMatching(
+        /^answered FAILED at PRODUCTION_TRAFFIC_SHIFT \(analysis\): green 5xx rate \d+\.\d\d% \(\d+ of \d+ requests\) is above its limit 1\.00% .*; ECS rolls back$/,
+      ),
+    ]);
+
+    // Its report, as for a task-set rollout: the verdicts and the outcome.
+    const report = await ops('report', 'web/shop', '--json', '--out', join(stateDir, 'shop.html'));
+    expect(report.code, report.stderr).toBe(0);
+    const page = readFileSync(join(stateDir, 'shop.html'), 'utf8');
+    expect(page).toContain('rolled back');
+    expect(page).toContain('PRODUCTION_TRAFFIC_SHIFT');
+
+    // Its plan is the service's: a task-set strategy is refused, naming why.
+    const refused = await ops('rollout', '--service', 'shop', '--image', 'x', '--strategy', 'canary:10:5m');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('web/shop is deployed by ECS: its strategy, analysis and approval are');
   }, 180_000);
 });

@@ -69,6 +69,21 @@ describe('the guided tour (npm start)', () => {
     expect(result.rollback?.verdicts).toContain('fail');
     expect(result.rollback?.alerts.filter((a) => a.severity === 'critical')).toHaveLength(1);
 
+    // ECS deployed web/shop twice: the hook let the healthy canary through, and answered FAILED at
+    // the canary of the one with 12% 5xx (ECS rolled back, calling the hook again with green at 0).
+    expect(result.ecs?.statuses).toEqual(['SUCCESSFUL', 'ROLLBACK_SUCCESSFUL']);
+    expect(result.ecs?.failingAnswers.slice(-2)).toEqual([
+      'PRODUCTION_TRAFFIC_SHIFT@10:FAILED',
+      'PRODUCTION_TRAFFIC_SHIFT@0:SUCCEEDED',
+    ]);
+    expect(result.ecs?.verdicts).toContain('fail');
+    expect(
+      result.ecs?.alerts
+        .filter((a) => a.severity === 'critical')
+        .map((a) => a.subject.replace(/^.*web\/shop /, '')),
+    ).toEqual(['rolled back (analysis)']);
+    expect(lines.some((l) => l.includes('hook: IN_PROGRESS (call back in 300 s)'))).toBe(true);
+
     // An alarm scaled the service out through the scaling workflow and resolved.
     expect(result.alarm?.outcome).toBe('remediated');
     expect(result.alarm?.to).toBe((result.alarm?.from ?? 0) + 2);
@@ -97,13 +112,14 @@ describe('the guided tour (npm start)', () => {
     for (const record of journal)
       expect(Date.parse(record.at.split('#')[0] ?? ''), record.at).toBeLessThanOrEqual(Date.now());
 
-    // DORA figures: the canary completed (lead time from its image's push), the second rolled back,
-    // and the CPU alarm went back to OK after the scale-out.
+    // DORA figures: the canary completed (lead time from its image's push), the second rolled back;
+    // of ECS's two deployments one completed and one rolled back; the CPU alarm went back to OK
+    // after the scale-out.
     const metrics = JSON.parse((await ops(['metrics', '--json'])).stdout);
     expect(metrics.overall).toMatchObject({
-      rollouts: 2,
-      deployments: 1,
-      failures: 1,
+      rollouts: 4,
+      deployments: 2,
+      failures: 2,
       changeFailureRate: 0.5,
       leadTimesFromPush: 1,
       restores: 1,
@@ -112,7 +128,7 @@ describe('the guided tour (npm start)', () => {
     expect(metrics.overall.leadTimeMedianMs).toBeGreaterThanOrEqual(20 * 60_000);
     expect(metrics.overall.leadTimeMedianMs).toBeLessThan(25 * 60_000);
     expect(metrics.overall.timeToRestoreMedianMs).toBeGreaterThan(0);
-    expect(metrics.services.map((s: { service: string }) => s.service)).toEqual(['web/api']);
+    expect(metrics.services.map((s: { service: string }) => s.service)).toEqual(['web/api', 'web/shop']);
 
     // The fleet report: one timeline with every lane, each mark linked to its journal records.
     const page = join(workDir, 'fleet.html');
@@ -154,8 +170,8 @@ describe('the guided tour (npm start)', () => {
       'ops silence': (out) => expect(out).toContain('silenced service api until'),
       'ops doctor': (out) => expect(out).toContain('ops doctor: the seeded world'),
       'ops metrics': (out) => {
-        expect(out).toContain('change failure rate    50% (1 of 2 rolled back, aborted or frozen)');
-        expect(out).toContain('(1 of 1 from the image');
+        expect(out).toContain('change failure rate    50% (2 of 4 rolled back, aborted or frozen)');
+        expect(out).toContain('(1 of 2 from the image');
         expect(out).toMatch(/time to restore +median \d/);
       },
       'ops report --fleet': (out) => expect(out).toMatch(/fleet-report-\d{4}-\d\d-\d\d\.html\n1 timeline/),

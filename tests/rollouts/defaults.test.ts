@@ -229,11 +229,12 @@ describe("a service's rollout defaults", () => {
       );
       write('stranger', entry({ rollbackWindowSeconds: 60 }, 'nope'));
       expect(message(() => withRolloutDefaults('stranger', DEFAULT_ROLLOUT_SERVICES, dir))).toMatch(
-        /services\.0\.service: web\/nope is not a service this environment rolls out \(web\/api\)/,
+        /services\.0\.service: web\/nope is not a service this environment rolls out \(web\/api, web\/shop\)/,
       );
       write('good', entry({ analysis: { maxP95LatencyMs: 700 } }));
       expect(withRolloutDefaults('good', DEFAULT_ROLLOUT_SERVICES, dir)).toEqual([
         { ...DEFAULT_ROLLOUT_SERVICES[0], defaults: { analysis: { maxP95LatencyMs: 700 } } },
+        { ...DEFAULT_ROLLOUT_SERVICES[1] },
       ]);
       expect(withRolloutDefaults('absent', DEFAULT_ROLLOUT_SERVICES, dir)).toEqual(DEFAULT_ROLLOUT_SERVICES);
     } finally {

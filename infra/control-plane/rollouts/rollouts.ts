@@ -22,9 +22,13 @@ import { containerInstancesArn, ecsClusterArn, ecsServiceArn } from '../shared/r
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
 import { DeploymentHook } from './deployment-hook.ts';
 
-/** Until services come from the environment config: the seeded `web/api` behind `web-alb`. */
+/**
+ * An environment without a config file (the local one): the seeded services behind `web-alb`,
+ * `web/api` rolled out by task sets and `web/shop` deployed by ECS, which the hook judges.
+ */
 export const DEFAULT_ROLLOUT_SERVICES: readonly ManagedService[] = [
   { cluster: 'web', service: 'api', loadBalancerName: 'web-alb' },
+  { cluster: 'web', service: 'shop', loadBalancerName: 'web-alb', controller: 'ecs' },
 ];
 
 export { ROLLOUT_CONFIG_DIR, type RolloutConfig, RolloutConfigSchema } from '../../capability-configs.ts';

@@ -1,0 +1,217 @@
+// `ops rollout` of a service ECS deploys (controller `ecs`): a new task definition revision (from
+// --image, or --task-definition as given), `UpdateService`, and the deployment followed with the
+// same output as a task-set rollout: the plan, then with --watch every change of the service's
+// rollout record (weights, verdicts, gates) as the lifecycle hook writes it. Locally ECS's part is
+// played by local/ecs-deployment-stand-in.ts on the emulator, gates wait --gate-wait for an
+// answer from another shell; on AWS (--aws) the service deployment is followed through
+// ListServiceDeployments and DescribeServiceDeployments.
+import {
+  DescribeServiceDeploymentsCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  ListServiceDeploymentsCommand,
+  type ServiceDeployment,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { AnalysisSchema, describeAnalysis, type RolloutInputDraft } from '../events/rollout-input.ts';
+import { awsClient } from '../functions/shared/clients.ts';
+import { documentClient } from '../functions/shared/dynamo.ts';
+import type { ManagedService } from '../functions/shared/rollouts/config.ts';
+import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollouts/record.ts';
+import type { DeployedStack } from '../local/deploy.ts';
+import { deployService, type HookCall, registerRevisionWithImage } from '../local/ecs-deployment-stand-in.ts';
+import { asRig } from '../local/iam-enforcement.ts';
+import { rolloutEnvironment } from '../local/rollouts.ts';
+import { VirtualClock } from '../local/virtual-clock.ts';
+import { describeRecord } from './rollout.ts';
+import { type Out, UsageError } from './usage.ts';
+
+/** Flags a task-set rollout takes that an ECS deployment cannot: its plan is the service's. */
+const TASK_SET_ONLY = ['strategy', 'approval', 'no-analysis', 'input'] as const;
+
+export function refuseTaskSetFlags(
+  flags: Partial<Record<(typeof TASK_SET_ONLY)[number], unknown>>,
+  target: string,
+) {
+  const given = TASK_SET_ONLY.filter((f) => flags[f] !== undefined && flags[f] !== false);
+  if (given.length > 0)
+    throw new UsageError(
+      `${target} is deployed by ECS: its strategy, analysis and approval are its deployment configuration and rollout defaults, not --${given.join(', --')}`,
+    );
+}
+
+/** The managed service an input names, if ECS deploys it. */
+export function ecsDeployed(
+  managedServices: string | undefined,
+  input: RolloutInputDraft,
+): ManagedService | undefined {
+  const services = JSON.parse(managedServices ?? '[]') as ManagedService[];
+  const named = services.filter(
+    (m) => m.service === input.service && (input.cluster === undefined || m.cluster === input.cluster),
+  );
+  return named.length === 1 && named[0]?.controller === 'ecs' ? named[0] : undefined;
+}
+
+/** On AWS: whether the service has the ECS deployment controller. */
+export async function isEcsDeployedOnAws(cluster: string, service: string): Promise<boolean> {
+  const described = await awsClient(ECSClient).send(
+    new DescribeServicesCommand({ cluster, services: [service] }),
+  );
+  return described.services?.[0]?.deploymentController?.type === 'ECS';
+}
+
+/** The revision to deploy: --task-definition as given, or the service's own with --image in its container. */
+async function revisionToDeploy(ecs: ECSClient, cluster: string, service: string, input: RolloutInputDraft) {
+  if (input.taskDefinition) return input.taskDefinition;
+  if (!input.image) throw new UsageError('ops rollout needs --image or --task-definition');
+  return registerRevisionWithImage(ecs, cluster, service, input.image);
+}
+
+/** The plan an ECS deployment follows: the service's strategy, and what the hook judges. */
+function planLines(managed: ManagedService, strategy: string): string[] {
+  const analysis = AnalysisSchema.parse(managed.defaults?.analysis ?? {});
+  const judged = describeAnalysis({ steps: [{ weight: 10, bakeSeconds: 300 }], analysis }).filter(
+    (line) => !line.startsWith('step '),
+  );
+  return [
+    `plan for ${managed.cluster}/${managed.service}: ECS deploys it (${strategy}); the lifecycle hook judges each traffic step`,
+    ...judged.map((line) => `  ${line}`),
+  ];
+}
+
+const hookLine = (call: HookCall) =>
+  `  hook at ${call.stage} (green ${call.productionWeight}%): ${'error' in call.answer ? `error ${call.answer.error}` : `${call.answer.hookStatus}${call.answer.callBackDelay ? ` (call back in ${call.answer.callBackDelay} s)` : ''}`}`;
+
+/** Locally: the stand-in plays ECS's deployment on the emulator, the deployed hook judges it. */
+export async function ecsRolloutLocally(
+  stack: DeployedStack,
+  managed: ManagedService,
+  input: RolloutInputDraft,
+  opts: { watch: boolean; json: boolean; gateWaitMs: number },
+  out: Out,
+): Promise<number> {
+  const ecs = awsClient(ECSClient);
+  const { cluster, service } = managed;
+  const table = rolloutEnvironment(stack).OPERATIONS_TABLE as string;
+  const taskDefinition = await asRig(() => revisionToDeploy(ecs, cluster, service, input));
+  const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
+  const strategy = strategyOf(described.services?.[0]?.deploymentConfiguration);
+  if (!opts.json) for (const line of planLines(managed, strategy)) console.log(line);
+  const clock = new VirtualClock();
+  let previous: RolloutRecord | undefined;
+  const answered = new Set<string>();
+  const result = await deployService({
+    stack,
+    clock,
+    cluster,
+    service,
+    taskDefinition,
+    // A gate waits --gate-wait in real time for an answer from another shell (ops approve|reject).
+    beforeHookCall: async () => {
+      const until = Date.now() + opts.gateWaitMs;
+      for (;;) {
+        const record = await getRolloutRecord(documentClient(), table, cluster, service);
+        const gate = record?.phase === 'gate' ? record.gate : undefined;
+        if (!gate || record?.answer || answered.has(gate.token) || Date.now() >= until) {
+          if (gate) answered.add(gate.token);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
+    afterHookCall: async (call) => {
+      if (!opts.watch || opts.json) return;
+      const record = await getRolloutRecord(documentClient(), table, cluster, service);
+      if (record && !previous) console.log(`${record.executionName}: ${record.plan.strategy}`);
+      console.log(hookLine(call));
+      if (record) for (const line of describeRecord(record, previous)) console.log(line);
+      previous = record;
+    },
+  });
+  const id = result.deploymentArn.split('/').pop() as string;
+  const ok = result.status === 'SUCCESSFUL';
+  const human = [
+    `${id}: ${result.status} after ${result.calls.length} lifecycle hook calls`,
+    ok
+      ? `green is primary (${taskDefinition.split('/').pop()}); ECS retired blue`
+      : `ECS rolled back to ${result.from.split('/').pop()}: ${result.reason}`,
+    `(gates wait ${opts.gateWaitMs / 1000} s here; bakes and callback delays pass on a virtual clock; see ops journal)`,
+  ].join('\n');
+  out(human, { deployment: result.deploymentArn, ...result });
+  return ok ? 0 : 1;
+}
+
+function strategyOf(
+  config:
+    | {
+        strategy?: string;
+        canaryConfiguration?: { canaryPercent?: number; canaryBakeTimeInMinutes?: number };
+        linearConfiguration?: { stepPercent?: number; stepBakeTimeInMinutes?: number };
+      }
+    | undefined,
+): string {
+  if (config?.strategy === 'CANARY')
+    return `CANARY ${config.canaryConfiguration?.canaryPercent ?? 5}% for ${config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10} min, then 100%`;
+  if (config?.strategy === 'LINEAR')
+    return `LINEAR ${config.linearConfiguration?.stepPercent ?? 10}% every ${config.linearConfiguration?.stepBakeTimeInMinutes ?? 6} min`;
+  return config?.strategy ?? 'BLUE_GREEN';
+}
+
+const TERMINAL = new Set(['SUCCESSFUL', 'STOPPED', 'ROLLBACK_SUCCESSFUL', 'ROLLBACK_FAILED']);
+
+/** One line per change of the service deployment as ECS reports it. */
+export function describeDeployment(now: ServiceDeployment, previous?: ServiceDeployment): string[] {
+  if (previous && previous.status === now.status && previous.lifecycleStage === now.lifecycleStage) return [];
+  const target = now.targetServiceRevision;
+  return [
+    `ECS ${String(now.status).padEnd(20)} ${now.lifecycleStage ?? ''}${target?.requestedProductionTrafficWeight !== undefined ? ` (green ${target.requestedProductionTrafficWeight}% of production)` : ''}${now.statusReason ? `: ${now.statusReason}` : ''}`,
+  ];
+}
+
+/** On AWS: UpdateService, then the deployment followed until ECS ends it. */
+export async function ecsRolloutOnAws(
+  cluster: string,
+  service: string,
+  input: RolloutInputDraft,
+  opts: { watch: boolean; operationsTable: string },
+  out: Out,
+): Promise<number> {
+  const ecs = awsClient(ECSClient);
+  const taskDefinition = await revisionToDeploy(ecs, cluster, service, input);
+  const since = new Date();
+  await ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition }));
+  let deploymentArn: string | undefined;
+  for (let tries = 0; !deploymentArn && tries < 60; tries++) {
+    const listed = await ecs.send(
+      new ListServiceDeploymentsCommand({ cluster, service, createdAt: { after: since } }),
+    );
+    deploymentArn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
+    if (!deploymentArn) await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  if (!deploymentArn) throw new Error(`ECS started no deployment of ${cluster}/${service} within 2 minutes`);
+  out(`started ${deploymentArn} (${taskDefinition})`, { deploymentArn, taskDefinition });
+  if (!opts.watch) return 0;
+  let previous: ServiceDeployment | undefined;
+  let record: RolloutRecord | undefined;
+  for (;;) {
+    const described = await ecs.send(
+      new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [deploymentArn] }),
+    );
+    const now = described.serviceDeployments?.[0];
+    if (now) for (const line of describeDeployment(now, previous)) console.log(line);
+    const latest = await getRolloutRecord(documentClient(), opts.operationsTable, cluster, service);
+    if (latest?.execution === deploymentArn) {
+      for (const line of describeRecord(latest, record)) console.log(line);
+      record = latest;
+    }
+    previous = now ?? previous;
+    if (now?.status && TERMINAL.has(now.status)) {
+      out(
+        `${deploymentArn.split('/').pop()}: ${now.status}${now.statusReason ? ` ${now.statusReason}` : ''}`,
+        now,
+      );
+      return now.status === 'SUCCESSFUL' ? 0 : 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+}
