@@ -13,6 +13,9 @@ export const RECORDS_PER_ENTRY = 50;
 
 export function renderFleetReport(data: FleetReportData): string {
   const period = `${day(data.window.from)} to ${day(data.window.to)}`;
+  // A cluster's episode is on each of its services' timelines; its records are listed once.
+  const listed = new Set<string>();
+  const sections = data.services.map((s) => serviceSection(s, data.window, listed));
   return html`${pageStart(`Fleet report: last ${data.since} (${period})`, 'ops report --fleet', REPORT_CSS + FLEET_CSS)}
 <header class="head">
   <p class="eyebrow">Fleet report</p>
@@ -52,7 +55,7 @@ export function renderFleetReport(data: FleetReportData): string {
     )}
   </div>
 </section>
-${data.services.map((s) => serviceSection(s, data.window))}
+${sections}
 ${data.services.length === 0 ? html`<p class="empty">Nothing was journaled in this window.</p>` : ''}
 <footer>
   <p>Generated ${dateTime(data.generatedAt)} by <code>ops report --fleet</code> from the action journal (its byDay index). A rollout or an alarm episode counts in the window it ended in.</p>
@@ -120,7 +123,11 @@ function trendChart(
 
 const TIMELINE = { width: 1176, left: 110, right: 12, top: 8, lane: 30, axis: 26 };
 
-function serviceSection(s: ServiceTimeline & { figures: DoraFigures }, window: Window): Markup {
+function serviceSection(
+  s: ServiceTimeline & { figures: DoraFigures },
+  window: Window,
+  listed: Set<string>,
+): Markup {
   const id = `s-${s.name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
   return html`<section aria-labelledby="${id}">
   <h2 id="${id}">${s.name.includes('/') ? s.name : `${s.name} (cluster)`}</h2>
@@ -128,7 +135,16 @@ function serviceSection(s: ServiceTimeline & { figures: DoraFigures }, window: W
   <figure class="chart">${timeline(s, window)}
     <figcaption>One row per kind of work; each mark spans its first to its last journal record and links to them below. Times in UTC.</figcaption>
   </figure>
-  ${s.entries.length === 0 ? html`<p class="empty">Nothing journaled.</p>` : s.entries.map((e) => entryRecords(e))}
+  ${
+    s.entries.length === 0
+      ? html`<p class="empty">Nothing journaled.</p>`
+      : s.entries.map((e) => {
+          if (listed.has(e.id))
+            return html`<p class="muted small"><a href="#${e.id}">${e.title}</a>: its journal records are listed above.</p>`;
+          listed.add(e.id);
+          return entryRecords(e);
+        })
+  }
 </section>`;
 }
 
