@@ -18,6 +18,7 @@ import { awsClient } from '../functions/shared/clients.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import type { ManagedService } from '../functions/shared/rollouts/config.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollouts/record.ts';
+import { DEPLOYMENT_HOOK_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import { deployService, type HookCall, registerRevisionWithImage } from '../local/ecs-deployment-stand-in.ts';
 import { asRig } from '../local/iam-enforcement.ts';
@@ -52,12 +53,19 @@ export function ecsDeployed(
   return named.length === 1 && named[0]?.controller === 'ecs' ? named[0] : undefined;
 }
 
-/** On AWS: whether the service has the ECS deployment controller. */
-export async function isEcsDeployedOnAws(cluster: string, service: string): Promise<boolean> {
-  const described = await awsClient(ECSClient).send(
-    new DescribeServicesCommand({ cluster, services: [service] }),
+/** On AWS: the service, if the stack's outputs list it among those ECS deploys. */
+export function ecsDeployedInOutputs(
+  outputs: Record<string, string>,
+  input: RolloutInputDraft,
+): { cluster: string; service: string } | undefined {
+  const listed = (outputs[DEPLOYMENT_HOOK_OUTPUTS.services] ?? '')
+    .split(',')
+    .filter((s) => s.includes('/'))
+    .map((s) => ({ cluster: s.split('/')[0] as string, service: s.split('/')[1] as string }));
+  const named = listed.filter(
+    (m) => m.service === input.service && (input.cluster === undefined || m.cluster === input.cluster),
   );
-  return described.services?.[0]?.deploymentController?.type === 'ECS';
+  return named.length === 1 ? named[0] : undefined;
 }
 
 /** The revision to deploy: --task-definition as given, or the service's own with --image in its container. */
@@ -178,14 +186,19 @@ export async function ecsRolloutOnAws(
 ): Promise<number> {
   const ecs = awsClient(ECSClient);
   const taskDefinition = await revisionToDeploy(ecs, cluster, service, input);
-  const since = new Date();
+  // A minute's margin for this machine's clock; the newest deployment created since is ours
+  // (AWS documents no order for the list).
+  const since = new Date(Date.now() - 60_000);
   await ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition }));
   let deploymentArn: string | undefined;
   for (let tries = 0; !deploymentArn && tries < 60; tries++) {
     const listed = await ecs.send(
       new ListServiceDeploymentsCommand({ cluster, service, createdAt: { after: since } }),
     );
-    deploymentArn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
+    const newest = [...(listed.serviceDeployments ?? [])].sort(
+      (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
+    )[0];
+    deploymentArn = newest?.serviceDeploymentArn;
     if (!deploymentArn) await new Promise((resolve) => setTimeout(resolve, 2000));
   }
   if (!deploymentArn) throw new Error(`ECS started no deployment of ${cluster}/${service} within 2 minutes`);
@@ -197,6 +210,9 @@ export async function ecsRolloutOnAws(
     const described = await ecs.send(
       new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [deploymentArn] }),
     );
+    const failure = described.failures?.[0];
+    if (failure)
+      throw new Error(`ECS cannot describe ${deploymentArn}: ${failure.reason} ${failure.detail ?? ''}`);
     const now = described.serviceDeployments?.[0];
     if (now) for (const line of describeDeployment(now, previous)) console.log(line);
     const latest = await getRolloutRecord(documentClient(), opts.operationsTable, cluster, service);

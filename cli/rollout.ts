@@ -130,23 +130,23 @@ export async function rolloutCommand(
 ): Promise<number> {
   const input = rolloutInputFromFlags(flags, readInput);
   if (flags.aws) {
-    // A service ECS deploys is updated and followed; the workflow's first state refuses it.
-    if (input.cluster) {
-      const ecsRollout = await import('./ecs-rollout.ts');
-      const outputs = awsOutputs(flags);
-      if (await ecsRollout.isEcsDeployedOnAws(input.cluster, input.service)) {
-        ecsRollout.refuseTaskSetFlags(flags, `${input.cluster}/${input.service}`);
-        return ecsRollout.ecsRolloutOnAws(
-          input.cluster,
-          input.service,
-          input,
-          {
-            watch: flags.watch === true,
-            operationsTable: outputs[CONTROL_PLANE_OUTPUTS.operationsTable] as string,
-          },
-          out,
-        );
-      }
+    // A service ECS deploys (the stack's outputs name them) is updated and followed here; the
+    // workflow's first state would refuse it.
+    const outputs = awsOutputs(flags);
+    const ecsRollout = await import('./ecs-rollout.ts');
+    const ecsDeployed = ecsRollout.ecsDeployedInOutputs(outputs, input);
+    if (ecsDeployed) {
+      ecsRollout.refuseTaskSetFlags(flags, `${ecsDeployed.cluster}/${ecsDeployed.service}`);
+      return ecsRollout.ecsRolloutOnAws(
+        ecsDeployed.cluster,
+        ecsDeployed.service,
+        input,
+        {
+          watch: flags.watch === true,
+          operationsTable: outputs[CONTROL_PLANE_OUTPUTS.operationsTable] as string,
+        },
+        out,
+      );
     }
     return startOnAws(flags, input, out);
   }

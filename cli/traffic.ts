@@ -3,11 +3,8 @@
 // datapoint per minute), so a local `ops rollout` has something to judge. No data is not a pass:
 // without traffic a rollout's analysis is inconclusive and waits for a human.
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import {
-  DescribeRulesCommand,
-  ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsClient } from '../functions/shared/clients.ts';
+import { servingGroups } from '../local/ecs-deployment-stand-in.ts';
 import { healthyTraffic, type MinuteOfTraffic, putTargetGroupMetrics } from '../local/rollouts.ts';
 import type { Seed } from '../local/seed.ts';
 import { loadLocalState } from './local-state.ts';
@@ -88,12 +85,8 @@ async function liveAndIdle(
   const name = service?.split('/').pop() ?? seed.service.name;
   if (seed.shop && name === seed.shop.name) {
     const { a, b } = seed.shop.targetGroups;
-    const rules = await awsClient(ElasticLoadBalancingV2Client).send(
-      new DescribeRulesCommand({ RuleArns: [seed.shop.productionRuleArn] }),
-    );
-    const groups = rules.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
-    const live = groups.find((g) => g.Weight === 100)?.TargetGroupArn ?? a;
-    return { name, live, idle: live === a ? b : a };
+    const { blue, green } = await servingGroups(seed.shop.productionRuleArn, [a, b]);
+    return { name, live: blue, idle: green };
   }
   if (name !== seed.service.name)
     throw new UsageError(

@@ -35,8 +35,11 @@ const arn = (service: string, resource: string, example: string) =>
       ),
     );
 
-/** Revision ARN -> percentage of traffic; ECS sends {} at stages where it moves no traffic. */
-const Weights = z._default(z.record(z.string(), z.number().check(z.gte(0), z.lte(100))), {});
+/** Revision ARN -> percentage of traffic; ECS sends {} (taken for null too) where it moves no traffic. */
+const Weights = z.pipe(
+  z.transform((value: unknown) => value ?? {}),
+  z.record(z.string(), z.number().check(z.gte(0), z.lte(100))),
+);
 
 /** What the stack's hook configuration passes in `hookDetails` (and the hook hands back). */
 export const HookDetailsSchema = z.looseObject({
@@ -44,6 +47,8 @@ export const HookDetailsSchema = z.looseObject({
   bakeSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 300),
   /** How long it bakes test traffic at POST_TEST_TRAFFIC_SHIFT; 0 checks alarms only there. */
   testBakeSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 0),
+  /** ECS's own bake between two traffic steps (canary or linear): the service's lease outlasts it. */
+  stepBakeSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 0),
 });
 export type HookDetails = z.infer<typeof HookDetailsSchema>;
 
@@ -63,7 +68,21 @@ export const LifecycleHookPayloadSchema = z.looseObject({
     testTrafficWeights: Weights,
     productionTrafficWeights: Weights,
   }),
-  hookDetails: z.optional(z.unknown()),
+  /** The hook's configured details (CloudFormation allows them as a JSON string too). */
+  hookDetails: z.optional(
+    z.pipe(
+      z.transform((value: unknown, ctx) => {
+        if (typeof value !== 'string') return value;
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'is a string that is not JSON', input: value });
+          return z.NEVER;
+        }
+      }),
+      z.unknown(),
+    ),
+  ),
 });
 export type LifecycleHookPayload = z.infer<typeof LifecycleHookPayloadSchema>;
 

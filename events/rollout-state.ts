@@ -121,6 +121,8 @@ export const StopSchema = z.object({
     'pre-traffic-hook',
     /** The listener rules do not carry the weights the deployment's stage should have left. */
     'listener-drift',
+    /** ECS rolled its own deployment back (alarms, circuit breaker, a stop, a hook timeout). */
+    'ecs-rollback',
     'error',
   ]),
   reason: z.string(),

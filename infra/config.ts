@@ -86,6 +86,15 @@ const ComputeSchema = z
   );
 
 const Minutes = z.number().check(z.int(), z.gte(0), z.lte(1440));
+/** ECS takes traffic percentages in steps of 0.1. */
+const TenthOfPercent = (min: number) =>
+  z.number().check(
+    z.gte(min),
+    z.lte(100),
+    z.refine((p) => Math.abs(p * 10 - Math.round(p * 10)) < 1e-9, 'must be a multiple of 0.1'),
+  );
+/** CloudFormation refuses canary and linear plans whose bakes add up to more than 33 hours. */
+const MAX_ECS_BAKE_MINUTES = 33 * 60;
 
 /**
  * Who rolls a service out. `external` (the default): the blue-green-rollout workflow, through task
@@ -95,32 +104,50 @@ const Minutes = z.number().check(z.int(), z.gte(0), z.lte(1440));
  */
 const DeploymentSchema = z.discriminatedUnion('controller', [
   z.strictObject({ controller: z.literal('external') }),
-  z.strictObject({
-    controller: z.literal('ecs'),
-    strategy: z.discriminatedUnion('type', [
-      z.strictObject({ type: z.literal('blue-green') }),
-      z.strictObject({
-        type: z.literal('canary'),
-        /** Green's share of production traffic for the canary step (0.1 to 100, in steps of 0.1). */
-        percent: z.number().check(z.gte(0.1), z.lte(100)),
-        /** How long ECS holds the canary before shifting the rest. */
-        bakeMinutes: Minutes,
-      }),
-      z.strictObject({
-        type: z.literal('linear'),
-        /** Green's share added per step (3 to 100). */
-        stepPercent: z.number().check(z.gte(3), z.lte(100)),
-        bakeMinutes: Minutes,
-      }),
-    ]),
-    /** How long ECS keeps blue after all traffic is on green, before it cleans blue up. */
-    bakeTimeMinutes: z._default(Minutes, 10),
-    /** How long the hook bakes each production step (and the final 100%) before it judges green. */
-    analysisBakeSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(86_400)), 300),
-    /** How long it bakes test traffic after the test listener's shift; 0 checks alarms only there. */
-    testBakeSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 0),
-  }),
+  z
+    .strictObject({
+      controller: z.literal('ecs'),
+      strategy: z.discriminatedUnion('type', [
+        z.strictObject({ type: z.literal('blue-green') }),
+        z.strictObject({
+          type: z.literal('canary'),
+          /** Green's share of production traffic for the canary step (0.1 to 100, in steps of 0.1). */
+          percent: TenthOfPercent(0.1),
+          /** How long ECS holds the canary before shifting the rest. */
+          bakeMinutes: Minutes,
+        }),
+        z.strictObject({
+          type: z.literal('linear'),
+          /** Green's share added per step (3 to 100, in steps of 0.1). */
+          stepPercent: TenthOfPercent(3),
+          bakeMinutes: Minutes,
+        }),
+      ]),
+      /** How long ECS keeps blue after all traffic is on green, before it cleans blue up. */
+      bakeTimeMinutes: z._default(Minutes, 10),
+      /** How long the hook bakes each production step (and the final 100%) before it judges green. */
+      analysisBakeSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(86_400)), 300),
+      /** How long it bakes test traffic after the test listener's shift; 0 checks alarms only there. */
+      testBakeSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(86_400)), 0),
+    })
+    .check(
+      z.refine(
+        (d) => ecsBakeMinutes(d) <= MAX_ECS_BAKE_MINUTES,
+        `its bakes (bakeTimeMinutes and each step's bakeMinutes) add up to more than ${MAX_ECS_BAKE_MINUTES / 60} hours, which CloudFormation refuses`,
+      ),
+    ),
 ]);
+
+/** The minutes ECS bakes in a deployment: each step but the last, then the bake time. */
+export function ecsBakeMinutes(d: {
+  strategy: { type: string; bakeMinutes?: number; stepPercent?: number };
+  bakeTimeMinutes: number;
+}): number {
+  const s = d.strategy;
+  const steps =
+    s.type === 'canary' ? 1 : s.type === 'linear' ? Math.ceil(100 / (s.stepPercent ?? 100)) - 1 : 0;
+  return d.bakeTimeMinutes + steps * (s.bakeMinutes ?? 0);
+}
 export type DeploymentConfig = z.infer<typeof DeploymentSchema>;
 
 const ServiceSchema = z

@@ -3,14 +3,18 @@
 // Developer Guide documents it, and no more:
 //   - the lifecycle stages in order (RECONCILE_SERVICE ... POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME,
 //     CLEAN_UP), PRODUCTION_TRAFFIC_SHIFT once per traffic step of a canary or linear strategy;
-//   - the weights on the test and production listener rules, set before the stage's hook is called;
+//   - green's tasks as targets of its group from SCALE_UP, blue's leaving at CLEAN_UP;
+//   - the weights on the test and production listener rules (whole ALB weights: a tenth of a
+//     percent is 1 in 1000), set before the stage's hook is called, or only after its first call
+//     (ruleLagsFirstCall: AWS does not promise the rule reads the step's weights at once);
 //   - the hook payload (executionDetails with the weight maps only where traffic moves, as AWS's
-//     examples show them, and hookDetails merged from IN_PROGRESS answers);
+//     examples show them; hookDetails merged from IN_PROGRESS answers for that stage's calls only);
 //   - the hook invoked as its invoke role (a role that may not invoke it fails the deployment);
 //   - IN_PROGRESS called again after callBackDelay (default 30 s) on the virtual clock, and a hook
-//     that keeps answering IN_PROGRESS past its timeout (default 24 h) rolled back;
-//   - FAILED, an error or an answer without a valid hookStatus rolled back: traffic back on blue,
-//     then the TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT hooks called again with green at 0.
+//     that keeps answering IN_PROGRESS past its timeout (the service's, else 24 h) rolled back;
+//   - a rollback on FAILED, an error, an answer without a valid hookStatus, or ECS's own reasons
+//     (ecsRollsBackAt: its alarms): production back on blue and its hook called again with green
+//     at 0, then the test listener and its hook, then green's targets gone.
 // It starts no tasks (the emulator runs none) and is listed in docs/testing.md among the stand-ins.
 import { randomUUID } from 'node:crypto';
 import {
@@ -21,9 +25,12 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import {
+  DeregisterTargetsCommand,
   DescribeRulesCommand,
+  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
+  RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { HOOK_STAGES, type HookStage, type LifecycleHookResponse } from '../events/ecs-lifecycle-hook.ts';
 import { awsClient } from '../functions/shared/clients.ts';
@@ -61,6 +68,13 @@ export interface EcsDeployment {
   };
   /** Runs before each hook call (a test changes the world there). */
   beforeHookCall?: (stage: HookStage, call: number) => Promise<void>;
+  /**
+   * ECS rolls the deployment back on its own when it reaches this stage (its alarms, its circuit
+   * breaker, a stop), before calling the stage's hook.
+   */
+  ecsRollsBackAt?: HookStage | 'BAKE_TIME';
+  /** The production rule shows a traffic step's weights only after the step's first hook call. */
+  ruleLagsFirstCall?: boolean;
   /** Runs after each hook call (`ops rollout --watch` prints the record there). */
   afterHookCall?: (call: HookCall) => Promise<void>;
 }
@@ -117,11 +131,14 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
   if (!hookName) throw new Error(`no function ${d.hook.functionArn} in stack ${d.stack.stackName}`);
   const hook = await localFunction(d.stack, hookName, { clock: d.clock, freshInstance: true });
   const result: EcsDeploymentResult = { deploymentArn, status: 'SUCCESSFUL', stages: [], calls: [] };
-  let details: Record<string, unknown> = { ...(d.hook.details ?? {}) };
   const weights = { production: 0, test: 0 };
 
   const setRule = async (ruleArn: string | undefined, green: number) => {
     if (!ruleArn) return;
+    // ALB weights are whole numbers (0-999): a tenth of a percent is a weight of 1 in 1000.
+    const [greenWeight, blueWeight] = Number.isInteger(green)
+      ? [green, 100 - green]
+      : [Math.round(green * 10), 1000 - Math.round(green * 10)];
     // ECS's infrastructure role moves the weights: the rig, not a function of ours.
     await asRig(() =>
       awsClient(ElasticLoadBalancingV2Client).send(
@@ -132,8 +149,8 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
               Type: 'forward',
               ForwardConfig: {
                 TargetGroups: [
-                  { TargetGroupArn: d.targetGroups.blue, Weight: 100 - green },
-                  { TargetGroupArn: d.targetGroups.green, Weight: green },
+                  { TargetGroupArn: d.targetGroups.blue, Weight: blueWeight },
+                  { TargetGroupArn: d.targetGroups.green, Weight: greenWeight },
                 ],
               },
             },
@@ -145,12 +162,19 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
   const weightMap = (green: number) => ({ [d.revisions.green]: green, [d.revisions.blue]: 100 - green });
 
   /** Calls the stage's hook until it answers SUCCEEDED; FAILED, an error or a timeout throws RollBack. */
-  const callHook = async (stage: HookStage, sent: { test?: boolean; production?: boolean }) => {
+  const callHook = async (
+    stage: HookStage,
+    sent: { test?: boolean; production?: boolean },
+    beforeSecondCall?: () => Promise<void>,
+  ) => {
     if (!d.hook.stages.includes(stage)) return;
     const executionId = randomUUID();
+    // Details an IN_PROGRESS answer returns reach the next calls of this stage only.
+    let details: Record<string, unknown> = { ...(d.hook.details ?? {}) };
     const started = d.clock.now();
     const timeoutMs = (d.hook.timeoutMinutes ?? DEFAULT_HOOK_TIMEOUT_MINUTES) * 60_000;
     for (let call = 0; ; call++) {
+      if (call === 1) await beforeSecondCall?.();
       await d.beforeHookCall?.(stage, call);
       const payload = {
         executionId,
@@ -194,10 +218,16 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
     await work?.();
   };
 
+  const ecsRollsBack = (stage: HookStage | 'BAKE_TIME') => {
+    if (d.ecsRollsBackAt === stage)
+      throw new RollBack(`ECS rolled back at ${stage}: one of its alarms fired`);
+  };
+
   try {
     await enter('RECONCILE_SERVICE', () => callHook('RECONCILE_SERVICE', {}));
     await enter('PRE_SCALE_UP', () => callHook('PRE_SCALE_UP', {}));
-    await enter('SCALE_UP');
+    // Green's tasks start and register with green's target group.
+    await enter('SCALE_UP', () => registerTargets(d.targetGroups.green, d.service));
     await enter('POST_SCALE_UP', () => callHook('POST_SCALE_UP', {}));
     if (d.testRuleArn) {
       await enter('TEST_TRAFFIC_SHIFT', async () => {
@@ -205,37 +235,56 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
         await setRule(d.testRuleArn, 100);
         await callHook('TEST_TRAFFIC_SHIFT', { test: true });
       });
-      await enter('POST_TEST_TRAFFIC_SHIFT', () => callHook('POST_TEST_TRAFFIC_SHIFT', {}));
+      await enter('POST_TEST_TRAFFIC_SHIFT', async () => {
+        ecsRollsBack('POST_TEST_TRAFFIC_SHIFT');
+        await callHook('POST_TEST_TRAFFIC_SHIFT', {});
+      });
     }
     for (const step of trafficSteps(d.strategy)) {
       await enter('PRE_PRODUCTION_TRAFFIC_SHIFT', () =>
         callHook('PRE_PRODUCTION_TRAFFIC_SHIFT', { production: true }),
       );
       await enter('PRODUCTION_TRAFFIC_SHIFT', async () => {
+        ecsRollsBack('PRODUCTION_TRAFFIC_SHIFT');
         weights.production = step.weight;
-        await setRule(d.productionRuleArn, step.weight);
-        await callHook('PRODUCTION_TRAFFIC_SHIFT', { production: true });
+        const shift = () => setRule(d.productionRuleArn, step.weight);
+        if (!d.ruleLagsFirstCall) await shift();
+        await callHook(
+          'PRODUCTION_TRAFFIC_SHIFT',
+          { production: true },
+          d.ruleLagsFirstCall ? shift : undefined,
+        );
       });
       d.clock.advance(step.bakeMinutes * 60_000);
     }
-    await enter('POST_PRODUCTION_TRAFFIC_SHIFT', () => callHook('POST_PRODUCTION_TRAFFIC_SHIFT', {}));
-    await enter('BAKE_TIME', async () => d.clock.advance(d.bakeTimeMinutes * 60_000));
-    await enter('CLEAN_UP');
+    await enter('POST_PRODUCTION_TRAFFIC_SHIFT', async () => {
+      ecsRollsBack('POST_PRODUCTION_TRAFFIC_SHIFT');
+      await callHook('POST_PRODUCTION_TRAFFIC_SHIFT', {});
+    });
+    await enter('BAKE_TIME', async () => {
+      d.clock.advance(d.bakeTimeMinutes * 60_000);
+      ecsRollsBack('BAKE_TIME');
+    });
+    // Blue's tasks stop: its targets leave blue's group.
+    await enter('CLEAN_UP', () => deregisterTargets(d.targetGroups.blue));
     return result;
   } catch (error) {
     if (!(error instanceof RollBack)) throw error;
     result.reason = error.message;
     result.stages.push('ROLLBACK');
     try {
+      // Production first, then the test listener, each stage's hook called again with green at 0.
       weights.production = 0;
-      weights.test = 0;
       await setRule(d.productionRuleArn, 0);
-      await setRule(d.testRuleArn, 0);
-      if (d.testRuleArn)
-        await enter('TEST_TRAFFIC_SHIFT', () => callHook('TEST_TRAFFIC_SHIFT', { test: true }));
       await enter('PRODUCTION_TRAFFIC_SHIFT', () =>
         callHook('PRODUCTION_TRAFFIC_SHIFT', { production: true }),
       );
+      if (d.testRuleArn) {
+        weights.test = 0;
+        await setRule(d.testRuleArn, 0);
+        await enter('TEST_TRAFFIC_SHIFT', () => callHook('TEST_TRAFFIC_SHIFT', { test: true }));
+      }
+      await deregisterTargets(d.targetGroups.green);
       result.status = 'ROLLBACK_SUCCESSFUL';
     } catch (rollbackError) {
       if (!(rollbackError instanceof RollBack)) throw rollbackError;
@@ -244,6 +293,32 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
     }
     return result;
   }
+}
+
+/** A revision's tasks as targets of its group (ip targets, as awsvpc tasks register). */
+export async function registerTargets(targetGroupArn: string, service: string): Promise<void> {
+  const octet = (n: number) => (n + service.length * 7) % 250;
+  const base = Date.now() % 200;
+  await asRig(() =>
+    awsClient(ElasticLoadBalancingV2Client).send(
+      new RegisterTargetsCommand({
+        TargetGroupArn: targetGroupArn,
+        Targets: [0, 1].map((i) => ({ Id: `10.20.${octet(base)}.${10 + i}`, Port: 8080 })),
+      }),
+    ),
+  );
+}
+
+async function deregisterTargets(targetGroupArn: string): Promise<void> {
+  const elb = awsClient(ElasticLoadBalancingV2Client);
+  const health = await asRig(() =>
+    elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn })),
+  );
+  const targets = (health.TargetHealthDescriptions ?? []).flatMap((t) => (t.Target ? [t.Target] : []));
+  if (targets.length > 0)
+    await asRig(() =>
+      elb.send(new DeregisterTargetsCommand({ TargetGroupArn: targetGroupArn, Targets: targets })),
+    );
 }
 
 /**
@@ -276,15 +351,10 @@ export async function deployService(opts: {
   const rules = lb?.advancedConfiguration;
   if (!hook?.hookTargetArn || !hook.roleArn || !lb?.targetGroupArn || !rules?.productionListenerRule)
     throw new Error(`${opts.cluster}/${opts.service} has no lifecycle hook or no production listener rule`);
-  const groups = [lb.targetGroupArn, rules.alternateTargetGroupArn as string];
-  const production = await asRig(() =>
-    awsClient(ElasticLoadBalancingV2Client).send(
-      new DescribeRulesCommand({ RuleArns: [rules.productionListenerRule as string] }),
-    ),
-  );
-  const forward = production.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
-  const blue = forward.find((g) => g.Weight === 100)?.TargetGroupArn ?? lb.targetGroupArn;
-  const green = groups.find((g) => g !== blue) as string;
+  const { blue, green } = await servingGroups(rules.productionListenerRule, [
+    lb.targetGroupArn,
+    rules.alternateTargetGroupArn as string,
+  ]);
   const from = svc.taskDefinition as string;
   const revision = (td: string) =>
     `${svc.serviceArn?.replace(':service/', ':service-revision/')}/${td.split(':').pop()}`;
@@ -325,6 +395,9 @@ export async function deployService(opts: {
         (HOOK_STAGES as readonly string[]).includes(stage),
       ),
       ...(hook.hookDetails ? { details: hook.hookDetails as Record<string, unknown> } : {}),
+      ...(hook.timeoutConfiguration?.timeoutInMinutes
+        ? { timeoutMinutes: hook.timeoutConfiguration.timeoutInMinutes }
+        : {}),
     },
     ...(opts.beforeHookCall ? { beforeHookCall: opts.beforeHookCall } : {}),
     ...(opts.afterHookCall ? { afterHookCall: opts.afterHookCall } : {}),
@@ -369,4 +442,20 @@ export async function registerRevisionWithImage(
     }),
   );
   return registered.taskDefinition?.taskDefinitionArn as string;
+}
+
+/**
+ * Which of a service's two target groups its production rule sends everything to (blue) and the
+ * other (where the next deployment's green goes): ECS swaps them at each deployment.
+ */
+export async function servingGroups(
+  productionRuleArn: string,
+  groups: readonly [string, string],
+): Promise<{ blue: string; green: string }> {
+  const rules = await asRig(() =>
+    awsClient(ElasticLoadBalancingV2Client).send(new DescribeRulesCommand({ RuleArns: [productionRuleArn] })),
+  );
+  const forward = rules.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
+  const blue = forward.find((g) => g.Weight === 100)?.TargetGroupArn ?? groups[0];
+  return { blue, green: blue === groups[0] ? groups[1] : groups[0] };
 }

@@ -49,6 +49,7 @@ import { ALB_NAMESPACE, targetGroupDimensions } from '../functions/shared/rollou
 import { taskRolePathFor } from '../infra/config.ts';
 import { DEPLOYMENT_HOOK_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import type { DeployedStack } from './deploy.ts';
+import { registerTargets } from './ecs-deployment-stand-in.ts';
 import { EMULATOR_REGION } from './emulator.ts';
 
 export interface SeedOptions {
@@ -503,6 +504,8 @@ export async function createEcsDeployedService(opts: {
   );
   const productionRuleArn = production.Rules?.[0]?.RuleArn as string;
   const testRuleArn = test.Rules?.[0]?.RuleArn as string;
+  // The tasks of its first deployment serve from `a`.
+  await registerTargets(a, opts.service);
   const definition = await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: prefix,

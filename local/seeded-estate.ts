@@ -16,6 +16,14 @@ export const localEstateSettings = (environmentName: string) => ({
   alerts: { emails: [] },
 });
 
+/** The seeded `web` cluster as a control-plane-only config references it by name. */
+export const SEEDED_WEB_CLUSTER_REFERENCE = {
+  cluster: 'web',
+  rebalance: 'surge',
+  spot: { autoScalingGroup: 'web-spot', capacityProvider: 'web-spot', draining: 'agent' },
+  onDemand: { autoScalingGroup: 'web-on-demand', capacityProvider: 'web-on-demand' },
+} as const;
+
 export function seededEstateConfig(seed: Seed, environmentName = 'local'): ControlPlaneOnlyConfig {
   return parseControlPlaneOnlyConfig(
     {

@@ -4,10 +4,7 @@
 // as on AWS, prints a live timeline (traffic bars, verdicts, waits) and returns its end state.
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import {
-  DescribeRulesCommand,
-  ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { RemediationPlan } from '../events/remediation-input.ts';
 import { effectivePlan } from '../functions/rollout-step/defaults.ts';
 import { awsClient } from '../functions/shared/clients.ts';
@@ -16,7 +13,7 @@ import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollou
 import { readWeights, type Weights } from '../functions/shared/rollouts/traffic.ts';
 import { readJournal, takeAlerts, takeAlertsInOrder } from './control-plane.ts';
 import type { DeployedStack } from './deploy.ts';
-import { deployService, registerRevisionWithImage } from './ecs-deployment-stand-in.ts';
+import { deployService, registerRevisionWithImage, servingGroups } from './ecs-deployment-stand-in.ts';
 import { eventSources } from './event-sources.ts';
 import {
   healthyTraffic,
@@ -206,12 +203,10 @@ export async function ecsDeploymentsJudgedByTheHook(world: TourWorld): Promise<E
     ['registry.local/shop:2.1.0-bad', failing],
   ] as const) {
     clock.advance(3 * HOUR);
-    const rules = await awsClient(ElasticLoadBalancingV2Client).send(
-      new DescribeRulesCommand({ RuleArns: [shop.productionRuleArn] }),
-    );
-    const forward = rules.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
-    const live = forward.find((g) => g.Weight === 100)?.TargetGroupArn ?? shop.targetGroups.a;
-    const idle = live === shop.targetGroups.a ? shop.targetGroups.b : shop.targetGroups.a;
+    const { blue: live, green: idle } = await servingGroups(shop.productionRuleArn, [
+      shop.targetGroups.a,
+      shop.targetGroups.b,
+    ]);
     const from = clock.now() - 2 * 60_000;
     const to = clock.now() + 2 * HOUR;
     const loadBalancerArn = world.seed.loadBalancer.arn;

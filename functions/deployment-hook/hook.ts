@@ -12,6 +12,7 @@ import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import {
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
@@ -39,7 +40,7 @@ import {
   TERMINAL_PHASES,
   updateRolloutRecord,
 } from '../shared/rollouts/record.ts';
-import { readWeights, type Weights, weightsOf } from '../shared/rollouts/traffic.ts';
+import { readShares, sharesOf, type Weights } from '../shared/rollouts/traffic.ts';
 import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import {
@@ -61,7 +62,7 @@ export interface HookDeps extends EvidenceDeps {
   env: RolloutEnv;
 }
 
-/** The service lease is renewed on every call; this outlasts the longest callback delay. */
+/** The service lease is renewed on every call; beyond ECS's own bakes, this outlasts the longest callback delay. */
 const LEASE_MS = 2 * 3600 * 1000;
 /** Called back this soon when another action holds the service for a moment. */
 const LOCK_RETRY_SECONDS = 30;
@@ -88,32 +89,41 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
   const call = parseCall(deps, raw);
   const { plan } = call;
   let record = await getRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, plan.cluster, plan.service);
-  if (record?.execution !== plan.execution) record = await startDeployment(deps, call);
-  const production = await readWeights(deps.elb, record.topology);
+  const ours = record?.execution === plan.execution ? record : undefined;
+  // A rollback is never held: whoever started it (this hook, ECS's alarms, a stop), ECS calls the
+  // traffic-shift hooks again with green at 0, and gets SUCCEEDED before anything else is looked at.
+  if (await isRollbackCall(deps, call, ours)) return rollbackCall(deps, call, ours);
+  if (ours && TERMINAL_PHASES.includes(ours.phase)) {
+    // Asked again (a lost answer): the same answer; any other stage after the end goes on.
+    const stages = Object.entries(ours.hook?.stages ?? {});
+    return {
+      hookStatus: stages.find(([key]) => key.startsWith(`${call.stage}@`))?.[1].answered ?? 'SUCCEEDED',
+    };
+  }
+  if (!(await takeLease(deps, call))) return { hookStatus: 'IN_PROGRESS', callBackDelay: LOCK_RETRY_SECONDS };
+  record = ours ?? (await startDeployment(deps, call));
+  // The first deployment of a service has no blue to judge against, or to go back to.
+  if (TERMINAL_PHASES.includes(record.phase)) return { hookStatus: 'SUCCEEDED' };
+
+  const now = deps.clock.now();
+  const production = rounded(await readShares(deps.elb, record.topology));
   const expected = expectedProductionWeight(call.payload);
   const key = bakeKeyOf(call.stage, expected ?? production.green);
   const stageRecord = record.hook?.stages[key];
-
-  if (TERMINAL_PHASES.includes(record.phase)) {
-    // Asked again (a lost answer): the same answer. Anything after the end (ECS's rollback calls
-    // PRODUCTION_TRAFFIC_SHIFT again, with green at 0) is let through: a rollback is never held.
-    return { hookStatus: stageRecord?.answered ?? 'SUCCEEDED' };
-  }
-  try {
-    await acquireServiceLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, {
-      cluster: plan.cluster,
-      service: plan.service,
-      owner: plan.execution,
-      leaseMs: LEASE_MS,
-      reason: `ECS deployment ${plan.id} (lifecycle hook at ${call.stage})`,
-    });
-  } catch (error) {
-    if (!(error instanceof LockHeldError)) throw error;
-    return { hookStatus: 'IN_PROGRESS', callBackDelay: LOCK_RETRY_SECONDS };
-  }
+  // Asked again after this stage's answer (a lost answer, a retried invocation): the same answer.
+  if (stageRecord?.answered) return { hookStatus: stageRecord.answered };
 
   const drift = await driftFrom(deps, call, record, production, expected);
-  if (drift) return fail(deps, call, record, key, { cause: 'listener-drift', reason: drift });
+  if (drift) {
+    // ECS may call a traffic-shift hook a moment before the rule reads its new weights: a short
+    // grace, then the weights the stage should have left are a failure (ListenerDrift).
+    const since = stageRecord?.driftSince ?? iso(now);
+    if (now - Date.parse(since) < DRIFT_GRACE_MS) {
+      if (!stageRecord?.driftSince) await noteDrift(deps, call, record, key, since);
+      return { hookStatus: 'IN_PROGRESS', callBackDelay: DRIFT_RECHECK_SECONDS };
+    }
+    return fail(deps, call, record, key, { cause: 'listener-drift', reason: drift });
+  }
   if (record.abortRequested) {
     const { by, reason } = record.abortRequested;
     return fail(deps, call, record, key, {
@@ -135,11 +145,10 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
     return { hookStatus: 'SUCCEEDED' };
   }
 
-  const now = deps.clock.now();
   const bakeStartedAt =
     stageRecord?.bakeStartedAt ?? (await startBake(deps, call, record, key, production, now));
   if (record.gate?.token.startsWith(`${HOOK_GATE_TOKEN_PREFIX}${plan.execution}:${key}:`))
-    return waitAtGate(deps, call, record, key);
+    return waitAtGate(deps, call, record, key, action.gate);
   if (stageRecord?.verdict !== undefined)
     throw new PreconditionFailedError(`${key} was judged ${stageRecord.verdict} and has no open gate`);
   const remainingMs = Date.parse(bakeStartedAt) + action.bakeSeconds * 1000 - now;
@@ -186,6 +195,137 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
     );
   }
   return pass(deps, call, record, key);
+}
+
+/** Shares are compared to a tenth of a percent: ECS's percentages go in steps of 0.1. */
+const roundShare = (share: number) => Math.round(share * 10) / 10;
+const rounded = (shares: Weights): Weights => ({
+  blue: roundShare(shares.blue),
+  green: roundShare(shares.green),
+});
+/** Weights within this of what the stage should have left are the same weights. */
+const SHARE_TOLERANCE = 0.5;
+/** How long a rule may lag its stage's weights before it is drift, and how often it is read meanwhile. */
+const DRIFT_GRACE_MS = 60_000;
+const DRIFT_RECHECK_SECONDS = 10;
+/** Each lifecycle stage ends after 24 hours (ECS rolls back): the hook's gates close before that. */
+const STAGE_LIMIT_MS = 24 * 3600 * 1000 - 10 * 60 * 1000;
+
+/**
+ * The service's lease for this deployment, renewed on every call. It outlasts ECS's own bake
+ * between two stages (hookDetails.stepBakeSeconds). ECS runs one deployment of a service at a
+ * time: a lease an earlier deployment of the service left is taken over.
+ */
+async function takeLease(deps: HookDeps, call: Call): Promise<boolean> {
+  const { plan } = call;
+  const request = {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+    leaseMs: LEASE_MS + call.details.stepBakeSeconds * 1000,
+    reason: `ECS deployment ${plan.id} (lifecycle hook at ${call.stage})`,
+  };
+  try {
+    await acquireServiceLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, request);
+    return true;
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    const earlier = error.holder.includes(`:service-deployment/${plan.cluster}/${plan.service}/`);
+    if (!earlier) return false;
+    await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { ...request, owner: error.holder });
+    try {
+      await acquireServiceLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, request);
+      return true;
+    } catch (again) {
+      if (again instanceof LockHeldError) return false;
+      throw again;
+    }
+  }
+}
+
+/**
+ * Whether ECS is rolling back: a traffic-shift stage whose weights give green 0 after green had
+ * traffic (AWS: "check the productionTrafficWeights"), or, where ECS sent no weights, a production
+ * rule that gives green nothing once the record saw it shifted.
+ */
+async function isRollbackCall(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord | undefined,
+): Promise<boolean> {
+  const { stage, payload } = call;
+  if (stage !== 'PRODUCTION_TRAFFIC_SHIFT' && stage !== 'TEST_TRAFFIC_SHIFT') return false;
+  const { targetServiceRevisionArn: green } = payload.executionDetails;
+  const weights =
+    stage === 'PRODUCTION_TRAFFIC_SHIFT'
+      ? payload.executionDetails.productionTrafficWeights
+      : payload.executionDetails.testTrafficWeights;
+  if (green in weights) return weights[green] === 0 && Object.values(weights).some((w) => w > 0);
+  if (stage !== 'PRODUCTION_TRAFFIC_SHIFT' || !record?.hook?.shifted) return false;
+  return roundShare((await readShares(deps.elb, record.topology)).green) === 0;
+}
+
+/**
+ * ECS's rollback calls the hook again: SUCCEEDED at once. A rollback the hook did not ask for
+ * (ECS's alarms, its circuit breaker, a stop, a hook that timed out, or one during ECS's bake
+ * after promotion) ends the record here: journaled, alerted, the lease given back.
+ */
+async function rollbackCall(
+  deps: HookDeps,
+  call: Call,
+  record: RolloutRecord | undefined,
+): Promise<LifecycleHookResponse> {
+  const promotedThenRolledBack = record?.phase === 'finalized';
+  if (!record || (TERMINAL_PHASES.includes(record.phase) && !promotedThenRolledBack))
+    return { hookStatus: 'SUCCEEDED' };
+  const plan = planOf(call, record);
+  const reason = promotedThenRolledBack
+    ? `ECS rolled deployment ${plan.id} back after green was promoted (during its bake): its alarms, or a stop`
+    : `ECS rolled deployment ${plan.id} back at ${record.phase} (green ${record.weights.green}%): its alarms, circuit breaker, a stop or a hook timeout; the hook had not failed it`;
+  const claimed = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: {
+      phase: 'rolled-back',
+      finishedAt: iso(deps.clock.now()),
+      outcome: `rolled back by ECS: ${reason}`,
+      weights: { blue: 100, green: 0 },
+    },
+    remove: ['gate', 'answer'],
+    condition: {
+      expression: '#phase = :phase',
+      names: { '#phase': 'phase' },
+      values: { ':phase': record.phase },
+    },
+  });
+  if (!claimed) return { hookStatus: 'SUCCEEDED' };
+  const stop: Stop = { cause: 'ecs-rollback', reason };
+  await journal(
+    deps,
+    plan,
+    'rollout-rolled-back',
+    'changed',
+    `${reason}; the hook answered SUCCEEDED at ${call.stage}`,
+    {
+      details: { stop, stage: call.stage },
+    },
+  );
+  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+  });
+  await alert(deps, plan, {
+    severity: 'warning',
+    kind: 'rollout-rolled-back',
+    title: `ECS rolled back its deployment of ${plan.cluster}/${plan.service}`,
+    summary: reason,
+    whatHappened: `ECS called the lifecycle hook at ${call.stage} with green at 0%: a rollback.`,
+    whatWeDid: 'Let the rollback through, ended the record and released the service lock.',
+    nextSteps: [
+      'aws ecs describe-service-deployments shows why ECS rolled back (its statusReason)',
+      'ops journal shows every stage and verdict of this deployment',
+    ],
+  });
+  return { hookStatus: 'SUCCEEDED' };
 }
 
 function parseCall(deps: HookDeps, raw: unknown): Call {
@@ -248,14 +388,14 @@ async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecor
   const ruleArn = advanced.productionListenerRule;
   const rules = await deps.elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
   const rule = rules.Rules?.[0];
-  const shares = groups.map(
-    (arn) => weightsOf(rule?.Actions ?? [], { blueTargetGroupArn: arn, greenTargetGroupArn: '' }).blue,
+  const shares = groups.map((arn) =>
+    roundShare(sharesOf(rule?.Actions ?? [], { blueTargetGroupArn: arn, greenTargetGroupArn: '' }).blue),
   );
   // Before any production shift blue carries everything; a deployment first seen later is not judged blind.
   const expected = expectedProductionWeight(payload) ?? 0;
-  const greenIndex = shares.indexOf(expected);
+  const greenIndex = shares.findIndex((share) => Math.abs(share - expected) <= SHARE_TOLERANCE);
   const blueIndex = greenIndex === 0 ? 1 : 0;
-  if (greenIndex < 0 || shares[blueIndex] !== 100 - expected) {
+  if (greenIndex < 0 || Math.abs((shares[blueIndex] ?? 0) - (100 - expected)) > SHARE_TOLERANCE) {
     throw new PreconditionFailedError(
       `the production rule ${ruleArn} reads ${groups.map((g, i) => `${g}=${shares[i]}%`).join(', ')}: cannot tell green from blue at ${call.stage} (attach the hook from POST_SCALE_UP on)`,
     );
@@ -274,13 +414,23 @@ async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecor
   };
   const startedAt = iso(deps.clock.now());
   const strategy = svc?.deploymentConfiguration?.strategy ?? 'ECS';
+  // No target in blue's group: the service's first deployment. Nothing serves, so there is nothing
+  // to compare green with or to go back to: it goes through, journaled as not judged.
+  const health = await deps.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: blue }));
+  const first = (health.TargetHealthDescriptions ?? []).length === 0;
   const record = await putRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, {
     controller: 'ecs',
     execution: plan.execution,
     executionName: plan.id,
     cluster: plan.cluster,
     service: plan.service,
-    phase: 'starting',
+    phase: first ? 'finalized' : 'starting',
+    ...(first
+      ? {
+          finishedAt: startedAt,
+          outcome: `the first deployment of the service: no target in blue's group ${blue}, nothing to judge against; let through`,
+        }
+      : {}),
     weights: { blue: 100 - expected, green: expected },
     step: { index: 0, total: 0 },
     plan: {
@@ -318,13 +468,25 @@ async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecor
       },
     },
   );
+  if (first) {
+    await journal(deps, started, 'rollout-complete', 'changed', record.outcome ?? 'first deployment', {
+      details: { firstDeployment: true },
+    });
+    await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+      cluster: plan.cluster,
+      service: plan.service,
+      owner: plan.execution,
+    });
+    return record;
+  }
   await alert(deps, started, {
     severity: call.analysis.enabled ? 'info' : 'warning',
     kind: call.analysis.enabled ? 'rollout-started' : 'rollout-blind',
     title: `ECS deployment of ${plan.cluster}/${plan.service} started (${strategy})`,
     summary: `ECS rolls out ${payload.executionDetails.targetServiceRevisionArn}; the lifecycle hook analyses each traffic step against blue${call.analysis.enabled ? '' : ' (analysis is off: alarms only)'}.`,
     whatHappened: `ECS called the lifecycle hook at ${call.stage} for deployment ${plan.id}.`,
-    whatWeDid: 'Took the service lock, read where blue and green are, and started the record.',
+    whatWeDid:
+      'Took the service lock, read where blue and green are from the production rule, and started the record.',
     nextSteps: [`ops abort ${plan.id} tells ECS to roll back at the hook's next call`],
   });
   return record;
@@ -356,18 +518,20 @@ async function driftFrom(
   expected: number | undefined,
 ): Promise<string | undefined> {
   const problems: string[] = [];
-  if (expected !== undefined && production.green !== expected)
+  if (expected !== undefined && Math.abs(production.green - expected) > SHARE_TOLERANCE)
     problems.push(
       `the production rule reads blue ${production.blue}% / green ${production.green}% where ${call.stage} should have left green at ${expected}%`,
     );
   const testRuleArn = record.hook?.testRuleArn;
   const expectedTest = expectedTestWeight(call.payload);
   if (testRuleArn && expectedTest !== undefined) {
-    const test = await readWeights(deps.elb, {
-      ...record.topology,
-      route: { kind: 'rule', arn: testRuleArn, listenerArn: testRuleArn },
-    });
-    if (test.green !== expectedTest)
+    const test = rounded(
+      await readShares(deps.elb, {
+        ...record.topology,
+        route: { kind: 'rule', arn: testRuleArn, listenerArn: testRuleArn },
+      }),
+    );
+    if (Math.abs(test.green - expectedTest) > SHARE_TOLERANCE)
       problems.push(
         `the test rule reads blue ${test.blue}% / green ${test.green}% where ${call.stage} should have left green at ${expectedTest}%`,
       );
@@ -398,7 +562,7 @@ function hookWith(
   shifted?: boolean,
 ): HookProgress {
   const progress = record.hook ?? { stages: {}, shifted: false };
-  const stage: HookStageRecord = { bakeStartedAt: iso(0), ...progress.stages[key], ...change };
+  const stage: HookStageRecord = { ...progress.stages[key], ...change };
   return { ...progress, stages: { ...progress.stages, [key]: stage }, shifted: shifted ?? progress.shifted };
 }
 
@@ -431,6 +595,14 @@ async function noteStage(
       details: { stage: call.stage },
     },
   );
+}
+
+/** The rules first read other weights than the stage should have left: the grace starts. */
+async function noteDrift(deps: HookDeps, call: Call, record: RolloutRecord, key: string, since: string) {
+  record.hook = hookWith(record, key, { driftSince: since });
+  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
+    set: { hook: record.hook },
+  });
 }
 
 /** The first call of an analysed stage: the bake starts now. */
@@ -501,11 +673,16 @@ async function openGate(
   kind: Gate | 'inconclusive',
   timeoutSeconds: number,
   defaultAction: 'approve' | 'reject',
-  verdict: Verdict,
+  /** What the gate decides on: the stage's verdict, or the answer that let an inconclusive one pass. */
+  basis: Verdict | string,
 ): Promise<LifecycleHookResponse> {
   const plan = planOf(call, record);
   const now = deps.clock.now();
-  const expiresAt = iso(now + timeoutSeconds * 1000);
+  // A stage ends after 24 hours (ECS rolls back then): the gate closes, into its default, before.
+  const stageStart = Date.parse(record.hook?.stages[key]?.bakeStartedAt ?? iso(now));
+  const closesAt = Math.min(now + timeoutSeconds * 1000, stageStart + STAGE_LIMIT_MS);
+  const expiresAt = iso(closesAt);
+  const verdict = typeof basis === 'string' ? undefined : basis;
   const token = `${HOOK_GATE_TOKEN_PREFIX}${plan.execution}:${key}:${kind}`;
   await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
     set: { phase: 'gate', gate: { kind, token, openedAt: iso(now), expiresAt, defaultAction } },
@@ -526,14 +703,16 @@ async function openGate(
     kind: 'rollout-approval',
     episode: `${kind}/${key}`,
     title: `ECS deployment of ${plan.cluster}/${plan.service} waits for a decision (${kind})`,
-    summary: `${kind === 'inconclusive' ? 'The analysis could not tell' : 'Green passed its analysis'}: ${describeVerdict(verdict)}`,
+    summary: verdict
+      ? `${kind === 'inconclusive' ? 'The analysis could not tell' : 'Green passed its analysis'}: ${describeVerdict(verdict)}`
+      : String(basis),
     whatHappened: `Deployment ${plan.id} reached its ${kind} gate at ${call.stage}; ECS holds the stage while the hook waits.`,
     whatWeDid: `Paused. Without an answer by ${expiresAt} the deployment will ${defaultAction === 'approve' ? 'continue' : 'roll back'}.`,
     nextSteps: [`ops approve ${plan.id}   (continue)`, `ops reject ${plan.id}    (ECS rolls back to blue)`],
   });
   return {
     hookStatus: 'IN_PROGRESS',
-    callBackDelay: callBackDelay(timeoutSeconds * 1000, GATE_POLL_SECONDS),
+    callBackDelay: callBackDelay(closesAt - now, GATE_POLL_SECONDS),
   };
 }
 
@@ -543,6 +722,8 @@ async function waitAtGate(
   call: Call,
   record: RolloutRecord,
   key: string,
+  /** The approval gate of this stage, which an approved inconclusive verdict still has to pass. */
+  approvalGate: Gate | undefined,
 ): Promise<LifecycleHookResponse> {
   const gate = record.gate;
   if (!gate) throw new PreconditionFailedError('no gate is open');
@@ -598,6 +779,18 @@ async function waitAtGate(
     remove: ['gate', 'answer'],
   });
   const { gate: _gate, answer: _answer, ...rest } = record;
+  if (answer.decision === 'approve' && gate.kind === 'inconclusive' && approvalGate) {
+    return openGate(
+      deps,
+      call,
+      rest,
+      key,
+      approvalGate,
+      call.approval.timeoutSeconds,
+      call.approval.defaultAction,
+      `The inconclusive verdict at ${call.stage} was approved by ${answer.by}; the ${approvalGate} gate still decides.`,
+    );
+  }
   if (answer.decision === 'approve') return pass(deps, call, rest, key);
   const cause: Stop['cause'] =
     answer.decision === 'abort' ? 'abort' : timedOut ? 'approval-timeout' : 'approval-rejected';

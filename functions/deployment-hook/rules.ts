@@ -47,16 +47,14 @@ export function expectedProductionWeight(payload: LifecycleHookPayload): number 
   }
 }
 
-/** Green's share of the test listener rule's traffic the stage should have left, when it says. */
+/**
+ * Green's share of the test listener rule's traffic the stage should have left, when it says:
+ * all of it once the test traffic shift is complete (AWS documents nothing for later stages).
+ */
 export function expectedTestWeight(payload: LifecycleHookPayload): number | undefined {
   const { testTrafficWeights: weights, targetServiceRevisionArn: green } = payload.executionDetails;
   if (green in weights) return weights[green];
-  const afterTestShift: readonly HookStage[] = [
-    'POST_TEST_TRAFFIC_SHIFT',
-    'PRE_PRODUCTION_TRAFFIC_SHIFT',
-    'PRODUCTION_TRAFFIC_SHIFT',
-  ];
-  return afterTestShift.includes(payload.lifecycleStage) ? 100 : undefined;
+  return payload.lifecycleStage === 'POST_TEST_TRAFFIC_SHIFT' ? 100 : undefined;
 }
 
 /** What to do at a stage, given green's production weight now and what the service's config asks. */

@@ -102,7 +102,11 @@ function ecsDeploymentConfiguration(
         hookDetails: {
           bakeSeconds: deployment.analysisBakeSeconds,
           testBakeSeconds: deployment.testBakeSeconds,
+          // ECS's own bake between steps: the hook's lease on the service outlasts it.
+          stepBakeSeconds: strategy.type === 'blue-green' ? 0 : strategy.bakeMinutes * 60,
         },
+        // A stage the hook keeps IN_PROGRESS for 24 hours ends in a rollback (the hook's gates close before).
+        timeoutConfiguration: { timeoutInMinutes: 1440, action: 'ROLLBACK' },
       },
     ],
   };

@@ -30,6 +30,8 @@ export const ROLLOUT_OUTPUTS = {
 export const DEPLOYMENT_HOOK_OUTPUTS = {
   functionArn: 'DeploymentHookFunctionArn',
   invokeRoleArn: 'DeploymentHookInvokeRoleArn',
+  /** The services ECS deploys, `cluster/service`, comma-separated: `ops rollout --aws` updates these. */
+  services: 'DeploymentHookServices',
 } as const;
 
 /** Scaling (infra/control-plane/scaling/scaling.ts). */

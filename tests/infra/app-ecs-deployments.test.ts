@@ -42,7 +42,8 @@ describe('a service ECS deploys', () => {
     expect(deployment.BakeTimeInMinutes).toBe(15);
     const [hook] = deployment.LifecycleHooks as Record<string, unknown>[];
     expect(hook?.LifecycleStages).toEqual([...ANALYSED_HOOK_STAGES]);
-    expect(hook?.HookDetails).toEqual({ bakeSeconds: 600, testBakeSeconds: 0 });
+    expect(hook?.HookDetails).toEqual({ bakeSeconds: 600, testBakeSeconds: 0, stepBakeSeconds: 600 });
+    expect(hook?.TimeoutConfiguration).toEqual({ TimeoutInMinutes: 1440, Action: 'ROLLBACK' });
     // The control plane's function and role, read from its outputs.
     expect(text(hook?.HookTargetArn)).toContain('DeploymentHook');
     expect(text(hook?.RoleArn)).toContain('DeploymentHookInvokeRole');
@@ -111,5 +112,24 @@ describe('a service ECS deploys', () => {
     api.deployment.strategy.percent = 0;
     const problems = configError(() => parseConfig(config as EnvironmentConfigInput)).problems;
     expect(problems.map((p) => p.key)).toEqual(['services.1.deployment.strategy.percent']);
+    // ECS takes tenths of a percent; CloudFormation refuses plans that bake over 33 hours.
+    api.deployment.strategy.percent = 12.55;
+    expect(configError(() => parseConfig(config as EnvironmentConfigInput)).problems).toEqual([
+      { key: 'services.1.deployment.strategy.percent', message: 'must be a multiple of 0.1' },
+    ]);
+    api.deployment.strategy.percent = 12.5;
+    expect(() => parseConfig(config as EnvironmentConfigInput)).not.toThrow();
+    (api.deployment as unknown as { strategy: unknown }).strategy = {
+      type: 'linear',
+      stepPercent: 10,
+      bakeMinutes: 240,
+    };
+    expect(configError(() => parseConfig(config as EnvironmentConfigInput)).problems).toEqual([
+      {
+        key: 'services.1.deployment',
+        message:
+          "its bakes (bakeTimeMinutes and each step's bakeMinutes) add up to more than 33 hours, which CloudFormation refuses",
+      },
+    ]);
   });
 });

@@ -191,7 +191,8 @@ describe('the guided tour (npm start)', () => {
         expect(out).toContain('(1 of 2 from the image');
         expect(out).toMatch(/time to restore +median \d/);
       },
-      'ops report --fleet': (out) => expect(out).toMatch(/fleet-report-\d{4}-\d\d-\d\d\.html\n2 timeline\(s\)/),
+      'ops report --fleet': (out) =>
+        expect(out).toMatch(/fleet-report-\d{4}-\d\d-\d\d\.html\n2 timeline\(s\)/),
       'ops emulator stop': (out) => expect(out).toBe('stopped\n'),
     };
     for (const next of TOUR_NEXT_STEPS) {

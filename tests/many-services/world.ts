@@ -17,7 +17,7 @@ import {
   type Seed,
   seed,
 } from '../../local/seed.ts';
-import { localEstateSettings } from '../../local/seeded-estate.ts';
+import { localEstateSettings, SEEDED_WEB_CLUSTER_REFERENCE } from '../../local/seeded-estate.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { createFargateWorker } from '../scaling/world.ts';
 import { useEmulator } from '../support/emulator.ts';
@@ -49,12 +49,7 @@ function routedService(cluster: string, service: string, targetGroupPrefix: stri
 export const ESTATE_CONFIG = {
   ...localEstateSettings(ENVIRONMENT),
   clusters: [
-    {
-      cluster: 'web',
-      rebalance: 'surge',
-      spot: { autoScalingGroup: 'web-spot', capacityProvider: 'web-spot', draining: 'agent' },
-      onDemand: { autoScalingGroup: 'web-on-demand', capacityProvider: 'web-on-demand' },
-    },
+    SEEDED_WEB_CLUSTER_REFERENCE,
     {
       cluster: 'batch',
       rebalance: 'drain',

@@ -16,7 +16,7 @@ import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
 import { installPercentileStandIn } from '../../local/percentile-stand-in.ts';
 import { putNamedAlarms, type Seed, seed } from '../../local/seed.ts';
-import { localEstateSettings } from '../../local/seeded-estate.ts';
+import { localEstateSettings, SEEDED_WEB_CLUSTER_REFERENCE } from '../../local/seeded-estate.ts';
 import { useEmulator } from '../support/emulator.ts';
 
 export const ENVIRONMENT = 'local';
@@ -26,14 +26,7 @@ export const SHOP_ALARM = 'web-shop-green-5xx';
 
 export const ESTATE_CONFIG = {
   ...localEstateSettings(ENVIRONMENT),
-  clusters: [
-    {
-      cluster: 'web',
-      rebalance: 'surge',
-      spot: { autoScalingGroup: 'web-spot', capacityProvider: 'web-spot', draining: 'agent' },
-      onDemand: { autoScalingGroup: 'web-on-demand', capacityProvider: 'web-on-demand' },
-    },
-  ],
+  clusters: [SEEDED_WEB_CLUSTER_REFERENCE],
   services: [
     {
       cluster: 'web',

@@ -3,10 +3,14 @@
 // invoked as its invoke role, every call it makes evaluated against its own role. Each answer
 // path: a canary that passes, one whose green answers 12% 5xx (FAILED, with the verdict's
 // numbers identical to the task-set controller's analysis of the same metrics), gates answered,
-// rejected and timed out, an inconclusive bake, listener drift, an abort, a role that cannot
-// invoke the hook, a payload naming an unknown service, and a repeated call after the answer.
+// rejected and timed out, an inconclusive bake (and its approval followed by the approval gate),
+// listener drift and a rule that only lags, an abort, a rollback ECS starts itself, a canary of
+// 12.5%, a service's first deployment, a role that cannot invoke the hook, a payload naming an
+// unknown service, and a repeated call after the answer.
 import {
+  DeregisterTargetsCommand,
   DescribeRulesCommand,
+  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -24,6 +28,7 @@ import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
 import { parseControlPlaneOnlyConfig } from '../../infra/control-plane-only-config.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import {
+  type EcsDeployment,
   type EcsDeploymentResult,
   type EcsStrategy,
   runEcsDeployment,
@@ -88,22 +93,18 @@ async function writeTraffic(
 ) {
   const from = clock.now() - 2 * 60_000;
   const to = clock.now() + 2 * HOUR;
-  const loadBalancerArn = world.shop.loadBalancerArn;
-  await putTargetGroupMetrics({
-    loadBalancerArn,
-    targetGroupArn: groups.blue,
-    from,
-    to,
-    traffic: profiles.blue ?? healthyTraffic,
-  });
-  if (profiles.green !== null)
-    await putTargetGroupMetrics({
-      loadBalancerArn,
-      targetGroupArn: groups.green,
-      from,
-      to,
-      traffic: profiles.green ?? healthyTraffic,
-    });
+  for (const [targetGroupArn, traffic] of [
+    [groups.blue, profiles.blue ?? healthyTraffic],
+    [groups.green, profiles.green === null ? null : (profiles.green ?? healthyTraffic)],
+  ] as const)
+    if (traffic)
+      await putTargetGroupMetrics({
+        loadBalancerArn: world.shop.loadBalancerArn,
+        targetGroupArn,
+        from,
+        to,
+        traffic,
+      });
 }
 
 let revision = 1;
@@ -115,6 +116,8 @@ async function deploy(
     details?: Record<string, unknown>;
     roleArn?: string;
     beforeHookCall?: (stage: HookStage, call: number) => Promise<void>;
+    ecsRollsBackAt?: EcsDeployment['ecsRollsBackAt'];
+    ruleLagsFirstCall?: boolean;
   } = {},
 ): Promise<{ result: EcsDeploymentResult; groups: { blue: string; green: string } }> {
   world.setShopDefaults(opts.defaults ?? { analysis: ANALYSIS });
@@ -139,6 +142,8 @@ async function deploy(
       details: opts.details ?? { bakeSeconds: 300 },
     },
     ...(opts.beforeHookCall ? { beforeHookCall: opts.beforeHookCall } : {}),
+    ...(opts.ecsRollsBackAt ? { ecsRollsBackAt: opts.ecsRollsBackAt } : {}),
+    ...(opts.ruleLagsFirstCall ? { ruleLagsFirstCall: true } : {}),
   });
   return { result, groups };
 }
@@ -509,6 +514,120 @@ describe('ECS deployments judged by the lifecycle hook', () => {
     });
     expect(again).toEqual({ hookStatus: 'FAILED' });
     expect((await journalOf(result.deploymentArn)).length).toBe(journal);
+    await takeAlerts();
+  });
+
+  it('lets a rollback ECS starts on its own through at once, ends the record and gives the lease back', async () => {
+    for (const stage of ['POST_PRODUCTION_TRAFFIC_SHIFT', 'BAKE_TIME'] as const) {
+      const clock = scenarioClock();
+      await writeTraffic(clock, await targets(), {});
+      await takeAlerts();
+      const { result, groups } = await deploy(clock, { ecsRollsBackAt: stage });
+      expect(result.status, stage).toBe('ROLLBACK_SUCCESSFUL');
+      // ECS called the production hook again with green at 0: answered at once, never held.
+      expect(answers(result).at(-1), stage).toBe('PRODUCTION_TRAFFIC_SHIFT@0:SUCCEEDED');
+      expect(await productionGreenWeight(groups.green)).toBe(0);
+      const r = await record();
+      expect(r?.phase, stage).toBe('rolled-back');
+      expect(r?.outcome, stage).toMatch(/^rolled back by ECS: ECS rolled deployment \S+ back/);
+      const journal = await journalOf(result.deploymentArn);
+      expect(stopOf(journal).cause, stage).toBe('ecs-rollback');
+      expect(await lockHolder(clock), stage).toBeUndefined();
+      const alerts = await takeAlerts();
+      expect(
+        alerts.filter((a) => a.kind === 'rollout-rolled-back').map((a) => a.severity),
+        stage,
+      ).toEqual(['warning']);
+    }
+  });
+
+  it('judges a canary of 12.5% on its exact share, waits for a rule that lags its step, and answers a stage again with its answer', async () => {
+    const clock = scenarioClock();
+    await writeTraffic(clock, await targets(), {});
+    let again: unknown;
+    const { result } = await deploy(clock, {
+      strategy: { type: 'CANARY', canaryPercent: 12.5, canaryBakeMinutes: 5 },
+      ruleLagsFirstCall: true,
+      beforeHookCall: async (stage, call) => {
+        if (stage !== 'POST_PRODUCTION_TRAFFIC_SHIFT' || call > 0) return;
+        // The canary stage's answer again, as ECS would get it after a lost response.
+        const hook = await localFunction(world.stack, 'deployment-hook', { clock, freshInstance: true });
+        const base = world.shop.revisions.blue.replace(/\/\d+$/, '');
+        again = await hook.invoke({
+          executionId: 'again',
+          lifecycleStage: 'PRODUCTION_TRAFFIC_SHIFT',
+          resourceArn: (await record())?.execution,
+          executionDetails: {
+            serviceArn: `arn:aws:ecs:us-east-1:123456789012:service/${SHOP.cluster}/${SHOP.service}`,
+            targetServiceRevisionArn: `${base}/${revision}`,
+            testTrafficWeights: {},
+            productionTrafficWeights: { [`${base}/${revision}`]: 12.5, [`${base}/${revision - 1}`]: 87.5 },
+          },
+        });
+      },
+    });
+    expect(result.status, result.reason).toBe('SUCCESSFUL');
+    expect(again).toEqual({ hookStatus: 'SUCCEEDED' });
+    const canary = result.calls.filter(
+      (c) => c.stage === 'PRODUCTION_TRAFFIC_SHIFT' && c.productionWeight === 12.5,
+    );
+    // The first call found the rule still at 0% green: a short wait, not a failure; the bake starts
+    // once the rule carries the step's weights.
+    expect(
+      canary.map((c) =>
+        'error' in c.answer ? 'error' : `${c.answer.hookStatus}:${c.answer.callBackDelay ?? ''}`,
+      ),
+    ).toEqual(['IN_PROGRESS:10', 'IN_PROGRESS:300', 'SUCCEEDED:']);
+    const verdict = verdictAt(await journalOf(result.deploymentArn), 12.5);
+    expect(verdict.verdict).toBe('pass');
+  });
+
+  it('opens the approval gate after an approved inconclusive verdict, so both decide', async () => {
+    const clock = scenarioClock();
+    // Green serves nothing for the first minutes: the test-traffic bake has nothing to judge.
+    await writeTraffic(clock, await targets(), {
+      green: (m) => (m < 5 ? { requests: 0, errors: 0, latencyMs: 50 } : healthyTraffic(m)),
+    });
+    const deps = localOperatorDeps(world.stack, clock);
+    const kinds: string[] = [];
+    const { result } = await deploy(clock, {
+      defaults: { analysis: ANALYSIS, approval: { gate: 'before-traffic', timeoutSeconds: 3600 } },
+      details: { bakeSeconds: 300, testBakeSeconds: 120 },
+      beforeHookCall: async () => {
+        const r = await record();
+        if (r?.phase === 'gate' && r.gate && !r.answer) {
+          kinds.push(r.gate.kind);
+          await answerGate(deps, r.executionName, 'approve', 'dana');
+        }
+      },
+    });
+    expect(result.status, result.reason).toBe('SUCCESSFUL');
+    expect(kinds).toEqual(['inconclusive', 'before-traffic']);
+    const journal = await journalOf(result.deploymentArn);
+    expect(journal.filter((r) => r.action === 'gate-answered').map((r) => r.reason)).toEqual([
+      'inconclusive gate: approve by dana',
+      'before-traffic gate: approve by dana',
+    ]);
+    await takeAlerts();
+  });
+
+  it("lets a service's first deployment through unjudged: nothing serves in blue's group", async () => {
+    const clock = scenarioClock();
+    const groups = await targets();
+    const elb = observerClient(ElasticLoadBalancingV2Client);
+    const serving = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: groups.blue }));
+    const targetsOfBlue = (serving.TargetHealthDescriptions ?? []).flatMap((t) =>
+      t.Target ? [t.Target] : [],
+    );
+    expect(targetsOfBlue.length).toBeGreaterThan(0);
+    await elb.send(new DeregisterTargetsCommand({ TargetGroupArn: groups.blue, Targets: targetsOfBlue }));
+    const { result } = await deploy(clock);
+    expect(result.status, result.reason).toBe('SUCCESSFUL');
+    expect(answers(result).every((a) => a.endsWith(':SUCCEEDED'))).toBe(true);
+    const journal = await journalOf(result.deploymentArn);
+    expect(journal.map((r) => r.action)).toEqual(['rollout-started', 'rollout-complete']);
+    expect(journal[1]?.reason).toMatch(/^the first deployment of the service: no target in blue's group/);
+    expect(await lockHolder(clock)).toBeUndefined();
     await takeAlerts();
   });
 });

@@ -30,6 +30,28 @@ describe('the lifecycle hook payload', () => {
     for (const name of samples) expect(sample(name).executionDetails.serviceArn).toMatch(/:service\//);
   });
 
+  it('takes null weight maps as empty, and hook details given as a JSON string', () => {
+    const raw = JSON.parse(readFileSync(join(SAMPLES, 'ecs-lifecycle-hook-post-scale-up.json'), 'utf8'));
+    const parsed = parseOrThrow(LifecycleHookPayloadSchema, {
+      ...raw,
+      executionDetails: {
+        ...raw.executionDetails,
+        testTrafficWeights: null,
+        productionTrafficWeights: undefined,
+      },
+      hookDetails: '{"bakeSeconds": 600}',
+    });
+    expect(parsed.executionDetails.testTrafficWeights).toEqual({});
+    expect(parsed.executionDetails.productionTrafficWeights).toEqual({});
+    expect(HookDetailsSchema.parse(parsed.hookDetails)).toMatchObject({
+      bakeSeconds: 600,
+      testBakeSeconds: 0,
+    });
+    expect(() => parseOrThrow(LifecycleHookPayloadSchema, { ...raw, hookDetails: '{bake' })).toThrow(
+      /^hookDetails: is a string that is not JSON/,
+    );
+  });
+
   it('names the field of a bad payload', () => {
     const bad = { ...sample('ecs-lifecycle-hook-post-scale-up.json'), lifecycleStage: 'BAKE_TIME' };
     expect(() => parseOrThrow(LifecycleHookPayloadSchema, bad)).toThrow(/^lifecycleStage: /);

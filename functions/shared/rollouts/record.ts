@@ -62,11 +62,14 @@ export interface AnswerRecord {
 
 /** Where an ECS-controlled deployment's lifecycle hook is, per stage it bakes (`<stage>@<green weight>`). */
 export interface HookStageRecord {
-  bakeStartedAt: string;
+  /** When the stage's bake started (analysed stages), or when it was checked (the others). */
+  bakeStartedAt?: string;
   /** The verdict once judged; a gate may follow it. */
   verdict?: string;
   /** The stage's answer once given: the hook gives it again when ECS asks again. */
   answered?: 'SUCCEEDED' | 'FAILED';
+  /** Since when the listener rules have not carried what the stage should have left. */
+  driftSince?: string;
 }
 
 export interface HookProgress {

@@ -54,6 +54,18 @@ export function weightsOf(
   actions: readonly Action[],
   topology: Pick<Topology, 'blueTargetGroupArn' | 'greenTargetGroupArn'>,
 ): Weights {
+  const shares = sharesOf(actions, topology);
+  return { blue: Math.round(shares.blue), green: Math.round(shares.green) };
+}
+
+/**
+ * Blue's and green's shares of the route's traffic in percent, unrounded: an ECS canary of
+ * 12.5% is 125 of 1000 weight units, not 13%.
+ */
+export function sharesOf(
+  actions: readonly Action[],
+  topology: Pick<Topology, 'blueTargetGroupArn' | 'greenTargetGroupArn'>,
+): Weights {
   const forward = actions.find((a) => a.Type === 'forward');
   const groups =
     forward?.ForwardConfig?.TargetGroups ??
@@ -64,9 +76,14 @@ export function weightsOf(
       .filter((g) => g.TargetGroupArn === arn)
       .reduce((sum, g) => sum + (g.Weight ?? 1), 0);
     // A plain forward to one group carries no weights: it gets everything.
-    return total === 0 ? 0 : Math.round((weight / total) * 100);
+    return total === 0 ? 0 : (weight / total) * 100;
   };
   return { blue: share(topology.blueTargetGroupArn), green: share(topology.greenTargetGroupArn) };
+}
+
+/** The route's shares right now, unrounded (see sharesOf). */
+export async function readShares(elb: ElasticLoadBalancingV2Client, topology: Topology): Promise<Weights> {
+  return sharesOf(await routeActions(elb, topology), topology);
 }
 
 /**

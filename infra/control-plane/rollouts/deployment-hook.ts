@@ -55,7 +55,11 @@ export class DeploymentHook extends Construct {
     );
     allow(
       'ReadListenerRulesAndTargetGroups',
-      ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetGroups'],
+      [
+        'elasticloadbalancing:DescribeRules',
+        'elasticloadbalancing:DescribeTargetGroups',
+        'elasticloadbalancing:DescribeTargetHealth',
+      ],
       ['*'],
     );
     allow('ReadMetrics', ['cloudwatch:GetMetricData'], ['*']);
@@ -73,7 +77,7 @@ export class DeploymentHook extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'elasticloadbalancing:DescribeRules, DescribeTargetGroups and cloudwatch:GetMetricData support no resource-level permissions.',
+        'elasticloadbalancing:DescribeRules, DescribeTargetGroups, DescribeTargetHealth and cloudwatch:GetMetricData support no resource-level permissions.',
     });
 
     this.invokeRole = new iam.Role(this, 'InvokeRole', {
@@ -92,6 +96,10 @@ export class DeploymentHook extends Construct {
       value: this.hook.function.functionArn,
       description: 'Lifecycle hook of ECS deployments (LifecycleHooks[].HookTargetArn)',
     }).overrideLogicalId(DEPLOYMENT_HOOK_OUTPUTS.functionArn);
+    new CfnOutput(this, DEPLOYMENT_HOOK_OUTPUTS.services, {
+      value: props.services.map((s) => `${s.cluster}/${s.service}`).join(','),
+      description: 'The services ECS deploys and the hook judges (cluster/service)',
+    }).overrideLogicalId(DEPLOYMENT_HOOK_OUTPUTS.services);
     new CfnOutput(this, DEPLOYMENT_HOOK_OUTPUTS.invokeRoleArn, {
       value: this.invokeRole.roleArn,
       description: 'The role ECS invokes the hook with (LifecycleHooks[].RoleArn)',
