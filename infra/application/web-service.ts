@@ -21,9 +21,11 @@ import { ANALYSED_HOOK_STAGES } from '../../events/ecs-lifecycle-hook.ts';
 import {
   type DeploymentConfig,
   type EnvironmentConfig,
+  resourcePrefix,
   type ServiceConfig,
   taskRolePathFor,
 } from '../config.ts';
+import { alarmNameOf, targetGroupAlarm } from '../shared/alarms.ts';
 import { acknowledgeWildcardResources } from '../shared/nag-findings.ts';
 import type { EcsCapacity } from './ecs-capacity.ts';
 import { assertSpotDrainBudget, type SpotDrainBudget } from './spot-drain-budget.ts';
@@ -70,6 +72,7 @@ function ecsDeploymentConfiguration(
   svc: ServiceConfig,
   deployment: Extract<DeploymentConfig, { controller: 'ecs' }>,
   hook: DeploymentHookTarget,
+  alarmNames: readonly string[],
 ): ecs.CfnService.DeploymentConfigurationProperty {
   const { strategy } = deployment;
   return {
@@ -94,6 +97,9 @@ function ecsDeploymentConfiguration(
         }
       : {}),
     bakeTimeInMinutes: deployment.bakeTimeMinutes,
+    // ECS rolls back by itself when the service's target groups answer 5xx or lose their targets,
+    // during the deployment and its bake (the alarms are the observability stack's, by name).
+    alarms: { alarmNames: [...alarmNames], enable: true, rollback: true },
     lifecycleHooks: [
       {
         hookTargetArn: hook.functionArn,
@@ -232,7 +238,16 @@ export class WebService extends Construct {
             // ECS deploys: it shifts the listener rules' weights between the two target groups,
             // and calls the control plane's hook at each stage.
             deploymentController: { type: 'ECS' },
-            deploymentConfiguration: ecsDeploymentConfiguration(svc, deployment, props.deploymentHook),
+            deploymentConfiguration: ecsDeploymentConfiguration(
+              svc,
+              deployment,
+              props.deploymentHook,
+              (['blue', 'green'] as const).flatMap((color) =>
+                (['5xx', 'unhealthy-hosts'] as const).map((kind) =>
+                  alarmNameOf(resourcePrefix(config), targetGroupAlarm(`${svc.name}-${color}`, kind)),
+                ),
+              ),
+            ),
             taskDefinition: this.taskDefinition.taskDefinitionArn,
             capacityProviderStrategy: strategy,
             loadBalancers: [

@@ -41,6 +41,13 @@ export const THRESHOLDS = {
   redisEngineCpuPercent: 80,
 } as const;
 
+/** An alarm's name: the environment's prefix, then what it watches. */
+export const alarmNameOf = (namePrefix: string, name: string): string => `${namePrefix}-${name}`;
+
+/** The name (under the prefix) of a target group's alarm: its label is `<service>-<blue|green>`. */
+export const targetGroupAlarm = (label: string, kind: '5xx' | 'unhealthy-hosts'): string =>
+  `${label}-${kind}`;
+
 export interface AlarmsProps {
   /** ecs-ops-<env>: prefix of every alarm name. */
   readonly namePrefix: string;
@@ -59,7 +66,7 @@ export class Alarms extends Construct {
   /** 5xx, p95 latency and unhealthy hosts of one target group (blue or green). */
   addTargetGroup(label: string, targetGroup: elbv2.IApplicationTargetGroup): void {
     const m = targetGroup.metrics;
-    this.alarm(`${label}-5xx`, 'critical', {
+    this.alarm(targetGroupAlarm(label, '5xx'), 'critical', {
       metric: m.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
         period: Duration.minutes(1),
         statistic: 'Sum',
@@ -76,7 +83,7 @@ export class Alarms extends Construct {
       datapointsToAlarm: 3,
       description: `p95 response time of the ${label} target group above ${THRESHOLDS.latencyP95Seconds} s`,
     });
-    this.alarm(`${label}-unhealthy-hosts`, 'critical', {
+    this.alarm(targetGroupAlarm(label, 'unhealthy-hosts'), 'critical', {
       metric: m.unhealthyHostCount({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
       evaluationPeriods: 3,
@@ -227,7 +234,7 @@ export class Alarms extends Construct {
     const { description, ...alarmProps } = props;
     const alarm = new cloudwatch.Alarm(this, name, {
       ...alarmProps,
-      alarmName: `${this.props.namePrefix}-${name}`,
+      alarmName: alarmNameOf(this.props.namePrefix, name),
       alarmDescription: `[${severity}] ${description}`,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

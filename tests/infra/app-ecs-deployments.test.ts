@@ -40,6 +40,23 @@ describe('a service ECS deploys', () => {
     expect(deployment.Strategy).toBe('CANARY');
     expect(deployment.CanaryConfiguration).toEqual({ CanaryPercent: 10, CanaryBakeTimeInMinutes: 10 });
     expect(deployment.BakeTimeInMinutes).toBe(15);
+    // ECS's own rollback on the alarms the observability stack makes for the service's groups.
+    expect(deployment.Alarms).toEqual({
+      AlarmNames: [
+        'ecs-ops-dev-api-blue-5xx',
+        'ecs-ops-dev-api-blue-unhealthy-hosts',
+        'ecs-ops-dev-api-green-5xx',
+        'ecs-ops-dev-api-green-unhealthy-hosts',
+      ],
+      Enable: true,
+      Rollback: true,
+    });
+    const alarmNames = ofType(template('Observability'), 'AWS::CloudWatch::Alarm').map(
+      ([, a]) => a.Properties?.AlarmName,
+    );
+    expect(alarmNames).toEqual(
+      expect.arrayContaining((deployment.Alarms as { AlarmNames: string[] }).AlarmNames),
+    );
     const [hook] = deployment.LifecycleHooks as Record<string, unknown>[];
     expect(hook?.LifecycleStages).toEqual([...ANALYSED_HOOK_STAGES]);
     expect(hook?.HookDetails).toEqual({ bakeSeconds: 600, testBakeSeconds: 0, stepBakeSeconds: 600 });
