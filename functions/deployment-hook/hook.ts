@@ -308,11 +308,7 @@ async function rollbackCall(
       details: { stop, stage: call.stage },
     },
   );
-  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
-    cluster: plan.cluster,
-    service: plan.service,
-    owner: plan.execution,
-  });
+  await releaseLease(deps, plan);
   await alert(deps, plan, {
     severity: 'warning',
     kind: 'rollout-rolled-back',
@@ -472,11 +468,7 @@ async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecor
     await journal(deps, started, 'rollout-complete', 'changed', record.outcome ?? 'first deployment', {
       details: { firstDeployment: true },
     });
-    await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
-      cluster: plan.cluster,
-      service: plan.service,
-      owner: plan.execution,
-    });
+    await releaseLease(deps, plan);
     return record;
   }
   await alert(deps, started, {
@@ -549,6 +541,14 @@ const planOf = (call: Call, record: RolloutRecord): HookPlan => ({
   ...call.plan,
   startedAt: record.startedAt,
 });
+
+/** The deployment's lease on the service, given back when the hook's work on it ends. */
+const releaseLease = (deps: HookDeps, plan: Pick<HookPlan, 'cluster' | 'service' | 'execution'>) =>
+  releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
+    cluster: plan.cluster,
+    service: plan.service,
+    owner: plan.execution,
+  });
 
 /** How many stages of the deployment were judged before this one: its verdict's step index. */
 const analysedBefore = (record: RolloutRecord): number =>
@@ -842,11 +842,7 @@ async function pass(
     'changed',
     `deployment ${plan.id} passed every analysed stage; ECS bakes and cleans up blue`,
   );
-  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
-    cluster: plan.cluster,
-    service: plan.service,
-    owner: plan.execution,
-  });
+  await releaseLease(deps, plan);
   await alert(deps, plan, {
     severity: 'info',
     kind: 'rollout-complete',
@@ -888,11 +884,7 @@ async function fail(
       details: { stop, verdict, stage: call.stage },
     },
   );
-  await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, {
-    cluster: plan.cluster,
-    service: plan.service,
-    owner: plan.execution,
-  });
+  await releaseLease(deps, plan);
   const byOperator = stop.cause === 'approval-rejected' || stop.cause === 'abort';
   const numbers = verdict && verdict.verdict !== 'pass' ? describeVerdict(verdict) : undefined;
   await alert(deps, plan, {
