@@ -16,11 +16,16 @@ import {
 import { AnalysisSchema, describeAnalysis, type RolloutInputDraft } from '../events/rollout-input.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
-import type { ManagedService } from '../functions/shared/rollouts/config.ts';
+import { type ManagedService, ManagedServicesSchema } from '../functions/shared/rollouts/config.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollouts/record.ts';
 import { DEPLOYMENT_HOOK_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import type { DeployedStack } from '../local/deploy.ts';
-import { deployService, type HookCall, registerRevisionWithImage } from '../local/ecs-deployment-stand-in.ts';
+import {
+  deployService,
+  type HookCall,
+  hookAnswerText,
+  registerRevisionWithImage,
+} from '../local/ecs-deployment-stand-in.ts';
 import { asRig } from '../local/iam-enforcement.ts';
 import { rolloutEnvironment } from '../local/rollouts.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
@@ -41,16 +46,24 @@ export function refuseTaskSetFlags(
     );
 }
 
-/** The managed service an input names, if ECS deploys it. */
+/** The one service of `services` an input names; its cluster may be left out when the name is unique. */
+function namedBy<T extends { cluster: string; service: string }>(
+  services: readonly T[],
+  input: RolloutInputDraft,
+): T | undefined {
+  const named = services.filter(
+    (m) => m.service === input.service && (input.cluster === undefined || m.cluster === input.cluster),
+  );
+  return named.length === 1 ? named[0] : undefined;
+}
+
+/** Locally: the managed service an input names (MANAGED_SERVICES), if ECS deploys it. */
 export function ecsDeployed(
   managedServices: string | undefined,
   input: RolloutInputDraft,
 ): ManagedService | undefined {
-  const services = JSON.parse(managedServices ?? '[]') as ManagedService[];
-  const named = services.filter(
-    (m) => m.service === input.service && (input.cluster === undefined || m.cluster === input.cluster),
-  );
-  return named.length === 1 && named[0]?.controller === 'ecs' ? named[0] : undefined;
+  const managed = namedBy(ManagedServicesSchema.parse(managedServices), input);
+  return managed?.controller === 'ecs' ? managed : undefined;
 }
 
 /** On AWS: the service, if the stack's outputs list it among those ECS deploys. */
@@ -62,10 +75,7 @@ export function ecsDeployedInOutputs(
     .split(',')
     .filter((s) => s.includes('/'))
     .map((s) => ({ cluster: s.split('/')[0] as string, service: s.split('/')[1] as string }));
-  const named = listed.filter(
-    (m) => m.service === input.service && (input.cluster === undefined || m.cluster === input.cluster),
-  );
-  return named.length === 1 ? named[0] : undefined;
+  return namedBy(listed, input);
 }
 
 /** The revision to deploy: --task-definition as given, or the service's own with --image in its container. */
@@ -78,6 +88,8 @@ async function revisionToDeploy(ecs: ECSClient, cluster: string, service: string
 /** The plan an ECS deployment follows: the service's strategy, and what the hook judges. */
 function planLines(managed: ManagedService, strategy: string): string[] {
   const analysis = AnalysisSchema.parse(managed.defaults?.analysis ?? {});
+  // describeAnalysis also words each step of a plan; ECS decides the steps here, so one baked step
+  // stands for them and only what every analysis judges is kept.
   const judged = describeAnalysis({ steps: [{ weight: 10, bakeSeconds: 300 }], analysis }).filter(
     (line) => !line.startsWith('step '),
   );
@@ -88,7 +100,7 @@ function planLines(managed: ManagedService, strategy: string): string[] {
 }
 
 const hookLine = (call: HookCall) =>
-  `  hook at ${call.stage} (green ${call.productionWeight}%): ${'error' in call.answer ? `error ${call.answer.error}` : `${call.answer.hookStatus}${call.answer.callBackDelay ? ` (call back in ${call.answer.callBackDelay} s)` : ''}`}`;
+  `  hook at ${call.stage} (green ${call.productionWeight}%): ${hookAnswerText(call)}`;
 
 /** Locally: the stand-in plays ECS's deployment on the emulator, the deployed hook judges it. */
 export async function ecsRolloutLocally(

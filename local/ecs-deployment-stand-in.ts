@@ -87,6 +87,13 @@ export interface HookCall {
   productionWeight: number;
 }
 
+/** A hook call's answer in words: `IN_PROGRESS (call back in 300 s)`, `SUCCEEDED`, `error …`. */
+export function hookAnswerText(call: HookCall): string {
+  if ('error' in call.answer) return `error ${call.answer.error}`;
+  const delay = call.answer.callBackDelay;
+  return `${call.answer.hookStatus}${delay ? ` (call back in ${delay} s)` : ''}`;
+}
+
 export interface EcsDeploymentResult {
   deploymentArn: string;
   status: 'SUCCESSFUL' | 'ROLLBACK_SUCCESSFUL' | 'ROLLBACK_FAILED';
@@ -227,7 +234,7 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
     await enter('RECONCILE_SERVICE', () => callHook('RECONCILE_SERVICE', {}));
     await enter('PRE_SCALE_UP', () => callHook('PRE_SCALE_UP', {}));
     // Green's tasks start and register with green's target group.
-    await enter('SCALE_UP', () => registerTargets(d.targetGroups.green, d.service));
+    await enter('SCALE_UP', () => registerTargets(d.targetGroups.green));
     await enter('POST_SCALE_UP', () => callHook('POST_SCALE_UP', {}));
     if (d.testRuleArn) {
       await enter('TEST_TRAFFIC_SHIFT', async () => {
@@ -295,15 +302,16 @@ export async function runEcsDeployment(d: EcsDeployment): Promise<EcsDeploymentR
   }
 }
 
-/** A revision's tasks as targets of its group (ip targets, as awsvpc tasks register). */
-export async function registerTargets(targetGroupArn: string, service: string): Promise<void> {
-  const octet = (n: number) => (n + service.length * 7) % 250;
-  const base = Date.now() % 200;
+let registered = 0;
+
+/** A revision's tasks as targets of its group: two ip targets (as awsvpc tasks register), new addresses each time. */
+export async function registerTargets(targetGroupArn: string): Promise<void> {
+  const subnet = ++registered % 250;
   await asRig(() =>
     awsClient(ElasticLoadBalancingV2Client).send(
       new RegisterTargetsCommand({
         TargetGroupArn: targetGroupArn,
-        Targets: [0, 1].map((i) => ({ Id: `10.20.${octet(base)}.${10 + i}`, Port: 8080 })),
+        Targets: [10, 11].map((host) => ({ Id: `10.20.${subnet}.${host}`, Port: 8080 })),
       }),
     ),
   );

@@ -505,7 +505,7 @@ export async function createEcsDeployedService(opts: {
   const productionRuleArn = production.Rules?.[0]?.RuleArn as string;
   const testRuleArn = test.Rules?.[0]?.RuleArn as string;
   // The tasks of its first deployment serve from `a`.
-  await registerTargets(a, opts.service);
+  await registerTargets(a);
   const definition = await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: prefix,

@@ -13,7 +13,12 @@ import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollou
 import { readWeights, type Weights } from '../functions/shared/rollouts/traffic.ts';
 import { readJournal, takeAlerts, takeAlertsInOrder } from './control-plane.ts';
 import type { DeployedStack } from './deploy.ts';
-import { deployService, registerRevisionWithImage, servingGroups } from './ecs-deployment-stand-in.ts';
+import {
+  deployService,
+  hookAnswerText,
+  registerRevisionWithImage,
+  servingGroups,
+} from './ecs-deployment-stand-in.ts';
 import { eventSources } from './event-sources.ts';
 import {
   healthyTraffic,
@@ -225,10 +230,8 @@ export async function ecsDeploymentsJudgedByTheHook(world: TourWorld): Promise<E
       service: shop.name,
       taskDefinition,
       afterHookCall: async (call) => {
-        const answer = 'error' in call.answer ? `error ${call.answer.error}` : call.answer.hookStatus;
-        const delay = 'error' in call.answer ? undefined : call.answer.callBackDelay;
         tl.step(
-          `ECS ${call.stage.padEnd(29)} green ${String(call.productionWeight).padStart(3)}%  hook: ${answer}${delay ? ` (call back in ${delay} s)` : ''}`,
+          `ECS ${call.stage.padEnd(29)} green ${String(call.productionWeight).padStart(3)}%  hook: ${hookAnswerText(call)}`,
         );
         const record = await getRolloutRecord(documentClient(), table, CLUSTER, shop.name);
         for (const v of record?.verdicts.slice(seen) ?? [])

@@ -9,6 +9,7 @@
 // A rollout or an episode belongs to the window it ended in.
 
 import type { JournalRecord } from '../../functions/shared/journal.ts';
+import { rolloutIdOfActor } from '../../functions/shared/rollouts/actors.ts';
 import { median } from '../../functions/shared/rollouts/analysis/mann-whitney.ts';
 
 export interface RolloutOutcome {
@@ -89,7 +90,7 @@ export function rolloutOutcomes(records: readonly JournalRecord[]): RolloutOutco
     const pushed = Date.parse(String(start.details?.imagePushedAt ?? ''));
     outcomes.push({
       service,
-      execution: record.actor.replace(/^(blue-green-rollout|ecs-deployment-hook)\//, ''),
+      execution: rolloutIdOfActor(record.actor) ?? record.actor,
       startedAt: atMs(start),
       ...(promoted.has(record.actor) ? { promotedAt: promoted.get(record.actor) } : {}),
       endedAt: atMs(record),

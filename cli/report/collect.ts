@@ -7,6 +7,7 @@ import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Comparison, MetricNumbers } from '../../events/rollout-state.ts';
 import type { Db } from '../../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
+import { rolloutIdOfActor } from '../../functions/shared/rollouts/actors.ts';
 import {
   ALB_NAMESPACE,
   LATENCY_STATISTIC,
@@ -48,8 +49,6 @@ export class RolloutNotFoundError extends Error {
 }
 
 const ACTOR_PREFIX = 'blue-green-rollout/';
-/** The actor of an ECS deployment's records: its lifecycle hook. */
-const HOOK_ACTOR_PREFIX = 'ecs-deployment-hook/';
 /** A rollout's plan fits in 7 days: its journal records are within 8 days of its start. */
 const MAX_DAYS = 8;
 /** Points per series in the chart at most: the period grows with the rollout's length. */
@@ -316,8 +315,7 @@ export function assembleReport(input: {
     : undefined;
   const name =
     record?.executionName ??
-    journal.find((r) => r.actor.startsWith(ACTOR_PREFIX))?.actor.slice(ACTOR_PREFIX.length) ??
-    journal.find((r) => r.actor.startsWith(HOOK_ACTOR_PREFIX))?.actor.slice(HOOK_ACTOR_PREFIX.length) ??
+    journal.map((r) => rolloutIdOfActor(r.actor)).find((id) => id !== undefined) ??
     executionNameOf(executionOf(journal));
   const [, cluster = record?.cluster ?? '?', service = record?.service ?? '?'] = (
     journal[0]?.resource ?? `service/${record?.cluster}/${record?.service}`

@@ -2,6 +2,7 @@
 // its rollouts, spot episodes, scaling actions and remediations, each entry holding the journal
 // records it was made from (the page links every entry to them).
 import type { JournalRecord } from '../../functions/shared/journal.ts';
+import { rolloutIdOfActor } from '../../functions/shared/rollouts/actors.ts';
 import type { DoraFigures, Window } from '../metrics/dora.ts';
 
 export type Lane = 'rollout' | 'spot' | 'scaling' | 'remediation';
@@ -81,17 +82,15 @@ export function fleetTimelines(records: readonly JournalRecord[], window: Window
   return [...timelines.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** A rollout's journal actor: the task-set controller's workflow, or the hook of an ECS deployment. */
-const ROLLOUT_ACTOR = /^(blue-green-rollout|ecs-deployment-hook)\//;
-
 function serviceEntry(actor: string, group: JournalRecord[]): TimelineEntry | undefined {
   const first = group[0];
   const last = group[group.length - 1];
   if (!first || !last) return undefined;
   const base = { id: `e-${first.id}`, from: at(first), to: at(last), records: group };
   const actions = new Set(group.map((r) => r.action));
-  const name = actor.replace(ROLLOUT_ACTOR, '').replace(/^.*:/, '');
-  if (ROLLOUT_ACTOR.test(actor)) {
+  const rollout = rolloutIdOfActor(actor);
+  const name = (rollout ?? actor).replace(/^.*:/, '');
+  if (rollout !== undefined) {
     const stop = group.find((r) => r.action === 'rollout-rolled-back')?.details?.stop as
       | { cause?: string }
       | undefined;

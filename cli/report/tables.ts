@@ -1,4 +1,6 @@
 // The report's tables: the chart's numbers as text (verdicts, gates, traffic, journal, metrics).
+
+import { rolloutIdOfActor } from '../../functions/shared/rollouts/actors.ts';
 import {
   html,
   humanDuration,
@@ -123,7 +125,7 @@ export function journalTable(data: ReportData, start: number): Markup {
       <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">What happened</th></tr></thead>
       <tbody>${data.timeline.map(
         (e) =>
-          html`<tr><td class="nowrap">${when(e.at, start)}</td><td class="mono nowrap">${e.action}</td><td>${e.outcome}</td><td>${e.reason}${/^(blue-green-rollout|ecs-deployment-hook)\//.test(e.actor) ? '' : html` <span class="muted">(${e.actor})</span>`}</td></tr>`,
+          html`<tr><td class="nowrap">${when(e.at, start)}</td><td class="mono nowrap">${e.action}</td><td>${e.outcome}</td><td>${e.reason}${rolloutIdOfActor(e.actor) !== undefined ? '' : html` <span class="muted">(${e.actor})</span>`}</td></tr>`,
       )}</tbody>
     </table></div>
   </details>

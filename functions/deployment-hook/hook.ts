@@ -16,6 +16,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
+  ANALYSED_HOOK_STAGES,
   type HookDetails,
   HookDetailsSchema,
   type HookStage,
@@ -94,14 +95,23 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
   // traffic-shift hooks again with green at 0, and gets SUCCEEDED before anything else is looked at.
   if (await isRollbackCall(deps, call, ours)) return rollbackCall(deps, call, ours);
   if (ours && TERMINAL_PHASES.includes(ours.phase)) {
-    // Asked again (a lost answer): the same answer; any other stage after the end goes on.
-    const stages = Object.entries(ours.hook?.stages ?? {});
-    return {
-      hookStatus: stages.find(([key]) => key.startsWith(`${call.stage}@`))?.[1].answered ?? 'SUCCEEDED',
-    };
+    // Asked again (a lost answer): the same answer; any other stage after the end goes on. A stage
+    // ECS sent no weights for is matched by name: FAILED is the answer it can have had last.
+    const expected = expectedProductionWeight(call.payload);
+    const asked = Object.entries(ours.hook?.stages ?? {}).filter(([key]) =>
+      expected === undefined ? key.startsWith(`${call.stage}@`) : key === bakeKeyOf(call.stage, expected),
+    );
+    return { hookStatus: asked.some(([, stage]) => stage.answered === 'FAILED') ? 'FAILED' : 'SUCCEEDED' };
   }
   if (!(await takeLease(deps, call))) return { hookStatus: 'IN_PROGRESS', callBackDelay: LOCK_RETRY_SECONDS };
-  record = ours ?? (await startDeployment(deps, call));
+  try {
+    record = ours ?? (await startDeployment(deps, call));
+  } catch (error) {
+    // The deployment could not be started (its service names no production rule, say): the error
+    // makes ECS roll back, and the lease must not outlive it.
+    await releaseLease(deps, plan);
+    throw error;
+  }
   // The first deployment of a service has no blue to judge against, or to go back to.
   if (TERMINAL_PHASES.includes(record.phase)) return { hookStatus: 'SUCCEEDED' };
 
@@ -132,14 +142,7 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
     });
   }
 
-  const action = stageAction(
-    call.stage,
-    production.green,
-    call.details,
-    call.approval.gate,
-    record.hook?.shifted ?? false,
-  );
-  if (action.kind === 'rollback-under-way') return { hookStatus: 'SUCCEEDED' };
+  const action = stageAction(call.stage, production.green, call.details, call.approval.gate);
   if (action.kind === 'continue') {
     await noteStage(deps, call, record, key, production);
     return { hookStatus: 'SUCCEEDED' };
@@ -487,8 +490,7 @@ async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecor
 /** `…:listener-rule/app/<lb>/<id>/<listener>/<rule>` is a rule of `…:listener/app/<lb>/<id>/<listener>`. */
 const listenerOfRule = (ruleArn: string) => ruleArn.replace(/:listener-rule\/(.*)\/[^/]+$/, ':listener/$1');
 
-const describeStages = () =>
-  'POST_SCALE_UP, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT';
+const describeStages = () => ANALYSED_HOOK_STAGES.join(', ');
 
 /** Blue's revision: the other one in the stage's weights, when ECS sent any. */
 function blueRevisionOf(payload: LifecycleHookPayload): string | undefined {
@@ -566,7 +568,7 @@ function hookWith(
   return { ...progress, stages: { ...progress.stages, [key]: stage }, shifted: shifted ?? progress.shifted };
 }
 
-/** A stage that only checks: its weights, read back, journaled once. */
+/** A stage that only checks: its weights, read back and journaled (once: the caller returns an answered stage's answer). */
 async function noteStage(
   deps: HookDeps,
   call: Call,
@@ -574,7 +576,6 @@ async function noteStage(
   key: string,
   production: Weights,
 ) {
-  if (record.hook?.stages[key]) return;
   const at = iso(deps.clock.now());
   const shifted = (record.hook?.shifted ?? false) || production.green > 0;
   await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {

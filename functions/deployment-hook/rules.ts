@@ -13,8 +13,6 @@ export type Gate = 'before-traffic' | 'before-finalize';
 export type StageAction =
   /** Nothing to judge here: check the weights and go on. */
   | { kind: 'continue' }
-  /** ECS is putting traffic back on blue: never hold a rollback. */
-  | { kind: 'rollback-under-way' }
   /** Bake, then judge green at this weight; a pass may still wait at a gate. */
   | { kind: 'analyse'; weight: number; bakeSeconds: number; gate?: Gate };
 
@@ -57,25 +55,25 @@ export function expectedTestWeight(payload: LifecycleHookPayload): number | unde
   return payload.lifecycleStage === 'POST_TEST_TRAFFIC_SHIFT' ? 100 : undefined;
 }
 
-/** What to do at a stage, given green's production weight now and what the service's config asks. */
+/**
+ * What to do at a stage, given green's production weight now and what the service's config asks.
+ * (ECS's rollback calls, with green at 0, are answered before this is asked.)
+ */
 export function stageAction(
   stage: HookStage,
   greenWeight: number,
   details: HookDetails,
   approval: Gate | 'none',
-  shiftedBefore: boolean,
 ): StageAction {
   const gate = (wanted: Gate) => (approval === wanted ? { gate: wanted } : {});
   switch (stage) {
     case 'POST_TEST_TRAFFIC_SHIFT':
       return { kind: 'analyse', weight: 0, bakeSeconds: details.testBakeSeconds, ...gate('before-traffic') };
     case 'PRODUCTION_TRAFFIC_SHIFT':
-      if (greenWeight === 0) return shiftedBefore ? { kind: 'rollback-under-way' } : { kind: 'continue' };
       // The last step's analysis is the POST_PRODUCTION_TRAFFIC_SHIFT one, with its gate.
-      if (greenWeight >= 100) return { kind: 'continue' };
+      if (greenWeight <= 0 || greenWeight >= 100) return { kind: 'continue' };
       return { kind: 'analyse', weight: greenWeight, bakeSeconds: details.bakeSeconds };
     case 'POST_PRODUCTION_TRAFFIC_SHIFT':
-      if (greenWeight === 0) return { kind: 'rollback-under-way' };
       return { kind: 'analyse', weight: 100, bakeSeconds: details.bakeSeconds, ...gate('before-finalize') };
     default:
       return { kind: 'continue' };

@@ -21,6 +21,13 @@ export interface OperatorPoliciesProps {
   /** Where silences live (`ops silence`): operators may write these items of this table, nothing else. */
   readonly silences?: { readonly table: dynamodb.ITable; readonly itemKeys: readonly string[] };
   readonly topics: readonly sns.ITopic[];
+  /**
+   * Where `ops approve|reject|abort|rollback` claim their answer before sending it (and where an ECS
+   * deployment's lifecycle hook takes it): these items of the operations table, nothing else.
+   */
+  readonly answers?: { readonly table: dynamodb.ITable; readonly keyPatterns: readonly string[] };
+  /** Listeners and rules of the rolled-out services: `ops abort` and `ops rollback` put traffic back on blue there. */
+  readonly routeArns?: readonly string[];
 }
 
 /** Read-only actions per resource type; the operator policy repeats them (policies are attached alone). */
@@ -112,6 +119,34 @@ export class OperatorPolicies extends Construct {
         actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
         resources: ['*'],
       }),
+      ...(props.answers
+        ? [
+            new iam.PolicyStatement({
+              sid: 'ClaimGateAnswersAndAborts',
+              actions: ['dynamodb:UpdateItem'],
+              resources: [props.answers.table.tableArn],
+              // Only rollout records and remediation gates: the rest of the table is the workflows' state.
+              conditions: {
+                'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...props.answers.keyPatterns] },
+              },
+            }),
+          ]
+        : []),
+      ...(props.routeArns && props.routeArns.length > 0
+        ? [
+            new iam.PolicyStatement({
+              sid: 'PutTrafficBackOnBlue',
+              actions: ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule'],
+              resources: [...props.routeArns],
+            }),
+            // The weights are read back after the change; Describe* has no resource-level permissions.
+            new iam.PolicyStatement({
+              sid: 'ReadBackWeights',
+              actions: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules'],
+              resources: ['*'],
+            }),
+          ]
+        : []),
       ...(props.silences
         ? [
             new iam.PolicyStatement({
@@ -128,10 +163,16 @@ export class OperatorPolicies extends Construct {
     ];
     this.operator = new iam.ManagedPolicy(this, 'Operator', {
       managedPolicyName: `${props.namePrefix}-operator`,
-      description: `ecs-ops ${props.namePrefix}: operate workflows (start, approve, reject, abort) and silences`,
+      description: `ecs-ops ${props.namePrefix}: operate workflows (start, approve, reject, abort, roll back) and silences`,
       statements: operatorStatements,
     });
 
+    if (props.routeArns && props.routeArns.length > 0)
+      acknowledgeWildcardResources(
+        this.operator,
+        [...props.routeArns],
+        'Listener and rule ids are generated; the grant covers the listeners and rules of the rolled-out services’ load balancers, by name.',
+      );
     for (const policy of [this.viewer, this.operator]) {
       acknowledgeWildcardResources(
         policy,

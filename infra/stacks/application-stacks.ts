@@ -19,8 +19,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
 import { SILENCES_ID } from '../../functions/alert-router/silences.ts';
+import { gateRecordId } from '../../functions/remediate-step/remediate-deps.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
+import { rolloutRecordId } from '../../functions/shared/rollouts/record.ts';
 import { AppTable } from '../application/app-table.ts';
 import { AuditTrail } from '../application/audit-trail.ts';
 import { Cache } from '../application/cache.ts';
@@ -612,6 +614,11 @@ export function extendControlPlane(
     tables: tables.map((t) => t.construct),
     silences: { table: controlPlane.alerting.table, itemKeys: [SILENCES_ID] },
     topics: topics.map((t) => t.construct),
+    answers: {
+      table: controlPlane.tables.operations,
+      keyPatterns: [rolloutRecordId('*', '*'), gateRecordId('*')],
+    },
+    routeArns: controlPlane.rollouts.routeArns,
   });
   return { alarms, operatorPolicies };
 }

@@ -12,7 +12,8 @@ import { APP_USER_STATEMENTS } from '../../infra/application/database-app-user.t
 import { loadConfig } from '../../infra/config.ts';
 import { EVENT_SOURCE_MAX_CONCURRENCY } from '../../infra/control-plane/shared/event-queue.ts';
 import { appStackName, CLOUDFRONT_REGION } from '../../infra/stacks/application-stacks.ts';
-import { authorize, ResolvedApp } from '../../local/iam.ts';
+import { authorize, type Principal, ResolvedApp } from '../../local/iam.ts';
+import { resolveTokens } from '../../local/template.ts';
 import {
   asArray,
   type CfnResource,
@@ -32,6 +33,15 @@ import { sdkClientOf } from './synth-support.ts';
 
 const app = useAppSynth();
 const { template, allTemplates, environment, httpApi } = app;
+
+/** The operations table's logical id in a control-plane template. */
+const claimsTableId = (template: { Resources: Record<string, { Type: string }> }): string => {
+  const id = Object.keys(template.Resources).find(
+    (k) => k.includes('Idempotency') && template.Resources[k]?.Type === 'AWS::DynamoDB::Table',
+  );
+  if (!id) throw new Error('no operations table in the template');
+  return id;
+};
 
 describe('synthesis', () => {
   it('writes every stack of both environments into one assembly, named by environment', () => {
@@ -505,7 +515,7 @@ describe('permissions', () => {
     }
   });
 
-  it('gives operators and viewers managed policies scoped to the environment’s workflows, tables and topics', () => {
+  it('gives operators and viewers managed policies scoped to the environment’s workflows, tables and topics', async () => {
     const t = template('prod', 'ControlPlane');
     const policies = Object.fromEntries(
       ofType(t, 'AWS::IAM::ManagedPolicy').map(([, p]) => [p.Properties?.ManagedPolicyName as string, p]),
@@ -521,11 +531,60 @@ describe('permissions', () => {
     expect(text(start?.s.Resource)).toMatch(/SpotInterruptionSurgeWorkflow/);
     const stop = operator.find(({ a }) => a === 'states:StopExecution');
     expect(text(stop?.s.Resource)).toContain(':execution:');
-    const silences = operator.find(({ a }) => a === 'dynamodb:UpdateItem')?.s;
+    const silences = operator.find(
+      ({ a, s }) => a === 'dynamodb:UpdateItem' && text(s.Resource).includes('AlertingState'),
+    )?.s;
     expect(silences?.Condition).toEqual({
       'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SILENCES_ID] },
     });
     expect(text(silences?.Resource)).toMatch(/AlertingState/);
+    // Answers to gates, aborts and rollbacks are claimed on these records only; traffic goes back to
+    // blue on the managed load balancers' listeners and rules only.
+    const claims = operator.find(
+      ({ a, s }) => a === 'dynamodb:UpdateItem' && text(s.Resource).includes('Idempotency'),
+    )?.s;
+    expect(claims?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rollout/*/*', 'remediation-gate/*'] },
+    });
+    const reweigh = operator.find(({ a }) => a === 'elasticloadbalancing:ModifyRule')?.s;
+    expect(text(reweigh?.Resource)).toContain('listener-rule/app/ecs-ops-prod-alb/*');
+    // The evaluator agrees: a rollout record and a remediation gate may be claimed, nothing else
+    // of the table (the workflows' idempotency records, leases' neighbours).
+    const artifact = app.synth.assembly.getStackByName(appStackName('prod', 'ControlPlane'));
+    const resolved = new ResolvedApp([
+      {
+        stackName: artifact.stackName,
+        template: artifact.template,
+        region: artifact.environment.region,
+        accountId: artifact.environment.account,
+      },
+    ]);
+    const ctx = resolved.context(artifact.stackName);
+    const operatorRole = {
+      arn: `arn:aws:iam::${artifact.environment.account}:role/on-call`,
+      accountId: artifact.environment.account,
+      policies: [
+        {
+          name: 'ecs-ops-prod-operator',
+          policy: resolveTokens(
+            (policies['ecs-ops-prod-operator'] as CfnResource).Properties?.PolicyDocument,
+            ctx,
+          ),
+        },
+      ],
+    } as Principal;
+    const operationsTable = String(
+      resolveTokens({ 'Fn::GetAtt': [claimsTableId(artifact.template), 'Arn'] }, ctx),
+    );
+    const claim = (key: string) =>
+      authorize(operatorRole, {
+        action: 'dynamodb:UpdateItem',
+        resource: operationsTable,
+        context: { 'dynamodb:LeadingKeys': [key] },
+      });
+    expect(await claim('rollout/web/api')).toBe('Allowed');
+    expect(await claim('remediation-gate/remediate-api-1')).toBe('Allowed');
+    expect(await claim('spot-episode/web/i-0abc')).toBe('ImplicitlyDenied');
     for (const { a, s } of operator.filter(({ s }) => s.Resource === '*'))
       expect(
         [
@@ -534,6 +593,8 @@ describe('permissions', () => {
           'cloudwatch:ListMetrics',
           'states:SendTaskSuccess',
           'states:SendTaskFailure',
+          'elasticloadbalancing:DescribeListeners',
+          'elasticloadbalancing:DescribeRules',
         ],
         text(s),
       ).toContain(a);

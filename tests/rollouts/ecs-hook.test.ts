@@ -7,6 +7,8 @@
 // listener drift and a rule that only lags, an abort, a rollback ECS starts itself, a canary of
 // 12.5%, a service's first deployment, a role that cannot invoke the hook, a payload naming an
 // unknown service, and a repeated call after the answer.
+
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   DeregisterTargetsCommand,
   DescribeRulesCommand,
@@ -42,6 +44,7 @@ import {
   putTargetGroupMetrics,
   takeRaisedAlerts,
 } from '../../local/rollouts.ts';
+import { allTrafficToBlue } from '../../local/seed.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { ESTATE_CONFIG, SHOP, SHOP_ALARM, useEcsHookWorld } from './ecs-hook-world.ts';
 
@@ -398,17 +401,7 @@ describe('ECS deployments judged by the lifecycle hook', () => {
         await observerClient(ElasticLoadBalancingV2Client).send(
           new ModifyRuleCommand({
             RuleArn: world.shop.productionRuleArn,
-            Actions: [
-              {
-                Type: 'forward',
-                ForwardConfig: {
-                  TargetGroups: [
-                    { TargetGroupArn: groups.blue, Weight: 100 },
-                    { TargetGroupArn: groups.green, Weight: 0 },
-                  ],
-                },
-              },
-            ],
+            Actions: allTrafficToBlue(groups.blue, groups.green),
           }),
         );
       },
@@ -488,6 +481,43 @@ describe('ECS deployments judged by the lifecycle hook', () => {
     await expect(hook.invoke({ lifecycleStage: 'BAKE_TIME' })).rejects.toThrow(/executionId|lifecycleStage/);
     expect(await record()).toEqual(before);
     expect((await readJournal(hookEnv().JOURNAL_TABLE as string)).length).toBe(journal);
+  });
+
+  it('fails a deployment it cannot start (no production rule named) and gives the lease back', async () => {
+    const ecs = observerClient(ECSClient);
+    const described = await ecs.send(
+      new DescribeServicesCommand({ cluster: SHOP.cluster, services: [SHOP.service] }),
+    );
+    const loadBalancers = described.services?.[0]?.loadBalancers ?? [];
+    expect(loadBalancers[0]?.advancedConfiguration?.productionListenerRule).toBeDefined();
+    const update = (lbs: typeof loadBalancers) =>
+      ecs.send(
+        new UpdateServiceCommand({ cluster: SHOP.cluster, service: SHOP.service, loadBalancers: lbs }),
+      );
+    await update(loadBalancers.map(({ advancedConfiguration: _a, ...lb }) => lb));
+    try {
+      const clock = scenarioClock();
+      const hook = await localFunction(world.stack, 'deployment-hook', { clock, freshInstance: true });
+      const before = await record();
+      const base = world.shop.revisions.blue.replace(/\/\d+$/, '');
+      await expect(
+        hook.invoke({
+          executionId: 'unstartable',
+          lifecycleStage: 'POST_SCALE_UP',
+          resourceArn: `arn:aws:ecs:us-east-1:123456789012:service-deployment/${SHOP.cluster}/${SHOP.service}/unstartable`,
+          executionDetails: {
+            serviceArn: `arn:aws:ecs:us-east-1:123456789012:service/${SHOP.cluster}/${SHOP.service}`,
+            targetServiceRevisionArn: `${base}/99`,
+            testTrafficWeights: {},
+            productionTrafficWeights: {},
+          },
+        }),
+      ).rejects.toThrow(/web\/shop has no load balancer with a production listener rule/);
+      expect(await lockHolder(clock)).toBeUndefined();
+      expect(await record()).toEqual(before);
+    } finally {
+      await update(loadBalancers);
+    }
   });
 
   it('gives the same answer when ECS asks again after a lost answer, and journals nothing twice', async () => {

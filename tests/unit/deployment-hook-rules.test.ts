@@ -80,30 +80,29 @@ describe('stages', () => {
     expect(expectedTestWeight({ ...scaleUp, lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT' })).toBe(100);
   });
 
-  it('analyses each production step below 100%, the final 100% with its gate, and never holds a rollback', () => {
-    expect(stageAction('POST_SCALE_UP', 0, details, 'none', false)).toEqual({ kind: 'continue' });
-    expect(stageAction('POST_TEST_TRAFFIC_SHIFT', 0, details, 'before-traffic', false)).toEqual({
-      kind: 'analyse',
-      weight: 0,
-      bakeSeconds: 0,
-      gate: 'before-traffic',
-    });
-    expect(stageAction('PRODUCTION_TRAFFIC_SHIFT', 25, details, 'before-finalize', false)).toEqual({
-      kind: 'analyse',
-      weight: 25,
-      bakeSeconds: 300,
-    });
-    expect(stageAction('PRODUCTION_TRAFFIC_SHIFT', 100, details, 'none', true)).toEqual({ kind: 'continue' });
-    expect(stageAction('PRODUCTION_TRAFFIC_SHIFT', 0, details, 'none', true)).toEqual({
-      kind: 'rollback-under-way',
-    });
-    expect(stageAction('PRODUCTION_TRAFFIC_SHIFT', 0, details, 'none', false)).toEqual({ kind: 'continue' });
-    expect(stageAction('POST_PRODUCTION_TRAFFIC_SHIFT', 100, details, 'before-finalize', true)).toEqual({
-      kind: 'analyse',
-      weight: 100,
-      bakeSeconds: 300,
-      gate: 'before-finalize',
-    });
+  it('analyses each production step below 100%, and the final 100% with its gate', () => {
+    const cases: [Parameters<typeof stageAction>, ReturnType<typeof stageAction>][] = [
+      [['POST_SCALE_UP', 0, details, 'none'], { kind: 'continue' }],
+      [
+        ['POST_TEST_TRAFFIC_SHIFT', 0, details, 'before-traffic'],
+        { kind: 'analyse', weight: 0, bakeSeconds: 0, gate: 'before-traffic' },
+      ],
+      [
+        ['PRODUCTION_TRAFFIC_SHIFT', 25, details, 'before-finalize'],
+        { kind: 'analyse', weight: 25, bakeSeconds: 300 },
+      ],
+      [
+        ['PRODUCTION_TRAFFIC_SHIFT', 12.5, details, 'none'],
+        { kind: 'analyse', weight: 12.5, bakeSeconds: 300 },
+      ],
+      [['PRODUCTION_TRAFFIC_SHIFT', 100, details, 'none'], { kind: 'continue' }],
+      [['PRODUCTION_TRAFFIC_SHIFT', 0, details, 'none'], { kind: 'continue' }],
+      [
+        ['POST_PRODUCTION_TRAFFIC_SHIFT', 100, details, 'before-finalize'],
+        { kind: 'analyse', weight: 100, bakeSeconds: 300, gate: 'before-finalize' },
+      ],
+    ];
+    for (const [args, action] of cases) expect(stageAction(...args), args.join(' ')).toEqual(action);
   });
 
   it('waits out a bake in as few calls as the callback delay allows', () => {

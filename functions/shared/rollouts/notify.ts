@@ -8,20 +8,11 @@ import { iso } from '../clock.ts';
 import type { Db } from '../dynamo.ts';
 import { type JournalEntry, type Outcome, writeJournal } from '../journal.ts';
 import { serviceLockResource } from '../service-lock.ts';
-
-/**
- * Who is rolling out: the task-set controller's workflow (the default), or ECS itself with this
- * project's lifecycle hook judging it (`execution` is then the service deployment's ARN).
- */
-export type RolloutController = 'external' | 'ecs';
+import { type RolloutController, rolloutActorKind } from './actors.ts';
 
 type EvidencePlan = Pick<RolloutPlan, 'cluster' | 'service' | 'execution' | 'id'> & {
   controller?: RolloutController;
 };
-
-/** The journal's trigger kind and actor prefix for a rollout of this controller. */
-export const rolloutActorKind = (controller: RolloutController | undefined) =>
-  controller === 'ecs' ? 'ecs-deployment-hook' : 'blue-green-rollout';
 
 export interface EvidenceDeps {
   db: Db;

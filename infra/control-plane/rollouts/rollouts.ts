@@ -97,6 +97,8 @@ export class Rollouts extends Construct {
   readonly analysisFunction: BundledFunction;
   readonly workflow: BlueGreenRolloutWorkflow;
   readonly serviceArns: string[];
+  /** The managed load balancers' listeners and listener rules, whose weights rollouts change. */
+  readonly routeArns: string[];
   readonly taskSetArns: string[];
   /** Pre-traffic hooks: this account's and region's functions named rollout-hook-*, any qualifier. */
   readonly preTrafficHookArns: string[];
@@ -134,6 +136,7 @@ export class Rollouts extends Construct {
     const routeArns = (resource: 'listener' | 'listener-rule') =>
       loadBalancers.map((lb) => elbArn(resource, lb));
     const listenerArns = [...routeArns('listener'), ...routeArns('listener-rule')];
+    this.routeArns = listenerArns;
 
     const env: RolloutEnvInput = {
       ...props.tables.environment(),
