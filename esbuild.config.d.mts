@@ -1,5 +1,5 @@
 // Types of esbuild.config.mjs for the TypeScript code that imports it (tests, local tools).
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 
 export interface BuildFunctionsOptions {
   /** Function directory names under functionsDir; default: every one with a handler.ts. */
@@ -17,6 +17,8 @@ export interface BuiltFunction {
   bytes: number;
 }
 
+/** Resolves events/zod.ts to events/zod-lite.ts: what a function bundle validates with. */
+export const zodLitePlugin: Plugin;
 export const FUNCTIONS_DIR: string;
 export const DIST_FUNCTIONS_DIR: string;
 export function discoverFunctions(functionsDir?: string): Promise<string[]>;

@@ -106,6 +106,16 @@ async function bundleEntry(
   return { file: join(dir, label, 'index.mjs'), meta: result.metafile as Metafile };
 }
 
+/**
+ * The function bundled as it was before zod-lite: the same options, validating with zod/mini
+ * itself. Timed beside the bundle, it shows what that choice is worth on every run.
+ */
+async function bundleWithZodMini(dir: string, name: string): Promise<{ file: string; meta: Metafile }> {
+  const options = buildOptions(name, { outdir: join(dir, 'zod-mini') });
+  const result = await build({ ...options, plugins: [] });
+  return { file: join(dir, 'zod-mini', name, 'index.mjs'), meta: result.metafile as Metafile };
+}
+
 /** Budgets over the bare SDK clients a function uses: what our code and middleware may add. */
 export const MAX_SIZE_RATIO = 1.3;
 export const MAX_INIT_RATIO = 1.15;
@@ -123,8 +133,9 @@ function interleavedMedians(bundles: string[], rounds: number): number[] {
 
 /**
  * The bare clients plus what every function must carry by this project's standards, with no code
- * of ours: the Powertools logger and its middy middleware, zod (one small schema) and, where the
- * function uses DynamoDB, the document client. No function can init faster than this.
+ * of ours: the Powertools logger and its middy middleware, the validator (events/zod.ts, which a
+ * function bundle resolves to events/zod-lite.ts) with one small schema and, where the function
+ * uses DynamoDB, the document client. No function can init faster than this.
  */
 function frameworkFloorSource(bareSource: string, usesDynamo: boolean): string {
   return `${bareSource}import { Logger } from '@aws-lambda-powertools/logger';
@@ -137,8 +148,11 @@ export const framed = middy(async (event) => { Request.parse(event); return ${us
 `;
 }
 
+/** Imports per bundle: a few milliseconds' difference needs more than nine on a 2-core machine. */
+const MIN_IMPORTS = 15;
+
 export async function run(ctx: SuiteContext): Promise<SuiteResult> {
-  const runs = Math.max(ctx.runs, 9);
+  const runs = Math.max(ctx.runs, MIN_IMPORTS);
   const built = await buildFunctions();
   const scratch = mkdtempSync(join(tmpdir(), 'cold-start-'));
   const empty = await bundleEntry(
@@ -165,10 +179,15 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       `floor-${fn.name}`,
       frameworkFloorSource(bareSource, clients.includes('@aws-sdk/client-dynamodb')),
     );
+    const withZodMini = await bundleWithZodMini(scratch, fn.name);
     ctx.log(
-      `${fn.name}: timing ${runs} imports each of the bundle, the bare clients and the framework floor, in turn`,
+      `${fn.name}: timing ${runs} imports each of the bundle, the bare clients, the framework floor and the bundle with zod/mini, in turn`,
     );
-    const [ours = 0, bareMs = 0, floorMs = 0] = interleavedMedians([fn.outfile, bare.file, floor.file], runs);
+    const [ours = 0, bareMs = 0, floorMs = 0, zodMiniMs = 0] = interleavedMedians(
+      [fn.outfile, bare.file, floor.file, withZodMini.file],
+      runs,
+    );
+    const zodMiniBytes = bundleBytes(withZodMini.meta).init;
     const bareBytes = bundleBytes(bare.meta);
     const top = Object.entries(atInit)
       .sort((a, b) => b[1] - a[1])
@@ -192,7 +211,14 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       'floor init ms': Number(floorMs.toFixed(1)),
       'floor ratio': Number((floorMs / bareMs).toFixed(2)),
       'init vs floor': Number((ours / floorMs).toFixed(2)),
+      'zod/mini KB': Number((zodMiniBytes / 1024).toFixed(1)),
+      'zod/mini init ms': Number(zodMiniMs.toFixed(1)),
       'largest parts': top,
+    });
+    checks.push({
+      name: `${fn.name}: validating with zod-lite loads less than with zod/mini, and inits no slower (within 5%)`,
+      ok: ourBytes.init < zodMiniBytes && ours <= zodMiniMs * 1.05,
+      detail: `${(ourBytes.init / 1024).toFixed(0)} KB, ${ours.toFixed(1)} ms vs ${(zodMiniBytes / 1024).toFixed(0)} KB, ${zodMiniMs.toFixed(1)} ms`,
     });
     checks.push({
       name: `${fn.name}: the code loaded at init is at most ${MAX_SIZE_RATIO}x its bare SDK clients'`,
@@ -210,7 +236,8 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     `The bare bundle imports only the client class of each @aws-sdk/client-* package found in the function's metafile, built with the same esbuild options; commands add a little on top of it.`,
     'Bundles are split (esbuild.config.mjs): "bundle KB" is the code a cold start loads, index.mjs and the chunks it imports statically, and "whole bundle KB" every chunk, with those loaded only when called (the SDK\'s credential providers other than the environment\'s, and whatever a function imports lazily). The bare clients are split the same way.',
     `Empty handler: ${(emptyBytes / 1024).toFixed(1)} KB, ${emptyMs.toFixed(1)} ms.`,
-    'Framework floor: the bare clients plus what the project requires of every function and nothing of ours (the Powertools logger with its middy middleware, zod/mini with one small schema, and the DynamoDB document client where the function uses DynamoDB), bundled and timed the same way, in turn with the bundle and the bare clients. "floor / bare clients" is how much of the init budget the required libraries take before any code of ours.',
+    'Framework floor: the bare clients plus what the project requires of every function and nothing of ours (the Powertools logger with its middy middleware, the validator the bundles carry, events/zod-lite.ts, with one small schema, and the DynamoDB document client where the function uses DynamoDB), bundled and timed the same way, in turn with the bundle and the bare clients. "floor / bare clients" is how much of the init budget the required libraries take before any code of ours.',
+    "Validation: the schemas are written against zod/mini; a function bundle carries events/zod-lite.ts in its place (esbuild.config.mjs), the same results and messages for what the schemas use (tests/unit/zod-lite.test.ts), without zod/mini's cost of building hundreds of schemas at import.",
     'Clients are created on first use (functions/shared/clients.ts), so a function pays for constructing only the clients a given invocation needs.',
   );
   return {
@@ -228,6 +255,8 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       { key: 'floor init ms', label: 'framework floor init ms' },
       { key: 'floor ratio', label: 'floor / bare clients' },
       { key: 'init vs floor', label: 'init / floor' },
+      { key: 'zod/mini KB', label: 'with zod/mini: at init KB' },
+      { key: 'zod/mini init ms', label: 'with zod/mini: init ms' },
       { key: 'whole bundle KB', label: 'whole bundle KB' },
       { key: 'bare whole KB', label: 'bare whole KB' },
       { key: 'largest parts', label: 'largest parts loaded at init' },

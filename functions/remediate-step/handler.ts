@@ -31,7 +31,7 @@ import {
   verifyRemediation,
 } from './remediate.ts';
 
-const StepRequestSchema = z.discriminatedUnion('action', [
+export const StepRequestSchema = z.discriminatedUnion('action', [
   ValidateRequestSchema,
   z.object({ action: z.literal('decide'), plan: z.unknown() }),
   z.object({ action: z.literal('open-gate'), plan: z.unknown(), token: z.string().check(z.minLength(1)) }),

@@ -13,7 +13,7 @@ import { parseState } from '../shared/rollouts/state.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { analyseStep } from './analysis.ts';
 
-const RequestSchema = z.object({ action: z.literal('analyse'), state: z.unknown() });
+export const RequestSchema = z.object({ action: z.literal('analyse'), state: z.unknown() });
 
 let env: RolloutEnv | undefined;
 

@@ -43,7 +43,7 @@ export const ROLLOUT_STEP_ACTIONS = [
 ] as const;
 export type RolloutStepAction = (typeof ROLLOUT_STEP_ACTIONS)[number];
 
-const RequestSchema = z.object({
+export const RequestSchema = z.object({
   action: z.enum(ROLLOUT_STEP_ACTIONS),
   /** validate: the console input and the execution ($$.Execution.Id and .Name). */
   input: z.optional(z.unknown()),

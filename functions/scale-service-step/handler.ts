@@ -25,7 +25,7 @@ import {
   verifyScale,
 } from './scale.ts';
 
-const StepRequestSchema = z.discriminatedUnion('action', [
+export const StepRequestSchema = z.discriminatedUnion('action', [
   ValidateRequestSchema,
   z.object({ action: z.literal('decide'), request: z.unknown() }),
   z.object({ action: z.literal('raise-capacity'), plan: z.unknown() }),

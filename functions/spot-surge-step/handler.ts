@@ -16,7 +16,7 @@ import { parseOrThrow } from '../shared/validation.ts';
 import { type SpotSurgeEnv, SpotSurgeEnvSchema } from './config.ts';
 import { checkSurge, startSurge } from './surge.ts';
 
-const StepRequestSchema = z.discriminatedUnion('action', [
+export const StepRequestSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('start'), input: z.unknown() }),
   z.object({ action: z.literal('check'), surge: z.unknown() }),
 ]);

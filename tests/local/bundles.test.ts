@@ -88,4 +88,39 @@ describe('the deployed spot-interruption bundle', () => {
     });
     expect((await statuses(view())).get(target.ec2InstanceId)).toBe('DRAINING');
   });
+
+  it('refuses malformed input as its source does, in every function bundle (they validate with zod-lite)', async () => {
+    // The source validates with zod/mini, the bundle with events/zod-lite.ts (esbuild.config.mjs):
+    // the operator must read the same field-naming error from either.
+    const malformed: unknown[] = [
+      {},
+      { action: 'nope' },
+      { action: 'validate', input: { service: 5 } },
+      { source: 'aws.ec2', 'detail-type': 'EC2 Spot Instance Interruption Warning', detail: {} },
+      { Records: [{ messageId: 'm-1', body: '{"not":"an alert"}' }] },
+    ];
+    const outcome = async (handler: (event: unknown, context: never) => Promise<unknown>, event: unknown) => {
+      try {
+        return {
+          returned: await handler(
+            structuredClone(event),
+            lambdaContext('check', 'arn:aws:lambda:::check') as never,
+          ),
+        };
+      } catch (error) {
+        return { threw: (error as Error).message };
+      }
+    };
+    const names = Object.keys(stack.functions).sort();
+    expect(names.length).toBeGreaterThan(5);
+    for (const name of names) {
+      applyFunctionEnvironment(stack, name);
+      const bundled = await loadHandler(name, { bundled: true, freshInstance: true });
+      const source = await loadHandler(name, { freshInstance: true });
+      for (const event of malformed) {
+        const fromBundle = await outcome(bundled, event);
+        expect(fromBundle, `${name} on ${JSON.stringify(event)}`).toEqual(await outcome(source, event));
+      }
+    }
+  });
 });
