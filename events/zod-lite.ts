@@ -38,6 +38,8 @@ interface Check {
   runCheck: (payload: Payload) => void;
   when?: (payload: Payload) => boolean;
   error?: ErrorFn;
+  /** A length check (minLength, maxLength), with its upper bound if it has one. */
+  length?: { maximum?: number };
 }
 
 type Params = string | { error?: string | ErrorFn; message?: string; path?: Key[]; abort?: boolean };
@@ -135,7 +137,15 @@ export class Schema {
   safeParse(value: unknown, ctx: ParseContext = {}): SafeParseResult {
     const result = this.run({ value, issues: [] }, ctx);
     if (result.issues.length === 0) return { success: true, data: result.value };
-    return { success: false, error: new ZodError(result.issues.map((issue) => finalizeIssue(issue, ctx))) };
+    let error: ZodError | undefined;
+    return {
+      success: false,
+      // Built on first read, as zod/mini does: a caller that only branches on success never pays.
+      get error() {
+        error ??= new ZodError(result.issues.map((issue) => finalizeIssue(issue, ctx)));
+        return error;
+      },
+    };
   }
 
   parse(value: unknown, ctx: ParseContext = {}): unknown {
@@ -155,12 +165,21 @@ export interface FinalIssue {
   [field: string]: unknown;
 }
 
+/** As zod/mini's error: named $ZodError, its message the issues as JSON, built when first read. */
 export class ZodError extends Error {
-  readonly issues: FinalIssue[];
+  declare readonly issues: FinalIssue[];
   constructor(issues: FinalIssue[]) {
-    super(JSON.stringify(issues, (_key, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
-    this.name = 'ZodError';
-    this.issues = issues;
+    super();
+    this.name = '$ZodError';
+    Object.defineProperty(this, 'issues', { value: issues, enumerable: false });
+    Object.defineProperty(this, 'message', {
+      get: () => JSON.stringify(issues, (_key, v) => (typeof v === 'bigint' ? v.toString() : v), 2),
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  override toString(): string {
+    return this.message;
   }
 }
 
@@ -190,16 +209,18 @@ function finalizeIssue(raw: RawIssue, ctx: ParseContext): FinalIssue {
     (text(raw.inst?.error?.(raw)) ??
       (raw.schema !== raw.inst ? text(raw.schema?.error?.(raw)) : undefined) ??
       englishMessage(raw));
-  const issue: FinalIssue = { code: raw.code, path: [], message };
+  // The raw issue's fields in their order, then path, message and input: zod's order, which
+  // the error's JSON message shows.
+  const issue: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
-    if (key === 'inst' || key === 'schema' || key === 'continue' || key === 'input' || key === 'message')
+    if (key === 'inst' || key === 'schema' || key === 'continue' || key === 'input' || key === '__proto__')
       continue;
     issue[key] = value;
   }
   issue.path ??= [];
   issue.message = message;
   if (ctx.reportInput) issue.input = raw.input;
-  return issue;
+  return issue as FinalIssue;
 }
 
 const text = (m: unknown): string | undefined =>
@@ -276,6 +297,19 @@ const typeIssue = (expected: string, input: unknown, inst: Schema, extra: Record
   ...extra,
 });
 
+/** Whether the value is of the kind a container expects; if not, zod's invalid_type issue. */
+function ofKind<T>(
+  payload: Payload,
+  input: unknown,
+  test: (v: unknown) => v is T,
+  expected: string,
+  self: Schema,
+): input is T {
+  if (test(input)) return true;
+  payload.issues.push(typeIssue(expected, input, self));
+  return false;
+}
+
 function primitiveSchema(
   kind: string,
   test: (v: unknown) => boolean,
@@ -346,16 +380,35 @@ export { enumSchema as enum };
 export const literal = (value: unknown, params?: Params) =>
   valuesSchema('literal', Array.isArray(value) ? value : [value], params);
 
+/**
+ * An array longer than one of its leading maxLength checks fails that check alone, before any
+ * element is parsed, and nothing after it runs (zod's rule: the value is still the raw input).
+ */
+function failedLengthCap(payload: Payload, length: number, self: Schema): boolean {
+  for (const check of self.checks) {
+    if (!check.length) break;
+    const maximum = check.length.maximum;
+    if (maximum === undefined || length <= maximum || !check.when?.(payload)) continue;
+    const start = payload.issues.length;
+    check.runCheck(payload);
+    const issue = payload.issues[start];
+    if (issue) {
+      issue.continue = false;
+      issue.schema ??= self;
+    }
+    return true;
+  }
+  return false;
+}
+
 export const array = (element: Schema, params?: Params) =>
   new Schema({
     kind: 'array',
     error: errorOf(params),
     parse: (payload, ctx, self) => {
       const input = payload.value;
-      if (!Array.isArray(input)) {
-        payload.issues.push(typeIssue('array', input, self));
-        return payload;
-      }
+      if (Array.isArray(input) && failedLengthCap(payload, input.length, self)) return payload;
+      if (!ofKind(payload, input, Array.isArray, 'array', self)) return payload;
       const out: unknown[] = Array(input.length);
       payload.value = out;
       for (let i = 0; i < input.length; i++) {
@@ -375,10 +428,7 @@ export function record(key: Schema, value: Schema, params?: Params): Schema {
     error: errorOf(params),
     parse: (payload, ctx, self) => {
       const input = payload.value;
-      if (!isPlainObject(input)) {
-        payload.issues.push(typeIssue('record', input, self));
-        return payload;
-      }
+      if (!ofKind(payload, input, isPlainObject, 'record', self)) return payload;
       const out: Record<string, unknown> = {};
       payload.value = out;
       for (const name of Object.keys(input)) {
@@ -429,10 +479,7 @@ function propertyResult(result: Payload, final: Payload, key: string, input: obj
 
 function parseObject(payload: Payload, ctx: ParseContext, self: Schema): Payload {
   const input = payload.value;
-  if (!isObject(input)) {
-    payload.issues.push(typeIssue('object', input, self));
-    return payload;
-  }
+  if (!ofKind(payload, input, isObject, 'object', self)) return payload;
   payload.value = {};
   const shape = self.shape ?? {};
   for (const key of Object.keys(shape)) {
@@ -477,10 +524,17 @@ function objectOf(schema: Schema, operation: string): Record<string, Schema> {
   return schema.shape;
 }
 export function extend(schema: Schema, shape: Record<string, Schema>): Schema {
-  if (schema.checks.length) throw new Error('z.extend: the object has refinements');
-  return schema.with({ shape: { ...objectOf(schema, 'extend'), ...shape } });
+  const base = objectOf(schema, 'extend');
+  if (schema.checks.length && Object.keys(shape).some((key) => Object.hasOwn(base, key)))
+    throw new Error('Cannot overwrite keys on object schemas containing refinements.');
+  return schema.with({ shape: { ...base, ...shape } });
+}
+function refuseRefined(schema: Schema, operation: string): void {
+  if (schema.checks.length)
+    throw new Error(`.${operation}() cannot be used on object schemas containing refinements`);
 }
 function masked(schema: Schema, mask: Record<string, true>, keep: boolean, operation: string): Schema {
+  refuseRefined(schema, operation);
   const entries = Object.entries(objectOf(schema, operation)).filter(
     ([key]) => (mask[key] === true) === keep,
   );
@@ -489,6 +543,7 @@ function masked(schema: Schema, mask: Record<string, true>, keep: boolean, opera
 export const pick = (schema: Schema, mask: Record<string, true>) => masked(schema, mask, true, 'pick');
 export const omit = (schema: Schema, mask: Record<string, true>) => masked(schema, mask, false, 'omit');
 export function partial(schema: Schema): Schema {
+  refuseRefined(schema, 'partial');
   const shape = objectOf(schema, 'partial');
   return schema.with({
     shape: Object.fromEntries(Object.entries(shape).map(([key, field]) => [key, optional(field)])),
@@ -632,7 +687,8 @@ export function discriminatedUnion(discriminator: string, options: Schema[], par
     parse: (payload, ctx, self) => {
       const input = payload.value;
       if (!isObject(input)) {
-        payload.issues.push(typeIssue('object', input, self));
+        // (zod orders this issue's fields code first, unlike the other type issues)
+        payload.issues.push({ code: 'invalid_type', expected: 'object', input, inst: self });
         return payload;
       }
       const option = byValue.get(input[discriminator]);
@@ -654,13 +710,13 @@ export function discriminatedUnion(discriminator: string, options: Schema[], par
 
 // ----- checks -----
 
-function check(run: (payload: Payload, self: Check) => void, params?: Params, when?: Check['when']): Check {
+function check(
+  run: (payload: Payload, self: Check) => void,
+  params?: Params,
+  extra: Pick<Check, 'when' | 'length'> = {},
+): Check {
   const error = errorOf(params);
-  const self: Check = {
-    runCheck: (payload) => run(payload, self),
-    ...(when ? { when } : {}),
-    ...(error ? { error } : {}),
-  };
+  const self: Check = { runCheck: (payload) => run(payload, self), ...extra, ...(error ? { error } : {}) };
   return self;
 }
 
@@ -698,7 +754,7 @@ export const minLength = (minimum: number, params?: Params) =>
       });
     },
     params,
-    hasLength,
+    { when: hasLength, length: {} },
   );
 export const maxLength = (maximum: number, params?: Params) =>
   check(
@@ -715,7 +771,7 @@ export const maxLength = (maximum: number, params?: Params) =>
       });
     },
     params,
-    hasLength,
+    { when: hasLength, length: { maximum } },
   );
 
 function bound(code: 'too_small' | 'too_big', limit: number, inclusive: boolean, params?: Params) {
