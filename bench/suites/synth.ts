@@ -104,7 +104,8 @@ export function measureTestCommand(ctx: SuiteContext, test: (typeof TEST_COMMAND
       })
     : {};
   // The full run's file durations order the next runs, longest first (tests/support/file-order.ts).
-  if (test.script === 'test' && child.status === 0 && report.testResults?.length)
+  // A run that finished with failing tests still timed every file (exit 1); one that crashed did not.
+  if (test.script === 'test' && (child.status === 0 || child.status === 1) && report.testResults?.length)
     writeFileSync(
       FILE_DURATIONS,
       `${JSON.stringify(
