@@ -17,6 +17,8 @@ export interface BuiltFunction {
   bytes: number;
 }
 
+/** The banner that gives an ESM bundle require() for the CJS code inside it. */
+export const REQUIRE_SHIM: string;
 /** Resolves events/zod.ts to events/zod-lite.ts: what a function bundle validates with. */
 export const zodLitePlugin: Plugin;
 export const FUNCTIONS_DIR: string;

@@ -15,7 +15,7 @@ export const DIST_FUNCTIONS_DIR = join(REPO_ROOT, 'dist', 'functions');
 const HANDLER_FILE = 'handler.ts';
 
 // ESM output cannot call require(); CJS dependencies inside the bundle still do.
-const REQUIRE_SHIM =
+export const REQUIRE_SHIM =
   "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
 /** Code the functions share, not a function of its own. */

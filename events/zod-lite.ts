@@ -347,7 +347,6 @@ export const boolean = (params?: Params) => primitiveSchema('boolean', (v) => ty
 export const unknown = () => new Schema({ kind: 'unknown', parse: (payload) => payload });
 export const coerce = {
   number: (params?: Params) => primitiveSchema('number', isNumber, params, Number),
-  string: (params?: Params) => primitiveSchema('string', (v) => typeof v === 'string', params, String),
 };
 const never = () =>
   new Schema({
@@ -609,7 +608,6 @@ export function pipe(first: Schema, then: Schema): Schema {
     optin: first.optin,
     ...(then.optout ? { optout: then.optout } : {}),
     ...(first.values ? { values: first.values } : {}),
-    ...(first.shape ? { shape: first.shape } : {}),
     parse: (payload, ctx) => {
       const left = first.run(payload, ctx);
       if (left.issues.some((issue) => issue.code !== 'unrecognized_keys')) {
@@ -792,10 +790,8 @@ function bound(code: 'too_small' | 'too_big', limit: number, inclusive: boolean,
   }, params);
 }
 export const gte = (limit: number, params?: Params) => bound('too_small', limit, true, params);
-export const gt = (limit: number, params?: Params) => bound('too_small', limit, false, params);
 export const lte = (limit: number, params?: Params) => bound('too_big', limit, true, params);
-export const lt = (limit: number, params?: Params) => bound('too_big', limit, false, params);
-export const positive = (params?: Params) => gt(0, params);
+export const positive = (params?: Params) => bound('too_small', 0, false, params);
 
 /** z.int(): a number schema that is also a check, as in zod/mini. */
 export function int(params?: Params): Schema {
@@ -836,20 +832,23 @@ function asCheckingSchema(base: Schema, own: Check): Schema {
   return schema;
 }
 
-export const regex = (pattern: RegExp, params?: Params) =>
+/** A string matching a pattern, as zod's regex and string-format checks report it. */
+const patternCheck = (pattern: RegExp, format: string, params?: Params) =>
   check((payload, self) => {
     pattern.lastIndex = 0;
     if (pattern.test(payload.value as string)) return;
     payload.issues.push({
       origin: 'string',
       code: 'invalid_format',
-      format: 'regex',
+      format,
       input: payload.value,
       pattern: pattern.toString(),
       inst: self,
       continue: true,
     });
   }, params);
+
+export const regex = (pattern: RegExp, params?: Params) => patternCheck(pattern, 'regex', params);
 
 export const startsWith = (prefix: string, params?: Params) =>
   check((payload, self) => {
@@ -916,19 +915,7 @@ export const datetimePattern = (offset: boolean) =>
 export const iso = {
   datetime: (params?: { offset?: boolean } & Exclude<Params, string>) => {
     const pattern = datetimePattern(params?.offset === true);
-    const formatCheck = check((payload, self) => {
-      pattern.lastIndex = 0;
-      if (pattern.test(payload.value as string)) return;
-      payload.issues.push({
-        origin: 'string',
-        code: 'invalid_format',
-        format: 'datetime',
-        input: payload.value,
-        pattern: pattern.toString(),
-        inst: self,
-        continue: true,
-      });
-    }, params);
+    const formatCheck = patternCheck(pattern, 'datetime', params);
     return asCheckingSchema(string(params), formatCheck);
   },
 };

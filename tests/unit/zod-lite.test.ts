@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIST_FUNCTIONS_DIR, discoverFunctions, zodLitePlugin } from '../../esbuild.config.mjs';
+import { DIST_FUNCTIONS_DIR, discoverFunctions, REQUIRE_SHIM, zodLitePlugin } from '../../esbuild.config.mjs';
 import { datetimePattern } from '../../events/zod-lite.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 
@@ -217,9 +217,7 @@ describe('zod-lite, the validator the function bundles carry', () => {
       platform: 'node',
       target: 'node24',
       mainFields: ['module', 'main'],
-      banner: {
-        js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
-      },
+      banner: { js: REQUIRE_SHIM },
       plugins: [zodLitePlugin],
       logLevel: 'error',
     });
