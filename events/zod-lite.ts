@@ -86,10 +86,10 @@ export class Schema {
   readonly kind: string;
   readonly checks: Check[];
   readonly error: ErrorFn | undefined;
-  optin: Optin;
-  optout: 'optional' | undefined;
+  readonly optin: Optin;
+  readonly optout: 'optional' | undefined;
   /** The values it accepts, where they are a known few (literals, enums): discriminators. */
-  values: Set<unknown> | undefined;
+  readonly values: Set<unknown> | undefined;
   /** Set when the schema is also usable as a check (z.int(), z.iso.datetime()). */
   runCheck?: (payload: Payload) => void;
   readonly parser: (payload: Payload, ctx: ParseContext, self: Schema) => Payload;
