@@ -11,6 +11,7 @@ import {
   renderTable,
   selected,
 } from '../../bench/run.ts';
+import { bundleBytes, commandsSource, type Metafile, sdkCommands } from '../../bench/suites/cold-start.ts';
 import {
   awsDescribeCalls,
   COLUMNS,
@@ -316,5 +317,53 @@ describe('spot suite: table rows', () => {
       'storm/5000/100/1',
       'storm/5000/500/1',
     ]);
+  });
+});
+
+describe('cold-start bundles', () => {
+  const nm = 'node_modules/@aws-sdk';
+  const meta: Metafile = {
+    outputs: {
+      'out/f/index.mjs': {
+        bytes: 100,
+        imports: [
+          { path: 'out/f/chunks/a.mjs', kind: 'import-statement' },
+          { path: 'out/f/chunks/lazy.mjs', kind: 'dynamic-import' },
+          { path: 'node:fs', kind: 'import-statement', external: true },
+        ],
+        inputs: {
+          [`${nm}/client-ecs/dist-es/commands/UpdateServiceCommand.js`]: { bytesInOutput: 40 },
+          // Tree-shaken away: in the inputs, not in the output.
+          [`${nm}/client-ecs/dist-es/commands/CreateClusterCommand.js`]: { bytesInOutput: 0 },
+          'functions/f/handler.ts': { bytesInOutput: 60 },
+        },
+      },
+      'out/f/chunks/a.mjs': {
+        bytes: 30,
+        imports: [],
+        inputs: { [`${nm}/lib-dynamodb/dist-es/commands/PutCommand.js`]: { bytesInOutput: 30 } },
+      },
+      'out/f/chunks/lazy.mjs': {
+        bytes: 500,
+        imports: [{ path: 'out/f/chunks/a.mjs', kind: 'import-statement' }],
+        inputs: { [`${nm}/client-sts/dist-es/commands/AssumeRoleCommand.js`]: { bytesInOutput: 500 } },
+      },
+    },
+  };
+
+  it('counts what a cold start loads: the entry and its static imports, not dynamic ones', () => {
+    expect(bundleBytes(meta)).toEqual({ init: 130, whole: 630 });
+  });
+
+  it('finds the commands a cold start loads: in any chunk loaded at init, not lazily, none esbuild dropped', () => {
+    expect(sdkCommands(meta)).toEqual([
+      { pkg: '@aws-sdk/client-ecs', command: 'UpdateServiceCommand' },
+      { pkg: '@aws-sdk/lib-dynamodb', command: 'PutCommand' },
+    ]);
+    expect(commandsSource(sdkCommands(meta))).toBe(
+      "import { UpdateServiceCommand as K0 } from '@aws-sdk/client-ecs';\n" +
+        "import { PutCommand as K1 } from '@aws-sdk/lib-dynamodb';\n" +
+        'export const commands = [K0, K1];\n',
+    );
   });
 });
