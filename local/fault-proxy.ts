@@ -77,6 +77,11 @@ export interface ProxyStats {
    * call can be applied twice; this still counts what the code asked for.
    */
   appliedCallsByOperation: Record<string, number>;
+  /**
+   * Requests the emulator refused on a condition (ConditionalCheckFailedException), per
+   * "service:Operation": a lock or claim found taken, whose count follows how calls interleave.
+   */
+  conditionFailuresByOperation: Record<string, number>;
 }
 
 export interface FaultProxy {
@@ -340,6 +345,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     byOperation: {},
     forwardedByOperation: {},
     appliedCallsByOperation: {},
+    conditionFailuresByOperation: {},
   });
   let stats = emptyStats();
   // Invocations already counted in appliedCallsByOperation (a request without the header is its own call).
@@ -352,6 +358,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     body: Buffer,
     ambiguity?: { kind: 'lost' | 'slow'; op: AwsOperation },
     target: URL = defaultTarget,
+    operationKey?: string,
   ) => {
     const headers = endToEndHeaders(req.headers);
     if (body.length > 0 || req.headers['content-length'] !== undefined || req.headers['transfer-encoding']) {
@@ -368,6 +375,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         agent: upstreamAgent,
       },
       (upRes) => {
+        // The error type header is "Type" or "Type:details"; JSON services prefix it with a namespace.
+        const errorType = String(upRes.headers['x-amzn-errortype'] ?? '').split(':')[0] ?? '';
+        if (operationKey && errorType.endsWith('ConditionalCheckFailedException'))
+          stats.conditionFailuresByOperation[operationKey] =
+            (stats.conditionFailuresByOperation[operationKey] ?? 0) + 1;
         if (!ambiguity) {
           res.writeHead(upRes.statusCode ?? 502, endToEndHeaders(upRes.headers));
           upRes.pipe(res);
@@ -473,7 +485,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 
     if (delay > 0) await sleep(delay);
     if (kind === undefined || kind === 'lost' || kind === 'slow') {
-      forward(req, res, body, kind ? { kind, op } : undefined, routes.get(op.service));
+      forward(req, res, body, kind ? { kind, op } : undefined, routes.get(op.service), key);
       return;
     }
     const fault = faultResponse(kind, op, String(req.headers['content-type'] ?? ''));
@@ -516,6 +528,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       byOperation: { ...stats.byOperation },
       forwardedByOperation: { ...stats.forwardedByOperation },
       appliedCallsByOperation: { ...stats.appliedCallsByOperation },
+      conditionFailuresByOperation: { ...stats.conditionFailuresByOperation },
     }),
     resetStats: () => {
       stats = emptyStats();

@@ -129,12 +129,31 @@ export function addCounts(into: OperationCounts, more: OperationCounts): void {
   for (const [op, n] of Object.entries(more)) into[op] = (into[op] ?? 0) + n;
 }
 
+/**
+ * A run's calls less those refused on a condition: a lock or claim found taken, retried until
+ * free. How many such waits a run meets follows how its concurrent batches interleave (how long
+ * each holds the cluster's capacity lock), not what it was asked to do, so runs and cluster sizes
+ * are compared on the rest.
+ */
+export function settledCalls(m: Pick<RunMeasure, 'calls' | 'conditionFailures'>): OperationCounts {
+  const out: OperationCounts = {};
+  for (const [op, n] of Object.entries(m.calls)) {
+    const settled = n - (m.conditionFailures[op] ?? 0);
+    if (settled !== 0) out[op] = settled;
+  }
+  return out;
+}
+
+const sumOf = (counts: OperationCounts) => Object.values(counts).reduce((a, b) => a + b, 0);
+
 // ---------------------------------------------------------------------------------------
 // One measured run: n warnings for n untouched spot instances, processed until the queue is empty.
 
 export interface RunMeasure {
   /** AWS calls the handler made (deltas across each invocation), by service:Operation. */
   calls: OperationCounts;
+  /** Of those, the calls the emulator refused on a condition (ConditionalCheckFailedException). */
+  conditionFailures: OperationCounts;
   handlerMs: number;
   /** Distinct instance ids per handler invocation (one entry per SQS batch). */
   idsPerInvocation: number[];
@@ -193,6 +212,7 @@ async function interrupt(world: World, targets: SeededInstance[]): Promise<RunMe
   await putEvents(targets.map((t) => sampleEvent('ec2-spot-instance-interruption-warning', t.ec2InstanceId)));
   const measure: RunMeasure = {
     calls: {},
+    conditionFailures: {},
     handlerMs: 0,
     idsPerInvocation: [],
     delivered: 0,
@@ -215,6 +235,10 @@ async function interrupt(world: World, targets: SeededInstance[]): Promise<RunMe
   );
   const after = world.proxy.stats();
   addCounts(measure.calls, delta(before.byOperation, after.byOperation));
+  addCounts(
+    measure.conditionFailures,
+    delta(before.conditionFailuresByOperation, after.conditionFailuresByOperation),
+  );
   if (after.forwarded - before.forwarded !== after.total - before.total)
     measure.problems.push('some calls were not forwarded to the emulator');
   measure.delivered = poll.delivered;
@@ -343,6 +367,7 @@ export const COLUMNS: Column[] = [
   { key: 'alerts', label: 'alerts raised (handler)' },
   { key: 'published', label: 'messages subscribers got' },
   { key: 'oneAlert', label: '1 message per storm' },
+  { key: 'conditionWaits', label: 'refused on a condition (lock waits)' },
   { key: 'otherOpsSame', label: 'other ops same across cluster sizes' },
   { key: 'runsAgree', label: 'runs agree' },
   { key: 'handlerMs', label: 'handler ms (median)' },
@@ -384,11 +409,14 @@ export function scenarioRow(result: ScenarioResult): Record<string, Cell> {
     alerts,
     published: first.alertsReceived,
     oneAlert: first.alertsReceived === 1,
+    conditionWaits: sumOf(first.conditionFailures),
     otherOpsSame: null,
     runs: runs.length,
     // One run has nothing to agree with.
     runsAgree:
-      runs.length < 2 ? null : runs.every((r) => countDifferences(first.calls, r.calls).length === 0),
+      runs.length < 2
+        ? null
+        : runs.every((r) => countDifferences(settledCalls(first), settledCalls(r)).length === 0),
     handlerMs: Math.round(median(times)),
     handlerMsRange: `${Math.round(Math.min(...times))}–${Math.round(Math.max(...times))}`,
     seedS: result.seedMs.map((ms) => (ms / 1000).toFixed(1)).join(', '),
@@ -404,10 +432,11 @@ export function sizeComparisons(results: readonly ScenarioResult[]): Map<Scenari
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   for (const group of groups.values()) {
-    const reference = group[0]?.runs[0]?.calls;
-    if (group.length < 2 || !reference) continue;
+    const firstRun = group[0]?.runs[0];
+    if (group.length < 2 || !firstRun) continue;
+    const reference = settledCalls(firstRun);
     for (const r of group) {
-      const calls = r.runs[0]?.calls ?? {};
+      const calls = r.runs[0] ? settledCalls(r.runs[0]) : {};
       out.set(
         r,
         countDifferences(reference, calls, [DESCRIBE_OP]).map(
@@ -450,7 +479,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       checks.push({
         name: `${label}: runs agree on every operation count`,
         ok: row.runsAgree === true,
-        detail: r.runs.flatMap((m) => countDifferences(first.calls, m.calls)).join('; '),
+        detail: r.runs.flatMap((m) => countDifferences(settledCalls(first), settledCalls(m))).join('; '),
       });
     checks.push({
       name: `${label}: UpdateContainerInstancesState = ceil(${r.scenario.warnings}/10)`,
@@ -497,6 +526,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     'Honesty note on DescribeContainerInstances: the emulator ignores the `filter` of ListContainerInstances (and its paging), so the locate step gets every ARN in the cluster back and has to describe all of them (100 per call) to confirm each `ec2InstanceId` itself. On the emulator the describe count is therefore ceil(N/100) per filter group (one filter group per ≤50 distinct instance ids per handler invocation); the suite checks the measured count against exactly that model.',
     'On AWS the filter returns only the matching ARNs, so locate costs 1 ListContainerInstances + ceil(k/100) DescribeContainerInstances per group of k ≤ 50 interrupted instances. The "on AWS (filter applied)" columns are derived from the measured counts by replacing the describe calls with ceil(k/100) summed over the filter groups; every other operation count is as measured (the list calls are one per filter group on both).',
     'The "other ops same across cluster sizes" column compares every operation except DescribeContainerInstances with the same scenario in the smallest cluster it ran in: "yes" means cluster size changes nothing but the emulator-only describe calls, so the AWS columns do not grow with the cluster (DESIGN.md section 6 target).',
+    "Refused on a condition: calls DynamoDB answered with ConditionalCheckFailedException (counted by the proxy from the answers), which in a storm are the cluster's capacity lock found held by a concurrent batch and tried again. They are AWS calls and stay in every total, but how many a run meets follows how its batches interleave (a batch holds the lock longer where the emulator is slower, as in larger clusters), not what it was asked to do: runs and cluster sizes are compared on the other calls.",
     'Handler time is the wall time of the in-process handler invocations (summed over SQS batches), through the fault proxy (no faults injected) to moto on 127.0.0.1, with function logs written but discarded. It measures our code plus the emulator, not Lambda or AWS latency: in large clusters it is dominated by the emulator-only describe calls, and SetDesiredCapacity makes moto launch the replacement EC2 instances inside the call.',
     `The deployed event source mapping hands the handler at most ${batchSizes.join('/')} messages per invocation, and the handler raises one alert per cluster per invocation onto the alert queue (an sqs:SendMessage, counted with the handler's calls; the SNS column is 0 because the handler never publishes). The alert router groups alerts of one kind, service and cluster inside its window (30 s deployed, 1 s here), so a storm of several batches still reaches subscribers as one message; "messages subscribers got" counts what the topics' subscribed queues received. UpdateContainerInstancesState totals ceil(n/10) because each batch drains in groups of 10.`,
   ];
@@ -521,7 +551,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     }
   }
   const disagreeing = results.filter((r) =>
-    r.runs.some((m) => countDifferences(r.runs[0]?.calls ?? {}, m.calls).length > 0),
+    r.runs.some((m) => countDifferences(settledCalls(r.runs[0] ?? m), settledCalls(m)).length > 0),
   );
   if (disagreeing.length > 0)
     notes.push(
@@ -545,6 +575,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
         alertsReceived: m.alertsReceived,
         problems: m.problems,
         calls: Object.fromEntries(Object.entries(m.calls).sort(([a], [b]) => a.localeCompare(b))),
+        conditionFailures: m.conditionFailures,
         callsOnAws: Object.fromEntries(
           Object.entries(onAws(m.calls, m.idsPerInvocation)).sort(([a], [b]) => a.localeCompare(b)),
         ),

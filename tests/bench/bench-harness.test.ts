@@ -28,6 +28,7 @@ import {
   scenarioRow,
   scenarios,
   serviceTotals,
+  settledCalls,
   sizeComparisons,
 } from '../../bench/suites/spot.ts';
 
@@ -208,8 +209,21 @@ function warningCalls(describes: number): OperationCounts {
   };
 }
 
-function run(calls: OperationCounts, handlerMs: number, idsPerInvocation = [1]): RunMeasure {
-  return { calls, handlerMs, idsPerInvocation, delivered: 1, alertsReceived: 1, problems: [] };
+function run(
+  calls: OperationCounts,
+  handlerMs: number,
+  idsPerInvocation = [1],
+  conditionFailures: OperationCounts = {},
+): RunMeasure {
+  return {
+    calls,
+    conditionFailures,
+    handlerMs,
+    idsPerInvocation,
+    delivered: 1,
+    alertsReceived: 1,
+    problems: [],
+  };
 }
 
 function result(clusterSize: number, runs: RunMeasure[], warnings = 1): ScenarioResult {
@@ -301,6 +315,19 @@ describe('spot suite: table rows', () => {
     expect(verdicts.get(odd)).toEqual(['sqs:SendMessage: 1 vs 2 (10 vs 1000 instances)']);
     // A scenario with nothing to compare against gets no verdict.
     expect(sizeComparisons([small]).get(small)).toBeUndefined();
+  });
+
+  it('compares calls less the lock waits refused on a condition, which follow timing, not size', () => {
+    const lock = 'dynamodb:PutItem';
+    const small = result(1_000, [run({ ...warningCalls(10), [lock]: 6 }, 1, [100], { [lock]: 1 })], 500);
+    const waited = result(5_000, [run({ ...warningCalls(50), [lock]: 14 }, 1, [100], { [lock]: 9 })], 500);
+    const more = result(5_000, [run({ ...warningCalls(50), [lock]: 14 }, 1, [100], { [lock]: 8 })], 500);
+    expect(settledCalls(waited.runs[0] as RunMeasure)[lock]).toBe(5);
+    const verdicts = sizeComparisons([small, waited, more]);
+    expect(verdicts.get(waited)).toEqual([]);
+    // One more lock taken is a call of its own, not a wait: it still shows.
+    expect(verdicts.get(more)).toEqual([`${lock}: 5 vs 6 (1000 vs 5000 instances)`]);
+    expect(scenarioRow(waited).conditionWaits).toBe(9);
   });
 
   it('covers the cluster sizes and storms the brief asks for', () => {

@@ -95,6 +95,7 @@ describe('throttling', () => {
       byOperation: { 'sqs:CreateQueue': 1, 'dynamodb:CreateTable': 1 },
       forwardedByOperation: {},
       appliedCallsByOperation: {},
+      conditionFailuresByOperation: {},
     });
     expect((await direct(SQSClient).send(new ListQueuesCommand({}))).QueueUrls ?? []).toEqual([]);
     expect((await direct(DynamoDBClient).send(new ListTablesCommand({}))).TableNames).toEqual([]);
@@ -287,6 +288,8 @@ describe('ambiguous faults: applied, then the answer is lost or late', () => {
     const retried = await rejection(write());
     expect(retried.name).toBe('ConditionalCheckFailedException');
     expect(await stored()).toEqual(['once']);
+    // The emulator applied the first write (its answer lost) and refused the second on its condition.
+    expect(proxy.stats().conditionFailuresByOperation).toEqual({ 'dynamodb:PutItem': 1 });
   });
 
   it('the shared document client knows its own conditional write after a lost answer, and still refuses a conflict', async () => {
@@ -381,6 +384,7 @@ describe('call counting', () => {
       byOperation: expected,
       forwardedByOperation: expected,
       appliedCallsByOperation: expected,
+      conditionFailuresByOperation: {},
     });
   });
 
