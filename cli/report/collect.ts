@@ -2,17 +2,16 @@
 // record in the operations table (phase, topology, outcome), and the target groups' load balancer
 // metrics over the rollout's time range. Clients come in, so the same code reads the emulator and
 // a deployed stack; `assembleReport` is the pure part (journal + record + metrics -> ReportData).
-import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Comparison, MetricNumbers } from '../../events/rollout-state.ts';
 import type { Db } from '../../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { rolloutIdOfActor } from '../../functions/shared/rollouts/actors.ts';
 import {
-  ALB_NAMESPACE,
   LATENCY_STATISTIC,
-  METRICS,
   metricSeries,
+  periodQueries,
   targetGroupDimensions,
 } from '../../functions/shared/rollouts/analysis/metrics.ts';
 import {
@@ -216,24 +215,9 @@ async function readMetrics(
   // A period before the start shows blue's level before anything changed.
   const from = Math.floor((start - period) / period) * period;
   const to = Math.ceil((end + period) / period) * period;
-  const queries: MetricDataQuery[] = [];
-  for (const color of ['green', 'blue'] as const) {
-    const dimensions = targetGroupDimensions(groups[color], groups.loadBalancerArn);
-    const query = (id: string, metric: string, stat: string): MetricDataQuery => ({
-      Id: `${color}_${id}`,
-      MetricStat: {
-        Metric: { Namespace: ALB_NAMESPACE, MetricName: metric, Dimensions: dimensions },
-        Period: periodSeconds,
-        Stat: stat,
-      },
-      ReturnData: true,
-    });
-    queries.push(
-      query('requests', METRICS.requests, 'Sum'),
-      query('errors', METRICS.errors, 'Sum'),
-      query('latency', METRICS.latency, LATENCY_STATISTIC),
-    );
-  }
+  const queries = (['green', 'blue'] as const).flatMap((color) =>
+    periodQueries(color, targetGroupDimensions(groups[color], groups.loadBalancerArn), periodSeconds),
+  );
   const series = await metricSeries(cloudwatch, queries, new Date(from), new Date(to));
 
   const points = (color: string): MetricPoint[] => {

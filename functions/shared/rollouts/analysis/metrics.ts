@@ -26,6 +26,41 @@ export function targetGroupDimensions(targetGroupArn: string, loadBalancerArn: s
 
 const arnResource = (arn: string): string => arn.split(':').slice(5).join(':');
 
+type Dimensions = ReturnType<typeof targetGroupDimensions>;
+
+/** One ALB metric of a target group, its id `<color>_<id>`. */
+function metricQuery(
+  color: string,
+  dimensions: Dimensions,
+  id: string,
+  metric: string,
+  stat: string,
+  periodSeconds: number,
+): MetricDataQuery {
+  return {
+    Id: `${color}_${id}`,
+    MetricStat: {
+      Metric: { Namespace: ALB_NAMESPACE, MetricName: metric, Dimensions: dimensions },
+      Period: periodSeconds,
+      Stat: stat,
+    },
+    ReturnData: true,
+  };
+}
+
+/** A group's requests, 5xx and p95 latency per period: ids `<color>_requests`, `_errors`, `_latency`. */
+export function periodQueries(
+  color: string,
+  dimensions: Dimensions,
+  periodSeconds: number,
+): MetricDataQuery[] {
+  return [
+    metricQuery(color, dimensions, 'requests', METRICS.requests, 'Sum', periodSeconds),
+    metricQuery(color, dimensions, 'errors', METRICS.errors, 'Sum', periodSeconds),
+    metricQuery(color, dimensions, 'latency', METRICS.latency, LATENCY_STATISTIC, periodSeconds),
+  ];
+}
+
 export interface MetricWindow {
   start: Date;
   end: Date;
@@ -42,25 +77,13 @@ export async function readTargetGroupMetrics(
     window.periodSeconds,
     Math.ceil((window.end.getTime() - window.start.getTime()) / 1000 / 60) * 60,
   );
-  const queries: MetricDataQuery[] = [];
-  for (const [color, targetGroupArn] of Object.entries(groups)) {
+  const queries = Object.entries(groups).flatMap(([color, targetGroupArn]) => {
     const dimensions = targetGroupDimensions(targetGroupArn, loadBalancerArn);
-    const query = (id: string, metric: string, stat: string, period: number): MetricDataQuery => ({
-      Id: `${color}_${id}`,
-      MetricStat: {
-        Metric: { Namespace: ALB_NAMESPACE, MetricName: metric, Dimensions: dimensions },
-        Period: period,
-        Stat: stat,
-      },
-      ReturnData: true,
-    });
-    queries.push(
-      query('requests', METRICS.requests, 'Sum', window.periodSeconds),
-      query('errors', METRICS.errors, 'Sum', window.periodSeconds),
-      query('latency', METRICS.latency, LATENCY_STATISTIC, window.periodSeconds),
-      query('latency_window', METRICS.latency, LATENCY_STATISTIC, wholeWindow),
-    );
-  }
+    return [
+      ...periodQueries(color, dimensions, window.periodSeconds),
+      metricQuery(color, dimensions, 'latency_window', METRICS.latency, LATENCY_STATISTIC, wholeWindow),
+    ];
+  });
   const series = await metricSeries(cloudwatch, queries, window.start, window.end);
 
   const numbers = (color: string): MetricNumbers => {
