@@ -144,8 +144,6 @@ export function settledCalls(m: Pick<RunMeasure, 'calls' | 'conditionFailures'>)
   return out;
 }
 
-const sumOf = (counts: OperationCounts) => Object.values(counts).reduce((a, b) => a + b, 0);
-
 // ---------------------------------------------------------------------------------------
 // One measured run: n warnings for n untouched spot instances, processed until the queue is empty.
 
@@ -409,7 +407,7 @@ export function scenarioRow(result: ScenarioResult): Record<string, Cell> {
     alerts,
     published: first.alertsReceived,
     oneAlert: first.alertsReceived === 1,
-    conditionWaits: sumOf(first.conditionFailures),
+    conditionWaits: serviceTotals(first.conditionFailures).total,
     otherOpsSame: null,
     runs: runs.length,
     // One run has nothing to agree with.

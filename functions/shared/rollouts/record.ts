@@ -8,6 +8,7 @@ import type { GateKind, Topology } from '../../../events/rollout-state.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../dynamo.ts';
+import type { RolloutController } from './actors.ts';
 
 export type RolloutPhase =
   | 'starting'
@@ -83,7 +84,7 @@ export interface HookProgress {
 export interface RolloutRecord {
   id: string;
   /** Absent: the task-set controller's workflow. `ecs`: ECS rolls out, this project's hook judges. */
-  controller?: 'external' | 'ecs';
+  controller?: RolloutController;
   /** ECS-controlled deployments: the hook's stages so far, and whether green has had production traffic. */
   hook?: HookProgress;
   execution: string;
