@@ -28,6 +28,8 @@ export interface OperatorPoliciesProps {
   readonly answers?: { readonly table: dynamodb.ITable; readonly keyPatterns: readonly string[] };
   /** Listeners and rules of the rolled-out services: `ops abort` and `ops rollback` put traffic back on blue there. */
   readonly routeArns?: readonly string[];
+  /** The action journal: `ops abort` and `ops rollback` journal what the operator did there. */
+  readonly journal?: dynamodb.ITable;
 }
 
 /** Read-only actions per resource type; the operator policy repeats them (policies are attached alone). */
@@ -129,6 +131,15 @@ export class OperatorPolicies extends Construct {
               conditions: {
                 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...props.answers.keyPatterns] },
               },
+            }),
+          ]
+        : []),
+      ...(props.journal
+        ? [
+            new iam.PolicyStatement({
+              sid: 'JournalOperatorActions',
+              actions: ['dynamodb:BatchWriteItem'],
+              resources: [props.journal.tableArn],
             }),
           ]
         : []),

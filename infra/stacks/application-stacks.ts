@@ -619,6 +619,7 @@ export function extendControlPlane(
       keyPatterns: [rolloutRecordId('*', '*'), gateRecordId('*')],
     },
     routeArns: controlPlane.rollouts.routeArns,
+    journal: controlPlane.tables.journal,
   });
   return { alarms, operatorPolicies };
 }

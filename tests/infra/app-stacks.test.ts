@@ -34,14 +34,20 @@ import { sdkClientOf } from './synth-support.ts';
 const app = useAppSynth();
 const { template, allTemplates, environment, httpApi } = app;
 
-/** The operations table's logical id in a control-plane template. */
-const claimsTableId = (template: { Resources: Record<string, { Type: string }> }): string => {
+/** The logical id of the table whose id contains `fragment`, in a control-plane template. */
+const tableIdNamed = (
+  template: { Resources: Record<string, { Type: string }> },
+  fragment: string,
+): string => {
   const id = Object.keys(template.Resources).find(
-    (k) => k.includes('Idempotency') && template.Resources[k]?.Type === 'AWS::DynamoDB::Table',
+    (k) => k.includes(fragment) && template.Resources[k]?.Type === 'AWS::DynamoDB::Table',
   );
-  if (!id) throw new Error('no operations table in the template');
+  if (!id) throw new Error(`no ${fragment} table in the template`);
   return id;
 };
+/** The operations table's logical id. */
+const claimsTableId = (template: { Resources: Record<string, { Type: string }> }): string =>
+  tableIdNamed(template, 'Idempotency');
 
 describe('synthesis', () => {
   it('writes every stack of both environments into one assembly, named by environment', () => {
@@ -585,6 +591,15 @@ describe('permissions', () => {
     expect(await claim('rollout/web/api')).toBe('Allowed');
     expect(await claim('remediation-gate/remediate-api-1')).toBe('Allowed');
     expect(await claim('spot-episode/web/i-0abc')).toBe('ImplicitlyDenied');
+    // ops abort and ops rollback journal what the operator did (writeJournal: BatchWriteItem), on the
+    // journal only.
+    const journalTable = String(
+      resolveTokens({ 'Fn::GetAtt': [tableIdNamed(artifact.template, 'Journal'), 'Arn'] }, ctx),
+    );
+    const batchWrite = (resource: string) =>
+      authorize(operatorRole, { action: 'dynamodb:BatchWriteItem', resource, context: {} });
+    expect(await batchWrite(journalTable)).toBe('Allowed');
+    expect(await batchWrite(operationsTable)).toBe('ImplicitlyDenied');
     for (const { a, s } of operator.filter(({ s }) => s.Resource === '*'))
       expect(
         [
