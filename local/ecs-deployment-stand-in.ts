@@ -17,13 +17,7 @@
 //     at 0, then the test listener and its hook, then green's targets gone.
 // It starts no tasks (the emulator runs none) and is listed in docs/testing.md among the stand-ins.
 import { randomUUID } from 'node:crypto';
-import {
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-  UpdateServiceCommand,
-} from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   DeregisterTargetsCommand,
   DescribeRulesCommand,
@@ -34,6 +28,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { HOOK_STAGES, type HookStage, type LifecycleHookResponse } from '../events/ecs-lifecycle-hook.ts';
 import { awsClient } from '../functions/shared/clients.ts';
+import { describeTaskDefinition, registerWithImage } from '../functions/shared/task-definitions.ts';
 import type { DeployedStack } from './deploy.ts';
 import { asRig, callerOf, checkAs } from './iam-enforcement.ts';
 import { INTEGRATIONS } from './iam-operations.ts';
@@ -429,27 +424,10 @@ export async function registerRevisionWithImage(
   const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
   const svc = described.services?.[0];
   if (!svc?.taskDefinition) throw new Error(`${cluster}/${service} runs no task definition`);
-  const container = svc.loadBalancers?.[0]?.containerName;
-  const current = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: svc.taskDefinition })))
-    .taskDefinition;
+  const current = await describeTaskDefinition(ecs, svc.taskDefinition);
   if (!current?.family) throw new Error(`task definition ${svc.taskDefinition} cannot be read`);
-  const containers = current.containerDefinitions ?? [];
-  const target = containers.find((c) => c.name === container) ?? containers[0];
-  const registered = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: current.family,
-      ...(current.taskRoleArn ? { taskRoleArn: current.taskRoleArn } : {}),
-      ...(current.executionRoleArn ? { executionRoleArn: current.executionRoleArn } : {}),
-      ...(current.networkMode ? { networkMode: current.networkMode } : {}),
-      ...(current.requiresCompatibilities
-        ? { requiresCompatibilities: current.requiresCompatibilities }
-        : {}),
-      ...(current.cpu ? { cpu: current.cpu } : {}),
-      ...(current.memory ? { memory: current.memory } : {}),
-      containerDefinitions: containers.map((c) => (c === target ? { ...c, image } : c)),
-    }),
-  );
-  return registered.taskDefinition?.taskDefinitionArn as string;
+  const container = svc.loadBalancers?.[0]?.containerName ?? current.containerDefinitions?.[0]?.name ?? '';
+  return registerWithImage(ecs, current, container, image);
 }
 
 /**

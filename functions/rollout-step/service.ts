@@ -5,16 +5,13 @@
 // Also: copying blue's task definition with a new image, creating and removing green.
 import { createHash } from 'node:crypto';
 import {
-  type ContainerDefinition,
   CreateTaskSetCommand,
   DeleteTaskSetCommand,
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
   DescribeTaskSetsCommand,
   type ECSClient,
   ListContainerInstancesCommand,
-  RegisterTaskDefinitionCommand,
   type Service,
   type TaskDefinition,
   type TaskSet,
@@ -277,60 +274,6 @@ export async function discoverTestRoute(
 
 export const loadBalancerNameOf = (arn: string): string =>
   arn.split(':loadbalancer/')[1]?.split('/')[1] ?? '';
-
-export async function describeTaskDefinition(
-  ecs: ECSClient,
-  taskDefinition: string,
-): Promise<TaskDefinition | undefined> {
-  try {
-    const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
-    return out.taskDefinition;
-  } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'ClientException' || name === 'InvalidParameterException') return undefined;
-    throw error;
-  }
-}
-
-export function containerImage(taskDefinition: TaskDefinition, container: string): string | undefined {
-  return taskDefinition.containerDefinitions?.find((c) => c.name === container)?.image;
-}
-
-/** Registers blue's task definition again with `image` in `container`: the new revision green runs. */
-export async function registerWithImage(
-  ecs: ECSClient,
-  blue: TaskDefinition,
-  container: string,
-  image: string,
-  rolloutId: string,
-): Promise<string> {
-  const containers: ContainerDefinition[] = (blue.containerDefinitions ?? []).map((c) =>
-    c.name === container ? { ...c, image } : c,
-  );
-  const out = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: blue.family,
-      containerDefinitions: containers,
-      taskRoleArn: blue.taskRoleArn,
-      executionRoleArn: blue.executionRoleArn,
-      networkMode: blue.networkMode,
-      volumes: blue.volumes,
-      placementConstraints: blue.placementConstraints,
-      requiresCompatibilities: blue.requiresCompatibilities,
-      cpu: blue.cpu,
-      memory: blue.memory,
-      pidMode: blue.pidMode,
-      ipcMode: blue.ipcMode,
-      proxyConfiguration: blue.proxyConfiguration,
-      ephemeralStorage: blue.ephemeralStorage,
-      runtimePlatform: blue.runtimePlatform,
-      tags: [{ key: 'ecs-ops:rollout', value: rolloutId }],
-    }),
-  );
-  const arn = out.taskDefinition?.taskDefinitionArn;
-  if (!arn) throw new Error(`RegisterTaskDefinition for ${blue.family} returned no ARN`);
-  return arn;
-}
 
 export async function describeTaskSets(ecs: ECSClient, cluster: string, service: string): Promise<TaskSet[]> {
   const out = await ecs.send(new DescribeTaskSetsCommand({ cluster, service }));

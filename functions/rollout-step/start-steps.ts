@@ -16,21 +16,19 @@ import { alert, journal } from '../shared/rollouts/notify.ts';
 import { getRolloutRecord, putRolloutRecord, updateRolloutRecord } from '../shared/rollouts/record.ts';
 import { readWeights } from '../shared/rollouts/traffic.ts';
 import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
+import { containerImage, describeTaskDefinition, registerWithImage } from '../shared/task-definitions.ts';
 import { resolveRolloutInput } from './defaults.ts';
 import { recordRolledBack } from './rollback-steps.ts';
 import { abortReason } from './rules.ts';
 import {
   checkCapacity,
-  containerImage,
   createGreenTaskSet,
-  describeTaskDefinition,
   describeTaskSets,
   discoverTestRoute,
   greenReadiness,
   InsufficientCapacityError,
   inspectService,
   PreconditionFailedError,
-  registerWithImage,
 } from './service.ts';
 import {
   abortRequest,
@@ -351,7 +349,9 @@ export async function prepare(deps: StepDeps, state: RolloutState): Promise<Roll
   let taskDefinition =
     plan.taskDefinition ?? (record?.execution === plan.execution ? record.green?.taskDefinition : undefined);
   if (!taskDefinition) {
-    taskDefinition = await registerWithImage(deps.ecs, blueTd, plan.container, plan.image as string, plan.id);
+    taskDefinition = await registerWithImage(deps.ecs, blueTd, plan.container, plan.image as string, [
+      { key: 'ecs-ops:rollout', value: plan.id },
+    ]);
     await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key, {
       set: { green: { taskDefinition, ...(plan.image ? { image: plan.image } : {}) } },
     });

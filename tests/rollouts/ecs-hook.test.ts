@@ -8,7 +8,12 @@
 // 12.5%, a service's first deployment, a role that cannot invoke the hook, a payload naming an
 // unknown service, and a repeated call after the answer.
 
-import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
 import {
   DeregisterTargetsCommand,
   DescribeRulesCommand,
@@ -27,6 +32,7 @@ import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { abortRollout, answerGate } from '../../functions/shared/rollouts/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../../functions/shared/rollouts/record.ts';
 import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
+import { describeTaskDefinition, registerWithImage } from '../../functions/shared/task-definitions.ts';
 import { parseControlPlaneOnlyConfig } from '../../infra/control-plane-only-config.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import {
@@ -659,6 +665,52 @@ describe('ECS deployments judged by the lifecycle hook', () => {
     expect(journal[1]?.reason).toMatch(/^the first deployment of the service: no target in blue's group/);
     expect(await lockHolder(clock)).toBeUndefined();
     await takeAlerts();
+  });
+
+  it('registers the revision a deployment rolls out with the image changed and nothing else (ops rollout does it on AWS too)', async () => {
+    const ecs = observerClient(ECSClient);
+    const fromTaskDefinition = {
+      family: 'shop-with-volumes',
+      networkMode: 'awsvpc' as const,
+      requiresCompatibilities: ['FARGATE' as const],
+      cpu: '512',
+      memory: '1024',
+      runtimePlatform: { cpuArchitecture: 'ARM64' as const, operatingSystemFamily: 'LINUX' as const },
+      ephemeralStorage: { sizeInGiB: 30 },
+      volumes: [{ name: 'scratch' }],
+      containerDefinitions: [
+        {
+          name: 'app',
+          image: 'registry.local/shop:1',
+          mountPoints: [{ sourceVolume: 'scratch', containerPath: '/tmp/s' }],
+        },
+        { name: 'sidecar', image: 'registry.local/proxy:3' },
+      ],
+    };
+    await ecs.send(new RegisterTaskDefinitionCommand(fromTaskDefinition));
+    const blue = await describeTaskDefinition(ecs, 'shop-with-volumes');
+    if (!blue) throw new Error('the task definition was not registered');
+    const arn = await registerWithImage(ecs, blue, 'app', 'registry.local/shop:2');
+    const green = await describeTaskDefinition(ecs, arn);
+    expect(green?.revision).toBe((blue.revision ?? 0) + 1);
+    const kept = (td: typeof blue | undefined) => ({
+      networkMode: td?.networkMode,
+      requiresCompatibilities: td?.requiresCompatibilities,
+      cpu: td?.cpu,
+      memory: td?.memory,
+      runtimePlatform: td?.runtimePlatform,
+      ephemeralStorage: td?.ephemeralStorage,
+      volumes: td?.volumes,
+    });
+    expect(kept(green)).toEqual(kept(blue));
+    expect(kept(green)).toMatchObject({
+      volumes: [{ name: 'scratch' }],
+      runtimePlatform: { cpuArchitecture: 'ARM64' },
+    });
+    expect(green?.containerDefinitions?.map((c) => [c.name, c.image, c.mountPoints?.length ?? 0])).toEqual([
+      ['app', 'registry.local/shop:2', 1],
+      ['sidecar', 'registry.local/proxy:3', 0],
+    ]);
   });
 });
 
