@@ -11,7 +11,6 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import {
   DescribeRulesCommand,
-  DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -104,8 +103,11 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
     return { hookStatus: asked.some(([, stage]) => stage.answered === 'FAILED') ? 'FAILED' : 'SUCCEEDED' };
   }
   if (!(await takeLease(deps, call))) return { hookStatus: 'IN_PROGRESS', callBackDelay: LOCK_RETRY_SECONDS };
+  // A deployment first seen now has just read the production rule: its shares are this call's.
+  let started: Weights | undefined;
   try {
-    record = ours ?? (await startDeployment(deps, call));
+    if (ours) record = ours;
+    else ({ record, production: started } = await startDeployment(deps, call));
   } catch (error) {
     // The deployment could not be started (its service names no production rule, say): the error
     // makes ECS roll back, and the lease must not outlive it.
@@ -116,7 +118,7 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
   if (TERMINAL_PHASES.includes(record.phase)) return { hookStatus: 'SUCCEEDED' };
 
   const now = deps.clock.now();
-  const production = rounded(await readShares(deps.elb, record.topology));
+  const production = started ?? rounded(await readShares(deps.elb, record.topology));
   const expected = expectedProductionWeight(call.payload);
   const key = bakeKeyOf(call.stage, expected ?? production.green);
   const stageRecord = record.hook?.stages[key];
@@ -370,7 +372,10 @@ function parseCall(deps: HookDeps, raw: unknown): Call {
  * configuration; green is the target group the production rule gives nothing yet), the record,
  * the journal and the alert.
  */
-async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecord> {
+async function startDeployment(
+  deps: HookDeps,
+  call: Call,
+): Promise<{ record: RolloutRecord; production: Weights }> {
   const { plan, payload } = call;
   const described = await deps.ecs.send(
     new DescribeServicesCommand({ cluster: plan.cluster, services: [plan.service] }),
@@ -401,9 +406,8 @@ async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecor
   }
   const green = groups[greenIndex] as string;
   const blue = groups[blueIndex] as string;
-  const targetGroups = await deps.elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [green] }));
-  const loadBalancerArn = targetGroups.TargetGroups?.[0]?.LoadBalancerArns?.[0];
-  if (!loadBalancerArn) throw new PreconditionFailedError(`target group ${green} is behind no load balancer`);
+  const production: Weights = { blue: shares[blueIndex] ?? 0, green: shares[greenIndex] ?? 0 };
+  const loadBalancerArn = loadBalancerOfRule(ruleArn);
   const topology: Topology = {
     loadBalancerArn,
     loadBalancerName: loadBalancerArn.split('/')[2] ?? loadBalancerArn,
@@ -472,7 +476,7 @@ async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecor
       details: { firstDeployment: true },
     });
     await releaseLease(deps, plan);
-    return record;
+    return { record, production };
   }
   await alert(deps, started, {
     severity: call.analysis.enabled ? 'info' : 'warning',
@@ -484,11 +488,14 @@ async function startDeployment(deps: HookDeps, call: Call): Promise<RolloutRecor
       'Took the service lock, read where blue and green are from the production rule, and started the record.',
     nextSteps: [`ops abort ${plan.id} tells ECS to roll back at the hook's next call`],
   });
-  return record;
+  return { record, production };
 }
 
 /** `…:listener-rule/app/<lb>/<id>/<listener>/<rule>` is a rule of `…:listener/app/<lb>/<id>/<listener>`. */
 const listenerOfRule = (ruleArn: string) => ruleArn.replace(/:listener-rule\/(.*)\/[^/]+$/, ':listener/$1');
+/** …and of the load balancer `…:loadbalancer/app/<lb>/<id>`. */
+const loadBalancerOfRule = (ruleArn: string) =>
+  ruleArn.replace(/:listener-rule\/(app\/[^/]+\/[^/]+)\/.*$/, ':loadbalancer/$1');
 
 const describeStages = () => ANALYSED_HOOK_STAGES.join(', ');
 

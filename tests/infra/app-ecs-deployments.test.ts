@@ -95,11 +95,13 @@ describe('a service ECS deploys', () => {
       expect.arrayContaining([
         'ecs:DescribeServices',
         'elasticloadbalancing:DescribeRules',
-        'elasticloadbalancing:DescribeTargetGroups',
+        'elasticloadbalancing:DescribeTargetHealth',
         'cloudwatch:GetMetricData',
         'cloudwatch:DescribeAlarms',
       ]),
     );
+    // The load balancer is read from the production rule's ARN, not asked for.
+    expect(actions).not.toContain('elasticloadbalancing:DescribeTargetGroups');
     // Its own state, logs and alerts aside, it only reads.
     const own = /^(dynamodb|logs|sqs|kms|xray):/;
     expect(actions.filter((a) => !own.test(a) && !/:(Describe|Get)/.test(a))).toEqual([]);

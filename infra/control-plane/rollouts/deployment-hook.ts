@@ -54,12 +54,8 @@ export class DeploymentHook extends Construct {
       props.services.map((s) => ecsServiceArn(stack, s.cluster, s.service)),
     );
     allow(
-      'ReadListenerRulesAndTargetGroups',
-      [
-        'elasticloadbalancing:DescribeRules',
-        'elasticloadbalancing:DescribeTargetGroups',
-        'elasticloadbalancing:DescribeTargetHealth',
-      ],
+      'ReadListenerRulesAndTargetHealth',
+      ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth'],
       ['*'],
     );
     allow('ReadMetrics', ['cloudwatch:GetMetricData'], ['*']);
@@ -77,7 +73,7 @@ export class DeploymentHook extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'elasticloadbalancing:DescribeRules, DescribeTargetGroups, DescribeTargetHealth and cloudwatch:GetMetricData support no resource-level permissions.',
+        'elasticloadbalancing:DescribeRules, DescribeTargetHealth and cloudwatch:GetMetricData support no resource-level permissions.',
     });
 
     this.invokeRole = new iam.Role(this, 'InvokeRole', {
