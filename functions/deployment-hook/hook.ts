@@ -237,9 +237,12 @@ async function takeLease(deps: HookDeps, call: Call): Promise<boolean> {
     if (!(error instanceof LockHeldError)) throw error;
     const earlier = error.holder.includes(`:service-deployment/${plan.cluster}/${plan.service}/`);
     if (!earlier) return false;
-    await releaseServiceLock(deps.db, deps.env.LOCKS_TABLE, { ...request, owner: error.holder });
+    // Taken over in one conditional write: should anyone else take the lease first, this fails.
     try {
-      await acquireServiceLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, request);
+      await acquireServiceLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, {
+        ...request,
+        replaces: error.holder,
+      });
       return true;
     } catch (again) {
       if (again instanceof LockHeldError) return false;

@@ -18,6 +18,8 @@ export interface LockRequest {
   owner: string;
   leaseMs: number;
   reason: string;
+  /** A holder whose lease this one takes over, in the same conditional write. */
+  replaces?: string;
 }
 
 export interface Lease {
@@ -42,9 +44,13 @@ export async function acquireLock(db: Db, table: string, clock: Clock, req: Lock
           // TTL only cleans up; correctness comes from expiresAtMs in the condition.
           expiresAt: ttlSeconds(expiresAtMs) + 3600,
         },
-        ConditionExpression: 'attribute_not_exists(#r) OR expiresAtMs < :now OR #o = :owner',
+        ConditionExpression: `attribute_not_exists(#r) OR expiresAtMs < :now OR #o = :owner${req.replaces ? ' OR #o = :replaces' : ''}`,
         ExpressionAttributeNames: { '#r': 'resource', '#o': 'owner' },
-        ExpressionAttributeValues: { ':now': now, ':owner': req.owner },
+        ExpressionAttributeValues: {
+          ':now': now,
+          ':owner': req.owner,
+          ...(req.replaces ? { ':replaces': req.replaces } : {}),
+        },
       }),
     );
     return { resource: req.resource, owner: req.owner, expiresAtMs };

@@ -62,6 +62,8 @@ export interface ServiceLockRequest {
   owner: string;
   leaseMs: number;
   reason: string;
+  /** A holder whose lease this one takes over (LockRequest.replaces). */
+  replaces?: string;
 }
 
 export function acquireServiceLock(
@@ -75,6 +77,7 @@ export function acquireServiceLock(
     owner: req.owner,
     leaseMs: req.leaseMs,
     reason: req.reason,
+    ...(req.replaces ? { replaces: req.replaces } : {}),
   });
 }
 

@@ -31,7 +31,11 @@ import { documentClient } from '../../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { abortRollout, answerGate } from '../../functions/shared/rollouts/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../../functions/shared/rollouts/record.ts';
-import { serviceLockHolder } from '../../functions/shared/service-lock.ts';
+import {
+  acquireServiceLock,
+  releaseServiceLock,
+  serviceLockHolder,
+} from '../../functions/shared/service-lock.ts';
 import { describeTaskDefinition, registerWithImage } from '../../functions/shared/task-definitions.ts';
 import { parseControlPlaneOnlyConfig } from '../../infra/control-plane-only-config.ts';
 import { readJournal } from '../../local/control-plane.ts';
@@ -550,6 +554,42 @@ describe('ECS deployments judged by the lifecycle hook', () => {
     });
     expect(again).toEqual({ hookStatus: 'FAILED' });
     expect((await journalOf(result.deploymentArn)).length).toBe(journal);
+    await takeAlerts();
+  });
+
+  it('takes over the lease an earlier deployment of the service left, and waits while anyone else holds it', async () => {
+    const clock = scenarioClock();
+    await writeTraffic(clock, await targets(), {});
+    const db = documentClient();
+    const locks = hookEnv().LOCKS_TABLE as string;
+    const lease = (owner: string) => ({ ...SHOP, owner, leaseMs: 3_600_000, reason: 'held in the test' });
+    // Another owner (a task-set rollout, a scale-out): the hook waits for it.
+    const other = 'arn:aws:states:us-east-1:123456789012:execution:rollout:other';
+    await acquireServiceLock(db, locks, clock, lease(other));
+    const hook = await localFunction(world.stack, 'deployment-hook', { clock, freshInstance: true });
+    const green = world.shop.revisions.blue.replace(/\/\d+$/, `/${revision + 1}`);
+    const waited = await hook.invoke({
+      executionId: 'held',
+      lifecycleStage: 'POST_SCALE_UP',
+      resourceArn: `arn:aws:ecs:us-east-1:123456789012:service-deployment/${SHOP.cluster}/${SHOP.service}/held`,
+      executionDetails: {
+        serviceArn: `arn:aws:ecs:us-east-1:123456789012:service/${SHOP.cluster}/${SHOP.service}`,
+        targetServiceRevisionArn: green,
+        testTrafficWeights: {},
+        productionTrafficWeights: {},
+      },
+    });
+    expect(waited).toMatchObject({ hookStatus: 'IN_PROGRESS' });
+    expect((await lockHolder(clock))?.owner).toBe(other);
+    await releaseServiceLock(db, locks, { ...SHOP, owner: other });
+    // An earlier deployment of this service that never ended (ECS runs one at a time): taken over.
+    const earlier = `arn:aws:ecs:us-east-1:123456789012:service-deployment/${SHOP.cluster}/${SHOP.service}/earlier`;
+    await acquireServiceLock(db, locks, clock, lease(earlier));
+    const { result } = await deploy(clock);
+    expect(result.status, result.reason).toBe('SUCCESSFUL');
+    // At its first call, not once the earlier lease had run out (30 s waits for a held lease).
+    expect(result.calls[0]?.answer).not.toEqual({ hookStatus: 'IN_PROGRESS', callBackDelay: 30 });
+    expect(await lockHolder(clock)).toBeUndefined();
     await takeAlerts();
   });
 

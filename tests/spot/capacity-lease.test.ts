@@ -84,3 +84,28 @@ describe('replacement capacity under a contended group lease', () => {
     expect(await desired()).toBe(8);
   });
 });
+
+describe('lease take-over', () => {
+  it('takes a lease over only from the holder it names, in the one conditional write', async () => {
+    const db = documentClient();
+    const lease = (owner: string, replaces?: string) => ({
+      resource: 'service/web/takeover',
+      owner,
+      leaseMs: 60_000,
+      reason: 'test',
+      ...(replaces ? { replaces } : {}),
+    });
+    await acquireLock(db, LOCKS, clock, lease('deployment-1'));
+    const wrongHolder = await acquireLock(db, LOCKS, clock, lease('deployment-2', 'deployment-0')).catch(
+      (e: unknown) => e,
+    );
+    expect(wrongHolder).toBeInstanceOf(LockHeldError);
+    expect((wrongHolder as LockHeldError).holder).toBe('deployment-1');
+    await acquireLock(db, LOCKS, clock, lease('deployment-2', 'deployment-1'));
+    // The earlier holder has lost it: it can neither renew it nor give it back.
+    const renewed = await acquireLock(db, LOCKS, clock, lease('deployment-1')).catch((e: unknown) => e);
+    expect((renewed as LockHeldError).holder).toBe('deployment-2');
+    expect(await releaseLock(db, LOCKS, lease('deployment-1'))).toBe(false);
+    expect(await releaseLock(db, LOCKS, lease('deployment-2'))).toBe(true);
+  });
+});
