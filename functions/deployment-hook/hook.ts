@@ -30,7 +30,6 @@ import { InvalidInputError, LockHeldError, PreconditionFailedError } from '../sh
 import { judgeBake } from '../shared/rollouts/analysis/judge.ts';
 import type { ManagedService, RolloutEnv } from '../shared/rollouts/config.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';
-import { HOOK_GATE_TOKEN_PREFIX } from '../shared/rollouts/operator.ts';
 import {
   getRolloutRecord,
   type HookProgress,
@@ -66,6 +65,8 @@ export interface HookDeps extends EvidenceDeps {
 const LEASE_MS = 2 * 3600 * 1000;
 /** Called back this soon when another action holds the service for a moment. */
 const LOCK_RETRY_SECONDS = 30;
+/** The hook's gate tokens: no task waits on them, ops approve|reject answers them on the record. */
+const HOOK_GATE_TOKEN_PREFIX = 'ecs-hook:';
 
 /** The deployment as the evidence helpers name it (the plan of a task-set rollout, for ECS). */
 type HookPlan = Pick<

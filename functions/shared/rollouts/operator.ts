@@ -52,9 +52,8 @@ async function recordFor(deps: OperatorDeps, ref: string): Promise<RolloutRecord
   return record;
 }
 
-/** The gates of an ECS deployment's lifecycle hook (deployment-hook's tokens): answered on the record only. */
-export const HOOK_GATE_TOKEN_PREFIX = 'ecs-hook:';
-const isHookGate = (token: string) => token.startsWith(HOOK_GATE_TOKEN_PREFIX);
+/** An ECS deployment's gates belong to its lifecycle hook: answered on the record only, no task waits. */
+const answeredOnRecordOnly = (record: RolloutRecord) => record.controller === 'ecs';
 
 const key = (r: RolloutRecord) => ({ cluster: r.cluster, service: r.service, execution: r.execution });
 
@@ -90,7 +89,7 @@ export async function answerGate(
   if (!claimed)
     throw new OperatorRefusedError(`the ${gate.kind} gate of ${record.executionName} was already answered`);
   // An ECS deployment's lifecycle hook reads the claim at its next call; no task waits on it.
-  if (!isHookGate(gate.token)) await deps.callbacks.success(gate.token, answer);
+  if (!answeredOnRecordOnly(record)) await deps.callbacks.success(gate.token, answer);
   return {
     execution: record.execution,
     service: `${record.cluster}/${record.service}`,
@@ -252,7 +251,7 @@ export async function abortRollout(
         values: { ':token': gate.token },
       },
     });
-    if (answered && !isHookGate(gate.token))
+    if (answered && !answeredOnRecordOnly(record))
       await deps.callbacks.success(gate.token, { decision: 'abort', by, at, ...(reason ? { reason } : {}) });
   }
   return {
