@@ -100,7 +100,7 @@ export interface EcsDeploymentResult {
 }
 
 /** A production shift's steps: green's weight and the bake before the next step. */
-export function trafficSteps(strategy: EcsStrategy): { weight: number; bakeMinutes: number }[] {
+function trafficSteps(strategy: EcsStrategy): { weight: number; bakeMinutes: number }[] {
   switch (strategy.type) {
     case 'BLUE_GREEN':
       return [{ weight: 100, bakeMinutes: 0 }];

@@ -28,7 +28,7 @@ import type { RolloutPlan, Stop, Topology, Verdict } from '../../events/rollout-
 import { iso } from '../shared/clock.ts';
 import { InvalidInputError, LockHeldError, PreconditionFailedError } from '../shared/errors.ts';
 import { judgeBake } from '../shared/rollouts/analysis/judge.ts';
-import type { ManagedService, RolloutEnv } from '../shared/rollouts/config.ts';
+import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';
 import {
   getRolloutRecord,
@@ -39,7 +39,7 @@ import {
   TERMINAL_PHASES,
   updateRolloutRecord,
 } from '../shared/rollouts/record.ts';
-import { readShares, sharesOf, type Weights } from '../shared/rollouts/traffic.ts';
+import { loadBalancerNameOf, readShares, sharesOf, type Weights } from '../shared/rollouts/traffic.ts';
 import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import {
@@ -80,7 +80,6 @@ interface Call {
   payload: LifecycleHookPayload;
   details: HookDetails;
   stage: HookStage;
-  managed: ManagedService;
   analysis: Analysis;
   approval: ReturnType<typeof ApprovalSchema.parse>;
   plan: HookPlan;
@@ -355,7 +354,6 @@ function parseCall(deps: HookDeps, raw: unknown): Call {
     payload,
     details,
     stage: payload.lifecycleStage,
-    managed,
     analysis: AnalysisSchema.parse(defaults.analysis ?? {}),
     approval: ApprovalSchema.parse(defaults.approval ?? {}),
     plan: {
@@ -414,7 +412,7 @@ async function startDeployment(
   const loadBalancerArn = loadBalancerOfRule(ruleArn);
   const topology: Topology = {
     loadBalancerArn,
-    loadBalancerName: loadBalancerArn.split('/')[2] ?? loadBalancerArn,
+    loadBalancerName: loadBalancerNameOf(loadBalancerArn),
     route: { kind: 'rule', arn: ruleArn, listenerArn: listenerOfRule(ruleArn) },
     blueTargetGroupArn: blue,
     greenTargetGroupArn: green,

@@ -4,7 +4,7 @@ import type { HookDetails, HookStage, LifecycleHookPayload } from '../../events/
 import { InvalidInputError } from '../shared/errors.ts';
 
 /** The docs give a 30 s default and no upper bound: a bake is waited out in calls of at most this. */
-export const MAX_CALLBACK_DELAY_SECONDS = 900;
+const MAX_CALLBACK_DELAY_SECONDS = 900;
 /** How often an open gate looks for its answer: an approval acts within a minute. */
 export const GATE_POLL_SECONDS = 60;
 

@@ -30,6 +30,7 @@ import {
 import type { Route, TestRoute, Topology } from '../../events/rollout-state.ts';
 import { InvalidInputError, OpsError } from '../shared/errors.ts';
 import type { ManagedService } from '../shared/rollouts/config.ts';
+import { loadBalancerNameOf } from '../shared/rollouts/traffic.ts';
 
 export { PreconditionFailedError } from '../shared/errors.ts';
 
@@ -271,9 +272,6 @@ export async function discoverTestRoute(
     ...stickinessOf(found.actions[0]),
   };
 }
-
-export const loadBalancerNameOf = (arn: string): string =>
-  arn.split(':loadbalancer/')[1]?.split('/')[1] ?? '';
 
 export async function describeTaskSets(ecs: ECSClient, cluster: string, service: string): Promise<TaskSet[]> {
   const out = await ecs.send(new DescribeTaskSetsCommand({ cluster, service }));

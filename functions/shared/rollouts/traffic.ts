@@ -22,6 +22,10 @@ export class ListenerDriftError extends OpsError {
   override readonly name = 'ListenerDrift';
 }
 
+/** `…:loadbalancer/app/<name>/<id>` is named `<name>`. */
+export const loadBalancerNameOf = (arn: string): string =>
+  arn.split(':loadbalancer/')[1]?.split('/')[1] ?? '';
+
 const same = (a: Weights, b: Weights) => a.blue === b.blue && a.green === b.green;
 
 /**
