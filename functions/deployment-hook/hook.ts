@@ -146,12 +146,15 @@ export async function answerLifecycleHook(deps: HookDeps, raw: unknown): Promise
 
   const action = stageAction(call.stage, production.green, call.details, call.approval.gate);
   if (action.kind === 'continue') {
-    await noteStage(deps, call, record, key, production);
+    await recordStage(deps, call, record, key, production, { at: iso(now), bakes: false });
     return { hookStatus: 'SUCCEEDED' };
   }
 
-  const bakeStartedAt =
-    stageRecord?.bakeStartedAt ?? (await startBake(deps, call, record, key, production, now));
+  let bakeStartedAt = stageRecord?.bakeStartedAt;
+  if (!bakeStartedAt) {
+    bakeStartedAt = iso(now);
+    await recordStage(deps, call, record, key, production, { at: bakeStartedAt, bakes: true });
+  }
   if (record.gate?.token.startsWith(`${HOOK_GATE_TOKEN_PREFIX}${plan.execution}:${key}:`))
     return waitAtGate(deps, call, record, key, action.gate);
   if (stageRecord?.verdict !== undefined)
@@ -577,21 +580,34 @@ function hookWith(
   return { ...progress, stages: { ...progress.stages, [key]: stage }, shifted: shifted ?? progress.shifted };
 }
 
-/** A stage that only checks: its weights, read back and journaled (once: the caller returns an answered stage's answer). */
-async function noteStage(
+/**
+ * A stage's first call, its weights read back, recorded and journaled: a stage that only checks is
+ * answered at once (once: the caller returns an answered stage's answer); an analysed stage's bake
+ * starts at `at`, the instant the call judges by (a stage without a bake is judged in this call).
+ */
+async function recordStage(
   deps: HookDeps,
   call: Call,
   record: RolloutRecord,
   key: string,
   production: Weights,
-) {
-  const at = iso(deps.clock.now());
+  stage: { at: string; bakes: boolean },
+): Promise<void> {
   const shifted = (record.hook?.shifted ?? false) || production.green > 0;
+  record.hook = hookWith(
+    record,
+    key,
+    stage.bakes ? { bakeStartedAt: stage.at } : { bakeStartedAt: stage.at, answered: 'SUCCEEDED' },
+    shifted,
+  );
   await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
     set: {
-      phase: production.green > 0 ? 'shifting' : 'preparing',
       weights: production,
-      hook: hookWith(record, key, { bakeStartedAt: at, answered: 'SUCCEEDED' }, shifted),
+      hook: record.hook,
+      ...(stage.bakes
+        ? // ECS decides the number of steps: the record counts the analysed ones so far.
+          { phase: 'baking', step: { index: analysedBefore(record), total: 0 } }
+        : { phase: production.green > 0 ? 'shifting' : 'preparing' }),
     },
   });
   await journal(
@@ -599,11 +615,8 @@ async function noteStage(
     planOf(call, record),
     'shift-traffic',
     'unchanged',
-    `${call.stage}: ECS left blue ${production.blue}% / green ${production.green}% (read back from the production rule)`,
-    {
-      after: production,
-      details: { stage: call.stage },
-    },
+    `${call.stage}: ECS left blue ${production.blue}% / green ${production.green}% (read back from the production rule)${stage.bakes ? '; baking before the analysis' : ''}`,
+    { after: production, details: { stage: call.stage } },
   );
 }
 
@@ -613,42 +626,6 @@ async function noteDrift(deps: HookDeps, call: Call, record: RolloutRecord, key:
   await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
     set: { hook: record.hook },
   });
-}
-
-/** The first call of an analysed stage: the bake starts now. */
-async function startBake(
-  deps: HookDeps,
-  call: Call,
-  record: RolloutRecord,
-  key: string,
-  production: Weights,
-  now: number,
-): Promise<string> {
-  // The same instant the call judges by: a stage without a bake is judged in this very call.
-  const at = iso(now);
-  const shifted = (record.hook?.shifted ?? false) || production.green > 0;
-  record.hook = hookWith(record, key, { bakeStartedAt: at }, shifted);
-  await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, recordKey(call), {
-    set: {
-      phase: 'baking',
-      weights: production,
-      // ECS decides the number of steps: the record counts the analysed ones so far.
-      step: { index: analysedBefore(record), total: 0 },
-      hook: record.hook,
-    },
-  });
-  await journal(
-    deps,
-    planOf(call, record),
-    'shift-traffic',
-    'unchanged',
-    `${call.stage}: ECS left blue ${production.blue}% / green ${production.green}% (read back from the production rule); baking before the analysis`,
-    {
-      after: production,
-      details: { stage: call.stage },
-    },
-  );
-  return at;
 }
 
 async function recordVerdict(
