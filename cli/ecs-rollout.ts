@@ -13,6 +13,7 @@ import {
   type ServiceDeployment,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import { deploymentIdOf } from '../events/ecs-lifecycle-hook.ts';
 import { AnalysisSchema, describeAnalysis, type RolloutInputDraft } from '../events/rollout-input.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
@@ -148,7 +149,7 @@ export async function ecsRolloutLocally(
       previous = record;
     },
   });
-  const id = result.deploymentArn.split('/').pop() as string;
+  const id = deploymentIdOf(result.deploymentArn);
   const ok = result.status === 'SUCCESSFUL';
   const human = [
     `${id}: ${result.status} after ${result.calls.length} lifecycle hook calls`,
@@ -235,7 +236,7 @@ export async function ecsRolloutOnAws(
     previous = now ?? previous;
     if (now?.status && TERMINAL.has(now.status)) {
       out(
-        `${deploymentArn.split('/').pop()}: ${now.status}${now.statusReason ? ` ${now.statusReason}` : ''}`,
+        `${deploymentIdOf(deploymentArn)}: ${now.status}${now.statusReason ? ` ${now.statusReason}` : ''}`,
         now,
       );
       return now.status === 'SUCCESSFUL' ? 0 : 1;

@@ -94,3 +94,7 @@ export interface LifecycleHookResponse {
   callBackDelay?: number;
   hookDetails?: Record<string, unknown>;
 }
+
+/** A service deployment's id: the last part of its ARN (`…:service-deployment/<cluster>/<service>/<id>`). */
+export const deploymentIdOf = (deploymentArn: string): string =>
+  deploymentArn.split('/').pop() ?? deploymentArn;

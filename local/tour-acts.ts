@@ -5,6 +5,7 @@
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { deploymentIdOf } from '../events/ecs-lifecycle-hook.ts';
 import type { RemediationPlan } from '../events/remediation-input.ts';
 import { effectivePlan } from '../functions/rollout-step/defaults.ts';
 import { awsClient } from '../functions/shared/clients.ts';
@@ -247,7 +248,7 @@ export async function ecsDeploymentsJudgedByTheHook(world: TourWorld): Promise<E
         (c) => `${c.stage}@${c.productionWeight}:${'error' in c.answer ? 'error' : c.answer.hookStatus}`,
       );
     tl.step(
-      `deployment ${result.deploymentArn.split('/').pop()}: ${result.status}${result.reason ? ` (${result.reason})` : ''}`,
+      `deployment ${deploymentIdOf(result.deploymentArn)}: ${result.status}${result.reason ? ` (${result.reason})` : ''}`,
     );
   }
   await eventSources(stack).run();

@@ -10,12 +10,12 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import {
-  DescribeRulesCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   ANALYSED_HOOK_STAGES,
+  deploymentIdOf,
   type HookDetails,
   HookDetailsSchema,
   type HookStage,
@@ -39,13 +39,19 @@ import {
   TERMINAL_PHASES,
   updateRolloutRecord,
 } from '../shared/rollouts/record.ts';
-import { loadBalancerNameOf, readShares, sharesOf, type Weights } from '../shared/rollouts/traffic.ts';
+import {
+  loadBalancerNameOf,
+  readShares,
+  ruleActions,
+  shareOf,
+  sharesOf,
+  type Weights,
+} from '../shared/rollouts/traffic.ts';
 import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import {
   bakeKeyOf,
   callBackDelay,
-  deploymentIdOf,
   expectedProductionWeight,
   expectedTestWeight,
   GATE_POLL_SECONDS,
@@ -395,11 +401,8 @@ async function startDeployment(
   }
   const groups = [lb.targetGroupArn, advanced.alternateTargetGroupArn ?? ''];
   const ruleArn = advanced.productionListenerRule;
-  const rules = await deps.elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
-  const rule = rules.Rules?.[0];
-  const shares = groups.map((arn) =>
-    roundShare(sharesOf(rule?.Actions ?? [], { blueTargetGroupArn: arn, greenTargetGroupArn: '' }).blue),
-  );
+  const actions = await ruleActions(deps.elb, ruleArn);
+  const shares = groups.map((arn) => roundShare(shareOf(actions, arn)));
   // Before any production shift blue carries everything; a deployment first seen later is not judged blind.
   const expected = expectedProductionWeight(payload) ?? 0;
   const greenIndex = shares.findIndex((share) => Math.abs(share - expected) <= SHARE_TOLERANCE);
@@ -531,12 +534,7 @@ async function driftFrom(
   const testRuleArn = record.hook?.testRuleArn;
   const expectedTest = expectedTestWeight(call.payload);
   if (testRuleArn && expectedTest !== undefined) {
-    const test = rounded(
-      await readShares(deps.elb, {
-        ...record.topology,
-        route: { kind: 'rule', arn: testRuleArn, listenerArn: testRuleArn },
-      }),
-    );
+    const test = rounded(sharesOf(await ruleActions(deps.elb, testRuleArn), record.topology));
     if (Math.abs(test.green - expectedTest) > SHARE_TOLERANCE)
       problems.push(
         `the test rule reads blue ${test.blue}% / green ${test.green}% where ${call.stage} should have left green at ${expectedTest}%`,

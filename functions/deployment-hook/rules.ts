@@ -24,10 +24,6 @@ export function serviceOfArn(serviceArn: string): { cluster: string; service: st
   return { cluster, service };
 }
 
-/** The deployment's id: the last part of its ARN. */
-export const deploymentIdOf = (deploymentArn: string): string =>
-  deploymentArn.split('/').pop() ?? deploymentArn;
-
 /**
  * Green's share of production traffic the stage should have left on the listener rule, or
  * undefined when the stage does not say (a traffic-shift step that sent no weights).

@@ -50,7 +50,12 @@ export async function routeActions(elb: ElasticLoadBalancingV2Client, topology: 
     const out = await elb.send(new DescribeListenersCommand({ ListenerArns: [route.arn] }));
     return out.Listeners?.[0]?.DefaultActions ?? [];
   }
-  const out = await elb.send(new DescribeRulesCommand({ RuleArns: [route.arn] }));
+  return ruleActions(elb, route.arn);
+}
+
+/** A listener rule's actions. */
+export async function ruleActions(elb: ElasticLoadBalancingV2Client, ruleArn: string): Promise<Action[]> {
+  const out = await elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
   return out.Rules?.[0]?.Actions ?? [];
 }
 
@@ -70,19 +75,24 @@ export function sharesOf(
   actions: readonly Action[],
   topology: Pick<Topology, 'blueTargetGroupArn' | 'greenTargetGroupArn'>,
 ): Weights {
+  return {
+    blue: shareOf(actions, topology.blueTargetGroupArn),
+    green: shareOf(actions, topology.greenTargetGroupArn),
+  };
+}
+
+/** The percentage of the forward action's traffic that goes to one target group. */
+export function shareOf(actions: readonly Action[], targetGroupArn: string): number {
   const forward = actions.find((a) => a.Type === 'forward');
   const groups =
     forward?.ForwardConfig?.TargetGroups ??
     (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
   const total = groups.reduce((sum, g) => sum + (g.Weight ?? 1), 0);
-  const share = (arn: string) => {
-    const weight = groups
-      .filter((g) => g.TargetGroupArn === arn)
-      .reduce((sum, g) => sum + (g.Weight ?? 1), 0);
-    // A plain forward to one group carries no weights: it gets everything.
-    return total === 0 ? 0 : (weight / total) * 100;
-  };
-  return { blue: share(topology.blueTargetGroupArn), green: share(topology.greenTargetGroupArn) };
+  const weight = groups
+    .filter((g) => g.TargetGroupArn === targetGroupArn)
+    .reduce((sum, g) => sum + (g.Weight ?? 1), 0);
+  // A plain forward to one group carries no weights: it gets everything.
+  return total === 0 ? 0 : (weight / total) * 100;
 }
 
 /** The route's shares right now, unrounded (see sharesOf). */
