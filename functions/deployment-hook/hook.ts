@@ -31,6 +31,7 @@ import { judgeBake } from '../shared/rollouts/analysis/judge.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';
 import {
+  claimGateAnswer,
   getRolloutRecord,
   type HookProgress,
   type HookStageRecord,
@@ -723,19 +724,12 @@ async function waitAtGate(
       at: iso(now),
     };
     // Claimed like an operator's answer: one that lands at the same moment wins or loses whole.
-    const claimed = await updateRolloutRecord(
+    const claimed = await claimGateAnswer(
       deps.db,
       deps.env.OPERATIONS_TABLE,
       deps.clock,
       recordKey(call),
-      {
-        set: { answer: claim },
-        condition: {
-          expression: '#gate.#token = :token AND attribute_not_exists(#answer)',
-          names: { '#gate': 'gate', '#token': 'token', '#answer': 'answer' },
-          values: { ':token': gate.token },
-        },
-      },
+      claim,
     );
     answer = claimed
       ? claim

@@ -14,6 +14,7 @@ import { serviceLockResource } from '../service-lock.ts';
 import type { TaskCallbacks } from '../task-callbacks.ts';
 import { operatorReason } from '../validation.ts';
 import {
+  claimGateAnswer,
   findRolloutRecord,
   getRolloutRecord,
   type RolloutPhase,
@@ -76,15 +77,12 @@ export async function answerGate(
     );
   }
   const answer: GateAnswer = { decision, by, at: iso(deps.clock.now()), ...(reason ? { reason } : {}) };
-  const claimed = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
-    set: {
-      answer: { token: gate.token, decision, by, at: answer.at as string, ...(reason ? { reason } : {}) },
-    },
-    condition: {
-      expression: '#gate.#token = :token AND attribute_not_exists(#answer)',
-      names: { '#gate': 'gate', '#token': 'token', '#answer': 'answer' },
-      values: { ':token': gate.token },
-    },
+  const claimed = await claimGateAnswer(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
+    token: gate.token,
+    decision,
+    by,
+    at: answer.at as string,
+    ...(reason ? { reason } : {}),
   });
   if (!claimed)
     throw new OperatorRefusedError(`the ${gate.kind} gate of ${record.executionName} was already answered`);
@@ -243,13 +241,12 @@ export async function abortRollout(
   if (record.phase === 'gate' && gate) {
     // Claimed on the record like any answer: a rollout running in another process (ops rollout
     // on the emulator) takes its answers from there. Already answered: the next step sees the abort.
-    const answered = await updateRolloutRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
-      set: { answer: { token: gate.token, decision: 'abort', by, at, ...(reason ? { reason } : {}) } },
-      condition: {
-        expression: '#gate.#token = :token AND attribute_not_exists(#answer)',
-        names: { '#gate': 'gate', '#token': 'token', '#answer': 'answer' },
-        values: { ':token': gate.token },
-      },
+    const answered = await claimGateAnswer(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, key(record), {
+      token: gate.token,
+      decision: 'abort',
+      by,
+      at,
+      ...(reason ? { reason } : {}),
     });
     if (answered && !answeredOnRecordOnly(record))
       await deps.callbacks.success(gate.token, { decision: 'abort', by, at, ...(reason ? { reason } : {}) });

@@ -259,6 +259,27 @@ export async function updateRolloutRecord(
   return true;
 }
 
+/**
+ * Claims the answer to the gate `answer.token` names, once: whoever claims first (an operator, an
+ * abort, the gate's own timeout) decides, and a later claim on the same gate returns false.
+ */
+export function claimGateAnswer(
+  db: Db,
+  table: string,
+  clock: Clock,
+  key: { cluster: string; service: string; execution: string },
+  answer: AnswerRecord,
+): Promise<boolean> {
+  return updateRolloutRecord(db, table, clock, key, {
+    set: { answer },
+    condition: {
+      expression: '#gate.#token = :token AND attribute_not_exists(#answer)',
+      names: { '#gate': 'gate', '#token': 'token', '#answer': 'answer' },
+      values: { ':token': answer.token },
+    },
+  });
+}
+
 function omitVerdict(update: RecordUpdate): RecordUpdate {
   const { appendVerdict: _verdict, verdictKey: _key, ...rest } = update;
   return rest;
