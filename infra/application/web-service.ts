@@ -25,7 +25,7 @@ import {
   type ServiceConfig,
   taskRolePathFor,
 } from '../config.ts';
-import { alarmNameOf, targetGroupAlarm } from '../shared/alarms.ts';
+import { alarmNameOf, targetGroupAlarm, targetGroupLabel } from '../shared/alarms.ts';
 import { acknowledgeWildcardResources } from '../shared/nag-findings.ts';
 import type { EcsCapacity } from './ecs-capacity.ts';
 import { assertSpotDrainBudget, type SpotDrainBudget } from './spot-drain-budget.ts';
@@ -244,7 +244,10 @@ export class WebService extends Construct {
               props.deploymentHook,
               (['blue', 'green'] as const).flatMap((color) =>
                 (['5xx', 'unhealthy-hosts'] as const).map((kind) =>
-                  alarmNameOf(resourcePrefix(config), targetGroupAlarm(`${svc.name}-${color}`, kind)),
+                  alarmNameOf(
+                    resourcePrefix(config),
+                    targetGroupAlarm(targetGroupLabel(svc.name, color), kind),
+                  ),
                 ),
               ),
             ),

@@ -48,6 +48,9 @@ export const alarmNameOf = (namePrefix: string, name: string): string => `${name
 export const targetGroupAlarm = (label: string, kind: '5xx' | 'unhealthy-hosts'): string =>
   `${label}-${kind}`;
 
+/** The label of a service's blue or green target group in its alarms' names (addTargetGroup). */
+export const targetGroupLabel = (service: string, color: 'blue' | 'green'): string => `${service}-${color}`;
+
 export interface AlarmsProps {
   /** ecs-ops-<env>: prefix of every alarm name. */
   readonly namePrefix: string;

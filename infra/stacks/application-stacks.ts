@@ -45,7 +45,7 @@ import {
 import { type EnvironmentConfig, resourcePrefix, type ServiceConfig } from '../config.ts';
 import { subscribeAlertEmails } from '../control-plane/alerting/alert-emails.ts';
 import { OperatorPolicies } from '../control-plane/operator-policies.ts';
-import { Alarms } from '../shared/alarms.ts';
+import { Alarms, targetGroupLabel } from '../shared/alarms.ts';
 import { acknowledgeCdkProvidedFunctions, deployTimeCallLogGroup } from '../shared/cdk-internals.ts';
 import { secureBucket } from '../shared/secure-bucket.ts';
 import type { ControlPlaneStack } from './control-plane-stack.ts';
@@ -532,11 +532,12 @@ export class ObservabilityStack extends EnvironmentStack {
       (service) => {
         const route = ingress.loadBalancer.routeOf(service.name);
         return [
-          { service: service.name, color: 'blue', group: route.blue },
-          { service: service.name, color: 'green', group: route.green },
+          { color: 'blue' as const, group: route.blue },
+          { color: 'green' as const, group: route.green },
         ].map(({ color, group }) => {
-          this.alarms.addTargetGroup(`${service.name}-${color}`, group);
-          return { label: single ? color : `${service.name}-${color}`, group };
+          const label = targetGroupLabel(service.name, color);
+          this.alarms.addTargetGroup(label, group);
+          return { label: single ? color : label, group };
         });
       },
     );
