@@ -23,6 +23,8 @@ import { DEPLOYMENT_HOOK_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import type { DeployedStack } from '../local/deploy.ts';
 import {
   deployService,
+  describeEcsStrategy,
+  ecsStrategyOf,
   type HookCall,
   hookAnswerText,
   registerRevisionWithImage,
@@ -116,7 +118,7 @@ export async function ecsRolloutLocally(
   const table = rolloutEnvironment(stack).OPERATIONS_TABLE as string;
   const taskDefinition = await asRig(() => revisionToDeploy(ecs, cluster, service, input));
   const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
-  const strategy = strategyOf(described.services?.[0]?.deploymentConfiguration);
+  const strategy = describeEcsStrategy(ecsStrategyOf(described.services?.[0]?.deploymentConfiguration));
   if (!opts.json) for (const line of planLines(managed, strategy)) console.log(line);
   const clock = new VirtualClock();
   let previous: RolloutRecord | undefined;
@@ -160,22 +162,6 @@ export async function ecsRolloutLocally(
   ].join('\n');
   out(human, { deployment: result.deploymentArn, ...result });
   return ok ? 0 : 1;
-}
-
-function strategyOf(
-  config:
-    | {
-        strategy?: string;
-        canaryConfiguration?: { canaryPercent?: number; canaryBakeTimeInMinutes?: number };
-        linearConfiguration?: { stepPercent?: number; stepBakeTimeInMinutes?: number };
-      }
-    | undefined,
-): string {
-  if (config?.strategy === 'CANARY')
-    return `CANARY ${config.canaryConfiguration?.canaryPercent ?? 5}% for ${config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10} min, then 100%`;
-  if (config?.strategy === 'LINEAR')
-    return `LINEAR ${config.linearConfiguration?.stepPercent ?? 10}% every ${config.linearConfiguration?.stepBakeTimeInMinutes ?? 6} min`;
-  return config?.strategy ?? 'BLUE_GREEN';
 }
 
 const TERMINAL = new Set(['SUCCESSFUL', 'STOPPED', 'ROLLBACK_SUCCESSFUL', 'ROLLBACK_FAILED']);

@@ -17,7 +17,12 @@
 //     at 0, then the test listener and its hook, then green's targets gone.
 // It starts no tasks (the emulator runs none) and is listed in docs/testing.md among the stand-ins.
 import { randomUUID } from 'node:crypto';
-import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  type DeploymentConfiguration,
+  DescribeServicesCommand,
+  ECSClient,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
 import {
   DeregisterTargetsCommand,
   DescribeRulesCommand,
@@ -97,6 +102,32 @@ export interface EcsDeploymentResult {
   /** Every lifecycle stage entered, in order (ROLLBACK marks where the rollback began). */
   stages: string[];
   calls: HookCall[];
+}
+
+/** A service's deployment strategy, with ECS's defaults where its configuration leaves them out. */
+export function ecsStrategyOf(config: DeploymentConfiguration | undefined): EcsStrategy {
+  if (config?.strategy === 'CANARY')
+    return {
+      type: 'CANARY',
+      canaryPercent: config.canaryConfiguration?.canaryPercent ?? 5,
+      canaryBakeMinutes: config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10,
+    };
+  if (config?.strategy === 'LINEAR')
+    return {
+      type: 'LINEAR',
+      stepPercent: config.linearConfiguration?.stepPercent ?? 10,
+      stepBakeMinutes: config.linearConfiguration?.stepBakeTimeInMinutes ?? 6,
+    };
+  return { type: 'BLUE_GREEN' };
+}
+
+/** The strategy in words, as `ops rollout` prints it. */
+export function describeEcsStrategy(strategy: EcsStrategy): string {
+  if (strategy.type === 'CANARY')
+    return `CANARY ${strategy.canaryPercent}% for ${strategy.canaryBakeMinutes} min, then 100%`;
+  if (strategy.type === 'LINEAR')
+    return `LINEAR ${strategy.stepPercent}% every ${strategy.stepBakeMinutes} min`;
+  return 'BLUE_GREEN';
 }
 
 /** A production shift's steps: green's weight and the bake before the next step. */
@@ -361,20 +392,7 @@ export async function deployService(opts: {
   const from = svc.taskDefinition as string;
   const revision = (td: string) =>
     `${svc.serviceArn?.replace(':service/', ':service-revision/')}/${td.split(':').pop()}`;
-  const strategy: EcsStrategy =
-    config?.strategy === 'CANARY'
-      ? {
-          type: 'CANARY',
-          canaryPercent: config.canaryConfiguration?.canaryPercent ?? 5,
-          canaryBakeMinutes: config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10,
-        }
-      : config?.strategy === 'LINEAR'
-        ? {
-            type: 'LINEAR',
-            stepPercent: config.linearConfiguration?.stepPercent ?? 10,
-            stepBakeMinutes: config.linearConfiguration?.stepBakeTimeInMinutes ?? 6,
-          }
-        : { type: 'BLUE_GREEN' };
+  const strategy = ecsStrategyOf(config);
   const update = (taskDefinition: string) =>
     asRig(() =>
       ecs.send(new UpdateServiceCommand({ cluster: opts.cluster, service: opts.service, taskDefinition })),
