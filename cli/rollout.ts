@@ -148,7 +148,7 @@ export async function rolloutCommand(
         out,
       );
     }
-    return startOnAws(flags, input, out);
+    return startOnAws(outputs, flags, input, out);
   }
   // Refused before anything runs: halfway, the run would stop with green created and the lock held.
   if (input.preTraffic?.hookFunctionArn) {
@@ -217,8 +217,12 @@ function awsOutputs(flags: RolloutFlags): Record<string, string> {
   return stack;
 }
 
-async function startOnAws(flags: RolloutFlags, input: RolloutInputDraft, out: Out): Promise<number> {
-  const outputs = awsOutputs(flags);
+async function startOnAws(
+  outputs: Record<string, string>,
+  flags: RolloutFlags,
+  input: RolloutInputDraft,
+  out: Out,
+): Promise<number> {
   const sfn = awsClient(SFNClient);
   const name = newExecutionName(input.service);
   const started = await sfn.send(
