@@ -413,25 +413,23 @@ export class WebService extends Construct {
     });
   }
 
-  private lbRole?: iam.Role;
-
   /**
    * The infrastructure role ECS moves the listener rules' weights with (an ECS deployment),
    * with AWS's managed policy for exactly that.
    */
   private loadBalancerRole(): iam.Role {
-    this.lbRole ??= new iam.Role(this, 'LoadBalancerInfrastructureRole', {
+    const role = new iam.Role(this, 'LoadBalancerInfrastructureRole', {
       assumedBy: new iam.ServicePrincipal('ecs.amazonaws.com'),
       description: 'ECS shifts traffic between the target groups of the service with this role',
       managedPolicies: [
         iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonECSInfrastructureRolePolicyForLoadBalancers'),
       ],
     });
-    Validations.of(this.lbRole).acknowledge({
+    Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]',
       reason:
         'AmazonECSInfrastructureRolePolicyForLoadBalancers is the policy AWS maintains for ECS deployments that shift listener rules; it changes with the actions ECS needs.',
     });
-    return this.lbRole;
+    return role;
   }
 }
