@@ -8,11 +8,11 @@ import { userInfo } from 'node:os';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { parseStrategyShorthand, type RolloutInputDraft } from '../events/rollout-input.ts';
-import { effectivePlan } from '../functions/rollout-step/defaults.ts';
 import { causeText } from '../functions/rollout-step/steps.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
+import { effectivePlan } from '../functions/shared/rollouts/defaults.ts';
 import {
   abortRollout,
   answerGate,

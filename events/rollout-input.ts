@@ -262,6 +262,13 @@ export const RolloutInputSchema = z
      * changes counts from it; without it, from the rollout's start.
      */
     imagePushedAt: z.optional(z.iso.datetime({ offset: true })),
+    /**
+     * Set by a release train for the rollouts it starts (its record's id, `train/<execution>`):
+     * the rollout refuses to start once that train's line has stopped.
+     */
+    train: z.optional(
+      z.string().check(z.regex(/^train\/[A-Za-z0-9_-]{1,80}$/, 'must be train/<execution name>')),
+    ),
   })
   .check(
     z.superRefine((input, ctx) => {

@@ -181,6 +181,8 @@ export const RolloutPlanSchema = z.object({
   requestedBy: z.string(),
   startedAt: z.string(),
   imagePushedAt: z.optional(z.string()),
+  /** The release train that started it (its record's id): it does not start once the train stopped. */
+  train: z.optional(z.string()),
   /** The longest the plan can take (planSeconds); the lease on the service covers it. */
   maxSeconds: z.number(),
 });

@@ -11,7 +11,6 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { findManagedService } from '../functions/rollout-step/defaults.ts';
 import type { Alert } from '../functions/shared/alerts.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import type { Clock } from '../functions/shared/clock.ts';
@@ -23,6 +22,7 @@ import {
   targetGroupDimensions,
 } from '../functions/shared/rollouts/analysis/metrics.ts';
 import { ManagedServicesSchema } from '../functions/shared/rollouts/config.ts';
+import { findManagedService } from '../functions/shared/rollouts/defaults.ts';
 import type { OperatorDeps } from '../functions/shared/rollouts/operator.ts';
 import { getRolloutRecord, type RolloutRecord } from '../functions/shared/rollouts/record.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';

@@ -100,11 +100,17 @@ export function taskTimeouts(
 }
 
 /**
- * The definition handed to aws-local-stepfunctions: its Task timeouts are removed (it would
- * apply them in real time, 60 s by default, where AWS's default is 99,999,999 s), since the
- * runner applies them on the virtual clock.
+ * The definition handed to aws-local-stepfunctions: its Task timeouts and the execution's own
+ * TimeoutSeconds are removed (it would apply them in real time: 60 s by default for a task, where
+ * AWS's default is 99,999,999 s, and a timeout over 24.8 days overflows its timer and fires at
+ * once), since the runner applies them on the virtual clock.
  */
 export function withoutTaskTimeouts<T>(machine: T): T {
+  const { TimeoutSeconds: _execution, ...rest } = machine as Record<string, unknown>;
+  return withoutStateTimeouts(rest) as T;
+}
+
+function withoutStateTimeouts<T>(machine: T): T {
   const strip = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(strip);
     if (node === null || typeof node !== 'object') return node;

@@ -476,6 +476,13 @@ async function runExecution(
       abort();
     }
   };
+  // Time that passes in the run itself counts too (the library's own timer is taken off: see
+  // withoutTaskTimeouts). A timer's longest delay is 2^31-1 ms; a longer timeout is checked then.
+  const executionTimer =
+    executionTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => advanceClock(0), Math.min(executionTimeoutMs, 2 ** 31 - 1));
+  executionTimer?.unref();
 
   const onWaitEntered = (stateName: string, rawInput: unknown) => {
     const state = states.get(stateName);
@@ -558,6 +565,7 @@ async function runExecution(
       throw error;
     }
   } finally {
+    clearTimeout(executionTimer);
     opts.signal?.removeEventListener('abort', onSignal);
     endWaitingTasks('the run has ended');
   }

@@ -2,6 +2,7 @@
 export const WORKFLOW_NAMES = [
   'spot-surge',
   'blue-green-rollout',
+  'release-train',
   'scale-service',
   'remediate-alarm',
 ] as const;

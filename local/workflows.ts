@@ -28,6 +28,7 @@ import {
 export const WORKFLOWS: Record<WorkflowName, string> = {
   'spot-surge': CONTROL_PLANE_OUTPUTS.surgeStateMachineArn,
   'blue-green-rollout': CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn,
+  'release-train': CONTROL_PLANE_OUTPUTS.trainStateMachineArn,
   'scale-service': CONTROL_PLANE_OUTPUTS.scaleStateMachineArn,
   'remediate-alarm': CONTROL_PLANE_OUTPUTS.remediationStateMachineArn,
 };

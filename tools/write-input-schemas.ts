@@ -15,6 +15,7 @@ import { RemediationInputSchema } from '../events/remediation-input.ts';
 import { ApprovalSchema, RolloutInputSchema } from '../events/rollout-input.ts';
 import { ScaleInputSchema } from '../events/scale-input.ts';
 import { SpotSurgeInputSchema } from '../events/spot-surge-input.ts';
+import { TrainInputSchema } from '../events/train-input.ts';
 import * as z from '../events/zod.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,7 +24,7 @@ export const EXAMPLES_DIR = 'events/inputs';
 
 export interface WorkflowInput {
   /** The workflow's name, as in workflows/<name>.ts and local/workflows.ts. */
-  workflow: 'spot-surge' | 'scale-service' | 'blue-green-rollout' | 'remediate-alarm';
+  workflow: 'spot-surge' | 'scale-service' | 'blue-green-rollout' | 'release-train' | 'remediate-alarm';
   /** Where the zod schema is defined (repository-relative). */
   source: string;
   schema: z.ZodMiniType;
@@ -49,6 +50,12 @@ export const WORKFLOW_INPUTS: readonly WorkflowInput[] = [
     source: 'events/rollout-input.ts',
     schema: RolloutInputSchema,
     examplePrefix: 'rollout-',
+  },
+  {
+    workflow: 'release-train',
+    source: 'events/train-input.ts',
+    schema: TrainInputSchema,
+    examplePrefix: 'release-train',
   },
   {
     workflow: 'remediate-alarm',

@@ -11,13 +11,14 @@ import {
 } from '../../events/rollout-input.ts';
 import type { RolloutPlan, RolloutState } from '../../events/rollout-state.ts';
 import { iso } from '../shared/clock.ts';
-import { InvalidInputError } from '../shared/errors.ts';
+import { InvalidInputError, OpsError } from '../shared/errors.ts';
+import { resolveRolloutInput } from '../shared/rollouts/defaults.ts';
 import { alert, journal } from '../shared/rollouts/notify.ts';
 import { getRolloutRecord, putRolloutRecord, updateRolloutRecord } from '../shared/rollouts/record.ts';
 import { readWeights } from '../shared/rollouts/traffic.ts';
 import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
 import { containerImage, describeTaskDefinition, registerWithImage } from '../shared/task-definitions.ts';
-import { resolveRolloutInput } from './defaults.ts';
+import { getTrainRecordById } from '../shared/trains/record.ts';
 import { recordRolledBack } from './rollback-steps.ts';
 import { abortReason } from './rules.ts';
 import {
@@ -121,6 +122,7 @@ export async function validate(
     requestedBy: input.requestedBy ?? 'console',
     startedAt: iso(deps.clock.now()),
     ...(input.imagePushedAt ? { imagePushedAt: input.imagePushedAt } : {}),
+    ...(input.train ? { train: input.train } : {}),
     maxSeconds,
   };
   const blueImage = containerImage(blueTaskDefinition, container);
@@ -169,8 +171,22 @@ async function checkAlarmsExist(deps: StepDeps, names: readonly string[]): Promi
 // ------------------------------------------------------------------------------------------
 // Lock, then green.
 
+/** A release train's line stopped between this rollout's admission and its start. */
+export class TrainStoppedError extends OpsError {
+  override readonly name = 'TrainStopped';
+}
+
+async function refuseIfTrainStopped(deps: StepDeps, trainId: string): Promise<void> {
+  const train = await getTrainRecordById(deps.db, deps.env.OPERATIONS_TABLE, trainId);
+  if (train && train.status !== 'running')
+    throw new TrainStoppedError(
+      `release train ${train.name} stopped (${train.stop?.reason ?? train.status}) before this rollout started; nothing was changed`,
+    );
+}
+
 export async function lock(deps: StepDeps, state: RolloutState): Promise<RolloutState> {
   const plan = state.rollout;
+  if (plan.train) await refuseIfTrainStopped(deps, plan.train);
   const target = plan.image ?? plan.taskDefinition ?? '?';
   const lease = await acquireServiceLock(deps.db, deps.env.LOCKS_TABLE, deps.clock, {
     cluster: plan.cluster,

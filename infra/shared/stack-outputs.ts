@@ -23,6 +23,11 @@ export const ROLLOUT_OUTPUTS = {
   rolloutStateMachineArn: 'RolloutStateMachineArn',
 } as const;
 
+/** Release trains (infra/control-plane/trains/release-trains.ts). */
+export const TRAIN_OUTPUTS = {
+  trainStateMachineArn: 'ReleaseTrainStateMachineArn',
+} as const;
+
 /**
  * The lifecycle hook of ECS-controlled deployments (infra/control-plane/rollouts/deployment-hook.ts):
  * only where a managed service is deployed by ECS. A service's LifecycleHooks name both.
@@ -55,6 +60,7 @@ export const CONTROL_PLANE_OUTPUTS = {
   ...SPOT_INTERRUPTION_OUTPUTS,
   ...ALERTING_OUTPUTS,
   ...ROLLOUT_OUTPUTS,
+  ...TRAIN_OUTPUTS,
   ...SCALING_OUTPUTS,
   ...REMEDIATION_OUTPUTS,
   journalTable: 'JournalTableName',

@@ -19,6 +19,7 @@ import {
 import { loadScalingConfig, Scaling } from '../control-plane/scaling/scaling.ts';
 import { StateTables } from '../control-plane/shared/state-tables.ts';
 import { SpotInterruptionHandling } from '../control-plane/spot/spot-interruption-handling.ts';
+import { ReleaseTrains } from '../control-plane/trains/release-trains.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../shared/stack-outputs.ts';
 
 export interface ControlPlaneStackProps extends StackProps {
@@ -47,6 +48,7 @@ export class ControlPlaneStack extends Stack {
   readonly alerting: Alerting;
   readonly spotInterruption: SpotInterruptionHandling;
   readonly rollouts: Rollouts;
+  readonly trains: ReleaseTrains;
   /** Absent when the environment scales no service. */
   readonly scaling?: Scaling;
   /** Absent when the environment has no runbook registry. */
@@ -85,6 +87,14 @@ export class ControlPlaneStack extends Stack {
     this.rollouts = new Rollouts(this, 'Rollouts', {
       managedServices: rolloutServices,
       ...(props.passableRoles ? { passableRoles: props.passableRoles } : {}),
+      tables: this.tables,
+      alerting: this.alerting,
+      environmentName: props.environmentName,
+      assetRoot: props.assetRoot,
+    });
+    this.trains = new ReleaseTrains(this, 'Trains', {
+      rollouts: this.rollouts,
+      managedServices: JSON.stringify(rolloutServices),
       tables: this.tables,
       alerting: this.alerting,
       environmentName: props.environmentName,

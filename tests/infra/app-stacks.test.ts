@@ -459,10 +459,10 @@ describe('dead-letter queues', () => {
         );
       }
     }
-    // prod: the control plane's 9 functions' async DLQs, the queue and delivery DLQs of spot,
+    // prod: the control plane's 10 functions' async DLQs, the queue and delivery DLQs of spot,
     // scaling and remediation, the alert queue's, the scaling schedules' and the e-mail
     // subscriptions'. The API's authorizer has none: API Gateway only invokes it synchronously.
-    expect(prodQueues).toBe(18);
+    expect(prodQueues).toBe(19);
   });
 });
 

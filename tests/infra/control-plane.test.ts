@@ -41,6 +41,7 @@ const FUNCTION_NAMES = [
   'rollout-step',
   'spot-interruption',
   'spot-surge-step',
+  'train-step',
 ];
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };
@@ -358,9 +359,14 @@ describe('permissions', () => {
     expect(text(setDesired?.Resource)).toMatch(/autoScalingGroup:\*:autoScalingGroupName\/web-spot"/);
     expect(text(setDesired?.Resource)).toMatch(/autoScalingGroup:\*:autoScalingGroupName\/web-on-demand"/);
     for (const s of withAction('autoscaling:DescribeAutoScalingGroups')) expect(s.Resource).toBe('*');
-    const [start] = withAction('states:StartExecution');
-    expect(withAction('states:StartExecution')).toHaveLength(1);
-    expect(start?.Resource).toEqual({ Ref: expect.stringMatching(/SurgeWorkflow/) });
+    // spot-interruption starts the surge workflow; the release train runs the rollout workflow.
+    expect(withAction('states:StartExecution').map((s) => s.Resource)).toEqual(
+      expect.arrayContaining([
+        { Ref: expect.stringMatching(/SurgeWorkflow/) },
+        { Ref: expect.stringMatching(/^RolloutsWorkflow/) },
+      ]),
+    );
+    expect(withAction('states:StartExecution')).toHaveLength(2);
   });
 });
 

@@ -44,6 +44,7 @@ export function describeDuplicates(title: string, faults?: Partial<FaultSettings
     const seen: Record<WorkflowName, Set<string>> = {
       'spot-surge': new Set(),
       'blue-green-rollout': new Set(),
+      'release-train': new Set(),
       'scale-service': new Set(),
       'remediate-alarm': new Set(),
     };

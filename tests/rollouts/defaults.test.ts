@@ -13,9 +13,9 @@ import {
   stepsOf,
 } from '../../events/rollout-input.ts';
 import { RolloutPlanSchema } from '../../events/rollout-state.ts';
-import { resolveRolloutInput } from '../../functions/rollout-step/defaults.ts';
 import { greenLimits } from '../../functions/shared/rollouts/analysis/limits.ts';
 import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
+import { resolveRolloutInput } from '../../functions/shared/rollouts/defaults.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 import {
   DEFAULT_ROLLOUT_SERVICES,

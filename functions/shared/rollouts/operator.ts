@@ -180,8 +180,18 @@ export async function abortRollout(
   by: string,
   reasonGiven?: string,
 ): Promise<OperatorResult> {
+  operatorReason(reasonGiven);
+  return abortRolloutOf(deps, await recordFor(deps, ref), by, reasonGiven);
+}
+
+/** `abortRollout` of a record already read (a release train stopping its running rollouts). */
+export async function abortRolloutOf(
+  deps: OperatorDeps,
+  record: RolloutRecord,
+  by: string,
+  reasonGiven?: string,
+): Promise<OperatorResult> {
   const reason = operatorReason(reasonGiven);
-  const record = await recordFor(deps, ref);
   if (record.phase === 'window') return rollbackService(deps, record.execution, by);
   refuseAbortIn(record, deps.clock.now());
   const at = iso(deps.clock.now());

@@ -2,7 +2,7 @@
 // answers) -> EventBridge rule -> queue -> remediation-trigger function -> the remediate-alarm
 // workflow, one execution per transition. The runbook registry comes from
 // config/remediation/<environment>.json; the construct is composed only where that file exists.
-import { ArnFormat, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -16,7 +16,7 @@ import type { ManagedService } from '../../../functions/shared/rollouts/config.t
 import { RemediateAlarmWorkflow } from '../../../workflows/remediate-alarm.ts';
 import { ConfigError } from '../../config.ts';
 import { alarmArnPattern } from '../../shared/alarms.ts';
-import { acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
+import { acknowledgeNestedExecutions, acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
 import { REMEDIATION_OUTPUTS } from '../../shared/stack-outputs.ts';
 import type { AlertTopics } from '../alerting/alert-topics.ts';
 import type { Alerting } from '../alerting/alerting.ts';
@@ -290,19 +290,9 @@ export class Remediation extends Construct {
       'Step Functions may invoke the step function by qualified ARN (version/alias); only that function.',
     );
     if (scaleStateMachine) {
-      // What CDK grants for a nested .sync execution: its executions, named at run time.
-      const stack = Stack.of(this);
-      const childName = Fn.select(6, Fn.split(':', scaleStateMachine.stateMachineArn));
-      acknowledgeWildcardResources(
+      acknowledgeNestedExecutions(
         machine.role,
-        [
-          stack.formatArn({
-            service: 'states',
-            resource: 'execution',
-            resourceName: `${childName}*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+        scaleStateMachine,
         'Waiting for the nested scale-service execution (DescribeExecution, StopExecution) needs its executions, whose names are only known at run time; scoped to that state machine.',
       );
     }

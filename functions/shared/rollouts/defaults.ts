@@ -11,10 +11,10 @@ import {
   RolloutInputSchema,
   stepsOf,
   strategyText,
-} from '../../events/rollout-input.ts';
-import { InvalidInputError } from '../shared/errors.ts';
-import { type ManagedService, ManagedServicesSchema } from '../shared/rollouts/config.ts';
-import { parseOrThrow } from '../shared/validation.ts';
+} from '../../../events/rollout-input.ts';
+import { InvalidInputError } from '../errors.ts';
+import { parseOrThrow } from '../validation.ts';
+import { type ManagedService, ManagedServicesSchema } from './config.ts';
 
 export type ResolvedRolloutInput = RolloutInput & { cluster: string };
 

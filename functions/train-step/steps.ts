@@ -1,0 +1,464 @@
+// The release train's steps: check the whole train before anything starts, open each wave,
+// admit each service under the budget (or make it wait, or skip it), record how its rollout
+// ended, stop the line when the budget is spent, and finish with one journal record and one alert.
+import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { RolloutInputDraft } from '../../events/rollout-input.ts';
+import {
+  type TrainBudget,
+  type TrainInput,
+  TrainInputSchema,
+  type TrainService,
+} from '../../events/train-input.ts';
+import { consoleLinks, raiseAlert } from '../shared/alerts.ts';
+import { type Clock, iso } from '../shared/clock.ts';
+import type { Db } from '../shared/dynamo.ts';
+import { InvalidInputError } from '../shared/errors.ts';
+import { childExecutionName } from '../shared/execution-names.ts';
+import type { RolloutEnv } from '../shared/rollouts/config.ts';
+import { resolveRolloutInput } from '../shared/rollouts/defaults.ts';
+import type { TaskCallbacks } from '../shared/task-callbacks.ts';
+import {
+  admitService,
+  finishTrainRecord,
+  getTrainRecord,
+  getTrainService,
+  markSkipped,
+  markWaiting,
+  putTrainRecord,
+  recordServiceEnd,
+  TERMINAL_SERVICE_PHASES,
+  type TrainRecord,
+  trainRecordId,
+  trainServiceId,
+  trainServices,
+} from '../shared/trains/record.ts';
+import { parseOrThrow } from '../shared/validation.ts';
+import { journalTrain } from './evidence.ts';
+import {
+  ADMISSION_WAIT_SECONDS,
+  admissionRoom,
+  budgetStopReason,
+  finalStatus,
+  greenTaskLimit,
+  rolloutEnd,
+  summarizeTrain,
+} from './rules.ts';
+import { abortRunningRollouts, stopLine } from './stop.ts';
+
+export interface TrainDeps {
+  db: Db;
+  ecs: ECSClient;
+  elb: ElasticLoadBalancingV2Client;
+  /** Created on first use: only the end of a train raises an alert. */
+  sqs: () => SQSClient;
+  /** Answers a rollout's waiting gate when the train aborts it. */
+  callbacks: TaskCallbacks;
+  clock: Clock;
+  env: RolloutEnv;
+}
+
+/** The train as every step after the first receives it (the Map states pass it to each item). */
+export interface TrainRef {
+  /** The execution name: the train's id, its record's key and its rollouts' name prefix. */
+  id: string;
+  execution: string;
+  name: string;
+  onStop: TrainInput['onStop'];
+  budget: TrainBudget;
+  requestedBy: string;
+  startedAt: string;
+}
+
+export interface PlannedService {
+  wave: number;
+  index: number;
+  cluster: string;
+  service: string;
+  desiredCount: number;
+  /** The nested rollout's input: the service's defaults fill in the rest in its first state. */
+  rollout: RolloutInputDraft;
+}
+
+export interface PlannedWave {
+  index: number;
+  name: string;
+  maxConcurrency: number;
+  services: PlannedService[];
+}
+
+export interface TrainPlan {
+  train: TrainRef;
+  clusterTasks: Record<string, number>;
+  waves: PlannedWave[];
+}
+
+const DESCRIBE_SERVICES_BATCH = 10;
+
+// ------------------------------------------------------------------------------------------
+// First state: the whole train checked, every service's rollout input too; nothing written.
+
+export async function validate(
+  deps: TrainDeps,
+  raw: unknown,
+  execution: { id: string; name: string },
+): Promise<TrainPlan> {
+  const input = parseOrThrow(TrainInputSchema, raw, 'input');
+  const name = input.name ?? execution.name;
+  const requestedBy = input.requestedBy ?? 'console';
+  const placed = new Map<string, string>();
+  const waves: PlannedWave[] = input.waves.map((wave, w) => ({
+    index: w,
+    name: wave.name ?? `wave ${w + 1}`,
+    maxConcurrency: wave.maxConcurrency,
+    services: wave.services.map((s, i) => {
+      const field = `input.waves.${w}.services.${i}`;
+      const rollout = rolloutInputOf(s, execution.name, name, requestedBy);
+      let resolved: ReturnType<typeof resolveRolloutInput>;
+      try {
+        resolved = resolveRolloutInput(deps.env.MANAGED_SERVICES, rollout);
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        // The rollout's own check, named where the train's input holds it.
+        throw new InvalidInputError(error.field.replace(/^input/, field), error.problem, error.received);
+      }
+      const key = `${resolved.input.cluster}/${resolved.input.service}`;
+      const first = placed.get(key);
+      if (first)
+        throw new InvalidInputError(
+          `${field}.service`,
+          `${key} is already in the train (${first}): a service rolls out once per train`,
+          s.service,
+        );
+      placed.set(key, field);
+      return {
+        wave: w,
+        index: i,
+        cluster: resolved.input.cluster,
+        service: resolved.input.service,
+        desiredCount: 0,
+        rollout: { ...rollout, cluster: resolved.input.cluster },
+      };
+    }),
+  }));
+  const desired = await liveDesiredCounts(deps, [
+    ...new Set(waves.flatMap((w) => w.services.map((s) => s.cluster))),
+  ]);
+  for (const wave of waves) {
+    for (const s of wave.services) {
+      const count = desired.services.get(`${s.cluster}/${s.service}`);
+      if (count === undefined)
+        throw new InvalidInputError(
+          `input.waves.${s.wave}.services.${s.index}.service`,
+          `is not an active service in cluster ${s.cluster}`,
+          s.service,
+        );
+      s.desiredCount = count;
+    }
+  }
+  return {
+    train: {
+      id: execution.name,
+      execution: execution.id,
+      name,
+      onStop: input.onStop,
+      budget: input.budget,
+      requestedBy,
+      startedAt: iso(deps.clock.now()),
+    },
+    clusterTasks: desired.clusters,
+    waves,
+  };
+}
+
+function rolloutInputOf(
+  s: TrainService,
+  trainId: string,
+  name: string,
+  requestedBy: string,
+): RolloutInputDraft {
+  return {
+    ...(s.cluster ? { cluster: s.cluster } : {}),
+    service: s.service,
+    ...(s.image ? { image: s.image } : {}),
+    ...(s.taskDefinition ? { taskDefinition: s.taskDefinition } : {}),
+    ...(s.strategy ? { strategy: s.strategy } : {}),
+    requestedBy: `train ${name} (${requestedBy})`.slice(0, 255),
+    train: trainRecordId(trainId),
+  };
+}
+
+/**
+ * The desired count of every managed service of `clusters` (ACTIVE ones), and their sum per
+ * cluster: the green-task budget's base. Services the control plane does not manage are left
+ * out, so the budget is never looser than it says.
+ */
+async function liveDesiredCounts(deps: TrainDeps, clusters: string[]) {
+  const services = new Map<string, number>();
+  const totals: Record<string, number> = {};
+  for (const cluster of clusters) {
+    totals[cluster] = 0;
+    const names = deps.env.MANAGED_SERVICES.filter((m) => m.cluster === cluster).map((m) => m.service);
+    for (let i = 0; i < names.length; i += DESCRIBE_SERVICES_BATCH) {
+      const out = await deps.ecs.send(
+        new DescribeServicesCommand({ cluster, services: names.slice(i, i + DESCRIBE_SERVICES_BATCH) }),
+      );
+      for (const s of out.services ?? []) {
+        if (s.status !== 'ACTIVE' || !s.serviceName) continue;
+        const count = s.desiredCount ?? 0;
+        services.set(`${cluster}/${s.serviceName}`, count);
+        totals[cluster] = (totals[cluster] ?? 0) + count;
+      }
+    }
+  }
+  return { services, clusters: totals };
+}
+
+// ------------------------------------------------------------------------------------------
+// Start, waves, services.
+
+export async function start(deps: TrainDeps, plan: TrainPlan): Promise<void> {
+  const t = plan.train;
+  const record = await putTrainRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, {
+    execution: t.execution,
+    executionName: t.id,
+    name: t.name,
+    onStop: t.onStop,
+    budget: t.budget,
+    requestedBy: t.requestedBy,
+    startedAt: t.startedAt,
+    clusterTasks: plan.clusterTasks,
+    waves: plan.waves.map((w) => ({
+      name: w.name,
+      services: w.services.map((s) => `${s.cluster}/${s.service}`),
+    })),
+  });
+  const total = plan.waves.reduce((sum, w) => sum + w.services.length, 0);
+  const limits = Object.entries(plan.clusterTasks)
+    .map(([cluster, tasks]) => `${cluster} ${greenTaskLimit(tasks, t.budget)} of ${tasks} tasks`)
+    .join(', ');
+  await journalTrain(
+    deps,
+    record,
+    'train-started',
+    'changed',
+    `${total} services in ${plan.waves.length} waves; at most ${t.budget.maxFailedServices} may fail; green at most ${t.budget.maxGreenTaskPercent}% of each cluster's tasks (${limits}); on stop: ${t.onStop}`,
+    {
+      details: { waves: record.waves, budget: t.budget, onStop: t.onStop },
+    },
+  );
+}
+
+/** Whether the wave starts: not once the line has stopped. Journaled once per wave. */
+export async function openWave(
+  deps: TrainDeps,
+  train: TrainRef,
+  wave: PlannedWave,
+): Promise<{ open: boolean; reason?: string }> {
+  const record = await requireTrain(deps, train);
+  if (record.status !== 'running') {
+    return {
+      open: false,
+      reason: `the line stopped before ${wave.name}: ${record.stop?.reason ?? record.status}`,
+    };
+  }
+  await journalTrain(
+    deps,
+    record,
+    'wave-started',
+    'changed',
+    `${wave.name}: ${wave.services.length} services, at most ${wave.maxConcurrency} at once`,
+    {
+      details: { wave: wave.index, services: wave.services.map((s) => `${s.cluster}/${s.service}`) },
+    },
+  );
+  return { open: true };
+}
+
+export type AdmissionDecision =
+  | { decision: 'start'; executionName: string; input: RolloutInputDraft }
+  | { decision: 'wait'; waitSeconds: number; reason: string }
+  | { decision: 'skip'; reason: string };
+
+/** A service's turn: start its rollout if the train runs and its cluster has green room. */
+export async function admit(deps: TrainDeps, train: TrainRef, s: PlannedService): Promise<AdmissionDecision> {
+  const table = deps.env.OPERATIONS_TABLE;
+  const serviceId = trainServiceId(train.id, s.wave, s.index);
+  const execution = childExecutionName(train.id, `w${s.wave}-${s.index}`);
+  const started = { decision: 'start' as const, executionName: execution, input: s.rollout };
+  const existing = await getTrainService(deps.db, table, serviceId);
+  if (existing?.phase === 'rolling') return started;
+  if (existing && TERMINAL_SERVICE_PHASES.includes(existing.phase))
+    return { decision: 'skip', reason: `already ${existing.phase}` };
+  const item = {
+    id: serviceId,
+    train: trainRecordId(train.id),
+    wave: s.wave,
+    index: s.index,
+    cluster: s.cluster,
+    service: s.service,
+    desiredCount: s.desiredCount,
+    // Kept when it is admitted after waiting: how long it waited for room shows in its status.
+    ...(existing?.waitingSince ? { waitingSince: existing.waitingSince } : {}),
+  };
+  const record = await requireTrain(deps, train);
+  if (record.status !== 'running') return skip(deps, record, item);
+  const limit = greenTaskLimit(record.clusterTasks[s.cluster] ?? 0, record.budget);
+  const { room, alone } = admissionRoom(limit, s.desiredCount);
+  const admitted = await admitService(deps.db, table, deps.clock, {
+    trainId: record.id,
+    serviceId,
+    cluster: s.cluster,
+    desiredCount: s.desiredCount,
+    execution,
+    room,
+    alone,
+    item,
+  });
+  if (admitted) return started;
+  // Which condition failed: our own admission (its answer lost), a stopped line, or no room.
+  const [now, mine] = await Promise.all([
+    requireTrain(deps, train),
+    getTrainService(deps.db, table, serviceId),
+  ]);
+  if (mine?.phase === 'rolling' && mine.execution === execution) return started;
+  if (now.status !== 'running') return skip(deps, now, item);
+  await markWaiting(deps.db, table, deps.clock, item);
+  const inGreen = now.green[s.cluster] ?? 0;
+  return {
+    decision: 'wait',
+    waitSeconds: ADMISSION_WAIT_SECONDS,
+    reason: alone
+      ? `${s.cluster}/${s.service} (${s.desiredCount} tasks) is over the green limit of ${s.cluster} (${limit} tasks) by itself: it waits until nothing else of ${s.cluster} is in green (${inGreen} now)`
+      : `${s.cluster} has ${inGreen} tasks in green; ${s.desiredCount} more would pass its limit of ${limit}`,
+  };
+}
+
+async function skip(
+  deps: TrainDeps,
+  record: TrainRecord,
+  item: Parameters<typeof markSkipped>[4],
+): Promise<AdmissionDecision> {
+  const reason = `the line stopped before it started: ${record.stop?.reason ?? record.status}`;
+  await markSkipped(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, record.id, item, reason);
+  return { decision: 'skip', reason };
+}
+
+/**
+ * How a service's rollout ended, recorded once; a failure that spends the budget stops the line,
+ * and a stopping line with onStop=rollback has its running rollouts aborted (again, harmlessly,
+ * if a step that stopped it did so already).
+ */
+export async function recordResult(
+  deps: TrainDeps,
+  train: TrainRef,
+  s: PlannedService,
+  executionName: string,
+  failure: { Error?: string; Cause?: string } | undefined,
+): Promise<{ service: string; phase: string }> {
+  const end = rolloutEnd(failure);
+  // A rollout that refused to start because its train had stopped never changed anything.
+  const phase = end.error === 'TrainStopped' ? 'skipped' : end.phase;
+  const applied = await recordServiceEnd(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, {
+    trainId: trainRecordId(train.id),
+    serviceId: trainServiceId(train.id, s.wave, s.index),
+    cluster: s.cluster,
+    desiredCount: s.desiredCount,
+    execution: executionName,
+    phase,
+    ...(end.reason ? { reason: end.reason } : {}),
+    ...(end.error ? { error: end.error } : {}),
+  });
+  let record = await requireTrain(deps, train);
+  if (applied) {
+    await journalTrain(
+      deps,
+      record,
+      'train-service-ended',
+      phase === 'failed' ? 'failed' : phase === 'skipped' ? 'unchanged' : 'changed',
+      `${s.cluster}/${s.service} ${phase}${end.reason ? `: ${end.reason}` : ''}`,
+      {
+        details: {
+          service: `${s.cluster}/${s.service}`,
+          rollout: executionName,
+          wave: s.wave,
+          error: end.error,
+        },
+      },
+    );
+  }
+  if (phase === 'failed' && record.status === 'running') {
+    const why = budgetStopReason(record.counts.failed, record.budget);
+    if (why) await stopLine(deps, record, { reason: `budget spent: ${why}`, by: 'budget' });
+    record = await requireTrain(deps, train);
+  }
+  if (record.status === 'stopping' && record.onStop === 'rollback') await abortRunningRollouts(deps, record);
+  return { service: `${s.cluster}/${s.service}`, phase };
+}
+
+export interface TrainOutcome {
+  status: string;
+  summary: string;
+  counts: Record<string, number>;
+}
+
+/** The train's end: final status on the record, one journal record, one alert. */
+export async function finish(
+  deps: TrainDeps,
+  train: TrainRef,
+  failure: { Error?: string; Cause?: string } | undefined,
+): Promise<TrainOutcome> {
+  const record = await requireTrain(deps, train);
+  const status = finalStatus(record, failure !== undefined);
+  await finishTrainRecord(deps.db, deps.env.OPERATIONS_TABLE, deps.clock, train.id, status);
+  const services = await trainServices(deps.db, deps.env.OPERATIONS_TABLE, record);
+  const s = summarizeTrain(record, services, status);
+  const why = failure ? `; the workflow failed: ${failure.Error}` : '';
+  await journalTrain(
+    deps,
+    record,
+    'train-finished',
+    status === 'completed' ? 'changed' : 'failed',
+    `${s.title}: ${s.summary}${why}`,
+    {
+      after: s.counts,
+      details: { waves: s.waves, ...(record.stop ? { stop: record.stop } : {}) },
+    },
+  );
+  const env = deps.env.OPS_ENVIRONMENT ? `[${deps.env.OPS_ENVIRONMENT}] ` : '';
+  await raiseAlert(deps.sqs(), deps.env.ALERT_QUEUE_URL, {
+    severity: s.severity,
+    state: 'firing',
+    kind: 'release-train',
+    title: `${env}${s.title}`,
+    summary: s.summary,
+    resources: [record.execution],
+    whatHappened: s.waves.join('\n'),
+    whatWeDid:
+      status === 'completed'
+        ? 'Every wave ran; each service was rolled out and judged by its own rollout.'
+        : `Stopped the line${record.stop ? ` (${record.stop.reason}, by ${record.stop.by})` : ''}: later waves and services not yet started did not start; running rollouts ${record.onStop === 'rollback' ? 'were aborted and went back to blue' : 'ran to their own end'}.${why}`,
+    nextSteps: [
+      `ops train status ${record.executionName}`,
+      ...(s.counts.failed > 0
+        ? ['ops journal: the failed rollouts say why (their verdicts and numbers)']
+        : []),
+      ...(status !== 'completed'
+        ? ['fix the cause, then start a train of the services that did not roll out']
+        : []),
+    ],
+    dedupKey: `release-train/${record.executionName}`,
+    links: consoleLinks(process.env.AWS_REGION, { executionArn: record.execution }),
+    at: iso(deps.clock.now()),
+  });
+  return { status, summary: `${s.title}: ${s.summary}`, counts: s.counts };
+}
+
+// ------------------------------------------------------------------------------------------
+
+async function requireTrain(deps: TrainDeps, train: Pick<TrainRef, 'id'>): Promise<TrainRecord> {
+  const record = await getTrainRecord(deps.db, deps.env.OPERATIONS_TABLE, train.id);
+  if (!record) throw new Error(`train ${train.id} has no record (its start step never ran)`);
+  return record;
+}

@@ -1,0 +1,399 @@
+// Release trains on the emulator, from the synthesized definitions: the train's state machine
+// runs each service's blue-green-rollout as a nested execution, with IAM enforced for every call.
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTaskSetsCommand,
+  ECSClient,
+} from '@aws-sdk/client-ecs';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import type { TrainInputDraft } from '../../events/train-input.ts';
+import type { Alert } from '../../functions/shared/alerts.ts';
+import { documentClient } from '../../functions/shared/dynamo.ts';
+import { getRolloutRecord } from '../../functions/shared/rollouts/record.ts';
+import {
+  getTrainRecord,
+  type TrainRecord,
+  type TrainServiceRecord,
+  trainServices,
+} from '../../functions/shared/trains/record.ts';
+import { readJournal } from '../../local/control-plane.ts';
+import { observerClient } from '../../local/observer.ts';
+import { putTargetGroupMetrics, rolloutEnvironment, takeRaisedAlerts } from '../../local/rollouts.ts';
+import { VirtualClock } from '../../local/virtual-clock.ts';
+import { runDeployedWorkflow } from '../../local/workflows.ts';
+import { SERVICE_TASKS, type TrainWorld, useTrainWorld } from './world.ts';
+
+const HOUR = 3_600_000;
+const world = useTrainWorld();
+const env = () => rolloutEnvironment(world.stack);
+const table = () => env().OPERATIONS_TABLE as string;
+
+let slot = 0;
+/** Each train lives hours after the previous one: metrics never fall in another's bake window. */
+function trainClock(): VirtualClock {
+  const clock = new VirtualClock();
+  clock.advance(++slot * 12 * HOUR);
+  return clock;
+}
+
+interface ServiceNow {
+  primaryImage: string | undefined;
+  /** The target group behind the primary task set (blue, until a rollout promotes the other). */
+  primaryGroup: string | undefined;
+  taskSets: string[];
+  /** Production weights on the service's route: [blue group, green group]. */
+  weights: number[];
+}
+
+async function serviceNow(w: TrainWorld, service: string): Promise<ServiceNow> {
+  const ecs = observerClient(ECSClient);
+  const described = await ecs.send(new DescribeServicesCommand({ cluster: 'web', services: [service] }));
+  const sets =
+    (await ecs.send(new DescribeTaskSetsCommand({ cluster: 'web', service }))).taskSets?.filter(
+      (t) => t.status !== 'INACTIVE',
+    ) ?? [];
+  const primary = sets.find((t) => t.status === 'PRIMARY');
+  const definition = primary?.taskDefinition
+    ? await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: primary.taskDefinition }))
+    : undefined;
+  const route = service === 'api' ? undefined : w.services[service];
+  let weights: number[] = [];
+  if (route) {
+    const rule = await observerClient(ElasticLoadBalancingV2Client).send(
+      new DescribeRulesCommand({ RuleArns: [route.ruleArn] }),
+    );
+    const groups = rule.Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
+    const weightOf = (arn: string) => groups.find((g) => g.TargetGroupArn === arn)?.Weight ?? 0;
+    const primaryGroup = primary?.loadBalancers?.[0]?.targetGroupArn;
+    const other =
+      primaryGroup === route.blueTargetGroupArn ? route.greenTargetGroupArn : route.blueTargetGroupArn;
+    weights = [weightOf(primaryGroup ?? ''), weightOf(other)];
+  }
+  expect(described.services?.[0]?.status).toBe('ACTIVE');
+  return {
+    primaryImage: definition?.taskDefinition?.containerDefinitions?.[0]?.image,
+    primaryGroup: primary?.loadBalancers?.[0]?.targetGroupArn,
+    taskSets: sets.map((t) => t.status ?? '?').sort(),
+    weights,
+  };
+}
+
+async function trainAlerts(): Promise<Alert[]> {
+  return (await takeRaisedAlerts(env().ALERT_QUEUE_URL as string)).filter((a) => a.kind === 'release-train');
+}
+
+async function runTrain(
+  input: TrainInputDraft,
+  opts: {
+    clock: VirtualClock;
+    executionName: string;
+    gateWaitMs?: number;
+    watch?: (record: TrainRecord) => void;
+    beforeLambda?: (functionName: string, event: unknown) => Promise<void>;
+  },
+) {
+  return runDeployedWorkflow(world.stack, 'release-train', input, {
+    clock: opts.clock,
+    executionName: opts.executionName,
+    taskTokenTimeoutMs: opts.gateWaitMs ?? 100,
+    beforeLambda: async (functionName, event) => {
+      const record = await getTrainRecord(documentClient(), table(), opts.executionName);
+      if (record) opts.watch?.(record);
+      await opts.beforeLambda?.(functionName, event);
+    },
+  });
+}
+
+/** Waits until `service`'s rollout record is at `phase` (the world's timing, played by the test). */
+async function untilRolloutPhase(service: string, phase: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while ((await getRolloutRecord(documentClient(), table(), 'web', service))?.phase !== phase) {
+    if (Date.now() > until) throw new Error(`${service} never reached ${phase}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function servicesOf(executionName: string): Promise<TrainServiceRecord[]> {
+  const record = await getTrainRecord(documentClient(), table(), executionName);
+  if (!record) throw new Error(`no record of ${executionName}`);
+  return trainServices(documentClient(), table(), record);
+}
+
+describe('release trains', () => {
+  it('completes: waves in order, services of a wave in parallel within the green-task budget, one status, one alert', async () => {
+    await trainAlerts();
+    const clock = trainClock();
+    const executionName = 'train-complete-1';
+    let maxGreen = 0;
+    const result = await runTrain(
+      {
+        name: 'all green',
+        waves: [
+          {
+            name: 'first',
+            maxConcurrency: 2,
+            services: [
+              { service: 'api', image: 'registry.local/api:t1', strategy: { type: 'all-at-once' } },
+              { service: 'cart', image: 'registry.local/cart:t1', strategy: { type: 'all-at-once' } },
+            ],
+          },
+          {
+            name: 'second',
+            maxConcurrency: 4,
+            services: ['search', 'orders', 'billing', 'profile'].map((s) => ({
+              service: s,
+              image: `registry.local/${s}:t1`,
+              strategy: { type: 'all-at-once' as const },
+            })),
+          },
+        ],
+        // 14 tasks in web: at most 4 in green, so two services of two tasks at once (api's four alone).
+        budget: { maxFailedServices: 0, maxGreenTaskPercent: 30 },
+        requestedBy: 'train-test',
+      },
+      { clock, executionName, watch: (r) => (maxGreen = Math.max(maxGreen, r.green.web ?? 0)) },
+    );
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+
+    for (const s of ['api', 'cart', 'search', 'orders', 'billing', 'profile']) {
+      const now = await serviceNow(world, s);
+      expect(now.primaryImage, s).toBe(`registry.local/${s}:t1`);
+      expect(now.taskSets, s).toEqual(['PRIMARY']);
+      if (s !== 'api') expect(now.weights, s).toEqual([100, 0]);
+    }
+    const record = await getTrainRecord(documentClient(), table(), executionName);
+    expect(record).toMatchObject({
+      status: 'completed',
+      name: 'all green',
+      counts: { succeeded: 6, failed: 0, skipped: 0 },
+      green: { web: 0 },
+      clusterTasks: { web: 4 + 5 * SERVICE_TASKS },
+    });
+    // The budget held, and it was used: two services of two tasks were in green at once.
+    expect(maxGreen).toBe(4);
+    const services = await servicesOf(executionName);
+    expect(services.map((s) => `${s.service} ${s.phase}`)).toEqual([
+      'api succeeded',
+      'cart succeeded',
+      'search succeeded',
+      'orders succeeded',
+      'billing succeeded',
+      'profile succeeded',
+    ]);
+    // Four services of the second wave at most two at a time: two of them waited for room.
+    expect(services.filter((s) => s.wave === 1 && s.waitingSince).length).toBeGreaterThanOrEqual(2);
+    // api (four tasks, the whole limit) and cart never ran together; the first wave ended first.
+    const [api, cart] = services;
+    const apart = (a?: TrainServiceRecord, b?: TrainServiceRecord) =>
+      (a?.finishedAt ?? '~') <= (b?.startedAt ?? '');
+    expect(apart(api, cart) || apart(cart, api)).toBe(true);
+    const lastOfFirst =
+      services
+        .filter((s) => s.wave === 0)
+        .map((s) => s.finishedAt ?? '')
+        .sort()
+        .at(-1) ?? '';
+    for (const s of services.filter((s) => s.wave === 1))
+      expect((s.startedAt ?? '') >= lastOfFirst).toBe(true);
+
+    const journal = (await readJournal(env().JOURNAL_TABLE as string)).filter(
+      (r) => r.resource === record?.id,
+    );
+    expect(journal.map((r) => r.action).filter((a) => a !== 'train-service-ended')).toEqual([
+      'train-started',
+      'wave-started',
+      'wave-started',
+      'train-finished',
+    ]);
+    expect(journal.filter((r) => r.action === 'train-service-ended')).toHaveLength(6);
+    const alerts = await trainAlerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      severity: 'info',
+      title: expect.stringContaining('release train all green completed'),
+    });
+    expect(alerts[0]?.whatHappened).toContain('second: web/search succeeded');
+  });
+
+  it('stops the line when the budget is spent: the failing service and the running one go back to blue, later waves are untouched', async () => {
+    await trainAlerts();
+    const clock = trainClock();
+    const executionName = 'train-stopped-1';
+    const before = await serviceNow(world, 'orders');
+    // cart's green answers 12% 5xx: its canary fails. search's green has no traffic at all: its
+    // canary waits at an inconclusive gate until the stop aborts it.
+    const cart = world.services.cart as TrainWorld['services'][string];
+    const from = clock.now() - 2 * 60_000;
+    const to = clock.now() + 2 * HOUR;
+    const blueGroup = (await serviceNow(world, 'cart')).primaryGroup as string;
+    const cartGreen =
+      blueGroup === cart.blueTargetGroupArn ? cart.greenTargetGroupArn : cart.blueTargetGroupArn;
+    await putTargetGroupMetrics({
+      loadBalancerArn: world.web.loadBalancer.arn,
+      targetGroupArn: blueGroup,
+      from,
+      to,
+      traffic: () => ({ requests: 1000, errors: 1, latencyMs: 50 }),
+    });
+    await putTargetGroupMetrics({
+      loadBalancerArn: world.web.loadBalancer.arn,
+      targetGroupArn: cartGreen,
+      from,
+      to,
+      traffic: () => ({ requests: 100, errors: 12, latencyMs: 50 }),
+    });
+    const canary = { type: 'canary' as const, percent: 10, bakeSeconds: 300 };
+    const result = await runTrain(
+      {
+        name: 'stops',
+        waves: [
+          {
+            maxConcurrency: 2,
+            services: [
+              { service: 'search', image: 'registry.local/search:t2', strategy: canary },
+              { service: 'cart', image: 'registry.local/cart:t2', strategy: canary },
+            ],
+          },
+          {
+            services: [
+              { service: 'orders', image: 'registry.local/orders:t2', strategy: { type: 'all-at-once' } },
+            ],
+          },
+        ],
+        budget: { maxFailedServices: 0, maxGreenTaskPercent: 50 },
+        onStop: 'rollback',
+      },
+      {
+        clock,
+        executionName,
+        // search's gate waits up to 60 s here: only the train's abort ends it early.
+        gateWaitMs: 60_000,
+        // cart is judged once search waits at its gate: the stop then finds search running.
+        beforeLambda: async (functionName, event) => {
+          const e = event as { action?: string; state?: { rollout?: { service?: string } } };
+          if (functionName === 'rollout-analysis' && e.state?.rollout?.service === 'cart')
+            await untilRolloutPhase('search', 'gate');
+        },
+      },
+    );
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TrainStopped');
+    expect(result.cause).toContain('0 of 3 services rolled out, 2 failed, 1 not started');
+
+    const record = await getTrainRecord(documentClient(), table(), executionName);
+    expect(record).toMatchObject({
+      status: 'stopped',
+      stop: { by: 'budget', reason: expect.stringContaining('1 service failed; the train tolerates 0') },
+      counts: { succeeded: 0, failed: 2, skipped: 0 },
+      green: { web: 0 },
+    });
+    // Both went back to blue: one listener rule 100/0 over blue, one task set, blue's image.
+    for (const s of ['cart', 'search']) {
+      const now = await serviceNow(world, s);
+      expect(now.primaryImage, s).toBe(`registry.local/${s}:t1`);
+      expect(now.taskSets, s).toEqual(['PRIMARY']);
+      expect(now.weights, s).toEqual([100, 0]);
+    }
+    const rollouts = await Promise.all(
+      ['cart', 'search'].map((s) => getRolloutRecord(documentClient(), table(), 'web', s)),
+    );
+    expect(rollouts.map((r) => r?.phase)).toEqual(['rolled-back', 'rolled-back']);
+    // search was stopped by the train, cart by its own verdict.
+    expect(rollouts[1]?.abortRequested?.by).toBe(`release-train/${executionName}`);
+    expect(rollouts[0]?.abortRequested).toBeUndefined();
+    // The later wave never started: orders as it was, no rollout of it, no item for it.
+    expect(await serviceNow(world, 'orders')).toEqual(before);
+    expect(
+      (await getRolloutRecord(documentClient(), table(), 'web', 'orders'))?.executionName ?? '',
+    ).not.toContain(executionName);
+    expect((await servicesOf(executionName)).map((s) => s.service)).toEqual(['search', 'cart']);
+
+    const journal = (await readJournal(env().JOURNAL_TABLE as string)).filter(
+      (r) => r.resource === record?.id,
+    );
+    expect(journal.map((r) => r.action)).toEqual(
+      expect.arrayContaining(['train-started', 'wave-started', 'line-stopped', 'train-finished']),
+    );
+    expect(journal.filter((r) => r.action === 'wave-started')).toHaveLength(1);
+    const alerts = await trainAlerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      severity: 'critical',
+      title: expect.stringContaining('release train stops stopped'),
+    });
+    expect(alerts[0]?.whatHappened).toContain('wave 2: web/orders not started');
+  });
+
+  it('rejects bad train input in the first state, naming the field, changing nothing', async () => {
+    const snapshot = async () => {
+      const items = (await documentClient().send(new ScanCommand({ TableName: table() }))).Items ?? [];
+      return {
+        records: items.map((i) => JSON.stringify(i)).sort(),
+        journal: (await readJournal(env().JOURNAL_TABLE as string)).length,
+        services: await Promise.all(['api', 'cart'].map((s) => serviceNow(world, s))),
+      };
+    };
+    const before = await snapshot();
+    const wave = (services: unknown[]) => ({ waves: [{ services }] }) as TrainInputDraft;
+    const cases: [TrainInputDraft, string, string][] = [
+      [
+        wave([{ service: 'nope', image: 'x:1' }]),
+        'input.waves.0.services.0.service',
+        'is not a service the control plane rolls out',
+      ],
+      [
+        { waves: [{ services: [{ service: 'api', image: 'x:1' }] }, { services: [{ service: 'cart' }] }] },
+        'input.waves.1.services.0.image',
+        'give exactly one of image or taskDefinition',
+      ],
+      [
+        wave([
+          { service: 'cart', image: 'x:1', strategy: { type: 'canary', percent: 100, bakeSeconds: 60 } },
+        ]),
+        'input.waves.0.services.0.strategy.percent',
+        '',
+      ],
+      [
+        {
+          waves: [
+            { services: [{ service: 'cart', image: 'x:1' }] },
+            { services: [{ cluster: 'web', service: 'cart', image: 'x:2' }] },
+          ],
+        },
+        'input.waves.1.services.0.service',
+        'already in the train (input.waves.0.services.0)',
+      ],
+      [
+        { waves: [{ maxConcurrency: 41, services: [{ service: 'cart', image: 'x:1' }] }] },
+        'input.waves.0.maxConcurrency',
+        '',
+      ],
+      [
+        { ...wave([{ service: 'cart', image: 'x:1' }]), budget: { maxGreenTaskPercent: 0 } },
+        'input.budget.maxGreenTaskPercent',
+        '',
+      ],
+      [{ ...wave([{ service: 'cart', image: 'x:1' }]), onStop: 'pause' } as never, 'input.onStop', ''],
+      [{ waves: [] }, 'input.waves', ''],
+    ];
+    let n = 0;
+    for (const [input, field, words] of cases) {
+      const result = await runDeployedWorkflow(world.stack, 'release-train', input, {
+        clock: trainClock(),
+        executionName: `train-rejected-${++n}`,
+      });
+      expect(result.status, field).toBe('FAILED');
+      expect(result.error, field).toBe('InvalidInput');
+      expect(result.cause, field).toContain(field);
+      if (words) expect(result.cause, field).toContain(words);
+      expect(result.states, field).toEqual(['Validate input', 'Input rejected']);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+});
