@@ -11,6 +11,7 @@
 //   ops scale --service S --to N | --by +N|-N|+P% [--dry-run]   scale a service inside its guardrails
 //   ops rollout --service S --image I --strategy canary:10:5m [--watch]   blue/green rollout
 //   ops approve|reject|abort <execution>, ops rollback <service>          answer or stop a rollout
+//   ops train start --file train.json [--watch] | status [TRAIN] | abort TRAIN   release trains
 //   ops traffic --green errors:12            load balancer metrics for a local rollout to judge
 //   ops remediate --alarm NAME [--dry-run]   run the alarm's runbook by hand, guarded and verified
 //   ops doctor [--env NAME] [--aws]          is an existing estate ready for the control plane
@@ -79,6 +80,15 @@ Usage:
                                           A service ECS deploys (web/shop when seeded) gets a new
                                           revision and UpdateService; its lifecycle hook judges each
                                           traffic step, and --watch shows the hook's calls too
+  ops train start --file <train.json> [--watch] [--gate-wait 30s] [--aws --outputs <file>]
+                                          Run a release train: waves of services, each rolled out
+                                          blue/green as ops rollout would, the services of a wave in
+                                          parallel (its maxConcurrency), under one budget (failed
+                                          services; green tasks per cluster); --watch shows it move
+  ops train status [TRAIN]                A train's waves, services, budget and green in flight
+                                          (default: the latest train)
+  ops train abort TRAIN [--reason "..."]  Stop a train's line: services not yet started never
+                                          start; with onStop rollback, running rollouts go back to blue
   ops traffic [--service S] [--green P] [--blue P] [--hours 2]
                                           Write a seeded service's load balancer metrics into the
                                           emulator (P: ${TRAFFIC_PROFILES}; S: api, the default, or
@@ -143,6 +153,7 @@ type Flags = {
   env?: string;
   since?: string;
   fleet?: boolean;
+  file?: string;
 } & ScaleFlags &
   RolloutFlags &
   TrafficFlags;
@@ -180,6 +191,7 @@ async function main(argv: string[]): Promise<number> {
       'image-pushed-at': { type: 'string' },
       since: { type: 'string' },
       fleet: { type: 'boolean' },
+      file: { type: 'string' },
       green: { type: 'string' },
       blue: { type: 'string' },
       hours: { type: 'string' },
@@ -248,6 +260,9 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./rollout.ts')).rolloutCommand(flags, out, (file) => readJsonArg('input', file));
     case 'traffic':
       return (await import('./traffic.ts')).trafficCommand(flags, out);
+    case 'train':
+      checkReason(flags.reason);
+      return (await import('./train.ts')).trainCommand(rest[0], rest[1], flags, out);
     case 'remediate':
       return (await import('./remediate.ts')).remediateCommand(flags, out);
     case 'doctor':

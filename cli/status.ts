@@ -1,5 +1,5 @@
-// `ops status`: what is in flight right now. Running executions of every workflow, rollouts not
-// yet ended (a local rollout runs in an `ops` process, not in Step Functions), remediations
+// `ops status`: what is in flight right now. Running executions of every workflow, release trains
+// and rollouts not yet ended (a local one runs in an `ops` process, not in Step Functions), remediations
 // waiting for approval, held leases, active silences and the latest journal entries.
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -11,6 +11,7 @@ import { iso } from '../functions/shared/clock.ts';
 import { type Db, documentClient } from '../functions/shared/dynamo.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import { type RolloutRecord, TERMINAL_PHASES } from '../functions/shared/rollouts/record.ts';
+import type { TrainRecord } from '../functions/shared/trains/record.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { journalOfDay } from './journal-days.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
@@ -19,6 +20,14 @@ import type { Out } from './usage.ts';
 export interface Status {
   at: string;
   executions: { workflow: string; name: string; executionArn: string; startedAt?: string }[];
+  trains: {
+    execution: string;
+    name: string;
+    status: string;
+    /** Services done of all, failed so far, and the budget's tolerance. */
+    progress: string;
+    stop?: string;
+  }[];
   rollouts: {
     execution: string;
     service: string;
@@ -38,6 +47,7 @@ export interface Status {
 const WORKFLOW_OUTPUTS: Record<string, string> = {
   'spot-surge': CONTROL_PLANE_OUTPUTS.surgeStateMachineArn,
   'blue-green-rollout': CONTROL_PLANE_OUTPUTS.rolloutStateMachineArn,
+  'release-train': CONTROL_PLANE_OUTPUTS.trainStateMachineArn,
   'scale-service': CONTROL_PLANE_OUTPUTS.scaleStateMachineArn,
   'remediate-alarm': CONTROL_PLANE_OUTPUTS.remediationStateMachineArn,
 };
@@ -66,6 +76,19 @@ export async function collectStatus(
     }
   }
   const operations = outputOf(outputs, CONTROL_PLANE_OUTPUTS.operationsTable, 'the operations table');
+  const trains = (await scanPrefix<TrainRecord & { kind?: string }>(db, operations, 'train/'))
+    .filter((t) => t.kind === 'train' && (t.status === 'running' || t.status === 'stopping'))
+    .map((t) => {
+      const total = t.waves.reduce((sum, w) => sum + w.services.length, 0);
+      const done = t.counts.succeeded + t.counts.failed + t.counts.skipped;
+      return {
+        execution: t.executionName,
+        name: t.name,
+        status: t.status,
+        progress: `${done} of ${total} services done, ${t.counts.failed} failed (tolerates ${t.budget.maxFailedServices})`,
+        ...(t.stop ? { stop: t.stop.reason } : {}),
+      };
+    });
   const rollouts = (await scanPrefix<RolloutRecord>(db, operations, 'rollout/'))
     .filter((r) => !TERMINAL_PHASES.includes(r.phase))
     .map((r) => ({
@@ -103,7 +126,7 @@ export async function collectStatus(
     now,
     journalLimit,
   );
-  return { at: iso(now), executions, rollouts, approvals, locks, silences, journal };
+  return { at: iso(now), executions, trains, rollouts, approvals, locks, silences, journal };
 }
 
 async function scanAll<T>(db: Db, table: string, filter?: { prefix: string }): Promise<T[]> {
@@ -162,6 +185,13 @@ export function describeStatus(s: Status): string {
       'executions running',
       s.executions.map(
         (e) => `${e.workflow.padEnd(18)} ${e.name}${e.startedAt ? `  since ${e.startedAt}` : ''}`,
+      ),
+    ),
+    ...section(
+      'release trains in flight',
+      s.trains.map(
+        (t) =>
+          `${t.name}  ${t.execution}  ${t.status}${t.stop ? ` (${t.stop})` : ''}  ${t.progress}  -> ops train status ${t.execution}`,
       ),
     ),
     ...section(

@@ -14,9 +14,9 @@ import {
   trainServices,
 } from '../shared/trains/record.ts';
 import { journalTrain } from './evidence.ts';
-import type { TrainDeps } from './steps.ts';
 
-type StopDeps = Pick<TrainDeps, 'db' | 'elb' | 'clock' | 'env' | 'callbacks'>;
+/** What stopping needs: what an operator's abort needs (the CLI has no more than that). */
+type StopDeps = OperatorDeps;
 
 /** Stops the line once; false when it was not running any more (stopped already, or ended). */
 export async function stopLine(
@@ -52,13 +52,6 @@ export async function stopLine(
  * point an abort can act on (promoted, rolling back, ended) is left as it is.
  */
 export async function abortRunningRollouts(deps: StopDeps, record: TrainRecord): Promise<string[]> {
-  const operator: OperatorDeps = {
-    db: deps.db,
-    elb: deps.elb,
-    clock: deps.clock,
-    env: deps.env,
-    callbacks: deps.callbacks,
-  };
   const aborted: string[] = [];
   const services = await trainServices(deps.db, deps.env.OPERATIONS_TABLE, record);
   for (const s of services) {
@@ -73,7 +66,7 @@ export async function abortRunningRollouts(deps: StopDeps, record: TrainRecord):
       continue;
     try {
       await abortRolloutOf(
-        operator,
+        deps,
         rollout,
         `release-train/${record.executionName}`,
         `the line of release train ${record.name} stopped: ${record.stop?.reason ?? 'stopped'}`.slice(0, 500),

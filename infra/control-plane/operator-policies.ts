@@ -23,7 +23,8 @@ export interface OperatorPoliciesProps {
   readonly topics: readonly sns.ITopic[];
   /**
    * Where `ops approve|reject|abort|rollback` claim their answer before sending it (and where an ECS
-   * deployment's lifecycle hook takes it): these items of the operations table, nothing else.
+   * deployment's lifecycle hook takes it), and where `ops train abort` stops a train's line: these
+   * items of the operations table, nothing else.
    */
   readonly answers?: { readonly table: dynamodb.ITable; readonly keyPatterns: readonly string[] };
   /** Listeners and rules of the rolled-out services: `ops abort` and `ops rollback` put traffic back on blue there. */
@@ -127,7 +128,8 @@ export class OperatorPolicies extends Construct {
               sid: 'ClaimGateAnswersAndAborts',
               actions: ['dynamodb:UpdateItem'],
               resources: [props.answers.table.tableArn],
-              // Only rollout records and remediation gates: the rest of the table is the workflows' state.
+              // Only rollout records, remediation gates and release trains (`ops train abort`): the
+              // rest of the table is the workflows' state.
               conditions: {
                 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...props.answers.keyPatterns] },
               },

@@ -23,6 +23,7 @@ import { gateRecordId } from '../../functions/remediate-step/remediate-deps.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
 import { rolloutRecordId } from '../../functions/shared/rollouts/record.ts';
+import { trainRecordId } from '../../functions/shared/trains/record.ts';
 import { AppTable } from '../application/app-table.ts';
 import { AuditTrail } from '../application/audit-trail.ts';
 import { Cache } from '../application/cache.ts';
@@ -617,7 +618,7 @@ export function extendControlPlane(
     topics: topics.map((t) => t.construct),
     answers: {
       table: controlPlane.tables.operations,
-      keyPatterns: [rolloutRecordId('*', '*'), gateRecordId('*')],
+      keyPatterns: [rolloutRecordId('*', '*'), gateRecordId('*'), trainRecordId('*')],
     },
     routeArns: controlPlane.rollouts.routeArns,
     journal: controlPlane.tables.journal,

@@ -24,7 +24,12 @@ import {
 } from '../../functions/shared/trains/record.ts';
 import { readJournal } from '../../local/control-plane.ts';
 import { observerClient } from '../../local/observer.ts';
-import { putTargetGroupMetrics, rolloutEnvironment, takeRaisedAlerts } from '../../local/rollouts.ts';
+import {
+  localOperatorDeps,
+  putTargetGroupMetrics,
+  rolloutEnvironment,
+  takeRaisedAlerts,
+} from '../../local/rollouts.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { runDeployedWorkflow } from '../../local/workflows.ts';
 import { SERVICE_TASKS, type TrainWorld, useTrainWorld } from './world.ts';
@@ -328,6 +333,112 @@ describe('release trains', () => {
       title: expect.stringContaining('release train stops stopped'),
     });
     expect(alerts[0]?.whatHappened).toContain('wave 2: web/orders not started');
+  });
+
+  it('ops train abort stops the line: with onStop finish the running rollout runs to its end, the later wave never starts', async () => {
+    await trainAlerts();
+    const clock = trainClock();
+    const executionName = 'train-aborted-1';
+    const before = await serviceNow(world, 'billing');
+    const cart = world.services.cart as TrainWorld['services'][string];
+    const blueGroup = (await serviceNow(world, 'cart')).primaryGroup as string;
+    const greenGroup =
+      blueGroup === cart.blueTargetGroupArn ? cart.greenTargetGroupArn : cart.blueTargetGroupArn;
+    for (const group of [blueGroup, greenGroup])
+      await putTargetGroupMetrics({
+        loadBalancerArn: world.web.loadBalancer.arn,
+        targetGroupArn: group,
+        from: clock.now() - 2 * 60_000,
+        to: clock.now() + 2 * HOUR,
+        traffic: (minute) => ({
+          requests: 1000 + minute,
+          errors: minute % 3 === 0 ? 1 : 0,
+          latencyMs: 50 + (minute % 4),
+        }),
+      });
+    // Imported here: it brings the functions' logger, which the rig sets up quiet on first invoke.
+    const { abortTrain } = await import('../../functions/train-step/stop.ts');
+    let aborted: Awaited<ReturnType<typeof abortTrain>> | undefined;
+    const result = await runTrain(
+      {
+        name: 'aborted',
+        waves: [
+          {
+            services: [
+              {
+                service: 'cart',
+                image: 'registry.local/cart:t3',
+                strategy: { type: 'canary', percent: 10, bakeSeconds: 300 },
+              },
+            ],
+          },
+          {
+            services: [
+              { service: 'billing', image: 'registry.local/billing:t3', strategy: { type: 'all-at-once' } },
+            ],
+          },
+        ],
+        onStop: 'finish',
+      },
+      {
+        clock,
+        executionName,
+        // An operator aborts the train while cart bakes.
+        beforeLambda: async (functionName) => {
+          if (functionName === 'rollout-analysis' && !aborted)
+            aborted = await abortTrain(
+              localOperatorDeps(world.stack, clock),
+              executionName,
+              'ops-cli/tester',
+              'bad day',
+            );
+        },
+      },
+    );
+    expect(aborted?.stopped).toBe(true);
+    expect(result.error).toBe('TrainStopped');
+    const record = await getTrainRecord(documentClient(), table(), executionName);
+    expect(record).toMatchObject({
+      status: 'stopped',
+      stop: { by: 'ops-cli/tester', reason: 'aborted by ops-cli/tester: bad day' },
+      counts: { succeeded: 1, failed: 0, skipped: 0 },
+    });
+    // onStop finish: cart was not aborted, and it rolled out.
+    expect((await serviceNow(world, 'cart')).primaryImage).toBe('registry.local/cart:t3');
+    expect(
+      (await getRolloutRecord(documentClient(), table(), 'web', 'cart'))?.abortRequested,
+    ).toBeUndefined();
+    expect(await serviceNow(world, 'billing')).toEqual(before);
+    // A second abort changes nothing and says so.
+    expect(
+      (await abortTrain(localOperatorDeps(world.stack, clock), executionName, 'ops-cli/tester', 'again'))
+        .stopped,
+    ).toBe(false);
+    expect((await trainAlerts()).map((a) => a.severity)).toEqual(['critical']);
+  });
+
+  it("a train's rollout refuses to start once its train stopped (TrainStopped), changing nothing", async () => {
+    const clock = trainClock();
+    const stopped = 'train-aborted-1';
+    const before = await serviceNow(world, 'orders');
+    const result = await runDeployedWorkflow(
+      world.stack,
+      'blue-green-rollout',
+      {
+        service: 'orders',
+        image: 'registry.local/orders:late',
+        strategy: { type: 'all-at-once' },
+        train: `train/${stopped}`,
+      },
+      { clock, executionName: `${stopped}-w1-0` },
+    );
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TrainStopped');
+    expect(result.cause).toContain('release train aborted stopped (aborted by ops-cli/tester: bad day)');
+    expect(await serviceNow(world, 'orders')).toEqual(before);
+    expect((await getRolloutRecord(documentClient(), table(), 'web', 'orders'))?.executionName).not.toBe(
+      `${stopped}-w1-0`,
+    );
   });
 
   it('rejects bad train input in the first state, naming the field, changing nothing', async () => {
