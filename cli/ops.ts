@@ -64,11 +64,13 @@ Usage:
   ops status [--limit N]                  What is in flight: running executions, rollouts, approvals
                                           waiting, held locks, active silences, latest journal entries
   ops scale --service [CLUSTER/]S (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."]
+              [--break-glass "..."]
                                           Run the scale-service workflow: guardrails, capacity,
                                           verification; prints every decision in plain words
   ops rollout --service [CLUSTER/]S (--image I | --task-definition TD) [--strategy S] [--watch]
               [--approval none|before-traffic|before-finalize] [--input <file>] [--gate-wait 30s]
-              [--no-analysis] [--image-pushed-at T] [--aws --outputs <cdk outputs file>]
+              [--no-analysis] [--image-pushed-at T] [--break-glass "..."]
+              [--aws --outputs <cdk outputs file>]
                                           Blue/green rollout; strategies: all-at-once, canary:10:5m,
                                           linear:25:10m, steps:10@5m,50@10m,100@0 (default: the
                                           service's, else canary:10:5m). Every step is analysed
@@ -80,7 +82,8 @@ Usage:
                                           A service ECS deploys (web/shop when seeded) gets a new
                                           revision and UpdateService; its lifecycle hook judges each
                                           traffic step, and --watch shows the hook's calls too
-  ops train start --file <train.json> [--watch] [--gate-wait 30s] [--aws --outputs <file>]
+  ops train start --file <train.json> [--watch] [--gate-wait 30s] [--break-glass "..."]
+              [--aws --outputs <file>]
                                           Run a release train: waves of services, each rolled out
                                           blue/green as ops rollout would, the services of a wave in
                                           parallel (its maxConcurrency), under one budget (failed
@@ -192,6 +195,7 @@ async function main(argv: string[]): Promise<number> {
       since: { type: 'string' },
       fleet: { type: 'boolean' },
       file: { type: 'string' },
+      'break-glass': { type: 'string' },
       green: { type: 'string' },
       blue: { type: 'string' },
       hours: { type: 'string' },

@@ -50,6 +50,8 @@ export interface RolloutFlags {
   'image-pushed-at'?: string;
   json?: boolean;
   cluster?: string;
+  /** Go ahead inside a freeze window, with this reason (journaled and alerted). */
+  'break-glass'?: string;
 }
 
 const operator = () => `ops-cli/${userInfo().username}`;
@@ -90,6 +92,7 @@ export function rolloutInputFromFlags(
     ...(analysis ? { analysis } : {}),
     ...(flags.approval ? { approval: flags.approval as never } : {}),
     ...(flags['image-pushed-at'] ? { imagePushedAt: flags['image-pushed-at'] } : {}),
+    ...(flags['break-glass'] ? { breakGlass: { reason: flags['break-glass'] } } : {}),
     requestedBy: base.requestedBy ?? operator(),
   };
 }

@@ -15,10 +15,12 @@ export interface ScaleFlags {
   by?: string;
   'dry-run'?: boolean;
   reason?: string;
+  /** Scale in inside a freeze window, with this reason (journaled and alerted). */
+  'break-glass'?: string;
 }
 
 export const SCALE_USAGE =
-  'ops scale --service [CLUSTER/]SERVICE (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."]';
+  'ops scale --service [CLUSTER/]SERVICE (--to N | --by +N|-N|+P%|-P%) [--dry-run] [--reason "..."] [--break-glass "..."]';
 
 /** The services the deployed stack scales, from the decision step's environment. */
 export function scaledServices(stack: DeployedStack): { cluster: string; service: string }[] {
@@ -60,6 +62,7 @@ export function scaleInputFromFlags(
     reason: flags.reason ?? `manual scale by ${operator} (ops scale)`,
     dryRun: flags['dry-run'] ?? false,
     trigger: { kind: 'operator', id: operator },
+    ...(flags['break-glass'] ? { breakGlass: { reason: flags['break-glass'] } } : {}),
   };
   if (flags.to !== undefined) {
     if (!/^\d+$/.test(flags.to)) throw new UsageError(`--to takes a whole number of tasks (got ${flags.to})`);

@@ -3,12 +3,14 @@
 // waiting for approval, held leases, active silences and the latest journal entries.
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from '../events/zod.ts';
 import { isActive } from '../functions/alert-router/rules.ts';
 import { listSilences, type Silence } from '../functions/alert-router/silences.ts';
 import type { RemediationGateRecord } from '../functions/remediate-step/operator.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { iso } from '../functions/shared/clock.ts';
 import { type Db, documentClient } from '../functions/shared/dynamo.ts';
+import { FreezeWindowSchema, freezeCalendar } from '../functions/shared/freeze-windows.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import { type RolloutRecord, TERMINAL_PHASES } from '../functions/shared/rollouts/record.ts';
 import type { TrainRecord } from '../functions/shared/trains/record.ts';
@@ -41,6 +43,11 @@ export interface Status {
   approvals: { execution: string; alarm: string; runbook?: string; closesAt: string }[];
   locks: { resource: string; owner: string; reason: string; expiresAt: string }[];
   silences: Silence[];
+  /** Freeze windows in force now, and those starting within a week. */
+  freezes: {
+    inForce: { name: string; until: string; freezes: string[]; services?: string[]; reason?: string }[];
+    upcoming: { name: string; from: string; until: string; freezes: string[]; services?: string[] }[];
+  };
   journal: Pick<JournalRecord, 'at' | 'resource' | 'action' | 'outcome' | 'reason' | 'actor'>[];
 }
 
@@ -126,7 +133,44 @@ export async function collectStatus(
     now,
     journalLimit,
   );
-  return { at: iso(now), executions, trains, rollouts, approvals, locks, silences, journal };
+  return {
+    at: iso(now),
+    executions,
+    trains,
+    rollouts,
+    approvals,
+    locks,
+    silences,
+    freezes: freezesOf(outputs, now),
+    journal,
+  };
+}
+
+const WEEK_MS = 7 * 86_400_000;
+
+/** The stack's freeze windows (its FreezeWindows output) in force now, and those coming this week. */
+function freezesOf(outputs: Record<string, string>, now: number): Status['freezes'] {
+  const raw = outputs[CONTROL_PLANE_OUTPUTS.freezeWindows];
+  const windows = raw ? z.array(FreezeWindowSchema).parse(JSON.parse(raw)) : [];
+  const calendar = freezeCalendar(windows, now, WEEK_MS);
+  const scope = (w: { freezes: readonly string[]; services?: readonly string[] | undefined }) => ({
+    freezes: [...w.freezes],
+    ...(w.services ? { services: [...w.services] } : {}),
+  });
+  return {
+    inForce: calendar.inForce.map((w) => ({
+      name: w.name,
+      until: iso(w.end),
+      ...scope(w),
+      ...(w.reason ? { reason: w.reason } : {}),
+    })),
+    upcoming: calendar.upcoming.map((w) => ({
+      name: w.name,
+      from: iso(w.start),
+      until: iso(w.end),
+      ...scope(w),
+    })),
+  };
 }
 
 async function scanAll<T>(db: Db, table: string, filter?: { prefix: string }): Promise<T[]> {
@@ -216,6 +260,20 @@ export function describeStatus(s: Status): string {
     ...section(
       'active silences',
       s.silences.map((x) => `${x.id}  until ${x.endsAt}  ${x.reason}`),
+    ),
+    ...section(
+      'freeze windows in force',
+      s.freezes.inForce.map(
+        (w) =>
+          `${w.name}  until ${w.until}  freezes ${w.freezes.join(', ')} of ${w.services?.join(', ') ?? 'every service'}${w.reason ? `: ${w.reason}` : ''}`,
+      ),
+    ),
+    ...section(
+      'freeze windows this week',
+      s.freezes.upcoming.map(
+        (w) =>
+          `${w.name}  ${w.from} to ${w.until}  freezes ${w.freezes.join(', ')} of ${w.services?.join(', ') ?? 'every service'}`,
+      ),
     ),
     ...section(
       'latest journal entries',

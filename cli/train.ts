@@ -37,6 +37,8 @@ export interface TrainFlags {
   aws?: boolean;
   outputs?: string;
   'gate-wait'?: string;
+  /** Go ahead inside a freeze window, with this reason (journaled and alerted). */
+  'break-glass'?: string;
 }
 
 const operator = () => `ops-cli/${userInfo().username}`;
@@ -56,7 +58,7 @@ export async function trainCommand(
       return abort(ref, flags, out);
     default:
       throw new UsageError(
-        'ops train start --file <train.json> [--watch] | status [TRAIN] | abort TRAIN [--reason "..."]',
+        'ops train start --file <train.json> [--watch] [--break-glass "..."] | status [TRAIN] | abort TRAIN [--reason "..."]',
       );
   }
 }
@@ -77,6 +79,7 @@ function readTrainFile(file: string | undefined): TrainInputDraft {
 
 async function start(flags: TrainFlags, out: Out): Promise<number> {
   const input = readTrainFile(flags.file);
+  if (flags['break-glass']) input.breakGlass = { reason: flags['break-glass'] };
   const executionName = operatorExecutionName('train', input.name ?? 'train', Date.now());
   if (flags.aws) return startOnAws(input, executionName, flags, out);
   const { stack } = await loadLocalState();

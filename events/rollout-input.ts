@@ -1,6 +1,7 @@
 // Input of the blue-green-rollout workflow (console, `ops rollout`), its defaults, and how a plan
 // is put in words. Defined once: the workflow's first state, the CLI, the tests and the bench all
 // parse with these schemas; the state the workflow carries is events/rollout-state.ts.
+import { BreakGlassSchema } from './break-glass.ts';
 import * as z from './zod.ts';
 
 /** Step Functions executions of this workflow time out after 8 days; a plan must fit in 7. */
@@ -269,6 +270,8 @@ export const RolloutInputSchema = z
     train: z.optional(
       z.string().check(z.regex(/^train\/[A-Za-z0-9_-]{1,80}$/, 'must be train/<execution name>')),
     ),
+    /** Go ahead inside a freeze window that covers this service: journaled and alerted. */
+    breakGlass: z.optional(BreakGlassSchema),
   })
   .check(
     z.superRefine((input, ctx) => {

@@ -183,6 +183,8 @@ export const RolloutPlanSchema = z.object({
   imagePushedAt: z.optional(z.string()),
   /** The release train that started it (its record's id): it does not start once the train stopped. */
   train: z.optional(z.string()),
+  /** The freeze windows it goes ahead in, by a break-glass override, and why. */
+  override: z.optional(z.object({ windows: z.array(z.string()), reason: z.string() })),
   /** The longest the plan can take (planSeconds); the lease on the service covers it. */
   maxSeconds: z.number(),
 });

@@ -1,6 +1,7 @@
 // Input of the scale-service workflow (console, `ops scale`, schedules, the alarm trigger) and
 // the plan it carries from state to state. Defined once: the workflow's first state, the CLI,
 // the alarm trigger, the schedules in infra and the tests all use these schemas.
+import { BreakGlassSchema } from './break-glass.ts';
 import * as z from './zod.ts';
 
 /** Application Auto Scaling's dimension for an ECS service's desired count. */
@@ -46,6 +47,8 @@ export const ScaleInputSchema = z
     reason: z.string().check(z.trim(), z.minLength(3, 'say why, in a few words'), z.maxLength(500)),
     /** Decide and explain, change nothing. */
     dryRun: z._default(z.boolean(), false),
+    /** Scale in inside a freeze window that covers this service: journaled and alerted. */
+    breakGlass: z.optional(BreakGlassSchema),
     /**
      * Idempotency key: a second request with the same key does nothing (alarm events and
      * schedules are delivered at least once). Default: the execution's name.
@@ -107,6 +110,7 @@ export const ScaleRequestSchema = z.object({
   /** The execution that carries the request (lease owner, journal actor). */
   executionId: z.string(),
   requestedAt: z.string(),
+  breakGlass: z.optional(BreakGlassSchema),
 });
 export type ScaleRequest = z.infer<typeof ScaleRequestSchema>;
 
@@ -157,6 +161,7 @@ export const ScalePlanSchema = z.object({
         'step',
         'duplicate',
         'capacity',
+        'freeze',
       ]),
       until: z.optional(z.string()),
     }),

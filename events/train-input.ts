@@ -3,6 +3,7 @@
 // Defined once: the workflow's first state, the CLI, the tests and the bench parse with it. Each
 // service's rollout is checked with the rollout's own schema and the service's defaults in the
 // first state too, so a bad service input is refused before any wave starts.
+import { BreakGlassSchema } from './break-glass.ts';
 import { StrategySchema } from './rollout-input.ts';
 import * as z from './zod.ts';
 
@@ -71,6 +72,8 @@ export const TrainInputSchema = z
     onStop: z._default(z.enum(['rollback', 'finish']), 'rollback'),
     /** Who asked, for the journal (the CLI fills it in). */
     requestedBy: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+    /** Go ahead inside a freeze window (the train and its rollouts): journaled and alerted once. */
+    breakGlass: z.optional(BreakGlassSchema),
   })
   .check(
     z.superRefine((input, ctx) => {

@@ -11,6 +11,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { RemediationConfig } from '../functions/remediate-step/config.ts';
+import type { FreezeWindow } from '../functions/shared/freeze-windows.ts';
 import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
 import { configuredEnvironments, type EnvironmentConfig, hasConfig, parseConfig } from './config.ts';
 import {
@@ -60,6 +61,8 @@ export interface AppOptions {
   readonly assetRoot?: string;
   /** A runbook registry instead of config/remediation/<environmentName>.json (tests). */
   readonly remediation?: RemediationConfig;
+  /** Freeze windows instead of config/freezes/<environmentName>.json (tests). */
+  readonly freezeWindows?: readonly FreezeWindow[];
 }
 
 export const controlPlaneStackName = (environmentName: string) => `EcsOps-${environmentName}-ControlPlane`;
@@ -108,6 +111,7 @@ export function buildApp(options: AppOptions = {}): {
         env: { account: adopted.account, region: adopted.region },
         assetRoot: options.assetRoot,
         ...(options.remediation ? { remediation: options.remediation } : {}),
+        ...(options.freezeWindows ? { freezeWindows: options.freezeWindows } : {}),
       });
       adoptedControlPlane(controlPlane, adopted);
       return { name: environmentName, controlPlane, controlPlaneOnly: adopted };
@@ -128,6 +132,7 @@ export function buildApp(options: AppOptions = {}): {
         : { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
       assetRoot: options.assetRoot,
       ...(options.remediation ? { remediation: options.remediation } : {}),
+      ...(options.freezeWindows ? { freezeWindows: options.freezeWindows } : {}),
     });
     if (!config) return { name: environmentName, controlPlane };
     return {

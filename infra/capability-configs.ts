@@ -7,11 +7,18 @@ import { RolloutDefaultsSchema } from '../events/rollout-input.ts';
 import * as z from '../events/zod.ts';
 import { type RemediationConfig, RemediationConfigSchema } from '../functions/remediate-step/config.ts';
 import { type ScaledService, ScalingConfigSchema } from '../functions/scale-service-step/scaling-config.ts';
+import { FreezeConfigSchema, type FreezeWindow } from '../functions/shared/freeze-windows.ts';
 import { CONFIG_DIR, loadConfigFile } from './config.ts';
 
 export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
 export const REMEDIATION_CONFIG_DIR = join(CONFIG_DIR, 'remediation');
 export const ROLLOUT_CONFIG_DIR = join(CONFIG_DIR, 'rollouts');
+export const FREEZE_CONFIG_DIR = join(CONFIG_DIR, 'freezes');
+
+/** config/freezes/<environment>.json: the freeze windows; none when the file is absent. */
+export function loadFreezeWindows(environmentName: string, dir = FREEZE_CONFIG_DIR): FreezeWindow[] {
+  return loadConfigFile(join(dir, `${environmentName}.json`), FreezeConfigSchema)?.windows ?? [];
+}
 
 /** config/scaling/<environment>.json, parsed; undefined when the environment scales nothing. */
 export function loadScalingConfig(

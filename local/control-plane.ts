@@ -1,5 +1,6 @@
 // The control plane on the emulator: synthesize the real CDK app, deploy its template into the
 // emulator, and read back what it did (alerts as subscribers received them, journal).
+
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { FreezeWindow } from '../functions/shared/freeze-windows.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
 import { type CfnTemplate, type DeployedStack, deployTemplate } from './deploy.ts';
@@ -38,7 +40,7 @@ export const SYNTH_CACHE_DIR_VAR = 'OPS_SYNTH_CACHE_DIR';
 /** Bundles the functions (once per process) and synthesizes the control-plane stack. */
 export async function synthControlPlane(
   environmentName = 'local',
-  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config'> = {},
+  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config' | 'freezeWindows'> = {},
 ): Promise<SynthesizedControlPlane> {
   const cacheDir = process.env[SYNTH_CACHE_DIR_VAR];
   if (!cacheDir) return synthesizeControlPlane(environmentName, opts);
@@ -48,6 +50,7 @@ export async function synthControlPlane(
         environmentName,
         managedClusters: opts.managedClusters ?? null,
         config: opts.config ?? null,
+        freezeWindows: opts.freezeWindows ?? null,
       }),
     )
     .update(sourceFingerprint())
@@ -130,7 +133,7 @@ const SYNTH_SOURCES = ['config', 'events', 'functions', 'infra', 'workflows'];
 
 async function synthesizeControlPlane(
   environmentName: string,
-  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config'>,
+  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config' | 'freezeWindows'>,
 ): Promise<SynthesizedControlPlane> {
   // Each process bundles into its own directory: test files run in parallel, and a build empties a
   // function's directory before writing it, so another process's synth could find a shared
@@ -151,6 +154,7 @@ async function synthesizeControlPlane(
     assetRoot,
     ...(opts.managedClusters ? { managedClusters: opts.managedClusters } : {}),
     ...(opts.config !== undefined ? { config: opts.config } : {}),
+    ...(opts.freezeWindows ? { freezeWindows: opts.freezeWindows } : {}),
   });
   const stack = assembly.stacks.find((s) => s.stackName.endsWith('ControlPlane'));
   if (!stack)
@@ -178,6 +182,8 @@ export interface LocalDeployOptions {
    * the environment's).
    */
   config?: unknown;
+  /** Freeze windows instead of config/freezes/<environmentName>.json. */
+  freezeWindows?: readonly FreezeWindow[];
 }
 
 export async function deployControlPlane(
@@ -187,6 +193,7 @@ export async function deployControlPlane(
   const { stackName, template } = await synthControlPlane(environmentName, {
     ...(opts.managedClusters ? { managedClusters: opts.managedClusters } : {}),
     ...(opts.config !== undefined ? { config: opts.config } : {}),
+    ...(opts.freezeWindows ? { freezeWindows: opts.freezeWindows } : {}),
   });
   const stack = await deployTemplate(stackName, template);
   setAlertGroupWindow(stack, opts.alertGroupWindowSeconds ?? LOCAL_ALERT_GROUP_WINDOW_SECONDS);

@@ -11,12 +11,14 @@ import {
 } from '../../events/rollout-input.ts';
 import type { RolloutPlan, RolloutState } from '../../events/rollout-state.ts';
 import { iso } from '../shared/clock.ts';
-import { InvalidInputError, OpsError } from '../shared/errors.ts';
+import { FrozenError, InvalidInputError, OpsError } from '../shared/errors.ts';
+import { describeOccurrence, freezeRefusal, windowsInForce } from '../shared/freeze-windows.ts';
+import { writeJournal } from '../shared/journal.ts';
 import { resolveRolloutInput } from '../shared/rollouts/defaults.ts';
 import { alert, journal } from '../shared/rollouts/notify.ts';
 import { getRolloutRecord, putRolloutRecord, updateRolloutRecord } from '../shared/rollouts/record.ts';
 import { readWeights } from '../shared/rollouts/traffic.ts';
-import { acquireServiceLock, releaseServiceLock } from '../shared/service-lock.ts';
+import { acquireServiceLock, releaseServiceLock, serviceLockResource } from '../shared/service-lock.ts';
 import { containerImage, describeTaskDefinition, registerWithImage } from '../shared/task-definitions.ts';
 import { getTrainRecordById } from '../shared/trains/record.ts';
 import { recordRolledBack } from './rollback-steps.ts';
@@ -49,6 +51,23 @@ export async function validate(
   execution: { id: string; name: string },
 ): Promise<RolloutState> {
   const { input, managed } = resolveRolloutInput(deps.env.MANAGED_SERVICES, raw);
+  const service = `${input.cluster}/${input.service}`;
+  const frozen = windowsInForce(deps.env.FREEZE_WINDOWS, deps.clock.now(), 'rollouts', [service]);
+  if (frozen.length > 0 && !input.breakGlass) {
+    const why = freezeRefusal(frozen, `rollouts of ${service}`) as string;
+    await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
+      {
+        resource: serviceLockResource(input.cluster, input.service),
+        action: 'freeze-refused',
+        outcome: 'refused',
+        reason: why,
+        trigger: { kind: 'rollout', id: execution.id, source: input.requestedBy ?? 'console' },
+        actor: `rollout/${execution.name}`,
+        details: { execution: execution.id, windows: frozen.map((w) => w.name) },
+      },
+    ]);
+    throw new FrozenError(why);
+  }
   const view = await inspectService(deps.ecs, deps.elb, managed);
   const blueTaskDefinition = await describeTaskDefinition(deps.ecs, view.primary.taskDefinition as string);
   if (!blueTaskDefinition)
@@ -123,6 +142,9 @@ export async function validate(
     startedAt: iso(deps.clock.now()),
     ...(input.imagePushedAt ? { imagePushedAt: input.imagePushedAt } : {}),
     ...(input.train ? { train: input.train } : {}),
+    ...(frozen.length > 0 && input.breakGlass
+      ? { override: { windows: frozen.map(describeOccurrence), reason: input.breakGlass.reason } }
+      : {}),
     maxSeconds,
   };
   const blueImage = containerImage(blueTaskDefinition, container);
@@ -243,6 +265,7 @@ export async function lock(deps: StepDeps, state: RolloutState): Promise<Rollout
       },
     );
     if (blind) await announceBlind(deps, plan, blind);
+    if (plan.override) await announceOverride(deps, plan, plan.override);
     await alert(deps, plan, {
       severity: 'info',
       kind: 'rollout-started',
@@ -326,6 +349,33 @@ async function announceBlind(deps: StepDeps, plan: RolloutPlan, why: string): Pr
       'A rollout started that judges no metric of green (--no-analysis, analysis.enabled: false, or no step with a bake).',
     whatWeDid: 'Started it as asked, and recorded that it runs blind in the journal and its report.',
     nextSteps: [`ops abort ${plan.id} stops it and goes back to blue`, `ops report ${plan.id} when it ends`],
+  });
+}
+
+/** A rollout inside a freeze window, by break glass: journaled; alerted unless its train alerted it. */
+async function announceOverride(
+  deps: StepDeps,
+  plan: RolloutPlan,
+  override: NonNullable<RolloutPlan['override']>,
+): Promise<void> {
+  const windows = override.windows.join(' and ');
+  await journal(
+    deps,
+    plan,
+    'freeze-override',
+    'changed',
+    `${plan.requestedBy} went ahead inside ${windows} by break glass: ${override.reason}`,
+    { details: { windows: override.windows, reason: override.reason } },
+  );
+  if (plan.train) return;
+  await alert(deps, plan, {
+    severity: 'warning',
+    kind: 'freeze-override',
+    title: `Freeze overridden: rollout of ${plan.cluster}/${plan.service}`,
+    summary: `${plan.requestedBy} rolls out ${plan.cluster}/${plan.service} inside ${windows}: ${override.reason}`,
+    whatHappened: 'A rollout started inside a freeze window with a break-glass reason.',
+    whatWeDid: 'Started it as asked, and journaled who overrode the freeze and why.',
+    nextSteps: [`ops abort ${plan.id} stops it and goes back to blue`],
   });
 }
 

@@ -2,6 +2,7 @@
 // recent scaling history, the rollout lock and the time, decide what to do and say why in
 // plain words. No AWS calls here, so every rule can be tested on its own.
 import type { Decision, ScaleRequest } from '../../events/scale-input.ts';
+import { describeOccurrence, type WindowOccurrence } from '../shared/freeze-windows.ts';
 import type { Guardrails } from './config.ts';
 
 export interface ServiceSnapshot {
@@ -35,10 +36,12 @@ export interface GuardInput {
   history: readonly PastAction[];
   /** Who holds the service's rollout lock right now, if anyone. */
   rolloutHolder?: LockHolderView;
+  /** Freeze windows in force now that freeze this service's scale-in. */
+  freezes?: readonly WindowOccurrence[];
   now: number;
 }
 
-export type Guardrail = 'cooldown' | 'rate' | 'rollout-lock' | 'limit' | 'step';
+export type Guardrail = 'cooldown' | 'rate' | 'rollout-lock' | 'limit' | 'step' | 'freeze';
 
 export interface GuardResult {
   decision: Extract<Decision, 'scale' | 'set-limits' | 'no-change' | 'refused'>;
@@ -108,6 +111,9 @@ function decideCount(input: GuardInput): GuardResult {
 
   if (direction === 'none') return nothing(`the desired count is already ${current}`);
 
+  const frozen = frozenScaleIn(input, direction, explanation);
+  if (frozen) return refuse(frozen.why, { guardrail: 'freeze', until: frozen.until });
+
   if (direction === 'in' && input.rolloutHolder) {
     const h = input.rolloutHolder;
     return refuse(
@@ -165,6 +171,29 @@ function decideCount(input: GuardInput): GuardResult {
   }
   explanation.push(`decided to scale ${direction} from ${current} to ${target}`);
   return { decision: 'scale', direction, to: { desiredCount: target }, explanation };
+}
+
+/**
+ * Scale-in inside a freeze window: why it is refused and until when, or undefined when it may go
+ * ahead (no window, or broken glass, which the explanation then records).
+ */
+function frozenScaleIn(
+  input: GuardInput,
+  direction: GuardResult['direction'],
+  explanation: string[],
+): { why: string; until: string } | undefined {
+  const freezes = direction === 'in' ? (input.freezes ?? []) : [];
+  if (freezes.length === 0) return undefined;
+  const windows = freezes.map(describeOccurrence).join(' and ');
+  const breakGlass = input.request.breakGlass;
+  if (breakGlass) {
+    explanation.push(`scales in inside ${windows} by break glass: ${breakGlass.reason}`);
+    return undefined;
+  }
+  return {
+    why: `${windows} freezes scale-in; to go ahead anyway, give breakGlass with a reason`,
+    until: new Date(Math.max(...freezes.map((f) => f.end))).toISOString(),
+  };
 }
 
 function decideLimits(input: GuardInput): GuardResult {
@@ -229,6 +258,20 @@ function decideLimits(input: GuardInput): GuardResult {
         'refused',
         `a max of ${max} below the desired count ${current} scales in, and a rollout (${h.owner}) holds the service's lock until ${clockTime(Date.parse(h.expiresAt))}`,
         { guardrail: 'rollout-lock', until: h.expiresAt },
+      ),
+      direction,
+    };
+  }
+  const frozen = frozenScaleIn(input, direction, explanation);
+  if (frozen) {
+    return {
+      ...result(
+        'refused',
+        `a max of ${max} below the desired count ${current} scales in, and ${frozen.why}`,
+        {
+          guardrail: 'freeze',
+          until: frozen.until,
+        },
       ),
       direction,
     };

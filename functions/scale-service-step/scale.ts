@@ -25,6 +25,7 @@ import { type Alert, consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import { type Clock, iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { InvalidInputError, LockHeldError, UnknownResourceError } from '../shared/errors.ts';
+import { describeOccurrence, windowsInForce } from '../shared/freeze-windows.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import { acquireLock, releaseLock } from '../shared/lock.ts';
 import { acquireServiceLock, serviceLockHolder, serviceLockResource } from '../shared/service-lock.ts';
@@ -156,12 +157,18 @@ export async function decideScale(deps: ScaleDeps, raw: unknown): Promise<ScaleP
     // Read again under the lease: the execution that held it may have just changed the service.
     const current = held.length > 0 ? await readService(deps, cluster, serviceName) : read;
     const rollout = await serviceLockHolder(deps.db, deps.env.LOCKS_TABLE, deps.clock, cluster, serviceName);
+    const freezes = windowsInForce(deps.env.FREEZE_WINDOWS, deps.clock.now(), 'scale-in', [
+      `${cluster}/${serviceName}`,
+    ]);
     const guard = decide({
       request,
       guardrails: g,
       service: current.snapshot,
       history: await readHistory(deps.db, deps.env.OPERATIONS_TABLE, cluster, serviceName),
       ...(rollout ? { rolloutHolder: rollout } : {}),
+      freezes: windowsInForce(deps.env.FREEZE_WINDOWS, deps.clock.now(), 'scale-in', [
+        `${cluster}/${serviceName}`,
+      ]),
       now: deps.clock.now(),
     });
     let plan: ScalePlan = {
@@ -174,6 +181,15 @@ export async function decideScale(deps: ScaleDeps, raw: unknown): Promise<ScaleP
       ...(guard.blockedBy ? { blockedBy: guard.blockedBy } : {}),
     };
     const changes = guard.decision === 'scale' || guard.decision === 'set-limits';
+    if (changes && guard.direction === 'in' && freezes.length > 0 && request.breakGlass && !request.dryRun) {
+      await alert(deps, plan, {
+        severity: 'warning',
+        kind: 'freeze-override',
+        title: `${name(request)}: freeze overridden to scale in`,
+        whatWeDid: `Scaling in as asked, inside ${freezes.map(describeOccurrence).join(' and ')}: ${request.breakGlass.reason}`,
+        nextSteps: [],
+      });
+    }
 
     // Scale-in takes the service's lease: a rollout cannot start halfway through it.
     if (changes && guard.direction === 'in' && !request.dryRun) {
@@ -545,6 +561,10 @@ function nextStepsFor(plan: ScalePlan): string[] {
     case 'rollout-lock':
       return [
         'Wait for the rollout to finish (or abort it), then ask again; scale-out is allowed meanwhile.',
+      ];
+    case 'freeze':
+      return [
+        `Wait for the freeze window to end (${plan.blockedBy.until}), or ask again with breakGlass and a reason (journaled and alerted).`,
       ];
     case 'limit':
     case 'step':

@@ -39,6 +39,11 @@ export class PreconditionFailedError extends OpsError {
   override readonly name = 'PreconditionFailed';
 }
 
+/** A freeze window covers the action, and no break-glass override was given. */
+export class FrozenError extends OpsError {
+  override readonly name = 'Frozen';
+}
+
 /** Something that should have changed did not read back as changed. */
 export class VerificationFailedError extends OpsError {
   override readonly name = 'VerificationFailed';

@@ -14,8 +14,9 @@ import {
 import { consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import { type Clock, iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { InvalidInputError } from '../shared/errors.ts';
+import { FrozenError, InvalidInputError } from '../shared/errors.ts';
 import { childExecutionName } from '../shared/execution-names.ts';
+import { describeOccurrence, freezeRefusal, windowsInForce } from '../shared/freeze-windows.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { resolveRolloutInput } from '../shared/rollouts/defaults.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
@@ -69,6 +70,8 @@ export interface TrainRef {
   budget: TrainBudget;
   requestedBy: string;
   startedAt: string;
+  /** The freeze windows it goes ahead in, by a break-glass override, and why. */
+  override?: { windows: string[]; reason: string };
 }
 
 export interface PlannedService {
@@ -114,7 +117,7 @@ export async function validate(
     maxConcurrency: wave.maxConcurrency,
     services: wave.services.map((s, i) => {
       const field = `input.waves.${w}.services.${i}`;
-      const rollout = rolloutInputOf(s, execution.name, name, requestedBy);
+      const rollout = rolloutInputOf(s, execution.name, name, requestedBy, input.breakGlass);
       let resolved: ReturnType<typeof resolveRolloutInput>;
       try {
         resolved = resolveRolloutInput(deps.env.MANAGED_SERVICES, rollout);
@@ -157,6 +160,15 @@ export async function validate(
       s.desiredCount = count;
     }
   }
+  // A train is rollouts: windows that freeze either refuse it, for any of its services.
+  const services = [...placed.keys()];
+  const now = deps.clock.now();
+  const frozen = [
+    ...windowsInForce(deps.env.FREEZE_WINDOWS, now, 'trains', services),
+    ...windowsInForce(deps.env.FREEZE_WINDOWS, now, 'rollouts', services),
+  ].filter((w, i, all) => all.findIndex((o) => o.name === w.name) === i);
+  if (frozen.length > 0 && !input.breakGlass)
+    throw new FrozenError(freezeRefusal(frozen, `release train ${name}`) as string);
   return {
     train: {
       id: execution.name,
@@ -165,7 +177,10 @@ export async function validate(
       onStop: input.onStop,
       budget: input.budget,
       requestedBy,
-      startedAt: iso(deps.clock.now()),
+      startedAt: iso(now),
+      ...(frozen.length > 0 && input.breakGlass
+        ? { override: { windows: frozen.map(describeOccurrence), reason: input.breakGlass.reason } }
+        : {}),
     },
     clusterTasks: desired.clusters,
     waves,
@@ -177,8 +192,13 @@ function rolloutInputOf(
   trainId: string,
   name: string,
   requestedBy: string,
+  breakGlass: TrainInput['breakGlass'],
 ): RolloutInputDraft {
   return {
+    // The train's override covers its rollouts; the train journals and alerts it once.
+    ...(breakGlass
+      ? { breakGlass: { reason: `release train ${name}: ${breakGlass.reason}`.slice(0, 300) } }
+      : {}),
     ...(s.cluster ? { cluster: s.cluster } : {}),
     service: s.service,
     ...(s.image ? { image: s.image } : {}),
@@ -248,6 +268,40 @@ export async function start(deps: TrainDeps, plan: TrainPlan): Promise<void> {
       details: { waves: record.waves, budget: t.budget, onStop: t.onStop },
     },
   );
+  if (t.override) await announceOverride(deps, record, t.override);
+}
+
+/** A train inside a freeze window, by break glass: journaled and alerted once for all its rollouts. */
+async function announceOverride(
+  deps: TrainDeps,
+  record: TrainRecord,
+  override: NonNullable<TrainRef['override']>,
+) {
+  const windows = override.windows.join(' and ');
+  await journalTrain(
+    deps,
+    record,
+    'freeze-override',
+    'changed',
+    `${record.requestedBy} went ahead inside ${windows} by break glass: ${override.reason}`,
+    {
+      details: { windows: override.windows, reason: override.reason },
+    },
+  );
+  const env = deps.env.OPS_ENVIRONMENT ? `[${deps.env.OPS_ENVIRONMENT}] ` : '';
+  await raiseAlert(deps.sqs(), deps.env.ALERT_QUEUE_URL, {
+    severity: 'warning',
+    state: 'firing',
+    kind: 'freeze-override',
+    title: `${env}Freeze overridden: release train ${record.name}`,
+    summary: `${record.requestedBy} runs release train ${record.name} inside ${windows}: ${override.reason}`,
+    resources: [record.execution],
+    whatHappened: 'A release train started inside a freeze window with a break-glass reason.',
+    whatWeDid: 'Started it as asked; each of its rollouts journals the override too.',
+    nextSteps: [`ops train abort ${record.executionName} stops its line`],
+    dedupKey: `freeze-override/${record.id}`,
+    at: iso(deps.clock.now()),
+  });
 }
 
 /** Whether the wave starts: not once the line has stopped. Journaled once per wave. */
@@ -304,6 +358,22 @@ export async function admit(deps: TrainDeps, train: TrainRef, s: PlannedService)
   };
   const record = await requireTrain(deps, train);
   if (record.status !== 'running') return skip(deps, record, item);
+  if (!train.override) {
+    // A freeze window that began while the train ran stops its line: nothing more starts.
+    const service = [`${s.cluster}/${s.service}`];
+    const now = deps.clock.now();
+    const frozen = [
+      ...windowsInForce(deps.env.FREEZE_WINDOWS, now, 'trains', service),
+      ...windowsInForce(deps.env.FREEZE_WINDOWS, now, 'rollouts', service),
+    ];
+    if (frozen.length > 0) {
+      await stopLine(deps, record, {
+        reason: `${frozen.map(describeOccurrence).join(' and ')} began`,
+        by: 'freeze',
+      });
+      return skip(deps, await requireTrain(deps, train), item);
+    }
+  }
   const limit = greenTaskLimit(record.clusterTasks[s.cluster] ?? 0, record.budget);
   const { room, alone } = admissionRoom(limit, s.desiredCount);
   const admitted = await admitService(deps.db, table, deps.clock, {

@@ -64,6 +64,8 @@ export const CONTROL_PLANE_OUTPUTS = {
   ...SCALING_OUTPUTS,
   ...REMEDIATION_OUTPUTS,
   journalTable: 'JournalTableName',
+  /** The freeze windows (JSON), for `ops status`. */
+  freezeWindows: 'FreezeWindows',
   locksTable: 'LocksTableName',
   operationsTable: 'OperationsTableName',
   criticalTopic: 'AlertTopicCriticalArn',

@@ -6,8 +6,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { RemediationConfig } from '../../functions/remediate-step/config.ts';
 import { alarmMappingsOf, type ScaledService } from '../../functions/scale-service-step/scaling-config.ts';
+import type { FreezeWindow } from '../../functions/shared/freeze-windows.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
+import { loadFreezeWindows } from '../capability-configs.ts';
 import { AlertTopics } from '../control-plane/alerting/alert-topics.ts';
 import { Alerting } from '../control-plane/alerting/alerting.ts';
 import { loadRemediationConfig, Remediation } from '../control-plane/remediation/remediation.ts';
@@ -40,6 +42,8 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly remediation?: RemediationConfig;
   /** How long every log group of the control plane keeps its logs (the environment's config). */
   readonly logRetention?: logs.RetentionDays;
+  /** Freeze windows (default: config/freezes/<environmentName>.json; none, no freeze). */
+  readonly freezeWindows?: readonly FreezeWindow[];
 }
 
 export class ControlPlaneStack extends Stack {
@@ -80,6 +84,7 @@ export class ControlPlaneStack extends Stack {
       environmentName: props.environmentName,
       assetRoot: props.assetRoot,
     });
+    const freezeWindows = props.freezeWindows ?? loadFreezeWindows(props.environmentName);
     const rolloutServices = withRolloutDefaults(
       props.environmentName,
       props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES,
@@ -90,6 +95,7 @@ export class ControlPlaneStack extends Stack {
       tables: this.tables,
       alerting: this.alerting,
       environmentName: props.environmentName,
+      freezeWindows,
       assetRoot: props.assetRoot,
     });
     this.trains = new ReleaseTrains(this, 'Trains', {
@@ -98,6 +104,7 @@ export class ControlPlaneStack extends Stack {
       tables: this.tables,
       alerting: this.alerting,
       environmentName: props.environmentName,
+      freezeWindows,
       assetRoot: props.assetRoot,
     });
 
@@ -112,6 +119,7 @@ export class ControlPlaneStack extends Stack {
         topics: this.topics,
         alerting: this.alerting,
         environmentName: props.environmentName,
+        freezeWindows,
         assetRoot: props.assetRoot,
       });
     }
@@ -148,6 +156,13 @@ export class ControlPlaneStack extends Stack {
     output(O.criticalTopic, this.topics.critical.topicArn, 'Critical alerts');
     output(O.warningTopic, this.topics.warning.topicArn, 'Warning alerts');
     output(O.infoTopic, this.topics.info.topicArn, 'Informational alerts');
+    // CloudFormation takes output values of at most 4,096 characters.
+    const windows = JSON.stringify(freezeWindows);
+    if (windows.length > 4096)
+      throw new Error(
+        `config/freezes/${props.environmentName}.json: the windows take ${windows.length} characters as JSON; at most 4096 fit a stack output`,
+      );
+    output(O.freezeWindows, windows, 'Freeze windows (config/freezes/<env>.json), for ops status');
     // One retention for the whole control plane, the environment's: each construct's own default
     // (90 days, a year for rollouts) applies only where no environment config says otherwise.
     const retention = props.logRetention;

@@ -550,7 +550,7 @@ describe('permissions', () => {
       ({ a, s }) => a === 'dynamodb:UpdateItem' && text(s.Resource).includes('Idempotency'),
     )?.s;
     expect(claims?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rollout/*/*', 'remediation-gate/*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rollout/*/*', 'remediation-gate/*', 'train/*'] },
     });
     const reweigh = operator.find(({ a }) => a === 'elasticloadbalancing:ModifyRule')?.s;
     expect(text(reweigh?.Resource)).toContain('listener-rule/app/ecs-ops-prod-alb/*');

@@ -145,6 +145,27 @@ describe('guardrails', () => {
     expect(decide(input({ max: 4 }, { rolloutHolder })).decision).toBe('refused');
   });
 
+  it('refuses scale-in, not scale-out, inside a freeze window, unless broken glass says why', () => {
+    const freezes = [
+      { name: 'year end', reason: 'change freeze', start: NOW - 3_600_000, end: NOW + 7_200_000 },
+    ];
+    const refused = decide(input({ delta: -2 }, { freezes }));
+    expect(refused).toMatchObject({
+      decision: 'refused',
+      blockedBy: { guardrail: 'freeze', until: new Date(NOW + 7_200_000).toISOString() },
+    });
+    expect(refused.explanation.at(-1)).toContain('freeze window "year end" (until');
+    expect(decide(input({ delta: 2 }, { freezes })).decision).toBe('scale');
+    const broken = decide(input({ delta: -2, breakGlass: { reason: 'cost emergency' } }, { freezes }));
+    expect(broken).toMatchObject({ decision: 'scale', to: { desiredCount: 4 } });
+    expect(broken.explanation).toContainEqual(expect.stringContaining('by break glass: cost emergency'));
+    // A max below the current count scales in too.
+    expect(decide(input({ max: 4 }, { freezes }))).toMatchObject({
+      decision: 'refused',
+      blockedBy: { guardrail: 'freeze' },
+    });
+  });
+
   it('rounds percent steps out up and in toward zero', () => {
     expect(decide(input({ percent: 10 })).to.desiredCount).toBe(7);
     const r = decide(input({ percent: -10 }));

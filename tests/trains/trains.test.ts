@@ -32,12 +32,19 @@ import {
 } from '../../local/rollouts.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { runDeployedWorkflow } from '../../local/workflows.ts';
-import { SERVICE_TASKS, type TrainWorld, useTrainWorld } from './world.ts';
+import { FREEZE_START, SERVICE_TASKS, type TrainWorld, useTrainWorld } from './world.ts';
 
 const HOUR = 3_600_000;
 const world = useTrainWorld();
 const env = () => rolloutEnvironment(world.stack);
 const table = () => env().OPERATIONS_TABLE as string;
+
+/** What a Lambda step's error says (its cause is the function's error as JSON). */
+const errorMessage = (cause: string | undefined) =>
+  (JSON.parse(cause ?? '{}') as { errorMessage?: string }).errorMessage;
+
+/** A clock that reads `at` now, and runs on from there. */
+const clockAt = (at: number) => new VirtualClock(at - Date.now());
 
 let slot = 0;
 /** Each train lives hours after the previous one: metrics never fall in another's bake window. */
@@ -439,6 +446,118 @@ describe('release trains', () => {
     expect((await getRolloutRecord(documentClient(), table(), 'web', 'orders'))?.executionName).not.toBe(
       `${stopped}-w1-0`,
     );
+  });
+
+  it('a freeze window refuses a rollout of a service it covers, naming the window; a break-glass override goes ahead, journaled and alerted', async () => {
+    const clock = clockAt(Date.parse(FREEZE_START) + 12 * HOUR);
+    await trainAlerts();
+    const before = await serviceNow(world, 'profile');
+    const input = {
+      service: 'profile',
+      image: 'registry.local/profile:hotfix',
+      strategy: { type: 'all-at-once' },
+    };
+    const refused = await runDeployedWorkflow(world.stack, 'blue-green-rollout', input, {
+      clock,
+      executionName: 'freeze-refused-1',
+    });
+    expect(refused.status).toBe('FAILED');
+    expect(refused.error).toBe('Frozen');
+    expect(errorMessage(refused.cause)).toContain(
+      'refused: rollouts of web/profile is frozen by freeze window "year end" (until 2031-01-03T00:00:00.000Z: change freeze over the new year)',
+    );
+    expect(await serviceNow(world, 'profile')).toEqual(before);
+    const journal = () => readJournal(env().JOURNAL_TABLE as string);
+    expect(
+      (await journal()).filter((r) => r.action === 'freeze-refused' && r.resource === 'service/web/profile'),
+    ).toHaveLength(1);
+
+    const overridden = await runDeployedWorkflow(
+      world.stack,
+      'blue-green-rollout',
+      { ...input, breakGlass: { reason: 'security fix for CVE-2031-0001' }, requestedBy: 'on-call' },
+      { clock, executionName: 'freeze-override-1', taskTokenTimeoutMs: 100 },
+    );
+    expect(overridden.status, `${overridden.error}: ${overridden.cause}`).toBe('SUCCEEDED');
+    expect((await serviceNow(world, 'profile')).primaryImage).toBe('registry.local/profile:hotfix');
+    const override = (await journal()).find(
+      (r) => r.action === 'freeze-override' && r.resource === 'service/web/profile',
+    );
+    expect(override?.reason).toContain('on-call went ahead inside freeze window "year end"');
+    expect(override?.reason).toContain('by break glass: security fix for CVE-2031-0001');
+    const alerts = (await takeRaisedAlerts(env().ALERT_QUEUE_URL as string)).filter(
+      (a) => a.kind === 'freeze-override',
+    );
+    expect(alerts.map((a) => a.severity)).toEqual(['warning']);
+  });
+
+  it('a freeze window refuses a release train of a service it covers; with break glass the train runs, and a freeze that begins mid-train stops its line', async () => {
+    await trainAlerts();
+    const covered = {
+      waves: [
+        {
+          services: [
+            {
+              service: 'billing',
+              image: 'registry.local/billing:t9',
+              strategy: { type: 'all-at-once' as const },
+            },
+          ],
+        },
+      ],
+    };
+    const inside = clockAt(Date.parse(FREEZE_START) + 12 * HOUR);
+    const refused = await runTrain(covered, { clock: inside, executionName: 'train-frozen-1' });
+    expect(refused.error).toBe('Frozen');
+    expect(errorMessage(refused.cause)).toContain(
+      'release train train-frozen-1 is frozen by freeze window "year end"',
+    );
+    expect(refused.states).toEqual(['Validate input']);
+    expect(await getTrainRecord(documentClient(), table(), 'train-frozen-1')).toBeUndefined();
+
+    const broken = await runTrain(
+      { ...covered, breakGlass: { reason: 'payment outage fix' } },
+      { clock: inside, executionName: 'train-frozen-2' },
+    );
+    expect(broken.status, `${broken.error}: ${broken.cause}`).toBe('SUCCEEDED');
+    const journal = (await readJournal(env().JOURNAL_TABLE as string)).filter(
+      (r) => r.action === 'freeze-override',
+    );
+    // The train journals and alerts the override once; its rollout journals it too, without an alert.
+    expect(journal.map((r) => r.resource)).toEqual(
+      expect.arrayContaining(['train/train-frozen-2', 'service/web/billing']),
+    );
+    expect((await trainAlerts()).map((a) => a.severity)).toEqual(['info']);
+
+    // Started ten minutes before the freeze: cart rolls out (its rollback window alone takes 15
+    // minutes of virtual time), then billing's turn comes inside the window and the line stops.
+    const before = await serviceNow(world, 'billing');
+    const straddling = await runTrain(
+      {
+        waves: [
+          {
+            services: [
+              { service: 'cart', image: 'registry.local/cart:t9', strategy: { type: 'all-at-once' } },
+            ],
+          },
+          {
+            services: [
+              { service: 'billing', image: 'registry.local/billing:t10', strategy: { type: 'all-at-once' } },
+            ],
+          },
+        ],
+      },
+      { clock: clockAt(Date.parse(FREEZE_START) - 10 * 60_000), executionName: 'train-frozen-3' },
+    );
+    expect(straddling.error).toBe('TrainStopped');
+    const record = await getTrainRecord(documentClient(), table(), 'train-frozen-3');
+    expect(record).toMatchObject({
+      status: 'stopped',
+      stop: { by: 'freeze' },
+      counts: { succeeded: 1, skipped: 1 },
+    });
+    expect(record?.stop?.reason).toContain('freeze window "year end"');
+    expect(await serviceNow(world, 'billing')).toEqual(before);
   });
 
   it('rejects bad train input in the first state, naming the field, changing nothing', async () => {

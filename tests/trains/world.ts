@@ -5,6 +5,7 @@
 import { CreateRuleCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeAll } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
+import { FreezeWindowSchema } from '../../functions/shared/freeze-windows.ts';
 import { taskRolePathFor } from '../../infra/config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
@@ -51,6 +52,18 @@ export const TRAIN_ESTATE = {
   ],
 };
 
+/** A year-end change freeze on two services, far enough ahead that only the freeze tests' clocks reach it. */
+export const FREEZE_START = '2031-01-01T00:00:00Z';
+export const FREEZES = [
+  FreezeWindowSchema.parse({
+    name: 'year end',
+    start: '2031-01-01T00:00Z',
+    end: '2031-01-03T00:00Z',
+    services: ['web/profile', 'web/billing'],
+    reason: 'change freeze over the new year',
+  }),
+];
+
 export interface RoutedService {
   blueTargetGroupArn: string;
   greenTargetGroupArn: string;
@@ -68,7 +81,7 @@ export function useTrainWorld(): TrainWorld {
   useEmulator();
   const world = { services: {} } as TrainWorld;
   beforeAll(async () => {
-    world.stack = await deployControlPlane(ENVIRONMENT, { config: TRAIN_ESTATE });
+    world.stack = await deployControlPlane(ENVIRONMENT, { config: TRAIN_ESTATE, freezeWindows: FREEZES });
     // Room for every green at once: 14 tasks of blue and up to 14 of green.
     world.web = await seed(world.stack, { instances: 16, spotFraction: 0.5 });
     let priority = 10;

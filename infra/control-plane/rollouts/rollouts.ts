@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { PRE_TRAFFIC_HOOK_PREFIX } from '../../../events/rollout-input.ts';
 import * as z from '../../../events/zod.ts';
 import { InvalidInputError } from '../../../functions/shared/errors.ts';
+import type { FreezeWindow } from '../../../functions/shared/freeze-windows.ts';
 import type { ManagedService, RolloutEnvInput } from '../../../functions/shared/rollouts/config.ts';
 import { resolveRolloutInput } from '../../../functions/shared/rollouts/defaults.ts';
 import { BlueGreenRolloutWorkflow } from '../../../workflows/blue-green-rollout.ts';
@@ -88,6 +89,8 @@ export interface RolloutsProps {
   readonly alerting: Alerting;
   /** OPS_ENVIRONMENT of the functions (shown in alerts). */
   readonly environmentName: string;
+  /** Rollouts are refused inside these (config/freezes/<env>.json). */
+  readonly freezeWindows?: readonly FreezeWindow[];
   /** Override of dist/functions for the bundles (tests). */
   readonly assetRoot?: string;
 }
@@ -143,6 +146,7 @@ export class Rollouts extends Construct {
       ...props.alerting.producerEnvironment(),
       OPS_ENVIRONMENT: props.environmentName,
       MANAGED_SERVICES: JSON.stringify(services),
+      FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
     };
     this.stepFunction = new BundledFunction(this, 'Step', {
       name: 'rollout-step',

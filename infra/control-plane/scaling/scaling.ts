@@ -21,6 +21,7 @@ import {
   type ScaledService,
   type ScalingSchedule,
 } from '../../../functions/scale-service-step/scaling-config.ts';
+import type { FreezeWindow } from '../../../functions/shared/freeze-windows.ts';
 import type { ManagedCluster } from '../../../functions/shared/managed-clusters.ts';
 import { ScaleServiceWorkflow } from '../../../workflows/scale-service.ts';
 import { ConfigError } from '../../config.ts';
@@ -56,6 +57,8 @@ export interface ScalingProps {
   readonly topics: AlertTopics;
   readonly alerting: Alerting;
   readonly environmentName: string;
+  /** Scale-in is refused inside these (config/freezes/<env>.json). */
+  readonly freezeWindows?: readonly FreezeWindow[];
   readonly assetRoot?: string;
 }
 
@@ -105,6 +108,7 @@ export class Scaling extends Construct {
       ...sharedEnv,
       MANAGED_CLUSTERS: JSON.stringify(props.managedClusters),
       SCALED_SERVICES: JSON.stringify(props.services.map(guardrailsOf)),
+      FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
     };
     this.stepFunction = new BundledFunction(this, 'Step', {
       name: 'scale-service-step',

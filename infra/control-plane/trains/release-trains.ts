@@ -5,6 +5,7 @@
 import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import type { FreezeWindow } from '../../../functions/shared/freeze-windows.ts';
 import { ReleaseTrainWorkflow } from '../../../workflows/release-train.ts';
 import { acknowledgeNestedExecutions, acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
 import { TRAIN_OUTPUTS } from '../../shared/stack-outputs.ts';
@@ -20,6 +21,8 @@ export interface ReleaseTrainsProps {
   readonly tables: StateTables;
   readonly alerting: Alerting;
   readonly environmentName: string;
+  /** Trains are refused inside these (config/freezes/<env>.json). */
+  readonly freezeWindows?: readonly FreezeWindow[];
   readonly assetRoot?: string;
 }
 
@@ -41,6 +44,7 @@ export class ReleaseTrains extends Construct {
         ...props.alerting.producerEnvironment(),
         OPS_ENVIRONMENT: props.environmentName,
         MANAGED_SERVICES: props.managedServices,
+        FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
       }),
       assetRoot: props.assetRoot,
     });
