@@ -12,6 +12,7 @@
 //   ops rollout --service S --image I --strategy canary:10:5m [--watch]   blue/green rollout
 //   ops approve|reject|abort <execution>, ops rollback <service>          answer or stop a rollout
 //   ops train start --file train.json [--watch] | status [TRAIN] | abort TRAIN   release trains
+//   ops slo [--service S]                    error budgets and burn rates
 //   ops traffic --green errors:12            load balancer metrics for a local rollout to judge
 //   ops remediate --alarm NAME [--dry-run]   run the alarm's runbook by hand, guarded and verified
 //   ops doctor [--env NAME] [--aws]          is an existing estate ready for the control plane
@@ -92,6 +93,8 @@ Usage:
                                           (default: the latest train)
   ops train abort TRAIN [--reason "..."]  Stop a train's line: services not yet started never
                                           start; with onStop rollback, running rollouts go back to blue
+  ops slo [--service [CLUSTER/]S]         Each service's SLOs: the error budget left over its window,
+                                          and the burn rate over each rule's long and short windows
   ops traffic [--service S] [--green P] [--blue P] [--hours 2]
                                           Write a seeded service's load balancer metrics into the
                                           emulator (P: ${TRAFFIC_PROFILES}; S: api, the default, or
@@ -264,6 +267,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./rollout.ts')).rolloutCommand(flags, out, (file) => readJsonArg('input', file));
     case 'traffic':
       return (await import('./traffic.ts')).trafficCommand(flags, out);
+    case 'slo':
+      return (await import('./slo.ts')).sloCommand(flags, out);
     case 'train':
       checkReason(flags.reason);
       return (await import('./train.ts')).trainCommand(rest[0], rest[1], flags, out);

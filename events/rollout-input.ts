@@ -127,6 +127,11 @@ export const AnalysisSchema = z.strictObject({
   noData: z._default(z.enum(['inconclusive', 'fail', 'pass']), 'inconclusive'),
   /** An inconclusive verdict waits for a human this long; without an answer this happens. */
   inconclusive: z.prefault(InconclusiveSchema, {}),
+  /**
+   * With an SLO for the service (config/slos/<env>.json): a verdict fails while the service's
+   * error budget burns too fast (its burn-rate rules fire over blue and green together).
+   */
+  errorBudget: z._default(z.boolean(), true),
   /** Metric period; ALB metrics have one-minute resolution. */
   periodSeconds: z._default(
     z.number().check(

@@ -84,6 +84,14 @@ export const VerdictSchema = z.object({
   green: z.optional(MetricNumbersSchema),
   blue: z.optional(MetricNumbersSchema),
   comparisons: z.array(ComparisonSchema),
+  /** The service's error budget at the verdict, when it has an SLO and the analysis judges it. */
+  errorBudget: z.optional(
+    z.object({
+      burning: z.boolean(),
+      /** Each burn-rate rule in words (describeRule). */
+      rules: z.array(z.string()),
+    }),
+  ),
   /** The limits this verdict held green to (null: none applied), and how each was set. */
   limits: z.optional(
     z.object({
@@ -183,6 +191,11 @@ export const RolloutPlanSchema = z.object({
   imagePushedAt: z.optional(z.string()),
   /** The release train that started it (its record's id): it does not start once the train stopped. */
   train: z.optional(z.string()),
+  /**
+   * The break-glass reason it was started with: it goes ahead inside freeze windows, and a burning
+   * error budget (the service's, blue's included) does not fail its verdicts.
+   */
+  breakGlass: z.optional(z.object({ reason: z.string() })),
   /** The freeze windows it goes ahead in, by a break-glass override, and why. */
   override: z.optional(z.object({ windows: z.array(z.string()), reason: z.string() })),
   /** The longest the plan can take (planSeconds); the lease on the service covers it. */

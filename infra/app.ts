@@ -13,6 +13,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { RemediationConfig } from '../functions/remediate-step/config.ts';
 import type { FreezeWindow } from '../functions/shared/freeze-windows.ts';
 import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
+import type { SloConfig } from '../functions/shared/slo/objectives.ts';
 import { configuredEnvironments, type EnvironmentConfig, hasConfig, parseConfig } from './config.ts';
 import {
   type ControlPlaneOnlyConfig,
@@ -63,6 +64,8 @@ export interface AppOptions {
   readonly remediation?: RemediationConfig;
   /** Freeze windows instead of config/freezes/<environmentName>.json (tests). */
   readonly freezeWindows?: readonly FreezeWindow[];
+  /** SLOs instead of config/slos/<environmentName>.json (tests). */
+  readonly slos?: SloConfig;
 }
 
 export const controlPlaneStackName = (environmentName: string) => `EcsOps-${environmentName}-ControlPlane`;
@@ -112,6 +115,7 @@ export function buildApp(options: AppOptions = {}): {
         assetRoot: options.assetRoot,
         ...(options.remediation ? { remediation: options.remediation } : {}),
         ...(options.freezeWindows ? { freezeWindows: options.freezeWindows } : {}),
+        ...(options.slos ? { slos: options.slos } : {}),
       });
       adoptedControlPlane(controlPlane, adopted);
       return { name: environmentName, controlPlane, controlPlaneOnly: adopted };
@@ -133,6 +137,7 @@ export function buildApp(options: AppOptions = {}): {
       assetRoot: options.assetRoot,
       ...(options.remediation ? { remediation: options.remediation } : {}),
       ...(options.freezeWindows ? { freezeWindows: options.freezeWindows } : {}),
+      ...(options.slos ? { slos: options.slos } : {}),
     });
     if (!config) return { name: environmentName, controlPlane };
     return {

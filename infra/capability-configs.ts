@@ -8,12 +8,22 @@ import * as z from '../events/zod.ts';
 import { type RemediationConfig, RemediationConfigSchema } from '../functions/remediate-step/config.ts';
 import { type ScaledService, ScalingConfigSchema } from '../functions/scale-service-step/scaling-config.ts';
 import { FreezeConfigSchema, type FreezeWindow } from '../functions/shared/freeze-windows.ts';
+import { type SloConfig, SloConfigSchema } from '../functions/shared/slo/objectives.ts';
 import { CONFIG_DIR, loadConfigFile } from './config.ts';
 
 export const SCALING_CONFIG_DIR = join(CONFIG_DIR, 'scaling');
 export const REMEDIATION_CONFIG_DIR = join(CONFIG_DIR, 'remediation');
 export const ROLLOUT_CONFIG_DIR = join(CONFIG_DIR, 'rollouts');
 export const FREEZE_CONFIG_DIR = join(CONFIG_DIR, 'freezes');
+export const SLO_CONFIG_DIR = join(CONFIG_DIR, 'slos');
+
+/** config/slos/<environment>.json: the services' SLOs and burn-rate rules; none when absent. */
+export function loadSloConfig(environmentName: string, dir = SLO_CONFIG_DIR): SloConfig {
+  return (
+    loadConfigFile(join(dir, `${environmentName}.json`), SloConfigSchema) ??
+    SloConfigSchema.parse({ services: [] })
+  );
+}
 
 /** config/freezes/<environment>.json: the freeze windows; none when the file is absent. */
 export function loadFreezeWindows(environmentName: string, dir = FREEZE_CONFIG_DIR): FreezeWindow[] {

@@ -19,6 +19,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { FreezeWindow } from '../functions/shared/freeze-windows.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import type { ManagedCluster } from '../functions/shared/managed-clusters.ts';
+import type { SloConfig } from '../functions/shared/slo/objectives.ts';
 import { type CfnTemplate, type DeployedStack, deployTemplate } from './deploy.ts';
 import { observerClient, observerDocumentClient } from './observer.ts';
 import { REPO_ROOT } from './python-env.ts';
@@ -40,7 +41,7 @@ export const SYNTH_CACHE_DIR_VAR = 'OPS_SYNTH_CACHE_DIR';
 /** Bundles the functions (once per process) and synthesizes the control-plane stack. */
 export async function synthControlPlane(
   environmentName = 'local',
-  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config' | 'freezeWindows'> = {},
+  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config' | 'freezeWindows' | 'slos'> = {},
 ): Promise<SynthesizedControlPlane> {
   const cacheDir = process.env[SYNTH_CACHE_DIR_VAR];
   if (!cacheDir) return synthesizeControlPlane(environmentName, opts);
@@ -51,6 +52,7 @@ export async function synthControlPlane(
         managedClusters: opts.managedClusters ?? null,
         config: opts.config ?? null,
         freezeWindows: opts.freezeWindows ?? null,
+        slos: opts.slos ?? null,
       }),
     )
     .update(sourceFingerprint())
@@ -133,7 +135,7 @@ const SYNTH_SOURCES = ['config', 'events', 'functions', 'infra', 'workflows'];
 
 async function synthesizeControlPlane(
   environmentName: string,
-  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config' | 'freezeWindows'>,
+  opts: Pick<LocalDeployOptions, 'managedClusters' | 'config' | 'freezeWindows' | 'slos'>,
 ): Promise<SynthesizedControlPlane> {
   // Each process bundles into its own directory: test files run in parallel, and a build empties a
   // function's directory before writing it, so another process's synth could find a shared
@@ -155,6 +157,7 @@ async function synthesizeControlPlane(
     ...(opts.managedClusters ? { managedClusters: opts.managedClusters } : {}),
     ...(opts.config !== undefined ? { config: opts.config } : {}),
     ...(opts.freezeWindows ? { freezeWindows: opts.freezeWindows } : {}),
+    ...(opts.slos ? { slos: opts.slos } : {}),
   });
   const stack = assembly.stacks.find((s) => s.stackName.endsWith('ControlPlane'));
   if (!stack)
@@ -184,6 +187,8 @@ export interface LocalDeployOptions {
   config?: unknown;
   /** Freeze windows instead of config/freezes/<environmentName>.json. */
   freezeWindows?: readonly FreezeWindow[];
+  /** SLOs instead of config/slos/<environmentName>.json. */
+  slos?: SloConfig;
 }
 
 export async function deployControlPlane(
@@ -194,6 +199,7 @@ export async function deployControlPlane(
     ...(opts.managedClusters ? { managedClusters: opts.managedClusters } : {}),
     ...(opts.config !== undefined ? { config: opts.config } : {}),
     ...(opts.freezeWindows ? { freezeWindows: opts.freezeWindows } : {}),
+    ...(opts.slos ? { slos: opts.slos } : {}),
   });
   const stack = await deployTemplate(stackName, template);
   setAlertGroupWindow(stack, opts.alertGroupWindowSeconds ?? LOCAL_ALERT_GROUP_WINDOW_SECONDS);

@@ -10,6 +10,8 @@ import { judgeBake } from '../shared/rollouts/analysis/judge.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';
 import { getRolloutRecord, updateRolloutRecord } from '../shared/rollouts/record.ts';
+import { burnReason, describeRule } from '../shared/slo/objectives.ts';
+import { judgeErrorBudget } from './error-budget.ts';
 import { describeStorm, type StormSignal, spotStormSignal } from './spot-storm.ts';
 
 export interface AnalysisDeps extends EvidenceDeps {
@@ -57,11 +59,25 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
       blueTargetGroupArn: state.topology.blueTargetGroupArn,
     },
   });
-  if (cause !== undefined) {
+  let stopCause = cause;
+  const budget = await judgeErrorBudget(deps, state, end);
+  if (budget) {
+    verdict.errorBudget = { burning: budget.burning, rules: budget.rules.map(describeRule) };
+    const why = burnReason(budget);
+    // A fix rolled forward by break glass is not held to the budget the problem it fixes burns.
+    if (why && plan.breakGlass)
+      verdict.reasons.push(`${why}; not held against green: break glass (${plan.breakGlass.reason})`);
+    else if (why) {
+      verdict.reasons.push(why);
+      verdict.verdict = 'fail';
+      stopCause ??= 'analysis';
+    }
+  }
+  if (stopCause !== undefined) {
     const held = await holdForSpotStorm(deps, state, verdict);
     if (held) return held;
   }
-  const stop = cause !== undefined ? { cause, reason: verdict.reasons.join('; ') } : undefined;
+  const stop = stopCause !== undefined ? { cause: stopCause, reason: verdict.reasons.join('; ') } : undefined;
   return finish(deps, await endStormHold(deps, state, verdict), verdict, stop);
 }
 

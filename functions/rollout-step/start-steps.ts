@@ -142,6 +142,7 @@ export async function validate(
     startedAt: iso(deps.clock.now()),
     ...(input.imagePushedAt ? { imagePushedAt: input.imagePushedAt } : {}),
     ...(input.train ? { train: input.train } : {}),
+    ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
     ...(frozen.length > 0 && input.breakGlass
       ? { override: { windows: frozen.map(describeOccurrence), reason: input.breakGlass.reason } }
       : {}),

@@ -44,6 +44,11 @@ export class FrozenError extends OpsError {
   override readonly name = 'Frozen';
 }
 
+/** A service's error budget burns too fast (its SLO's burn-rate rules fire), and no break-glass override was given. */
+export class ErrorBudgetBurningError extends OpsError {
+  override readonly name = 'ErrorBudgetBurning';
+}
+
 /** Something that should have changed did not read back as changed. */
 export class VerificationFailedError extends OpsError {
   override readonly name = 'VerificationFailed';

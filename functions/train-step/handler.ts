@@ -1,4 +1,5 @@
 // The decision steps of the release-train workflow: one function, one action per task.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -53,6 +54,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       ecs: awsClient(ECSClient),
       elb: awsClient(ElasticLoadBalancingV2Client),
       sqs: () => awsClient(SQSClient),
+      cloudwatch: () => awsClient(CloudWatchClient),
       callbacks: stepFunctionsCallbacks(awsClient(SFNClient)),
       clock,
       env,

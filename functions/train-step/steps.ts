@@ -1,6 +1,7 @@
 // The release train's steps: check the whole train before anything starts, open each wave,
 // admit each service under the budget (or make it wait, or skip it), record how its rollout
 // ended, stop the line when the budget is spent, and finish with one journal record and one alert.
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -14,11 +15,13 @@ import {
 import { consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import { type Clock, iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
-import { FrozenError, InvalidInputError } from '../shared/errors.ts';
+import { ErrorBudgetBurningError, FrozenError, InvalidInputError } from '../shared/errors.ts';
 import { childExecutionName } from '../shared/execution-names.ts';
 import { describeOccurrence, freezeRefusal, windowsInForce } from '../shared/freeze-windows.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { resolveRolloutInput } from '../shared/rollouts/defaults.ts';
+import { type MetricTarget, metricTargets, readServicePoints } from '../shared/slo/metrics.ts';
+import { burnReason, judgeBurn, longestWindowMinutes, sloOf } from '../shared/slo/objectives.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
 import {
   admitService,
@@ -54,6 +57,8 @@ export interface TrainDeps {
   elb: ElasticLoadBalancingV2Client;
   /** Created on first use: only the end of a train raises an alert. */
   sqs: () => SQSClient;
+  /** Created on first use: only a train of services with SLOs reads metrics. */
+  cloudwatch: () => CloudWatchClient;
   /** Answers a rollout's waiting gate when the train aborts it. */
   callbacks: TaskCallbacks;
   clock: Clock;
@@ -160,6 +165,11 @@ export async function validate(
       s.desiredCount = count;
     }
   }
+  const burning = await burningBudgets(deps, [...placed.keys()], desired.targetGroups);
+  if (burning.length > 0 && !input.breakGlass)
+    throw new ErrorBudgetBurningError(
+      `refused: ${burning.join('; ')}; nothing was changed. Fix the cause first, or to go ahead anyway (a fix rolled forward), give breakGlass: {"reason": "..."} (journaled and alerted)`,
+    );
   // A train is rollouts: windows that freeze either refuse it, for any of its services.
   const services = [...placed.keys()];
   const now = deps.clock.now();
@@ -178,8 +188,13 @@ export async function validate(
       budget: input.budget,
       requestedBy,
       startedAt: iso(now),
-      ...(frozen.length > 0 && input.breakGlass
-        ? { override: { windows: frozen.map(describeOccurrence), reason: input.breakGlass.reason } }
+      ...((frozen.length > 0 || burning.length > 0) && input.breakGlass
+        ? {
+            override: {
+              windows: [...frozen.map(describeOccurrence), ...burning],
+              reason: input.breakGlass.reason,
+            },
+          }
         : {}),
     },
     clusterTasks: desired.clusters,
@@ -216,6 +231,7 @@ function rolloutInputOf(
  */
 async function liveDesiredCounts(deps: TrainDeps, clusters: string[]) {
   const services = new Map<string, number>();
+  const targetGroups = new Map<string, string[]>();
   const totals: Record<string, number> = {};
   for (const cluster of clusters) {
     totals[cluster] = 0;
@@ -228,11 +244,65 @@ async function liveDesiredCounts(deps: TrainDeps, clusters: string[]) {
         if (s.status !== 'ACTIVE' || !s.serviceName) continue;
         const count = s.desiredCount ?? 0;
         services.set(`${cluster}/${s.serviceName}`, count);
+        // Every target group its task sets serve from (blue, and green while a rollout runs).
+        targetGroups.set(
+          `${cluster}/${s.serviceName}`,
+          (s.taskSets ?? [])
+            .filter((t) => t.status !== 'INACTIVE')
+            .flatMap((t) => (t.loadBalancers ?? []).map((lb) => lb.targetGroupArn ?? ''))
+            .filter(Boolean),
+        );
         totals[cluster] = (totals[cluster] ?? 0) + count;
       }
     }
   }
-  return { services, clusters: totals };
+  return { services, targetGroups, clusters: totals };
+}
+
+/**
+ * The train's services whose error budget burns too fast now (their SLO's burn-rate rules fire),
+ * each in words. Services without an SLO are not judged.
+ */
+async function burningBudgets(
+  deps: TrainDeps,
+  services: readonly string[],
+  targetGroups: ReadonlyMap<string, readonly string[]>,
+): Promise<string[]> {
+  const config = deps.env.SERVICE_SLOS;
+  const judged = services.flatMap((key) => {
+    const [cluster, service] = key.split('/') as [string, string];
+    const slo = sloOf(config, cluster, service);
+    return slo ? [{ key, slo }] : [];
+  });
+  if (judged.length === 0) return [];
+  const loadBalancerOf = new Map<string, string>();
+  for (const { key } of judged) {
+    const [cluster, service] = key.split('/');
+    const managed = deps.env.MANAGED_SERVICES.find((m) => m.cluster === cluster && m.service === service);
+    for (const tg of targetGroups.get(key) ?? []) loadBalancerOf.set(tg, managed?.loadBalancerName ?? '');
+  }
+  const targets = await metricTargets(
+    deps.elb,
+    [...loadBalancerOf.keys()],
+    (tg) => loadBalancerOf.get(tg) ?? '',
+  );
+  const now = deps.clock.now();
+  const points = await readServicePoints(
+    deps.cloudwatch(),
+    new Map(
+      judged.map(({ key }) => [
+        key,
+        (targetGroups.get(key) ?? []).flatMap((tg) =>
+          targets.get(tg) ? [targets.get(tg) as MetricTarget] : [],
+        ),
+      ]),
+    ),
+    { start: now - longestWindowMinutes(config.burnRates) * 60_000, end: now, periodSeconds: 60 },
+  );
+  return judged.flatMap(({ key, slo }) => {
+    const why = burnReason(judgeBurn(slo, config.burnRates, points.get(key) ?? [], now));
+    return why ? [why] : [];
+  });
 }
 
 // ------------------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ export const CONTROL_PLANE_OUTPUTS = {
   journalTable: 'JournalTableName',
   /** The freeze windows (JSON), for `ops status`. */
   freezeWindows: 'FreezeWindows',
+  /** The services' SLOs and burn-rate rules (JSON), for `ops slo`. */
+  serviceSlos: 'ServiceSlos',
   locksTable: 'LocksTableName',
   operationsTable: 'OperationsTableName',
   criticalTopic: 'AlertTopicCriticalArn',

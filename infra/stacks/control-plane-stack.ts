@@ -9,7 +9,9 @@ import { alarmMappingsOf, type ScaledService } from '../../functions/scale-servi
 import type { FreezeWindow } from '../../functions/shared/freeze-windows.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
 import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
-import { loadFreezeWindows } from '../capability-configs.ts';
+import type { SloConfig } from '../../functions/shared/slo/objectives.ts';
+import { loadFreezeWindows, loadSloConfig } from '../capability-configs.ts';
+import { ConfigError } from '../config.ts';
 import { AlertTopics } from '../control-plane/alerting/alert-topics.ts';
 import { Alerting } from '../control-plane/alerting/alerting.ts';
 import { loadRemediationConfig, Remediation } from '../control-plane/remediation/remediation.ts';
@@ -44,6 +46,8 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly logRetention?: logs.RetentionDays;
   /** Freeze windows (default: config/freezes/<environmentName>.json; none, no freeze). */
   readonly freezeWindows?: readonly FreezeWindow[];
+  /** Services' SLOs (default: config/slos/<environmentName>.json; none, no error-budget gate). */
+  readonly slos?: SloConfig;
 }
 
 export class ControlPlaneStack extends Stack {
@@ -85,6 +89,7 @@ export class ControlPlaneStack extends Stack {
       assetRoot: props.assetRoot,
     });
     const freezeWindows = props.freezeWindows ?? loadFreezeWindows(props.environmentName);
+    const slos = props.slos ?? loadSloConfig(props.environmentName);
     const rolloutServices = withRolloutDefaults(
       props.environmentName,
       props.rolloutServices ?? DEFAULT_ROLLOUT_SERVICES,
@@ -96,6 +101,7 @@ export class ControlPlaneStack extends Stack {
       alerting: this.alerting,
       environmentName: props.environmentName,
       freezeWindows,
+      slos,
       assetRoot: props.assetRoot,
     });
     this.trains = new ReleaseTrains(this, 'Trains', {
@@ -105,9 +111,20 @@ export class ControlPlaneStack extends Stack {
       alerting: this.alerting,
       environmentName: props.environmentName,
       freezeWindows,
+      slos,
       assetRoot: props.assetRoot,
     });
 
+    // An SLO judges a rolled-out service's load balancer metrics: only those have them here.
+    slos.services.forEach((slo, i) => {
+      if (!rolloutServices.some((s) => s.cluster === slo.cluster && s.service === slo.service))
+        throw new ConfigError(`config/slos/${props.environmentName}.json`, [
+          {
+            key: `services.${i}.service`,
+            message: `${slo.cluster}/${slo.service} is not a service this environment rolls out (${rolloutServices.map((s) => `${s.cluster}/${s.service}`).join(', ')})`,
+          },
+        ]);
+    });
     this.rolloutServices = rolloutServices;
     const scaledServices = props.scaledServices ?? loadScalingConfig(props.environmentName) ?? [];
     this.scaledServices = scaledServices;
@@ -163,6 +180,16 @@ export class ControlPlaneStack extends Stack {
         `config/freezes/${props.environmentName}.json: the windows take ${windows.length} characters as JSON; at most 4096 fit a stack output`,
       );
     output(O.freezeWindows, windows, 'Freeze windows (config/freezes/<env>.json), for ops status');
+    const objectives = JSON.stringify(slos);
+    if (objectives.length > 4096)
+      throw new Error(
+        `config/slos/${props.environmentName}.json: the SLOs take ${objectives.length} characters as JSON; at most 4096 fit a stack output`,
+      );
+    output(
+      O.serviceSlos,
+      objectives,
+      'Service SLOs and burn-rate rules (config/slos/<env>.json), for ops slo',
+    );
     // One retention for the whole control plane, the environment's: each construct's own default
     // (90 days, a year for rollouts) applies only where no environment config says otherwise.
     const retention = props.logRetention;

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import type { Verdict } from '../../events/rollout-state.ts';
 import type { TrainInputDraft } from '../../events/train-input.ts';
 import type { Alert } from '../../functions/shared/alerts.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
@@ -94,6 +95,24 @@ async function serviceNow(w: TrainWorld, service: string): Promise<ServiceNow> {
     taskSets: sets.map((t) => t.status ?? '?').sort(),
     weights,
   };
+}
+
+/** One traffic profile on both of `service`'s target groups, from a minute before `clock`'s now. */
+async function writeServiceTraffic(
+  service: string,
+  clock: VirtualClock,
+  traffic: (minute: number) => { requests: number; errors: number; latencyMs: number },
+  backMs: number,
+): Promise<void> {
+  const route = world.services[service] as TrainWorld['services'][string];
+  for (const group of [route.blueTargetGroupArn, route.greenTargetGroupArn])
+    await putTargetGroupMetrics({
+      loadBalancerArn: world.web.loadBalancer.arn,
+      targetGroupArn: group,
+      from: clock.now() - backMs,
+      to: clock.now() + 2 * HOUR,
+      traffic,
+    });
 }
 
 async function trainAlerts(): Promise<Alert[]> {
@@ -558,6 +577,100 @@ describe('release trains', () => {
     });
     expect(record?.stop?.reason).toContain('freeze window "year end"');
     expect(await serviceNow(world, 'billing')).toEqual(before);
+  });
+
+  it('an error budget burning too fast blocks a train, naming the service and its burn rates; break glass lets it start', async () => {
+    const clock = trainClock();
+    const before = await serviceNow(world, 'orders');
+    // orders answered 5% 5xx over the last two hours: 50x what a 99.9% objective allows.
+    await writeServiceTraffic(
+      'orders',
+      clock,
+      () => ({ requests: 1000, errors: 50, latencyMs: 60 }),
+      2 * HOUR,
+    );
+    const train = {
+      waves: [
+        {
+          services: [
+            {
+              service: 'orders',
+              image: 'registry.local/orders:fix',
+              strategy: { type: 'all-at-once' as const },
+            },
+          ],
+        },
+      ],
+    };
+    const refused = await runTrain(train, { clock, executionName: 'train-burning-1' });
+    expect(refused.error).toBe('ErrorBudgetBurning');
+    expect(errorMessage(refused.cause)).toContain(
+      'refused: the error budget of web/orders is burning: availability 1h 50.0x and 5m 50.0x (fires at 14.4x); availability 6h',
+    );
+    expect(refused.states).toEqual(['Validate input']);
+    expect(await getTrainRecord(documentClient(), table(), 'train-burning-1')).toBeUndefined();
+    expect(await serviceNow(world, 'orders')).toEqual(before);
+
+    // Rolling a fix forward is what break glass is for: journaled with the budget it overrode.
+    const fix = await runTrain(
+      { ...train, breakGlass: { reason: 'rolling forward the fix for the 5xx' } },
+      { clock, executionName: 'train-burning-2' },
+    );
+    expect(fix.status, `${fix.error}: ${fix.cause}`).toBe('SUCCEEDED');
+    const override = (await readJournal(env().JOURNAL_TABLE as string)).find(
+      (r) => r.action === 'freeze-override' && r.resource === 'train/train-burning-2',
+    );
+    expect(override?.reason).toContain('the error budget of web/orders is burning');
+  });
+
+  it('a rollout of a service whose error budget holds passes, its verdicts showing the budget; one whose budget burns fails', async () => {
+    const clock = trainClock();
+    // search's p95 is 60 ms on blue and green, against its 300 ms objective.
+    await writeServiceTraffic('search', clock, () => ({ requests: 500, errors: 0, latencyMs: 60 }), 2 * HOUR);
+    const input = {
+      service: 'search',
+      image: 'registry.local/search:t20',
+      strategy: { type: 'canary', percent: 10, bakeSeconds: 300 },
+    };
+    const passed = await runDeployedWorkflow(world.stack, 'blue-green-rollout', input, {
+      clock,
+      executionName: 'slo-holds-1',
+      taskTokenTimeoutMs: 100,
+    });
+    expect(passed.status, `${passed.error}: ${passed.cause}`).toBe('SUCCEEDED');
+    const verdicts = (await readJournal(env().JOURNAL_TABLE as string))
+      .filter((r) => r.action === 'analyse-step' && r.details?.execution === passed.executionArn)
+      .map((r) => (r.details as { verdict: Verdict }).verdict);
+    expect(verdicts.length).toBeGreaterThan(0);
+    for (const v of verdicts) {
+      expect(v.verdict).toBe('pass');
+      expect(v.errorBudget?.burning).toBe(false);
+      expect(v.errorBudget?.rules).toContain('latency 1h 0.0x and 5m 0.0x (fires at 14.4x)');
+    }
+
+    // Now every minute of search is slow (900 ms): the budget burns, and the same rollout fails.
+    const slowClock = trainClock();
+    await writeServiceTraffic(
+      'search',
+      slowClock,
+      () => ({ requests: 500, errors: 0, latencyMs: 900 }),
+      2 * HOUR,
+    );
+    const failed = await runDeployedWorkflow(
+      world.stack,
+      'blue-green-rollout',
+      { ...input, image: 'registry.local/search:t21' },
+      {
+        clock: slowClock,
+        executionName: 'slo-burns-1',
+        taskTokenTimeoutMs: 100,
+      },
+    );
+    expect(failed.error).toBe('RolledBack');
+    expect(failed.cause).toContain(
+      'the error budget of web/search is burning: latency 1h 100.0x and 5m 100.0x',
+    );
+    expect((await serviceNow(world, 'search')).primaryImage).toBe('registry.local/search:t20');
   });
 
   it('rejects bad train input in the first state, naming the field, changing nothing', async () => {

@@ -6,6 +6,7 @@ import { CreateRuleCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client
 import { beforeAll } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { FreezeWindowSchema } from '../../functions/shared/freeze-windows.ts';
+import { SloConfigSchema } from '../../functions/shared/slo/objectives.ts';
 import { taskRolePathFor } from '../../infra/config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
@@ -64,6 +65,14 @@ export const FREEZES = [
   }),
 ];
 
+/** SLOs on two services: orders' availability, search's latency (the default burn-rate rules). */
+export const SLOS = SloConfigSchema.parse({
+  services: [
+    { cluster: 'web', service: 'orders', availability: { objective: 99.9 } },
+    { cluster: 'web', service: 'search', latency: { p95Ms: 300, objective: 99 } },
+  ],
+});
+
 export interface RoutedService {
   blueTargetGroupArn: string;
   greenTargetGroupArn: string;
@@ -81,7 +90,11 @@ export function useTrainWorld(): TrainWorld {
   useEmulator();
   const world = { services: {} } as TrainWorld;
   beforeAll(async () => {
-    world.stack = await deployControlPlane(ENVIRONMENT, { config: TRAIN_ESTATE, freezeWindows: FREEZES });
+    world.stack = await deployControlPlane(ENVIRONMENT, {
+      config: TRAIN_ESTATE,
+      freezeWindows: FREEZES,
+      slos: SLOS,
+    });
     // Room for every green at once: 14 tasks of blue and up to 14 of green.
     world.web = await seed(world.stack, { instances: 16, spotFraction: 0.5 });
     let priority = 10;

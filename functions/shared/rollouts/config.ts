@@ -6,6 +6,7 @@ import { RolloutDefaultsSchema } from '../../../events/rollout-input.ts';
 import * as z from '../../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../env.ts';
 import { FreezeWindowsEnvSchema } from '../freeze-windows.ts';
+import { SloEnvSchema } from '../slo/objectives.ts';
 
 /** A service the control plane may roll out, and the load balancer it may re-weigh for it. */
 export const ManagedServiceSchema = z.object({
@@ -33,6 +34,8 @@ export const RolloutEnvSchema = z.extend(ControlPlaneEnvSchema, {
   MANAGED_SERVICES: ManagedServicesSchema,
   /** Rollouts and release trains are refused inside these (functions/shared/freeze-windows.ts). */
   FREEZE_WINDOWS: FreezeWindowsEnvSchema,
+  /** Services' SLOs: rollouts judge their error budget, trains need it unspent (functions/shared/slo/). */
+  SERVICE_SLOS: SloEnvSchema,
 });
 export type RolloutEnv = z.infer<typeof RolloutEnvSchema>;
 export type RolloutEnvInput = z.input<typeof RolloutEnvSchema>;

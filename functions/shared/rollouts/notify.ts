@@ -109,6 +109,10 @@ export function describeVerdict(verdict: Verdict): string {
       `${c.metric} vs blue: ${c.verdict}${c.pValue === null ? '' : ` (p=${c.pValue.toPrecision(3)}, U=${c.u})`}`,
     );
   }
+  if (verdict.errorBudget)
+    parts.push(
+      `error budget ${verdict.errorBudget.burning ? 'BURNING' : 'holding'}: ${verdict.errorBudget.rules.join('; ')}`,
+    );
   const firing = verdict.alarms.filter((a) => a.state !== 'OK');
   if (firing.length > 0) parts.push(`alarms: ${firing.map((a) => `${a.name}=${a.state}`).join(', ')}`);
   if (verdict.reasons.length > 0) parts.push(`why: ${verdict.reasons.join('; ')}`);

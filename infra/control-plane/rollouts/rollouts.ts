@@ -11,6 +11,7 @@ import { InvalidInputError } from '../../../functions/shared/errors.ts';
 import type { FreezeWindow } from '../../../functions/shared/freeze-windows.ts';
 import type { ManagedService, RolloutEnvInput } from '../../../functions/shared/rollouts/config.ts';
 import { resolveRolloutInput } from '../../../functions/shared/rollouts/defaults.ts';
+import type { SloConfig } from '../../../functions/shared/slo/objectives.ts';
 import { BlueGreenRolloutWorkflow } from '../../../workflows/blue-green-rollout.ts';
 import { ROLLOUT_CONFIG_DIR, RolloutConfigSchema } from '../../capability-configs.ts';
 import { ConfigError, loadConfigFile, taskRolePathFor } from '../../config.ts';
@@ -91,6 +92,8 @@ export interface RolloutsProps {
   readonly environmentName: string;
   /** Rollouts are refused inside these (config/freezes/<env>.json). */
   readonly freezeWindows?: readonly FreezeWindow[];
+  /** The services' SLOs, whose error budgets the analysis judges (config/slos/<env>.json). */
+  readonly slos?: SloConfig;
   /** Override of dist/functions for the bundles (tests). */
   readonly assetRoot?: string;
 }
@@ -147,6 +150,7 @@ export class Rollouts extends Construct {
       OPS_ENVIRONMENT: props.environmentName,
       MANAGED_SERVICES: JSON.stringify(services),
       FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
+      ...(props.slos && props.slos.services.length > 0 ? { SERVICE_SLOS: JSON.stringify(props.slos) } : {}),
     };
     this.stepFunction = new BundledFunction(this, 'Step', {
       name: 'rollout-step',

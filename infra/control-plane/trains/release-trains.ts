@@ -6,6 +6,7 @@ import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { FreezeWindow } from '../../../functions/shared/freeze-windows.ts';
+import type { SloConfig } from '../../../functions/shared/slo/objectives.ts';
 import { ReleaseTrainWorkflow } from '../../../workflows/release-train.ts';
 import { acknowledgeNestedExecutions, acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
 import { TRAIN_OUTPUTS } from '../../shared/stack-outputs.ts';
@@ -23,6 +24,8 @@ export interface ReleaseTrainsProps {
   readonly environmentName: string;
   /** Trains are refused inside these (config/freezes/<env>.json). */
   readonly freezeWindows?: readonly FreezeWindow[];
+  /** A train needs its services' error budgets unspent (config/slos/<env>.json). */
+  readonly slos?: SloConfig;
   readonly assetRoot?: string;
 }
 
@@ -45,6 +48,7 @@ export class ReleaseTrains extends Construct {
         OPS_ENVIRONMENT: props.environmentName,
         MANAGED_SERVICES: props.managedServices,
         FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
+        ...(props.slos && props.slos.services.length > 0 ? { SERVICE_SLOS: JSON.stringify(props.slos) } : {}),
       }),
       assetRoot: props.assetRoot,
     });
@@ -64,6 +68,11 @@ export class ReleaseTrains extends Construct {
       ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule'],
       rollouts.routeArns,
     );
+    // The error budgets of services with an SLO: their target groups' load balancer, and metrics.
+    if (props.slos && props.slos.services.length > 0) {
+      allow('FindServiceLoadBalancers', ['elasticloadbalancing:DescribeTargetGroups'], ['*']);
+      allow('ReadServiceMetrics', ['cloudwatch:GetMetricData'], ['*']);
+    }
     // ...and answers the gate it waits at. SendTaskSuccess has no resource-level permissions.
     allow('AnswerAbortedRolloutGates', ['states:SendTaskSuccess'], ['*']);
     props.alerting.grantRaise(step.function);
@@ -80,7 +89,7 @@ export class ReleaseTrains extends Construct {
     Validations.of(step.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'elasticloadbalancing:Describe*, states:SendTaskSuccess and X-Ray support no resource-level permissions.',
+        'elasticloadbalancing:Describe*, cloudwatch:GetMetricData, states:SendTaskSuccess and X-Ray support no resource-level permissions.',
     });
     Validations.of(step.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
