@@ -91,6 +91,9 @@ Usage:
                                           services; green tasks per cluster); --watch shows it move
   ops train status [TRAIN]                A train's waves, services, budget and green in flight
                                           (default: the latest train)
+  ops train report [TRAIN] [--out FILE.html]
+                                          Write a train's report: one HTML page with its outcome,
+                                          budget, a timeline of every rollout, and their verdicts
   ops train abort TRAIN [--reason "..."]  Stop a train's line: services not yet started never
                                           start; with onStop rollback, running rollouts go back to blue
   ops slo [--service [CLUSTER/]S]         Each service's SLOs: the error budget left over its window,

@@ -3,16 +3,18 @@
 // rollout nested in it; `ops train status` and `ops train abort` in another terminal read and stop
 // it through its record, as they would on AWS. With --aws --outputs <cdk outputs file> the same
 // commands start, follow and stop the deployed state machine.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { TrainInputDraft } from '../events/train-input.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
-import { documentClient } from '../functions/shared/dynamo.ts';
+import { type Db, documentClient } from '../functions/shared/dynamo.ts';
 import { operatorExecutionName } from '../functions/shared/execution-names.ts';
 import type { OperatorDeps } from '../functions/shared/rollouts/operator.ts';
+import { getRolloutRecord } from '../functions/shared/rollouts/record.ts';
 import { stepFunctionsCallbacks } from '../functions/shared/task-callbacks.ts';
 import {
   findTrainRecord,
@@ -28,6 +30,7 @@ import { localOperatorDeps, rolloutEnvironment } from '../local/rollouts.ts';
 import { VirtualClock } from '../local/virtual-clock.ts';
 import { runDeployedWorkflow } from '../local/workflows.ts';
 import { loadLocalState } from './local-state.ts';
+import { renderTrainReport, type TrainReportData } from './report/train-render.ts';
 import { gateWaitMs, type Out, UsageError } from './usage.ts';
 
 export interface TrainFlags {
@@ -39,6 +42,8 @@ export interface TrainFlags {
   'gate-wait'?: string;
   /** Go ahead inside a freeze window, with this reason (journaled and alerted). */
   'break-glass'?: string;
+  /** Where `ops train report` writes its page. */
+  out?: string;
 }
 
 const operator = () => `ops-cli/${userInfo().username}`;
@@ -56,9 +61,11 @@ export async function trainCommand(
       return status(ref, flags, out);
     case 'abort':
       return abort(ref, flags, out);
+    case 'report':
+      return report(ref, flags, out);
     default:
       throw new UsageError(
-        'ops train start --file <train.json> [--watch] [--break-glass "..."] | status [TRAIN] | abort TRAIN [--reason "..."]',
+        'ops train start --file <train.json> [--watch] [--break-glass "..."] | report [TRAIN] [--out FILE.html] | status [TRAIN] | abort TRAIN [--reason "..."]',
       );
   }
 }
@@ -183,6 +190,50 @@ async function abort(ref: string | undefined, flags: TrainFlags, out: Out): Prom
     { stopped, train: record },
   );
   return 0;
+}
+
+/** `ops train report [TRAIN]`: the train's HTML report (the latest train by default). */
+async function report(ref: string | undefined, flags: TrainFlags, out: Out): Promise<number> {
+  const { table } = await tables(flags);
+  const db = documentClient();
+  const record = ref ? await findTrainRecord(db, table, ref) : (await listTrainRecords(db, table))[0];
+  if (!record) {
+    out(ref ? `no release train matches "${ref}"` : 'no release train has run here', { found: false });
+    return 3;
+  }
+  const data = await trainReportData(db, table, record, Date.now());
+  const services = data.services;
+  const file = resolve(flags.out ?? `train-report-${record.executionName}.html`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, renderTrainReport(data));
+  out(
+    `${file}\nrelease train ${record.name}: ${record.status}, ${services.length} of ${record.waves.reduce((n, w) => n + w.services.length, 0)} services reached`,
+    {
+      file,
+      train: record.executionName,
+      status: record.status,
+    },
+  );
+  return 0;
+}
+
+/** What a train's report shows: its record, its services, and each rollout's last verdict. */
+export async function trainReportData(
+  db: Db,
+  table: string,
+  record: TrainRecord,
+  now: number,
+): Promise<TrainReportData> {
+  const services = await trainServices(db, table, record);
+  const verdicts: Record<string, { verdict: string; reasons: string[] }> = {};
+  for (const s of services) {
+    if (!s.execution) continue;
+    // The service's record, while it is still this train's rollout's: its last verdict.
+    const rollout = await getRolloutRecord(db, table, s.cluster, s.service);
+    const last = rollout?.executionName === s.execution ? rollout.verdicts.at(-1) : undefined;
+    if (last) verdicts[`${s.cluster}/${s.service}`] = { verdict: last.verdict, reasons: last.reasons };
+  }
+  return { generatedAt: new Date(now).toISOString(), train: record, services, verdicts };
 }
 
 /** Prints the train's status each time it changed since the last look (--watch). */

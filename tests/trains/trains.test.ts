@@ -1,5 +1,9 @@
 // Release trains on the emulator, from the synthesized definitions: the train's state machine
 // runs each service's blue-green-rollout as a nested execution, with IAM enforced for every call.
+
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -12,6 +16,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { renderTrainReport } from '../../cli/report/train-render.ts';
 import type { Verdict } from '../../events/rollout-state.ts';
 import type { TrainInputDraft } from '../../events/train-input.ts';
 import type { Alert } from '../../functions/shared/alerts.ts';
@@ -33,6 +38,7 @@ import {
 } from '../../local/rollouts.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { runDeployedWorkflow } from '../../local/workflows.ts';
+import { CHROMIUM, inChromium, NO_CHROMIUM } from '../support/chromium.ts';
 import { FREEZE_START, SERVICE_TASKS, type TrainWorld, useTrainWorld } from './world.ts';
 
 const HOUR = 3_600_000;
@@ -359,6 +365,33 @@ describe('release trains', () => {
       title: expect.stringContaining('release train stops stopped'),
     });
     expect(alerts[0]?.whatHappened).toContain('wave 2: web/orders not started');
+  });
+
+  it("writes the stopped train's report, which headless Chromium renders without a problem: outcome, budget, timeline, verdicts", async (ctx) => {
+    const record = await getTrainRecord(documentClient(), table(), 'train-stopped-1');
+    if (!record) throw new Error('the stopped train of the test before has no record');
+    const { trainReportData } = await import('../../cli/train.ts');
+    const page = renderTrainReport(await trainReportData(documentClient(), table(), record, Date.now()));
+    expect(page).toContain('Train stopped: 0 of 3 services rolled out, 2 failed, 1 not rolled out');
+    expect(page).toContain('Line stopped by budget');
+    expect(page).toContain('1 service failed; the train tolerates 0');
+    expect(page).toMatch(/web\/cart<\/td><td><span class="phase" style="background:#cf222e">failed/);
+    expect(page).toMatch(/web\/orders<\/td><td><span class="phase" style="background:#8c959f">not started/);
+    ctx.skip(!existsSync(CHROMIUM), NO_CHROMIUM);
+    const dir = mkdtempSync(join(tmpdir(), 'train-report-'));
+    const file = join(dir, 'train.html');
+    writeFileSync(file, page);
+    const shot = await inChromium<{ bars: number; width: number }>(
+      file,
+      join(dir, 'train.png'),
+      `(() => { const svg = document.querySelector('svg.timeline'); return { bars: document.querySelectorAll('svg.timeline rect').length, width: svg ? svg.getBoundingClientRect().width : 0 }; })()`,
+    );
+    expect(shot.problems, shot.problems.join('\n')).toEqual([]);
+    expect(shot.title).toBe('Release train stops');
+    // A bar for each service that rolled out (cart and search), none for orders; the timeline spans the page.
+    expect(shot.value.bars).toBe(2);
+    expect(shot.value.width).toBeGreaterThan(1000);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('ops train abort stops the line: with onStop finish the running rollout runs to its end, the later wave never starts', async () => {
