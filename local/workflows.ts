@@ -63,6 +63,8 @@ export interface LocalRunOptions {
   beforeLambda?: (functionName: string, event: unknown) => Promise<void>;
   /** Real duration of each compressed Wait state (default 1 ms). */
   waitMs?: number;
+  /** Called as each execution ends, nested ones included (benches count their transitions). */
+  onEnded?: (stateMachineName: string, result: WorkflowResult) => void;
 }
 
 export async function runDeployedWorkflow(
@@ -126,7 +128,7 @@ async function runMachine(
       return asRig(() => runMachine(stack, child, childInput, { ...opts, executionName }));
     };
   }
-  return actAs(machine.arn, () =>
+  const result = await actAs(machine.arn, () =>
     runWorkflow({
       definition: machine.definition,
       input,
@@ -140,6 +142,8 @@ async function runMachine(
       ...(opts.taskTokenTimeoutMs !== undefined ? { taskTokenTimeoutMs: opts.taskTokenTimeoutMs } : {}),
     }),
   );
+  opts.onEnded?.(machine.name, result);
+  return result;
 }
 
 /** Every execution of a deployed workflow the emulator has recorded, newest first. */

@@ -38,14 +38,15 @@ export const ACTIVITY = {
   alertsPerDay: 2_000,
   /** Alerts arrive in groups: this many firing inside one window, then as many resolved. */
   alertsPerGroup: 10,
+  /** A weekly release train of the whole fleet. */
+  trainServicesPerWeek: 200,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
 // The events.
 
-/** A canary 10% rollout with a 5-minute bake, healthy green: what a normal deploy costs. */
-export async function rollout(world: World, run: number): Promise<void> {
-  const meter = current as Meter;
+/** Hours after the last event, healthy traffic on web/api's two target groups for the next three. */
+async function healthyTraffic(world: World): Promise<void> {
   world.clock.advance(6 * HOUR);
   const lb = world.seed.loadBalancer;
   const service = await awsClient(ECSClient).send(
@@ -65,6 +66,47 @@ export async function rollout(world: World, run: number): Promise<void> {
     live === lb.blueTargetGroupArn ? lb.greenTargetGroupArn : lb.blueTargetGroupArn,
   ])
     await putTargetGroupMetrics({ loadBalancerArn: lb.arn, targetGroupArn, from, to, traffic: healthy });
+}
+
+/**
+ * One service's share of a release train: a train of that service alone (canary 10%, 5-minute
+ * bake, the service's other defaults), its start and finish included, so a little over a
+ * service's share in a train of many.
+ */
+export async function trainService(world: World, run: number): Promise<void> {
+  const meter = current as Meter;
+  await healthyTraffic(world);
+  const input = {
+    name: `cost ${run}`,
+    waves: [
+      {
+        services: [
+          {
+            cluster: CLUSTER,
+            service: API,
+            image: `bench/api:train-${run}`,
+            strategy: { type: 'canary', percent: 10, bakeSeconds: 300 },
+          },
+        ],
+      },
+    ],
+    budget: { maxGreenTaskPercent: 100 },
+    requestedBy: 'bench',
+  };
+  const r = await meter.inside(() =>
+    runMetered(world, deployedWorkflow(world.stack, 'release-train'), input, {
+      clock: world.clock,
+      executionName: newExecutionName(`train-${API}`, world.clock.now()),
+      taskTokenTimeoutMs: 20,
+    }),
+  );
+  expectOk('release train', r, () => true);
+}
+
+/** A canary 10% rollout with a 5-minute bake, healthy green: what a normal deploy costs. */
+export async function rollout(world: World, run: number): Promise<void> {
+  const meter = current as Meter;
+  await healthyTraffic(world);
   const input = {
     cluster: CLUSTER,
     service: API,

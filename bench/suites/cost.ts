@@ -24,6 +24,7 @@ import {
   rollout,
   scheduledScaling,
   spotInterruption,
+  trainService,
 } from '../cost/scenarios.ts';
 import { openWorld, type World } from '../cost/world.ts';
 import {
@@ -170,6 +171,13 @@ export const KINDS: KindSpec[] = [
     activePerMonth: ACTIVITY.rolloutsPerDay * DAYS_PER_MONTH,
     perDayLabel: `${ACTIVITY.rolloutsPerDay}/day`,
     measure: rollout,
+  },
+  {
+    name: 'release train, per service (canary 10%, 5 min bake)',
+    idlePerMonth: 0,
+    activePerMonth: (ACTIVITY.trainServicesPerWeek * 52) / 12,
+    perDayLabel: `${ACTIVITY.trainServicesPerWeek} services/week`,
+    measure: trainService,
   },
   {
     name: 'alarm remediation (scale-out, then OK)',

@@ -4,6 +4,7 @@
 import { RunbookKindSchema } from '../../events/remediation-input.ts';
 import * as z from '../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
+import { ManagedServicesSchema } from '../shared/rollouts/config.ts';
 
 const AlarmNamePattern = z
   .string()
@@ -117,11 +118,7 @@ export const RemediateStepEnvSchema = z.extend(ControlPlaneEnvSchema, {
    * The services rollouts manage: a rollback runbook only ever touches these. Remediation reads
    * their names only; their rollout defaults are the rollout functions' to check.
    */
-  MANAGED_SERVICES: jsonEnv(
-    z.array(
-      z.looseObject({ cluster: z.string().check(z.minLength(1)), service: z.string().check(z.minLength(1)) }),
-    ),
-  ),
+  MANAGED_SERVICES: ManagedServicesSchema,
 });
 export type RemediateStepEnv = z.infer<typeof RemediateStepEnvSchema>;
 export type RemediateStepEnvInput = z.input<typeof RemediateStepEnvSchema>;

@@ -8,7 +8,7 @@ import type { RemediationConfig } from '../../functions/remediate-step/config.ts
 import { alarmMappingsOf, type ScaledService } from '../../functions/scale-service-step/scaling-config.ts';
 import type { FreezeWindow } from '../../functions/shared/freeze-windows.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
-import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
+import { type ManagedService, managedServicesEnv } from '../../functions/shared/rollouts/config.ts';
 import type { SloConfig } from '../../functions/shared/slo/objectives.ts';
 import { loadFreezeWindows, loadSloConfig } from '../capability-configs.ts';
 import { ConfigError } from '../config.ts';
@@ -106,7 +106,7 @@ export class ControlPlaneStack extends Stack {
     });
     this.trains = new ReleaseTrains(this, 'Trains', {
       rollouts: this.rollouts,
-      managedServices: JSON.stringify(rolloutServices),
+      managedServices: managedServicesEnv(rolloutServices),
       tables: this.tables,
       alerting: this.alerting,
       environmentName: props.environmentName,

@@ -27,8 +27,59 @@ export const ManagedServiceSchema = z.object({
 });
 export type ManagedService = z.input<typeof ManagedServiceSchema>;
 
-/** MANAGED_SERVICES: the rollout functions read it, and so do the CLI and the tour. */
-export const ManagedServicesSchema = jsonEnv(z.array(ManagedServiceSchema).check(z.minLength(1)));
+/**
+ * Services of one cluster behind one load balancer with nothing else set (their family is the
+ * default one): how MANAGED_SERVICES carries most services, by name only. Lambda allows a
+ * function 4 KB of environment, and a fleet of 200 services must fit.
+ */
+const ManagedServiceGroupSchema = z.strictObject({
+  cluster: z.string().check(z.minLength(1)),
+  loadBalancerName: z.string().check(z.minLength(1)),
+  services: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+});
+
+/** MANAGED_SERVICES (managedServicesEnv writes it): the rollout functions read it, and so do the CLI and the tour. */
+export const ManagedServicesSchema = jsonEnv(
+  z.pipe(
+    z.array(z.union([ManagedServiceGroupSchema, ManagedServiceSchema])).check(z.minLength(1)),
+    z.transform((entries): z.infer<typeof ManagedServiceSchema>[] =>
+      entries.flatMap((entry) =>
+        'services' in entry
+          ? entry.services.map((service) => ({
+              cluster: entry.cluster,
+              service,
+              loadBalancerName: entry.loadBalancerName,
+            }))
+          : [entry],
+      ),
+    ),
+  ),
+);
+
+/** MANAGED_SERVICES for `services`: the plain ones grouped by cluster and load balancer, the others whole. */
+export function managedServicesEnv(services: readonly ManagedService[]): string {
+  const groups = new Map<string, z.infer<typeof ManagedServiceGroupSchema>>();
+  const whole: ManagedService[] = [];
+  for (const s of services) {
+    const plain =
+      (s.controller ?? 'external') === 'external' &&
+      s.defaults === undefined &&
+      (s.taskDefinitionFamily ?? `${s.cluster}-${s.service}`) === `${s.cluster}-${s.service}`;
+    if (!plain) {
+      whole.push(s);
+      continue;
+    }
+    const key = `${s.cluster}\n${s.loadBalancerName}`;
+    const group = groups.get(key) ?? {
+      cluster: s.cluster,
+      loadBalancerName: s.loadBalancerName,
+      services: [],
+    };
+    group.services.push(s.service);
+    groups.set(key, group);
+  }
+  return JSON.stringify([...groups.values(), ...whole]);
+}
 
 export const RolloutEnvSchema = z.extend(ControlPlaneEnvSchema, {
   MANAGED_SERVICES: ManagedServicesSchema,

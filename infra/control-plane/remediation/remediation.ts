@@ -2,6 +2,7 @@
 // answers) -> EventBridge rule -> queue -> remediation-trigger function -> the remediate-alarm
 // workflow, one execution per transition. The runbook registry comes from
 // config/remediation/<environment>.json; the construct is composed only where that file exists.
+
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +14,7 @@ import type { RemediateStepEnvInput, RemediationConfig } from '../../../function
 import type { RemediationTriggerEnvInput } from '../../../functions/remediation-trigger/config.ts';
 import type { ManagedCluster } from '../../../functions/shared/managed-clusters.ts';
 import type { ManagedService } from '../../../functions/shared/rollouts/config.ts';
+import { managedServicesEnv } from '../../../functions/shared/rollouts/config.ts';
 import { RemediateAlarmWorkflow } from '../../../workflows/remediate-alarm.ts';
 import { ConfigError } from '../../config.ts';
 import { alarmArnPattern } from '../../shared/alarms.ts';
@@ -107,7 +109,7 @@ export class Remediation extends Construct {
     const stepEnv: RemediateStepEnvInput = {
       ...sharedEnv,
       REMEDIATION_CONFIG: JSON.stringify(config),
-      MANAGED_SERVICES: JSON.stringify(props.rolloutServices),
+      MANAGED_SERVICES: managedServicesEnv(props.rolloutServices),
     };
     this.stepFunction = new BundledFunction(this, 'Step', {
       name: 'remediate-step',

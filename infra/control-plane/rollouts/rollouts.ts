@@ -9,7 +9,11 @@ import { PRE_TRAFFIC_HOOK_PREFIX } from '../../../events/rollout-input.ts';
 import * as z from '../../../events/zod.ts';
 import { InvalidInputError } from '../../../functions/shared/errors.ts';
 import type { FreezeWindow } from '../../../functions/shared/freeze-windows.ts';
-import type { ManagedService, RolloutEnvInput } from '../../../functions/shared/rollouts/config.ts';
+import {
+  type ManagedService,
+  managedServicesEnv,
+  type RolloutEnvInput,
+} from '../../../functions/shared/rollouts/config.ts';
 import { resolveRolloutInput } from '../../../functions/shared/rollouts/defaults.ts';
 import type { SloConfig } from '../../../functions/shared/slo/objectives.ts';
 import { BlueGreenRolloutWorkflow } from '../../../workflows/blue-green-rollout.ts';
@@ -148,7 +152,7 @@ export class Rollouts extends Construct {
       ...props.tables.environment(),
       ...props.alerting.producerEnvironment(),
       OPS_ENVIRONMENT: props.environmentName,
-      MANAGED_SERVICES: JSON.stringify(services),
+      MANAGED_SERVICES: managedServicesEnv(services),
       FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
       ...(props.slos && props.slos.services.length > 0 ? { SERVICE_SLOS: JSON.stringify(props.slos) } : {}),
     };
