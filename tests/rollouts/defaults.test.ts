@@ -14,7 +14,11 @@ import {
 } from '../../events/rollout-input.ts';
 import { RolloutPlanSchema } from '../../events/rollout-state.ts';
 import { greenLimits } from '../../functions/shared/rollouts/analysis/limits.ts';
-import type { ManagedService } from '../../functions/shared/rollouts/config.ts';
+import {
+  type ManagedService,
+  ManagedServicesSchema,
+  managedServicesEnv,
+} from '../../functions/shared/rollouts/config.ts';
 import { resolveRolloutInput } from '../../functions/shared/rollouts/defaults.ts';
 import { parseOrThrow } from '../../functions/shared/validation.ts';
 import {
@@ -261,6 +265,45 @@ describe("a service's rollout defaults", () => {
       new RegExp(
         `^the function's environment is \\d+ bytes; Lambda allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} \\(largest: MANAGED_SERVICES\\)$`,
       ),
+    );
+  });
+});
+
+describe('MANAGED_SERVICES at fleet scale', () => {
+  const fleet = Array.from({ length: 200 }, (_, i) => ({
+    cluster: `fleet-${'abcd'[i % 4]}`,
+    service: `svc-${String(i).padStart(3, '0')}`,
+    loadBalancerName: `fleet-${'abcd'[i % 4]}-alb`,
+    // The default family, written out as a control-plane-only config writes it.
+    taskDefinitionFamily: `fleet-${'abcd'[i % 4]}-svc-${String(i).padStart(3, '0')}`,
+  }));
+  const special: ManagedService[] = [
+    { cluster: 'web', service: 'shop', loadBalancerName: 'web-alb', controller: 'ecs' },
+    {
+      cluster: 'web',
+      service: 'api',
+      loadBalancerName: 'web-alb',
+      defaults: { strategy: { type: 'all-at-once' } },
+    },
+    { cluster: 'web', service: 'cart', loadBalancerName: 'web-alb', taskDefinitionFamily: 'cart-family' },
+  ];
+
+  it('groups plain services by cluster and load balancer, so 200 fit in 4 KB, and reads back every one', () => {
+    const written = managedServicesEnv([...fleet, ...special]);
+    const env = lambdaEnvironment({ MANAGED_SERVICES: written });
+    expect(Buffer.byteLength(env.MANAGED_SERVICES as string)).toBeLessThan(3000);
+    const read = ManagedServicesSchema.parse(env.MANAGED_SERVICES);
+    // Plain ones come back without the family (the default one); the others exactly as given.
+    expect(read).toHaveLength(203);
+    expect(read).toEqual(
+      expect.arrayContaining([
+        ...fleet.map(({ taskDefinitionFamily: _family, ...rest }) => rest),
+        ...special.map((s) => expect.objectContaining(s)),
+      ]),
+    );
+    // One service apart, whole, every one of them: the same list would not fit.
+    expect(() => lambdaEnvironment({ MANAGED_SERVICES: JSON.stringify(fleet) })).toThrow(
+      /Lambda allows 4096/,
     );
   });
 });
