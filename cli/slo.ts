@@ -5,7 +5,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsClient } from '../functions/shared/clients.ts';
-import { metricTargets, readServicePoints } from '../functions/shared/slo/metrics.ts';
+import { metricTargets, readServicePoints, serviceTargetGroupArns } from '../functions/shared/slo/metrics.ts';
 import {
   budgetRemaining,
   describeRule,
@@ -58,10 +58,8 @@ async function report(
   const described = await awsClient(ECSClient).send(
     new DescribeServicesCommand({ cluster: slo.cluster, services: [slo.service] }),
   );
-  const groups = (described.services?.[0]?.taskSets ?? [])
-    .filter((t) => t.status !== 'INACTIVE')
-    .flatMap((t) => (t.loadBalancers ?? []).map((lb) => lb.targetGroupArn ?? ''))
-    .filter(Boolean);
+  const service = described.services?.[0];
+  const groups = service ? serviceTargetGroupArns(service) : [];
   const targets = [
     ...(await metricTargets(awsClient(ElasticLoadBalancingV2Client), groups, () => undefined)).values(),
   ];

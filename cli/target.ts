@@ -57,6 +57,8 @@ export async function startAndFollow(
   name: string,
   input: unknown,
   onStarted: (executionArn: string) => void = () => undefined,
+  /** Called before each look at the execution (`--watch` prints a record there). */
+  onPoll: () => Promise<void> = async () => undefined,
 ): Promise<DescribeExecutionCommandOutput> {
   const sfn = awsClient(SFNClient);
   const started = await sfn.send(
@@ -64,6 +66,7 @@ export async function startAndFollow(
   );
   onStarted(started.executionArn as string);
   for (;;) {
+    await onPoll();
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
     if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') return execution;
     await new Promise((r) => setTimeout(r, pollMs()));

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { TrainInputDraft } from '../events/train-input.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { systemClock } from '../functions/shared/clock.ts';
@@ -31,6 +31,7 @@ import { VirtualClock } from '../local/virtual-clock.ts';
 import { runDeployedWorkflow } from '../local/workflows.ts';
 import { loadLocalState } from './local-state.ts';
 import { renderTrainReport, type TrainReportData } from './report/train-render.ts';
+import { startAndFollow } from './target.ts';
 import { gateWaitMs, type Out, UsageError } from './usage.ts';
 
 export interface TrainFlags {
@@ -126,33 +127,28 @@ async function startOnAws(
   out: Out,
 ): Promise<number> {
   const outputs = awsOutputs(flags);
-  const sfn = awsClient(SFNClient);
-  const started = await sfn.send(
-    new StartExecutionCommand({
-      stateMachineArn: outputs[CONTROL_PLANE_OUTPUTS.trainStateMachineArn],
-      name,
-      input: JSON.stringify(input),
-    }),
-  );
-  out(
-    `started ${started.executionArn}${flags.watch ? '' : `\n(ops train status ${name} --aws shows where it is)`}`,
-    started,
-  );
-  if (!flags.watch) return 0;
-  const table = outputs[CONTROL_PLANE_OUTPUTS.operationsTable] as string;
-  const print = statusPrinter(table, name);
-  for (;;) {
-    await print();
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    if (execution.status !== 'RUNNING') {
-      out(
-        `${name}: ${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`,
-        execution,
-      );
-      return execution.status === 'SUCCEEDED' ? 0 : 1;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+  const stateMachineArn = outputs[CONTROL_PLANE_OUTPUTS.trainStateMachineArn] as string;
+  const started = (executionArn: string) =>
+    out(
+      `started ${executionArn}${flags.watch ? '' : `\n(ops train status ${name} --aws shows where it is)`}`,
+      { executionArn },
+    );
+  if (!flags.watch) {
+    const sfn = awsClient(SFNClient);
+    const out = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+    );
+    started(out.executionArn as string);
+    return 0;
   }
+  const print = statusPrinter(outputs[CONTROL_PLANE_OUTPUTS.operationsTable] as string, name);
+  const execution = await startAndFollow(stateMachineArn, name, input, started, print);
+  await print();
+  out(
+    `${name}: ${execution.status}${execution.error ? ` ${execution.error}: ${execution.cause}` : ''}`,
+    execution,
+  );
+  return execution.status === 'SUCCEEDED' ? 0 : 1;
 }
 
 async function status(ref: string | undefined, flags: TrainFlags, out: Out): Promise<number> {

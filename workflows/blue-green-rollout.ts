@@ -18,7 +18,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { catchEverything, retrySdkTransientErrors } from './shared/error-handling.ts';
 import { callbackStep, lambdaStep, retryLambdaService } from './shared/lambda-step.ts';
-import { rejectInvalidInput } from './shared/standard-states.ts';
+import { validateInputStep } from './shared/standard-states.ts';
 import { loggedStateMachine } from './shared/state-machine.ts';
 
 export interface BlueGreenRolloutWorkflowProps {
@@ -148,15 +148,7 @@ export class BlueGreenRolloutWorkflow extends Construct {
       .otherwise(restoreBlue);
 
     // ---- start -------------------------------------------------------------------------------
-    const validate = lambdaStep(this, S.validate, {
-      lambdaFunction: props.stepFunction,
-      payload: {
-        action: 'validate',
-        'input.$': '$',
-        execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
-      },
-    });
-    rejectInvalidInput(this, S.rejected, validate);
+    const validate = validateInputStep(this, S.validate, S.rejected, props.stepFunction);
     const lock = step(S.lock, 'lock');
     lock.addCatch(
       new sfn.Fail(this, S.alreadyRunning, {

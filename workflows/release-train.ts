@@ -15,7 +15,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { catchEverything } from './shared/error-handling.ts';
 import { lambdaStep } from './shared/lambda-step.ts';
-import { rejectInvalidInput } from './shared/standard-states.ts';
+import { validateInputStep } from './shared/standard-states.ts';
 import { loggedStateMachine } from './shared/state-machine.ts';
 
 export interface ReleaseTrainWorkflowProps {
@@ -128,15 +128,7 @@ export class ReleaseTrainWorkflow extends Construct {
     });
     waves.itemProcessor(openWave);
 
-    const validate = lambdaStep(this, S.validate, {
-      lambdaFunction: props.stepFunction,
-      payload: {
-        action: 'validate',
-        'input.$': '$',
-        execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
-      },
-    });
-    rejectInvalidInput(this, S.rejected, validate);
+    const validate = validateInputStep(this, S.validate, S.rejected, props.stepFunction);
     const start = step(S.start, 'start', { 'plan.$': '$' }, sfn.JsonPath.DISCARD);
 
     const outcome = new sfn.Choice(this, S.outcome)

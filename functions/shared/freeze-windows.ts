@@ -255,6 +255,8 @@ function parseRrule(rule: string): Schedule | string {
     const m = /^([+-]?\d{1,2})?(SU|MO|TU|WE|TH|FR|SA)$/.exec(d);
     if (!m) return `BYDAY "${d}" is not a day (MO..SU, with an ordinal under MONTHLY: 1MO, -1FR)`;
     if (m[1] && freq !== 'MONTHLY') return `BYDAY "${d}": an ordinal needs FREQ=MONTHLY`;
+    if (m[1] && (Number(m[1]) === 0 || Math.abs(Number(m[1])) > 5))
+      return `BYDAY "${d}": a month has a 1st to 5th (or -1st to -5th) of each weekday`;
     byDay.push({
       weekday: WEEKDAYS.indexOf(m[2] as (typeof WEEKDAYS)[number]),
       ...(m[1] ? { ordinal: Number(m[1]) } : {}),
@@ -311,8 +313,9 @@ function parseCron(expression: string): Schedule | string {
   const months = field(fields[3] as string, 1, 12, 'month');
   const weekdays = field(fields[4] as string, 0, 7, 'day-of-week');
   for (const v of [minutes, hours, days, months, weekdays]) if (typeof v === 'string') return v;
-  const dayRestricted = fields[2] !== '*';
-  const weekdayRestricted = fields[4] !== '*';
+  // As cron reads them: a field that starts with * (*/2 too) does not restrict the day.
+  const dayRestricted = !(fields[2] as string).startsWith('*');
+  const weekdayRestricted = !(fields[4] as string).startsWith('*');
   const weekdaySet = new Set((weekdays as number[]).map((d) => d % 7));
   return {
     matchesDay(w) {
@@ -341,9 +344,21 @@ function occurrenceStarts(window: FreezeWindow, from: number, to: number): numbe
   const schedule = window.rrule !== undefined ? parseRrule(window.rrule) : parseCron(window.cron ?? '');
   if (typeof schedule === 'string') throw new Error(`freeze window ${window.name}: ${schedule}`);
   const starts: number[] = [];
-  // One look per local day, from the day before `from` to the day after `to` (zones are at most 14 h off).
-  for (let at = from - DAY; at <= to + DAY; at += DAY) {
-    const day = wallTime(at, window.timeZone);
+  // Every local calendar day from the day before `from` to the day after `to` (zones are at most
+  // 14 h off UTC), stepped as dates: a day with a clock change is 23 or 25 hours long.
+  const first = wallTime(from - DAY, window.timeZone);
+  const last = wallTime(to + DAY, window.timeZone);
+  const lastDay = Date.UTC(last.year, last.month - 1, last.day);
+  for (let d = Date.UTC(first.year, first.month - 1, first.day); d <= lastDay; d += DAY) {
+    const date = new Date(d);
+    const day: Wall = {
+      year: date.getUTCFullYear(),
+      month: date.getUTCMonth() + 1,
+      day: date.getUTCDate(),
+      hour: 0,
+      minute: 0,
+      weekday: date.getUTCDay(),
+    };
     if (!schedule.matchesDay(day)) continue;
     for (const t of schedule.times) {
       const start = zonedInstant(day.year, day.month, day.day, t.hour, t.minute, window.timeZone);

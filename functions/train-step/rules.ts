@@ -3,8 +3,17 @@
 import type { TrainBudget } from '../../events/train-input.ts';
 import type { TrainRecord, TrainServiceRecord, TrainStatus } from '../shared/trains/record.ts';
 
-/** How long a service waiting for green room waits before it asks again (one Wait per ask). */
-export const ADMISSION_WAIT_SECONDS = 60;
+/**
+ * How long a service waiting for green room waits before it asks again: half as long as it has
+ * waited so far, from 1 to 10 minutes. Each ask is a few events in the train's history (25,000
+ * at most), so a service that waits 45 minutes asks 11 times, not 45.
+ */
+export function admissionWaitSeconds(waitedMs: number): number {
+  return Math.min(600, Math.max(60, Math.round(waitedMs / 2000)));
+}
+
+/** The most a train's plan may take: Step Functions carries at most 256 KiB between states. */
+export const MAX_PLAN_BYTES = 200 * 1024;
 
 /** The most tasks a cluster may have in green at once under the budget. */
 export function greenTaskLimit(

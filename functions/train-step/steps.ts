@@ -20,7 +20,12 @@ import { childExecutionName } from '../shared/execution-names.ts';
 import { describeOccurrence, freezeRefusal, windowsInForce } from '../shared/freeze-windows.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { resolveRolloutInput } from '../shared/rollouts/defaults.ts';
-import { type MetricTarget, metricTargets, readServicePoints } from '../shared/slo/metrics.ts';
+import {
+  type MetricTarget,
+  metricTargets,
+  readServicePoints,
+  serviceTargetGroupArns,
+} from '../shared/slo/metrics.ts';
 import { burnReason, judgeBurn, longestWindowMinutes, sloOf } from '../shared/slo/objectives.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
 import {
@@ -41,11 +46,12 @@ import {
 import { parseOrThrow } from '../shared/validation.ts';
 import { journalTrain } from './evidence.ts';
 import {
-  ADMISSION_WAIT_SECONDS,
   admissionRoom,
+  admissionWaitSeconds,
   budgetStopReason,
   finalStatus,
   greenTaskLimit,
+  MAX_PLAN_BYTES,
   rolloutEnd,
   summarizeTrain,
 } from './rules.ts';
@@ -75,7 +81,9 @@ export interface TrainRef {
   budget: TrainBudget;
   requestedBy: string;
   startedAt: string;
-  /** The freeze windows it goes ahead in, by a break-glass override, and why. */
+  /** Its break-glass reason: its rollouts go ahead inside freeze windows, and so does its line. */
+  breakGlass?: { reason: string };
+  /** What the break glass overrode at the start (freeze windows, burning budgets), and why. */
   override?: { windows: string[]; reason: string };
 }
 
@@ -85,8 +93,12 @@ export interface PlannedService {
   cluster: string;
   service: string;
   desiredCount: number;
-  /** The nested rollout's input: the service's defaults fill in the rest in its first state. */
-  rollout: RolloutInputDraft;
+  /**
+   * What the train's input says of the service's rollout (with its cluster found): the rollout's
+   * input adds the train's own fields at its turn (rolloutInputOf), and the service's defaults
+   * fill in the rest in its first state. Kept short: the plan holds one per service.
+   */
+  rollout: TrainService;
 }
 
 export interface PlannedWave {
@@ -122,10 +134,16 @@ export async function validate(
     maxConcurrency: wave.maxConcurrency,
     services: wave.services.map((s, i) => {
       const field = `input.waves.${w}.services.${i}`;
-      const rollout = rolloutInputOf(s, execution.name, name, requestedBy, input.breakGlass);
+      const ref = {
+        id: execution.name,
+        name,
+        requestedBy,
+        ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
+      };
       let resolved: ReturnType<typeof resolveRolloutInput>;
       try {
-        resolved = resolveRolloutInput(deps.env.MANAGED_SERVICES, rollout);
+        // The whole input the rollout will get, checked as its first state checks it.
+        resolved = resolveRolloutInput(deps.env.MANAGED_SERVICES, rolloutInputOf(s, ref));
       } catch (error) {
         if (!(error instanceof InvalidInputError)) throw error;
         // The rollout's own check, named where the train's input holds it.
@@ -146,7 +164,7 @@ export async function validate(
         cluster: resolved.input.cluster,
         service: resolved.input.service,
         desiredCount: 0,
-        rollout: { ...rollout, cluster: resolved.input.cluster },
+        rollout: { ...s, cluster: resolved.input.cluster },
       };
     }),
   }));
@@ -179,7 +197,7 @@ export async function validate(
   ].filter((w, i, all) => all.findIndex((o) => o.name === w.name) === i);
   if (frozen.length > 0 && !input.breakGlass)
     throw new FrozenError(freezeRefusal(frozen, `release train ${name}`) as string);
-  return {
+  const plan: TrainPlan = {
     train: {
       id: execution.name,
       execution: execution.id,
@@ -188,6 +206,7 @@ export async function validate(
       budget: input.budget,
       requestedBy,
       startedAt: iso(now),
+      ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
       ...((frozen.length > 0 || burning.length > 0) && input.breakGlass
         ? {
             override: {
@@ -200,27 +219,32 @@ export async function validate(
     clusterTasks: desired.clusters,
     waves,
   };
+  const bytes = Buffer.byteLength(JSON.stringify(plan));
+  if (bytes > MAX_PLAN_BYTES)
+    throw new InvalidInputError(
+      'input.waves',
+      `the train's plan takes ${Math.round(bytes / 1024)} KiB, more than a Step Functions execution carries between states (${MAX_PLAN_BYTES / 1024} KiB of its 256 KiB): split it into smaller trains`,
+    );
+  return plan;
 }
 
+/** A service's rollout input as the train starts it: its own fields, then the train's. */
 function rolloutInputOf(
   s: TrainService,
-  trainId: string,
-  name: string,
-  requestedBy: string,
-  breakGlass: TrainInput['breakGlass'],
+  train: Pick<TrainRef, 'id' | 'name' | 'requestedBy' | 'breakGlass'>,
 ): RolloutInputDraft {
   return {
-    // The train's override covers its rollouts; the train journals and alerts it once.
-    ...(breakGlass
-      ? { breakGlass: { reason: `release train ${name}: ${breakGlass.reason}`.slice(0, 300) } }
-      : {}),
     ...(s.cluster ? { cluster: s.cluster } : {}),
     service: s.service,
     ...(s.image ? { image: s.image } : {}),
     ...(s.taskDefinition ? { taskDefinition: s.taskDefinition } : {}),
     ...(s.strategy ? { strategy: s.strategy } : {}),
-    requestedBy: `train ${name} (${requestedBy})`.slice(0, 255),
-    train: trainRecordId(trainId),
+    requestedBy: `train ${train.name} (${train.requestedBy})`.slice(0, 255),
+    train: trainRecordId(train.id),
+    // The train's break glass covers its rollouts; the train journals and alerts it once.
+    ...(train.breakGlass
+      ? { breakGlass: { reason: `release train ${train.name}: ${train.breakGlass.reason}`.slice(0, 300) } }
+      : {}),
   };
 }
 
@@ -244,14 +268,7 @@ async function liveDesiredCounts(deps: TrainDeps, clusters: string[]) {
         if (s.status !== 'ACTIVE' || !s.serviceName) continue;
         const count = s.desiredCount ?? 0;
         services.set(`${cluster}/${s.serviceName}`, count);
-        // Every target group its task sets serve from (blue, and green while a rollout runs).
-        targetGroups.set(
-          `${cluster}/${s.serviceName}`,
-          (s.taskSets ?? [])
-            .filter((t) => t.status !== 'INACTIVE')
-            .flatMap((t) => (t.loadBalancers ?? []).map((lb) => lb.targetGroupArn ?? ''))
-            .filter(Boolean),
-        );
+        targetGroups.set(`${cluster}/${s.serviceName}`, serviceTargetGroupArns(s));
         totals[cluster] = (totals[cluster] ?? 0) + count;
       }
     }
@@ -341,7 +358,10 @@ export async function start(deps: TrainDeps, plan: TrainPlan): Promise<void> {
   if (t.override) await announceOverride(deps, record, t.override);
 }
 
-/** A train inside a freeze window, by break glass: journaled and alerted once for all its rollouts. */
+/**
+ * A train started by break glass, inside a freeze window or with a service's error budget
+ * burning: journaled and alerted once for all its rollouts.
+ */
 async function announceOverride(
   deps: TrainDeps,
   record: TrainRecord,
@@ -353,7 +373,7 @@ async function announceOverride(
     record,
     'freeze-override',
     'changed',
-    `${record.requestedBy} went ahead inside ${windows} by break glass: ${override.reason}`,
+    `${record.requestedBy} went ahead by break glass despite ${windows}: ${override.reason}`,
     {
       details: { windows: override.windows, reason: override.reason },
     },
@@ -363,10 +383,11 @@ async function announceOverride(
     severity: 'warning',
     state: 'firing',
     kind: 'freeze-override',
-    title: `${env}Freeze overridden: release train ${record.name}`,
-    summary: `${record.requestedBy} runs release train ${record.name} inside ${windows}: ${override.reason}`,
+    title: `${env}Break glass: release train ${record.name}`,
+    summary: `${record.requestedBy} runs release train ${record.name} despite ${windows}: ${override.reason}`,
     resources: [record.execution],
-    whatHappened: 'A release train started inside a freeze window with a break-glass reason.',
+    whatHappened:
+      'A release train started by break glass, inside a freeze window or with an error budget burning.',
     whatWeDid: 'Started it as asked; each of its rollouts journals the override too.',
     nextSteps: [`ops train abort ${record.executionName} stops its line`],
     dedupKey: `freeze-override/${record.id}`,
@@ -374,7 +395,7 @@ async function announceOverride(
   });
 }
 
-/** Whether the wave starts: not once the line has stopped. Journaled once per wave. */
+/** Whether the wave starts: not once the line has stopped. Journaled (again, if the step is retried). */
 export async function openWave(
   deps: TrainDeps,
   train: TrainRef,
@@ -410,7 +431,11 @@ export async function admit(deps: TrainDeps, train: TrainRef, s: PlannedService)
   const table = deps.env.OPERATIONS_TABLE;
   const serviceId = trainServiceId(train.id, s.wave, s.index);
   const execution = childExecutionName(train.id, `w${s.wave}-${s.index}`);
-  const started = { decision: 'start' as const, executionName: execution, input: s.rollout };
+  const started = {
+    decision: 'start' as const,
+    executionName: execution,
+    input: rolloutInputOf(s.rollout, train),
+  };
   const existing = await getTrainService(deps.db, table, serviceId);
   if (existing?.phase === 'rolling') return started;
   if (existing && TERMINAL_SERVICE_PHASES.includes(existing.phase))
@@ -428,7 +453,7 @@ export async function admit(deps: TrainDeps, train: TrainRef, s: PlannedService)
   };
   const record = await requireTrain(deps, train);
   if (record.status !== 'running') return skip(deps, record, item);
-  if (!train.override) {
+  if (!train.breakGlass) {
     // A freeze window that began while the train ran stops its line: nothing more starts.
     const service = [`${s.cluster}/${s.service}`];
     const now = deps.clock.now();
@@ -468,7 +493,9 @@ export async function admit(deps: TrainDeps, train: TrainRef, s: PlannedService)
   const inGreen = now.green[s.cluster] ?? 0;
   return {
     decision: 'wait',
-    waitSeconds: ADMISSION_WAIT_SECONDS,
+    waitSeconds: admissionWaitSeconds(
+      existing?.waitingSince ? deps.clock.now() - Date.parse(existing.waitingSince) : 0,
+    ),
     reason: alone
       ? `${s.cluster}/${s.service} (${s.desiredCount} tasks) is over the green limit of ${s.cluster} (${limit} tasks) by itself: it waits until nothing else of ${s.cluster} is in green (${inGreen} now)`
       : `${s.cluster} has ${inGreen} tasks in green; ${s.desiredCount} more would pass its limit of ${limit}`,

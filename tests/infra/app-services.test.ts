@@ -3,7 +3,9 @@
 // priority, alarms, dashboard graph, outputs, rollout registration), while the first keeps the
 // construct ids it had alone, so an environment that had one service changes nothing by
 // growing. Bad lists fail with the service's key named.
+
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ManagedServicesSchema } from '../../functions/shared/rollouts/config.ts';
 import {
   type EnvironmentConfigInput,
   loadConfig,
@@ -105,17 +107,14 @@ describe('many services in one environment', () => {
     const step = ofType(three('ControlPlane'), 'AWS::Lambda::Function').find(([id]) =>
       id.startsWith('RolloutsStep'),
     );
-    const managed = JSON.parse(
-      String(
-        (step?.[1].Properties?.Environment as { Variables: Record<string, string> } | undefined)?.Variables
-          .MANAGED_SERVICES,
-      ),
-    ) as { service: string; taskDefinitionFamily: string }[];
-    expect(managed.map((s) => `${s.service} ${s.taskDefinitionFamily}`)).toEqual([
-      'web ecs-ops-dev-web',
-      'api ecs-ops-dev-api',
-      'admin ecs-ops-dev-admin',
-    ]);
+    const managed = ManagedServicesSchema.parse(
+      (step?.[1].Properties?.Environment as { Variables: Record<string, string> } | undefined)?.Variables
+        .MANAGED_SERVICES,
+    );
+    // The family its revisions are registered in: the default one travels as no family at all.
+    expect(
+      managed.map((s) => `${s.service} ${s.taskDefinitionFamily ?? `${s.cluster}-${s.service}`}`),
+    ).toEqual(['web ecs-ops-dev-web', 'api ecs-ops-dev-api', 'admin ecs-ops-dev-admin']);
     expect(Object.keys(three('Ingress').Outputs ?? {})).toEqual(
       expect.arrayContaining(['BlueTargetGroupArn', 'ApiBlueTargetGroupArn', 'AdminProductionRuleArn']),
     );

@@ -3,6 +3,7 @@
 // sets, desired counts, listener routes), and a spot storm drains instances across both clusters.
 // The control plane's grants are the scoped ones (IAM enforced on the rig), and `ops doctor`
 // passes on this estate first.
+
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeContainerInstancesCommand, DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
@@ -13,6 +14,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
 import { runDoctor } from '../../cli/doctor/command.ts';
+import { ManagedServicesSchema } from '../../functions/shared/rollouts/config.ts';
 import { parseControlPlaneOnlyConfig } from '../../infra/control-plane-only-config.ts';
 import { observerClient } from '../../local/observer.ts';
 import { runRollout } from '../../local/rollouts.ts';
@@ -88,11 +90,9 @@ describe('many services on two clusters, one control plane', () => {
     // The control plane runs with what the config references: three rolled-out services (the
     // worker has no load balancer), two clusters.
     const env = world.stack.functions['rollout-step']?.environment ?? {};
-    expect(
-      (JSON.parse(env.MANAGED_SERVICES ?? '[]') as { cluster: string; service: string }[]).map(
-        (s) => `${s.cluster}/${s.service}`,
-      ),
-    ).toEqual(['web/api', 'web/checkout', 'batch/api']);
+    expect(ManagedServicesSchema.parse(env.MANAGED_SERVICES).map((s) => `${s.cluster}/${s.service}`)).toEqual(
+      ['web/api', 'web/checkout', 'batch/api'],
+    );
     const spotEnv = world.stack.functions['spot-interruption']?.environment ?? {};
     expect((JSON.parse(spotEnv.MANAGED_CLUSTERS ?? '[]') as { name: string }[]).map((c) => c.name)).toEqual([
       'web',

@@ -71,6 +71,28 @@ describe('recurring windows', () => {
     expect(occurrenceAt(nights, at('2026-12-12T10:59:00Z'))?.end).toBe(at('2026-12-12T11:00:00Z'));
   });
 
+  it('starts on the day the clocks change: a Sunday 01:00 window in Berlin on the spring-forward night', () => {
+    const sunday = window({
+      name: 'sunday',
+      timeZone: 'Europe/Berlin',
+      rrule: 'FREQ=WEEKLY;BYDAY=SU;BYHOUR=1',
+      durationMinutes: 120,
+    });
+    // 01:00 CET on 2027-03-28 is 00:00Z; the clocks go from 02:00 CET to 03:00 CEST an hour later.
+    expect(occurrenceAt(sunday, at('2027-03-28T00:30:00Z'))?.start).toBe(at('2027-03-28T00:00:00Z'));
+    expect(iso(nextOccurrence(sunday, at('2027-03-27T22:30:00Z'), 86_400_000)?.start)).toBe(
+      '2027-03-28T00:00:00.000Z',
+    );
+    const cron = window({
+      name: 'cron',
+      timeZone: 'America/New_York',
+      cron: '0 1 * * 0',
+      durationMinutes: 180,
+    });
+    // New York springs forward on 2027-03-14: 01:00 EST is 06:00Z.
+    expect(occurrenceAt(cron, at('2027-03-14T06:30:00Z'))?.start).toBe(at('2027-03-14T06:00:00Z'));
+  });
+
   it('takes an ordinal weekday in a month: the last Friday', () => {
     const lastFriday = window({
       name: 'month end',
@@ -144,6 +166,10 @@ describe('config errors name the field', () => {
     [{ name: 'a', rrule: 'FREQ=HOURLY', durationMinutes: 5 }, 'windows.0.rrule: FREQ must be'],
     [{ name: 'a', cron: '0 25 * * *', durationMinutes: 5 }, 'windows.0.cron: hour "25" is outside 0-23'],
     [{ name: 'a', cron: '0 1 * *', durationMinutes: 5 }, 'windows.0.cron: takes five fields'],
+    [
+      { name: 'a', rrule: 'FREQ=MONTHLY;BYDAY=0MO', durationMinutes: 5 },
+      'windows.0.rrule: BYDAY "0MO": a month has a 1st to 5th',
+    ],
     [{ name: 'a', cron: '0 1 * * *' }, 'windows.0.durationMinutes: a recurring window needs durationMinutes'],
     [
       { name: 'a', cron: '0 1 * * *', rrule: 'FREQ=DAILY', durationMinutes: 5 },

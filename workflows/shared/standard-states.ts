@@ -1,9 +1,34 @@
 // The states every workflow begins and fails with, written once: the first state validates the
 // input and an invalid one ends the execution with the field named and nothing changed; a
 // failure after the decision runs the workflow's clean-up step, then fails visibly.
+
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { catchEverything } from './error-handling.ts';
+import { lambdaStep } from './lambda-step.ts';
+
+/**
+ * The first state: `fn` validates the console input (`$`) with the execution's id and name, and an
+ * InvalidInput ends the execution in `rejectedId`, the field named, nothing changed.
+ */
+export function validateInputStep(
+  scope: Construct,
+  stateId: string,
+  rejectedId: string,
+  fn: lambda.IFunction,
+): sfn.TaskStateBase {
+  const validate = lambdaStep(scope, stateId, {
+    lambdaFunction: fn,
+    payload: {
+      action: 'validate',
+      'input.$': '$',
+      execution: { 'id.$': '$$.Execution.Id', 'name.$': '$$.Execution.Name' },
+    },
+  });
+  rejectInvalidInput(scope, rejectedId, validate);
+  return validate;
+}
 
 /** Sends the first state's InvalidInput to a Fail state that carries its error and cause. */
 export function rejectInvalidInput(scope: Construct, rejectedId: string, validate: sfn.TaskStateBase): void {

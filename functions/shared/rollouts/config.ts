@@ -56,29 +56,32 @@ export const ManagedServicesSchema = jsonEnv(
   ),
 );
 
-/** MANAGED_SERVICES for `services`: the plain ones grouped by cluster and load balancer, the others whole. */
+/**
+ * MANAGED_SERVICES for `services`: the plain ones grouped by cluster and load balancer, the others
+ * whole, each group where its first service was.
+ */
 export function managedServicesEnv(services: readonly ManagedService[]): string {
   const groups = new Map<string, z.infer<typeof ManagedServiceGroupSchema>>();
-  const whole: ManagedService[] = [];
+  const entries: (ManagedService | z.infer<typeof ManagedServiceGroupSchema>)[] = [];
   for (const s of services) {
     const plain =
       (s.controller ?? 'external') === 'external' &&
       s.defaults === undefined &&
       (s.taskDefinitionFamily ?? `${s.cluster}-${s.service}`) === `${s.cluster}-${s.service}`;
     if (!plain) {
-      whole.push(s);
+      entries.push(s);
       continue;
     }
     const key = `${s.cluster}\n${s.loadBalancerName}`;
-    const group = groups.get(key) ?? {
-      cluster: s.cluster,
-      loadBalancerName: s.loadBalancerName,
-      services: [],
-    };
-    group.services.push(s.service);
-    groups.set(key, group);
+    const group = groups.get(key);
+    if (group) group.services.push(s.service);
+    else {
+      const created = { cluster: s.cluster, loadBalancerName: s.loadBalancerName, services: [s.service] };
+      groups.set(key, created);
+      entries.push(created);
+    }
   }
-  return JSON.stringify([...groups.values(), ...whole]);
+  return JSON.stringify(entries);
 }
 
 export const RolloutEnvSchema = z.extend(ControlPlaneEnvSchema, {

@@ -102,7 +102,15 @@ export async function answerGate(
  * removes green. Outside the window it refuses and says why.
  */
 export async function rollbackService(deps: OperatorDeps, ref: string, by: string): Promise<OperatorResult> {
-  const record = await recordFor(deps, ref);
+  return rollbackServiceOf(deps, await recordFor(deps, ref), by);
+}
+
+/** `rollbackService` of a record already read. */
+async function rollbackServiceOf(
+  deps: OperatorDeps,
+  record: RolloutRecord,
+  by: string,
+): Promise<OperatorResult> {
   if (record.controller === 'ecs')
     throw new OperatorRefusedError(
       `${record.cluster}/${record.service} is deployed by ECS: while deployment ${record.executionName} runs, ops abort ${record.executionName} makes its hook answer FAILED (ECS rolls back); after it, deploy the previous revision again (ECS keeps no rollback window)`,
@@ -192,7 +200,7 @@ export async function abortRolloutOf(
   reasonGiven?: string,
 ): Promise<OperatorResult> {
   const reason = operatorReason(reasonGiven);
-  if (record.phase === 'window') return rollbackService(deps, record.execution, by);
+  if (record.phase === 'window') return rollbackServiceOf(deps, record, by);
   refuseAbortIn(record, deps.clock.now());
   const at = iso(deps.clock.now());
   // Claimed against the phase too: once the rollout has claimed its promotion, moving the
@@ -212,7 +220,7 @@ export async function abortRolloutOf(
     // Our own claim, applied with its answer lost and retried: it stands.
     const mine = ours?.abortRequested?.by === by && ours.abortRequested.at === at;
     if (!mine) {
-      if (ours?.phase === 'window') return rollbackService(deps, record.execution, by);
+      if (ours?.phase === 'window') return rollbackServiceOf(deps, ours, by);
       if (ours && !ours.abortRequested) refuseAbortIn(ours, deps.clock.now());
       throw new OperatorRefusedError(`rollout ${record.executionName} is already being aborted`);
     }

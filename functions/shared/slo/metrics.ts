@@ -2,6 +2,7 @@
 // (blue and green during a rollout), per period, summed (requests, 5xx) or at the worst (p95).
 // Many services are read in as few GetMetricData calls as its 500-query limit allows.
 import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import type { Service } from '@aws-sdk/client-ecs';
 import {
   DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
@@ -14,6 +15,21 @@ import type { PeriodPoint } from './objectives.ts';
 export interface MetricTarget {
   targetGroupArn: string;
   loadBalancerArn: string;
+}
+
+/**
+ * Every target group a service serves from: its task sets' (the EXTERNAL controller's blue and
+ * green), and its own load balancers' with their alternate group (ECS's own deployments).
+ */
+export function serviceTargetGroupArns(service: Service): string[] {
+  const fromTaskSets = (service.taskSets ?? [])
+    .filter((t) => t.status !== 'INACTIVE')
+    .flatMap((t) => (t.loadBalancers ?? []).map((lb) => lb.targetGroupArn));
+  const fromService = (service.loadBalancers ?? []).flatMap((lb) => [
+    lb.targetGroupArn,
+    lb.advancedConfiguration?.alternateTargetGroupArn,
+  ]);
+  return [...new Set([...fromTaskSets, ...fromService].filter((arn): arn is string => Boolean(arn)))];
 }
 
 const QUERIES_PER_CALL = 500;

@@ -8,6 +8,7 @@ import {
   PutCommand,
   ScanCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TrainBudget } from '../../../events/train-input.ts';
@@ -157,8 +158,10 @@ export async function putTrainRecord(
     expiresAt: ttlSeconds(now + RETENTION_MS),
   };
   try {
-    await db.send(
-      new PutCommand({ TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(id)' }),
+    await retryingConflicts(() =>
+      db.send(
+        new PutCommand({ TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(id)' }),
+      ),
     );
     return item;
   } catch (error) {
@@ -169,7 +172,47 @@ export async function putTrainRecord(
   }
 }
 
-const cancelled = (error: unknown) => (error as { name?: string }).name === 'TransactionCanceledException';
+/**
+ * DynamoDB refused because another write to the item was in flight (a transaction conflicts with
+ * it, or throttling cancelled it), not because a condition failed: the write may be tried again.
+ * Every admission and result of a train writes the train's item, up to 40 at once.
+ */
+export function isWriteConflict(error: unknown): boolean {
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e.name === 'TransactionConflictException') return true;
+  if (e.name !== 'TransactionCanceledException') return false;
+  return (e.CancellationReasons ?? []).some((r) =>
+    ['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded'].includes(r.Code ?? ''),
+  );
+}
+
+const CONFLICT_ATTEMPTS = 8;
+
+/** `write`, tried again with jittered backoff while it conflicts with another write. */
+async function retryingConflicts<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isWriteConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+    }
+  }
+}
+
+/** Writes the items in one transaction; false when a condition cancelled it. */
+async function transact(
+  db: Db,
+  items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+): Promise<boolean> {
+  try {
+    await retryingConflicts(() => db.send(new TransactWriteCommand({ TransactItems: items })));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'TransactionCanceledException') return false;
+    throw error;
+  }
+}
 
 export interface Admission {
   trainId: string;
@@ -191,41 +234,31 @@ export interface Admission {
  */
 export async function admitService(db: Db, table: string, clock: Clock, a: Admission): Promise<boolean> {
   const at = iso(clock.now());
-  try {
-    await db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: table,
-              Key: { id: a.trainId },
-              UpdateExpression: 'ADD green.#cluster :tasks SET updatedAt = :at',
-              ConditionExpression: `#status = :running AND ${a.alone ? 'green.#cluster = :zero' : 'green.#cluster <= :room'}`,
-              ExpressionAttributeNames: { '#cluster': a.cluster, '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':tasks': a.desiredCount,
-                ':at': at,
-                ':running': 'running',
-                ...(a.alone ? { ':zero': 0 } : { ':room': a.room }),
-              },
-            },
-          },
-          {
-            Put: {
-              TableName: table,
-              Item: { ...a.item, phase: 'rolling', execution: a.execution, startedAt: at, updatedAt: at },
-              ConditionExpression: 'attribute_not_exists(id) OR phase = :waiting',
-              ExpressionAttributeValues: { ':waiting': 'waiting' },
-            },
-          },
-        ],
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (cancelled(error)) return false;
-    throw error;
-  }
+  return transact(db, [
+    {
+      Update: {
+        TableName: table,
+        Key: { id: a.trainId },
+        UpdateExpression: 'ADD green.#cluster :tasks SET updatedAt = :at',
+        ConditionExpression: `#status = :running AND ${a.alone ? 'green.#cluster = :zero' : 'green.#cluster <= :room'}`,
+        ExpressionAttributeNames: { '#cluster': a.cluster, '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':tasks': a.desiredCount,
+          ':at': at,
+          ':running': 'running',
+          ...(a.alone ? { ':zero': 0 } : { ':room': a.room }),
+        },
+      },
+    },
+    {
+      Put: {
+        TableName: table,
+        Item: { ...a.item, phase: 'rolling', execution: a.execution, startedAt: at, updatedAt: at },
+        ConditionExpression: 'attribute_not_exists(id) OR phase = :waiting',
+        ExpressionAttributeValues: { ':waiting': 'waiting' },
+      },
+    },
+  ]);
 }
 
 /** Marks a service waiting for room (once: the first time it waited is kept). */
@@ -259,34 +292,24 @@ export async function markSkipped(
   reason: string,
 ): Promise<boolean> {
   const at = iso(clock.now());
-  try {
-    await db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: table,
-              Item: { ...item, phase: 'skipped', reason, finishedAt: at, updatedAt: at },
-              ConditionExpression: 'attribute_not_exists(id) OR phase = :waiting',
-              ExpressionAttributeValues: { ':waiting': 'waiting' },
-            },
-          },
-          {
-            Update: {
-              TableName: table,
-              Key: { id: trainId },
-              UpdateExpression: 'ADD counts.skipped :one SET updatedAt = :at',
-              ExpressionAttributeValues: { ':one': 1, ':at': at },
-            },
-          },
-        ],
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (cancelled(error)) return false;
-    throw error;
-  }
+  return transact(db, [
+    {
+      Put: {
+        TableName: table,
+        Item: { ...item, phase: 'skipped', reason, finishedAt: at, updatedAt: at },
+        ConditionExpression: 'attribute_not_exists(id) OR phase = :waiting',
+        ExpressionAttributeValues: { ':waiting': 'waiting' },
+      },
+    },
+    {
+      Update: {
+        TableName: table,
+        Key: { id: trainId },
+        UpdateExpression: 'ADD counts.skipped :one SET updatedAt = :at',
+        ExpressionAttributeValues: { ':one': 1, ':at': at },
+      },
+    },
+  ]);
 }
 
 /**
@@ -310,47 +333,37 @@ export async function recordServiceEnd(
   },
 ): Promise<boolean> {
   const at = iso(clock.now());
-  try {
-    await db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: table,
-              Key: { id: end.serviceId },
-              UpdateExpression: `SET phase = :phase, finishedAt = :at, updatedAt = :at${end.reason ? ', reason = :reason' : ''}${end.error ? ', #error = :error' : ''}`,
-              ConditionExpression: 'phase = :rolling AND #execution = :execution',
-              ExpressionAttributeNames: {
-                '#execution': 'execution',
-                ...(end.error ? { '#error': 'error' } : {}),
-              },
-              ExpressionAttributeValues: {
-                ':phase': end.phase,
-                ':at': at,
-                ':rolling': 'rolling',
-                ':execution': end.execution,
-                ...(end.reason ? { ':reason': end.reason } : {}),
-                ...(end.error ? { ':error': end.error } : {}),
-              },
-            },
-          },
-          {
-            Update: {
-              TableName: table,
-              Key: { id: end.trainId },
-              UpdateExpression: 'ADD green.#cluster :release, counts.#outcome :one SET updatedAt = :at',
-              ExpressionAttributeNames: { '#cluster': end.cluster, '#outcome': end.phase },
-              ExpressionAttributeValues: { ':release': -end.desiredCount, ':one': 1, ':at': at },
-            },
-          },
-        ],
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (cancelled(error)) return false;
-    throw error;
-  }
+  return transact(db, [
+    {
+      Update: {
+        TableName: table,
+        Key: { id: end.serviceId },
+        UpdateExpression: `SET phase = :phase, finishedAt = :at, updatedAt = :at${end.reason ? ', reason = :reason' : ''}${end.error ? ', #error = :error' : ''}`,
+        ConditionExpression: 'phase = :rolling AND #execution = :execution',
+        ExpressionAttributeNames: {
+          '#execution': 'execution',
+          ...(end.error ? { '#error': 'error' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':phase': end.phase,
+          ':at': at,
+          ':rolling': 'rolling',
+          ':execution': end.execution,
+          ...(end.reason ? { ':reason': end.reason } : {}),
+          ...(end.error ? { ':error': end.error } : {}),
+        },
+      },
+    },
+    {
+      Update: {
+        TableName: table,
+        Key: { id: end.trainId },
+        UpdateExpression: 'ADD green.#cluster :release, counts.#outcome :one SET updatedAt = :at',
+        ExpressionAttributeNames: { '#cluster': end.cluster, '#outcome': end.phase },
+        ExpressionAttributeValues: { ':release': -end.desiredCount, ':one': 1, ':at': at },
+      },
+    },
+  ]);
 }
 
 /** Stops the line once: from running to stopping, with why and by whom. False: not running any more. */
@@ -362,20 +375,22 @@ export async function claimTrainStop(
   stop: TrainStop,
 ): Promise<boolean> {
   try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { id: trainRecordId(executionName) },
-        UpdateExpression: 'SET #status = :stopping, #stop = :stop, updatedAt = :at',
-        ConditionExpression: '#status = :running',
-        ExpressionAttributeNames: { '#status': 'status', '#stop': 'stop' },
-        ExpressionAttributeValues: {
-          ':stopping': 'stopping',
-          ':running': 'running',
-          ':stop': stop,
-          ':at': iso(clock.now()),
-        },
-      }),
+    await retryingConflicts(() =>
+      db.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { id: trainRecordId(executionName) },
+          UpdateExpression: 'SET #status = :stopping, #stop = :stop, updatedAt = :at',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status', '#stop': 'stop' },
+          ExpressionAttributeValues: {
+            ':stopping': 'stopping',
+            ':running': 'running',
+            ':stop': stop,
+            ':at': iso(clock.now()),
+          },
+        }),
+      ),
     );
     return true;
   } catch (error) {
@@ -393,14 +408,17 @@ export async function finishTrainRecord(
   status: Extract<TrainStatus, 'completed' | 'stopped' | 'failed'>,
 ): Promise<void> {
   const at = iso(clock.now());
-  await db.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { id: trainRecordId(executionName) },
-      UpdateExpression: 'SET #status = :status, finishedAt = if_not_exists(finishedAt, :at), updatedAt = :at',
-      ConditionExpression: 'attribute_exists(id)',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':status': status, ':at': at },
-    }),
+  await retryingConflicts(() =>
+    db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: trainRecordId(executionName) },
+        UpdateExpression:
+          'SET #status = :status, finishedAt = if_not_exists(finishedAt, :at), updatedAt = :at',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': status, ':at': at },
+      }),
+    ),
   );
 }
