@@ -367,6 +367,75 @@ describe('release trains', () => {
     expect(alerts[0]?.whatHappened).toContain('wave 2: web/orders not started');
   });
 
+  it('a stop rolls back a rollout already promoted and in its rollback window (onStop rollback)', async () => {
+    const clock = trainClock();
+    const executionName = 'train-window-1';
+    // cart fails its canary; search is all-at-once, promoted, and waits in its rollback window.
+    const cart = world.services.cart as TrainWorld['services'][string];
+    const blueGroup = (await serviceNow(world, 'cart')).primaryGroup as string;
+    const cartGreen =
+      blueGroup === cart.blueTargetGroupArn ? cart.greenTargetGroupArn : cart.blueTargetGroupArn;
+    const metrics = (group: string, errors: number) =>
+      putTargetGroupMetrics({
+        loadBalancerArn: world.web.loadBalancer.arn,
+        targetGroupArn: group,
+        from: clock.now() - 2 * 60_000,
+        to: clock.now() + 2 * HOUR,
+        traffic: () => ({ requests: 1000, errors, latencyMs: 50 }),
+      });
+    await metrics(blueGroup, 1);
+    await metrics(cartGreen, 120);
+    const searchBefore = await serviceNow(world, 'search');
+    const result = await runTrain(
+      {
+        name: 'window',
+        waves: [
+          {
+            maxConcurrency: 2,
+            services: [
+              { service: 'search', image: 'registry.local/search:w1', strategy: { type: 'all-at-once' } },
+              {
+                service: 'cart',
+                image: 'registry.local/cart:w1',
+                strategy: { type: 'canary', percent: 10, bakeSeconds: 300 },
+              },
+            ],
+          },
+        ],
+        // Room for both in green at once (four of web's 14 tasks).
+        budget: { maxGreenTaskPercent: 50 },
+      },
+      {
+        clock,
+        executionName,
+        // search's window waits up to 60 s here: only the train's stop ends it early.
+        gateWaitMs: 60_000,
+        beforeLambda: async (functionName, event) => {
+          const e = event as { state?: { rollout?: { service?: string } } };
+          if (functionName === 'rollout-analysis' && e.state?.rollout?.service === 'cart')
+            await untilRolloutPhase('search', 'window');
+        },
+      },
+    );
+    expect(result.error).toBe('TrainStopped');
+    const search = await getRolloutRecord(documentClient(), table(), 'web', 'search');
+    expect(search?.phase).toBe('rolled-back');
+    // The train rolled it back inside its window, as ops rollback would: journaled with who.
+    const rollback = (await readJournal(env().JOURNAL_TABLE as string)).find(
+      (r) =>
+        r.action === 'operator-rollback' &&
+        r.resource === 'service/web/search' &&
+        r.actor === `release-train/${executionName}`,
+    );
+    expect(rollback?.outcome).toBe('changed');
+    // Back on the image it had, one task set, all traffic on it.
+    expect(await serviceNow(world, 'search')).toMatchObject({
+      primaryImage: searchBefore.primaryImage,
+      taskSets: ['PRIMARY'],
+      weights: [100, 0],
+    });
+  });
+
   it("writes the stopped train's report, which headless Chromium renders without a problem: outcome, budget, timeline, verdicts", async (ctx) => {
     const record = await getTrainRecord(documentClient(), table(), 'train-stopped-1');
     if (!record) throw new Error('the stopped train of the test before has no record');
