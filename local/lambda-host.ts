@@ -27,6 +27,12 @@ export interface LoadOptions {
    * that deploys the stack more than once (the spot bench opens a world per scenario).
    */
   freshInstance?: boolean;
+  /**
+   * The stack the function belongs to: each stack's functions get their own handler modules, as
+   * they get their own execution environments on AWS (a bench that deploys two stacks in one
+   * process must not hand one stack's parsed environment to the other's function).
+   */
+  stackName?: string;
 }
 
 let instances = 0;
@@ -43,7 +49,12 @@ export async function loadHandler(name: string, opts: LoadOptions = {}): Promise
     );
   }
   const url = pathToFileURL(file).href;
-  const mod = (await import(opts.freshInstance ? `${url}?instance=${++instances}` : url)) as HandlerModule;
+  const specifier = opts.freshInstance
+    ? `${url}?instance=${++instances}`
+    : opts.stackName
+      ? `${url}?stack=${encodeURIComponent(opts.stackName)}`
+      : url;
+  const mod = (await import(specifier)) as HandlerModule;
   if (opts.clock && mod.createHandler) return mod.createHandler({ clock: opts.clock });
   return mod.handler;
 }
@@ -90,7 +101,7 @@ export async function localFunction(
       `function ${name} is not in stack ${stack.stackName} (known: ${Object.keys(stack.functions).join(', ')})`,
     );
   applyFunctionEnvironment(stack, name);
-  const handler = await loadHandler(name, opts);
+  const handler = await loadHandler(name, { stackName: stack.stackName, ...opts });
   return {
     name,
     invoke: async (event) => {

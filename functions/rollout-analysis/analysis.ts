@@ -10,8 +10,6 @@ import { judgeBake } from '../shared/rollouts/analysis/judge.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { alert, describeVerdict, type EvidenceDeps, journal } from '../shared/rollouts/notify.ts';
 import { getRolloutRecord, updateRolloutRecord } from '../shared/rollouts/record.ts';
-import { burnReason, describeRule } from '../shared/slo/objectives.ts';
-import { judgeErrorBudget } from './error-budget.ts';
 import { describeStorm, type StormSignal, spotStormSignal } from './spot-storm.ts';
 
 export interface AnalysisDeps extends EvidenceDeps {
@@ -59,20 +57,10 @@ export async function analyseStep(deps: AnalysisDeps, state: RolloutState): Prom
       blueTargetGroupArn: state.topology.blueTargetGroupArn,
     },
   });
-  let stopCause = cause;
-  const budget = await judgeErrorBudget(deps, state, end);
-  if (budget) {
-    verdict.errorBudget = { burning: budget.burning, rules: budget.rules.map(describeRule) };
-    const why = burnReason(budget);
-    // A fix rolled forward by break glass is not held to the budget the problem it fixes burns.
-    if (why && plan.breakGlass)
-      verdict.reasons.push(`${why}; not held against green: break glass (${plan.breakGlass.reason})`);
-    else if (why) {
-      verdict.reasons.push(why);
-      verdict.verdict = 'fail';
-      stopCause ??= 'analysis';
-    }
-  }
+  // Loaded only where services have SLOs: most cold starts never need it.
+  const stopCause = deps.env.SERVICE_SLOS
+    ? await (await import('./error-budget.ts')).judgeErrorBudget(deps, state, verdict, end, cause)
+    : cause;
   if (stopCause !== undefined) {
     const held = await holdForSpotStorm(deps, state, verdict);
     if (held) return held;

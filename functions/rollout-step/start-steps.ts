@@ -12,7 +12,6 @@ import {
 import type { RolloutPlan, RolloutState } from '../../events/rollout-state.ts';
 import { iso } from '../shared/clock.ts';
 import { FrozenError, InvalidInputError, OpsError } from '../shared/errors.ts';
-import { describeOccurrence, freezeRefusal, windowsInForce } from '../shared/freeze-windows.ts';
 import { writeJournal } from '../shared/journal.ts';
 import { resolveRolloutInput } from '../shared/rollouts/defaults.ts';
 import { alert, journal } from '../shared/rollouts/notify.ts';
@@ -20,7 +19,7 @@ import { getRolloutRecord, putRolloutRecord, updateRolloutRecord } from '../shar
 import { readWeights } from '../shared/rollouts/traffic.ts';
 import { acquireServiceLock, releaseServiceLock, serviceLockResource } from '../shared/service-lock.ts';
 import { containerImage, describeTaskDefinition, registerWithImage } from '../shared/task-definitions.ts';
-import { getTrainRecordById } from '../shared/trains/record.ts';
+import { getTrainRecordById } from '../shared/trains/train-id.ts';
 import { recordRolledBack } from './rollback-steps.ts';
 import { abortReason } from './rules.ts';
 import {
@@ -52,9 +51,15 @@ export async function validate(
 ): Promise<RolloutState> {
   const { input, managed } = resolveRolloutInput(deps.env.MANAGED_SERVICES, raw);
   const service = `${input.cluster}/${input.service}`;
-  const frozen = windowsInForce(deps.env.FREEZE_WINDOWS, deps.clock.now(), 'rollouts', [service]);
-  if (frozen.length > 0 && !input.breakGlass) {
-    const why = freezeRefusal(frozen, `rollouts of ${service}`) as string;
+  // Loaded only where the environment has freeze windows: most cold starts never need it.
+  const freezes = deps.env.FREEZE_WINDOWS ? await import('../shared/freeze-windows.ts') : undefined;
+  const frozen = freezes
+    ? freezes.windowsInForce(freezes.freezeWindowsOf(deps.env.FREEZE_WINDOWS), deps.clock.now(), 'rollouts', [
+        service,
+      ])
+    : [];
+  if (freezes && frozen.length > 0 && !input.breakGlass) {
+    const why = freezes.freezeRefusal(frozen, `rollouts of ${service}`) as string;
     await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
       {
         resource: serviceLockResource(input.cluster, input.service),
@@ -143,8 +148,8 @@ export async function validate(
     ...(input.imagePushedAt ? { imagePushedAt: input.imagePushedAt } : {}),
     ...(input.train ? { train: input.train } : {}),
     ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
-    ...(frozen.length > 0 && input.breakGlass
-      ? { override: { windows: frozen.map(describeOccurrence), reason: input.breakGlass.reason } }
+    ...(freezes && frozen.length > 0 && input.breakGlass
+      ? { override: { windows: frozen.map(freezes.describeOccurrence), reason: input.breakGlass.reason } }
       : {}),
     maxSeconds,
   };

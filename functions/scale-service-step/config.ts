@@ -3,7 +3,6 @@
 // reads only the guardrails, so it constructs none of the rest at cold start.
 import * as z from '../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../shared/env.ts';
-import { FreezeWindowsEnvSchema } from '../shared/freeze-windows.ts';
 import { ManagedClustersSchema } from '../shared/managed-clusters.ts';
 
 const Name = z.string().check(z.minLength(1), z.maxLength(255));
@@ -47,7 +46,7 @@ export const ScaleStepEnvSchema = z.extend(ControlPlaneEnvSchema, {
   MANAGED_CLUSTERS: ManagedClustersSchema,
   SCALED_SERVICES: jsonEnv(z.array(GuardrailsSchema)),
   /** Scale-in is refused inside these (functions/shared/freeze-windows.ts). */
-  FREEZE_WINDOWS: FreezeWindowsEnvSchema,
+  FREEZE_WINDOWS: z.optional(z.string()),
 });
 export type ScaleStepEnv = z.infer<typeof ScaleStepEnvSchema>;
 export type ScaleStepEnvInput = z.input<typeof ScaleStepEnvSchema>;

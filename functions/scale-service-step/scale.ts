@@ -25,7 +25,7 @@ import { type Alert, consoleLinks, raiseAlert } from '../shared/alerts.ts';
 import { type Clock, iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { InvalidInputError, LockHeldError, UnknownResourceError } from '../shared/errors.ts';
-import { describeOccurrence, windowsInForce } from '../shared/freeze-windows.ts';
+import { describeOccurrence, freezeWindowsOf, windowsInForce } from '../shared/freeze-windows.ts';
 import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import { acquireLock, releaseLock } from '../shared/lock.ts';
 import { acquireServiceLock, serviceLockHolder, serviceLockResource } from '../shared/service-lock.ts';
@@ -157,7 +157,7 @@ export async function decideScale(deps: ScaleDeps, raw: unknown): Promise<ScaleP
     // Read again under the lease: the execution that held it may have just changed the service.
     const current = held.length > 0 ? await readService(deps, cluster, serviceName) : read;
     const rollout = await serviceLockHolder(deps.db, deps.env.LOCKS_TABLE, deps.clock, cluster, serviceName);
-    const freezes = windowsInForce(deps.env.FREEZE_WINDOWS, deps.clock.now(), 'scale-in', [
+    const freezes = windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), deps.clock.now(), 'scale-in', [
       `${cluster}/${serviceName}`,
     ]);
     const guard = decide({
@@ -166,9 +166,7 @@ export async function decideScale(deps: ScaleDeps, raw: unknown): Promise<ScaleP
       service: current.snapshot,
       history: await readHistory(deps.db, deps.env.OPERATIONS_TABLE, cluster, serviceName),
       ...(rollout ? { rolloutHolder: rollout } : {}),
-      freezes: windowsInForce(deps.env.FREEZE_WINDOWS, deps.clock.now(), 'scale-in', [
-        `${cluster}/${serviceName}`,
-      ]),
+      freezes,
       now: deps.clock.now(),
     });
     let plan: ScalePlan = {

@@ -4,6 +4,7 @@
 // duration, in its time zone (daylight saving time included, through Intl). Pure: no I/O.
 import * as z from '../../events/zod.ts';
 import { jsonEnv } from './env.ts';
+import { parseOrThrow } from './validation.ts';
 
 export const FROZEN_ACTIONS = ['rollouts', 'trains', 'scale-in'] as const;
 export type FrozenAction = (typeof FROZEN_ACTIONS)[number];
@@ -110,8 +111,23 @@ export const FreezeConfigSchema = z.strictObject({
 });
 export type FreezeConfig = z.infer<typeof FreezeConfigSchema>;
 
-/** FREEZE_WINDOWS: the environment's windows as config/freezes/<env>.json lists them (none: []). */
-export const FreezeWindowsEnvSchema = z._default(jsonEnv(z.array(FreezeWindowSchema)), []);
+const FreezeWindowsJsonSchema = jsonEnv(z.array(FreezeWindowSchema));
+const parsedWindows = new Map<string, FreezeWindow[]>();
+
+/**
+ * FREEZE_WINDOWS (the environment's windows as config/freezes/<env>.json lists them), parsed when
+ * first needed: a cold start of a function that never checks a window does not pay for the
+ * schemas. Malformed, it fails that call with InvalidInput naming env.FREEZE_WINDOWS.
+ */
+export function freezeWindowsOf(raw: string | undefined): FreezeWindow[] {
+  if (raw === undefined) return [];
+  let windows = parsedWindows.get(raw);
+  if (!windows) {
+    windows = parseOrThrow(FreezeWindowsJsonSchema, raw, 'env.FREEZE_WINDOWS');
+    parsedWindows.set(raw, windows);
+  }
+  return windows;
+}
 
 // ------------------------------------------------------------------------------------------
 // Time zones.

@@ -17,7 +17,12 @@ import { type Clock, iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { ErrorBudgetBurningError, FrozenError, InvalidInputError } from '../shared/errors.ts';
 import { childExecutionName } from '../shared/execution-names.ts';
-import { describeOccurrence, freezeRefusal, windowsInForce } from '../shared/freeze-windows.ts';
+import {
+  describeOccurrence,
+  freezeRefusal,
+  freezeWindowsOf,
+  windowsInForce,
+} from '../shared/freeze-windows.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
 import { resolveRolloutInput } from '../shared/rollouts/defaults.ts';
 import {
@@ -26,7 +31,7 @@ import {
   readServicePoints,
   serviceTargetGroupArns,
 } from '../shared/slo/metrics.ts';
-import { burnReason, judgeBurn, longestWindowMinutes, sloOf } from '../shared/slo/objectives.ts';
+import { burnReason, judgeBurn, longestWindowMinutes, sloConfigOf, sloOf } from '../shared/slo/objectives.ts';
 import type { TaskCallbacks } from '../shared/task-callbacks.ts';
 import {
   admitService,
@@ -192,8 +197,8 @@ export async function validate(
   const services = [...placed.keys()];
   const now = deps.clock.now();
   const frozen = [
-    ...windowsInForce(deps.env.FREEZE_WINDOWS, now, 'trains', services),
-    ...windowsInForce(deps.env.FREEZE_WINDOWS, now, 'rollouts', services),
+    ...windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), now, 'trains', services),
+    ...windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), now, 'rollouts', services),
   ].filter((w, i, all) => all.findIndex((o) => o.name === w.name) === i);
   if (frozen.length > 0 && !input.breakGlass)
     throw new FrozenError(freezeRefusal(frozen, `release train ${name}`) as string);
@@ -285,7 +290,7 @@ async function burningBudgets(
   services: readonly string[],
   targetGroups: ReadonlyMap<string, readonly string[]>,
 ): Promise<string[]> {
-  const config = deps.env.SERVICE_SLOS;
+  const config = sloConfigOf(deps.env.SERVICE_SLOS);
   const judged = services.flatMap((key) => {
     const [cluster, service] = key.split('/') as [string, string];
     const slo = sloOf(config, cluster, service);
@@ -458,8 +463,8 @@ export async function admit(deps: TrainDeps, train: TrainRef, s: PlannedService)
     const service = [`${s.cluster}/${s.service}`];
     const now = deps.clock.now();
     const frozen = [
-      ...windowsInForce(deps.env.FREEZE_WINDOWS, now, 'trains', service),
-      ...windowsInForce(deps.env.FREEZE_WINDOWS, now, 'rollouts', service),
+      ...windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), now, 'trains', service),
+      ...windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), now, 'rollouts', service),
     ];
     if (frozen.length > 0) {
       await stopLine(deps, record, {

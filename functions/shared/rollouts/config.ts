@@ -5,8 +5,6 @@
 import { RolloutDefaultsSchema } from '../../../events/rollout-input.ts';
 import * as z from '../../../events/zod.ts';
 import { ControlPlaneEnvSchema, jsonEnv } from '../env.ts';
-import { FreezeWindowsEnvSchema } from '../freeze-windows.ts';
-import { SloEnvSchema } from '../slo/objectives.ts';
 
 /** A service the control plane may roll out, and the load balancer it may re-weigh for it. */
 export const ManagedServiceSchema = z.object({
@@ -86,10 +84,10 @@ export function managedServicesEnv(services: readonly ManagedService[]): string 
 
 export const RolloutEnvSchema = z.extend(ControlPlaneEnvSchema, {
   MANAGED_SERVICES: ManagedServicesSchema,
-  /** Rollouts and release trains are refused inside these (functions/shared/freeze-windows.ts). */
-  FREEZE_WINDOWS: FreezeWindowsEnvSchema,
-  /** Services' SLOs: rollouts judge their error budget, trains need it unspent (functions/shared/slo/). */
-  SERVICE_SLOS: SloEnvSchema,
+  /** Rollouts and release trains are refused inside these (freezeWindowsOf parses it when needed). */
+  FREEZE_WINDOWS: z.optional(z.string()),
+  /** Services' SLOs: rollouts judge their error budget, trains need it unspent (sloConfigOf parses it). */
+  SERVICE_SLOS: z.optional(z.string()),
 });
 export type RolloutEnv = z.infer<typeof RolloutEnvSchema>;
 export type RolloutEnvInput = z.input<typeof RolloutEnvSchema>;

@@ -5,6 +5,7 @@
 // one says it matters, the short one that it is still happening. Pure: no I/O.
 import * as z from '../../../events/zod.ts';
 import { jsonEnv } from '../env.ts';
+import { parseOrThrow } from '../validation.ts';
 
 const Objective = z.number().check(z.gte(50), z.lte(99.999));
 
@@ -61,11 +62,22 @@ export const SloConfigSchema = z.strictObject({
 });
 export type SloConfig = z.infer<typeof SloConfigSchema>;
 
-/** SERVICE_SLOS: config/slos/<env>.json as JSON (none: no service has an SLO). */
-export const SloEnvSchema = z._default(jsonEnv(SloConfigSchema), {
-  burnRates: DEFAULT_BURN_RULES,
-  services: [],
-});
+const SloJsonSchema = jsonEnv(SloConfigSchema);
+const parsedConfigs = new Map<string, SloConfig>();
+
+/**
+ * SERVICE_SLOS (config/slos/<env>.json as JSON; absent: no service has an SLO), parsed when first
+ * needed. Malformed, it fails that call with InvalidInput naming env.SERVICE_SLOS.
+ */
+export function sloConfigOf(raw: string | undefined): SloConfig {
+  if (raw === undefined) return { burnRates: DEFAULT_BURN_RULES, services: [] };
+  let config = parsedConfigs.get(raw);
+  if (!config) {
+    config = parseOrThrow(SloJsonSchema, raw, 'env.SERVICE_SLOS');
+    parsedConfigs.set(raw, config);
+  }
+  return config;
+}
 
 export const sloOf = (config: SloConfig, cluster: string, service: string): ServiceSlo | undefined =>
   config.services.find((s) => s.cluster === cluster && s.service === service);

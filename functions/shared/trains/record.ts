@@ -15,6 +15,7 @@ import type { TrainBudget } from '../../../events/train-input.ts';
 import { type Clock, iso } from '../clock.ts';
 import { type Db, isConditionFailure, ttlSeconds } from '../dynamo.ts';
 import { batchGetItems } from '../dynamo-batches.ts';
+import { getTrainRecordById, TRAIN_RECORD_PREFIX, trainRecordId } from './train-id.ts';
 
 export type TrainStatus = 'running' | 'stopping' | 'completed' | 'stopped' | 'failed';
 export type TrainServicePhase = 'waiting' | 'rolling' | 'succeeded' | 'failed' | 'skipped';
@@ -71,8 +72,8 @@ export interface TrainServiceRecord {
 }
 
 const RETENTION_MS = 30 * 24 * 3600 * 1000;
-export const TRAIN_RECORD_PREFIX = 'train/';
-export const trainRecordId = (executionName: string): string => `${TRAIN_RECORD_PREFIX}${executionName}`;
+
+export { getTrainRecordById, TRAIN_RECORD_PREFIX, trainRecordId } from './train-id.ts';
 export const trainServiceId = (executionName: string, wave: number, index: number): string =>
   `${trainRecordId(executionName)}/${wave}.${index}`;
 
@@ -85,11 +86,6 @@ export function trainServiceIds(record: Pick<TrainRecord, 'executionName' | 'wav
 
 export function getTrainRecord(db: Db, table: string, executionName: string) {
   return getTrainRecordById(db, table, trainRecordId(executionName));
-}
-
-export async function getTrainRecordById(db: Db, table: string, id: string) {
-  const out = await db.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }));
-  return out.Item as TrainRecord | undefined;
 }
 
 export async function getTrainService(db: Db, table: string, id: string) {

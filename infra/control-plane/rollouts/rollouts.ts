@@ -153,7 +153,9 @@ export class Rollouts extends Construct {
       ...props.alerting.producerEnvironment(),
       OPS_ENVIRONMENT: props.environmentName,
       MANAGED_SERVICES: managedServicesEnv(services),
-      FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
+      ...(props.freezeWindows && props.freezeWindows.length > 0
+        ? { FREEZE_WINDOWS: JSON.stringify(props.freezeWindows) }
+        : {}),
       ...(props.slos && props.slos.services.length > 0 ? { SERVICE_SLOS: JSON.stringify(props.slos) } : {}),
     };
     this.stepFunction = new BundledFunction(this, 'Step', {

@@ -108,7 +108,9 @@ export class Scaling extends Construct {
       ...sharedEnv,
       MANAGED_CLUSTERS: JSON.stringify(props.managedClusters),
       SCALED_SERVICES: JSON.stringify(props.services.map(guardrailsOf)),
-      FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
+      ...(props.freezeWindows && props.freezeWindows.length > 0
+        ? { FREEZE_WINDOWS: JSON.stringify(props.freezeWindows) }
+        : {}),
     };
     this.stepFunction = new BundledFunction(this, 'Step', {
       name: 'scale-service-step',

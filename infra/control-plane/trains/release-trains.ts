@@ -47,7 +47,9 @@ export class ReleaseTrains extends Construct {
         ...props.alerting.producerEnvironment(),
         OPS_ENVIRONMENT: props.environmentName,
         MANAGED_SERVICES: props.managedServices,
-        FREEZE_WINDOWS: JSON.stringify(props.freezeWindows ?? []),
+        ...(props.freezeWindows && props.freezeWindows.length > 0
+          ? { FREEZE_WINDOWS: JSON.stringify(props.freezeWindows) }
+          : {}),
         ...(props.slos && props.slos.services.length > 0 ? { SERVICE_SLOS: JSON.stringify(props.slos) } : {}),
       }),
       assetRoot: props.assetRoot,
