@@ -267,9 +267,18 @@ describe('documented commands run as printed on a freshly seeded world', () => {
         continue;
       }
       if (file.startsWith('release-train')) {
-        const ran = await ops(['train', 'start', '--file', path]);
+        // As docs/cli.md says: start it, then its status and its report from other processes.
+        const ran = await ops(['train', 'start', '--file', path, '--watch']);
         expect(ran.code, `${file}\n${ran.stdout.slice(-2000)}\n${ran.stderr}`).toBe(0);
         expect(ran.stdout, file).toMatch(/: SUCCEEDED\nrelease train .*: completed/);
+        const status = await ops(['train', 'status']);
+        expect(status.code, status.stderr).toBe(0);
+        expect(status.stdout).toMatch(/web\/api +succeeded/);
+        const report = await ops(['train', 'report', '--out', join(workDir, 'train.html')]);
+        expect(report.code, report.stderr).toBe(0);
+        expect(readFileSync(join(workDir, 'train.html'), 'utf8')).toContain(
+          'Train completed: 1 of 1 services rolled out',
+        );
         continue;
       }
       const workflow = file.startsWith('scale-')

@@ -12,6 +12,8 @@ import { type RolloutController, rolloutActorKind } from './actors.ts';
 
 type EvidencePlan = Pick<RolloutPlan, 'cluster' | 'service' | 'execution' | 'id'> & {
   controller?: RolloutController;
+  /** The release train that started it: its routine (info) news is the train's one alert. */
+  train?: string;
 };
 
 export interface EvidenceDeps {
@@ -62,6 +64,8 @@ export async function alert(
     episode?: string;
   },
 ): Promise<void> {
+  // A train of 200 services would otherwise announce 400 starts and promotions; the journal keeps them.
+  if (plan.train && fields.severity === 'info') return;
   const env = deps.env.OPS_ENVIRONMENT ? `[${deps.env.OPS_ENVIRONMENT}] ` : '';
   await raiseAlert(deps.sqs(), deps.env.ALERT_QUEUE_URL, {
     severity: fields.severity,
