@@ -93,15 +93,15 @@ async function report(
   return { service: key, slis, burning: burn.burning, rules: burn.rules.map(describeRule) };
 }
 
-const percent = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+const budgetText = (left: number | null, days: number) =>
+  left === null
+    ? `no traffic over ${days} days: the budget is not judged`
+    : `${(left * 100).toFixed(1)}% of the budget left over ${days} days`;
 
 function lines(r: SloReport): string[] {
   return [
     `${r.service}: ${r.burning ? 'BURNING (a train refuses it; its rollouts fail their verdicts)' : 'within budget'}`,
-    ...r.slis.map(
-      (s) =>
-        `  ${s.sli}: ${s.objective}; ${percent(s.budgetLeft)} of the budget left over ${s.windowDays} days`,
-    ),
+    ...r.slis.map((s) => `  ${s.sli}: ${s.objective}; ${budgetText(s.budgetLeft, s.windowDays)}`),
     ...r.rules.map((rule) => `  burn: ${rule}`),
   ];
 }

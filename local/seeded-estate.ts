@@ -1,10 +1,37 @@
 // The seeded world described the way a control-plane-only environment describes an existing
 // estate (config/<env>.json with "mode": "control-plane-only"): what `ops doctor` checks locally,
 // and what its tests break on purpose.
+
+import { taskRolePathFor } from '../infra/config.ts';
 import type { ControlPlaneOnlyConfig } from '../infra/control-plane-only-config.ts';
 import { parseControlPlaneOnlyConfig } from '../infra/control-plane-only-config.ts';
 import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from './emulator.ts';
 import type { Seed } from './seed.ts';
+
+/**
+ * A service of a control-plane-only config as the rig seeds it (createRolledOutService): behind
+ * its cluster's load balancer (`<cluster>-alb`, port 80), with its blue and green target groups
+ * (`<groups>-blue`, `<groups>-green`), its task and execution roles under the environment's role
+ * path, and its family `<cluster>-<service>`.
+ */
+export function routedServiceReference(
+  environmentName: string,
+  cluster: string,
+  service: string,
+  groups: string,
+) {
+  const role = (name: string) =>
+    `arn:aws:iam::${EMULATOR_ACCOUNT_ID}:role${taskRolePathFor(environmentName)}${name}`;
+  return {
+    cluster,
+    service,
+    loadBalancer: `${cluster}-alb`,
+    targetGroups: { blue: `${groups}-blue`, green: `${groups}-green` },
+    listeners: { production: 80 },
+    taskRoles: [role(`${cluster}-${service}-task`), role(`${cluster}-${service}-execution`)],
+    taskDefinitionFamily: `${cluster}-${service}`,
+  };
+}
 
 /** What every control-plane-only config of the rig says besides its clusters and services. */
 export const localEstateSettings = (environmentName: string) => ({

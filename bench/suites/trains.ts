@@ -8,10 +8,9 @@ import type { TrainInputDraft } from '../../events/train-input.ts';
 import { awsClient, resetClients } from '../../functions/shared/clients.ts';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { getTrainRecord } from '../../functions/shared/trains/record.ts';
-import { taskRolePathFor } from '../../infra/config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
-import { EMULATOR_ACCOUNT_ID, type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';
+import { type Emulator, localAwsEnv, startEmulator } from '../../local/emulator.ts';
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.ts';
 import { rolloutEnvironment } from '../../local/rollouts.ts';
 import {
@@ -21,7 +20,7 @@ import {
   type Seed,
   seed,
 } from '../../local/seed.ts';
-import { localEstateSettings } from '../../local/seeded-estate.ts';
+import { localEstateSettings, routedServiceReference } from '../../local/seeded-estate.ts';
 import { historyEventsFor, MAX_HISTORY_EVENTS } from '../../local/sfn-rules.ts';
 import { useStepFunctionsEndpoint } from '../../local/step-functions-endpoint.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
@@ -52,17 +51,8 @@ const SHADOWING_VARS = ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_MAX_ATTEMPTS'];
 const svc = (i: number) => `svc-${String(i).padStart(2, '0')}`;
 
 function estate() {
-  const role = (name: string) =>
-    `arn:aws:iam::${EMULATOR_ACCOUNT_ID}:role${taskRolePathFor(ENVIRONMENT)}${name}`;
-  const routed = (cluster: string, service: string, groups: string) => ({
-    cluster,
-    service,
-    loadBalancer: `${cluster}-alb`,
-    targetGroups: { blue: `${groups}-blue`, green: `${groups}-green` },
-    listeners: { production: 80 },
-    taskRoles: [role(`${cluster}-${service}-task`), role(`${cluster}-${service}-execution`)],
-    taskDefinitionFamily: `${cluster}-${service}`,
-  });
+  const routed = (cluster: string, service: string, groups: string) =>
+    routedServiceReference(ENVIRONMENT, cluster, service, groups);
   return {
     ...localEstateSettings(ENVIRONMENT),
     clusters: CLUSTERS.map((cluster) => ({

@@ -28,6 +28,11 @@ export async function judgeErrorBudget(
   const budget = await burnAt(deps, state, now);
   if (!budget) return cause;
   verdict.errorBudget = { burning: budget.burning, rules: budget.rules.map(describeRule) };
+  // Said, not passed over: a service that served nothing has a budget no one can judge.
+  if (!budget.judged)
+    verdict.reasons.push(
+      `the error budget of ${budget.service} is not judged: no traffic in any rule's window`,
+    );
   const why = burnReason(budget);
   if (!why) return cause;
   const plan = state.rollout;

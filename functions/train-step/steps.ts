@@ -21,6 +21,7 @@ import {
   describeOccurrence,
   freezeRefusal,
   freezeWindowsOf,
+  type WindowOccurrence,
   windowsInForce,
 } from '../shared/freeze-windows.ts';
 import type { RolloutEnv } from '../shared/rollouts/config.ts';
@@ -88,8 +89,10 @@ export interface TrainRef {
   startedAt: string;
   /** Its break-glass reason: its rollouts go ahead inside freeze windows, and so does its line. */
   breakGlass?: { reason: string };
+  /** Services with an SLO whose budget had no traffic to judge when the train started. */
+  budgetsNotJudged?: string[];
   /** What the break glass overrode at the start (freeze windows, burning budgets), and why. */
-  override?: { windows: string[]; reason: string };
+  override?: { overridden: string[]; reason: string };
 }
 
 export interface PlannedService {
@@ -133,18 +136,18 @@ export async function validate(
   const name = input.name ?? execution.name;
   const requestedBy = input.requestedBy ?? 'console';
   const placed = new Map<string, string>();
+  const ref = {
+    id: execution.name,
+    name,
+    requestedBy,
+    ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
+  };
   const waves: PlannedWave[] = input.waves.map((wave, w) => ({
     index: w,
     name: wave.name ?? `wave ${w + 1}`,
     maxConcurrency: wave.maxConcurrency,
     services: wave.services.map((s, i) => {
       const field = `input.waves.${w}.services.${i}`;
-      const ref = {
-        id: execution.name,
-        name,
-        requestedBy,
-        ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
-      };
       let resolved: ReturnType<typeof resolveRolloutInput>;
       try {
         // The whole input the rollout will get, checked as its first state checks it.
@@ -188,18 +191,13 @@ export async function validate(
       s.desiredCount = count;
     }
   }
-  const burning = await burningBudgets(deps, [...placed.keys()], desired.targetGroups);
+  const { burning, unjudged } = await errorBudgets(deps, [...placed.keys()], desired.targetGroups);
   if (burning.length > 0 && !input.breakGlass)
     throw new ErrorBudgetBurningError(
       `refused: ${burning.join('; ')}; nothing was changed. Fix the cause first, or to go ahead anyway (a fix rolled forward), give breakGlass: {"reason": "..."} (journaled and alerted)`,
     );
-  // A train is rollouts: windows that freeze either refuse it, for any of its services.
-  const services = [...placed.keys()];
   const now = deps.clock.now();
-  const frozen = [
-    ...windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), now, 'trains', services),
-    ...windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), now, 'rollouts', services),
-  ].filter((w, i, all) => all.findIndex((o) => o.name === w.name) === i);
+  const frozen = trainFreezes(deps, now, [...placed.keys()]);
   if (frozen.length > 0 && !input.breakGlass)
     throw new FrozenError(freezeRefusal(frozen, `release train ${name}`) as string);
   const plan: TrainPlan = {
@@ -212,10 +210,11 @@ export async function validate(
       requestedBy,
       startedAt: iso(now),
       ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
+      ...(unjudged.length > 0 ? { budgetsNotJudged: unjudged } : {}),
       ...((frozen.length > 0 || burning.length > 0) && input.breakGlass
         ? {
             override: {
-              windows: [...frozen.map(describeOccurrence), ...burning],
+              overridden: [...frozen.map(describeOccurrence), ...burning],
               reason: input.breakGlass.reason,
             },
           }
@@ -231,6 +230,15 @@ export async function validate(
       `the train's plan takes ${Math.round(bytes / 1024)} KiB, more than a Step Functions execution carries between states (${MAX_PLAN_BYTES / 1024} KiB of its 256 KiB): split it into smaller trains`,
     );
   return plan;
+}
+
+/** Windows in force that freeze `services` in a train: a train is rollouts, so either kind does. */
+function trainFreezes(deps: TrainDeps, now: number, services: readonly string[]): WindowOccurrence[] {
+  const windows = freezeWindowsOf(deps.env.FREEZE_WINDOWS);
+  return [
+    ...windowsInForce(windows, now, 'trains', services),
+    ...windowsInForce(windows, now, 'rollouts', services),
+  ].filter((w, i, all) => all.findIndex((o) => o.name === w.name) === i);
 }
 
 /** A service's rollout input as the train starts it: its own fields, then the train's. */
@@ -283,20 +291,21 @@ async function liveDesiredCounts(deps: TrainDeps, clusters: string[]) {
 
 /**
  * The train's services whose error budget burns too fast now (their SLO's burn-rate rules fire),
- * each in words. Services without an SLO are not judged.
+ * each in words, and those with an SLO whose budget could not be judged (no traffic in any rule's
+ * long window). Services without an SLO are not judged.
  */
-async function burningBudgets(
+async function errorBudgets(
   deps: TrainDeps,
   services: readonly string[],
   targetGroups: ReadonlyMap<string, readonly string[]>,
-): Promise<string[]> {
+): Promise<{ burning: string[]; unjudged: string[] }> {
   const config = sloConfigOf(deps.env.SERVICE_SLOS);
   const judged = services.flatMap((key) => {
     const [cluster, service] = key.split('/') as [string, string];
     const slo = sloOf(config, cluster, service);
     return slo ? [{ key, slo }] : [];
   });
-  if (judged.length === 0) return [];
+  if (judged.length === 0) return { burning: [], unjudged: [] };
   const loadBalancerOf = new Map<string, string>();
   for (const { key } of judged) {
     const [cluster, service] = key.split('/');
@@ -321,10 +330,14 @@ async function burningBudgets(
     ),
     { start: now - longestWindowMinutes(config.burnRates) * 60_000, end: now, periodSeconds: 60 },
   );
-  return judged.flatMap(({ key, slo }) => {
-    const why = burnReason(judgeBurn(slo, config.burnRates, points.get(key) ?? [], now));
-    return why ? [why] : [];
-  });
+  const verdicts = judged.map(({ key, slo }) => judgeBurn(slo, config.burnRates, points.get(key) ?? [], now));
+  return {
+    burning: verdicts.flatMap((v) => {
+      const why = burnReason(v);
+      return why ? [why] : [];
+    }),
+    unjudged: verdicts.filter((v) => !v.judged).map((v) => v.service),
+  };
 }
 
 // ------------------------------------------------------------------------------------------
@@ -355,7 +368,7 @@ export async function start(deps: TrainDeps, plan: TrainPlan): Promise<void> {
     record,
     'train-started',
     'changed',
-    `${total} services in ${plan.waves.length} waves; at most ${t.budget.maxFailedServices} may fail; green at most ${t.budget.maxGreenTaskPercent}% of each cluster's tasks (${limits}); on stop: ${t.onStop}`,
+    `${total} services in ${plan.waves.length} waves; at most ${t.budget.maxFailedServices} may fail; green at most ${t.budget.maxGreenTaskPercent}% of each cluster's tasks (${limits}); on stop: ${t.onStop}${t.budgetsNotJudged ? `; error budgets not judged, no traffic in any rule's window: ${t.budgetsNotJudged.join(', ')}` : ''}`,
     {
       details: { waves: record.waves, budget: t.budget, onStop: t.onStop },
     },
@@ -372,15 +385,15 @@ async function announceOverride(
   record: TrainRecord,
   override: NonNullable<TrainRef['override']>,
 ) {
-  const windows = override.windows.join(' and ');
+  const overridden = override.overridden.join(' and ');
   await journalTrain(
     deps,
     record,
     'freeze-override',
     'changed',
-    `${record.requestedBy} went ahead by break glass despite ${windows}: ${override.reason}`,
+    `${record.requestedBy} went ahead by break glass despite ${overridden}: ${override.reason}`,
     {
-      details: { windows: override.windows, reason: override.reason },
+      details: { overridden: override.overridden, reason: override.reason },
     },
   );
   const env = deps.env.OPS_ENVIRONMENT ? `[${deps.env.OPS_ENVIRONMENT}] ` : '';
@@ -389,7 +402,7 @@ async function announceOverride(
     state: 'firing',
     kind: 'freeze-override',
     title: `${env}Break glass: release train ${record.name}`,
-    summary: `${record.requestedBy} runs release train ${record.name} despite ${windows}: ${override.reason}`,
+    summary: `${record.requestedBy} runs release train ${record.name} despite ${overridden}: ${override.reason}`,
     resources: [record.execution],
     whatHappened:
       'A release train started by break glass, inside a freeze window or with an error budget burning.',
@@ -460,12 +473,7 @@ export async function admit(deps: TrainDeps, train: TrainRef, s: PlannedService)
   if (record.status !== 'running') return skip(deps, record, item);
   if (!train.breakGlass) {
     // A freeze window that began while the train ran stops its line: nothing more starts.
-    const service = [`${s.cluster}/${s.service}`];
-    const now = deps.clock.now();
-    const frozen = [
-      ...windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), now, 'trains', service),
-      ...windowsInForce(freezeWindowsOf(deps.env.FREEZE_WINDOWS), now, 'rollouts', service),
-    ];
+    const frozen = trainFreezes(deps, deps.clock.now(), [`${s.cluster}/${s.service}`]);
     if (frozen.length > 0) {
       await stopLine(deps, record, {
         reason: `${frozen.map(describeOccurrence).join(' and ')} began`,

@@ -6,10 +6,8 @@
 import { CreateRuleCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeAll } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
-import { taskRolePathFor } from '../../infra/config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
-import { EMULATOR_ACCOUNT_ID } from '../../local/emulator.ts';
 import {
   allTrafficToBlue,
   createRolledOutService,
@@ -17,14 +15,16 @@ import {
   type Seed,
   seed,
 } from '../../local/seed.ts';
-import { localEstateSettings, SEEDED_WEB_CLUSTER_REFERENCE } from '../../local/seeded-estate.ts';
+import {
+  localEstateSettings,
+  routedServiceReference,
+  SEEDED_WEB_CLUSTER_REFERENCE,
+} from '../../local/seeded-estate.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { createFargateWorker } from '../scaling/world.ts';
 import { useEmulator } from '../support/emulator.ts';
 
 export const ENVIRONMENT = 'local';
-const ROLE_PATH = taskRolePathFor(ENVIRONMENT);
-const role = (name: string) => `arn:aws:iam::${EMULATOR_ACCOUNT_ID}:role${ROLE_PATH}${name}`;
 export const BATCH = {
   name: 'batch',
   rebalance: 'drain',
@@ -32,18 +32,8 @@ export const BATCH = {
   onDemandAsg: 'batch-on-demand',
 } as const;
 
-/** A service behind its cluster's load balancer, with its blue and green groups, roles and family. */
-function routedService(cluster: string, service: string, targetGroupPrefix: string) {
-  return {
-    cluster,
-    service,
-    loadBalancer: `${cluster}-alb`,
-    targetGroups: { blue: `${targetGroupPrefix}-blue`, green: `${targetGroupPrefix}-green` },
-    listeners: { production: 80 },
-    taskRoles: [role(`${cluster}-${service}-task`), role(`${cluster}-${service}-execution`)],
-    taskDefinitionFamily: `${cluster}-${service}`,
-  };
-}
+const routedService = (cluster: string, service: string, groups: string) =>
+  routedServiceReference(ENVIRONMENT, cluster, service, groups);
 
 /** The estate as its team would reference it (names only: ARNs carry ids the seed makes). */
 export const ESTATE_CONFIG = {

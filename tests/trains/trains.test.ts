@@ -249,6 +249,10 @@ describe('release trains', () => {
       'train-finished',
     ]);
     expect(journal.filter((r) => r.action === 'train-service-ended')).toHaveLength(6);
+    // search and orders have SLOs, and no traffic at this clock: said at the start, not passed over.
+    expect(journal.find((r) => r.action === 'train-started')?.reason).toContain(
+      "error budgets not judged, no traffic in any rule's window: web/search, web/orders",
+    );
     const raised = await takeRaisedAlerts(env().ALERT_QUEUE_URL as string);
     // The train's one alert, and no routine news of its rollouts (their starts and promotions are
     // journaled); each all-at-once rollout still warns that it runs blind.

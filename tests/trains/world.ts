@@ -7,10 +7,8 @@ import { beforeAll } from 'vitest';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { FreezeWindowSchema } from '../../functions/shared/freeze-windows.ts';
 import { SloConfigSchema } from '../../functions/shared/slo/objectives.ts';
-import { taskRolePathFor } from '../../infra/config.ts';
 import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
-import { EMULATOR_ACCOUNT_ID } from '../../local/emulator.ts';
 import { installPercentileStandIn } from '../../local/percentile-stand-in.ts';
 import {
   allTrafficToBlue,
@@ -19,7 +17,11 @@ import {
   type Seed,
   seed,
 } from '../../local/seed.ts';
-import { localEstateSettings, SEEDED_WEB_CLUSTER_REFERENCE } from '../../local/seeded-estate.ts';
+import {
+  localEstateSettings,
+  routedServiceReference,
+  SEEDED_WEB_CLUSTER_REFERENCE,
+} from '../../local/seeded-estate.ts';
 import { useEmulator } from '../support/emulator.ts';
 
 export const ENVIRONMENT = 'local';
@@ -27,20 +29,8 @@ export const ENVIRONMENT = 'local';
 export const TRAIN_SERVICES = ['cart', 'search', 'orders', 'billing', 'profile'] as const;
 export const SERVICE_TASKS = 2;
 
-const role = (name: string) =>
-  `arn:aws:iam::${EMULATOR_ACCOUNT_ID}:role${taskRolePathFor(ENVIRONMENT)}${name}`;
-
-function routedService(service: string, targetGroupPrefix: string) {
-  return {
-    cluster: 'web',
-    service,
-    loadBalancer: 'web-alb',
-    targetGroups: { blue: `${targetGroupPrefix}-blue`, green: `${targetGroupPrefix}-green` },
-    listeners: { production: 80 },
-    taskRoles: [role(`web-${service}-task`), role(`web-${service}-execution`)],
-    taskDefinitionFamily: `web-${service}`,
-  };
-}
+const routedService = (service: string, groups: string) =>
+  routedServiceReference(ENVIRONMENT, 'web', service, groups);
 
 export const TRAIN_ESTATE = {
   ...localEstateSettings(ENVIRONMENT),

@@ -6,6 +6,7 @@ import {
   burnRate,
   burnReason,
   DEFAULT_BURN_RULES,
+  describeRule,
   judgeBurn,
   type PeriodPoint,
   ServiceSloSchema,
@@ -29,7 +30,13 @@ describe('burn rates', () => {
     // 0.2% errors against 0.1% allowed: twice as fast.
     expect(burnRate(slo, 'availability', points)).toBeCloseTo(2, 6);
     expect(burnRate(slo, 'latency', points)).toBe(0);
-    expect(burnRate(slo, 'availability', [])).toBe(0);
+    // Nothing served is no data, not a budget that holds.
+    expect(burnRate(slo, 'availability', [])).toBeNull();
+    const silent = judgeBurn(slo, DEFAULT_BURN_RULES, [], NOW);
+    expect(silent).toMatchObject({ burning: false, judged: false });
+    expect(silent.rules.map(describeRule)).toContain(
+      'availability 1h no data and 5m no data (fires at 14.4x)',
+    );
   });
 
   it('fires a rule only when both its long and its short window burn over its factor', () => {
@@ -72,7 +79,7 @@ describe('burn rates', () => {
   it('says how much of the budget is left', () => {
     const points = minutes(100, () => ({ requests: 1000, errors: 0.5, p95Ms: 100 }));
     expect(budgetRemaining(slo, 'availability', points)).toBeCloseTo(0.5, 6);
-    expect(budgetRemaining(slo, 'availability', [])).toBe(1);
+    expect(budgetRemaining(slo, 'availability', [])).toBeNull();
   });
 });
 

@@ -112,12 +112,15 @@ function badShare(slo: ServiceSlo, sli: Sli, points: readonly PeriodPoint[]): { 
 const objectiveOf = (slo: ServiceSlo, sli: Sli) =>
   (sli === 'availability' ? slo.availability : slo.latency)?.objective;
 
-/** How many times faster than the objective allows the budget burns over `points` (0 with no traffic). */
-export function burnRate(slo: ServiceSlo, sli: Sli, points: readonly PeriodPoint[]): number {
+/**
+ * How many times faster than the objective allows the budget burns over `points`; null when
+ * nothing was served there: no data is not a burn rate of 0.
+ */
+export function burnRate(slo: ServiceSlo, sli: Sli, points: readonly PeriodPoint[]): number | null {
   const objective = objectiveOf(slo, sli);
-  if (objective === undefined) return 0;
+  if (objective === undefined) return null;
   const { bad, total } = badShare(slo, sli, points);
-  return total > 0 ? bad / total / (1 - objective / 100) : 0;
+  return total > 0 ? bad / total / (1 - objective / 100) : null;
 }
 
 export interface RuleResult {
@@ -125,14 +128,16 @@ export interface RuleResult {
   longMinutes: number;
   shortMinutes: number;
   factor: number;
-  longBurn: number;
-  shortBurn: number;
+  longBurn: number | null;
+  shortBurn: number | null;
   firing: boolean;
 }
 
 export interface BurnVerdict {
   service: string;
   burning: boolean;
+  /** False when no rule had data over its long window: the budget could not be judged. */
+  judged: boolean;
   rules: RuleResult[];
 }
 
@@ -149,22 +154,31 @@ export function judgeBurn(
     rules.map((r) => {
       const longBurn = burnRate(slo, sli, within(r.longMinutes));
       const shortBurn = burnRate(slo, sli, within(r.shortMinutes));
-      return { sli, ...r, longBurn, shortBurn, firing: longBurn >= r.factor && shortBurn >= r.factor };
+      const firing = longBurn !== null && shortBurn !== null && longBurn >= r.factor && shortBurn >= r.factor;
+      return { sli, ...r, longBurn, shortBurn, firing };
     }),
   );
-  return { service: `${slo.cluster}/${slo.service}`, burning: results.some((r) => r.firing), rules: results };
+  return {
+    service: `${slo.cluster}/${slo.service}`,
+    burning: results.some((r) => r.firing),
+    judged: results.some((r) => r.longBurn !== null),
+    rules: results,
+  };
 }
 
-/** What is left of the budget over the points (the SLO's window): 1 is all of it, below 0 overspent. */
+/**
+ * What is left of the budget over the points (the SLO's window): 1 is all of it, below 0
+ * overspent, null with no data.
+ */
 export function budgetRemaining(slo: ServiceSlo, sli: Sli, points: readonly PeriodPoint[]): number | null {
   const objective = objectiveOf(slo, sli);
   if (objective === undefined) return null;
   const { bad, total } = badShare(slo, sli, points);
-  return total > 0 ? 1 - bad / total / (1 - objective / 100) : 1;
+  return total > 0 ? 1 - bad / total / (1 - objective / 100) : null;
 }
 
 const minutes = (m: number) => (m % 60 === 0 ? `${m / 60}h` : `${m}m`);
-const times = (x: number) => `${x.toFixed(1)}x`;
+const times = (x: number | null) => (x === null ? 'no data' : `${x.toFixed(1)}x`);
 
 /** A rule's result in words: `availability 1h 20.3x and 5m 25.0x (fires at 14.4x)`. */
 export function describeRule(r: RuleResult): string {
