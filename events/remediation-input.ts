@@ -8,12 +8,20 @@ import * as z from './zod.ts';
 /**
  * Every alarm state change reaches the remediation trigger, but those of alarms the scale-alarm
  * function already acts on (fast scale-out): one alarm, one reaction. Unknown alarms come in
- * too, so that "nothing to do" is journaled and announced rather than silent.
+ * too, so that "nothing to do" is journaled and announced rather than silent. The alarms on the
+ * control plane itself (`excludedAlarmArnPrefix`, matched on the ARN because the name already
+ * carries the list) are news for people, which the event-alerts rule brings them; no runbook acts on them.
  */
-export function alarmRemediationPattern(excludedAlarmNames: readonly string[]): EventPattern {
+export function alarmRemediationPattern(
+  excludedAlarmNames: readonly string[],
+  excludedAlarmArnPrefix?: string,
+): EventPattern {
   return {
     source: ['aws.cloudwatch'],
     'detail-type': [ALARM_STATE_CHANGE_DETAIL_TYPE],
+    ...(excludedAlarmArnPrefix
+      ? { resources: [{ 'anything-but': { prefix: excludedAlarmArnPrefix } }] }
+      : {}),
     ...(excludedAlarmNames.length > 0
       ? { detail: { alarmName: [{ 'anything-but': [...excludedAlarmNames] }] } }
       : {}),

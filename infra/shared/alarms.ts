@@ -1,7 +1,8 @@
 // CloudWatch alarms with stable names (ecs-ops-<env>-<what>): the remediation runbooks and
 // the alerting rules match alarms by name, so a name is an interface. Each alarm notifies
-// the severity topic on ALARM and on OK (the resolution). Missing data never alarms: an idle
-// target group (the green one between rollouts) reports nothing.
+// the severity topic on ALARM and on OK (the resolution), or, for a set without topics, reaches
+// people through the alert router: a rule matches the set's names (events/operator-events.ts).
+// Missing data never alarms: an idle target group (the green one between rollouts) reports nothing.
 import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -54,7 +55,13 @@ export const targetGroupLabel = (service: string, color: 'blue' | 'green'): stri
 export interface AlarmsProps {
   /** ecs-ops-<env>: prefix of every alarm name. */
   readonly namePrefix: string;
-  readonly topics: Readonly<Record<Severity, sns.ITopic>>;
+  /**
+   * The topics the alarms notify, by severity. Absent: the alarms have no actions, and their state
+   * changes reach people through the event-alerts rule that matches their names.
+   */
+  readonly topics?: Readonly<Record<Severity, sns.ITopic>>;
+  /** Every alarm of the set at this severity (the alert path's own alarms all page). */
+  readonly severity?: Severity;
 }
 
 export class Alarms extends Construct {
@@ -203,6 +210,26 @@ export class Alarms extends Construct {
       evaluationPeriods: 1,
       description: `The ${label} function failed`,
     });
+    // A throttled invocation did no work: an event source retries it, a synchronous caller fails.
+    this.alarm(`${label}-throttles`, 'warning', {
+      metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description: `Lambda throttled the ${label} function`,
+    });
+  }
+
+  /** Messages nobody takes off a queue: its consumer is stopped, failing or far behind. */
+  addQueueAge(label: string, queue: sqs.IQueue, maxAge: Duration): void {
+    this.alarm(`${label}-stalled`, 'critical', {
+      metric: queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: maxAge.toSeconds(),
+      evaluationPeriods: 3,
+      description: `The oldest message of ${label} is over ${maxAge.toMinutes()} minutes old: its consumer does not keep up`,
+    });
   }
 
   addStateMachine(label: string, stateMachine: sfn.IStateMachine): void {
@@ -235,6 +262,7 @@ export class Alarms extends Construct {
     },
   ): cloudwatch.Alarm {
     const { description, ...alarmProps } = props;
+    severity = this.props.severity ?? severity;
     const alarm = new cloudwatch.Alarm(this, name, {
       ...alarmProps,
       alarmName: alarmNameOf(this.props.namePrefix, name),
@@ -242,9 +270,11 @@ export class Alarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const action = new actions.SnsAction(this.props.topics[severity]);
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
+    if (this.props.topics) {
+      const action = new actions.SnsAction(this.props.topics[severity]);
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
     this.alarms.push(alarm);
     return alarm;
   }

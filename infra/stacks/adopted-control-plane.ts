@@ -31,5 +31,5 @@ export function adoptedControlPlane(controlPlane: ControlPlaneStack, config: Con
 
   const { alarms } = extendControlPlane(controlPlane, config);
   const undelivered = subscribeAlertEmails(controlPlane, { topics: controlPlane.topics, ...config.alerts });
-  if (undelivered) alarms.addDeadLetterQueue('undelivered-alert-emails', undelivered);
+  if (undelivered) alarms.lastResort.addDeadLetterQueue('undelivered-alert-emails', undelivered);
 }

@@ -18,6 +18,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
+import { lastResortAlarmPrefix, routedAlarmPrefix } from '../../events/operator-events.ts';
 import { SILENCES_ID } from '../../functions/alert-router/silences.ts';
 import { gateRecordId } from '../../functions/remediate-step/remediate-deps.ts';
 import type { ManagedCluster } from '../../functions/shared/managed-clusters.ts';
@@ -512,7 +513,7 @@ export class ObservabilityStack extends EnvironmentStack {
       readonly ingress: IngressStack;
       readonly compute: ComputeStack;
       readonly controlPlane: ControlPlaneStack;
-      readonly controlPlaneAlarms: Alarms;
+      readonly controlPlaneAlarms: ControlPlaneAlarms;
     },
   ) {
     super(scope, id, {
@@ -576,11 +577,19 @@ export class ObservabilityStack extends EnvironmentStack {
   }
 }
 
+/** The alarms on the control plane: routed through the alert router, or on the alert path itself. */
+export interface ControlPlaneAlarms {
+  readonly routed: Alarms;
+  readonly lastResort: Alarms;
+  /** Both sets. */
+  readonly alarms: readonly cloudwatch.Alarm[];
+}
+
 /** What the control plane gets in a configured environment: alarms on itself and who may operate it. */
 export function extendControlPlane(
   controlPlane: ControlPlaneStack,
   config: Pick<EnvironmentConfig, 'name'>,
-): { alarms: Alarms; operatorPolicies: OperatorPolicies } {
+): { alarms: ControlPlaneAlarms; operatorPolicies: OperatorPolicies } {
   const prefix = resourcePrefix(config);
   const found = <T>(
     type: abstract new (...args: never[]) => T,
@@ -598,16 +607,32 @@ export function extendControlPlane(
   // What other stacks read from the control plane arrives as plain outputs (Fn::GetStackOutput):
   // exports would lock the control plane's topics and alarms against replacement.
   for (const { construct } of topics) CrossStackReferences.of(construct).produce(ReferenceStrength.WEAK);
-  const alarms = new Alarms(controlPlane, 'OpsAlarms', {
-    namePrefix: `${prefix}-control-plane`,
-    topics: { critical: controlPlane.topics.critical, warning: controlPlane.topics.warning },
+  // The control plane's alarms reach people through the alert router (silenced, deduplicated and
+  // grouped like every alert): the event-alerts rule matches their names. The alarms on that path
+  // itself (the router, event-alerts, their queues and state) page the critical topic directly,
+  // under names the rule does not match: when the path fails, nothing routed through it arrives.
+  const routed = new Alarms(controlPlane, 'OpsAlarms', {
+    namePrefix: routedAlarmPrefix(prefix).slice(0, -1),
   });
-  for (const { construct, label } of functions) alarms.addFunction(label, construct);
-  for (const { construct, label } of stateMachines) alarms.addStateMachine(label, construct);
-  for (const { construct, label } of tables) alarms.addTable(label, construct);
+  const lastResort = new Alarms(controlPlane, 'AlertPathAlarms', {
+    namePrefix: lastResortAlarmPrefix(prefix).slice(0, -1),
+    topics: { critical: controlPlane.topics.critical, warning: controlPlane.topics.critical },
+    severity: 'critical',
+  });
+  const alertPath = [controlPlane.alerting, controlPlane.eventAlerts];
+  const alarmsOf = (construct: IConstruct): Alarms =>
+    alertPath.some((part) => construct.node.path.startsWith(`${part.node.path}/`)) ? lastResort : routed;
+  for (const { construct, label } of functions) alarmsOf(construct).addFunction(label, construct);
+  for (const { construct, label } of stateMachines) alarmsOf(construct).addStateMachine(label, construct);
+  for (const { construct, label } of tables) alarmsOf(construct).addTable(label, construct);
   // The alert DLQ has its own alarm, which pages without the router (infra/control-plane/alerting/alerting.ts).
   for (const queue of deadLetterQueuesOf(controlPlane).filter((q) => q !== controlPlane.alerting.queueDlq))
-    alarms.addDeadLetterQueue(labelOf(controlPlane, queue), queue);
+    alarmsOf(queue).addDeadLetterQueue(labelOf(controlPlane, queue), queue);
+  // A router that stopped taking alerts off its queue (its event source disabled, its role broken)
+  // fails no invocation: the queue's oldest message says so. Group windows delay for at most 15 minutes.
+  lastResort.addQueueAge('alert-queue', controlPlane.alerting.queue, Duration.minutes(30));
+  lastResort.addQueueAge('event-alerts-queue', controlPlane.eventAlerts.queue, Duration.minutes(30));
+  const alarms: ControlPlaneAlarms = { routed, lastResort, alarms: [...routed.alarms, ...lastResort.alarms] };
   for (const alarm of alarms.alarms) CrossStackReferences.of(alarm).produce(ReferenceStrength.WEAK);
 
   const operatorPolicies = new OperatorPolicies(controlPlane, 'OperatorAccess', {
@@ -650,7 +675,7 @@ export interface EnvironmentStacks {
   edgeGlobal: EdgeGlobalStack;
   edge: EdgeStack;
   observability: ObservabilityStack;
-  controlPlaneAlarms: Alarms;
+  controlPlaneAlarms: ControlPlaneAlarms;
   operatorPolicies: OperatorPolicies;
 }
 

@@ -14,6 +14,7 @@ import { loadFreezeWindows, loadSloConfig } from '../capability-configs.ts';
 import { ConfigError } from '../config.ts';
 import { AlertTopics } from '../control-plane/alerting/alert-topics.ts';
 import { Alerting } from '../control-plane/alerting/alerting.ts';
+import { EventAlerts } from '../control-plane/alerting/event-alerts.ts';
 import { loadRemediationConfig, Remediation } from '../control-plane/remediation/remediation.ts';
 import {
   DEFAULT_ROLLOUT_SERVICES,
@@ -54,6 +55,8 @@ export class ControlPlaneStack extends Stack {
   readonly tables: StateTables;
   readonly topics: AlertTopics;
   readonly alerting: Alerting;
+  /** ECS, AWS Health and Auto Scaling events, and the alarms on the control plane, as alerts. */
+  readonly eventAlerts: EventAlerts;
   readonly spotInterruption: SpotInterruptionHandling;
   readonly rollouts: Rollouts;
   readonly trains: ReleaseTrains;
@@ -78,6 +81,13 @@ export class ControlPlaneStack extends Stack {
       tables: this.tables,
       environmentName: props.environmentName,
       ...(props.alertGroupWindow ? { groupWindow: props.alertGroupWindow } : {}),
+      assetRoot: props.assetRoot,
+    });
+    this.eventAlerts = new EventAlerts(this, 'EventAlerts', {
+      managedClusters: props.managedClusters,
+      topics: this.topics,
+      alerting: this.alerting,
+      environmentName: props.environmentName,
       assetRoot: props.assetRoot,
     });
     this.spotInterruption = new SpotInterruptionHandling(this, 'SpotInterruption', {

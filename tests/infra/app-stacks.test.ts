@@ -7,6 +7,7 @@
 import type { Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { lastResortAlarmPrefix, routedAlarmPrefix } from '../../events/operator-events.ts';
 import { SILENCES_ID } from '../../functions/alert-router/silences.ts';
 import { APP_USER_STATEMENTS } from '../../infra/application/database-app-user.ts';
 import { loadConfig } from '../../infra/config.ts';
@@ -46,6 +47,21 @@ const tableIdNamed = (
   return id;
 };
 /** The operations table's logical id. */
+/** The alarm-name prefixes the template's rules match on (the event-alerts rule's). */
+const alarmRulePrefixes = (template: {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+}): string[] =>
+  Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::Events::Rule')
+    .flatMap((r) =>
+      (
+        (r.Properties?.EventPattern as { detail?: { alarmName?: { prefix?: string }[] } })?.detail
+          ?.alarmName ?? []
+      )
+        .map((m) => m.prefix)
+        .filter((p): p is string => typeof p === 'string'),
+    );
+
 const claimsTableId = (template: { Resources: Record<string, { Type: string }> }): string =>
   tableIdNamed(template, 'Idempotency');
 
@@ -440,7 +456,7 @@ describe('dead-letter queues', () => {
     return found;
   };
 
-  it('alarms on the depth of every dead-letter queue of every stack, notifying a topic', () => {
+  it('alarms on the depth of every dead-letter queue of every stack, notifying a topic or the router', () => {
     let prodQueues = 0;
     for (const { name, template: t } of allTemplates()) {
       const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
@@ -454,19 +470,63 @@ describe('dead-letter queues', () => {
               text([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }]),
         );
         expect(depth, `${name}/${queue} (dead-letter queue of ${by}) has a depth alarm`).toHaveLength(1);
-        expect(asArray(depth[0]?.AlarmActions as unknown[]), `${name}/${queue} alarm notifies`).toHaveLength(
-          1,
+        // The control plane's alarms reach people through the alert router (the event-alerts rule
+        // matches their names); those on the alert path, and every other stack's, notify a topic.
+        const routed = String(depth[0]?.AlarmName).startsWith(
+          routedAlarmPrefix(`ecs-ops-${name.split('-')[1]}`),
         );
+        expect(asArray(depth[0]?.AlarmActions as unknown[]), `${name}/${queue} alarm notifies`).toHaveLength(
+          routed ? 0 : 1,
+        );
+        if (routed)
+          expect(alarmRulePrefixes(t), `${name}/${queue} alarm is routed`).toContain(
+            routedAlarmPrefix(`ecs-ops-${name.split('-')[1]}`),
+          );
       }
     }
-    // prod: the control plane's 10 functions' async DLQs, the queue and delivery DLQs of spot,
-    // scaling and remediation, the alert queue's, the scaling schedules' and the e-mail
+    // prod: the control plane's 11 functions' async DLQs, the queue and delivery DLQs of spot,
+    // event-alerts, scaling and remediation, the alert queue's, the scaling schedules' and the e-mail
     // subscriptions'. The API's authorizer has none: API Gateway only invokes it synchronously.
-    expect(prodQueues).toBe(19);
+    expect(prodQueues).toBe(22);
   });
 });
 
 describe('control plane', () => {
+  it('routes its own alarms through the alert router, and pages directly for the alert path itself', () => {
+    const t = template('prod', 'ControlPlane');
+    const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+    const named = (prefix: string) => alarms.filter((a) => String(a.AlarmName).startsWith(prefix));
+    const routed = named(routedAlarmPrefix('ecs-ops-prod'));
+    const lastResort = named(lastResortAlarmPrefix('ecs-ops-prod'));
+    expect(routed.length).toBeGreaterThan(30);
+    expect(alarmRulePrefixes(t)).toEqual([routedAlarmPrefix('ecs-ops-prod')]);
+    for (const a of routed) expect(a.AlarmActions, String(a.AlarmName)).toBeUndefined();
+    // Every function, workflow and table of the control plane is watched, failures and throttles both.
+    for (const kind of ['rollouts-step-errors', 'rollouts-step-throttles', 'rollouts-workflow-failed'])
+      expect(routed.map((a) => a.AlarmName)).toContain(`${routedAlarmPrefix('ecs-ops-prod')}${kind}`);
+    expect(
+      lastResort.map((a) => String(a.AlarmName).slice(lastResortAlarmPrefix('ecs-ops-prod').length)).sort(),
+    ).toEqual([
+      'alert-queue-stalled',
+      'alerting-router-async-dlq-not-empty',
+      'alerting-router-errors',
+      'alerting-router-throttles',
+      'alerting-state-throttles',
+      'event-alerts-async-dlq-not-empty',
+      'event-alerts-delivery-dlq-not-empty',
+      'event-alerts-errors',
+      'event-alerts-queue-dlq-not-empty',
+      'event-alerts-queue-stalled',
+      'event-alerts-throttles',
+    ]);
+    const critical = ofType(t, 'AWS::SNS::Topic').find(([id]) => id.startsWith('AlertsCritical'))?.[0];
+    for (const a of lastResort) {
+      expect(a.AlarmActions, String(a.AlarmName)).toEqual([{ Ref: critical }]);
+      expect(a.OKActions, String(a.AlarmName)).toEqual([{ Ref: critical }]);
+      expect(String(a.AlarmDescription)).toMatch(/^\[critical\]/);
+    }
+  });
+
   it('gives every EventBridge rule target of every stack a dead-letter queue and a retry policy', () => {
     let targets = 0;
     for (const { name, template: t } of allTemplates()) {
@@ -492,7 +552,7 @@ describe('control plane', () => {
           MaximumConcurrency: EVENT_SOURCE_MAX_CONCURRENCY,
         });
       }
-    expect(mappings).toBe(2 * 4); // spot, alerting, scaling and remediation queues per environment
+    expect(mappings).toBe(2 * 5); // spot, alerting, event-alerts, scaling and remediation queues per environment
   });
 
   it('manages the cluster and groups the compute stack creates, by their configured names', () => {

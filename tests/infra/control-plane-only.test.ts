@@ -83,7 +83,8 @@ describe('a control-plane-only environment', () => {
       .filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.AlarmName !== undefined)
       .map((r) => String(r.Properties?.AlarmName));
     expect(alarmNames.length).toBeGreaterThan(30);
-    for (const name of alarmNames) expect(name).toMatch(/^ecs-ops-adopted-control-plane-/);
+    // Routed through the alert router, or (the alert path's own) paging directly.
+    for (const name of alarmNames) expect(name).toMatch(/^ecs-ops-adopted-(control-plane|alert-path)-/);
     // Alerts reach the people the config names, with undeliverable e-mails alarmed on.
     const subscriptions = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::SNS::Subscription',
@@ -92,7 +93,7 @@ describe('a control-plane-only environment', () => {
       'oncall@example.com',
       'platform@example.com',
     ]);
-    expect(alarmNames).toContain('ecs-ops-adopted-control-plane-undelivered-alert-emails-not-empty');
+    expect(alarmNames).toContain('ecs-ops-adopted-alert-path-undelivered-alert-emails-not-empty');
   });
 
   it('grants on clusters, services, load balancers, Auto Scaling groups and roles only by the names the config gives', () => {

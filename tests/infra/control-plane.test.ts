@@ -37,6 +37,7 @@ import { FUNCTION_TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS } from '../../workflow
 const FUNCTION_NAMES = [
   'alert-router',
   'deployment-hook',
+  'event-alerts',
   'rollout-analysis',
   'rollout-step',
   'spot-interruption',
@@ -153,13 +154,16 @@ describe('function bundles', () => {
   });
 });
 
+/** The spot-interruption rules (the stack also has the event-alerts rules). */
+const spotRules = () => ofType('AWS::Events::Rule').filter(([id]) => id.startsWith('SpotInterruption'));
+
 describe('spot interruption events', () => {
   it('has one rule per pattern, each with exactly the imported pattern', () => {
     const expected = stack.resolve(spotInterruptionPatterns(stack.spotInterruption.clusterArns)) as Record<
       string,
       unknown
     >;
-    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties?.EventPattern);
+    const rules = spotRules().map(([, r]) => r.Properties?.EventPattern);
     expect(rules).toHaveLength(Object.keys(expected).length);
     for (const pattern of Object.values(expected)) {
       expect(rules.filter((p) => JSON.stringify(p) === JSON.stringify(pattern))).toHaveLength(1);
@@ -168,7 +172,7 @@ describe('spot interruption events', () => {
   });
 
   it('scopes Fargate Spot events to the managed clusters', () => {
-    const fargate = ofType('AWS::Events::Rule')
+    const fargate = spotRules()
       .map(([, r]) => r.Properties?.EventPattern as { source: string[]; detail?: { clusterArn?: unknown[] } })
       .find((p) => p.source.includes('aws.ecs'));
     const arns = (fargate?.detail?.clusterArn ?? []).map((a) => JSON.stringify(a));
@@ -202,7 +206,7 @@ describe('spot interruption events', () => {
     expect(queue.Properties?.KmsMasterKeyId).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/AlertsKey/), 'Arn'],
     });
-    for (const [, rule] of ofType('AWS::Events::Rule')) {
+    for (const [, rule] of spotRules()) {
       expect(rule.Properties?.Targets).toEqual([
         expect.objectContaining({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } }),
       ]);
@@ -213,7 +217,7 @@ describe('spot interruption events', () => {
   });
 
   it('consumes the queue in batches of 100 within 2 s, reporting item failures', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2); // spot-interruption, alert-router
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3); // spot-interruption, alert-router, event-alerts
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: SPOT_BATCH.batchSize,
       MaximumBatchingWindowInSeconds: SPOT_BATCH.maxBatchingWindow.toSeconds(),
@@ -323,7 +327,7 @@ describe('permissions', () => {
   });
 
   it('lets EventBridge send into the spot queue only from the stack’s own rules', () => {
-    const ruleIds = ofType('AWS::Events::Rule').map(([id]) => id);
+    const ruleIds = spotRules().map(([id]) => id);
     const [queueId] = spotQueue();
     const policies = ofType('AWS::SQS::QueuePolicy').filter(
       ([, p]) => JSON.stringify(p.Properties?.Queues) === JSON.stringify([{ Ref: queueId }]),

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AlarmStateChangeSchema } from '../../events/alarm-state-change.ts';
+import { OperatorEventSchema } from '../../events/operator-events.ts';
 import { SpotEventSchema } from '../../events/spot-events.ts';
 import { localFunction } from '../../local/lambda-host.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
@@ -19,6 +20,7 @@ import {
   isInvalid,
   isRealPath,
   type Json,
+  OPERATOR_SAMPLES,
   OTHER_EVENTS,
   rejectionOf,
   SEED,
@@ -42,7 +44,10 @@ function bodyValue(body: unknown): unknown {
 }
 
 /** Bodies the function must reject: bad JSON documents, and bodies that are not JSON at all. */
-function badBodies(schema: typeof SpotEventSchema | typeof AlarmStateChangeSchema, documents: Json[]) {
+function badBodies(
+  schema: typeof SpotEventSchema | typeof AlarmStateChangeSchema | typeof OperatorEventSchema,
+  documents: Json[],
+) {
   const notJson = fc.oneof(
     fc.string({ maxLength: 40 }),
     fc.constantFrom('{', '{"detail-type": ', 'null', '', '\u0000', '[]'),
@@ -58,6 +63,7 @@ const SQS_FUNCTIONS = [
     schema: AlarmStateChangeSchema,
     documents: [...ALARM_SAMPLES, ...OTHER_EVENTS],
   },
+  { name: 'event-alerts', schema: OperatorEventSchema, documents: [...OPERATOR_SAMPLES, ...SPOT_SAMPLES] },
 ] as const;
 
 describe('bad input against the deployed control plane', () => {

@@ -55,8 +55,17 @@ export const SPOT_SAMPLES = [
   'constructed/ecs-task-state-change-fargate-spot-interruption.json',
 ].map(sample);
 export const ALARM_SAMPLES = ['aws/cloudwatch-alarm-state-change.json'].map(sample);
-/** Real AWS events that no capability here accepts (rules never route them to these functions). */
+/** Real AWS events that no capability here acts on (rules route them to event-alerts only). */
 export const OTHER_EVENTS = ['aws/ecs-deployment-state-change-failed.json'].map(sample);
+/** What event-alerts takes: each documented event it turns into an alert. */
+export const OPERATOR_SAMPLES = [
+  'aws/ecs-deployment-state-change-failed.json',
+  'aws/ecs-service-action-task-placement-failure.json',
+  'aws/aws-health-ec2-issue.json',
+  'aws/aws-health-ecs-scheduled-change.json',
+  'aws/autoscaling-launch-unsuccessful.json',
+  'aws/cloudwatch-alarm-state-change.json',
+].map(sample);
 
 export function examplesOf(workflow: WorkflowInput['workflow']): Json[] {
   const entry = WORKFLOW_INPUTS.find((w) => w.workflow === workflow);

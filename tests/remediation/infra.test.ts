@@ -110,7 +110,10 @@ describe('alarm events', () => {
     const props = rules[0]?.[1].Properties ?? {};
     const scaleAlarms = alarmMappingsOf(loadScalingConfig('local') ?? []).map((m) => m.alarmName);
     expect(scaleAlarms.length).toBeGreaterThan(0);
-    expect(props.EventPattern).toEqual(alarmRemediationPattern(scaleAlarms));
+    const { resources, ...byName } = props.EventPattern as Record<string, unknown>;
+    expect(byName).toEqual(alarmRemediationPattern(scaleAlarms));
+    // The control plane's own alarms go to people (event-alerts), not to runbooks.
+    expect(JSON.stringify(resources)).toMatch(/anything-but.*prefix.*:alarm:ecs-ops-local-control-plane-"/);
     expect(props.EventPattern).toMatchObject({ detail: { alarmName: [{ 'anything-but': scaleAlarms }] } });
     expect(props.Targets).toEqual([
       expect.objectContaining({

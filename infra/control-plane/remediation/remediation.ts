@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { routedAlarmPrefix } from '../../../events/operator-events.ts';
 import { alarmRemediationPattern } from '../../../events/remediation-input.ts';
 import type { RemediateStepEnvInput, RemediationConfig } from '../../../functions/remediate-step/config.ts';
 import type { RemediationTriggerEnvInput } from '../../../functions/remediation-trigger/config.ts';
@@ -16,7 +17,7 @@ import type { ManagedCluster } from '../../../functions/shared/managed-clusters.
 import type { ManagedService } from '../../../functions/shared/rollouts/config.ts';
 import { managedServicesEnv } from '../../../functions/shared/rollouts/config.ts';
 import { RemediateAlarmWorkflow } from '../../../workflows/remediate-alarm.ts';
-import { ConfigError } from '../../config.ts';
+import { ConfigError, resourcePrefix } from '../../config.ts';
 import { alarmArnPattern } from '../../shared/alarms.ts';
 import { acknowledgeNestedExecutions, acknowledgeWildcardResources } from '../../shared/nag-findings.ts';
 import { REMEDIATION_OUTPUTS } from '../../shared/stack-outputs.ts';
@@ -144,7 +145,10 @@ export class Remediation extends Construct {
       {
         id: 'AlarmRule',
         description: `ecs-ops ${props.environmentName}: alarm state changes -> remediation queue`,
-        pattern: alarmRemediationPattern(props.scaleAlarmNames) as events.EventPattern,
+        pattern: alarmRemediationPattern(
+          props.scaleAlarmNames,
+          alarmArnPattern(stack, routedAlarmPrefix(resourcePrefix({ name: props.environmentName }))),
+        ) as events.EventPattern,
       },
     ]);
     if (!rule) throw new Error('Remediation: the alarm rule was not created');
