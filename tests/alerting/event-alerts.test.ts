@@ -67,7 +67,6 @@ describe('the events operators expect, as alerts', () => {
     await world.route();
     return world.published();
   };
-  const textOf = (a: ReceivedAlert) => JSON.stringify(a.alert);
 
   beforeEach(async () => {
     await world.clear();
