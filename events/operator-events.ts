@@ -42,7 +42,8 @@ export const EcsServiceActionSchema = z.extend(EventBridgeEnvelope, {
     reason: z.optional(z.string()),
     capacityProviderArns: z.optional(z.array(z.string())),
     containerInstanceArns: z.optional(z.array(z.string())),
-    targets: z.optional(z.array(z.string())),
+    // Shapes not documented: kept loose, only strings are read.
+    targets: z.optional(z.array(z.unknown())),
   }),
 });
 export type EcsServiceAction = z.infer<typeof EcsServiceActionSchema>;
@@ -65,6 +66,9 @@ export const AwsHealthEventSchema = z.extend(EventBridgeEnvelope, {
       [],
     ),
     affectedEntities: z._default(z.array(z.looseObject({ entityValue: z.string() })), []),
+    /** A long entity list is split over pages, each with the same eventArn (strings, e.g. "1"). */
+    page: z.optional(z.string()),
+    totalPages: z.optional(z.string()),
   }),
 });
 export type AwsHealthEvent = z.infer<typeof AwsHealthEventSchema>;
@@ -80,7 +84,8 @@ export const AsgLaunchUnsuccessfulSchema = z.extend(EventBridgeEnvelope, {
     Cause: z._default(z.string(), ''),
     Description: z._default(z.string(), ''),
     ActivityId: z.optional(z.string()),
-    Details: z._default(z.record(z.string(), z.string()), {}),
+    // Availability Zone and Subnet ID are strings; a scaling alarm's launch adds InvokingAlarms (objects).
+    Details: z._default(z.record(z.string(), z.unknown()), {}),
   }),
 });
 export type AsgLaunchUnsuccessful = z.infer<typeof AsgLaunchUnsuccessfulSchema>;

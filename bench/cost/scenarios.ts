@@ -1,6 +1,9 @@
 // One run of each kind of event the cost suite prices (a rollout, a remediation, an alarm
 // scale-out, a spot interruption, the scheduled scaling runs, a group of alerts), and how often
 // each happens at the priced activity level.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RemediationPlan } from '../../events/remediation-input.ts';
@@ -11,6 +14,7 @@ import { burstAlert } from '../../local/alert-burst.ts';
 import { takeAlerts } from '../../local/control-plane.ts';
 import { registerGroupInstances } from '../../local/ecs-agent.ts';
 import { messagesStillComing } from '../../local/event-sources.ts';
+import { REPO_ROOT } from '../../local/python-env.ts';
 import { newExecutionName, putTargetGroupMetrics } from '../../local/rollouts.ts';
 import { sampleEvent } from '../../local/spot-harness.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
@@ -40,6 +44,8 @@ export const ACTIVITY = {
   alertsPerGroup: 10,
   /** A weekly release train of the whole fleet. */
   trainServicesPerWeek: 200,
+  /** AWS events people hear about (a Health event and its close, a placement failure, a launch failure). */
+  awsEventsPerDay: 20,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -232,4 +238,39 @@ export async function alertGroup(world: World, run: number): Promise<void> {
     published += (await takeAlerts(world.seed.alertQueues.warning)).length;
   }
   if (published !== 2) throw new Error(`an alert group published ${published} messages, expected 2`);
+}
+
+/**
+ * An AWS event people hear about, twice: an AWS Health event for the account's ECS tasks and its
+ * close, each through the event-alerts rule, queue and function, then the alert router.
+ */
+export async function awsEventAlert(world: World, run: number): Promise<void> {
+  const queueUrl = world.stack.outputs.AlertQueueUrl as string;
+  const health = JSON.parse(
+    readFileSync(join(REPO_ROOT, 'events/samples/aws/aws-health-ecs-scheduled-change.json'), 'utf8'),
+  ) as { id: string; region: string; time: string; detail: Record<string, unknown> };
+  health.region = world.stack.region;
+  health.detail.eventRegion = world.stack.region;
+  health.detail.eventArn = `${String(health.detail.eventArn)}-cost${run}`;
+  let published = 0;
+  for (const statusCode of ['open', 'closed']) {
+    const event = {
+      ...health,
+      id: `cost${run}-${statusCode}`,
+      time: new Date().toISOString(),
+      detail: { ...health.detail, statusCode },
+    };
+    await putBusEvents([event]);
+    await deliver(world, 'event-alerts', world.realClock);
+    for (let waited = 0; ; waited += 200) {
+      await deliver(world, 'alert-router', world.realClock);
+      const left = await messagesStillComing([queueUrl]);
+      if (left === 0) break;
+      if (waited > 30_000) throw new Error(`alert queue not quiet after 30 s: ${left} message(s)`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    published += (await takeAlerts(world.seed.alertQueues.warning)).length;
+  }
+  if (published !== 2)
+    throw new Error(`an AWS event and its close published ${published} messages, expected 2`);
 }

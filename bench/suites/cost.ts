@@ -20,6 +20,7 @@ import {
   ACTIVITY,
   alarmScaleOut,
   alertGroup,
+  awsEventAlert,
   remediation,
   rollout,
   scheduledScaling,
@@ -213,6 +214,13 @@ export const KINDS: KindSpec[] = [
     activePerMonth: (ACTIVITY.alertsPerDay / (2 * ACTIVITY.alertsPerGroup)) * DAYS_PER_MONTH,
     perDayLabel: `${ACTIVITY.alertsPerDay / (2 * ACTIVITY.alertsPerGroup)}/day (${ACTIVITY.alertsPerDay.toLocaleString('en-US')} alerts)`,
     measure: alertGroup,
+  },
+  {
+    name: 'AWS event alert (a Health event, then its close)',
+    idlePerMonth: 0,
+    activePerMonth: (ACTIVITY.awsEventsPerDay / 2) * DAYS_PER_MONTH,
+    perDayLabel: `${ACTIVITY.awsEventsPerDay / 2}/day (${ACTIVITY.awsEventsPerDay} events)`,
+    measure: awsEventAlert,
   },
 ];
 

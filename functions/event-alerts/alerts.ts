@@ -81,6 +81,10 @@ const SERVICE_ACTION_STEPS: Record<string, string> = {
     'Tasks keep failing to start: read the stopped tasks’ stoppedReason and the service events',
   SERVICE_DISCOVERY_INSTANCE_UNHEALTHY:
     'A task registered in Cloud Map fails its health check: check the task and its health check',
+  VPC_LATTICE_TARGET_UNHEALTHY:
+    'A task registered with VPC Lattice fails its health check: check the task and the target group health check',
+  SERVICE_HEALTH_UNKNOWN:
+    'ECS cannot tell whether the service is healthy: check its load balancer and health checks, and the service events',
 };
 
 export function ecsServiceActionAlert(event: EcsServiceAction, ctx: AlertContext): Alert {
@@ -94,7 +98,7 @@ export function ecsServiceActionAlert(event: EcsServiceAction, ctx: AlertContext
     ...event.resources,
     ...(event.detail.capacityProviderArns ?? []),
     ...(event.detail.containerInstanceArns ?? []),
-    ...(event.detail.targets ?? []),
+    ...(event.detail.targets ?? []).filter((t): t is string => typeof t === 'string'),
   ];
   return {
     severity: eventType === 'ERROR' ? 'critical' : 'warning',
@@ -141,6 +145,11 @@ export function awsHealthAlert(event: AwsHealthEvent, ctx: AlertContext): Alert 
   const when = [d.startTime ? `from ${d.startTime}` : '', d.endTime ? `until ${d.endTime}` : '']
     .filter(Boolean)
     .join(' ');
+  // Health splits a long entity list over pages with one eventArn: the first page to arrive speaks.
+  const paged =
+    Number(d.totalPages ?? '1') > 1
+      ? ` (page ${d.page ?? '?'} of ${d.totalPages}; the Health Dashboard has the full list)`
+      : '';
   const affected =
     entities.length > 0
       ? ` Affected: ${entities.slice(0, 10).join(', ')}${entities.length > 10 ? ` and ${entities.length - 10} more` : ''}.`
@@ -151,7 +160,7 @@ export function awsHealthAlert(event: AwsHealthEvent, ctx: AlertContext): Alert 
     state: closed ? 'resolved' : 'firing',
     kind: 'aws-health',
     title: `AWS Health ${d.service}: ${d.eventTypeCode}${closed ? ' (closed)' : ''}`,
-    summary: `${d.eventTypeCategory} ${d.eventTypeCode} for ${d.service}${d.eventRegion ? ` in ${d.eventRegion}` : ''}${when ? ` ${when}` : ''}, ${entities.length} affected resource(s)`,
+    summary: `${d.eventTypeCategory} ${d.eventTypeCode} for ${d.service}${d.eventRegion ? ` in ${d.eventRegion}` : ''}${when ? ` ${when}` : ''}, ${entities.length} affected resource(s)${paged}`,
     resources: [d.eventArn, ...entities],
     whatHappened: `${description || `AWS Health reports ${d.eventTypeCode}.`}${affected}`,
     whatWeDid: NOTHING_DONE,
@@ -172,8 +181,9 @@ export function awsHealthAlert(event: AwsHealthEvent, ctx: AlertContext): Alert 
 export function asgLaunchUnsuccessfulAlert(event: AsgLaunchUnsuccessful, ctx: AlertContext): Alert {
   const d = event.detail;
   const group = d.AutoScalingGroupName;
-  const zone = d.Details['Availability Zone'];
-  const subnet = d.Details['Subnet ID'];
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  const zone = text(d.Details['Availability Zone']);
+  const subnet = text(d.Details['Subnet ID']);
   // The on-demand group is the fallback when spot is reclaimed: failing there leaves no fallback.
   const fallback = ctx.onDemandGroups.has(group);
   const cause = d.StatusMessage || d.Cause || d.Description || 'Auto Scaling gave no cause';

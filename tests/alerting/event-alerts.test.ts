@@ -140,6 +140,8 @@ describe('the events operators expect, as alerts', () => {
   it('an Auto Scaling launch failure of the on-demand fallback group pages, with the zone, subnet and cause', async () => {
     const event = sample(world.stack, 'autoscaling-launch-unsuccessful');
     event.detail.AutoScalingGroupName = 'web-on-demand';
+    // A launch a scaling alarm asked for names the alarm: not a string, and still one alert.
+    (event.detail.Details as Record<string, unknown>).InvokingAlarms = [{ AlarmName: 'web-capacity-low' }];
     event.detail.StatusMessage =
       'We currently do not have sufficient m5.large capacity in the Availability Zone you requested (us-west-2b).';
     const got = await deliver(event);
