@@ -80,6 +80,19 @@ export const PRICES = {
     unit: 'alarm metric-month',
     url: 'https://aws.amazon.com/cloudwatch/pricing/',
   },
+  // Custom metrics (the EMF outcome metrics), per metric and dimension set, first 10,000.
+  customMetrics: {
+    usd: 0.3,
+    per: 1,
+    unit: 'metric-month',
+    url: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  dashboards: {
+    usd: 3,
+    per: 1,
+    unit: 'dashboard-month',
+    url: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
   // Standard log class.
   logsIngestedGb: {
     usd: 0.5,
@@ -128,6 +141,8 @@ export const COMPONENTS: { key: UsageKey; label: string }[] = [
   { key: 'kmsKeys', label: 'KMS keys' },
   { key: 'kmsRequests', label: 'KMS requests' },
   { key: 'alarmMetrics', label: 'CloudWatch alarms' },
+  { key: 'customMetrics', label: 'CloudWatch custom metrics (outcome metrics)' },
+  { key: 'dashboards', label: 'CloudWatch dashboards' },
   { key: 'logsIngestedGb', label: 'CloudWatch Logs ingestion' },
   { key: 'logsStoredGb', label: 'CloudWatch Logs storage' },
   { key: 'metricsRequested', label: 'CloudWatch GetMetricData' },

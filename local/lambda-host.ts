@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { Clock } from '../functions/shared/clock.ts';
 import type { DeployedStack } from './deploy.ts';
+import { collectEmf } from './emf.ts';
 import { actAs } from './iam-enforcement.ts';
 import { REPO_ROOT } from './python-env.ts';
 
@@ -101,6 +102,8 @@ export async function localFunction(
       `function ${name} is not in stack ${stack.stackName} (known: ${Object.keys(stack.functions).join(', ')})`,
     );
   applyFunctionEnvironment(stack, name);
+  // The functions' EMF lines go to CloudWatch Logs, not to the test's output (local/emf.ts).
+  collectEmf();
   const handler = await loadHandler(name, { stackName: stack.stackName, ...opts });
   return {
     name,

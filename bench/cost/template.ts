@@ -15,6 +15,7 @@ export interface TemplateFacts {
   alarms: number;
   alarmMetrics: number;
   eventSourceMappings: number;
+  dashboards: number;
   schedules: number;
   logGroups: number;
 }
@@ -38,6 +39,7 @@ export function templateFacts(template: CfnTemplate): TemplateFacts {
     alarms: 0,
     alarmMetrics: 0,
     eventSourceMappings: 0,
+    dashboards: 0,
     schedules: 0,
     logGroups: 0,
   };
@@ -72,6 +74,9 @@ export function templateFacts(template: CfnTemplate): TemplateFacts {
         break;
       case 'AWS::Lambda::EventSourceMapping':
         facts.eventSourceMappings++;
+        break;
+      case 'AWS::CloudWatch::Dashboard':
+        facts.dashboards++;
         break;
       case 'AWS::Scheduler::Schedule':
         facts.schedules++;

@@ -164,11 +164,13 @@ function interleavedMedians(bundles: string[], rounds: number): number[] {
  * The SDK the function uses (its clients and the commands it sends) plus what every function must
  * carry by this project's standards, with no code of ours: the Powertools logger and its middy
  * middleware, the validator (events/zod.ts, which a function bundle resolves to
- * events/zod-lite.ts) with one small schema and, where the function uses DynamoDB, the document
- * client. No function that sends those commands can init faster than this.
+ * events/zod-lite.ts) with one small schema, where the function uses DynamoDB, the document
+ * client, and where it publishes outcome metrics, Powertools Metrics. No function that sends
+ * those commands can init faster than this.
  */
-function frameworkFloorSource(sdkSource: string, usesDynamo: boolean): string {
+function frameworkFloorSource(sdkSource: string, usesDynamo: boolean, publishesMetrics: boolean): string {
   return `${sdkSource}import { Logger } from '@aws-lambda-powertools/logger';
+${publishesMetrics ? "import { Metrics } from '@aws-lambda-powertools/metrics';\nexport const metrics = Metrics.name;\n" : ''}
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 ${usesDynamo ? "import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\n" : ''}import * as z from '${join(REPO_ROOT, 'events', 'zod.ts')}';
@@ -210,7 +212,13 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     const floor = await bundleEntry(
       scratch,
       `floor-${fn.name}`,
-      frameworkFloorSource(sdkSource, clients.includes('@aws-sdk/client-dynamodb')),
+      frameworkFloorSource(
+        sdkSource,
+        clients.includes('@aws-sdk/client-dynamodb'),
+        Object.values(meta.outputs).some((out) =>
+          Object.keys(out.inputs).some((path) => path.includes('@aws-lambda-powertools/metrics')),
+        ),
+      ),
     );
     const withZodMini = await bundleWithZodMini(scratch, fn.name);
     ctx.log(
@@ -273,7 +281,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
   }
   notes.push(
     `Init time is the time to import the bundle in a fresh Node ${process.version} process, the median of ${runs}, the bundle, the bare clients, the clients with their commands, the framework floor and the bundle with zod/mini imported in turn in one run; the handler is not invoked.`,
-    "Bare clients: only the client class of each @aws-sdk/client-* package in the function's metafile. SDK: those clients and every Command class the function sends (of the client packages and the DynamoDB document client), which bring their operations' schemas. Framework floor: the SDK plus what the project requires of every function and nothing of ours (the Powertools logger with its middy middleware, the validator the bundles carry, events/zod-lite.ts, with one small schema, and the DynamoDB document client where the function uses DynamoDB). All are built with the same esbuild options.",
+    "Bare clients: only the client class of each @aws-sdk/client-* package in the function's metafile. SDK: those clients and every Command class the function sends (of the client packages and the DynamoDB document client), which bring their operations' schemas. Framework floor: the SDK plus what the project requires of every function and nothing of ours (the Powertools logger with its middy middleware, the validator the bundles carry, events/zod-lite.ts, with one small schema, and the DynamoDB document client where the function uses DynamoDB, and Powertools Metrics where it publishes outcome metrics). All are built with the same esbuild options.",
     "The budgets (checks) are over the framework floor: what the function's own code adds to the SDK calls it makes and the libraries it must carry. The ratios over the bare clients are shown beside them: the commands and the required libraries alone take most of a 1.15x init budget over the bare clients, before any code of ours (docs/performance.md).",
     'Bundles are split (esbuild.config.mjs): "loaded at init KB" is the code a cold start loads, index.mjs and the chunks it imports statically, and "whole bundle KB" every chunk, with those loaded only when called (the SDK\'s credential providers other than the environment\'s, and whatever a function imports lazily). The other bundles are split the same way.',
     `Empty handler: ${(emptyBytes / 1024).toFixed(1)} KB, ${emptyMs.toFixed(1)} ms.`,

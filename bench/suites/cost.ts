@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resetClients } from '../../functions/shared/clients.ts';
 import { logger } from '../../functions/shared/logger.ts';
+import { OUTCOME_METRICS } from '../../functions/shared/metric-names.ts';
+import { collectEmf } from '../../local/emf.ts';
 import { OBSERVER_ENDPOINT_VAR } from '../../local/observer.ts';
 import { REPO_ROOT } from '../../local/python-env.ts';
 import { takeRaisedAlerts } from '../../local/rollouts.ts';
@@ -245,6 +247,8 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
   // The deployed level (INFO): the log bytes are part of the bill.
   process.env.OPS_LOG_LEVEL = 'INFO';
   logger.setLogLevel('INFO');
+  // Before the meter's capture: the functions' EMF lines are log bytes too, and the meter counts them.
+  collectEmf();
   const restoreLogs = captureLogs();
   try {
     const measured = new Map<string, Measured[]>();
@@ -316,6 +320,9 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       ...emptyUsage(),
       kmsKeys: f.kmsKeys,
       alarmMetrics: f.alarmMetrics,
+      // An upper bound: every outcome metric published every month (one dimension set each).
+      customMetrics: Object.keys(OUTCOME_METRICS).length,
+      dashboards: f.dashboards,
       sqsRequests: idlePollingRequests(f.eventSourceMappings),
     };
     const bill = monthlyBill(fixed, kinds);
@@ -409,7 +416,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
     const notes = [
       `Idle: nothing happens but the ${f.schedules} configured schedules (2 scaling runs per weekday, ${WEEKDAYS_PER_MONTH.toFixed(1)} weekdays a month). Activity level: ${activityLine}. A month is 730 hours (${DAYS_PER_MONTH.toFixed(2)} days).`,
       `Prices: ${PRICE_REGION} list prices as written down on ${PRICES_TAKEN_ON} from the pricing pages in the last column, without network access to re-read them: re-check each before relying on the totals. Free tiers (Lambda, SQS, SNS, DynamoDB, KMS requests, X-Ray, Logs) are excluded. DynamoDB uses the on-demand prices after the November 2024 reduction ($0.625 per million WRU, $0.125 per million RRU); at the earlier $1.25/$0.25 the DynamoDB request lines would total ${formatUsd(dynamoOld)} instead of ${formatUsd(bill.activity.cost.dynamoWriteUnits + bill.activity.cost.dynamoReadUnits)}.`,
-      `Fixed costs, from the synthesized prod control-plane template: ${f.kmsKeys} KMS key (${formatUsd(PRICES.kmsKeys.usd)}/month; automatic yearly rotation adds $1/month for each of the first two rotations), ${f.alarms} CloudWatch alarms evaluating ${f.alarmMetrics} metrics (metric-math alarms pay per metric), and the empty receives of ${f.eventSourceMappings} SQS event source mappings: ${IDLE_POLLERS_PER_MAPPING} pollers each long-polling ${LONG_POLL_SECONDS} s (an observed idle figure, not a documented one) is ${formatQuantity(idlePollingRequests(f.eventSourceMappings))} requests a month. Together ${formatUsd(fixedCost)} of the idle ${formatUsd(bill.idle.total)}.`,
+      `Fixed costs, from the synthesized prod control-plane template: ${f.kmsKeys} KMS key (${formatUsd(PRICES.kmsKeys.usd)}/month; automatic yearly rotation adds $1/month for each of the first two rotations), ${f.alarms} CloudWatch alarms evaluating ${f.alarmMetrics} metrics (metric-math alarms pay per metric), ${Object.keys(OUTCOME_METRICS).length} outcome metrics (custom metrics, published as EMF log lines, so no PutMetricData; priced as if every one were published every month), ${f.dashboards} dashboard, and the empty receives of ${f.eventSourceMappings} SQS event source mappings: ${IDLE_POLLERS_PER_MAPPING} pollers each long-polling ${LONG_POLL_SECONDS} s (an observed idle figure, not a documented one) is ${formatQuantity(idlePollingRequests(f.eventSourceMappings))} requests a month. Together ${formatUsd(fixedCost)} of the idle ${formatUsd(bill.idle.total)}.`,
       "Measured per event (counts from the first run; every run must agree): each event runs the synthesized definitions (aws-local-stepfunctions) and the in-process handlers against moto behind the counting fault proxy; a meter counts only the functions and the state machines, not the harness (seeding, putting events, the local event source's receives, reading results). Transitions are StateEntered plus retries, nested executions included.",
       "Modeled, not measured: Lambda's event source receives and deletes (one ReceiveMessage and one DeleteMessageBatch per 10 messages handled), the SQS SendMessage of an EventBridge rule delivering an AWS service event (the events themselves are free), one SendMessage per alert a producer raises, KMS requests (an upper bound: one per encrypted send, receive and publish, ignoring the 5-minute data key reuse), X-Ray traces (one per top-level execution and per queue-triggered invocation, all sampled at these rates).",
       `Lambda compute: memory sizes from the template (arm64), billed duration = measured in-process handler wall time rounded up to 1 ms (median of the runs), which is dominated by the emulator's latency and so only indicates AWS's. Plus INIT (billed since August 2025; re-check) for one cold start per function per event, with init times from ${init.source}.`,

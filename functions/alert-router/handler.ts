@@ -5,11 +5,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
+import { publishOutcomeMetrics } from '../shared/emf.ts';
 import { parseEnv } from '../shared/env.ts';
 import { endBatch, lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
 import { toItems } from '../shared/sqs-batch.ts';
 import { type AlertRouterEnv, AlertRouterEnvSchema } from './config.ts';
+import { routerMetrics } from './metrics.ts';
 import { type RouteReport, routeAlertBatch } from './route-batch.ts';
 
 export function createHandler(options: { clock?: Clock } = {}) {
@@ -22,6 +24,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       { db: documentClient(), sqs: awsClient(SQSClient), sns: awsClient(SNSClient), clock, env, log: logger },
       items,
     );
+    publishOutcomeMetrics(routerMetrics(report));
     logger.info('Alert batch routed', { report: summarize(report) });
     return endBatch(report, fromSqs);
   });

@@ -11,6 +11,7 @@ import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
+import { publishOutcomeMetrics } from '../shared/emf.ts';
 import { parseEnv } from '../shared/env.ts';
 import { lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
@@ -18,6 +19,7 @@ import { AbortRequestSchema, ValidateRequestSchema } from '../shared/step-reques
 import { stepFunctionsCallbacks } from '../shared/task-callbacks.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { type RemediateStepEnv, RemediateStepEnvSchema } from './config.ts';
+import { remediationMetrics } from './metrics.ts';
 import {
   abortRemediation,
   closeApprovalGate,
@@ -100,6 +102,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
         });
         break;
     }
+    publishOutcomeMetrics(remediationMetrics(step.action, out));
     logger.info('Remediation step', {
       action: step.action,
       alarm: out.alarm?.name,

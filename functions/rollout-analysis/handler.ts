@@ -5,6 +5,7 @@ import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
+import { publishOutcomeMetrics } from '../shared/emf.ts';
 import { parseEnv } from '../shared/env.ts';
 import { lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
@@ -12,6 +13,7 @@ import { type RolloutEnv, RolloutEnvSchema } from '../shared/rollouts/config.ts'
 import { parseState } from '../shared/rollouts/state.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { analyseStep } from './analysis.ts';
+import { verdictMetrics } from './metrics.ts';
 
 export const RequestSchema = z.object({ action: z.literal('analyse'), state: z.unknown() });
 
@@ -33,6 +35,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       },
       state,
     );
+    publishOutcomeMetrics(verdictMetrics(next));
     logger.info('Step analysed', {
       rollout: state.rollout.id,
       step: state.progress.index,

@@ -7,6 +7,7 @@ import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
+import { publishOutcomeMetrics } from '../shared/emf.ts';
 import { parseEnv } from '../shared/env.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { lambdaHandler } from '../shared/lambda-handler.ts';
@@ -15,6 +16,7 @@ import { type RolloutEnv, RolloutEnvSchema } from '../shared/rollouts/config.ts'
 import { parseState } from '../shared/rollouts/state.ts';
 import { ExecutionRefSchema } from '../shared/step-requests.ts';
 import { parseOrThrow } from '../shared/validation.ts';
+import { rolloutMetrics } from './metrics.ts';
 import { judgeHook } from './pre-traffic.ts';
 import * as steps from './steps.ts';
 
@@ -89,45 +91,57 @@ export function createHandler(options: { clock?: Clock } = {}) {
       step: state.progress.index,
       weight: state.progress.weight,
     });
-    switch (request.action) {
-      case 'open-gate':
-        return steps.openGate(deps, state, token());
-      case 'open-window':
-        return steps.openWindow(deps, state, token());
-      case 'lock':
-        return steps.lock(deps, state);
-      case 'start-failed':
-        return steps.startFailed(deps, state);
-      case 'prepare':
-        return steps.prepare(deps, state);
-      case 'green-status':
-        return steps.greenStatus(deps, state);
-      case 'pre-traffic':
-        return steps.preTraffic(deps, state);
-      case 'pre-traffic-result':
-        return steps.preTrafficResult(deps, state);
-      case 'shift':
-        return steps.shift(deps, state);
-      case 'close-gate':
-        return steps.closeGate(deps, state);
-      case 'promote':
-        return steps.promote(deps, state);
-      case 'close-window':
-        return steps.closeWindow(deps, state);
-      case 'finish':
-        return steps.finish(deps, state);
-      case 'restore-blue':
-        return steps.restoreBlue(deps, state);
-      case 'remove-green':
-        return steps.removeGreenStep(deps, state);
-      case 'rolled-back':
-        return steps.rolledBack(deps, state);
-      case 'freeze':
-        return steps.freeze(deps, state);
-      case 'rollback-failed':
-        return steps.rollbackFailed(deps, state);
-    }
+    const result = await act(request.action, deps, state, token);
+    publishOutcomeMetrics(rolloutMetrics(request.action, result, clock.now()));
+    return result;
   });
+}
+
+/** The step an action asks for, on the rollout's state. */
+async function act(
+  action: Exclude<RolloutStepAction, 'validate' | 'pre-traffic-verdict'>,
+  deps: steps.StepDeps,
+  state: ReturnType<typeof parseState>,
+  token: () => string,
+): Promise<unknown> {
+  switch (action) {
+    case 'open-gate':
+      return steps.openGate(deps, state, token());
+    case 'open-window':
+      return steps.openWindow(deps, state, token());
+    case 'lock':
+      return steps.lock(deps, state);
+    case 'start-failed':
+      return steps.startFailed(deps, state);
+    case 'prepare':
+      return steps.prepare(deps, state);
+    case 'green-status':
+      return steps.greenStatus(deps, state);
+    case 'pre-traffic':
+      return steps.preTraffic(deps, state);
+    case 'pre-traffic-result':
+      return steps.preTrafficResult(deps, state);
+    case 'shift':
+      return steps.shift(deps, state);
+    case 'close-gate':
+      return steps.closeGate(deps, state);
+    case 'promote':
+      return steps.promote(deps, state);
+    case 'close-window':
+      return steps.closeWindow(deps, state);
+    case 'finish':
+      return steps.finish(deps, state);
+    case 'restore-blue':
+      return steps.restoreBlue(deps, state);
+    case 'remove-green':
+      return steps.removeGreenStep(deps, state);
+    case 'rolled-back':
+      return steps.rolledBack(deps, state);
+    case 'freeze':
+      return steps.freeze(deps, state);
+    case 'rollback-failed':
+      return steps.rollbackFailed(deps, state);
+  }
 }
 
 export const handler = createHandler();

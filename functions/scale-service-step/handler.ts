@@ -9,12 +9,14 @@ import * as z from '../../events/zod.ts';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
+import { publishOutcomeMetrics } from '../shared/emf.ts';
 import { parseEnv } from '../shared/env.ts';
 import { lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
 import { AbortRequestSchema, ValidateRequestSchema } from '../shared/step-requests.ts';
 import { parseOrThrow } from '../shared/validation.ts';
 import { type ScaleStepEnv, ScaleStepEnvSchema } from './config.ts';
+import { scaleMetrics } from './metrics.ts';
 import {
   abortScale,
   decideScale,
@@ -74,6 +76,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
         });
         break;
     }
+    publishOutcomeMetrics(scaleMetrics(step.action, plan));
     logger.info('Scale step', {
       action: step.action,
       decision: plan.decision,

@@ -75,7 +75,10 @@ export async function actOnCluster(
       }
       set(c.where.instanceId, { drainedAt: iso(drainedAt) });
       const deadline = Date.parse(c.episode.noticeAt) + TWO_MINUTES;
-      report.instances.push(outcome(c, 'drained', 'set to DRAINING'));
+      report.instances.push({
+        ...outcome(c, 'drained', 'set to DRAINING'),
+        noticeToDrainMs: Math.max(0, drainedAt - Date.parse(c.episode.noticeAt)),
+      });
       journal.push(
         entry(deps, c, 'drain-instance', 'changed', drainReason(c), {
           before: { status: c.where.status },

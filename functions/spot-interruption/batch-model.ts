@@ -50,6 +50,8 @@ export interface InstanceOutcome {
     | 'busy'
     | 'failed';
   reason: string;
+  /** Drained: from the interruption notice to the drain call's answer. */
+  noticeToDrainMs?: number;
 }
 
 export interface BatchReport {

@@ -8,12 +8,14 @@ import type { Context } from 'aws-lambda';
 import { awsClient } from '../shared/clients.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { documentClient } from '../shared/dynamo.ts';
+import { publishOutcomeMetrics } from '../shared/emf.ts';
 import { parseEnv } from '../shared/env.ts';
 import { endBatch, lambdaHandler } from '../shared/lambda-handler.ts';
 import { logger } from '../shared/logger.ts';
 import { type SpotInterruptionEnv, SpotInterruptionEnvSchema } from '../shared/spot/config.ts';
 import { toItems } from '../shared/sqs-batch.ts';
 import type { BatchReport } from './batch-model.ts';
+import { spotMetrics } from './metrics.ts';
 import { processSpotBatch } from './process-batch.ts';
 
 let env: SpotInterruptionEnv | undefined;
@@ -37,6 +39,7 @@ export function createHandler(options: { clock?: Clock } = {}) {
       },
       items,
     );
+    publishOutcomeMetrics(spotMetrics(report));
     logger.info('Spot batch processed', { report: summarize(report) });
     return endBatch(report, fromSqs);
   });

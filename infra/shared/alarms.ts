@@ -219,6 +219,11 @@ export class Alarms extends Construct {
     });
   }
 
+  /** Any count of `metric` in 5 minutes (its statistic summed). */
+  addAnyCount(label: string, metric: cloudwatch.IMetric, description: string, severity: Severity): void {
+    this.alarm(label, severity, { metric, threshold: 1, evaluationPeriods: 1, description });
+  }
+
   /** Messages nobody takes off a queue: its consumer is stopped, failing or far behind. */
   addQueueAge(label: string, queue: sqs.IQueue, maxAge: Duration): void {
     this.alarm(`${label}-stalled`, 'critical', {

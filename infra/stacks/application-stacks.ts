@@ -46,6 +46,7 @@ import {
 } from '../application/web-service.ts';
 import { type EnvironmentConfig, resourcePrefix, type ServiceConfig } from '../config.ts';
 import { subscribeAlertEmails } from '../control-plane/alerting/alert-emails.ts';
+import { outcomeMetric } from '../control-plane/observability/outcome-dashboard.ts';
 import { OperatorPolicies } from '../control-plane/operator-policies.ts';
 import { Alarms, targetGroupLabel } from '../shared/alarms.ts';
 import { acknowledgeCdkProvidedFunctions, deployTimeCallLogGroup } from '../shared/cdk-internals.ts';
@@ -631,6 +632,13 @@ export function extendControlPlane(
   // A router that stopped taking alerts off its queue (its event source disabled, its role broken)
   // fails no invocation: the queue's oldest message says so. Group windows delay for at most 15 minutes.
   lastResort.addQueueAge('alert-queue', controlPlane.alerting.queue, Duration.minutes(30));
+  // A publish that failed is retried by SQS; the first failure already pages, before the DLQ fills.
+  lastResort.addAnyCount(
+    'alert-publish-failures',
+    outcomeMetric('AlertPublishFailures', config.name),
+    'The alert router could not publish alerts to SNS (they are retried, then kept in the alert DLQ)',
+    'critical',
+  );
   lastResort.addQueueAge('event-alerts-queue', controlPlane.eventAlerts.queue, Duration.minutes(30));
   const alarms: ControlPlaneAlarms = { routed, lastResort, alarms: [...routed.alarms, ...lastResort.alarms] };
   for (const alarm of alarms.alarms) CrossStackReferences.of(alarm).produce(ReferenceStrength.WEAK);

@@ -15,6 +15,7 @@ import { ConfigError } from '../config.ts';
 import { AlertTopics } from '../control-plane/alerting/alert-topics.ts';
 import { Alerting } from '../control-plane/alerting/alerting.ts';
 import { EventAlerts } from '../control-plane/alerting/event-alerts.ts';
+import { OutcomeDashboard } from '../control-plane/observability/outcome-dashboard.ts';
 import { loadRemediationConfig, Remediation } from '../control-plane/remediation/remediation.ts';
 import {
   DEFAULT_ROLLOUT_SERVICES,
@@ -57,6 +58,8 @@ export class ControlPlaneStack extends Stack {
   readonly alerting: Alerting;
   /** ECS, AWS Health and Auto Scaling events, and the alarms on the control plane, as alerts. */
   readonly eventAlerts: EventAlerts;
+  /** The outcome metrics the functions publish, one graph per capability. */
+  readonly outcomeDashboard: OutcomeDashboard;
   readonly spotInterruption: SpotInterruptionHandling;
   readonly rollouts: Rollouts;
   readonly trains: ReleaseTrains;
@@ -89,6 +92,10 @@ export class ControlPlaneStack extends Stack {
       alerting: this.alerting,
       environmentName: props.environmentName,
       assetRoot: props.assetRoot,
+    });
+    this.outcomeDashboard = new OutcomeDashboard(this, 'Outcomes', {
+      dashboardName: `ecs-ops-${props.environmentName}-control-plane`,
+      environmentName: props.environmentName,
     });
     this.spotInterruption = new SpotInterruptionHandling(this, 'SpotInterruption', {
       managedClusters: props.managedClusters,

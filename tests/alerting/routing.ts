@@ -14,6 +14,7 @@ import { addSilence, expireSilence, listSilences } from '../../functions/alert-r
 import { episodeId } from '../../functions/alert-router/state.ts';
 import { ALERT_QUEUE_BUDGET_BYTES, AlertSchema } from '../../functions/shared/alerts.ts';
 import { iso, systemClock } from '../../functions/shared/clock.ts';
+import { emfSum, takeEmf } from '../../local/emf.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { observerClient, observerDocumentClient } from '../../local/observer.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
@@ -129,6 +130,7 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
         kind: 'cpu-high',
         title: 'CPU above 90% on orders',
       });
+      takeEmf();
       await world.raise(firing);
       await world.route({ clock });
       expect((await world.published()).map((a) => a.alert.notification)).toEqual(['alert']);
@@ -138,6 +140,13 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       for (let i = 0; i < 3; i++) await world.raise({ ...firing, at: new Date(clock.now()).toISOString() });
       await world.route({ clock });
       expect(await world.published()).toEqual([]);
+      if (!faults) {
+        // The router's outcome metrics, as CloudWatch reads them from its EMF log lines.
+        const emf = takeEmf();
+        expect(emfSum(emf, 'AlertsPublished', 'alert-router')).toBe(1);
+        expect(emfSum(emf, 'AlertsDeduplicated', 'alert-router')).toBe(3);
+        expect(emf.every((p) => p.namespace === 'EcsOps' && p.dimensions.environment === 'local')).toBe(true);
+      }
       const episode = await observerDocumentClient().send(
         new GetCommand({ TableName: alertsTable(), Key: { id: episodeId(firing.dedupKey) } }),
       );
@@ -163,9 +172,15 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
         createdBy: 'test',
       });
       const silenced = alert({ severity: 'critical', service: 'search', title: 'Search latency high' });
+      takeEmf();
       await world.raise(silenced);
       await world.route();
       expect(await world.published()).toEqual([]);
+      if (!faults) {
+        const emf = takeEmf();
+        expect(emfSum(emf, 'AlertsSilenced', 'alert-router')).toBe(1);
+        expect(emfSum(emf, 'AlertsPublished', 'alert-router')).toBe(0);
+      }
       expect(world.deliveries()).toEqual([]);
       const journal = (await world.journal()).filter((r) => r.resource === `alert/${silenced.dedupKey}`);
       expect(journal).toHaveLength(1);

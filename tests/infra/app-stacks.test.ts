@@ -507,6 +507,7 @@ describe('control plane', () => {
     expect(
       lastResort.map((a) => String(a.AlarmName).slice(lastResortAlarmPrefix('ecs-ops-prod').length)).sort(),
     ).toEqual([
+      'alert-publish-failures',
       'alert-queue-stalled',
       'alerting-router-async-dlq-not-empty',
       'alerting-router-errors',

@@ -66,8 +66,9 @@ describe('task-token callbacks through the Step Functions API', () => {
       definition: gate({ HeartbeatSeconds: 30, TimeoutSeconds: 300 }),
       lambdas,
       clock,
-      // 1 ms of real time per virtual second: heartbeats every 10 ms keep the 30 s limit met.
-      taskTokenTimeoutMs: 30,
+      // 10 ms of real time per virtual second: heartbeats every 10 ms keep the 30 s limit (300 ms)
+      // met with room for a loaded machine, where a heartbeat's round trip can take tens of ms.
+      taskTokenTimeoutMs: 300,
     });
     const { token } = await nextTaskToken({ stateName: 'Gate' });
     let beats = 0;

@@ -2,7 +2,8 @@
 // (rollouts.test.ts) and behind the fault proxy (rollouts-faults.test.ts). Every scenario asserts
 // exact end states, so passing with faults means the same end states as the clean run: no second
 // task set, no lost gate answer, no refused retry.
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { emfSum, takeEmf } from '../../local/emf.ts';
 import type { FaultSettings } from '../../local/fault-proxy.ts';
 import { expectFaultsInjected } from '../support/emulator.ts';
 import * as scenario from './scenarios.ts';
@@ -15,13 +16,26 @@ export function describeRollouts(title: string, faults?: Partial<FaultSettings>)
 
     it('rejects bad input in the first state, naming the field, changing nothing', () =>
       scenario.badInputChangesNothing(world));
-    it('canary reaches 100% green: 10 -> 100, blue gone after the termination wait', () =>
-      scenario.strategyReachesGreen(
+    it('canary reaches 100% green: 10 -> 100, blue gone after the termination wait', async () => {
+      takeEmf();
+      await scenario.strategyReachesGreen(
         world,
         'canary',
         { type: 'canary', percent: 10, bakeSeconds: 300 },
         [10, 100],
-      ));
+      );
+      // The outcome metrics, as CloudWatch reads them from the functions' EMF lines (a step
+      // retried after a lost answer may count twice: exact counts on the clean rig only).
+      if (!faults) {
+        const emf = takeEmf();
+        expect(emfSum(emf, 'RolloutsStarted', 'rollout-step')).toBe(1);
+        expect(emfSum(emf, 'RolloutsPromoted', 'rollout-step')).toBe(1);
+        expect(emfSum(emf, 'RolloutsCompleted', 'rollout-step')).toBe(1);
+        expect(emfSum(emf, 'RolloutsRolledBack', 'rollout-step')).toBe(0);
+        expect(emfSum(emf, 'VerdictsPassed', 'rollout-analysis')).toBeGreaterThanOrEqual(1);
+        expect(emf.filter((p) => p.name === 'RolloutDuration').flatMap((p) => p.values)).toHaveLength(1);
+      }
+    });
     it('linear reaches 100% green: 25 -> 50 -> 75 -> 100', () =>
       scenario.strategyReachesGreen(
         world,
@@ -46,8 +60,16 @@ export function describeRollouts(title: string, faults?: Partial<FaultSettings>)
       ));
     it('all-at-once reaches 100% green in one step', () =>
       scenario.strategyReachesGreen(world, 'all-at-once', { type: 'all-at-once' }, [100]));
-    it('rolls back on a high green 5xx rate: 100% blue read back, green deleted, lock free, one critical alert', () =>
-      scenario.high5xxRollsBack(world));
+    it('rolls back on a high green 5xx rate: 100% blue read back, green deleted, lock free, one critical alert', async () => {
+      takeEmf();
+      await scenario.high5xxRollsBack(world);
+      if (!faults) {
+        const emf = takeEmf();
+        expect(emfSum(emf, 'RolloutsRolledBack', 'rollout-step')).toBe(1);
+        expect(emfSum(emf, 'RolloutsAborted', 'rollout-step')).toBe(0);
+        expect(emfSum(emf, 'VerdictsFailed', 'rollout-analysis')).toBeGreaterThanOrEqual(1);
+      }
+    });
     it('waits for a green that takes time to stabilize and pass its health checks', () =>
       scenario.greenTakesTimeToBecomeReady(world));
     it('goes back to blue when green never passes its health checks, or its targets drain before it is steady', () =>
@@ -74,8 +96,11 @@ export function describeRollouts(title: string, faults?: Partial<FaultSettings>)
       scenario.opsRollbackInsideTheWindow(world));
     it('ops rollback outside the window refuses with a clear message', () =>
       scenario.opsRollbackOutsideTheWindowRefuses(world));
-    it('ops abort at a gate takes traffic off green at once and rolls back', () =>
-      scenario.abortAtAGateRollsBack(world));
+    it('ops abort at a gate takes traffic off green at once and rolls back', async () => {
+      takeEmf();
+      await scenario.abortAtAGateRollsBack(world);
+      if (!faults) expect(emfSum(takeEmf(), 'RolloutsAborted', 'rollout-step')).toBe(1);
+    });
     it('an abort as green is promoted wins or loses on the record: here it wins, and the rollout goes back to blue', () =>
       scenario.abortAsGreenIsPromotedRollsBack(world));
     it('an abort overtaken by a rollout step in flight still stands: the rollout puts traffic back on blue', () =>

@@ -1,4 +1,5 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { emfSum, takeEmf } from '../../local/emf.ts';
 import * as batches from './batch-scenarios.ts';
 import * as scenario from './scenarios.ts';
 import { useSpotWorld } from './world.ts';
@@ -19,8 +20,17 @@ describe('spot interruption handling on the emulator', () => {
     scenario.unmanagedAndAlreadyDrainingChangeNothing(world));
   it('rejects a malformed event by field name and dead-letters it', () =>
     scenario.malformedEventNamesFieldAndEndsInDlq(world));
-  it('batches a storm of 20 into one alert and two drain calls, replaced from on-demand', () =>
-    scenario.stormIsBatchedIntoOneAlert(world, 20));
+  it('batches a storm of 20 into one alert and two drain calls, replaced from on-demand, with its outcome metrics', async () => {
+    takeEmf();
+    await scenario.stormIsBatchedIntoOneAlert(world, 20);
+    // What CloudWatch reads from the function's EMF log lines.
+    const emf = takeEmf();
+    expect(emfSum(emf, 'InstancesDrained', 'spot-interruption')).toBe(20);
+    const noticeToDrain = emf.filter((p) => p.name === 'NoticeToDrain').flatMap((p) => p.values);
+    expect(noticeToDrain).toHaveLength(20);
+    for (const ms of noticeToDrain) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(emfSum(emf, 'OnDemandFallbacks', 'spot-interruption')).toBeGreaterThan(0);
+  });
   it('replaces from the spot group up to SPOT_FALLBACK_THRESHOLD and from on-demand past it', () =>
     scenario.fallbackFollowsTheInterruptionRate(world));
   it('drains at once on a rebalance recommendation in a cluster in drain mode', () =>
