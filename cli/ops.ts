@@ -7,6 +7,7 @@
 //   ops alerts                               run the alert router, then alerts published since the last read
 //   ops silence --service S|--kind K|--dedup-key D --for 2h --reason "..."   silence alerts for a while
 //   ops silences / ops unsilence <id>        list silences / end one now
+//   ops ack <dedup key> [--reason "..."]     acknowledge a firing alert: no reminders until it resolves
 //   ops journal                              the action journal
 //   ops scale --service S --to N | --by +N|-N|+P% [--dry-run]   scale a service inside its guardrails
 //   ops rollout --service S --image I --strategy canary:10:5m [--watch]   blue/green rollout
@@ -54,6 +55,8 @@ Usage:
                                           silenced alerts are not published and are journaled
   ops silences                            List silences (active and recently ended)
   ops unsilence <id>                      End a silence now
+  ops ack <dedup key> [--reason "..."]    Acknowledge a firing alert: no reminders until it resolves;
+                                          its resolved notification and ops status say who and why
   ops journal [--limit N]                 Print the action journal, oldest first
   ops metrics [--since 30d] [--service [CLUSTER/]S]
                                           DORA figures from the journal: deployment frequency, lead
@@ -256,6 +259,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./silences.ts')).silences(flags, out);
     case 'unsilence':
       return (await import('./silences.ts')).unsilence(rest[0], flags, out);
+    case 'ack':
+      return (await import('./silences.ts')).ack(rest[0], flags, out);
     case 'status':
       return (await import('./status.ts')).statusCommand(flags, out);
     case 'report':

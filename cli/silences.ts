@@ -1,9 +1,11 @@
 // `ops silence`, `ops silences`, `ops unsilence`: time-boxed silences in the alerting table, locally
-// or on AWS; the alert router reads them.
+// or on AWS; and `ops ack`, which acknowledges one firing alert. The alert router reads them.
 import { userInfo } from 'node:os';
-import { isActive } from '../functions/alert-router/rules.ts';
-import { addSilence, expireSilence, listSilences, type Silence } from '../functions/alert-router/silences.ts';
-import { systemClock } from '../functions/shared/clock.ts';
+import { type EpisodeRecord, episodeId, getItem } from '../functions/alert-router/episode-state.ts';
+import { describeMatcher, episodeLive, isActive } from '../functions/alert-router/rules.ts';
+import { addAck, addSilence, expireSilence, listSilences } from '../functions/alert-router/silences.ts';
+import { boundedDedupKey } from '../functions/shared/alerts.ts';
+import { iso, systemClock } from '../functions/shared/clock.ts';
 import { documentClient } from '../functions/shared/dynamo.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from './target.ts';
@@ -51,21 +53,10 @@ export async function silence(flags: SilenceFlags, out: Out): Promise<number> {
     throw error.name === 'InvalidInput' ? new UsageError(error.message) : error;
   });
   out(
-    `${created.id}: silenced ${describeMatcher(created)} until ${created.endsAt} (${created.reason})`,
+    `${created.id}: silenced ${describeMatcher(created.matcher)} until ${created.endsAt} (${created.reason})`,
     created,
   );
   return 0;
-}
-
-function describeMatcher(s: Silence): string {
-  const m = s.matcher;
-  return [
-    m.service ? `service ${m.service}` : '',
-    m.kind ? `kind ${m.kind}` : '',
-    m.dedupKey ? `dedup key ${m.dedupKey}` : '',
-  ]
-    .filter(Boolean)
-    .join(' and ');
 }
 
 export async function silences(flags: SilenceFlags, out: Out): Promise<number> {
@@ -78,7 +69,7 @@ export async function silences(flags: SilenceFlags, out: Out): Promise<number> {
       : all
           .map(
             (s) =>
-              `${s.id}  ${s.active ? 'active ' : 'ended  '} ${describeMatcher(s)} until ${s.endsAt}\n    ${s.reason} (${s.createdBy})`,
+              `${s.id}  ${s.active ? 'active ' : 'ended  '} ${describeMatcher(s.matcher)} until ${s.endsAt}\n    ${s.reason} (${s.createdBy})`,
           )
           .join('\n');
   out(human, all);
@@ -88,8 +79,42 @@ export async function silences(flags: SilenceFlags, out: Out): Promise<number> {
 export async function unsilence(id: string | undefined, flags: SilenceFlags, out: Out): Promise<number> {
   if (!id) throw new UsageError('ops unsilence <id> (see ops silences)');
   const table = await alertsTable(flags);
-  const ended = await expireSilence(documentClient(), table, systemClock, id);
+  const ended = await expireSilence(
+    documentClient(),
+    table,
+    systemClock,
+    id,
+    `ops-cli/${userInfo().username}`,
+  );
   if (!ended) throw new UsageError(`no silence ${id} (see ops silences)`);
   out(`${id}: ended`, { id, ended: true });
+  return 0;
+}
+
+/**
+ * `ops ack <dedup key> [--reason]`: the alert stops reminding until it resolves; its resolved
+ * notification says who acknowledged it, and `ops status` lists it. The dedup key is in every
+ * notification (the text's "Dedup key:", the JSON's `dedupKey`).
+ */
+export async function ack(key: string | undefined, flags: SilenceFlags, out: Out): Promise<number> {
+  if (!key)
+    throw new UsageError('ops ack <dedup key> [--reason "..."] (every notification carries its dedup key)');
+  const table = await alertsTable(flags);
+  const db = documentClient();
+  const now = systemClock.now();
+  const episode = await getItem<EpisodeRecord>(db, table, episodeId(boundedDedupKey(key)));
+  if (!episodeLive(episode, now))
+    throw new UsageError(`no alert with dedup key ${key} is firing (ops status lists what fires)`);
+  const reason = flags.reason?.trim();
+  const by = `ops-cli/${userInfo().username}`;
+  const acknowledgement = {
+    dedupKey: episode.dedupKey,
+    by,
+    at: iso(now),
+    episodeOpenedAt: episode.openedAt,
+    ...(reason ? { reason } : {}),
+  };
+  await addAck(db, table, systemClock, acknowledgement);
+  out(`${episode.dedupKey}: acknowledged by ${by}; no reminders until it resolves`, acknowledgement);
   return 0;
 }

@@ -5,7 +5,7 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../events/zod.ts';
 import { isActive } from '../functions/alert-router/rules.ts';
-import { listSilences, type Silence } from '../functions/alert-router/silences.ts';
+import { type Acknowledgement, readAlertControls, type Silence } from '../functions/alert-router/silences.ts';
 import type { RemediationGateRecord } from '../functions/remediate-step/operator.ts';
 import { awsClient } from '../functions/shared/clients.ts';
 import { iso } from '../functions/shared/clock.ts';
@@ -43,6 +43,8 @@ export interface Status {
   approvals: { execution: string; alarm: string; runbook?: string; closesAt: string }[];
   locks: { resource: string; owner: string; reason: string; expiresAt: string }[];
   silences: Silence[];
+  /** Firing alerts someone acknowledged (`ops ack`), until they resolve. */
+  acknowledged: Acknowledgement[];
   /** Freeze windows in force now, and those starting within a week. */
   freezes: {
     inForce: { name: string; until: string; freezes: string[]; services?: string[]; reason?: string }[];
@@ -126,7 +128,9 @@ export async function collectStatus(
     }))
     .sort((a, b) => a.resource.localeCompare(b.resource));
   const alertTable = outputs[CONTROL_PLANE_OUTPUTS.stateTable];
-  const silences = alertTable ? (await listSilences(db, alertTable)).filter((s) => isActive(s, now)) : [];
+  const controls = alertTable ? await readAlertControls(db, alertTable) : undefined;
+  const silences = (controls?.silences ?? []).filter((s) => isActive(s, now));
+  const acknowledged = [...(controls?.acks.values() ?? [])].sort((a, b) => a.at.localeCompare(b.at));
   const journal = await latestJournal(
     db,
     outputOf(outputs, CONTROL_PLANE_OUTPUTS.journalTable, 'the journal'),
@@ -141,6 +145,7 @@ export async function collectStatus(
     approvals,
     locks,
     silences,
+    acknowledged,
     freezes: freezesOf(outputs, now),
     journal,
   };
@@ -260,6 +265,10 @@ export function describeStatus(s: Status): string {
     ...section(
       'active silences',
       s.silences.map((x) => `${x.id}  until ${x.endsAt}  ${x.reason}`),
+    ),
+    ...section(
+      'acknowledged alerts',
+      s.acknowledged.map((a) => `${a.dedupKey}  by ${a.by} at ${a.at}${a.reason ? `  ${a.reason}` : ''}`),
     ),
     ...section(
       'freeze windows in force',

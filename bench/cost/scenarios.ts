@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RemediationPlan } from '../../events/remediation-input.ts';
 import type { ScalePlan } from '../../events/scale-input.ts';
+import { TICK_MESSAGE } from '../../functions/alert-router/messages.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { loadScalingConfig, scheduledInput } from '../../infra/control-plane/scaling/scaling.ts';
 import { burstAlert } from '../../local/alert-burst.ts';
@@ -273,4 +274,21 @@ export async function awsEventAlert(world: World, run: number): Promise<void> {
   }
   if (published !== 2)
     throw new Error(`an AWS event and its close published ${published} messages, expected 2`);
+}
+
+/** The alert router's minute tick (EventBridge Scheduler -> the alert queue), with no silence to announce. */
+export async function routerTick(world: World): Promise<void> {
+  const meter = current as Meter;
+  meter.schedulerInvocations++;
+  // The schedule's SendMessage, priced as a producer's raise.
+  meter.modeledRaises++;
+  await meter.outside(() =>
+    awsClient(SQSClient).send(
+      new SendMessageCommand({
+        QueueUrl: world.stack.outputs.AlertQueueUrl as string,
+        MessageBody: JSON.stringify(TICK_MESSAGE),
+      }),
+    ),
+  );
+  await deliver(world, 'alert-router', world.realClock);
 }

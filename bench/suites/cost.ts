@@ -25,6 +25,7 @@ import {
   awsEventAlert,
   remediation,
   rollout,
+  routerTick,
   scheduledScaling,
   spotInterruption,
   trainService,
@@ -224,6 +225,13 @@ export const KINDS: KindSpec[] = [
     perDayLabel: `${ACTIVITY.awsEventsPerDay / 2}/day (${ACTIVITY.awsEventsPerDay} events)`,
     measure: awsEventAlert,
   },
+  {
+    name: 'alert router tick (silences checked, none to announce)',
+    idlePerMonth: 60 * 24 * DAYS_PER_MONTH,
+    activePerMonth: 60 * 24 * DAYS_PER_MONTH,
+    perDayLabel: 'each minute',
+    measure: (w) => routerTick(w),
+  },
 ];
 
 /**
@@ -385,7 +393,7 @@ export async function run(ctx: SuiteContext): Promise<SuiteResult> {
       source: null,
     });
     rows.push({
-      item: 'of which: fixed (KMS key, alarms, idle queue polling)',
+      item: 'of which: fixed (KMS key, alarms, outcome metrics, dashboard, idle queue polling)',
       price: null,
       idleQuantity: null,
       idleCost: formatUsd(fixedCost),

@@ -72,6 +72,11 @@ export function subjectOf(n: Notification): string {
   return subject.length <= SUBJECT_MAX ? subject : `${subject.slice(0, SUBJECT_MAX - 1)}…`;
 }
 
+/** "by alice at 2026-12-05T10:00:00Z: looking into it". */
+function acknowledgedText(ack: NonNullable<Alert['acknowledged']>): string {
+  return `by ${ack.by} at ${ack.at}${ack.reason ? `: ${ack.reason}` : ''}`;
+}
+
 export function textOf(n: Notification): string {
   const a = n.alert;
   const lines = [subjectOf(n), '', a.summary, ''];
@@ -82,6 +87,7 @@ export function textOf(n: Notification): string {
     );
   }
   lines.push(`What happened: ${a.whatHappened}`, `What the control plane did: ${a.whatWeDid}`);
+  if (a.acknowledged) lines.push(`Acknowledged: ${acknowledgedText(a.acknowledged)}`);
   if (a.nextSteps.length > 0) lines.push('', 'What you can do:', ...a.nextSteps.map((s) => `  - ${s}`));
   if (a.counts) {
     lines.push('');
@@ -128,6 +134,7 @@ export function chatOf(n: Notification): ChatNotification {
   const description: string[] = [a.summary || a.title];
   if (n.kind === 'reminder') description.push('_Still firing._');
   description.push(`*What happened:* ${a.whatHappened}`, `*What the control plane did:* ${a.whatWeDid}`);
+  if (a.acknowledged) description.push(`*Acknowledged:* ${acknowledgedText(a.acknowledged)}`);
   if (a.counts) {
     for (const [by, counts] of Object.entries(a.counts)) {
       description.push(

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Alert } from '../shared/alerts.ts';
+import { type Alert, raiseAlert } from '../shared/alerts.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
@@ -26,6 +26,7 @@ import { type Notification, type NotificationKind, renderForSns } from './format
 import { type FlushMessage, parseQueueMessage, type QueueMessage } from './messages.ts';
 import { resolvedNotification, windowNotification } from './notifications.ts';
 import {
+  ackFor,
   criticalFiring,
   episodeLive,
   findSilence,
@@ -37,8 +38,17 @@ import {
   reminderDue,
   repeatInWindow,
   resumedBy,
+  silenceNoticeAlert,
+  silenceNoticesDue,
 } from './rules.ts';
-import { listSilences, type Silence } from './silences.ts';
+import {
+  type Acknowledgement,
+  claimSilenceNotice,
+  readAlertControls,
+  releaseSilenceNotice,
+  removeAck,
+  type Silence,
+} from './silences.ts';
 import {
   addRepeatsToOpenWindow,
   claimReminder,
@@ -85,6 +95,7 @@ export type RouteResult =
   | 'resolved-not-firing'
   | 'flushed'
   | 'flush-duplicate'
+  | 'tick'
   | 'failed';
 
 export interface RouteOutcome {
@@ -179,6 +190,9 @@ class BatchRouter {
   private readonly repeats = new Map<string, { count: number; itemIds: string[] }>();
   private readonly journal: { entry: JournalEntry; itemId: string }[] = [];
   private silences: Silence[] = [];
+  private acks = new Map<string, Acknowledgement>();
+  /** Whether this batch read the silences and acknowledgements (and so announces silence changes). */
+  private controlsRead = false;
   private readonly table: string;
 
   constructor(private readonly deps: RouterDeps) {
@@ -215,8 +229,14 @@ class BatchRouter {
       }
     }
     const alerts = parsed.flatMap((p) => (p.message.type === 'alert' ? [p.message.alert] : []));
+    const ticks = parsed.filter((p) => p.message.type === 'tick').map((p) => p.id);
+    if (alerts.length > 0 || ticks.length > 0) {
+      const controls = await readAlertControls(this.deps.db, this.table);
+      this.silences = controls.silences;
+      this.acks = controls.acks;
+      this.controlsRead = true;
+    }
     if (alerts.length > 0) {
-      this.silences = await listSilences(this.deps.db, this.table);
       const found = await getMany<EpisodeRecord>(
         this.deps.db,
         this.table,
@@ -225,9 +245,13 @@ class BatchRouter {
       for (const a of alerts) this.episodes.set(a.dedupKey, found.get(episodeId(a.dedupKey)));
     }
 
-    const atOf = (m: QueueMessage) => (m.type === 'flush' ? m.flush.alert.at : m.alert.at);
-    for (const { id, message } of inOrderOfEvents(parsed, (p) => atOf(p.message))) {
+    const atOf = (m: QueueMessage) =>
+      m.type === 'flush' ? m.flush.alert.at : m.type === 'alert' ? m.alert.at : '';
+    for (const id of ticks) this.outcome(id, 'tick');
+    const routed = parsed.filter((p) => p.message.type !== 'tick');
+    for (const { id, message } of inOrderOfEvents(routed, (p) => atOf(p.message))) {
       try {
+        if (message.type === 'tick') continue;
         if (message.type === 'flush') {
           await this.commitGroup(message.flush.flush.group);
           await this.flush(id, message.flush);
@@ -254,8 +278,40 @@ class BatchRouter {
     }
     await this.commitRepeats();
     await this.commitJournal();
+    if (this.controlsRead) await this.announceSilences(ticks);
     this.report.failedItemIds = [...this.failed];
     return this.report;
+  }
+
+  /**
+   * Announces each silence's creation and end once, as an info alert on the alert queue (routed
+   * like any other). A claim whose alert could not be raised is given back, and the batch's ticks
+   * fail so that SQS brings them back.
+   */
+  private async announceSilences(ticks: readonly string[]): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const notice of silenceNoticesDue(this.silences, now)) {
+      const { id } = notice.silence;
+      try {
+        if (
+          !(await claimSilenceNotice(this.deps.db, this.table, id, notice.which, new Date(now).toISOString()))
+        )
+          continue;
+        try {
+          await raiseAlert(this.deps.sqs, this.deps.env.ALERT_QUEUE_URL, silenceNoticeAlert(notice, now));
+        } catch (error) {
+          await releaseSilenceNotice(this.deps.db, this.table, id, notice.which);
+          throw error;
+        }
+      } catch (error) {
+        this.deps.log.error('Silence notice not raised; the next tick tries again', {
+          silence: id,
+          which: notice.which,
+          error: (error as Error).message,
+        });
+        for (const tick of ticks) this.fail(tick, (error as Error).message);
+      }
+    }
   }
 
   private fail(itemId: string, detail: string) {
@@ -325,7 +381,10 @@ class BatchRouter {
     }
     const current = episode as EpisodeRecord;
     const reminderMs = this.deps.env.ALERT_REMINDER_MINUTES * 60_000;
+    // Someone acknowledged it (ops ack): it is counted, not reminded of, until it resolves.
+    const ack = ackFor(this.acks, current);
     if (
+      !ack &&
       reminderDue(current, t.now, reminderMs) &&
       (await claimReminder(this.deps.db, this.table, t, current, itemId))
     ) {
@@ -354,7 +413,9 @@ class BatchRouter {
       itemId,
       'repeat-suppressed',
       alert,
-      `sent ${Math.round((t.now - current.lastSentAtMs) / 1000)} s ago; next reminder after ${this.deps.env.ALERT_REMINDER_MINUTES} min`,
+      ack
+        ? `acknowledged by ${ack.by} at ${ack.at}: no reminders`
+        : `sent ${Math.round((t.now - current.lastSentAtMs) / 1000)} s ago; next reminder after ${this.deps.env.ALERT_REMINDER_MINUTES} min`,
     );
   }
 
@@ -546,7 +607,13 @@ class BatchRouter {
       this.outcome(itemId, 'resolved-not-firing', alert, 'no firing episode for this dedup key');
       return;
     }
-    const result = await resolveEpisode(this.deps.db, this.table, t, alert, episode, itemId);
+    // Its acknowledgement, if any, goes out with the resolved notification, then is dropped.
+    const ack = ackFor(this.acks, episode);
+    const acknowledged: Alert = ack
+      ? { ...alert, acknowledged: { by: ack.by, at: ack.at, ...(ack.reason ? { reason: ack.reason } : {}) } }
+      : alert;
+    const result = await resolveEpisode(this.deps.db, this.table, t, acknowledged, episode, itemId);
+    if (ack) await removeAck(this.deps.db, this.table, alert.dedupKey);
     this.episodes.delete(alert.dedupKey);
     if (episode.severity === 'critical' && episode.service) {
       this.criticalByService.delete(serviceId(episode.cluster, episode.service));

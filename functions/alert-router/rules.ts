@@ -5,7 +5,7 @@
 import type { Alert } from '../shared/alerts.ts';
 import { ttlSeconds } from '../shared/dynamo.ts';
 import type { EpisodeRecord, ServiceRecord, TimeSettings, WindowRecord } from './episode-state.ts';
-import type { Silence } from './silences.ts';
+import type { Acknowledgement, Silence } from './silences.ts';
 
 export function silenceMatches(
   silence: Silence,
@@ -97,4 +97,72 @@ export function flushPlan(record: WindowRecord | undefined): {
   const sendWindow = !record?.publishedAt;
   const sendResolved = Boolean(record?.resolveAfter) && !record?.resolvedPublishedAt;
   return { done: !sendWindow && !sendResolved, sendWindow, sendResolved };
+}
+
+/** The acknowledgement of this episode: one given for an earlier episode of the key does not count. */
+export function ackFor(
+  acks: ReadonlyMap<string, Acknowledgement>,
+  episode: Pick<EpisodeRecord, 'dedupKey' | 'openedAt'>,
+): Acknowledgement | undefined {
+  const ack = acks.get(episode.dedupKey);
+  return ack && ack.episodeOpenedAt === episode.openedAt ? ack : undefined;
+}
+
+/** "service api and kind cpu-high": what a silence matches, in words. */
+export function describeMatcher(matcher: Silence['matcher']): string {
+  return [
+    matcher.service ? `service ${matcher.service}` : '',
+    matcher.kind ? `kind ${matcher.kind}` : '',
+    matcher.dedupKey ? `dedup key ${matcher.dedupKey}` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+}
+
+export interface SilenceNotice {
+  silence: Silence;
+  which: 'created' | 'ended';
+}
+
+/** The silence announcements not made yet: each silence's creation, then its end once it passed. */
+export function silenceNoticesDue(silences: readonly Silence[], now: number): SilenceNotice[] {
+  return silences.flatMap((silence): SilenceNotice[] => [
+    ...(silence.createdAnnouncedAt === undefined ? [{ silence, which: 'created' as const }] : []),
+    ...(silence.endAnnouncedAt === undefined && Date.parse(silence.endsAt) <= now
+      ? [{ silence, which: 'ended' as const }]
+      : []),
+  ]);
+}
+
+/**
+ * The info alert that announces a silence's creation (firing), its early end or its expiry (the
+ * same alert resolved): one episode per silence, so notices of ended silences do not pile up.
+ */
+export function silenceNoticeAlert({ silence, which }: SilenceNotice, now: number): Alert {
+  const what = describeMatcher(silence.matcher);
+  const ended = which === 'ended';
+  const title = !ended
+    ? `Silence created: ${what} until ${silence.endsAt}`
+    : silence.endedBy
+      ? `Silence ended early by ${silence.endedBy}: ${what}`
+      : `Silence expired: ${what}`;
+  return {
+    severity: 'info',
+    state: ended ? 'resolved' : 'firing',
+    kind: 'silence',
+    title,
+    summary: `${silence.id} (${silence.reason}), set by ${silence.createdBy} from ${silence.startsAt} to ${silence.endsAt}`,
+    resources: [silence.id],
+    whatHappened: ended
+      ? `${silence.id} ${silence.endedBy ? `was ended by ${silence.endedBy}` : 'ran out'} at ${silence.endsAt}.`
+      : `${silence.createdBy} silenced ${what} until ${silence.endsAt}: ${silence.reason}`,
+    whatWeDid: ended
+      ? 'Alerts that match it are published again.'
+      : 'Alerts that match it are not published while it lasts; each is journaled as silenced.',
+    nextSteps: ended
+      ? ['ops status shows what still fires']
+      : ['ops silences lists every silence', `ops unsilence ${silence.id} ends it now`],
+    dedupKey: `silence/${silence.id}`,
+    at: new Date(now).toISOString(),
+  };
 }

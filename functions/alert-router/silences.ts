@@ -1,5 +1,6 @@
-// Time-boxed silences by service, kind or dedup key, kept in one item of the alerts table: an
-// operator sets a handful, and the router reads them all with one GetItem per batch.
+// Time-boxed silences by service, kind or dedup key, and acknowledgements of firing alerts, kept in
+// one item of the alerts table: operators set a handful, and the router reads them all with one
+// GetItem per batch. The router announces each silence's start and end once (claimSilenceNotice).
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../../events/zod.ts';
@@ -7,6 +8,7 @@ import type { Clock } from '../shared/clock.ts';
 import { iso } from '../shared/clock.ts';
 import type { Db } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
+import { keyHash } from './episode-state.ts';
 
 export const SILENCES_ID = 'silences';
 
@@ -32,6 +34,27 @@ export interface Silence {
   reason: string;
   createdBy: string;
   createdAt: string;
+  /** Who ended it before its time (`ops unsilence`); absent when it ran out. */
+  endedBy?: string;
+  /** When the router announced its creation, and its end (each once). */
+  createdAnnouncedAt?: string;
+  endAnnouncedAt?: string;
+}
+
+/** An operator's acknowledgement of one firing alert (`ops ack`): no reminders for its episode. */
+export interface Acknowledgement {
+  dedupKey: string;
+  by: string;
+  reason?: string;
+  at: string;
+  /** The episode it acknowledges: a later episode of the same dedup key is not acknowledged. */
+  episodeOpenedAt: string;
+}
+
+export interface AlertControls {
+  silences: Silence[];
+  /** By dedup key. */
+  acks: Map<string, Acknowledgement>;
 }
 
 export interface NewSilence {
@@ -46,12 +69,39 @@ export const MAX_SILENCE_MS = 7 * 24 * 3600 * 1000;
 
 /** Every stored silence (expired ones too, until the next addSilence prunes them). */
 export async function listSilences(db: Db, table: string): Promise<Silence[]> {
+  return (await readAlertControls(db, table)).silences;
+}
+
+/** The silences and acknowledgements, in one read. */
+export async function readAlertControls(db: Db, table: string): Promise<AlertControls> {
   const out = await db.send(
     new GetCommand({ TableName: table, Key: { id: SILENCES_ID }, ConsistentRead: true }),
   );
   const entries = (out.Item?.entries ?? {}) as Record<string, Silence>;
-  return Object.values(entries).sort(
-    (a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id),
+  const acks = (out.Item?.acks ?? {}) as Record<string, Acknowledgement>;
+  return {
+    silences: Object.values(entries).sort(
+      (a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id),
+    ),
+    acks: new Map(Object.values(acks).map((a) => [a.dedupKey, a])),
+  };
+}
+
+/** How long an ended silence is kept unannounced before a new silence may prune it anyway. */
+const UNANNOUNCED_KEEP_MS = 24 * 3600 * 1000;
+/** Acknowledgements older than this are pruned (an episode lives 24 hours by default, 14 days at most). */
+const ACK_KEEP_MS = 14 * 24 * 3600 * 1000;
+
+/** The map attribute `name` of the item, created empty if it is not there yet (a nested SET needs it). */
+async function ensureMap(db: Db, table: string, name: 'entries' | 'acks'): Promise<void> {
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: SILENCES_ID },
+      UpdateExpression: 'SET #map = if_not_exists(#map, :empty)',
+      ExpressionAttributeNames: { '#map': name },
+      ExpressionAttributeValues: { ':empty': {} },
+    }),
   );
 }
 
@@ -74,16 +124,15 @@ export async function addSilence(db: Db, table: string, clock: Clock, input: New
     createdBy: input.createdBy,
     createdAt: iso(now),
   };
-  // A nested SET needs the map to exist first.
-  await db.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { id: SILENCES_ID },
-      UpdateExpression: 'SET entries = if_not_exists(entries, :empty)',
-      ExpressionAttributeValues: { ':empty': {} },
-    }),
-  );
-  const expired = (await listSilences(db, table)).filter((s) => Date.parse(s.endsAt) <= now).slice(0, 20);
+  await ensureMap(db, table, 'entries');
+  // Ended ones go once their end was announced (or long after, if the router never ran).
+  const expired = (await listSilences(db, table))
+    .filter(
+      (s) =>
+        Date.parse(s.endsAt) <= now &&
+        (s.endAnnouncedAt !== undefined || Date.parse(s.endsAt) <= now - UNANNOUNCED_KEEP_MS),
+    )
+    .slice(0, 20);
   const names: Record<string, string> = { '#new': silence.id };
   expired.forEach((s, i) => {
     names[`#old${i}`] = s.id;
@@ -100,17 +149,23 @@ export async function addSilence(db: Db, table: string, clock: Clock, input: New
   return silence;
 }
 
-/** Ends a silence now; false when there is no such silence. */
-export async function expireSilence(db: Db, table: string, clock: Clock, id: string): Promise<boolean> {
+/** Ends a silence now (by `endedBy`, when a person ends it); false when there is no such silence. */
+export async function expireSilence(
+  db: Db,
+  table: string,
+  clock: Clock,
+  id: string,
+  endedBy?: string,
+): Promise<boolean> {
   try {
     await db.send(
       new UpdateCommand({
         TableName: table,
         Key: { id: SILENCES_ID },
-        UpdateExpression: 'SET entries.#id.endsAt = :now',
+        UpdateExpression: `SET entries.#id.endsAt = :now${endedBy ? ', entries.#id.endedBy = :by' : ''}`,
         ConditionExpression: 'attribute_exists(entries.#id)',
         ExpressionAttributeNames: { '#id': id },
-        ExpressionAttributeValues: { ':now': iso(clock.now()) },
+        ExpressionAttributeValues: { ':now': iso(clock.now()), ...(endedBy ? { ':by': endedBy } : {}) },
       }),
     );
     return true;
@@ -122,4 +177,98 @@ export async function expireSilence(db: Db, table: string, clock: Clock, id: str
       return false;
     throw error;
   }
+}
+
+/**
+ * Claims the announcement of a silence's creation or end: true for the one caller that gets it
+ * (router invocations run concurrently), false when it was announced already or is gone. The claim
+ * carries a token of its own, so that a claim whose answer was lost, and whose retry the condition
+ * then refuses, is still known to be this caller's.
+ */
+export async function claimSilenceNotice(
+  db: Db,
+  table: string,
+  id: string,
+  which: 'created' | 'ended',
+  at: string,
+): Promise<boolean> {
+  const field = which === 'created' ? 'createdAnnouncedAt' : 'endAnnouncedAt';
+  const token = `${at}#${randomUUID().slice(0, 8)}`;
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: SILENCES_ID },
+        UpdateExpression: 'SET entries.#id.#field = :token',
+        ConditionExpression: 'attribute_exists(entries.#id) AND attribute_not_exists(entries.#id.#field)',
+        ExpressionAttributeNames: { '#id': id, '#field': field },
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    const stored = (await listSilences(db, table)).find((s) => s.id === id);
+    return stored?.[field] === token;
+  }
+}
+
+/** Gives a claimed announcement back (its alert could not be raised): the next batch tries again. */
+export async function releaseSilenceNotice(
+  db: Db,
+  table: string,
+  id: string,
+  which: 'created' | 'ended',
+): Promise<void> {
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: SILENCES_ID },
+      UpdateExpression: 'REMOVE entries.#id.#field',
+      ConditionExpression: 'attribute_exists(entries.#id)',
+      ExpressionAttributeNames: {
+        '#id': id,
+        '#field': which === 'created' ? 'createdAnnouncedAt' : 'endAnnouncedAt',
+      },
+    }),
+  );
+}
+
+/** Records an acknowledgement (a second one for the same alert replaces the first), pruning old ones. */
+export async function addAck(db: Db, table: string, clock: Clock, ack: Acknowledgement): Promise<void> {
+  await ensureMap(db, table, 'acks');
+  const now = clock.now();
+  const old = [...(await readAlertControls(db, table)).acks.values()]
+    .filter((a) => a.dedupKey !== ack.dedupKey && Date.parse(a.at) <= now - ACK_KEEP_MS)
+    .slice(0, 20);
+  const names: Record<string, string> = { '#new': keyHash(ack.dedupKey) };
+  old.forEach((a, i) => {
+    names[`#old${i}`] = keyHash(a.dedupKey);
+  });
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: SILENCES_ID },
+      UpdateExpression: `SET acks.#new = :ack${old.length > 0 ? ` REMOVE ${old.map((_, i) => `acks.#old${i}`).join(', ')}` : ''}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':ack': ack },
+    }),
+  );
+}
+
+/** Drops the acknowledgement of an alert whose episode ended (no-op when there is none). */
+export async function removeAck(db: Db, table: string, dedupKey: string): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: SILENCES_ID },
+        UpdateExpression: 'REMOVE acks.#key',
+        ConditionExpression: 'attribute_exists(acks.#key)',
+        ExpressionAttributeNames: { '#key': keyHash(dedupKey) },
+      }),
+    )
+    .catch((error: Error) => {
+      if (error.name !== 'ConditionalCheckFailedException') throw error;
+    });
 }

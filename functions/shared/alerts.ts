@@ -37,6 +37,8 @@ export const AlertSchema = z.object({
   /** Console links by label: Step Functions execution, CloudWatch alarm, ECS service. */
   links: z.optional(z.record(z.string(), z.string())),
   at: z.string().check(z.minLength(1)),
+  /** Set by the router on an acknowledged alert's notifications (`ops ack`): who, when and why. */
+  acknowledged: z.optional(z.object({ by: z.string(), at: z.string(), reason: z.optional(z.string()) })),
   /** Set when parts were cut to fit a size limit: what was cut, and how many resources there were. */
   truncated: z.optional(
     z.object({ resources: z.optional(z.number().check(z.int())), fields: z.array(z.string()) }),

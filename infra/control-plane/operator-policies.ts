@@ -163,6 +163,7 @@ export class OperatorPolicies extends Construct {
       ...(props.silences
         ? [
             new iam.PolicyStatement({
+              // `ops silence`, `ops unsilence` and `ops ack` (acknowledgements live in the same item).
               sid: 'ManageSilences',
               actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
               resources: [props.silences.table.tableArn],

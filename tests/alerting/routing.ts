@@ -10,8 +10,14 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ChatNotificationSchema } from '../../events/chat-notification.ts';
 import { isActive } from '../../functions/alert-router/rules.ts';
-import { addSilence, expireSilence, listSilences } from '../../functions/alert-router/silences.ts';
-import { episodeId } from '../../functions/alert-router/state.ts';
+import {
+  addAck,
+  addSilence,
+  expireSilence,
+  listSilences,
+  readAlertControls,
+} from '../../functions/alert-router/silences.ts';
+import { type EpisodeRecord, episodeId, getItem } from '../../functions/alert-router/state.ts';
 import { ALERT_QUEUE_BUDGET_BYTES, AlertSchema } from '../../functions/shared/alerts.ts';
 import { iso, systemClock } from '../../functions/shared/clock.ts';
 import { emfSum, takeEmf } from '../../local/emf.ts';
@@ -163,6 +169,52 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       expect(reminders[0]?.subject).toContain('still firing');
     });
 
+    it('does not remind of an acknowledged alert; its resolved notification says who acknowledged it, and why', async () => {
+      const clock = new VirtualClock();
+      const db = observerDocumentClient();
+      const firing = alert({
+        severity: 'critical',
+        service: 'payments',
+        kind: 'error-rate',
+        title: 'Payments 5xx',
+      });
+      await world.raise({ ...firing, at: iso(clock.now()) });
+      await world.route({ clock });
+      expect((await world.published()).map((a) => a.alert.notification)).toEqual(['alert']);
+
+      // What ops ack writes: the acknowledgement of this episode.
+      const episode = await getItem<EpisodeRecord>(db, alertsTable(), episodeId(firing.dedupKey));
+      await addAck(db, alertsTable(), clock, {
+        dedupKey: firing.dedupKey,
+        by: 'ops-cli/dave',
+        reason: 'rolling back the bad release',
+        at: iso(clock.now()),
+        episodeOpenedAt: episode?.openedAt as string,
+      });
+      // Past the reminder interval, still firing: counted, no reminder.
+      clock.advance(250 * 60_000);
+      await world.raise({ ...firing, at: iso(clock.now()) });
+      await world.route({ clock });
+      expect(await world.published()).toEqual([]);
+
+      clock.advance(60_000);
+      await world.raise({ ...firing, state: 'resolved', at: iso(clock.now()) });
+      await world.route({ clock });
+      const resolved = await world.published();
+      expect(resolved.map((a) => a.alert.notification)).toEqual(['resolved']);
+      expect(resolved[0]?.alert.acknowledged).toEqual({
+        by: 'ops-cli/dave',
+        at: expect.any(String),
+        reason: 'rolling back the bad release',
+      });
+      const text = world
+        .deliveries()
+        .filter((d) => d.protocol === 'http' && d.subject.startsWith('[RESOLVED]'));
+      expect(text.at(-1)?.message).toContain('Acknowledged: by ops-cli/dave at');
+      // The acknowledgement ended with its episode: the next episode of the key reminds again.
+      expect((await readAlertControls(db, alertsTable())).acks.has(firing.dedupKey)).toBe(false);
+    });
+
     it('does not publish a silenced alert, journals it as silenced, and publishes again once the silence ends', async () => {
       const db = observerDocumentClient();
       const silence = await addSilence(db, alertsTable(), systemClock, {
@@ -175,13 +227,19 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       takeEmf();
       await world.raise(silenced);
       await world.route();
-      expect(await world.published()).toEqual([]);
+      // Only the silence's own notice goes out, on the info topic.
+      const created = await world.published();
+      expect(created.map((a) => [a.severity, a.alert.kind, a.alert.dedupKey])).toEqual([
+        ['info', 'silence', `silence/${silence.id}`],
+      ]);
+      expect(created[0]?.alert.title).toBe(`Silence created: service search until ${silence.endsAt}`);
+      expect(created[0]?.alert.whatHappened).toContain('reindexing, expected to be slow');
       if (!faults) {
         const emf = takeEmf();
         expect(emfSum(emf, 'AlertsSilenced', 'alert-router')).toBe(1);
-        expect(emfSum(emf, 'AlertsPublished', 'alert-router')).toBe(0);
+        expect(emfSum(emf, 'AlertsPublished', 'alert-router')).toBe(1);
       }
-      expect(world.deliveries()).toEqual([]);
+      expect(world.deliveries().filter((d) => d.message.includes('Search latency high'))).toEqual([]);
       const journal = (await world.journal()).filter((r) => r.resource === `alert/${silenced.dedupKey}`);
       expect(journal).toHaveLength(1);
       expect(journal[0]).toMatchObject({
@@ -192,11 +250,23 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       expect(journal[0]?.reason).toContain(silence.id);
       expect(journal[0]?.reason).toContain('reindexing');
 
-      // Other services are not affected; after the silence ends the same alert goes out.
-      expect(await expireSilence(db, alertsTable(), systemClock, silence.id)).toBe(true);
+      // Other services are not affected; after the silence ends the same alert goes out, and the
+      // end is announced once, naming who ended it.
+      expect(await expireSilence(db, alertsTable(), systemClock, silence.id, 'ops-cli/carol')).toBe(true);
       await world.raise({ ...silenced, at: new Date().toISOString() });
       await world.route();
-      expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([silenced.dedupKey]);
+      const after = await world.published();
+      expect(after.map((a) => [a.alert.dedupKey, a.alert.notification]).sort()).toEqual(
+        [
+          [silenced.dedupKey, 'alert'],
+          [`silence/${silence.id}`, 'resolved'],
+        ].sort(),
+      );
+      expect(after.find((a) => a.alert.kind === 'silence')?.alert.title).toBe(
+        'Silence ended early by ops-cli/carol: service search',
+      );
+      await world.route();
+      expect(await world.published()).toEqual([]);
     });
 
     it('silences by dedup key only that alert, not others of its service and kind', async () => {
@@ -211,12 +281,22 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       await world.raise(target);
       await world.raise(sibling);
       await world.route();
-      expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([sibling.dedupKey]);
+      expect((await world.published()).map((a) => a.alert.dedupKey).sort()).toEqual(
+        [sibling.dedupKey, `silence/${silence.id}`].sort(),
+      );
       const journal = await world.journal();
       expect(journal.filter((r) => r.resource === `alert/${target.dedupKey}`)).toEqual([
         expect.objectContaining({ action: 'silence-alert', reason: expect.stringContaining(silence.id) }),
       ]);
       expect(journal.filter((r) => r.resource === `alert/${sibling.dedupKey}`)).toEqual([]);
+      // Ended here, so that no later scenario hears of it: the next tick announces it, once.
+      await expireSilence(observerDocumentClient(), alertsTable(), systemClock, silence.id, 'test');
+      await world.tick();
+      await world.tick();
+      await world.route();
+      expect((await world.published()).map((a) => [a.alert.dedupKey, a.alert.notification])).toEqual([
+        [`silence/${silence.id}`, 'resolved'],
+      ]);
     });
 
     it('publishes again once a silence’s end passes on the router’s clock, with nobody ending it', async () => {
@@ -233,12 +313,22 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       clock.advance(25 * 60_000);
       await world.raise({ ...firing, at: iso(clock.now()) });
       await world.route({ clock });
-      expect(await world.published()).toEqual([]);
+      expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([`silence/${silence.id}`]);
 
       clock.advance(10 * 60_000);
       await world.raise({ ...firing, at: iso(clock.now()) });
       await world.route({ clock });
-      expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([firing.dedupKey]);
+      const after = await world.published();
+      expect(after.map((a) => [a.alert.dedupKey, a.alert.notification]).sort()).toEqual(
+        [
+          [firing.dedupKey, 'alert'],
+          [`silence/${silence.id}`, 'resolved'],
+        ].sort(),
+      );
+      // Nobody ended it: it expired.
+      expect(after.find((a) => a.alert.kind === 'silence')?.alert.title).toBe(
+        'Silence expired: service reports and kind job-failed',
+      );
       const silenced = (await world.journal()).filter((r) => r.resource === `alert/${firing.dedupKey}`);
       expect(silenced).toEqual([
         expect.objectContaining({ action: 'silence-alert', reason: expect.stringContaining(silence.endsAt) }),

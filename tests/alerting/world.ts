@@ -14,11 +14,13 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
 import { pageOnCriticalFor, WARNING_DIGEST } from '../../events/alert-filter-policies.ts';
 import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
+import { TICK_MESSAGE } from '../../functions/alert-router/messages.ts';
 import { type RouteReport, routeAlertBatch } from '../../functions/alert-router/route-batch.ts';
 import { type Alert, raiseAlert, SEVERITIES, type Severity } from '../../functions/shared/alerts.ts';
 import { awsClient } from '../../functions/shared/clients.ts';
@@ -68,6 +70,8 @@ export interface AlertWorld {
   /** The fault proxy, when the world was made with faults. */
   proxy?: FaultProxyHandle;
   raise(...alerts: Alert[]): Promise<void>;
+  /** What the stack's schedule puts on the alert queue each minute. */
+  tick(): Promise<void>;
   /** Runs the stack's event sources (the alert router) until the queues are quiet. */
   route(opts?: { clock?: Clock }): Promise<EventSourcesRun>;
   /**
@@ -203,6 +207,12 @@ export function useAlertWorld(
     const queueUrl = world.stack.outputs.AlertQueueUrl as string;
     // The producers raise past the fault proxy: the router is under test here, and each producer's
     // own fault suite raises its alerts under faults.
+    world.tick = async () => {
+      // The schedule's input is this constant (tests/infra/control-plane.test.ts checks the template).
+      await observerClient(SQSClient).send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(TICK_MESSAGE) }),
+      );
+    };
     world.raise = async (...alerts) => {
       if (alerts.length === 1) {
         await raiseAlert(observerClient(SQSClient), queueUrl, alerts[0] as Alert);

@@ -485,9 +485,10 @@ describe('dead-letter queues', () => {
       }
     }
     // prod: the control plane's 11 functions' async DLQs, the queue and delivery DLQs of spot,
-    // event-alerts, scaling and remediation, the alert queue's, the scaling schedules' and the e-mail
-    // subscriptions'. The API's authorizer has none: API Gateway only invokes it synchronously.
-    expect(prodQueues).toBe(22);
+    // event-alerts, scaling and remediation, the alert queue's, the scaling schedules', the alert
+    // router tick's and the e-mail subscriptions'. The API's authorizer has none: API Gateway only
+    // invokes it synchronously.
+    expect(prodQueues).toBe(23);
   });
 });
 
@@ -513,6 +514,7 @@ describe('control plane', () => {
       'alerting-router-errors',
       'alerting-router-throttles',
       'alerting-state-throttles',
+      'alerting-tick-dlq-not-empty',
       'event-alerts-async-dlq-not-empty',
       'event-alerts-delivery-dlq-not-empty',
       'event-alerts-errors',

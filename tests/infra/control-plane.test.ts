@@ -16,6 +16,7 @@ import { type BuiltFunction, buildFunctions } from '../../esbuild.config.mjs';
 import { spotInterruptionPatterns } from '../../events/patterns.ts';
 import type * as z from '../../events/zod.ts';
 import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
+import { TICK_MESSAGE } from '../../functions/alert-router/messages.ts';
 import { ControlPlaneEnvSchema } from '../../functions/shared/env.ts';
 import { SpotInterruptionEnvSchema } from '../../functions/shared/spot/config.ts';
 import { SpotSurgeEnvSchema } from '../../functions/spot-surge-step/config.ts';
@@ -375,6 +376,30 @@ describe('permissions', () => {
 });
 
 describe('alerting', () => {
+  it('ticks the router once a minute onto its queue, with a role that may send there only, and a DLQ', () => {
+    const schedules = ofType('AWS::Scheduler::Schedule');
+    expect(schedules).toHaveLength(1);
+    const [, schedule] = schedules[0] as [string, CfnResource];
+    const target = schedule.Properties?.Target as Record<string, unknown>;
+    expect(schedule.Properties?.ScheduleExpression).toBe('rate(1 minute)');
+    expect(target.Input).toBe(JSON.stringify(TICK_MESSAGE));
+    expect(target.Arn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^AlertingQueue(?!Dlq)/), 'Arn'] });
+    expect(target.DeadLetterConfig).toEqual({
+      Arn: { 'Fn::GetAtt': [expect.stringMatching(/^AlertingTickDlq/), 'Arn'] },
+    });
+    const roleId = (target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const actions = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties?.Roles).includes(roleId))
+      .flatMap(([, p]) => statementsOf(p, 'PolicyDocument'))
+      .flatMap((st) => asArray(st.Action));
+    expect(actions.sort()).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+    ]);
+  });
+
   it('routes alerts through a KMS-encrypted queue that redrives to its own DLQ', () => {
     const [queueId, queue] = alertQueue();
     expect(queue.Properties?.RedrivePolicy).toEqual({

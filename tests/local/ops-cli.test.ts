@@ -139,7 +139,12 @@ describe('ops CLI', () => {
       sample.split('i-1234567890abcdef0').join(world.containerInstances[0].ec2InstanceId),
     );
     expect((await ops('invoke', 'spot-interruption', '--event', eventFile)).code).toBe(0);
-    expect(JSON.parse((await ops('alerts', '--json')).stdout)).toEqual([]);
+    // Only the silence's own notice is published, on the info topic.
+    expect(
+      (
+        JSON.parse((await ops('alerts', '--json')).stdout) as { alert: { dedupKey: string; kind: string } }[]
+      ).map((a) => [a.alert.kind, a.alert.dedupKey]),
+    ).toEqual([['silence', `silence/${silence.id}`]]);
     const journal = JSON.parse((await ops('journal', '--json')).stdout) as {
       action: string;
       reason: string;

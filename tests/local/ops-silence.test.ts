@@ -112,7 +112,8 @@ describe('ops silence by service and by dedup key', () => {
     const silenced = [alert({}), alert({ kind: 'latency', severity: 'warning' })];
     const other = alert({ service: 'ledger' });
     await raise(...silenced, other);
-    expect(await published()).toEqual([other.dedupKey]);
+    // The silence is announced on the info topic (its notice's dedup key is silence/<id>).
+    expect(await published()).toEqual([other.dedupKey, `silence/${silence.id}`].sort());
     const journalFor = await journalByAlert();
     for (const a of silenced) {
       expect(journalFor(a.dedupKey)).toEqual([
@@ -123,7 +124,15 @@ describe('ops silence by service and by dedup key', () => {
     expect((await ops('unsilence', silence.id)).code).toBe(0);
     const again = alert({});
     await raise(again);
-    expect(await published()).toEqual([again.dedupKey]);
+    // Its end, announced once: the notice resolved, naming who ended it.
+    const shown =
+      await opsJson<(ShownAlert & { alert: { title: string; notification: string } })[]>('alerts');
+    expect(shown.map((a) => a.alert.dedupKey).sort()).toEqual(
+      [again.dedupKey, `silence/${silence.id}`].sort(),
+    );
+    const ended = shown.find((a) => a.alert.dedupKey === `silence/${silence.id}`);
+    expect(ended?.alert).toMatchObject({ notification: 'resolved' });
+    expect(ended?.alert.title).toMatch(/^Silence ended early by ops-cli\/.+: service billing$/);
   });
 
   it('--dedup-key silences that alert and not others of its service and kind', async () => {
@@ -145,7 +154,7 @@ describe('ops silence by service and by dedup key', () => {
     );
 
     await raise(target, sibling);
-    expect(await published()).toEqual([sibling.dedupKey]);
+    expect(await published()).toEqual([sibling.dedupKey, `silence/${silence.id}`].sort());
     const journalFor = await journalByAlert();
     expect(journalFor(target.dedupKey)).toEqual([
       expect.objectContaining({ action: 'silence-alert', reason: expect.stringContaining(silence.id) }),
@@ -171,7 +180,32 @@ describe('ops silence by service and by dedup key', () => {
     const serviceOnly = alert({ service: 'ledger', kind: 'cpu-high' });
     const kindOnly = alert({ service: 'billing', kind: 'deploy-failed' });
     await raise(both, serviceOnly, kindOnly);
-    expect(await published()).toEqual([kindOnly.dedupKey, serviceOnly.dedupKey].sort());
+    expect(await published()).toEqual(
+      [kindOnly.dedupKey, serviceOnly.dedupKey, `silence/${silence.id}`].sort(),
+    );
     expect((await journalByAlert())(both.dedupKey).map((r) => r.action)).toEqual(['silence-alert']);
+  });
+
+  it('ops ack acknowledges a firing alert by its dedup key: listed in ops status; an unknown key is refused', async () => {
+    const firing = alert({ service: 'checkout', kind: 'latency' });
+    await raise(firing);
+    expect(await published()).toContain(firing.dedupKey);
+    const unknown = await ops('ack', 'no-such-alert');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no alert with dedup key no-such-alert is firing');
+    const acked = await opsJson<{ dedupKey: string; by: string; reason: string }>(
+      'ack',
+      firing.dedupKey,
+      '--reason',
+      'rolling back checkout',
+    );
+    expect(acked).toMatchObject({ dedupKey: firing.dedupKey, reason: 'rolling back checkout' });
+    expect(acked.by).toMatch(/^ops-cli\//);
+    const status = await opsJson<{ acknowledged: { dedupKey: string; reason: string }[] }>('status');
+    expect(status.acknowledged).toEqual([
+      expect.objectContaining({ dedupKey: firing.dedupKey, reason: 'rolling back checkout' }),
+    ]);
+    const text = await ops('status');
+    expect(text.stdout).toContain('acknowledged alerts (1)');
   });
 });

@@ -3,17 +3,21 @@
 // its state in the alerts table, then publishes one message per window onto the severity topics.
 // Grouping windows are delayed "flush" messages on the same queue. What the router fails to
 // publish is retried by SQS and then rests, intact, in the queue's dead-letter queue; an alarm on
-// that queue pages the critical topic directly (not through the router).
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+// that queue pages the critical topic directly (not through the router). A schedule puts a tick
+// on the queue each minute, so that the router announces a silence's start and end when no alert comes.
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { AlertRouterEnvInput } from '../../../functions/alert-router/config.ts';
+import { TICK_MESSAGE } from '../../../functions/alert-router/messages.ts';
 import type { ControlPlaneEnv } from '../../../functions/shared/env.ts';
+import { standaloneDeadLetterQueue } from '../../shared/dead-letter-queue.ts';
 import { ALERTING_OUTPUTS } from '../../shared/stack-outputs.ts';
 import { BundledFunction, lambdaEnvironment } from '../shared/bundled-function.ts';
 import { consumeQueue, EVENT_SOURCE_MAX_CONCURRENCY, encryptedQueue } from '../shared/event-queue.ts';
@@ -62,6 +66,8 @@ export class Alerting extends Construct {
   readonly table: dynamodb.Table;
   readonly router: BundledFunction;
   readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** The router's tick: silence starts and ends are announced within a minute. */
+  readonly tick: scheduler.CfnSchedule;
   private readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: AlertingProps) {
@@ -140,6 +146,35 @@ export class Alerting extends Construct {
     Validations.of(this.router.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    });
+
+    // A tick a minute: the router announces silences' starts and ends even when no alert comes. A
+    // tick is stale after a minute, and one that cannot be delivered rests in a DLQ that pages.
+    // Its own role, spelled out: CDK's SQS target would grant kms:GenerateDataKey*.
+    const tickRole = new iam.Role(this, 'TickRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'EventBridge Scheduler: puts the alert router tick on the alert queue',
+    });
+    this.grantRaise(tickRole);
+    const tickDlq = standaloneDeadLetterQueue(this, 'TickDlq', 'the alert router tick');
+    iam.Grant.addToPrincipal({
+      grantee: tickRole,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [tickDlq.queueArn],
+    });
+    this.tick = new scheduler.CfnSchedule(this, 'Tick', {
+      description: `ecs-ops ${props.environmentName}: the alert router looks at silences each minute`,
+      scheduleExpression: 'rate(1 minute)',
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: this.queue.queueArn,
+        roleArn: tickRole.roleArn,
+        input: JSON.stringify(TICK_MESSAGE),
+        deadLetterConfig: { arn: tickDlq.queueArn },
+        retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 60 },
+      },
     });
 
     // Nothing is lost silently: an alert that could not be published pages, bypassing the router.
