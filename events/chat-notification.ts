@@ -11,6 +11,9 @@
 // are threaded in the channel), metadata.summary, metadata.eventType, metadata.relatedResources
 // (list of strings) and metadata.additionalContext (string to string map).
 // The documentation gives no lengths; the router keeps every field short on its own.
+// metadata.enableCustomActions (a boolean) lets the channel's custom actions attach their buttons
+// to the notification; their criteria and variables read metadata.additionalContext
+// (CHAT_ACTION_CONTEXT below, and infra/control-plane/alerting/chat-answers.ts).
 import * as z from './zod.ts';
 
 export const ChatNotificationSchema = z.strictObject({
@@ -31,7 +34,15 @@ export const ChatNotificationSchema = z.strictObject({
       eventType: z.optional(z.string()),
       relatedResources: z.optional(z.array(z.string())),
       additionalContext: z.optional(z.record(z.string(), z.string())),
+      enableCustomActions: z.optional(z.boolean()),
     }),
   ),
 });
+
+/** The answers a notification offers as buttons: a gate's, or a rollback inside the window. */
+export const CHAT_CHOICES = ['approve-reject', 'rollback'] as const;
+export type ChatChoices = (typeof CHAT_CHOICES)[number];
+
+/** The additionalContext keys a button reads: the rollout's execution, and which buttons apply. */
+export const CHAT_ACTION_CONTEXT = { execution: 'ecsOpsExecution', choices: 'ecsOpsChoices' } as const;
 export type ChatNotification = z.infer<typeof ChatNotificationSchema>;

@@ -112,6 +112,7 @@ export function buildApp(options: AppOptions = {}): {
         passableRoles: passableRolesOf(adopted),
         logRetention: adopted.logRetentionDays,
         env: { account: adopted.account, region: adopted.region },
+        ...(adopted.alerts.chat ? { chat: adopted.alerts.chat } : {}),
         assetRoot: options.assetRoot,
         ...(options.remediation ? { remediation: options.remediation } : {}),
         ...(options.freezeWindows ? { freezeWindows: options.freezeWindows } : {}),
@@ -129,6 +130,7 @@ export function buildApp(options: AppOptions = {}): {
       ...(config
         ? { rolloutServices: rolloutServicesFor(config), logRetention: config.logRetentionDays }
         : {}),
+      ...(config?.alerts.chat ? { chat: config.alerts.chat } : {}),
       // A configured environment names its account and region; otherwise environment-agnostic
       // unless the cdk CLI resolved an account and region.
       env: config

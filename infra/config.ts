@@ -296,6 +296,16 @@ export const EnvironmentConfigSchema = z
        * for chat integrations a team adds; it has no e-mail subscriber on purpose.
        */
       warningEmails: z._default(z.array(z.email()), []),
+      /**
+       * A Slack channel for Amazon Q Developer (already authorized in the workspace): the stack
+       * configures it on the three topics, with the approve, reject and roll back buttons.
+       */
+      chat: z.optional(
+        z.object({
+          slackWorkspaceId: z.string().check(z.regex(/^[0-9A-Z]{1,255}$/)),
+          slackChannelId: z.string().check(z.regex(/^[A-Za-z0-9]{1,255}$/)),
+        }),
+      ),
     }),
     features: z.object({
       apiGateway: z.boolean(),

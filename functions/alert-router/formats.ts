@@ -5,7 +5,7 @@
 // (Amazon Q Developer subscribes to a topic over HTTPS.) The subject is for email (<= 100 chars);
 // message attributes carry what SNS filter policies match on.
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
-import type { ChatNotification } from '../../events/chat-notification.ts';
+import { CHAT_ACTION_CONTEXT, type ChatNotification } from '../../events/chat-notification.ts';
 import { type Alert, byteLength, fitAlert } from '../shared/alerts.ts';
 
 export type NotificationKind = 'alert' | 'group' | 'reminder' | 'resolved';
@@ -161,6 +161,12 @@ export function chatOf(n: Notification): ChatNotification {
   if (a.service) additionalContext.service = a.service;
   if (a.cluster) additionalContext.cluster = a.cluster;
   if (n.group) additionalContext.alerts = String(n.group.alerts);
+  // A single alert that asks for an answer carries what the buttons need (a group's summary does not).
+  const buttons = !n.group && n.kind !== 'resolved' ? a.answers : undefined;
+  if (buttons) {
+    additionalContext[CHAT_ACTION_CONTEXT.execution] = buttons.execution;
+    additionalContext[CHAT_ACTION_CONTEXT.choices] = buttons.choices;
+  }
   return {
     version: '1.0',
     source: 'custom',
@@ -178,6 +184,7 @@ export function chatOf(n: Notification): ChatNotification {
       eventType: a.kind,
       relatedResources: a.resources.slice(0, CHAT_RESOURCES),
       additionalContext,
+      ...(buttons ? { enableCustomActions: true } : {}),
     },
   };
 }

@@ -695,6 +695,7 @@ async function openGate(
     whatHappened: `Deployment ${plan.id} reached its ${kind} gate at ${call.stage}; ECS holds the stage while the hook waits.`,
     whatWeDid: `Paused. Without an answer by ${expiresAt} the deployment will ${defaultAction === 'approve' ? 'continue' : 'roll back'}.`,
     nextSteps: [`ops approve ${plan.id}   (continue)`, `ops reject ${plan.id}    (ECS rolls back to blue)`],
+    answers: 'approve-reject',
   });
   return {
     hookStatus: 'IN_PROGRESS',

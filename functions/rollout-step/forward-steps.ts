@@ -167,6 +167,7 @@ export async function openGate(
     whatHappened: `The rollout ${plan.id} reached its ${gate.kind} gate.`,
     whatWeDid: `Paused. Without an answer by ${expiresAt} the rollout will ${gate.defaultAction === 'approve' ? 'continue' : 'roll back'}.`,
     nextSteps: [`ops approve ${plan.id}   (continue)`, `ops reject ${plan.id}    (roll back to blue)`],
+    answers: 'approve-reject',
   });
   return { opened: gate.kind };
 }
@@ -259,6 +260,7 @@ export async function promote(deps: StepDeps, state: RolloutState): Promise<Roll
           `ops rollback ${plan.cluster}/${plan.service} before ${windowEndsAt} flips traffic back to blue at once`,
         ]
       : [],
+    ...(window ? { answers: 'rollback' as const } : {}),
   });
   return state;
 }

@@ -37,6 +37,13 @@ export const AlertSchema = z.object({
   /** Console links by label: Step Functions execution, CloudWatch alarm, ECS service. */
   links: z.optional(z.record(z.string(), z.string())),
   at: z.string().check(z.minLength(1)),
+  /** Answers a person can give from chat (buttons): to this rollout's execution. */
+  answers: z.optional(
+    z.object({
+      execution: z.string().check(z.minLength(1), z.maxLength(256)),
+      choices: z.enum(['approve-reject', 'rollback']),
+    }),
+  ),
   /** Set by the router on an acknowledged alert's notifications (`ops ack`): who, when and why. */
   acknowledged: z.optional(z.object({ by: z.string(), at: z.string(), reason: z.optional(z.string()) })),
   /** Set when parts were cut to fit a size limit: what was cut, and how many resources there were. */

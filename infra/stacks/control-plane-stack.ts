@@ -14,6 +14,7 @@ import { loadFreezeWindows, loadSloConfig } from '../capability-configs.ts';
 import { ConfigError } from '../config.ts';
 import { AlertTopics } from '../control-plane/alerting/alert-topics.ts';
 import { Alerting } from '../control-plane/alerting/alerting.ts';
+import { ChatAnswers, type ChatChannel } from '../control-plane/alerting/chat-answers.ts';
 import { EventAlerts } from '../control-plane/alerting/event-alerts.ts';
 import { OutcomeDashboard } from '../control-plane/observability/outcome-dashboard.ts';
 import { loadRemediationConfig, Remediation } from '../control-plane/remediation/remediation.ts';
@@ -50,6 +51,8 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly freezeWindows?: readonly FreezeWindow[];
   /** Services' SLOs (default: config/slos/<environmentName>.json; none, no error-budget gate). */
   readonly slos?: SloConfig;
+  /** A Slack channel the stack configures for Amazon Q Developer, with the answer buttons. */
+  readonly chat?: ChatChannel;
 }
 
 export class ControlPlaneStack extends Stack {
@@ -63,6 +66,8 @@ export class ControlPlaneStack extends Stack {
   readonly spotInterruption: SpotInterruptionHandling;
   readonly rollouts: Rollouts;
   readonly trains: ReleaseTrains;
+  /** The chat buttons (approve, reject, roll back) and the function they invoke. */
+  readonly chatAnswers: ChatAnswers;
   /** Absent when the environment scales no service. */
   readonly scaling?: Scaling;
   /** Absent when the environment has no runbook registry. */
@@ -119,6 +124,15 @@ export class ControlPlaneStack extends Stack {
       environmentName: props.environmentName,
       freezeWindows,
       slos,
+      assetRoot: props.assetRoot,
+    });
+    this.chatAnswers = new ChatAnswers(this, 'ChatAnswers', {
+      namePrefix: `ecs-ops-${props.environmentName}`,
+      environmentName: props.environmentName,
+      tables: this.tables,
+      topics: this.topics,
+      routeArns: this.rollouts.routeArns,
+      ...(props.chat ? { chat: props.chat } : {}),
       assetRoot: props.assetRoot,
     });
     this.trains = new ReleaseTrains(this, 'Trains', {

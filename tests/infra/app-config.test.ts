@@ -195,4 +195,60 @@ describe('spot drain budget', () => {
     const safe = build('prod', loadConfig('prod'));
     expect(safe.environments[0]?.stacks?.compute.web.drainBudget?.drainSeconds).toBe(75);
   });
+
+  it('configures a Slack channel for Amazon Q Developer: the three topics, the buttons, a role and a guardrail that may only invoke the answer function', () => {
+    const config = variant('prod', (c) => {
+      c.alerts.chat = { slackWorkspaceId: 'T0123ABCD', slackChannelId: 'C0123ABCD' };
+    });
+    const { app, environments } = build('prod', config);
+    const stackName = environments[0]?.controlPlane.stackName as string;
+    const template = app.synth().getStackByName(stackName).template as {
+      Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    };
+    const of = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+    const [[, channel] = ['', {}]] = of('AWS::Chatbot::SlackChannelConfiguration') as [
+      string,
+      { Properties?: Record<string, unknown> },
+    ][];
+    expect(channel.Properties).toMatchObject({
+      ConfigurationName: 'ecs-ops-prod-alerts',
+      SlackWorkspaceId: 'T0123ABCD',
+      SlackChannelId: 'C0123ABCD',
+    });
+    expect(channel.Properties?.SnsTopicArns).toHaveLength(3);
+    expect(channel.Properties?.CustomizationResourceArns).toHaveLength(3);
+    const [, fn] = of('AWS::Lambda::Function').find(
+      ([, r]) => r.Properties?.FunctionName === 'ecs-ops-prod-answer',
+    ) as [string, { Properties?: Record<string, unknown> }];
+    expect(fn).toBeDefined();
+    const roleId =
+      (channel.Properties?.IamRoleArn as { 'Fn::GetAtt': [string, string] } | undefined)?.['Fn::GetAtt'][0] ??
+      '';
+    const statements = of('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties?.Roles).includes(roleId))
+      .flatMap(
+        ([, p]) =>
+          (
+            p.Properties?.PolicyDocument as
+              | { Statement: { Action: unknown; Resource: unknown }[] }
+              | undefined
+          )?.Statement ?? [],
+      );
+    const guardrailId =
+      (channel.Properties?.GuardrailPolicies as { Ref: string }[] | undefined)?.[0]?.Ref ?? '';
+    const guardrailDoc = template.Resources[guardrailId]?.Properties?.PolicyDocument as
+      | { Statement: unknown[] }
+      | undefined;
+    const guardrail = guardrailDoc?.Statement ?? [];
+    for (const found of [statements, guardrail]) {
+      expect(found).toEqual([
+        expect.objectContaining({
+          Action: 'lambda:InvokeFunction',
+          Effect: 'Allow',
+          Resource: expect.anything(),
+        }),
+      ]);
+      expect(JSON.stringify(found)).toContain('ChatAnswersFunction');
+    }
+  });
 });

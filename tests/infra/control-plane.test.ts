@@ -13,6 +13,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltFunction, buildFunctions } from '../../esbuild.config.mjs';
+import { CHAT_ACTION_CONTEXT } from '../../events/chat-notification.ts';
 import { spotInterruptionPatterns } from '../../events/patterns.ts';
 import type * as z from '../../events/zod.ts';
 import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
@@ -26,6 +27,7 @@ import {
   ALERT_ROUTER_BATCH,
   DEFAULT_GROUP_WINDOW,
 } from '../../infra/control-plane/alerting/alerting.ts';
+import { MAX_COMMAND_LENGTH } from '../../infra/control-plane/alerting/chat-answers.ts';
 import {
   SPOT_BATCH,
   SPOT_MAX_RECEIVE_COUNT,
@@ -37,6 +39,7 @@ import { FUNCTION_TRANSIENT_ERRORS, LAMBDA_SERVICE_ERRORS } from '../../workflow
 
 const FUNCTION_NAMES = [
   'alert-router',
+  'chat-answer',
   'deployment-hook',
   'event-alerts',
   'rollout-analysis',
@@ -235,8 +238,10 @@ describe('functions', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions).toHaveLength(FUNCTION_NAMES.length);
     for (const [id, fn] of functions) {
-      // ECS invokes the deployment hook synchronously and reads its answer: no async DLQ to fill.
-      const synchronousOnly = id.startsWith('RolloutsDeploymentHookFunction');
+      // ECS invokes the deployment hook synchronously and reads its answer, and a chat button
+      // invokes the answer function the same way: no async DLQ to fill.
+      const synchronousOnly =
+        id.startsWith('RolloutsDeploymentHookFunction') || id.startsWith('ChatAnswersFunction');
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Handler: 'index.handler',
@@ -376,6 +381,36 @@ describe('permissions', () => {
 });
 
 describe('alerting', () => {
+  it('defines the chat buttons: each a lambda invoke of the answer function within 100 characters, shown on what the router marks', () => {
+    const actions = ofType('AWS::Chatbot::CustomAction').map(
+      ([, r]) => r.Properties as Record<string, unknown>,
+    );
+    expect(actions.map((a) => a.ActionName)).toEqual([
+      'ecs-ops-test-approve',
+      'ecs-ops-test-reject',
+      'ecs-ops-test-rollback',
+    ]);
+    const [, fn] = ofType('AWS::Lambda::Function').find(
+      ([, r]) => envVariables(r).POWERTOOLS_SERVICE_NAME === 'chat-answer',
+    ) as [string, CfnResource];
+    expect(fn.Properties?.FunctionName).toBe('ecs-ops-test-answer');
+    for (const action of actions) {
+      const command = (action.Definition as { CommandText: string }).CommandText;
+      expect(command.length).toBeLessThanOrEqual(MAX_COMMAND_LENGTH);
+      expect(command).toMatch(
+        /^lambda invoke --function-name ecs-ops-test-answer --payload \{"rollout":"\$e","answer":"(approve|reject|rollback)"\}$/,
+      );
+      const [attachment] = action.Attachments as { Variables: Record<string, string> }[];
+      expect(Object.values(attachment?.Variables ?? {}).sort()).toEqual(
+        Object.values(CHAT_ACTION_CONTEXT)
+          .map((key) => `event.metadata.additionalContext.${key}`)
+          .sort(),
+      );
+    }
+    // No chat channel in this environment's config: no channel, no channel role.
+    expect(ofType('AWS::Chatbot::SlackChannelConfiguration')).toEqual([]);
+  });
+
   it('ticks the router once a minute onto its queue, with a role that may send there only, and a DLQ', () => {
     const schedules = ofType('AWS::Scheduler::Schedule');
     expect(schedules).toHaveLength(1);

@@ -62,6 +62,8 @@ export async function alert(
     state?: Alert['state'];
     /** Within the rollout, what this alert is about when one rollout raises several of its kind. */
     episode?: string;
+    /** The answers chat buttons may give to this rollout (its gate, or a rollback in its window). */
+    answers?: 'approve-reject' | 'rollback';
   },
 ): Promise<void> {
   // A train of 200 services would otherwise announce 400 starts and promotions; the journal keeps them.
@@ -87,6 +89,7 @@ export async function alert(
       // A service deployment has no page of its own: the service's page shows its deployments.
       ...(plan.controller === 'ecs' ? {} : { executionArn: plan.execution }),
     }),
+    ...(fields.answers ? { answers: { execution: plan.id, choices: fields.answers } } : {}),
     at: iso(deps.clock.now()),
   });
 }

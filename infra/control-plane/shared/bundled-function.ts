@@ -36,6 +36,8 @@ export interface BundledFunctionProps {
    * send to one. `reason` says who invokes it (the cdk-nag acknowledgement).
    */
   readonly synchronousOnly?: { readonly reason: string };
+  /** A fixed function name, where something outside the stack names the function (a chat button's command). */
+  readonly functionName?: string;
 }
 
 export class BundledFunction extends Construct {
@@ -82,6 +84,7 @@ export class BundledFunction extends Construct {
 
     this.function = new lambda.Function(this, 'Function', {
       description: props.description ?? props.name,
+      ...(props.functionName ? { functionName: props.functionName } : {}),
       code: lambda.Code.fromAsset(assetDir, { exclude: ['meta.json'] }),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
