@@ -4,7 +4,8 @@
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../events/zod.ts';
-import { isActive } from '../functions/alert-router/rules.ts';
+import { type EpisodeRecord, episodeId, getItem } from '../functions/alert-router/episode-state.ts';
+import { episodeLive, isActive } from '../functions/alert-router/rules.ts';
 import { type Acknowledgement, readAlertControls, type Silence } from '../functions/alert-router/silences.ts';
 import type { RemediationGateRecord } from '../functions/remediate-step/operator.ts';
 import { awsClient } from '../functions/shared/clients.ts';
@@ -130,7 +131,13 @@ export async function collectStatus(
   const alertTable = outputs[CONTROL_PLANE_OUTPUTS.stateTable];
   const controls = alertTable ? await readAlertControls(db, alertTable) : undefined;
   const silences = (controls?.silences ?? []).filter((s) => isActive(s, now));
-  const acknowledged = [...(controls?.acks.values() ?? [])].sort((a, b) => a.at.localeCompare(b.at));
+  // Only those whose episode still fires: an ack outlives an episode that ended by its lifetime.
+  const acknowledged: Acknowledgement[] = [];
+  for (const ack of controls?.acks.values() ?? []) {
+    const episode = await getItem<EpisodeRecord>(db, alertTable as string, episodeId(ack.dedupKey));
+    if (episodeLive(episode, now) && episode.openedAt === ack.episodeOpenedAt) acknowledged.push(ack);
+  }
+  acknowledged.sort((a, b) => a.at.localeCompare(b.at));
   const journal = await latestJournal(
     db,
     outputOf(outputs, CONTROL_PLANE_OUTPUTS.journalTable, 'the journal'),

@@ -534,9 +534,14 @@ function refuseRefined(schema: Schema, operation: string): void {
 }
 function masked(schema: Schema, mask: Record<string, true>, keep: boolean, operation: string): Schema {
   refuseRefined(schema, operation);
-  const entries = Object.entries(objectOf(schema, operation)).filter(
-    ([key]) => (mask[key] === true) === keep,
-  );
+  const shape = objectOf(schema, operation);
+  // As zod: pick keeps the mask's order (which orders the issues), omit the shape's.
+  const entries = keep
+    ? Object.keys(mask).flatMap((key) => {
+        const field = shape[key];
+        return mask[key] === true && field !== undefined ? [[key, field] as const] : [];
+      })
+    : Object.entries(shape).filter(([key]) => mask[key] !== true);
   return schema.with({ shape: Object.fromEntries(entries), checks: [] });
 }
 export const pick = (schema: Schema, mask: Record<string, true>) => masked(schema, mask, true, 'pick');

@@ -43,9 +43,9 @@ import {
 } from './rules.ts';
 import {
   type Acknowledgement,
-  claimSilenceNotice,
+  markSilenceAnnounced,
+  noticeFields,
   readAlertControls,
-  releaseSilenceNotice,
   removeAck,
   type Silence,
 } from './silences.ts';
@@ -125,6 +125,10 @@ export interface RouteReport {
   sent: SentNotification[];
   /** Items to hand back to SQS for a retry (and, after the last retry, the dead-letter queue). */
   failedItemIds: string[];
+  /** SNS publishes that failed after the SDK's retries (their items are among the failed ones). */
+  publishFailures: number;
+  /** Silence announcements that could not be raised (the next tick tries again). */
+  noticeFailures: number;
 }
 
 const ACTOR = 'alert-router';
@@ -181,6 +185,8 @@ class BatchRouter {
     outcomes: [],
     sent: [],
     failedItemIds: [],
+    publishFailures: 0,
+    noticeFailures: 0,
   };
   private readonly failed = new Set<string>();
   private readonly episodes = new Map<string, EpisodeRecord | undefined>();
@@ -278,38 +284,38 @@ class BatchRouter {
     }
     await this.commitRepeats();
     await this.commitJournal();
-    if (this.controlsRead) await this.announceSilences(ticks);
+    if (this.controlsRead) await this.announceSilences();
     this.report.failedItemIds = [...this.failed];
     return this.report;
   }
 
   /**
-   * Announces each silence's creation and end once, as an info alert on the alert queue (routed
-   * like any other). A claim whose alert could not be raised is given back, and the batch's ticks
-   * fail so that SQS brings them back.
+   * Announces each silence's creation and end, as an info alert on the alert queue (routed like any
+   * other), then marks it announced. Raised before it is marked: a crash in between raises it once
+   * more, which the router counts as a repeat of the same dedup key, where marking first could lose
+   * it. What fails is logged and counted, and the next batch or tick tries again.
    */
-  private async announceSilences(ticks: readonly string[]): Promise<void> {
+  private async announceSilences(): Promise<void> {
     const now = this.deps.clock.now();
     for (const notice of silenceNoticesDue(this.silences, now)) {
       const { id } = notice.silence;
       try {
-        if (
-          !(await claimSilenceNotice(this.deps.db, this.table, id, notice.which, new Date(now).toISOString()))
-        )
-          continue;
-        try {
+        if (notice.which !== 'stale')
           await raiseAlert(this.deps.sqs, this.deps.env.ALERT_QUEUE_URL, silenceNoticeAlert(notice, now));
-        } catch (error) {
-          await releaseSilenceNotice(this.deps.db, this.table, id, notice.which);
-          throw error;
-        }
+        await markSilenceAnnounced(
+          this.deps.db,
+          this.table,
+          id,
+          noticeFields(notice.which),
+          new Date(now).toISOString(),
+        );
       } catch (error) {
-        this.deps.log.error('Silence notice not raised; the next tick tries again', {
+        this.report.noticeFailures++;
+        this.deps.log.error('Silence notice not raised; the next batch tries again', {
           silence: id,
           which: notice.which,
           error: (error as Error).message,
         });
-        for (const tick of ticks) this.fail(tick, (error as Error).message);
       }
     }
   }
@@ -682,15 +688,20 @@ class BatchRouter {
     const rendered = renderForSns(notification);
     const topicArn = topicFor(this.deps.env, rendered.alert.severity);
     // The SDK retries throttling and 5xx with backoff; what still fails fails the item (SQS retries it).
-    const out = await this.deps.sns.send(
-      new PublishCommand({
-        TopicArn: topicArn,
-        Subject: rendered.subject,
-        Message: rendered.message,
-        MessageStructure: 'json',
-        MessageAttributes: rendered.attributes,
-      }),
-    );
+    const out = await this.deps.sns
+      .send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Subject: rendered.subject,
+          Message: rendered.message,
+          MessageStructure: 'json',
+          MessageAttributes: rendered.attributes,
+        }),
+      )
+      .catch((error: unknown) => {
+        this.report.publishFailures++;
+        throw error;
+      });
     const sent: SentNotification = {
       kind: notification.kind,
       severity: rendered.alert.severity,

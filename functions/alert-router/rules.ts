@@ -121,17 +121,27 @@ export function describeMatcher(matcher: Silence['matcher']): string {
 
 export interface SilenceNotice {
   silence: Silence;
-  which: 'created' | 'ended';
+  /**
+   * created: it started; ended: it ended (early or by running out); created-and-ended: it came and
+   * went between two looks (one notice says both); stale: it ended long before anyone looked (the
+   * first look after a deploy finds old ones): marked, not announced.
+   */
+  which: 'created' | 'ended' | 'created-and-ended' | 'stale';
 }
 
-/** The silence announcements not made yet: each silence's creation, then its end once it passed. */
+/** An end older than this is history, not news. */
+export const STALE_NOTICE_MS = 3600_000;
+
+/** The silence announcements not made yet. */
 export function silenceNoticesDue(silences: readonly Silence[], now: number): SilenceNotice[] {
-  return silences.flatMap((silence): SilenceNotice[] => [
-    ...(silence.createdAnnouncedAt === undefined ? [{ silence, which: 'created' as const }] : []),
-    ...(silence.endAnnouncedAt === undefined && Date.parse(silence.endsAt) <= now
-      ? [{ silence, which: 'ended' as const }]
-      : []),
-  ]);
+  return silences.flatMap((silence): SilenceNotice[] => {
+    const endsAt = Date.parse(silence.endsAt);
+    const createdDue = silence.createdAnnouncedAt === undefined;
+    if (endsAt > now) return createdDue ? [{ silence, which: 'created' }] : [];
+    if (silence.endAnnouncedAt !== undefined) return [];
+    if (endsAt <= now - STALE_NOTICE_MS) return [{ silence, which: 'stale' }];
+    return [{ silence, which: createdDue ? 'created-and-ended' : 'ended' }];
+  });
 }
 
 /**
@@ -140,7 +150,7 @@ export function silenceNoticesDue(silences: readonly Silence[], now: number): Si
  */
 export function silenceNoticeAlert({ silence, which }: SilenceNotice, now: number): Alert {
   const what = describeMatcher(silence.matcher);
-  const ended = which === 'ended';
+  const ended = which !== 'created';
   const title = !ended
     ? `Silence created: ${what} until ${silence.endsAt}`
     : silence.endedBy
@@ -148,7 +158,8 @@ export function silenceNoticeAlert({ silence, which }: SilenceNotice, now: numbe
       : `Silence expired: ${what}`;
   return {
     severity: 'info',
-    state: ended ? 'resolved' : 'firing',
+    // Its end resolves its start; one that came and went between two looks is news once, unresolved.
+    state: which === 'ended' ? 'resolved' : 'firing',
     kind: 'silence',
     title,
     summary: `${silence.id} (${silence.reason}), set by ${silence.createdBy} from ${silence.startsAt} to ${silence.endsAt}`,

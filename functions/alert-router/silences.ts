@@ -1,6 +1,6 @@
 // Time-boxed silences by service, kind or dedup key, and acknowledgements of firing alerts, kept in
 // one item of the alerts table: operators set a handful, and the router reads them all with one
-// GetItem per batch. The router announces each silence's start and end once (claimSilenceNotice).
+// GetItem per batch. The router announces each silence's start and end (markSilenceAnnounced).
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../../events/zod.ts';
@@ -179,59 +179,41 @@ export async function expireSilence(
   }
 }
 
-/**
- * Claims the announcement of a silence's creation or end: true for the one caller that gets it
- * (router invocations run concurrently), false when it was announced already or is gone. The claim
- * carries a token of its own, so that a claim whose answer was lost, and whose retry the condition
- * then refuses, is still known to be this caller's.
- */
-export async function claimSilenceNotice(
+/** The fields a notice marks: a silence that came and went between two looks is both created and ended. */
+export function noticeFields(
+  which: 'created' | 'ended' | 'created-and-ended' | 'stale',
+): ('createdAnnouncedAt' | 'endAnnouncedAt')[] {
+  if (which === 'created') return ['createdAnnouncedAt'];
+  if (which === 'ended') return ['endAnnouncedAt'];
+  return ['createdAnnouncedAt', 'endAnnouncedAt'];
+}
+
+/** Marks a silence's creation or end announced (a silence removed meanwhile is left alone). */
+export async function markSilenceAnnounced(
   db: Db,
   table: string,
   id: string,
-  which: 'created' | 'ended',
+  fields: readonly ('createdAnnouncedAt' | 'endAnnouncedAt')[],
   at: string,
-): Promise<boolean> {
-  const field = which === 'created' ? 'createdAnnouncedAt' : 'endAnnouncedAt';
-  const token = `${at}#${randomUUID().slice(0, 8)}`;
+): Promise<void> {
+  const names: Record<string, string> = { '#id': id };
+  fields.forEach((f, i) => {
+    names[`#f${i}`] = f;
+  });
   try {
     await db.send(
       new UpdateCommand({
         TableName: table,
         Key: { id: SILENCES_ID },
-        UpdateExpression: 'SET entries.#id.#field = :token',
-        ConditionExpression: 'attribute_exists(entries.#id) AND attribute_not_exists(entries.#id.#field)',
-        ExpressionAttributeNames: { '#id': id, '#field': field },
-        ExpressionAttributeValues: { ':token': token },
+        UpdateExpression: `SET ${fields.map((_, i) => `entries.#id.#f${i} = :at`).join(', ')}`,
+        ConditionExpression: 'attribute_exists(entries.#id)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':at': at },
       }),
     );
-    return true;
   } catch (error) {
     if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-    const stored = (await listSilences(db, table)).find((s) => s.id === id);
-    return stored?.[field] === token;
   }
-}
-
-/** Gives a claimed announcement back (its alert could not be raised): the next batch tries again. */
-export async function releaseSilenceNotice(
-  db: Db,
-  table: string,
-  id: string,
-  which: 'created' | 'ended',
-): Promise<void> {
-  await db.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { id: SILENCES_ID },
-      UpdateExpression: 'REMOVE entries.#id.#field',
-      ConditionExpression: 'attribute_exists(entries.#id)',
-      ExpressionAttributeNames: {
-        '#id': id,
-        '#field': which === 'created' ? 'createdAnnouncedAt' : 'endAnnouncedAt',
-      },
-    }),
-  );
 }
 
 /** Records an acknowledgement (a second one for the same alert replaces the first), pruning old ones. */

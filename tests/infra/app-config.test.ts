@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CHAT_ACTION_CONTEXT } from '../../events/chat-notification.ts';
 import {
   SPOT_INTERRUPTION_WARNING_SECONDS,
   SpotDrainBudgetError,
@@ -18,6 +19,7 @@ import {
   parseConfig,
   type ServiceConfigInput,
 } from '../../infra/config.ts';
+import { MAX_COMMAND_LENGTH } from '../../infra/control-plane/alerting/chat-answers.ts';
 import { configError, useAppBuilder } from './synth-support.ts';
 
 const buildApp = useAppBuilder();
@@ -217,6 +219,27 @@ describe('spot drain budget', () => {
     });
     expect(channel.Properties?.SnsTopicArns).toHaveLength(3);
     expect(channel.Properties?.CustomizationResourceArns).toHaveLength(3);
+    // The buttons: each a lambda invoke of the answer function within Amazon Q Developer's 100
+    // characters, reading the additionalContext keys the router writes.
+    const actions = of('AWS::Chatbot::CustomAction').map(([, r]) => r.Properties as Record<string, unknown>);
+    expect(actions.map((a) => a.ActionName)).toEqual([
+      'ecs-ops-prod-approve',
+      'ecs-ops-prod-reject',
+      'ecs-ops-prod-rollback',
+    ]);
+    for (const action of actions) {
+      const command = (action.Definition as { CommandText: string }).CommandText;
+      expect(command.length).toBeLessThanOrEqual(MAX_COMMAND_LENGTH);
+      expect(command).toMatch(
+        /^lambda invoke --function-name ecs-ops-prod-answer --payload \{"rollout":"\$e","answer":"(approve|reject|rollback)"\}$/,
+      );
+      const [attachment] = action.Attachments as { Variables: Record<string, string> }[];
+      expect(Object.values(attachment?.Variables ?? {}).sort()).toEqual(
+        Object.values(CHAT_ACTION_CONTEXT)
+          .map((key) => `event.metadata.additionalContext.${key}`)
+          .sort(),
+      );
+    }
     const [, fn] = of('AWS::Lambda::Function').find(
       ([, r]) => r.Properties?.FunctionName === 'ecs-ops-prod-answer',
     ) as [string, { Properties?: Record<string, unknown> }];

@@ -13,7 +13,6 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltFunction, buildFunctions } from '../../esbuild.config.mjs';
-import { CHAT_ACTION_CONTEXT } from '../../events/chat-notification.ts';
 import { spotInterruptionPatterns } from '../../events/patterns.ts';
 import type * as z from '../../events/zod.ts';
 import { AlertRouterEnvSchema } from '../../functions/alert-router/config.ts';
@@ -27,7 +26,6 @@ import {
   ALERT_ROUTER_BATCH,
   DEFAULT_GROUP_WINDOW,
 } from '../../infra/control-plane/alerting/alerting.ts';
-import { MAX_COMMAND_LENGTH } from '../../infra/control-plane/alerting/chat-answers.ts';
 import {
   SPOT_BATCH,
   SPOT_MAX_RECEIVE_COUNT,
@@ -381,33 +379,14 @@ describe('permissions', () => {
 });
 
 describe('alerting', () => {
-  it('defines the chat buttons: each a lambda invoke of the answer function within 100 characters, shown on what the router marks', () => {
-    const actions = ofType('AWS::Chatbot::CustomAction').map(
-      ([, r]) => r.Properties as Record<string, unknown>,
-    );
-    expect(actions.map((a) => a.ActionName)).toEqual([
-      'ecs-ops-test-approve',
-      'ecs-ops-test-reject',
-      'ecs-ops-test-rollback',
-    ]);
+  it('has the chat answer function (a fixed name the buttons invoke) but no buttons or channel without a chat channel configured', () => {
     const [, fn] = ofType('AWS::Lambda::Function').find(
       ([, r]) => envVariables(r).POWERTOOLS_SERVICE_NAME === 'chat-answer',
     ) as [string, CfnResource];
     expect(fn.Properties?.FunctionName).toBe('ecs-ops-test-answer');
-    for (const action of actions) {
-      const command = (action.Definition as { CommandText: string }).CommandText;
-      expect(command.length).toBeLessThanOrEqual(MAX_COMMAND_LENGTH);
-      expect(command).toMatch(
-        /^lambda invoke --function-name ecs-ops-test-answer --payload \{"rollout":"\$e","answer":"(approve|reject|rollback)"\}$/,
-      );
-      const [attachment] = action.Attachments as { Variables: Record<string, string> }[];
-      expect(Object.values(attachment?.Variables ?? {}).sort()).toEqual(
-        Object.values(CHAT_ACTION_CONTEXT)
-          .map((key) => `event.metadata.additionalContext.${key}`)
-          .sort(),
-      );
-    }
-    // No chat channel in this environment's config: no channel, no channel role.
+    // Amazon Q Developer cuts a chat command off after 15 s.
+    expect(fn.Properties?.Timeout as number).toBeLessThan(15);
+    expect(ofType('AWS::Chatbot::CustomAction')).toEqual([]);
     expect(ofType('AWS::Chatbot::SlackChannelConfiguration')).toEqual([]);
   });
 

@@ -1,12 +1,13 @@
 // Answers from chat buttons, on the emulator: a rollout's gate notification, rendered as the router
 // renders it for Amazon Q Developer, shows the buttons the stack's custom actions define (read from
-// the synthesized template: criteria, variables, command); pressing one invokes the chat-answer
-// function, as deployed and as its role, with the payload the command carries. One test per gate
+// the template of an environment with a chat channel: criteria, variables, command); pressing one
+// invokes the chat-answer function, as deployed and as its role, with the payload the command carries. One test per gate
 // state: open (approve, reject), closed (refused), a rollback window (roll back), and none.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ChatNotificationSchema } from '../../events/chat-notification.ts';
 import { chatOf } from '../../functions/alert-router/formats.ts';
 import type { Alert } from '../../functions/shared/alerts.ts';
+import { type EnvironmentConfigInput, loadConfig } from '../../infra/config.ts';
 import { buttonsOn, type ChatButton, chatButtonsOf } from '../../local/chat-buttons.ts';
 import { synthControlPlane } from '../../local/control-plane.ts';
 import { localFunction } from '../../local/lambda-host.ts';
@@ -28,7 +29,10 @@ describe('answers from chat buttons', () => {
   const { world } = useRolloutWorld();
   let buttons: ChatButton[];
   beforeAll(async () => {
-    buttons = chatButtonsOf((await synthControlPlane('local')).template);
+    // The buttons exist where a chat channel is configured: prod's config, with one.
+    const config = structuredClone(loadConfig('prod')) as EnvironmentConfigInput;
+    config.alerts.chat = { slackWorkspaceId: 'T0123ABCD', slackChannelId: 'C0123ABCD' };
+    buttons = chatButtonsOf((await synthControlPlane('prod', { config })).template);
   });
 
   /** The chat body of a raised alert, checked against the custom notification schema. */
@@ -40,7 +44,7 @@ describe('answers from chat buttons', () => {
   const press = async (alert: Alert, text: string, clock = scenarioClock()) => {
     const button = buttonsOn(buttons, chatBody(alert)).find((b) => b.text === text);
     if (!button) throw new Error(`no ${text} button on ${alert.kind}`);
-    expect(button.functionName).toBe('ecs-ops-local-answer');
+    expect(button.functionName).toBe('ecs-ops-prod-answer');
     const fn = await localFunction(world.stack, 'chat-answer', { clock });
     return (await fn.invoke(button.payload)) as { status: string; message: string };
   };

@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RemediationPlan } from '../../events/remediation-input.ts';
 import { routerMetrics } from '../../functions/alert-router/metrics.ts';
+import { silenceNoticeAlert, silenceNoticesDue } from '../../functions/alert-router/rules.ts';
+import type { Silence } from '../../functions/alert-router/silences.ts';
 import { remediationMetrics } from '../../functions/remediate-step/metrics.ts';
 import { rolloutMetrics } from '../../functions/rollout-step/metrics.ts';
 import { scaleMetrics } from '../../functions/scale-service-step/metrics.ts';
@@ -67,6 +69,8 @@ describe('outcome metrics', () => {
           'failed',
           'grouped',
         ) as never,
+        // A failed item is a publish failure only where SNS refused the publish.
+        publishFailures: 1,
       }),
     ).toEqual([
       { name: 'AlertsPublished', value: 2 },
@@ -131,5 +135,42 @@ describe('outcome metrics', () => {
       }),
     );
     expect(() => takeEmf()).toThrow(/dimension service is not a string member/);
+  });
+
+  it('silence notices: created while it lasts, then ended; both at once when it came and went; none for an old one', () => {
+    const now = Date.parse('2026-12-05T12:00:00Z');
+    const silence = (endsAt: string, marks: Partial<Silence> = {}): Silence => ({
+      id: 's',
+      matcher: { service: 'api' },
+      startsAt: '2026-12-05T10:00:00Z',
+      endsAt,
+      reason: 'r',
+      createdBy: 'x',
+      createdAt: '2026-12-05T10:00:00Z',
+      ...marks,
+    });
+    const due = (s: Silence) => silenceNoticesDue([s], now).map((n) => n.which);
+    expect(due(silence('2026-12-05T13:00:00Z'))).toEqual(['created']);
+    expect(due(silence('2026-12-05T13:00:00Z', { createdAnnouncedAt: 'x' }))).toEqual([]);
+    expect(due(silence('2026-12-05T11:59:00Z', { createdAnnouncedAt: 'x' }))).toEqual(['ended']);
+    expect(due(silence('2026-12-05T11:59:00Z'))).toEqual(['created-and-ended']);
+    expect(due(silence('2026-12-05T10:30:00Z'))).toEqual(['stale']);
+    expect(due(silence('2026-12-05T11:59:00Z', { createdAnnouncedAt: 'x', endAnnouncedAt: 'y' }))).toEqual(
+      [],
+    );
+    const ended = silenceNoticeAlert({ silence: silence('2026-12-05T11:59:00Z'), which: 'ended' }, now);
+    expect([ended.state, ended.dedupKey, ended.title]).toEqual([
+      'resolved',
+      'silence/s',
+      'Silence expired: service api',
+    ]);
+    const cameAndWent = silenceNoticeAlert(
+      { silence: silence('2026-12-05T11:59:00Z', { endedBy: 'ops-cli/x' }), which: 'created-and-ended' },
+      now,
+    );
+    expect([cameAndWent.state, cameAndWent.title]).toEqual([
+      'firing',
+      'Silence ended early by ops-cli/x: service api',
+    ]);
   });
 });

@@ -1,9 +1,9 @@
 // Answers from chat: the approve, reject and roll back buttons (Amazon Q Developer custom actions)
 // on the notifications that ask for them (a rollout's gate, its rollback window), and the
 // chat-answer function they invoke. A button runs `lambda invoke` with the channel's role (or the
-// person's own user role), which may invoke this one function and nothing else. With a Slack channel
-// in the config, the stack also configures it: the three topics, the role, a guardrail of the
-// same scope, and the buttons.
+// person's own user role), which may invoke this one function and nothing else. With a Slack
+// channel in the config, the stack creates the buttons and configures the channel: the three
+// topics, the role, a guardrail of the same scope, and the buttons. Without one, only the function.
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -79,7 +79,8 @@ export class ChatAnswers extends Construct {
       functionName,
       description: 'Chat buttons: approve or reject a rollout gate, or roll a rollout back',
       memorySize: 256,
-      timeout: Duration.seconds(30),
+      // A chat command times out after 15 s: the answer must come back before it does.
+      timeout: Duration.seconds(12),
       environment: lambdaEnvironment(env),
       assetRoot: props.assetRoot,
       synchronousOnly: {
@@ -119,6 +120,12 @@ export class ChatAnswers extends Construct {
         'xray:PutTraceSegments/PutTelemetryRecords, states:SendTaskSuccess (a task token names no resource) and elasticloadbalancing:Describe* support no resource-level permissions.',
     });
 
+    // The buttons and the channel only where a chat channel is configured: Amazon Q Developer's API
+    // is in a few regions only, and a deploy that needs none of it must not depend on it.
+    if (!props.chat) {
+      this.actions = [];
+      return;
+    }
     this.actions = CHAT_BUTTONS.map(
       (button) =>
         new chatbot.CfnCustomAction(this, button.id, {
@@ -141,7 +148,6 @@ export class ChatAnswers extends Construct {
         }),
     );
 
-    if (!props.chat) return;
     const invokeAnswer = new iam.PolicyStatement({
       actions: ['lambda:InvokeFunction'],
       resources: [fn.functionArn],
