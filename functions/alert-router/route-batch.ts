@@ -43,11 +43,12 @@ import {
 } from './rules.ts';
 import {
   type Acknowledgement,
-  markSilenceAnnounced,
+  claimSilenceNotice,
   noticeFields,
   readAlertControls,
   removeAck,
   type Silence,
+  settleSilenceNotice,
 } from './silences.ts';
 import {
   addRepeatsToOpenWindow,
@@ -290,25 +291,30 @@ class BatchRouter {
   }
 
   /**
-   * Announces each silence's creation and end, as an info alert on the alert queue (routed like any
-   * other), then marks it announced. Raised before it is marked: a crash in between raises it once
-   * more, which the router counts as a repeat of the same dedup key, where marking first could lose
-   * it. What fails is logged and counted, and the next batch or tick tries again.
+   * Announces each silence's creation and end once, as an info alert on the alert queue (routed
+   * like any other): claimed (concurrent invocations announce it once), raised, then marked. A
+   * notice whose alert could not be raised gives its claim back; what fails is logged and counted,
+   * and the next batch or tick tries again.
    */
   private async announceSilences(): Promise<void> {
     const now = this.deps.clock.now();
     for (const notice of silenceNoticesDue(this.silences, now)) {
       const { id } = notice.silence;
+      const fields = noticeFields(notice.which);
+      const announcedAt = new Date(now).toISOString();
       try {
-        if (notice.which !== 'stale')
+        if (notice.which === 'stale') {
+          await settleSilenceNotice(this.deps.db, this.table, id, fields, { announcedAt });
+          continue;
+        }
+        if (!(await claimSilenceNotice(this.deps.db, this.table, id, fields, now))) continue;
+        try {
           await raiseAlert(this.deps.sqs, this.deps.env.ALERT_QUEUE_URL, silenceNoticeAlert(notice, now));
-        await markSilenceAnnounced(
-          this.deps.db,
-          this.table,
-          id,
-          noticeFields(notice.which),
-          new Date(now).toISOString(),
-        );
+        } catch (error) {
+          await settleSilenceNotice(this.deps.db, this.table, id, fields, 'release');
+          throw error;
+        }
+        await settleSilenceNotice(this.deps.db, this.table, id, fields, { announcedAt });
       } catch (error) {
         this.report.noticeFailures++;
         this.deps.log.error('Silence notice not raised; the next batch tries again', {

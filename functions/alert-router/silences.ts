@@ -1,6 +1,6 @@
 // Time-boxed silences by service, kind or dedup key, and acknowledgements of firing alerts, kept in
 // one item of the alerts table: operators set a handful, and the router reads them all with one
-// GetItem per batch. The router announces each silence's start and end (markSilenceAnnounced).
+// GetItem per batch. The router announces each silence's start and end once (claimSilenceNotice).
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../../events/zod.ts';
@@ -39,6 +39,9 @@ export interface Silence {
   /** When the router announced its creation, and its end (each once). */
   createdAnnouncedAt?: string;
   endAnnouncedAt?: string;
+  /** A router invocation's claim on announcing them (silences.ts claimSilenceNotice). */
+  createdClaim?: string;
+  endClaim?: string;
 }
 
 /** An operator's acknowledgement of one firing alert (`ops ack`): no reminders for its episode. */
@@ -179,36 +182,95 @@ export async function expireSilence(
   }
 }
 
+type NoticeField = 'createdAnnouncedAt' | 'endAnnouncedAt';
+
 /** The fields a notice marks: a silence that came and went between two looks is both created and ended. */
-export function noticeFields(
-  which: 'created' | 'ended' | 'created-and-ended' | 'stale',
-): ('createdAnnouncedAt' | 'endAnnouncedAt')[] {
+export function noticeFields(which: 'created' | 'ended' | 'created-and-ended' | 'stale'): NoticeField[] {
   if (which === 'created') return ['createdAnnouncedAt'];
   if (which === 'ended') return ['endAnnouncedAt'];
   return ['createdAnnouncedAt', 'endAnnouncedAt'];
 }
 
-/** Marks a silence's creation or end announced (a silence removed meanwhile is left alone). */
-export async function markSilenceAnnounced(
+const claimOf = (field: NoticeField) => (field === 'createdAnnouncedAt' ? 'createdClaim' : 'endClaim');
+
+/** A claim left this long without its notice marked announced (the router stopped in between) lapses. */
+export const NOTICE_CLAIM_MS = 5 * 60_000;
+
+/**
+ * Claims a silence's announcement for this caller: true for the one router invocation that gets it
+ * (they run concurrently), false when another holds it or it was made. The claim carries a token
+ * of its own, so a claim whose answer was lost, and whose retry the condition refuses, is still
+ * known to be this caller's; and it lapses after NOTICE_CLAIM_MS, so a router that stopped between
+ * claiming and raising does not lose the notice.
+ */
+export async function claimSilenceNotice(
   db: Db,
   table: string,
   id: string,
-  fields: readonly ('createdAnnouncedAt' | 'endAnnouncedAt')[],
-  at: string,
-): Promise<void> {
+  fields: readonly NoticeField[],
+  now: number,
+): Promise<string | undefined> {
+  const token = `${iso(now)}#${randomUUID().slice(0, 8)}`;
   const names: Record<string, string> = { '#id': id };
-  fields.forEach((f, i) => {
-    names[`#f${i}`] = f;
+  const conditions = ['attribute_exists(entries.#id)'];
+  fields.forEach((field, i) => {
+    names[`#done${i}`] = field;
+    names[`#claim${i}`] = claimOf(field);
+    conditions.push(
+      `attribute_not_exists(entries.#id.#done${i})`,
+      `(attribute_not_exists(entries.#id.#claim${i}) OR entries.#id.#claim${i} < :lapsed)`,
+    );
   });
   try {
     await db.send(
       new UpdateCommand({
         TableName: table,
         Key: { id: SILENCES_ID },
-        UpdateExpression: `SET ${fields.map((_, i) => `entries.#id.#f${i} = :at`).join(', ')}`,
-        ConditionExpression: 'attribute_exists(entries.#id)',
+        UpdateExpression: `SET ${fields.map((_, i) => `entries.#id.#claim${i} = :token`).join(', ')}`,
+        ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':at': at },
+        ExpressionAttributeValues: { ':token': token, ':lapsed': iso(now - NOTICE_CLAIM_MS) },
+      }),
+    );
+    return token;
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    const stored = (await listSilences(db, table)).find((s) => s.id === id) as
+      | Record<string, unknown>
+      | undefined;
+    return fields.every((field) => stored?.[claimOf(field)] === token) ? token : undefined;
+  }
+}
+
+/** Marks a claimed (or stale) notice announced; `release` instead gives the claim back. */
+export async function settleSilenceNotice(
+  db: Db,
+  table: string,
+  id: string,
+  fields: readonly NoticeField[],
+  outcome: { announcedAt: string } | 'release',
+): Promise<void> {
+  const names: Record<string, string> = { '#id': id };
+  fields.forEach((field, i) => {
+    names[`#done${i}`] = field;
+    names[`#claim${i}`] = claimOf(field);
+  });
+  const update =
+    outcome === 'release'
+      ? `REMOVE ${fields.map((_, i) => `entries.#id.#claim${i}`).join(', ')}`
+      : `SET ${fields.map((_, i) => `entries.#id.#done${i} = :at`).join(', ')}`;
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: SILENCES_ID },
+        UpdateExpression: update,
+        ConditionExpression: 'attribute_exists(entries.#id)',
+        ExpressionAttributeNames:
+          outcome === 'release'
+            ? Object.fromEntries(Object.entries(names).filter(([k]) => !k.startsWith('#done')))
+            : Object.fromEntries(Object.entries(names).filter(([k]) => !k.startsWith('#claim'))),
+        ...(outcome === 'release' ? {} : { ExpressionAttributeValues: { ':at': outcome.announcedAt } }),
       }),
     );
   } catch (error) {

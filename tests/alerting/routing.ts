@@ -9,6 +9,7 @@ import { DeleteMessageCommand, type Message, ReceiveMessageCommand, SQSClient } 
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ChatNotificationSchema } from '../../events/chat-notification.ts';
+import { TICK_MESSAGE } from '../../functions/alert-router/messages.ts';
 import { isActive } from '../../functions/alert-router/rules.ts';
 import {
   addAck,
@@ -267,6 +268,31 @@ export function describeRouting(title: string, faults?: Partial<FaultSettings>):
       );
       await world.route();
       expect(await world.published()).toEqual([]);
+    });
+
+    it('announces a silence once when two router invocations look at the same time', async () => {
+      const db = observerDocumentClient();
+      const silence = await addSilence(db, alertsTable(), systemClock, {
+        matcher: { kind: 'nightly-backup' },
+        durationMs: 3600_000,
+        reason: 'backup window moved',
+        createdBy: 'test',
+      });
+      const tick = (id: string) => ({ id, body: TICK_MESSAGE });
+      await Promise.all([world.routeBatch([tick('tick-1')]), world.routeBatch([tick('tick-2')])]);
+      // One notice raised, not one per invocation (a lost answer may raise a copy under faults).
+      const queueUrl = world.stack.outputs.AlertQueueUrl as string;
+      if (!faults) expect(await world.queueDepth(queueUrl)).toBe(1);
+      await world.route();
+      expect((await world.published()).map((a) => a.alert.dedupKey)).toEqual([`silence/${silence.id}`]);
+      // Ended here, and announced once more, so that no later scenario hears of it.
+      await expireSilence(db, alertsTable(), systemClock, silence.id, 'test');
+      await Promise.all([world.routeBatch([tick('tick-3')]), world.routeBatch([tick('tick-4')])]);
+      if (!faults) expect(await world.queueDepth(queueUrl)).toBe(1);
+      await world.route();
+      expect((await world.published()).map((a) => [a.alert.dedupKey, a.alert.notification])).toEqual([
+        [`silence/${silence.id}`, 'resolved'],
+      ]);
     });
 
     it('silences by dedup key only that alert, not others of its service and kind', async () => {
