@@ -4,7 +4,7 @@
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../events/zod.ts';
-import { type EpisodeRecord, episodeId, getItem } from '../functions/alert-router/episode-state.ts';
+import { type EpisodeRecord, episodeId, getMany } from '../functions/alert-router/episode-state.ts';
 import { episodeLive, isActive } from '../functions/alert-router/rules.ts';
 import { type Acknowledgement, readAlertControls, type Silence } from '../functions/alert-router/silences.ts';
 import type { RemediationGateRecord } from '../functions/remediate-step/operator.ts';
@@ -132,12 +132,21 @@ export async function collectStatus(
   const controls = alertTable ? await readAlertControls(db, alertTable) : undefined;
   const silences = (controls?.silences ?? []).filter((s) => isActive(s, now));
   // Only those whose episode still fires: an ack outlives an episode that ended by its lifetime.
-  const acknowledged: Acknowledgement[] = [];
-  for (const ack of controls?.acks.values() ?? []) {
-    const episode = await getItem<EpisodeRecord>(db, alertTable as string, episodeId(ack.dedupKey));
-    if (episodeLive(episode, now) && episode.openedAt === ack.episodeOpenedAt) acknowledged.push(ack);
-  }
-  acknowledged.sort((a, b) => a.at.localeCompare(b.at));
+  const acks = [...(controls?.acks.values() ?? [])];
+  const episodes =
+    acks.length > 0
+      ? await getMany<EpisodeRecord>(
+          db,
+          alertTable as string,
+          acks.map((a) => episodeId(a.dedupKey)),
+        )
+      : new Map<string, EpisodeRecord>();
+  const acknowledged = acks
+    .filter((ack) => {
+      const episode = episodes.get(episodeId(ack.dedupKey));
+      return episodeLive(episode, now) && episode.openedAt === ack.episodeOpenedAt;
+    })
+    .sort((a, b) => a.at.localeCompare(b.at));
   const journal = await latestJournal(
     db,
     outputOf(outputs, CONTROL_PLANE_OUTPUTS.journalTable, 'the journal'),

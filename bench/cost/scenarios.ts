@@ -208,12 +208,22 @@ export async function scheduledScaling(world: World): Promise<void> {
 }
 
 /** N alerts firing inside one group window, then all resolved: one message each way. */
+/** Runs the alert router until its queue is quiet, delayed window flushes included. */
+async function routeUntilQuiet(world: World): Promise<void> {
+  const queueUrl = world.stack.outputs.AlertQueueUrl as string;
+  for (let waited = 0; ; waited += 200) {
+    await deliver(world, 'alert-router', world.realClock);
+    const left = await messagesStillComing([queueUrl]);
+    if (left === 0) return;
+    if (waited > 30_000) throw new Error(`alert queue not quiet after 30 s: ${left} message(s)`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function alertGroup(world: World, run: number): Promise<void> {
   const meter = current as Meter;
   const queueUrl = world.stack.outputs.AlertQueueUrl as string;
   const sqs = awsClient(SQSClient);
-  const router = world.stack.functions['alert-router'] ? 'alert-router' : '';
-  if (!router) throw new Error('no alert-router in the stack');
   let published = 0;
   for (const state of ['firing', 'resolved'] as const) {
     const alerts = Array.from({ length: ACTIVITY.alertsPerGroup }, (_, i) =>
@@ -229,13 +239,7 @@ export async function alertGroup(world: World, run: number): Promise<void> {
         }),
       );
     // Routed now; the window's flush is a delayed message on the same queue, waited for here.
-    for (let waited = 0; ; waited += 200) {
-      await deliver(world, router, world.realClock);
-      const left = await messagesStillComing([queueUrl]);
-      if (left === 0) break;
-      if (waited > 30_000) throw new Error(`alert queue not quiet after 30 s: ${left} message(s)`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await routeUntilQuiet(world);
     published += (await takeAlerts(world.seed.alertQueues.warning)).length;
   }
   if (published !== 2) throw new Error(`an alert group published ${published} messages, expected 2`);
@@ -246,7 +250,6 @@ export async function alertGroup(world: World, run: number): Promise<void> {
  * close, each through the event-alerts rule, queue and function, then the alert router.
  */
 export async function awsEventAlert(world: World, run: number): Promise<void> {
-  const queueUrl = world.stack.outputs.AlertQueueUrl as string;
   const health = JSON.parse(
     readFileSync(join(REPO_ROOT, 'events/samples/aws/aws-health-ecs-scheduled-change.json'), 'utf8'),
   ) as { id: string; region: string; time: string; detail: Record<string, unknown> };
@@ -263,13 +266,7 @@ export async function awsEventAlert(world: World, run: number): Promise<void> {
     };
     await putBusEvents([event]);
     await deliver(world, 'event-alerts', world.realClock);
-    for (let waited = 0; ; waited += 200) {
-      await deliver(world, 'alert-router', world.realClock);
-      const left = await messagesStillComing([queueUrl]);
-      if (left === 0) break;
-      if (waited > 30_000) throw new Error(`alert queue not quiet after 30 s: ${left} message(s)`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await routeUntilQuiet(world);
     published += (await takeAlerts(world.seed.alertQueues.warning)).length;
   }
   if (published !== 2)

@@ -198,8 +198,6 @@ class BatchRouter {
   private readonly journal: { entry: JournalEntry; itemId: string }[] = [];
   private silences: Silence[] = [];
   private acks = new Map<string, Acknowledgement>();
-  /** Whether this batch read the silences and acknowledgements (and so announces silence changes). */
-  private controlsRead = false;
   private readonly table: string;
 
   constructor(private readonly deps: RouterDeps) {
@@ -237,11 +235,12 @@ class BatchRouter {
     }
     const alerts = parsed.flatMap((p) => (p.message.type === 'alert' ? [p.message.alert] : []));
     const ticks = parsed.filter((p) => p.message.type === 'tick').map((p) => p.id);
-    if (alerts.length > 0 || ticks.length > 0) {
+    // A batch with alerts or ticks reads the silences and acknowledgements, and announces silence changes.
+    const controlsRead = alerts.length > 0 || ticks.length > 0;
+    if (controlsRead) {
       const controls = await readAlertControls(this.deps.db, this.table);
       this.silences = controls.silences;
       this.acks = controls.acks;
-      this.controlsRead = true;
     }
     if (alerts.length > 0) {
       const found = await getMany<EpisodeRecord>(
@@ -285,7 +284,7 @@ class BatchRouter {
     }
     await this.commitRepeats();
     await this.commitJournal();
-    if (this.controlsRead) await this.announceSilences();
+    if (controlsRead) await this.announceSilences();
     this.report.failedItemIds = [...this.failed];
     return this.report;
   }

@@ -95,8 +95,18 @@ const UNANNOUNCED_KEEP_MS = 24 * 3600 * 1000;
 /** Acknowledgements older than this are pruned (an episode lives 24 hours by default, 14 days at most). */
 const ACK_KEEP_MS = 14 * 24 * 3600 * 1000;
 
-/** The map attribute `name` of the item, created empty if it is not there yet (a nested SET needs it). */
-async function ensureMap(db: Db, table: string, name: 'entries' | 'acks'): Promise<void> {
+/**
+ * Sets `key` of the item's map `name` to `value` and removes the `pruned` keys, in one write; the
+ * map is created first if it is not there yet (a nested SET needs it).
+ */
+async function putMapEntry(
+  db: Db,
+  table: string,
+  name: 'entries' | 'acks',
+  key: string,
+  value: unknown,
+  pruned: readonly string[],
+): Promise<void> {
   await db.send(
     new UpdateCommand({
       TableName: table,
@@ -104,6 +114,19 @@ async function ensureMap(db: Db, table: string, name: 'entries' | 'acks'): Promi
       UpdateExpression: 'SET #map = if_not_exists(#map, :empty)',
       ExpressionAttributeNames: { '#map': name },
       ExpressionAttributeValues: { ':empty': {} },
+    }),
+  );
+  const names: Record<string, string> = { '#map': name, '#new': key };
+  pruned.forEach((old, i) => {
+    names[`#old${i}`] = old;
+  });
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { id: SILENCES_ID },
+      UpdateExpression: `SET #map.#new = :value${pruned.length > 0 ? ` REMOVE ${pruned.map((_, i) => `#map.#old${i}`).join(', ')}` : ''}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':value': value },
     }),
   );
 }
@@ -127,7 +150,6 @@ export async function addSilence(db: Db, table: string, clock: Clock, input: New
     createdBy: input.createdBy,
     createdAt: iso(now),
   };
-  await ensureMap(db, table, 'entries');
   // Ended ones go once their end was announced (or long after, if the router never ran).
   const expired = (await listSilences(db, table))
     .filter(
@@ -136,18 +158,13 @@ export async function addSilence(db: Db, table: string, clock: Clock, input: New
         (s.endAnnouncedAt !== undefined || Date.parse(s.endsAt) <= now - UNANNOUNCED_KEEP_MS),
     )
     .slice(0, 20);
-  const names: Record<string, string> = { '#new': silence.id };
-  expired.forEach((s, i) => {
-    names[`#old${i}`] = s.id;
-  });
-  await db.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { id: SILENCES_ID },
-      UpdateExpression: `SET entries.#new = :silence${expired.length > 0 ? ` REMOVE ${expired.map((_, i) => `entries.#old${i}`).join(', ')}` : ''}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: { ':silence': silence },
-    }),
+  await putMapEntry(
+    db,
+    table,
+    'entries',
+    silence.id,
+    silence,
+    expired.map((s) => s.id),
   );
   return silence;
 }
@@ -250,27 +267,23 @@ export async function settleSilenceNotice(
   fields: readonly NoticeField[],
   outcome: { announcedAt: string } | 'release',
 ): Promise<void> {
+  const release = outcome === 'release';
   const names: Record<string, string> = { '#id': id };
   fields.forEach((field, i) => {
-    names[`#done${i}`] = field;
-    names[`#claim${i}`] = claimOf(field);
+    names[`#f${i}`] = release ? claimOf(field) : field;
   });
-  const update =
-    outcome === 'release'
-      ? `REMOVE ${fields.map((_, i) => `entries.#id.#claim${i}`).join(', ')}`
-      : `SET ${fields.map((_, i) => `entries.#id.#done${i} = :at`).join(', ')}`;
+  const paths = fields.map((_, i) => `entries.#id.#f${i}`);
   try {
     await db.send(
       new UpdateCommand({
         TableName: table,
         Key: { id: SILENCES_ID },
-        UpdateExpression: update,
+        UpdateExpression: release
+          ? `REMOVE ${paths.join(', ')}`
+          : `SET ${paths.map((p) => `${p} = :at`).join(', ')}`,
         ConditionExpression: 'attribute_exists(entries.#id)',
-        ExpressionAttributeNames:
-          outcome === 'release'
-            ? Object.fromEntries(Object.entries(names).filter(([k]) => !k.startsWith('#done')))
-            : Object.fromEntries(Object.entries(names).filter(([k]) => !k.startsWith('#claim'))),
-        ...(outcome === 'release' ? {} : { ExpressionAttributeValues: { ':at': outcome.announcedAt } }),
+        ExpressionAttributeNames: names,
+        ...(release ? {} : { ExpressionAttributeValues: { ':at': outcome.announcedAt } }),
       }),
     );
   } catch (error) {
@@ -280,23 +293,17 @@ export async function settleSilenceNotice(
 
 /** Records an acknowledgement (a second one for the same alert replaces the first), pruning old ones. */
 export async function addAck(db: Db, table: string, clock: Clock, ack: Acknowledgement): Promise<void> {
-  await ensureMap(db, table, 'acks');
   const now = clock.now();
   const old = [...(await readAlertControls(db, table)).acks.values()]
     .filter((a) => a.dedupKey !== ack.dedupKey && Date.parse(a.at) <= now - ACK_KEEP_MS)
     .slice(0, 20);
-  const names: Record<string, string> = { '#new': keyHash(ack.dedupKey) };
-  old.forEach((a, i) => {
-    names[`#old${i}`] = keyHash(a.dedupKey);
-  });
-  await db.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { id: SILENCES_ID },
-      UpdateExpression: `SET acks.#new = :ack${old.length > 0 ? ` REMOVE ${old.map((_, i) => `acks.#old${i}`).join(', ')}` : ''}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: { ':ack': ack },
-    }),
+  await putMapEntry(
+    db,
+    table,
+    'acks',
+    keyHash(ack.dedupKey),
+    ack,
+    old.map((a) => keyHash(a.dedupKey)),
   );
 }
 

@@ -1,6 +1,8 @@
 // What the ECS lifecycle hook does at each stage of a service deployment, and the weights the
 // stage should have left on the listener rules. Pure: no I/O.
+
 import type { HookDetails, HookStage, LifecycleHookPayload } from '../../events/ecs-lifecycle-hook.ts';
+import { serviceOfArn as serviceOfServiceArn } from '../shared/ecs-arns.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 
 /** The docs give a 30 s default and no upper bound: a bake is waited out in calls of at most this. */
@@ -18,10 +20,10 @@ export type StageAction =
 
 /** cluster and service of `arn:aws:ecs:<region>:<account>:service/<cluster>/<service>`. */
 export function serviceOfArn(serviceArn: string): { cluster: string; service: string } {
-  const [cluster, service] = serviceArn.split(':').slice(5).join(':').split('/').slice(1);
-  if (!cluster || !service)
+  const found = serviceOfServiceArn(serviceArn);
+  if (!found)
     throw new InvalidInputError('executionDetails.serviceArn', 'names no cluster and service', serviceArn);
-  return { cluster, service };
+  return found;
 }
 
 /**

@@ -8,6 +8,7 @@ import type {
   EcsServiceAction,
 } from '../../events/operator-events.ts';
 import { type Alert, consoleLinks, type Severity } from '../shared/alerts.ts';
+import { clusterNameOfArn, serviceOfArn } from '../shared/ecs-arns.ts';
 
 /** What the rules know beyond the event. */
 export interface AlertContext {
@@ -18,15 +19,6 @@ export interface AlertContext {
 
 /** Nothing was done automatically: these events are for people. */
 const NOTHING_DONE = 'Nothing automatic: the control plane reports this event and takes no action on it.';
-
-/** `arn:aws:ecs:<region>:<account>:service/<cluster>/<service>` -> its cluster and service. */
-export function serviceOfArn(arn: string): { cluster: string; service: string } | undefined {
-  const match = /:service\/([^/]+)\/([^/]+)$/.exec(arn);
-  return match?.[1] && match[2] ? { cluster: match[1], service: match[2] } : undefined;
-}
-
-/** `arn:aws:ecs:<region>:<account>:cluster/<name>` -> the name. */
-export const clusterOfArn = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
 
 function serviceOf(resources: readonly string[]): { cluster?: string; service?: string } {
   for (const arn of resources) {
@@ -89,7 +81,7 @@ const SERVICE_ACTION_STEPS: Record<string, string> = {
 
 export function ecsServiceActionAlert(event: EcsServiceAction, ctx: AlertContext): Alert {
   const found = serviceOf(event.resources);
-  const cluster = found.cluster ?? clusterOfArn(event.detail.clusterArn);
+  const cluster = found.cluster ?? clusterNameOfArn(event.detail.clusterArn);
   const service = found.service;
   const where = service ? `${cluster}/${service}` : cluster;
   const { eventName, eventType } = event.detail;

@@ -1,6 +1,8 @@
 // Turns accepted events into interruption signals. One EC2 instance can be announced through
 // several channels (rebalance, warning, the tasks' own events); they share one episode.
+
 import { type SpotEvent, SpotEventSchema } from '../../../events/spot-events.ts';
+import { clusterNameOfArn } from '../ecs-arns.ts';
 import type { RebalanceMode } from '../managed-clusters.ts';
 import { parseOrThrow } from '../validation.ts';
 
@@ -62,7 +64,7 @@ export function toSignal(event: SpotEvent): Signal {
         channel: 'task',
         taskArn: event.detail.taskArn,
         clusterArn: event.detail.clusterArn,
-        clusterName: event.detail.clusterArn.split('/').pop() ?? event.detail.clusterArn,
+        clusterName: clusterNameOfArn(event.detail.clusterArn),
         ...(event.detail.group ? { group: event.detail.group } : {}),
         ...(event.detail.availabilityZone ? { availabilityZone: event.detail.availabilityZone } : {}),
         ...(event.detail.containerInstanceArn
