@@ -35,7 +35,7 @@ export default defineConfig({
     // Function logs (JSON lines) are shown for failing tests only.
     silent: 'passed-only',
     // Functions log JSON straight to stdout; tests that read logs set their own level.
-    env: { OPS_LOG_LEVEL: 'SILENT' },
+    env: { OPS_LOG_LEVEL: process.env.OPS_LOG_LEVEL ?? 'SILENT' },
     projects: [
       UNIT_PROJECT,
       {

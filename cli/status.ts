@@ -14,6 +14,12 @@ import { type Db, documentClient } from '../functions/shared/dynamo.ts';
 import { FreezeWindowSchema, freezeCalendar } from '../functions/shared/freeze-windows.ts';
 import type { JournalRecord } from '../functions/shared/journal.ts';
 import { type RolloutRecord, TERMINAL_PHASES } from '../functions/shared/rollouts/record.ts';
+import {
+  CAPACITY_FAILURE_PREFIX,
+  describeFailure,
+  liveFailuresOf,
+  type RememberedFailure,
+} from '../functions/shared/spot/capacity-failures.ts';
 import type { TrainRecord } from '../functions/shared/trains/record.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../infra/shared/stack-outputs.ts';
 import { journalOfDay } from './journal-days.ts';
@@ -44,6 +50,8 @@ export interface Status {
   approvals: { execution: string; alarm: string; runbook?: string; closesAt: string }[];
   locks: { resource: string; owner: string; reason: string; expiresAt: string }[];
   silences: Silence[];
+  /** Launch failures of managed groups that steer replacements elsewhere until they expire. */
+  capacityFailures: RememberedFailure[];
   /** Firing alerts someone acknowledged (`ops ack`), until they resolve. */
   acknowledged: Acknowledgement[];
   /** Freeze windows in force now, and those starting within a week. */
@@ -110,6 +118,11 @@ export async function collectStatus(
       ...(r.gate ? { gate: r.gate.kind } : {}),
       ...(r.plan.blind ? { blind: true } : {}),
     }));
+  const capacityFailures = (
+    await scanPrefix<Record<string, unknown>>(db, operations, CAPACITY_FAILURE_PREFIX)
+  )
+    .flatMap((item) => liveFailuresOf(item, now))
+    .sort((a, b) => a.group.localeCompare(b.group) || b.at.localeCompare(a.at));
   const approvals = (await scanPrefix<RemediationGateRecord>(db, operations, 'remediation-gate/'))
     .filter((g) => !g.answer && Date.parse(g.closesAt) > now)
     .map((g) => ({
@@ -161,6 +174,7 @@ export async function collectStatus(
     approvals,
     locks,
     silences,
+    capacityFailures,
     acknowledged,
     freezes: freezesOf(outputs, now),
     journal,
@@ -281,6 +295,10 @@ export function describeStatus(s: Status): string {
     ...section(
       'active silences',
       s.silences.map((x) => `${x.id}  until ${x.endsAt}  ${x.reason}`),
+    ),
+    ...section(
+      'capacity failures remembered (replacements go elsewhere)',
+      s.capacityFailures.map(describeFailure),
     ),
     ...section(
       'acknowledged alerts',

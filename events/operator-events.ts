@@ -159,12 +159,16 @@ export function operatorEventPatterns(scope: {
       detail: { alarmName: [{ prefix: scope.alarmPrefix }], state: { value: ['ALARM', 'OK'] } },
     },
   };
-  if (scope.autoScalingGroups.length > 0) {
-    patterns.AsgLaunchUnsuccessful = {
-      source: ['aws.autoscaling'],
-      'detail-type': [ASG_LAUNCH_UNSUCCESSFUL],
-      detail: { AutoScalingGroupName: [...scope.autoScalingGroups] },
-    };
-  }
+  if (scope.autoScalingGroups.length > 0)
+    patterns.AsgLaunchUnsuccessful = asgLaunchUnsuccessfulPattern(scope.autoScalingGroups);
   return patterns;
+}
+
+/** Launch failures of the named Auto Scaling groups (event alerts announce them, spot handling remembers them). */
+export function asgLaunchUnsuccessfulPattern(groups: readonly string[]): EventPattern {
+  return {
+    source: ['aws.autoscaling'],
+    'detail-type': [ASG_LAUNCH_UNSUCCESSFUL],
+    detail: { AutoScalingGroupName: [...groups] },
+  };
 }

@@ -1,6 +1,8 @@
 // EventBridge event patterns, defined once: the CDK rules, the local emulator's rules
 // (ops seed) and the tests all import these objects.
 
+import { asgLaunchUnsuccessfulPattern } from './operator-events.ts';
+
 export type EventPattern = Record<string, unknown>;
 
 export const SPOT_WARNING_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning';
@@ -32,11 +34,20 @@ export function fargateSpotInterruptionPattern(clusterArns?: readonly string[]):
   };
 }
 
-/** Every pattern that feeds the spot-interruption queue, by rule id. */
-export function spotInterruptionPatterns(clusterArns?: readonly string[]): Record<string, EventPattern> {
+/**
+ * Every pattern that feeds the spot-interruption queue, by rule id: the interruption signals, and
+ * the managed groups' launch failures, which it remembers to steer replacements elsewhere.
+ */
+export function spotInterruptionPatterns(
+  clusterArns?: readonly string[],
+  autoScalingGroups: readonly string[] = [],
+): Record<string, EventPattern> {
   return {
     SpotInterruptionWarning: spotInterruptionWarningPattern,
     RebalanceRecommendation: rebalanceRecommendationPattern,
     FargateSpotInterruption: fargateSpotInterruptionPattern(clusterArns),
+    ...(autoScalingGroups.length > 0
+      ? { CapacityLaunchFailure: asgLaunchUnsuccessfulPattern(autoScalingGroups) }
+      : {}),
   };
 }

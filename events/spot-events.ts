@@ -2,6 +2,7 @@
 // a failure names the field (see describeZodError) and changes nothing.
 
 import { EventBridgeEnvelope as Envelope } from './eventbridge-envelope.ts';
+import { AsgLaunchUnsuccessfulSchema } from './operator-events.ts';
 import {
   ECS_TASK_STATE_CHANGE_DETAIL_TYPE,
   FARGATE_SPOT_STOP_CODES,
@@ -50,6 +51,8 @@ export const SpotEventSchema = z.discriminatedUnion('detail-type', [
   SpotInterruptionWarningSchema,
   RebalanceRecommendationSchema,
   FargateSpotTaskInterruptionSchema,
+  // A managed group that could not launch: remembered, so replacements go elsewhere for a while.
+  AsgLaunchUnsuccessfulSchema,
 ]);
 
 export type SpotInterruptionWarning = z.infer<typeof SpotInterruptionWarningSchema>;

@@ -200,6 +200,10 @@ export function managedClustersOf(config: ControlPlaneOnlyConfig): ManagedCluste
     rebalance: c.rebalance,
     ...(c.spot ? { spotAsg: nameOf('autoScalingGroup', c.spot.autoScalingGroup, config) } : {}),
     ...(c.onDemand ? { onDemandAsg: nameOf('autoScalingGroup', c.onDemand.autoScalingGroup, config) } : {}),
+    // Only the services the config references: the control plane changes nothing else's count.
+    protectServices: referencedServicesOf(config)
+      .filter((s) => s.cluster === nameOf('cluster', c.cluster, config))
+      .map((s) => s.service),
   }));
 }
 

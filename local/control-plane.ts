@@ -203,7 +203,22 @@ export async function deployControlPlane(
   });
   const stack = await deployTemplate(stackName, template);
   setAlertGroupWindow(stack, opts.alertGroupWindowSeconds ?? LOCAL_ALERT_GROUP_WINDOW_SECONDS);
+  setSpotFollowUpDelays(stack, LOCAL_SPOT_FOLLOW_UP_SECONDS);
   return stack;
+}
+
+/**
+ * Spot follow-ups (a pre-scale's give-back after 5 minutes, a rebalance drain's recheck after 10)
+ * are delayed SQS messages, waited for in real time here: compressed as the group window is.
+ */
+export const LOCAL_SPOT_FOLLOW_UP_SECONDS = 1;
+
+/** Changes the delays of the spot function's follow-ups, as editing its environment would. */
+export function setSpotFollowUpDelays(stack: DeployedStack, seconds: number): void {
+  const spot = stack.functions['spot-interruption'];
+  if (!spot) return;
+  spot.environment.PRESCALE_HOLD_SECONDS = String(seconds);
+  spot.environment.REBALANCE_RECHECK_SECONDS = String(seconds);
 }
 
 /** Changes the deployed alert router's group window, as editing the function's environment would. */

@@ -19,7 +19,8 @@ export const SAMPLE_INSTANCE_ID = 'i-1234567890abcdef0';
 export type SampleName =
   | 'ec2-spot-instance-interruption-warning'
   | 'ec2-instance-rebalance-recommendation'
-  | 'ecs-task-state-change-fargate-spot-interruption';
+  | 'ecs-task-state-change-fargate-spot-interruption'
+  | 'autoscaling-launch-unsuccessful';
 
 /** A sample event as AWS documents it, with the sample instance id swapped for a seeded one. */
 export function sampleEvent(name: SampleName, instanceId?: string): Record<string, unknown> {
@@ -79,7 +80,7 @@ export interface SpotHarness {
    * Runs every event source of the stack until all queues are quiet (alerts included, group
    * windows waited for); returns what the spot-interruption function's event source did.
    */
-  process(): Promise<PollResult>;
+  process(opts?: { waitForDelayed?: boolean }): Promise<PollResult>;
   /** Called after each invocation, before its failed items go back to the queue (a test's hook). */
   afterInvoke?: () => void;
 }
@@ -93,7 +94,8 @@ export async function spotHarness(
   const harness: SpotHarness = {
     fn,
     invocations,
-    process: async () => (await sources.run()).byFunction['spot-interruption'] ?? emptyPollResult(),
+    process: async (runOpts = {}) =>
+      (await sources.run(runOpts)).byFunction['spot-interruption'] ?? emptyPollResult(),
   };
   const sources = eventSources(stack, {
     ...opts,

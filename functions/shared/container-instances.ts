@@ -18,6 +18,8 @@ export interface LocatedInstance {
   availabilityZone: string;
   instanceType: string;
   registeredAt?: string;
+  /** Tasks running or starting on it as ECS counts them (0: nothing of any service to protect). */
+  taskCount?: number;
 }
 
 const IDS_PER_FILTER = 50;
@@ -104,5 +106,8 @@ export function toLocated(cluster: string, ci: ContainerInstance): LocatedInstan
     availabilityZone: attribute(ci, 'ecs.availability-zone') ?? 'unknown-az',
     instanceType: attribute(ci, 'ecs.instance-type') ?? 'unknown-type',
     ...(ci.registeredAt ? { registeredAt: ci.registeredAt.toISOString() } : {}),
+    ...(ci.runningTasksCount !== undefined || ci.pendingTasksCount !== undefined
+      ? { taskCount: (ci.runningTasksCount ?? 0) + (ci.pendingTasksCount ?? 0) }
+      : {}),
   };
 }

@@ -16,8 +16,27 @@ export const ManagedClusterSchema = z.object({
   spotAsg: z.optional(z.string().check(z.minLength(1))),
   /** Auto Scaling group used instead when spot is being reclaimed too often. */
   onDemandAsg: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * The two-minute warning's budget for its services' replacements: seconds kept free for event
+   * delivery and the handler, and how long a started task takes to count as healthy.
+   */
+  /**
+   * The services whose desired count spot handling may raise before a drain (and give back):
+   * absent, every service of the cluster. An environment names its own; others are left to ECS.
+   */
+  protectServices: z.optional(z.array(z.string().check(z.minLength(1)))),
+  drainBudget: z.optional(
+    z.object({
+      marginSeconds: z.number().check(z.int(), z.gte(0), z.lte(60)),
+      replacementSeconds: z.number().check(z.int(), z.gte(1), z.lte(3600)),
+    }),
+  ),
 });
 export type ManagedCluster = z.infer<typeof ManagedClusterSchema>;
 
 /** MANAGED_CLUSTERS: every function that acts on a cluster's capacity reads it. */
 export const ManagedClustersSchema = jsonEnv(z.array(ManagedClusterSchema).check(z.minLength(1)));
+
+/** A cluster's drain budget, or the default one: 20 s of margin, a minute for a replacement. */
+export const drainBudgetOf = (cluster: ManagedCluster) =>
+  cluster.drainBudget ?? { marginSeconds: 20, replacementSeconds: 60 };

@@ -14,6 +14,7 @@ import {
   recordInterruptions,
   requestCapacity,
 } from '../shared/spot/capacity.ts';
+import { rememberedFailures } from '../shared/spot/capacity-failures.ts';
 import { type Completion, completeEpisodes } from '../shared/spot/episodes.ts';
 import { buildAlert } from './alert.ts';
 import {
@@ -23,6 +24,8 @@ import {
   type SpotDeps,
   TWO_MINUTES,
 } from './batch-model.ts';
+import { scheduleRechecks } from './follow-up-schedule.ts';
+import { protectServices } from './protection.ts';
 import { drainReason, entry, outcome } from './records.ts';
 import {
   chooseGroup,
@@ -31,6 +34,7 @@ import {
   toAnnounce,
   toDrain,
   toObserve,
+  toRecheck,
   toSurge,
   warnedInstances,
 } from './rules.ts';
@@ -56,6 +60,9 @@ export async function actOnCluster(
 
   const draining = toDrain(active);
   const drainFailed = new Set<string>();
+  // Services that the drain would take below their minimum healthy get their tasks first.
+  const protections = await protectServices(deps, cluster, draining, journal);
+  report.protections.push(...protections.map((p) => ({ ...p, cluster: cluster.name })));
   if (draining.length > 0) {
     const result = await drainContainerInstances(
       deps.ecs,
@@ -95,6 +102,9 @@ export async function actOnCluster(
     }
   }
 
+  // A rebalance drain that no warning follows is put back later (rebalance mode drain).
+  await scheduleRechecks(deps, cluster.name, toRecheck(draining, drainFailed), journal);
+
   const needCapacity = needingCapacity(active, drainFailed);
   await recordInterruptions(
     deps.db,
@@ -113,7 +123,13 @@ export async function actOnCluster(
       cluster.name,
       deps.env.SPOT_FALLBACK_WINDOW_MINUTES,
     );
-    const choice = chooseGroup(cluster, recent, deps.env.SPOT_FALLBACK_THRESHOLD);
+    const failures = await rememberedFailures(
+      deps.db,
+      deps.env.OPERATIONS_TABLE,
+      deps.clock,
+      [cluster.spotAsg, cluster.onDemandAsg].filter((g): g is string => g !== undefined),
+    );
+    const choice = chooseGroup(cluster, recent, deps.env.SPOT_FALLBACK_THRESHOLD, failures);
     if (!choice) {
       capacityNote =
         'no Auto Scaling group is configured for this cluster; capacity provider scaling must replace it';
@@ -251,6 +267,7 @@ export async function actOnCluster(
           surgeExecutionArn,
           iso(deps.clock.now()),
           process.env.AWS_REGION,
+          protections,
         ),
       );
       report.alerts++;

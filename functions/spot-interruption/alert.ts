@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { type Alert, consoleLinks } from '../shared/alerts.ts';
 import type { ManagedCluster } from '../shared/managed-clusters.ts';
 import type { Claimed } from './batch-model.ts';
+import type { AppliedProtection } from './protection.ts';
 
 function countBy(items: readonly Claimed[], key: (c: Claimed) => string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -21,6 +22,7 @@ export function buildAlert(
   surgeExecutionArn: string | undefined,
   at: string,
   region: string | undefined,
+  protections: readonly AppliedProtection[] = [],
 ): Alert {
   const draining = items.filter((c) => c.intent === 'drain');
   const surging = items.filter((c) => c.intent === 'surge');
@@ -31,7 +33,8 @@ export function buildAlert(
   if (observed.length > 0) parts.push(`observing ${observed.length}`);
   const n = items.length;
   const noun = n === 1 ? 'instance' : 'instances';
-  const subjects = items.map((c) => c.where.instanceId).sort();
+  // The episodes, not only the instances: an instance put back and interrupted again is news.
+  const episodes = items.map((c) => `${c.where.instanceId}@${c.episode.openedAt}`).sort();
   return {
     severity: draining.length > 0 ? 'warning' : 'info',
     state: 'firing',
@@ -52,6 +55,7 @@ export function buildAlert(
         ? `Requested replacement capacity for ${surging.length}; they drain once replacements register.`
         : '',
       observed.length > 0 ? `Recorded ${observed.length} recommendation(s) only (observe mode).` : '',
+      protectionNote(protections),
       capacityNote ? `Capacity: ${capacityNote}.` : '',
     ]
       .filter(Boolean)
@@ -62,7 +66,7 @@ export function buildAlert(
     ],
     // Keyed by what was done too: the drain that follows an observed recommendation is news, not a
     // repeat the router may fold into the info alert of the same instances.
-    dedupKey: `spot-interruption/${cluster.name}/${draining.length > 0 ? 'drain' : surging.length > 0 ? 'surge' : 'observe'}/${createHash('sha256').update(subjects.join(',')).digest('hex').slice(0, 16)}`,
+    dedupKey: `spot-interruption/${cluster.name}/${draining.length > 0 ? 'drain' : surging.length > 0 ? 'surge' : 'observe'}/${createHash('sha256').update(episodes.join(',')).digest('hex').slice(0, 16)}`,
     counts: {
       'availability zone': countBy(items, (c) => c.where.availabilityZone),
       'instance type': countBy(items, (c) => c.where.instanceType),
@@ -70,4 +74,20 @@ export function buildAlert(
     links: consoleLinks(region, { cluster: cluster.name, executionArn: surgeExecutionArn }),
     at,
   };
+}
+
+/** The services kept at their minimum healthy, and those the warning left too little time for. */
+function protectionNote(protections: readonly AppliedProtection[]): string {
+  const added = protections.filter((p) => p.after > p.before);
+  const late = protections.filter((p) => !p.inBudget);
+  const parts: string[] = [];
+  if (added.length > 0)
+    parts.push(
+      `Added tasks before draining to keep minimum healthy: ${added.map((p) => `${p.service} +${p.after - p.before}`).join(', ')} (given back once the instances are gone).`,
+    );
+  if (late.length > 0)
+    parts.push(
+      `Replacements cannot be healthy before the reclaim for ${late.map((p) => p.service).join(', ')}: they run short until then.`,
+    );
+  return parts.join(' ');
 }

@@ -11,9 +11,12 @@ import type { JournalEntry } from '../shared/journal.ts';
 import type { Log } from '../shared/logger.ts';
 import type { ManagedCluster } from '../shared/managed-clusters.ts';
 import type { CapacityRequest } from '../shared/spot/capacity.ts';
+import type { RememberedFailure } from '../shared/spot/capacity-failures.ts';
 import type { SpotInterruptionEnv } from '../shared/spot/config.ts';
 import type { Completion, Episode } from '../shared/spot/episodes.ts';
 import { INTENT_RANK, type InstanceSignal, type Intent, intentOf } from '../shared/spot/signals.ts';
+import type { FollowUpOutcome } from './follow-ups.ts';
+import type { AppliedProtection } from './protection.ts';
 
 export interface SpotDeps {
   ecs: ECSClient;
@@ -64,6 +67,12 @@ export interface BatchReport {
     result: 'noted' | 'duplicate' | 'unmanaged' | 'covered' | 'busy';
   }[];
   capacity: CapacityRequest[];
+  /** Services scaled out before a drain so that it keeps their minimum healthy (protection.ts). */
+  protections: (AppliedProtection & { cluster: string })[];
+  /** Launch failures of managed groups, remembered to steer replacements (capacity-failures.ts). */
+  capacityFailures: RememberedFailure[];
+  /** Follow-ups received: give-backs and rebalance rechecks (follow-ups.ts). */
+  followUps: FollowUpOutcome[];
   surgeExecutions: string[];
   alerts: number;
   drainCalls: number;

@@ -18,12 +18,11 @@ import type { BatchReport } from './batch-model.ts';
 import { spotMetrics } from './metrics.ts';
 import { processSpotBatch } from './process-batch.ts';
 
-let env: SpotInterruptionEnv | undefined;
-
 export function createHandler(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
   return lambdaHandler(async (event: unknown, context: Context) => {
-    env ??= parseEnv(SpotInterruptionEnvSchema);
+    // Read per invocation (a few fields): a changed delay or threshold applies at once.
+    const env: SpotInterruptionEnv = parseEnv(SpotInterruptionEnvSchema);
     const { items, fromSqs } = toItems(event);
     const report: BatchReport = await processSpotBatch(
       {

@@ -1,11 +1,14 @@
 // The spot-interruption decision flow for one batch of events (one SQS batch, or one event
 // invoked directly). A storm arrives as a batch: drains are grouped ten per call, capacity is
 // requested once per cluster, and one alert per cluster says what happened, by AZ and type.
+
+import { type SpotFollowUp, SpotFollowUpSchema } from '../../events/spot-follow-up.ts';
 import { iso } from '../shared/clock.ts';
 import { type LocatedInstance, locateContainerInstances } from '../shared/container-instances.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { writeJournal } from '../shared/journal.ts';
 import type { ManagedCluster } from '../shared/managed-clusters.ts';
+import { describeFailure, rememberFailure } from '../shared/spot/capacity-failures.ts';
 import {
   type Claim,
   claimEpisodes,
@@ -14,12 +17,14 @@ import {
   getEpisodes,
 } from '../shared/spot/episodes.ts';
 import {
+  type CapacityFailureSignal,
   type InstanceSignal,
   parseSpotEvent,
   type Signal,
   type TaskSignal,
   toSignal,
 } from '../shared/spot/signals.ts';
+import { parseOrThrow } from '../shared/validation.ts';
 import { actOnCluster } from './act-on-cluster.ts';
 import {
   type BatchItem,
@@ -31,6 +36,7 @@ import {
   type SpotDeps,
   strongestSignal,
 } from './batch-model.ts';
+import { processFollowUp } from './follow-ups.ts';
 import { replacementOwed } from './rules.ts';
 import { processTasks } from './task-events.ts';
 
@@ -41,6 +47,9 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
     instances: [],
     tasks: [],
     capacity: [],
+    protections: [],
+    capacityFailures: [],
+    followUps: [],
     surgeExecutions: [],
     alerts: 0,
     drainCalls: 0,
@@ -51,9 +60,15 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
   // 1. Parse at the edge. A bad event is rejected by name and changes nothing.
   const instanceSignals = new Map<string, { signals: InstanceSignal[]; itemIds: string[] }>();
   const taskSignals: { signal: TaskSignal; itemId: string }[] = [];
+  const capacityFailures: { signal: CapacityFailureSignal; itemId: string }[] = [];
+  const followUps: { followUp: SpotFollowUp; itemId: string }[] = [];
   for (const item of items) {
     let signal: Signal;
     try {
+      if (isFollowUp(item.body)) {
+        followUps.push({ followUp: parseOrThrow(SpotFollowUpSchema, item.body), itemId: item.id });
+        continue;
+      }
       signal = toSignal(parseSpotEvent(item.body));
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
@@ -77,8 +92,36 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
       entry.signals.push(signal);
       entry.itemIds.push(item.id);
       instanceSignals.set(signal.instanceId, entry);
+    } else if (signal.kind === 'capacity-failure') {
+      capacityFailures.push({ signal, itemId: item.id });
     } else {
       taskSignals.push({ signal, itemId: item.id });
+    }
+  }
+
+  // Launch failures first: replacements this batch asks for already go elsewhere.
+  for (const { signal, itemId } of capacityFailures) {
+    try {
+      const failure = await rememberFailure(
+        deps.db,
+        deps.env.OPERATIONS_TABLE,
+        signal,
+        deps.env.CAPACITY_FAILURE_MEMORY_MINUTES,
+      );
+      report.capacityFailures.push(failure);
+      await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
+        {
+          resource: `asg/${signal.group}`,
+          action: 'remember-capacity-failure',
+          outcome: 'changed',
+          reason: `${describeFailure(failure)}: replacements go to another group meanwhile`,
+          trigger: { kind: 'launch-failure', id: signal.eventId, at: signal.at },
+          actor: deps.owner,
+        },
+      ]);
+    } catch (error) {
+      if (!isAwsFailure(error)) throw error;
+      failed.add(itemId);
     }
   }
 
@@ -125,6 +168,19 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
 
   // 4. Fargate Spot tasks: ECS replaces them itself; we record and announce, once per task.
   await processTasks(deps, taskSignals, clusters, report, failed);
+
+  // 5. Follow-ups this function sent itself: give-backs and rebalance rechecks.
+  for (const { followUp, itemId } of followUps) {
+    try {
+      report.followUps.push(await processFollowUp(deps, followUp));
+    } catch (error) {
+      deps.log.error('Follow-up failed; retried', {
+        followUp: followUp.followUp,
+        error: (error as Error).message,
+      });
+      failed.add(itemId);
+    }
+  }
 
   report.failedItemIds = [...failed];
   return report;
@@ -235,4 +291,9 @@ async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progr
 function isAwsFailure(error: unknown): boolean {
   const e = error as { $metadata?: unknown; $fault?: unknown; name?: string };
   return e?.$metadata !== undefined || e?.$fault !== undefined || /Timeout/.test(e?.name ?? '');
+}
+
+/** A follow-up this function sent itself (it names itself), not an AWS event. */
+function isFollowUp(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'followUp' in body;
 }

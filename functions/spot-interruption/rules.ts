@@ -2,6 +2,7 @@
 // which need replacement capacity and from which group, which surge, which are only observed,
 // and which are announced. act-on-cluster.ts carries them out against AWS and DynamoDB.
 import type { ManagedCluster } from '../shared/managed-clusters.ts';
+import { describeFailure, type RememberedFailure } from '../shared/spot/capacity-failures.ts';
 import { type Completion, replacementDone } from '../shared/spot/episodes.ts';
 import type { Claimed } from './batch-model.ts';
 
@@ -47,25 +48,49 @@ export const warnedInstances = (active: readonly Claimed[]): string[] =>
 /**
  * Where replacements come from: the spot group, or the on-demand group once more than
  * `threshold` instances were interrupted in the window (a capacity pool drying up is exactly when
- * more spot requests fail too). Undefined when the cluster has no group to scale.
+ * more spot requests fail too). A group that could not launch lately (`failures`, remembered for a
+ * while) is passed over for the other one while the other has no failure of its own: asking it
+ * again would most likely fail again. Undefined when the cluster has no group to scale.
  */
 export function chooseGroup(
   cluster: ManagedCluster,
   recent: number,
   threshold: number,
+  failures: ReadonlyMap<string, readonly RememberedFailure[]> = new Map(),
 ): { group: string; market: 'spot' | 'on-demand'; why: string } | undefined {
-  if (recent > threshold && cluster.onDemandAsg) {
-    return {
-      group: cluster.onDemandAsg,
-      market: 'on-demand',
-      why: `${recent} spot interruptions in the window exceed ${threshold}: replacing with on-demand`,
-    };
-  }
-  if (cluster.spotAsg) return { group: cluster.spotAsg, market: 'spot', why: 'replacing spot with spot' };
-  if (cluster.onDemandAsg)
-    return { group: cluster.onDemandAsg, market: 'on-demand', why: 'no spot group configured' };
-  return undefined;
+  type Source = { group: string; market: 'spot' | 'on-demand' };
+  const spot: Source | undefined = cluster.spotAsg ? { group: cluster.spotAsg, market: 'spot' } : undefined;
+  const onDemand: Source | undefined = cluster.onDemandAsg
+    ? { group: cluster.onDemandAsg, market: 'on-demand' }
+    : undefined;
+  let first: Source;
+  let other: Source | undefined;
+  let why: string;
+  if (recent > threshold && onDemand) {
+    first = onDemand;
+    other = spot;
+    why = `${recent} spot interruptions in the window exceed ${threshold}: replacing with on-demand`;
+  } else if (spot) {
+    first = spot;
+    other = onDemand;
+    why = 'replacing spot with spot';
+  } else if (onDemand) {
+    first = onDemand;
+    why = 'no spot group configured';
+  } else return undefined;
+  const failed = failures.get(first.group)?.[0];
+  if (!failed) return { ...first, why };
+  if (other && !failures.has(other.group))
+    return { ...other, why: `${describeFailure(failed)}: replacing from ${other.group} instead` };
+  return { ...first, why: `${why} (${describeFailure(failed)}, and no other group is free of failures)` };
 }
+
+/**
+ * Drained here on a rebalance recommendation alone (rebalance mode drain): put back later if no
+ * warning follows. Drained on a warning, or not drained, nothing to put back.
+ */
+export const toRecheck = (draining: readonly Claimed[], drainFailed: ReadonlySet<string>): Claimed[] =>
+  draining.filter((c) => c.signal.channel === 'rebalance' && !drainFailed.has(c.where.instanceId));
 
 /** Rebalance recommendations to surge: capacity first, the drain later (or the warning first). */
 export const toSurge = (active: readonly Claimed[]): Claimed[] =>

@@ -80,3 +80,11 @@ export function assertSpotDrainBudget(input: SpotDrainInput): SpotDrainBudget {
   }
   return budget;
 }
+
+/** A replacement task's placement and start, then its health checks until it counts as healthy. */
+export function replacementSecondsOf(
+  taskStartSeconds: number,
+  healthCheck: { healthyThresholdCount: number; intervalSeconds: number },
+): number {
+  return taskStartSeconds + healthCheck.healthyThresholdCount * healthCheck.intervalSeconds;
+}

@@ -28,7 +28,7 @@ import {
 import { alarmNameOf, targetGroupAlarm, targetGroupLabel } from '../shared/alarms.ts';
 import { acknowledgeWildcardResources } from '../shared/nag-findings.ts';
 import type { EcsCapacity } from './ecs-capacity.ts';
-import { assertSpotDrainBudget, type SpotDrainBudget } from './spot-drain-budget.ts';
+import { assertSpotDrainBudget, replacementSecondsOf, type SpotDrainBudget } from './spot-drain-budget.ts';
 
 export const APP_CONTAINER_NAME = 'app';
 /** ExternalId of the task set CloudFormation creates; the rollout's task sets carry their execution id. */
@@ -181,9 +181,7 @@ export class WebService extends Construct {
             maximumPercent: svc.maximumPercent,
             minTasks: svc.minTasks,
             marginSeconds: config.spotDrain.marginSeconds,
-            replacementSeconds:
-              config.spotDrain.taskStartSeconds +
-              svc.healthCheck.healthyThresholdCount * svc.healthCheck.intervalSeconds,
+            replacementSeconds: replacementSecondsOf(config.spotDrain.taskStartSeconds, svc.healthCheck),
           })
         : undefined;
 

@@ -39,6 +39,7 @@ import { EdgeProtection } from '../application/edge-protection.ts';
 import { HttpApi } from '../application/http-api.ts';
 import { LoadBalancer, listenerPorts, servicePartId } from '../application/load-balancer.ts';
 import { Network } from '../application/network.ts';
+import { replacementSecondsOf } from '../application/spot-drain-budget.ts';
 import {
   type DeploymentHookTarget,
   taskDefinitionFamilyFor,
@@ -67,6 +68,16 @@ export function managedClustersFor(config: EnvironmentConfig): ManagedCluster[] 
       rebalance: config.compute.rebalance,
       spotAsg: config.compute.spot.asgName,
       onDemandAsg: config.compute.onDemand.asgName,
+      protectServices: config.services.map((s) => s.name),
+      // The slowest service's replacement: its task start and its health checks to healthy.
+      drainBudget: {
+        marginSeconds: config.spotDrain.marginSeconds,
+        replacementSeconds: Math.max(
+          ...config.services.map((s) =>
+            replacementSecondsOf(config.spotDrain.taskStartSeconds, s.healthCheck),
+          ),
+        ),
+      },
     },
   ];
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type App, Stack } from 'aws-cdk-lib';
+import { type App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
@@ -161,10 +161,12 @@ const spotRules = () => ofType('AWS::Events::Rule').filter(([id]) => id.startsWi
 
 describe('spot interruption events', () => {
   it('has one rule per pattern, each with exactly the imported pattern', () => {
-    const expected = stack.resolve(spotInterruptionPatterns(stack.spotInterruption.clusterArns)) as Record<
-      string,
-      unknown
-    >;
+    const expected = stack.resolve(
+      spotInterruptionPatterns(
+        stack.spotInterruption.clusterArns,
+        stack.spotInterruption.autoScalingGroupNames,
+      ),
+    ) as Record<string, unknown>;
     const rules = spotRules().map(([, r]) => r.Properties?.EventPattern);
     expect(rules).toHaveLength(Object.keys(expected).length);
     for (const pattern of Object.values(expected)) {
@@ -488,16 +490,20 @@ describe('alerting', () => {
         actions.filter((a) => a.startsWith('sns:')),
         service,
       ).toEqual([]);
-      // Besides the alert queue, Lambda itself sends failed asynchronous invocations to the function's DLQ.
+      // Besides the alert queue, Lambda itself sends failed asynchronous invocations to the
+      // function's DLQ, and the interruption function sends its follow-ups to its own queue.
       const send = statements
         .filter((s) => asArray(s.Action).includes('sqs:SendMessage'))
         .map((s) => JSON.stringify(s.Resource));
-      expect(send, service).toHaveLength(2);
+      const spotQueueId = stack.getLogicalId(stack.spotInterruption.queue.node.defaultChild as CfnElement);
+      const own =
+        service === 'spot-interruption' ? [JSON.stringify({ 'Fn::GetAtt': [spotQueueId, 'Arn'] })] : [];
+      expect(send, service).toHaveLength(2 + own.length);
       expect(send, service).toContain(JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
-      expect(
-        send.filter((r) => !r.includes(queueId)),
-        service,
-      ).toEqual([expect.stringMatching(/AsyncDlq/)]);
+      expect(send.filter((r) => !r.includes(queueId)).sort(), service).toEqual([
+        expect.stringMatching(/AsyncDlq/),
+        ...own,
+      ]);
     }
     const router = roleStatements('alert-router');
     const publish = router.filter((s) => asArray(s.Action).includes('sns:Publish'));

@@ -7,6 +7,7 @@ import {
   claimEpisodes,
   completeEpisodes,
   type Episode,
+  endForReactivation,
   getEpisodes,
 } from '../../functions/shared/spot/episodes.ts';
 import { createTable, useEmulator, useFaultProxy } from '../support/emulator.ts';
@@ -114,6 +115,66 @@ describe('claiming a batch of episodes', () => {
     const stored = await getEpisodes(db, TABLE, subjects);
     expect(subjects.map((s) => stored.get(s)?.leaseOwner)).toEqual(['batch-1', 'batch-1']);
     expect(subjects.map((s) => stored.get(s)?.intent)).toEqual(['drain', 'drain']);
+  });
+});
+
+describe('putting a rebalance drain back', () => {
+  const rebalance = (subject: string, owner: string): ClaimRequest => ({
+    ...request(subject, owner),
+    channel: 'rebalance',
+  });
+  /** An episode a rebalance recommendation drained and announced. */
+  async function drainedOnRebalance(subject: string): Promise<Episode> {
+    const db = documentClient();
+    const claimed = await claimEpisode(db, TABLE, clock, rebalance(subject, 'rebalance-batch'));
+    expect(claimed.result).toBe('claimed');
+    await completeEpisodes(db, TABLE, 'rebalance-batch', [
+      { subject, done: { drainedAt: 'then', alertedAt: 'then', replacedAt: 'then' } },
+    ]);
+    return (await getEpisodes(db, TABLE, [subject])).get(subject) as Episode;
+  }
+
+  it('keeps an episode a warning was noted on', async () => {
+    const db = documentClient();
+    const subject = 'i-0d0000000000000d1';
+    const episode = await drainedOnRebalance(subject);
+    expect((await claimEpisode(db, TABLE, clock, request(subject, 'warning-batch'))).result).toBe(
+      'duplicate',
+    );
+    expect(await endForReactivation(db, TABLE, clock, subject, episode.openedAt, 'recheck')).toBe(false);
+  });
+
+  it('lets a warning that read the episode before it was put back open a new one', async () => {
+    const db = documentClient();
+    const subjects = ['i-0e0000000000000e1', 'i-0e0000000000000e2'];
+    const [one, two] = subjects as [string, string];
+    for (const s of subjects) await drainedOnRebalance(s);
+    // The warnings' batches read the episodes while they were still live and drained.
+    const stale = await getEpisodes(db, TABLE, subjects);
+    for (const s of subjects)
+      expect(
+        await endForReactivation(db, TABLE, clock, s, (stale.get(s) as Episode).openedAt, 'recheck'),
+      ).toBe(true);
+    // Read before, noted after: the note fails on the ended episode, and the warning claims anew,
+    // alone and in a batch (whose transaction is cancelled on the note).
+    const alone = await claimEpisode(db, TABLE, clock, request(one, 'warning-1'), {
+      episode: stale.get(one),
+    });
+    expect(alone.result).toBe('claimed');
+    const batch = await claimEpisodes(
+      db,
+      TABLE,
+      clock,
+      [request(two, 'warning-2'), request('i-0e0000000000000e3', 'warning-2')],
+      stale,
+    );
+    expect(batch.get(two)?.result).toBe('claimed');
+    const stored = await getEpisodes(db, TABLE, subjects);
+    for (const s of subjects) {
+      expect(stored.get(s)?.drainedAt).toBeUndefined();
+      expect(stored.get(s)?.reactivatedAt).toBeUndefined();
+      expect(stored.get(s)?.channels).toEqual(['warning']);
+    }
   });
 });
 

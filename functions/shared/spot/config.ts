@@ -13,6 +13,20 @@ export const SpotInterruptionEnvSchema = z.extend(ControlPlaneEnvSchema, {
   EPISODE_TTL_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(5)), 360),
   /** The surge workflow that waits for replacement capacity before draining. */
   SURGE_STATE_MACHINE_ARN: z.string().check(z.minLength(1)),
+  /** Its own queue: follow-ups (give back a pre-scale, put back a rebalance drain) come back on it, delayed. */
+  SPOT_QUEUE_URL: z.string().check(z.minLength(1)),
+  /**
+   * How long tasks added before a drain stay (seconds from the pre-scale): past the two-minute
+   * warning and the replacements' start. SQS delays a message 900 s at most.
+   */
+  PRESCALE_HOLD_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(900)), 300),
+  /**
+   * How long after a rebalance drain an instance that no warning followed is put back to ACTIVE
+   * (rebalance mode `drain`). At most 900 s, SQS's longest delay.
+   */
+  REBALANCE_RECHECK_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(900)), 600),
+  /** How long a managed group's launch failure steers replacements to the other group. */
+  CAPACITY_FAILURE_MEMORY_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1440)), 10),
 });
 export type SpotInterruptionEnv = z.infer<typeof SpotInterruptionEnvSchema>;
 export type SpotInterruptionEnvInput = z.input<typeof SpotInterruptionEnvSchema>;

@@ -26,6 +26,12 @@ export interface Episode {
   replacedAt?: string;
   /** What was requested (group, desired before and after): for an alert raised on a redelivery. */
   replacement?: string;
+  /**
+   * A rebalance drain that no warning followed put the instance back to ACTIVE and ended the
+   * episode (expiresAtMs in the past): the next signal opens a new one.
+   */
+  reactivatedAt?: string;
+  reactivatedBy?: string;
   /** 2 for episodes opened since replacements are recorded (replacedAt); absent before. */
   recordVersion?: number;
   leaseOwner?: string;
@@ -100,7 +106,7 @@ function planClaim(table: string, now: number, req: ClaimRequest, current: Episo
       TableName: table,
       Key: { id },
       UpdateExpression: fresh
-        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster, recordVersion = :recordVersion REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt, replacement'
+        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster, recordVersion = :recordVersion REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt, replacement, reactivatedAt, reactivatedBy'
         : 'SET #intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, #channels = list_append(#channels, :channels)',
       // Fresh: nobody else opened it meanwhile. Existing: the record we read is still the record, and unleased.
       ConditionExpression: fresh
@@ -148,7 +154,9 @@ export async function claimEpisode(
   const current = known ? known.episode : await getEpisode(db, table, id);
   const plan = planClaim(table, clock.now(), req, current);
   if (plan.result === 'duplicate') {
-    if (plan.noteChannel) await db.send(new UpdateCommand(noteChannelUpdate(table, id, req.channel)));
+    // The note fails only on an episode ended meanwhile (put back to ACTIVE): claim it afresh.
+    if (plan.noteChannel && !(await noteChannel(db, table, id, req.channel)))
+      return claimEpisode(db, table, clock, req);
     return { result: 'duplicate', episode: plan.episode };
   }
   if (plan.result === 'busy') return plan;
@@ -186,30 +194,38 @@ export async function claimEpisodes(
   const now = clock.now();
   const claims = new Map<string, Claim>();
   const writes: { req: ClaimRequest; live: Episode | undefined; update: EpisodeUpdate }[] = [];
-  const notes: EpisodeUpdate[] = [];
+  const notes: { req: ClaimRequest; update: EpisodeUpdate }[] = [];
   for (const req of reqs) {
     const plan = planClaim(table, now, req, known.get(req.subject));
     if (plan.result === 'write') writes.push({ req, live: plan.live, update: plan.update });
     else {
       claims.set(req.subject, plan.result === 'busy' ? plan : { result: 'duplicate', episode: plan.episode });
       if (plan.result === 'duplicate' && plan.noteChannel)
-        notes.push(noteChannelUpdate(table, episodeId(req.subject), req.channel));
+        notes.push({ req, update: noteChannelUpdate(table, episodeId(req.subject), req.channel) });
     }
   }
   const subjects = new Set(reqs.map((r) => r.subject));
   if (writes.length + notes.length <= 1 || subjects.size < reqs.length) {
     // One write gains nothing from a transaction; two claims of one subject cannot share one.
-    for (const note of notes) await db.send(new UpdateCommand(note));
+    for (const note of notes)
+      if (!(await noteChannel(db, table, note.update.Key.id, note.req.channel)))
+        claims.set(note.req.subject, await claimEpisode(db, table, clock, note.req));
     for (const w of writes)
       claims.set(w.req.subject, await claimEpisode(db, table, clock, w.req, { episode: w.live }));
     return claims;
   }
-  // Claims first, then the channel notes (evidence only: a cancelled chunk's notes are not redone).
-  const actions: { update: EpisodeUpdate; write?: (typeof writes)[number] }[] = [
+  // Claims first, then the channel notes. A cancelled chunk's notes are claimed again one by one:
+  // a note fails only on an episode ended meanwhile, and then the signal opens a new one.
+  const actions: {
+    update: EpisodeUpdate;
+    write?: (typeof writes)[number];
+    note?: (typeof notes)[number];
+  }[] = [
     ...writes.map((write) => ({ update: write.update, write })),
-    ...notes.map((update) => ({ update })),
+    ...notes.map((note) => ({ update: note.update, note })),
   ];
   const failed: typeof writes = [];
+  const failedNotes: typeof notes = [];
   for (let i = 0; i < actions.length; i += TRANSACTION_LIMIT) {
     const chunk = actions.slice(i, i + TRANSACTION_LIMIT);
     if (
@@ -217,9 +233,13 @@ export async function claimEpisodes(
         db,
         chunk.map((a) => a.update),
       ))
-    )
+    ) {
       failed.push(...chunk.flatMap((a) => (a.write ? [a.write] : [])));
+      failedNotes.push(...chunk.flatMap((a) => (a.note ? [a.note] : [])));
+    }
   }
+  for (const note of failedNotes)
+    claims.set(note.req.subject, await claimEpisode(db, table, clock, note.req));
   // One read of every subject written, whichever way its transaction went.
   const read =
     writes.length > 0
@@ -379,13 +399,71 @@ export async function getEpisode(db: Db, table: string, id: string): Promise<Epi
   return out.Item as Episode | undefined;
 }
 
-/** Evidence only: which channels announced this episode. Best effort, no condition. */
+/**
+ * Which channels announced this episode: a warning noted here keeps a rebalance drain from being
+ * put back. Conditional on the episode not having been put back meanwhile (see reactivatedAt).
+ */
 function noteChannelUpdate(table: string, id: string, channel: string): EpisodeUpdate {
   return {
     TableName: table,
     Key: { id },
     UpdateExpression: 'SET #channels = list_append(if_not_exists(#channels, :empty), :c)',
+    ConditionExpression: 'attribute_not_exists(reactivatedAt)',
     ExpressionAttributeNames: { '#channels': 'channels' },
     ExpressionAttributeValues: { ':c': [channel], ':empty': [] },
   };
+}
+
+/** Notes the channel; false when the episode was put back meanwhile. */
+async function noteChannel(db: Db, table: string, id: string, channel: string): Promise<boolean> {
+  try {
+    await db.send(new UpdateCommand(noteChannelUpdate(table, id, channel)));
+    return true;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return false;
+  }
+}
+
+/**
+ * Ends a rebalance drain's episode to put its instance back: only the episode opened at `openedAt`,
+ * only when no warning was noted on it, and not while another invocation holds it. A warning
+ * that arrives after this opens a new episode (the channel note above fails on it). False when
+ * the episode is not one to put back.
+ */
+export async function endForReactivation(
+  db: Db,
+  table: string,
+  clock: Clock,
+  subject: string,
+  openedAt: string,
+  owner: string,
+): Promise<boolean> {
+  const now = clock.now();
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: episodeId(subject) },
+        UpdateExpression: 'SET reactivatedAt = :nowIso, reactivatedBy = :owner, expiresAtMs = :ended',
+        ConditionExpression:
+          'openedAt = :openedAt AND NOT contains(#channels, :warning) AND attribute_not_exists(reactivatedAt) AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs < :now)',
+        ExpressionAttributeNames: { '#channels': 'channels' },
+        ExpressionAttributeValues: {
+          ':nowIso': iso(now),
+          ':ended': now - 1,
+          ':openedAt': openedAt,
+          ':warning': 'warning',
+          ':now': now,
+          ':owner': owner,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    // Our own write, applied with its answer lost, fails the SDK's retry: it is still ours.
+    const now = await getEpisode(db, table, episodeId(subject));
+    return now?.openedAt === openedAt && now.reactivatedBy === owner;
+  }
 }

@@ -33,7 +33,19 @@ export interface TaskSignal {
   eventId: string;
 }
 
-export type Signal = InstanceSignal | TaskSignal;
+/** A managed Auto Scaling group could not launch an instance (capacity-failures.ts remembers it). */
+export interface CapacityFailureSignal {
+  kind: 'capacity-failure';
+  group: string;
+  availabilityZone?: string;
+  /** Named by EC2's message when it was short of one type ("sufficient m5.large capacity"). */
+  instanceType?: string;
+  cause: string;
+  at: string;
+  eventId: string;
+}
+
+export type Signal = InstanceSignal | TaskSignal | CapacityFailureSignal;
 
 export function parseSpotEvent(raw: unknown): SpotEvent {
   return parseOrThrow(SpotEventSchema, raw);
@@ -73,6 +85,20 @@ export function toSignal(event: SpotEvent): Signal {
         noticeAt: event.time,
         eventId: event.id,
       };
+    case 'EC2 Instance Launch Unsuccessful': {
+      const zone = event.detail.Details['Availability Zone'];
+      const message = [event.detail.StatusMessage, event.detail.Cause].filter(Boolean).join(' ');
+      const type = /sufficient ([a-z][a-z0-9-]*\.[a-z0-9]+) capacity/.exec(message)?.[1];
+      return {
+        kind: 'capacity-failure',
+        group: event.detail.AutoScalingGroupName,
+        ...(typeof zone === 'string' && zone ? { availabilityZone: zone } : {}),
+        ...(type ? { instanceType: type } : {}),
+        cause: (event.detail.StatusMessage || event.detail.Cause || 'launch failed').slice(0, 500),
+        at: event.time,
+        eventId: event.id,
+      };
+    }
   }
 }
 

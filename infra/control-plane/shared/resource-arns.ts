@@ -7,6 +7,10 @@ export const ecsClusterArn = (stack: Stack, cluster: string): string =>
 export const ecsServiceArn = (stack: Stack, cluster: string, service: string): string =>
   stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${cluster}/${service}` });
 
+/** Every task of the cluster. */
+export const ecsTasksArn = (stack: Stack, cluster: string): string =>
+  stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster}/*` });
+
 /** Every container instance of the cluster. */
 export const containerInstancesArn = (stack: Stack, cluster: string): string =>
   stack.formatArn({ service: 'ecs', resource: 'container-instance', resourceName: `${cluster}/*` });

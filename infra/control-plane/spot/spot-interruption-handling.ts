@@ -23,7 +23,13 @@ import {
   eventQueue,
   routeEventsToQueue,
 } from '../shared/event-queue.ts';
-import { autoScalingGroupArn, containerInstancesArn, ecsClusterArn } from '../shared/resource-arns.ts';
+import {
+  autoScalingGroupArn,
+  containerInstancesArn,
+  ecsClusterArn,
+  ecsServiceArn,
+  ecsTasksArn,
+} from '../shared/resource-arns.ts';
 import { stableOutput } from '../shared/stable-output.ts';
 import { SHARED_TABLE_ACCESS as SHARED, type StateTables } from '../shared/state-tables.ts';
 
@@ -63,6 +69,10 @@ export class SpotInterruptionHandling extends Construct {
   readonly surgeWorkflow: SpotSurgeWorkflow;
   /** ECS cluster ARNs of the managed clusters (rule scope and IAM resources). */
   readonly clusterArns: string[];
+  private readonly clusterNames: string[];
+  private readonly managedClusters: readonly ManagedCluster[];
+  /** The managed spot and on-demand groups by name (their launch failures are remembered). */
+  readonly autoScalingGroupNames: string[];
   /** container-instance/<cluster>/* for each managed cluster. */
   readonly containerInstanceArns: string[];
   /** The managed spot and on-demand Auto Scaling groups, by name. */
@@ -75,12 +85,13 @@ export class SpotInterruptionHandling extends Construct {
     }
     const stack = Stack.of(this);
     const key = props.topics.key;
-    this.clusterArns = props.managedClusters.map((c) => ecsClusterArn(stack, c.name));
+    this.managedClusters = props.managedClusters;
+    this.clusterNames = props.managedClusters.map((c) => c.name);
+    this.clusterArns = this.clusterNames.map((name) => ecsClusterArn(stack, name));
     this.containerInstanceArns = props.managedClusters.map((c) => containerInstancesArn(stack, c.name));
     const groupNames = props.managedClusters.flatMap((c) => [c.spotAsg, c.onDemandAsg]);
-    this.asgArns = [...new Set(groupNames.filter((n) => n !== undefined))].map((name) =>
-      autoScalingGroupArn(stack, name),
-    );
+    this.autoScalingGroupNames = [...new Set(groupNames.filter((n) => n !== undefined))];
+    this.asgArns = this.autoScalingGroupNames.map((name) => autoScalingGroupArn(stack, name));
 
     const interruptionEvents = eventQueue(this, {
       key,
@@ -98,11 +109,13 @@ export class SpotInterruptionHandling extends Construct {
     this.rules = routeEventsToQueue(
       this,
       interruptionEvents,
-      Object.entries(spotInterruptionPatterns(this.clusterArns)).map(([ruleId, pattern]) => ({
-        id: ruleId,
-        description: `ecs-ops ${props.environmentName}: ${ruleId} -> spot-interruption queue`,
-        pattern: pattern as events.EventPattern,
-      })),
+      Object.entries(spotInterruptionPatterns(this.clusterArns, this.autoScalingGroupNames)).map(
+        ([ruleId, pattern]) => ({
+          id: ruleId,
+          description: `ecs-ops ${props.environmentName}: ${ruleId} -> spot-interruption queue`,
+          pattern: pattern as events.EventPattern,
+        }),
+      ),
     );
 
     const sharedEnv = {
@@ -129,6 +142,7 @@ export class SpotInterruptionHandling extends Construct {
     const interruptionEnv: SpotInterruptionEnvInput = {
       ...sharedEnv,
       SURGE_STATE_MACHINE_ARN: this.surgeWorkflow.stateMachine.stateMachineArn,
+      SPOT_QUEUE_URL: this.queue.queueUrl,
     };
     this.interruptionFunction = new BundledFunction(this, 'Interruption', {
       name: 'spot-interruption',
@@ -155,14 +169,29 @@ export class SpotInterruptionHandling extends Construct {
     }
     // functions/shared/spot/episodes.ts claims and completes each instance's episode in the operations table, and
     // functions/shared/spot/capacity.ts counts interruptions per minute there, under a lease on the Auto Scaling group.
+    // Also its follow-ups' records there (protection.ts, prescale-ledger.ts, follow-ups.ts): the
+    // pre-scale ledger is put whole, and capacity failures are remembered (capacity-failures.ts).
     props.tables.grant(interruption.function, SHARED.journal, SHARED.leases, {
-      operations: ['GetItem', 'BatchGetItem', 'UpdateItem'],
+      operations: ['GetItem', 'BatchGetItem', 'UpdateItem', 'PutItem'],
     });
     // The surge step reads and closes the episode it watches.
     props.tables.grant(surgeStep.function, SHARED.journal, { operations: ['GetItem', 'UpdateItem'] });
     // Only the interruption function replaces capacity; the surge step only watches ECS.
     this.grantDescribeAutoScalingGroups(interruption);
     this.grantSetDesiredCapacity(interruption);
+    this.grantProtectServices(interruption);
+    // Follow-ups (give-backs, rebalance rechecks) go back onto its own queue, delayed: SendMessage
+    // and the queue key's data keys, no more (grantSendMessages would add kms:ReEncrypt*).
+    iam.Grant.addToPrincipal({
+      grantee: interruption.function,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.queue.queueArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee: interruption.function,
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resourceArns: [key.keyArn],
+    });
     this.surgeWorkflow.stateMachine.grantStartExecution(interruption.function);
     Validations.of(surgeStep.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -220,6 +249,51 @@ export class SpotInterruptionHandling extends Construct {
         resources: this.containerInstanceArns,
         conditions: { ArnEquals: { 'ecs:cluster': this.clusterArns } },
       }),
+    );
+  }
+
+  /**
+   * protection.ts: the tasks on the drained instances (listed per instance, then described), their
+   * services' deployment configuration, and their desired count, raised before the drain and
+   * given back after. Every ECS action here supports the ecs:cluster condition; the resources are
+   * the managed clusters' container instances, tasks and services.
+   */
+  private grantProtectServices(fn: BundledFunction): void {
+    const stack = Stack.of(this);
+    const tasks = this.clusterNames.map((name) => ecsTasksArn(stack, name));
+    const services = this.managedClusters.flatMap((c) =>
+      (c.protectServices ?? ['*']).map((service) => ecsServiceArn(stack, c.name, service)),
+    );
+    if (services.length === 0) return;
+    const cluster = { ArnEquals: { 'ecs:cluster': this.clusterArns } };
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListTasksOnManagedInstances',
+        actions: ['ecs:ListTasks'],
+        resources: this.containerInstanceArns,
+        conditions: cluster,
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeManagedClusterTasks',
+        actions: ['ecs:DescribeTasks'],
+        resources: tasks,
+        conditions: cluster,
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ScaleManagedClusterServices',
+        actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
+        resources: services,
+        conditions: cluster,
+      }),
+    );
+    acknowledgeWildcardResources(
+      fn.role,
+      [...tasks, ...services],
+      'Tasks and services on an interrupted instance are only known at run time; scoped to the managed clusters (and ecs:cluster).',
     );
   }
 
