@@ -65,6 +65,10 @@ export const MOTO_AS_AWS = [
   '                return task_set',
   '    return _create_task_set(self, service, cluster_str, task_definition, *args, **kwargs)',
   '_ecs.EC2ContainerServiceBackend.create_task_set = _idempotent_create_task_set',
+  // A task ECS started stays RUNNING until it is stopped. moto's task model reads as its last
+  // state (DEPROVISIONING) at once by default, so no task would ever read as running.
+  'from moto.moto_api import state_manager as _state_manager',
+  '_state_manager.register_default_transition("ecs::task", {"progression": "manual", "times": 10**9})',
   // A task set that is not there is TaskSetNotFoundException on ECS (moto: ClientException), the
   // error a delete retried after its answer was lost meets.
   'from moto.ecs import exceptions as _ecs_exceptions',

@@ -288,6 +288,8 @@ export const OPERATIONS: Record<OperationKey, Rule> = {
 
   // Auto Scaling
   'AutoScaling.DescribeAutoScalingGroups': () => one('autoscaling:DescribeAutoScalingGroups', NO_RESOURCE),
+  'AutoScaling.DescribeAutoScalingInstances': () =>
+    one('autoscaling:DescribeAutoScalingInstances', NO_RESOURCE),
   'AutoScaling.SetDesiredCapacity': (input, at) =>
     one('autoscaling:SetDesiredCapacity', autoScalingGroupArn(at, input.AutoScalingGroupName)),
   'ApplicationAutoScaling.DescribeScalableTargets': () =>

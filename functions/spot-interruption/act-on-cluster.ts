@@ -63,6 +63,8 @@ export async function actOnCluster(
   // Services that the drain would take below their minimum healthy get their tasks first.
   const protections = await protectServices(deps, cluster, draining, journal);
   report.protections.push(...protections.map((p) => ({ ...p, cluster: cluster.name })));
+  for (const p of protections.filter((q) => q.after > q.before))
+    for (const c of p.instances) set(c.where.instanceId, { protectedAt: iso(now) });
   if (draining.length > 0) {
     const result = await drainContainerInstances(
       deps.ecs,

@@ -1,6 +1,7 @@
 // The follow-ups a batch sent itself, come back after their delay: give back the tasks added
 // before a drain, and put back to ACTIVE an instance a rebalance recommendation drained when no
 // interruption warning followed. Each is safe to receive twice and safe to race a late warning.
+import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
@@ -220,6 +221,21 @@ async function recheckRebalance(deps: SpotDeps, f: RecheckRebalance): Promise<Fo
   )
     return kept('the episode moved on (a warning, or another invocation holds it): left as it is');
 
+  // Auto Scaling may be ending it anyway (capacity rebalancing replaces an at-risk instance, and
+  // managed draining drains one it terminates): an instance leaving service stays drained.
+  const inGroup = await deps.autoscaling.send(
+    new DescribeAutoScalingInstancesCommand({ InstanceIds: [f.instanceId] }),
+  );
+  const lifecycle = inGroup.AutoScalingInstances?.[0]?.LifecycleState;
+  if (lifecycle !== undefined && lifecycle !== 'InService') {
+    await journal(
+      deps,
+      f,
+      'unchanged',
+      `no interruption followed, but Auto Scaling has it ${lifecycle}: it stays drained`,
+    );
+    return kept(`Auto Scaling lifecycle state ${lifecycle}`);
+  }
   const described = await deps.ecs.send(
     new DescribeContainerInstancesCommand({
       cluster: f.cluster,

@@ -101,6 +101,12 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
 
   // Launch failures first: replacements this batch asks for already go elsewhere.
   for (const { signal, itemId } of capacityFailures) {
+    // Only a failure for want of capacity steers: a launch template or quota error would fail in
+    // the other group too, and event alerts announce it either way.
+    if (!/capacity/i.test(signal.cause)) {
+      deps.log.info('Launch failure not for want of capacity: not remembered', { group: signal.group });
+      continue;
+    }
     try {
       const failure = await rememberFailure(
         deps.db,

@@ -41,25 +41,39 @@ export interface Protection {
   why: string;
 }
 
+/**
+ * The fewest tasks to add so that, once the drained instances are gone and what started is
+ * healthy, the service has as many healthy tasks as it has now (at most its desired count). At a
+ * desired count D + a, ECS may stop `stoppable(a)` of the drained tasks (minimum healthy of D + a)
+ * and start `room(a)` replacements (maximum percent of D + a, the a added tasks pending): raising
+ * the count moves both limits, so each candidate is checked at its own count.
+ */
 export function protectionFor(state: ServiceState, tasksOnDrained: number, budget: DrainBudget): Protection {
-  const { desiredCount: desired, runningCount: running } = state;
-  const mustKeep = Math.ceil((desired * state.minimumHealthyPercent) / 100);
-  const stoppable = Math.min(tasksOnDrained, Math.max(0, running - mustKeep));
-  const room = Math.max(0, Math.floor((desired * state.maximumPercent) / 100) - running - state.pendingCount);
-  const waiting = tasksOnDrained - stoppable;
-  const add = Math.max(0, waiting - room);
+  const { desiredCount: desired, runningCount: running, pendingCount: pending } = state;
+  const k = tasksOnDrained;
+  const goal = Math.min(desired, running);
+  const stoppableAt = (a: number) =>
+    Math.max(0, running - Math.ceil(((desired + a) * state.minimumHealthyPercent) / 100));
+  const roomAt = (a: number) =>
+    Math.max(0, Math.floor(((desired + a) * state.maximumPercent) / 100) - running - pending - a);
+  const healthyAfter = (a: number) => running - k + a + Math.min(k, stoppableAt(a) + roomAt(a));
+  let add = 0;
+  while (add < k && healthyAfter(add) < goal) add++;
+  const stoppable = Math.min(k, stoppableAt(0));
+  const room = roomAt(0);
+  const waiting = Math.max(0, k - stoppable);
   const inBudget = budget.secondsLeft === undefined || budget.replacementSeconds <= budget.secondsLeft;
-  const settings = `minimumHealthyPercent ${state.minimumHealthyPercent}, maximumPercent ${state.maximumPercent}, desired ${desired}, running ${running}`;
+  const settings = `minimumHealthyPercent ${state.minimumHealthyPercent}, maximumPercent ${state.maximumPercent}, desired ${desired}, running ${running}, pending ${pending}`;
   let why: string;
-  if (waiting === 0)
-    why = `ECS can stop its ${tasksOnDrained} task(s) on the drained instance(s) and keep ${mustKeep} healthy (${settings})`;
+  if (add === 0 && waiting === 0)
+    why = `ECS can stop its ${k} task(s) on the drained instance(s) within minimum healthy and replace them (${settings})`;
   else if (add === 0)
-    why = `ECS starts ${waiting} replacement(s) within maximumPercent before stopping them (${settings})`;
+    why = `ECS starts replacements within maximumPercent for the ${waiting} task(s) it may not stop (${settings})`;
   else
-    why = `ECS may neither stop nor replace ${add} of its ${tasksOnDrained} task(s) on the drained instance(s) (${settings}): ${add} added first`;
+    why = `ECS may neither stop nor replace enough of its ${k} task(s) on the drained instance(s) to keep ${goal} healthy (${settings}): ${add} added first`;
   if ((waiting > 0 || add > 0) && !inBudget)
     why += `; replacements need ${budget.replacementSeconds} s but ${Math.max(0, budget.secondsLeft ?? 0)} s of the warning are left, so the service runs short until they are healthy`;
-  return { service: state.service, tasksOnDrained, stoppable, room, add, inBudget, why };
+  return { service: state.service, tasksOnDrained: k, stoppable, room, add, inBudget, why };
 }
 
 /** The service name of a task's group (`service:<name>`), or undefined for a standalone task. */

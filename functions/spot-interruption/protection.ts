@@ -29,6 +29,8 @@ import {
 } from './protection-rules.ts';
 
 export interface AppliedProtection extends Protection {
+  /** The drained instances its tasks were on. */
+  instances: Claimed[];
   /** The desired count before and after (equal when nothing was added). */
   before: number;
   after: number;
@@ -52,64 +54,91 @@ export async function protectServices(
   draining: readonly Claimed[],
   journal: JournalEntry[],
 ): Promise<AppliedProtection[]> {
-  // An instance ECS counts no task on has nothing to protect: no call for it.
-  const hosts = draining.filter((c) => c.where.taskCount === undefined || c.where.taskCount > 0);
-  if (cluster.protectServices?.length === 0) return [];
-  if (hosts.length === 0) return [];
+  // An instance ECS counts no task on has nothing to protect: no call for it. One protected by an
+  // earlier delivery of its episode (its drain failed, and it came back) is not protected twice.
+  const hosts = draining.filter(
+    (c) => (c.where.taskCount === undefined || c.where.taskCount > 0) && !c.episode.protectedAt,
+  );
+  if (cluster.protectServices?.length === 0 || hosts.length === 0) return [];
+  let tasksByService: Map<string, { tasks: number; instances: Claimed[] }>;
+  let states: Map<string, ServiceState>;
   try {
-    const tasksByService = await servicesOnInstances(deps, cluster.name, hosts);
+    tasksByService = await servicesOnInstances(deps, cluster.name, hosts);
     // Only the services handed to the control plane: another's count is its owner's to change.
     for (const service of tasksByService.keys())
       if (cluster.protectServices && !cluster.protectServices.includes(service)) {
         deps.log.info('Service not in protectServices: left to ECS', { cluster: cluster.name, service });
         tasksByService.delete(service);
       }
-    if (tasksByService.size === 0) return [];
-    const states = await describeServices(deps, cluster.name, [...tasksByService.keys()]);
-    const budget = drainBudgetOf(cluster);
-    const applied: AppliedProtection[] = [];
-    for (const [service, { tasks, instances }] of tasksByService) {
-      const state = states.get(service);
-      if (!state) continue;
-      const left = earliestSecondsLeft(deps, instances, budget.marginSeconds);
-      const plan = protectionFor(state, tasks, {
-        secondsLeft: left,
-        replacementSeconds: budget.replacementSeconds,
-      });
-      if (plan.add === 0) {
-        if (plan.stoppable < tasks && !plan.inBudget) {
-          // ECS replaces them itself, but not before the reclaim: say so, nothing to add.
-          applied.push({
-            ...plan,
-            before: state.desiredCount,
-            after: state.desiredCount,
-            restoreScheduled: true,
-          });
-          journal.push(protectionEntry(deps, cluster.name, applied.at(-1) as AppliedProtection, instances));
-        }
-        continue;
-      }
-      applied.push(await addTasks(deps, cluster.name, service, tasks, left, budget.replacementSeconds));
-      journal.push(protectionEntry(deps, cluster.name, applied.at(-1) as AppliedProtection, instances));
-    }
-    await scheduleRestores(deps, cluster.name, applied, journal);
-    return applied;
+    states =
+      tasksByService.size > 0
+        ? await describeServices(deps, cluster.name, [...tasksByService.keys()])
+        : new Map();
   } catch (error) {
-    deps.log.error('Protecting minimum healthy failed; draining anyway', {
-      cluster: cluster.name,
-      error: (error as Error).message,
-    });
-    journal.push({
-      resource: `cluster/${cluster.name}`,
-      action: 'protect-minimum-healthy',
-      outcome: 'failed',
-      reason: `could not read or scale the drained instances' services, drained anyway: ${(error as Error).message}`,
-      trigger: { kind: 'spot-interruption', id: hosts[0]?.signal.eventId },
-      actor: deps.owner,
-      details: { instances: hosts.map((c) => c.where.instanceId) },
-    });
+    journal.push(failedEntry(deps, `cluster/${cluster.name}`, hosts, error));
     return [];
   }
+  const budget = drainBudgetOf(cluster);
+  const applied: AppliedProtection[] = [];
+  for (const [service, { tasks, instances }] of tasksByService) {
+    const state = states.get(service);
+    if (!state) continue;
+    const left = earliestSecondsLeft(deps, instances, budget.marginSeconds);
+    const plan = protectionFor(state, tasks, {
+      secondsLeft: left,
+      replacementSeconds: budget.replacementSeconds,
+    });
+    if (plan.add === 0) {
+      if (plan.stoppable < tasks && !plan.inBudget) {
+        // ECS replaces them itself, but not before the reclaim: say so, nothing to add.
+        const noted = {
+          ...plan,
+          before: state.desiredCount,
+          after: state.desiredCount,
+          restoreScheduled: true,
+          instances,
+        };
+        applied.push(noted);
+        journal.push(protectionEntry(deps, cluster.name, noted, instances));
+      }
+      continue;
+    }
+    // One service failing (its lock not won in time, a throttled call) leaves the others' done.
+    try {
+      const added = {
+        ...(await addTasks(deps, cluster.name, service, tasks, left, budget.replacementSeconds)),
+        instances,
+      };
+      applied.push(added);
+      journal.push(protectionEntry(deps, cluster.name, added, instances));
+    } catch (error) {
+      journal.push(failedEntry(deps, `service/${cluster.name}/${service}`, instances, error));
+    }
+  }
+  // Every give-back of what was applied, whatever failed after it.
+  await scheduleRestores(deps, cluster.name, applied, journal);
+  return applied;
+}
+
+function failedEntry(
+  deps: SpotDeps,
+  resource: string,
+  hosts: readonly Claimed[],
+  error: unknown,
+): JournalEntry {
+  deps.log.error('Protecting minimum healthy failed; draining anyway', {
+    resource,
+    error: (error as Error).message,
+  });
+  return {
+    resource,
+    action: 'protect-minimum-healthy',
+    outcome: 'failed',
+    reason: `could not read or scale the drained instances' services, drained anyway: ${(error as Error).message}`,
+    trigger: { kind: 'spot-interruption', id: hosts[0]?.signal.eventId },
+    actor: deps.owner,
+    details: { instances: hosts.map((c) => c.where.instanceId) },
+  };
 }
 
 /** The services with tasks on the instances, counted, with the instances they are on. */
@@ -146,9 +175,10 @@ async function servicesOnInstances(
     const described = await deps.ecs.send(new DescribeTasksCommand({ cluster, tasks: part }));
     for (const task of described.tasks ?? []) {
       const service = serviceOfGroup(task.group);
-      // Confirmed here: a task counts only on an instance of this batch.
+      // Confirmed here: a task counts only on an instance of this batch, and only RUNNING (ECS
+      // stops a draining instance's PENDING tasks at once; they were not healthy anyway).
       const host = task.containerInstanceArn ? byArn.get(task.containerInstanceArn) : undefined;
-      if (!service || !host || task.desiredStatus === 'STOPPED') continue;
+      if (!service || !host || task.lastStatus !== 'RUNNING' || task.desiredStatus === 'STOPPED') continue;
       const entry = out.get(service) ?? { tasks: 0, instances: [] };
       entry.tasks++;
       if (!entry.instances.includes(host)) entry.instances.push(host);
@@ -166,8 +196,10 @@ async function describeServices(
   const out = new Map<string, ServiceState>();
   for (const part of chunk(services, SERVICES_PER_DESCRIBE)) {
     const described = await deps.ecs.send(new DescribeServicesCommand({ cluster, services: [...part] }));
+    // A DAEMON service has no desired count to raise: one task per instance, ECS's own business.
     for (const s of described.services ?? [])
-      if (s.serviceName && s.status === 'ACTIVE') out.set(s.serviceName, stateOf(s));
+      if (s.serviceName && s.status === 'ACTIVE' && s.schedulingStrategy !== 'DAEMON')
+        out.set(s.serviceName, stateOf(s));
   }
   return out;
 }
@@ -205,7 +237,7 @@ async function addTasks(
   tasks: number,
   left: number | undefined,
   replacementSeconds: number,
-): Promise<AppliedProtection> {
+): Promise<Omit<AppliedProtection, 'instances'>> {
   return withLockWaiting(
     deps.db,
     deps.env.LOCKS_TABLE,
@@ -219,8 +251,14 @@ async function addTasks(
     async () => {
       const table = deps.env.OPERATIONS_TABLE;
       const ledger = await readLedger(deps.db, table, deps.clock, cluster, service, ledgerStaleAfterMs(deps));
-      const state = (await describeServices(deps, cluster, [service])).get(service);
-      if (!state) throw new Error(`service ${service} is no longer active in ${cluster}`);
+      const described = (await describeServices(deps, cluster, [service])).get(service);
+      if (!described) throw new Error(`service ${service} is no longer active in ${cluster}`);
+      // ECS reads are eventually consistent: a count another batch raised a moment ago may read
+      // as before. The ledger holds what pre-scales added; the higher of the two is the count.
+      const state = {
+        ...described,
+        desiredCount: Math.max(described.desiredCount, ledger ? ledger.base + ledger.outstanding : 0),
+      };
       const plan = protectionFor(state, tasks, { secondsLeft: left, replacementSeconds });
       const after = state.desiredCount + plan.add;
       if (plan.add > 0) {
@@ -256,6 +294,11 @@ async function scheduleRestores(
   const added = applied.filter((p) => p.after > p.before);
   const at = iso(deps.clock.now());
   for (const part of chunk(added, 10)) {
+    const holdFor = (p: AppliedProtection) =>
+      // A rebalance drain has no reclaim two minutes later: its tasks are held until its recheck.
+      p.instances.every((c) => c.signal.channel === 'rebalance')
+        ? Math.min(900, deps.env.REBALANCE_RECHECK_SECONDS + deps.env.PRESCALE_HOLD_SECONDS)
+        : deps.env.PRESCALE_HOLD_SECONDS;
     const messages = part.map(
       (p): RestorePrescale => ({
         followUp: 'restore-prescale',
@@ -274,7 +317,7 @@ async function scheduleRestores(
           Entries: messages.map((m, i) => ({
             Id: String(i),
             MessageBody: JSON.stringify(m),
-            DelaySeconds: deps.env.PRESCALE_HOLD_SECONDS,
+            DelaySeconds: holdFor(part[i] as AppliedProtection),
           })),
         }),
       );

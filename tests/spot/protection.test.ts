@@ -4,6 +4,7 @@
 import {
   CreateServiceCommand,
   DescribeServicesCommand,
+  DescribeTasksCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
   StartTaskCommand,
@@ -86,9 +87,10 @@ async function serviceWithTasks(
       },
     }),
   );
+  const started: string[] = [];
   for (const [instance, count] of opts.placements)
-    for (let n = 0; n < count; n++)
-      await ecs.send(
+    for (let n = 0; n < count; n++) {
+      const out = await ecs.send(
         new StartTaskCommand({
           cluster,
           taskDefinition,
@@ -97,6 +99,10 @@ async function serviceWithTasks(
           startedBy: `ecs-svc/${opts.name}`,
         }),
       );
+      started.push(...(out.tasks ?? []).map((t) => t.taskArn as string));
+    }
+  const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: started }));
+  expect((out.tasks ?? []).map((t) => t.lastStatus)).toEqual(started.map(() => 'RUNNING'));
 }
 
 async function desiredCount(world: SpotWorld, service: string, cluster?: string): Promise<number> {

@@ -96,6 +96,7 @@ const SAMPLES: Record<OperationKey, Record<string, unknown>> = {
     ResourceARN: 'arn:aws:cloudwatch:eu-west-1:111122223333:alarm:web-api-5xx',
   },
   'AutoScaling.DescribeAutoScalingGroups': {},
+  'AutoScaling.DescribeAutoScalingInstances': {},
   'AutoScaling.SetDesiredCapacity': { AutoScalingGroupName: 'web-spot', DesiredCapacity: 4 },
   'ApplicationAutoScaling.DescribeScalableTargets': {},
   'ApplicationAutoScaling.RegisterScalableTarget': {

@@ -32,6 +32,8 @@ export interface Episode {
    */
   reactivatedAt?: string;
   reactivatedBy?: string;
+  /** Its services' tasks were added before the drain: a redelivery does not add them again. */
+  protectedAt?: string;
   /** 2 for episodes opened since replacements are recorded (replacedAt); absent before. */
   recordVersion?: number;
   leaseOwner?: string;
@@ -106,7 +108,7 @@ function planClaim(table: string, now: number, req: ClaimRequest, current: Episo
       TableName: table,
       Key: { id },
       UpdateExpression: fresh
-        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster, recordVersion = :recordVersion REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt, replacement, reactivatedAt, reactivatedBy'
+        ? 'SET #subject = :subject, #intent = :intent, #rank = :rank, openedAt = :nowIso, noticeAt = :noticeAt, #channels = :channels, leaseOwner = :owner, leaseUntilMs = :leaseUntil, expiresAtMs = :expiresAtMs, expiresAt = :ttl, #cluster = :cluster, recordVersion = :recordVersion REMOVE drainedAt, surgeStartedAt, alertedAt, replacementOwedAt, replacedAt, replacement, reactivatedAt, reactivatedBy, protectedAt'
         : 'SET #intent = :intent, #rank = :rank, leaseOwner = :owner, leaseUntilMs = :leaseUntil, #channels = list_append(#channels, :channels)',
       // Fresh: nobody else opened it meanwhile. Existing: the record we read is still the record, and unleased.
       ConditionExpression: fresh
@@ -316,6 +318,7 @@ const RECORD_VERSION = 2;
 
 export interface Completion {
   drainedAt?: string;
+  protectedAt?: string;
   surgeStartedAt?: string;
   alertedAt?: string;
   replacementOwedAt?: string;

@@ -301,7 +301,8 @@ export class SpotInterruptionHandling extends Construct {
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'DescribeAutoScalingGroups',
-        actions: ['autoscaling:DescribeAutoScalingGroups'],
+        // Instances: a rebalance recheck leaves drained an instance Auto Scaling is terminating.
+        actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances'],
         // Describe* actions of Auto Scaling support no resource-level permissions: "*" is required.
         resources: ['*'],
       }),
