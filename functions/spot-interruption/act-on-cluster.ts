@@ -10,11 +10,10 @@ import { digest, executionName } from '../shared/execution-names.ts';
 import { writeJournal } from '../shared/journal.ts';
 import {
   type CapacityRequest,
-  recentInterruptions,
+  capacityState,
   recordInterruptions,
   requestCapacity,
 } from '../shared/spot/capacity.ts';
-import { rememberedFailures } from '../shared/spot/capacity-failures.ts';
 import { type Completion, completeEpisodes } from '../shared/spot/episodes.ts';
 import { buildAlert } from './alert.ts';
 import {
@@ -118,19 +117,17 @@ export async function actOnCluster(
   let capacity: CapacityRequest | undefined;
   let capacityNote = '';
   if (needCapacity.length > 0) {
-    const recent = await recentInterruptions(
+    // The rate and the groups' remembered launch failures, in one read.
+    const state = await capacityState(
       deps.db,
       deps.env.OPERATIONS_TABLE,
       deps.clock,
       cluster.name,
       deps.env.SPOT_FALLBACK_WINDOW_MINUTES,
-    );
-    const failures = await rememberedFailures(
-      deps.db,
-      deps.env.OPERATIONS_TABLE,
-      deps.clock,
       [cluster.spotAsg, cluster.onDemandAsg].filter((g): g is string => g !== undefined),
     );
+    const recent = state.interrupted.size;
+    const failures = state.failures;
     const choice = chooseGroup(cluster, recent, deps.env.SPOT_FALLBACK_THRESHOLD, failures);
     if (!choice) {
       capacityNote =

@@ -4,10 +4,8 @@
 // own. One item per group, one attribute per zone and instance type: a failure reported twice
 // is written twice to the same value.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import { type Db, ttlSeconds } from '../dynamo.ts';
-import { batchGetItems } from '../dynamo-batches.ts';
 import type { CapacityFailureSignal } from './signals.ts';
 
 export interface RememberedFailure {
@@ -20,7 +18,9 @@ export interface RememberedFailure {
   until: string;
 }
 
-const itemId = (group: string) => `${CAPACITY_FAILURE_PREFIX}${group}`;
+/** The id prefix of the groups' items (ops status lists them). */
+export const CAPACITY_FAILURE_PREFIX = 'capacity-failure#';
+export const capacityFailureId = (group: string) => `${CAPACITY_FAILURE_PREFIX}${group}`;
 const ATTRIBUTE = 'failure:';
 
 /** Remembers a launch failure until `memoryMinutes` after it happened. */
@@ -42,7 +42,7 @@ export async function rememberFailure(
   await db.send(
     new UpdateCommand({
       TableName: table,
-      Key: { id: itemId(signal.group) },
+      Key: { id: capacityFailureId(signal.group) },
       // TTL only cleans up (an hour after the latest failure's memory ends); reads check `until`.
       UpdateExpression: 'SET #failure = :failure, expiresAt = :ttl',
       ExpressionAttributeNames: {
@@ -54,30 +54,6 @@ export async function rememberFailure(
   return failure;
 }
 
-/** The failures still remembered now, by group (one read for all groups). */
-export async function rememberedFailures(
-  db: Db,
-  table: string,
-  clock: Clock,
-  groups: readonly string[],
-): Promise<Map<string, RememberedFailure[]>> {
-  const out = new Map<string, RememberedFailure[]>();
-  const unique = [...new Set(groups)];
-  if (unique.length === 0) return out;
-  const items = await batchGetItems(
-    db,
-    table,
-    unique.map((g) => ({ id: itemId(g) })),
-    'capacity failures',
-  );
-  const now = clock.now();
-  for (const item of items) {
-    const live = liveFailuresOf(item, now);
-    if (live.length > 0) out.set(String(live[0]?.group), live);
-  }
-  return out;
-}
-
 /** The failures of one group's item still remembered at `now`, the latest first (ops status reads them too). */
 export function liveFailuresOf(item: Record<string, unknown>, now: number): RememberedFailure[] {
   return Object.entries(item)
@@ -86,9 +62,6 @@ export function liveFailuresOf(item: Record<string, unknown>, now: number): Reme
     .filter((f) => Date.parse(f.until) > now)
     .sort((a, b) => b.at.localeCompare(a.at));
 }
-
-/** The id prefix of the groups' items (ops status lists them). */
-export const CAPACITY_FAILURE_PREFIX = 'capacity-failure#';
 
 /** One line about a group's remembered failure (the latest), for a journal entry or an alert. */
 export function describeFailure(f: RememberedFailure): string {

@@ -5,10 +5,17 @@ import {
   DescribeAutoScalingGroupsCommand,
   SetDesiredCapacityCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../clock.ts';
 import { type Db, ttlSeconds } from '../dynamo.ts';
+import { batchGetItems } from '../dynamo-batches.ts';
 import { withLockWaiting } from '../lock.ts';
+import {
+  CAPACITY_FAILURE_PREFIX,
+  capacityFailureId,
+  liveFailuresOf,
+  type RememberedFailure,
+} from './capacity-failures.ts';
 
 const MINUTE = 60_000;
 const rateKey = (cluster: string, minute: number) => `spot-rate#${cluster}#${minute}`;
@@ -49,13 +56,34 @@ export async function recentlyInterrupted(
   cluster: string,
   windowMinutes: number,
 ): Promise<Set<string>> {
+  return (await capacityState(db, table, clock, cluster, windowMinutes, [])).interrupted;
+}
+
+/**
+ * What decides where replacements come from, in one read: the instances interrupted in the
+ * window, and the launch failures remembered for the cluster's groups (capacity-failures.ts).
+ */
+export async function capacityState(
+  db: Db,
+  table: string,
+  clock: Clock,
+  cluster: string,
+  windowMinutes: number,
+  groups: readonly string[],
+): Promise<{ interrupted: Set<string>; failures: Map<string, RememberedFailure[]> }> {
   const current = Math.floor(clock.now() / MINUTE);
-  const keys = Array.from({ length: windowMinutes }, (_, i) => ({ id: rateKey(cluster, current - i) }));
-  const out = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
-  const instances = new Set<string>();
-  for (const item of out.Responses?.[table] ?? [])
-    for (const id of (item.instances as Set<string>) ?? []) instances.add(id);
-  return instances;
+  const rateKeys = Array.from({ length: windowMinutes }, (_, i) => ({ id: rateKey(cluster, current - i) }));
+  const groupKeys = [...new Set(groups)].map((g) => ({ id: capacityFailureId(g) }));
+  const items = await batchGetItems(db, table, [...rateKeys, ...groupKeys], 'interruption rate');
+  const interrupted = new Set<string>();
+  const failures = new Map<string, RememberedFailure[]>();
+  for (const item of items) {
+    if (String(item.id).startsWith(CAPACITY_FAILURE_PREFIX)) {
+      const live = liveFailuresOf(item, clock.now());
+      if (live.length > 0) failures.set(String(live[0]?.group), live);
+    } else for (const id of (item.instances as Set<string>) ?? []) interrupted.add(id);
+  }
+  return { interrupted, failures };
 }
 
 /** How many instances were interrupted in the last `windowMinutes`. */
