@@ -216,6 +216,71 @@ const ServiceSchema = z
     }),
   );
 
+/** Fargate's CPU units and the memory (MiB) each allows: 256 takes 512-2048, 512 1-4 GiB, and so on. */
+const FARGATE_MEMORY: Record<number, readonly [number, number]> = {
+  256: [512, 2048],
+  512: [1024, 4096],
+  1024: [2048, 8192],
+  2048: [4096, 16384],
+  4096: [8192, 30720],
+};
+export const fargateMemoryProblem = (cpu: number, memoryMiB: number): string | undefined => {
+  const range = FARGATE_MEMORY[cpu];
+  if (!range) return `cpu ${cpu} is not a Fargate size (${Object.keys(FARGATE_MEMORY).join(', ')})`;
+  const [min, max] = range;
+  const step = cpu === 256 ? (memoryMiB === 512 ? 512 : 1024) : 1024;
+  if (memoryMiB < min || memoryMiB > max || memoryMiB % step !== 0)
+    return `Fargate takes ${min}-${max} MiB in steps of 1024 with cpu ${cpu}`;
+  return undefined;
+};
+
+/**
+ * A service on Fargate capacity (a worker: no load balancer), split between FARGATE_SPOT and
+ * FARGATE by its capacity provider strategy. The control plane moves it to FARGATE when Fargate
+ * Spot reclaims it too often, and back after a quiet period (spot.md).
+ */
+const FargateServiceSchema = z
+  .object({
+    name: ResourceName,
+    image: z.string().check(z.minLength(1)),
+    cpu: z.number().check(z.int()),
+    memoryMiB: z.number().check(z.int()),
+    desiredCount: z.number().check(z.int(), z.gte(1), z.lte(1000)),
+    /** Tasks always on FARGATE; beyond it, this share goes to FARGATE_SPOT. */
+    fargateBaseTasks: Count,
+    fargateSpotPercent: z.number().check(z.int(), z.gte(0), z.lte(100)),
+  })
+  .check(
+    z.superRefine((s, ctx) => {
+      const problem = fargateMemoryProblem(s.cpu, s.memoryMiB);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['memoryMiB'], message: problem });
+      if (s.fargateBaseTasks > s.desiredCount)
+        ctx.addIssue({ code: 'custom', path: ['fargateBaseTasks'], message: 'exceeds desiredCount' });
+    }),
+  );
+
+const FargateSchema = z.object({
+  services: z.array(FargateServiceSchema).check(z.minLength(1), z.maxLength(10)),
+  /** When Fargate Spot reclaims a service's tasks too often, move it to FARGATE for a while. */
+  spotFallback: z
+    .object({
+      /** More reclaims of one service than this inside the window move it to FARGATE. */
+      reclaims: z.number().check(z.int(), z.gte(1), z.lte(1000)),
+      windowMinutes: z.number().check(z.int(), z.gte(1), z.lte(60)),
+      /** Back to its own strategy once no reclaim came for this long (at least the window). */
+      quietMinutes: z.number().check(z.int(), z.gte(1), z.lte(1440)),
+      /** Moves to FARGATE in 24 hours at most: past it, the service stays there until someone looks. */
+      maxShiftsPerDay: z.number().check(z.int(), z.gte(1), z.lte(24)),
+    })
+    .check(
+      z.refine((f) => f.quietMinutes >= f.windowMinutes, {
+        message:
+          'must be at least windowMinutes (a service moved back would count the reclaims that moved it)',
+        path: ['quietMinutes'],
+      }),
+    ),
+});
+
 const AuroraSchema = z.object({
   /** Aurora MySQL 3 version, e.g. 3.10.3 (engine version 8.0.mysql_aurora.3.10.3). */
   engineVersion: Name('an Aurora MySQL 3 version such as 3.10.3', /^3\.\d{2}\.\d+$/),
@@ -279,6 +344,8 @@ export const EnvironmentConfigSchema = z
     compute: ComputeSchema,
     /** The services the stack runs on the cluster, behind the load balancer, each rolled out on its own. */
     services: z.array(ServiceSchema).check(z.minLength(1), z.maxLength(25)),
+    /** Services on Fargate and Fargate Spot (none when absent). */
+    fargate: z.optional(FargateSchema),
     spotDrain: z.object({
       /** Kept free out of the two-minute warning: EventBridge delivery, the handler, API latency. */
       marginSeconds: z.number().check(z.int(), z.gte(0), z.lte(60)),
@@ -370,6 +437,15 @@ export const EnvironmentConfigSchema = z
               message: `must be below ${rulePriorityOf(c.services, last)} (services.${last}, without routing, takes every request that reaches it)`,
             });
         });
+      c.fargate?.services.forEach((f, i) => {
+        if (names.has(f.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['fargate', 'services', i, 'name'],
+            message: `${f.name} is a service name already`,
+          });
+        names.add(f.name);
+      });
       if (c.alerts.emails.length > 0 && c.alerts.warningEmails.length === 0) {
         ctx.addIssue({
           code: 'custom',
@@ -391,6 +467,7 @@ export const EnvironmentConfigSchema = z
 
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema>;
 export type ServiceConfig = EnvironmentConfig['services'][number];
+export type FargateServiceConfig = NonNullable<EnvironmentConfig['fargate']>['services'][number];
 
 /** The priority of a service's listener rules: its own, else 10 for the first and 10 + 10i after. */
 export function rulePriorityOf(

@@ -25,6 +25,20 @@ export const ManagedClusterSchema = z.object({
    * absent, every service of the cluster. An environment names its own; others are left to ECS.
    */
   protectServices: z.optional(z.array(z.string().check(z.minLength(1)))),
+  /**
+   * Fargate Spot fallback: these services move to FARGATE when more than `reclaims` of their
+   * tasks are reclaimed inside `windowMinutes`, and back after `quietMinutes` without one; at
+   * most `maxShiftsPerDay` moves in 24 hours.
+   */
+  fargateFallback: z.optional(
+    z.object({
+      services: z.array(z.string().check(z.minLength(1))),
+      reclaims: z.number().check(z.int(), z.gte(1)),
+      windowMinutes: z.number().check(z.int(), z.gte(1), z.lte(60)),
+      quietMinutes: z.number().check(z.int(), z.gte(1), z.lte(1440)),
+      maxShiftsPerDay: z.number().check(z.int(), z.gte(1), z.lte(24)),
+    }),
+  ),
   drainBudget: z.optional(
     z.object({
       marginSeconds: z.number().check(z.int(), z.gte(0), z.lte(60)),

@@ -36,6 +36,7 @@ import { APP_DATABASE, APP_DATABASE_USER, DatabaseAppUser } from '../application
 import { deadLetterQueuesOf } from '../application/dead-letter-queues.ts';
 import { EcsCapacity } from '../application/ecs-capacity.ts';
 import { EdgeProtection } from '../application/edge-protection.ts';
+import { FargateService } from '../application/fargate-service.ts';
 import { HttpApi } from '../application/http-api.ts';
 import { LoadBalancer, listenerPorts, servicePartId } from '../application/load-balancer.ts';
 import { Network } from '../application/network.ts';
@@ -68,7 +69,15 @@ export function managedClustersFor(config: EnvironmentConfig): ManagedCluster[] 
       rebalance: config.compute.rebalance,
       spotAsg: config.compute.spot.asgName,
       onDemandAsg: config.compute.onDemand.asgName,
-      protectServices: config.services.map((s) => s.name),
+      protectServices: [...config.services, ...(config.fargate?.services ?? [])].map((s) => s.name),
+      ...(config.fargate
+        ? {
+            fargateFallback: {
+              services: config.fargate.services.map((s) => s.name),
+              ...config.fargate.spotFallback,
+            },
+          }
+        : {}),
       // The slowest service's replacement: its task start and its health checks to healthy.
       drainBudget: {
         marginSeconds: config.spotDrain.marginSeconds,
@@ -315,6 +324,8 @@ export class ComputeStack extends EnvironmentStack {
   readonly services: WebService[];
   /** The first service (an environment with one service has only it). */
   readonly web: WebService;
+  /** The environment's Fargate services (config `fargate.services`). */
+  readonly fargateServices: FargateService[];
 
   constructor(
     scope: Construct,
@@ -428,6 +439,18 @@ export class ComputeStack extends EnvironmentStack {
       return web;
     });
     this.web = this.services[0] as WebService;
+    // Workers on Fargate and Fargate Spot, beside the instances' tasks (same security group).
+    this.fargateServices = (config.fargate?.services ?? []).map(
+      (service) =>
+        new FargateService(this, `Fargate${pascal(service.name)}`, {
+          config,
+          service,
+          cluster: this.capacity.cluster,
+          subnets: network.privateSubnets,
+          securityGroup: network.instanceSecurityGroup,
+          environment: { APP_TABLE: data.appTable.table.tableName },
+        }),
+    );
 
     output(this, 'ClusterName', this.capacity.cluster.clusterName, 'ECS cluster');
     this.services.forEach((web, index) => {
@@ -757,3 +780,10 @@ export function buildEnvironmentStacks(
     operatorPolicies,
   };
 }
+
+/** `api-worker` -> `ApiWorker`: a construct id from a configured name. */
+const pascal = (name: string): string =>
+  name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');

@@ -56,10 +56,18 @@ describe('many services in one environment', () => {
   it('provisions every service: task definition, service, target groups, rules with its routing', () => {
     const compute = three('Compute');
     const families = ofType(compute, 'AWS::ECS::TaskDefinition').map(([, r]) => r.Properties?.Family);
-    expect(families.sort()).toEqual(['ecs-ops-dev-admin', 'ecs-ops-dev-api', 'ecs-ops-dev-web']);
+    // The three rolled-out services, and the environment's Fargate worker.
+    expect(families.sort()).toEqual([
+      'ecs-ops-dev-admin',
+      'ecs-ops-dev-api',
+      'ecs-ops-dev-web',
+      'ecs-ops-dev-worker',
+    ]);
     const services = ofType(compute, 'AWS::ECS::Service').map(([, r]) => r.Properties?.ServiceName);
-    expect(services.sort()).toEqual(['admin', 'api', 'web']);
-    for (const [, s] of ofType(compute, 'AWS::ECS::Service'))
+    expect(services.sort()).toEqual(['admin', 'api', 'web', 'worker']);
+    for (const [, s] of ofType(compute, 'AWS::ECS::Service').filter(
+      ([, r]) => r.Properties?.ServiceName !== 'worker',
+    ))
       expect(s.Properties?.DeploymentController).toEqual({ Type: 'EXTERNAL' });
     expect(
       ofType(compute, 'AWS::SSM::Parameter')

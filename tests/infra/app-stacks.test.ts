@@ -372,7 +372,9 @@ describe('compute', () => {
 
   it('creates the web service with the EXTERNAL controller and leaves task sets, image and count to the control plane', () => {
     const t = template('prod', 'Compute');
-    const [serviceId, service] = onlyOfType(t, 'AWS::ECS::Service');
+    const web = ofType(t, 'AWS::ECS::Service').filter(([, r]) => r.Properties?.ServiceName !== 'worker');
+    expect(web).toHaveLength(1);
+    const [serviceId, service] = web[0] as (typeof web)[number];
     expect(service.Properties).toMatchObject({
       DeploymentController: { Type: 'EXTERNAL' },
       DeploymentConfiguration: { MinimumHealthyPercent: 50, MaximumPercent: 200 },
@@ -401,6 +403,45 @@ describe('compute', () => {
     expect(asArray(target.DependsOn)).toContain(serviceId);
     const [, policy] = onlyOfType(t, 'AWS::ApplicationAutoScaling::ScalingPolicy');
     expect(text(policy.Properties)).toContain('ECSServiceAverageCPUUtilization');
+  });
+
+  it('runs the Fargate worker on FARGATE_SPOT and FARGATE by the config, and hands the control plane its fallback', () => {
+    const config = loadConfig('prod');
+    const worker = config.fargate?.services[0];
+    const [, service] = ofType(template('prod', 'Compute'), 'AWS::ECS::Service').find(
+      ([, r]) => r.Properties?.ServiceName === 'worker',
+    ) as [string, { Properties?: Record<string, unknown> }];
+    expect(service.Properties).toMatchObject({
+      DesiredCount: worker?.desiredCount,
+      CapacityProviderStrategy: [
+        {
+          CapacityProvider: 'FARGATE',
+          Base: worker?.fargateBaseTasks,
+          Weight: 100 - (worker?.fargateSpotPercent ?? 0),
+        },
+        { CapacityProvider: 'FARGATE_SPOT', Weight: worker?.fargateSpotPercent },
+      ],
+      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true } },
+      NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED' } },
+    });
+    expect(service.Properties).not.toHaveProperty('LaunchType');
+    const [, definition] = ofType(template('prod', 'Compute'), 'AWS::ECS::TaskDefinition').find(
+      ([, r]) => r.Properties?.Family === 'ecs-ops-prod-worker',
+    ) as [string, { Properties?: Record<string, unknown> }];
+    expect(definition.Properties).toMatchObject({
+      RequiresCompatibilities: ['FARGATE'],
+      NetworkMode: 'awsvpc',
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+    });
+    // The spot function moves it to FARGATE and back: its cluster carries the fallback settings.
+    const spot = ofType(template('prod', 'ControlPlane'), 'AWS::Lambda::Function').find(([, r]) =>
+      text(r.Properties).includes('SURGE_STATE_MACHINE_ARN'),
+    ) as [string, { Properties?: { Environment?: { Variables?: Record<string, string> } } }];
+    const clusters = JSON.parse(spot[1].Properties?.Environment?.Variables?.MANAGED_CLUSTERS ?? '[]');
+    expect(clusters[0]).toMatchObject({
+      fargateFallback: { services: ['worker'], ...config.fargate?.spotFallback },
+    });
+    expect(clusters[0].protectServices).toContain('worker');
   });
 
   it('creates the first task set once, behind blue, with no update call', () => {

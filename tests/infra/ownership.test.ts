@@ -464,6 +464,8 @@ function managedFields(templates: Template[]): string[] {
           if ('Update' in props) fields.push(`rule:${id}.Actions`);
           break;
         case 'AWS::ECS::Service':
+          // A Fargate worker is not rolled out: its task definition and count are the template's.
+          if (JSON.stringify(props.CapacityProviderStrategy ?? []).includes('"FARGATE')) break;
           for (const [key, field] of Object.entries(SERVICE_FIELDS))
             if (key in props) fields.push(`service.${field}`);
           break;
