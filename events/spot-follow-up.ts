@@ -1,6 +1,6 @@
 // Follow-ups the spot-interruption function sends itself on its own queue, delayed: give back a
-// pre-scale once the interrupted instance is gone, and put back an instance a rebalance drained
-// when no warning followed. Parsed at the edge like any event; a bad one names its field.
+// pre-scale once the interrupted instance is gone, put back an instance a rebalance drained
+// when no warning followed, and move a Fargate service back to Fargate Spot after a quiet period. Parsed at the edge like any event; a bad one names its field.
 import * as z from './zod.ts';
 
 const nonEmpty = z.string().check(z.minLength(1));
@@ -27,10 +27,20 @@ export const RecheckRebalanceSchema = z.strictObject({
   episodeOpenedAt: z.iso.datetime(),
 });
 
+export const FargateShiftBackSchema = z.strictObject({
+  followUp: z.literal('fargate-shift-back'),
+  cluster: nonEmpty,
+  service: nonEmpty,
+  /** The move to FARGATE this follow-up belongs to: a later move is not undone by it. */
+  since: z.iso.datetime(),
+});
+
 export const SpotFollowUpSchema = z.discriminatedUnion('followUp', [
   RestorePrescaleSchema,
   RecheckRebalanceSchema,
+  FargateShiftBackSchema,
 ]);
+export type FargateShiftBack = z.infer<typeof FargateShiftBackSchema>;
 export type RestorePrescale = z.infer<typeof RestorePrescaleSchema>;
 export type RecheckRebalance = z.infer<typeof RecheckRebalanceSchema>;
 export type SpotFollowUp = z.infer<typeof SpotFollowUpSchema>;

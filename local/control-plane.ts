@@ -219,6 +219,7 @@ export function setSpotFollowUpDelays(stack: DeployedStack, seconds: number): vo
   if (!spot) return;
   spot.environment.PRESCALE_HOLD_SECONDS = String(seconds);
   spot.environment.REBALANCE_RECHECK_SECONDS = String(seconds);
+  spot.environment.FARGATE_SHIFT_BACK_CHECK_SECONDS = String(seconds);
 }
 
 /** Changes the deployed alert router's group window, as editing the function's environment would. */

@@ -69,6 +69,29 @@ export const MOTO_AS_AWS = [
   // state (DEPROVISIONING) at once by default, so no task would ever read as running.
   'from moto.moto_api import state_manager as _state_manager',
   '_state_manager.register_default_transition("ecs::task", {"progression": "manual", "times": 10**9})',
+  // A service keeps the capacity provider strategy it was created with (moto drops it, and has
+  // no launch type then, as ECS has none for such a service).
+  'from moto.ecs import responses as _ecs_responses',
+  '_create_service_response = _ecs_responses.EC2ContainerServiceResponse.create_service',
+  'def _create_service_keeping_strategy(self):',
+  '    strategy = self._get_param("capacityProviderStrategy")',
+  '    result = _create_service_response(self)',
+  '    if strategy:',
+  '        cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))',
+  '        created = self.ecs_backend.services[f"{cluster.name}:{self._get_param(\'serviceName\')}"]',
+  '        created.capacity_provider_strategy = strategy',
+  '        created.launch_type = None',
+  '    return result',
+  '_ecs_responses.EC2ContainerServiceResponse.create_service = _create_service_keeping_strategy',
+  // ECS changes a service's capacity provider strategy only in a new deployment: UpdateService
+  // refuses a new strategy without forceNewDeployment. moto takes it.
+  '_update_service = _ecs.EC2ContainerServiceBackend.update_service',
+  'def _strict_update_service(self, service_properties):',
+  '    if service_properties.get("capacity_provider_strategy") is not None and not service_properties.get("force_new_deployment"):',
+  '        from moto.ecs.exceptions import InvalidParameterException',
+  '        raise InvalidParameterException("Updating the capacity provider strategy of a service requires forceNewDeployment.")',
+  '    return _update_service(self, service_properties)',
+  '_ecs.EC2ContainerServiceBackend.update_service = _strict_update_service',
   // A task set that is not there is TaskSetNotFoundException on ECS (moto: ClientException), the
   // error a delete retried after its answer was lost meets.
   'from moto.ecs import exceptions as _ecs_exceptions',

@@ -15,6 +15,7 @@ import type { RememberedFailure } from '../shared/spot/capacity-failures.ts';
 import type { SpotInterruptionEnv } from '../shared/spot/config.ts';
 import type { Completion, Episode } from '../shared/spot/episodes.ts';
 import { INTENT_RANK, type InstanceSignal, type Intent, intentOf } from '../shared/spot/signals.ts';
+import type { FallbackOutcome } from './fargate-fallback.ts';
 import type { FollowUpOutcome } from './follow-ups.ts';
 import type { AppliedProtection } from './protection.ts';
 
@@ -71,7 +72,9 @@ export interface BatchReport {
   protections: (AppliedProtection & { cluster: string })[];
   /** Launch failures of managed groups, remembered to steer replacements (capacity-failures.ts). */
   capacityFailures: RememberedFailure[];
-  /** Follow-ups received: give-backs and rebalance rechecks (follow-ups.ts). */
+  /** Fargate services considered for the Fargate Spot fallback, and what was done (fargate-fallback.ts). */
+  fargateFallbacks: FallbackOutcome[];
+  /** Follow-ups received: give-backs, rebalance rechecks, moves back to Fargate Spot (follow-ups.ts). */
   followUps: FollowUpOutcome[];
   surgeExecutions: string[];
   alerts: number;

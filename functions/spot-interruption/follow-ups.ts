@@ -18,6 +18,7 @@ import { type JournalEntry, writeJournal } from '../shared/journal.ts';
 import { withLockWaiting } from '../shared/lock.ts';
 import { endForReactivation, episodeId, getEpisode } from '../shared/spot/episodes.ts';
 import type { SpotDeps } from './batch-model.ts';
+import { shiftBack } from './fargate-fallback.ts';
 import { ledgerItem, readLedger } from './prescale-ledger.ts';
 import { desiredCountLock, ledgerStaleAfterMs } from './protection.ts';
 import { restoredDesiredCount } from './protection-rules.ts';
@@ -25,14 +26,22 @@ import { restoredDesiredCount } from './protection-rules.ts';
 export interface FollowUpOutcome {
   followUp: SpotFollowUp['followUp'];
   subject: string;
-  result: 'restored' | 'reactivated' | 'unchanged' | 'duplicate';
+  result: 'restored' | 'reactivated' | 'waiting' | 'unchanged' | 'duplicate';
   reason: string;
 }
 
 const LEASE_MS = 60_000;
 
 export async function processFollowUp(deps: SpotDeps, f: SpotFollowUp): Promise<FollowUpOutcome> {
-  return f.followUp === 'restore-prescale' ? restorePrescale(deps, f) : recheckRebalance(deps, f);
+  if (f.followUp === 'restore-prescale') return restorePrescale(deps, f);
+  if (f.followUp === 'recheck-rebalance') return recheckRebalance(deps, f);
+  const moved = await shiftBack(deps, f);
+  return {
+    followUp: f.followUp,
+    subject: `service/${f.cluster}/${f.service}`,
+    result: moved.action === 'shift-back' ? 'restored' : moved.action === 'waiting' ? 'waiting' : 'unchanged',
+    reason: moved.why,
+  };
 }
 
 interface PrescaleRecord {

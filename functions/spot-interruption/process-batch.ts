@@ -49,6 +49,7 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
     capacity: [],
     protections: [],
     capacityFailures: [],
+    fargateFallbacks: [],
     followUps: [],
     surgeExecutions: [],
     alerts: 0,

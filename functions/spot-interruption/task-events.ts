@@ -8,6 +8,7 @@ import type { ManagedCluster } from '../shared/managed-clusters.ts';
 import { abandonEpisode, claimEpisode, completeEpisode, type Episode } from '../shared/spot/episodes.ts';
 import type { TaskSignal } from '../shared/spot/signals.ts';
 import { type BatchReport, LEASE_MS, type SpotDeps } from './batch-model.ts';
+import { fargateFallbacks } from './fargate-fallback.ts';
 
 export async function processTasks(
   deps: SpotDeps,
@@ -54,6 +55,19 @@ export async function processTasks(
     list.push({ signal, episode: claim.episode });
     announce.set(signal.clusterName, list);
     report.tasks.push({ taskArn: signal.taskArn, cluster: signal.clusterName, result: 'noted' });
+  }
+  // Fargate Spot fallback: every reclaim counts, a redelivered one too (the count is a set).
+  try {
+    report.fargateFallbacks.push(
+      ...(await fargateFallbacks(
+        deps,
+        clusters,
+        signals.map((s) => s.signal),
+      )),
+    );
+  } catch (error) {
+    deps.log.error('Fargate Spot fallback failed; items retried', { error: (error as Error).message });
+    for (const s of signals) failed.add(s.itemId);
   }
   for (const [cluster, list] of announce) {
     await writeJournal(

@@ -11,6 +11,7 @@ export const SpotSurgeEnvSchema = z.omit(SpotInterruptionEnvSchema, {
   PRESCALE_HOLD_SECONDS: true,
   REBALANCE_RECHECK_SECONDS: true,
   CAPACITY_FAILURE_MEMORY_MINUTES: true,
+  FARGATE_SHIFT_BACK_CHECK_SECONDS: true,
 });
 export type SpotSurgeEnv = z.infer<typeof SpotSurgeEnvSchema>;
 export type SpotSurgeEnvInput = z.input<typeof SpotSurgeEnvSchema>;

@@ -25,6 +25,11 @@ export const SpotInterruptionEnvSchema = z.extend(ControlPlaneEnvSchema, {
    * (rebalance mode `drain`). At most 900 s, SQS's longest delay.
    */
   REBALANCE_RECHECK_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(900)), 600),
+  /**
+   * How often a Fargate service moved off Fargate Spot looks again whether its quiet period has
+   * passed (at most 900 s, SQS's longest delay; the quiet period itself is the cluster's).
+   */
+  FARGATE_SHIFT_BACK_CHECK_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(900)), 900),
   /** How long a managed group's launch failure steers replacements to the other group. */
   CAPACITY_FAILURE_MEMORY_MINUTES: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1440)), 10),
 });
