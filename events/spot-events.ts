@@ -37,6 +37,7 @@ export const FargateSpotTaskInterruptionSchema = z.extend(Envelope, {
     taskArn: z.string().check(z.startsWith('arn:')),
     clusterArn: z.string().check(z.startsWith('arn:')),
     stopCode: z.enum(FARGATE_SPOT_STOP_CODES),
+    lastStatus: z.optional(z.string()),
     group: z.optional(z.string()),
     availabilityZone: z.optional(z.string()),
     capacityProviderName: z.optional(z.string()),

@@ -230,7 +230,9 @@ export const fargateMemoryProblem = (cpu: number, memoryMiB: number): string | u
   const [min, max] = range;
   const step = cpu === 256 ? (memoryMiB === 512 ? 512 : 1024) : 1024;
   if (memoryMiB < min || memoryMiB > max || memoryMiB % step !== 0)
-    return `Fargate takes ${min}-${max} MiB in steps of 1024 with cpu ${cpu}`;
+    return cpu === 256
+      ? 'Fargate takes 512, 1024 or 2048 MiB with cpu 256'
+      : `Fargate takes ${min}-${max} MiB in steps of 1024 with cpu ${cpu}`;
   return undefined;
 };
 
@@ -243,6 +245,8 @@ const FargateServiceSchema = z
   .object({
     name: ResourceName,
     image: z.string().check(z.minLength(1)),
+    /** The container's command, when the image's own is not the worker's (a placeholder image). */
+    command: z.optional(z.array(z.string()).check(z.minLength(1))),
     cpu: z.number().check(z.int()),
     memoryMiB: z.number().check(z.int()),
     desiredCount: z.number().check(z.int(), z.gte(1), z.lte(1000)),

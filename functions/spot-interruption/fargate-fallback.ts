@@ -24,13 +24,14 @@ import {
   type StrategyItem,
   secondsUntilQuiet,
   shiftsWith,
+  strategyToRestore,
 } from './fargate-fallback-rules.ts';
 import { serviceOfGroup } from './protection-rules.ts';
 
 export interface FallbackOutcome {
   cluster: string;
   service: string;
-  action: 'shift' | 'extend' | 'bounded' | 'none' | 'shift-back' | 'waiting' | 'superseded';
+  action: 'shift' | 'extend' | 'none' | 'shift-back' | 'waiting' | 'superseded';
   why: string;
 }
 
@@ -38,37 +39,56 @@ const recordId = (cluster: string, service: string) => `fargate-fallback#${clust
 const reclaimKey = (cluster: string, service: string) => `fargate/${cluster}/${service}`;
 const strategyLock = (cluster: string, service: string) => `strategy/${cluster}/${service}`;
 
-/** Counts the batch's reclaims per service and moves those past their cluster's threshold. */
+/**
+ * Counts the batch's reclaims per service and moves those past their cluster's threshold. A
+ * service that fails leaves the others done: only its items are retried (`failedItemIds`).
+ */
 export async function fargateFallbacks(
   deps: SpotDeps,
   clusters: ReadonlyMap<string, ManagedCluster>,
-  signals: readonly TaskSignal[],
-): Promise<FallbackOutcome[]> {
-  const byService = new Map<string, { cluster: ManagedCluster; service: string; tasks: Set<string> }>();
-  for (const s of signals) {
+  signals: readonly { signal: TaskSignal; itemId: string }[],
+): Promise<{ outcomes: FallbackOutcome[]; failedItemIds: string[] }> {
+  const byService = new Map<
+    string,
+    { cluster: ManagedCluster; service: string; tasks: Set<string>; itemIds: string[] }
+  >();
+  for (const { signal: s, itemId } of signals) {
     const cluster = clusters.get(s.clusterName);
     const service = serviceOfGroup(s.group);
     if (!cluster?.fargateFallback || !service || !cluster.fargateFallback.services.includes(service))
       continue;
+    // The notice only: ECS repeats the stop code on the task's later changes (stopping, stopped).
+    if (s.lastStatus !== undefined && s.lastStatus !== 'RUNNING') continue;
     const key = reclaimKey(cluster.name, service);
-    const entry = byService.get(key) ?? { cluster, service, tasks: new Set<string>() };
+    const entry = byService.get(key) ?? { cluster, service, tasks: new Set<string>(), itemIds: [] };
     entry.tasks.add(s.taskArn);
+    entry.itemIds.push(itemId);
     byService.set(key, entry);
   }
   const outcomes: FallbackOutcome[] = [];
-  for (const [key, { cluster, service, tasks }] of byService) {
+  const failedItemIds: string[] = [];
+  for (const [key, { cluster, service, tasks, itemIds }] of byService) {
     const settings = cluster.fargateFallback as FallbackSettings;
     const table = deps.env.OPERATIONS_TABLE;
-    await recordInterruptions(deps.db, table, deps.clock, key, [...tasks]);
-    const reclaimed = (await recentlyInterrupted(deps.db, table, deps.clock, key, settings.windowMinutes))
-      .size;
-    outcomes.push(
-      await underStrategyLock(deps, cluster.name, service, () =>
-        consider(deps, cluster.name, service, settings, reclaimed),
-      ),
-    );
+    try {
+      await recordInterruptions(deps.db, table, deps.clock, key, [...tasks]);
+      const reclaimed = (await recentlyInterrupted(deps.db, table, deps.clock, key, settings.windowMinutes))
+        .size;
+      outcomes.push(
+        await underStrategyLock(deps, cluster.name, service, () =>
+          consider(deps, cluster.name, service, settings, reclaimed),
+        ),
+      );
+    } catch (error) {
+      deps.log.error('Fargate Spot fallback failed; its items are retried', {
+        cluster: cluster.name,
+        service,
+        error: (error as Error).message,
+      });
+      failedItemIds.push(...itemIds);
+    }
   }
-  return outcomes;
+  return { outcomes, failedItemIds };
 }
 
 function underStrategyLock<T>(
@@ -150,45 +170,21 @@ async function consider(
 ): Promise<FallbackOutcome> {
   const now = deps.clock.now();
   const record = await readRecord(deps, cluster, service);
-  const strategy = record?.state === 'fallback' ? [] : await strategyOf(deps, cluster, service);
+  const strategy = await strategyOf(deps, cluster, service);
   if (strategy === undefined) return { cluster, service, action: 'none', why: 'the service is not active' };
   const decision = decideShift(record, reclaimed, strategy, settings, now);
   const outcome = { cluster, service, action: decision.action, why: decision.why };
   if (decision.action === 'none') return outcome;
   if (decision.action === 'extend') {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.env.OPERATIONS_TABLE,
-        Key: { id: recordId(cluster, service) },
-        UpdateExpression: 'SET lastReclaimMs = :now',
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    );
+    const moved = record as FallbackRecord;
+    await writeRecord(deps, cluster, service, { ...moved, lastReclaimMs: now });
+    // A move whose announcement failed is announced by the next reclaim's batch.
+    if (!moved.announcedAt && moved.since)
+      await announceMove(deps, cluster, service, settings, moved, reclaimed, decision.why);
     return outcome;
   }
-  if (decision.action === 'bounded') {
-    if (decision.announce) {
-      await writeRecord(deps, cluster, service, { ...(record as FallbackRecord), boundNoticeMs: now });
-      await journal(deps, cluster, service, 'fargate-spot-fallback', 'unchanged', decision.why, {
-        reclaimed,
-      });
-      await announce(
-        deps,
-        cluster,
-        service,
-        'firing',
-        'warning',
-        `Fargate Spot keeps reclaiming ${service} in ${cluster}`,
-        decision.why,
-        `fargate-fallback-bound/${cluster}/${service}`,
-        [
-          'Move it to FARGATE for longer (ops scale, or its capacity provider strategy), or lower its Fargate Spot share in the config.',
-        ],
-      );
-    }
-    return outcome;
-  }
-  // The move: recorded first, so that a crash after the call still moves it back; undone if the call fails.
+  // The move, recorded first with its follow-up on the way (a crash or a lost answer after this
+  // point still ends in the move back, which is safe to repeat); undone only when ECS refused it.
   const since = iso(now);
   const moved: FallbackRecord = {
     state: 'fallback',
@@ -196,19 +192,43 @@ async function consider(
     before: strategy,
     shifts: shiftsWith(record, now),
     lastReclaimMs: now,
+    ...(decision.pin ? { pinned: true } : {}),
   };
   await writeRecord(deps, cluster, service, moved);
-  const target = fallbackStrategy(strategy);
+  if (!decision.pin)
+    await scheduleShiftBack(
+      deps,
+      { followUp: 'fargate-shift-back', cluster, service, since },
+      settings.quietMinutes * 60,
+    );
   try {
-    await setStrategy(deps, cluster, service, target);
+    await setStrategy(deps, cluster, service, fallbackStrategy(strategy));
   } catch (error) {
-    await writeRecord(deps, cluster, service, record ?? { state: 'spot', shifts: [] }).catch(() => undefined);
+    if ((error as { $fault?: string }).$fault === 'client')
+      await writeRecord(deps, cluster, service, record ?? { state: 'spot', shifts: [] }).catch(
+        () => undefined,
+      );
     throw error;
   }
-  await journal(deps, cluster, service, 'fargate-spot-fallback', 'changed', decision.why, {
+  await announceMove(deps, cluster, service, settings, moved, reclaimed, decision.why);
+  return outcome;
+}
+
+async function announceMove(
+  deps: SpotDeps,
+  cluster: string,
+  service: string,
+  settings: FallbackSettings,
+  moved: FallbackRecord,
+  reclaimed: number,
+  why: string,
+) {
+  const before = moved.before ?? [];
+  await journal(deps, cluster, service, 'fargate-spot-fallback', 'changed', why, {
     reclaimed,
-    before: strategy,
-    after: target,
+    before,
+    after: fallbackStrategy(before),
+    ...(moved.pinned ? { pinned: true } : {}),
   });
   await announce(
     deps,
@@ -216,19 +236,29 @@ async function consider(
     service,
     'firing',
     'warning',
-    `${service} in ${cluster} moved off Fargate Spot`,
-    `${decision.why}. A new deployment moves its tasks; it moves back by itself.`,
-    `fargate-fallback/${cluster}/${service}/${since}`,
-    [
-      `Nothing to do. ops journal shows the move; it moves back after ${settings.quietMinutes} min without a reclaim.`,
-    ],
+    moved.pinned
+      ? `${service} in ${cluster} moved off Fargate Spot to stay`
+      : `${service} in ${cluster} moved off Fargate Spot`,
+    `${why}. A new deployment moves its tasks.`,
+    `fargate-fallback/${cluster}/${service}/${moved.since}`,
+    moved.pinned
+      ? [
+          `It stays on FARGATE: when Fargate Spot has capacity again, set its strategy back with a new deployment (aws ecs update-service --cluster ${cluster} --service ${service} --capacity-provider-strategy ... --force-new-deployment), or deploy the stack.`,
+          'If this repeats, lower its fargateSpotPercent in the config.',
+        ]
+      : [
+          `Nothing to do: it moves back after ${settings.quietMinutes} min without a reclaim. A stack deploy meanwhile may set its strategy back early.`,
+        ],
   );
-  await scheduleShiftBack(
-    deps,
-    { followUp: 'fargate-shift-back', cluster, service, since },
-    settings.quietMinutes * 60,
+  await deps.db.send(
+    new UpdateCommand({
+      TableName: deps.env.OPERATIONS_TABLE,
+      Key: { id: recordId(cluster, service) },
+      UpdateExpression: 'SET announcedAt = :at',
+      ConditionExpression: 'since = :since',
+      ExpressionAttributeValues: { ':at': iso(deps.clock.now()), ':since': moved.since },
+    }),
   );
-  return outcome;
 }
 
 async function scheduleShiftBack(deps: SpotDeps, f: FargateShiftBack, seconds: number) {
@@ -241,7 +271,11 @@ async function scheduleShiftBack(deps: SpotDeps, f: FargateShiftBack, seconds: n
   );
 }
 
-/** The follow-up: back to the strategy before the move once it has been quiet; else look again later. */
+/**
+ * The follow-up: back to the strategy before the move once it has been quiet; else look again
+ * later. A service gone, or whose strategy someone changed meanwhile (a deploy, a rollback), ends
+ * the episode as it is.
+ */
 export async function shiftBack(deps: SpotDeps, f: FargateShiftBack): Promise<FallbackOutcome> {
   const { cluster, service } = f;
   const settings = deps.env.MANAGED_CLUSTERS.find((c) => c.name === cluster)?.fargateFallback;
@@ -264,12 +298,32 @@ export async function shiftBack(deps: SpotDeps, f: FargateShiftBack): Promise<Fa
         why: `${wait} s until it has been quiet long enough`,
       };
     }
-    const before = record.before ?? [];
-    await setStrategy(deps, cluster, service, before);
     const { lastReclaimMs: _ended, ...moves } = record;
+    const current = await strategyOf(deps, cluster, service);
+    const restore = current ? strategyToRestore(record, current) : undefined;
+    if (!restore) {
+      const why = current
+        ? 'its strategy changed while it was on FARGATE (a deploy or a rollback): left as it is'
+        : 'the service is no longer active: nothing to move back';
+      await writeRecord(deps, cluster, service, { ...moves, state: 'spot' });
+      await journal(deps, cluster, service, 'fargate-spot-shift-back', 'unchanged', why, { current });
+      await announce(
+        deps,
+        cluster,
+        service,
+        'resolved',
+        'warning',
+        `${service} in ${cluster}: fallback ended`,
+        why,
+        `fargate-fallback/${cluster}/${service}/${f.since}`,
+        [],
+      );
+      return { cluster, service, action: 'superseded' as const, why };
+    }
+    await setStrategy(deps, cluster, service, restore);
     await writeRecord(deps, cluster, service, { ...moves, state: 'spot' });
     const why = `no Fargate Spot reclaim for ${settings?.quietMinutes ?? 0} min: back to its own strategy`;
-    await journal(deps, cluster, service, 'fargate-spot-shift-back', 'changed', why, { after: before });
+    await journal(deps, cluster, service, 'fargate-spot-shift-back', 'changed', why, { after: restore });
     await announce(
       deps,
       cluster,

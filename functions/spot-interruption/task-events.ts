@@ -57,18 +57,9 @@ export async function processTasks(
     report.tasks.push({ taskArn: signal.taskArn, cluster: signal.clusterName, result: 'noted' });
   }
   // Fargate Spot fallback: every reclaim counts, a redelivered one too (the count is a set).
-  try {
-    report.fargateFallbacks.push(
-      ...(await fargateFallbacks(
-        deps,
-        clusters,
-        signals.map((s) => s.signal),
-      )),
-    );
-  } catch (error) {
-    deps.log.error('Fargate Spot fallback failed; items retried', { error: (error as Error).message });
-    for (const s of signals) failed.add(s.itemId);
-  }
+  const fallbacks = await fargateFallbacks(deps, clusters, signals);
+  report.fargateFallbacks.push(...fallbacks.outcomes);
+  for (const id of fallbacks.failedItemIds) failed.add(id);
   for (const [cluster, list] of announce) {
     await writeJournal(
       deps.db,

@@ -3,7 +3,7 @@
 // by weight). The control plane moves it to FARGATE when Fargate Spot reclaims it too often and
 // back after a quiet period (a change CloudFormation does not see: it sets the strategy again only
 // when the template's changes).
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -65,6 +65,9 @@ export class FargateService extends Construct {
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: svc.name }),
       environment: { ...props.environment },
       readonlyRootFilesystem: true,
+      ...(svc.command ? { command: svc.command } : {}),
+      // Fargate Spot's notice is two minutes: all of it for the task to finish its work.
+      stopTimeout: Duration.seconds(120),
     });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',

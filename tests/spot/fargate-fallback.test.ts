@@ -8,6 +8,7 @@ import {
   DescribeServicesCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ReceivedAlert, takeAlerts } from '../../local/control-plane.ts';
@@ -176,25 +177,54 @@ describe('Fargate Spot fallback', () => {
     await alertsSoFar();
   });
 
-  it('stays on its strategy past maxShiftsPerDay, and says so once', async () => {
+  it('moves past maxShiftsPerDay to stay on FARGATE, and says so', async () => {
     // The first test moved worker once today; a second move, then back.
     await putEvents([1, 2, 3, 4].map(() => reclaim('worker')));
     await harness.process({ waitForDelayed: false });
     clock.advance(31 * 60_000);
     await harness.process();
     expect(await strategyOf('worker')).toEqual(STRATEGY);
-    // A third time in 24 hours is past the bound: it stays, and the bound is announced once.
-    for (let round = 0; round < 2; round++) {
-      await putEvents([1, 2, 3, 4].map(() => reclaim('worker')));
-      await harness.process({ waitForDelayed: false });
-      clock.advance(11 * 60_000);
-    }
-    expect(await strategyOf('worker')).toEqual(STRATEGY);
-    expect((await moves('worker')).slice(-1)).toEqual([['fargate-spot-fallback', 'unchanged']]);
-    const bound = (await alertsSoFar()).filter(
-      (a) => a.alert.dedupKey === `fargate-fallback-bound/${CLUSTER}/worker`,
+    await alertsSoFar();
+    // A third time in 24 hours is past the bound: it moves, and stays (no follow-up moves it back).
+    await putEvents([1, 2, 3, 4].map(() => reclaim('worker')));
+    await harness.process();
+    clock.advance(31 * 60_000);
+    await harness.process();
+    expect(await strategyOf('worker')).toEqual([{ capacityProvider: 'FARGATE', base: 1, weight: 1 }]);
+    const records = (await journal(world)).filter((r) => r.resource === `service/${CLUSTER}/worker`);
+    expect(records.at(-1)).toMatchObject({
+      action: 'fargate-spot-fallback',
+      outcome: 'changed',
+      details: { pinned: true },
+    });
+    expect(records.at(-1)?.reason).toContain('it moved to FARGATE 2 time(s) in 24 hours already');
+    const pinned = (await alertsSoFar()).filter((a) => a.alert.kind === 'fargate-spot-fallback');
+    expect(pinned.map((a) => [a.alert.state, a.alert.title])).toEqual([
+      ['firing', `worker in ${CLUSTER} moved off Fargate Spot to stay`],
+    ]);
+  });
+
+  it('leaves a service whose strategy changed while on FARGATE as it is, and ends the episode', async () => {
+    const service = 'batch';
+    await putEvents([1, 2, 3, 4].map(() => reclaim(service)));
+    await harness.process({ waitForDelayed: false });
+    expect(await strategyOf(service)).toEqual([{ capacityProvider: 'FARGATE', base: 1, weight: 1 }]);
+    // A deploy sets a strategy of its own meanwhile.
+    const deployed = [{ capacityProvider: 'FARGATE', base: 2, weight: 1 }];
+    await observerClient(ECSClient).send(
+      new UpdateServiceCommand({
+        cluster: CLUSTER,
+        service,
+        capacityProviderStrategy: deployed,
+        forceNewDeployment: true,
+      }),
     );
-    expect(bound).toHaveLength(1);
-    expect(String(bound[0]?.alert.summary)).toContain('it moved to FARGATE 2 time(s) in 24 hours already');
+    clock.advance(31 * 60_000);
+    await harness.process();
+    expect(await strategyOf(service)).toEqual(deployed);
+    const last = (await journal(world)).filter((r) => r.resource === `service/${CLUSTER}/${service}`).at(-1);
+    expect(last).toMatchObject({ action: 'fargate-spot-shift-back', outcome: 'unchanged' });
+    expect(last?.reason).toContain('its strategy changed while it was on FARGATE');
+    await alertsSoFar();
   });
 });

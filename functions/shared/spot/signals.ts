@@ -29,6 +29,8 @@ export interface TaskSignal {
   group?: string;
   availabilityZone?: string;
   containerInstanceArn?: string;
+  /** RUNNING on the two-minute notice; ECS repeats the stop code on the task's later changes. */
+  lastStatus?: string;
   noticeAt: string;
   eventId: string;
 }
@@ -82,6 +84,7 @@ export function toSignal(event: SpotEvent): Signal {
         ...(event.detail.containerInstanceArn
           ? { containerInstanceArn: event.detail.containerInstanceArn }
           : {}),
+        ...(event.detail.lastStatus ? { lastStatus: event.detail.lastStatus } : {}),
         noticeAt: event.time,
         eventId: event.id,
       };
