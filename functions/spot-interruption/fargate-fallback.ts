@@ -4,7 +4,6 @@
 // function's own queue moves it back once no reclaim came for the quiet period. Each service's
 // moves happen under a lock on its strategy, recorded before they are made.
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { FargateShiftBack } from '../../events/spot-follow-up.ts';
 import { consoleLinks, raiseAlert } from '../shared/alerts.ts';
@@ -26,6 +25,7 @@ import {
   shiftsWith,
   strategyToRestore,
 } from './fargate-fallback-rules.ts';
+import { sendFollowUps } from './follow-up-schedule.ts';
 import { serviceOfGroup } from './protection-rules.ts';
 
 export interface FallbackOutcome {
@@ -262,13 +262,12 @@ async function announceMove(
 }
 
 async function scheduleShiftBack(deps: SpotDeps, f: FargateShiftBack, seconds: number) {
-  await deps.sqs.send(
-    new SendMessageCommand({
-      QueueUrl: deps.env.SPOT_QUEUE_URL,
-      MessageBody: JSON.stringify(f),
-      DelaySeconds: Math.max(1, Math.min(seconds, deps.env.FARGATE_SHIFT_BACK_CHECK_SECONDS)),
-    }),
-  );
+  const [problem] = await sendFollowUps(deps, [
+    { message: f, delaySeconds: Math.max(1, Math.min(seconds, deps.env.FARGATE_SHIFT_BACK_CHECK_SECONDS)) },
+  ]);
+  // Without its follow-up nothing would move it back: fail, so the batch is retried.
+  if (problem !== undefined)
+    throw new Error(`the move back of ${f.service} could not be scheduled: ${problem}`);
 }
 
 /**

@@ -10,7 +10,6 @@ import {
   type Service,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { RestorePrescale } from '../../events/spot-follow-up.ts';
 import { iso } from '../shared/clock.ts';
 import { chunk } from '../shared/container-instances.ts';
@@ -19,6 +18,7 @@ import type { JournalEntry } from '../shared/journal.ts';
 import { withLockWaiting } from '../shared/lock.ts';
 import { drainBudgetOf, type ManagedCluster } from '../shared/managed-clusters.ts';
 import type { Claimed, SpotDeps } from './batch-model.ts';
+import { sendFollowUps } from './follow-up-schedule.ts';
 import { readLedger, writeLedger } from './prescale-ledger.ts';
 import {
   type Protection,
@@ -293,14 +293,15 @@ async function scheduleRestores(
 ) {
   const added = applied.filter((p) => p.after > p.before);
   const at = iso(deps.clock.now());
-  for (const part of chunk(added, 10)) {
-    const holdFor = (p: AppliedProtection) =>
-      // A rebalance drain has no reclaim two minutes later: its tasks are held until its recheck.
-      p.instances.every((c) => c.signal.channel === 'rebalance')
-        ? Math.min(900, deps.env.REBALANCE_RECHECK_SECONDS + deps.env.PRESCALE_HOLD_SECONDS)
-        : deps.env.PRESCALE_HOLD_SECONDS;
-    const messages = part.map(
-      (p): RestorePrescale => ({
+  // A rebalance drain has no reclaim two minutes later: its tasks are held until its recheck.
+  const holdFor = (p: AppliedProtection) =>
+    p.instances.every((c) => c.signal.channel === 'rebalance')
+      ? Math.min(900, deps.env.REBALANCE_RECHECK_SECONDS + deps.env.PRESCALE_HOLD_SECONDS)
+      : deps.env.PRESCALE_HOLD_SECONDS;
+  const problems = await sendFollowUps(
+    deps,
+    added.map((p) => ({
+      message: {
         followUp: 'restore-prescale',
         prescaleId: digest(`${cluster}/${p.service}/${p.before}/${p.after}/${at}/${deps.owner}`, 32),
         cluster,
@@ -308,36 +309,22 @@ async function scheduleRestores(
         added: p.after - p.before,
         before: p.before,
         prescaledAt: at,
-      }),
-    );
-    try {
-      const out = await deps.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: deps.env.SPOT_QUEUE_URL,
-          Entries: messages.map((m, i) => ({
-            Id: String(i),
-            MessageBody: JSON.stringify(m),
-            DelaySeconds: holdFor(part[i] as AppliedProtection),
-          })),
-        }),
-      );
-      const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
-      part.forEach((p, i) => {
-        p.restoreScheduled = !failedIds.has(String(i));
-      });
-    } catch (error) {
-      deps.log.error('Scheduling the give-back failed', { cluster, error: (error as Error).message });
-    }
-    for (const p of part.filter((q) => !q.restoreScheduled))
+      } satisfies RestorePrescale,
+      delaySeconds: holdFor(p),
+    })),
+  );
+  added.forEach((p, i) => {
+    p.restoreScheduled = problems[i] === undefined;
+    if (!p.restoreScheduled)
       journal.push({
         resource: `service/${cluster}/${p.service}`,
         action: 'schedule-give-back',
         outcome: 'failed',
-        reason: `the ${p.after - p.before} task(s) added before the drain could not be scheduled to go: set the desired count back to ${p.before} by hand (ops scale)`,
+        reason: `the ${p.after - p.before} task(s) added before the drain could not be scheduled to go (${problems[i]}): set the desired count back to ${p.before} by hand (ops scale)`,
         trigger: { kind: 'spot-interruption' },
         actor: deps.owner,
       });
-  }
+  });
 }
 
 function protectionEntry(
