@@ -28,6 +28,7 @@ import {
   PutClusterCapacityProvidersCommand,
   RegisterContainerInstanceCommand,
   RegisterTaskDefinitionCommand,
+  StartTaskCommand,
   UpdateServiceCommand,
   UpdateServicePrimaryTaskSetCommand,
 } from '@aws-sdk/client-ecs';
@@ -738,6 +739,95 @@ export async function registerNextRevision(world: Seed): Promise<void> {
         ...c,
         image: 'public.ecr.aws/nginx/nginx:stable-alpine',
       })),
+    }),
+  );
+}
+
+/**
+ * A service of `cluster` as a team would have set it up: its deployment configuration and desired
+ * count, and its tasks placed on the given container instances (`placements`: instance ARN ->
+ * tasks), running as ECS reports them. Returns the started tasks' ARNs.
+ */
+export async function seedServiceWithTasks(
+  ecs: ECSClient,
+  cluster: string,
+  opts: {
+    name: string;
+    desiredCount: number;
+    minimumHealthyPercent: number;
+    maximumPercent: number;
+    placements: readonly (readonly [string, number])[];
+  },
+): Promise<string[]> {
+  const definition = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: opts.name,
+      containerDefinitions: [
+        { name: 'app', image: `registry.local/${opts.name}:1`, memory: 128, essential: true },
+      ],
+    }),
+  );
+  const taskDefinition = definition.taskDefinition?.taskDefinitionArn as string;
+  await ecs.send(
+    new CreateServiceCommand({ cluster, serviceName: opts.name, taskDefinition, desiredCount: 0 }),
+  );
+  // The emulator keeps a deployment configuration given to UpdateService (CreateService drops
+  // it), and counts the desired tasks as running once set there.
+  await ecs.send(
+    new UpdateServiceCommand({
+      cluster,
+      service: opts.name,
+      desiredCount: opts.desiredCount,
+      deploymentConfiguration: {
+        minimumHealthyPercent: opts.minimumHealthyPercent,
+        maximumPercent: opts.maximumPercent,
+      },
+    }),
+  );
+  const started: string[] = [];
+  for (const [containerInstanceArn, count] of opts.placements)
+    for (let n = 0; n < count; n++) {
+      const out = await ecs.send(
+        new StartTaskCommand({
+          cluster,
+          taskDefinition,
+          containerInstances: [containerInstanceArn],
+          group: `service:${opts.name}`,
+          startedBy: `ecs-svc/${opts.name}`,
+        }),
+      );
+      started.push(...(out.tasks ?? []).map((t) => t.taskArn as string));
+    }
+  return started;
+}
+
+/** A Fargate service of `cluster` with its capacity provider strategy (FARGATE, FARGATE_SPOT). */
+export async function seedFargateService(
+  ecs: ECSClient,
+  cluster: string,
+  opts: {
+    name: string;
+    desiredCount: number;
+    capacityProviderStrategy: { capacityProvider: string; base?: number; weight: number }[];
+  },
+): Promise<void> {
+  const definition = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: opts.name,
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [{ name: 'app', image: `registry.local/${opts.name}:1`, essential: true }],
+    }),
+  );
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster,
+      serviceName: opts.name,
+      taskDefinition: definition.taskDefinition?.taskDefinitionArn,
+      desiredCount: opts.desiredCount,
+      capacityProviderStrategy: opts.capacityProviderStrategy,
     }),
   );
 }

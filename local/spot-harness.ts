@@ -2,12 +2,14 @@
 // the deployed rules route them to the queue, and the queue's event source invokes the handler.
 // The handler raises alerts onto the alert queue, whose event source runs the alert router: one
 // process() runs every event source of the stack until all queues are quiet (local/event-sources.ts).
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Clock } from '../functions/shared/clock.ts';
 import type { DeployedStack, EventSourceMapping } from './deploy.ts';
+import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from './emulator.ts';
 import { emptyPollResult, eventSources } from './event-sources.ts';
 import { type LocalFunction, localFunction } from './lambda-host.ts';
 import { observerClient } from './observer.ts';
@@ -27,6 +29,29 @@ export function sampleEvent(name: SampleName, instanceId?: string): Record<strin
   const folder = name.startsWith('ecs-task') ? 'constructed' : 'aws';
   const text = readFileSync(join(REPO_ROOT, 'events', 'samples', folder, `${name}.json`), 'utf8');
   return JSON.parse(instanceId ? text.split(SAMPLE_INSTANCE_ID).join(instanceId) : text);
+}
+
+/**
+ * A Fargate Spot reclaim of one of a service's tasks, as ECS sends it on the two-minute notice
+ * (AWS's sample shape, with a task of its own), at `at`.
+ */
+export function fargateSpotReclaim(cluster: string, service: string, at: number): Record<string, unknown> {
+  const sample = sampleEvent('ecs-task-state-change-fargate-spot-interruption');
+  const arn = (kind: string, name: string) =>
+    `arn:aws:ecs:${EMULATOR_REGION}:${EMULATOR_ACCOUNT_ID}:${kind}/${name}`;
+  const taskArn = arn('task', `${cluster}/${randomUUID().replaceAll('-', '')}`);
+  return {
+    ...sample,
+    id: randomUUID(),
+    time: new Date(at).toISOString(),
+    resources: [taskArn],
+    detail: {
+      ...(sample.detail as Record<string, unknown>),
+      clusterArn: arn('cluster', cluster),
+      taskArn,
+      group: `service:${service}`,
+    },
+  };
 }
 
 /** Puts events on the default bus, as EC2 and ECS do; the stack's rules decide where they go. */

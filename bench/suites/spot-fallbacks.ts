@@ -1,26 +1,15 @@
-// Fallbacks away from reclaimed spot capacity, on the emulator: a Fargate service that Fargate
-// Spot reclaims past its threshold moves to FARGATE (one new deployment however many reclaims
-// and batches) and back after the quiet period, on a clock the suite moves; at or under the
-// threshold nothing moves. AWS calls per reclaim and handler time.
-import { randomUUID } from 'node:crypto';
-import {
-  CreateServiceCommand,
-  DescribeServicesCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-} from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { DEFAULT_MANAGED_CLUSTERS } from '../../infra/app.ts';
 import { readJournal, synthControlPlane } from '../../local/control-plane.ts';
-import { EMULATOR_REGION } from '../../local/emulator.ts';
 import { eventSources } from '../../local/event-sources.ts';
 import { localFunction } from '../../local/lambda-host.ts';
-import { putEvents, sampleEvent, spotMapping } from '../../local/spot-harness.ts';
-import { drainEventSource } from '../../local/sqs-event-source.ts';
+import { seedFargateService } from '../../local/seed.ts';
+import { fargateSpotReclaim, putEvents } from '../../local/spot-harness.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { type Cell, type Column, median, type SuiteContext, type SuiteResult } from '../run.ts';
 import { closeWorld, openWorld, type World } from '../spot/world.ts';
-import { addCounts, delta, type OperationCounts } from './spot.ts';
+import { handleSpotQueue, type OperationCounts } from './spot.ts';
 
 export const name = 'spot-fallbacks';
 export const description =
@@ -72,8 +61,6 @@ interface Measure {
   back: boolean;
 }
 
-const account = '123456789012';
-
 /** Strategies compared item by item, whatever order their keys come in. */
 function sameStrategy(a: unknown, b: readonly Record<string, unknown>[]): boolean {
   const norm = (items: readonly Record<string, unknown>[]) =>
@@ -83,56 +70,17 @@ function sameStrategy(a: unknown, b: readonly Record<string, unknown>[]): boolea
 
 async function runScenario(world: World, scenario: Scenario, service: string): Promise<Measure> {
   const ecs = awsClient(ECSClient);
-  const definition = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: service,
-      requiresCompatibilities: ['FARGATE'],
-      networkMode: 'awsvpc',
-      cpu: '256',
-      memory: '512',
-      containerDefinitions: [{ name: 'app', image: `registry.local/${service}:1`, essential: true }],
-    }),
-  );
-  await ecs.send(
-    new CreateServiceCommand({
-      cluster: world.cluster,
-      serviceName: service,
-      taskDefinition: definition.taskDefinition?.taskDefinitionArn,
-      desiredCount: 8,
-      capacityProviderStrategy: STRATEGY,
-    }),
-  );
+  await seedFargateService(ecs, world.cluster, {
+    name: service,
+    desiredCount: 8,
+    capacityProviderStrategy: STRATEGY,
+  });
   const clock = new VirtualClock();
   const fn = await localFunction(world.stack, 'spot-interruption', { clock, freshInstance: true });
-  const sample = sampleEvent('ecs-task-state-change-fargate-spot-interruption');
   await putEvents(
-    Array.from({ length: scenario.reclaims }, () => {
-      const taskArn = `arn:aws:ecs:${EMULATOR_REGION}:${account}:task/${world.cluster}/${randomUUID().replaceAll('-', '')}`;
-      return {
-        ...sample,
-        time: new Date(clock.now()).toISOString(),
-        resources: [taskArn],
-        detail: {
-          ...(sample.detail as Record<string, unknown>),
-          clusterArn: `arn:aws:ecs:${EMULATOR_REGION}:${account}:cluster/${world.cluster}`,
-          taskArn,
-          group: `service:${service}`,
-        },
-      };
-    }),
+    Array.from({ length: scenario.reclaims }, () => fargateSpotReclaim(world.cluster, service, clock.now())),
   );
-  const calls: OperationCounts = {};
-  let handlerMs = 0;
-  let invocations = 0;
-  const before = world.proxy.stats();
-  await drainEventSource(spotMapping(world.stack), async (event) => {
-    invocations++;
-    const started = performance.now();
-    const out = await fn.invoke(event);
-    handlerMs += performance.now() - started;
-    return out;
-  });
-  addCounts(calls, delta(before.byOperation, world.proxy.stats().byOperation));
+  const { calls, handlerMs, invocations } = await handleSpotQueue(world, fn);
   const strategy = async () =>
     (await ecs.send(new DescribeServicesCommand({ cluster: world.cluster, services: [service] })))
       .services?.[0]?.capacityProviderStrategy;

@@ -6,9 +6,10 @@ import type { SQSEvent } from 'aws-lambda';
 import { awsClient } from '../../functions/shared/clients.ts';
 import { type SynthesizedControlPlane, synthControlPlane, takeAlerts } from '../../local/control-plane.ts';
 import { eventSources } from '../../local/event-sources.ts';
+import type { LocalFunction } from '../../local/lambda-host.ts';
 import type { SeededInstance } from '../../local/seed.ts';
 import { putEvents, sampleEvent, spotMapping } from '../../local/spot-harness.ts';
-import { drainEventSource } from '../../local/sqs-event-source.ts';
+import { drainEventSource, type PollResult } from '../../local/sqs-event-source.ts';
 import { type Cell, type Column, median, type SuiteContext, type SuiteResult } from '../run.ts';
 import { closeWorld, openWorld, SEED_CONCURRENCY, SPOT_FRACTION, type World } from '../spot/world.ts';
 
@@ -205,6 +206,47 @@ async function drainingIds(world: World): Promise<Set<string>> {
   return out;
 }
 
+/**
+ * Hands what is on the spot queue to `fn` in batches, as Lambda's event source would (batches at
+ * once), and measures the handler: the AWS calls it made (the proxy's counters before and after
+ * the whole drain; the event source's own calls bypass the proxy), its wall time, its invocations.
+ */
+export async function handleSpotQueue(
+  world: World,
+  fn: LocalFunction,
+  onBatch?: (event: SQSEvent) => void,
+): Promise<{
+  poll: PollResult;
+  calls: OperationCounts;
+  conditionFailures: OperationCounts;
+  handlerMs: number;
+  invocations: number;
+  allForwarded: boolean;
+}> {
+  const before = world.proxy.stats();
+  let handlerMs = 0;
+  let invocations = 0;
+  const poll = await withStdoutMuted(() =>
+    drainEventSource(spotMapping(world.stack), async (event) => {
+      onBatch?.(event);
+      invocations++;
+      const started = performance.now();
+      const response = await fn.invoke(event);
+      handlerMs += performance.now() - started;
+      return response;
+    }),
+  );
+  const after = world.proxy.stats();
+  return {
+    poll,
+    calls: delta(before.byOperation, after.byOperation),
+    conditionFailures: delta(before.conditionFailuresByOperation, after.conditionFailuresByOperation),
+    handlerMs,
+    invocations,
+    allForwarded: after.forwarded - before.forwarded === after.total - before.total,
+  };
+}
+
 async function interrupt(world: World, targets: SeededInstance[]): Promise<RunMeasure> {
   const drainingBefore = world.draining;
   await putEvents(targets.map((t) => sampleEvent('ec2-spot-instance-interruption-warning', t.ec2InstanceId)));
@@ -221,24 +263,14 @@ async function interrupt(world: World, targets: SeededInstance[]): Promise<RunMe
   // and per-invocation windows overlapped, counting one batch's calls in another's as well. The
   // event source's own SQS calls go to the emulator directly (the observer endpoint), so what
   // the proxy counts is the handler's calls alone.
-  const before = world.proxy.stats();
-  const poll = await withStdoutMuted(() =>
-    drainEventSource(spotMapping(world.stack), async (event) => {
-      measure.idsPerInvocation.push(instanceIdsOf(event).size);
-      const started = performance.now();
-      const response = await world.fn.invoke(event);
-      measure.handlerMs += performance.now() - started;
-      return response;
-    }),
-  );
-  const after = world.proxy.stats();
-  addCounts(measure.calls, delta(before.byOperation, after.byOperation));
-  addCounts(
-    measure.conditionFailures,
-    delta(before.conditionFailuresByOperation, after.conditionFailuresByOperation),
-  );
-  if (after.forwarded - before.forwarded !== after.total - before.total)
-    measure.problems.push('some calls were not forwarded to the emulator');
+  const handled = await handleSpotQueue(world, world.fn, (event) => {
+    measure.idsPerInvocation.push(instanceIdsOf(event).size);
+  });
+  const poll = handled.poll;
+  measure.handlerMs += handled.handlerMs;
+  addCounts(measure.calls, handled.calls);
+  addCounts(measure.conditionFailures, handled.conditionFailures);
+  if (!handled.allForwarded) measure.problems.push('some calls were not forwarded to the emulator');
   measure.delivered = poll.delivered;
   if (poll.failed > 0 || poll.errors.length > 0)
     measure.problems.push(`${poll.failed} messages failed: ${poll.errors.join('; ')}`);

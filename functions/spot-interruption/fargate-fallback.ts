@@ -300,41 +300,35 @@ export async function shiftBack(deps: SpotDeps, f: FargateShiftBack): Promise<Fa
     const { lastReclaimMs: _ended, ...moves } = record;
     const current = await strategyOf(deps, cluster, service);
     const restore = current ? strategyToRestore(record, current) : undefined;
-    if (!restore) {
-      const why = current
+    if (restore) await setStrategy(deps, cluster, service, restore);
+    await writeRecord(deps, cluster, service, { ...moves, state: 'spot' });
+    const why = restore
+      ? `no Fargate Spot reclaim for ${settings?.quietMinutes ?? 0} min: back to its own strategy`
+      : current
         ? 'its strategy changed while it was on FARGATE (a deploy or a rollback): left as it is'
         : 'the service is no longer active: nothing to move back';
-      await writeRecord(deps, cluster, service, { ...moves, state: 'spot' });
-      await journal(deps, cluster, service, 'fargate-spot-shift-back', 'unchanged', why, { current });
-      await announce(
-        deps,
-        cluster,
-        service,
-        'resolved',
-        'warning',
-        `${service} in ${cluster}: fallback ended`,
-        why,
-        `fargate-fallback/${cluster}/${service}/${f.since}`,
-        [],
-      );
-      return { cluster, service, action: 'superseded' as const, why };
-    }
-    await setStrategy(deps, cluster, service, restore);
-    await writeRecord(deps, cluster, service, { ...moves, state: 'spot' });
-    const why = `no Fargate Spot reclaim for ${settings?.quietMinutes ?? 0} min: back to its own strategy`;
-    await journal(deps, cluster, service, 'fargate-spot-shift-back', 'changed', why, { after: restore });
+    await journal(
+      deps,
+      cluster,
+      service,
+      'fargate-spot-shift-back',
+      restore ? 'changed' : 'unchanged',
+      why,
+      restore ? { after: restore } : { current },
+    );
+    // Either way the move's episode ends: resolved under the move's own key.
     await announce(
       deps,
       cluster,
       service,
       'resolved',
       'warning',
-      `${service} in ${cluster} back on Fargate Spot`,
+      restore ? `${service} in ${cluster} back on Fargate Spot` : `${service} in ${cluster}: fallback ended`,
       why,
       `fargate-fallback/${cluster}/${service}/${f.since}`,
       [],
     );
-    return { cluster, service, action: 'shift-back' as const, why };
+    return { cluster, service, action: restore ? ('shift-back' as const) : ('superseded' as const), why };
   });
 }
 

@@ -3,18 +3,13 @@
 // without one, as ECS does), the move back after a quiet period on a virtual clock, concurrent
 // batches, and the daily bound.
 import { randomUUID } from 'node:crypto';
-import {
-  CreateServiceCommand,
-  DescribeServicesCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-  UpdateServiceCommand,
-} from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ReceivedAlert, takeAlerts } from '../../local/control-plane.ts';
 import { EMULATOR_REGION } from '../../local/emulator.ts';
 import { observerClient } from '../../local/observer.ts';
-import { putEvents, type SpotHarness, sampleEvent, spotHarness } from '../../local/spot-harness.ts';
+import { seedFargateService } from '../../local/seed.ts';
+import { fargateSpotReclaim, putEvents, type SpotHarness, spotHarness } from '../../local/spot-harness.ts';
 import { toSqsEvent } from '../../local/sqs-event-source.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { journal, spotEnv } from './scenarios.ts';
@@ -55,27 +50,12 @@ describe('Fargate Spot fallback', () => {
     // nothing is visible (the follow-up stays delayed) come before that.
     harness = await spotHarness(world.stack, { clock });
     spotEnv(world).FARGATE_SHIFT_BACK_CHECK_SECONDS = '5';
-    const ecs = observerClient(ECSClient);
-    const definition = await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: 'worker',
-        requiresCompatibilities: ['FARGATE'],
-        networkMode: 'awsvpc',
-        cpu: '256',
-        memory: '512',
-        containerDefinitions: [{ name: 'app', image: 'registry.local/worker:1', essential: true }],
-      }),
-    );
-    for (const serviceName of ['worker', 'batch'])
-      await ecs.send(
-        new CreateServiceCommand({
-          cluster: CLUSTER,
-          serviceName,
-          taskDefinition: definition.taskDefinition?.taskDefinitionArn,
-          desiredCount: 4,
-          capacityProviderStrategy: STRATEGY,
-        }),
-      );
+    for (const name of ['worker', 'batch'])
+      await seedFargateService(observerClient(ECSClient), CLUSTER, {
+        name,
+        desiredCount: 4,
+        capacityProviderStrategy: STRATEGY,
+      });
   });
 
   /** What subscribers got so far: the router's group window (1 s here) waited for, not the follow-ups. */
@@ -90,23 +70,7 @@ describe('Fargate Spot fallback', () => {
     ];
   };
 
-  /** A Fargate Spot reclaim of one of the service's tasks, as ECS sends it. */
-  const reclaim = (service: string) => {
-    const sample = sampleEvent('ecs-task-state-change-fargate-spot-interruption');
-    const taskArn = `arn:aws:ecs:${EMULATOR_REGION}:${account}:task/${CLUSTER}/${randomUUID().replaceAll('-', '')}`;
-    return {
-      ...sample,
-      id: randomUUID(),
-      time: new Date(clock.now()).toISOString(),
-      resources: [taskArn],
-      detail: {
-        ...(sample.detail as Record<string, unknown>),
-        clusterArn: `arn:aws:ecs:${EMULATOR_REGION}:${account}:cluster/${CLUSTER}`,
-        taskArn,
-        group: `service:${service}`,
-      },
-    };
-  };
+  const reclaim = (service: string) => fargateSpotReclaim(CLUSTER, service, clock.now());
   const strategyOf = async (service: string) => {
     const out = await observerClient(ECSClient).send(
       new DescribeServicesCommand({ cluster: CLUSTER, services: [service] }),

@@ -1,19 +1,11 @@
 // Drains that keep minimum healthy, instances put back after a rebalance that no warning
 // followed, and launch failures remembered: on the emulator, IAM enforced, through EventBridge
 // and the queue as AWS delivers them (and straight to the handler for concurrent batches).
-import {
-  CreateServiceCommand,
-  DescribeServicesCommand,
-  DescribeTasksCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-  StartTaskCommand,
-  UpdateServiceCommand,
-} from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { collectStatus, describeStatus } from '../../cli/status.ts';
 import { observerClient } from '../../local/observer.ts';
-import type { SeededInstance } from '../../local/seed.ts';
+import { type SeededInstance, seedServiceWithTasks } from '../../local/seed.ts';
 import { enqueueRaw, putEvents, sampleEvent } from '../../local/spot-harness.ts';
 import {
   allAlerts,
@@ -21,6 +13,7 @@ import {
   desired,
   freshSpotInstances,
   journal,
+  queueDepth,
   rebalanceFor,
   type SpotWorld,
   spotEnv,
@@ -45,10 +38,7 @@ const warningAt = (i: SeededInstance, agoSeconds: number) => ({
   time: new Date(Date.now() - agoSeconds * 1000).toISOString(),
 });
 
-/**
- * A service with its tasks placed on the given instances (`placements`: instance -> tasks), with
- * its deployment configuration and desired count as a team set them.
- */
+/** A service with its tasks on the given instances, checked running before the warning. */
 async function serviceWithTasks(
   world: SpotWorld,
   opts: {
@@ -62,45 +52,10 @@ async function serviceWithTasks(
 ) {
   const ecs = observerClient(ECSClient);
   const cluster = clusterSeed(world, opts.cluster).cluster;
-  const definition = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: opts.name,
-      containerDefinitions: [
-        { name: 'app', image: `registry.local/${opts.name}:1`, memory: 128, essential: true },
-      ],
-    }),
-  );
-  const taskDefinition = definition.taskDefinition?.taskDefinitionArn as string;
-  await ecs.send(
-    new CreateServiceCommand({ cluster, serviceName: opts.name, taskDefinition, desiredCount: 0 }),
-  );
-  // The emulator keeps a deployment configuration given to UpdateService, and counts the desired
-  // tasks as running once set there.
-  await ecs.send(
-    new UpdateServiceCommand({
-      cluster,
-      service: opts.name,
-      desiredCount: opts.desiredCount,
-      deploymentConfiguration: {
-        minimumHealthyPercent: opts.minimumHealthyPercent,
-        maximumPercent: opts.maximumPercent,
-      },
-    }),
-  );
-  const started: string[] = [];
-  for (const [instance, count] of opts.placements)
-    for (let n = 0; n < count; n++) {
-      const out = await ecs.send(
-        new StartTaskCommand({
-          cluster,
-          taskDefinition,
-          containerInstances: [instance.containerInstanceArn],
-          group: `service:${opts.name}`,
-          startedBy: `ecs-svc/${opts.name}`,
-        }),
-      );
-      started.push(...(out.tasks ?? []).map((t) => t.taskArn as string));
-    }
+  const started = await seedServiceWithTasks(ecs, cluster, {
+    ...opts,
+    placements: opts.placements.map(([instance, count]) => [instance.containerInstanceArn, count] as const),
+  });
   const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: started }));
   expect((out.tasks ?? []).map((t) => t.lastStatus)).toEqual(started.map(() => 'RUNNING'));
 }
@@ -259,6 +214,38 @@ describe('drains that keep minimum healthy', () => {
       (r) => r.action === 'give-back-after-drain',
     );
     expect(gaveBack.map((r) => r.outcome)).toEqual(['changed']);
+  });
+
+  it('refuses a malformed follow-up by its field, changes nothing, and dead-letters it', async () => {
+    const [target] = freshSpotInstances(world, 1) as [SeededInstance];
+    await serviceWithTasks(world, {
+      name: 'untouched',
+      desiredCount: 3,
+      minimumHealthyPercent: 100,
+      maximumPercent: 100,
+      placements: [[target, 1]],
+    });
+    const bad = {
+      followUp: 'restore-prescale',
+      prescaleId: 'not-hex',
+      cluster: 'web',
+      service: 'untouched',
+      added: 2,
+      before: 1,
+      prescaledAt: new Date().toISOString(),
+    };
+    const error = await world.harness.fn.invoke(bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).name).toBe('InvalidInput');
+    expect((error as Error).message).toContain('prescaleId');
+    const dlqBefore = await queueDepth(world, /DeadLetter/);
+    await enqueueRaw(world.stack, [bad]);
+    for (let i = 0; i < 5; i++) await world.harness.process();
+    expect(await queueDepth(world, /DeadLetter/)).toBe(dlqBefore + 1);
+    expect(await desiredCount(world, 'untouched')).toBe(3);
+    expect(await entriesFor(world, 'service/web/untouched')).toEqual([]);
   });
 });
 

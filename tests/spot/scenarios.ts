@@ -290,7 +290,7 @@ export async function malformedEventNamesFieldAndEndsInDlq(world: SpotWorld) {
   expect(await allAlerts(world)).toHaveLength(0);
 }
 
-async function queueDepth(world: SpotWorld, pattern: RegExp): Promise<number> {
+export async function queueDepth(world: SpotWorld, pattern: RegExp): Promise<number> {
   const mapping = world.stack.eventSourceMappings.find((m) => m.functionName === 'spot-interruption');
   const sqs = observerClient(SQSClient);
   const attrs = await sqs.send(
