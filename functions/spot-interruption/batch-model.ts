@@ -128,10 +128,8 @@ export interface Progress {
   journal: JournalEntry[];
 }
 
-/**
- * A cluster's step failed part way (an AWS call that stayed throttled past the SDK's retries):
- * what was done is journaled and recorded on its episodes, with the leases given back, so the
- * redelivery of its items does the rest (a drained instance's replacement and alert are owed)
- * rather than finding the episodes held by an invocation that is gone. If even that cannot be
- * written, the batch fails as a whole and the leases run out on their own.
- */
+/** An AWS call that failed past the SDK's retries (a service's answer, or none): worth retrying. */
+export function isAwsFailure(error: unknown): boolean {
+  const e = error as { $metadata?: unknown; $fault?: unknown; name?: string };
+  return e?.$metadata !== undefined || e?.$fault !== undefined || /Timeout/.test(e?.name ?? '');
+}

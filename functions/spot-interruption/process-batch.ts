@@ -8,7 +8,6 @@ import { type LocatedInstance, locateContainerInstances } from '../shared/contai
 import { InvalidInputError } from '../shared/errors.ts';
 import { writeJournal } from '../shared/journal.ts';
 import type { ManagedCluster } from '../shared/managed-clusters.ts';
-import { describeFailure, rememberFailure } from '../shared/spot/capacity-failures.ts';
 import {
   type Claim,
   claimEpisodes,
@@ -30,6 +29,7 @@ import {
   type BatchItem,
   type BatchReport,
   type ClusterWork,
+  isAwsFailure,
   LEASE_MS,
   newClusterWork,
   type Progress,
@@ -37,6 +37,7 @@ import {
   strongestSignal,
 } from './batch-model.ts';
 import { processFollowUp } from './follow-ups.ts';
+import { rememberLaunchFailures } from './launch-failures.ts';
 import { replacementOwed } from './rules.ts';
 import { processTasks } from './task-events.ts';
 
@@ -101,36 +102,7 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
   }
 
   // Launch failures first: replacements this batch asks for already go elsewhere.
-  for (const { signal, itemId } of capacityFailures) {
-    // Only a failure for want of capacity steers: a launch template or quota error would fail in
-    // the other group too, and event alerts announce it either way.
-    if (!/capacity/i.test(signal.cause)) {
-      deps.log.info('Launch failure not for want of capacity: not remembered', { group: signal.group });
-      continue;
-    }
-    try {
-      const failure = await rememberFailure(
-        deps.db,
-        deps.env.OPERATIONS_TABLE,
-        signal,
-        deps.env.CAPACITY_FAILURE_MEMORY_MINUTES,
-      );
-      report.capacityFailures.push(failure);
-      await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
-        {
-          resource: `asg/${signal.group}`,
-          action: 'remember-capacity-failure',
-          outcome: 'changed',
-          reason: `${describeFailure(failure)}: replacements go to another group meanwhile`,
-          trigger: { kind: 'launch-failure', id: signal.eventId, at: signal.at },
-          actor: deps.owner,
-        },
-      ]);
-    } catch (error) {
-      if (!isAwsFailure(error)) throw error;
-      failed.add(itemId);
-    }
-  }
+  await rememberLaunchFailures(deps, capacityFailures, report, failed);
 
   const clusters = new Map(deps.env.MANAGED_CLUSTERS.map((c) => [c.name, c]));
 
@@ -176,7 +148,7 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
   // 4. Fargate Spot tasks: ECS replaces them itself; we record and announce, once per task.
   await processTasks(deps, taskSignals, clusters, report, failed);
 
-  // 5. Follow-ups this function sent itself: give-backs and rebalance rechecks.
+  // 5. Follow-ups this function sent itself: give-backs, rebalance rechecks, moves back to Fargate Spot.
   for (const { followUp, itemId } of followUps) {
     try {
       report.followUps.push(await processFollowUp(deps, followUp));
@@ -261,7 +233,13 @@ function describeDone(e: Episode): string {
   return `already handled (${e.intent}) in this episode`;
 }
 
-/** What a cluster's step has done so far: recorded even when a later call fails. */
+/**
+ * A cluster's step failed part way (an AWS call that stayed throttled past the SDK's retries):
+ * what was done is journaled and recorded on its episodes, with the leases given back, so the
+ * redelivery of its items does the rest (a drained instance's replacement and alert are owed)
+ * rather than finding the episodes held by an invocation that is gone. If even that cannot be
+ * written, the batch fails as a whole and the leases run out on their own.
+ */
 async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progress, error: unknown) {
   deps.log.error('Spot batch step failed; progress recorded, items retried', {
     cluster: work.cluster.name,
@@ -292,12 +270,6 @@ async function recordProgress(deps: SpotDeps, work: ClusterWork, progress: Progr
       () => false,
     ));
   if (!recorded && !journaled) throw error;
-}
-
-/** An AWS call that failed past the SDK's retries (a service's answer, or none): worth retrying. */
-function isAwsFailure(error: unknown): boolean {
-  const e = error as { $metadata?: unknown; $fault?: unknown; name?: string };
-  return e?.$metadata !== undefined || e?.$fault !== undefined || /Timeout/.test(e?.name ?? '');
 }
 
 /** A follow-up this function sent itself (it names itself), not an AWS event. */

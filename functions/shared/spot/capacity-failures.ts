@@ -23,6 +23,9 @@ export const CAPACITY_FAILURE_PREFIX = 'capacity-failure#';
 export const capacityFailureId = (group: string) => `${CAPACITY_FAILURE_PREFIX}${group}`;
 const ATTRIBUTE = 'failure:';
 
+/** EC2's messages for a launch it had no capacity for: "sufficient <type> capacity", "no Spot capacity". */
+export const isCapacityShortage = (cause: string): boolean => /capacity/i.test(cause);
+
 /** Remembers a launch failure until `memoryMinutes` after it happened. */
 export async function rememberFailure(
   db: Db,
