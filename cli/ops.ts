@@ -19,6 +19,7 @@
 //   ops doctor [--env NAME] [--aws]          is an existing estate ready for the control plane
 //   ops metrics [--since 30d]                DORA figures from the journal
 //   ops report --fleet [--since 30d]         the fleet report (one HTML page)
+//   ops gameday spot [--fraction F] [--aws]  a spot game day (FIS, or the rig playing it) and its report
 
 // Add --json to any command for machine-readable output.
 //
@@ -118,6 +119,16 @@ Usage:
                                           rules, named alarms, capacity providers and Auto Scaling
                                           groups, spot draining, task roles; says how to fix each
                                           problem. Locally without --env: the seeded world
+  ops gameday spot [--fraction F] [--out FILE.html] [--aws --outputs <file>] [--settle 2m]
+                                          A spot game day: interrupts F of the spot group's running
+                                          instances (FIS: a rebalance recommendation and the
+                                          two-minute warning each), lets the control plane handle
+                                          them, and writes a report: notice to drain per instance
+                                          against the two minutes, tasks moved, capacity asked for,
+                                          alerts, minimum healthy kept. Locally (default F 0.25) the
+                                          rig sends what FIS and EC2 would; with --aws it starts the
+                                          stack's FIS experiment template (its F; a different
+                                          --fraction is refused) and follows it. Exit 1 if it failed
   ops approve|reject <execution> [--reason "..."]
                                           Answer the gate a rollout or a remediation waits at
   ops abort <execution> [--reason "..."]  Stop a rollout: traffic back on blue at once, green removed
@@ -166,6 +177,8 @@ type Flags = {
   since?: string;
   fleet?: boolean;
   file?: string;
+  fraction?: string;
+  settle?: string;
 } & ScaleFlags &
   RolloutFlags &
   TrafficFlags;
@@ -204,6 +217,8 @@ async function main(argv: string[]): Promise<number> {
       since: { type: 'string' },
       fleet: { type: 'boolean' },
       file: { type: 'string' },
+      fraction: { type: 'string' },
+      settle: { type: 'string' },
       'break-glass': { type: 'string' },
       green: { type: 'string' },
       blue: { type: 'string' },
@@ -284,6 +299,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./remediate.ts')).remediateCommand(flags, out);
     case 'doctor':
       return (await import('./doctor/command.ts')).doctorCommand(flags, out);
+    case 'gameday':
+      return (await import('./gameday/command.ts')).gameDayCommand(rest[0], flags, out);
     case 'approve':
     case 'reject': {
       checkReason(flags.reason);

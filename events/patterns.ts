@@ -9,6 +9,11 @@ export const SPOT_WARNING_DETAIL_TYPE = 'EC2 Spot Instance Interruption Warning'
 export const REBALANCE_DETAIL_TYPE = 'EC2 Instance Rebalance Recommendation';
 export const ECS_TASK_STATE_CHANGE_DETAIL_TYPE = 'ECS Task State Change';
 
+export const FIS_STATE_CHANGE_DETAIL_TYPE = 'FIS Experiment State Change';
+
+/** The FIS experiment states that open (running) and close a game day; the others pass unseen. */
+export const FIS_BRACKET_STATUSES = ['running', 'completed', 'stopped', 'failed'] as const;
+
 /** Older documentation shows `TerminationNotice`; current events say `SpotInterruption`. Match both. */
 export const FARGATE_SPOT_STOP_CODES = ['SpotInterruption', 'TerminationNotice'] as const;
 
@@ -35,8 +40,19 @@ export function fargateSpotInterruptionPattern(clusterArns?: readonly string[]):
 }
 
 /**
- * Every pattern that feeds the spot-interruption queue, by rule id: the interruption signals, and
- * the managed groups' launch failures, which it remembers to steer replacements elsewhere.
+ * FIS experiments starting and ending: the interruptions in between are a game day's, and the
+ * people who get the spot alerts hear that first. EC2's own events for them are the usual ones.
+ */
+export const fisExperimentStatePattern: EventPattern = {
+  source: ['aws.fis'],
+  'detail-type': [FIS_STATE_CHANGE_DETAIL_TYPE],
+  detail: { 'new-state': { status: [...FIS_BRACKET_STATUSES] } },
+};
+
+/**
+ * Every pattern that feeds the spot-interruption queue, by rule id: the interruption signals, FIS
+ * experiments starting and ending (game days), and the managed groups' launch failures, which it
+ * remembers to steer replacements elsewhere.
  */
 export function spotInterruptionPatterns(
   clusterArns?: readonly string[],
@@ -46,6 +62,7 @@ export function spotInterruptionPatterns(
     SpotInterruptionWarning: spotInterruptionWarningPattern,
     RebalanceRecommendation: rebalanceRecommendationPattern,
     FargateSpotInterruption: fargateSpotInterruptionPattern(clusterArns),
+    GameDayExperimentState: fisExperimentStatePattern,
     ...(autoScalingGroups.length > 0
       ? { CapacityLaunchFailure: asgLaunchUnsuccessfulPattern(autoScalingGroups) }
       : {}),

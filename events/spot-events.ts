@@ -6,6 +6,7 @@ import { AsgLaunchUnsuccessfulSchema } from './operator-events.ts';
 import {
   ECS_TASK_STATE_CHANGE_DETAIL_TYPE,
   FARGATE_SPOT_STOP_CODES,
+  FIS_STATE_CHANGE_DETAIL_TYPE,
   REBALANCE_DETAIL_TYPE,
   SPOT_WARNING_DETAIL_TYPE,
 } from './patterns.ts';
@@ -48,15 +49,48 @@ export const FargateSpotTaskInterruptionSchema = z.extend(Envelope, {
   }),
 });
 
+/** Every state FIS documents for an experiment; the rule lets through those that bracket a game day. */
+const FIS_EXPERIMENT_STATUSES = [
+  'pending',
+  'initiating',
+  'running',
+  'completed',
+  'stopping',
+  'stopped',
+  'failed',
+  'cancelled',
+] as const;
+
+const ExperimentState = z.object({
+  status: z.enum(FIS_EXPERIMENT_STATUSES),
+  reason: z.optional(z.string()),
+});
+
+export const FisExperimentStateChangeSchema = z.extend(Envelope, {
+  source: z.literal('aws.fis'),
+  'detail-type': z.literal(FIS_STATE_CHANGE_DETAIL_TYPE),
+  detail: z.object({
+    'experiment-id': z
+      .string()
+      .check(z.regex(/^EXP[A-Za-z0-9]{1,60}$/, 'expected an FIS experiment id like EXPaBCD1efg2HIJkL3')),
+    'experiment-template-id': z.optional(z.string().check(z.regex(/^EXT[A-Za-z0-9]{1,60}$/))),
+    'new-state': ExperimentState,
+    'old-state': z.optional(ExperimentState),
+  }),
+});
+
 export const SpotEventSchema = z.discriminatedUnion('detail-type', [
   SpotInterruptionWarningSchema,
   RebalanceRecommendationSchema,
   FargateSpotTaskInterruptionSchema,
   // A managed group that could not launch: remembered, so replacements go elsewhere for a while.
   AsgLaunchUnsuccessfulSchema,
+  // An FIS experiment starting or ending: the interruptions in between are a game day's.
+  FisExperimentStateChangeSchema,
 ]);
 
 export type SpotInterruptionWarning = z.infer<typeof SpotInterruptionWarningSchema>;
 export type RebalanceRecommendation = z.infer<typeof RebalanceRecommendationSchema>;
 export type FargateSpotTaskInterruption = z.infer<typeof FargateSpotTaskInterruptionSchema>;
+export type FisExperimentStateChange = z.infer<typeof FisExperimentStateChangeSchema>;
 export type SpotEvent = z.infer<typeof SpotEventSchema>;

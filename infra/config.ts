@@ -356,6 +356,22 @@ export const EnvironmentConfigSchema = z
       /** How long a replacement task takes to be placed, started and pass its first health check. */
       taskStartSeconds: z.number().check(z.int(), z.gte(1)),
     }),
+    /** Game days: an AWS FIS experiment template that interrupts part of the spot group (none when absent). */
+    gameDays: z.optional(
+      z.object({
+        /**
+         * The share of the spot group's running instances interrupted (FIS PERCENT, a whole
+         * percent, rounded down by FIS; an experiment that selects none fails).
+         */
+        spotFraction: z.number().check(
+          z.gt(0),
+          z.lte(1),
+          z.refine((f) => Math.abs(f * 100 - Math.round(f * 100)) < 1e-9, {
+            message: 'must be a whole percent (0.25, not 0.255): FIS selects PERCENT(n) with a whole n',
+          }),
+        ),
+      }),
+    ),
     data: z.object({ aurora: AuroraSchema, redis: RedisSchema, appTableDeletionProtection: z.boolean() }),
     logRetentionDays: z.union(LOG_RETENTION_DAYS.map((d) => z.literal(d))),
     alerts: z.object({

@@ -22,7 +22,8 @@ export type SampleName =
   | 'ec2-spot-instance-interruption-warning'
   | 'ec2-instance-rebalance-recommendation'
   | 'ecs-task-state-change-fargate-spot-interruption'
-  | 'autoscaling-launch-unsuccessful';
+  | 'autoscaling-launch-unsuccessful'
+  | 'fis-experiment-state-change';
 
 /** A sample event as AWS documents it, with the sample instance id swapped for a seeded one. */
 export function sampleEvent(name: SampleName, instanceId?: string): Record<string, unknown> {

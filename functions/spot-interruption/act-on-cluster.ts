@@ -97,6 +97,8 @@ export async function actOnCluster(
             budgetLeftSeconds:
               c.signal.channel === 'warning' ? Math.round((deadline - drainedAt) / 1000) : null,
             channels: c.signals.map((s) => s.channel),
+            // What the drain moves: ECS's count of the instance's running and pending tasks.
+            tasksOnInstance: c.where.taskCount ?? null,
           },
         }),
       );

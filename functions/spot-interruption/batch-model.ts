@@ -1,5 +1,6 @@
 // What one batch of spot events is made of and reports: the handler's dependencies, the items,
 // each instance's outcome, and the work a batch gathers per cluster.
+
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -17,6 +18,7 @@ import type { Completion, Episode } from '../shared/spot/episodes.ts';
 import { INTENT_RANK, type InstanceSignal, type Intent, intentOf } from '../shared/spot/signals.ts';
 import type { FallbackOutcome } from './fargate-fallback.ts';
 import type { FollowUpOutcome } from './follow-ups.ts';
+import type { ExperimentOutcome } from './game-days.ts';
 import type { AppliedProtection } from './protection.ts';
 
 export interface SpotDeps {
@@ -74,6 +76,8 @@ export interface BatchReport {
   capacityFailures: RememberedFailure[];
   /** Fargate services considered for the Fargate Spot fallback, and what was done (fargate-fallback.ts). */
   fargateFallbacks: FallbackOutcome[];
+  /** FIS experiments starting or ending, noted once each (game-days.ts). */
+  experiments: ExperimentOutcome[];
   /** Follow-ups received: give-backs, rebalance rechecks, moves back to Fargate Spot (follow-ups.ts). */
   followUps: FollowUpOutcome[];
   surgeExecutions: string[];

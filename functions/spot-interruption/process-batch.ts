@@ -17,6 +17,7 @@ import {
 } from '../shared/spot/episodes.ts';
 import {
   type CapacityFailureSignal,
+  type ExperimentSignal,
   type InstanceSignal,
   parseSpotEvent,
   type Signal,
@@ -37,6 +38,7 @@ import {
   strongestSignal,
 } from './batch-model.ts';
 import { processFollowUp } from './follow-ups.ts';
+import { noteExperiments } from './game-days.ts';
 import { rememberLaunchFailures } from './launch-failures.ts';
 import { replacementOwed } from './rules.ts';
 import { processTasks } from './task-events.ts';
@@ -51,6 +53,7 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
     protections: [],
     capacityFailures: [],
     fargateFallbacks: [],
+    experiments: [],
     followUps: [],
     surgeExecutions: [],
     alerts: 0,
@@ -64,6 +67,7 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
   const taskSignals: { signal: TaskSignal; itemId: string }[] = [];
   const capacityFailures: { signal: CapacityFailureSignal; itemId: string }[] = [];
   const followUps: { followUp: SpotFollowUp; itemId: string }[] = [];
+  const experiments: { signal: ExperimentSignal; itemId: string }[] = [];
   for (const item of items) {
     let signal: Signal;
     try {
@@ -96,10 +100,15 @@ export async function processSpotBatch(deps: SpotDeps, items: BatchItem[]): Prom
       instanceSignals.set(signal.instanceId, entry);
     } else if (signal.kind === 'capacity-failure') {
       capacityFailures.push({ signal, itemId: item.id });
+    } else if (signal.kind === 'experiment') {
+      experiments.push({ signal, itemId: item.id });
     } else {
       taskSignals.push({ signal, itemId: item.id });
     }
   }
+
+  // A game day's start first: its announcement goes out before the interruptions' own.
+  await noteExperiments(deps, experiments, report, failed);
 
   // Launch failures first: replacements this batch asks for already go elsewhere.
   await rememberLaunchFailures(deps, capacityFailures, report, failed);

@@ -66,6 +66,8 @@ export interface AlarmsProps {
 
 export class Alarms extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
+  /** The target groups' critical alarms (5xx, unhealthy hosts): what users feel first. */
+  readonly userFacing: cloudwatch.Alarm[] = [];
   private readonly props: AlarmsProps;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
@@ -76,7 +78,7 @@ export class Alarms extends Construct {
   /** 5xx, p95 latency and unhealthy hosts of one target group (blue or green). */
   addTargetGroup(label: string, targetGroup: elbv2.IApplicationTargetGroup): void {
     const m = targetGroup.metrics;
-    this.alarm(targetGroupAlarm(label, '5xx'), 'critical', {
+    const errors = this.alarm(targetGroupAlarm(label, '5xx'), 'critical', {
       metric: m.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
         period: Duration.minutes(1),
         statistic: 'Sum',
@@ -93,12 +95,13 @@ export class Alarms extends Construct {
       datapointsToAlarm: 3,
       description: `p95 response time of the ${label} target group above ${THRESHOLDS.latencyP95Seconds} s`,
     });
-    this.alarm(targetGroupAlarm(label, 'unhealthy-hosts'), 'critical', {
+    const unhealthy = this.alarm(targetGroupAlarm(label, 'unhealthy-hosts'), 'critical', {
       metric: m.unhealthyHostCount({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
       evaluationPeriods: 3,
       description: `The ${label} target group has unhealthy targets`,
     });
+    this.userFacing.push(errors, unhealthy);
   }
 
   addEcsService(clusterName: string, serviceName: string): void {

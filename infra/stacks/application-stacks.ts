@@ -41,6 +41,7 @@ import { HttpApi } from '../application/http-api.ts';
 import { LoadBalancer, listenerPorts, servicePartId } from '../application/load-balancer.ts';
 import { Network } from '../application/network.ts';
 import { replacementSecondsOf } from '../application/spot-drain-budget.ts';
+import { SpotGameDay } from '../application/spot-game-day.ts';
 import {
   type DeploymentHookTarget,
   taskDefinitionFamilyFor,
@@ -539,6 +540,7 @@ export class ObservabilityStack extends EnvironmentStack {
   readonly alarms: Alarms;
   readonly dashboard: OpsDashboard;
   readonly trail?: AuditTrail;
+  readonly gameDay?: SpotGameDay;
 
   constructor(
     scope: Construct,
@@ -595,6 +597,15 @@ export class ObservabilityStack extends EnvironmentStack {
         logRetention: config.logRetentionDays,
         retainDays: Math.max(365, config.logRetentionDays),
       });
+    }
+    if (config.gameDays) {
+      this.gameDay = new SpotGameDay(this, 'SpotGameDay', {
+        namePrefix: prefix,
+        spotGroupName: config.compute.spot.asgName,
+        fraction: config.gameDays.spotFraction,
+        stopAlarms: this.alarms.userFacing,
+      });
+      output(this, 'SpotGameDayTemplateId', this.gameDay.template.attrId, 'ops gameday spot --aws starts it');
     }
     const alarms: cloudwatch.IAlarm[] = [...this.alarms.alarms, ...props.controlPlaneAlarms.alarms];
     this.dashboard = new OpsDashboard(this, 'Dashboard', {

@@ -10,8 +10,11 @@ import { MANAGED_RULE_GROUPS, RATE_RULE_NAME } from '../../infra/application/edg
 import { ROLLOUT_OWNED_TAG } from '../../infra/application/handed-over-listener-rule.ts';
 import { AUTHORIZER_CACHE_TTL } from '../../infra/application/http-api.ts';
 import { listenerPorts } from '../../infra/application/load-balancer.ts';
+import { GAME_DAY_ACTION, GAME_DAY_TARGET, GROUP_NAME_TAG } from '../../infra/application/spot-game-day.ts';
 import { EnvironmentConfigSchema, loadConfig, type ServiceConfig } from '../../infra/config.ts';
 import { appStackName, CLOUDFRONT_REGION } from '../../infra/stacks/application-stacks.ts';
+import { authorize, type Principal, ResolvedApp } from '../../local/iam.ts';
+import { resolveTokens } from '../../local/template.ts';
 import {
   asArray,
   type CfnResource,
@@ -310,6 +313,144 @@ describe('observability', () => {
         expect(asArray(alarm.Properties?.AlarmActions as unknown[])).toHaveLength(routed ? 0 : 1);
         expect(alarm.Properties?.TreatMissingData).toBe('notBreaching');
       }
+    }
+  });
+
+  it("provisions the spot game day: an FIS template over the config's share of the spot group, stopped by the services' alarms", async () => {
+    for (const env of ENVIRONMENTS) {
+      const config = loadConfig(env);
+      const t = template(env, 'Observability');
+      const [experimentId, experiment] = onlyOfType(t, 'AWS::FIS::ExperimentTemplate');
+      const group = config.compute.spot.asgName;
+      const percent = Math.round((config.gameDays?.spotFraction ?? 0) * 100);
+      expect(percent).toBeGreaterThan(0);
+      expect(experiment.Properties).toMatchObject({
+        Targets: {
+          [GAME_DAY_TARGET]: {
+            ResourceType: 'aws:ec2:spot-instance',
+            ResourceTags: { [GROUP_NAME_TAG]: group },
+            Filters: [{ Path: 'State.Name', Values: ['running'] }],
+            SelectionMode: `PERCENT(${percent})`,
+          },
+        },
+        Actions: {
+          [GAME_DAY_ACTION]: {
+            ActionId: 'aws:ec2:send-spot-instance-interruptions',
+            Parameters: { durationBeforeInterruption: 'PT2M' },
+            Targets: { SpotInstances: GAME_DAY_TARGET },
+          },
+        },
+        Tags: { Name: `ecs-ops-${env}-spot-game-day` },
+      });
+      // One stop condition (FIS takes five at most): a composite of every target group's 5xx and
+      // unhealthy-hosts alarm, blue and green, of every service.
+      const stops = asArray(experiment.Properties?.StopConditions as unknown[]) as {
+        Source: string;
+        Value: unknown;
+      }[];
+      expect(stops).toHaveLength(1);
+      expect(stops[0]?.Source).toBe('aws:cloudwatch:alarm');
+      const [stopId, composite] = onlyOfType(t, 'AWS::CloudWatch::CompositeAlarm');
+      expect(text(stops[0]?.Value)).toContain(stopId);
+      // The rule names its alarms by ARN: the names of the alarms it references.
+      const referenced = [
+        ...text(composite.Properties?.AlarmRule).matchAll(/"Fn::GetAtt":\["([^"]+)","Arn"\]/g),
+      ]
+        .map((m) => (t.Resources[m[1] as string] as CfnResource).Properties?.AlarmName)
+        .sort();
+      const rule = referenced.join(' ');
+      expect(referenced).toHaveLength(config.services.length * 4);
+      for (const service of config.services)
+        for (const color of ['blue', 'green'])
+          for (const kind of ['5xx', 'unhealthy-hosts'])
+            expect(rule).toContain(`ecs-ops-${env}-${service.name}-${color}-${kind}`);
+      expect(rule).not.toContain('latency');
+      // ops gameday spot --aws finds it by this output.
+      expect(
+        (t as { Outputs?: Record<string, { Value: unknown }> }).Outputs?.SpotGameDayTemplateId?.Value,
+      ).toEqual({
+        'Fn::GetAtt': [experimentId, 'Id'],
+      });
+
+      // The experiment's role interrupts the spot group's instances and nothing else.
+      const artifact = app.synth.assembly.getStackByName(appStackName(env, 'Observability'));
+      const resolved = new ResolvedApp([
+        {
+          stackName: artifact.stackName,
+          template: artifact.template,
+          region: artifact.environment.region,
+          accountId: artifact.environment.account,
+        },
+      ]);
+      const [roleId, role] = ofType(t, 'AWS::IAM::Role').find(([, r]) =>
+        text(r.Properties?.AssumeRolePolicyDocument).includes('fis.amazonaws.com'),
+      ) as [string, CfnResource];
+      expect(text(role.Properties?.AssumeRolePolicyDocument)).toContain('aws:SourceAccount');
+      const fis = resolved.principal(artifact.stackName, roleId);
+      const instance = `arn:aws:ec2:${config.region}:${config.account}:instance/i-0123456789abcdef0`;
+      const interrupt = (tags: Record<string, string>) =>
+        authorize(fis, {
+          action: 'ec2:SendSpotInstanceInterruptions',
+          resource: instance,
+          context: Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
+        });
+      expect(await interrupt({ [GROUP_NAME_TAG]: group })).toBe('Allowed');
+      expect(await interrupt({ [GROUP_NAME_TAG]: config.compute.onDemand.asgName })).toBe('ImplicitlyDenied');
+      expect(await interrupt({})).toBe('ImplicitlyDenied');
+      expect(await authorize(fis, { action: 'ec2:TerminateInstances', resource: instance })).toBe(
+        'ImplicitlyDenied',
+      );
+
+      // Whoever runs it (ops gameday spot --aws) may start this template and follow its experiments.
+      const [runnerId] = ofType(t, 'AWS::IAM::ManagedPolicy').find(
+        ([, p]) => p.Properties?.ManagedPolicyName === `ecs-ops-${env}-spot-game-day`,
+      ) as [string, CfnResource];
+      const ctx = resolved.context(artifact.stackName);
+      const runner: Principal = {
+        arn: `arn:aws:iam::${config.account}:role/on-call`,
+        accountId: config.account,
+        policies: [
+          {
+            name: 'runner',
+            policy: resolveTokens(
+              (t.Resources[runnerId] as CfnResource).Properties?.PolicyDocument,
+              ctx,
+            ) as never,
+          },
+        ],
+      };
+      const templateArn = String(
+        resolveTokens(
+          {
+            'Fn::Join': [
+              '',
+              [
+                `arn:aws:fis:${config.region}:${config.account}:experiment-template/`,
+                { 'Fn::GetAtt': [experimentId, 'Id'] },
+              ],
+            ],
+          },
+          ctx,
+        ),
+      );
+      const experimentArn = `arn:aws:fis:${config.region}:${config.account}:experiment/EXPaBCD1efg2HIJkL3`;
+      expect(await authorize(runner, { action: 'fis:StartExperiment', resource: templateArn })).toBe(
+        'Allowed',
+      );
+      expect(
+        await authorize(runner, {
+          action: 'fis:StartExperiment',
+          resource: templateArn.replace(/experiment-template\/.*/, 'experiment-template/EXTsomeoneelses'),
+        }),
+      ).toBe('ImplicitlyDenied');
+      for (const action of ['fis:GetExperiment', 'fis:ListExperimentResolvedTargets'])
+        expect(await authorize(runner, { action, resource: experimentArn })).toBe('Allowed');
+      expect(await authorize(runner, { action: 'fis:GetExperimentTemplate', resource: templateArn })).toBe(
+        'Allowed',
+      );
+      expect(await authorize(runner, { action: 'fis:UpdateExperimentTemplate', resource: templateArn })).toBe(
+        'ImplicitlyDenied',
+      );
     }
   });
 

@@ -47,7 +47,19 @@ export interface CapacityFailureSignal {
   eventId: string;
 }
 
-export type Signal = InstanceSignal | TaskSignal | CapacityFailureSignal;
+/** An FIS experiment started (running) or ended: a game day's bracket (game-days.ts). */
+export interface ExperimentSignal {
+  kind: 'experiment';
+  experimentId: string;
+  templateId?: string;
+  /** running opens the bracket; completed, stopped or failed close it. */
+  status: string;
+  reason?: string;
+  at: string;
+  eventId: string;
+}
+
+export type Signal = InstanceSignal | TaskSignal | CapacityFailureSignal | ExperimentSignal;
 
 export function parseSpotEvent(raw: unknown): SpotEvent {
   return parseOrThrow(SpotEventSchema, raw);
@@ -98,6 +110,19 @@ export function toSignal(event: SpotEvent): Signal {
         ...(typeof zone === 'string' && zone ? { availabilityZone: zone } : {}),
         ...(type ? { instanceType: type } : {}),
         cause: (event.detail.StatusMessage || event.detail.Cause || 'launch failed').slice(0, 500),
+        at: event.time,
+        eventId: event.id,
+      };
+    }
+    case 'FIS Experiment State Change': {
+      const templateId = event.detail['experiment-template-id'];
+      const reason = event.detail['new-state'].reason;
+      return {
+        kind: 'experiment',
+        experimentId: event.detail['experiment-id'],
+        ...(templateId ? { templateId } : {}),
+        status: event.detail['new-state'].status,
+        ...(reason ? { reason } : {}),
         at: event.time,
         eventId: event.id,
       };
