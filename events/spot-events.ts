@@ -70,10 +70,11 @@ export const FisExperimentStateChangeSchema = z.extend(Envelope, {
   source: z.literal('aws.fis'),
   'detail-type': z.literal(FIS_STATE_CHANGE_DETAIL_TYPE),
   detail: z.object({
+    // FIS promises ids of at most 64 characters without spaces, no more (EXP… in its samples).
     'experiment-id': z
       .string()
-      .check(z.regex(/^EXP[A-Za-z0-9]{1,60}$/, 'expected an FIS experiment id like EXPaBCD1efg2HIJkL3')),
-    'experiment-template-id': z.optional(z.string().check(z.regex(/^EXT[A-Za-z0-9]{1,60}$/))),
+      .check(z.regex(/^\S{1,64}$/, 'expected an FIS experiment id such as EXPaBCD1efg2HIJkL3')),
+    'experiment-template-id': z.optional(z.string().check(z.regex(/^\S{1,64}$/))),
     'new-state': ExperimentState,
     'old-state': z.optional(ExperimentState),
   }),

@@ -144,9 +144,16 @@ async function resolvedInstances(fis: FisClient, experimentId: string): Promise<
       }),
     );
     for (const t of page.resolvedTargets ?? []) {
-      const arn = t.targetInformation?.arn ?? '';
-      const id = /instance\/(i-[0-9a-f]+)$/.exec(arn)?.[1];
-      if (id) ids.push(id);
+      // FIS documents the information as a map of strings and names no key: the instance id is
+      // whichever value holds one (an ARN, or the id itself).
+      const id = Object.values(t.targetInformation ?? {})
+        .map((value) => /\bi-[0-9a-f]{8,17}\b/.exec(value)?.[0])
+        .find(Boolean);
+      if (!id)
+        throw new Error(
+          `FIS resolved a target of ${experimentId} without an instance id: ${JSON.stringify(t.targetInformation)}`,
+        );
+      ids.push(id);
     }
     nextToken = page.nextToken;
   } while (nextToken);

@@ -127,7 +127,9 @@ export function gameDayReport(data: GameDayData): GameDayReport {
         ...(typeof tasks === 'number' ? { tasks } : {}),
       };
     }
-    if (own.some((r) => r.outcome === 'unchanged')) return { ...base, result: 'already draining' };
+    // Drained before the experiment, in the same spot episode: nothing was left to do.
+    if (own.some((r) => r.outcome === 'unchanged') || (own.length === 0 && episode?.drainedAt))
+      return { ...base, result: 'already draining' };
     if (own.some((r) => r.outcome === 'failed')) return { ...base, result: 'drain failed' };
     return { ...base, result: 'not drained' };
   });

@@ -16,6 +16,9 @@ export const GROUP_NAME_TAG = 'aws:autoscaling:groupName';
 export const GAME_DAY_ACTION = 'interrupt-spot-instances';
 export const GAME_DAY_TARGET = 'SpotInstances';
 
+/** Stop conditions an experiment template takes (an FIS quota that cannot be raised). */
+export const MAX_STOP_CONDITIONS = 5;
+
 /** PT2M: the warning comes at once, with the rebalance recommendation, as when EC2 reclaims. */
 export const DURATION_BEFORE_INTERRUPTION = 'PT2M';
 
@@ -25,13 +28,14 @@ export interface SpotGameDayProps {
   readonly spotGroupName: string;
   /** Share of the group's running instances; a whole percent. */
   readonly fraction: number;
-  /** Any of them in ALARM stops the experiment (FIS takes at most five: they are combined in one). */
+  /** Any of them in ALARM stops the experiment. */
   readonly stopAlarms: readonly cloudwatch.IAlarm[];
 }
 
 export class SpotGameDay extends Construct {
   readonly template: fis.CfnExperimentTemplate;
-  readonly stopAlarm: cloudwatch.CompositeAlarm;
+  /** What stops the experiment: the alarms themselves, or one composite of them past five. */
+  readonly stopAlarms: readonly cloudwatch.IAlarm[];
   readonly role: iam.Role;
   /** For whoever runs game days (`ops gameday spot --aws`), with the operator policy: this template only. */
   readonly runnerPolicy: iam.ManagedPolicy;
@@ -40,14 +44,22 @@ export class SpotGameDay extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     if (props.stopAlarms.length === 0) throw new Error('a game day needs at least one alarm to stop it');
-    this.stopAlarm = new cloudwatch.CompositeAlarm(this, 'StopAlarm', {
-      compositeAlarmName: `${props.namePrefix}-spot-game-day-stop`,
-      alarmDescription:
-        '[critical] A service alarm fired during a spot game day: the FIS experiment stops (the alarms themselves page)',
-      alarmRule: cloudwatch.AlarmRule.anyOf(
-        ...props.stopAlarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM)),
-      ),
-    });
+    // FIS takes five stop conditions at most: more alarms than that are combined into one.
+    this.stopAlarms =
+      props.stopAlarms.length <= MAX_STOP_CONDITIONS
+        ? [...props.stopAlarms]
+        : [
+            new cloudwatch.CompositeAlarm(this, 'StopAlarm', {
+              compositeAlarmName: `${props.namePrefix}-spot-game-day-stop`,
+              alarmDescription:
+                '[critical] A service alarm fired during a spot game day: the FIS experiment stops (the alarms themselves page)',
+              alarmRule: cloudwatch.AlarmRule.anyOf(
+                ...props.stopAlarms.map((a) =>
+                  cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM),
+                ),
+              ),
+            }),
+          ];
 
     this.role = new iam.Role(this, 'Role', {
       description: `AWS FIS: spot interruptions to ${props.spotGroupName} on a game day`,
@@ -113,7 +125,7 @@ export class SpotGameDay extends Construct {
           targets: { SpotInstances: GAME_DAY_TARGET },
         },
       },
-      stopConditions: [{ source: 'aws:cloudwatch:alarm', value: this.stopAlarm.alarmArn }],
+      stopConditions: this.stopAlarms.map((a) => ({ source: 'aws:cloudwatch:alarm', value: a.alarmArn })),
       // Required, and replaced when changed: the name the console lists it by.
       tags: { Name: `${props.namePrefix}-spot-game-day` },
     });
@@ -135,7 +147,14 @@ export class SpotGameDay extends Construct {
         new iam.PolicyStatement({
           sid: 'StartIt',
           actions: ['fis:StartExperiment'],
-          resources: [templateArn, experiments, fisArn('action', 'aws:ec2:send-spot-instance-interruptions')],
+          resources: [templateArn, experiments],
+        }),
+        // An account's first experiment creates FIS's service-linked role, as its caller.
+        new iam.PolicyStatement({
+          sid: 'FirstExperimentInTheAccount',
+          actions: ['iam:CreateServiceLinkedRole'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'iam:AWSServiceName': 'fis.amazonaws.com' } },
         }),
         new iam.PolicyStatement({
           sid: 'FollowIt',
@@ -149,5 +168,10 @@ export class SpotGameDay extends Construct {
       [experiments],
       'An experiment id is chosen by FIS when it starts; StartExperiment is allowed from this template only.',
     );
+    Validations.of(this.runnerPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "iam:CreateServiceLinkedRole names its role only through the iam:AWSServiceName condition: FIS's, and no other.",
+    });
   }
 }

@@ -13,7 +13,7 @@ import {
   type ServiceConfigInput,
 } from '../../infra/config.ts';
 import { appStackName } from '../../infra/stacks/application-stacks.ts';
-import { ofType, type Template, text } from './app-synth.ts';
+import { asArray, ofType, onlyOfType, type Template, text } from './app-synth.ts';
 import { configError, useAppBuilder } from './synth-support.ts';
 
 const buildApp = useAppBuilder();
@@ -52,6 +52,24 @@ describe('many services in one environment', () => {
     three = synthesized(threeServices());
     one = synthesized(structuredClone(loadConfig('dev')) as EnvironmentConfigInput);
   }, 120_000);
+
+  it("stops a game day on any service's alarms: past five (FIS's limit), one composite of them all", () => {
+    const t = three('Observability');
+    const [, experiment] = onlyOfType(t, 'AWS::FIS::ExperimentTemplate');
+    const stops = asArray(experiment.Properties?.StopConditions as unknown[]) as { Value: unknown }[];
+    const [compositeId, composite] = onlyOfType(t, 'AWS::CloudWatch::CompositeAlarm');
+    expect(stops).toEqual([
+      { Source: 'aws:cloudwatch:alarm', Value: { 'Fn::GetAtt': [compositeId, 'Arn'] } },
+    ]);
+    const named = [
+      ...text(composite.Properties?.AlarmRule).matchAll(/"Fn::GetAtt":\["([^"]+)","Arn"\]/g),
+    ].map(
+      (m) => (t.Resources[m[1] as string] as { Properties?: Record<string, unknown> }).Properties?.AlarmName,
+    );
+    expect(named).toHaveLength(3 * 4);
+    for (const service of threeServices().services)
+      expect(named).toContain(`ecs-ops-dev-${service.name}-green-unhealthy-hosts`);
+  });
 
   it('provisions every service: task definition, service, target groups, rules with its routing', () => {
     const compute = three('Compute');
