@@ -45,7 +45,6 @@ type Cli = typeof import('../../cli/gameday/command.ts');
 let cli: Cli;
 let stack: DeployedStack;
 let world: Seed;
-let endpoint: string;
 
 interface Printed {
   code: number;
@@ -84,7 +83,6 @@ const SERVICE = 'gameday-api';
 beforeAll(async () => {
   // What `ops emulator start && ops seed` leave behind, in this file's own state dir.
   const daemon = await startEmulatorDaemon({ stateDir });
-  endpoint = daemon.endpoint;
   const state = await import('../../cli/local-state.ts');
   await state.pointAt(daemon.endpoint);
   const { deployControlPlane } = await import('../../local/control-plane.ts');
