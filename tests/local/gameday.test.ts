@@ -5,25 +5,19 @@
 // templates and experiments but resolves targets only by ARN and interrupts nothing: the --aws
 // test creates the template as the stack synthesizes it, naming the instances FIS would resolve
 // its tags to, and plays EC2 and Lambda while the CLI follows the experiment.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateExperimentTemplateCommand, FisClient, ListExperimentsCommand } from '@aws-sdk/client-fis';
 import { App, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { getEpisodes } from '../../functions/shared/spot/episodes.ts';
 import { SpotGameDay } from '../../infra/application/spot-game-day.ts';
 import { readJournal, takeAlertsInOrder } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
-import {
-  EMULATOR_ACCOUNT_ID,
-  EMULATOR_REGION,
-  startEmulatorDaemon,
-  stopEmulatorDaemon,
-} from '../../local/emulator.ts';
+import { EMULATOR_ACCOUNT_ID, EMULATOR_REGION } from '../../local/emulator.ts';
 import {
   experimentStateChange,
   fisId,
@@ -32,14 +26,13 @@ import {
   runningSpotInstances,
 } from '../../local/game-day.ts';
 import { observerClient } from '../../local/observer.ts';
-import { type Seed, seed, seedServiceWithTasks } from '../../local/seed.ts';
+import { type Seed, seedServiceWithTasks } from '../../local/seed.ts';
 import { enqueueRaw, putEvents, spotHarness } from '../../local/spot-harness.ts';
 import { CHROMIUM, inChromium, NO_CHROMIUM } from '../support/chromium.ts';
+import { useSeededDaemon } from '../support/seeded-daemon.ts';
 
-// cli/local-state.ts reads OPS_STATE_DIR when it is first imported: set before the dynamic imports.
-const stateDir = mkdtempSync(join(tmpdir(), 'ops-gameday-'));
-process.env.OPS_STATE_DIR = stateDir;
-const work = mkdtempSync(join(tmpdir(), 'ops-gameday-out-'));
+const daemon = useSeededDaemon('gameday', { instances: 16, spotFraction: 0.75 });
+const { work } = daemon;
 
 type Cli = typeof import('../../cli/gameday/command.ts');
 let cli: Cli;
@@ -81,14 +74,8 @@ async function gameday(flags: Parameters<Cli['gameDayCommand']>[1]): Promise<Pri
 const SERVICE = 'gameday-api';
 
 beforeAll(async () => {
-  // What `ops emulator start && ops seed` leave behind, in this file's own state dir.
-  const daemon = await startEmulatorDaemon({ stateDir });
-  const state = await import('../../cli/local-state.ts');
-  await state.pointAt(daemon.endpoint);
-  const { deployControlPlane } = await import('../../local/control-plane.ts');
-  stack = await deployControlPlane();
-  world = await seed(stack, { instances: 16, spotFraction: 0.75 });
-  state.saveLocalState({ endpoint: daemon.endpoint, seededAt: new Date().toISOString(), stack, seed: world });
+  stack = daemon.stack;
+  world = daemon.world;
   // A service with a task on every spot instance, that may neither go below nor above its count:
   // each drain needs its tasks added first.
   const { ECSClient } = await import('@aws-sdk/client-ecs');
@@ -101,13 +88,6 @@ beforeAll(async () => {
     placements: spot.map((c) => [c.containerInstanceArn, 1] as const),
   });
   cli = await import('../../cli/gameday/command.ts');
-}, 300_000);
-
-afterAll(async () => {
-  await stopEmulatorDaemon({ stateDir });
-  rmSync(stateDir, { recursive: true, force: true });
-  if (process.env.OPS_REPORT_KEEP) console.log(`game day reports kept in ${work}`);
-  else rmSync(work, { recursive: true, force: true });
 });
 
 const journalTable = () => stack.outputs.JournalTableName as string;

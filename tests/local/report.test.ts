@@ -6,24 +6,13 @@
 // (Debian's /usr/bin/chromium, driven over the DevTools protocol on a pipe): a screenshot, and not
 // one console message, exception or failed load. OPS_REPORT_EXAMPLE=<png> also writes the full-page
 // screenshot of the rolled-back report there (docs/rollout-report.png comes from it).
-import {
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/shared/dynamo.ts';
 import { answerGate } from '../../functions/shared/rollouts/operator.ts';
 import { getRolloutRecord } from '../../functions/shared/rollouts/record.ts';
-import { deployControlPlane } from '../../local/control-plane.ts';
 import type { DeployedStack } from '../../local/deploy.ts';
-import { startEmulatorDaemon, stopEmulatorDaemon } from '../../local/emulator.ts';
 import { installPercentileStandIn } from '../../local/percentile-stand-in.ts';
 import {
   localOperatorDeps,
@@ -32,15 +21,14 @@ import {
   rolloutEnvironment,
   runRollout,
 } from '../../local/rollouts.ts';
-import { type Seed, seed } from '../../local/seed.ts';
+import type { Seed } from '../../local/seed.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 import { nextTaskToken, type WorkflowResult } from '../../local/workflow-runner.ts';
 import { CHROMIUM, inChromium, NO_CHROMIUM } from '../support/chromium.ts';
+import { useSeededDaemon } from '../support/seeded-daemon.ts';
 
-// cli/local-state.ts reads OPS_STATE_DIR when it is first imported: set before the dynamic imports.
-const stateDir = mkdtempSync(join(tmpdir(), 'ops-report-'));
-process.env.OPS_STATE_DIR = stateDir;
-const work = mkdtempSync(join(tmpdir(), 'ops-report-out-'));
+const daemon = useSeededDaemon('report', { instances: 12, spotFraction: 0.5 });
+const { work } = daemon;
 
 /** The chart's size as laid out. */
 const CHART_BOX = `(() => { const svg = document.querySelector('svg.chart-svg');
@@ -82,22 +70,9 @@ async function report(
 }
 
 beforeAll(async () => {
-  // What `ops emulator start && ops seed` leave behind, in this file's own state dir.
-  const daemon = await startEmulatorDaemon({ stateDir });
-  const state = await import('../../cli/local-state.ts');
-  await state.pointAt(daemon.endpoint);
-  stack = await deployControlPlane();
-  world = await seed(stack, { instances: 12, spotFraction: 0.5 });
-  state.saveLocalState({ endpoint: daemon.endpoint, seededAt: new Date().toISOString(), stack, seed: world });
+  stack = daemon.stack;
+  world = daemon.world;
   cli = await import('../../cli/report.ts');
-}, 300_000);
-
-afterAll(async () => {
-  await stopEmulatorDaemon({ stateDir });
-  rmSync(stateDir, { recursive: true, force: true });
-  // OPS_REPORT_KEEP=1 keeps the reports and screenshots to look at.
-  if (process.env.OPS_REPORT_KEEP) console.log(`reports and screenshots kept in ${work}`);
-  else rmSync(work, { recursive: true, force: true });
 });
 
 // ------------------------------------------------------------------------------------------
