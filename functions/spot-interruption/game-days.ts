@@ -1,11 +1,12 @@
 // FIS experiments starting and ending: a game day's bracket. The interruptions an experiment sends
 // are EC2's usual events and are handled as any other; what FIS adds is its own state changes,
 // which are journaled and announced, so that whoever gets the spot alerts knows a drill is on.
-// Each state of an experiment is noted once: claimed under a lease, marked done when announced.
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+// Each state of an experiment is noted once: claimed under a lease, marked when journaled and
+// when announced.
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { raiseAlert } from '../shared/alerts.ts';
 import { iso } from '../shared/clock.ts';
-import { conditionalWrite, ttlSeconds } from '../shared/dynamo.ts';
+import { isConditionFailure, ttlSeconds } from '../shared/dynamo.ts';
 import { writeJournal } from '../shared/journal.ts';
 import type { ExperimentSignal } from '../shared/spot/signals.ts';
 import { type BatchReport, LEASE_MS, type SpotDeps } from './batch-model.ts';
@@ -47,36 +48,59 @@ async function noteExperiment(
   const table = deps.env.OPERATIONS_TABLE;
   const id = `fis-experiment/${signal.experimentId}/${signal.status}`;
   const now = deps.clock.now();
-  const claimed = await conditionalWrite(
-    deps.db,
-    new PutCommand({
-      TableName: table,
-      Item: { id, holder: deps.owner, leaseUntil: now + LEASE_MS, expiresAt: ttlSeconds(now + NOTED_TTL_MS) },
-      // Free, or held by an invocation that stopped before it finished.
-      ConditionExpression:
-        'attribute_not_exists(id) OR (attribute_not_exists(notedAt) AND leaseUntil < :now)',
-      ExpressionAttributeValues: { ':now': now },
-    }),
-  );
-  if (!claimed) {
+  let record: Record<string, unknown>;
+  try {
+    const out = await deps.db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id },
+        UpdateExpression: 'SET holder = :me, leaseUntil = :until, expiresAt = :ttl',
+        // Free, or held by an invocation that stopped before it finished.
+        ConditionExpression:
+          'attribute_not_exists(id) OR (attribute_not_exists(notedAt) AND leaseUntil < :now)',
+        ExpressionAttributeValues: {
+          ':me': deps.owner,
+          ':until': now + LEASE_MS,
+          ':ttl': ttlSeconds(now + NOTED_TTL_MS),
+          ':now': now,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    record = out.Attributes ?? {};
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
     const held = await deps.db.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }));
     return held.Item?.notedAt ? 'duplicate' : 'busy';
   }
+  const mark = (attribute: string) =>
+    deps.db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id },
+        UpdateExpression: `SET ${attribute} = :at${attribute === 'notedAt' ? ' REMOVE leaseUntil' : ''}`,
+        ExpressionAttributeValues: { ':at': iso(deps.clock.now()) },
+      }),
+    );
   const running = signal.status === 'running';
   const template = signal.templateId ? ` (template ${signal.templateId})` : '';
-  await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
-    {
-      resource: `fis-experiment/${signal.experimentId}`,
-      action: running ? 'game-day-started' : 'game-day-ended',
-      outcome: 'unchanged',
-      reason: running
-        ? `FIS experiment ${signal.experimentId}${template} is running: the spot interruptions that follow are a game day's`
-        : `FIS experiment ${signal.experimentId}${template} ${signal.status}${signal.reason ? `: ${signal.reason}` : ''}`,
-      trigger: { kind: 'fis-experiment', id: signal.eventId, source: 'aws.fis', at: signal.at },
-      actor: deps.owner,
-      details: { experimentId: signal.experimentId, templateId: signal.templateId, status: signal.status },
-    },
-  ]);
+  // A retry after the alert failed journals nothing twice.
+  if (!record.journaledAt) {
+    await writeJournal(deps.db, deps.env.JOURNAL_TABLE, deps.clock, [
+      {
+        resource: `fis-experiment/${signal.experimentId}`,
+        action: running ? 'game-day-started' : 'game-day-ended',
+        outcome: 'unchanged',
+        reason: running
+          ? `FIS experiment ${signal.experimentId}${template} is running: the spot interruptions that follow are a game day's`
+          : `FIS experiment ${signal.experimentId}${template} ${signal.status}${signal.reason ? `: ${signal.reason}` : ''}`,
+        trigger: { kind: 'fis-experiment', id: signal.eventId, source: 'aws.fis', at: signal.at },
+        actor: deps.owner,
+        details: { experimentId: signal.experimentId, templateId: signal.templateId, status: signal.status },
+      },
+    ]);
+    await mark('journaledAt');
+  }
   await raiseAlert(deps.sqs, deps.env.ALERT_QUEUE_URL, {
     severity: signal.status === 'failed' ? 'warning' : 'info',
     // One episode per experiment: opened when it runs, resolved when it ends.
@@ -98,13 +122,6 @@ async function noteExperiment(
     dedupKey: `fis-experiment/${signal.experimentId}`,
     at: iso(now),
   });
-  await deps.db.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { id },
-      UpdateExpression: 'SET notedAt = :at REMOVE leaseUntil',
-      ExpressionAttributeValues: { ':at': iso(deps.clock.now()) },
-    }),
-  );
+  await mark('notedAt');
   return 'noted';
 }
