@@ -133,11 +133,16 @@ beforeAll(async () => {
   );
 });
 
-async function receiveAll(url: string): Promise<string[]> {
-  const out = await awsClient(SQSClient).send(
-    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-  );
-  return (out.Messages ?? []).map((m) => m.Body as string);
+/** The messages on a queue, waiting for the first as a consumer would (a busy machine is slow to send it). */
+async function receiveAll(url: string, waitMs = 30_000): Promise<string[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const out = await awsClient(SQSClient).send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const bodies = (out.Messages ?? []).map((m) => m.Body as string);
+    if (bodies.length > 0 || Date.now() >= deadline) return bodies;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
