@@ -186,6 +186,11 @@ export function gameDayReport(data: GameDayData): GameDayReport {
   }
   if (!minimumHealthy.kept) problems.push(`minimum healthy not kept: ${minimumHealthy.why}`);
   if (data.targets.length === 0) problems.push('the experiment interrupted no instance');
+  // A stop condition fired (a service's alarm: its users felt it), or FIS could not run it.
+  if (data.experiment.status !== 'completed')
+    problems.push(
+      `the experiment ${data.experiment.status}${data.experiment.reason ? `: ${data.experiment.reason}` : ''}`,
+    );
   return {
     instances,
     tasksMoved: instances.reduce((n, row) => n + (row.tasks ?? 0), 0),

@@ -140,6 +140,24 @@ describe('the verdict', () => {
     expect(nothing.verdict.problems).toEqual(['the experiment interrupted no instance']);
   });
 
+  it('fails an experiment a stop condition ended (a service alarm fired), or that FIS could not run', () => {
+    const base = data();
+    const stopped = gameDayReport(
+      data({ experiment: { ...base.experiment, status: 'stopped', reason: 'Stop condition triggered.' } }),
+    );
+    expect(stopped.verdict.problems).toEqual(['the experiment stopped: Stop condition triggered.']);
+    const failed = gameDayReport(
+      data({
+        targets: [],
+        experiment: { ...base.experiment, status: 'failed', reason: 'Target resolution failed.' },
+      }),
+    );
+    expect(failed.verdict.problems).toEqual([
+      'the experiment interrupted no instance',
+      'the experiment failed: Target resolution failed.',
+    ]);
+  });
+
   it('fails when a service ran short: tasks the budget did not allow, or a protection that failed', () => {
     const base = data();
     const short = gameDayReport(
