@@ -329,7 +329,19 @@ export async function stormIsBatchedIntoOneAlert(world: SpotWorld, size: number)
   await world.harness.process();
 
   const nowDraining = (await draining(world)).filter((id) => !before.has(id));
-  expect(nowDraining).toEqual(targets.map((t) => t.ec2InstanceId).sort());
+  // What the handler did, should the drains be missing: its batches, what it handed back, and
+  // what ended in the dead-letter queue.
+  const handled = world.harness.invocations.slice(invocationsBefore);
+  const diagnosis = JSON.stringify({
+    invocations: handled.length,
+    records: handled.reduce((n, i) => n + i.records, 0),
+    handedBack: handled.reduce(
+      (n, i) => n + ((i.response as { batchItemFailures?: unknown[] })?.batchItemFailures?.length ?? 0),
+      0,
+    ),
+    deadLettered: await queueDepth(world, /spot-interruption/),
+  });
+  expect(nowDraining, diagnosis).toEqual(targets.map((t) => t.ec2InstanceId).sort());
   // Batches split the storm as Lambda's pollers do. Every warning was delivered, some perhaps
   // twice (a standard queue delivers at least once; concurrent receives on the emulator do it
   // too): at most one drain call per 10 records of each batch, and a warning delivered again
