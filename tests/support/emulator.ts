@@ -47,17 +47,19 @@ export const AMBIGUOUS_FAULTS: Partial<FaultSettings> = {
   serverErrorRate: 0.05,
   lostResponseRate: 0.04,
   slowResponseRate: 0.01,
-  slowResponseMs: 1_300,
+  slowResponseMs: 2_800,
   latencyMs: [0, 5],
 };
 
 /**
  * The SDK's request timeout while a fault proxy holds responses back: a held response must outlast
  * it, and an answer from the emulator under load must not (its slowest calls, creating a VPC or a
- * cluster, take about 160 ms alone). AMBIGUOUS_FAULTS holds them 1.3 s. An answer that did come
- * late would only be one more ambiguous call, which every suite must ride out anyway.
+ * cluster, take about 160 ms alone, but over a second on a loaded two-core machine, where 1 s
+ * turned ordinary answers into timeouts past the injected rate). AMBIGUOUS_FAULTS holds them 2.8 s.
+ * An answer that did come late would only be one more ambiguous call, which every suite must ride
+ * out anyway.
  */
-export const FAULT_SUITE_REQUEST_TIMEOUT_MS = 1_000;
+export const FAULT_SUITE_REQUEST_TIMEOUT_MS = 2_500;
 
 /**
  * Faults that apply a call and lose or hold its answer: its retry then repeats it, and what AWS
