@@ -75,7 +75,9 @@ export async function claimedAnswerSurvivesALostCallback(world: RolloutWorld) {
     input(`registry.local/api:lost-answer-${world.throttleRate}`, {
       approval: { gate: 'before-traffic', timeoutSeconds: 3600, defaultAction: 'approve' },
     }) as Record<string, unknown>,
-    { clock, taskTokenTimeoutMs: 2_000 },
+    // Long enough for the answer's claim to land under faults (a held answer is 2.8 s) before the
+    // gate times out and reads the record.
+    { clock, taskTokenTimeoutMs: 8_000 },
   );
   const token = await nextTaskToken({ stateName: 'Wait for approval', timeoutMs: 30_000 });
   await waitForRecord(world, token.executionName, (r) => r.gate?.token === token.token);
