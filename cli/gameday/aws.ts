@@ -17,7 +17,7 @@ import type { JournalRecord } from '../../functions/shared/journal.ts';
 import { getEpisodes } from '../../functions/shared/spot/episodes.ts';
 import { GAME_DAY_TARGET, GROUP_NAME_TAG } from '../../infra/application/spot-game-day.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../../infra/shared/stack-outputs.ts';
-import { journalOfDay } from '../journal-days.ts';
+import { readJournalWindow } from '../metrics/journal-window.ts';
 import { controlPlaneOutputs, outputOf, type TargetFlags } from '../target.ts';
 import { UsageError } from '../usage.ts';
 import { type GameDayData, percentOfSelectionMode } from './rules.ts';
@@ -160,15 +160,12 @@ async function resolvedInstances(fis: FisClient, experimentId: string): Promise<
   return ids;
 }
 
-/** The journal from `since` on, a UTC day at a time through its byDay index. */
+/** The journal from `since` on (the byDay index, a day at a time). */
 async function journalSince(
   db: ReturnType<typeof documentClient>,
   table: string,
   since: number,
 ): Promise<JournalRecord[]> {
-  const records: JournalRecord[] = [];
-  for (let day = since - (since % 86_400_000); day <= Date.now(); day += 86_400_000)
-    records.push(...(await journalOfDay(db, table, iso(day).slice(0, 10))));
   const from = iso(since);
-  return records.filter((r) => r.at >= from);
+  return (await readJournalWindow(db, table, since, Date.now())).filter((r) => r.at >= from);
 }
