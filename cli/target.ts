@@ -32,13 +32,18 @@ export async function controlPlaneOutputs(flags: TargetFlags): Promise<Record<st
   if (!flags.outputs) {
     throw new UsageError('--aws needs --outputs <file> (written by cdk deploy --outputs-file)');
   }
-  const parsed = JSON.parse(readFileSync(flags.outputs, 'utf8')) as Record<string, Record<string, string>>;
-  const stack = Object.values(parsed).find((o) => o[CONTROL_PLANE_OUTPUTS.journalTable]);
+  const stack = stackWithOutput(flags.outputs, CONTROL_PLANE_OUTPUTS.journalTable);
   if (!stack)
     throw new UsageError(
       `${flags.outputs} holds no control-plane stack (no ${CONTROL_PLANE_OUTPUTS.journalTable} output)`,
     );
   return stack;
+}
+
+/** The outputs of the stack in a cdk outputs file that has `key` among them. */
+export function stackWithOutput(file: string, key: string): Record<string, string> | undefined {
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
+  return Object.values(parsed).find((o) => o[key]);
 }
 
 export function outputOf(outputs: Record<string, string>, key: string, what: string): string {

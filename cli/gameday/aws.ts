@@ -2,7 +2,6 @@
 // then waits for the control plane's record of each interrupted instance and reads the report
 // from the stack's tables. The CLI runs nothing of the control plane itself.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   FisClient,
   GetExperimentCommand,
@@ -18,7 +17,7 @@ import { getEpisodes } from '../../functions/shared/spot/episodes.ts';
 import { GAME_DAY_TARGET, GROUP_NAME_TAG } from '../../infra/application/spot-game-day.ts';
 import { CONTROL_PLANE_OUTPUTS } from '../../infra/shared/stack-outputs.ts';
 import { readJournalWindow } from '../metrics/journal-window.ts';
-import { controlPlaneOutputs, outputOf, type TargetFlags } from '../target.ts';
+import { controlPlaneOutputs, outputOf, stackWithOutput, type TargetFlags } from '../target.ts';
 import { UsageError } from '../usage.ts';
 import { type GameDayData, percentOfSelectionMode } from './rules.ts';
 
@@ -87,20 +86,20 @@ export async function awsGameDay(
   const journalTable = outputOf(outputs, CONTROL_PLANE_OUTPUTS.journalTable, 'the journal');
   // The experiment's end does not wait for the control plane: give its records time to land.
   const deadline = Date.now() + opts.settleMs;
+  const operations = outputOf(outputs, CONTROL_PLANE_OUTPUTS.operationsTable, 'the operations table');
   let journal: JournalRecord[] = [];
+  let episodes: Awaited<ReturnType<typeof getEpisodes>>;
   for (;;) {
     journal = await journalSince(db, journalTable, startedAt);
+    episodes = await getEpisodes(db, operations, targets);
     const recorded = new Set(
       journal.filter((r) => r.action === 'drain-instance').map((r) => r.resource.split('/').pop()),
     );
-    if (targets.every((t) => recorded.has(t)) || Date.now() >= deadline) break;
+    // Each drain recorded, and its alert raised (the episode says so after the journal does).
+    const settled = targets.every((t) => recorded.has(t) && episodes.get(t)?.alertedAt);
+    if (settled || Date.now() >= deadline) break;
     await sleep(pollMs());
   }
-  const episodes = await getEpisodes(
-    db,
-    outputOf(outputs, CONTROL_PLANE_OUTPUTS.operationsTable, 'the operations table'),
-    targets,
-  );
   return {
     where: 'aws',
     generatedAt: iso(Date.now()),
@@ -122,8 +121,7 @@ export async function awsGameDay(
 
 /** The template's id from the cdk outputs file: whichever stack of it has the output. */
 function templateIdOf(file: string): string {
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
-  const id = Object.values(parsed).find((o) => o[GAME_DAY_TEMPLATE_OUTPUT])?.[GAME_DAY_TEMPLATE_OUTPUT];
+  const id = stackWithOutput(file, GAME_DAY_TEMPLATE_OUTPUT)?.[GAME_DAY_TEMPLATE_OUTPUT];
   if (!id)
     throw new UsageError(
       `${file} holds no ${GAME_DAY_TEMPLATE_OUTPUT} output: deploy an environment with gameDays in its config, and write every stack's outputs (cdk deploy --all --outputs-file)`,
